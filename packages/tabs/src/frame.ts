@@ -1,6 +1,7 @@
 // The tab frame: what crosses a tab's WebSocket, and what the gateway and the other server nodes
 // pass to each other inside an ordinary ENP message (a binary payload to the relay process). One
-// frame is one EDF value (ergo-ts/net's codec, the one ENP uses for messages): an array whose
+// frame is one EDF value (wire.ts: EDF as ergo-ts peers write it, on Uint8Array, so it runs in a
+// browser too): an array whose
 // head is [op, source node, destination node]. PIDs, refs, aliases and events travel whole (with
 // their node), so a frame says for itself where it goes and whom it speaks for, which is what the
 // gateway checks before it routes anything a tab sent. Every refusal a tab meets is one of the
@@ -8,7 +9,9 @@
 // frame as [code, message].
 
 import { defineError, ErgoError, sentinelByCode } from 'ergo-ts';
-import { decode, encode } from 'ergo-ts/net';
+import { decodeValue, encodeValue } from './wire.js';
+
+export { ErrTabValue } from './wire.js';
 
 // --- errors ------------------------------------------------------------------------------------
 /** The application's `admit` callback refused the token (or threw). */
@@ -80,7 +83,10 @@ export const Op = {
 
 /** Operations between a tab and its gateway only (never routed). */
 export const Ctl = {
-  /** tab → gateway: [op, token, resume secret ('' for a new session)] */
+  /**
+   * tab → gateway: [op, token, resume secret ('' for a new session), fresh]. `fresh` true: the
+   * tab's node is new (a reloaded page) and asks for its old name; the old session ends first.
+   */
   Hello: 20,
   /** gateway → tab: [op, tab node, gateway node, resume secret, reconnect window ms] */
   Welcome: 21,
@@ -102,9 +108,9 @@ export type RelationKind = 'link' | 'unlink' | 'monitor' | 'demonitor';
  */
 export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 
-/** `frame` as bytes. @throws EdfError when a value in it cannot be encoded (names the field). */
+/** `frame` as bytes. @throws ErrTabValue when a value in it cannot be carried (names its path). */
 export function encodeFrame(frame: readonly unknown[]): Uint8Array {
-  return encode(frame);
+  return encodeValue(frame);
 }
 
 /**
@@ -115,7 +121,7 @@ export function encodeFrame(frame: readonly unknown[]): Uint8Array {
 export function decodeFrame(bytes: Uint8Array): Frame {
   let v: unknown;
   try {
-    v = decode(bytes);
+    v = decodeValue(bytes);
   } catch (e) {
     throw ErrTabFrame.with('undecodable frame', e);
   }

@@ -218,9 +218,12 @@ class Gateway implements TabGateway {
     hello.unref();
     let greeted = false;
     ws.on('error', (e) => this.log.warning('tab socket %s: %s', session?.name ?? '(joining)', e.message));
-    ws.on('close', () => {
+    ws.on('close', (code: number, reason: Buffer) => {
       clearTimeout(hello);
-      if (session !== null) session.detach(ws, this.#window, () => this.#expire(session!, 'its window passed'));
+      if (session === null) return;
+      // The tab's leave() (1000 'left'): gone for good, its watchers hear it now, not past the window.
+      if (code === 1000 && reason.toString() === 'left' && session.socket === ws) this.#expire(session, 'it left');
+      else session.detach(ws, this.#window, () => this.#expire(session!, 'its window passed'));
     });
     ws.on('message', (data: RawData) => {
       const bytes = toBytes(data);
@@ -253,14 +256,21 @@ class Gateway implements TabGateway {
       return refuse(toError(e), toError(e).message);
     }
     const secret = f[2];
+    let name: Atom | undefined;
     if (secret !== '') {
       const s = this.#bySecret.get(secret);
       if (s === undefined || s.ended)
         return refuse(ErrTabSessionEnded.with('unknown or ended session'), 'stale resume');
-      s.socket?.close(4009, 'replaced');
-      this.#welcome(ws, s);
-      this.log.info('tab %s back', s.name);
-      return s;
+      if (f[3] !== true) {
+        s.socket?.close(4009, 'replaced');
+        this.#welcome(ws, s);
+        this.log.info('tab %s back', s.name);
+        return s;
+      }
+      // A fresh node under the name (a reloaded page): its processes are gone, so the old
+      // session ends as past its window (every watcher: noconnection), and the name goes on.
+      name = s.name;
+      this.#expire(s, 'its page started afresh');
     }
     let grant: TabGrant | TabRefusal;
     try {
@@ -277,8 +287,8 @@ class Gateway implements TabGateway {
     } catch (e) {
       return refuse(ErrTabAdmission.with('bad limits in its grant'), toError(e).message);
     }
-    const id = (this.#next++).toString(36) + randomBytes(3).toString('hex');
-    const name = tabNodeName(id, this.node.name) as Atom;
+    if (name === undefined || this.sessions.has(name))
+      name = tabNodeName((this.#next++).toString(36) + randomBytes(3).toString('hex'), this.node.name) as Atom;
     const policy = new TabPolicy(name, grant, (n) => gatewayOfTab(n) !== undefined);
     const s: TabSession = new TabSession(
       name,
@@ -310,7 +320,7 @@ class Gateway implements TabGateway {
       s.admitInbound(bytes.length);
       f = decodeFrame(bytes);
       if (f[0] >= Ctl.Hello) throw ErrTabFrame.with('a control frame after the welcome');
-      s.policy.check(f, s.peers);
+      s.policy.check(f, s.peers, this.node.name);
       this.#route(s, f, bytes);
     } catch (e) {
       this.#refuse(s, f, toError(e));

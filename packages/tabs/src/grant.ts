@@ -108,11 +108,11 @@ export class TabPolicy {
   }
 
   /**
-   * Checks routed frame `f` the tab sent. `peers`: nodes that sent to the tab (an Ack may go to
-   * them only).
+   * Checks routed frame `f` the tab sent. `peers`: nodes that sent to the tab; an Ack may go to
+   * them only, and to `gateway` (its own node's requests: a link or monitor of a tab process).
    * @throws ErrTabPosing, ErrTabNotGranted, ErrProtocolViolation, ErrTabFrame.
    */
-  check(f: Frame, peers: ReadonlySet<string>): void {
+  check(f: Frame, peers: ReadonlySet<string>, gateway: string): void {
     const src = f[1] as string;
     const dst = f[2] as string;
     if (src !== this.tab) throw ErrTabPosing.with(`a frame from ${src}`);
@@ -152,7 +152,7 @@ export class TabPolicy {
         return;
       }
       case Op.Ack:
-        if (!peers.has(dst)) throw ErrTabNotGranted.with(`an answer to ${dst}, which asked nothing`);
+        if (dst !== gateway && !peers.has(dst)) throw ErrTabNotGranted.with(`an answer to ${dst}, which asked nothing`);
         return;
       case Op.Exit:
         throw ErrTabNotGranted.with('exit signals');

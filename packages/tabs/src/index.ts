@@ -10,6 +10,7 @@ export {
   ErrTabQueueFull,
   ErrTabRateLimit,
   ErrTabSessionEnded,
+  ErrTabValue,
   errorFromWire,
   errorToWire,
   type WireError,

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { ErrNoConnection } from 'ergo-ts';
+import { ErrNoConnection, type PID } from 'ergo-ts';
 
 import { BoardActor, gatewayNode, pidJson, serverProcess, tabOf, ViewActor, watcherOn } from './helpers.js';
 import { Board } from './protocols.js';
@@ -76,4 +76,79 @@ test('a tab that comes back to an ended session is refused with ERR_TAB_SESSION_
   const reason = (await tab.ended) as { code?: string };
   assert.equal(reason.code, 'ERR_TAB_SESSION_ENDED');
   await lines.waitFor(/tab refused .*stale resume/, 'the refusal logged at the gateway');
+});
+
+test('a fresh node with the resume secret (a reloaded page): the same name, the old processes are down', async (t) => {
+  const { g, gw, lines } = await gatewayNode(t, { reconnectWindow: 30_000 });
+  const srv = await serverProcess(t, g);
+  // No redial: the socket's close is the page going away (a reload).
+  const first = await tabOf(t, gw, 'good', { reconnect: false });
+  let heard!: (line: string) => void;
+  const heardLine = new Promise<string>((r) => (heard = r));
+  const view = await first.node.spawn(
+    () =>
+      new (class extends ViewActor {
+        override handleMessage(from: PID, msg: string): void {
+          heard(msg);
+        }
+      })(),
+  );
+  const gWatch = await watcherOn(g);
+  await gWatch.watch(view);
+  assert.equal(await srv.ipc.value('watch', { pid: pidJson(view) }), 'watching');
+  // The server's link and monitor went ahead of this line on the same path: they hold at the tab.
+  await srv.ipc.value('send', { pid: pidJson(view), text: 'after the watch' });
+  assert.equal(await heardLine, 'after the watch');
+  const resume = first.resume;
+  assert.match(resume, /^[0-9a-f]{32}\.\d+$/);
+  // The page goes (its heap with it): the socket closes, the gateway holds the session.
+  first.dropConnection();
+  await lines.waitFor(new RegExp(`tab ${first.name.replace(/[.$]/g, '\\$&')} away`), 'the gateway sees the tab away');
+
+  const again = await tabOf(t, gw, 'good', { resume });
+  assert.equal(again.name, first.name, 'the name is kept');
+  assert.notEqual(again.resume.split('.')[0], resume.split('.')[0], 'a new session, a new secret');
+  assert.ok(again.node.creation > first.node.creation, 'a later creation');
+  await gWatch.seen.wait;
+  assert.deepEqual(
+    gWatch.seen.downs.map((d) => d.code),
+    [ErrNoConnection.code],
+  );
+  assert.deepEqual(
+    gWatch.seen.exits.map((d) => d.code),
+    [ErrNoConnection.code],
+  );
+  const onSrv = {
+    exits: [{ pid: first.name, code: ErrNoConnection.code }],
+    downs: [{ pid: first.name, code: ErrNoConnection.code }],
+  };
+  assert.deepEqual(await srv.ipc.value('downs'), onSrv);
+  // The new node under the old name is reached as any tab: a call both ways.
+  const view2 = await again.node.spawn(() => new ViewActor());
+  assert.notEqual(view2.creation, view.creation, 'a new incarnation');
+  assert.equal(await g.call(view2, 'x'), 'rendered:x');
+  assert.equal(await again.node.call(Board.processID('board', srv.name), 1), 2);
+
+  // Past the window the secret is stale: the tab joins as a new tab, with a new name.
+  await again.leave();
+  gw.disconnect(again.name);
+  const fresh = await tabOf(t, gw, 'good', { resume: again.resume });
+  assert.notEqual(fresh.name, first.name);
+});
+
+test('a tab that leaves is gone at once: the server watchers hear noconnection without waiting for the window', async (t) => {
+  const { g, gw, lines } = await gatewayNode(t, { reconnectWindow: 600_000 });
+  const tab = await tabOf(t, gw, 'good');
+  const view = await tab.node.spawn(() => new ViewActor());
+  const gWatch = await watcherOn(g);
+  await gWatch.watch(view);
+  assert.equal(await g.call(view, 'x'), 'rendered:x');
+  await tab.leave();
+  await lines.waitFor(new RegExp(`tab ${tab.name.replace(/[.$]/g, '\\$&')} ended: it left`), 'the session ends');
+  await gWatch.seen.wait;
+  assert.deepEqual(
+    gWatch.seen.downs.map((d) => d.code),
+    [ErrNoConnection.code],
+  );
+  assert.equal(gw.tabs().length, 0);
 });

@@ -11,6 +11,7 @@ export {
   ErrTabQueueFull,
   ErrTabRateLimit,
   ErrTabSessionEnded,
+  ErrTabValue,
   errorFromWire,
   errorToWire,
   type WireError,

@@ -17,10 +17,10 @@ import {
   type Node,
   type NodeOptions,
 } from 'ergo-ts';
-import { Ctl, errorFromWire, Op, type Frame } from '../frame.js';
+import { Ctl, ErrTabSessionEnded, errorFromWire, Op, type Frame } from '../frame.js';
 import { FrameConnection } from '../frame_connection.js';
 import { applyFrame } from '../frame_inbound.js';
-import { GatewaySocket, type ReconnectOptions, type TabWebSocketClass } from './socket.js';
+import { GatewaySocket, type ReconnectOptions, type TabWebSocketClass, type Welcome } from './socket.js';
 
 /** Options of {@link joinGateway}. */
 export interface JoinGatewayOptions {
@@ -38,6 +38,15 @@ export interface JoinGatewayOptions {
   onRefusal?(error: ErgoError, what: string): void;
   /** The session ended (window passed, gateway gone): links and monitors of server targets fired. */
   onEnded?(reason: Error): void;
+  /**
+   * `TabNode.resume` of an earlier session of this tab (a page keeps it in `sessionStorage`
+   * across a reload). Within that session's reconnect window the tab keeps its node name: the
+   * gateway ends the old session first (its processes went with the page, so every server
+   * watcher of them gets `noconnection`) and the new node starts empty under the old name, with a
+   * later creation (PIDs of the old page never reach a new process). Past the window, or for an
+   * unknown session, the tab joins as a new tab with a new name.
+   */
+  resume?: string;
   /** The WebSocket class (default `globalThis.WebSocket`). */
   WebSocket?: TabWebSocketClass;
 }
@@ -50,6 +59,12 @@ export interface TabNode {
   readonly name: string;
   /** The gateway node's name. */
   readonly gateway: string;
+  /**
+   * What a later `joinGateway` of this page takes (`resume`) to keep the name after a reload:
+   * the session's secret and the node's creation. As much a credential as the token: keep it
+   * per tab (`sessionStorage`), never in a URL.
+   */
+  readonly resume: string;
   /** True while the socket is up. */
   readonly connected: boolean;
   /** Drops the socket as a network cut would; the tab dials again within its window. */
@@ -73,11 +88,24 @@ export async function joinGateway(options: JoinGatewayOptions): Promise<TabNode>
   if (typeof options.url !== 'string' || typeof options.token !== 'string')
     throw ErrIncorrect.with('joinGateway needs a url and a token');
   const rc = options.reconnect === false ? false : { minDelay: 100, maxDelay: 2000, ...options.reconnect };
-  const socket = new GatewaySocket(options.url, options.token, WS, options.maxQueuedBytes ?? 1 << 20, rc);
+  const dial = (secret: string): Promise<[GatewaySocket, Welcome]> => {
+    const socket = new GatewaySocket(options.url, options.token, WS, options.maxQueuedBytes ?? 1 << 20, rc, secret);
+    socket.handlers = { frame: (f) => early.push(f), connected: () => undefined, ended: () => undefined };
+    return socket.open().then((w) => [socket, w]);
+  };
   // Frames that arrive between the welcome and the node's start wait here.
   const early: Frame[] = [];
-  socket.handlers = { frame: (f) => early.push(f), connected: () => undefined, ended: () => undefined };
-  const welcome = await socket.open();
+  const [secret = '', created = '0'] = (options.resume ?? '').split('.');
+  let socket: GatewaySocket;
+  let welcome: Welcome;
+  try {
+    [socket, welcome] = await dial(secret);
+  } catch (e) {
+    // A session already ended (its window passed): this tab joins as a new one.
+    if (secret === '' || (e as { code?: unknown }).code !== ErrTabSessionEnded.code) throw e;
+    [socket, welcome] = await dial('');
+  }
+  if (secret !== '') await laterCreation(Number(created));
   let node: Node;
   try {
     node = await startNode(welcome.name, { ...options.node });
@@ -88,6 +116,17 @@ export async function joinGateway(options: JoinGatewayOptions): Promise<TabNode>
   const tab = new Tab(node, welcome.gateway, socket, options);
   for (const f of early) tab.frame(f);
   return tab;
+}
+
+/**
+ * Waits until a node started now gets a creation (Unix seconds) after `old`'s, so a PID of the
+ * page before the reload never names a process of this one. A clock more than 2 s behind is not
+ * waited for (PIDs could then collide: docs/browser-gateway.md).
+ */
+function laterCreation(old: number): Promise<void> {
+  const wait = (old + 1) * 1000 - Date.now();
+  if (!(wait > 0) || wait > 2000) return Promise.resolve();
+  return new Promise<void>((r) => setTimeout(r, wait));
 }
 
 class Tab implements TabNode {
@@ -124,6 +163,10 @@ class Tab implements TabNode {
 
   get connected(): boolean {
     return this.socket.connected;
+  }
+
+  get resume(): string {
+    return `${this.socket.secret}.${this.node.creation}`;
   }
 
   #link(peer: string): FrameConnection {

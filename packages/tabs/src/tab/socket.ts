@@ -58,7 +58,9 @@ const OPEN = 1;
 export class GatewaySocket {
   #ws: TabWebSocket | null = null;
   #welcomed = false;
-  #secret = '';
+  #secret: string;
+  // True until the first welcome: a resume secret given by the page asks for its old name afresh.
+  #fresh: boolean;
   #windowMs = 0;
   #held: Uint8Array[] = [];
   #heldBytes = 0;
@@ -73,7 +75,16 @@ export class GatewaySocket {
     private readonly WS: TabWebSocketClass,
     private readonly maxQueuedBytes: number,
     private readonly reconnect: Required<ReconnectOptions> | false,
-  ) {}
+    resumeSecret = '',
+  ) {
+    this.#secret = resumeSecret;
+    this.#fresh = resumeSecret !== '';
+  }
+
+  /** The session's resume secret ('' before the welcome). */
+  get secret(): string {
+    return this.#fresh ? '' : this.#secret;
+  }
 
   get connected(): boolean {
     return this.#welcomed && this.#ws !== null && this.#ws.readyState === OPEN;
@@ -106,7 +117,7 @@ export class GatewaySocket {
     this.#ws = ws;
     this.#welcomed = false;
     let settled = false;
-    ws.onopen = () => ws.send(encodeFrame([Ctl.Hello, this.token, this.#secret]));
+    ws.onopen = () => ws.send(encodeFrame([Ctl.Hello, this.token, this.#secret, this.#fresh]));
     ws.onmessage = (ev) => {
       let f: Frame;
       try {
@@ -118,6 +129,7 @@ export class GatewaySocket {
         settled = true;
         if (f[0] === Ctl.Welcome) {
           this.#secret = String(f[3]);
+          this.#fresh = false;
           this.#windowMs = Number(f[4]);
           this.#welcomed = true;
           this.#flush();
