@@ -12,8 +12,8 @@
 //           server over IPC)
 //   flood   ergo-ts only: 10 tabs each send 5,000 messages at once against the default limit of
 //           200 messages/s per tab; what passed ÷ what the limit allows (≤ 1: within its limits)
-//   bundle  the browser bundle, gzip -9: ergo-ts' core (packages/ergo/dist/browser/ergo.js) and
-//           socket.io-client's dist/socket.io.min.js
+//   bundle  the browser bundle, gzip -9: what a tab's page loads, the tab side with the core inside
+//           (packages/tabs/dist/browser/tab.js), and socket.io-client's dist/socket.io.min.js
 //
 // `npm run bench -- --only=tabs`; BENCH_TABS sets N (the hold scenario runs ⌈N / 2,500⌉ client
 // processes).
@@ -389,7 +389,7 @@ function bundle(report: Report, peer: string): void {
   const file =
     peer === 'socket.io'
       ? join(repoRoot, 'node_modules', 'socket.io-client', 'dist', 'socket.io.min.js')
-      : join(repoRoot, 'packages', 'ergo', 'dist', 'browser', 'ergo.js');
+      : join(repoRoot, 'packages', 'tabs', 'dist', 'browser', 'tab.js');
   if (!existsSync(file))
     throw new Error(
       `${file} is missing: ${peer === 'socket.io' ? 'npm ci brings socket.io-client' : '`npm run build` makes it (scripts/bundle-browser.mjs)'}`,
@@ -399,7 +399,7 @@ function bundle(report: Report, peer: string): void {
   const note =
     peer === 'socket.io'
       ? `socket.io-client dist/socket.io.min.js, ${src.length} B minified`
-      : `the core (ergo-ts/browser, ergo.js), ${src.length} B minified; the tab client is not bundled separately yet`;
+      : `the tab side with the core inside (@ergo-ts/tabs/browser, tab.js), ${src.length} B minified`;
   report({ group: G_TABS, name: N_BUNDLE, unit: 'B', value: gz, peer, better: 'lower', note });
 }
 
