@@ -21,7 +21,7 @@
 
 import { builtinModules } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
@@ -124,6 +124,7 @@ async function bundle({ entry, outDir, outFile, budget }) {
     rmSync(outDir, { recursive: true, force: true });
     throw new Error(`bundle-browser: the browser entry reaches Node's modules:\n  ${reached.join('\n  ')}`);
   }
+  embedForeignSources(outFile);
   const bytes = readFileSync(outFile);
   const gzip = gzipSync(bytes, { level: 9 }).length;
   const modules = Object.keys(result.metafile.inputs).length;
@@ -138,4 +139,25 @@ async function bundle({ entry, outDir, outFile, budget }) {
     );
   }
   writeFileSync(stamp, `${modules} modules, ${bytes.length} bytes, ${gzip} gzip\n`);
+}
+
+/**
+ * The map of a bundle holding another package's code (tabs' tab.js holds the core) names sources
+ * its own tarball does not ship: their text goes into the map (`sourcesContent`), so a page's
+ * debugger shows them and the published map is whole (scripts/check-docs.mjs checks it).
+ */
+function embedForeignSources(outFile) {
+  const file = `${outFile}.map`;
+  const map = JSON.parse(readFileSync(file, 'utf8'));
+  const pkgRoot = resolve(dirname(outFile), '..', '..');
+  let embedded = 0;
+  const contents = map.sources.map((s) => {
+    const abs = resolve(dirname(outFile), map.sourceRoot ?? '', s);
+    if (abs.startsWith(pkgRoot + sep)) return null;
+    embedded++;
+    return readFileSync(abs, 'utf8');
+  });
+  if (embedded === 0) return;
+  map.sourcesContent = contents;
+  writeFileSync(file, JSON.stringify(map));
 }

@@ -5,6 +5,7 @@
 // of the current filter the answer carries (`counts`), so failed and running instances are found
 // without paging through completed ones.
 
+import { useEffect, useState } from 'preact/hooks';
 import type { Json } from '../api';
 
 /** The statuses an instance may have, in the order the totals show them. */
@@ -68,6 +69,11 @@ export function WorkflowFilters(props: {
   const { search: s, counts } = props;
   const set = (patch: Partial<WorkflowSearch>): void => props.onChange({ ...s, ...patch });
   const input = (e: Event): string => (e.target as HTMLInputElement).value;
+  // What is typed in the attribute field, kept here until it is committed (change: Enter or
+  // leaving the field): the page re-renders each second with the polled list, and a field bound
+  // to the committed value alone would be set back to it under the user's typing.
+  const [draft, setDraft] = useState(s.attribute);
+  useEffect(() => setDraft(s.attribute), [s.attribute]);
   return (
     <>
       <div class="toolbar" data-testid="workflow-search">
@@ -90,7 +96,8 @@ export function WorkflowFilters(props: {
         <input
           data-testid="workflow-attribute"
           placeholder="attribute: customer=c-7"
-          value={s.attribute}
+          value={draft}
+          onInput={(e) => setDraft(input(e))}
           onChange={(e) => set({ attribute: input(e) })}
         />
         <label class="muted">
