@@ -11,7 +11,7 @@ import { attributeSchemas, type AttributeSchemas } from './attributes.js';
 import { MAX_TIMER_MS } from './bounds.js';
 import { isDeterminismGuardMode, type DeterminismGuardMode } from './determinism.js';
 import { ErrWorkflowIncorrect } from './errors.js';
-import { checkUpdates } from './updates.js';
+import { checkUpdates } from './update_state.js';
 import type { WorkflowProtocol, WorkflowRecord } from './record.js';
 
 /** The signals a workflow takes: a payload schema per signal name. */

@@ -8,7 +8,7 @@ import { defineProtocol, schema } from 'ergo-ts';
 
 import type { IndexValue } from '../contract/state_index.js';
 import type { StoredError } from './errors.js';
-import type { PendingUpdate, UpdateState } from './updates.js';
+import type { PendingUpdate, UpdateState } from './update_state.js';
 
 /** What a watcher asked for. */
 export type WatchMode = 'monitor' | 'link' | 'journal';

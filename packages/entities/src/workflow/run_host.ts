@@ -9,7 +9,7 @@ import type { AnyWorkflowKind, WorkflowSpec } from './define.js';
 import { thrownError } from '../contract/thrown.js';
 import { ErrWorkflowStepFailed } from './errors.js';
 import type { JournalOp, WorkflowJournalEntry, WorkflowRecord } from './record.js';
-import type { UpdateTake } from './updates.js';
+import type { UpdateTake } from './update_state.js';
 
 /**
  * Thrown into a run's pending operations when its activation ended: the body's outcome is then

@@ -37,6 +37,9 @@ import {
 import { storableRefusal } from './outcome.js';
 import { withEntry, type WorkflowJournalEntry, type WorkflowRecord, type WorkflowRequest } from './record.js';
 import type { RunOps, RunRef } from './run_host.js';
+import { checkUpdates, type PendingUpdate, type Taken, type UpdateState, type UpdateTake } from './update_state.js';
+
+export { checkUpdates, type PendingUpdate, type UpdateState, type UpdateTake };
 
 /** Updates accepted and not answered an instance keeps at most: one more is refused (ERR_WORKFLOW_UPDATE_REJECTED). */
 export const MAX_PENDING_UPDATES = 256;
@@ -49,30 +52,6 @@ const RETRY_AFTER_MS = 100;
 
 /** The longest update id, in UTF-16 code units. */
 export const MAX_UPDATE_ID_LENGTH = 256;
-
-/** An accepted update as the record keeps it. */
-export interface UpdateState {
-  readonly id: string;
-  readonly name: string;
-  readonly input: unknown;
-  /** When it was accepted, epoch ms. */
-  readonly at: number;
-  /** The `ctx.update` operation that took it (absent: not taken yet). */
-  readonly s?: number;
-  /** Its answer, once the body gave it: a value, or the error of `fail`. */
-  readonly out?: { readonly v?: unknown; readonly e?: StoredError; readonly at: number };
-}
-
-/** An update accepted and not answered yet, as `describe()` shows it. */
-export interface PendingUpdate {
-  readonly id: string;
-  readonly name: string;
-  readonly input: unknown;
-  /** When it was accepted, epoch ms. */
-  readonly at: number;
-  /** The operation of the body that took it (absent: not taken yet). */
-  readonly taken?: number;
-}
 
 /** `d` (the description of `rec`) with the updates `rec` accepted and has not answered. */
 export function withPendingUpdates<D extends object>(d: D, rec: WorkflowRecord): D {
@@ -123,24 +102,6 @@ export function defineUpdate<In extends StandardSchemaV1, Out extends StandardSc
   return update;
 }
 
-/** Checks a definition's `updates` (ERR_WORKFLOW_INCORRECT for a bad one). */
-export function checkUpdates(workflow: string, updates: unknown): void {
-  if (updates === undefined) return;
-  if (typeof updates !== 'object' || updates === null)
-    throw ErrWorkflowIncorrect.with(`workflow ${workflow}: updates must be an object`);
-  for (const [name, u] of Object.entries(updates)) {
-    const d = u as { input?: unknown; output?: unknown; validate?: unknown } | null;
-    if (!isSchema(d?.input) || !isSchema(d?.output))
-      throw ErrWorkflowIncorrect.with(`workflow ${workflow}: update ${name} needs an input and an output schema`);
-    if (d.validate !== undefined && typeof d.validate !== 'function')
-      throw ErrWorkflowIncorrect.with(`workflow ${workflow}: update ${name}: validate must be a function`);
-  }
-}
-
-function isSchema(v: unknown): v is StandardSchemaV1 {
-  return typeof v === 'object' && v !== null && typeof (v as { '~standard'?: unknown })['~standard'] === 'object';
-}
-
 /** Accepted, not taken by a `ctx.update` yet. */
 function untaken(u: UpdateState): boolean {
   return u.s === undefined && u.out === undefined;
@@ -157,20 +118,6 @@ function kept(list: readonly UpdateState[]): UpdateState[] {
   let extra = list.filter((u) => u.out !== undefined).length - MAX_ANSWERED_UPDATES;
   if (extra <= 0) return [...list];
   return list.filter((u) => u.out === undefined || extra-- <= 0);
-}
-
-/** A taken update: its id, name and input (the `ctx.update` entry's value). */
-interface Taken {
-  readonly id: string;
-  readonly name: string;
-  readonly input: unknown;
-}
-
-/** What `RunHost.awaitUpdate` gives the run: the update when it comes, and a way to stop waiting. */
-export interface UpdateTake {
-  readonly promise: Promise<Taken>;
-  /** The body stopped waiting (a cancel, the run's end): a later update is kept, not given to it. */
-  drop(): void;
 }
 
 interface UpdateWaiter {
