@@ -9,7 +9,7 @@
 
 import { ErrEntityIncorrect } from './errors.js';
 import { checkKey } from './ids.js';
-import type { KeyState } from './store.js';
+import type { KeyState } from './stored_state.js';
 
 /** An attribute's value: a string (at most {@link STATE_INDEX_LIMITS}.valueBytes UTF-8 bytes), a finite number or a boolean. */
 export type IndexValue = string | number | boolean;

@@ -11,8 +11,10 @@ import type { EntityId } from './ids.js';
 import type { EventMeta, JournalStore } from './journal.js';
 import type { ReminderChanges } from './reminder_store.js';
 import type { StateIndex, StateIndexEntry } from './state_index.js';
+import type { KeyState, StoredState } from './stored_state.js';
 
 export { MAX_KEY_BYTES, checkKey, type EntityId } from './ids.js';
+export type { KeyState, StoredState } from './stored_state.js';
 
 /** A request to take the lease of one key. */
 export interface LeaseRequest extends EntityId {
@@ -45,14 +47,6 @@ export type LeaseResult =
       /** When the holder's lease ends unless renewed (epoch ms, the store's clock). */
       readonly expiresAt: number;
     };
-
-/** The stored state of one key: the latest snapshot and the version it is at. */
-export interface StoredState {
-  /** The state as the codec decoded it (undefined: never written, or event-sourced with no snapshot). */
-  readonly state: unknown;
-  /** How many writes (or events) the key has had; 0 for a key never written. */
-  readonly version: number;
-}
 
 /** One conditional write: accepted only with the key's current fencing token. */
 export interface WriteRequest extends EntityId {
@@ -242,8 +236,3 @@ export interface StatesPage {
 
 /** The largest page {@link EntityStore.listStates} answers. */
 export const MAX_STATES_PAGE = 10_000;
-
-/** One key of {@link EntityStore.listStates}: its stored state, as {@link EntityStore.load} answers it. */
-export interface KeyState extends StoredState {
-  readonly key: string;
-}
