@@ -1,10 +1,11 @@
 // Starting entity nodes (entity_node.ts) in child OS processes for the distributed tests, with a
 // registrar port of their own, and driving them over IPC.
 
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { eventually, IpcCommands, ipcMessage, isKind, within } from '@ergo-ts/test-support';
+import { eventually, freeTcpUdpPort, IpcCommands, ipcMessage, isKind, within } from '@ergo-ts/test-support';
 
 import {
   ENTITIES_DEFAULTS,
@@ -213,4 +214,51 @@ export async function startTwo(
   nodes.push(await EntityNode.start(names[0]!, settings), await EntityNode.start(names[1]!, settings));
   await seeMembers(nodes);
   return nodes;
+}
+
+/**
+ * Starts the two members `<stem>a<pid>@localhost` and `<stem>b<pid>@localhost` with a registrar
+ * of their own (leases of 1.5 s renewed every 300 ms, no passivation, unless `base` says), waits
+ * until both see both, and opens their store. After the test each member gets SIGCONT (a test may
+ * leave one stopped) and stops, and the store closes.
+ */
+export async function twoMembers(
+  t: { after(fn: () => Promise<void> | void): void },
+  stem: string,
+  base: Omit<ClusterSettings, 'registrar' | 'members' | 'leaseMs' | 'renewMs' | 'passivateMs'> &
+    Partial<Pick<ClusterSettings, 'leaseMs' | 'renewMs' | 'passivateMs'>>,
+): Promise<{ nodes: EntityNode[]; names: string[]; settings: ClusterSettings; store: EntityStore }> {
+  const names = ['a', 'b'].map((n) => `${stem}${n}${process.pid}@localhost`);
+  const settings: ClusterSettings = {
+    registrar: await freeTcpUdpPort(),
+    members: names,
+    leaseMs: 1500,
+    renewMs: 300,
+    passivateMs: 0,
+    ...base,
+  };
+  const nodes: EntityNode[] = [];
+  t.after(async () => {
+    for (const n of nodes) {
+      n.proc.kill('SIGCONT');
+      await n.stop();
+    }
+  });
+  for (const name of names) nodes.push(await EntityNode.start(name, settings));
+  await seeMembers(nodes);
+  const store = await openStore(settings.db, settings.prefix);
+  t.after(() => store.close());
+  return { nodes, names, settings, store };
+}
+
+/** Whether OS process `pid` is stopped (SIGSTOP): its state in /proc, else ps. */
+export function isStopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+  } catch {
+    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .startsWith('T');
+  }
 }

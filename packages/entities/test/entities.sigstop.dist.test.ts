@@ -18,8 +18,7 @@
 // on where the pause lands.
 
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -27,21 +26,10 @@ import { after, test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
 
 import type { EntitiesStats } from '../src/index.js';
-import { EntityNode, freeTcpUdpPort, ownerAmong, seeMembers, type ClusterSettings } from './dist_helpers.js';
+import { EntityNode, freeTcpUdpPort, isStopped, ownerAmong, seeMembers, type ClusterSettings } from './dist_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-sigstop-'));
 
-/** Whether process `pid` is stopped (state T): /proc on Linux, ps elsewhere. */
-function stopped(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
-  } catch {
-    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' })
-      .trim()
-      .startsWith('T');
-  }
-}
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('an owner paused past its lease: its key answers on a survivor before SIGCONT; resumed, its writes are refused and it drops the key', async (t) => {
@@ -78,7 +66,7 @@ test('an owner paused past its lease: its key answers on a survivor before SIGCO
 
   t.after(() => void b.proc.kill('SIGCONT'));
   assert.equal(await b.cmd('pause'), 'pausing');
-  await eventually(() => stopped(b.proc.pid!), 'the owner stopped itself');
+  await eventually(() => isStopped(b.proc.pid!), 'the owner stopped itself');
   const pausedAt = Date.now();
   // Answered by a survivor while b is paused (the call's timeout is half the heartbeat's).
   assert.equal(await a.cmd('call', { key, req: 'get', timeout: 15_000 }), 7);

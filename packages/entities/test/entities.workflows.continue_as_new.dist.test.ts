@@ -10,7 +10,6 @@
 // on the survivor under the same key (at least once). Times are printed, not asserted.
 
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +18,14 @@ import { after, test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
 
 import type { BufferedSignal, EntityStore, WorkflowJournalEntry } from '../src/index.js';
-import { EntityNode, freeTcpUdpPort, openStore, ownerAmong, seeMembers, type ClusterSettings } from './dist_helpers.js';
+import {
+  isStopped,
+  ownerAmong,
+  seeMembers,
+  twoMembers,
+  type ClusterSettings,
+  type EntityNode,
+} from './dist_helpers.js';
 import type { CanInput } from './workflow_kinds.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-can-'));
@@ -34,48 +40,10 @@ interface Rec {
   readonly signals: readonly BufferedSignal[];
 }
 
-/** Whether process `pid` is stopped (state T). */
-function stopped(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
-  } catch {
-    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' })
-      .trim()
-      .startsWith('T');
-  }
-}
-
-async function cluster(
-  t: { after(fn: () => Promise<void>): void },
-  tag: string,
-  extra: Partial<ClusterSettings> = {},
-): Promise<{ nodes: EntityNode[]; settings: ClusterSettings; store: EntityStore }> {
-  const names = ['a', 'b'].map((n) => `can${tag}${n}${process.pid}@localhost`);
+function cluster(t: { after(fn: () => Promise<void>): void }, tag: string, extra: Partial<ClusterSettings> = {}) {
   const effects = join(dir, `${tag}.effects`);
   writeFileSync(effects, '');
-  const settings: ClusterSettings = {
-    registrar: await freeTcpUdpPort(),
-    members: names,
-    db: join(dir, `${tag}.db`),
-    leaseMs: 1500,
-    renewMs: 300,
-    passivateMs: 0,
-    effects,
-    ...extra,
-  };
-  const nodes: EntityNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) {
-      n.proc.kill('SIGCONT');
-      await n.stop();
-    }
-  });
-  for (const name of names) nodes.push(await EntityNode.start(name, settings));
-  await seeMembers(nodes);
-  const store = await openStore(settings.db);
-  t.after(() => store.close());
-  return { nodes, settings, store };
+  return twoMembers(t, `can${tag}`, { db: join(dir, `${tag}.db`), effects, ...extra });
 }
 
 async function record(store: EntityStore, key: string): Promise<Rec | undefined> {
@@ -230,7 +198,7 @@ test('SIGSTOP of the owner between the old run’s end and the new run’s first
   const key = await atTheContinuation(nodes, settings, store, 'cp');
   t.after(() => void b.proc.kill('SIGCONT'));
   assert.equal(await b.cmd('pause'), 'pausing');
-  await eventually(() => stopped(b.proc.pid!), 'the owner stopped itself');
+  await eventually(() => isStopped(b.proc.pid!), 'the owner stopped itself');
   const pausedAt = Date.now();
   await eventually(async () => (await record(store, key))?.status === 'completed', 'the survivor completes it', {
     timeoutMs: 60_000,

@@ -15,7 +15,7 @@ import { after, test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
 
 import type { EntityStore, WorkflowJournalEntry } from '../src/index.js';
-import { EntityNode, freeTcpUdpPort, openStore, ownerAmong, seeMembers, type ClusterSettings } from './dist_helpers.js';
+import { EntityNode, ownerAmong, twoMembers } from './dist_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-wf-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,31 +27,10 @@ interface Rec {
   runs: number;
 }
 
-async function cluster(
-  t: { after(fn: () => Promise<void>): void },
-  tag: string,
-): Promise<{ nodes: EntityNode[]; settings: ClusterSettings; store: EntityStore }> {
-  const names = ['a', 'b'].map((n) => `wf${tag}${n}${process.pid}@localhost`);
+function cluster(t: { after(fn: () => Promise<void>): void }, tag: string) {
   const effects = join(dir, `${tag}.effects`);
   writeFileSync(effects, '');
-  const settings: ClusterSettings = {
-    registrar: await freeTcpUdpPort(),
-    members: names,
-    db: join(dir, `${tag}.db`),
-    leaseMs: 1500,
-    renewMs: 300,
-    passivateMs: 0,
-    effects,
-  };
-  const nodes: EntityNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) await n.stop();
-  });
-  for (const name of names) nodes.push(await EntityNode.start(name, settings));
-  await seeMembers(nodes);
-  const store = await openStore(settings.db);
-  t.after(() => store.close());
-  return { nodes, settings, store };
+  return twoMembers(t, `wf${tag}`, { db: join(dir, `${tag}.db`), effects });
 }
 
 function keysOwnedBy(owner: string, names: string[], tag: string, count: number): string[] {

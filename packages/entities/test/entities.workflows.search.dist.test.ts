@@ -8,7 +8,7 @@
 // writes are refused with their index rows (one transaction), so it leaves no stale row behind.
 
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -17,43 +17,21 @@ import { eventually, postgresMissing, startPostgres } from '@ergo-ts/test-suppor
 
 import type { EntitiesStats, EntityStore, IndexedState } from '../src/index.js';
 import type { WorkflowRecord } from '../src/workflow/record.js';
-import { EntityNode, freeTcpUdpPort, openStore, ownerAmong, seeMembers, type ClusterSettings } from './dist_helpers.js';
+import { isStopped, ownerAmong, seeMembers, twoMembers, type EntityNode } from './dist_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-wfsearch-dist-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const KIND = 'wftagged';
 
-async function cluster(
+function cluster(
   t: { after(fn: () => Promise<void>): void },
   tag: string,
   db: string,
   prefix?: string,
   stallMs = 30_000,
-): Promise<{ nodes: EntityNode[]; settings: ClusterSettings; store: EntityStore }> {
-  const names = ['a', 'b'].map((n) => `wfs${tag}${n}${process.pid}@localhost`);
-  const settings: ClusterSettings = {
-    registrar: await freeTcpUdpPort(),
-    members: names,
-    db,
-    ...(prefix === undefined ? {} : { prefix }),
-    leaseMs: 1500,
-    renewMs: 300,
-    passivateMs: 0,
-    stallMs,
-  };
-  const nodes: EntityNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) {
-      n.proc.kill('SIGCONT');
-      await n.stop();
-    }
-  });
-  for (const name of names) nodes.push(await EntityNode.start(name, settings));
-  await seeMembers(nodes);
-  const store = await openStore(db, prefix);
-  t.after(() => store.close());
-  return { nodes, settings, store };
+) {
+  return twoMembers(t, `wfs${tag}`, { db, ...(prefix === undefined ? {} : { prefix }), stallMs });
 }
 
 const keysOwnedBy = (owner: string, names: string[], tag: string, count: number): string[] =>
@@ -133,12 +111,6 @@ async function killMidStep(t: { after(fn: () => Promise<void>): void }, tag: str
   assert.deepEqual(c0.map((r) => r.key).sort(), keys.filter((_, i) => i % 2 === 0).sort());
 }
 
-/** Whether process `pid` is stopped (state T). */
-function stopped(pid: number): boolean {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
-}
-
 test('SQLite: kill -9 of the owner mid-step — every index row is its committed record’s', async (t) => {
   await killMidStep(t, 'k', join(dir, 'kill.db'));
 });
@@ -161,7 +133,7 @@ test('SQLite: the owner paused past its lease, resumed after a survivor finished
     assert.equal(await a.cmd('wftagstart', { key, req: { customer: `c-${i % 2}`, steps: 4, stepMs: 300 } }), true);
   await started(store, keys);
   assert.equal(await b.cmd('pause'), 'pausing');
-  await eventually(() => stopped(b.proc.pid!), 'the owner stopped itself');
+  await eventually(() => isStopped(b.proc.pid!), 'the owner stopped itself');
   await allCompleted(store, keys, 'the survivor completed every instance while the owner is paused');
   await assertIndexMatchesRecords(store, keys);
   b.proc.kill('SIGCONT');

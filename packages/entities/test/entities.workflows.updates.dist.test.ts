@@ -8,7 +8,6 @@
 // idempotency key (steps are at least once); the effects file (WF_EFFECTS) records each run.
 
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import { eventually } from '@ergo-ts/test-support';
 
 import type { EntityStore, WorkflowJournalEntry } from '../src/index.js';
 import type { UpdateState } from '../src/workflow/updates.js';
-import { EntityNode, freeTcpUdpPort, openStore, ownerAmong, seeMembers, type ClusterSettings } from './dist_helpers.js';
+import { EntityNode, isStopped, ownerAmong, twoMembers } from './dist_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-wfupd-dist-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,45 +28,13 @@ interface Rec {
   updates?: UpdateState[];
 }
 
-/** Whether the process is stopped (SIGSTOP): its state in /proc, else ps. */
-function stopped(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
-  } catch {
-    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' })
-      .trim()
-      .startsWith('T');
-  }
-}
-
 async function cluster(t: { after(fn: () => Promise<void>): void }, tag: string) {
-  const names = ['a', 'b'].map((n) => `wu${tag}${n}${process.pid}@localhost`);
   const effects = join(dir, `${tag}.effects`);
   writeFileSync(effects, '');
-  const settings: ClusterSettings = {
-    registrar: await freeTcpUdpPort(),
-    members: names,
-    db: join(dir, `${tag}.db`),
-    leaseMs: 1500,
-    renewMs: 300,
-    passivateMs: 0,
-    effects,
-  };
-  const nodes: EntityNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) {
-      n.proc.kill('SIGCONT');
-      await n.stop();
-    }
-  });
-  for (const name of names) nodes.push(await EntityNode.start(name, settings));
-  await seeMembers(nodes);
+  const { nodes, names, settings, store } = await twoMembers(t, `wu${tag}`, { db: join(dir, `${tag}.db`), effects });
   const client = await EntityNode.start(`wu${tag}k${process.pid}@localhost`, { ...settings, role: 'client' });
   nodes.push(client);
   await eventually(async () => ((await client.cmd('members')) as string[]).length === 2, 'the client sees both');
-  const store: EntityStore = await openStore(settings.db);
-  t.after(() => store.close());
   const [a, b] = nodes as [EntityNode, EntityNode];
   const key = Array.from({ length: 400 }, (_, i) => `${tag}${i}`).find((k) => ownerAmong(k, names) === b.name)!;
   return { a, b, client, store, key, effects };
@@ -144,7 +111,7 @@ test('SIGSTOP of the owner while the body handles an update: the survivor answer
   });
   // The owner stops itself between event-loop turns (no SQLite write lock held), its step running.
   assert.equal(await b.cmd('pause'), 'pausing');
-  await eventually(() => stopped(b.proc.pid!), 'the owner stopped itself');
+  await eventually(() => isStopped(b.proc.pid!), 'the owner stopped itself');
   const pausedAt = Date.now();
   assert.equal(await answer, 4, 'answered while the owner is stopped');
   console.log(`# SIGSTOP of the owner mid-update: answered by the survivor ${Date.now() - pausedAt} ms later`);
