@@ -30,6 +30,8 @@ export const ErrTabQueueFull = defineError('ERR_TAB_QUEUE_FULL', 'tab queue is f
 export const ErrTabFrame = defineError('ERR_TAB_FRAME', 'malformed or forbidden tab frame');
 /** The tab's session ended (its reconnect window passed, or the gateway stopped). */
 export const ErrTabSessionEnded = defineError('ERR_TAB_SESSION_ENDED', 'tab session ended');
+/** A call the tab's page had received when it reloaded: the page went before it answered. */
+export const ErrTabReloaded = defineError('ERR_TAB_RELOADED', "the tab's page reloaded before it answered");
 
 /** An error as a frame carries it: its code ('' for an error without one) and message. */
 export type WireError = [code: string, message: string];
@@ -84,16 +86,23 @@ export const Op = {
 /** Operations between a tab and its gateway only (never routed). */
 export const Ctl = {
   /**
-   * tab → gateway: [op, token, resume secret ('' for a new session), fresh]. `fresh` true: the
-   * tab's node is new (a reloaded page) and asks for its old name; the old session ends first.
+   * tab → gateway: [op, token, resume secret ('' for a new session), fresh, kept?]. `fresh`
+   * true: the tab's node is new (a reloaded page) and asks for its old name. Without `kept` the
+   * old session ends first; with `kept` (the PIDs the page puts back, reload.ts) it goes on.
    */
   Hello: 20,
-  /** gateway → tab: [op, tab node, gateway node, resume secret, reconnect window ms] */
+  /**
+   * gateway → tab: [op, tab node, gateway node, resume secret, reconnect window ms,
+   * incarnation, kept]: incarnation > 0 after a reload that keeps processes (the node takes its
+   * old creation, ids from incarnation × 2^32), `kept` the claimed PIDs the gateway accepted.
+   */
   Welcome: 21,
   /** gateway → tab: [op, WireError], then the socket closes */
   Refused: 22,
   /** gateway → tab: [op, peer, reqId, WireError, what]: a frame of the tab the gateway refused */
   Refusal: 23,
+  /** tab → gateway: [op, pid, kept (boolean), registered name]: a process kept across a reload, or no more */
+  Keep: 24,
 } as const;
 
 /** A decoded frame: its head checked, the rest read by whoever handles its op. */
@@ -132,7 +141,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       throw ErrTabFrame.with(`op ${op}: source and destination must be node names`);
     return v as Frame;
   }
-  if (op >= Ctl.Hello && op <= Ctl.Refusal) return v as Frame;
+  if (op >= Ctl.Hello && op <= Ctl.Keep) return v as Frame;
   throw ErrTabFrame.with(`unknown op ${op}`);
 }
 

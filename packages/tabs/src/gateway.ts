@@ -54,6 +54,7 @@ import {
   type TabLimits,
   type TabRefusal,
 } from './grant.js';
+import { reloadSession } from './reload.js';
 import { TabSession, type TabInfo } from './session.js';
 
 /** What `admit` sees of the request that opened the tab's socket. */
@@ -267,6 +268,8 @@ class Gateway implements TabGateway {
         this.log.info('tab %s back', s.name);
         return s;
       }
+      // A reloaded page that puts processes back: the session goes on (reload.ts).
+      if (f[4] !== undefined) return this.#reload(ws, s, f[4], refuse);
       // A fresh node under the name (a reloaded page): its processes are gone, so the old
       // session ends as past its window (every watcher: noconnection), and the name goes on.
       name = s.name;
@@ -307,6 +310,24 @@ class Gateway implements TabGateway {
     return s;
   }
 
+  #reload(ws: WebSocket, s: TabSession, claims: unknown, refuse: (e: Error, why: string) => null): TabSession | null {
+    if (s.socket !== null) {
+      // The old page's socket is not seen closed yet: whatever it was sent went with the page.
+      s.watchers.socketGone();
+      s.socket.close(4009, 'reloaded');
+    }
+    let r;
+    try {
+      r = reloadSession({ log: this.log, route: (t, f) => this.#route(t, f, encodeFrame(f)) }, s, claims);
+    } catch (e) {
+      return refuse(toError(e), toError(e).message);
+    }
+    ws.send(encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window, r.incarnation, r.kept]));
+    for (const b of r.replay) ws.send(b);
+    s.attach(ws);
+    return s;
+  }
+
   #welcome(ws: WebSocket, s: TabSession): void {
     ws.send(encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window]));
     s.attach(ws);
@@ -319,9 +340,11 @@ class Gateway implements TabGateway {
       if (bytes.length > s.limits.maxFrameBytes) throw ErrTabFrame.with(`a frame of ${bytes.length} bytes`);
       s.admitInbound(bytes.length);
       f = decodeFrame(bytes);
+      if (f[0] === Ctl.Keep) return s.watchers.keepFrame(f);
       if (f[0] >= Ctl.Hello) throw ErrTabFrame.with('a control frame after the welcome');
       s.policy.check(f, s.peers, this.node.name);
       this.#route(s, f, bytes);
+      s.watchers.fromTab(f);
     } catch (e) {
       this.#refuse(s, f, toError(e));
     }
@@ -347,6 +370,7 @@ class Gateway implements TabGateway {
       other.peers.add(s.name);
       s.peers.add(dst);
       other.deliver(bytes);
+      other.watchers.toTab(f);
       return;
     }
     s.peers.add(dst);
@@ -395,6 +419,7 @@ class Gateway implements TabGateway {
     s.policy.learn(f);
     try {
       s.deliver(bytes);
+      s.watchers.toTab(f);
     } catch (e) {
       const err = toError(e);
       this.log.warning('tab %s: frame from %s not delivered: %s', dst, src, err.message);

@@ -9,6 +9,7 @@ export {
   ErrTabPosing,
   ErrTabQueueFull,
   ErrTabRateLimit,
+  ErrTabReloaded,
   ErrTabSessionEnded,
   ErrTabValue,
   errorFromWire,
@@ -23,3 +24,4 @@ export type { TabInfo } from './session.js';
 export { gatewayOfTab, tabNodeName, TAB_RELAY } from './frame.js';
 export { joinGateway, type JoinGatewayOptions, type TabNode } from './tab/join.js';
 export type { ReconnectOptions, TabWebSocket, TabWebSocketClass } from './tab/socket.js';
+export { keep, type KeepSpec, type TabStorage } from './tab/keep.js';

@@ -5,9 +5,10 @@
 // with the tab hears that the tab's node is down (their links and monitors fire `noconnection`).
 
 import type { Atom, Log } from 'ergo-ts';
-import { encodeFrame, ErrTabBytesLimit, ErrTabQueueFull, ErrTabRateLimit } from './frame.js';
+import { encodeFrame, ErrTabBytesLimit, ErrTabQueueFull, ErrTabRateLimit, type Frame } from './frame.js';
 import { FrameConnection } from './frame_connection.js';
 import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
+import { TabWatchers } from './watchers.js';
 
 /** The socket a session writes to (a `ws` WebSocket satisfies it). */
 export interface TabSocket {
@@ -51,6 +52,8 @@ export class TabSession {
   readonly peers = new Set<string>();
   /** The gateway's link to the tab (the engine's Connection for its node). */
   readonly conn: FrameConnection;
+  /** Relations, calls and kept processes of the tab, for a page reload (reload.ts). */
+  readonly watchers: TabWatchers;
   ended = false;
   messagesIn = 0;
   messagesOut = 0;
@@ -69,6 +72,7 @@ export class TabSession {
     this.#messages = new TokenBucket(limits.messagesPerSecond);
     this.#bytes = new TokenBucket(limits.bytesPerSecond);
     this.conn = new FrameConnection(gateway, name, (f) => this.deliverFrame(f), onTerminate);
+    this.watchers = new TabWatchers(name);
   }
 
   /**
@@ -91,6 +95,7 @@ export class TabSession {
   deliverFrame(frame: unknown[]): void {
     this.policy.learn(frame as never);
     this.deliver(encodeFrame(frame));
+    this.watchers.toTab(frame as Frame);
   }
 
   /**
@@ -124,6 +129,7 @@ export class TabSession {
   detach(socket: TabSocket, windowMs: number, expire: () => void): void {
     if (this.socket !== socket || this.ended) return;
     this.socket = null;
+    this.watchers.socketGone();
     this.#window = setTimeout(expire, windowMs);
     this.#window.unref?.();
     this.log.info('tab %s away: %d ms to come back', this.name, windowMs);

@@ -98,6 +98,8 @@ export interface Watched {
   exits: { pid: PID; code: string }[];
   downs: { pid: PID; code: string }[];
   wait: Promise<void>;
+  /** Called after each exit or down recorded. */
+  changed?: () => void;
 }
 
 /** Traps exits; records MessageExitPID / MessageDownPID; `onBoth` when it has one of each. */
@@ -116,6 +118,7 @@ export class WatchActor extends Actor {
     if (m instanceof MessageExitPID) this.seen.exits.push({ pid: m.pid, code: code(m.reason) });
     if (m instanceof MessageDownPID) this.seen.downs.push({ pid: m.pid, code: code(m.reason) });
     if (this.seen.exits.length > 0 && this.seen.downs.length > 0) this.onBoth();
+    this.seen.changed?.();
   }
   override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {
     if (req instanceof PID) {

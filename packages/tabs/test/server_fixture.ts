@@ -7,6 +7,7 @@
 //   watch { pid }  → links and monitors `pid` from the watcher
 //   watched        → what the watcher saw: { exits, downs } (codes)
 //   downs          → waits until the watcher has an exit and a down, then answers as `watched`
+//   until { n }    → waits until the watcher has n exits and n downs, then answers as `watched`
 //   notes          → the notes the board got
 //   publish { n }  → publishes `n` on the event 'news' (one publish)
 //   out            → ENP messages this node sent to the gateway node so far
@@ -63,6 +64,18 @@ process.on('message', (m: { id: number; cmd: string; pid?: PidJson; text?: strin
       return answer(watched());
     case 'downs':
       return answer(w.seen.wait.then(watched));
+    case 'until': {
+      const n = (m as { n?: number }).n ?? 1;
+      return answer(
+        new Promise((resolve) => {
+          const check = (): void => {
+            if (w.seen.exits.length >= n && w.seen.downs.length >= n) resolve(watched());
+            else w.seen.changed = check;
+          };
+          check();
+        }),
+      );
+    }
     case 'notes':
       return answer(notes);
     case 'out':

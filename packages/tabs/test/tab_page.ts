@@ -5,9 +5,9 @@
 // sessionStorage, so a reload keeps the name), spawns a typed view that shows what the server
 // sends and renders what it asks, calls the server's board, and shows every step in the page.
 
-import { Actor, type PID, type Ref } from 'ergo-ts';
+import { Actor, MessageDownProcessID, type PID, type Ref } from 'ergo-ts';
 
-import { joinGateway, type TabNode } from '../src/tab/index.js';
+import { joinGateway, keep, type TabNode } from '../src/tab/index.js';
 import { Board, TabView } from './protocols.js';
 
 // The page's DOM, as much as this file uses (the project has no DOM types).
@@ -17,7 +17,11 @@ interface El {
   append(...nodes: El[]): void;
 }
 declare const document: { getElementById(id: string): El | null; createElement(tag: string): El };
-declare const sessionStorage: { getItem(k: string): string | null; setItem(k: string, v: string): void };
+declare const sessionStorage: {
+  getItem(k: string): string | null;
+  setItem(k: string, v: string): void;
+  removeItem(k: string): void;
+};
 
 /** A line in the page's list `id` (class `cls` for the test's selectors and the screenshot). */
 export function show(id: string, text: string, cls = 'line'): void {
@@ -48,6 +52,34 @@ class PageView extends Actor.of(TabView) {
   override handleCall(_from: PID, _ref: Ref, req: string): string {
     show('shown', `rendered ${req}`, 'line rendered');
     return `rendered:${req}`;
+  }
+}
+
+/**
+ * A process kept across reloads: its state is the lines it was shown (shown in the page's
+ * `kept` list); `render` answers with them. Its init (on every page load, with the saved lines)
+ * introduces it to the board and monitors the board, as any restarted process makes its own
+ * relations again.
+ */
+class KeptLines extends Actor.of(TabView) {
+  lines: string[] = [];
+  override init(lines: string[]): void {
+    this.lines = lines;
+    for (const l of lines) show('kept', `${l} (restored after the reload)`, 'line restored');
+    const board = Board.processID('board', this.node.name.slice(this.node.name.indexOf('.') + 1));
+    this.monitor(board);
+    this.send(board, `kept ${this.pid.toString()} with ${lines.length} lines`);
+  }
+  override handleMessage(_from: PID, msg: string | MessageDownProcessID): void {
+    if (msg instanceof MessageDownProcessID) {
+      show('kept', `the board went: ${msg.reason.message}`, 'line refused');
+      return;
+    }
+    this.lines.push(msg);
+    show('kept', msg);
+  }
+  override handleCall(_from: PID, _ref: Ref, req: string): string {
+    return `${req}: ${this.lines.join(' | ')}`;
   }
 }
 
@@ -130,4 +162,35 @@ export async function spawnView(): Promise<string> {
   const v = await tab!.node.spawn(PageView, {});
   views.push(v);
   return v.toString();
+}
+
+/** What the page reports after it joined keeping a process. */
+export interface JoinedKeeping extends Joined {
+  kept: string;
+}
+
+/**
+ * Joins with sessionStorage and a kept process `lines` (after a reload: the same session, the
+ * same PID, its saved lines), then spawns a view that is not kept.
+ */
+export async function joinKeeping(url: string, token: string): Promise<JoinedKeeping> {
+  status('joining…');
+  tab = await joinGateway({
+    url,
+    token,
+    storage: sessionStorage,
+    storageKey: 'ergo-tab-kept',
+    keep: { lines: keep(KeptLines, { initial: [], save: (p) => p.lines }) },
+  });
+  gatewayNode = tab.gateway;
+  const kept = tab.kept.get('lines')!;
+  status(`joined as ${tab.name}; kept: ${kept.toString()}`);
+  const view = await tab.node.spawn(PageView, {});
+  views.push(view);
+  return { name: tab.name, creation: tab.node.creation, sum: 0, view: view.toString(), kept: kept.toString() };
+}
+
+/** The kept process ends (the user closed it). */
+export function closeKept(): void {
+  tab!.node.sendExit(tab!.kept.get('lines')!, new Error('closed by the user'));
 }

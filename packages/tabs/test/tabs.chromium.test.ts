@@ -21,7 +21,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { ErrNoConnection, type PID } from 'ergo-ts';
 
 import type * as PageModule from './tab_page.js';
-import type { Joined } from './tab_page.js';
+import type { Joined, JoinedKeeping } from './tab_page.js';
+import { within } from '@ergo-ts/test-support';
 import { BoardActor, gatewayNode, watcherOn } from './helpers.js';
 import { Board, TabView } from './protocols.js';
 
@@ -33,9 +34,10 @@ const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>a tab of the cluster</title>
 <script type="importmap">{"imports": {"ergo-ts": "/tab.js", "/src/tab/index.js": "/tab.js"}}</script>
 <style>body{font:15px system-ui,sans-serif;margin:24px;max-width:640px} #status{font-weight:600}
-.ended,.refused{color:#b00020} .rendered{color:#0b6e4f} .refused{font-weight:600} li{margin:2px 0}</style>
+.ended,.refused{color:#b00020} .rendered{color:#0b6e4f} .restored{color:#5b3fa0} .refused{font-weight:600} li{margin:2px 0}</style>
 </head><body><h1>A tab of the cluster</h1><p id="status">loading…</p>
 <h2>Calls to the server</h2><ul id="calls"></ul><h2>From the server</h2><ul id="shown"></ul>
+<h2>Kept across reloads</h2><ul id="kept"></ul>
 <script type="module">import * as page from '/test/tab_page.js'; window.page = page;</script></body></html>`;
 
 /** Why the tests cannot run here, or undefined. */
@@ -180,6 +182,9 @@ test('a Chromium tab joins: typed calls both ways, a server links and monitors i
   // The server links and monitors the view; the user closes it: both fire with its reason.
   const w = await watcherOn(g);
   assert.equal(await w.watch(hello.from), 'watching');
+  // The link and monitor went ahead of this call on the same path: they hold at the tab before
+  // the page (driven on another path) closes the view.
+  assert.equal(await g.call(view, 'the watch'), 'rendered:the watch');
   await page.evaluate(() => (globalThis as unknown as { page: PageApi }).page.closeView());
   await w.seen.wait;
   assert.deepEqual(
@@ -238,6 +243,60 @@ test('a reload keeps the tab name; the old page processes are down (noconnection
   await assert.rejects(g.call(TabView.pid(view), 'old'), { code: 'ERR_PROCESS_UNKNOWN' });
   await page.locator('#status', { hasText: 'the same name after a reload' }).waitFor();
   await s.shot('tab-reloaded');
+  assert.deepEqual(s.errors, []);
+});
+
+test('a reload keeps a kept process: the same PID and state, its watchers hold; a process not kept is down (noconnection)', async (t) => {
+  const s = await setup(t, 30_000);
+  if (s === undefined) return;
+  const { g, page, nextNote } = s;
+  await s.open();
+  const joinKeeping = (): Promise<JoinedKeeping> =>
+    page.evaluate(([url]) => (globalThis as unknown as { page: PageApi }).page.joinKeeping(url!, 'good'), [s.url]);
+  const first = await joinKeeping();
+  const keptNote = await nextNote();
+  assert.equal(keptNote.text, `kept ${first.kept} with 0 lines`);
+  const view = (await nextNote()).from;
+  assert.equal(view.toString(), first.view);
+  const kept = TabView.pid(keptNote.from);
+  const wKept = await watcherOn(g);
+  assert.equal(await wKept.watch(keptNote.from), 'watching');
+  const wView = await watcherOn(g);
+  assert.equal(await wView.watch(view), 'watching');
+  g.send(kept, 'one');
+  g.send(kept, 'two');
+  assert.equal(await g.call(kept, 'lines'), 'lines: one | two');
+  await s.shot('tab-kept-before-reload');
+
+  await page.reload();
+  await page.waitForFunction(() => 'page' in globalThis);
+  // Sent while the page reloads: held for the kept process, after its saved lines.
+  g.send(kept, 'three');
+  const again = await joinKeeping();
+  assert.equal(again.name, first.name, 'the same node name');
+  assert.equal(again.kept, first.kept, 'the same PID');
+  assert.equal(again.creation, first.creation, 'the same creation');
+  // Its init ran again with the saved lines (and monitored the board again).
+  assert.equal((await nextNote()).text, `kept ${first.kept} with 2 lines`);
+  assert.equal(await g.call(kept, 'lines'), 'lines: one | two | three');
+  // The view was not kept: its watcher heard noconnection; the kept process's heard nothing.
+  await within(wView.seen.wait, 'the view not kept is down for its watcher', 20_000);
+  assert.deepEqual(
+    [wView.seen.exits.map((d) => d.code), wView.seen.downs.map((d) => d.code)],
+    [[ErrNoConnection.code], [ErrNoConnection.code]],
+  );
+  assert.deepEqual([wKept.seen.exits, wKept.seen.downs], [[], []]);
+  await page.locator('#kept li.restored', { hasText: 'two' }).waitFor();
+  await page.locator('#kept li', { hasText: 'three' }).waitFor();
+  await s.shot('tab-kept-after-reload');
+  // The watcher's link and monitor live on in the new page: the kept process's end reaches them.
+  await page.evaluate(() => (globalThis as unknown as { page: PageApi }).page.closeKept());
+  await within(wKept.seen.wait, "the kept process's end at its watcher", 20_000);
+  assert.deepEqual(
+    [wKept.seen.exits.map((d) => d.code), wKept.seen.downs.map((d) => d.code)],
+    [['closed by the user'], ['closed by the user']],
+  );
+  assert.equal(await page.locator('#kept li', { hasText: 'the board went' }).count(), 0);
   assert.deepEqual(s.errors, []);
 });
 

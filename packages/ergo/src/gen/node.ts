@@ -170,6 +170,23 @@ export interface NodeOptions {
   applications?: ApplicationBehavior[];
   /** Cron jobs started with the node. */
   cron?: CronOptions;
+  /**
+   * Take up an earlier incarnation of this node: its creation, so its PIDs name this node's
+   * processes, and a first id past every PID and Ref id that incarnation handed out. Ids from
+   * 1001 below `firstID` are then reserved: spawns never take them, only {@link spawnReserved}
+   * puts a process there (a tab's kept process after a page reload, docs/browser-gateway.md).
+   * Absent: the creation is the clock's second and ids start at 1001, as in Ergo. A bad value
+   * fails startNode with ErrIncorrect. Port extension.
+   */
+  incarnation?: NodeIncarnation;
+}
+
+/** See {@link NodeOptions.incarnation}. */
+export interface NodeIncarnation {
+  /** The creation the node takes (an integer 1 .. 2^32-1: the earlier incarnation's). */
+  readonly creation: number;
+  /** The first PID and Ref id the node hands out (a safe integer above 1001). */
+  readonly firstID: number;
 }
 
 /** Snapshot of a node. */

@@ -200,6 +200,12 @@ export class NodeHandle implements Node {
     }
     const max = limit === 0 ? 100 : limit;
     const out: ProcessShortInfo[] = [];
+    // Ids far apart (a node with an incarnation spawns far above its reserved ids): walk the
+    // table in id order instead of every id between.
+    if (n.nextID - start > 4 * (n.processes.size + max)) {
+      for (const p of n.processes.values()) if (p.pid.id >= start && out.push(processShortInfo(p)) >= max) break;
+      return out;
+    }
     for (let id = start; id <= n.nextID && out.length < max; id++) {
       const p = n.processes.get(id);
       if (p !== undefined) out.push(processShortInfo(p));

@@ -172,7 +172,11 @@ export class NodeImpl {
   constructor(name: Atom, options: NodeOptions, parts: EngineParts) {
     this.name = name;
     this.options = options;
-    this.creation = Math.floor(Date.now() / 1000);
+    const inc = options.incarnation;
+    this.creation = inc?.creation ?? Math.floor(Date.now() / 1000);
+    // Ids below firstID stay reserved for spawnReserved (reserved.ts); refs start there too, so
+    // no Ref of an earlier incarnation under this creation is made again.
+    if (inc !== undefined) this.nextID = this.refSeq = inc.firstID - 1;
     this.pid = new PID(name, 1, this.creation);
     this.version = options.version ?? { name, release: '0.0.0' };
     this.killGrace = options.killGraceMs ?? DEFAULT_KILL_GRACE;

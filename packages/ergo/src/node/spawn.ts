@@ -44,6 +44,8 @@ export interface SpawnRequest {
   application: Atom;
   /** Called as the process enters the table (before anything else can end it). */
   onSpawned: ((p: ProcessImpl) => void) | null;
+  /** The PID id to take, checked by the caller (reserved.ts); 0: the node's next id. */
+  id?: number;
 }
 
 /** What a local spawn names; localSpawnRequest resolves the rest from the parent and the node. */
@@ -63,6 +65,8 @@ export interface LocalSpawn {
    */
   parentPID?: PID;
   onSpawned?: (p: ProcessImpl) => void;
+  /** See SpawnRequest.id. */
+  id?: number;
 }
 
 /** The options of a spawn that gives none (shared: spawning only reads options). */
@@ -156,6 +160,7 @@ export function localSpawnRequest(node: NodeImpl, s: LocalSpawn): SpawnRequest {
     logLevel,
     application: s.application ?? (parent !== null ? parent.application : ('' as Atom)),
     onSpawned: s.onSpawned ?? null,
+    id: s.id ?? 0,
   };
 }
 
@@ -228,7 +233,7 @@ export function spawnProcessNow(node: NodeImpl, req: SpawnRequest, log?: Log, wh
 
     p = new ProcessImpl(
       node,
-      new PID(node.name, ++node.nextID, node.creation),
+      new PID(node.name, req.id ? req.id : ++node.nextID, node.creation),
       req.parentPID,
       req.leader,
       options.mailboxSize ?? node.mailboxSize,

@@ -80,6 +80,15 @@ function validateNodeOptions(options: NodeOptions): void {
   if (options.env !== undefined) validateEnv(options.env, 'env');
   if (options.mailboxSize !== undefined) validateMailboxSize(options.mailboxSize, 'mailboxSize');
   if (options.mailboxHighWater !== undefined) validateMailboxSize(options.mailboxHighWater, 'mailboxHighWater');
+  const inc = options.incarnation;
+  if (inc !== undefined) {
+    if (inc === null || typeof inc !== 'object')
+      throw ErrIncorrect.with(`incarnation ${describeValue(inc)} (expected { creation, firstID })`);
+    if (!(Number.isInteger(inc.creation) && inc.creation >= 1 && inc.creation < 2 ** 32))
+      throw ErrIncorrect.with(`incarnation.creation ${describeValue(inc.creation)} (an integer 1 .. 2^32-1)`);
+    if (!(Number.isSafeInteger(inc.firstID) && inc.firstID > 1001))
+      throw ErrIncorrect.with(`incarnation.firstID ${describeValue(inc.firstID)} (a safe integer above 1001)`);
+  }
   const log = options.log;
   if (log === undefined) return;
   if (log === null || typeof log !== 'object')

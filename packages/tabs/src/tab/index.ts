@@ -2,6 +2,7 @@
 // the core's public API and a WebSocket only: no `ws`, no Node modules.
 export { joinGateway, type JoinGatewayOptions, type TabNode } from './join.js';
 export type { ReconnectOptions, TabWebSocket, TabWebSocketClass } from './socket.js';
+export { keep, type KeepSpec, type TabStorage } from './keep.js';
 export {
   ErrTabAdmission,
   ErrTabBytesLimit,
@@ -10,6 +11,7 @@ export {
   ErrTabPosing,
   ErrTabQueueFull,
   ErrTabRateLimit,
+  ErrTabReloaded,
   ErrTabSessionEnded,
   ErrTabValue,
   errorFromWire,

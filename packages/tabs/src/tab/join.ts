@@ -15,12 +15,18 @@ import {
   type Core,
   type ErgoError,
   type Node,
+  type NodeIncarnation,
   type NodeOptions,
+  type PID,
 } from 'ergo-ts';
 import { Ctl, ErrTabSessionEnded, errorFromWire, Op, type Frame } from '../frame.js';
 import { FrameConnection } from '../frame_connection.js';
 import { applyFrame } from '../frame_inbound.js';
+import { claimsOf, KeptProcesses, readStored, type KeepSpec, type TabStorage } from './keep.js';
 import { GatewaySocket, type ReconnectOptions, type TabWebSocketClass, type Welcome } from './socket.js';
+
+/** The ids of one page incarnation: its node's new ids start at incarnation × this. */
+const INCARNATION_IDS = 2 ** 32;
 
 /** Options of {@link joinGateway}. */
 export interface JoinGatewayOptions {
@@ -44,9 +50,24 @@ export interface JoinGatewayOptions {
    * gateway ends the old session first (its processes went with the page, so every server
    * watcher of them gets `noconnection`) and the new node starts empty under the old name, with a
    * later creation (PIDs of the old page never reach a new process). Past the window, or for an
-   * unknown session, the tab joins as a new tab with a new name.
+   * unknown session, the tab joins as a new tab with a new name. With `storage`, read from there
+   * when absent.
    */
   resume?: string;
+  /**
+   * Where the page keeps its tab across a reload (a page: `sessionStorage`): the resume and the
+   * kept processes' state, under `storageKey`. With it a reload keeps the session and the kept
+   * processes (docs/browser-gateway.md, "Tabs come and go").
+   */
+  storage?: TabStorage;
+  /** The key under `storage` (default 'ergo-ts-tab'). */
+  storageKey?: string;
+  /**
+   * Processes kept across page reloads, by registered name (make each with `keep`): started
+   * with the node; after a reload under the same PIDs with their saved state, the links and
+   * monitors others hold on them in place. Needs `storage` to survive a reload.
+   */
+  keep?: Readonly<Record<string, KeepSpec>>;
   /** The WebSocket class (default `globalThis.WebSocket`). */
   WebSocket?: TabWebSocketClass;
 }
@@ -73,7 +94,17 @@ export interface TabNode {
   whenConnected(): Promise<void>;
   /** Resolves with the reason when the session ends. */
   readonly ended: Promise<Error>;
-  /** Leaves the gateway and stops the tab's node (idempotent). */
+  /** The kept processes (`keep`) by name: the same PIDs across page reloads. */
+  readonly kept: ReadonlyMap<string, PID>;
+  /** Saves the kept processes' state (and the resume) to `storage` now; `pagehide` does too. */
+  save(): void;
+  /**
+   * Ends this page's part as a page unload does, without leaving: saves, closes the socket
+   * (4002 `unload`; the gateway keeps the session for its window) and stops the node; kept
+   * processes stay kept. A later `joinGateway` with the same storage is the reloaded page.
+   */
+  unload(): Promise<void>;
+  /** Leaves the gateway and stops the tab's node (idempotent); `storage` forgets the tab. */
   leave(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -88,33 +119,60 @@ export async function joinGateway(options: JoinGatewayOptions): Promise<TabNode>
   if (typeof options.url !== 'string' || typeof options.token !== 'string')
     throw ErrIncorrect.with('joinGateway needs a url and a token');
   const rc = options.reconnect === false ? false : { minDelay: 100, maxDelay: 2000, ...options.reconnect };
-  const dial = (secret: string): Promise<[GatewaySocket, Welcome]> => {
-    const socket = new GatewaySocket(options.url, options.token, WS, options.maxQueuedBytes ?? 1 << 20, rc, secret);
+  const dial = (secret: string, claims?: unknown[]): Promise<[GatewaySocket, Welcome]> => {
+    const socket = new GatewaySocket(
+      options.url,
+      options.token,
+      WS,
+      options.maxQueuedBytes ?? 1 << 20,
+      rc,
+      secret,
+      claims,
+    );
     socket.handlers = { frame: (f) => early.push(f), connected: () => undefined, ended: () => undefined };
     return socket.open().then((w) => [socket, w]);
   };
   // Frames that arrive between the welcome and the node's start wait here.
   const early: Frame[] = [];
-  const [secret = '', created = '0'] = (options.resume ?? '').split('.');
+  const key = options.storageKey ?? 'ergo-ts-tab';
+  const stored = options.storage === undefined ? null : readStored(options.storage, key);
+  const resume = options.resume ?? stored?.resume ?? '';
+  const [secret = '', created = '0'] = resume.split('.');
+  // With storage, a resume is a reload that keeps the session: it claims the kept PIDs.
+  const mine = stored !== null && stored.resume === resume ? stored : null;
+  const claims = options.storage !== undefined && secret !== '' ? (mine === null ? [] : claimsOf(mine)) : undefined;
   let socket: GatewaySocket;
   let welcome: Welcome;
   try {
-    [socket, welcome] = await dial(secret);
+    [socket, welcome] = await dial(secret, claims);
   } catch (e) {
     // A session already ended (its window passed): this tab joins as a new one.
     if (secret === '' || (e as { code?: unknown }).code !== ErrTabSessionEnded.code) throw e;
     [socket, welcome] = await dial('');
   }
-  if (secret !== '') await laterCreation(Number(created));
+  // A reload that keeps processes: the old creation, new ids far above the old page's.
+  const incarnation: NodeIncarnation | undefined =
+    welcome.incarnation > 0 ? { creation: Number(created), firstID: welcome.incarnation * INCARNATION_IDS } : undefined;
+  if (secret !== '' && incarnation === undefined) await laterCreation(Number(created));
   let node: Node;
   try {
-    node = await startNode(welcome.name, { ...options.node });
+    node = await startNode(
+      welcome.name,
+      incarnation === undefined ? { ...options.node } : { ...options.node, incarnation },
+    );
   } catch (e) {
     socket.close();
     throw e;
   }
-  const tab = new Tab(node, welcome.gateway, socket, options);
-  for (const f of early) tab.frame(f);
+  const tab = new Tab(node, welcome.gateway, socket, options, key, early);
+  try {
+    // Past the window (a new session) the saved states still start the kept processes, afresh.
+    await tab.keptProcesses.start(mine, welcome.kept);
+  } catch (e) {
+    await tab.leave();
+    throw e;
+  }
+  tab.ready();
   return tab;
 }
 
@@ -136,20 +194,37 @@ class Tab implements TabNode {
   #left = false;
   readonly ended: Promise<Error>;
   #endedResolve!: (e: Error) => void;
+  readonly keptProcesses: KeptProcesses;
+  /** Frames that wait for the kept processes to start (null once they did). */
+  #waiting: Frame[] | null;
+  readonly #pagehide = (): void => this.save();
 
   constructor(
     readonly node: Node,
     readonly gateway: string,
     private readonly socket: GatewaySocket,
     private readonly options: JoinGatewayOptions,
+    key: string,
+    early: Frame[],
   ) {
     this.ended = new Promise<Error>((r) => (this.#endedResolve = r));
+    this.#waiting = early;
     attachProtocol(node, (core) => {
       this.#core = core;
       return { connection: (peer) => this.#link(peer), stop: () => this.#leaveSocket() };
     });
+    this.keptProcesses = new KeptProcesses(
+      node,
+      options.keep ?? {},
+      options.storage,
+      key,
+      () => ({ resume: this.resume, node: node.name, creation: node.creation }),
+      (pid, kept, name) => socket.send([Ctl.Keep, pid, kept, name]),
+      node.log,
+    );
+    if (options.storage !== undefined) pageEvents()?.addEventListener('pagehide', this.#pagehide);
     socket.handlers = {
-      frame: (f) => this.frame(f),
+      frame: (f) => (this.#waiting !== null ? this.#waiting.push(f) : this.frame(f)),
       connected: (up) => {
         if (up) for (const w of this.#waiters.splice(0)) w();
       },
@@ -167,6 +242,31 @@ class Tab implements TabNode {
 
   get resume(): string {
     return `${this.socket.secret}.${this.node.creation}`;
+  }
+
+  get kept(): ReadonlyMap<string, PID> {
+    return this.keptProcesses.pids;
+  }
+
+  /** The kept processes started: frames that waited for them are handled, in order. */
+  ready(): void {
+    const w = this.#waiting ?? [];
+    this.#waiting = null;
+    for (const f of w) this.frame(f);
+  }
+
+  save(): void {
+    this.keptProcesses.save();
+  }
+
+  async unload(): Promise<void> {
+    if (this.#left) return;
+    this.save();
+    this.keptProcesses.unloading = true;
+    this.#left = true;
+    pageEvents()?.removeEventListener('pagehide', this.#pagehide);
+    this.socket.unload();
+    if (this.node.isAlive()) await this.node.stop();
   }
 
   #link(peer: string): FrameConnection {
@@ -248,6 +348,8 @@ class Tab implements TabNode {
   }
 
   async leave(): Promise<void> {
+    if (!this.#left) this.keptProcesses.clear();
+    pageEvents()?.removeEventListener('pagehide', this.#pagehide);
     this.#leaveSocket();
     if (this.node.isAlive()) await this.node.stop();
   }
@@ -255,4 +357,14 @@ class Tab implements TabNode {
   [Symbol.asyncDispose](): Promise<void> {
     return this.leave();
   }
+}
+
+/** The page's events (`pagehide`), where the platform has them (not in Node). */
+function pageEvents():
+  | { addEventListener(t: string, f: () => void): void; removeEventListener(t: string, f: () => void): void }
+  | undefined {
+  const g = globalThis as { addEventListener?: unknown; removeEventListener?: unknown };
+  return typeof g.addEventListener === 'function' && typeof g.removeEventListener === 'function'
+    ? (g as never)
+    : undefined;
 }

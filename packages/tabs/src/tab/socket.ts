@@ -36,6 +36,10 @@ export interface Welcome {
   readonly name: string;
   readonly gateway: string;
   readonly windowMs: number;
+  /** > 0 after a reload that keeps processes (the page's incarnation in its session). */
+  readonly incarnation: number;
+  /** The claimed PIDs the gateway accepted (reload only). */
+  readonly kept: readonly unknown[];
 }
 
 /** Reconnection of a tab whose socket dropped. */
@@ -76,6 +80,8 @@ export class GatewaySocket {
     private readonly maxQueuedBytes: number,
     private readonly reconnect: Required<ReconnectOptions> | false,
     resumeSecret = '',
+    /** The PIDs a reloaded page puts back (its first hello only; undefined: none kept). */
+    private claims: unknown[] | undefined = undefined,
   ) {
     this.#secret = resumeSecret;
     this.#fresh = resumeSecret !== '';
@@ -117,7 +123,14 @@ export class GatewaySocket {
     this.#ws = ws;
     this.#welcomed = false;
     let settled = false;
-    ws.onopen = () => ws.send(encodeFrame([Ctl.Hello, this.token, this.#secret, this.#fresh]));
+    ws.onopen = () =>
+      ws.send(
+        encodeFrame(
+          this.#fresh && this.claims !== undefined
+            ? [Ctl.Hello, this.token, this.#secret, true, this.claims]
+            : [Ctl.Hello, this.token, this.#secret, this.#fresh],
+        ),
+      );
     ws.onmessage = (ev) => {
       let f: Frame;
       try {
@@ -133,7 +146,13 @@ export class GatewaySocket {
           this.#windowMs = Number(f[4]);
           this.#welcomed = true;
           this.#flush();
-          onWelcome({ name: String(f[1]), gateway: String(f[2]), windowMs: this.#windowMs });
+          onWelcome({
+            name: String(f[1]),
+            gateway: String(f[2]),
+            windowMs: this.#windowMs,
+            incarnation: typeof f[5] === 'number' ? f[5] : 0,
+            kept: Array.isArray(f[6]) ? f[6] : [],
+          });
         } else onFail(f[0] === Ctl.Refused ? errorFromWire(f[1]) : ErrTabFrame.with('no welcome'));
         return;
       }
@@ -209,6 +228,17 @@ export class GatewaySocket {
   /** Drops the socket as a network cut would (the tab dials again within its window). */
   drop(): void {
     this.#ws?.close(4001, 'dropped');
+  }
+
+  /**
+   * The page ends without leaving (a reload): the socket closes as an unloading page's does
+   * (4002 `unload`), nothing dials again, and the gateway keeps the session for its window.
+   */
+  unload(): void {
+    this.#closing = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#ws?.close(4002, 'unload');
+    this.#ws = null;
   }
 
   /** Leaves for good: no reconnect. */

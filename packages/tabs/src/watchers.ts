@@ -1,0 +1,162 @@
+// What the gateway knows of one tab's relations, so a page reload can keep some processes: the
+// links and monitors others hold on the tab's targets live in the TAB node's core (the target's
+// side), and the tab's own links and monitors on others' targets live in theirs; a reload loses
+// the page's core. Every frame to or from a tab passes the gateway, which notes here the
+// relations it carries (and the calls the tab has not answered, and the PIDs the page keeps), so
+// that at a reload (reload.ts) it can put the relations on kept processes back into the new
+// page's core, end the others with `noconnection` for their watchers, drop the old page's own
+// relations where they live, and fail the calls the old page took with it.
+
+import { Alias, Event, PID, ProcessID, Ref } from 'ergo-ts';
+import { ErrTabFrame, ErrTabPosing, Op, type Frame } from './frame.js';
+
+/** A target a relation can be on. */
+export type RelationTarget = PID | ProcessID | Alias | Event;
+
+/** One link or monitor: `watcher` watches `target`. */
+export interface TabRelation {
+  readonly link: boolean;
+  readonly watcher: PID;
+  readonly target: RelationTarget;
+}
+
+/** A call delivered to the tab and not answered yet. */
+export interface TabCall {
+  readonly caller: PID;
+  readonly ref: Ref;
+  /** Its place in the order calls reached the tab (see {@link TabWatchers.socketGone}). */
+  readonly seq: number;
+}
+
+/** A process the tab keeps across a page reload. */
+export interface KeptEntry {
+  readonly pid: PID;
+  readonly name: string;
+}
+
+/** Most processes one tab may keep (a Keep frame past it is refused). */
+export const MAX_KEPT = 256;
+/** Most unanswered calls noted per tab; past it the oldest is forgotten (its caller's timeout stays). */
+const MAX_CALLS = 4096;
+
+function isTarget(t: unknown): t is RelationTarget {
+  return t instanceof PID || t instanceof ProcessID || t instanceof Alias || t instanceof Event;
+}
+
+const relKey = (link: boolean, watcher: PID, target: RelationTarget): string =>
+  `${link ? 'L' : 'M'}\u0000${watcher.key}\u0000${target.key}`;
+
+/** The relations, calls and kept processes of one tab, as the gateway saw them pass. */
+export class TabWatchers {
+  /** Relations others hold on the tab's targets (they live in the tab's core). */
+  readonly inbound = new Map<string, TabRelation>();
+  /** Relations the tab's processes hold on others' targets (they live in the targets' cores). */
+  readonly outbound = new Map<string, TabRelation>();
+  /** Calls to the tab not answered yet, by their Ref's key. */
+  readonly calls = new Map<string, TabCall>();
+  /** Processes the page keeps across a reload, by PID id. */
+  readonly kept = new Map<number, KeptEntry>();
+  /** Page reloads that kept the session (reload.ts): the page's incarnation. */
+  incarnation = 0;
+  #callSeq = 0;
+  /** Calls up to this seq reached a socket that is gone (the tab's page may have gone with it). */
+  #goneSeq = 0;
+
+  constructor(readonly tab: string) {}
+
+  /** A frame on its way to the tab (written or held for it). */
+  toTab(f: Frame): void {
+    switch (f[0]) {
+      case Op.Relation:
+        this.#relation(this.inbound, f[4], f[5], f[6]);
+        return;
+      case Op.Call: {
+        const [caller, ref] = [f[5], f[7]];
+        if (!(caller instanceof PID) || !(ref instanceof Ref)) return;
+        if (this.calls.size >= MAX_CALLS) this.calls.delete(this.calls.keys().next().value!);
+        this.calls.set(ref.key, { caller, ref, seq: ++this.#callSeq });
+        return;
+      }
+      case Op.Terminate: {
+        // A target of the source node ended: the tab's relations on it fired there.
+        const t = f[3];
+        if (isTarget(t)) for (const [k, r] of this.outbound) if (r.target.key === t.key) this.outbound.delete(k);
+        return;
+      }
+      case Op.NodeDown:
+        this.nodeDown(String(f[3]));
+        return;
+    }
+  }
+
+  /** A frame from the tab, after its grant allowed it. */
+  fromTab(f: Frame): void {
+    switch (f[0]) {
+      case Op.Relation:
+        this.#relation(this.outbound, f[4], f[5], f[6]);
+        return;
+      case Op.Response:
+        if (f[7] instanceof Ref) this.calls.delete(f[7].key);
+        return;
+      case Op.Terminate: {
+        // A target of the tab ended: the watchers on node dst heard it.
+        const t = f[3];
+        const dst = String(f[2]);
+        if (isTarget(t))
+          for (const [k, r] of this.inbound)
+            if (r.target.key === t.key && r.watcher.node === dst) this.inbound.delete(k);
+        return;
+      }
+    }
+  }
+
+  #relation(into: Map<string, TabRelation>, kind: unknown, watcher: unknown, target: unknown): void {
+    if (!(watcher instanceof PID) || !isTarget(target)) return;
+    const link = kind === 'link' || kind === 'unlink';
+    const k = relKey(link, watcher, target);
+    if (kind === 'link' || kind === 'monitor') into.set(k, { link, watcher, target });
+    else into.delete(k);
+  }
+
+  /** Node `node` is gone for the tab: relations with it and calls from it end. */
+  nodeDown(node: string): void {
+    for (const [k, r] of this.inbound) if (r.watcher.node === node) this.inbound.delete(k);
+    for (const [k, r] of this.outbound) if (r.target.node === node) this.outbound.delete(k);
+    for (const [k, c] of this.calls) if (c.caller.node === node) this.calls.delete(k);
+  }
+
+  /** The tab's socket is gone: calls it had received may go with its page. */
+  socketGone(): void {
+    this.#goneSeq = this.#callSeq;
+  }
+
+  /** Calls the page that is gone had received (taken out: their callers are answered now). */
+  takeCallsOfGonePage(): TabCall[] {
+    const out: TabCall[] = [];
+    for (const [k, c] of this.calls)
+      if (c.seq <= this.#goneSeq) {
+        out.push(c);
+        this.calls.delete(k);
+      }
+    return out;
+  }
+
+  /**
+   * A Keep frame of the tab: [op, pid, kept, name].
+   * @throws ErrTabPosing for a PID of another node; ErrTabFrame for a malformed frame or past
+   *   {@link MAX_KEPT}.
+   */
+  keepFrame(f: Frame): void {
+    const [pid, keep, name] = [f[1], f[2], f[3]];
+    if (!(pid instanceof PID) || typeof keep !== 'boolean' || typeof name !== 'string')
+      throw ErrTabFrame.with('a keep frame is [op, pid, kept, name]');
+    if (pid.node !== this.tab) throw ErrTabPosing.with(`${pid.toString()} is not a process of ${this.tab}`);
+    if (!keep) {
+      if (this.kept.get(pid.id)?.pid.equals(pid)) this.kept.delete(pid.id);
+      return;
+    }
+    if (this.kept.size >= MAX_KEPT && !this.kept.has(pid.id))
+      throw ErrTabFrame.with(`more than ${MAX_KEPT} kept processes`);
+    this.kept.set(pid.id, { pid, name });
+  }
+}
