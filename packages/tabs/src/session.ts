@@ -32,6 +32,10 @@ export interface TabInfo {
   /** Bytes received from the tab, and bytes waiting for it now. */
   readonly bytesIn: number;
   readonly queuedBytes: number;
+  /** Bytes of the frames written (or queued) for the tab. */
+  readonly bytesOut: number;
+  /** While the tab is away: when its socket went (ms since the epoch); 0 while connected. */
+  readonly awaySince: number;
   /** Frames the gateway refused (limits, grant, malformed). */
   readonly refused: number;
   /** Nodes other than the gateway that exchanged frames with the tab. */
@@ -55,7 +59,10 @@ export class TabSession {
   messagesIn = 0;
   messagesOut = 0;
   bytesIn = 0;
+  bytesOut = 0;
   refused = 0;
+  /** When the socket went (ms since the epoch), 0 while attached. */
+  awaySince = 0;
 
   constructor(
     readonly name: Atom,
@@ -101,6 +108,7 @@ export class TabSession {
     if (this.queuedBytes + bytes.length > this.limits.queuedBytes)
       throw ErrTabQueueFull.with(`${this.limits.queuedBytes} bytes for ${this.name}`);
     this.messagesOut++;
+    this.bytesOut += bytes.length;
     // A socket that is closing gets nothing more: held, the frame waits for the tab's return.
     if (this.socket !== null && this.socket.readyState === 1) this.socket.send(bytes);
     else {
@@ -114,6 +122,7 @@ export class TabSession {
     if (this.#window !== null) clearTimeout(this.#window);
     this.#window = null;
     this.socket = socket;
+    this.awaySince = 0;
     const held = this.#held;
     this.#held = [];
     this.#heldBytes = 0;
@@ -124,6 +133,7 @@ export class TabSession {
   detach(socket: TabSocket, windowMs: number, expire: () => void): void {
     if (this.socket !== socket || this.ended) return;
     this.socket = null;
+    this.awaySince = Date.now();
     this.#window = setTimeout(expire, windowMs);
     this.#window.unref?.();
     this.log.info('tab %s away: %d ms to come back', this.name, windowMs);
@@ -151,6 +161,8 @@ export class TabSession {
       messagesOut: this.messagesOut,
       bytesIn: this.bytesIn,
       queuedBytes: this.queuedBytes,
+      bytesOut: this.bytesOut,
+      awaySince: this.awaySince,
       refused: this.refused,
       peers: [...this.peers],
     };

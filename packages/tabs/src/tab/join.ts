@@ -20,6 +20,7 @@ import {
 import { Ctl, ErrTabSessionEnded, errorFromWire, Op, type Frame } from '../frame.js';
 import { FrameConnection } from '../frame_connection.js';
 import { applyFrame } from '../frame_inbound.js';
+import { startTabInspect } from './inspect.js';
 import { GatewaySocket, type ReconnectOptions, type TabWebSocketClass, type Welcome } from './socket.js';
 
 /** Options of {@link joinGateway}. */
@@ -49,6 +50,11 @@ export interface JoinGatewayOptions {
   resume?: string;
   /** The WebSocket class (default `globalThis.WebSocket`). */
   WebSocket?: TabWebSocketClass;
+  /**
+   * Start the tab's inspector `tab_inspect` (default true): the servers, and the Observer through
+   * the gateway, list this tab's processes and mailboxes (inspect.ts). `false` leaves it out.
+   */
+  inspect?: boolean;
 }
 
 /** A tab joined to a gateway. */
@@ -115,6 +121,13 @@ export async function joinGateway(options: JoinGatewayOptions): Promise<TabNode>
   }
   const tab = new Tab(node, welcome.gateway, socket, options);
   for (const f of early) tab.frame(f);
+  if (options.inspect !== false)
+    try {
+      await startTabInspect(node);
+    } catch (e) {
+      await tab.leave();
+      throw e;
+    }
   return tab;
 }
 
