@@ -178,6 +178,9 @@ export class TabInspect extends Actor {
   }
 }
 
+// Its behaviour's name as the servers see it: tab.js is minified without class names.
+Object.defineProperty(TabInspect, 'name', { value: 'TabInspect' });
+
 /** Starts the tab's inspector on `node` (joinGateway does, unless `inspect: false`). */
 export async function startTabInspect(node: Node): Promise<PID> {
   return node.spawnRegister(TAB_INSPECT, TabInspect);
