@@ -42,6 +42,7 @@ import {
   parseLogLevel,
   type Alias,
   type Atom,
+  type ProcessID,
   type Event,
   type NetworkRoute,
   type Node,
@@ -438,4 +439,16 @@ export async function connectNode(
     if (err instanceof CommandError) throw err;
     throw new CommandError(502, `could not connect to ${name}: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/**
+ * A page request answered by a registered process of the observed node (the entities manager
+ * here, a tab gateway's inspector in tabs.ts): whom to call with what, how its answer reads (a
+ * refusal throws), and what a failed call tells the page.
+ */
+export interface RegisteredCall {
+  to: ProcessID;
+  request: Record<string, unknown>;
+  answer(text: unknown): unknown;
+  fail(err: unknown): Error;
 }

@@ -29,7 +29,7 @@ import { frameworkOf } from './framework.js';
 import { MUX_FRAME } from './mux.js';
 import { ProcessTools, TOOL_ACTIONS, ToolError, type TraceEnded } from './tools.js';
 import { OPS_ACTIONS, OpsViews, localOnly, logSearchQuery } from './ops.js';
-import { isEntitiesAction, workflowAnswer, workflowCall, workflowCallError } from './workflows.js';
+import { registeredCall } from './registered.js';
 import { nodeCRC, toJSONString, toJSONValue } from './json.js';
 import {
   CommandError,
@@ -42,6 +42,7 @@ import {
   responseError,
   responseEvent,
   terminatedFrame,
+  type RegisteredCall,
   type Target,
 } from './requests.js';
 import {
@@ -164,7 +165,8 @@ export class Session extends Actor {
         case 'do':
           if (TOOL_ACTIONS.has(request.action)) return this.#tool(from, ref, request.action, request.body);
           if (OPS_ACTIONS.has(request.action)) return this.#opsAction(from, ref, request.action, request.body);
-          if (isEntitiesAction(request.action)) return this.#workflows(from, ref, request.action, request.body);
+          const asked = registeredCall(request.action, request.body, this.#target, this.#tools);
+          if (asked !== null) return this.#askProcess(from, ref, asked);
           this.#do(from, ref, request.action, request.body);
           return ReplyLater;
         default:
@@ -633,18 +635,16 @@ export class Session extends Actor {
     return ReplyLater;
   }
 
-  /** A Workflows or Dead letters page request (workflows.ts): a call to the observed node's entities manager. */
-  #workflows(from: PID, ref: Ref, action: string, body: Record<string, unknown>): unknown {
-    const target = this.#target;
-    const { to, request } = workflowCall(body, target, this.#tools.workflowActions, action);
+  /** A Workflows, Dead letters (workflows.ts) or Tabs (tabs.ts) page request: a registered process's answer. */
+  #askProcess(from: PID, ref: Ref, { to, request, answer, fail }: RegisteredCall): unknown {
     this.#later(
       from,
       ref,
       () =>
         this.node
           .call(to, request, { timeout: SESSION_CALL_TIMEOUT, important: true })
-          .catch((err: unknown) => Promise.reject(workflowCallError(target.node, err))),
-      (text) => new SessionReply(200, null, workflowAnswer(target.node, text)),
+          .catch((err: unknown) => Promise.reject(fail(err))),
+      (text) => new SessionReply(200, null, answer(text)),
     );
     return ReplyLater;
   }

@@ -13,7 +13,7 @@
 
 import { ErrProcessUnknown, ProcessID, type Atom } from 'ergo-ts';
 
-import { CommandError, type Target } from './requests.js';
+import { CommandError, type RegisteredCall, type Target } from './requests.js';
 import { ToolError } from './tools.js';
 
 /** The `do` action of the Workflows page. */
@@ -114,6 +114,22 @@ export function workflowAnswer(node: string, text: unknown): unknown {
   if (reply.ok === true) return reply.value;
   const code = typeof reply.code === 'string' ? reply.code : 'ERR_WORKFLOW_OPERATION';
   throw new ToolError(STATUS[code] ?? 500, code, String(reply.message));
+}
+
+/** {@link workflowCall} with how the manager's answer reads. */
+export function workflowRequest(
+  body: Record<string, unknown>,
+  target: Target,
+  tools: { workflowActions: boolean },
+  action: string,
+): RegisteredCall {
+  const { to, request } = workflowCall(body, target, tools.workflowActions, action);
+  return {
+    to,
+    request,
+    answer: (text) => workflowAnswer(target.node, text),
+    fail: (err) => workflowCallError(target.node, err),
+  };
 }
 
 /** What a failed call to the manager tells the page. */

@@ -55,6 +55,7 @@ import {
   type TabRefusal,
 } from './grant.js';
 import { reloadSession } from './reload.js';
+import { startTabsInspect, type TabsInspectHandle } from './inspect.js';
 import { TabSession, type TabInfo } from './session.js';
 
 /** What `admit` sees of the request that opened the tab's socket. */
@@ -142,6 +143,8 @@ class Gateway implements TabGateway {
   #detach: () => void = () => undefined;
   /** The relay this instance started (null until then: a failed start stops no one else's). */
   #relay: PID | null = null;
+  /** `tabs_inspect` (inspect.ts): what the Observer asks for the tabs. */
+  #inspect: TabsInspectHandle | null = null;
   #unlisten: () => void = () => undefined;
   #core: Core | null = null;
   #next = 0;
@@ -173,6 +176,7 @@ class Gateway implements TabGateway {
   async start(): Promise<void> {
     // The relay first: a node that has one already (ERR_TAKEN) gets nothing attached.
     this.#relay = await this.node.spawnRegister(TAB_RELAY, () => new GatewayRelay(this));
+    this.#inspect = await startTabsInspect(this.node, { tabs: () => this.tabs(), window: this.#window });
     this.#detach = attachProtocol(this.node, (core) => {
       this.#core = core;
       return {
@@ -522,6 +526,7 @@ class Gateway implements TabGateway {
         // The relay is gone already (the node is stopping).
       }
     }
+    this.#inspect?.stop();
     const srv = this.#server;
     if (srv !== null) await new Promise<void>((resolve) => srv.close(() => resolve()));
   }

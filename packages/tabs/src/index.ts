@@ -25,3 +25,11 @@ export { gatewayOfTab, tabNodeName, TAB_RELAY } from './frame.js';
 export { joinGateway, type JoinGatewayOptions, type TabNode } from './tab/join.js';
 export type { ReconnectOptions, TabWebSocket, TabWebSocketClass } from './tab/socket.js';
 export { keep, type KeepSpec, type TabStorage } from './tab/keep.js';
+export {
+  TAB_INSPECT,
+  type TabInspectRequest,
+  type TabProcessDetail,
+  type TabProcessList,
+  type TabProcessRow,
+} from './tab/inspect.js';
+export { ErrTabInspect, TAB_INSPECT_TIMEOUT, TABS_INSPECT, type TabsInspectRequest, type TabsList } from './inspect.js';

@@ -33,6 +33,10 @@ export interface TabInfo {
   /** Bytes received from the tab, and bytes waiting for it now. */
   readonly bytesIn: number;
   readonly queuedBytes: number;
+  /** Bytes of the frames written (or queued) for the tab. */
+  readonly bytesOut: number;
+  /** While the tab is away: when its socket went (ms since the epoch); 0 while connected. */
+  readonly awaySince: number;
   /** Frames the gateway refused (limits, grant, malformed). */
   readonly refused: number;
   /** Nodes other than the gateway that exchanged frames with the tab. */
@@ -58,7 +62,10 @@ export class TabSession {
   messagesIn = 0;
   messagesOut = 0;
   bytesIn = 0;
+  bytesOut = 0;
   refused = 0;
+  /** When the socket went (ms since the epoch), 0 while attached. */
+  awaySince = 0;
 
   constructor(
     readonly name: Atom,
@@ -106,6 +113,7 @@ export class TabSession {
     if (this.queuedBytes + bytes.length > this.limits.queuedBytes)
       throw ErrTabQueueFull.with(`${this.limits.queuedBytes} bytes for ${this.name}`);
     this.messagesOut++;
+    this.bytesOut += bytes.length;
     // A socket that is closing gets nothing more: held, the frame waits for the tab's return.
     if (this.socket !== null && this.socket.readyState === 1) this.socket.send(bytes);
     else {
@@ -119,6 +127,7 @@ export class TabSession {
     if (this.#window !== null) clearTimeout(this.#window);
     this.#window = null;
     this.socket = socket;
+    this.awaySince = 0;
     const held = this.#held;
     this.#held = [];
     this.#heldBytes = 0;
@@ -130,6 +139,7 @@ export class TabSession {
     if (this.socket !== socket || this.ended) return;
     this.socket = null;
     this.watchers.socketGone();
+    this.awaySince = Date.now();
     this.#window = setTimeout(expire, windowMs);
     this.#window.unref?.();
     this.log.info('tab %s away: %d ms to come back', this.name, windowMs);
@@ -157,6 +167,8 @@ export class TabSession {
       messagesOut: this.messagesOut,
       bytesIn: this.bytesIn,
       queuedBytes: this.queuedBytes,
+      bytesOut: this.bytesOut,
+      awaySince: this.awaySince,
       refused: this.refused,
       peers: [...this.peers],
     };

@@ -16,6 +16,7 @@ import { ConnectionPage, NetworkPage } from './pages/network';
 import { MetaPage, ProcessPage } from './pages/process';
 import { ProcessesPage } from './pages/processes';
 import { SocketsPage } from './pages/sockets';
+import { TabNodePage, TabProcessPage, TabsPage, useIsGateway } from './pages/tabs';
 import { TopPage } from './pages/top';
 import { TracePage } from './pages/trace';
 import { WorkflowPage, WorkflowsPage } from './pages/workflows';
@@ -205,6 +206,8 @@ function App() {
   // The Entities link shows only while the node observed runs an entities runtime (its manager's
   // PID, from EntitiesManagerWatch: the App re-renders when it changes, not at each of its frames).
   const [entities, setEntities] = useState<string | null>(null);
+  // The Tabs link shows only on a node that runs a tab gateway.
+  const gateway = useIsGateway(page ?? 'info');
   let body;
   if (session === '') body = <Offline />;
   else if (page === 'process') body = <ProcessPage key={arg} pid={arg} />;
@@ -224,6 +227,9 @@ function App() {
     body = <EntityPage key={route.join('/')} kind={arg} entityKey={route.slice(2).join('/')} />;
   else if (page === 'workflows') body = <WorkflowsPage />;
   else if (page === 'deadletters') body = <DeadLettersPage />;
+  else if (page === 'tabs') body = <TabsPage />;
+  else if (page === 'tab') body = <TabNodePage key={arg} tab={arg} />;
+  else if (page === 'tabproc') body = <TabProcessPage key={route.join('/')} tab={arg} id={route[2] ?? ''} />;
   else if (page === 'workflow') body = <WorkflowPage key={route.join('/')} kind={arg} id={route.slice(2).join('/')} />;
   else body = <InfoPage />;
   return (
@@ -251,6 +257,11 @@ function App() {
             Dead letters
           </a>
         )}
+        {gateway ? (
+          <a href="#/tabs" class={page === 'tabs' || page === 'tab' || page === 'tabproc' ? 'on' : ''} data-nav="tabs">
+            Tabs
+          </a>
+        ) : null}
         <Switcher />
         <div class="muted small">
           {api.connected ? `observer ${api.connected.version} on ${api.connected.self}` : ''}

@@ -18,3 +18,10 @@ export {
   errorToWire,
   type WireError,
 } from '../frame.js';
+export {
+  TAB_INSPECT,
+  type TabInspectRequest,
+  type TabProcessDetail,
+  type TabProcessList,
+  type TabProcessRow,
+} from './inspect.js';

@@ -23,6 +23,7 @@ import { Ctl, ErrTabSessionEnded, errorFromWire, Op, type Frame } from '../frame
 import { FrameConnection } from '../frame_connection.js';
 import { applyFrame } from '../frame_inbound.js';
 import { claimsOf, KeptProcesses, readStored, type KeepSpec, type TabStorage } from './keep.js';
+import { startTabInspect } from './inspect.js';
 import { GatewaySocket, type ReconnectOptions, type TabWebSocketClass, type Welcome } from './socket.js';
 
 /** The ids of one page incarnation: its node's new ids start at incarnation × this. */
@@ -70,6 +71,11 @@ export interface JoinGatewayOptions {
   keep?: Readonly<Record<string, KeepSpec>>;
   /** The WebSocket class (default `globalThis.WebSocket`). */
   WebSocket?: TabWebSocketClass;
+  /**
+   * Start the tab's inspector `tab_inspect` (default true): the servers, and the Observer through
+   * the gateway, list this tab's processes and mailboxes (inspect.ts). `false` leaves it out.
+   */
+  inspect?: boolean;
 }
 
 /** A tab joined to a gateway. */
@@ -168,6 +174,7 @@ export async function joinGateway(options: JoinGatewayOptions): Promise<TabNode>
   try {
     // Past the window (a new session) the saved states still start the kept processes, afresh.
     await tab.keptProcesses.start(mine, welcome.kept);
+    if (options.inspect !== false) await startTabInspect(node);
   } catch (e) {
     await tab.leave();
     throw e;

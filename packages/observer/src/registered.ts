@@ -1,0 +1,23 @@
+// The `do` actions a registered process of the observed node answers, for the session: the
+// Workflows and Dead letters pages' (the entities manager, workflows.ts) and the Tabs pages' (a
+// tab gateway's inspector, tabs.ts). Each is one call and a JSON text answer (requests.ts,
+// RegisteredCall); the session makes the call outside its handler.
+
+import type { RegisteredCall, Target } from './requests.js';
+import { TABS_ACTION, tabsCall } from './tabs.js';
+import { isEntitiesAction, workflowRequest } from './workflows.js';
+
+/**
+ * The call `do/<action>` makes, or null when no registered process answers `action`. Throws the
+ * page's CommandError / ToolError for a malformed body or an action turned off.
+ */
+export function registeredCall(
+  action: string,
+  body: Record<string, unknown>,
+  target: Target,
+  tools: { workflowActions: boolean },
+): RegisteredCall | null {
+  if (isEntitiesAction(action)) return workflowRequest(body, target, tools, action);
+  if (action === TABS_ACTION) return tabsCall(body, target);
+  return null;
+}
