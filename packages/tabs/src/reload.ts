@@ -9,7 +9,8 @@
 //     watchers with `noconnection`, as the node's end would have said;
 //   - the old page's own links, monitors and subscriptions on others' targets are dropped where
 //     they live (a kept process's init makes its own again, as after any restart);
-//   - a call the old page had received and not answered fails for its caller: ERR_TAB_RELOADED.
+//   - a call the old page had received and not answered fails for its caller: ERR_TAB_RELOADED;
+//     so does an important delivery it never acknowledged (a link or monitor is acknowledged).
 // A claimed PID the old page did not keep is not put back (logged): a tab takes no other PID.
 
 import { ErrNoConnection, PID, ProcessID, toError, type Log } from 'ergo-ts';
@@ -86,6 +87,11 @@ export function reloadSession(host: ReloadHost, s: TabSession, claims: unknown):
       false,
       errorToWire(ErrTabReloaded),
     ]);
+  // What the old page was asked and never acknowledged: a link or monitor is acknowledged (it
+  // holds in the new page when its target is kept; otherwise its target ends below, with
+  // noconnection), an important delivery fails: whether the old page took it is unknown.
+  for (const a of w.takeAsksOfGonePage())
+    send([Op.Ack, s.name, a.node, a.reqId, a.op === Op.Relation ? null : errorToWire(ErrTabReloaded), null]);
   // The old page's own relations go where they live.
   for (const r of w.outbound.values())
     send([Op.Relation, s.name, r.target.node, 0, r.link ? 'unlink' : 'demonitor', r.watcher, r.target]);

@@ -28,6 +28,17 @@ export interface TabCall {
   readonly seq: number;
 }
 
+/** A request delivered to the tab that waits for the tab's Ack (an important send, call or response; a link or monitor). */
+export interface TabAsk {
+  /** The requester's node and its request id (the Ack goes back to them). */
+  readonly node: string;
+  readonly reqId: number;
+  /** The frame's op: a Relation is acknowledged at a reload, the others fail. */
+  readonly op: number;
+  /** Its place in the order frames reached the tab (see {@link TabWatchers.socketGone}). */
+  readonly seq: number;
+}
+
 /** A process the tab keeps across a page reload. */
 export interface KeptEntry {
   readonly pid: PID;
@@ -36,7 +47,7 @@ export interface KeptEntry {
 
 /** Most processes one tab may keep (a Keep frame past it is refused). */
 export const MAX_KEPT = 256;
-/** Most unanswered calls noted per tab; past it the oldest is forgotten (its caller's timeout stays). */
+/** Most unanswered calls (and unacknowledged requests) noted per tab; past it the oldest is forgotten (its caller's timeout stays). */
 const MAX_CALLS = 4096;
 
 function isTarget(t: unknown): t is RelationTarget {
@@ -54,6 +65,8 @@ export class TabWatchers {
   readonly outbound = new Map<string, TabRelation>();
   /** Calls to the tab not answered yet, by their Ref's key. */
   readonly calls = new Map<string, TabCall>();
+  /** Requests to the tab not acknowledged yet, by requester node and request id. */
+  readonly asks = new Map<string, TabAsk>();
   /** Processes the page keeps across a reload, by PID id. */
   readonly kept = new Map<number, KeptEntry>();
   /** Page reloads that kept the session (reload.ts): the page's incarnation. */
@@ -66,7 +79,18 @@ export class TabWatchers {
 
   /** A frame on its way to the tab (written or held for it). */
   toTab(f: Frame): void {
-    switch (f[0]) {
+    const op = f[0];
+    const reqId = f[3];
+    if (
+      typeof reqId === 'number' &&
+      reqId > 0 &&
+      (op === Op.Send || op === Op.Call || op === Op.Response || op === Op.Relation)
+    ) {
+      if (this.asks.size >= MAX_CALLS) this.asks.delete(this.asks.keys().next().value!);
+      const node = String(f[1]);
+      this.asks.set(`${node}\u0000${reqId}`, { node, reqId, op, seq: ++this.#callSeq });
+    }
+    switch (op) {
       case Op.Relation:
         this.#relation(this.inbound, f[4], f[5], f[6]);
         return;
@@ -98,6 +122,9 @@ export class TabWatchers {
       case Op.Response:
         if (f[7] instanceof Ref) this.calls.delete(f[7].key);
         return;
+      case Op.Ack:
+        this.asks.delete(`${String(f[2])}\u0000${String(f[3])}`);
+        return;
       case Op.Terminate: {
         // A target of the tab ended: the watchers on node dst heard it.
         const t = f[3];
@@ -123,6 +150,7 @@ export class TabWatchers {
     for (const [k, r] of this.inbound) if (r.watcher.node === node) this.inbound.delete(k);
     for (const [k, r] of this.outbound) if (r.target.node === node) this.outbound.delete(k);
     for (const [k, c] of this.calls) if (c.caller.node === node) this.calls.delete(k);
+    for (const [k, a] of this.asks) if (a.node === node) this.asks.delete(k);
   }
 
   /** The tab's socket is gone: calls it had received may go with its page. */
@@ -137,6 +165,17 @@ export class TabWatchers {
       if (c.seq <= this.#goneSeq) {
         out.push(c);
         this.calls.delete(k);
+      }
+    return out;
+  }
+
+  /** Requests the page that is gone had received and not acknowledged (taken out: answered now). */
+  takeAsksOfGonePage(): TabAsk[] {
+    const out: TabAsk[] = [];
+    for (const [k, a] of this.asks)
+      if (a.seq <= this.#goneSeq) {
+        out.push(a);
+        this.asks.delete(k);
       }
     return out;
   }

@@ -4,7 +4,8 @@
 // process) hold on it neither fire nor get lost (they fire when it ends later), what was sent to
 // it during the reload arrives in order; a process not kept ends for its watchers with
 // `noconnection`; a call the old page had taken fails with ERR_TAB_RELOADED; a page cannot claim
-// a PID its old page did not keep.
+// a PID its old page did not keep; an important send the old page got and never acknowledged
+// fails with ERR_TAB_RELOADED at the reload.
 
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
@@ -13,7 +14,7 @@ import { Actor, ErrNoConnection, PID, TerminateReasonKill, type Ref } from 'ergo
 
 import { within } from '@ergo-ts/test-support';
 
-import { keep, type TabNode, type TabStorage } from '../src/index.js';
+import { keep, type TabNode, type TabStorage, type TabWebSocket, type TabWebSocketClass } from '../src/index.js';
 import { gatewayNode, pidJson, serverProcess, tabOf, ViewActor, watcherOn, type LogLines } from './helpers.js';
 
 /** A kept view: its state is the lines it was shown; `render` answers with them. */
@@ -152,3 +153,72 @@ class MemoryStorageFrom extends MemoryStorage {
     for (const [k, v] of from.m) this.m.set(k, v);
   }
 }
+
+/** Sends `kept` an important message when told to, and says how that send ended. */
+class ImportantSender extends Actor {
+  constructor(readonly outcome: (code: string) => void) {
+    super();
+  }
+  override handleMessage(_from: PID, to: unknown): void {
+    this.sendImportant(to as PID, 'lost with the page').then(
+      () => this.outcome('delivered'),
+      (e: unknown) => this.outcome(String((e as { code?: unknown }).code ?? e)),
+    );
+  }
+}
+
+/** A WebSocket class whose sockets stop reading once `deaf.on` (a page frozen before its unload). */
+function deafWebSocket(deaf: { on: boolean; dropped(): void }): TabWebSocketClass {
+  const Base = (globalThis as unknown as { WebSocket: TabWebSocketClass }).WebSocket;
+  return class DeafSocket implements TabWebSocket {
+    readonly inner: TabWebSocket;
+    onopen: ((ev: unknown) => void) | null = null;
+    onmessage: ((ev: { data: unknown }) => void) | null = null;
+    onclose: ((ev: unknown) => void) | null = null;
+    onerror: ((ev: unknown) => void) | null = null;
+    constructor(url: string) {
+      this.inner = new Base(url);
+      this.inner.onopen = (ev) => this.onopen?.(ev);
+      this.inner.onclose = (ev) => this.onclose?.(ev);
+      this.inner.onerror = (ev) => this.onerror?.(ev);
+      this.inner.onmessage = (ev) => (deaf.on ? deaf.dropped() : this.onmessage?.(ev));
+    }
+    get binaryType(): string {
+      return this.inner.binaryType;
+    }
+    set binaryType(v: string) {
+      this.inner.binaryType = v;
+    }
+    get readyState(): number {
+      return this.inner.readyState;
+    }
+    get bufferedAmount(): number {
+      return this.inner.bufferedAmount;
+    }
+    send(data: Uint8Array): void {
+      this.inner.send(data);
+    }
+    close(code?: number, reason?: string): void {
+      this.inner.close(code, reason);
+    }
+  };
+}
+
+test('an important send the old page got and never acknowledged fails with ERR_TAB_RELOADED at the reload', async (t) => {
+  const { g, gw, lines } = await gatewayNode(t, { reconnectWindow: 30_000 });
+  const storage = new MemoryStorage();
+  let dropped!: () => void;
+  const reached = new Promise<void>((r) => (dropped = r));
+  const deaf = { on: false, dropped: () => dropped() };
+  const first = await tabOf(t, gw, 'good', { storage, keep: keptSpec, WebSocket: deafWebSocket(deaf) });
+  const kept = first.kept.get('view')!;
+  let outcome!: (code: string) => void;
+  const ended = new Promise<string>((r) => (outcome = r));
+  const sender = await g.spawn(() => new ImportantSender(outcome));
+  deaf.on = true;
+  g.send(sender, kept);
+  await within(reached, 'the important send reached the old page, which never read it', 20_000);
+  const second = await reload(t, gw, lines, first, storage);
+  assert.ok(second.kept.get('view')!.equals(kept));
+  assert.equal(await within(ended, 'the important send is answered at the reload', 20_000), 'ERR_TAB_RELOADED');
+});
