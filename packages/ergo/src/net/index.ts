@@ -8,3 +8,9 @@ export * from './proto/index.js';
 export * from './registrar/index.js';
 export * from './tls/index.js';
 export { WireError, type WireErrorCode } from './error.js';
+export {
+  startNetworkEndpoint,
+  type EndpointCore,
+  type NetworkEndpoint,
+  type NetworkEndpointOptions,
+} from './network/endpoint.js';
