@@ -1,0 +1,245 @@
+// Tabs and a real Go Ergo 3.2 node (`ergo-peer`, its own OS process) through the gateway's ENP
+// bridge: the gateway node serves the host's embedded registrar on a free port, the Go node
+// registers with it, and each tab's endpoint registers the tab's own name. A tab calls and sends
+// to Go processes by name and by PID; the Go node resolves a tab's name, calls it, sends to it,
+// links to and monitors its processes, and hears `no connection` when the tab's session ends; a
+// Go value the tab frame codec cannot carry is refused at the gateway with ERR_TAB_VALUE and a
+// log line, and nothing else is lost. Skips without the Go peer (fails under CI=true).
+
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+
+import { Actor, PID, ProcessID, startNode, type Atom, type Node } from 'ergo-ts';
+import { defaultRegistry, EmbeddedRegistrar, Go } from 'ergo-ts/net';
+import { freeTcpUdpPort, Peer, requirePeer, type Line } from '@ergo-ts/test-support';
+
+import { createTabGateway, type TabGateway } from '../src/index.js';
+import { BoardActor, COOKIE, LogLines, quiet, tabOf, ViewActor } from './helpers.js';
+import { Board } from './protocols.js';
+
+/** `#main/Point` of ergo-peer: a registered struct, which tab frames do not carry. */
+class Point {
+  constructor(
+    public x: number | bigint = 0,
+    public y: number | bigint = 0,
+    public label = '',
+  ) {}
+}
+defaultRegistry.type('#main/Point') ??
+  defaultRegistry.register({
+    name: '#main/Point',
+    class: Point,
+    fields: { x: Go.int64, y: Go.int64, label: Go.string },
+  });
+
+let seq = 0;
+
+/** ergo-peer's address form of a PID. */
+const addr = (p: PID): { node: string; id: number; creation: number } => ({
+  node: p.node,
+  id: p.id,
+  creation: p.creation,
+});
+
+/** A PID of the Go node as its `ready` line lists it. */
+function goPid(go: Peer, name: string): PID {
+  const v = (go.ready.processes as Record<string, { v?: PidLine } & PidLine>)[name]!;
+  const p = v.v ?? v;
+  return new PID(p.node as Atom, p.id, p.creation);
+}
+interface PidLine {
+  node: string;
+  id: number;
+  creation: number;
+}
+
+/**
+ * The gateway node serving the registrar on a free port, its gateway with the ENP bridge for
+ * the Go node, and the Go node registered with it; all stop after the test.
+ */
+async function cluster(t: {
+  after(fn: () => Promise<void>): void;
+  skip(msg: string): void;
+}): Promise<{ g: Node; gw: TabGateway; go: Peer; goName: string; lines: LogLines } | undefined> {
+  const bin = requirePeer(t);
+  if (bin === undefined) return undefined;
+  const port = await freeTcpUdpPort();
+  const lines = new LogLines();
+  const goName = `go${process.pid}x${seq}@localhost`;
+  const g = await startNode(`gwgo${process.pid}x${seq++}@localhost`, {
+    ...quiet(lines),
+    network: {
+      cookie: COOKIE,
+      acceptors: [{ port: 0 }],
+      registrar: new EmbeddedRegistrar({ port, registerTimeout: 15_000, resolveTimeout: 15_000 }),
+    },
+  });
+  await g.spawnRegister('board', () => new BoardActor());
+  const gw = await createTabGateway(g, {
+    admit: () => ({ names: { board: Board, calc: true, echo: true } }),
+    enp: { nodes: [goName] },
+  });
+  const go = await Peer.start(bin, ['-name', goName, '-cookie', COOKIE, '-registrar-port', String(port)], 30_000);
+  t.after(async () => {
+    await go.stop();
+    await gw.stop();
+    await g.stop();
+  });
+  return { g, gw, go, goName, lines };
+}
+
+/** Sends `hello` to `to` at init; records what comes back. */
+class Sender extends Actor {
+  constructor(
+    readonly to: PID,
+    readonly got: (m: unknown) => void,
+  ) {
+    super();
+  }
+  override init(): void {
+    this.send(this.to, 'hello from a tab');
+  }
+  override handleMessage(_from: PID, m: unknown): void {
+    this.got(m);
+  }
+}
+
+/** A tab view that tells a waiter of each message it shows. */
+class WaitingView extends ViewActor {
+  constructor(
+    shown: string[],
+    readonly onShow: (s: string) => void,
+  ) {
+    super(shown);
+  }
+  override handleMessage(from: PID, msg: string): void {
+    super.handleMessage(from, msg);
+    this.onShow(msg);
+  }
+}
+
+/** A view's factory, what it showed, and a wait for the next message it shows. */
+function viewWith(): { shown: string[]; next: () => Promise<string>; make: () => ViewActor } {
+  const shown: string[] = [];
+  let waiter: ((s: string) => void) | null = null;
+  return {
+    shown,
+    next: () => new Promise<string>((r) => (waiter = r)),
+    make: () =>
+      new WaitingView(shown, (s) => {
+        waiter?.(s);
+        waiter = null;
+      }),
+  };
+}
+
+test('a tab and a Go Ergo node call and send to each other by registered name and by PID', async (t) => {
+  const c = await cluster(t);
+  if (c === undefined) return;
+  const { gw, go, goName } = c;
+  const tab = await tabOf(t, gw);
+  const v = viewWith();
+  const view = await tab.node.spawnRegister('view', v.make);
+
+  // tab → Go by registered name (calc upper-cases a string), then by PID (echo answers the request)
+  assert.equal(await tab.node.call(new ProcessID('calc' as Atom, goName as Atom), 'hello'), 'HELLO');
+  // A tab addresses a PID once it got mail from it or the application handed it out (the grant).
+  const echo = goPid(go, 'echo');
+  gw.handOut(tab.name, echo);
+  assert.equal(await tab.node.call(echo, 'by pid'), 'by pid');
+
+  // tab process → Go by PID; echo sends it back to the tab process's PID
+  let back!: (m: unknown) => void;
+  const echoed = new Promise<unknown>((r) => (back = r));
+  const since = go.mark();
+  const sender = await tab.node.spawn(() => new Sender(echo, back));
+  const recv = await go.waitFor((l) => l.kind === 'recv' && l.process === 'echo', { since, timeout: 15_000 });
+  assert.equal(recv.msg, 'hello from a tab');
+  assert.equal((recv.from as { v: PidLine }).v.node, tab.name, 'Go saw the tab process as the sender');
+  assert.equal((recv.from as { v: PidLine }).v.id, sender.id);
+  assert.equal(await echoed, 'hello from a tab');
+
+  // Go → tab by PID: a send, then a call (the call finds the send delivered: one path)
+  const shown = v.next();
+  assert.equal((await go.cmd('send', { to: addr(view), msg: 'from go' })).kind, 'result');
+  assert.equal(await shown, 'from go');
+  const call = await go.cmd('call', { to: addr(view), req: 'go' });
+  assert.deepEqual([call.kind, call.value], ['result', 'rendered:go']);
+  // Go → tab by registered name
+  const byName = await go.cmd('call', { to: { name: 'view', node: tab.name }, req: 'named' });
+  assert.deepEqual([byName.kind, byName.value], ['result', 'rendered:named']);
+
+  // The gateway lists the Go node among the tab's peers.
+  assert.ok(
+    gw
+      .tabs()
+      .find((x) => x.node === tab.name)!
+      .peers.includes(goName),
+  );
+});
+
+test("a Go node resolves a tab's name, links and monitors its processes, and hears no connection when the session ends", async (t) => {
+  const c = await cluster(t);
+  if (c === undefined) return;
+  const { g, gw, go, lines } = c;
+  const tab = await tabOf(t, gw);
+  const v1 = await tab.node.spawn(() => new ViewActor());
+  const v2 = await tab.node.spawn(() => new ViewActor());
+  // The tab's first frame (to the gateway's board) starts its endpoint: the name registers.
+  assert.equal(await tab.node.call(Board.processID('board', g.name), 1), 2);
+  await lines.waitFor(new RegExp(`tab ${tab.name.replace(/[.$]/g, '\\$&')}: ENP endpoint up`), 'the endpoint');
+
+  // Go dials the tab's name (resolved by the registrar): the node it meets is the tab.
+  const info = await go.cmd('connect', { node: tab.name }, 30_000);
+  assert.equal(info.kind, 'result', JSON.stringify(info));
+  const remote = info.value as { node: string; creation: number };
+  assert.deepEqual([remote.node, remote.creation], [tab.name, tab.node.creation]);
+
+  // A link and a monitor of v1 fire with the process's reason when it is killed.
+  for (const cmd of ['link', 'monitor']) assert.equal((await go.cmd(cmd, { target: addr(v1) })).kind, 'result');
+  let since = go.mark();
+  tab.node.kill(v1);
+  const ended = (kind: string, pid: PID, from: number): Promise<Line> =>
+    go.waitFor((l) => l.kind === kind && (l.target as { v: PidLine }).v.id === pid.id, {
+      since: from,
+      timeout: 15_000,
+    });
+  const [exit1, down1] = await Promise.all([ended('exit', v1, since), ended('down', v1, since)]);
+  assert.deepEqual([exit1.reason, down1.reason], ['kill', 'kill']);
+
+  // Past the session's end (the gateway ends it), the watchers of v2 hear no connection.
+  for (const cmd of ['link', 'monitor']) assert.equal((await go.cmd(cmd, { target: addr(v2) })).kind, 'result');
+  since = go.mark();
+  assert.ok(gw.disconnect(tab.name));
+  const [exit2, down2] = await Promise.all([ended('exit', v2, since), ended('down', v2, since)]);
+  assert.deepEqual([exit2.reason, down2.reason], ['no connection', 'no connection']);
+});
+
+test('a Go value tab frames cannot carry is refused at the gateway with ERR_TAB_VALUE and a log line; nothing else is lost', async (t) => {
+  const c = await cluster(t);
+  if (c === undefined) return;
+  const { gw, go, goName, lines } = c;
+  const tab = await tabOf(t, gw);
+  const v = viewWith();
+  const view = await tab.node.spawn(v.make);
+  assert.equal(await tab.node.call(new ProcessID('calc' as Atom, goName as Atom), 'x'), 'X');
+
+  const point = { $: 'main.Point', v: { X: 1, Y: 2, Label: 'p' } };
+  const refused = await go.cmd('call', { to: addr(view), req: point });
+  assert.equal(refused.kind, 'error');
+  assert.match(String(refused.error), /value a tab frame cannot carry/, 'ERR_TAB_VALUE, as the Go caller reads it');
+  await lines.waitFor(/a call from .* refused: .*Point instance cannot be sent/, 'the refusal logged');
+  // A send of one is refused too (logged); the send after it arrives, and a call is answered.
+  assert.equal((await go.cmd('send', { to: addr(view), msg: point })).kind, 'result');
+  await lines.waitFor(/a send from .* refused: .*Point instance cannot be sent/, 'the send refused');
+  const shown = v.next();
+  assert.equal((await go.cmd('send', { to: addr(view), msg: 'after' })).kind, 'result');
+  assert.equal(await shown, 'after');
+  assert.deepEqual(v.shown, ['after']);
+  assert.equal((await go.cmd('call', { to: addr(view), req: 'still' })).value, 'rendered:still');
+
+  // The other way: a tab value Go cannot take (a Set has no Go type) fails the tab's call.
+  gw.handOut(tab.name, goPid(go, 'echo'));
+  await assert.rejects(tab.node.call(goPid(go, 'echo'), new Set([1])), { code: 'ERR_EDF_UNREGISTERED' });
+  assert.equal(await tab.node.call(goPid(go, 'echo'), 'and on'), 'and on');
+});
