@@ -350,6 +350,9 @@ export class EnpBridge {
     }
     const dst = f[2] as string;
     if (dst === this.node.name || gatewayOfTab(dst) !== undefined || !this.#serves(dst)) return false;
+    // A Go node's event: the gateway node subscribes once for all its tabs (event_hub.ts), over its
+    // own connection to that node, as for an ergo-ts node's event.
+    if (f[0] === Op.Relation && f[6] instanceof Event) return false;
     if (ep === undefined) throw ErrNoConnection.with(`tab ${s.name} has no ENP endpoint yet`);
     ep.fromTab(f);
     return true;

@@ -9,6 +9,7 @@
 // the gateway with ERR_TAB_VALUE and a log line; the Go caller gets the error as its answer.
 
 import {
+  ErrNoConnection,
   ErrNotAllowed,
   ErrUnsupported,
   LogLevel,
@@ -102,6 +103,8 @@ export class TabCore implements EndpointCore {
     }
     promise.catch((e: unknown) => {
       const err = toError(e);
+      // The tab's session or the Go node's connection ended: the Go side hears that as such.
+      if ((err as { code?: unknown }).code === ErrNoConnection.code) return;
       this.#lost(what, pid, err);
       try {
         ended(this.host.connection(pid.node), err);

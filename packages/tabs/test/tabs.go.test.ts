@@ -9,7 +9,18 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { Actor, PID, ProcessID, startNode, type Atom, type Node } from 'ergo-ts';
+import {
+  Actor,
+  Event,
+  MessageDownPID,
+  MessageExitPID,
+  PID,
+  ProcessID,
+  startNode,
+  type Atom,
+  type MessageEvent,
+  type Node,
+} from 'ergo-ts';
 import { defaultRegistry, EmbeddedRegistrar, Go } from 'ergo-ts/net';
 import { freeTcpUdpPort, Peer, requirePeer, type Line } from '@ergo-ts/test-support';
 
@@ -76,7 +87,7 @@ async function cluster(t: {
   });
   await g.spawnRegister('board', () => new BoardActor());
   const gw = await createTabGateway(g, {
-    admit: () => ({ names: { board: Board, calc: true, echo: true } }),
+    admit: () => ({ names: { board: Board, calc: true, echo: true }, events: ['peer_events'] }),
     enp: { nodes: [goName] },
   });
   const go = await Peer.start(bin, ['-name', goName, '-cookie', COOKIE, '-registrar-port', String(port)], 30_000);
@@ -176,6 +187,118 @@ test('a tab and a Go Ergo node call and send to each other by registered name an
       .find((x) => x.node === tab.name)!
       .peers.includes(goName),
   );
+});
+
+/** Monitors `event` in init; every event it gets goes to `onEvent`. */
+class Subscriber extends Actor {
+  constructor(
+    readonly event: Event,
+    readonly onEvent: (m: MessageEvent) => void,
+  ) {
+    super();
+  }
+  override async init(): Promise<void> {
+    await this.monitorEvent(this.event);
+  }
+  override handleEvent(m: MessageEvent): void {
+    this.onEvent(m);
+  }
+}
+
+/**
+ * Traps exits, links to and monitors `target` in init, then calls it: one sender's link request,
+ * monitor request and call share one ENP link, so once the call is answered the Go node holds
+ * both. Reports each exit and down it gets.
+ */
+class GoWatcher extends Actor {
+  constructor(
+    readonly target: PID,
+    readonly seen: (kind: 'exit' | 'down', pid: PID, code: string) => void,
+  ) {
+    super();
+  }
+  override async init(): Promise<void> {
+    this.setTrapExit(true);
+    this.link(this.target);
+    this.monitor(this.target);
+    await this.call(this.target, 'after the link');
+  }
+  override handleMessage(_from: PID, m: unknown): void {
+    const code = (r: Error): string => String((r as { code?: unknown }).code ?? r.message);
+    if (m instanceof MessageExitPID) this.seen('exit', m.pid, code(m.reason));
+    if (m instanceof MessageDownPID) this.seen('down', m.pid, code(m.reason));
+  }
+}
+
+/**
+ * Spawns a GoWatcher of `target` on `node` (resolving once the Go node holds its link and
+ * monitor) with a promise of the exit's and the down's codes.
+ */
+async function goWatcher(node: Node, target: PID): Promise<{ ended: Promise<string[]> }> {
+  const got = new Map<string, string>();
+  let both!: (codes: string[]) => void;
+  const ended = new Promise<string[]>((r) => (both = r));
+  await node.spawn(
+    () =>
+      new GoWatcher(target, (kind, pid, code) => {
+        assert.ok(pid.equals(target), `the ${kind} names the target`);
+        got.set(kind, code);
+        if (got.size === 2) both([got.get('exit')!, got.get('down')!]);
+      }),
+  );
+  return { ended };
+}
+
+test('a tab process links to and monitors Go processes, subscribes to a Go event, and hears no connection when the Go node dies', async (t) => {
+  const c = await cluster(t);
+  if (c === undefined) return;
+  const { gw, go, goName } = c;
+  const tab = await tabOf(t, gw);
+  const echo = goPid(go, 'echo');
+  const calc = goPid(go, 'calc');
+  const gone = new PID(goName as Atom, 999_999, echo.creation);
+  for (const p of [echo, calc, gone]) gw.handOut(tab.name, p);
+
+  // A link and a monitor of echo; echo killed: both fire with its reason.
+  const onEcho = await goWatcher(tab.node, echo);
+  assert.equal((await go.cmd('kill', { target: 'echo' })).kind, 'result');
+  assert.deepEqual(await onEcho.ended, ['TERMINATE_KILL', 'TERMINATE_KILL']);
+
+  // A PID the Go node does not know: its refusal comes back as the reason.
+  const unknown = new Promise<string[]>((resolve) => {
+    const codes: string[] = [];
+    void tab.node.spawn(
+      () =>
+        new (class extends Actor {
+          override init(): void {
+            this.setTrapExit(true);
+            this.link(gone);
+            this.monitor(gone);
+          }
+          override handleMessage(_from: PID, m: unknown): void {
+            if (m instanceof MessageExitPID || m instanceof MessageDownPID) {
+              codes.push(String((m.reason as { code?: unknown }).code));
+              if (codes.length === 2) resolve(codes);
+            }
+          }
+        })(),
+    );
+  });
+  assert.deepEqual(await unknown, ['ERR_PROCESS_UNKNOWN', 'ERR_PROCESS_UNKNOWN']);
+
+  // A Go event reaches the tab process that monitors it.
+  let got!: (m: MessageEvent) => void;
+  const published = new Promise<MessageEvent>((r) => (got = r));
+  await tab.node.spawn(() => new Subscriber(new Event('peer_events' as Atom, goName as Atom), got));
+  assert.equal((await go.cmd('publish', { msg: 'to the tabs' })).kind, 'result');
+  assert.equal((await published).message, 'to the tabs');
+
+  // The Go node's process is killed (a graceful stop would end calc first, with its own reason):
+  // the link and the monitor of calc fire with no connection.
+  const onCalc = await goWatcher(tab.node, calc);
+  go.kill();
+  await go.exited; // before the test's end stops it (no write to a closed stdin)
+  assert.deepEqual(await onCalc.ended, ['ERR_NO_CONNECTION', 'ERR_NO_CONNECTION']);
 });
 
 test("a Go node resolves a tab's name, links and monitors its processes, and hears no connection when the session ends", async (t) => {
