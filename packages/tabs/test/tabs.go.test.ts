@@ -330,6 +330,14 @@ test("a Go node resolves a tab's name, links and monitors its processes, and hea
   const [exit1, down1] = await Promise.all([ended('exit', v1, since), ended('down', v1, since)]);
   assert.deepEqual([exit1.reason, down1.reason], ['kill', 'kill']);
 
+  // A PID the tab's node does not know: the tab's refusal reaches the Go watcher as the reason.
+  const stale = new PID(tab.name as Atom, 999_999, tab.node.creation);
+  since = go.mark();
+  for (const cmd of ['link', 'monitor']) assert.equal((await go.cmd(cmd, { target: addr(stale) })).kind, 'result');
+  const [exit0, down0] = await Promise.all([ended('exit', stale, since), ended('down', stale, since)]);
+  assert.deepEqual([exit0.reason, down0.reason], ['unknown process', 'unknown process']);
+  await lines.waitFor(/a link from .* refused: unknown process/, 'the refused link logged');
+
   // Past the session's end (the gateway ends it), the watchers of v2 hear no connection.
   for (const cmd of ['link', 'monitor']) assert.equal((await go.cmd(cmd, { target: addr(v2) })).kind, 'result');
   since = go.mark();
