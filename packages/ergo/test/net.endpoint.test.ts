@@ -7,9 +7,19 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { ErrNoConnection, LogLevel, MessageDownPID, PID, Ref, type Atom, type MessageOptions } from '../src/index.js';
+import {
+  ErrNoConnection,
+  ErrProcessUnknown,
+  LogLevel,
+  MessageDownPID,
+  MessageExitPID,
+  PID,
+  Ref,
+  type Atom,
+  type MessageOptions,
+} from '../src/index.js';
 import { startNetworkEndpoint, type EndpointCore } from '../src/net/index.js';
-import { deferred, Inbox, probe, thrown } from './helpers.js';
+import { deferred, Inbox, probe, thrown, type Deferred } from './helpers.js';
 import { netNode, portOf, routeTo } from './net_helpers.js';
 
 const COOKIE = 'net-secret';
@@ -38,8 +48,14 @@ class Recorded {
  * A Core for `name`: identity and settings answered, every route call recorded (an event
  * subscription gets no buffered events). The network calls nothing else on it.
  */
-function recordingCore(name: string, creation: number, rec: Recorded): EndpointCore {
+function recordingCore(
+  name: string,
+  creation: number,
+  rec: Recorded,
+  later?: EndpointCore['routeRelationLater'],
+): EndpointCore {
   const fixed: Record<string, unknown> = {
+    routeRelationLater: later,
     name: () => name,
     creation: () => creation,
     pid: () => new PID(name as Atom, 1, creation),
@@ -53,7 +69,7 @@ function recordingCore(name: string, creation: number, rec: Recorded): EndpointC
   return new Proxy(fixed, {
     get(target, p) {
       if (typeof p !== 'string') return undefined;
-      if (p in target) return target[p];
+      if (p in target) return target[p]; // routeRelationLater: only when given
       if (!p.startsWith('route')) return undefined;
       return (...args: unknown[]) => {
         rec.record(p, args);
@@ -122,4 +138,41 @@ test('an endpoint with a malformed name does not start', async (t) => {
   await assert.rejects(startNetworkEndpoint(recordingCore('no-host', 1, new Recorded()), { log: node.log }), {
     code: 'ERR_INCORRECT',
   });
+});
+
+test('a Core that answers links later: the link waits for it, and its refusal is the exit reason', async (t) => {
+  const node = await netNode('eplater');
+  t.after(() => node.stop());
+  const name = `eplater${process.pid}@localhost`;
+  const creation = 1_700_000_456;
+  const asked = deferred<{ kind: string; pid: PID; target: unknown; answer: Deferred<undefined> }>();
+  const ep = await startNetworkEndpoint(
+    recordingCore(name, creation, new Recorded(), (kind, pid, target) => {
+      const answer = deferred<undefined>();
+      asked.resolve({ kind, pid, target, answer });
+      return answer.promise;
+    }),
+    { log: node.log, cookie: COOKIE, registrar: null, acceptors: [{ port: 0 }] },
+  );
+  t.after(() => ep.stop());
+  const epPort = Number(/:(\d+)$/.exec(ep.network.acceptors()[0]!.info().interface)![1]);
+  node.network().addRoute(name.replace(/[.$]/g, '\\$&'), routeTo(epPort), 1);
+
+  const target = new PID(name as Atom, 1001, creation);
+  const exit = deferred<MessageExitPID>();
+  const linker = await node.spawn(
+    probe((m, _f, self) => {
+      if (m === 'trap') self.setTrapExit(true);
+      else if (m === 'link') self.link(target);
+      else if (m instanceof MessageExitPID) exit.resolve(m);
+    }),
+  );
+  node.send(linker, 'trap');
+  node.send(linker, 'link');
+  const a = await asked.promise;
+  assert.deepEqual([a.kind, a.pid.equals(linker), (a.target as PID).equals(target)], ['link', true, true]);
+  a.answer.reject(ErrProcessUnknown);
+  const m = await exit.promise;
+  assert.ok(m.pid.equals(target));
+  assert.equal((m.reason as { code?: string }).code, 'ERR_PROCESS_UNKNOWN');
 });

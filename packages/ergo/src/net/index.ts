@@ -13,4 +13,5 @@ export {
   type EndpointCore,
   type NetworkEndpoint,
   type NetworkEndpointOptions,
+  type RelationTarget,
 } from './network/endpoint.js';

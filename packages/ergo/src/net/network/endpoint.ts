@@ -12,7 +12,10 @@ import { ErrIncorrect, ErrNetworkStopped, toError } from '../../gen/errors.js';
 import type { Log } from '../../gen/log.js';
 import type { Connection, Network, NetworkOptions } from '../../gen/network.js';
 import type { Version } from '../../gen/node.js';
+import type { MessageEvent } from '../../gen/messages.js';
+import type { PID } from '../../gen/pid.js';
 import type { ProcessFactory } from '../../gen/process.js';
+import type { RelationTarget } from '../proto/inbound.js';
 import { NetworkImpl } from './network.js';
 
 /**
@@ -35,6 +38,14 @@ export interface EndpointCore extends Core {
   enabledSpawns(): { name: Atom; behavior: string; nodes: Atom[] }[];
   /** What is enabled for remote application start. */
   enabledApplicationStarts(): { name: Atom; nodes: Atom[] }[];
+  /**
+   * Optional: a peer's link or monitor request (an ENP control message, what Go Ergo sends) is
+   * answered when the returned promise settles instead of at once by `routeLink*` /
+   * `routeMonitor*`: a rejection is the peer's error (nothing is linked), the events its result
+   * for an event target. For a Core whose targets answer later (the tab gateway's, whose tabs
+   * are reached by frames). ergo-ts peers' batched monitors still go to `routeMonitorPID`.
+   */
+  routeRelationLater?(kind: 'link' | 'monitor', pid: PID, target: RelationTarget): Promise<MessageEvent[] | undefined>;
 }
 
 /** Options of {@link startNetworkEndpoint}: a node's network options, and where the stack logs. */
@@ -62,6 +73,8 @@ export interface NetworkEndpoint {
   /** Closes acceptors and connections (idempotent). */
   stop(): Promise<void>;
 }
+
+export type { RelationTarget };
 
 const EMPTY_VERSION: Version = Object.freeze({ name: '', release: '', license: '' });
 
