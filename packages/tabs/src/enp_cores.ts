@@ -9,14 +9,15 @@
 // the gateway with ERR_TAB_VALUE and a log line; the Go caller gets the error as its answer.
 
 import {
+  Alias,
   ErrNoConnection,
   ErrNotAllowed,
   ErrUnsupported,
   LogLevel,
   PID,
+  ProcessID,
   Ref,
   toError,
-  type Alias,
   type ApplicationInfo,
   type Atom,
   type Connection,
@@ -26,10 +27,9 @@ import {
   type MessageEvent,
   type MessageOptions,
   type ProcessFactory,
-  type ProcessID,
   type SecurityOptions,
 } from 'ergo-ts';
-import type { EndpointCore } from 'ergo-ts/net';
+import type { EndpointCore, RelationTarget } from 'ergo-ts/net';
 
 import type { FrameConnection } from './frame_connection.js';
 
@@ -87,29 +87,51 @@ export class TabCore implements EndpointCore {
     this.host.log.warning('tab %s: %s from %s refused: %s', this.tab, what, from.toString(), e.message);
   }
 
-  /** A relation the tab answers later: when it refuses, the Go watcher hears the target end. */
-  #relate(
-    what: string,
-    pid: PID,
-    p: (l: FrameConnection) => Promise<unknown>,
-    ended: (c: Connection, e: Error) => void,
-  ): void {
-    let promise: Promise<unknown>;
+  /**
+   * A Go node's link or monitor request, answered when the tab answers (ENP's MessageResult waits
+   * for it): the tab's refusal (no such process) is the Go requester's error.
+   */
+  routeRelationLater(kind: 'link' | 'monitor', pid: PID, target: RelationTarget): Promise<MessageEvent[] | undefined> {
+    const what = `a ${kind}`;
+    let p: Promise<unknown>;
     try {
-      promise = p(this.host.link(pid.node));
+      const l = this.host.link(pid.node);
+      const link = kind === 'link';
+      if (target instanceof PID) p = link ? l.linkPID(pid, target) : l.monitorPID(pid, target);
+      else if (target instanceof ProcessID) p = link ? l.linkProcessID(pid, target) : l.monitorProcessID(pid, target);
+      else if (target instanceof Alias) p = link ? l.linkAlias(pid, target) : l.monitorAlias(pid, target);
+      else p = link ? l.linkEvent(pid, target) : l.monitorEvent(pid, target);
     } catch (e) {
       this.#lost(what, pid, toError(e));
-      throw e;
+      return Promise.reject(toError(e));
     }
-    promise.catch((e: unknown) => {
+    return p.then(
+      (v) => (Array.isArray(v) ? (v as MessageEvent[]) : undefined),
+      (e: unknown) => {
+        const err = toError(e);
+        // The tab's session or the Go node's connection ended: the Go side hears that as such.
+        if ((err as { code?: unknown }).code !== ErrNoConnection.code) this.#lost(what, pid, err);
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * A relation from a peer that does not wait for its answer (ergo-ts's batched monitors): a
+   * refusal reaches the watcher as the target's end, as for a link to a process gone.
+   */
+  #relate(kind: 'link' | 'monitor', pid: PID, target: RelationTarget): void {
+    this.routeRelationLater(kind, pid, target).catch((e: unknown) => {
       const err = toError(e);
-      // The tab's session or the Go node's connection ended: the Go side hears that as such.
       if ((err as { code?: unknown }).code === ErrNoConnection.code) return;
-      this.#lost(what, pid, err);
       try {
-        ended(this.host.connection(pid.node), err);
+        const c = this.host.connection(pid.node);
+        if (target instanceof PID) c.sendTerminatePID(target, err);
+        else if (target instanceof ProcessID) c.sendTerminateProcessID(target, err);
+        else if (target instanceof Alias) c.sendTerminateAlias(target, err);
+        else c.sendTerminateEvent(target, err);
       } catch (e2) {
-        this.host.log.warning('tab %s: %s of %s not told: %s', this.tab, what, pid.node, toError(e2).message);
+        this.host.log.warning('tab %s: the %s of %s not told: %s', this.tab, kind, pid.node, toError(e2).message);
       }
     });
   }
@@ -145,91 +167,51 @@ export class TabCore implements EndpointCore {
   }
 
   routeLinkPID(pid: PID, target: PID): void {
-    this.#relate(
-      'a link',
-      pid,
-      (l) => l.linkPID(pid, target),
-      (c, e) => c.sendTerminatePID(target, e),
-    );
+    this.#relate('link', pid, target);
   }
   routeUnlinkPID(pid: PID, target: PID): void {
     this.#post('an unlink', pid, (l) => l.unlinkPID(pid, target));
   }
   routeLinkProcessID(pid: PID, target: ProcessID): void {
-    this.#relate(
-      'a link',
-      pid,
-      (l) => l.linkProcessID(pid, target),
-      (c, e) => c.sendTerminateProcessID(target, e),
-    );
+    this.#relate('link', pid, target);
   }
   routeUnlinkProcessID(pid: PID, target: ProcessID): void {
     this.#post('an unlink', pid, (l) => l.unlinkProcessID(pid, target));
   }
   routeLinkAlias(pid: PID, target: Alias): void {
-    this.#relate(
-      'a link',
-      pid,
-      (l) => l.linkAlias(pid, target),
-      (c, e) => c.sendTerminateAlias(target, e),
-    );
+    this.#relate('link', pid, target);
   }
   routeUnlinkAlias(pid: PID, target: Alias): void {
     this.#post('an unlink', pid, (l) => l.unlinkAlias(pid, target));
   }
-  /** The tab's buffered events are not waited for: a Go subscriber gets later publishes only. */
+  /** A peer that does not wait: the tab's buffered events are not waited for either. */
   routeLinkEvent(pid: PID, target: Event): MessageEvent[] {
-    this.#relate(
-      'an event link',
-      pid,
-      (l) => l.linkEvent(pid, target),
-      (c, e) => c.sendTerminateEvent(target, e),
-    );
+    this.#relate('link', pid, target);
     return [];
   }
   routeUnlinkEvent(pid: PID, target: Event): void {
     this.#post('an event unlink', pid, (l) => l.unlinkEvent(pid, target));
   }
   routeMonitorPID(pid: PID, target: PID): void {
-    this.#relate(
-      'a monitor',
-      pid,
-      (l) => l.monitorPID(pid, target),
-      (c, e) => c.sendTerminatePID(target, e),
-    );
+    this.#relate('monitor', pid, target);
   }
   routeDemonitorPID(pid: PID, target: PID): void {
     this.#post('a demonitor', pid, (l) => l.demonitorPID(pid, target));
   }
   routeMonitorProcessID(pid: PID, target: ProcessID): void {
-    this.#relate(
-      'a monitor',
-      pid,
-      (l) => l.monitorProcessID(pid, target),
-      (c, e) => c.sendTerminateProcessID(target, e),
-    );
+    this.#relate('monitor', pid, target);
   }
   routeDemonitorProcessID(pid: PID, target: ProcessID): void {
     this.#post('a demonitor', pid, (l) => l.demonitorProcessID(pid, target));
   }
   routeMonitorAlias(pid: PID, target: Alias): void {
-    this.#relate(
-      'a monitor',
-      pid,
-      (l) => l.monitorAlias(pid, target),
-      (c, e) => c.sendTerminateAlias(target, e),
-    );
+    this.#relate('monitor', pid, target);
   }
   routeDemonitorAlias(pid: PID, target: Alias): void {
     this.#post('a demonitor', pid, (l) => l.demonitorAlias(pid, target));
   }
   routeMonitorEvent(pid: PID, target: Event): MessageEvent[] {
-    this.#relate(
-      'an event monitor',
-      pid,
-      (l) => l.monitorEvent(pid, target),
-      (c, e) => c.sendTerminateEvent(target, e),
-    );
+    this.#relate('monitor', pid, target);
     return [];
   }
   routeDemonitorEvent(pid: PID, target: Event): void {

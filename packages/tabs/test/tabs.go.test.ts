@@ -45,6 +45,32 @@ defaultRegistry.type('#main/Point') ??
 
 let seq = 0;
 
+/** Log lines with a wait for the n-th line that matches (a name's second endpoint, ...). */
+class CountedLines extends LogLines {
+  #nth: { re: RegExp; n: number; resolve: () => void }[] = [];
+  constructor() {
+    super();
+    const base = this.write;
+    this.write = (line: string): boolean => {
+      base(line);
+      this.#nth = this.#nth.filter((w) => {
+        if (this.count(w.re) < w.n) return true;
+        w.resolve();
+        return false;
+      });
+      return true;
+    };
+  }
+  /** Resolves once `n` lines (logged already or to come) match `re`. */
+  nth(re: RegExp, n: number): Promise<void> {
+    if (this.count(re) >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#nth.push({ re, n, resolve }));
+  }
+}
+
+/** A RegExp matching `s` literally. */
+const literal = (s: string): string => s.replace(/[.$]/g, '\\$&');
+
 /** ergo-peer's address form of a PID. */
 const addr = (p: PID): { node: string; id: number; creation: number } => ({
   node: p.node,
@@ -71,11 +97,11 @@ interface PidLine {
 async function cluster(t: {
   after(fn: () => Promise<void>): void;
   skip(msg: string): void;
-}): Promise<{ g: Node; gw: TabGateway; go: Peer; goName: string; lines: LogLines } | undefined> {
+}): Promise<{ g: Node; gw: TabGateway; go: Peer; goName: string; lines: CountedLines } | undefined> {
   const bin = requirePeer(t);
   if (bin === undefined) return undefined;
   const port = await freeTcpUdpPort();
-  const lines = new LogLines();
+  const lines = new CountedLines();
   const goName = `go${process.pid}x${seq}@localhost`;
   const g = await startNode(`gwgo${process.pid}x${seq++}@localhost`, {
     ...quiet(lines),
@@ -330,12 +356,13 @@ test("a Go node resolves a tab's name, links and monitors its processes, and hea
   const [exit1, down1] = await Promise.all([ended('exit', v1, since), ended('down', v1, since)]);
   assert.deepEqual([exit1.reason, down1.reason], ['kill', 'kill']);
 
-  // A PID the tab's node does not know: the tab's refusal reaches the Go watcher as the reason.
+  // A PID the tab's node does not know: the Go node's link and monitor are answered when the tab
+  // answered, with its refusal (and the gateway logs it).
   const stale = new PID(tab.name as Atom, 999_999, tab.node.creation);
-  since = go.mark();
-  for (const cmd of ['link', 'monitor']) assert.equal((await go.cmd(cmd, { target: addr(stale) })).kind, 'result');
-  const [exit0, down0] = await Promise.all([ended('exit', stale, since), ended('down', stale, since)]);
-  assert.deepEqual([exit0.reason, down0.reason], ['unknown process', 'unknown process']);
+  for (const cmd of ['link', 'monitor']) {
+    const r = await go.cmd(cmd, { target: addr(stale) });
+    assert.deepEqual([r.kind, r.error], ['error', 'unknown process'], cmd);
+  }
   await lines.waitFor(/a link from .* refused: unknown process/, 'the refused link logged');
 
   // Past the session's end (the gateway ends it), the watchers of v2 hear no connection.
@@ -373,4 +400,36 @@ test('a Go value tab frames cannot carry is refused at the gateway with ERR_TAB_
   gw.handOut(tab.name, goPid(go, 'echo'));
   await assert.rejects(tab.node.call(goPid(go, 'echo'), new Set([1])), { code: 'ERR_EDF_UNREGISTERED' });
   assert.equal(await tab.node.call(goPid(go, 'echo'), 'and on'), 'and on');
+});
+
+test('a reloaded page keeps its name for the Go node too: the old processes are no connection there, the new ones are reached', async (t) => {
+  const c = await cluster(t);
+  if (c === undefined) return;
+  const { g, gw, go, lines } = c;
+  const first = await tabOf(t, gw, 'good', { reconnect: false });
+  const view1 = await first.node.spawn(() => new ViewActor());
+  assert.equal(await first.node.call(Board.processID('board', g.name), 1), 2);
+  const up = new RegExp(`tab ${literal(first.name)}: ENP endpoint up`);
+  await lines.nth(up, 1);
+  for (const cmd of ['link', 'monitor']) assert.equal((await go.cmd(cmd, { target: addr(view1) })).kind, 'result');
+
+  // The page goes and a fresh node joins under the name: the old endpoint stops first.
+  const since = go.mark();
+  first.dropConnection();
+  await lines.waitFor(new RegExp(`tab ${literal(first.name)} away`), 'the tab away');
+  const again = await tabOf(t, gw, 'good', { resume: first.resume });
+  assert.equal(again.name, first.name);
+  const ended = (kind: string): Promise<Line> =>
+    go.waitFor((l) => l.kind === kind && (l.target as { v: PidLine }).v.id === view1.id, { since, timeout: 15_000 });
+  const [exit1, down1] = await Promise.all([ended('exit'), ended('down')]);
+  assert.deepEqual([exit1.reason, down1.reason], ['no connection', 'no connection']);
+
+  // The new page's first frame registers the name again; the Go node resolves it anew.
+  const view2 = await again.node.spawn(() => new ViewActor());
+  assert.equal(await again.node.call(Board.processID('board', g.name), 2), 3);
+  await lines.nth(up, 2);
+  const call = await go.cmd('call', { to: addr(view2), req: 'again' }, 30_000);
+  assert.deepEqual([call.kind, call.value], ['result', 'rendered:again']);
+  const info = (await go.cmd('connect', { node: again.name })).value as { creation: number };
+  assert.equal(info.creation, again.node.creation, 'the Go node met the new page');
 });
