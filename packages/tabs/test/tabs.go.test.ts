@@ -180,7 +180,12 @@ test('a tab and a Go Ergo node call and send to each other by registered name an
 
   // tab → Go by registered name (calc upper-cases a string), then by PID (echo answers the request)
   assert.equal(await tab.node.call(new ProcessID('calc' as Atom, goName as Atom), 'hello'), 'HELLO');
-  // A tab addresses a PID once it got mail from it or the application handed it out (the grant).
+  // The grant holds for Go nodes too: a name it does not list, a PID not handed out.
+  await assert.rejects(tab.node.call(new ProcessID('ctl' as Atom, goName as Atom), 'x'), {
+    code: 'ERR_TAB_NOT_GRANTED',
+  });
+  await assert.rejects(tab.node.call(goPid(go, 'echo'), 'x'), { code: 'ERR_TAB_NOT_GRANTED' });
+  // A tab addresses a PID once it got mail from it or the application handed it out.
   const echo = goPid(go, 'echo');
   gw.handOut(tab.name, echo);
   assert.equal(await tab.node.call(echo, 'by pid'), 'by pid');
