@@ -29,6 +29,7 @@ import {
 } from 'ergo-ts';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
+import { EnpBridge, type TabEnpOptions } from './enp_bridge.js';
 import { EventHub, HubDropTab, HubRequest, hubEvent } from './event_hub.js';
 import { applyFrame } from './frame_inbound.js';
 import {
@@ -86,6 +87,11 @@ export interface TabGatewayOptions {
   reconnectWindow?: number;
   /** How long a new socket may take to say hello (ms, default 10 000). */
   helloTimeout?: number;
+  /**
+   * Go Ergo nodes tabs reach, and that reach tabs, over ENP (enp_bridge.ts): each tab gets a
+   * network endpoint under its own name at its first frame. Default: none (ergo-ts nodes only).
+   */
+  enp?: TabEnpOptions;
 }
 
 /** A running gateway. */
@@ -147,6 +153,7 @@ class Gateway implements TabGateway {
   #inspect: TabsInspectHandle | null = null;
   #unlisten: () => void = () => undefined;
   #core: Core | null = null;
+  readonly #enp: EnpBridge | null;
   #next = 0;
   #stopped = false;
   url = '';
@@ -165,6 +172,7 @@ class Gateway implements TabGateway {
     ] as const)
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw ErrIncorrect.with(`tab gateway ${k}: ${v}`);
     if (typeof options.admit !== 'function') throw ErrIncorrect.with('tab gateway: admit must be a function');
+    this.#enp = options.enp === undefined ? null : new EnpBridge(node, options.enp);
     // Room above the per-tab check (a grant may raise its tab's limit); past it `ws` closes (1009).
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#limits.maxFrameBytes * 4 });
   }
@@ -355,6 +363,7 @@ class Gateway implements TabGateway {
   }
 
   #route(s: TabSession, f: Frame, bytes: Uint8Array): void {
+    if (this.#enp?.route(s, f) === true) return;
     const dst = f[2] as string;
     if (dst === this.node.name) {
       applyFrame(this.#core!, f, s.conn, this.log);
@@ -475,6 +484,7 @@ class Gateway implements TabGateway {
     this.log.info('tab %s ended: %s', s.name, why);
     // Watchers here first (the engine's node down), then every node and tab it spoke with.
     s.conn.terminate(ErrNoConnection);
+    this.#enp?.close(s);
     if (this.#relay !== null && this.node.isAlive()) this.node.send(this.#relay, new HubDropTab(s));
     for (const peer of s.peers) {
       const down = [Op.NodeDown, this.node.name, peer, s.name, errorToWire(ErrNoConnection)];
@@ -486,7 +496,7 @@ class Gateway implements TabGateway {
         } catch {
           // The other tab's queue is full: it hears the node down when its own window ends.
         }
-      } else if (gatewayOfTab(peer) === undefined) this.#toRelay(peer, down);
+      } else if (gatewayOfTab(peer) === undefined && this.#enp?.serves(peer) !== true) this.#toRelay(peer, down);
     }
   }
 
@@ -515,6 +525,7 @@ class Gateway implements TabGateway {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#endAll();
+    await this.#enp?.stop();
     this.#detach();
     this.#unlisten();
     for (const c of this.#wss.clients) c.terminate();

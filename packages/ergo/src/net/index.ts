@@ -8,3 +8,10 @@ export * from './proto/index.js';
 export * from './registrar/index.js';
 export * from './tls/index.js';
 export { WireError, type WireErrorCode } from './error.js';
+export {
+  startNetworkEndpoint,
+  type EndpointCore,
+  type NetworkEndpoint,
+  type NetworkEndpointOptions,
+  type RelationTarget,
+} from './network/endpoint.js';

@@ -107,6 +107,20 @@ export interface EventBatchCore {
   ): void;
 }
 
+/** What a link or monitor request names as its target. */
+export type RelationTarget = PID | ProcessID | Alias | Event;
+
+/**
+ * What a Core may add to answer a peer's link or monitor request (an ENP control message) when
+ * its target answers, not at once: a network endpoint whose processes live elsewhere (the tab
+ * gateway's, `ergo-ts/net`'s startNetworkEndpoint). The peer gets its MessageResult when the
+ * promise settles: a rejection is its error (the link or monitor is not made), an event's
+ * buffered messages its result. Unlink and demonitor stay with the `route*` methods.
+ */
+export interface DeferredRelationsCore {
+  routeRelationLater(kind: 'link' | 'monitor', pid: PID, target: RelationTarget): Promise<MessageEvent[] | undefined>;
+}
+
 /**
  * Routes one connection's inbound packets. Lifecycle: made with the connection; {@link
  * InboundDispatcher.onPacket} for each decoded packet (valid only during the call).
@@ -419,6 +433,8 @@ export class InboundDispatcher {
       );
       return;
     }
+    const later = (this.core as Partial<DeferredRelationsCore>).routeRelationLater;
+    if (later !== undefined && this.relateLater(later, m)) return;
     let err: Error | null = null;
     let result: unknown = null;
     const c = this.core;
@@ -444,6 +460,41 @@ export class InboundDispatcher {
       err = toError(e);
     }
     this.conn.answer(m, err, result);
+  }
+
+  /** A link or monitor request answered when the Core's promise settles (false: another request). */
+  private relateLater(later: DeferredRelationsCore['routeRelationLater'], m: ControlMessage<unknown>): boolean {
+    const link =
+      m instanceof MessageLinkPID ||
+      m instanceof MessageLinkProcessID ||
+      m instanceof MessageLinkAlias ||
+      m instanceof MessageLinkEvent;
+    const monitor =
+      m instanceof MessageMonitorPID ||
+      m instanceof MessageMonitorProcessID ||
+      m instanceof MessageMonitorAlias ||
+      m instanceof MessageMonitorEvent;
+    if (!link && !monitor) return false;
+    const event = m instanceof MessageLinkEvent || m instanceof MessageMonitorEvent;
+    const answer = (err: Error | null, events: MessageEvent[] | undefined): void => {
+      try {
+        this.conn.answer(m, err, event ? typedEvents(events ?? []) : null);
+      } catch (e) {
+        this.log.debug('answer to %s lost: %s', this.peer, toError(e).message);
+      }
+    };
+    let p: Promise<MessageEvent[] | undefined>;
+    try {
+      p = later.call(this.core, link ? 'link' : 'monitor', m.source, m.target as RelationTarget);
+    } catch (e) {
+      answer(toError(e), undefined);
+      return true;
+    }
+    p.then(
+      (events) => answer(null, events),
+      (e: unknown) => answer(toError(e), undefined),
+    );
+    return true;
   }
 }
 
