@@ -2,6 +2,7 @@
 export * from './gen/index.js';
 export { startNode } from './node/start.js';
 export { attachProtocol } from './node/protocols.js';
+export { Tag as EdfTag, JsTag as EdfJsTag } from './net/edf/tags.js';
 export { DIAGNOSTICS } from './node/diagnostics.js';
 export { CRASH_HISTORY_SIZE, CRASH_STACK_CHARS } from './node/crashes.js';
 export { cronNextRun } from './node/cron/next_run.js';
