@@ -9,7 +9,7 @@
 // frame as [code, message].
 
 import { defineError, ErgoError, sentinelByCode } from 'ergo-ts';
-import { decodeValue, encodeValue } from './wire.js';
+import { decodeValue, encodeArrayPart, encodeValue } from './wire.js';
 
 export { ErrTabValue } from './wire.js';
 
@@ -84,11 +84,15 @@ export const Op = {
 /** Operations between a tab and its gateway only (never routed). */
 export const Ctl = {
   /**
-   * tab → gateway: [op, token, resume secret ('' for a new session), fresh]. `fresh` true: the
-   * tab's node is new (a reloaded page) and asks for its old name; the old session ends first.
+   * tab → gateway: [op, token, resume secret ('' for a new session), fresh, batches]. `fresh`
+   * true: the tab's node is new (a reloaded page) and asks for its old name; the old session ends
+   * first. `batches` true: the tab reads messages of several frames (frame_batch.ts).
    */
   Hello: 20,
-  /** gateway → tab: [op, tab node, gateway node, resume secret, reconnect window ms] */
+  /**
+   * gateway → tab: [op, tab node, gateway node, resume secret, reconnect window ms, batch bytes]:
+   * `batch bytes` > 0, the gateway takes messages of several frames up to that size.
+   */
   Welcome: 21,
   /** gateway → tab: [op, WireError], then the socket closes */
   Refused: 22,
@@ -111,6 +115,34 @@ export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 /** `frame` as bytes. @throws ErrTabValue when a value in it cannot be carried (names its path). */
 export function encodeFrame(frame: readonly unknown[]): Uint8Array {
   return encodeValue(frame);
+}
+
+/** Tab frames' index in an EventFanOut's `packets` (ENP's formats take 0 and 1). */
+export const TAB_FANOUT_FORMAT = 2;
+
+/** Elements of an Event frame ([op, src, dst, from, event, timestamp, message]). */
+const EVENT_FRAME_LENGTH = 7;
+
+/**
+ * The part of an Event frame every destination shares: [from, event, timestamp, message], encoded
+ * once per publish however many tabs it goes to ({@link eventFrame} puts a head before it).
+ * @throws ErrTabValue when the message cannot be carried.
+ */
+export function encodeEventTail(from: unknown, event: unknown, timestamp: unknown, message: unknown): Uint8Array {
+  return encodeArrayPart(0, [from, event, timestamp, message], 3);
+}
+
+/** The head of an Event frame from node `src` to node `dst` ([Op.Event, src, dst]). */
+export function encodeEventHead(src: string, dst: string): Uint8Array {
+  return encodeArrayPart(EVENT_FRAME_LENGTH, [Op.Event, src, dst], 0);
+}
+
+/** An Event frame's bytes: its `head` and a `tail` of encodeEventTail (the same as encodeFrame of the whole). */
+export function eventFrame(head: Uint8Array, tail: Uint8Array): Uint8Array {
+  const b = new Uint8Array(head.length + tail.length);
+  b.set(head);
+  b.set(tail, head.length);
+  return b;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type Atom,
   type Connection,
   type Event,
+  type EventFanOut,
   type MessageEvent,
   type MessageOptions,
   type PID,
@@ -21,13 +22,25 @@ import {
   type RemoteNodeInfo,
   type Version,
 } from 'ergo-ts';
-import { errorToWire, Op, type RelationKind } from './frame.js';
+import {
+  encodeEventHead,
+  encodeEventTail,
+  errorToWire,
+  eventFrame,
+  Op,
+  TAB_FANOUT_FORMAT,
+  type RelationKind,
+} from './frame.js';
 
 /** The version a frame connection reports for its peer. */
 export const TAB_FRAME_VERSION: Version = { name: 'ergo-ts tab frames', release: '1', license: 'MIT' };
 
-/** What a FrameConnection does with a frame: write it (a socket, a session, a relay). */
-export type FramePost = (frame: unknown[]) => void;
+/**
+ * What a FrameConnection does with a frame: write it (a socket, a session, a relay). `bytes`,
+ * when given, is the frame already encoded (a publish to many tabs encodes its shared part once):
+ * write those instead of encoding `frame` again.
+ */
+export type FramePost = (frame: unknown[], bytes?: Uint8Array) => void;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -45,6 +58,8 @@ export class FrameConnection implements Connection {
   #closed: Error | null = null;
   readonly #since = Date.now();
   readonly #remote: FrameRemoteNode;
+  /** The head of every Event frame to the peer (made at its first shared publish). */
+  #eventHead: Uint8Array | null = null;
   /** Frames posted and frames handled for this peer (the inbound side counts in). */
   messagesOut = 0;
   messagesIn = 0;
@@ -73,9 +88,9 @@ export class FrameConnection implements Connection {
     return this.#remote;
   }
 
-  #send(frame: unknown[]): void {
+  #send(frame: unknown[], bytes?: Uint8Array): void {
     if (this.#closed !== null) throw ErrNoConnection.with(`${this.peer}: ${this.#closed.message}`);
-    this.post(frame);
+    this.post(frame, bytes);
     this.messagesOut++;
   }
 
@@ -132,8 +147,15 @@ export class FrameConnection implements Connection {
   sendAlias(from: PID, to: Alias, o: MessageOptions, message: unknown): Promise<void> | void {
     return this.#message(Op.Send, from, to, o, [message]);
   }
-  sendEvent(from: PID, _o: MessageOptions, m: MessageEvent): void {
-    this.#send([Op.Event, this.local, this.peer, from, m.event, m.timestamp, m.message]);
+  sendEvent(from: PID, _o: MessageOptions, m: MessageEvent, shared?: EventFanOut): void {
+    const frame = [Op.Event, this.local, this.peer, from, m.event, m.timestamp, m.message];
+    if (shared === undefined) return this.#send(frame);
+    // One publish to many nodes: what every tab gets alike is encoded once, by the first of them.
+    let tail = shared.packets[TAB_FANOUT_FORMAT];
+    if (tail === undefined)
+      shared.packets[TAB_FANOUT_FORMAT] = tail = encodeEventTail(from, m.event, m.timestamp, m.message);
+    this.#eventHead ??= encodeEventHead(this.local, this.peer);
+    this.#send(frame, eventFrame(this.#eventHead, tail));
   }
   sendExit(from: PID, to: PID, reason: Error): void {
     this.#send([Op.Exit, this.local, this.peer, from, to, errorToWire(reason)]);

@@ -30,6 +30,7 @@ import {
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { EventHub, HubDropTab, HubRequest, hubEvent } from './event_hub.js';
+import { splitFrames } from './frame_batch.js';
 import { applyFrame } from './frame_inbound.js';
 import {
   Ctl,
@@ -227,7 +228,7 @@ class Gateway implements TabGateway {
     });
     ws.on('message', (data: RawData) => {
       const bytes = toBytes(data);
-      if (session !== null) return this.#fromTab(session, bytes);
+      if (session !== null) return this.#fromTabMessage(session, bytes);
       if (greeted) return; // admission pending: a tab speaks after its welcome
       greeted = true;
       clearTimeout(hello);
@@ -263,7 +264,7 @@ class Gateway implements TabGateway {
         return refuse(ErrTabSessionEnded.with('unknown or ended session'), 'stale resume');
       if (f[3] !== true) {
         s.socket?.close(4009, 'replaced');
-        this.#welcome(ws, s);
+        this.#welcome(ws, s, f[4] === true);
         this.log.info('tab %s back', s.name);
         return s;
       }
@@ -302,14 +303,27 @@ class Gateway implements TabGateway {
     this.sessions.set(name, s);
     this.#bySecret.set(s.secret, s);
     this.#labels.set(s, grant.label ?? '');
-    this.#welcome(ws, s);
+    this.#welcome(ws, s, f[4] === true);
     this.log.info('tab %s joined (%s)', name, grant.label ?? request.remoteAddress);
     return s;
   }
 
-  #welcome(ws: WebSocket, s: TabSession): void {
-    ws.send(encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window]));
-    s.attach(ws);
+  /** `batches`: the tab's hello said it reads messages of several frames. */
+  #welcome(ws: WebSocket, s: TabSession, batches: boolean): void {
+    // The last field: the gateway takes batches of up to one frame's limit from the tab.
+    ws.send(encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window, s.limits.maxFrameBytes]));
+    s.attach(ws, batches);
+  }
+
+  /** A message from tab `s`: each frame in it as if it came alone (frame_batch.ts). */
+  #fromTabMessage(s: TabSession, message: Uint8Array): void {
+    let frames: Uint8Array[];
+    try {
+      frames = splitFrames(message);
+    } catch (e) {
+      return this.#refuse(s, null, toError(e));
+    }
+    for (let i = 0; i < frames.length && !s.ended; i++) this.#fromTab(s, frames[i]!);
   }
 
   /** A frame from tab `s`: limits, grant, then routed. */

@@ -88,7 +88,7 @@ class Routes implements TabRoutes {
       c = new FrameConnection(
         this.node.name,
         tab as Atom,
-        (f) => this.node.send(to, encodeFrame(f)),
+        (f, b) => this.node.send(to, b ?? encodeFrame(f)),
         (reason) => {
           // Node down while the closed link still answers for the tab (ErrNoConnection).
           this.#core?.routeNodeDown(tab as Atom, reason);

@@ -6,6 +6,7 @@
 
 import type { Atom, Log } from 'ergo-ts';
 import { encodeFrame, ErrTabBytesLimit, ErrTabQueueFull, ErrTabRateLimit } from './frame.js';
+import { BATCH_MAX_BYTES, flushLater, PendingFrames, type Flushable } from './frame_batch.js';
 import { FrameConnection } from './frame_connection.js';
 import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
 
@@ -39,8 +40,12 @@ export interface TabInfo {
 }
 
 /** The gateway-side state of one tab. */
-export class TabSession {
+export class TabSession implements Flushable {
   socket: TabSocket | null = null;
+  /** Frames for the socket, written together at the end of the task (frame_batch.ts). */
+  readonly #pending = new PendingFrames();
+  /** The socket's tab reads messages of several frames (its hello said so). */
+  #batches = false;
   /** Frames kept while the tab is away, and their size. */
   #held: Uint8Array[] = [];
   #heldBytes = 0;
@@ -68,7 +73,7 @@ export class TabSession {
   ) {
     this.#messages = new TokenBucket(limits.messagesPerSecond);
     this.#bytes = new TokenBucket(limits.bytesPerSecond);
-    this.conn = new FrameConnection(gateway, name, (f) => this.deliverFrame(f), onTerminate);
+    this.conn = new FrameConnection(gateway, name, (f, b) => this.deliverFrame(f, b), onTerminate);
   }
 
   /**
@@ -82,15 +87,18 @@ export class TabSession {
     this.bytesIn += size;
   }
 
-  /** Bytes waiting for the tab now (the socket's buffer and what is held while it is away). */
+  /** Bytes waiting for the tab now (the socket's buffer, the task's batch, what is held while it is away). */
   get queuedBytes(): number {
-    return (this.socket?.bufferedAmount ?? 0) + this.#heldBytes;
+    return (this.socket?.bufferedAmount ?? 0) + this.#pending.bytes + this.#heldBytes;
   }
 
-  /** A frame for the tab from the gateway's own node: what it hands out is learnt, then queued. */
-  deliverFrame(frame: unknown[]): void {
+  /**
+   * A frame for the tab from the gateway's own node (`bytes`: encoded already): what it hands out
+   * is learnt, then queued.
+   */
+  deliverFrame(frame: unknown[], bytes?: Uint8Array): void {
     this.policy.learn(frame as never);
-    this.deliver(encodeFrame(frame));
+    this.deliver(bytes ?? encodeFrame(frame));
   }
 
   /**
@@ -102,22 +110,49 @@ export class TabSession {
       throw ErrTabQueueFull.with(`${this.limits.queuedBytes} bytes for ${this.name}`);
     this.messagesOut++;
     // A socket that is closing gets nothing more: held, the frame waits for the tab's return.
-    if (this.socket !== null && this.socket.readyState === 1) this.socket.send(bytes);
-    else {
+    if (this.socket !== null && this.socket.readyState === 1) {
+      if (this.#pending.push(bytes)) flushLater(this);
+      else if (this.#pending.bytes >= BATCH_MAX_BYTES) this.flush();
+    } else {
+      this.#hold();
       this.#held.push(bytes);
       this.#heldBytes += bytes.length;
     }
   }
 
-  /** A socket (new, or the tab back within its window): held frames go first. */
-  attach(socket: TabSocket): void {
+  /** Writes the task's frames (flushLater calls it at the end of the task). */
+  flush(): void {
+    const s = this.socket;
+    if (this.#pending.frames.length === 0) return;
+    if (s === null || s.readyState !== 1) return this.#hold();
+    this.#pending.write((m) => s.send(m), this.#batches, BATCH_MAX_BYTES);
+  }
+
+  /** The task's frames join those held while the tab is away (in order: they are older). */
+  #hold(): void {
+    for (const b of this.#pending.take()) {
+      this.#held.push(b);
+      this.#heldBytes += b.length;
+    }
+  }
+
+  /**
+   * A socket (new, or the tab back within its window): held frames go first. `batches`: its tab
+   * reads messages of several frames.
+   */
+  attach(socket: TabSocket, batches = false): void {
     if (this.#window !== null) clearTimeout(this.#window);
     this.#window = null;
     this.socket = socket;
+    this.#batches = batches;
     const held = this.#held;
     this.#held = [];
     this.#heldBytes = 0;
-    for (const b of held) socket.send(b);
+    if (held.length === 0) return;
+    const later = this.#pending.take();
+    for (const b of held) this.#pending.push(b);
+    for (const b of later) this.#pending.push(b);
+    this.flush();
   }
 
   /** The socket closed: the tab has `windowMs` to come back, then `expire` runs. */
@@ -135,6 +170,9 @@ export class TabSession {
     this.ended = true;
     if (this.#window !== null) clearTimeout(this.#window);
     this.#window = null;
+    // What the task wrote to a live socket still goes, before the close (as when written at once).
+    this.flush();
+    this.#pending.take();
     this.#held = [];
     this.#heldBytes = 0;
     const s = this.socket;

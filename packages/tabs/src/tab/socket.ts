@@ -14,6 +14,7 @@ import {
   errorFromWire,
   type Frame,
 } from '../frame.js';
+import { BATCH_MAX_BYTES, flushLater, PendingFrames, splitFrames, type Flushable } from '../frame_batch.js';
 
 /** The part of the WebSocket API the tab uses (the browser's and Node's global one have it). */
 export interface TabWebSocket {
@@ -55,8 +56,12 @@ interface Handlers {
 const OPEN = 1;
 
 /** One tab's link to the gateway, across sockets. */
-export class GatewaySocket {
+export class GatewaySocket implements Flushable {
   #ws: TabWebSocket | null = null;
+  /** Frames written together at the end of the task (frame_batch.ts). */
+  readonly #pending = new PendingFrames();
+  /** Largest batch the gateway takes (0: one frame per message), from its welcome. */
+  #batchMax = 0;
   #welcomed = false;
   #secret: string;
   // True until the first welcome: a resume secret given by the page asks for its old name afresh.
@@ -113,31 +118,43 @@ export class GatewaySocket {
       onFail(e as Error);
       return;
     }
-    ws.binaryType = 'arraybuffer';
+    // Node's `ws` hands a Buffer (a Uint8Array) by default: an ArrayBuffer would be a copy.
+    if (ws.binaryType !== 'nodebuffer') ws.binaryType = 'arraybuffer';
     this.#ws = ws;
     this.#welcomed = false;
     let settled = false;
-    ws.onopen = () => ws.send(encodeFrame([Ctl.Hello, this.token, this.#secret, this.#fresh]));
+    // The last field: this tab reads messages of several frames.
+    ws.onopen = () => ws.send(encodeFrame([Ctl.Hello, this.token, this.#secret, this.#fresh, true]));
     ws.onmessage = (ev) => {
-      let f: Frame;
+      let frames: Uint8Array[];
       try {
-        f = decodeFrame(toBytes(ev.data));
+        frames = splitFrames(toBytes(ev.data));
       } catch {
-        return; // an undecodable frame from the gateway: nothing to do with it
+        return; // an unreadable message from the gateway: nothing to do with it
       }
-      if (!settled) {
-        settled = true;
-        if (f[0] === Ctl.Welcome) {
-          this.#secret = String(f[3]);
-          this.#fresh = false;
-          this.#windowMs = Number(f[4]);
-          this.#welcomed = true;
-          this.#flush();
-          onWelcome({ name: String(f[1]), gateway: String(f[2]), windowMs: this.#windowMs });
-        } else onFail(f[0] === Ctl.Refused ? errorFromWire(f[1]) : ErrTabFrame.with('no welcome'));
-        return;
+      for (const bytes of frames) {
+        let f: Frame;
+        try {
+          f = decodeFrame(bytes);
+        } catch {
+          continue; // an undecodable frame from the gateway: nothing to do with it
+        }
+        if (!settled) {
+          settled = true;
+          if (f[0] === Ctl.Welcome) {
+            this.#secret = String(f[3]);
+            this.#fresh = false;
+            this.#windowMs = Number(f[4]);
+            // A gateway of an older build says nothing: one frame per message then.
+            this.#batchMax = typeof f[5] === 'number' && f[5] > 0 ? Math.min(f[5], BATCH_MAX_BYTES) : 0;
+            this.#welcomed = true;
+            this.#flushHeld();
+            onWelcome({ name: String(f[1]), gateway: String(f[2]), windowMs: this.#windowMs });
+          } else onFail(f[0] === Ctl.Refused ? errorFromWire(f[1]) : ErrTabFrame.with('no welcome'));
+          continue;
+        }
+        this.handlers?.frame(f);
       }
-      this.handlers?.frame(f);
     };
     ws.onerror = () => undefined; // the close that follows says it
     ws.onclose = () => {
@@ -183,36 +200,61 @@ export class GatewaySocket {
   }
 
   /**
-   * Writes `frame`, or holds it while the socket is down.
+   * Writes `frame` (`bytes`: encoded already), or holds it while the socket is down.
    * @throws ErrTabSessionEnded after the session ended; ErrTabQueueFull past `maxQueuedBytes`.
    */
-  send(frame: unknown[]): void {
+  send(frame: unknown[], bytes?: Uint8Array): void {
     if (this.#ended || this.#closing) throw ErrTabSessionEnded.with('the tab left its gateway');
-    const bytes = encodeFrame(frame);
+    bytes ??= encodeFrame(frame);
     if (this.connected) {
-      this.#ws!.send(bytes);
+      if (this.#pending.push(bytes)) flushLater(this);
+      else if (this.#pending.bytes >= BATCH_MAX_BYTES) this.flush();
       return;
     }
+    this.#hold();
     if (this.#heldBytes + bytes.length > this.maxQueuedBytes)
       throw ErrTabQueueFull.with(`${this.maxQueuedBytes} bytes held while away`);
     this.#held.push(bytes);
     this.#heldBytes += bytes.length;
   }
 
-  #flush(): void {
+  /** Writes the task's frames (flushLater calls it at the end of the task); held while away. */
+  flush(): void {
+    if (this.#pending.frames.length === 0) return;
+    if (!this.connected) return this.#hold();
+    const ws = this.#ws!;
+    this.#pending.write((m) => ws.send(m), this.#batchMax > 0, this.#batchMax);
+  }
+
+  /** The task's frames join those held while away (in order: they are older than what follows). */
+  #hold(): void {
+    for (const b of this.#pending.take()) {
+      this.#held.push(b);
+      this.#heldBytes += b.length;
+    }
+  }
+
+  /** The welcome: what was held while away goes first. */
+  #flushHeld(): void {
     const held = this.#held;
     this.#held = [];
     this.#heldBytes = 0;
-    for (const b of held) this.#ws!.send(b);
+    const later = this.#pending.take();
+    for (const b of held) this.#pending.push(b);
+    for (const b of later) this.#pending.push(b);
+    this.flush();
   }
 
   /** Drops the socket as a network cut would (the tab dials again within its window). */
   drop(): void {
+    this.flush();
     this.#ws?.close(4001, 'dropped');
   }
 
   /** Leaves for good: no reconnect. */
   close(): void {
+    // What the task sent before leaving still goes (the socket writes it before its close).
+    this.flush();
     this.#closing = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#ws?.close(1000, 'left');
