@@ -22,15 +22,7 @@ import {
   type RemoteNodeInfo,
   type Version,
 } from 'ergo-ts';
-import {
-  encodeEventHead,
-  encodeEventTail,
-  errorToWire,
-  eventFrame,
-  Op,
-  TAB_FANOUT_FORMAT,
-  type RelationKind,
-} from './frame.js';
+import { errorToWire, Op, type RelationKind } from './frame.js';
 
 /** The version a frame connection reports for its peer. */
 export const TAB_FRAME_VERSION: Version = { name: 'ergo-ts tab frames', release: '1', license: 'MIT' };
@@ -58,8 +50,6 @@ export class FrameConnection implements Connection {
   #closed: Error | null = null;
   readonly #since = Date.now();
   readonly #remote: FrameRemoteNode;
-  /** The head of every Event frame to the peer (made at its first shared publish). */
-  #eventHead: Uint8Array | null = null;
   /** Frames posted and frames handled for this peer (the inbound side counts in). */
   messagesOut = 0;
   messagesIn = 0;
@@ -147,15 +137,19 @@ export class FrameConnection implements Connection {
   sendAlias(from: PID, to: Alias, o: MessageOptions, message: unknown): Promise<void> | void {
     return this.#message(Op.Send, from, to, o, [message]);
   }
-  sendEvent(from: PID, _o: MessageOptions, m: MessageEvent, shared?: EventFanOut): void {
-    const frame = [Op.Event, this.local, this.peer, from, m.event, m.timestamp, m.message];
-    if (shared === undefined) return this.#send(frame);
-    // One publish to many nodes: what every tab gets alike is encoded once, by the first of them.
-    let tail = shared.packets[TAB_FANOUT_FORMAT];
-    if (tail === undefined)
-      shared.packets[TAB_FANOUT_FORMAT] = tail = encodeEventTail(from, m.event, m.timestamp, m.message);
-    this.#eventHead ??= encodeEventHead(this.local, this.peer);
-    this.#send(frame, eventFrame(this.#eventHead, tail));
+  sendEvent(from: PID, _o: MessageOptions, m: MessageEvent, _shared?: EventFanOut): void {
+    this.#send(this.eventFrame(from, m));
+  }
+  /** The Event frame of publish `m` by `from`, to the peer. */
+  protected eventFrame(from: PID, m: MessageEvent): unknown[] {
+    return [Op.Event, this.local, this.peer, from, m.event, m.timestamp, m.message];
+  }
+  /**
+   * Posts `frame` already encoded as `bytes` (a subclass that encodes a publish once for many peers).
+   * @throws ErrNoConnection once terminated; whatever `post` throws.
+   */
+  protected postEncoded(frame: unknown[], bytes: Uint8Array): void {
+    this.#send(frame, bytes);
   }
   sendExit(from: PID, to: PID, reason: Error): void {
     this.#send([Op.Exit, this.local, this.peer, from, to, errorToWire(reason)]);

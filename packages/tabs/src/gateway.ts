@@ -30,7 +30,6 @@ import {
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { EventHub, HubDropTab, HubRequest, hubEvent } from './event_hub.js';
-import { splitFrames } from './frame_batch.js';
 import { applyFrame } from './frame_inbound.js';
 import {
   Ctl,
@@ -43,6 +42,7 @@ import {
   gatewayOfTab,
   Op,
   RELAY_STOP,
+  splitFrames,
   TAB_RELAY,
   tabNodeName,
   type Frame,
@@ -315,8 +315,9 @@ class Gateway implements TabGateway {
     s.attach(ws, batches);
   }
 
-  /** A message from tab `s`: each frame in it as if it came alone (frame_batch.ts). */
+  /** A message from tab `s`: each frame in it as if it came alone (frame.ts: batches). */
   #fromTabMessage(s: TabSession, message: Uint8Array): void {
+    s.heard();
     let frames: Uint8Array[];
     try {
       frames = splitFrames(message);

@@ -4,10 +4,18 @@
 // queued for it is written first; past the window the session ends and every node that spoke
 // with the tab hears that the tab's node is down (their links and monitors fire `noconnection`).
 
+import { nextTick } from 'node:process';
+
 import type { Atom, Log } from 'ergo-ts';
-import { encodeFrame, ErrTabBytesLimit, ErrTabQueueFull, ErrTabRateLimit } from './frame.js';
-import { BATCH_MAX_BYTES, flushLater, PendingFrames, type Flushable } from './frame_batch.js';
-import { FrameConnection } from './frame_connection.js';
+import {
+  BATCH_MAX_BYTES,
+  encodeFrame,
+  ErrTabBytesLimit,
+  ErrTabQueueFull,
+  ErrTabRateLimit,
+  writeFrames,
+} from './frame.js';
+import { TabLink } from './event_hub.js';
 import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
 
 /** The socket a session writes to (a `ws` WebSocket satisfies it). */
@@ -39,10 +47,106 @@ export interface TabInfo {
   readonly peers: readonly string[];
 }
 
+// --- writes at the end of the task (frame.ts: batches) ----------------------------------------
+
+/** Something with frames to write at the end of the task. */
+interface Flushable {
+  flush(): void;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const dirty: Flushable[] = [];
+let scheduled = false;
+
+function flushAll(): void {
+  scheduled = false;
+  // Index loop: a flush may mark another writer (a refusal it answers), which then goes too.
+  for (let i = 0; i < dirty.length; i++) {
+    const d = dirty[i]!;
+    try {
+      d.flush();
+    } catch {
+      // A writer's own failure is its own (flush records it); the others still write.
+    }
+  }
+  dirty.length = 0;
+}
+
+// Node runs a tick queued from a microtask once every microtask has run: what the task's processes
+// send (they run in microtasks) leaves together, as ENP links do (ergo-ts/net's link.ts).
+const afterMicrotasks = (): void => nextTick(flushAll);
+
+/** Runs `w.flush()` at the end of the current task (call once per batch: the writer tracks it). */
+function flushLater(w: Flushable): void {
+  dirty.push(w);
+  if (scheduled) return;
+  scheduled = true;
+  void RESOLVED.then(afterMicrotasks);
+}
+
+/**
+ * The frames of one socket that wait for the end of the task, and their size. A frame goes at
+ * once when nothing waits and none went at once since the peer last spoke (or the last flush):
+ * the answer to a lone request waits for nothing and schedules nothing, and of many frames in
+ * one task the first goes at once and the others together at its end.
+ */
+class PendingFrames {
+  frames: Uint8Array[] = [];
+  bytes = 0;
+  #sentAtOnce = false;
+  #scheduled = false;
+
+  /**
+   * Frame `b` for the open socket of `owner`: true when the owner writes it now; false when it
+   * waits here (the owner's flush is scheduled).
+   */
+  offer(b: Uint8Array, owner: Flushable): boolean {
+    if (!this.#sentAtOnce && this.frames.length === 0) {
+      this.#sentAtOnce = true;
+      return true;
+    }
+    this.push(b);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      flushLater(owner);
+    }
+    return false;
+  }
+
+  /** A message from the peer arrived: when nothing waits, the next frame goes at once. */
+  heard(): void {
+    if (this.frames.length === 0) this.#sentAtOnce = false;
+  }
+
+  /** Adds `b` to what waits (a frame held or queued in order, not offered). */
+  push(b: Uint8Array): void {
+    this.frames.push(b);
+    this.bytes += b.length;
+  }
+
+  /** Takes every waiting frame (the queue is empty after). */
+  take(): Uint8Array[] {
+    const f = this.frames;
+    this.frames = [];
+    this.bytes = 0;
+    this.#scheduled = false;
+    this.#sentAtOnce = false;
+    return f;
+  }
+
+  /**
+   * Writes every waiting frame with `send`: as batches of at most `max` bytes, or one message per
+   * frame when `max` is 0.
+   */
+  write(send: (m: Uint8Array) => void, max: number): void {
+    writeFrames(this.take(), send, max);
+  }
+}
+
 /** The gateway-side state of one tab. */
 export class TabSession implements Flushable {
   socket: TabSocket | null = null;
-  /** Frames for the socket, written together at the end of the task (frame_batch.ts). */
+  /** Frames for the socket, written together at the end of the task (frame.ts: batches). */
   readonly #pending = new PendingFrames();
   /** The socket's tab reads messages of several frames (its hello said so). */
   #batches = false;
@@ -55,7 +159,7 @@ export class TabSession implements Flushable {
   /** Nodes (other than the gateway) that exchanged frames with the tab. */
   readonly peers = new Set<string>();
   /** The gateway's link to the tab (the engine's Connection for its node). */
-  readonly conn: FrameConnection;
+  readonly conn: TabLink;
   ended = false;
   messagesIn = 0;
   messagesOut = 0;
@@ -73,7 +177,7 @@ export class TabSession implements Flushable {
   ) {
     this.#messages = new TokenBucket(limits.messagesPerSecond);
     this.#bytes = new TokenBucket(limits.bytesPerSecond);
-    this.conn = new FrameConnection(gateway, name, (f, b) => this.deliverFrame(f, b), onTerminate);
+    this.conn = new TabLink(gateway, name, (f, b) => this.deliverFrame(f, b), onTerminate);
   }
 
   /**
@@ -111,7 +215,7 @@ export class TabSession implements Flushable {
     this.messagesOut++;
     // A socket that is closing gets nothing more: held, the frame waits for the tab's return.
     if (this.socket !== null && this.socket.readyState === 1) {
-      if (this.#pending.push(bytes)) flushLater(this);
+      if (this.#pending.offer(bytes, this)) this.socket.send(bytes);
       else if (this.#pending.bytes >= BATCH_MAX_BYTES) this.flush();
     } else {
       this.#hold();
@@ -120,12 +224,17 @@ export class TabSession implements Flushable {
     }
   }
 
+  /** The tab spoke (a message arrived): the next frame for it may go at once (frame.ts: batches). */
+  heard(): void {
+    this.#pending.heard();
+  }
+
   /** Writes the task's frames (flushLater calls it at the end of the task). */
   flush(): void {
     const s = this.socket;
     if (this.#pending.frames.length === 0) return;
     if (s === null || s.readyState !== 1) return this.#hold();
-    this.#pending.write((m) => s.send(m), this.#batches, BATCH_MAX_BYTES);
+    this.#pending.write((m) => s.send(m), this.#batches ? BATCH_MAX_BYTES : 0);
   }
 
   /** The task's frames join those held while the tab is away (in order: they are older). */

@@ -42,7 +42,6 @@ const SHORT_STRING_UNITS = 21845;
 /** Deepest nesting either side accepts (a cyclic value is refused by it). */
 const MAX_DEPTH = 64;
 const TWO32 = 2 ** 32;
-const EMPTY = new Uint8Array(0);
 
 const utf8 = new TextEncoder();
 const utf8in = new TextDecoder('utf-8', { fatal: true });
@@ -507,7 +506,8 @@ function read(r: Reader): unknown {
     case T.Binary: {
       const n = r.u32();
       r.need(n);
-      const b = n === 0 ? EMPTY.slice() : r.buf.slice(r.pos, r.pos + n);
+      // A copy, and a plain Uint8Array: a Buffer's slice (Node's `ws` hands Buffers) would be a view.
+      const b = new Uint8Array(r.buf.subarray(r.pos, r.pos + n));
       r.pos += n;
       return b;
     }

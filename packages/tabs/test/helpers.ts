@@ -117,10 +117,12 @@ export class WatchActor extends Actor {
     if (m instanceof MessageDownPID) this.seen.downs.push({ pid: m.pid, code: code(m.reason) });
     if (this.seen.exits.length > 0 && this.seen.downs.length > 0) this.onBoth();
   }
-  override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {
+  override async handleCall(_from: PID, _ref: Ref, req: unknown): Promise<unknown> {
     if (req instanceof PID) {
       this.link(req);
       this.monitor(req);
+      // Held on the target's node before the caller goes on (a tab's frames leave at the end of the task).
+      await this.relationsConfirmed();
       return 'watching';
     }
     return req;

@@ -5,6 +5,7 @@
 // window, or when the gateway refuses the resume, the session has ended.
 
 import {
+  BATCH_MAX_BYTES,
   Ctl,
   decodeFrame,
   encodeFrame,
@@ -12,9 +13,10 @@ import {
   ErrTabQueueFull,
   ErrTabSessionEnded,
   errorFromWire,
+  splitFrames,
+  writeFrames,
   type Frame,
 } from '../frame.js';
-import { BATCH_MAX_BYTES, flushLater, PendingFrames, splitFrames, type Flushable } from '../frame_batch.js';
 
 /** The part of the WebSocket API the tab uses (the browser's and Node's global one have it). */
 export interface TabWebSocket {
@@ -56,10 +58,11 @@ interface Handlers {
 const OPEN = 1;
 
 /** One tab's link to the gateway, across sockets. */
-export class GatewaySocket implements Flushable {
+export class GatewaySocket {
   #ws: TabWebSocket | null = null;
-  /** Frames written together at the end of the task (frame_batch.ts). */
-  readonly #pending = new PendingFrames();
+  /** Frames the task sent, written together once its microtasks ran (null: none yet). */
+  #out: Uint8Array[] | null = null;
+  readonly #flush = (): void => this.flush();
   /** Largest batch the gateway takes (0: one frame per message), from its welcome. */
   #batchMax = 0;
   #welcomed = false;
@@ -148,7 +151,7 @@ export class GatewaySocket implements Flushable {
             // A gateway of an older build says nothing: one frame per message then.
             this.#batchMax = typeof f[5] === 'number' && f[5] > 0 ? Math.min(f[5], BATCH_MAX_BYTES) : 0;
             this.#welcomed = true;
-            this.#flushHeld();
+            this.#sendHeld();
             onWelcome({ name: String(f[1]), gateway: String(f[2]), windowMs: this.#windowMs });
           } else onFail(f[0] === Ctl.Refused ? errorFromWire(f[1]) : ErrTabFrame.with('no welcome'));
           continue;
@@ -194,6 +197,7 @@ export class GatewaySocket implements Flushable {
   #end(reason: Error): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#out = null;
     this.#held = [];
     this.#heldBytes = 0;
     this.handlers?.ended(reason);
@@ -207,42 +211,44 @@ export class GatewaySocket implements Flushable {
     if (this.#ended || this.#closing) throw ErrTabSessionEnded.with('the tab left its gateway');
     bytes ??= encodeFrame(frame);
     if (this.connected) {
-      if (this.#pending.push(bytes)) flushLater(this);
-      else if (this.#pending.bytes >= BATCH_MAX_BYTES) this.flush();
+      // What the task's processes send leaves together once they have run (frame.ts: batches).
+      if (this.#out === null) {
+        this.#out = [];
+        queueMicrotask(this.#flush);
+      }
+      this.#out.push(bytes);
       return;
     }
-    this.#hold();
+    this.flush();
     if (this.#heldBytes + bytes.length > this.maxQueuedBytes)
       throw ErrTabQueueFull.with(`${this.maxQueuedBytes} bytes held while away`);
     this.#held.push(bytes);
     this.#heldBytes += bytes.length;
   }
 
-  /** Writes the task's frames (flushLater calls it at the end of the task); held while away. */
+  /** Writes what the task sent; held, in order, when the socket went down meanwhile. */
   flush(): void {
-    if (this.#pending.frames.length === 0) return;
-    if (!this.connected) return this.#hold();
-    const ws = this.#ws!;
-    this.#pending.write((m) => ws.send(m), this.#batchMax > 0, this.#batchMax);
-  }
-
-  /** The task's frames join those held while away (in order: they are older than what follows). */
-  #hold(): void {
-    for (const b of this.#pending.take()) {
+    const out = this.#out;
+    if (out === null) return;
+    this.#out = null;
+    if (this.connected) return this.#write(out);
+    for (const b of out) {
       this.#held.push(b);
       this.#heldBytes += b.length;
     }
   }
 
   /** The welcome: what was held while away goes first. */
-  #flushHeld(): void {
+  #sendHeld(): void {
     const held = this.#held;
     this.#held = [];
     this.#heldBytes = 0;
-    const later = this.#pending.take();
-    for (const b of held) this.#pending.push(b);
-    for (const b of later) this.#pending.push(b);
-    this.flush();
+    if (held.length > 0) this.#write(held);
+  }
+
+  #write(frames: Uint8Array[]): void {
+    const ws = this.#ws!;
+    writeFrames(frames, (m) => ws.send(m), this.#batchMax);
   }
 
   /** Drops the socket as a network cut would (the tab dials again within its window). */
