@@ -321,7 +321,7 @@ let writing = false;
  * @throws ErrTabValue for a kind the codec does not carry, naming its path (`at [7].user: ...`).
  */
 export function encodeValue(value: unknown): Uint8Array {
-  return encode(value, -1, 0);
+  return encode(tagged, value);
 }
 
 /**
@@ -333,35 +333,33 @@ export function encodeValue(value: unknown): Uint8Array {
  * @throws ErrTabValue as encodeValue.
  */
 export function encodeArrayPart(count: number, values: readonly unknown[], offset: number): Uint8Array {
-  return encode(values, count, offset);
+  return encode((w) => {
+    // The elements sit inside the array, one level down, as encodeValue counts them.
+    w.depth = 1;
+    if (count > 0) {
+      w.raw(SLICE_ANY);
+      w.u8(T.Slice);
+      w.u32(count);
+    }
+    for (let i = 0; i < values.length; i++) {
+      try {
+        tagged(w, values[i]);
+      } catch (e) {
+        throw at(e, `[${i + offset}]`);
+      }
+    }
+  }, undefined);
 }
 
-/** A value (`count` < 0), or part of an array (see encodeArrayPart). */
-function encode(value: unknown, count: number, offset: number): Uint8Array {
+/** What `write` writes for `arg`, as a fresh Uint8Array. */
+function encode<A>(write: (w: Writer, arg: A) => void, arg: A): Uint8Array {
   // Re-entered only if a getter of the value encodes: a fresh writer then.
   const w = writing ? new Writer() : writer;
   writing = true;
   w.pos = 0;
   w.depth = 0;
   try {
-    if (count < 0) tagged(w, value);
-    else {
-      // The elements sit inside the array, one level down, as encodeValue counts them.
-      w.depth = 1;
-      if (count > 0) {
-        w.raw(SLICE_ANY);
-        w.u8(T.Slice);
-        w.u32(count);
-      }
-      const values = value as readonly unknown[];
-      for (let i = 0; i < values.length; i++) {
-        try {
-          tagged(w, values[i]);
-        } catch (e) {
-          throw at(e, `[${i + offset}]`);
-        }
-      }
-    }
+    write(w, arg);
     return w.buf.slice(0, w.pos);
   } catch (e) {
     if (e instanceof Refused) throw ErrTabValue.with(e.path === '' ? e.message : `at ${e.path}: ${e.message}`);
