@@ -213,6 +213,9 @@ export class TabSession implements Flushable {
     if (this.queuedBytes + bytes.length > this.limits.queuedBytes)
       throw ErrTabQueueFull.with(`${this.limits.queuedBytes} bytes for ${this.name}`);
     this.messagesOut++;
+    // A view of a bigger buffer (a frame of a tab's batch, a socket's chunk) would keep all of it
+    // alive while it waits for the tab: the limit counts the frame, so it keeps only its own bytes.
+    if (bytes.byteLength !== bytes.buffer.byteLength) bytes = new Uint8Array(bytes);
     // A socket that is closing gets nothing more: held, the frame waits for the tab's return.
     if (this.socket !== null && this.socket.readyState === 1) {
       if (this.#pending.offer(bytes, this)) this.socket.send(bytes);

@@ -6,7 +6,9 @@
 // tab is byte for byte the frame encoded whole; a binary read from a Node Buffer is a copy.
 
 import { strict as assert } from 'node:assert';
+import { fork } from 'node:child_process';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 import { Actor, Event, PID, ProcessID, type Atom, type MessageEvent } from 'ergo-ts';
 import { within } from '@ergo-ts/test-support';
@@ -269,4 +271,18 @@ test("a tab's sends of one task leave in one message, and each arrives", async (
   );
   assert.ok(written - before < n, `${n} sends in ${written - before} messages`);
   assert.equal(gw.tabs()[0]!.messagesIn, n, 'the gateway counted each frame of the batches');
+});
+
+test('a frame held for a tab away keeps only its own bytes, not the batch it came in', async () => {
+  // In a process of its own, with --expose-gc (held_fixture.ts): 40 batches of a small frame for
+  // the away tab and a refused 200 KB frame.
+  const file = fileURLToPath(new URL('./held_fixture.js', import.meta.url));
+  const proc = fork(file, [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const report = new Promise<{ grew: number; held: number; big: number }>((resolve, reject) => {
+    proc.once('message', (m) => resolve(m as { grew: number; held: number; big: number }));
+    proc.once('exit', (code) => reject(new Error(`held_fixture exited (${String(code)}) without a report`)));
+  });
+  const r = await within(report, "the fixture's report", 60_000);
+  assert.ok(r.held > 0 && r.held < 40 * 1000, `${r.held} bytes held for the away tab`);
+  assert.ok(r.grew < r.big / 4, `${r.grew} ArrayBuffer bytes stay alive for ${r.held} held (${r.big} refused)`);
 });
