@@ -317,7 +317,6 @@ class Gateway implements TabGateway {
 
   /** A message from tab `s`: each frame in it as if it came alone (frame.ts: batches). */
   #fromTabMessage(s: TabSession, message: Uint8Array): void {
-    s.heard();
     let frames: Uint8Array[];
     try {
       frames = splitFrames(message);

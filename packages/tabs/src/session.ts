@@ -84,16 +84,35 @@ function flushLater(w: Flushable): void {
   void RESOLVED.then(afterMicrotasks);
 }
 
+// The tasks of the event loop, counted: a task that writes a frame queues the count's step at its
+// end (once per task, however many sockets it writes to).
+let task = 0;
+let taskEnding = false;
+const endTask = (): void => {
+  task++;
+  taskEnding = false;
+};
+const afterTask = (): void => nextTick(endTask);
+
+/** The current task's number (and its end queued). */
+function thisTask(): number {
+  if (!taskEnding) {
+    taskEnding = true;
+    void RESOLVED.then(afterTask);
+  }
+  return task;
+}
+
 /**
- * The frames of one socket that wait for the end of the task, and their size. A frame goes at
- * once when nothing waits and none went at once since the peer last spoke (or the last flush):
- * the answer to a lone request waits for nothing and schedules nothing, and of many frames in
- * one task the first goes at once and the others together at its end.
+ * The frames of one socket that wait for the end of the task, and their size. The first frame a
+ * task writes to the socket goes at once (a lone reply, one publish to many tabs: nothing waits);
+ * the task's later frames to it wait here and leave together at its end.
  */
 class PendingFrames {
   frames: Uint8Array[] = [];
   bytes = 0;
-  #sentAtOnce = false;
+  /** The task whose first frame went at once (-1: none). */
+  #atOnce = -1;
   #scheduled = false;
 
   /**
@@ -101,9 +120,12 @@ class PendingFrames {
    * waits here (the owner's flush is scheduled).
    */
   offer(b: Uint8Array, owner: Flushable): boolean {
-    if (!this.#sentAtOnce && this.frames.length === 0) {
-      this.#sentAtOnce = true;
-      return true;
+    if (this.frames.length === 0) {
+      const t = thisTask();
+      if (this.#atOnce !== t) {
+        this.#atOnce = t;
+        return true;
+      }
     }
     this.push(b);
     if (!this.#scheduled) {
@@ -111,11 +133,6 @@ class PendingFrames {
       flushLater(owner);
     }
     return false;
-  }
-
-  /** A message from the peer arrived: when nothing waits, the next frame goes at once. */
-  heard(): void {
-    if (this.frames.length === 0) this.#sentAtOnce = false;
   }
 
   /** Adds `b` to what waits (a frame held or queued in order, not offered). */
@@ -130,7 +147,6 @@ class PendingFrames {
     this.frames = [];
     this.bytes = 0;
     this.#scheduled = false;
-    this.#sentAtOnce = false;
     return f;
   }
 
@@ -225,11 +241,6 @@ export class TabSession implements Flushable {
       this.#held.push(bytes);
       this.#heldBytes += bytes.length;
     }
-  }
-
-  /** The tab spoke (a message arrived): the next frame for it may go at once (frame.ts: batches). */
-  heard(): void {
-    this.#pending.heard();
   }
 
   /** Writes the task's frames (flushLater calls it at the end of the task). */
