@@ -15,6 +15,7 @@ import { startEngine, type PlatformParts } from './node/start_engine.js';
 export * from './gen/index.js';
 export { attachProtocol } from './node/protocols.js';
 export { spawnReserved } from './node/reserved.js';
+export { Tag as EdfTag, JsTag as EdfJsTag } from './net/edf/tags.js';
 export { cronNextRun } from './node/cron/next_run.js';
 export { BehaviorBase } from './act/base.js';
 export {

@@ -3,6 +3,7 @@ export * from './gen/index.js';
 export { startNode } from './node/start.js';
 export { attachProtocol } from './node/protocols.js';
 export { spawnReserved } from './node/reserved.js';
+export { Tag as EdfTag, JsTag as EdfJsTag } from './net/edf/tags.js';
 export { DIAGNOSTICS } from './node/diagnostics.js';
 export { CRASH_HISTORY_SIZE, CRASH_STACK_CHARS } from './node/crashes.js';
 export { cronNextRun } from './node/cron/next_run.js';

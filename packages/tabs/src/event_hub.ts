@@ -5,8 +5,9 @@
 // to them). The tabs' links and monitors themselves live on their own nodes; the hub tells them
 // when the event ends (Terminate) and answers their subscribe requests (Ack with the buffer).
 
-import { Event, PID, toError, type Log, type MessageEvent } from 'ergo-ts';
-import { errorToWire, Op } from './frame.js';
+import { Event, PID, toError, type EventFanOut, type Log, type MessageEvent, type MessageOptions } from 'ergo-ts';
+import { encodeEventHead, encodeEventTail, errorToWire, eventFrame, Op, TAB_FANOUT_FORMAT } from './frame.js';
+import { FrameConnection } from './frame_connection.js';
 import { eventsToWire } from './frame_inbound.js';
 import type { TabSession } from './session.js';
 
@@ -118,8 +119,18 @@ export class EventHub {
     if (e === undefined) return;
     // The producer's PID does not travel with an event: a PID of its node stands for it.
     const from = new PID(m.event.node, 0, 0);
-    for (const tab of e.tabs.keys())
-      this.#write(tab, [Op.Event, m.event.node, tab.name, from, m.event, m.timestamp, m.message]);
+    let tail: Uint8Array;
+    try {
+      // What every tab gets alike, encoded once; each tab's frame is its head and these bytes.
+      tail = encodeEventTail(from, m.event, m.timestamp, m.message);
+    } catch (err) {
+      this.log.warning('tab events: a publish of %s not carried: %s', m.event.name, toError(err).message);
+      return;
+    }
+    for (const tab of e.tabs.keys()) {
+      const frame = [Op.Event, m.event.node, tab.name, from, m.event, m.timestamp, m.message];
+      this.#write(tab, frame, eventFrame(encodeEventHead(m.event.node, tab.name), tail));
+    }
   }
 
   /** The event ended (or its node is gone): every subscribed tab hears it with `reason`. */
@@ -136,13 +147,33 @@ export class EventHub {
     for (const [k, e] of [...this.#entries]) if (e.tabs.delete(tab)) this.#release(relay, k, e);
   }
 
-  #write(tab: TabSession, frame: unknown[]): void {
+  #write(tab: TabSession, frame: unknown[], bytes?: Uint8Array): void {
     if (tab.ended) return;
     try {
-      tab.deliverFrame(frame);
+      tab.deliverFrame(frame, bytes);
     } catch (err) {
       this.log.warning('tab %s: event frame not delivered: %s', tab.name, toError(err).message);
     }
+  }
+}
+
+/**
+ * A server node's link to a tab (the gateway's session, another node's route through it): a
+ * publish the engine sends to many nodes at once is encoded once for all of them. The first link
+ * encodes what every tab gets alike into the publish's EventFanOut (slot TAB_FANOUT_FORMAT, valid
+ * for that one synchronous fan-out); each link puts its own head (op, source, destination),
+ * encoded once per link, before those bytes.
+ */
+export class TabLink extends FrameConnection {
+  #eventHead: Uint8Array | null = null;
+
+  override sendEvent(from: PID, o: MessageOptions, m: MessageEvent, shared?: EventFanOut): void {
+    if (shared === undefined) return super.sendEvent(from, o, m);
+    let tail = shared.packets[TAB_FANOUT_FORMAT];
+    if (tail === undefined)
+      shared.packets[TAB_FANOUT_FORMAT] = tail = encodeEventTail(from, m.event, m.timestamp, m.message);
+    this.#eventHead ??= encodeEventHead(this.local, this.peer);
+    this.postEncoded(this.eventFrame(from, m), eventFrame(this.#eventHead, tail));
   }
 }
 

@@ -9,7 +9,7 @@
 // frame as [code, message].
 
 import { defineError, ErgoError, sentinelByCode } from 'ergo-ts';
-import { decodeValue, encodeValue } from './wire.js';
+import { decodeValue, encodeArrayPart, encodeValue } from './wire.js';
 
 export { ErrTabValue } from './wire.js';
 
@@ -86,15 +86,17 @@ export const Op = {
 /** Operations between a tab and its gateway only (never routed). */
 export const Ctl = {
   /**
-   * tab → gateway: [op, token, resume secret ('' for a new session), fresh, kept?]. `fresh`
-   * true: the tab's node is new (a reloaded page) and asks for its old name. Without `kept` the
-   * old session ends first; with `kept` (the PIDs the page puts back, reload.ts) it goes on.
+   * tab → gateway: [op, token, resume secret ('' for a new session), fresh, batches, kept?].
+   * `fresh` true: the tab's node is new (a reloaded page) and asks for its old name. Without
+   * `kept` the old session ends first; with `kept` (the PIDs the page puts back, reload.ts) it
+   * goes on. `batches` true: the tab reads messages of several frames (frame.ts: batches).
    */
   Hello: 20,
   /**
-   * gateway → tab: [op, tab node, gateway node, resume secret, reconnect window ms,
-   * incarnation, kept]: incarnation > 0 after a reload that keeps processes (the node takes its
-   * old creation, ids from incarnation × 2^32), `kept` the claimed PIDs the gateway accepted.
+   * gateway → tab: [op, tab node, gateway node, resume secret, reconnect window ms, batch bytes,
+   * incarnation, kept]: `batch bytes` > 0, the gateway takes messages of several frames up to
+   * that size; incarnation > 0 after a reload that keeps processes (the node takes its old
+   * creation, ids from incarnation × 2^32), `kept` the claimed PIDs the gateway accepted.
    */
   Welcome: 21,
   /** gateway → tab: [op, WireError], then the socket closes */
@@ -120,6 +122,34 @@ export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 /** `frame` as bytes. @throws ErrTabValue when a value in it cannot be carried (names its path). */
 export function encodeFrame(frame: readonly unknown[]): Uint8Array {
   return encodeValue(frame);
+}
+
+/** Tab frames' index in an EventFanOut's `packets` (ENP's formats take 0 and 1). */
+export const TAB_FANOUT_FORMAT = 2;
+
+/** Elements of an Event frame ([op, src, dst, from, event, timestamp, message]). */
+const EVENT_FRAME_LENGTH = 7;
+
+/**
+ * The part of an Event frame every destination shares: [from, event, timestamp, message], encoded
+ * once per publish however many tabs it goes to ({@link eventFrame} puts a head before it).
+ * @throws ErrTabValue when the message cannot be carried.
+ */
+export function encodeEventTail(from: unknown, event: unknown, timestamp: unknown, message: unknown): Uint8Array {
+  return encodeArrayPart(0, [from, event, timestamp, message], 3);
+}
+
+/** The head of an Event frame from node `src` to node `dst` ([Op.Event, src, dst]). */
+export function encodeEventHead(src: string, dst: string): Uint8Array {
+  return encodeArrayPart(EVENT_FRAME_LENGTH, [Op.Event, src, dst], 0);
+}
+
+/** An Event frame's bytes: its `head` and a `tail` of encodeEventTail (the same as encodeFrame of the whole). */
+export function eventFrame(head: Uint8Array, tail: Uint8Array): Uint8Array {
+  const b = new Uint8Array(head.length + tail.length);
+  b.set(head);
+  b.set(tail, head.length);
+  return b;
 }
 
 /**
@@ -165,6 +195,81 @@ export function reqIdOf(v: unknown): number {
 export function priorityOf(v: unknown): number {
   if (v !== 0 && v !== 1 && v !== 2) throw ErrTabFrame.with('bad priority');
   return v;
+}
+
+// --- batches ------------------------------------------------------------------------------------
+// Frames that leave in one WebSocket message. A tab link carries many small frames (a reply per
+// call, an echo per message), and each WebSocket message costs its own write on each side (a
+// system call in Node, a task in the page) and its own dispatch on the other: frames written
+// together go out as one message (the gateway: what a task writes after its first frame, at the
+// task's end; a tab: what its node's processes send in one run of microtasks). A message that
+// starts with FRAME_BATCH holds several frames, each after its u32 length; any other message is
+// one frame (its first byte is EDF's tag of an array). Both ends agree first: the tab's hello says
+// it reads batches, the gateway's welcome says it takes them (and how big), so a page loaded from
+// an older build and a newer gateway still speak one frame per message.
+//
+// Limits stay per frame: the gateway splits a batch without decoding it and holds each frame to
+// the tab's size, rate and byte limits as if it had come alone.
+
+/** The first byte of a message that holds several frames (no frame starts with it). */
+export const FRAME_BATCH = 0x00;
+
+/**
+ * Most bytes one batch holds (a frame bigger than what is left goes in the next message; a frame
+ * bigger than this goes alone). The peer's own bound, when smaller, wins (the welcome's for a tab).
+ */
+export const BATCH_MAX_BYTES = 64 << 10;
+
+/**
+ * Writes `frames` with `send`: as batches of at most `max` bytes (a bigger frame alone), or one
+ * message per frame when `max` is 0 (a peer that takes no batches).
+ */
+export function writeFrames(frames: readonly Uint8Array[], send: (m: Uint8Array) => void, max: number): void {
+  let run: Uint8Array[] = [];
+  let size = 1;
+  for (const f of frames) {
+    if (run.length > 0 && size + 4 + f.length > max) {
+      send(pack(run, size));
+      run = [];
+      size = 1;
+    }
+    run.push(f);
+    size += 4 + f.length;
+  }
+  if (run.length > 0) send(pack(run, size));
+}
+
+/** `run` as one message: its frame alone, or a batch of `size` bytes (marker, lengths, frames). */
+function pack(run: readonly Uint8Array[], size: number): Uint8Array {
+  if (run.length === 1) return run[0]!;
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  let at = 1; // out[0] is FRAME_BATCH (0)
+  for (const f of run) {
+    dv.setUint32(at, f.length);
+    out.set(f, at + 4);
+    at += 4 + f.length;
+  }
+  return out;
+}
+
+/**
+ * The frames of `message`: itself when it is one frame, else the frames of the batch (views of
+ * `message`, not copies).
+ * @throws ErrTabFrame for a batch whose lengths do not add up to its size (or an empty one).
+ */
+export function splitFrames(message: Uint8Array): Uint8Array[] {
+  if (message[0] !== FRAME_BATCH || message.length === 0) return [message];
+  const dv = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  const out: Uint8Array[] = [];
+  let at = 1;
+  do {
+    const n = at + 4 <= message.length ? dv.getUint32(at) : 0;
+    if (n === 0 || at + 4 + n > message.length) throw ErrTabFrame.with(`a batch that breaks at byte ${at}`);
+    out.push(message.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  } while (at < message.length);
+  return out;
 }
 
 /** The registered name of the relay process on the gateway and on every server node with tab routes. */

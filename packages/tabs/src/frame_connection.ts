@@ -13,6 +13,7 @@ import {
   type Atom,
   type Connection,
   type Event,
+  type EventFanOut,
   type MessageEvent,
   type MessageOptions,
   type PID,
@@ -26,8 +27,12 @@ import { errorToWire, Op, type RelationKind } from './frame.js';
 /** The version a frame connection reports for its peer. */
 export const TAB_FRAME_VERSION: Version = { name: 'ergo-ts tab frames', release: '1', license: 'MIT' };
 
-/** What a FrameConnection does with a frame: write it (a socket, a session, a relay). */
-export type FramePost = (frame: unknown[]) => void;
+/**
+ * What a FrameConnection does with a frame: write it (a socket, a session, a relay). `bytes`,
+ * when given, is the frame already encoded (a publish to many tabs encodes its shared part once):
+ * write those instead of encoding `frame` again.
+ */
+export type FramePost = (frame: unknown[], bytes?: Uint8Array) => void;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -73,9 +78,9 @@ export class FrameConnection implements Connection {
     return this.#remote;
   }
 
-  #send(frame: unknown[]): void {
+  #send(frame: unknown[], bytes?: Uint8Array): void {
     if (this.#closed !== null) throw ErrNoConnection.with(`${this.peer}: ${this.#closed.message}`);
-    this.post(frame);
+    this.post(frame, bytes);
     this.messagesOut++;
   }
 
@@ -132,8 +137,19 @@ export class FrameConnection implements Connection {
   sendAlias(from: PID, to: Alias, o: MessageOptions, message: unknown): Promise<void> | void {
     return this.#message(Op.Send, from, to, o, [message]);
   }
-  sendEvent(from: PID, _o: MessageOptions, m: MessageEvent): void {
-    this.#send([Op.Event, this.local, this.peer, from, m.event, m.timestamp, m.message]);
+  sendEvent(from: PID, _o: MessageOptions, m: MessageEvent, _shared?: EventFanOut): void {
+    this.#send(this.eventFrame(from, m));
+  }
+  /** The Event frame of publish `m` by `from`, to the peer. */
+  protected eventFrame(from: PID, m: MessageEvent): unknown[] {
+    return [Op.Event, this.local, this.peer, from, m.event, m.timestamp, m.message];
+  }
+  /**
+   * Posts `frame` already encoded as `bytes` (a subclass that encodes a publish once for many peers).
+   * @throws ErrNoConnection once terminated; whatever `post` throws.
+   */
+  protected postEncoded(frame: unknown[], bytes: Uint8Array): void {
+    this.#send(frame, bytes);
   }
   sendExit(from: PID, to: PID, reason: Error): void {
     this.#send([Op.Exit, this.local, this.peer, from, to, errorToWire(reason)]);

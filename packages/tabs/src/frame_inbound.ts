@@ -31,6 +31,7 @@ import {
   reqIdOf,
   srcOf,
   type Frame,
+  type RelationKind,
 } from './frame.js';
 import type { FrameConnection } from './frame_connection.js';
 
@@ -154,13 +155,12 @@ function applyOrThrow(core: Core, f: Frame, src: string, conn: FrameConnection):
     }
     case Op.Terminate: {
       const t = f[3];
+      const what = targetKind(t);
       const reason = errorFromWire(f[4]);
       // Only the source's own targets can end there (a tab cannot end a server's process).
-      if (t instanceof PID && t.node === src) core.routeTerminatePID(t, reason);
-      else if (t instanceof ProcessID && t.node === src) core.routeTerminateProcessID(t, reason);
-      else if (t instanceof Alias && t.node === src) core.routeTerminateAlias(t, reason);
-      else if (t instanceof Event && t.node === src) core.routeTerminateEvent(t, reason);
-      else throw ErrTabPosing.with('a terminated target of another node');
+      if (what === null || (t as { node: string }).node !== src)
+        throw ErrTabPosing.with('a terminated target of another node');
+      (core[`routeTerminate${what}`] as (t: unknown, reason: Error) => void).call(core, t, reason);
       return;
     }
     case Op.Ack: {
@@ -173,38 +173,30 @@ function applyOrThrow(core: Core, f: Frame, src: string, conn: FrameConnection):
   }
 }
 
+/** The Core's name for the kind of a relation's target (null: not a target). */
+function targetKind(t: unknown): 'PID' | 'ProcessID' | 'Alias' | 'Event' | null {
+  if (t instanceof PID) return 'PID';
+  if (t instanceof ProcessID) return 'ProcessID';
+  if (t instanceof Alias) return 'Alias';
+  return t instanceof Event ? 'Event' : null;
+}
+
+/** Relation kinds of a frame, as the Core's route methods name them. */
+const RELATIONS: Readonly<Record<RelationKind, string>> = {
+  link: 'Link',
+  unlink: 'Unlink',
+  monitor: 'Monitor',
+  demonitor: 'Demonitor',
+};
+
+type RouteRelation = `route${'Link' | 'Unlink' | 'Monitor' | 'Demonitor'}${'PID' | 'ProcessID' | 'Alias' | 'Event'}`;
+
+/** Applies a relation (routeLinkPID, routeDemonitorEvent...): a link or monitor of an event answers its buffer. */
 function relate(core: Core, kind: unknown, pid: PID, t: unknown): MessageEvent[] | undefined {
-  if (t instanceof PID) {
-    if (kind === 'link') core.routeLinkPID(pid, t);
-    else if (kind === 'unlink') core.routeUnlinkPID(pid, t);
-    else if (kind === 'monitor') core.routeMonitorPID(pid, t);
-    else if (kind === 'demonitor') core.routeDemonitorPID(pid, t);
-    else throw ErrIncorrect.with(`relation ${String(kind)}`);
-    return undefined;
-  }
-  if (t instanceof ProcessID) {
-    if (kind === 'link') core.routeLinkProcessID(pid, t);
-    else if (kind === 'unlink') core.routeUnlinkProcessID(pid, t);
-    else if (kind === 'monitor') core.routeMonitorProcessID(pid, t);
-    else if (kind === 'demonitor') core.routeDemonitorProcessID(pid, t);
-    else throw ErrIncorrect.with(`relation ${String(kind)}`);
-    return undefined;
-  }
-  if (t instanceof Alias) {
-    if (kind === 'link') core.routeLinkAlias(pid, t);
-    else if (kind === 'unlink') core.routeUnlinkAlias(pid, t);
-    else if (kind === 'monitor') core.routeMonitorAlias(pid, t);
-    else if (kind === 'demonitor') core.routeDemonitorAlias(pid, t);
-    else throw ErrIncorrect.with(`relation ${String(kind)}`);
-    return undefined;
-  }
-  if (t instanceof Event) {
-    if (kind === 'link') return core.routeLinkEvent(pid, t);
-    if (kind === 'monitor') return core.routeMonitorEvent(pid, t);
-    if (kind === 'unlink') core.routeUnlinkEvent(pid, t);
-    else if (kind === 'demonitor') core.routeDemonitorEvent(pid, t);
-    else throw ErrIncorrect.with(`relation ${String(kind)}`);
-    return undefined;
-  }
-  throw ErrTabFrame.with('a relation target that is not a PID, ProcessID, Alias or Event');
+  const what = targetKind(t);
+  if (what === null) throw ErrTabFrame.with('a relation target that is not a PID, ProcessID, Alias or Event');
+  const k = typeof kind === 'string' && Object.hasOwn(RELATIONS, kind) ? RELATIONS[kind as RelationKind] : undefined;
+  if (k === undefined) throw ErrIncorrect.with(`relation ${String(kind)}`);
+  const route = core[`route${k}${what}` as RouteRelation] as (pid: PID, t: unknown) => MessageEvent[] | undefined;
+  return route.call(core, pid, t) ?? undefined;
 }

@@ -43,6 +43,7 @@ import {
   gatewayOfTab,
   Op,
   RELAY_STOP,
+  splitFrames,
   TAB_RELAY,
   tabNodeName,
   type Frame,
@@ -240,7 +241,7 @@ class Gateway implements TabGateway {
     });
     ws.on('message', (data: RawData) => {
       const bytes = toBytes(data);
-      if (session !== null) return this.#fromTab(session, bytes);
+      if (session !== null) return this.#fromTabMessage(session, bytes);
       if (greeted) return; // admission pending: a tab speaks after its welcome
       greeted = true;
       clearTimeout(hello);
@@ -276,12 +277,12 @@ class Gateway implements TabGateway {
         return refuse(ErrTabSessionEnded.with('unknown or ended session'), 'stale resume');
       if (f[3] !== true) {
         s.socket?.close(4009, 'replaced');
-        this.#welcome(ws, s);
+        this.#welcome(ws, s, f[4] === true);
         this.log.info('tab %s back', s.name);
         return s;
       }
       // A reloaded page that puts processes back: the session goes on (reload.ts).
-      if (f[4] !== undefined) return this.#reload(ws, s, f[4], refuse);
+      if (f[5] !== undefined) return this.#reload(ws, s, f[5], f[4] === true, refuse);
       // A fresh node under the name (a reloaded page): its processes are gone, so the old
       // session ends as past its window (every watcher: noconnection), and the name goes on.
       name = s.name;
@@ -317,12 +318,18 @@ class Gateway implements TabGateway {
     this.sessions.set(name, s);
     this.#bySecret.set(s.secret, s);
     this.#labels.set(s, grant.label ?? '');
-    this.#welcome(ws, s);
+    this.#welcome(ws, s, f[4] === true);
     this.log.info('tab %s joined (%s)', name, grant.label ?? request.remoteAddress);
     return s;
   }
 
-  #reload(ws: WebSocket, s: TabSession, claims: unknown, refuse: (e: Error, why: string) => null): TabSession | null {
+  #reload(
+    ws: WebSocket,
+    s: TabSession,
+    claims: unknown,
+    batches: boolean,
+    refuse: (e: Error, why: string) => null,
+  ): TabSession | null {
     if (s.socket !== null) {
       // The old page's socket is not seen closed yet: whatever it was sent went with the page.
       s.watchers.socketGone();
@@ -334,15 +341,29 @@ class Gateway implements TabGateway {
     } catch (e) {
       return refuse(toError(e), toError(e).message);
     }
-    ws.send(encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window, r.incarnation, r.kept]));
+    const max = s.limits.maxFrameBytes;
+    ws.send(encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window, max, r.incarnation, r.kept]));
     for (const b of r.replay) ws.send(b);
-    s.attach(ws);
+    s.attach(ws, batches);
     return s;
   }
 
-  #welcome(ws: WebSocket, s: TabSession): void {
-    ws.send(encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window]));
-    s.attach(ws);
+  /** `batches`: the tab's hello said it reads messages of several frames. */
+  #welcome(ws: WebSocket, s: TabSession, batches: boolean): void {
+    // The last field: the gateway takes batches of up to one frame's limit from the tab.
+    ws.send(encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window, s.limits.maxFrameBytes]));
+    s.attach(ws, batches);
+  }
+
+  /** A message from tab `s`: each frame in it as if it came alone (frame.ts: batches). */
+  #fromTabMessage(s: TabSession, message: Uint8Array): void {
+    let frames: Uint8Array[];
+    try {
+      frames = splitFrames(message);
+    } catch (e) {
+      return this.#refuse(s, null, toError(e));
+    }
+    for (let i = 0; i < frames.length && !s.ended; i++) this.#fromTab(s, frames[i]!);
   }
 
   /** A frame from tab `s`: limits, grant, then routed. */

@@ -21,7 +21,7 @@ import {
   type PID,
 } from 'ergo-ts';
 import { decodeFrame, encodeFrame, errorFromWire, gatewayOfTab, Op, RELAY_STOP, TAB_RELAY } from './frame.js';
-import { FrameConnection } from './frame_connection.js';
+import { TabLink } from './event_hub.js';
 import { applyFrame } from './frame_inbound.js';
 
 /** Options of {@link attachTabRoutes}. */
@@ -53,7 +53,7 @@ class ServerRelay extends Actor {
 }
 
 class Routes implements TabRoutes {
-  readonly #links = new Map<string, FrameConnection>();
+  readonly #links = new Map<string, TabLink>();
   #core: Core | null = null;
   #detach: () => void = () => undefined;
   /** The relay this instance started (null until then: a failed start stops no one else's). */
@@ -81,14 +81,14 @@ class Routes implements TabRoutes {
   }
 
   /** The link to tab `tab` (made on first use). */
-  #link(tab: string): FrameConnection {
+  #link(tab: string): TabLink {
     let c = this.#links.get(tab);
     if (c === undefined) {
       const to = new ProcessID(TAB_RELAY as Atom, gatewayOfTab(tab)! as Atom);
-      c = new FrameConnection(
+      c = new TabLink(
         this.node.name,
         tab as Atom,
-        (f) => this.node.send(to, encodeFrame(f)),
+        (f, b) => this.node.send(to, b ?? encodeFrame(f)),
         (reason) => {
           // Node down while the closed link still answers for the tab (ErrNoConnection).
           this.#core?.routeNodeDown(tab as Atom, reason);

@@ -4,9 +4,19 @@
 // queued for it is written first; past the window the session ends and every node that spoke
 // with the tab hears that the tab's node is down (their links and monitors fire `noconnection`).
 
+import { nextTick } from 'node:process';
+
 import type { Atom, Log } from 'ergo-ts';
-import { encodeFrame, ErrTabBytesLimit, ErrTabQueueFull, ErrTabRateLimit, type Frame } from './frame.js';
-import { FrameConnection } from './frame_connection.js';
+import {
+  BATCH_MAX_BYTES,
+  encodeFrame,
+  ErrTabBytesLimit,
+  ErrTabQueueFull,
+  ErrTabRateLimit,
+  writeFrames,
+  type Frame,
+} from './frame.js';
+import { TabLink } from './event_hub.js';
 import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
 import { TabWatchers } from './watchers.js';
 
@@ -43,9 +53,125 @@ export interface TabInfo {
   readonly peers: readonly string[];
 }
 
+// --- writes at the end of the task (frame.ts: batches) ----------------------------------------
+
+/** Something with frames to write at the end of the task. */
+interface Flushable {
+  flush(): void;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const dirty: Flushable[] = [];
+let scheduled = false;
+
+function flushAll(): void {
+  scheduled = false;
+  // Index loop: a flush may mark another writer (a refusal it answers), which then goes too.
+  for (let i = 0; i < dirty.length; i++) {
+    const d = dirty[i]!;
+    try {
+      d.flush();
+    } catch {
+      // A writer's own failure is its own (flush records it); the others still write.
+    }
+  }
+  dirty.length = 0;
+}
+
+// Node runs a tick queued from a microtask once every microtask has run: what the task's processes
+// send (they run in microtasks) leaves together, as ENP links do (ergo-ts/net's link.ts).
+const afterMicrotasks = (): void => nextTick(flushAll);
+
+/** Runs `w.flush()` at the end of the current task (call once per batch: the writer tracks it). */
+function flushLater(w: Flushable): void {
+  dirty.push(w);
+  if (scheduled) return;
+  scheduled = true;
+  void RESOLVED.then(afterMicrotasks);
+}
+
+// The tasks of the event loop, counted: a task that writes a frame queues the count's step at its
+// end (once per task, however many sockets it writes to).
+let task = 0;
+let taskEnding = false;
+const endTask = (): void => {
+  task++;
+  taskEnding = false;
+};
+const afterTask = (): void => nextTick(endTask);
+
+/** The current task's number (and its end queued). */
+function thisTask(): number {
+  if (!taskEnding) {
+    taskEnding = true;
+    void RESOLVED.then(afterTask);
+  }
+  return task;
+}
+
+/**
+ * The frames of one socket that wait for the end of the task, and their size. The first frame a
+ * task writes to the socket goes at once (a lone reply, one publish to many tabs: nothing waits);
+ * the task's later frames to it wait here and leave together at its end.
+ */
+class PendingFrames {
+  frames: Uint8Array[] = [];
+  bytes = 0;
+  /** The task whose first frame went at once (-1: none). */
+  #atOnce = -1;
+  #scheduled = false;
+
+  /**
+   * Frame `b` for the open socket of `owner`: true when the owner writes it now; false when it
+   * waits here (the owner's flush is scheduled).
+   */
+  offer(b: Uint8Array, owner: Flushable): boolean {
+    if (this.frames.length === 0) {
+      const t = thisTask();
+      if (this.#atOnce !== t) {
+        this.#atOnce = t;
+        return true;
+      }
+    }
+    this.push(b);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      flushLater(owner);
+    }
+    return false;
+  }
+
+  /** Adds `b` to what waits (a frame held or queued in order, not offered). */
+  push(b: Uint8Array): void {
+    this.frames.push(b);
+    this.bytes += b.length;
+  }
+
+  /** Takes every waiting frame (the queue is empty after). */
+  take(): Uint8Array[] {
+    const f = this.frames;
+    this.frames = [];
+    this.bytes = 0;
+    this.#scheduled = false;
+    return f;
+  }
+
+  /**
+   * Writes every waiting frame with `send`: as batches of at most `max` bytes, or one message per
+   * frame when `max` is 0.
+   */
+  write(send: (m: Uint8Array) => void, max: number): void {
+    writeFrames(this.take(), send, max);
+  }
+}
+
 /** The gateway-side state of one tab. */
-export class TabSession {
+export class TabSession implements Flushable {
   socket: TabSocket | null = null;
+  /** Frames for the socket, written together at the end of the task (frame.ts: batches). */
+  readonly #pending = new PendingFrames();
+  /** The socket's tab reads messages of several frames (its hello said so). */
+  #batches = false;
   /** Frames kept while the tab is away, and their size. */
   #held: Uint8Array[] = [];
   #heldBytes = 0;
@@ -55,7 +181,7 @@ export class TabSession {
   /** Nodes (other than the gateway) that exchanged frames with the tab. */
   readonly peers = new Set<string>();
   /** The gateway's link to the tab (the engine's Connection for its node). */
-  readonly conn: FrameConnection;
+  readonly conn: TabLink;
   /** Relations, calls and kept processes of the tab, for a page reload (reload.ts). */
   readonly watchers: TabWatchers;
   ended = false;
@@ -78,7 +204,7 @@ export class TabSession {
   ) {
     this.#messages = new TokenBucket(limits.messagesPerSecond);
     this.#bytes = new TokenBucket(limits.bytesPerSecond);
-    this.conn = new FrameConnection(gateway, name, (f) => this.deliverFrame(f), onTerminate);
+    this.conn = new TabLink(gateway, name, (f, b) => this.deliverFrame(f, b), onTerminate);
     this.watchers = new TabWatchers(name);
   }
 
@@ -93,15 +219,18 @@ export class TabSession {
     this.bytesIn += size;
   }
 
-  /** Bytes waiting for the tab now (the socket's buffer and what is held while it is away). */
+  /** Bytes waiting for the tab now (the socket's buffer, the task's batch, what is held while it is away). */
   get queuedBytes(): number {
-    return (this.socket?.bufferedAmount ?? 0) + this.#heldBytes;
+    return (this.socket?.bufferedAmount ?? 0) + this.#pending.bytes + this.#heldBytes;
   }
 
-  /** A frame for the tab from the gateway's own node: what it hands out is learnt, then queued. */
-  deliverFrame(frame: unknown[]): void {
+  /**
+   * A frame for the tab from the gateway's own node (`bytes`: encoded already): what it hands out
+   * is learnt, then queued.
+   */
+  deliverFrame(frame: unknown[], bytes?: Uint8Array): void {
     this.policy.learn(frame as never);
-    this.deliver(encodeFrame(frame));
+    this.deliver(bytes ?? encodeFrame(frame));
     this.watchers.toTab(frame as Frame);
   }
 
@@ -114,24 +243,54 @@ export class TabSession {
       throw ErrTabQueueFull.with(`${this.limits.queuedBytes} bytes for ${this.name}`);
     this.messagesOut++;
     this.bytesOut += bytes.length;
+    // A view of a bigger buffer (a frame of a tab's batch, a socket's chunk) would keep all of it
+    // alive while it waits for the tab: the limit counts the frame, so it keeps only its own bytes.
+    if (bytes.byteLength !== bytes.buffer.byteLength) bytes = new Uint8Array(bytes);
     // A socket that is closing gets nothing more: held, the frame waits for the tab's return.
-    if (this.socket !== null && this.socket.readyState === 1) this.socket.send(bytes);
-    else {
+    if (this.socket !== null && this.socket.readyState === 1) {
+      if (this.#pending.offer(bytes, this)) this.socket.send(bytes);
+      else if (this.#pending.bytes >= BATCH_MAX_BYTES) this.flush();
+    } else {
+      this.#hold();
       this.#held.push(bytes);
       this.#heldBytes += bytes.length;
     }
   }
 
-  /** A socket (new, or the tab back within its window): held frames go first. */
-  attach(socket: TabSocket): void {
+  /** Writes the task's frames (flushLater calls it at the end of the task). */
+  flush(): void {
+    const s = this.socket;
+    if (this.#pending.frames.length === 0) return;
+    if (s === null || s.readyState !== 1) return this.#hold();
+    this.#pending.write((m) => s.send(m), this.#batches ? BATCH_MAX_BYTES : 0);
+  }
+
+  /** The task's frames join those held while the tab is away (in order: they are older). */
+  #hold(): void {
+    for (const b of this.#pending.take()) {
+      this.#held.push(b);
+      this.#heldBytes += b.length;
+    }
+  }
+
+  /**
+   * A socket (new, or the tab back within its window): held frames go first. `batches`: its tab
+   * reads messages of several frames.
+   */
+  attach(socket: TabSocket, batches = false): void {
     if (this.#window !== null) clearTimeout(this.#window);
     this.#window = null;
     this.socket = socket;
     this.awaySince = 0;
+    this.#batches = batches;
     const held = this.#held;
     this.#held = [];
     this.#heldBytes = 0;
-    for (const b of held) socket.send(b);
+    if (held.length === 0) return;
+    const later = this.#pending.take();
+    for (const b of held) this.#pending.push(b);
+    for (const b of later) this.#pending.push(b);
+    this.flush();
   }
 
   /** The socket closed: the tab has `windowMs` to come back, then `expire` runs. */
@@ -151,6 +310,9 @@ export class TabSession {
     this.ended = true;
     if (this.#window !== null) clearTimeout(this.#window);
     this.#window = null;
+    // What the task wrote to a live socket still goes, before the close (as when written at once).
+    this.flush();
+    this.#pending.take();
     this.#held = [];
     this.#heldBytes = 0;
     const s = this.socket;

@@ -15,6 +15,8 @@ import {
   Alias,
   CallFailure,
   defineError,
+  EdfJsTag,
+  EdfTag,
   ErgoError,
   Event,
   PID,
@@ -27,44 +29,9 @@ import {
 /** A value a tab frame cannot carry (its message names the path), or bytes that are no frame. */
 export const ErrTabValue = defineError('ERR_TAB_VALUE', 'value a tab frame cannot carry');
 
-// EDF tags (ergo-ts/net's Tag and JsTag; copied: that module is not in the browser bundle).
-const T = {
-  Type: 0x82,
-  Any: 0x84,
-  Atom: 0x8c,
-  String: 0x8d,
-  Binary: 0x8e,
-  Float32: 0x8f,
-  Float64: 0x90,
-  Bool: 0x91,
-  Int8: 0x92,
-  Int16: 0x93,
-  Int32: 0x94,
-  Int64: 0x95,
-  Int: 0x96,
-  Uint8: 0x97,
-  Uint16: 0x98,
-  Uint32: 0x99,
-  Uint64: 0x9a,
-  Uint: 0x9b,
-  Error: 0x9c,
-  Slice: 0x9d,
-  Map: 0x9f,
-  PID: 0xaa,
-  ProcessID: 0xab,
-  Alias: 0xac,
-  Event: 0xad,
-  Ref: 0xae,
-  Nil: 0xff,
-  JsUndefined: 0xe0,
-  JsObject: 0xe1,
-  JsBigInt: 0xe2,
-  JsSet: 0xe3,
-  JsDate: 0xe4,
-  JsString: 0xe5,
-  JsNullObject: 0xe6,
-  JsFailure: 0xe8,
-} as const;
+// EDF's tags, from the core's browser-safe export (ergo-ts/net, which has them too, is Node's).
+const T = EdfTag;
+const J = EdfJsTag;
 
 // The descriptor blocks of []any and map[any]any.
 const SLICE_ANY = [T.Type, 0, 2, T.Slice, T.Any];
@@ -75,7 +42,6 @@ const SHORT_STRING_UNITS = 21845;
 /** Deepest nesting either side accepts (a cyclic value is refused by it). */
 const MAX_DEPTH = 64;
 const TWO32 = 2 ** 32;
-const EMPTY = new Uint8Array(0);
 
 const utf8 = new TextEncoder();
 const utf8in = new TextDecoder('utf-8', { fatal: true });
@@ -200,7 +166,7 @@ function tagged(w: Writer, v: unknown): void {
   switch (typeof v) {
     case 'string':
       if (v.length > SHORT_STRING_UNITS) {
-        w.u8(T.JsString);
+        w.u8(J.String);
         w.text(v, 4, 0xffffffff, 'string');
       } else {
         w.u8(T.String);
@@ -221,12 +187,12 @@ function tagged(w: Writer, v: unknown): void {
       w.u8(v ? 1 : 0);
       return;
     case 'undefined':
-      w.u8(T.JsUndefined);
+      w.u8(J.Undefined);
       return;
     case 'bigint': {
       const neg = v < 0n;
       const m = neg ? -v : v;
-      w.u8(T.JsBigInt);
+      w.u8(J.BigInt);
       w.u8(neg ? 1 : 0);
       if (m < 1n << 64n) {
         // The common size (timestamps): eight bytes, leading zeros dropped as EDF does.
@@ -306,16 +272,16 @@ function object(w: Writer, v: object): void {
       }
     }
   } else if (v instanceof CallFailure) {
-    w.u8(T.JsFailure);
+    w.u8(J.Failure);
     tagged(w, v.error);
   } else if (v instanceof Error) {
     w.u8(T.Error);
     w.text(errorText(v), 2, 0x7fff, 'error text');
   } else if (v instanceof Date) {
-    w.u8(T.JsDate);
+    w.u8(J.Date);
     w.f64(v.getTime());
   } else if (v instanceof Set) {
-    w.u8(T.JsSet);
+    w.u8(J.Set);
     w.u32(v.size);
     let i = 0;
     for (const x of v) {
@@ -334,7 +300,7 @@ function object(w: Writer, v: object): void {
     }
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
-    w.u8(proto === null ? T.JsNullObject : T.JsObject);
+    w.u8(proto === null ? J.NullObject : J.Object);
     w.u32(keys.length);
     for (const k of keys) {
       try {
@@ -355,13 +321,45 @@ let writing = false;
  * @throws ErrTabValue for a kind the codec does not carry, naming its path (`at [7].user: ...`).
  */
 export function encodeValue(value: unknown): Uint8Array {
+  return encode(tagged, value);
+}
+
+/**
+ * Part of an array's bytes, for an array sent to many peers that differs between them only in its
+ * first elements (a tab frame's head): with `count` > 0, the head of an array of `count` elements
+ * (descriptor, marker, length) and then `values`; with `count` 0, `values` alone, the rest of such
+ * an array, whose first element is element `offset` of the whole (for the paths of errors). A
+ * head and its rest, concatenated, are the bytes `encodeValue` writes for the whole array.
+ * @throws ErrTabValue as encodeValue.
+ */
+export function encodeArrayPart(count: number, values: readonly unknown[], offset: number): Uint8Array {
+  return encode((w) => {
+    // The elements sit inside the array, one level down, as encodeValue counts them.
+    w.depth = 1;
+    if (count > 0) {
+      w.raw(SLICE_ANY);
+      w.u8(T.Slice);
+      w.u32(count);
+    }
+    for (let i = 0; i < values.length; i++) {
+      try {
+        tagged(w, values[i]);
+      } catch (e) {
+        throw at(e, `[${i + offset}]`);
+      }
+    }
+  }, undefined);
+}
+
+/** What `write` writes for `arg`, as a fresh Uint8Array. */
+function encode<A>(write: (w: Writer, arg: A) => void, arg: A): Uint8Array {
   // Re-entered only if a getter of the value encodes: a fresh writer then.
   const w = writing ? new Writer() : writer;
   writing = true;
   w.pos = 0;
   w.depth = 0;
   try {
-    tagged(w, value);
+    write(w, arg);
     return w.buf.slice(0, w.pos);
   } catch (e) {
     if (e instanceof Refused) throw ErrTabValue.with(e.path === '' ? e.message : `at ${e.path}: ${e.message}`);
@@ -501,12 +499,13 @@ function read(r: Reader): unknown {
       return r.u8() === 1;
     case T.Nil:
       return null;
-    case T.JsUndefined:
+    case J.Undefined:
       return undefined;
     case T.Binary: {
       const n = r.u32();
       r.need(n);
-      const b = n === 0 ? EMPTY.slice() : r.buf.slice(r.pos, r.pos + n);
+      // A copy, and a plain Uint8Array: a Buffer's slice (Node's `ws` hands Buffers) would be a view.
+      const b = new Uint8Array(r.buf.subarray(r.pos, r.pos + n));
       r.pos += n;
       return b;
     }
@@ -537,9 +536,9 @@ function read(r: Reader): unknown {
       if (n >= 0x8000) throw ErrTabValue.with(`error cache id ${n} (a tab link has no error cache)`);
       return errorOf(r.text(n));
     }
-    case T.JsString:
+    case J.String:
       return r.text(r.u32());
-    case T.JsBigInt: {
+    case J.BigInt: {
       const sign = r.u8();
       const n = r.u32();
       // As EDF: parsing a bigint is not linear in its size.
@@ -555,7 +554,7 @@ function read(r: Reader): unknown {
       r.pos += n;
       return sign === 1 ? -m : m;
     }
-    case T.JsDate: {
+    case J.Date: {
       r.need(8);
       const v = r.dv.getFloat64(r.pos);
       r.pos += 8;
@@ -563,20 +562,20 @@ function read(r: Reader): unknown {
     }
     case T.Any:
       return nested(r, () => read(r));
-    case T.JsFailure:
+    case J.Failure:
       return nested(r, () => new CallFailure(read(r)));
-    case T.JsSet:
+    case J.Set:
       return nested(r, () => {
         const n = r.count(1);
         const s = new Set<unknown>();
         for (let i = 0; i < n; i++) s.add(read(r));
         return s;
       });
-    case T.JsObject:
-    case T.JsNullObject:
+    case J.Object:
+    case J.NullObject:
       return nested(r, () => {
         const n = r.count(3);
-        const o: Record<string, unknown> = t === T.JsNullObject ? (Object.create(null) as Record<string, unknown>) : {};
+        const o: Record<string, unknown> = t === J.NullObject ? (Object.create(null) as Record<string, unknown>) : {};
         for (let i = 0; i < n; i++) {
           const k = r.text(r.u16());
           const v = read(r);

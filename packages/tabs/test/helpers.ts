@@ -120,10 +120,12 @@ export class WatchActor extends Actor {
     if (this.seen.exits.length > 0 && this.seen.downs.length > 0) this.onBoth();
     this.seen.changed?.();
   }
-  override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {
+  override async handleCall(_from: PID, _ref: Ref, req: unknown): Promise<unknown> {
     if (req instanceof PID) {
       this.link(req);
       this.monitor(req);
+      // Held on the target's node before the caller goes on (a tab's frames leave at the end of the task).
+      await this.relationsConfirmed();
       return 'watching';
     }
     return req;

@@ -310,7 +310,8 @@ export interface Proto {
  * payload again. Made by the router per publish to several nodes, used only during that
  * synchronous fan-out (a packet may be a view of the first connection's output buffer) and
  * dropped after it; a connection indexes `packets` by a small number naming its wire format
- * (ENP: 0 for Go peers, 1 for peers taking the ergo-ts JS-value extension).
+ * (ENP: 0 for Go peers, 1 for peers taking the ergo-ts JS-value extension; 2: the tab frames
+ * of @ergo-ts/tabs).
  */
 export class EventFanOut {
   /** Encoded packets by wire format; undefined until a connection of that format encoded one. */

@@ -282,7 +282,7 @@ class Tab implements TabNode {
       c = new FrameConnection(
         this.node.name,
         peer as Atom,
-        (f) => this.socket.send(f),
+        (f, b) => this.socket.send(f, b),
         (reason) => {
           this.#core.routeNodeDown(peer as Atom, reason);
           this.#links.delete(peer);

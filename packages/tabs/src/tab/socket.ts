@@ -5,6 +5,7 @@
 // window, or when the gateway refuses the resume, the session has ended.
 
 import {
+  BATCH_MAX_BYTES,
   Ctl,
   decodeFrame,
   encodeFrame,
@@ -12,6 +13,8 @@ import {
   ErrTabQueueFull,
   ErrTabSessionEnded,
   errorFromWire,
+  splitFrames,
+  writeFrames,
   type Frame,
 } from '../frame.js';
 
@@ -61,6 +64,11 @@ const OPEN = 1;
 /** One tab's link to the gateway, across sockets. */
 export class GatewaySocket {
   #ws: TabWebSocket | null = null;
+  /** Frames the task sent, written together once its microtasks ran (null: none yet). */
+  #out: Uint8Array[] | null = null;
+  readonly #flush = (): void => this.flush();
+  /** Largest batch the gateway takes (0: one frame per message), from its welcome. */
+  #batchMax = 0;
   #welcomed = false;
   #secret: string;
   // True until the first welcome: a resume secret given by the page asks for its old name afresh.
@@ -119,44 +127,56 @@ export class GatewaySocket {
       onFail(e as Error);
       return;
     }
-    ws.binaryType = 'arraybuffer';
+    // Node's `ws` hands a Buffer (a Uint8Array) by default: an ArrayBuffer would be a copy.
+    if (ws.binaryType !== 'nodebuffer') ws.binaryType = 'arraybuffer';
     this.#ws = ws;
     this.#welcomed = false;
     let settled = false;
+    // Field 4: this tab reads messages of several frames; field 5: the PIDs a reloaded page puts back.
     ws.onopen = () =>
       ws.send(
         encodeFrame(
           this.#fresh && this.claims !== undefined
-            ? [Ctl.Hello, this.token, this.#secret, true, this.claims]
-            : [Ctl.Hello, this.token, this.#secret, this.#fresh],
+            ? [Ctl.Hello, this.token, this.#secret, true, true, this.claims]
+            : [Ctl.Hello, this.token, this.#secret, this.#fresh, true],
         ),
       );
     ws.onmessage = (ev) => {
-      let f: Frame;
+      let frames: Uint8Array[];
       try {
-        f = decodeFrame(toBytes(ev.data));
+        frames = splitFrames(toBytes(ev.data));
       } catch {
-        return; // an undecodable frame from the gateway: nothing to do with it
+        return; // an unreadable message from the gateway: nothing to do with it
       }
-      if (!settled) {
-        settled = true;
-        if (f[0] === Ctl.Welcome) {
-          this.#secret = String(f[3]);
-          this.#fresh = false;
-          this.#windowMs = Number(f[4]);
-          this.#welcomed = true;
-          this.#flush();
-          onWelcome({
-            name: String(f[1]),
-            gateway: String(f[2]),
-            windowMs: this.#windowMs,
-            incarnation: typeof f[5] === 'number' ? f[5] : 0,
-            kept: Array.isArray(f[6]) ? f[6] : [],
-          });
-        } else onFail(f[0] === Ctl.Refused ? errorFromWire(f[1]) : ErrTabFrame.with('no welcome'));
-        return;
+      for (const bytes of frames) {
+        let f: Frame;
+        try {
+          f = decodeFrame(bytes);
+        } catch {
+          continue; // an undecodable frame from the gateway: nothing to do with it
+        }
+        if (!settled) {
+          settled = true;
+          if (f[0] === Ctl.Welcome) {
+            this.#secret = String(f[3]);
+            this.#fresh = false;
+            this.#windowMs = Number(f[4]);
+            // A gateway of an older build says nothing: one frame per message then.
+            this.#batchMax = typeof f[5] === 'number' && f[5] > 0 ? Math.min(f[5], BATCH_MAX_BYTES) : 0;
+            this.#welcomed = true;
+            this.#sendHeld();
+            onWelcome({
+              name: String(f[1]),
+              gateway: String(f[2]),
+              windowMs: this.#windowMs,
+              incarnation: typeof f[6] === 'number' ? f[6] : 0,
+              kept: Array.isArray(f[7]) ? f[7] : [],
+            });
+          } else onFail(f[0] === Ctl.Refused ? errorFromWire(f[1]) : ErrTabFrame.with('no welcome'));
+          continue;
+        }
+        this.handlers?.frame(f);
       }
-      this.handlers?.frame(f);
     };
     ws.onerror = () => undefined; // the close that follows says it
     ws.onclose = () => {
@@ -196,37 +216,63 @@ export class GatewaySocket {
   #end(reason: Error): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#out = null;
     this.#held = [];
     this.#heldBytes = 0;
     this.handlers?.ended(reason);
   }
 
   /**
-   * Writes `frame`, or holds it while the socket is down.
+   * Writes `frame` (`bytes`: encoded already), or holds it while the socket is down.
    * @throws ErrTabSessionEnded after the session ended; ErrTabQueueFull past `maxQueuedBytes`.
    */
-  send(frame: unknown[]): void {
+  send(frame: unknown[], bytes?: Uint8Array): void {
     if (this.#ended || this.#closing) throw ErrTabSessionEnded.with('the tab left its gateway');
-    const bytes = encodeFrame(frame);
+    bytes ??= encodeFrame(frame);
     if (this.connected) {
-      this.#ws!.send(bytes);
+      // What the task's processes send leaves together once they have run (frame.ts: batches).
+      if (this.#out === null) {
+        this.#out = [];
+        queueMicrotask(this.#flush);
+      }
+      this.#out.push(bytes);
       return;
     }
+    this.flush();
     if (this.#heldBytes + bytes.length > this.maxQueuedBytes)
       throw ErrTabQueueFull.with(`${this.maxQueuedBytes} bytes held while away`);
     this.#held.push(bytes);
     this.#heldBytes += bytes.length;
   }
 
-  #flush(): void {
+  /** Writes what the task sent; held, in order, when the socket went down meanwhile. */
+  flush(): void {
+    const out = this.#out;
+    if (out === null) return;
+    this.#out = null;
+    if (this.connected) return this.#write(out);
+    for (const b of out) {
+      this.#held.push(b);
+      this.#heldBytes += b.length;
+    }
+  }
+
+  /** The welcome: what was held while away goes first. */
+  #sendHeld(): void {
     const held = this.#held;
     this.#held = [];
     this.#heldBytes = 0;
-    for (const b of held) this.#ws!.send(b);
+    if (held.length > 0) this.#write(held);
+  }
+
+  #write(frames: Uint8Array[]): void {
+    const ws = this.#ws!;
+    writeFrames(frames, (m) => ws.send(m), this.#batchMax);
   }
 
   /** Drops the socket as a network cut would (the tab dials again within its window). */
   drop(): void {
+    this.flush();
     this.#ws?.close(4001, 'dropped');
   }
 
@@ -243,6 +289,8 @@ export class GatewaySocket {
 
   /** Leaves for good: no reconnect. */
   close(): void {
+    // What the task sent before leaving still goes (the socket writes it before its close).
+    this.flush();
     this.#closing = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#ws?.close(1000, 'left');

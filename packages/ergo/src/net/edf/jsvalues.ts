@@ -10,38 +10,9 @@ import { atPath } from './composite.js';
 import { EdfError, fieldSegment } from './errors.js';
 import type { EdfDecoder } from './decoder.js';
 import type { EdfEncoder } from './encoder.js';
+import { JsTag } from './tags.js';
 
-/**
- * Tag bytes of the ergo-ts value extension (never sent to a Go peer).
- * - `Undefined` — no body.
- * - `Object` — a plain (or null-prototype) object: `u32 count` + count × (`u16 len` + UTF-8 key
- *   + tagged value), in `Object.keys` order.
- * - `BigInt` — `u8 sign` (0 or 1) + `u32 len` + magnitude, big-endian.
- * - `Set` — `u32 count` + count × tagged value, in insertion order.
- * - `Date` — `f64` milliseconds since the Unix epoch (NaN for an invalid Date).
- * - `String` — `u32 len` + UTF-8: strings of more than 21845 UTF-16 units (EDF strings stop at
- *   65535 bytes).
- * - `NullObject` — as `Object`, for an object with a null prototype.
- * - `TypedArray` — `u8 kind` (index in `TYPED_ARRAYS`) + `u32 byte length` + the elements'
- *   bytes, little-endian: an Int32Array, Float64Array... arrives as its own class (Go mode sends
- *   it as a Go slice, which arrives as an Array).
- * - `Failure` — a tagged value: a {@link CallFailure} (the typed error channel of protocols), in
- *   an error response.
- * - `Sparse` — an array with holes: `u32 length` + `u32 count` + count × (`u32 index` + tagged
- *   value), indexes increasing (holes stay holes instead of becoming `undefined`).
- */
-export const JsTag = {
-  Undefined: 0xe0,
-  Object: 0xe1,
-  BigInt: 0xe2,
-  Set: 0xe3,
-  Date: 0xe4,
-  String: 0xe5,
-  NullObject: 0xe6,
-  TypedArray: 0xe7,
-  Failure: 0xe8,
-  Sparse: 0xe9,
-} as const;
+export { JsTag };
 
 /** The typed arrays the `TypedArray` tag carries, by kind (Uint8Array stays an EDF binary). */
 export const TYPED_ARRAYS = [

@@ -1,6 +1,8 @@
 // EDF wire constants: the one-byte type tags of Ergo's data format (WIRE.md §1.1) and the id
 // ranges that tell a cache id from an inline length (§1.6). Kept apart so the protocol layers
-// (handshake, ENP) can share them without pulling in the codec.
+// (handshake, ENP) can share them without pulling in the codec, and so a browser-side codec (the
+// tab frames of @ergo-ts/tabs) has them too: `ergo-ts` and `ergo-ts/browser` export the tags as
+// EdfTag and EdfJsTag (this file reaches no Node module).
 
 /**
  * EDF type tags. A tagged value is one of these bytes followed by a body; inside type
@@ -45,6 +47,38 @@ export const Tag = {
   Time: 0xaf,
   /** nil `any`, nil slice, nil map. */
   Nil: 0xff,
+} as const;
+
+/**
+ * Tag bytes of the ergo-ts value extension (never sent to a Go peer).
+ * - `Undefined` — no body.
+ * - `Object` — a plain (or null-prototype) object: `u32 count` + count × (`u16 len` + UTF-8 key
+ *   + tagged value), in `Object.keys` order.
+ * - `BigInt` — `u8 sign` (0 or 1) + `u32 len` + magnitude, big-endian.
+ * - `Set` — `u32 count` + count × tagged value, in insertion order.
+ * - `Date` — `f64` milliseconds since the Unix epoch (NaN for an invalid Date).
+ * - `String` — `u32 len` + UTF-8: strings of more than 21845 UTF-16 units (EDF strings stop at
+ *   65535 bytes).
+ * - `NullObject` — as `Object`, for an object with a null prototype.
+ * - `TypedArray` — `u8 kind` (index in `TYPED_ARRAYS`) + `u32 byte length` + the elements'
+ *   bytes, little-endian: an Int32Array, Float64Array... arrives as its own class (Go mode sends
+ *   it as a Go slice, which arrives as an Array).
+ * - `Failure` — a tagged value: a {@link CallFailure} (the typed error channel of protocols), in
+ *   an error response.
+ * - `Sparse` — an array with holes: `u32 length` + `u32 count` + count × (`u32 index` + tagged
+ *   value), indexes increasing (holes stay holes instead of becoming `undefined`).
+ */
+export const JsTag = {
+  Undefined: 0xe0,
+  Object: 0xe1,
+  BigInt: 0xe2,
+  Set: 0xe3,
+  Date: 0xe4,
+  String: 0xe5,
+  NullObject: 0xe6,
+  TypedArray: 0xe7,
+  Failure: 0xe8,
+  Sparse: 0xe9,
 } as const;
 
 /** Atom bodies: a u16 above this is an atom-cache id, at most this is an inline length. */
