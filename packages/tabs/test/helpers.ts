@@ -11,7 +11,9 @@ import {
   MessageExitPID,
   PID,
   startNode,
+  type Event,
   type HandlerResult,
+  type MessageEvent,
   type NetworkRoute,
   type Node,
   type NodeOptions,
@@ -212,4 +214,20 @@ export async function serverProcess(
     await ipc.exited;
   });
   return { name: ready.name, ipc };
+}
+
+/** Subscribes (monitorEvent) to `event` in init; every event it gets goes to `onEvent`. */
+export class Subscriber extends Actor {
+  constructor(
+    readonly event: Event,
+    readonly onEvent: (m: MessageEvent) => void,
+  ) {
+    super();
+  }
+  override async init(): Promise<void> {
+    await this.monitorEvent(this.event);
+  }
+  override handleEvent(m: MessageEvent): void {
+    this.onEvent(m);
+  }
 }

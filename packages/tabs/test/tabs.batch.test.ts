@@ -10,7 +10,7 @@ import { fork } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { Actor, Event, PID, ProcessID, type Atom, type MessageEvent } from 'ergo-ts';
+import { Actor, Event, PID, ProcessID, type Atom } from 'ergo-ts';
 import { within } from '@ergo-ts/test-support';
 
 import {
@@ -26,28 +26,12 @@ import {
   type Frame,
 } from '../src/frame.js';
 import { decodeValue, encodeValue } from '../src/wire.js';
-import { gatewayNode, NewsActor, tabOf } from './helpers.js';
+import { gatewayNode, NewsActor, Subscriber, tabOf } from './helpers.js';
 
 /** Sends every message back to its sender. */
 class Echo extends Actor {
   override handleMessage(from: PID, m: unknown): void {
     this.send(from, m);
-  }
-}
-
-/** Subscribes to `event`; each publish's message goes to `onEvent`. */
-class Subscriber extends Actor {
-  constructor(
-    readonly event: Event,
-    readonly onEvent: (m: MessageEvent) => void,
-  ) {
-    super();
-  }
-  override async init(): Promise<void> {
-    await this.monitorEvent(this.event);
-  }
-  override handleEvent(m: MessageEvent): void {
-    this.onEvent(m);
   }
 }
 

@@ -6,28 +6,12 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { Actor, Event, MessageDownEvent, type Atom, type MessageEvent, type Node } from 'ergo-ts';
+import { Actor, Event, MessageDownEvent, type Atom, type Node } from 'ergo-ts';
 
 import { within } from '@ergo-ts/test-support';
 
 import { joinGateway, type TabNode } from '../src/index.js';
-import { gatewayNode, NewsActor, quiet, serverProcess } from './helpers.js';
-
-/** Subscribes (monitorEvent) to `event` in init; every event it gets goes to `onEvent`. */
-class Subscriber extends Actor {
-  constructor(
-    readonly event: Event,
-    readonly onEvent: (m: MessageEvent) => void,
-  ) {
-    super();
-  }
-  override async init(): Promise<void> {
-    await this.monitorEvent(this.event);
-  }
-  override handleEvent(m: MessageEvent): void {
-    this.onEvent(m);
-  }
-}
+import { gatewayNode, NewsActor, quiet, serverProcess, Subscriber } from './helpers.js';
 
 async function joinMany(t: Parameters<typeof gatewayNode>[0], url: string, count: number): Promise<TabNode[]> {
   const tabs: TabNode[] = [];

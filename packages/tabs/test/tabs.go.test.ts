@@ -25,7 +25,7 @@ import { defaultRegistry, EmbeddedRegistrar, Go } from 'ergo-ts/net';
 import { freeTcpUdpPort, Peer, requirePeer, type Line } from '@ergo-ts/test-support';
 
 import { createTabGateway, type TabGateway } from '../src/index.js';
-import { BoardActor, COOKIE, LogLines, quiet, tabOf, ViewActor } from './helpers.js';
+import { BoardActor, COOKIE, LogLines, quiet, Subscriber, tabOf, ViewActor } from './helpers.js';
 import { Board } from './protocols.js';
 
 /** `#main/Point` of ergo-peer: a registered struct, which tab frames do not carry. */
@@ -219,22 +219,6 @@ test('a tab and a Go Ergo node call and send to each other by registered name an
       .peers.includes(goName),
   );
 });
-
-/** Monitors `event` in init; every event it gets goes to `onEvent`. */
-class Subscriber extends Actor {
-  constructor(
-    readonly event: Event,
-    readonly onEvent: (m: MessageEvent) => void,
-  ) {
-    super();
-  }
-  override async init(): Promise<void> {
-    await this.monitorEvent(this.event);
-  }
-  override handleEvent(m: MessageEvent): void {
-    this.onEvent(m);
-  }
-}
 
 /**
  * Traps exits, links to and monitors `target` in init, then calls it: one sender's link request,
