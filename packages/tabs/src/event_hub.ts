@@ -5,9 +5,8 @@
 // to them). The tabs' links and monitors themselves live on their own nodes; the hub tells them
 // when the event ends (Terminate) and answers their subscribe requests (Ack with the buffer).
 
-import { Event, PID, toError, type EventFanOut, type Log, type MessageEvent, type MessageOptions } from 'ergo-ts';
-import { encodeEventHead, encodeEventTail, errorToWire, eventFrame, Op, TAB_FANOUT_FORMAT } from './frame.js';
-import { FrameConnection } from './frame_connection.js';
+import { Event, PID, toError, type Log, type MessageEvent } from 'ergo-ts';
+import { encodeEventHead, encodeEventTail, errorToWire, eventFrame, Op } from './frame.js';
 import { eventsToWire } from './frame_inbound.js';
 import type { TabSession } from './session.js';
 
@@ -154,26 +153,6 @@ export class EventHub {
     } catch (err) {
       this.log.warning('tab %s: event frame not delivered: %s', tab.name, toError(err).message);
     }
-  }
-}
-
-/**
- * A server node's link to a tab (the gateway's session, another node's route through it): a
- * publish the engine sends to many nodes at once is encoded once for all of them. The first link
- * encodes what every tab gets alike into the publish's EventFanOut (slot TAB_FANOUT_FORMAT, valid
- * for that one synchronous fan-out); each link puts its own head (op, source, destination),
- * encoded once per link, before those bytes.
- */
-export class TabLink extends FrameConnection {
-  #eventHead: Uint8Array | null = null;
-
-  override sendEvent(from: PID, o: MessageOptions, m: MessageEvent, shared?: EventFanOut): void {
-    if (shared === undefined) return super.sendEvent(from, o, m);
-    let tail = shared.packets[TAB_FANOUT_FORMAT];
-    if (tail === undefined)
-      shared.packets[TAB_FANOUT_FORMAT] = tail = encodeEventTail(from, m.event, m.timestamp, m.message);
-    this.#eventHead ??= encodeEventHead(this.local, this.peer);
-    this.postEncoded(this.eventFrame(from, m), eventFrame(this.#eventHead, tail));
   }
 }
 

@@ -21,7 +21,7 @@ import {
   type PID,
 } from 'ergo-ts';
 import { decodeFrame, encodeFrame, errorFromWire, gatewayOfTab, Op, RELAY_STOP, TAB_RELAY } from './frame.js';
-import { TabLink } from './event_hub.js';
+import { TabLink } from './tab_link.js';
 import { applyFrame } from './frame_inbound.js';
 
 /** Options of {@link attachTabRoutes}. */

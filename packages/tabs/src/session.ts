@@ -16,7 +16,7 @@ import {
   writeFrames,
   type Frame,
 } from './frame.js';
-import { TabLink } from './event_hub.js';
+import { TabLink } from './tab_link.js';
 import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
 import { TabWatchers } from './watchers.js';
 

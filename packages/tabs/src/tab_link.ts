@@ -1,0 +1,26 @@
+// The link from a server node to a tab (the gateway's session, another node's route through the
+// gateway): a frame connection that encodes a publish once for every tab it reaches.
+
+import type { EventFanOut, MessageEvent, MessageOptions, PID } from 'ergo-ts';
+import { encodeEventHead, encodeEventTail, eventFrame, TAB_FANOUT_FORMAT } from './frame.js';
+import { FrameConnection } from './frame_connection.js';
+
+/**
+ * A server node's link to a tab (the gateway's session, another node's route through it): a
+ * publish the engine sends to many nodes at once is encoded once for all of them. The first link
+ * encodes what every tab gets alike into the publish's EventFanOut (slot TAB_FANOUT_FORMAT, valid
+ * for that one synchronous fan-out); each link puts its own head (op, source, destination),
+ * encoded once per link, before those bytes.
+ */
+export class TabLink extends FrameConnection {
+  #eventHead: Uint8Array | null = null;
+
+  override sendEvent(from: PID, o: MessageOptions, m: MessageEvent, shared?: EventFanOut): void {
+    if (shared === undefined) return super.sendEvent(from, o, m);
+    let tail = shared.packets[TAB_FANOUT_FORMAT];
+    if (tail === undefined)
+      shared.packets[TAB_FANOUT_FORMAT] = tail = encodeEventTail(from, m.event, m.timestamp, m.message);
+    this.#eventHead ??= encodeEventHead(this.local, this.peer);
+    this.postEncoded(this.eventFrame(from, m), eventFrame(this.#eventHead, tail));
+  }
+}
