@@ -451,4 +451,9 @@ export interface RegisteredCall {
   request: Record<string, unknown>;
   answer(text: unknown): unknown;
   fail(err: unknown): Error;
+  /**
+   * The 200 answer when the node has no process under `to`'s name (a probe: the page asks
+   * whether a feature is there, which is no error); without it that is `fail`'s.
+   */
+  absent?(): unknown;
 }

@@ -29,7 +29,7 @@ import { frameworkOf } from './framework.js';
 import { MUX_FRAME } from './mux.js';
 import { ProcessTools, TOOL_ACTIONS, ToolError, type TraceEnded } from './tools.js';
 import { OPS_ACTIONS, OpsViews, localOnly, logSearchQuery } from './ops.js';
-import { registeredCall } from './registered.js';
+import { askRegistered, registeredCall } from './registered.js';
 import { nodeCRC, toJSONString, toJSONValue } from './json.js';
 import {
   CommandError,
@@ -636,15 +636,12 @@ export class Session extends Actor {
   }
 
   /** A Workflows, Dead letters (workflows.ts) or Tabs (tabs.ts) page request: a registered process's answer. */
-  #askProcess(from: PID, ref: Ref, { to, request, answer, fail }: RegisteredCall): unknown {
+  #askProcess(from: PID, ref: Ref, call: RegisteredCall): unknown {
     this.#later(
       from,
       ref,
-      () =>
-        this.node
-          .call(to, request, { timeout: SESSION_CALL_TIMEOUT, important: true })
-          .catch((err: unknown) => Promise.reject(fail(err))),
-      (text) => new SessionReply(200, null, answer(text)),
+      () => askRegistered(this.node, call, SESSION_CALL_TIMEOUT),
+      (value) => new SessionReply(200, null, value),
     );
     return ReplyLater;
   }

@@ -7,7 +7,8 @@
 // and mailboxes, which the gateway asks of the tab's own inspector under its own deadline). The
 // answer is a JSON text, `{ ok: true, value }` or `{ ok: false, code, message }`; a refusal keeps
 // its code (ERR_TAB_INSPECT 502, ERR_TIMEOUT 504, ERR_TAB_NOT_GRANTED 403). A node without a
-// gateway answers 404 `no_tabs`. Every op only reads: none is logged as an action (post.ts).
+// gateway answers 404 `no_tabs`; `probe` answers `{ gateway }` (200 either way: the page asks it on
+// every node to show its Tabs link). Every op only reads: none is logged as an action (post.ts).
 
 import { ErrProcessUnknown, ProcessID, type Atom } from 'ergo-ts';
 
@@ -36,9 +37,18 @@ const STATUS: Record<string, number> = {
  */
 export function tabsCall(body: Record<string, unknown>, target: Target): RegisteredCall {
   const op = body.op;
+  if (op === 'probe')
+    return {
+      to: new ProcessID(TABS_INSPECT as Atom, target.node),
+      request: { '~tabs': 'list' },
+      answer: (text) => (tabsAnswer(target.node, text), { gateway: true }),
+      fail: (err) => (err instanceof Error ? err : new Error(String(err))),
+      absent: () => ({ gateway: false }),
+    };
   const request: Record<string, unknown> = { '~tabs': op };
   if (op !== 'list') {
-    if (op !== 'processes' && op !== 'process') throw new CommandError(400, 'op: one of list, processes, process');
+    if (op !== 'processes' && op !== 'process')
+      throw new CommandError(400, 'op: one of probe, list, processes, process');
     if (typeof body.tab !== 'string' || body.tab === '') throw new CommandError(400, "tab: a tab's node name");
     request.tab = body.tab;
     if (op === 'processes') {

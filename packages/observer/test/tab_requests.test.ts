@@ -69,6 +69,8 @@ test('do/tabs on a gateway the Observer is connected to: the tabs, a tab’s pro
   const list = await post(observed.url, '/api/do/tabs', { op: 'list' }, headers);
   assert.equal(list.status, 200, JSON.stringify(list.body));
   const value = list.body.data as TabsList;
+  const probe = await post(observed.url, '/api/do/tabs', { op: 'probe' }, headers);
+  assert.deepEqual([probe.status, probe.body.data], [200, { gateway: true }]);
   assert.equal(value.gateway, gwNode.name);
   assert.deepEqual(
     value.tabs.map((x) => [x.node, x.label, x.connected]),
@@ -108,4 +110,7 @@ test('do/tabs on a node without a tab gateway: 404 no_tabs', async (t) => {
   const none = await post(observed.url, '/api/do/tabs', { op: 'list' }, headers);
   assert.equal(none.status, 404);
   assert.equal((none.body as { code?: string }).code, 'no_tabs');
+  // The page's probe (on every node, for its Tabs link) is no error.
+  const probe = await post(observed.url, '/api/do/tabs', { op: 'probe' }, headers);
+  assert.deepEqual([probe.status, probe.body.data], [200, { gateway: false }]);
 });

@@ -173,7 +173,7 @@ export interface NodeOptions {
   /**
    * Take up an earlier incarnation of this node: its creation, so its PIDs name this node's
    * processes, and a first id past every PID and Ref id that incarnation handed out. Ids from
-   * 1001 below `firstID` are then reserved: spawns never take them, only {@link spawnReserved}
+   * 1001 below `firstID` are then reserved: spawns never take them, only `spawnReserved`
    * puts a process there (a tab's kept process after a page reload, docs/browser-gateway.md).
    * Absent: the creation is the clock's second and ids start at 1001, as in Ergo. A bad value
    * fails startNode with ErrIncorrect. Port extension.

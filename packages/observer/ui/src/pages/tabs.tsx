@@ -67,8 +67,8 @@ export function useIsGateway(page: string): boolean {
   useEffect(() => {
     if (node === '') return undefined;
     let live = true;
-    api.do('tabs', { op: 'list' }).then(
-      () => live && setGateway(true),
+    api.do('tabs', { op: 'probe' }).then(
+      (v) => live && setGateway((v as { gateway?: unknown } | null)?.gateway === true),
       () => live && setGateway(false),
     );
     return () => {
