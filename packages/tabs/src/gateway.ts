@@ -1,5 +1,5 @@
 // The tab gateway: a WebSocket endpoint on a server node that tabs join. It admits a tab by the
-// application's token callback, names its node under the gateway's (`tab-<id>.<gateway>`), and
+// application's token callback, names its node under the gateway's (`tab-<id>-<gateway>`), and
 // routes the tab's frames: to the gateway node's own processes through the engine's Core, to
 // other server nodes inside an ENP message to their relay (`attachTabRoutes`), and back. Every
 // frame a tab sends is held to its limits and its grant first (policy: grant.ts); a refusal is a
@@ -303,7 +303,10 @@ class Gateway implements TabGateway {
       return refuse(ErrTabAdmission.with('bad limits in its grant'), toError(e).message);
     }
     if (name === undefined || this.sessions.has(name))
-      name = tabNodeName((this.#next++).toString(36) + randomBytes(3).toString('hex'), this.node.name) as Atom;
+      name = tabNodeName(
+        (this.#next++).toString(36).padStart(8, '0') + randomBytes(3).toString('hex'),
+        this.node.name,
+      ) as Atom;
     const policy = new TabPolicy(name, grant, (n) => gatewayOfTab(n) !== undefined);
     const s: TabSession = new TabSession(
       name,

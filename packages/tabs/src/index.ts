@@ -21,7 +21,7 @@ export { attachTabRoutes, type TabRoutes, type TabRoutesOptions } from './routes
 export type { TabGrant, TabProtocolCheck, TabRefusal } from './grant.js';
 export { DEFAULT_TAB_LIMITS, type TabLimits } from './grant.js';
 export type { TabInfo } from './session.js';
-export { gatewayOfTab, tabNodeName, TAB_RELAY } from './frame.js';
+export { gatewayOfTab, tabNodeName, TAB_ID_LENGTH, TAB_RELAY } from './frame.js';
 export { joinGateway, type JoinGatewayOptions, type TabNode } from './tab/join.js';
 export type { ReconnectOptions, TabWebSocket, TabWebSocketClass } from './tab/socket.js';
 export { keep, type KeepSpec, type TabStorage } from './tab/keep.js';
