@@ -17,6 +17,7 @@ export {
   type WireError,
 } from './frame.js';
 export { createTabGateway, type TabGateway, type TabGatewayOptions, type TabRequest } from './gateway.js';
+export type { TabEnpOptions, TabErlangEndpoint, TabErlangOptions } from './enp_bridge.js';
 export { attachTabRoutes, type TabRoutes, type TabRoutesOptions } from './routes.js';
 export type { TabGrant, TabProtocolCheck, TabRefusal } from './grant.js';
 export { DEFAULT_TAB_LIMITS, type TabLimits } from './grant.js';
