@@ -3,7 +3,8 @@
 // and each tab's endpoint (@ergo-ts/erlang's startErlangEndpoint) registering the tab's own name.
 // A tab calls an Erlang gen_server and gets an Erlang process's answer to its mail; the Erlang node
 // sends to and calls a tab process by its PID (dialling the tab's name through EPMD), links to and
-// monitors it, and hears `noconnection` when the session ends; a value the tab frame codec cannot
+// monitors it, and hears `noconnection` when the session ends; a tab process links to and
+// monitors an Erlang process and hears its end with its reason; a value the tab frame codec cannot
 // carry (an atom, a tuple) is refused at the gateway with ERR_TAB_VALUE and a log line (an Erlang
 // caller gets {error, _} at once), a tab value with no Erlang term fails the tab's call with
 // ERR_ETF_ENCODE, and nothing else is lost. Skips without erl, erlc and epmd
@@ -12,12 +13,23 @@
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { Actor, type PID, ProcessID, startNode, type Atom, type Ref } from 'ergo-ts';
+import {
+  Actor,
+  MessageDownPID,
+  MessageExitPID,
+  PID,
+  ProcessID,
+  startNode,
+  TerminateReasonShutdown,
+  type Atom,
+  type Ref,
+} from 'ergo-ts';
 import { startErlangEndpoint } from '@ergo-ts/erlang';
 import { eventually, serverPort } from '@ergo-ts/test-support';
 
@@ -43,7 +55,8 @@ class Lines {
   readonly proc: ChildProcess;
   readonly lines: string[] = [];
   #partial = '';
-  #waiters: { re: RegExp; from: number; resolve(l: string): void }[] = [];
+  #waiters: { re: RegExp; from: number; resolve(l: string): void; reject(e: Error): void }[] = [];
+  #exited: string | null = null;
   #seq = 0;
 
   constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -60,13 +73,19 @@ class Lines {
     this.proc.stdout!.on('data', onData);
     this.proc.stderr!.on('data', onData);
     this.proc.stdin!.on('error', () => {});
+    // A process that ends fails what waits for its lines (with its output), instead of a hang.
+    this.proc.once('exit', (code, signal) => {
+      this.#exited = `${cmd} exited (${code ?? signal}); output:\n${this.lines.join('\n')}`;
+      for (const w of this.#waiters.splice(0)) w.reject(new Error(this.#exited));
+    });
   }
 
   /** The first line from index `from` matching `re` (the test's timeout bounds the wait). */
   waitFor(re: RegExp, from = 0): Promise<string> {
     const had = this.lines.slice(from).find((l) => re.test(l));
     if (had !== undefined) return Promise.resolve(had);
-    return new Promise((resolve) => this.#waiters.push({ re, from, resolve }));
+    if (this.#exited !== null) return Promise.reject(new Error(this.#exited));
+    return new Promise((resolve, reject) => this.#waiters.push({ re, from, resolve, reject }));
   }
 
   /** Evaluates Erlang expressions `expr` (tab_peer:eval_line) and resolves with the printed value. */
@@ -100,26 +119,21 @@ async function erlang(t: {
   await epmd.waitFor(/epmd running/);
   const env = { ERL_EPMD_PORT: String(epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1' };
   const name = `erl${process.pid}@localhost`;
-  // epmd prints its line just before it listens: the node's start retries until it registers.
-  const erl = await eventually(
-    async () => {
-      const p = new Lines(
-        'erl',
-        ['-noshell', '-sname', name, '-setcookie', COOKIE, '-pa', dir, '-eval', 'tab_peer:start()'],
-        env,
-      );
-      const up = await Promise.race([
-        p.waitFor(/^ready\b/).then(() => true),
-        new Promise<boolean>((r) => p.proc.once('exit', () => r(false))),
-      ]);
-      if (up) return p;
-      await p.kill();
-      return undefined;
-    },
-    'the Erlang node registered with epmd',
-    { timeoutMs: 30_000, intervalMs: 100 },
+  // epmd prints its line just before it listens: wait until it accepts a connection.
+  const accepts = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const c = connect(epmdPort, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), resolve(true)));
+      c.once('error', () => resolve(false));
+    });
+  await eventually(accepts, 'epmd to accept', { timeoutMs: 30_000, intervalMs: 20 });
+  const erl = new Lines(
+    'erl',
+    ['-noshell', '-sname', name, '-setcookie', COOKIE, '-pa', dir, '-eval', 'tab_peer:start()'],
+    env,
   );
   t.after(() => erl.kill());
+  await erl.waitFor(/^ready\b/);
   return { epmdPort, erl, name };
 }
 
@@ -138,6 +152,32 @@ class TabBox extends Actor {
       return true;
     }
     return 'what?';
+  }
+}
+
+/**
+ * A tab process that links to and monitors Erlang process `target`, makes sure both are in place
+ * (mail after them to the same process is answered after them), then reports the reasons of the
+ * exit signal and the down message.
+ */
+class Watcher extends Actor {
+  constructor(
+    readonly target: PID,
+    readonly inPlace: () => void,
+    readonly ended: (code: string) => void,
+  ) {
+    super();
+  }
+  override init(): void {
+    this.setTrapExit(true);
+    this.link(this.target);
+    this.monitor(this.target);
+    this.send(this.target, [this.pid, 'in place?']);
+  }
+  override handleMessage(_from: PID, m: unknown): void {
+    const code = (r: Error): string => String((r as { code?: unknown }).code ?? r.message);
+    if (m instanceof MessageExitPID || m instanceof MessageDownPID) this.ended(code(m.reason));
+    else this.inPlace();
   }
 }
 
@@ -175,7 +215,7 @@ test('an Erlang node and a tab process: calls and mail both ways, by PID and by 
     network: { cookie: COOKIE, acceptors: [{ port: 0 }], registrar: null },
   });
   const gw = await createTabGateway(g, {
-    admit: () => ({ names: { adder: true, box: true } }),
+    admit: () => ({ names: { adder: true, box: true, victim: true } }),
     erlang: {
       nodes: [E],
       start: (o) => startErlangEndpoint({ ...o, cookie: COOKIE, host: '127.0.0.1', epmd: { port: epmdPort } }),
@@ -201,8 +241,9 @@ test('an Erlang node and a tab process: calls and mail both ways, by PID and by 
   // A tab process mails a registered Erlang process; the answer comes back to its PID.
   assert.equal(await tab.node.call(box, ['ask', new ProcessID('box' as Atom, E as Atom), 'ping']), true);
   const answer = await mail.next();
-  assert.ok(Array.isArray(answer));
-  assert.deepEqual(answer.map(text), ['pong', 'ping']);
+  assert.ok(Array.isArray(answer) && answer.length === 3);
+  assert.deepEqual(answer.slice(0, 2).map(text), ['pong', 'ping']);
+  assert.ok(answer[2] instanceof PID && answer[2].node === E, 'the Erlang process names itself');
 
   // The Erlang node has the tab process's PID (it came in the mail): it dials the tab's name
   // through epmd, sends to it and calls it.
@@ -220,6 +261,27 @@ test('an Erlang node and a tab process: calls and mail both ways, by PID and by 
   await lines.waitFor(/a call from .* refused: .*cannot carry/, 'the refused call logged');
   assert.equal(await erl.eval(`${P}, P ! <<"still here">>, ok`), 'ok');
   assert.equal(text(await mail.next()), 'still here');
+
+  // A tab process links to and monitors an Erlang process; its end reaches the tab with its reason.
+  // Erlang's `!` carries no sender: the application hands the PID (named in the mail) to the tab.
+  await tab.node.call(box, ['ask', new ProcessID('victim' as Atom, E as Atom), 'who']);
+  const victim = ((await mail.next()) as unknown[])[2] as PID;
+  gw.handOut(tab.name, victim);
+  const codes: string[] = [];
+  let inPlace!: () => void;
+  let bothEnded!: () => void;
+  const placed = new Promise<void>((r) => (inPlace = r));
+  const ended = new Promise<void>((r) => (bothEnded = r));
+  await tab.node.spawn(
+    () =>
+      new Watcher(victim, inPlace, (c) => {
+        if (codes.push(c) === 2) bothEnded();
+      }),
+  );
+  await placed;
+  assert.equal(await erl.eval('exit(whereis(victim), shutdown), ok'), 'ok');
+  await ended;
+  assert.deepEqual(codes, [TerminateReasonShutdown.code, TerminateReasonShutdown.code]);
 
   // An Erlang process links to and monitors the tab process (its call after both answers once
   // both are in place); the session's end is `noconnection` for both.

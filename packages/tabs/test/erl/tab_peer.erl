@@ -1,5 +1,5 @@
-%% The Erlang side of tabs.erlang.test.ts: a registered `box` that answers [From, Bin] with
-%% [<<"pong">>, Bin] (lists and binaries: what the tab frame codec carries), a gen_server `adder`
+%% The Erlang side of tabs.erlang.test.ts: registered `box` and `victim` that answer [From, Bin]
+%% with [<<"pong">>, Bin, self()] (lists and binaries: what the tab frame codec carries), a gen_server `adder`
 %% that answers N with N + 1, prints "ready", then evaluates one Erlang expression per stdin line
 %% ("Id Expr.") and prints "RESULT Id Value".
 -module(tab_peer).
@@ -9,6 +9,7 @@
 
 start() ->
     register(box, spawn(fun() -> box(none) end)),
+    register(victim, spawn(fun() -> box(none) end)),
     {ok, _} = gen_server:start({local, adder}, ?MODULE, [], []),
     io:format("ready~n"),
     loop().
@@ -36,7 +37,7 @@ eval_line(Line) ->
 box(Last) ->
     receive
         {get, From} -> From ! {box, Last}, box(Last);
-        [From, Bin] = M when is_pid(From) -> From ! [<<"pong">>, Bin], box(M);
+        [From, Bin] = M when is_pid(From) -> From ! [<<"pong">>, Bin, self()], box(M);
         M -> box(M)
     end.
 
