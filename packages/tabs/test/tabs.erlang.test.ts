@@ -139,11 +139,11 @@ async function erlang(t: {
 
 /** A tab process: keeps its mail; `['ask', to, v]` mails [self, v] to `to`; a number is answered +1. */
 class TabBox extends Actor {
-  constructor(readonly got: (m: unknown) => void) {
+  constructor(readonly got: (m: unknown, from: PID) => void) {
     super();
   }
-  override handleMessage(_from: PID, m: unknown): void {
-    this.got(m);
+  override handleMessage(from: PID, m: unknown): void {
+    this.got(m, from);
   }
   override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {
     if (typeof req === 'number') return req + 1;
@@ -181,19 +181,21 @@ class Watcher extends Actor {
   }
 }
 
-/** Mail of a tab process, waited for in order. */
+/** Mail of a tab process, waited for in order (`from`: the sender of the last one taken). */
 class Mail {
-  readonly #items: unknown[] = [];
-  #waiting: ((m: unknown) => void) | null = null;
-  readonly put = (m: unknown): void => {
+  readonly #items: [unknown, PID][] = [];
+  #waiting: ((item: [unknown, PID]) => void) | null = null;
+  from: PID | null = null;
+  readonly put = (m: unknown, from: PID): void => {
     const w = this.#waiting;
     this.#waiting = null;
-    if (w !== null) w(m);
-    else this.#items.push(m);
+    if (w !== null) w([m, from]);
+    else this.#items.push([m, from]);
   };
-  next(): Promise<unknown> {
-    if (this.#items.length > 0) return Promise.resolve(this.#items.shift());
-    return new Promise((r) => (this.#waiting = r));
+  async next(): Promise<unknown> {
+    const [m, from] = this.#items.shift() ?? (await new Promise<[unknown, PID]>((r) => (this.#waiting = r)));
+    this.from = from;
+    return m;
   }
 }
 
@@ -262,11 +264,11 @@ test('an Erlang node and a tab process: calls and mail both ways, by PID and by 
   assert.equal(await erl.eval(`${P}, P ! <<"still here">>, ok`), 'ok');
   assert.equal(text(await mail.next()), 'still here');
 
-  // A tab process links to and monitors an Erlang process; its end reaches the tab with its reason.
-  // Erlang's `!` carries no sender: the application hands the PID (named in the mail) to the tab.
+  // A tab process links to and monitors an Erlang process that wrote to it (Erlang's `!` carries
+  // its sender to a tab: the grant hands it out); its end reaches the tab with its reason.
   await tab.node.call(box, ['ask', new ProcessID('victim' as Atom, E as Atom), 'who']);
   const victim = ((await mail.next()) as unknown[])[2] as PID;
-  gw.handOut(tab.name, victim);
+  assert.equal(String(mail.from), String(victim), 'the sender of the mail');
   const codes: string[] = [];
   let inPlace!: () => void;
   let bothEnded!: () => void;

@@ -89,7 +89,10 @@ class Endpoint implements ErlangEndpoint {
 
   constructor(private readonly o: ErlangEndpointOptions) {
     this.name = String(o.core.name());
-    this.#flags = o.visible === true ? DEFAULT_FLAGS : DEFAULT_FLAGS & ~DFLAG.PUBLISHED;
+    // SEND_SENDER: an Erlang `!` to the name carries its sender (plain SEND does not), so the
+    // Core learns who wrote (a tab gateway hands a tab the senders of its mail).
+    const flags = DEFAULT_FLAGS | DFLAG.SEND_SENDER;
+    this.#flags = o.visible === true ? flags : flags & ~DFLAG.PUBLISHED;
     const e = o.epmd;
     this.#epmd =
       e instanceof EpmdClient
