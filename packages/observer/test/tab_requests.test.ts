@@ -84,7 +84,12 @@ test('do/tabs on a gateway the Observer is connected to: the tabs, a tab’s pro
   );
   assert.ok(row !== undefined && row.mailbox.main >= 1, JSON.stringify(procs.body.data));
 
-  const unknown = await post(observed.url, '/api/do/tabs', { op: 'processes', tab: 'tab-x.' + gwNode.name }, headers);
+  const unknown = await post(
+    observed.url,
+    '/api/do/tabs',
+    { op: 'processes', tab: 'tab-0000000x000000-' + gwNode.name },
+    headers,
+  );
   assert.equal(unknown.status, 502);
   assert.equal((unknown.body as { code?: string }).code, 'ERR_TAB_INSPECT');
   const badOp = await post(observed.url, '/api/do/tabs', { op: 'spawn', tab: tab.name }, headers);

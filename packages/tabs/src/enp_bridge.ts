@@ -9,6 +9,10 @@
 // operations on the endpoint's connection to that node (OutCore). When the tab's session ends the
 // endpoint stops: Go links and monitors of the tab's processes fire with `noconnection`.
 //
+// The same bridge serves Erlang nodes (`erlang` option, erlangBridge below): there the endpoint is
+// an Erlang distribution endpoint the application's factory starts (@ergo-ts/erlang's
+// startErlangEndpoint) under the tab's name, and the same two Cores sit on either side of it.
+//
 // An endpoint starts at the tab's first frame: a tab's creation (which the handshake announces,
 // and which Go checks on every PID it addresses) is first seen on a PID of the tab's, and no
 // other node can hold a tab PID before the tab sent one.
@@ -24,6 +28,8 @@ import {
   type AcceptorOptions,
   type Atom,
   type Connection,
+  type Core,
+  type Log,
   type MessageEvent,
   type Node,
   type Registrar,
@@ -109,15 +115,31 @@ function creationIn(f: Frame, tab: string): number | undefined {
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** One tab's endpoint: its network under the tab's name, and its links to the Go nodes. */
+/**
+ * One tab's endpoint in one protocol (ENP, the Erlang distribution), running under the tab's
+ * name and creation with a {@link TabCore} as its Core. Lifecycle: started by its bridge at the
+ * tab's first frame, stopped once when the tab's session ends.
+ */
+export interface TabNodeEndpoint {
+  /** The connection that reaches `node` (dialling if need be). @throws when it cannot. */
+  connection(node: Atom): Connection;
+  /** Where it listens (for the log). */
+  readonly where: string;
+  /** Stops it: its peers' links and monitors of the tab's processes fire with `noconnection`. */
+  stop(): Promise<void>;
+}
+
+/** What a bridge starts per tab (the Core of the tab's endpoint, the tab's name). */
+export type TabEndpointStart = (core: TabCore, tab: string) => Promise<TabNodeEndpoint>;
+
+/** One tab's endpoint: its network under the tab's name, and its links to the Go or Erlang nodes. */
 class TabEndpoint implements TabCoreHost {
-  #ep: NetworkEndpoint | null = null;
+  #ep: TabNodeEndpoint | null = null;
   /** Frames that came while the endpoint starts (null once started or failed). */
   #queue: Frame[] | null = [];
   #failed: Error | null = null;
   #closed = false;
   readonly #links = new Map<string, FrameConnection>();
-  readonly #routed = new Set<string>();
   readonly #out: OutCore;
   readonly core: TabCore;
   readonly started: Promise<void>;
@@ -140,20 +162,17 @@ class TabEndpoint implements TabCoreHost {
   async #start(): Promise<void> {
     try {
       if (this.#closed) throw ErrNoConnection.with(`tab ${this.s.name} ended`);
-      const ep = await startNetworkEndpoint(this.core, this.bridge.endpointOptions(this.s.name));
+      const ep = await this.bridge.startEndpoint(this.core, this.s.name);
       if (this.#closed) {
         await ep.stop();
         throw ErrNoConnection.with(`tab ${this.s.name} ended`);
       }
       this.#ep = ep;
-      this.log.info(
-        'tab %s: ENP endpoint up (%s)',
-        this.s.name,
-        ep.network.acceptors()[0]?.info().interface ?? 'no acceptor',
-      );
+      this.log.info('tab %s: %s endpoint up (%s)', this.s.name, this.bridge.label, ep.where);
     } catch (e) {
       this.#failed = toError(e);
-      if (!this.#closed) this.log.warning('tab %s: ENP endpoint failed: %s', this.s.name, this.#failed.message);
+      if (!this.#closed)
+        this.log.warning('tab %s: %s endpoint failed: %s', this.s.name, this.bridge.label, this.#failed.message);
     }
     const q = this.#queue ?? [];
     this.#queue = null;
@@ -180,14 +199,7 @@ class TabEndpoint implements TabCoreHost {
 
   connection(node: Atom): Connection {
     const ep = this.#ep;
-    if (ep === null) throw this.#failed ?? ErrNoConnection.with(`tab ${this.s.name}: no ENP endpoint`);
-    if (!this.#routed.has(node)) {
-      // The gateway's static routes to the node serve the tab's dials too.
-      this.#routed.add(node);
-      const routes = this.bridge.staticRoutes(node);
-      if (ep.network.route(node).length === 0)
-        routes.forEach((r, i) => ep.network.addRoute(`^${escapeRe(node)}$`, r, routes.length - i));
-    }
+    if (ep === null) throw this.#failed ?? ErrNoConnection.with(`tab ${this.s.name}: no ${this.bridge.label} endpoint`);
     return ep.connection(node);
   }
 
@@ -263,32 +275,51 @@ class TabEndpoint implements TabCoreHost {
 }
 
 /**
- * The ENP bridge of a gateway (lifecycle: made by the gateway with its `enp` option, stopped
- * with it). The gateway hands it every routed frame a tab sent once the tab's grant allowed it
- * ({@link EnpBridge.route}), and each session's end ({@link EnpBridge.close}).
+ * The ENP bridge of a gateway, or its Erlang bridge (lifecycle: made by the gateway with its
+ * `enp` or `erlang` option, stopped with it). The gateway hands it every routed frame a tab sent
+ * once the tab's grant allowed it ({@link EnpBridge.route}), and each session's end
+ * ({@link EnpBridge.close}).
  */
 export class EnpBridge {
   readonly #eps = new Map<string, TabEndpoint>();
   /** Endpoints stopping, by tab name: a name reused (a reloaded page) registers after they go. */
   readonly #stopping = new Map<string, Promise<void>>();
   readonly #serves: (node: string) => boolean;
-  readonly #registrar: (tab: string) => Registrar | null;
   #stopped = false;
 
-  /** @throws ErrIncorrect for bad options. */
+  /**
+   * A bridge whose endpoints `start` starts; `label` names it in log lines ('ENP', 'Erlang'),
+   * `option` in errors ('enp', 'erlang').
+   * @throws ErrIncorrect for bad options.
+   */
   constructor(
     private readonly node: Node,
-    private readonly options: TabEnpOptions,
+    nodes: TabEnpOptions['nodes'],
+    readonly startEndpoint: TabEndpointStart,
+    readonly label: string,
+    option: string,
   ) {
-    const n = options.nodes as unknown;
+    const n = nodes as unknown;
     if (typeof n === 'function') this.#serves = n as (node: string) => boolean;
     else if (Array.isArray(n) && n.every((x) => typeof x === 'string')) {
       const set = new Set<string>(n);
       this.#serves = (x) => set.has(x);
-    } else throw ErrIncorrect.with('tab gateway enp.nodes: a list of node names or a function');
+    } else throw ErrIncorrect.with(`tab gateway ${option}.nodes: a list of node names or a function`);
+  }
+
+  /** The ENP bridge of `node` (its `enp` option). @throws ErrIncorrect for bad options. */
+  static enp(node: Node, options: TabEnpOptions): EnpBridge {
     if (options.registrar !== undefined && typeof options.registrar !== 'function')
       throw ErrIncorrect.with('tab gateway enp.registrar must be a function');
-    this.#registrar = options.registrar ?? defaultRegistrar(node);
+    const registrar = options.registrar ?? defaultRegistrar(node);
+    return new EnpBridge(
+      node,
+      options.nodes,
+      async (core, tab) =>
+        enpEndpoint(node, await startNetworkEndpoint(core, enpOptions(node, options, registrar, tab))),
+      'ENP',
+      'enp',
+    );
   }
 
   get log() {
@@ -304,41 +335,13 @@ export class EnpBridge {
     return this.#serves(node);
   }
 
-  /** What an endpoint of tab `tab` starts with. */
-  endpointOptions(tab: string): Parameters<typeof startNetworkEndpoint>[1] {
-    const net = this.node.network();
-    return {
-      log: this.node.log,
-      cookie: this.options.cookie ?? net.cookie(),
-      registrar: this.#registrar(tab),
-      acceptors: [{ port: 0, poolSize: 1, ...this.options.acceptor }],
-      flags: {
-        enable: true,
-        enableRemoteSpawn: false,
-        enableRemoteApplicationStart: false,
-        enableFragmentation: false,
-        enableProxyTransit: false,
-        enableProxyAccept: false,
-        enableImportantDelivery: true,
-      },
-    };
-  }
-
-  /** The gateway node's static routes to `node`. */
-  staticRoutes(node: string): ReturnType<ReturnType<Node['network']>['route']> {
-    try {
-      return this.node.network().route(node);
-    } catch {
-      return [];
-    }
-  }
-
   /**
    * A routed frame of tab `s` (its grant checked): starts the tab's endpoint at its first frame,
-   * and takes the frame when it is for a node the bridge serves (true).
+   * and takes the frame when it is for a node the bridge serves (true), unless another bridge
+   * took it (`taken`).
    * @throws ErrNoConnection for a frame to such a node before the tab's endpoint could start.
    */
-  route(s: TabSession, f: Frame): boolean {
+  route(s: TabSession, f: Frame, taken = false): boolean {
     if (this.#stopped) return false;
     let ep = this.#eps.get(s.name);
     if (ep === undefined) {
@@ -349,11 +352,11 @@ export class EnpBridge {
       }
     }
     const dst = f[2] as string;
-    if (dst === this.node.name || gatewayOfTab(dst) !== undefined || !this.#serves(dst)) return false;
+    if (taken || dst === this.node.name || gatewayOfTab(dst) !== undefined || !this.#serves(dst)) return false;
     // A Go node's event: the gateway node subscribes once for all its tabs (event_hub.ts), over its
     // own connection to that node, as for an ergo-ts node's event.
     if (f[0] === Op.Relation && f[6] instanceof Event) return false;
-    if (ep === undefined) throw ErrNoConnection.with(`tab ${s.name} has no ENP endpoint yet`);
+    if (ep === undefined) throw ErrNoConnection.with(`tab ${s.name} has no ${this.label} endpoint yet`);
     ep.fromTab(f);
     return true;
   }
@@ -365,7 +368,9 @@ export class EnpBridge {
     this.#eps.delete(s.name);
     const p = ep
       .close()
-      .catch((e: unknown) => this.log.warning('tab %s: ENP endpoint stop failed: %s', s.name, toError(e).message))
+      .catch((e: unknown) =>
+        this.log.warning('tab %s: %s endpoint stop failed: %s', s.name, this.label, toError(e).message),
+      )
       .finally(() => {
         if (this.#stopping.get(s.name) === p) this.#stopping.delete(s.name);
       });
@@ -395,4 +400,110 @@ function defaultRegistrar(node: Node): (tab: string) => Registrar | null {
   if (!(r instanceof EmbeddedRegistrar)) return () => null;
   const port = r.port();
   return () => new EmbeddedRegistrar({ port, disableServer: true });
+}
+
+/** What an ENP endpoint of tab `tab` starts with. */
+function enpOptions(
+  node: Node,
+  o: TabEnpOptions,
+  registrar: (tab: string) => Registrar | null,
+  tab: string,
+): Parameters<typeof startNetworkEndpoint>[1] {
+  return {
+    log: node.log,
+    cookie: o.cookie ?? node.network().cookie(),
+    registrar: registrar(tab),
+    acceptors: [{ port: 0, poolSize: 1, ...o.acceptor }],
+    flags: {
+      enable: true,
+      enableRemoteSpawn: false,
+      enableRemoteApplicationStart: false,
+      enableFragmentation: false,
+      enableProxyTransit: false,
+      enableProxyAccept: false,
+      enableImportantDelivery: true,
+    },
+  };
+}
+
+/** Tab endpoint `ep` over ENP: the gateway node's static routes to a node serve the tab's dials too. */
+function enpEndpoint(node: Node, ep: NetworkEndpoint): TabNodeEndpoint {
+  const routed = new Set<string>();
+  return {
+    where: ep.network.acceptors()[0]?.info().interface ?? 'no acceptor',
+    stop: () => ep.stop(),
+    connection(n: Atom): Connection {
+      if (!routed.has(n)) {
+        routed.add(n);
+        let routes: ReturnType<ReturnType<Node['network']>['route']> = [];
+        try {
+          routes = node.network().route(n);
+        } catch {
+          // no network routes on the gateway node
+        }
+        if (ep.network.route(n).length === 0)
+          routes.forEach((r, i) => ep.network.addRoute(`^${escapeRe(n)}$`, r, routes.length - i));
+      }
+      return ep.connection(n);
+    },
+  };
+}
+
+// --- the Erlang bridge --------------------------------------------------------------------------
+// Erlang/OTP nodes dial a node by its name too (EPMD of the name's host, then a handshake under
+// that name), so each tab gets an Erlang distribution endpoint under its name and creation,
+// registered with the EPMD of the gateway's host: to an Erlang node the tab is an ordinary hidden
+// node. The endpoint is @ergo-ts/erlang's startErlangEndpoint, which the application passes in
+// (`erlang.start`), so @ergo-ts/tabs does not depend on @ergo-ts/erlang. What an Erlang node sends
+// a tab crosses when the tab frame codec carries it (numbers, binaries as Uint8Array, proper
+// lists, booleans, pids); an atom, tuple or map is refused at the gateway with ERR_TAB_VALUE and a
+// log line, and an Erlang caller gets that error as its answer.
+
+/** An Erlang distribution endpoint as @ergo-ts/erlang's startErlangEndpoint gives it. */
+export interface TabErlangEndpoint {
+  /** The port it listens on (for the log). */
+  readonly port: number;
+  /** The connection to Erlang node `node` (dialling if need be). */
+  connection(node: string): Connection;
+  /** Closes it (its peers' links and monitors fire with `noconnection`). */
+  stop(): Promise<void>;
+}
+
+/** Options of the gateway's Erlang bridge (`createTabGateway`'s `erlang`). */
+export interface TabErlangOptions {
+  /**
+   * The Erlang nodes tabs reach: their names, or a test of a name. A name both this and `enp`
+   * serve goes over ENP.
+   */
+  nodes: readonly string[] | ((node: string) => boolean);
+  /**
+   * Starts one tab's endpoint (called at the tab's first frame, with the Core of the tab's name
+   * and creation, and the gateway node's log): `(o) => startErlangEndpoint({ ...o, cookie, epmd })`
+   * with @ergo-ts/erlang's startErlangEndpoint. A rejection is logged, and the tab's frames for
+   * Erlang nodes are refused with it.
+   */
+  start: (o: { core: Core; log: Log }) => Promise<TabErlangEndpoint>;
+}
+
+/**
+ * The Erlang bridge of `node` (lifecycle: the gateway's, as the ENP bridge).
+ * @throws ErrIncorrect for bad options.
+ */
+export function erlangBridge(node: Node, options: TabErlangOptions): EnpBridge {
+  if (typeof options?.start !== 'function')
+    throw ErrIncorrect.with('tab gateway erlang.start: a function that starts an Erlang endpoint');
+  return new EnpBridge(
+    node,
+    options.nodes,
+    async (core): Promise<TabNodeEndpoint> => {
+      const ep = await options.start({ core, log: node.log });
+      return {
+        where: `port ${ep.port}`,
+        connection: (n: Atom) => ep.connection(n),
+        stop: () => ep.stop(),
+      };
+    },
+    'Erlang',
+    'erlang',
+  );
 }

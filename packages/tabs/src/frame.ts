@@ -8,7 +8,7 @@
 // coded errors below (or a core sentinel such as ERR_PROTOCOL_VIOLATION), and an error crosses a
 // frame as [code, message].
 
-import { defineError, ErgoError, sentinelByCode } from 'ergo-ts';
+import { defineError, ErgoError, ErrIncorrect, sentinelByCode } from 'ergo-ts';
 import { decodeValue, encodeArrayPart, encodeValue } from './wire.js';
 
 export { ErrTabValue } from './wire.js';
@@ -280,15 +280,27 @@ export const RELAY_STOP: unique symbol = Symbol('tabs_relay stop');
 
 // --- tab node names -------------------------------------------------------------------------------
 
-const TAB_NAME = /^tab-([0-9a-z]+)\.([^@]+@.+)$/;
+/** Characters of a tab id: a base-36 serial of 8 and a hex tail of 6 (see the gateway). */
+export const TAB_ID_LENGTH = 14;
+
+// The id has a fixed length, so the name parses whatever '-' or '_' the gateway's alive part has.
+const TAB_ID = /^[0-9a-z]{14}$/;
+const TAB_NAME = /^tab-([0-9a-z]{14})-([^@]+@.+)$/;
 
 /**
- * The node name of tab `id` under gateway node `gateway`: `tab-<id>.<gateway name>@<gateway host>`
- * (gateway `gw@example.com`, tab `tab-k3x9.gw@example.com`). The name carries its route: any
- * node that sees a tab PID knows which gateway node reaches it, without a registrar.
+ * The node name of tab `id` under gateway node `gateway`: `tab-<id>-<gateway alive>@<gateway
+ * host>` (gateway `gw@example.com`, tab `tab-00000k3x9f2a1c-gw@example.com`). The name carries its
+ * route: any node that sees a tab PID knows which gateway node reaches it, without a registrar.
+ * No dot in the alive part: Erlang/OTP refuses such a node name (it would not dial the tab).
+ * @throws ErrIncorrect when `id` is not {@link TAB_ID_LENGTH} characters of `[0-9a-z]` or
+ *   `gateway` is not `alive@host`.
  */
 export function tabNodeName(id: string, gateway: string): string {
-  return `tab-${id}.${gateway}`;
+  const at = gateway.indexOf('@');
+  if (!TAB_ID.test(id)) throw ErrIncorrect.with(`a tab id is ${TAB_ID_LENGTH} characters of [0-9a-z], not ${id}`);
+  if (at <= 0 || at === gateway.length - 1)
+    throw ErrIncorrect.with(`a gateway node name is alive@host, not ${gateway}`);
+  return `tab-${id}-${gateway}`;
 }
 
 /** The gateway node that reaches tab node `name`, or undefined when `name` is not a tab's. */

@@ -1,5 +1,5 @@
 // The tab gateway: a WebSocket endpoint on a server node that tabs join. It admits a tab by the
-// application's token callback, names its node under the gateway's (`tab-<id>.<gateway>`), and
+// application's token callback, names its node under the gateway's (`tab-<id>-<gateway>`), and
 // routes the tab's frames: to the gateway node's own processes through the engine's Core, to
 // other server nodes inside an ENP message to their relay (`attachTabRoutes`), and back. Every
 // frame a tab sends is held to its limits and its grant first (policy: grant.ts); a refusal is a
@@ -29,7 +29,7 @@ import {
 } from 'ergo-ts';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
-import { EnpBridge, type TabEnpOptions } from './enp_bridge.js';
+import { EnpBridge, erlangBridge, type TabEnpOptions, type TabErlangOptions } from './enp_bridge.js';
 import { EventHub, HubDropTab, HubRequest, hubEvent } from './event_hub.js';
 import { applyFrame } from './frame_inbound.js';
 import {
@@ -93,6 +93,12 @@ export interface TabGatewayOptions {
    * network endpoint under its own name at its first frame. Default: none (ergo-ts nodes only).
    */
   enp?: TabEnpOptions;
+  /**
+   * Erlang/OTP nodes tabs reach, and that reach tabs (enp_bridge.ts): each tab gets an Erlang
+   * distribution endpoint under its own name at its first frame, started by `erlang.start`
+   * (@ergo-ts/erlang's startErlangEndpoint). Default: none.
+   */
+  erlang?: TabErlangOptions;
 }
 
 /** A running gateway. */
@@ -155,6 +161,7 @@ class Gateway implements TabGateway {
   #unlisten: () => void = () => undefined;
   #core: Core | null = null;
   readonly #enp: EnpBridge | null;
+  readonly #erl: EnpBridge | null;
   #next = 0;
   #stopped = false;
   url = '';
@@ -173,7 +180,8 @@ class Gateway implements TabGateway {
     ] as const)
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw ErrIncorrect.with(`tab gateway ${k}: ${v}`);
     if (typeof options.admit !== 'function') throw ErrIncorrect.with('tab gateway: admit must be a function');
-    this.#enp = options.enp === undefined ? null : new EnpBridge(node, options.enp);
+    this.#enp = options.enp === undefined ? null : EnpBridge.enp(node, options.enp);
+    this.#erl = options.erlang === undefined ? null : erlangBridge(node, options.erlang);
     // Room above the per-tab check (a grant may raise its tab's limit); past it `ws` closes (1009).
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#limits.maxFrameBytes * 4 });
   }
@@ -304,7 +312,10 @@ class Gateway implements TabGateway {
       return refuse(ErrTabAdmission.with('bad limits in its grant'), toError(e).message);
     }
     if (name === undefined || this.sessions.has(name))
-      name = tabNodeName((this.#next++).toString(36) + randomBytes(3).toString('hex'), this.node.name) as Atom;
+      name = tabNodeName(
+        (this.#next++).toString(36).padStart(8, '0') + randomBytes(3).toString('hex'),
+        this.node.name,
+      ) as Atom;
     const policy = new TabPolicy(name, grant, (n) => gatewayOfTab(n) !== undefined);
     const s: TabSession = new TabSession(
       name,
@@ -384,7 +395,8 @@ class Gateway implements TabGateway {
   }
 
   #route(s: TabSession, f: Frame, bytes: Uint8Array): void {
-    if (this.#enp?.route(s, f) === true) return;
+    const byEnp = this.#enp?.route(s, f) === true;
+    if (this.#erl?.route(s, f, byEnp) === true || byEnp) return;
     const dst = f[2] as string;
     if (dst === this.node.name) {
       applyFrame(this.#core!, f, s.conn, this.log);
@@ -506,6 +518,7 @@ class Gateway implements TabGateway {
     // Watchers here first (the engine's node down), then every node and tab it spoke with.
     s.conn.terminate(ErrNoConnection);
     this.#enp?.close(s);
+    this.#erl?.close(s);
     if (this.#relay !== null && this.node.isAlive()) this.node.send(this.#relay, new HubDropTab(s));
     for (const peer of s.peers) {
       const down = [Op.NodeDown, this.node.name, peer, s.name, errorToWire(ErrNoConnection)];
@@ -517,7 +530,12 @@ class Gateway implements TabGateway {
         } catch {
           // The other tab's queue is full: it hears the node down when its own window ends.
         }
-      } else if (gatewayOfTab(peer) === undefined && this.#enp?.serves(peer) !== true) this.#toRelay(peer, down);
+      } else if (
+        gatewayOfTab(peer) === undefined &&
+        this.#enp?.serves(peer) !== true &&
+        this.#erl?.serves(peer) !== true
+      )
+        this.#toRelay(peer, down);
     }
   }
 
@@ -547,6 +565,7 @@ class Gateway implements TabGateway {
     this.#stopped = true;
     this.#endAll();
     await this.#enp?.stop();
+    await this.#erl?.stop();
     this.#detach();
     this.#unlisten();
     for (const c of this.#wss.clients) c.terminate();

@@ -17,11 +17,12 @@ export {
   type WireError,
 } from './frame.js';
 export { createTabGateway, type TabGateway, type TabGatewayOptions, type TabRequest } from './gateway.js';
+export type { TabEnpOptions, TabErlangEndpoint, TabErlangOptions } from './enp_bridge.js';
 export { attachTabRoutes, type TabRoutes, type TabRoutesOptions } from './routes.js';
 export type { TabGrant, TabProtocolCheck, TabRefusal } from './grant.js';
 export { DEFAULT_TAB_LIMITS, type TabLimits } from './grant.js';
 export type { TabInfo } from './session.js';
-export { gatewayOfTab, tabNodeName, TAB_RELAY } from './frame.js';
+export { gatewayOfTab, tabNodeName, TAB_ID_LENGTH, TAB_RELAY } from './frame.js';
 export { joinGateway, type JoinGatewayOptions, type TabNode } from './tab/join.js';
 export type { ReconnectOptions, TabWebSocket, TabWebSocketClass } from './tab/socket.js';
 export { keep, type KeepSpec, type TabStorage } from './tab/keep.js';

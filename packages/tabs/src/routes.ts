@@ -1,5 +1,5 @@
 // Tab routes on a server node that is not the gateway: a tab's node name says which gateway
-// reaches it (`tab-<id>.<gateway>`), so this node sends whatever it has for a tab (a send, a call,
+// reaches it (`tab-<id>-<gateway>`), so this node sends whatever it has for a tab (a send, a call,
 // a link, a reply) as a tab frame inside an ordinary ENP message to the gateway's relay, and its
 // own relay takes the frames the gateway passes back from tabs and applies them to this node's
 // Core. Nothing here trusts a tab: the gateway checked each frame against the tab's grant; this

@@ -66,7 +66,8 @@ class KeptLines extends Actor.of(TabView) {
   override init(lines: string[]): void {
     this.lines = lines;
     for (const l of lines) show('kept', `${l} (restored after the reload)`, 'line restored');
-    const board = Board.processID('board', this.node.name.slice(this.node.name.indexOf('.') + 1));
+    // The gateway's name after the tab's prefix (tab-<14-character id>-).
+    const board = Board.processID('board', this.node.name.replace(/^tab-[0-9a-z]{14}-/, ''));
     this.monitor(board);
     this.send(board, `kept ${this.pid.toString()} with ${lines.length} lines`);
   }

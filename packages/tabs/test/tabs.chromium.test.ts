@@ -156,7 +156,7 @@ test('a Chromium tab joins: typed calls both ways, a server links and monitors i
     ([url]) => (globalThis as unknown as { page: PageApi }).page.join(url!, 'good'),
     [s.url],
   );
-  assert.match(joined.name, /^tab-[0-9a-z]+\./);
+  assert.match(joined.name, /^tab-[0-9a-z]{14}-/);
   assert.equal(joined.sum, 42, 'the tab process called the registered board: 41 + 1');
   const hello = await nextNote();
   assert.equal(hello.from.node, joined.name, 'the view introduced itself with its PID');

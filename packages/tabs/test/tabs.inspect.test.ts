@@ -107,7 +107,7 @@ test('the gateway lists its tabs and a tab’s processes with their mailboxes', 
   assert.equal(value(await ask<TabProcessDetail | null>(g, { '~tabs': 'process', tab: ann.name, id: 999_999 })), null);
 
   // Unknown tab, bad id: coded.
-  const unknown = await ask(g, { '~tabs': 'processes', tab: 'tab-nope.' + g.name });
+  const unknown = await ask(g, { '~tabs': 'processes', tab: 'tab-00000n0pe00000-' + g.name });
   assert.equal(unknown.ok ? '' : unknown.code, 'ERR_TAB_INSPECT');
   const badId = await ask(g, { '~tabs': 'process', tab: ann.name, id: 'x' });
   assert.equal(badId.ok ? '' : badId.code, 'ERR_TAB_INSPECT');

@@ -25,7 +25,7 @@ test('admission: a bad token and an admit that throws are refused with ERR_TAB_A
   await assert.rejects(joinGateway({ url: gw.url, token: 'throw', node: quiet() }), { code: 'ERR_TAB_ADMISSION' });
   await lines.waitFor(/tab refused .*admit threw: the token store is down/, 'the failure logged');
   const ok = await tabOf(t, gw, 'good');
-  assert.match(ok.name, /^tab-[0-9a-z]+\./);
+  assert.match(ok.name, /^tab-[0-9a-z]{14}-/);
   assert.equal(gw.tabs().length, 1, 'refused tabs hold no session');
 });
 
@@ -127,14 +127,14 @@ test('frames that pose as another node, malformed frames and unknown ops: coded 
   t.after(() => raw.close());
   const board = new ProcessID('board' as Atom, g.name);
   const own = new PID(raw.name as Atom, 1, 1);
-  const other = new PID('tab-zzz.other@localhost' as Atom, 1, 1);
+  const other = new PID('tab-00000zzz000000-other@localhost' as Atom, 1, 1);
   const codeOf = async (): Promise<[number, string]> => {
     const f = await raw.next();
     assert.equal(f[0], Ctl.Refusal);
     return [f[2] as number, (f[3] as [string, string])[0]];
   };
 
-  raw.send([Op.Send, 'tab-zzz.other@localhost', g.name, 0, 0, other, board, 'posing']);
+  raw.send([Op.Send, 'tab-00000zzz000000-other@localhost', g.name, 0, 0, other, board, 'posing']);
   assert.deepEqual(await codeOf(), [0, 'ERR_TAB_POSING']);
   raw.send([Op.Send, raw.name, g.name, 7, 0, other, board, 'a sender of another node']);
   assert.deepEqual(await codeOf(), [7, 'ERR_TAB_POSING']);

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { Alias, CallFailure, ErrTimeout, Event, PID, ProcessID, Ref } from 'ergo-ts';
 import { decode, EdfEncoder, Go, int32, registerStruct, uint16 } from 'ergo-ts/net';
 
+import { gatewayOfTab, tabNodeName } from '../src/frame.js';
 import { decodeValue, encodeValue } from '../src/wire.js';
 
 const edfJs = new EdfEncoder({ jsValues: true });
@@ -51,20 +52,20 @@ const values: [string, unknown][] = [
   ['PID', new PID('gw@web1', 1003, 1700000000)],
   ['ProcessID', new ProcessID('board', 'gw@web1')],
   ['Ref', new Ref('gw@web1', 1700000000, [1, 2, 3])],
-  ['Alias', new Alias('tab-k3.gw@web1', 1700000000, [4, 5, 6])],
+  ['Alias', new Alias('tab-00000k3x9f2a1c-gw@web1', 1700000000, [4, 5, 6])],
   ['Event', new Event('board.changed', 'gw@web1')],
   ['CallFailure', new CallFailure({ reason: 'full', free: 0 })],
   [
     'a frame',
     [
       2,
-      'tab-a.gw@h',
+      'tab-000000a0000000-gw@h',
       'gw@h',
       7,
       0,
-      new PID('tab-a.gw@h', 1001, 1),
+      new PID('tab-000000a0000000-gw@h', 1001, 1),
       new ProcessID('b', 'gw@h'),
-      new Ref('tab-a.gw@h', 1, [1, 2, 3]),
+      new Ref('tab-000000a0000000-gw@h', 1, [1, 2, 3]),
       { x: [1] },
     ],
   ],
@@ -131,4 +132,16 @@ test('bytes that are no carried value: truncated, a registered type, a typed sli
     code: 'ERR_TAB_VALUE',
     message: /past the frame's end/,
   });
+});
+
+test('a tab node name carries its gateway, whatever its alive part, with no dot (Erlang dials it)', () => {
+  for (const gw of ['gw@web1', 'tab-gw_1-x@h.example.com', 'a@b']) {
+    const n = tabNodeName('00000k3x9f2a1c', gw);
+    assert.equal(gatewayOfTab(n), gw);
+    assert.doesNotMatch(n.slice(0, n.indexOf('@')), /\./);
+  }
+  assert.equal(gatewayOfTab('gw@web1'), undefined);
+  assert.equal(gatewayOfTab('tab-k3x9-gw@web1'), undefined);
+  assert.throws(() => tabNodeName('k3x9', 'gw@web1'), { code: 'ERR_INCORRECT' });
+  assert.throws(() => tabNodeName('00000k3x9f2a1c', 'gw'), { code: 'ERR_INCORRECT' });
 });

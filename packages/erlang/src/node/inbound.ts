@@ -4,7 +4,7 @@
 // exit, a missing target answered with noproc). connection.ts holds the relations it updates.
 
 import {
-  ErrProtocolViolation,
+  ErrProcessUnknown,
   PID,
   ProcessID,
   toError,
@@ -188,8 +188,9 @@ export class ErlangInbound {
       else if (to instanceof ErlRef) core.routeCallAlias(caller, this.#c.toRef(to, true) as Alias, options, request);
     } catch (e) {
       const err = toError(e);
-      if (ErrProtocolViolation.is(err)) {
-        // refused by the target's protocol: the caller gets {error, {protocol_violation, Why}} now
+      if (!ErrProcessUnknown.is(err)) {
+        // refused by the target's protocol ({error, {protocol_violation, Why}}), or a request the
+        // Core cannot pass on (a value a tab cannot carry): the caller gets {error, Reason} now
         this.#c.sendResponseError(to instanceof PID ? to : this.#c.anyPid(), caller, options, err);
         return;
       }

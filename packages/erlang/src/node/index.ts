@@ -4,6 +4,7 @@ export { attachErlang, ErlangNode, type AttachErlangOptions, type ErlangGlobal, 
 export { PgScope } from './pg.js';
 export { GlobalNameServer, GlobalRegistrar, RANDOM_EXIT_NAME, type GlobalName } from './global.js';
 export { ErlangConnection, type ErlangConnectionOptions } from './connection.js';
+export { startErlangEndpoint, type ErlangEndpoint, type ErlangEndpointOptions } from './endpoint.js';
 export { OP, erlangCallTag } from './control.js';
 export { ErlangReason, reasonFromTerm, reasonToTerm } from './reasons.js';
 export {

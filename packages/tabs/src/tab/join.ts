@@ -1,5 +1,5 @@
 // joinGateway: a tab becomes a node of the cluster. It dials the gateway, is admitted by its
-// token, starts its own node under the name the gateway gives it (`tab-<id>.<gateway>`) and
+// token, starts its own node under the name the gateway gives it (`tab-<id>-<gateway>`) and
 // attaches a protocol through which every other node is reached over the one socket: its
 // processes call, send to, link to and monitor server processes, and are called, linked and
 // monitored by them, with the same typed protocols. Uses only the core's public API and the

@@ -133,7 +133,8 @@ export function TabsPage() {
     <div>
       <h2>Tabs</h2>
       <p class="muted">
-        Browser tabs joined to the tab gateway on this node, each a node of its own (<code>tab-&lt;id&gt;.node</code>
+        Browser tabs joined to the tab gateway on this node, each a node of its own (
+        <code>tab-&lt;id&gt;-&lt;this node&gt;</code>
         ). A tab that lost its socket stays here as away until its reconnect window passes.
       </p>
       <Error text={error} />
