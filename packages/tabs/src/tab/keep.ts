@@ -103,6 +103,9 @@ class Keeper extends Actor {
   }
 }
 
+// Its name in the Observer's process list (a minified bundle renames the class).
+Object.defineProperty(Keeper, 'name', { value: 'TabKeeper' });
+
 /** The tab's kept processes (one per joinGateway). */
 export class KeptProcesses {
   readonly pids = new Map<string, PID>();
@@ -140,8 +143,10 @@ export class KeptProcesses {
    * kept process that cannot start even afresh.
    */
   async start(stored: StoredTab | null, accepted: readonly unknown[]): Promise<void> {
-    this.#keeper = await this.node.spawn(() => new Keeper((pid) => this.#ended(pid)));
-    for (const [name, spec] of Object.entries(this.specs)) {
+    const specs = Object.entries(this.specs);
+    // The keeper watches kept processes: a tab that keeps none runs none.
+    if (specs.length > 0) this.#keeper = await this.node.spawn(() => new Keeper((pid) => this.#ended(pid)));
+    for (const [name, spec] of specs) {
       const rec = stored?.procs[name];
       let state: unknown = spec.initial;
       let pid: PID | undefined;
@@ -164,7 +169,7 @@ export class KeptProcesses {
         this.sendKeep(pid, true, name);
       }
       this.pids.set(name, pid);
-      this.node.send(this.#keeper, pid);
+      this.node.send(this.#keeper!, pid);
     }
     this.save();
   }
