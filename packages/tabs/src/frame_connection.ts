@@ -45,11 +45,12 @@ interface Pending {
  * `onTerminate` runs once when the engine (or `terminate`) closes it.
  */
 export class FrameConnection implements Connection {
-  readonly #pending = new Map<number, Pending>();
+  /** Requests waiting for their Ack, made at the first (an idle link has none). */
+  #pending: Map<number, Pending> | null = null;
   #nextReq = 1;
   #closed: Error | null = null;
   readonly #since = Date.now();
-  readonly #remote: FrameRemoteNode;
+  #remote: FrameRemoteNode | null = null;
   /** Frames posted and frames handled for this peer (the inbound side counts in). */
   messagesOut = 0;
   messagesIn = 0;
@@ -60,9 +61,7 @@ export class FrameConnection implements Connection {
     private readonly post: FramePost,
     private readonly onTerminate: (reason: Error) => void = () => undefined,
     readonly peerCreation = 0,
-  ) {
-    this.#remote = new FrameRemoteNode(this);
-  }
+  ) {}
 
   /** True once terminated (operations then fail with ErrNoConnection). */
   get closed(): boolean {
@@ -71,11 +70,11 @@ export class FrameConnection implements Connection {
 
   /** Requests waiting for their Ack. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pending?.size ?? 0;
   }
 
   node(): RemoteNode {
-    return this.#remote;
+    return (this.#remote ??= new FrameRemoteNode(this));
   }
 
   #send(frame: unknown[], bytes?: Uint8Array): void {
@@ -95,7 +94,8 @@ export class FrameConnection implements Connection {
   /** A request id and the promise its Ack settles. */
   #request(): [number, Promise<unknown>] {
     const id = this.#nextReq++;
-    const p = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    const pending = (this.#pending ??= new Map());
+    const p = new Promise<unknown>((resolve, reject) => pending.set(id, { resolve, reject }));
     return [id, p];
   }
 
@@ -105,7 +105,7 @@ export class FrameConnection implements Connection {
     try {
       this.#send(build(id));
     } catch (e) {
-      this.#pending.delete(id);
+      this.#pending?.delete(id);
       return Promise.reject(e as Error);
     }
     return p;
@@ -113,9 +113,9 @@ export class FrameConnection implements Connection {
 
   /** An Ack for request `reqId` arrived: `error` null resolves it (with `value`). */
   settle(reqId: number, error: Error | null, value: unknown): void {
-    const p = this.#pending.get(reqId);
+    const p = this.#pending?.get(reqId);
     if (p === undefined) return;
-    this.#pending.delete(reqId);
+    this.#pending!.delete(reqId);
     if (error === null) p.resolve(value);
     else p.reject(error);
   }
@@ -261,8 +261,9 @@ export class FrameConnection implements Connection {
   terminate(reason: Error): void {
     if (this.#closed !== null) return;
     this.#closed = reason;
-    for (const p of this.#pending.values()) p.reject(reason);
-    this.#pending.clear();
+    const pending = this.#pending;
+    this.#pending = null;
+    if (pending !== null) for (const p of pending.values()) p.reject(reason);
     this.onTerminate(reason);
   }
 

@@ -168,12 +168,15 @@ class PendingFrames {
 /** The gateway-side state of one tab. */
 export class TabSession implements Flushable {
   socket: TabSocket | null = null;
-  /** Frames for the socket, written together at the end of the task (frame.ts: batches). */
-  readonly #pending = new PendingFrames();
+  /**
+   * Frames for the socket, written together at the end of the task (frame.ts: batches); made at
+   * the first frame for the tab (an idle tab has none).
+   */
+  #pending: PendingFrames | null = null;
   /** The socket's tab reads messages of several frames (its hello said so). */
   #batches = false;
-  /** Frames kept while the tab is away, and their size. */
-  #held: Uint8Array[] = [];
+  /** Frames kept while the tab is away (made at the first), and their size. */
+  #held: Uint8Array[] | null = null;
   #heldBytes = 0;
   #window: ReturnType<typeof setTimeout> | null = null;
   readonly #messages: TokenBucket;
@@ -221,7 +224,7 @@ export class TabSession implements Flushable {
 
   /** Bytes waiting for the tab now (the socket's buffer, the task's batch, what is held while it is away). */
   get queuedBytes(): number {
-    return (this.socket?.bufferedAmount ?? 0) + this.#pending.bytes + this.#heldBytes;
+    return (this.socket?.bufferedAmount ?? 0) + (this.#pending?.bytes ?? 0) + this.#heldBytes;
   }
 
   /**
@@ -248,11 +251,12 @@ export class TabSession implements Flushable {
     if (bytes.byteLength !== bytes.buffer.byteLength) bytes = new Uint8Array(bytes);
     // A socket that is closing gets nothing more: held, the frame waits for the tab's return.
     if (this.socket !== null && this.socket.readyState === 1) {
-      if (this.#pending.offer(bytes, this)) this.socket.send(bytes);
-      else if (this.#pending.bytes >= BATCH_MAX_BYTES) this.flush();
+      const pending = (this.#pending ??= new PendingFrames());
+      if (pending.offer(bytes, this)) this.socket.send(bytes);
+      else if (pending.bytes >= BATCH_MAX_BYTES) this.flush();
     } else {
       this.#hold();
-      this.#held.push(bytes);
+      (this.#held ??= []).push(bytes);
       this.#heldBytes += bytes.length;
     }
   }
@@ -260,15 +264,20 @@ export class TabSession implements Flushable {
   /** Writes the task's frames (flushLater calls it at the end of the task). */
   flush(): void {
     const s = this.socket;
-    if (this.#pending.frames.length === 0) return;
+    const pending = this.#pending;
+    if (pending === null || pending.frames.length === 0) return;
     if (s === null || s.readyState !== 1) return this.#hold();
-    this.#pending.write((m) => s.send(m), this.#batches ? BATCH_MAX_BYTES : 0);
+    pending.write((m) => s.send(m), this.#batches ? BATCH_MAX_BYTES : 0);
   }
 
   /** The task's frames join those held while the tab is away (in order: they are older). */
   #hold(): void {
-    for (const b of this.#pending.take()) {
-      this.#held.push(b);
+    if (this.#pending === null) return;
+    const taken = this.#pending.take();
+    if (taken.length === 0) return;
+    const held = (this.#held ??= []);
+    for (const b of taken) {
+      held.push(b);
       this.#heldBytes += b.length;
     }
   }
@@ -284,12 +293,13 @@ export class TabSession implements Flushable {
     this.awaySince = 0;
     this.#batches = batches;
     const held = this.#held;
-    this.#held = [];
+    this.#held = null;
     this.#heldBytes = 0;
-    if (held.length === 0) return;
-    const later = this.#pending.take();
-    for (const b of held) this.#pending.push(b);
-    for (const b of later) this.#pending.push(b);
+    if (held === null || held.length === 0) return;
+    const pending = (this.#pending ??= new PendingFrames());
+    const later = pending.take();
+    for (const b of held) pending.push(b);
+    for (const b of later) pending.push(b);
     this.flush();
   }
 
@@ -312,8 +322,8 @@ export class TabSession implements Flushable {
     this.#window = null;
     // What the task wrote to a live socket still goes, before the close (as when written at once).
     this.flush();
-    this.#pending.take();
-    this.#held = [];
+    this.#pending?.take();
+    this.#held = null;
     this.#heldBytes = 0;
     const s = this.socket;
     this.socket = null;

@@ -57,18 +57,17 @@ function isTarget(t: unknown): t is RelationTarget {
 const relKey = (link: boolean, watcher: PID, target: RelationTarget): string =>
   `${link ? 'L' : 'M'}\u0000${watcher.key}\u0000${target.key}`;
 
-/** The relations, calls and kept processes of one tab, as the gateway saw them pass. */
+/**
+ * The relations, calls and kept processes of one tab, as the gateway saw them pass. Each map is
+ * made when the tab first needs it: most tabs idle with none, and an idle tab's memory is the
+ * gateway's size (the getters make it; the gateway's own reads go through the fields).
+ */
 export class TabWatchers {
-  /** Relations others hold on the tab's targets (they live in the tab's core). */
-  readonly inbound = new Map<string, TabRelation>();
-  /** Relations the tab's processes hold on others' targets (they live in the targets' cores). */
-  readonly outbound = new Map<string, TabRelation>();
-  /** Calls to the tab not answered yet, by their Ref's key. */
-  readonly calls = new Map<string, TabCall>();
-  /** Requests to the tab not acknowledged yet, by requester node and request id. */
-  readonly asks = new Map<string, TabAsk>();
-  /** Processes the page keeps across a reload, by PID id. */
-  readonly kept = new Map<number, KeptEntry>();
+  #inbound: Map<string, TabRelation> | null = null;
+  #outbound: Map<string, TabRelation> | null = null;
+  #calls: Map<string, TabCall> | null = null;
+  #asks: Map<string, TabAsk> | null = null;
+  #kept: Map<number, KeptEntry> | null = null;
   /** Page reloads that kept the session (reload.ts): the page's incarnation. */
   incarnation = 0;
   #callSeq = 0;
@@ -76,6 +75,27 @@ export class TabWatchers {
   #goneSeq = 0;
 
   constructor(readonly tab: string) {}
+
+  /** Relations others hold on the tab's targets (they live in the tab's core). */
+  get inbound(): Map<string, TabRelation> {
+    return (this.#inbound ??= new Map());
+  }
+  /** Relations the tab's processes hold on others' targets (they live in the targets' cores). */
+  get outbound(): Map<string, TabRelation> {
+    return (this.#outbound ??= new Map());
+  }
+  /** Calls to the tab not answered yet, by their Ref's key. */
+  get calls(): Map<string, TabCall> {
+    return (this.#calls ??= new Map());
+  }
+  /** Requests to the tab not acknowledged yet, by requester node and request id. */
+  get asks(): Map<string, TabAsk> {
+    return (this.#asks ??= new Map());
+  }
+  /** Processes the page keeps across a reload, by PID id. */
+  get kept(): Map<number, KeptEntry> {
+    return (this.#kept ??= new Map());
+  }
 
   /** A frame on its way to the tab (written or held for it). */
   toTab(f: Frame): void {
@@ -92,7 +112,7 @@ export class TabWatchers {
     }
     switch (op) {
       case Op.Relation:
-        this.#relation(this.inbound, f[4], f[5], f[6]);
+        this.#relation(false, f[4], f[5], f[6]);
         return;
       case Op.Call: {
         const [caller, ref] = [f[5], f[7]];
@@ -104,7 +124,8 @@ export class TabWatchers {
       case Op.Terminate: {
         // A target of the source node ended: the tab's relations on it fired there.
         const t = f[3];
-        if (isTarget(t)) for (const [k, r] of this.outbound) if (r.target.key === t.key) this.outbound.delete(k);
+        const out = this.#outbound;
+        if (out !== null && isTarget(t)) for (const [k, r] of out) if (r.target.key === t.key) out.delete(k);
         return;
       }
       case Op.NodeDown:
@@ -117,40 +138,42 @@ export class TabWatchers {
   fromTab(f: Frame): void {
     switch (f[0]) {
       case Op.Relation:
-        this.#relation(this.outbound, f[4], f[5], f[6]);
+        this.#relation(true, f[4], f[5], f[6]);
         return;
       case Op.Response:
-        if (f[7] instanceof Ref) this.calls.delete(f[7].key);
+        if (f[7] instanceof Ref) this.#calls?.delete(f[7].key);
         return;
       case Op.Ack:
-        this.asks.delete(`${String(f[2])}\u0000${String(f[3])}`);
+        this.#asks?.delete(`${String(f[2])}\u0000${String(f[3])}`);
         return;
       case Op.Terminate: {
         // A target of the tab ended: the watchers on node dst heard it.
         const t = f[3];
         const dst = String(f[2]);
-        if (isTarget(t))
-          for (const [k, r] of this.inbound)
-            if (r.target.key === t.key && r.watcher.node === dst) this.inbound.delete(k);
+        const inb = this.#inbound;
+        if (inb !== null && isTarget(t))
+          for (const [k, r] of inb) if (r.target.key === t.key && r.watcher.node === dst) inb.delete(k);
         return;
       }
     }
   }
 
-  #relation(into: Map<string, TabRelation>, kind: unknown, watcher: unknown, target: unknown): void {
+  #relation(outbound: boolean, kind: unknown, watcher: unknown, target: unknown): void {
     if (!(watcher instanceof PID) || !isTarget(target)) return;
     const link = kind === 'link' || kind === 'unlink';
     const k = relKey(link, watcher, target);
-    if (kind === 'link' || kind === 'monitor') into.set(k, { link, watcher, target });
-    else into.delete(k);
+    if (kind === 'link' || kind === 'monitor')
+      (outbound ? this.outbound : this.inbound).set(k, { link, watcher, target });
+    else (outbound ? this.#outbound : this.#inbound)?.delete(k);
   }
 
   /** Node `node` is gone for the tab: relations with it and calls from it end. */
   nodeDown(node: string): void {
-    for (const [k, r] of this.inbound) if (r.watcher.node === node) this.inbound.delete(k);
-    for (const [k, r] of this.outbound) if (r.target.node === node) this.outbound.delete(k);
-    for (const [k, c] of this.calls) if (c.caller.node === node) this.calls.delete(k);
-    for (const [k, a] of this.asks) if (a.node === node) this.asks.delete(k);
+    const [inb, out, calls, asks] = [this.#inbound, this.#outbound, this.#calls, this.#asks];
+    if (inb !== null) for (const [k, r] of inb) if (r.watcher.node === node) inb.delete(k);
+    if (out !== null) for (const [k, r] of out) if (r.target.node === node) out.delete(k);
+    if (calls !== null) for (const [k, c] of calls) if (c.caller.node === node) calls.delete(k);
+    if (asks !== null) for (const [k, a] of asks) if (a.node === node) asks.delete(k);
   }
 
   /** The tab's socket is gone: calls it had received may go with its page. */
@@ -161,22 +184,26 @@ export class TabWatchers {
   /** Calls the page that is gone had received (taken out: their callers are answered now). */
   takeCallsOfGonePage(): TabCall[] {
     const out: TabCall[] = [];
-    for (const [k, c] of this.calls)
-      if (c.seq <= this.#goneSeq) {
-        out.push(c);
-        this.calls.delete(k);
-      }
+    const calls = this.#calls;
+    if (calls !== null)
+      for (const [k, c] of calls)
+        if (c.seq <= this.#goneSeq) {
+          out.push(c);
+          calls.delete(k);
+        }
     return out;
   }
 
   /** Requests the page that is gone had received and not acknowledged (taken out: answered now). */
   takeAsksOfGonePage(): TabAsk[] {
     const out: TabAsk[] = [];
-    for (const [k, a] of this.asks)
-      if (a.seq <= this.#goneSeq) {
-        out.push(a);
-        this.asks.delete(k);
-      }
+    const asks = this.#asks;
+    if (asks !== null)
+      for (const [k, a] of asks)
+        if (a.seq <= this.#goneSeq) {
+          out.push(a);
+          asks.delete(k);
+        }
     return out;
   }
 
@@ -191,11 +218,11 @@ export class TabWatchers {
       throw ErrTabFrame.with('a keep frame is [op, pid, kept, name]');
     if (pid.node !== this.tab) throw ErrTabPosing.with(`${pid.toString()} is not a process of ${this.tab}`);
     if (!keep) {
-      if (this.kept.get(pid.id)?.pid.equals(pid)) this.kept.delete(pid.id);
+      if (this.#kept?.get(pid.id)?.pid.equals(pid)) this.#kept.delete(pid.id);
       return;
     }
-    if (this.kept.size >= MAX_KEPT && !this.kept.has(pid.id))
-      throw ErrTabFrame.with(`more than ${MAX_KEPT} kept processes`);
-    this.kept.set(pid.id, { pid, name });
+    const kept = this.kept;
+    if (kept.size >= MAX_KEPT && !kept.has(pid.id)) throw ErrTabFrame.with(`more than ${MAX_KEPT} kept processes`);
+    kept.set(pid.id, { pid, name });
   }
 }

@@ -44,7 +44,9 @@ const MAX_DEPTH = 64;
 const TWO32 = 2 ** 32;
 
 const utf8 = new TextEncoder();
-const utf8in = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a string that starts with U+FEFF keeps it (by default the decoder drops it as a
+// byte-order mark, and EDF keeps it).
+const utf8in = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Strings up to this many units are tried as ASCII by hand: TextEncoder/Decoder cost more per call. */
 const SHORT_ASCII = 64;

@@ -35,6 +35,8 @@ const values: [string, unknown][] = [
   ['long string', 'x'.repeat(30_000) + 'é'],
   ['64 ASCII units, then one more', 'a'.repeat(64) + 'é'],
   ['a short string with a 4-byte character', 'ok \u{1F600}'],
+  ['a string led by U+FEFF (not a byte-order mark to drop)', '\uFEFFabc'],
+  ['a long string led by U+FEFF', '\uFEFF' + 'é'.repeat(30_000)],
   ['binary', Uint8Array.of(0, 1, 255)],
   ['empty binary', new Uint8Array(0)],
   ['array', [1, 'two', [3, null], undefined]],

@@ -1,0 +1,58 @@
+// An idle tab costs the gateway little memory: its session makes the structures a busy tab needs
+// (the reload watchers' maps, the task's batch, the held queue, the link's pending requests) when
+// the tab first needs them, not when it joins. Counted as live Map objects (v8.queryObjects runs a
+// full GC first), so the check is a count, not a size or a time. The session still does its work
+// once the tab is busy: a held frame, a call the tab owes, a node going down.
+
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { queryObjects } from 'node:v8';
+
+import { PID, Ref, startNode, type Atom } from 'ergo-ts';
+
+import { Op, type Frame } from '../src/frame.js';
+import { DEFAULT_TAB_LIMITS, TabPolicy } from '../src/grant.js';
+import { TabSession } from '../src/session.js';
+
+const SESSIONS = 200;
+
+/** Live Map objects now (after a full GC). */
+const liveMaps = (): number => queryObjects(Map, { format: 'count' });
+
+test('an idle tab session makes no Map: watchers, batches and pending requests come with use', async (t) => {
+  const node = await startNode(`idle${process.pid}@localhost`, { log: { defaultLogger: { disable: true } } });
+  t.after(() => node.stop());
+  const gateway = node.name;
+  const make = (i: number): TabSession => {
+    const name = `tab-${String(i).padStart(14, '0')}-idle@localhost` as Atom;
+    const policy = new TabPolicy(name, { names: { echo: true } }, () => false);
+    return new TabSession(name, `secret${i}`, policy, DEFAULT_TAB_LIMITS, gateway, node.log, () => undefined);
+  };
+
+  const before = liveMaps();
+  const sessions = Array.from({ length: SESSIONS }, (_, i) => make(i));
+  // What the gateway asks of an idle tab (its list, a node going down, a socket that went) reads
+  // the empty structures without making them.
+  for (const s of sessions) {
+    s.info('');
+    s.watchers.toTab([Op.NodeDown, 'other@localhost', s.name, 'other@localhost'] as Frame);
+    s.watchers.socketGone();
+    assert.deepEqual(s.watchers.takeCallsOfGonePage(), []);
+    assert.deepEqual(s.watchers.takeAsksOfGonePage(), []);
+    assert.equal(s.conn.pendingCount, 0);
+  }
+  const made = liveMaps() - before;
+  // Fewer than one per session (each made six before: five watcher maps and the link's requests).
+  assert.ok(made < SESSIONS, `${made} Maps for ${SESSIONS} idle sessions`);
+
+  // Busy, the same session notes what a reload needs and holds what waits for the tab.
+  const s = sessions[0]!;
+  const caller = new PID('server@localhost' as Atom, 1001, 1);
+  const ref = new Ref('server@localhost' as Atom, 1, [1, 2, 3]);
+  s.deliverFrame([Op.Call, 'server@localhost', s.name, 0, 0, caller, new PID(s.name, 5, 1), ref, 'q']);
+  assert.equal(s.watchers.calls.size, 1);
+  assert.ok(s.info('').queuedBytes > 0, 'the frame is held while the tab has no socket');
+  s.watchers.nodeDown('server@localhost');
+  assert.equal(s.watchers.calls.size, 0);
+  for (const x of sessions) x.end(1000, 'done');
+});
