@@ -58,6 +58,8 @@ export const PEERS = ['ergo-ts', 'socket.io', 'ws'] as const;
 export interface TabsSizes {
   /** Tabs of the hold scenario. */
   tabs: number;
+  /** Untimed round trips before the rounds (echo): every peer's call path compiled. */
+  warmCalls: number;
   /** Sequential round trips per round (echo). */
   calls: number;
   /** Messages echoed per round with 64 in flight (echo). */
@@ -75,6 +77,7 @@ export function defaultSizes(quick: boolean): TabsSizes {
   return {
     tabs,
     // Rounds of ~0.1 s each on a quiet machine; a loaded one stretches them tenfold.
+    warmCalls: quick ? 5000 : 20_000,
     calls: quick ? 500 : 1000,
     pipelined: quick ? 5000 : 10_000,
     // Few tabs, many sends: each offers about ten times its limit, so a gateway that let the
@@ -283,6 +286,7 @@ async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: numb
     const r = await c.ask<Extract<Reply, { op: 'echoed' }>>(
       {
         op: 'echo',
+        warm: sizes.warmCalls,
         calls: sizes.calls,
         total: sizes.pipelined,
         window: 64,
