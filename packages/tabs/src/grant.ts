@@ -214,4 +214,8 @@ export class TokenBucket {
     this.#tokens -= n;
     return true;
   }
+  /** Puts back `n` tokens a `take` took for a frame another limit then refused. */
+  refund(n: number): void {
+    this.#tokens = Math.min(this.rate, this.#tokens + n);
+  }
 }

@@ -217,7 +217,10 @@ export class TabSession implements Flushable {
    */
   admitInbound(size: number): void {
     if (!this.#messages.take(1)) throw ErrTabRateLimit.with(`${this.limits.messagesPerSecond}/s for ${this.name}`);
-    if (!this.#bytes.take(size)) throw ErrTabBytesLimit.with(`${this.limits.bytesPerSecond} B/s for ${this.name}`);
+    if (!this.#bytes.take(size)) {
+      this.#messages.refund(1); // refused: it counts against neither limit
+      throw ErrTabBytesLimit.with(`${this.limits.bytesPerSecond} B/s for ${this.name}`);
+    }
     this.messagesIn++;
     this.bytesIn += size;
   }

@@ -7,7 +7,10 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { Actor, ProcessID, type Atom, type ErgoError, type PID } from 'ergo-ts';
+import { Actor, ProcessID, startNode, type Atom, type ErgoError, type PID } from 'ergo-ts';
+
+import { DEFAULT_TAB_LIMITS, TabPolicy } from '../src/grant.js';
+import { TabSession } from '../src/session.js';
 
 import { gatewayNode, pidJson, serverProcess, tabOf, ViewActor } from './helpers.js';
 
@@ -125,4 +128,27 @@ test('a frame above maxFrameBytes is refused undecoded with ERR_TAB_FRAME', asyn
   tab.node.send(new ProcessID('sink' as Atom, g.name), 'small');
   await arrived;
   assert.deepEqual(got, ['small']);
+});
+
+test('a frame refused for bytes/s uses up none of the messages/s', async (t) => {
+  const node = await startNode(`lim${process.pid}@localhost`, { log: { defaultLogger: { disable: true } } });
+  t.after(() => node.stop());
+  const name = `tab-${'0'.repeat(14)}-lim@localhost` as Atom;
+  const limits = { ...DEFAULT_TAB_LIMITS, messagesPerSecond: 2, bytesPerSecond: 100 };
+  const s = new TabSession(
+    name,
+    'secret',
+    new TabPolicy(name, { names: {} }, () => false),
+    limits,
+    node.name,
+    node.log,
+    () => undefined,
+  );
+  t.after(() => s.end(1000, 'done'));
+  for (let i = 0; i < 3; i++)
+    assert.throws(() => s.admitInbound(1000), { code: 'ERR_TAB_BYTES_LIMIT' }, 'a frame past the bytes/s');
+  // The two messages of this second are still there (a refill in the meantime only adds).
+  s.admitInbound(10);
+  s.admitInbound(10);
+  assert.equal(s.info('').messagesIn, 2);
 });
