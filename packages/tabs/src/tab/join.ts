@@ -188,10 +188,13 @@ export async function joinGateway(options: JoinGatewayOptions): Promise<TabNode>
  * page before the reload never names a process of this one. A clock more than 2 s behind is not
  * waited for (PIDs could then collide: docs/browser-gateway.md).
  */
-function laterCreation(old: number): Promise<void> {
-  const wait = (old + 1) * 1000 - Date.now();
-  if (!(wait > 0) || wait > 2000) return Promise.resolve();
-  return new Promise<void>((r) => setTimeout(r, wait));
+async function laterCreation(old: number): Promise<void> {
+  const first = (old + 1) * 1000 - Date.now();
+  if (!(first > 0) || first > 2000) return;
+  // A timer runs on the monotonic clock and may fire a little before the wall clock (which the
+  // creation reads) reaches the second: wait again for what is left.
+  for (let wait = first; wait > 0; wait = (old + 1) * 1000 - Date.now())
+    await new Promise<void>((r) => setTimeout(r, wait));
 }
 
 class Tab implements TabNode {
