@@ -62,6 +62,9 @@ async function saturnNode(name: string, s: Saturn, opts: Partial<SaturnRegistrar
         // Hang guards, not expectations: a loaded CI machine took longer than the 3 s defaults.
         connectTimeout: 15_000,
         requestTimeout: 15_000,
+        // Under heavy load the server may hold a timed-out try's name taken for seconds
+        // (docs/saturn.md): a CI run with other work beside it saw it past the default 3 tries.
+        registerAttempts: 6,
         ...opts,
       }),
     },
