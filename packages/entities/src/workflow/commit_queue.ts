@@ -8,7 +8,7 @@
 // it ended. After a save, the instance's watchers hear what changed.
 
 import type { EntitiesClock } from '../contract/clock.js';
-import { describeThrown, thrownError } from '../contract/thrown.js';
+import { describeThrown } from '../contract/thrown.js';
 import type { Entity } from '../kinds/entity.js';
 import { stageCancelOf, stageReminderOf } from '../kinds/reminders.js';
 import type { Run } from './context.js';
@@ -123,10 +123,22 @@ export class CommitQueue {
         const actor = this.#h.entity.actor;
         actor.node.send(actor.pid, COMMIT);
       } catch (err) {
+        // The process is not in the node's table (an engine fault, not the body's): nothing can be
+        // saved here, so the run ends and its writes reject with that end; the next activation replays.
         this.#nudged = false;
-        for (const c of this.#queue.splice(0)) c.reject(thrownError(err));
+        this.#failed(`its journal write could not be queued: ${describeThrown(err)}`, this.#queue.splice(0));
       }
     });
+  }
+
+  /**
+   * Writes that cannot be saved: the run ends first, then they reject with that end (RunEnded),
+   * never with the engine's own error, which a body would take for its failure.
+   */
+  #failed(why: string, commits: readonly Commit[]): void {
+    this.#h.run()?.end(why);
+    const ended = new RunEnded(why);
+    for (const c of commits) c.reject(ended);
   }
 
   /** Saves every queued change in one write (the COMMIT message's handler). */
@@ -152,8 +164,7 @@ export class CommitQueue {
       // The failed write ends this activation (the host reloads the key). The run ends first, so a
       // body that catches the error can do nothing more here (no compensation of a saga that goes
       // on from its journal on the next activation).
-      this.#h.run()?.end(`a journal write failed: ${describeThrown(err)}`);
-      for (const c of batch) c.reject(err as Error);
+      this.#failed(`a journal write failed: ${describeThrown(err)}`, batch);
       throw err;
     }
     for (const c of batch)

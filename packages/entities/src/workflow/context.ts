@@ -26,6 +26,7 @@ import {
   ErrWorkflowDiverged,
   ErrWorkflowIncorrect,
   ErrWorkflowStepFailed,
+  ErrWorkflowTimeout,
   ErrWorkflowValueTooLarge,
   revivedError,
   storedError,
@@ -240,8 +241,18 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       () => this.#committing--,
       () => this.#committing--,
     );
-    // A failed write ended the run first (engine.ts): the body sees that end, an ErgoError.
-    return done.catch((err: unknown) => Promise.reject(this.#ended ?? thrownError(err)));
+    // A failed write ended the run first (commit_queue.ts): the body sees that end, never the engine's error.
+    return done.catch((err: unknown) => Promise.reject(this.#engineFailure(err)));
+  }
+
+  /**
+   * An engine failure met by an operation or a wait (not a cancel, a timeout or a step's outcome):
+   * the run ends (if it did not already), and that end is what the body sees — its outcome is then
+   * ignored and the next activation replays, instead of a catch taking it for the body's failure.
+   */
+  #engineFailure(err: unknown): RunEnded {
+    if (this.#ended === undefined) this.end(`an engine failure: ${thrownError(err).message}`);
+    return this.#ended!;
   }
 
   /**
@@ -341,7 +352,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
           cleanup?.();
           resolve(v);
         },
-        (e) => w.reject(e),
+        // A wait ends by its cancel or its timeout; anything else is the engine's (see #engineFailure).
+        (e) => w.reject(ErrWorkflowCancelled.is(e) || ErrWorkflowTimeout.is(e) ? e : this.#engineFailure(e)),
       );
     });
   }

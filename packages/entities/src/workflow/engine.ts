@@ -83,6 +83,12 @@ export abstract class WorkflowEntity extends ReminderEntity<
   /** The body started on a halted record (a resume of it answers 'resumed'). */
   #recovering: Run | undefined;
   #ended = false;
+  /**
+   * The activation is ready (its process is in the node's table): a body starts only then. A
+   * reminder fire kept in the inbox is handled during the activation's init, where a body's
+   * COMMIT could not reach the process (it threw ERR_PROCESS_UNKNOWN into the body).
+   */
+  #activated = false;
   /** Operations running outside a durable wait. */
   #busyOps = 0;
   readonly #deadlines = new Map<number, number>();
@@ -170,12 +176,14 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#ensureRunning();
     const now = this.#clock.now();
     this.#signals.dueBy(now);
-    await this.#saving.stageWake();
+    // Not activated yet (handled in the init): the body starts once it is; the wake kept meanwhile.
+    await this.#saving.stageWake(!this.#activated);
   }
 
   [ENTITY_ACTIVATED](): void {
     // A running instance resumes as soon as its key is active here (a member that took over a dead
     // one's keys warms them ahead of their wake-ups: their sleeps then end on this timer, on time).
+    this.#activated = true;
     this.#ensureRunning();
   }
 
@@ -455,7 +463,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
   /** Starts the body when the instance runs and no body runs for it here (a new activation resumes it). */
   #ensureRunning(): void {
     const rec = this.state;
-    if (this.#ended || rec.status !== 'running' || this.#run !== undefined || this.#halted) return;
+    if (!this.#activated || this.#ended || rec.status !== 'running' || this.#run !== undefined || this.#halted) return;
     this.#saving.countRun();
     this.#startRun();
     figuresOf(this.entities, this.spec.name).resumed(rec, this.#run, this.#clock);
