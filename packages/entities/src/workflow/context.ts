@@ -164,6 +164,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     const err = ErrWorkflowCancelled.with(reason);
     for (const w of [...this.#waits])
       if (w.cancellable) {
+        // Journaled first: the commit queue is ordered, so whatever the body's catch writes comes after.
+        if (w.strike !== undefined) this.#strikeWait(w.strike, err);
         this.#struck = true;
         w.reject(err);
       }
@@ -206,6 +208,34 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     if (!this.#cancelled || this.#compensating) return;
     this.#struck = true;
     throw ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`);
+  }
+
+  /**
+   * A cancel struck the wait whose open entry is `open`: the entry is closed with the cancel's
+   * error (unless the wait ended first in the same write: a signal taken), in order before anything
+   * the body's catch writes; returns the error to throw.
+   */
+  #strikeWait(open: WorkflowJournalEntry, err: Error): Error {
+    this.#struck = true;
+    if (this.#readOnly) return err;
+    const entry: WorkflowJournalEntry = { ...open, e: storedError(err), at: this.#h.clock.now(), done: true };
+    const closed = (rec: WorkflowRecord): boolean => rec.journal.some((e) => e.s === open.s && e.done === true);
+    // Not awaited: a failed write ends the run (commit_queue.ts), and the body's next write with it.
+    this.#record(entry, (rec) => (closed(rec) ? rec : withEntry(rec, entry))).catch(() => undefined);
+    return err;
+  }
+
+  /**
+   * On replay, whether the open wait at `seq` of a cancelled record was struck by the cancel when
+   * it ran: nothing was journaled after it (the strike's own entry was not saved yet), or a
+   * compensation right after it (a record written before strikes were journaled). A sleep followed
+   * by anything else had ended: the operation after it met the cancel.
+   */
+  #struckOnReplay(seq: number): boolean {
+    if (!this.#cancelled || this.#compensating) return false;
+    if (seq >= this.#lastSeq) return true;
+    const next = this.#entries.get(seq + 1);
+    return next !== undefined && (next.t === 'step' || next.t === 'retry') && next.n.startsWith('compensate:');
   }
 
   /** The journal's entry for operation `seq`, checked against what the code asks; undefined past the journal. */
@@ -293,7 +323,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       next: () => this.#next(),
       lookup: (seq, t, n) => this.#lookup(seq, t, n),
       record: (entry, mutate) => this.#record(entry, mutate),
-      waitFor: (start, cancellable, at) => this.#waitFor(start, cancellable, at),
+      waitFor: (start, cancellable, at, strike) => this.#waitFor(start, cancellable, at, strike),
       checkCancel: () => this.#checkCancel(),
       caughtUp: () => this.#caughtUp(),
       ended: () => this.#ended,
@@ -332,6 +362,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     start: (resolve: (v: T) => void, reject: (e: Error) => void) => () => void,
     cancellable: boolean,
     at?: number,
+    strike?: WorkflowJournalEntry,
   ): Promise<T> {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     return new Promise<T>((resolve, reject) => {
@@ -339,6 +370,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       const w: Wait = {
         cancellable,
         at,
+        ...(strike === undefined ? {} : { strike }),
         reject: (e) => {
           this.#waits.delete(w);
           cleanup?.();
@@ -361,19 +393,25 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   async sleep(duration: number | { readonly until: Date | number }): Promise<void> {
     const seq = this.#next();
     const hit = this.#lookup(seq, 'sleep', '');
+    if (hit?.e !== undefined) throw this.#refusal(revivedError(hit.e)); // a cancel struck it
     const now = this.#h.clock.now();
     let until: number;
     if (hit !== undefined) until = hit.until ?? now;
     else until = sleepUntil(duration, now);
     this.#caughtUp();
+    const open: WorkflowJournalEntry = { s: seq, t: 'sleep', n: '', until, at: now };
+    const cancel = (): Error => this.#strikeWait(open, ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`));
     if (until <= now) {
-      if (hit === undefined) await this.#record({ s: seq, t: 'sleep', n: '', until, at: now, done: true });
+      if (hit === undefined) await this.#record({ ...open, done: true });
+      // Its end is not journaled: struck when it ran (see #struckOnReplay), it strikes here again.
+      else if (hit.done !== true && this.#struckOnReplay(seq)) throw cancel();
       return;
     }
-    this.#checkCancel(); // a journaled sleep still running when the cancel came
+    if (hit !== undefined && this.#cancelled && !this.#compensating) throw cancel(); // still running when the cancel came
     this.#h.deadline(seq, until);
     try {
-      if (hit === undefined) await this.#record({ s: seq, t: 'sleep', n: '', until, at: now });
+      if (hit === undefined) await this.#record(open);
+      if (this.#cancelled && !this.#compensating) throw cancel(); // the cancel came while it was written
       // Armed again while the clock is short of `until`: a Node timer may fire a millisecond early
       // by Date.now(), and a sleep never ends early.
       await this.#waitFor<void>(
@@ -389,6 +427,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
         },
         true,
         until,
+        open,
       );
     } finally {
       this.#h.deadline(seq, undefined);
@@ -401,7 +440,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     const seq = this.#next();
     const hit = this.#lookup(seq, 'signal', name);
     if (hit?.done === true) {
-      if (hit.e !== undefined) throw revivedError(hit.e);
+      if (hit.e !== undefined) throw this.#refusal(revivedError(hit.e)); // a timeout, or the cancel struck it
       return hit.v as never;
     }
     this.#checkCancel(); // a journaled wait still open when the cancel came
@@ -416,6 +455,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       },
       true,
       until,
+      { s: seq, t: 'signal', n: name, ...(until === undefined ? {} : { until }), at: this.#h.clock.now() },
     )) as never;
   }
 

@@ -42,8 +42,6 @@ export interface EffectOps extends RunOps {
   /** True while compensations run (their steps go on after a cancel); whether a cancel was asked. */
   compensating(): boolean;
   cancelled(): boolean;
-  /** The cancel reached the body (Run.cancelStruck). */
-  strike(): void;
   /** A read-only replay asked past its journal: ends the run and returns its end. */
   endOfJournal(): RunEnded;
   /** Operation `seq`'s idempotency key, and that key among the calls in flight on this node. */

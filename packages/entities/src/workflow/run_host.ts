@@ -78,9 +78,12 @@ export interface RunOps {
     start: (resolve: (v: T) => void, reject: (e: Error) => void) => () => void,
     cancellable: boolean,
     at?: number,
+    strike?: WorkflowJournalEntry,
   ): Promise<T>;
   /** Throws ERR_WORKFLOW_CANCELLED once a cancel was asked (not while compensations run). */
   checkCancel(): void;
+  /** The cancel reached the body (a replayed wait threw it): see `cancelStruck`. */
+  strike(): void;
   caughtUp(): void;
 }
 
@@ -91,6 +94,12 @@ export interface Wait {
   readonly cancellable: boolean;
   /** When the clock ends it (a sleep, a retry's backoff, a signal's deadline), epoch ms. */
   readonly at: number | undefined;
+  /**
+   * The wait's journal entry (a sleep, a signal or an update wait), which a cancel striking it
+   * closes with ERR_WORKFLOW_CANCELLED before anything the body's catch does: a replay then throws
+   * the cancel at the same wait, instead of guessing whether the wait had ended first.
+   */
+  readonly strike?: WorkflowJournalEntry;
 }
 
 /**

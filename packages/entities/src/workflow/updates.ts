@@ -25,6 +25,7 @@ import { deferReply, refuseCall } from '../kinds/entity.js';
 import { declared, MAX_WAKE_AT, storableSize, timerMs, valueIssue } from './bounds.js';
 import type { UpdateSchema, UpdateSchemas, WorkflowSpec } from './define.js';
 import {
+  ErrWorkflowCancelled,
   ErrWorkflowClosed,
   ErrWorkflowIncorrect,
   ErrWorkflowTimeout,
@@ -416,8 +417,10 @@ export async function takeUpdate(
   const seq = ops.next();
   const hit = ops.lookup(seq, 'update', key);
   if (hit?.done === true) {
-    if (hit.e !== undefined) throw revivedError(hit.e);
-    return updateHandle(ops, hit.v as Taken);
+    if (hit.e === undefined) return updateHandle(ops, hit.v as Taken);
+    const e = revivedError(hit.e); // a timeout, or the cancel struck it
+    if (ErrWorkflowCancelled.is(e)) ops.strike();
+    throw e;
   }
   ops.checkCancel(); // a journaled wait still open when the cancel came
   const until = hit?.until ?? deadlineOf(key, options?.timeoutMs, ops.host.clock.now());
@@ -430,6 +433,7 @@ export async function takeUpdate(
     },
     true,
     until,
+    { s: seq, t: 'update', n: key, ...(until === undefined ? {} : { until }), at: ops.host.clock.now() },
   );
   return updateHandle(ops, taken);
 }
