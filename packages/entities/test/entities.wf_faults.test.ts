@@ -1,7 +1,9 @@
-// The workflow fault checker (wf_faults.ts), short: three rounds per store (a SIGSTOP longer than
-// failure detection, a rolling deploy onto a patched saga body once it ended, then a kill -9
-// mid-step or mid-compensation while new sagas take the patched path) across network-namespace test hosts, over a saga (some cancelled
-// mid-flight), durable sleeps, signals, a child workflow and an outbox-like step; then zero
+// The workflow fault checker (wf_faults.ts), short: four rounds per store (a SIGSTOP longer than
+// failure detection, a rolling deploy onto a patched saga body once it ended, a kill -9 mid-step
+// or mid-compensation while new sagas take the patched path, then every member killed at a
+// journal boundary: a cancel's strike, its compensations, a signal wait, a child's start) across
+// network-namespace test hosts, over a saga (some cancelled mid-flight), an order (a sleep, a
+// confirmation with a timeout), durable sleeps, signals, a child workflow and an outbox-like step; then zero
 // violations. The checker's rules (wf_faults_check.ts) are first shown to
 // fail on each planted violation. The long run is dist/test/wf_faults_run.js. Needs root, ip/nft
 // (and PostgreSQL for its run): skips without (fails under CI=true).
@@ -437,6 +439,70 @@ test('resume latency: from the kill (or the end of the sleep it was in) to the n
   assert.deepEqual(resumeLatencies([{ at: 1000, source: 'n1#1' }], events, records), [300, 100]);
 });
 
+test('the checker fails on an order compensated after its confirmation, a cancelled order missing or doubling a compensation, an engine error reaching a body, a replay that diverged on an unchanged body', () => {
+  const steps = [j(0, 'step', 'reserve', 10), j(1, 'step', 'charge', 20), j(2, 'sleep', '', 30, { until: 40 })];
+  const effects = (id: string, ...whats: string[]): Delivery[] =>
+    whats.map((w, i) => d(`wforder/${id}/${i}/${w}`, `${id}/${w}`, 100 + i));
+  const shipped = inst(
+    'wforder',
+    'o',
+    {},
+    done('shipped', [...steps, j(3, 'signal', 'confirm', 50, { v: { sid: 'o-confirm' } }), j(4, 'step', 'ship', 60)]),
+  );
+  assert.equal(violations([shipped], effects('o', 'reserve', 'charge', 'ship')), '');
+  assert.match(
+    violations([shipped], effects('o', 'reserve', 'charge', 'ship', 'refund')),
+    /wforder\/o: a confirmed order was compensated \(unreserve 0, refund 1\)/,
+  );
+  const cancelled = (journal: WorkflowJournalEntry[]): WfInstance =>
+    inst('wforder', 'c', {}, { status: 'cancelled', journal, runs: 2, cancel: 'x' }, { cancel: 'cancelled' });
+  const struck = [
+    ...steps.slice(0, 2),
+    j(2, 'sleep', '', 30, { until: 40, e: { name: 'ErgoError', code: 'ERR_WORKFLOW_CANCELLED', message: 'x' } }),
+    j(3, 'step', 'compensate:charge', 50),
+    j(4, 'step', 'compensate:reserve', 60),
+  ];
+  assert.equal(violations([cancelled(struck)], effects('c', 'reserve', 'charge', 'refund', 'unreserve')), '');
+  assert.match(
+    violations([cancelled(struck)], effects('c', 'reserve', 'charge', 'refund')),
+    /wforder\/c: cancelled: compensation unreserve applied 0 times \(reserve was journaled\)/,
+  );
+  assert.match(
+    violations(
+      [cancelled([...struck, j(5, 'step', 'compensate:charge', 70)])],
+      effects('c', 'reserve', 'charge', 'refund', 'unreserve'),
+    ),
+    /2 compensate:charge steps journaled/,
+  );
+  const engine = inst(
+    'wforder',
+    'e',
+    {},
+    {
+      status: 'failed',
+      journal: [
+        ...steps,
+        j(3, 'signal', 'confirm', 50, {
+          e: { name: 'ErgoError', code: 'ERR_PROCESS_UNKNOWN', message: 'unknown process' },
+        }),
+      ],
+      runs: 2,
+      error: { name: 'ErgoError', code: 'ERR_PROCESS_UNKNOWN', message: 'unknown process' },
+    },
+  );
+  assert.match(
+    violations([engine], []),
+    /wforder\/e: an engine error reached the body \(operation 3: ERR_PROCESS_UNKNOWN/,
+  );
+  assert.match(
+    violations(
+      [{ ...shipped, diverged: 'the journal has step compensate:charge' }],
+      effects('o', 'reserve', 'charge', 'ship'),
+    ),
+    /wforder\/o: a replay diverged though its body never changed/,
+  );
+});
+
 async function run(store: 'sqlite' | 'postgres', first: readonly WfFaultKind[]): Promise<WfFaultReport> {
   const report = await runWorkflowFaults({
     rounds: first.length,
@@ -456,19 +522,19 @@ async function run(store: 'sqlite' | 'postgres', first: readonly WfFaultKind[]):
   return report;
 }
 
-test('workflows under a pause longer than failure detection, a rolling deploy onto a patched body and kill -9 mid-step, one shared SQLite file: no violation', async (t) => {
+test('workflows under a pause longer than failure detection, a rolling deploy onto a patched body, kill -9 mid-step and every member killed at a journal boundary, one shared SQLite file: no violation', async (t) => {
   if (!requireHosts(t)) return;
-  await run('sqlite', ['longpause', 'deploy', 'midstep']);
+  await run('sqlite', ['longpause', 'deploy', 'midstep', 'boundary']);
 });
 
-test('workflows under a pause longer than failure detection, a rolling deploy onto a patched body and kill -9 mid-compensation, PostgreSQL in a host of its own: no violation', async (t) => {
+test('workflows under a pause longer than failure detection, a rolling deploy onto a patched body, kill -9 mid-compensation and every member killed at a journal boundary, PostgreSQL in a host of its own: no violation', async (t) => {
   if (!requireHosts(t)) return;
   const missing = postgresMissing();
   if (missing !== undefined) {
     t.skip(missing);
     return;
   }
-  await run('postgres', ['longpause', 'deploy', 'compkill']);
+  await run('postgres', ['longpause', 'deploy', 'compkill', 'boundary']);
 });
 
 test("the checker fails on a state index row missing or not its record's, and counts that are not the tally of the records", () => {

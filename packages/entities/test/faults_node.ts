@@ -11,7 +11,7 @@
 // msg, msgId), `status` (a flow key's state and data), `inbox` (kind, key: the ids in its inbox), `dump` (kind, keys: each ledger key's
 // applied ids, reminder fires, version and inbox, read from the store), `members`, `lease`
 // (kind, key: the store's lease row), `debug`, `stop`; answered `{ id, ok }` or `{ id, err, code }`. The workflow checker's (wf_faults.ts):
-// `wfstart` (wf, key, input), `wfsignal` (key, sid: a signal `item` with that id; wf `wfcan` or, by default, `wfsignals`), `wfupdate`
+// `wfstart` (wf, key, input), `wfsignal` (key, sid: a signal `item` with that id; wf `wfcan` or, by default, `wfsignals`; `confirm` of `wforder`), `wfupdate`
 // (key, uid: an update `add` of `wfupd` with that id: its answer), `wfindex` (wf: its state index rows and counts), `wfcancel`
 // (wf, key), `wfresult` (wf, key: the outcome `result()` answers), `wfresume` (wf, key), `wfdump`
 // (wf, keys: each instance's record, read from the store); its workflows (wf_faults_kinds.ts, the
@@ -26,7 +26,7 @@ import { startNode, type AnyProtocol } from 'ergo-ts';
 import { ENTITIES_CHANNEL, PostgresStore, SqliteStore, entity, startEntities, type EntityStore } from '../src/index.js';
 import { EsLedger, Flow, Ledger, type FireRecord, type LedgerState } from './faults_kinds.js';
 import { fixtureEnv, serveCommands, stopFixture } from './fixture_ipc.js';
-import { WfCan, WfSignals, WfUpd, wfKinds, type WfName } from './wf_faults_kinds.js';
+import { WfCan, WfOrder, WfSignals, WfUpd, wfKinds, type WfName } from './wf_faults_kinds.js';
 
 const env = fixtureEnv('faults_node');
 
@@ -219,6 +219,10 @@ if (process.env.FN_NAME !== undefined) {
       case 'wfresume':
         return entities.workflows.handle(wfKind(c.wf), c.key!).resume({ timeout: c.timeout ?? 5000 });
       case 'wfsignal':
+        if (c.wf === 'wforder')
+          return entities.workflows
+            .handle(WfOrder, c.key!)
+            .signal('confirm', { sid: c.sid! }, { id: c.sid!, timeout: c.timeout ?? 5000 });
         return entities.workflows
           .handle(c.wf === 'wfcan' ? WfCan : WfSignals, c.key!)
           .signal('item', { sid: c.sid! }, { id: c.sid!, timeout: c.timeout ?? 5000 });

@@ -7,11 +7,13 @@
 // then SIGCONT (3 s), SIGSTOP longer than failure detection (12–20 s) then SIGCONT while the next
 // rounds go on, SIGSTOP past the lease then kill -9, a silent partition between two members, a
 // member cut off from everyone (and, with PostgreSQL, from the store), whole-cluster kill -9 +
-// restart, and a rolling deploy (members stopped and started one by one onto a saga body that adds
+// restart (at any time, or `boundary`: the moment a chosen journal entry is seen in the store — a
+// cancel's strike before its compensations, between them, after them, a signal wait just begun, a
+// child's start), and a rolling deploy (members stopped and started one by one onto a saga body that adds
 // a step behind `ctx.patched`). Each round starts workflows through random live members (again with
 // the same id until acknowledged), sends the signals (each with an id, again until acknowledged,
 // the next after the previous), cancels some sagas mid-flight, and injects one fault; after the
-// rounds every instance must end within a bound, and `result()` of each is asked through a random
+// rounds every instance must end within a bound (orders confirmed and cancelled at random too), and `result()` of each is asked through a random
 // member. The rules are wf_faults_check.ts's; besides the violations it measures the resume
 // latency after a kill -9. Used by entities.wf_faults.test.ts (a few rounds per store) and
 // wf_faults_run.ts (the long run).
@@ -37,7 +39,7 @@ import {
 import { childId, type Delivery, type WfName } from './wf_faults_kinds.js';
 
 /** Every workflow kind the checker's nodes host (the child started by its parent too). */
-const WF_NAMES = ['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfchild', 'wfcan', 'wfupd'] as const;
+const WF_NAMES = ['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfchild', 'wfcan', 'wfupd', 'wforder'] as const;
 
 /** The faults a round applies, one each. */
 export const WF_FAULT_KINDS = [
@@ -51,7 +53,24 @@ export const WF_FAULT_KINDS = [
   'longpause',
   'compkill',
   'deploy',
+  'boundary',
 ] as const;
+
+/**
+ * The journal boundaries a `boundary` round kills the whole cluster at, each as the record it is
+ * seen in: a cancel's strike journaled (before the compensations), one compensation journaled of
+ * two (between), both (after, before the end is written), an order's confirmation wait journaled
+ * open, a parent's child start.
+ */
+export const WF_BOUNDARIES = {
+  strike: (r: WfRecord): boolean => r.journal.some((e) => e.e?.code === 'ERR_WORKFLOW_CANCELLED' && e.t !== 'step'),
+  between: (r: WfRecord): boolean => r.cancel !== undefined && compensations(r) === 1,
+  after: (r: WfRecord): boolean => r.status === 'running' && compensations(r) === 2,
+  signal: (r: WfRecord): boolean => r.journal.some((e) => e.t === 'signal' && e.done !== true),
+  child: (r: WfRecord): boolean => r.journal.some((e) => e.t === 'child' && e.n.startsWith('start ')),
+} as const;
+
+const compensations = (r: WfRecord): number => r.journal.filter((e) => e.n.startsWith('compensate:')).length;
 
 /** One of {@link WF_FAULT_KINDS}. */
 export type WfFaultKind = (typeof WF_FAULT_KINDS)[number];
@@ -94,6 +113,8 @@ export interface WfFaultReport {
   midstepSeen: number;
   /** Compensation kills that saw a compensation start on their victim before the kill. */
   compkillSeen: number;
+  /** Whole-cluster kills at a journal boundary: asked, and seen in the store before the kill, by boundary. */
+  boundaries: Record<string, { asked: number; seen: number }>;
   /** Operations: starts and signals acknowledged; given up on (never acknowledged). */
   operations: { starts: number; signals: number; updates: number; givenUp: number };
   /** Cancels sent: answered 'cancelled', refused (the instance had ended), never answered. */
@@ -229,7 +250,12 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     cancel?: CancelSeen;
     /** Every answer an update got (wfupd): the first ask's and a repeat's of the same id. */
     answers: { uid: string; answer: unknown }[];
+    /** Why a replay of it diverged, though its body never changed. */
+    diverged?: string;
   }[] = [];
+  const boundaries: Record<string, { asked: number; seen: number }> = Object.fromEntries(
+    Object.keys(WF_BOUNDARIES).map((b) => [b, { asked: 0, seen: 0 }]),
+  );
   const kills: KillMark[] = [];
   const pauses: { source: string; from: number; to?: number }[] = [];
   const background: Promise<void>[] = [];
@@ -334,11 +360,27 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     for (const inst of instances) {
       const rec = records.get(`${inst.wf}/${inst.id}`);
       if (rec?.status !== 'running' || rec.blocked === undefined) continue;
+      // Only the saga's body changes (a deploy): any other replay that diverged is a fault.
+      if (inst.wf !== 'wfsaga' || version === 1) inst.diverged ??= rec.blocked.message;
       const r = await ask('wfresume', { wf: inst.wf, key: inst.id });
       if (r !== undefined && 'ok' in r && r.ok === 'resumed') resumed++;
     }
   };
   const via = (): FaultNode => usable()[0] ?? nodes.find((n) => n.alive())!;
+  /** Polls the records of `keys` of `wf` (bounded) until one is at the boundary `at`; whether one was. */
+  const seeBoundary = async (wf: string, keys: string[], at: (r: WfRecord) => boolean): Promise<boolean> => {
+    const deadline = Date.now() + 8000;
+    while (Date.now() < deadline) {
+      try {
+        const recs = (await via().cmd('wfdump', { wf, keys }, 2000)) as Record<string, WfRecord | null>;
+        if (Object.values(recs).some((r) => r !== null && at(r))) return true;
+      } catch {
+        // a member busy or down: look again
+      }
+      await sleepFor(2);
+    }
+    return false;
+  };
   const keysOf = (wf: string): string[] =>
     wf === 'wfchild'
       ? instances.filter((i) => i.wf === 'wfparent').map((i) => childId(i.id))
@@ -387,10 +429,22 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       // The load: workflows started just before the fault, so it meets them at every stage.
       const starts: Promise<unknown>[] = [];
       const from = sinkLines().length;
+      const boundary =
+        kind === 'boundary' ? pick(Object.keys(WF_BOUNDARIES) as (keyof typeof WF_BOUNDARIES)[]) : undefined;
+      const roundFirst = nextId + 1;
       for (let i = 0; i < perRound; i++) {
         // A compensation kill needs a compensation in flight: one saga that fails for good.
         const forced = kind === 'compkill' && i === 0;
-        const wf = forced ? 'wfsaga' : pick(['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfcan', 'wfupd'] as const);
+        // A boundary kill needs what makes its entry: two orders (cancelled in their sleep unless
+        // the boundary is their confirmation wait), or a parent.
+        const atBoundary = boundary !== undefined && i < 2;
+        const wf = forced
+          ? 'wfsaga'
+          : atBoundary
+            ? boundary === 'child'
+              ? 'wfparent'
+              : 'wforder'
+            : pick(['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfcan', 'wfupd', 'wforder'] as const);
         const id = `${wf.slice(2)}${++nextId}`;
         const stepMs = int(0, 300);
         const input: Record<string, unknown> =
@@ -406,10 +460,22 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
                   ? { count: int(1, 4), got: [], stepMs }
                   : wf === 'wfupd'
                     ? { count: int(1, 3), stepMs }
-                    : { x: int(0, 1000), stepMs };
+                    : wf === 'wforder'
+                      ? { sleepMs: atBoundary ? 1500 : int(100, 1500), confirmMs: int(500, 3000), stepMs }
+                      : { x: int(0, 1000), stepMs };
         const inst: (typeof instances)[number] = { wf, id, input, started: false, acked: [], lost: 0, answers: [] };
         instances.push(inst);
-        const cancelAfter = wf === 'wfsaga' && !forced && rand() < cancelShare ? int(0, 1500) : undefined;
+        const cancelAfter =
+          atBoundary && wf === 'wforder'
+            ? boundary === 'signal'
+              ? undefined
+              : int(700, 1300) // in its sleep, after its steps
+            : (wf === 'wfsaga' || wf === 'wforder') && !forced && rand() < cancelShare
+              ? int(0, 1500)
+              : undefined;
+        // An order's confirmation (most orders), sent once at a random time: before its wait, in it, or too late.
+        const confirmAfter =
+          wf === 'wforder' && !(atBoundary && boundary === 'signal') && rand() < 0.7 ? int(0, 4000) : undefined;
         starts.push(
           untilAcked('wfstart', { wf, key: id, input }).then((ok) => {
             inst.started = ok;
@@ -445,6 +511,19 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
                     ops.updates++;
                     const again = await ask('wfupdate', { key: id, uid }, { accept: (a) => typeof a === 'string' });
                     if (again !== undefined && 'ok' in again) inst.answers.push({ uid, answer: again.ok });
+                  }
+                })(),
+              );
+            if (ok && confirmAfter !== undefined)
+              background.push(
+                (async () => {
+                  await sleepFor(confirmAfter);
+                  const sid = `${id}-confirm`;
+                  // Refused once the order ended (ERR_WORKFLOW_CLOSED): a confirmation too late.
+                  const r = await ask('wfsignal', { wf, key: id, sid }, { final: (c) => c === 'ERR_WORKFLOW_CLOSED' });
+                  if (r !== undefined && 'ok' in r) {
+                    inst.acked.push(sid);
+                    ops.signals++;
                   }
                 })(),
               );
@@ -521,6 +600,15 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         await waits.track(`heal ${kind} of ${victim.name}`, cut.heal());
       } else if (kind === 'deploy') {
         await deploy(++version);
+      } else if (kind === 'boundary') {
+        // Every member killed the moment the boundary's entry is seen in the store (polled).
+        const b = boundary!;
+        boundaries[b]!.asked++;
+        const wf = b === 'child' ? 'wfparent' : 'wforder';
+        const keys = [`${wf.slice(2)}${roundFirst}`, `${wf.slice(2)}${roundFirst + 1}`];
+        if (await waits.track(`boundary ${b}`, seeBoundary(wf, keys, WF_BOUNDARIES[b]))) boundaries[b]!.seen++;
+        await waits.track('kill every node', Promise.all(nodes.map((n) => n.kill())));
+        for (const n of nodes) await waits.track(`restart ${n.name}`, n.start());
       } else {
         await waits.track('kill every node', Promise.all(nodes.map((n) => n.kill())));
         for (const n of nodes) await waits.track(`restart ${n.name}`, n.start());
@@ -528,7 +616,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       // A member paused past detection is not seen by the others until it continues.
       if (longPause === undefined) await waits.track('every node sees every member', allSee());
       progress(
-        `round ${round}/${o.rounds}: ${kind} ${kind === 'restart' || kind === 'deploy' ? `all${kind === 'deploy' ? ` to v${version}` : ''}` : victim.name}; started ${ops.starts}, signals ${ops.signals}, updates ${ops.updates}, cancels ${cancels.cancelled}/${cancels.closed}/${cancels.unknown}, given up ${ops.givenUp}`,
+        `round ${round}/${o.rounds}: ${kind}${boundary === undefined ? '' : ` at ${boundary}`} ${kind === 'restart' || kind === 'deploy' || kind === 'boundary' ? `all${kind === 'deploy' ? ` to v${version}` : ''}` : victim.name}; started ${ops.starts}, signals ${ops.signals}, updates ${ops.updates}, cancels ${cancels.cancelled}/${cancels.closed}/${cancels.unknown}, given up ${ops.givenUp}`,
       );
     }
     if (longPause !== undefined) await waits.track('the long pause ends', longPause.over);
@@ -559,7 +647,9 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       started: i.started,
       ...(i.wf === 'wfsignals' || i.wf === 'wfcan' ? { signalsAcked: i.acked, signalsGivenUp: i.lost } : {}),
       ...(i.wf === 'wfupd' ? { signalsAcked: i.acked, signalsGivenUp: i.lost, answers: i.answers } : {}),
+      ...(i.wf === 'wforder' ? { signalsAcked: i.acked } : {}),
       ...(i.cancel === undefined ? {} : { cancel: i.cancel }),
+      ...(i.diverged === undefined ? {} : { diverged: i.diverged }),
       record: records.get(`${i.wf}/${i.id}`) ?? null,
     }));
     for (const p of instances)
@@ -628,6 +718,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       faults,
       midstepSeen,
       compkillSeen,
+      boundaries,
       operations: ops,
       cancels,
       deploys: {

@@ -21,6 +21,13 @@
 //     one undo per reservation made and a refund for a charge journaled done (a charge delivered
 //     but journaled failed is a violation: its refund can never run); each compensation after
 //     what it undoes, journaled once, in reverse order of the pushes (journal and deliveries);
+//   - an order (wforder) ends shipped, expired or cancelled, never failed: shipped only with its
+//     confirmation taken, then never compensated; expired only when its wait timed out, with both
+//     compensations; cancelled (a cancel asked) with every compensation of a step journaled done
+//     applied once, none of a step not journaled, refund before unreserve, ship never journaled;
+//   - no engine error reaches a body: a wait's entry (sleep, signal, update, continue) or an
+//     instance's end carrying an engine's code (ERR_PROCESS_*, ERR_WORKFLOW_RUN_ENDED, ERR_ENTITY_*);
+//   - no replay diverges where the body never changed (every kind but the saga a deploy patches);
 //   - `result()` agrees: asked of every ended instance through a random member at the end, it
 //     answers the record's status (and output);
 //   - a sleep that fires early: the step after a sleep (its journal entry, the time its function
@@ -48,6 +55,8 @@ export interface WfRecord {
   readonly blocked?: StoredError;
   /** Its search attributes (wfupd sets `taken`). */
   readonly attributes?: Readonly<Record<string, unknown>>;
+  /** The cancel asked (its reason), once one was saved. */
+  readonly cancel?: string;
   /** The current run's number (continue-as-new; absent: 1) and the runs it continued from. */
   readonly run?: number;
   readonly previousRuns?: readonly { readonly run: number; readonly status: string }[];
@@ -61,7 +70,7 @@ export type WfResultSeen =
 
 /** One instance as the harness drove it, and as it ended. */
 export interface WfInstance {
-  readonly wf: 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent' | 'wfchild' | 'wfcan' | 'wfupd';
+  readonly wf: 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent' | 'wfchild' | 'wfcan' | 'wfupd' | 'wforder';
   readonly id: string;
   readonly input: Record<string, unknown>;
   /** Whether its start was acknowledged (a child's: its parent's). */
@@ -77,6 +86,8 @@ export interface WfInstance {
    * or `unknown` (never answered: it may have been stored).
    */
   readonly cancel?: 'cancelled' | 'closed' | 'unknown';
+  /** Why a replay of it diverged (it was seen halted) though its body never changed. */
+  readonly diverged?: string;
   /** What `result()` answered at the end (asked of ended instances). */
   readonly result?: WfResultSeen;
   /** Its record, or null when the store has none. */
@@ -331,6 +342,74 @@ function sagaRules(
   return count;
 }
 
+/** Codes only the engine throws: one reaching a body (a wait's entry, an instance's end) is a fault. */
+const ENGINE_CODE = /^(ERR_PROCESS_|ERR_WORKFLOW_RUN_ENDED|ERR_ENTITY_)/;
+
+/** The order's rules (wforder): outcome, confirmation, compensations (see the top of this file). */
+function orderRules(
+  inst: WfInstance,
+  rec: WfRecord,
+  applied: (what: string) => number,
+  deliveriesOf: (what: string) => readonly Delivery[],
+  v: string[],
+): number {
+  const where = `${inst.wf}/${inst.id}`;
+  const flag = (what: string): void => void v.push(`${where}: ${what}`);
+  const want = (what: string, n: number): void => {
+    const got = applied(what);
+    if (got !== n) flag(`effect ${what} applied ${got} times, expected ${n}`);
+  };
+  const { status, output: out } = rec;
+  const confirm = rec.journal.find((e) => e.t === 'signal' && e.n === 'confirm');
+  const taken = confirm?.done === true && confirm.e === undefined;
+  const journaled = (n: string): boolean =>
+    rec.journal.some((e) => e.t === 'step' && e.n === n && e.done === true && e.e === undefined);
+  const unreserve = applied('unreserve');
+  const refund = applied('refund');
+  if (status === 'completed' && out === 'shipped') {
+    for (const w of ['reserve', 'charge', 'ship']) want(w, 1);
+    if (!taken) flag('shipped, but its journal has no confirmation taken');
+    if (unreserve + refund > 0) flag(`a confirmed order was compensated (unreserve ${unreserve}, refund ${refund})`);
+  } else if (status === 'completed' && out === 'expired') {
+    if (confirm?.e?.code !== 'ERR_WORKFLOW_TIMEOUT') flag('expired, but its confirmation wait did not time out');
+    for (const w of ['reserve', 'charge', 'unreserve', 'refund']) want(w, 1);
+    want('ship', 0);
+  } else if (status === 'completed') flag(`output ${JSON.stringify(out)} is impossible for an order`);
+  else {
+    if (inst.cancel === undefined || inst.cancel === 'closed')
+      flag(`ended cancelled, but no cancel was ${inst.cancel === 'closed' ? 'accepted' : 'asked'}`);
+    for (const [step, undo] of [
+      ['reserve', 'unreserve'],
+      ['charge', 'refund'],
+    ] as const) {
+      const n = applied(undo);
+      if (journaled(step) && n !== 1)
+        flag(`cancelled: compensation ${undo} applied ${n} times (${step} was journaled)`);
+      if (!journaled(step) && n > 0) flag(`cancelled: compensation ${undo} applied, but ${step} was never journaled`);
+    }
+    if (journaled('ship')) flag('cancelled after ship was journaled');
+  }
+  if (refund > 0 && applied('charge') === 0) flag('refunded a charge never made');
+  // Each compensation journaled once, the refund first, each delivered after what it undoes.
+  const names = rec.journal.filter((e) => e.t === 'step' && e.n.startsWith('compensate:')).map((e) => e.n);
+  for (const n of new Set(names))
+    if (names.filter((x) => x === n).length > 1) flag(`${names.filter((x) => x === n).length} ${n} steps journaled`);
+  if (
+    names.indexOf('compensate:reserve') >= 0 &&
+    names.indexOf('compensate:reserve') < names.indexOf('compensate:charge')
+  )
+    flag(`compensations journaled in order ${names.join(', ')}: not newest first`);
+  for (const [undo, done] of [
+    ['unreserve', 'reserve'],
+    ['refund', 'charge'],
+  ] as const) {
+    const first = Math.min(...deliveriesOf(undo).map((d) => d.at));
+    const last = Math.max(...deliveriesOf(done).map((d) => d.at));
+    if (first !== Infinity && last > first) flag(`${undo} delivered at ${first}, before ${done}'s delivery at ${last}`);
+  }
+  return unreserve + refund;
+}
+
 /** Checks the instances and the sink's deliveries against the rules above. */
 export function checkWorkflows(
   instances: readonly WfInstance[],
@@ -368,6 +447,13 @@ export function checkWorkflows(
       if (inst.started) v.push(`${where}: its start was acknowledged, but the store has no instance`);
       continue;
     }
+    if (inst.diverged !== undefined)
+      v.push(`${where}: a replay diverged though its body never changed: ${inst.diverged}`);
+    for (const e of [...rec.journal.filter((x) => x.t !== 'step' && x.t !== 'retry'), { e: rec.error, s: 'end' }])
+      if (e.e?.code !== undefined && ENGINE_CODE.test(e.e.code))
+        v.push(
+          `${where}: an engine error reached the body (${e.s === 'end' ? 'its end' : `operation ${e.s}`}: ${e.e.code} ${e.e.message})`,
+        );
     if (rec.status === 'running') {
       if ((inst.signalsGivenUp ?? 0) > 0) out.waitingForSignals++;
       else v.push(`${where}: never completed (still running after the bounded wait; ${rec.runs} runs)`);
@@ -392,6 +478,18 @@ export function checkWorkflows(
       );
       continue;
     }
+    if (inst.wf === 'wforder' && (rec.status === 'completed' || rec.status === 'cancelled')) {
+      if (rec.status === 'completed') out.completed++;
+      else out.cancelled++;
+      out.compensations += orderRules(
+        inst,
+        rec,
+        (what) => applied(id, what),
+        (what) => deliveriesOf(id, what),
+        v,
+      );
+      continue;
+    }
     if (rec.status !== 'completed') {
       v.push(`${where}: ended ${rec.status}${rec.error === undefined ? '' : ` (${rec.error.message})`}`);
       continue;
@@ -405,6 +503,7 @@ export function checkWorkflows(
     };
     switch (inst.wf) {
       case 'wfsaga':
+      case 'wforder': // their rules ran above
         break;
       case 'wfsleep': {
         const sleeps = input.sleeps as number[];

@@ -17,6 +17,10 @@
 //   - `wfcan`: a continue-as-new chain: each run waits for one signal `item`, consumes it in a
 //     step and continues as new with it until it has `count`; returns their ids in order (signals
 //     sent while a run ends carry over to the next);
+//   - `wforder`: an order (issue 78's shape): `reserve` and `charge` (each compensated: `unreserve`,
+//     `refund`), a durable sleep, a wait for signal `confirm` with a timeout, then `ship`:
+//     'shipped'; a wait that timed out rolls back: 'expired'; a cancel rolls back and ends
+//     `cancelled`. It never fails: an engine error thrown into it would end it `failed`;
 //   - `wfupd`: takes `count` updates `add` (each with the checker's id as its update id), applies
 //     each in a step, sets the search attribute `taken` and answers `<uid>@<position>`; returns
 //     the ids in the order taken.
@@ -244,6 +248,45 @@ export const WfCan = defineWorkflow(
   { signals: { item: schema.object({ sid: schema.string() }) } },
 );
 
+/** The input of {@link WfOrder}. */
+export interface OrderInput {
+  readonly sleepMs: number;
+  readonly confirmMs: number;
+  readonly stepMs: number;
+}
+
+/** An order: reserve, charge, a sleep, a confirmation with a timeout, ship (see the top of this file). */
+export const WfOrder = defineWorkflow(
+  'wforder',
+  async (ctx, input: OrderInput): Promise<string> => {
+    const effect =
+      (what: string) =>
+      async ({ idempotencyKey }: { idempotencyKey: string }): Promise<boolean> => {
+        deliver(idempotencyKey, `${ctx.id}/${what}`);
+        await delay(input.stepMs);
+        return true;
+      };
+    try {
+      await ctx.step('reserve', effect('reserve'), { compensate: (_r, info) => effect('unreserve')(info) });
+      await ctx.step('charge', effect('charge'), { compensate: (_r, info) => effect('refund')(info) });
+      await ctx.sleep(input.sleepMs);
+      try {
+        await ctx.signal('confirm', { timeoutMs: input.confirmMs });
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'ERR_WORKFLOW_TIMEOUT') throw err;
+        await ctx.runCompensations();
+        return 'expired';
+      }
+      await ctx.step('ship', effect('ship'));
+      return 'shipped';
+    } catch (err) {
+      await ctx.runCompensations();
+      throw err;
+    }
+  },
+  { signals: { confirm: schema.object({ sid: schema.string() }) }, resumeAfterMs: 1000 },
+);
+
 /** The input of {@link WfUpd}. */
 export interface UpdInput {
   readonly count: number;
@@ -280,11 +323,11 @@ export const WfUpd = defineWorkflow(
 
 /** Every workflow kind of the checker with the saga of body version `version`, for the nodes' `kinds`. */
 export function wfKinds(version: number) {
-  return [sagaOf(version), WfSleep, WfSignals, WfChild, WfParent, WfCan, WfUpd] as const;
+  return [sagaOf(version), WfSleep, WfSignals, WfChild, WfParent, WfCan, WfUpd, WfOrder] as const;
 }
 
 /** Every workflow kind of the checker, body version 1. */
 export const WF_KINDS = wfKinds(1);
 
 /** The workflows the checker starts (the child is started by its parent). */
-export type WfName = 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent' | 'wfcan' | 'wfupd';
+export type WfName = 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent' | 'wfcan' | 'wfupd' | 'wforder';

@@ -1,19 +1,22 @@
 // The long run of the workflow fault checker (wf_faults.ts): randomised rounds of kill -9 (also
 // mid-step and mid-compensation), SIGSTOP past the lease (then SIGCONT or kill -9), SIGSTOP longer
 // than failure detection then SIGCONT, silent partitions, isolation, whole-cluster kill -9 +
-// restart and rolling deploys onto a patched body, across network-namespace test hosts, over a
-// saga with compensations (some cancelled mid-flight), durable sleeps, signals, a child workflow
-// and an outbox-like step; then the checker's rules (wf_faults_check.ts).
+// restart (also at a journal boundary: a cancel's strike, between or after its compensations, a
+// signal wait just begun, a child's start) and rolling deploys onto a patched body, across network-namespace test hosts, over a
+// saga with compensations (some cancelled mid-flight), an order (a sleep, a confirmation with a
+// timeout, compensations; confirmed and cancelled at random), durable sleeps, signals, a child
+// workflow and an outbox-like step; then the checker's rules (wf_faults_check.ts).
 // Needs root, ip/nft, a build (`npm run build`) and, for PostgreSQL, its server binaries.
 //   node packages/entities/dist/test/wf_faults_run.js [--store sqlite|postgres] [--rounds 200]
 //     [--seed n] [--minutes m (start no round after m minutes)] [--watchdog seconds (180)]
 //     [--long-pause lo-hi (seconds a long SIGSTOP lasts, drawn in [lo, hi]; 12-20)]
+//     [--first kind,kind,... (the first rounds' faults, in order; default each kind once)]
 // Prints each round, then the report (rounds, operations, faults, violations, figures) as JSON;
 // exits 1 on any violation, 2 when the hosts (or PostgreSQL) are missing.
 
 import { hostsAvailable, postgresMissing } from '@ergo-ts/test-support';
 
-import { runWorkflowFaults } from './wf_faults.js';
+import { runWorkflowFaults, WF_FAULT_KINDS, type WfFaultKind } from './wf_faults.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,6 +37,11 @@ if (!(lo > 0 && hi >= lo)) {
   console.error(`--long-pause: want seconds 'lo-hi' (lo > 0, hi >= lo), got ${arg('long-pause')}`);
   process.exit(2);
 }
+const first = arg('first')?.split(',') as WfFaultKind[] | undefined;
+if (first !== undefined && first.some((k) => !WF_FAULT_KINDS.includes(k))) {
+  console.error(`--first: want kinds among ${WF_FAULT_KINDS.join(',')}, got ${arg('first')}`);
+  process.exit(2);
+}
 const stamp = (): string => new Date().toISOString().slice(11, 19);
 const report = await runWorkflowFaults({
   rounds: Number(arg('rounds') ?? 200),
@@ -41,6 +49,7 @@ const report = await runWorkflowFaults({
   watchdogMs: Number(arg('watchdog') ?? 180) * 1000,
   longPauseMs: [lo, hi],
   ...(seed === undefined ? {} : { seed: Number(seed) }),
+  ...(first === undefined ? {} : { first }),
   ...(minutes === undefined ? {} : { until: t0 + Number(minutes) * 60_000 }),
   progress: (l) => console.log(`${stamp()} [${store}] ${l}`),
 });
