@@ -80,7 +80,8 @@ const Order = defineWorkflow(
       await ctx.step('reserve', () => effects.push(`${id} reserve`), {
         compensate: () => effects.push(`${id} undo reserve`),
       });
-      await ctx.sleep(60_000);
+      if (id.startsWith('wait')) await ctx.signal('confirm', { timeoutMs: 3_600_000 });
+      else await ctx.sleep(60_000);
       ctx.now();
       await ctx.step('ship', (info) => {
         effects.push(`${id} ship ${info.attempt}`);
@@ -92,7 +93,7 @@ const Order = defineWorkflow(
       throw err;
     }
   },
-  { retry: { initialMs: 600_000, maxMs: 600_000 } },
+  { retry: { initialMs: 600_000, maxMs: 600_000 }, signals: { confirm: schema.object({}) } },
 );
 
 /** Replaces what the store holds for `key` of `kind` by `f` of it, under a lease of its own (as an older writer left it). */
@@ -184,5 +185,28 @@ test('item 5: a sleep that had ended before the cancel (the step after it met th
       'late1 undo charge 1',
       'late1 undo charge 2',
     ],
+  );
+});
+
+test('item 5: a cancel that struck a signal wait is journaled there; a confirmation sent after it is not taken by a replay', async () => {
+  await using k = await startTestEntities({ kinds: [Order], leaseTtlMs: 3_600_000 });
+  const wf = await k.workflows.start(Order, 'wait1', 'wait1');
+  await k.workflows.runUntilIdle(); // waiting for its confirmation
+  assert.equal(await wf.cancel('changed my mind'), 'cancelled');
+  await k.workflows.runUntilIdle();
+  assert.deepEqual(opsOf((await wf.record())!).slice(2), [
+    '2 signal confirm ERR_WORKFLOW_CANCELLED',
+    '3 step compensate:reserve',
+    '4 retry compensate:charge',
+  ]);
+  await k.restart();
+  assert.equal(await wf.signal('confirm', {}), 'accepted'); // kept: the wait it would have gone to was struck
+  k.advanceTime(600_001);
+  await k.fireDueReminders();
+  await assert.rejects(wf.advanceUntilDone(), { code: 'ERR_WORKFLOW_CANCELLED' });
+  assert.equal((await wf.record())!.status, 'cancelled');
+  assert.deepEqual(
+    effects.filter((e) => e.startsWith('wait1 ')),
+    ['wait1 charge', 'wait1 reserve', 'wait1 undo reserve', 'wait1 undo charge 1', 'wait1 undo charge 2'],
   );
 });
