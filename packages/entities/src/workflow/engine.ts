@@ -133,6 +133,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   override handleCall(request: unknown): unknown {
+    // A call is served from the mailbox (never during the init): the process is in the node's table.
+    this.#activated = true;
     if (request === WORKFLOW_PROBE) return this.#probe();
     if (!isWorkflowRequest(request))
       throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: not a workflow request`));
