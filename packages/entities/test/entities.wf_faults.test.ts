@@ -474,6 +474,13 @@ test('the checker fails on an order compensated after its confirmation, a cancel
     ),
     /2 compensate:charge steps journaled/,
   );
+  const ship = (c?: true) => j(5, 'step', 'ship', 45, c === undefined ? {} : { c });
+  const shipped2 = effects('c', 'reserve', 'charge', 'ship', 'refund', 'unreserve');
+  assert.equal(violations([cancelled([...struck.slice(0, 2), ship(true), ...struck.slice(3)])], shipped2), '');
+  assert.match(
+    violations([cancelled([...struck.slice(0, 2), ship(), ...struck.slice(3)])], shipped2),
+    /wforder\/c: cancelled after ship was journaled done before the cancel/,
+  );
   const engine = inst(
     'wforder',
     'e',

@@ -24,7 +24,8 @@
 //   - an order (wforder) ends shipped, expired or cancelled, never failed: shipped only with its
 //     confirmation taken, then never compensated; expired only when its wait timed out, with both
 //     compensations; cancelled (a cancel asked) with every compensation of a step journaled done
-//     applied once, none of a step not journaled, refund before unreserve, ship never journaled;
+//     applied once, none of a step not journaled, refund before unreserve, ship journaled only
+//     as returned after the cancel (marked `c`);
 //   - no engine error reaches a body: a wait's entry (sleep, signal, update, continue) or an
 //     instance's end carrying an engine's code (ERR_PROCESS_*, ERR_WORKFLOW_RUN_ENDED, ERR_ENTITY_*);
 //   - no replay diverges where the body never changed (every kind but the saga a deploy patches);
@@ -387,7 +388,10 @@ function orderRules(
         flag(`cancelled: compensation ${undo} applied ${n} times (${step} was journaled)`);
       if (!journaled(step) && n > 0) flag(`cancelled: compensation ${undo} applied, but ${step} was never journaled`);
     }
-    if (journaled('ship')) flag('cancelled after ship was journaled');
+    // A ship that returned after the cancel is journaled done and marked `c`: the cancel strikes
+    // there and the body compensates (docs/workflows.md, Cancel); one done before it ends shipped.
+    if (rec.journal.some((e) => e.t === 'step' && e.n === 'ship' && e.done === true && e.c !== true))
+      flag('cancelled after ship was journaled done before the cancel');
   }
   if (refund > 0 && applied('charge') === 0) flag('refunded a charge never made');
   // Each compensation journaled once, the refund first, each delivered after what it undoes.
