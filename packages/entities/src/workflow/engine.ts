@@ -29,6 +29,7 @@ import { declared, valueIssue } from './bounds.js';
 import { Run, RunEnded, type RunHost } from './context.js';
 import { confirmedOrEnded } from './run_host.js';
 import { SignalWaits } from './signal_waits.js';
+import { SelectWaits } from './select_waits.js';
 import { COMMIT, CommitQueue } from './commit_queue.js';
 import type { WorkflowSpec } from './define.js';
 import { runBody } from './determinism.js';
@@ -83,10 +84,21 @@ export abstract class WorkflowEntity extends ReminderEntity<
   /** The body started on a halted record (a resume of it answers 'resumed'). */
   #recovering: Run | undefined;
   #ended = false;
+  /**
+   * The body ended and its outcome is being saved: the record still says running until then, and
+   * a request meanwhile (a `result`, a query) must not start the body again.
+   */
+  #closing = false;
   /** Operations running outside a durable wait. */
   #busyOps = 0;
   readonly #deadlines = new Map<number, number>();
   readonly #signals = new SignalWaits({
+    clock: () => this.#clock,
+    deadlines: this.#deadlines,
+    commit: (mutate, run) => this.#saving.commit(mutate, run as Run | undefined),
+    ended: () => this.#ended,
+  });
+  readonly #selects = new SelectWaits({
     clock: () => this.#clock,
     deadlines: this.#deadlines,
     commit: (mutate, run) => this.#saving.commit(mutate, run as Run | undefined),
@@ -170,6 +182,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#ensureRunning();
     const now = this.#clock.now();
     this.#signals.dueBy(now);
+    this.#selects.dueBy(now);
     await this.#saving.stageWake();
   }
 
@@ -197,14 +210,15 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#run = undefined;
     const ended = new RunEnded(reason.message);
     this.#signals.clear();
+    this.#selects.clear();
     this.#saving.rejectAll(ended);
     for (const f of [...this.#resultWaiters]) f({ status: 'pending' });
     this.#updates?.end();
   }
 
-  /** The body's waits for a signal or an update (updates.ts). */
+  /** The body's waits for a signal, an update (updates.ts) or the first of several (select_waits.ts). */
   #bodyWaits(): number {
-    return this.#signals.length + (this.#updates?.waits ?? 0);
+    return this.#signals.length + (this.#updates?.waits ?? 0) + this.#selects.length;
   }
 
   #desk(): UpdateDesk {
@@ -213,7 +227,10 @@ export abstract class WorkflowEntity extends ReminderEntity<
       known: () => this.#known(),
       commit: (mutate, run) => this.#saving.commit(mutate, run as Run | undefined),
       ensureRunning: () => this.#ensureRunning(),
-      accepted: (name) => figuresOf(this.entities, this.spec.name).update(name),
+      accepted: (name) => {
+        figuresOf(this.entities, this.spec.name).update(name);
+        this.#selects.look(); // kept: a select waiting for it takes it
+      },
     }));
   }
 
@@ -292,6 +309,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     await this.#saving.stageWake();
     await this.#saving.persist(rec);
     w?.resolve(payload);
+    if (w === undefined) this.#selects.look(); // kept: a select waiting for it takes it
     figuresOf(this.entities, this.spec.name).signal(name as string);
     return 'accepted';
   }
@@ -430,12 +448,14 @@ export abstract class WorkflowEntity extends ReminderEntity<
     run.end(why);
     const ended = new RunEnded(why);
     this.#signals.rejectRun(run, ended);
+    this.#selects.rejectRun(run, ended);
   }
 
   #probe(): WorkflowProbe {
     const halted = this.#halted || this.state.blocked !== undefined;
     const updates = this.#updates?.waitingFor() ?? [];
-    return probeOf(this.state, this.#run, halted, this.#saving.queued, this.#signals.waiters, updates);
+    const selects = this.#selects.waitingFor();
+    return probeOf(this.state, this.#run, halted, this.#saving.queued, this.#signals.waiters, updates, selects);
   }
 
   // ---- running the body ----
@@ -455,7 +475,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
   /** Starts the body when the instance runs and no body runs for it here (a new activation resumes it). */
   #ensureRunning(): void {
     const rec = this.state;
-    if (this.#ended || rec.status !== 'running' || this.#run !== undefined || this.#halted) return;
+    if (this.#ended || rec.status !== 'running' || this.#run !== undefined || this.#halted || this.#closing) return;
     this.#saving.countRun();
     this.#startRun();
     figuresOf(this.entities, this.spec.name).resumed(rec, this.#run, this.#clock);
@@ -521,6 +541,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
       },
       awaitSignal: (seq, name, until, recordOpen) => this.#signals.await(seq, name, until, recordOpen, owner()),
       awaitUpdate: (seq, name, until, recordOpen) => this.#desk().await(seq, name, until, recordOpen, owner()),
+      awaitSelect: (seq, key, arms, until, recordOpen) =>
+        this.#selects.await(seq, key, arms, until, recordOpen, owner()),
       updateAnswered: () => this.#updates?.look(),
       startChild: (kind, id, input) =>
         this.#workflows()
@@ -544,7 +566,11 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   /** `run` continues as new (continue_as_new.ts): one write ends it and makes the next run, started here then. */
   async #continueAsNew(input: unknown, run: Run | undefined): Promise<void> {
-    checkNothingInFlight(this.spec.name, this.key, this.#busyOps + this.#deadlines.size + this.#signals.length);
+    checkNothingInFlight(
+      this.spec.name,
+      this.key,
+      this.#busyOps + this.#deadlines.size + this.#signals.length + this.#selects.length,
+    );
     const next = continuation(this.spec, this.key, input, this.#clock.now());
     await this.#saving.commit((rec) => next.apply(rec), run);
     next.check();
@@ -575,6 +601,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     if ('error' in outcome && outcome.error instanceof RunEnded) return;
     this.#run = undefined;
     this.#finished = run;
+    this.#closing = true;
     const now = this.#clock.now();
     // A cancel the body never met (it came after the last operation) does not end it cancelled.
     const asked = this.state.cancel !== undefined || run.cancelled;
@@ -586,6 +613,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
         cancel: rec.cancel ?? (end.status === 'cancelled' ? 'cancelled' : undefined),
         endedAt: now,
       }))
+      .finally(() => {
+        this.#closing = false;
+      })
       .then(
         () => {
           figuresOf(this.entities, this.spec.name).ended(this.state);
