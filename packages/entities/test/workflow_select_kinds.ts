@@ -4,6 +4,9 @@
 // a Selector) — plus a parent that waits for its child's end or a signal, and a body that races two
 // waits with Promise.race (refused). Every kind runs under the determinism guard in `throw`.
 
+import { appendFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { schema } from 'ergo-ts';
 
 import { defineUpdate, defineWorkflow } from '../src/index.js';
@@ -11,9 +14,25 @@ import { defineUpdate, defineWorkflow } from '../src/index.js';
 /** Runs of each step, by idempotency key (this process). */
 export const selectRuns = new Map<string, number>();
 
-function counted<T>(v: T): (info: { idempotencyKey: string }) => T {
-  return ({ idempotencyKey }) => {
+/**
+ * A step's function that counts its runs (here, and in the WF_EFFECTS file when a node sets it)
+ * and, with `gates`, waits until the file `<gates>/<id>.<name>` exists: the distributed test holds
+ * an order inside a step with it, and kills its member there.
+ */
+function counted<T>(
+  v: T,
+  gates?: string,
+  id?: string,
+  name?: string,
+): (info: { idempotencyKey: string }) => Promise<T> {
+  return async ({ idempotencyKey }) => {
     selectRuns.set(idempotencyKey, (selectRuns.get(idempotencyKey) ?? 0) + 1);
+    const file = process.env.WF_EFFECTS;
+    if (file) appendFileSync(file, `${idempotencyKey} ${process.env.ENT_NAME ?? ''}\n`);
+    if (gates !== undefined) {
+      const gate = join(gates, `${id}.${name}`);
+      while (!existsSync(gate)) await new Promise((r) => setTimeout(r, 20));
+    }
     return v;
   };
 }
@@ -25,6 +44,8 @@ export interface OrderInput {
   readonly ttlMs: number;
   /** Wait for the signal `open` before the first select (what comes meanwhile is kept). */
   readonly gated?: boolean;
+  /** A folder of gate files: each step waits for its own (see `counted`). */
+  readonly gates?: string;
 }
 
 /** What an order ends with. */
@@ -55,7 +76,7 @@ export const WfOrder = defineWorkflow(
     const path: string[] = [];
     ctx.onQuery('address', () => address);
     const deadline = ctx.now() + input.ttlMs;
-    await ctx.step('reserve', counted(true));
+    await ctx.step('reserve', counted(true, input.gates, ctx.id, 'reserve'));
     if (input.gated === true) await ctx.signal('open');
     for (;;) {
       const first = await ctx.select({
@@ -67,20 +88,20 @@ export const WfOrder = defineWorkflow(
       switch (first.branch) {
         case 'confirm': {
           const by: string = first.value.by; // typed: the signal's payload
-          await ctx.step('charge', counted(true));
+          await ctx.step('charge', counted(true, input.gates, ctx.id, 'charge'));
           return { status: 'confirmed', address, by, path };
         }
         case 'address': {
           const next: string = first.value.input.address; // typed: the update's input
           address = next;
-          await ctx.step(`save ${next}`, counted(true));
+          await ctx.step(`save ${next}`, counted(true, input.gates, ctx.id, 'save'));
           await first.value.reply(address);
           continue;
         }
         case 'expired': {
           const nothing: undefined = first.value;
           void nothing;
-          await ctx.step('release', counted(true));
+          await ctx.step('release', counted(true, input.gates, ctx.id, 'release'));
           return { status: 'expired', address, path };
         }
       }
