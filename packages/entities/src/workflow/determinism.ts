@@ -223,8 +223,9 @@ const isObject = (v: unknown): v is object => typeof v === 'object' && v !== nul
  */
 function outsideObject<T extends object>(target: T, reported?: string): T {
   const cache = new Map<PropertyKey, { readonly of: unknown; readonly as: unknown }>();
-  const proxy: T = new Proxy(target, {
-    get(t, prop) {
+  const t = target;
+  const proxy: T = new Proxy(shadowOf(target), {
+    get(_shadow, prop) {
       const v: unknown = Reflect.get(t, prop, t);
       const hit = cache.get(prop);
       if (hit !== undefined && hit.of === v) return hit.as;
@@ -250,6 +251,22 @@ function outsideObject<T extends object>(target: T, reported?: string): T {
     },
   });
   return proxy;
+}
+
+/**
+ * What a proxy of `target` stands on. A proxy must give a non-configurable read-only property's
+ * value as it is (an update's handle is frozen), so such a target is stood for by a copy of its
+ * properties, configurable: the proxy reads the real one and still wraps its methods.
+ */
+function shadowOf<T extends object>(target: T): T {
+  const keys = Reflect.ownKeys(target);
+  if (keys.every((k) => Object.getOwnPropertyDescriptor(target, k)?.configurable !== false)) return target;
+  const shadow = Object.create(Object.getPrototypeOf(target) as object | null) as T;
+  for (const k of keys) {
+    const d = Object.getOwnPropertyDescriptor(target, k);
+    if (d !== undefined) Object.defineProperty(shadow, k, { ...d, configurable: true });
+  }
+  return shadow;
 }
 
 /** Where a guarded body runs, for its reports. */
