@@ -14,8 +14,9 @@
 //
 // Frames without a location (builtins: `Array.prototype.map`, a `new Promise`) are skipped; code
 // made by `eval` or `new Function` is judged by the file that made it (the core's actor loop is
-// such a copy). When no frame has a location (a guarded function given as a promise callback
-// itself, `.then(Date.now)`), no code called it: not the body's. The stack is read as V8's call
+// such a copy). V8's async frames (`at async f`) name who awaits, not who called: they end the
+// callers. When no caller has a location (a guarded function given as a promise callback itself,
+// `.then(Date.now)`), no code called it: not the body's. The stack is read as V8's call
 // sites, not as text, so `--enable-source-maps` (which prints the TypeScript sources) changes
 // nothing; at most FRAMES frames, whatever `Error.stackTraceLimit` the application set.
 
@@ -37,6 +38,7 @@ const isFrameworkName = (name: unknown): boolean =>
 interface CallSite {
   getFileName(): string | null | undefined;
   isEval(): boolean;
+  isAsync(): boolean;
   getEvalOrigin(): string | undefined;
   toString(): string;
 }
@@ -129,6 +131,7 @@ function callSites(fn: (...args: never[]) => unknown): readonly CallSite[] {
 export function bodyFrame(fn: (...args: never[]) => unknown): number | undefined {
   const sites = callSites(fn);
   for (const [i, site] of sites.entries()) {
+    if (site.isAsync()) break; // who awaits, not who called: the callers have ended
     const name = site.isEval() ? evalScript(site.getEvalOrigin()) : site.getFileName();
     if (name === undefined || name === null || name === '') continue;
     return isFrameworkScript(name) ? undefined : i;
