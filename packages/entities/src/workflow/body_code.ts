@@ -16,15 +16,18 @@
 // made by `eval` or `new Function` is judged by the file that made it (the core's actor loop is
 // such a copy). V8's async frames (`at async f`) name who awaits, not who called: they end the
 // callers. When no caller has a location (a guarded function given as a promise callback itself,
-// `.then(Date.now)`), no code called it: not the body's. The stack is read as V8's call
-// sites, not as text, so `--enable-source-maps` (which prints the TypeScript sources) changes
-// nothing; at most FRAMES frames, whatever `Error.stackTraceLimit` the application set.
+// `.then(Date.now)`), no code called it: not the body's. The stack is read as V8's call sites,
+// not as text, so `--enable-source-maps` (which prints the TypeScript sources) changes nothing: 4
+// frames, then 16 when those did not decide, whatever `Error.stackTraceLimit` the application set.
+// It costs about what `new Error().stack` does, and only a guarded call in a live segment pays it:
+// the body's own (reported anyway) or the framework's work a body started around its context.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** How many frames above the guarded function are read. */
+/** How many frames above the guarded function are read: a few (the caller is nearly always there), then more. */
+const FIRST_FRAMES = 4;
 const FRAMES = 16;
 
 /** The directories of a framework package that hold its code (relative to its root, `/`-separated). */
@@ -104,13 +107,13 @@ function evalScript(origin: string | undefined): string | undefined {
   return origin === undefined ? undefined : /\(([^()]+?):\d+:\d+\)/.exec(origin)?.[1];
 }
 
-/** The call sites above `fn` (at most FRAMES), read without formatting a stack. */
-function callSites(fn: (...args: never[]) => unknown): readonly CallSite[] {
+/** The call sites above `fn` (at most `frames`), read without formatting a stack. */
+function callSites(fn: (...args: never[]) => unknown, frames: number): readonly CallSite[] {
   const had = Object.getOwnPropertyDescriptor(Error, 'prepareStackTrace');
   const limit = Error.stackTraceLimit;
   const holder: { stack?: unknown } = {};
   try {
-    Error.stackTraceLimit = FRAMES;
+    Error.stackTraceLimit = frames;
     Error.prepareStackTrace = (_err, sites) => sites;
     Error.captureStackTrace(holder, fn);
     const sites = holder.stack; // formatted now, by the function above
@@ -129,12 +132,22 @@ function callSites(fn: (...args: never[]) => unknown): readonly CallSite[] {
  * this file).
  */
 export function bodyFrame(fn: (...args: never[]) => unknown): number | undefined {
-  const sites = callSites(fn);
+  let sites = callSites(fn, FIRST_FRAMES);
+  let verdict = decide(sites);
+  if (verdict === 'undecided' && sites.length === FIRST_FRAMES) {
+    sites = callSites(fn, FRAMES);
+    verdict = decide(sites);
+  }
+  return typeof verdict === 'number' ? verdict : undefined;
+}
+
+/** The index of the body's caller among `sites`, `'not'` when the caller is not the body's, else undecided. */
+function decide(sites: readonly CallSite[]): number | 'not' | 'undecided' {
   for (const [i, site] of sites.entries()) {
-    if (site.isAsync()) break; // who awaits, not who called: the callers have ended
+    if (site.isAsync()) return 'not'; // who awaits, not who called: the callers have ended
     const name = site.isEval() ? evalScript(site.getEvalOrigin()) : site.getFileName();
     if (name === undefined || name === null || name === '') continue;
-    return isFrameworkScript(name) ? undefined : i;
+    return isFrameworkScript(name) ? 'not' : i;
   }
-  return undefined;
+  return 'undecided';
 }
