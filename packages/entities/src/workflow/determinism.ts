@@ -219,7 +219,8 @@ const isObject = (v: unknown): v is object => typeof v === 'object' && v !== nul
  * private fields work), as do those of its `log`, of the handles {@link HANDLE_METHODS} give and
  * of its `entities`. A method of `entities` (named `reported`, and what it leads to: its
  * `workflows`, the handles they give) called by the body's own code is reported itself: it reaches
- * the outside world, and its own timers would be reported as the body's, deep in the client.
+ * the outside world (and, run outside, what it starts leaves the segment: an entity's handler it
+ * sets running is not taken for the body's).
  */
 function outsideObject<T extends object>(target: T, reported?: string): T {
   const cache = new Map<PropertyKey, { readonly of: unknown; readonly as: unknown }>();
