@@ -241,6 +241,13 @@ function outsideObject<T extends object>(target: T, reported?: string): T {
           if (seg?.live === true) report(seg, call!, wrapped);
           const out = outside(() => Reflect.apply(f, this === proxy ? t : this, args));
           if (handle && out instanceof Promise) return out.then((h: unknown) => (isObject(h) ? outsideObject(h) : h));
+          // A select's winner may be an update the body answers later: its handle, as ctx.update's.
+          if (prop === 'select' && reported === undefined && out instanceof Promise)
+            return out.then((r: { value?: unknown }) =>
+              isObject(r?.value) && typeof (r.value as { reply?: unknown }).reply === 'function'
+                ? { ...r, value: outsideObject(r.value) }
+                : r,
+            );
           return call !== undefined && isObject(out) ? outsideObject(out, `${name}()`) : out;
         };
         as = wrapped;
