@@ -139,9 +139,9 @@ export class EntityNode {
     return n;
   }
 
-  /** Runs a command in the node; rejects with the node's error (its `code` kept). */
-  cmd(cmd: string, fields: Record<string, unknown> = {}): Promise<unknown> {
-    return this.#commands.value(cmd, fields);
+  /** Runs a command in the node; rejects with the node's error (its `code` kept), or after `ms` without an answer. */
+  cmd(cmd: string, fields: Record<string, unknown> = {}, ms?: number): Promise<unknown> {
+    return this.#commands.value(cmd, fields, ms);
   }
 
   /** Waits for an event of this node (from index `from` on) matching `pred`. */

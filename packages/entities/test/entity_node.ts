@@ -33,6 +33,7 @@ import { timerKind } from './timer_kind.js';
 import { WfCan, WfSteps, type CanInput, type StepsInput } from './workflow_kinds.js';
 import { WfCart, type CartInput } from './workflow_update_kinds.js';
 import { WfTagged, type TaggedInput } from './search_workflows.js';
+import { WfOrder, type OrderInput } from './workflow_select_kinds.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
@@ -132,7 +133,7 @@ const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snaps
 const entities = await startEntities(node, {
   store,
   // EsLedger: the event-sourced kind with reminders (entities.eventsourced.reminders.dist.test.ts).
-  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan, WfCart, WfTagged],
+  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan, WfCart, WfTagged, WfOrder],
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -171,9 +172,9 @@ interface Command {
   msgId?: string;
   /** The call's timeout, in ms (default 20 000). */
   timeout?: number;
-  kind?: 'cart' | 'esledger' | 'wfcart';
+  kind?: 'cart' | 'esledger' | 'wfcart' | 'wforder';
   /** The workflow of the wf commands (default wfsteps; wfcan: continue-as-new, workflow_kinds.ts). */
-  wf?: 'wfcan';
+  wf?: 'wfcan' | 'wforder';
 }
 
 async function run(c: Command): Promise<unknown> {
@@ -199,6 +200,8 @@ async function run(c: Command): Promise<unknown> {
         return (await entities.workflows.start(WfCan, c.key!, c.req as CanInput, { timeout: 20_000 })).created;
       if (c.kind === 'wfcart')
         return (await entities.workflows.start(WfCart, c.key!, c.req as CartInput, { timeout: 20_000 })).created;
+      if (c.kind === 'wforder')
+        return (await entities.workflows.start(WfOrder, c.key!, c.req as OrderInput, { timeout: 20_000 })).created;
       return (await entities.workflows.start(WfSteps, c.key!, c.req as StepsInput, { timeout: 20_000 })).created;
     case 'wftagstart':
       return (await entities.workflows.start(WfTagged, c.key!, c.req as TaggedInput, { timeout: 20_000 })).created;
@@ -208,10 +211,21 @@ async function run(c: Command): Promise<unknown> {
       if (c.kind === 'wfcart') return entities.workflows.handle(WfCart, c.key!).describe({ timeout: 20_000 });
       return entities.workflows.handleOf(c.wf ?? 'wfsteps', c.key!).describe({ timeout: 20_000 });
     case 'wfsignal':
+      if (c.kind === 'wforder')
+        return entities.workflows
+          .handle(WfOrder, c.key!)
+          .signal('confirm', c.req as { by: string }, { id: c.msgId!, timeout: c.timeout ?? 20_000 });
       return entities.workflows
         .handle(WfCan, c.key!)
         .signal('tick', c.req as number, { id: c.msgId!, timeout: 20_000 });
     case 'wfupdate': {
+      if (c.kind === 'wforder') {
+        // WfOrder's changeAddress (entities.workflows.select.dist.test.ts): asked until answered.
+        const u = c.req as { address: string; updateId: string };
+        return entities.workflows
+          .handle(WfOrder, c.key!)
+          .update('changeAddress', { address: u.address }, { updateId: u.updateId, timeoutMs: c.timeout ?? 60_000 });
+      }
       // An update of WfCart (entities.workflows.updates.dist.test.ts): its answer, or its error's code.
       const u = c.req as { name: 'add'; input: { sku: string; qty: number }; updateId: string };
       return entities.workflows.handle(WfCart, c.key!).update(u.name, u.input, {

@@ -133,6 +133,7 @@ export async function replayWorkflow(
     deadline: noop,
     awaitSignal: endHere,
     awaitUpdate: () => ({ promise: endHere(), drop: noop }),
+    awaitSelect: () => ({ promise: endHere(), settle: noop, drop: noop }),
     updateAnswered: noop,
     startChild: outside,
     childResult: outside,

@@ -298,6 +298,7 @@ export class TestWorkflows {
         const what = [
           ...(mine?.signals ?? []).map((n) => `signal ${n}`),
           ...(mine?.updates ?? []).map((n) => `update ${n}`),
+          ...(mine?.selects ?? []).map((n) => `the first of ${n}`),
         ];
         const waits = what.length === 0 ? 'nothing time brings' : what.join(', ');
         throw ErrWorkflowStuck.with(`${wf.kind.name}/${wf.id} waits for ${waits}: no timer is left to skip to`);

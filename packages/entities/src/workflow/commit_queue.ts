@@ -153,8 +153,9 @@ export class CommitQueue {
       rec = { ...rec, runs: rec.runs + this.#runsToCount };
       this.#runsToCount = 0;
     }
-    // A run ended meanwhile (a resume or reset started another) writes nothing more.
-    const dropped = new Set(batch.filter((c) => c.run?.ended === true));
+    // A run ended meanwhile (a resume or reset started another) writes nothing more; nor does one
+    // whose replay diverged: what its catch block asks (attributes, say) is not what happened.
+    const dropped = new Set(batch.filter((c) => c.run?.ended === true || c.run?.diverged !== undefined));
     for (const c of batch) if (!dropped.has(c)) rec = c.mutate(rec);
     e.state = rec;
     try {

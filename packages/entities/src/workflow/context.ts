@@ -23,6 +23,7 @@ import {
 import {
   ErrWorkflowCancelled,
   ErrWorkflowCompensationFailed,
+  ErrWorkflowConcurrentWait,
   ErrWorkflowDiverged,
   ErrWorkflowIncorrect,
   ErrWorkflowStepFailed,
@@ -36,6 +37,7 @@ import type { IndexValue } from '../contract/state_index.js';
 import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
 import { runMarker } from './continue_as_new.js';
 import { takeUpdate } from './updates.js';
+import { CHILD_OF, runSelect, type SelectBranches, type SelectOps } from './select.js';
 import { putOutbox, runStep, type EffectOps } from './effects.js';
 import { keyGeneration } from './recovery.js';
 import { RunEnded, type RunHost, type RunParking, type RunningAttempt, type Wait } from './run_host.js';
@@ -68,6 +70,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   /** True while compensations run: their steps go on after a cancel. */
   #compensating = false;
   #seq = 0;
+  /** The wait of the body pending now (a sleep, a signal, an update or a select), as its message names it. */
+  #waiting: string | undefined;
   #ended: RunEnded | undefined;
   #cancelled = false;
   /** A cancel was thrown into the body (an operation or a wait met it): see {@link cancelStruck}. */
@@ -280,7 +284,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
    * the run ends (if it did not already), and that end is what the body sees — its outcome is then
    * ignored and the next activation replays, instead of a catch taking it for the body's failure.
    */
-  #engineFailure(err: unknown): RunEnded {
+  #engineFailure(err: unknown): Error {
+    // A replay that diverged halts instead (engine.ts #finish): its writes were dropped, not failed.
+    if (this.#ended === undefined && this.#diverged !== undefined) return this.#diverged;
     if (this.#ended === undefined) this.end(`an engine failure: ${thrownError(err).message}`);
     return this.#ended!;
   }
@@ -314,8 +320,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
    * What this run lends updates.ts and effects.ts: one object a run, made at its first operation
    * (once the constructor set what it lends); its members read the run as it is at each call.
    */
-  #lent: EffectOps | undefined;
-  get #ops(): EffectOps {
+  #lent: (EffectOps & SelectOps) | undefined;
+  get #ops(): EffectOps & SelectOps {
     return (this.#lent ??= {
       host: this.#h,
       run: this,
@@ -342,6 +348,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       deliveries: this.#deliveries,
       delivering: (d) => {
         this.#delivering += d;
+      },
+      childWait: (d) => {
+        this.#childWaits += d;
       },
     });
   }
@@ -390,7 +399,49 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     });
   }
 
-  async sleep(duration: number | { readonly until: Date | number }): Promise<void> {
+  /**
+   * Runs the wait `op` (`what` names it) unless another wait of the body is pending: then refuses
+   * it (ERR_WORKFLOW_CONCURRENT_WAIT, before it takes an operation number, so the journal is the
+   * same live and on a replay). Cleared as the wait settles, before the body's continuation runs.
+   */
+  #oneWait<T>(what: string, op: () => Promise<T>): Promise<T> {
+    const pending = this.#waiting;
+    if (pending !== undefined)
+      return Promise.reject(
+        ErrWorkflowConcurrentWait.with(
+          `workflow ${this.workflow}/${this.id}: ${what} was asked while ${pending} still waits; a replay would ` +
+            'decide between them by the order of microtasks, not by what happened. Wait for the first of ' +
+            'several with ctx.select({ a: { signal: ... }, b: { update: ... }, late: { sleep: ms } })',
+        ),
+      );
+    this.#waiting = what;
+    let p: Promise<T>;
+    try {
+      p = op();
+    } catch (err) {
+      this.#waiting = undefined;
+      return Promise.reject(err as Error);
+    }
+    const clear = (): void => {
+      if (this.#waiting === what) this.#waiting = undefined;
+    };
+    return p.then(
+      (v) => {
+        clear();
+        return v;
+      },
+      (err: unknown) => {
+        clear();
+        throw err;
+      },
+    );
+  }
+
+  sleep(duration: number | { readonly until: Date | number }): Promise<void> {
+    return this.#oneWait('ctx.sleep()', () => this.#sleep(duration));
+  }
+
+  async #sleep(duration: number | { readonly until: Date | number }): Promise<void> {
     const seq = this.#next();
     const hit = this.#lookup(seq, 'sleep', '');
     if (hit?.e !== undefined) throw this.#refusal(revivedError(hit.e)); // a cancel struck it
@@ -434,7 +485,11 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     }
   }
 
-  async signal(name: string, options: { readonly timeoutMs?: number } = {}): Promise<never> {
+  signal(name: string, options: { readonly timeoutMs?: number } = {}): Promise<never> {
+    return this.#oneWait(`ctx.signal(${quoted(name)})`, () => this.#signal(name, options));
+  }
+
+  async #signal(name: string, options: { readonly timeoutMs?: number } = {}): Promise<never> {
     if (declared(this.#h.spec.signals, name) === undefined)
       throw ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no signal ${quoted(name)}`);
     const seq = this.#next();
@@ -461,7 +516,13 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
 
   update(name: string | readonly string[], options?: { readonly timeoutMs?: number }): Promise<never> {
     // updates.ts runs it on what this run lends: its numbering, journal and waits.
-    return takeUpdate(this.#ops, name, options) as Promise<never>;
+    const what = `ctx.update(${typeof name === 'string' ? quoted(name) : 'names'})`;
+    return this.#oneWait(what, () => takeUpdate(this.#ops, name, options)) as Promise<never>;
+  }
+
+  /** The first of several waits, as one journaled operation (select.ts). */
+  select(branches: SelectBranches): Promise<never> {
+    return this.#oneWait('ctx.select()', () => runSelect(this.#ops, this.#h.spec.signals, branches)) as Promise<never>;
   }
 
   onQuery(name: string, handler: (arg: unknown) => unknown): void {
@@ -495,7 +556,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   setAttributes(values: Readonly<Record<string, IndexValue>>): Promise<void> {
-    return this.#attributes.set(this.#h, values, this.#readOnly, this.#ended);
+    // A halted replay sets nothing: its catch block would show a blocked instance as what it was not.
+    return this.#attributes.set(this.#h, values, this.#readOnly, this.#ended ?? this.#diverged);
   }
 
   patched(id: string): boolean {
@@ -541,6 +603,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     );
     return {
       id,
+      [CHILD_OF]: { kind, id },
       result: () =>
         runStep(
           this.#ops,

@@ -17,6 +17,7 @@ import type {
   WorkflowOutput,
 } from './define.js';
 import type { UpdateOf } from './updates.js';
+import type { SelectBranches, SelectResult } from './select.js';
 
 /** What a step's function is given. */
 export interface StepInfo {
@@ -132,6 +133,28 @@ export interface WorkflowContext<
     name: N | readonly N[],
     options?: { readonly timeoutMs?: number },
   ): Promise<UpdateOf<U, N>>;
+  /**
+   * Waits for the first of several things, as ONE operation: a signal (`{ signal: name }`), an
+   * update (`{ update: name | names }`), a child's end (`{ child: handle }` from `ctx.startChild`),
+   * or a sleep (`{ sleep: ms | { until } }`, one at most). Resolves with `{ branch, value }` — the
+   * signal's payload, the taken update (answer it with `reply`/`fail`), the child's output, or
+   * undefined for the sleep; a child that failed throws ERR_WORKFLOW_STEP_FAILED (its `cause` the
+   * child's error), as `handle.result()` does. The journal records which branch won, so a replay
+   * returns the same one whatever came later; the losers take nothing (a signal or update that
+   * comes later is kept for the next wait). When several are ready at once, the first branch in
+   * the order written wins. Use it instead of `Promise.race` over `ctx` waits, which is refused
+   * (ERR_WORKFLOW_CONCURRENT_WAIT). A cancel throws ERR_WORKFLOW_CANCELLED, as any wait.
+   *
+   * ```ts
+   * const first = await ctx.select({
+   *   confirm: { signal: 'confirm' },
+   *   address: { update: 'changeAddress' },
+   *   expired: { sleep: 24 * 3_600_000 },
+   * });
+   * switch (first.branch) { case 'confirm': ...; case 'address': await first.value.reply(...); ... }
+   * ```
+   */
+  select<const B extends SelectBranches<Sg, U>>(branches: B): Promise<SelectResult<Sg, U, B>>;
   /** Answers the query `name` (read-only: it sees the body's variables; it must not change them). */
   onQuery<N extends keyof Q & string>(name: N, handler: (arg: unknown) => Infer<Q[N]>): void;
   /** The time, journaled (the same on a replay). */

@@ -123,7 +123,8 @@ export interface WorkflowOptions<
    * ERR_WORKFLOW_NONDETERMINISTIC at the call; `'off'` installs nothing. Default: the
    * `ERGO_WORKFLOW_DETERMINISM_GUARD` environment variable, else `'off'` when
    * `NODE_ENV=production` and `'warn'` otherwise. Steps, compensations, outbox and query handlers
-   * are not the body: they may call anything.
+   * are not the body: they may call anything; nor is the code of the framework, of Node and of
+   * the libraries in `node_modules` that the body's work runs (its caller decides).
    */
   readonly determinismGuard?: DeterminismGuardMode;
   /**

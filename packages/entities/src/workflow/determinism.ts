@@ -3,20 +3,27 @@
 // the line, once per call site, or ERR_WORKFLOW_NONDETERMINISTIC thrown at the call — instead of
 // being found only when a replay takes another path.
 //
-// Which code is the body's: the engine calls the body inside an AsyncLocalStorage context, its
-// segment. Node carries that context into the body's await continuations (a continuation runs in
-// the context of its `await`, whatever resolved the promise) and into callbacks the body registers
-// itself (`then`, timers), and into nothing else: another instance's body, a handler of the
+// Which code is the body's, in two tests. The context: the engine calls the body inside an
+// AsyncLocalStorage context, its segment; Node carries it into the body's await continuations (a
+// continuation runs in the context of its `await`, whatever resolved the promise) and into the
+// callbacks the body registers (`then`, timers), while another instance's body, a handler of the
 // entity, a timer set by other code each run in their own. The context object the body gets is a
-// proxy whose methods run outside any segment, so what they start — journal writes, step
-// attempts, compensations, outbox deliveries, signal waits — and the query handlers the engine
-// calls later are not the body's code and may do anything. The patched globals pass through to the
-// originals unless the current context is a live segment (its body has not settled): they are
-// installed while at least one guarded body runs and put back when none does.
+// proxy whose methods (and those of the handles they give: a child's, an update's) run outside any
+// segment, so what they start — journal writes, step attempts, compensations, outbox deliveries,
+// signal waits, update replies — and the query handlers the engine calls later are not in it. But
+// the context leaks further than the body's code: whatever the framework or a library starts while
+// a segment is current (a continuation, a timer, a pool's socket opened lazily, the scheduler's
+// next turn) runs in that segment too. So the caller: inside a live segment the stack is read
+// (body_code.ts) and only a call whose nearest caller is neither Node's, a library's
+// (node_modules) nor the framework's own code is the body's. The patched globals pass through to
+// the originals unless both hold; they are installed while at least one guarded body runs and put
+// back when none does.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 import { defineError, type Log } from 'ergo-ts';
+
+import { bodyFrame } from './body_code.js';
 
 /**
  * What the guard does when a body calls one of the guarded functions: `'throw'` throws
@@ -114,21 +121,32 @@ function outside<T>(fn: () => T): T {
   return storage === undefined ? fn() : storage.run(undefined, fn);
 }
 
-/** Where the guarded function was called from: the first frame of the stack above `fn`. */
-function callSite(fn: (...args: never[]) => unknown): string | undefined {
+/** The `frame`th frame above `fn` as the stack prints it (source-mapped when Node maps stacks). */
+function callSite(fn: (...args: never[]) => unknown, frame: number): string | undefined {
   const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, fn);
-  const line = holder.stack?.split('\n').find((l) => l.trimStart().startsWith('at '));
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = frame + 1;
+    Error.captureStackTrace(holder, fn);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  const line = holder.stack?.split('\n').filter((l) => l.trimStart().startsWith('at '))[frame];
   return line?.trim().slice(3);
 }
 
-/** Reports a call of the body's own code: thrown (`'throw'`), or logged once per workflow and call site. */
+/**
+ * Reports a call of `fn` in a live segment when the body's own code made it (body_code.ts): thrown
+ * (`'throw'`), or logged once per workflow and call site.
+ */
 function report(
   seg: Segment,
   g: { readonly call: string; readonly use: string },
   fn: (...args: never[]) => unknown,
 ): void {
-  const site = callSite(fn);
+  const frame = bodyFrame(fn);
+  if (frame === undefined) return; // the framework's, Node's or a library's
+  const site = callSite(fn, frame);
   const message =
     `workflow ${seg.workflow}/${seg.id}: ${g.call} in the body${site === undefined ? '' : ` (at ${site})`}` +
     ` gives another result on replay: use ${g.use}`;
@@ -189,7 +207,7 @@ function uninstall(): void {
 }
 
 /** Methods of the context whose result (a promise) is an object with methods the body calls later. */
-const HANDLE_METHODS: ReadonlySet<PropertyKey> = new Set(['startChild']);
+const HANDLE_METHODS: ReadonlySet<PropertyKey> = new Set(['startChild', 'update']);
 
 /** What a call through `ctx.entities` from the body should be instead. */
 const ENTITIES_USE = 'ctx.call(), ctx.send() or ctx.startChild() (journaled), or a step';
@@ -201,12 +219,14 @@ const isObject = (v: unknown): v is object => typeof v === 'object' && v !== nul
  * private fields work), as do those of its `log`, of the handles {@link HANDLE_METHODS} give and
  * of its `entities`. A method of `entities` (named `reported`, and what it leads to: its
  * `workflows`, the handles they give) called by the body's own code is reported itself: it reaches
- * the outside world, and its own timers would be reported as the body's, deep in the client.
+ * the outside world (and, run outside, what it starts leaves the segment: an entity's handler it
+ * sets running is not taken for the body's).
  */
 function outsideObject<T extends object>(target: T, reported?: string): T {
   const cache = new Map<PropertyKey, { readonly of: unknown; readonly as: unknown }>();
-  const proxy: T = new Proxy(target, {
-    get(t, prop) {
+  const t = target;
+  const proxy: T = new Proxy(shadowOf(target), {
+    get(_shadow, prop) {
       const v: unknown = Reflect.get(t, prop, t);
       const hit = cache.get(prop);
       if (hit !== undefined && hit.of === v) return hit.as;
@@ -221,6 +241,13 @@ function outsideObject<T extends object>(target: T, reported?: string): T {
           if (seg?.live === true) report(seg, call!, wrapped);
           const out = outside(() => Reflect.apply(f, this === proxy ? t : this, args));
           if (handle && out instanceof Promise) return out.then((h: unknown) => (isObject(h) ? outsideObject(h) : h));
+          // A select's winner may be an update the body answers later: its handle, as ctx.update's.
+          if (prop === 'select' && reported === undefined && out instanceof Promise)
+            return out.then((r: { value?: unknown }) =>
+              isObject(r?.value) && typeof (r.value as { reply?: unknown }).reply === 'function'
+                ? { ...r, value: outsideObject(r.value) }
+                : r,
+            );
           return call !== undefined && isObject(out) ? outsideObject(out, `${name}()`) : out;
         };
         as = wrapped;
@@ -232,6 +259,22 @@ function outsideObject<T extends object>(target: T, reported?: string): T {
     },
   });
   return proxy;
+}
+
+/**
+ * What a proxy of `target` stands on. A proxy must give a non-configurable read-only property's
+ * value as it is (an update's handle is frozen), so such a target is stood for by a copy of its
+ * properties, configurable: the proxy reads the real one and still wraps its methods.
+ */
+function shadowOf<T extends object>(target: T): T {
+  const keys = Reflect.ownKeys(target);
+  if (keys.every((k) => Object.getOwnPropertyDescriptor(target, k)?.configurable !== false)) return target;
+  const shadow = Object.create(Object.getPrototypeOf(target) as object | null) as T;
+  for (const k of keys) {
+    const d = Object.getOwnPropertyDescriptor(target, k);
+    if (d !== undefined) Object.defineProperty(shadow, k, { ...d, configurable: true });
+  }
+  return shadow;
 }
 
 /** Where a guarded body runs, for its reports. */

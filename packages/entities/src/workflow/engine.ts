@@ -29,6 +29,7 @@ import { declared, valueIssue } from './bounds.js';
 import { Run, RunEnded, type RunHost } from './context.js';
 import { confirmedOrEnded } from './run_host.js';
 import { SignalWaits } from './signal_waits.js';
+import { SelectWaits } from './select_waits.js';
 import { COMMIT, CommitQueue } from './commit_queue.js';
 import type { WorkflowSpec } from './define.js';
 import { runBody } from './determinism.js';
@@ -89,10 +90,21 @@ export abstract class WorkflowEntity extends ReminderEntity<
    * COMMIT could not reach the process (it threw ERR_PROCESS_UNKNOWN into the body).
    */
   #activated = false;
+  /**
+   * The body ended and its outcome is being saved: the record still says running until then, and
+   * a request meanwhile (a `result`, a query) must not start the body again.
+   */
+  #closing = false;
   /** Operations running outside a durable wait. */
   #busyOps = 0;
   readonly #deadlines = new Map<number, number>();
   readonly #signals = new SignalWaits({
+    clock: () => this.#clock,
+    deadlines: this.#deadlines,
+    commit: (mutate, run) => this.#saving.commit(mutate, run as Run | undefined),
+    ended: () => this.#ended,
+  });
+  readonly #selects = new SelectWaits({
     clock: () => this.#clock,
     deadlines: this.#deadlines,
     commit: (mutate, run) => this.#saving.commit(mutate, run as Run | undefined),
@@ -178,6 +190,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#ensureRunning();
     const now = this.#clock.now();
     this.#signals.dueBy(now);
+    this.#selects.dueBy(now);
     // Not activated yet (handled in the init): the body starts once it is; the wake kept meanwhile.
     await this.#saving.stageWake(!this.#activated);
   }
@@ -207,14 +220,15 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#run = undefined;
     const ended = new RunEnded(reason.message);
     this.#signals.clear();
+    this.#selects.clear();
     this.#saving.rejectAll(ended);
     for (const f of [...this.#resultWaiters]) f({ status: 'pending' });
     this.#updates?.end();
   }
 
-  /** The body's waits for a signal or an update (updates.ts). */
+  /** The body's waits for a signal, an update (updates.ts) or the first of several (select_waits.ts). */
   #bodyWaits(): number {
-    return this.#signals.length + (this.#updates?.waits ?? 0);
+    return this.#signals.length + (this.#updates?.waits ?? 0) + this.#selects.length;
   }
 
   #desk(): UpdateDesk {
@@ -223,7 +237,10 @@ export abstract class WorkflowEntity extends ReminderEntity<
       known: () => this.#known(),
       commit: (mutate, run) => this.#saving.commit(mutate, run as Run | undefined),
       ensureRunning: () => this.#ensureRunning(),
-      accepted: (name) => figuresOf(this.entities, this.spec.name).update(name),
+      accepted: (name) => {
+        figuresOf(this.entities, this.spec.name).update(name);
+        this.#selects.look(); // kept: a select waiting for it takes it
+      },
     }));
   }
 
@@ -302,6 +319,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     await this.#saving.stageWake();
     await this.#saving.persist(rec);
     w?.resolve(payload);
+    if (w === undefined) this.#selects.look(); // kept: a select waiting for it takes it
     figuresOf(this.entities, this.spec.name).signal(name as string);
     return 'accepted';
   }
@@ -440,12 +458,14 @@ export abstract class WorkflowEntity extends ReminderEntity<
     run.end(why);
     const ended = new RunEnded(why);
     this.#signals.rejectRun(run, ended);
+    this.#selects.rejectRun(run, ended);
   }
 
   #probe(): WorkflowProbe {
     const halted = this.#halted || this.state.blocked !== undefined;
     const updates = this.#updates?.waitingFor() ?? [];
-    return probeOf(this.state, this.#run, halted, this.#saving.queued, this.#signals.waiters, updates);
+    const selects = this.#selects.waitingFor();
+    return probeOf(this.state, this.#run, halted, this.#saving.queued, this.#signals.waiters, updates, selects);
   }
 
   // ---- running the body ----
@@ -465,7 +485,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
   /** Starts the body when the instance runs and no body runs for it here (a new activation resumes it). */
   #ensureRunning(): void {
     const rec = this.state;
-    if (!this.#activated || this.#ended || rec.status !== 'running' || this.#run !== undefined || this.#halted) return;
+    if (!this.#activated || this.#ended || rec.status !== 'running' || this.#run !== undefined) return;
+    if (this.#halted || this.#closing) return;
     this.#saving.countRun();
     this.#startRun();
     figuresOf(this.entities, this.spec.name).resumed(rec, this.#run, this.#clock);
@@ -531,6 +552,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
       },
       awaitSignal: (seq, name, until, recordOpen) => this.#signals.await(seq, name, until, recordOpen, owner()),
       awaitUpdate: (seq, name, until, recordOpen) => this.#desk().await(seq, name, until, recordOpen, owner()),
+      awaitSelect: (seq, key, arms, until, recordOpen) =>
+        this.#selects.await(seq, key, arms, until, recordOpen, owner()),
       updateAnswered: () => this.#updates?.look(),
       startChild: (kind, id, input) =>
         this.#workflows()
@@ -554,7 +577,11 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   /** `run` continues as new (continue_as_new.ts): one write ends it and makes the next run, started here then. */
   async #continueAsNew(input: unknown, run: Run | undefined): Promise<void> {
-    checkNothingInFlight(this.spec.name, this.key, this.#busyOps + this.#deadlines.size + this.#signals.length);
+    checkNothingInFlight(
+      this.spec.name,
+      this.key,
+      this.#busyOps + this.#deadlines.size + this.#signals.length + this.#selects.length,
+    );
     const next = continuation(this.spec, this.key, input, this.#clock.now());
     await this.#saving.commit((rec) => next.apply(rec), run);
     next.check();
@@ -585,6 +612,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     if ('error' in outcome && outcome.error instanceof RunEnded) return;
     this.#run = undefined;
     this.#finished = run;
+    this.#closing = true;
     const now = this.#clock.now();
     // A cancel the body never met (it came after the last operation) does not end it cancelled.
     const asked = this.state.cancel !== undefined || run.cancelled;
@@ -596,6 +624,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
         cancel: rec.cancel ?? (end.status === 'cancelled' ? 'cancelled' : undefined),
         endedAt: now,
       }))
+      .finally(() => {
+        this.#closing = false;
+      })
       .then(
         () => {
           figuresOf(this.entities, this.spec.name).ended(this.state);

@@ -54,6 +54,18 @@ export const ErrWorkflowFailed = defineError('ERR_WORKFLOW_FAILED', 'workflow: t
 /** A step's result (or a workflow's input or output) is larger than the kind's `maxValueBytes`. */
 export const ErrWorkflowValueTooLarge = defineError('ERR_WORKFLOW_VALUE_TOO_LARGE', 'workflow: value too large');
 
+/**
+ * The body asked for a wait (`ctx.signal`, `ctx.update`, `ctx.sleep`, `ctx.select`) while another
+ * of its waits was still pending — the shape of `Promise.race([ctx.signal(a), ctx.update(b)])`. A
+ * replay would hand both back from the journal at once and decide the race by microtask order, not
+ * by what happened, so it is refused at the second wait, before anything is journaled: wait for
+ * the first of several with `ctx.select`.
+ */
+export const ErrWorkflowConcurrentWait = defineError(
+  'ERR_WORKFLOW_CONCURRENT_WAIT',
+  'workflow: a wait was asked while another is pending (use ctx.select)',
+);
+
 /** A bad argument: an unknown signal or query name, a bad option, a body that is not a function. */
 export const ErrWorkflowIncorrect = defineError('ERR_WORKFLOW_INCORRECT', 'workflow: incorrect value or argument');
 

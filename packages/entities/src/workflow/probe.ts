@@ -23,6 +23,8 @@ export interface WorkflowProbe {
   readonly signals: readonly string[];
   /** The updates its body waits for (`ctx.update`'s names, joined by ' | ' for one of several). */
   readonly updates: readonly string[];
+  /** The `ctx.select` waits of its body (each branch's name and what it waits for). */
+  readonly selects: readonly string[];
   /** Operations asked so far and entries journaled: a change between two probes is progress. */
   readonly seq: number;
   readonly journal: number;
@@ -36,6 +38,7 @@ export function probeOf(
   queued: number,
   waits: readonly { readonly name: string }[],
   updates: readonly string[] = [],
+  selects: readonly string[] = [],
 ): WorkflowProbe {
   const p = run === undefined || run.ended ? undefined : run.parking();
   return {
@@ -45,6 +48,7 @@ export function probeOf(
     wakeAt: p?.wakeAt,
     signals: waits.map((w) => w.name),
     updates,
+    selects,
     seq: p?.seq ?? -1,
     journal: rec.journal.length,
   };

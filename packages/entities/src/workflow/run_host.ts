@@ -10,6 +10,7 @@ import { thrownError } from '../contract/thrown.js';
 import { ErrWorkflowStepFailed } from './errors.js';
 import type { JournalOp, WorkflowJournalEntry, WorkflowRecord } from './record.js';
 import type { UpdateTake } from './update_state.js';
+import type { SelectArm, SelectTake } from './select.js';
 
 /**
  * Thrown into a run's pending operations when its activation ended: the body's outcome is then
@@ -39,6 +40,14 @@ export interface RunHost {
   awaitSignal(seq: number, name: string, until: number | undefined, recordOpen: boolean): Promise<unknown>;
   /** Waits for an update of `names` as operation `seq` (updates.ts: the oldest kept one, or the next accepted). */
   awaitUpdate(seq: number, names: readonly string[], until: number | undefined, recordOpen: boolean): UpdateTake;
+  /** Waits for the first branch of a `ctx.select` as operation `seq` (select_waits.ts decides it). */
+  awaitSelect(
+    seq: number,
+    key: string,
+    arms: readonly SelectArm[],
+    until: number | undefined,
+    recordOpen: boolean,
+  ): SelectTake;
   /** An update's answer was saved: its callers waiting here hear it. */
   updateAnswered(): void;
   /** Starts a child workflow (idempotent by id). */
@@ -140,6 +149,8 @@ export function stepFailed(name: string, attempts: number, cause: unknown): Erro
 /** What the engine's bookkeeping needs of a run (context.ts's Run): whether it ended, and ending it. */
 export interface RunRef {
   readonly ended: boolean;
+  /** Set once its replay diverged: it halts, and nothing it asks afterwards (its catch block) is written. */
+  readonly diverged?: Error | undefined;
   end(reason: string): void;
 }
 

@@ -445,8 +445,8 @@ function deadlineOf(name: string, timeoutMs: unknown, now: number): number | und
   return now + timeoutMs;
 }
 
-/** The update `taken` as the body holds it: its answer is one operation, once. */
-function updateHandle(ops: RunOps, taken: Taken): WorkflowUpdate<unknown, unknown> {
+/** @internal The update `taken` as the body holds it: its answer is one operation, once. */
+export function updateHandle(ops: RunOps, taken: Taken): WorkflowUpdate<unknown, unknown> {
   const { id, name, input } = taken;
   let answered = false;
   const answer = async (out: { readonly v: unknown } | { readonly e: StoredError }): Promise<void> => {
