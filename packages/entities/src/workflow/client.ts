@@ -33,6 +33,7 @@ import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowReques
 import type { WatchMode } from './watchers.js';
 import type { ListOptions, WorkflowRuntimeView } from './listing.js';
 import { askUpdate, type UpdateOptions } from './updates.js';
+import { checkIdReuse, checkStartSignal, type IdReusePolicy } from './start_policy.js';
 import {
   countWorkflows,
   searchWorkflows,
@@ -42,11 +43,42 @@ import {
   type WorkflowSearchPage,
 } from './search.js';
 
+/** A signal sent with a start (signal-with-start), typed by the kind's signals. */
+export type SignalWithStart<K extends AnyWorkflowKind = AnyWorkflowKind> = {
+  readonly [N in keyof WorkflowSignals<K> & string]: {
+    readonly name: N;
+    readonly payload: Infer<WorkflowSignals<K>[N]>;
+    /** Its id: a repeat is a duplicate (as `handle.signal`'s). */
+    readonly id?: string;
+  };
+}[keyof WorkflowSignals<K> & string];
+
 /** Options of {@link WorkflowClient.start}. */
-export interface StartOptions {
+export interface StartOptions<K extends AnyWorkflowKind = AnyWorkflowKind> {
   /** How long the start may take to be stored, in ms. Default 5000. */
   readonly timeout?: number;
+  /**
+   * When the id's instance ended: start a new one under it (`'always'`, `'afterFailure'`: failed
+   * or cancelled) or not (`'never'`). Default: the kind's `idReuse`, else `'never'`.
+   */
+  readonly idReuse?: IdReusePolicy;
+  /**
+   * Signal-with-start: the signal is in the write that creates the instance, or goes to the
+   * running one (the reply's `signal` says `accepted` or `duplicate`). Refused with
+   * ERR_WORKFLOW_CLOSED for an instance that ended and is not started again.
+   */
+  readonly signal?: SignalWithStart<K>;
 }
+
+/** What {@link WorkflowClient.start} resolves to: a handle, and what the start did. */
+export type Started<K extends AnyWorkflowKind> = WorkflowHandle<K> & {
+  /** True when this call started the instance (a new id, or an ended one used again). */
+  readonly created: boolean;
+  /** With `idReuse`: how the instance whose id this start used again had ended. */
+  readonly reused?: 'completed' | 'failed' | 'cancelled';
+  /** With `signal`: whether the signal was kept (`accepted`) or a repeat of its id (`duplicate`). */
+  readonly signal?: 'accepted' | 'duplicate';
+};
 
 /** Options of {@link WorkflowHandle.result}. */
 export interface ResultOptions {
@@ -304,16 +336,62 @@ export class WorkflowClient {
     kind: K,
     id: string,
     input: WorkflowInput<K>,
-    options: StartOptions = {},
-  ): Promise<WorkflowHandle<K> & { readonly created: boolean }> {
+    options: StartOptions<K> = {},
+  ): Promise<Started<K>> {
+    return this.#start(kind, id, input, options, undefined);
+  }
+
+  async #start<K extends AnyWorkflowKind>(
+    kind: K,
+    id: string,
+    input: WorkflowInput<K>,
+    options: StartOptions<K>,
+    update: { readonly name: string; readonly input: unknown; readonly id: string } | undefined,
+  ): Promise<Started<K>> {
     const h = this.handle(kind, id);
+    const reuse = checkIdReuse(`workflow ${kind.name}: start`, options?.idReuse);
+    const signal = checkStartSignal(options?.signal);
     const to = Object.freeze({ kind: kind.name, key: id }) as EntityAddress<typeof WorkflowProtocol>;
+    const request = {
+      '~wf': 'start',
+      input,
+      ...(reuse === undefined ? {} : { reuse }),
+      ...(signal === undefined ? {} : { signal }),
+      ...(update === undefined ? {} : { update }),
+    };
     const r = (await this.#e.call(
       to,
-      { '~wf': 'start', input } as never,
+      request as never,
       options.timeout === undefined ? {} : { timeout: options.timeout },
-    )) as { created: boolean };
-    return Object.assign(h, { created: r.created });
+    )) as { created: boolean; reused?: Started<K>['reused']; signal?: Started<K>['signal'] };
+    return Object.assign(h, {
+      created: r.created,
+      ...(r.reused === undefined ? {} : { reused: r.reused }),
+      ...(r.signal === undefined ? {} : { signal: r.signal }),
+    });
+  }
+
+  /**
+   * Update-with-start: starts instance `id` of `kind` on `input` (as {@link start}, with its
+   * options) with update `name` accepted in the same write — or, when it runs already, sends it
+   * the update — then waits for the update's answer, as `handle.update` does (its `updateId`,
+   * default a random UUID, makes asking again safe). Resolves with the handle, whether it was
+   * created, and the answer. Refused before anything is written as a start or an update would be.
+   */
+  async updateWithStart<K extends AnyWorkflowKind, N extends keyof WorkflowUpdates<K> & string>(
+    kind: K,
+    id: string,
+    input: WorkflowInput<K>,
+    update: { readonly name: N; readonly input: UpdateInput<K, N> },
+    options: StartOptions<K> & UpdateOptions = {},
+  ): Promise<{ readonly handle: WorkflowHandle<K>; readonly created: boolean; readonly output: UpdateOutput<K, N> }> {
+    const updateId = options.updateId ?? crypto.randomUUID();
+    const h = await this.#start(kind, id, input, options, { name: update.name, input: update.input, id: updateId });
+    const output = await h.update(update.name, update.input, {
+      updateId,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
+    return { handle: this.handle(kind, id), created: h.created, output };
   }
 
   /** A handle on the instance `id` of `kind` (nothing is checked until it is used). */

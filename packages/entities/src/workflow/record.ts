@@ -118,8 +118,11 @@ export interface WorkflowRunLink {
   readonly run: number;
   /** Its id (absent for a first run started before run ids existed). */
   readonly runId?: string;
-  /** How it closed: it continued as new (a run that ends otherwise ends the instance). */
-  readonly status: 'continued';
+  /**
+   * How it closed: it continued as new; or, for an instance whose id a later start used again
+   * (`idReuse`, start_policy.ts), how that instance ended.
+   */
+  readonly status: 'continued' | 'completed' | 'failed' | 'cancelled';
   readonly startedAt?: number;
   readonly endedAt: number;
   /** Its input's size, bytes as stored. */
@@ -174,7 +177,16 @@ export function emptyRecord(): WorkflowRecord {
 
 /** The requests a workflow entity answers (a call each). */
 export type WorkflowRequest =
-  | { readonly '~wf': 'start'; readonly input: unknown }
+  | {
+      readonly '~wf': 'start';
+      readonly input: unknown;
+      /** When the id's instance ended (start_policy.ts); absent: the kind's `idReuse`. */
+      readonly reuse?: string;
+      /** Signal-with-start: delivered in the write that creates the instance, or to the running one. */
+      readonly signal?: { readonly name: string; readonly payload: unknown; readonly id?: string };
+      /** Update-with-start: accepted in the write that creates the instance, or by the running one. */
+      readonly update?: { readonly name: string; readonly input: unknown; readonly id: string };
+    }
   | { readonly '~wf': 'result'; readonly waitMs: number }
   | { readonly '~wf': 'signal'; readonly name: string; readonly payload: unknown; readonly id?: string }
   | { readonly '~wf': 'query'; readonly name: string; readonly arg?: unknown }
