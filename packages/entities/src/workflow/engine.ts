@@ -268,7 +268,11 @@ export abstract class WorkflowEntity extends ReminderEntity<
         return { ...existing, signal: await this.#signal(signal.name, signal.payload, signal.id) };
       // Answered once it is kept: its write is a COMMIT this handler must not wait for (the mailbox).
       if (r.update !== undefined)
-        return deferReply(this.#desk().offer(r.update.name, r.update.input, r.update.id).then(() => existing));
+        return deferReply(
+          this.#desk()
+            .offer(r.update.name, r.update.input, r.update.id)
+            .then(() => existing),
+        );
       return existing;
     }
     if (this.spec.input !== undefined) {
