@@ -172,7 +172,15 @@ export {
   type UpdateState,
   type WorkflowUpdate,
 } from './workflow/updates.js';
-export type { ChildHandle, StepInfo, StepOptions, WorkflowBody, WorkflowContext } from './workflow/context_types.js';
+export type {
+  ChildHandle,
+  CompensationOptions,
+  StepCompensation,
+  StepInfo,
+  StepOptions,
+  WorkflowBody,
+  WorkflowContext,
+} from './workflow/context_types.js';
 export { WorkflowClient, WorkflowHandle, type ResultOptions, type StartOptions } from './workflow/client.js';
 export { ErrWorkflowContinuePending, MAX_PREVIOUS_RUNS } from './workflow/continue_as_new.js';
 export {
@@ -244,6 +252,7 @@ export type {
   WorkflowFailedAttempt,
   WorkflowJournalEntry,
   WorkflowRunLink,
+  WorkflowRunningOperation,
   WorkflowStatus,
 } from './workflow/record.js';
 export {

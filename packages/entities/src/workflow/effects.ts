@@ -11,6 +11,7 @@
 import { ErrEntityUnstorable } from '../contract/errors.js';
 import { describeThrown, thrownError } from '../contract/thrown.js';
 import { checkStepTimeout } from './bounds.js';
+import { checkStepCompensation, stepCompensation, type Compensation } from './compensations.js';
 import type { StepInfo, StepOptions } from './context_types.js';
 import { backoffMs, retryPolicy, type OutboxInfo } from './define.js';
 import {
@@ -51,8 +52,8 @@ export interface EffectOps extends RunOps {
   onThisNode(key: string): string;
   /** Throws ERR_WORKFLOW_VALUE_TOO_LARGE when `v` is over the workflow's maxValueBytes. */
   checkSize(what: string, v: unknown): void;
-  /** Pushes a step's compensation on the run's stack, bound to the step's `result`. */
-  pushCompensation<T>(name: string, fn: (result: T, info: StepInfo) => unknown, result: T): void;
+  /** Pushes a step's compensation on the run's stack (compensations.ts). */
+  pushCompensation(c: Compensation): void;
   /** The attempts running (a run's end stops them, a cancel cancels them). */
   readonly steps: Set<RunningAttempt>;
   /** Outbox deliveries in flight (Run.delivered waits for them). */
@@ -83,6 +84,7 @@ export async function runStep<T>(
   const h = ops.host;
   const seq = ops.next();
   const hit = ops.lookup(seq, t, name);
+  checkStepCompensation(name, options.compensate);
   // A cancel strikes the body's own steps, not its compensations (they run to their end).
   const struck = !ops.compensating();
   let first = 1;
@@ -92,7 +94,7 @@ export async function runStep<T>(
       const failed = stepFailed(name, hit.a ?? 1, revivedError(hit.e));
       throw hit.c === true ? cancelledIn(ops, name, failed) : failed;
     }
-    if (options.compensate !== undefined) ops.pushCompensation(name, options.compensate, hit.v as T);
+    if (options.compensate !== undefined) ops.pushCompensation(stepCompensation(name, options.compensate, hit.v as T));
     if (hit.c === true) {
       inner.returnedAfterCancel?.();
       throw cancelledIn(ops, name);
@@ -128,7 +130,7 @@ export async function runStep<T>(
         const ended = ops.ended();
         if (ended !== undefined) throw ended;
         value = await figuresOf(h.entities, h.spec.name).attempt(t, name, () =>
-          attemptOnce(ops, ops.key(seq, t, name), fn, attempt, options.timeoutMs, onCancel),
+          attemptOnce(ops, { s: seq, t, n: name }, fn, attempt, options.timeoutMs, onCancel),
         );
         ops.checkSize(`the result of step ${name}`, value);
       } catch (err) {
@@ -169,7 +171,7 @@ export async function runStep<T>(
       const cancelled = struck && ops.cancelled();
       const c = cancelled ? { c: true } : {};
       await ops.record({ s: seq, t, n: name, v: value, a: attempt, at: h.clock.now(), done: true, ...c });
-      if (options.compensate !== undefined) ops.pushCompensation(name, options.compensate, value);
+      if (options.compensate !== undefined) ops.pushCompensation(stepCompensation(name, options.compensate, value));
       if (cancelled) {
         inner.returnedAfterCancel?.();
         throw cancelledIn(ops, name);
@@ -190,13 +192,15 @@ function cancelledIn(ops: EffectOps, name: string, cause?: Error): Error {
 /** One attempt of a step: its function, raced against its timeout, the run's end and (abandoned) a cancel. */
 function attemptOnce<T>(
   ops: EffectOps,
-  idempotencyKey: string,
+  op: { readonly s: number; readonly t: JournalOp; readonly n: string },
   fn: (info: StepInfo) => T | Promise<T>,
   attempt: number,
   timeoutMs: number | undefined,
   onCancel: OnCancel,
 ): Promise<T> {
   const ctl = new AbortController();
+  const idempotencyKey = ops.key(op.s, op.t, op.n);
+  const startedAt = ops.host.clock.now();
   return new Promise<T>((resolve, reject) => {
     let timer: unknown;
     let settled = false;
@@ -213,6 +217,13 @@ function attemptOnce<T>(
       reject(err);
     };
     const running: RunningAttempt = {
+      // What describe() shows of it (a hung one is seen running, with its timeout if it has one).
+      op: {
+        ...op,
+        attempt,
+        startedAt,
+        ...(timeoutMs === undefined ? {} : { timeoutAt: startedAt + timeoutMs }),
+      },
       stop,
       cancel: (err) => {
         if (onCancel === 'abandon') stop(err);

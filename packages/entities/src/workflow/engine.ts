@@ -396,7 +396,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
   #describe(): WorkflowDescription {
     const active = this.#run !== undefined && !this.#run.ended;
     const rec = this.#known();
-    return withPendingUpdates(describeRecord(this.spec.name, this.key, rec, this.#clock.now(), active), rec);
+    const running = active ? this.#run!.running() : [];
+    return withPendingUpdates(describeRecord(this.spec.name, this.key, rec, this.#clock.now(), active, running), rec);
   }
 
   /** An operator's resume: a blocked instance runs again; a failed one has its failed steps run again. */
