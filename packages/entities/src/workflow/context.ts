@@ -626,8 +626,42 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#compensations.push({ name, fn, options: compensationOptions(name, options) });
   }
 
+  /**
+   * A continue-as-new under way (asked, not settled): a second call meanwhile is refused, and the
+   * body's end waits for it (engine.ts). It settles with what the call threw.
+   */
+  #continueUnderWay: Promise<Error> | undefined;
+
   /** Ends this run for the next one on `input` (see the context's TSDoc; continue_as_new.ts). */
-  async continueAsNew(input: unknown): Promise<never> {
+  continueAsNew(input: unknown): Promise<never> {
+    // Not two at once: both would be written, the second continuing the run the first started.
+    if (this.#continueUnderWay !== undefined)
+      return Promise.reject(
+        ErrWorkflowIncorrect.with(
+          `workflow ${this.workflow}/${this.id}: continueAsNew called while an earlier one of this run is under way: await (or return) the first, which never returns`,
+        ),
+      );
+    let settle!: (refusal: Error) => void;
+    this.#continueUnderWay = new Promise((resolve) => (settle = resolve));
+    const p = this.#continueOnce(input).catch((err: unknown) => {
+      // Refused (the body goes on, and may call it again), or the run ended (it continued).
+      this.#continueUnderWay = undefined;
+      settle(err as Error);
+      throw err;
+    });
+    p.catch(() => undefined); // not an unhandled rejection when the body did not await it (see continuing())
+    return p;
+  }
+
+  /**
+   * Settles once a continue-as-new under way is done (at once when none is): with its refusal,
+   * which a body that did not await it never saw, or with ERR_WORKFLOW_RUN_ENDED (it continued).
+   */
+  continuing(): Promise<Error | undefined> {
+    return this.#continueUnderWay ?? Promise.resolve(undefined);
+  }
+
+  async #continueOnce(input: unknown): Promise<never> {
     const seq = this.#next();
     const hit = this.#lookup(seq, 'continue', ''); // past the journal: a cancel throws here
     if (hit?.e !== undefined) throw this.#refusal(revivedError(hit.e));

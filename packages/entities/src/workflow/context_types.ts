@@ -242,7 +242,10 @@ export interface WorkflowContext<
    * `result()` waits for the last run's outcome. Throws ERR_WORKFLOW_CANCELLED once a cancel came,
    * ERR_WORKFLOW_INCORRECT (or ERR_WORKFLOW_VALUE_TOO_LARGE) for an input the kind refuses. A
    * refusal is journaled (a replay is refused alike); the body may catch it and go on in this run.
-   * Compensations pushed in this run do not carry over: run them first if they must.
+   * Compensations pushed in this run do not carry over: run them first if they must. Await it
+   * (`return ctx.continueAsNew(...)`): a second call while one is under way is refused with
+   * ERR_WORKFLOW_INCORRECT, and a body that returns meanwhile ends as the call does (the next run,
+   * or failed with its refusal).
    */
   continueAsNew(input: I): Promise<never>;
   /**
