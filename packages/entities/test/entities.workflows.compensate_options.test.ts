@@ -11,8 +11,8 @@ import { test } from 'node:test';
 
 import { schema } from 'ergo-ts';
 
-import { defineWorkflow, type StepInfo } from '../src/index.js';
-import { startTestEntities } from '../src/testing/index.js';
+import { defineWorkflow, terminalError, type StepInfo } from '../src/index.js';
+import { replayWorkflow, startTestEntities } from '../src/testing/index.js';
 
 /** A promise a test settles by hand. */
 function gate<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
@@ -205,4 +205,31 @@ test('compensation options a step would refuse are refused where they are writte
     'ERR_WORKFLOW_INCORRECT',
     'accepted',
   ]);
+});
+
+/** A saga whose compensation now has options: its journal is the one written before it had them. */
+const Legacy = defineWorkflow('wf-comp-legacy', async (ctx) => {
+  try {
+    await ctx.step('charge', () => 'c1', { compensate: { run: () => 'refunded', timeoutMs: 30_000, retry: false } });
+    ctx.compensate('notify', () => 'told', { timeoutMs: 5_000 });
+    await ctx.step('ship', () => {
+      throw terminalError(new Error('no truck'));
+    });
+    return 'shipped';
+  } catch (err) {
+    await ctx.runCompensations();
+    throw err;
+  }
+});
+
+test('a journal written before compensations took options replays against the code that gives them options', async () => {
+  // As the code before wrote it for `compensate: (c) => ...` and `ctx.compensate('notify', fn)`.
+  const journal = [
+    { s: 0, t: 'step', n: 'charge', v: 'c1', a: 1, at: 1, done: true },
+    { s: 1, t: 'step', n: 'ship', e: { name: 'Error', message: 'no truck' }, a: 1, at: 2, done: true },
+    { s: 2, t: 'step', n: 'compensate:notify', v: 'told', a: 1, at: 3, done: true },
+    { s: 3, t: 'step', n: 'compensate:charge', v: 'refunded', a: 1, at: 4, done: true },
+  ];
+  const report = await replayWorkflow(Legacy, JSON.stringify({ input: null, journal })); // as saved
+  assert.deepEqual([report.replayed, report.ended], [4, 'threw']);
 });
