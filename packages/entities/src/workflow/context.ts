@@ -43,8 +43,7 @@ import {
 import { runMarker } from './continue_as_new.js';
 import { takeUpdate } from './updates.js';
 import { CHILD_OF, runSelect, type SelectBranches, type SelectOps } from './select.js';
-import { putOutbox, runStep, type EffectOps } from './effects.js';
-import { compensationOptions, type Compensation } from './compensations.js';
+import { compensationOptions, putOutbox, runStep, type Compensation, type EffectOps } from './effects.js';
 import { keyGeneration } from './recovery.js';
 import { RunEnded, type RunHost, type RunParking, type RunningAttempt, type Wait } from './run_host.js';
 

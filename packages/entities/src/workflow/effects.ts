@@ -2,7 +2,8 @@
 // attempts, each raced against its timeout, the run's end and (abandoned) a cancel; its retries,
 // journaled as a retry entry so a resumed run goes on counting and waits what is left of the
 // backoff; the cancel a step that settled after it throws. Steps serve ctx.step and ctx.call, a
-// child's start, result and cancel, ctx.send and compensations. An outbox message (ctx.outbox) is
+// child's start, result and cancel, ctx.send and compensations (each with a step's options, checked
+// where it is pushed). An outbox message (ctx.outbox) is
 // journaled as an operation, then delivered to the workflow's handler beside the body, again after
 // a backoff while it throws, until it resolves; its delivery is journaled then. A run resumed
 // elsewhere delivers what its journal holds undelivered; deliveries stop when the run ends or its
@@ -11,11 +12,11 @@
 import { ErrEntityUnstorable } from '../contract/errors.js';
 import { describeThrown, thrownError } from '../contract/thrown.js';
 import { checkStepTimeout } from './bounds.js';
-import { checkStepCompensation, stepCompensation, type Compensation } from './compensations.js';
-import type { StepInfo, StepOptions } from './context_types.js';
+import type { CompensationOptions, StepCompensation, StepInfo, StepOptions } from './context_types.js';
 import { backoffMs, retryPolicy, type OutboxInfo } from './define.js';
 import {
   ErrWorkflowCancelled,
+  ErrWorkflowIncorrect,
   ErrWorkflowTimeout,
   ErrWorkflowValueTooLarge,
   isTerminal,
@@ -263,6 +264,66 @@ function delay(ops: RunOps, ms: number, cancellable: boolean): Promise<void> {
     cancellable,
     clock.now() + ms,
   );
+}
+
+// ---- compensations ----
+// What ctx.compensate and a step's `compensate` option push on a run's stack, checked when it is
+// pushed so a wrong option is met where it is written, not when a cancel runs the stack (maybe
+// months later). Each runs as a step `compensate:<name>` with its own retry policy and timeout
+// (context.ts runCompensations); its journal entry is a step's, as before compensations took
+// options, so older journals replay unchanged.
+
+/** A compensation on a run's stack: its name (the step runs as `compensate:<name>`), function and step options. */
+export interface Compensation {
+  readonly name: string;
+  readonly fn: (info: StepInfo) => unknown;
+  readonly options: StepOptions<unknown>;
+}
+
+/**
+ * The step options of compensation `name` from `options` (`ctx.compensate`'s, or those beside a
+ * step's `compensate.run`). Throws ERR_WORKFLOW_INCORRECT for options a step would refuse.
+ */
+export function compensationOptions(name: string, options: CompensationOptions | undefined): StepOptions<unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null)
+    throw ErrWorkflowIncorrect.with(`compensation ${name}: options must be an object, got ${describeThrown(options)}`);
+  const { retry, timeoutMs } = options;
+  checkStepTimeout(`compensate:${name}`, timeoutMs);
+  if (retry !== undefined && retry !== false) {
+    if (typeof retry !== 'object' || retry === null)
+      throw ErrWorkflowIncorrect.with(
+        `compensation ${name}: retry must be a retry policy or false, got ${describeThrown(retry)}`,
+      );
+    retryPolicy(retry); // throws ERR_WORKFLOW_INCORRECT naming the field
+  }
+  return {
+    ...(retry === undefined ? {} : { retry }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  };
+}
+
+/**
+ * Checks a step's `compensate` option before the step runs (a function, or `{ run, timeoutMs,
+ * retry }`); throws ERR_WORKFLOW_INCORRECT naming step `step` otherwise.
+ */
+export function checkStepCompensation(step: string, c: unknown): void {
+  if (c === undefined || typeof c === 'function') return;
+  if (typeof c !== 'object' || c === null || typeof (c as { run?: unknown }).run !== 'function')
+    throw ErrWorkflowIncorrect.with(
+      `step ${step}: compensate must be a function or { run, timeoutMs?, retry? }, got ${describeThrown(c)}`,
+    );
+  compensationOptions(step, c as CompensationOptions);
+}
+
+/** The compensation a step's `compensate` option (checked by {@link checkStepCompensation}) pushes, bound to its `result`. */
+export function stepCompensation<T>(
+  name: string,
+  c: ((result: T, info: StepInfo) => unknown) | StepCompensation<T>,
+  result: T,
+): Compensation {
+  if (typeof c === 'function') return { name, fn: (info) => c(result, info), options: {} };
+  return { name, fn: (info) => c.run(result, info), options: compensationOptions(name, c) };
 }
 
 // ---- the outbox ----
