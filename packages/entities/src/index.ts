@@ -172,7 +172,15 @@ export {
   type UpdateState,
   type WorkflowUpdate,
 } from './workflow/updates.js';
-export type { ChildHandle, StepInfo, StepOptions, WorkflowBody, WorkflowContext } from './workflow/context_types.js';
+export type {
+  ChildHandle,
+  CompensationOptions,
+  StepCompensation,
+  StepInfo,
+  StepOptions,
+  WorkflowBody,
+  WorkflowContext,
+} from './workflow/context_types.js';
 export {
   WorkflowClient,
   WorkflowHandle,
@@ -260,6 +268,7 @@ export type {
   WorkflowFailedAttempt,
   WorkflowJournalEntry,
   WorkflowRunLink,
+  WorkflowRunningOperation,
   WorkflowStatus,
 } from './workflow/record.js';
 export {

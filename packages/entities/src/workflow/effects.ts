@@ -2,7 +2,8 @@
 // attempts, each raced against its timeout, the run's end and (abandoned) a cancel; its retries,
 // journaled as a retry entry so a resumed run goes on counting and waits what is left of the
 // backoff; the cancel a step that settled after it throws. Steps serve ctx.step and ctx.call, a
-// child's start, result and cancel, ctx.send and compensations. An outbox message (ctx.outbox) is
+// child's start, result and cancel, ctx.send and compensations (each with a step's options, checked
+// where it is pushed). An outbox message (ctx.outbox) is
 // journaled as an operation, then delivered to the workflow's handler beside the body, again after
 // a backoff while it throws, until it resolves; its delivery is journaled then. A run resumed
 // elsewhere delivers what its journal holds undelivered; deliveries stop when the run ends or its
@@ -11,10 +12,11 @@
 import { ErrEntityUnstorable } from '../contract/errors.js';
 import { describeThrown, thrownError } from '../contract/thrown.js';
 import { checkStepTimeout } from './bounds.js';
-import type { StepInfo, StepOptions } from './context_types.js';
+import type { CompensationOptions, StepCompensation, StepInfo, StepOptions } from './context_types.js';
 import { backoffMs, retryPolicy, type OutboxInfo } from './define.js';
 import {
   ErrWorkflowCancelled,
+  ErrWorkflowIncorrect,
   ErrWorkflowTimeout,
   ErrWorkflowValueTooLarge,
   isTerminal,
@@ -51,8 +53,8 @@ export interface EffectOps extends RunOps {
   onThisNode(key: string): string;
   /** Throws ERR_WORKFLOW_VALUE_TOO_LARGE when `v` is over the workflow's maxValueBytes. */
   checkSize(what: string, v: unknown): void;
-  /** Pushes a step's compensation on the run's stack, bound to the step's `result`. */
-  pushCompensation<T>(name: string, fn: (result: T, info: StepInfo) => unknown, result: T): void;
+  /** Pushes a step's compensation on the run's stack (compensations.ts). */
+  pushCompensation(c: Compensation): void;
   /** The attempts running (a run's end stops them, a cancel cancels them). */
   readonly steps: Set<RunningAttempt>;
   /** Outbox deliveries in flight (Run.delivered waits for them). */
@@ -83,6 +85,7 @@ export async function runStep<T>(
   const h = ops.host;
   const seq = ops.next();
   const hit = ops.lookup(seq, t, name);
+  checkStepCompensation(name, options.compensate);
   // A cancel strikes the body's own steps, not its compensations (they run to their end).
   const struck = !ops.compensating();
   let first = 1;
@@ -92,7 +95,7 @@ export async function runStep<T>(
       const failed = stepFailed(name, hit.a ?? 1, revivedError(hit.e));
       throw hit.c === true ? cancelledIn(ops, name, failed) : failed;
     }
-    if (options.compensate !== undefined) ops.pushCompensation(name, options.compensate, hit.v as T);
+    if (options.compensate !== undefined) ops.pushCompensation(stepCompensation(name, options.compensate, hit.v as T));
     if (hit.c === true) {
       inner.returnedAfterCancel?.();
       throw cancelledIn(ops, name);
@@ -128,7 +131,7 @@ export async function runStep<T>(
         const ended = ops.ended();
         if (ended !== undefined) throw ended;
         value = await figuresOf(h.entities, h.spec.name).attempt(t, name, () =>
-          attemptOnce(ops, ops.key(seq, t, name), fn, attempt, options.timeoutMs, onCancel),
+          attemptOnce(ops, { s: seq, t, n: name }, fn, attempt, options.timeoutMs, onCancel),
         );
         ops.checkSize(`the result of step ${name}`, value);
       } catch (err) {
@@ -169,7 +172,7 @@ export async function runStep<T>(
       const cancelled = struck && ops.cancelled();
       const c = cancelled ? { c: true } : {};
       await ops.record({ s: seq, t, n: name, v: value, a: attempt, at: h.clock.now(), done: true, ...c });
-      if (options.compensate !== undefined) ops.pushCompensation(name, options.compensate, value);
+      if (options.compensate !== undefined) ops.pushCompensation(stepCompensation(name, options.compensate, value));
       if (cancelled) {
         inner.returnedAfterCancel?.();
         throw cancelledIn(ops, name);
@@ -190,13 +193,15 @@ function cancelledIn(ops: EffectOps, name: string, cause?: Error): Error {
 /** One attempt of a step: its function, raced against its timeout, the run's end and (abandoned) a cancel. */
 function attemptOnce<T>(
   ops: EffectOps,
-  idempotencyKey: string,
+  op: { readonly s: number; readonly t: JournalOp; readonly n: string },
   fn: (info: StepInfo) => T | Promise<T>,
   attempt: number,
   timeoutMs: number | undefined,
   onCancel: OnCancel,
 ): Promise<T> {
   const ctl = new AbortController();
+  const idempotencyKey = ops.key(op.s, op.t, op.n);
+  const startedAt = ops.host.clock.now();
   return new Promise<T>((resolve, reject) => {
     let timer: unknown;
     let settled = false;
@@ -213,6 +218,13 @@ function attemptOnce<T>(
       reject(err);
     };
     const running: RunningAttempt = {
+      // What describe() shows of it (a hung one is seen running, with its timeout if it has one).
+      op: {
+        ...op,
+        attempt,
+        startedAt,
+        ...(timeoutMs === undefined ? {} : { timeoutAt: startedAt + timeoutMs }),
+      },
       stop,
       cancel: (err) => {
         if (onCancel === 'abandon') stop(err);
@@ -252,6 +264,66 @@ function delay(ops: RunOps, ms: number, cancellable: boolean): Promise<void> {
     cancellable,
     clock.now() + ms,
   );
+}
+
+// ---- compensations ----
+// What ctx.compensate and a step's `compensate` option push on a run's stack, checked when it is
+// pushed so a wrong option is met where it is written, not when a cancel runs the stack (maybe
+// months later). Each runs as a step `compensate:<name>` with its own retry policy and timeout
+// (context.ts runCompensations); its journal entry is a step's, as before compensations took
+// options, so older journals replay unchanged.
+
+/** A compensation on a run's stack: its name (the step runs as `compensate:<name>`), function and step options. */
+export interface Compensation {
+  readonly name: string;
+  readonly fn: (info: StepInfo) => unknown;
+  readonly options: StepOptions<unknown>;
+}
+
+/**
+ * The step options of compensation `name` from `options` (`ctx.compensate`'s, or those beside a
+ * step's `compensate.run`). Throws ERR_WORKFLOW_INCORRECT for options a step would refuse.
+ */
+export function compensationOptions(name: string, options: CompensationOptions | undefined): StepOptions<unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null)
+    throw ErrWorkflowIncorrect.with(`compensation ${name}: options must be an object, got ${describeThrown(options)}`);
+  const { retry, timeoutMs } = options;
+  checkStepTimeout(`compensate:${name}`, timeoutMs);
+  if (retry !== undefined && retry !== false) {
+    if (typeof retry !== 'object' || retry === null)
+      throw ErrWorkflowIncorrect.with(
+        `compensation ${name}: retry must be a retry policy or false, got ${describeThrown(retry)}`,
+      );
+    retryPolicy(retry); // throws ERR_WORKFLOW_INCORRECT naming the field
+  }
+  return {
+    ...(retry === undefined ? {} : { retry }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  };
+}
+
+/**
+ * Checks a step's `compensate` option before the step runs (a function, or `{ run, timeoutMs,
+ * retry }`); throws ERR_WORKFLOW_INCORRECT naming step `step` otherwise.
+ */
+export function checkStepCompensation(step: string, c: unknown): void {
+  if (c === undefined || typeof c === 'function') return;
+  if (typeof c !== 'object' || c === null || typeof (c as { run?: unknown }).run !== 'function')
+    throw ErrWorkflowIncorrect.with(
+      `step ${step}: compensate must be a function or { run, timeoutMs?, retry? }, got ${describeThrown(c)}`,
+    );
+  compensationOptions(step, c as CompensationOptions);
+}
+
+/** The compensation a step's `compensate` option (checked by {@link checkStepCompensation}) pushes, bound to its `result`. */
+export function stepCompensation<T>(
+  name: string,
+  c: ((result: T, info: StepInfo) => unknown) | StepCompensation<T>,
+  result: T,
+): Compensation {
+  if (typeof c === 'function') return { name, fn: (info) => c(result, info), options: {} };
+  return { name, fn: (info) => c.run(result, info), options: compensationOptions(name, c) };
 }
 
 // ---- the outbox ----

@@ -452,7 +452,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
   #describe(): WorkflowDescription {
     const active = this.#run !== undefined && !this.#run.ended;
     const rec = this.#known();
-    return withPendingUpdates(describeRecord(this.spec.name, this.key, rec, this.#clock.now(), active), rec);
+    const running = active ? this.#run!.running() : [];
+    return withPendingUpdates(describeRecord(this.spec.name, this.key, rec, this.#clock.now(), active, running), rec);
   }
 
   /** An operator's resume: a blocked instance runs again; a failed one has its failed steps run again. */
@@ -560,8 +561,18 @@ export abstract class WorkflowEntity extends ReminderEntity<
     Promise.resolve()
       .then(() => this.#runBody(run, rec.input))
       .then(
-        (output) => run.delivered().then(() => this.#finish(run, { output })),
-        (error: unknown) => run.delivered().then(() => this.#finish(run, { error })),
+        // A continue-as-new the body did not await is waited for: continued, the end is the next
+        // run's; refused, the instance ends with that refusal (the body returned without seeing it).
+        (output) =>
+          run
+            .delivered()
+            .then(() => run.continuing())
+            .then((refused) => this.#finish(run, refused === undefined ? { output } : { error: refused })),
+        (error: unknown) =>
+          run
+            .delivered()
+            .then(() => run.continuing())
+            .then(() => this.#finish(run, { error })),
       )
       .catch((error: unknown) => this.#finish(run, { error }));
   }

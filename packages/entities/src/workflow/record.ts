@@ -247,8 +247,27 @@ export interface WorkflowDescription {
   readonly updates?: readonly PendingUpdate[];
   /** Whether a body runs for this instance on its owner now. */
   readonly active: boolean;
+  /**
+   * The attempts running now on its owner, oldest first (absent: none): steps, calls, a child's
+   * start or result, and compensations (named `compensate:<name>`). Not in the record: an attempt
+   * is known to the body running it only.
+   */
+  readonly running?: readonly WorkflowRunningOperation[];
   /** Its search attributes (absent: none set). */
   readonly attributes?: Readonly<Record<string, IndexValue>>;
+}
+
+/** An attempt running now (see {@link WorkflowDescription.running}). */
+export interface WorkflowRunningOperation {
+  /** Its operation's number, kind and name (a compensation's is `compensate:<name>`). */
+  readonly s: number;
+  readonly t: JournalOp;
+  readonly n: string;
+  /** Which attempt, from 1, and when it started (epoch ms). */
+  readonly attempt: number;
+  readonly startedAt: number;
+  /** When its timeout fails it (absent: it has none). */
+  readonly timeoutAt?: number;
 }
 
 /** The protocol of every workflow kind's entity (checked on requests from other nodes). */
