@@ -256,14 +256,22 @@ function gate<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
 /** The step, then its compensation, hang until the test lets them go. */
 const held = { ship: gate<string>(), undo: gate<void>() };
 
-/** A step that hangs, then (cancelled) its compensation that hangs: each is seen running on the page. */
+/** A step that heartbeats once and hangs, then (cancelled) its compensation that hangs: each is seen running on the page. */
 const Shipment = defineWorkflow(
   'shipment',
   async (ctx) => {
     try {
-      await ctx.step('ship', () => held.ship.promise, {
-        compensate: { run: () => held.undo.promise, timeoutMs: 3_600_000, retry: { maxAttempts: 2 } },
-      });
+      await ctx.step(
+        'ship',
+        (info) => {
+          info.heartbeat({ packed: 3 });
+          return held.ship.promise;
+        },
+        {
+          heartbeatTimeoutMs: 3_600_000,
+          compensate: { run: () => held.undo.promise, timeoutMs: 3_600_000, retry: { maxAttempts: 2 } },
+        },
+      );
       return await ctx.signal('delivered');
     } catch (err) {
       await ctx.runCompensations();
@@ -279,7 +287,7 @@ const runningRows = (page: Page): Promise<string[][]> =>
     rs.map((r) => [...r.querySelectorAll('td')].map((c) => (c.textContent ?? '').trim())),
   );
 
-test('an instance page shows the step running now, then the compensation a cancel runs, with attempt, start and timeout', async (t) => {
+test('an instance page shows the step running now with its last heartbeat, then the compensation a cancel runs, with attempt, start and timeout', async (t) => {
   const executablePath = chromiumPath(t);
   if (executablePath === undefined) return;
   const observed = await startObserved();
@@ -301,6 +309,11 @@ test('an instance page shows the step running now, then the compensation a cance
   assert.deepEqual(step.slice(0, 4), ['0', 'step', 'ship', '1']);
   assert.match(step[4]!, /^\d\d:\d\d:\d\d\.\d{3}$/, 'when it started');
   assert.equal(step[6], 'no timeout');
+  assert.match(
+    step[7]!,
+    /^\d\d:\d\d:\d\d\.\d{3} \{"packed":3\}, due \d\d:/,
+    'its last heartbeat, details and when the next is due',
+  );
   assert.match(await textOf(page, '[data-testid=workflow-running] h3'), /running now \(1\)/);
   await shot(page, 'workflows-running-step');
 

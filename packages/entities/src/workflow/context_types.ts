@@ -40,6 +40,18 @@ export interface StepInfo {
    * decides by what it returns or throws (see {@link StepOptions.cancellation}).
    */
   readonly signal: AbortSignal;
+  /**
+   * Reports that the attempt is alive, with optional progress `details` (Temporal's activity
+   * heartbeat). With the step's `heartbeatTimeoutMs`, an attempt that does not heartbeat that long
+   * fails with ERR_WORKFLOW_TIMEOUT and is retried (a hung call is found in seconds, not at the
+   * step's whole timeout). The details reach the next attempt (`heartbeatDetails`), after a crash
+   * too once written (a failed attempt writes them; a running one at most every few seconds), and
+   * show in `describe().running`. Throws the abort's reason once `signal` is aborted (a cancel, a
+   * timeout): a loop that heartbeats stops there.
+   */
+  heartbeat(details?: unknown): void;
+  /** The details of the last heartbeat of an earlier attempt of this step (undefined: none). */
+  readonly heartbeatDetails: unknown;
 }
 
 /** Options of one step. */
@@ -48,6 +60,11 @@ export interface StepOptions<T> {
   readonly retry?: RetryPolicy | false;
   /** How long one attempt may take, in ms (then it fails with ERR_WORKFLOW_TIMEOUT, and is retried). */
   readonly timeoutMs?: number;
+  /**
+   * How long an attempt may go without `info.heartbeat()`, in ms (from its start, then from each
+   * heartbeat): then it fails with ERR_WORKFLOW_TIMEOUT and is retried. Default: none.
+   */
+  readonly heartbeatTimeoutMs?: number;
   /**
    * A compensation, pushed on the saga's stack once the step succeeded (see `runCompensations`):
    * a function, or `{ run, timeoutMs, retry }` to bound it as a step is bounded. It runs as a step
@@ -79,6 +96,8 @@ export interface CompensationOptions {
   readonly retry?: RetryPolicy | false;
   /** How long one attempt may take, in ms (then it fails with ERR_WORKFLOW_TIMEOUT, and is retried). */
   readonly timeoutMs?: number;
+  /** How long an attempt may go without `info.heartbeat()`, in ms (as a step's `heartbeatTimeoutMs`). */
+  readonly heartbeatTimeoutMs?: number;
 }
 
 /** A step's compensation with its options (see {@link StepOptions.compensate}). */

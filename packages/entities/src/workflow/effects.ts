@@ -23,7 +23,7 @@ import {
   revivedError,
   storedError,
 } from './errors.js';
-import type { JournalOp } from './record.js';
+import type { JournalOp, WorkflowRunningOperation } from './record.js';
 import { callOnce } from './in_flight.js';
 import { figuresOf } from './metrics.js';
 import { stepFailed, type OnCancel, type RunEnded, type RunOps, type RunningAttempt } from './run_host.js';
@@ -103,6 +103,9 @@ export async function runStep<T>(
     return hit.v as T;
   }
   checkStepTimeout(name, options.timeoutMs);
+  checkStepTimeout(name, options.heartbeatTimeoutMs, 'heartbeatTimeoutMs');
+  // The last heartbeat's details: an earlier run's (its retry entry), then each attempt's.
+  const beats: Heartbeats = { details: hit?.h, timeoutMs: options.heartbeatTimeoutMs };
   if (hit !== undefined) {
     // Its retry entry: attempts failed on an earlier run; the count and the backoff go on from it.
     ops.caughtUp();
@@ -131,7 +134,7 @@ export async function runStep<T>(
         const ended = ops.ended();
         if (ended !== undefined) throw ended;
         value = await figuresOf(h.entities, h.spec.name).attempt(t, name, () =>
-          attemptOnce(ops, { s: seq, t, n: name }, fn, attempt, options.timeoutMs, onCancel),
+          attemptOnce(ops, { s: seq, t, n: name }, fn, attempt, options.timeoutMs, onCancel, beats),
         );
         ops.checkSize(`the result of step ${name}`, value);
       } catch (err) {
@@ -158,7 +161,8 @@ export async function runStep<T>(
           const now = h.clock.now();
           retryAt = now + backoffMs(policy, attempt);
           figuresOf(h.entities, h.spec.name).step(t, name).retries++;
-          await ops.record({ s: seq, t: 'retry', of: t, n: name, a: attempt, r: retryAt, at: now });
+          const details = beats.details === undefined ? {} : { h: beats.details };
+          await ops.record({ s: seq, t: 'retry', of: t, n: name, a: attempt, r: retryAt, at: now, ...details });
           continue;
         }
         const e = storedError(err);
@@ -198,18 +202,23 @@ function attemptOnce<T>(
   attempt: number,
   timeoutMs: number | undefined,
   onCancel: OnCancel,
+  beats: Heartbeats = { details: undefined, timeoutMs: undefined },
 ): Promise<T> {
   const ctl = new AbortController();
   const idempotencyKey = ops.key(op.s, op.t, op.n);
-  const startedAt = ops.host.clock.now();
+  const clock = ops.host.clock;
+  const startedAt = clock.now();
   return new Promise<T>((resolve, reject) => {
     let timer: unknown;
+    let beatTimer: unknown;
     let settled = false;
+    let wroteAt = startedAt;
     const settle = (): boolean => {
       if (settled) return false;
       settled = true;
       ops.steps.delete(running);
-      if (timer !== undefined) ops.host.clock.clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimeout(timer);
+      if (beatTimer !== undefined) clock.clearTimeout(beatTimer);
       return true;
     };
     const stop = (err: Error): void => {
@@ -217,13 +226,46 @@ function attemptOnce<T>(
       ctl.abort(err);
       reject(err);
     };
+    // What describe() shows of it (a hung one is seen running, with its timeout if it has one).
+    let shown: WorkflowRunningOperation = {
+      ...op,
+      attempt,
+      startedAt,
+      ...(timeoutMs === undefined ? {} : { timeoutAt: startedAt + timeoutMs }),
+    };
+    /** (Re)arms the heartbeat timeout from `from`. */
+    const armBeat = (from: number): void => {
+      const hbMs = beats.timeoutMs;
+      if (hbMs === undefined) return;
+      if (beatTimer !== undefined) clock.clearTimeout(beatTimer);
+      shown = { ...shown, heartbeatDueAt: from + hbMs };
+      beatTimer = clock.setTimeout(
+        () => stop(ErrWorkflowTimeout.with(`attempt ${attempt} sent no heartbeat for ${hbMs} ms`)),
+        hbMs,
+      );
+    };
+    const heartbeat = (details?: unknown): void => {
+      // A cancel, a timeout or the run's end reaches the step here (after its settling too: a loop stops).
+      if (ctl.signal.aborted) throw thrownError(ctl.signal.reason);
+      if (settled) return;
+      const now = clock.now();
+      if (details !== undefined) {
+        ops.checkSize(`the heartbeat details of step ${op.n}`, details);
+        beats.details = details;
+      }
+      shown = { ...shown, heartbeatAt: now, ...(details === undefined ? {} : { heartbeat: details }) };
+      armBeat(now);
+      // Written now and then (not with every beat: a store write each), so an attempt that dies
+      // with its member leaves its progress to the next one. A retry entry of the attempts failed so far.
+      if (details !== undefined && !ops.readOnly && now - wroteAt >= heartbeatWriteMs(beats.timeoutMs)) {
+        wroteAt = now;
+        const entry = { s: op.s, t: 'retry' as const, of: op.t, n: op.n, a: attempt - 1, at: now, h: details };
+        ops.record(entry).catch(() => undefined); // a failed write ends the run (commit_queue.ts)
+      }
+    };
     const running: RunningAttempt = {
-      // What describe() shows of it (a hung one is seen running, with its timeout if it has one).
-      op: {
-        ...op,
-        attempt,
-        startedAt,
-        ...(timeoutMs === undefined ? {} : { timeoutAt: startedAt + timeoutMs }),
+      get op() {
+        return shown;
       },
       stop,
       cancel: (err) => {
@@ -233,14 +275,18 @@ function attemptOnce<T>(
     };
     ops.steps.add(running);
     if (timeoutMs !== undefined)
-      timer = ops.host.clock.setTimeout(
+      timer = clock.setTimeout(
         () => stop(ErrWorkflowTimeout.with(`attempt ${attempt} took longer than ${timeoutMs} ms`)),
         timeoutMs,
       );
+    armBeat(startedAt);
+    const heartbeatDetails = beats.details;
     Promise.resolve()
       // Not beside a call of the same operation an ended run of this instance left running here.
       .then(() =>
-        callOnce(ops.onThisNode(idempotencyKey), ops.run, () => fn({ idempotencyKey, attempt, signal: ctl.signal })),
+        callOnce(ops.onThisNode(idempotencyKey), ops.run, () =>
+          fn({ idempotencyKey, attempt, signal: ctl.signal, heartbeat, heartbeatDetails }),
+        ),
       )
       .then(
         (v) => {
@@ -251,6 +297,21 @@ function attemptOnce<T>(
         },
       );
   });
+}
+
+/** A step's heartbeats across its attempts: the last details, and its `heartbeatTimeoutMs`. */
+interface Heartbeats {
+  details: unknown;
+  readonly timeoutMs: number | undefined;
+}
+
+/**
+ * How often a running attempt's heartbeat details are written at most: 80 % of its heartbeat
+ * timeout (as Temporal throttles), between 1 s and 30 s; 30 s without one.
+ */
+export function heartbeatWriteMs(heartbeatTimeoutMs: number | undefined): number {
+  if (heartbeatTimeoutMs === undefined) return 30_000;
+  return Math.min(30_000, Math.max(1000, heartbeatTimeoutMs * 0.8));
 }
 
 /** Waits `ms` on the runtime clock (a retry's backoff); rejects when the run ends (or is cancelled). */
@@ -288,8 +349,9 @@ export function compensationOptions(name: string, options: CompensationOptions |
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null)
     throw ErrWorkflowIncorrect.with(`compensation ${name}: options must be an object, got ${describeThrown(options)}`);
-  const { retry, timeoutMs } = options;
+  const { retry, timeoutMs, heartbeatTimeoutMs } = options;
   checkStepTimeout(`compensate:${name}`, timeoutMs);
+  checkStepTimeout(`compensate:${name}`, heartbeatTimeoutMs, 'heartbeatTimeoutMs');
   if (retry !== undefined && retry !== false) {
     if (typeof retry !== 'object' || retry === null)
       throw ErrWorkflowIncorrect.with(
@@ -300,6 +362,7 @@ export function compensationOptions(name: string, options: CompensationOptions |
   return {
     ...(retry === undefined ? {} : { retry }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
   };
 }
 

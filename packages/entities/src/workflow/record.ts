@@ -76,6 +76,13 @@ export interface WorkflowJournalEntry {
   /** A `retry` entry: the step's next attempt is not before this time, epoch ms (`a` attempts failed so far). */
   readonly r?: number;
   /**
+   * A `retry` entry: the details of the step's last heartbeat (`info.heartbeat(details)`), which
+   * its next attempt gets as `info.heartbeatDetails`. Written with a failed attempt's entry, and
+   * while an attempt runs at most every few seconds (effects.ts): a member that dies mid-step
+   * leaves the last ones written.
+   */
+  readonly h?: unknown;
+  /**
    * A step that settled after the instance was cancelled: its value (its compensation pushed) or
    * error is kept, and it throws ERR_WORKFLOW_CANCELLED into the body, on a replay too.
    */
@@ -268,6 +275,11 @@ export interface WorkflowRunningOperation {
   readonly startedAt: number;
   /** When its timeout fails it (absent: it has none). */
   readonly timeoutAt?: number;
+  /** Its last heartbeat (`info.heartbeat`), epoch ms, and the details it gave (absent: none yet). */
+  readonly heartbeatAt?: number;
+  readonly heartbeat?: unknown;
+  /** When its heartbeat timeout fails it unless it heartbeats again (absent: no `heartbeatTimeoutMs`). */
+  readonly heartbeatDueAt?: number;
 }
 
 /** The protocol of every workflow kind's entity (checked on requests from other nodes). */

@@ -305,7 +305,7 @@ export function WorkflowPage(props: { kind: string; id: string }) {
             {/* Attempts its body runs now (a step, a call, a compensation): a hung one shows here, with how long it ran. */}
             <h3>running now ({list(d.running).length})</h3>
             <Grid
-              headers={['#', 'op', 'name', 'attempt', 'started', 'running for', 'times out']}
+              headers={['#', 'op', 'name', 'attempt', 'started', 'running for', 'times out', 'last heartbeat']}
               empty={list(d.running).length === 0 ? 'nothing' : null}
             >
               {list(d.running).map((r: Json) => (
@@ -321,6 +321,16 @@ export function WorkflowPage(props: { kind: string; id: string }) {
                   <td>{at(r.startedAt)}</td>
                   <td>{span(Date.now() - Number(r.startedAt))}</td>
                   <td>{r.timeoutAt === undefined ? 'no timeout' : at(r.timeoutAt)}</td>
+                  {/* Its last heartbeat, the details it gave and when the next is due (info.heartbeat). */}
+                  <td class="mono">
+                    {r.heartbeatAt === undefined
+                      ? r.heartbeatDueAt === undefined
+                        ? '–'
+                        : `none yet, due ${at(r.heartbeatDueAt)}`
+                      : `${at(r.heartbeatAt)}${r.heartbeat === undefined ? '' : ` ${text(r.heartbeat)}`}${
+                          r.heartbeatDueAt === undefined ? '' : `, due ${at(r.heartbeatDueAt)}`
+                        }`}
+                  </td>
                 </tr>
               ))}
             </Grid>
