@@ -4,25 +4,11 @@
 // (MemoryStore) and on SQLite and PostgreSQL with the runtime restarted between steps.
 
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
 
-import { postgresMissing, startPostgres } from '@ergo-ts/test-support';
-import { schema, startNode } from 'ergo-ts';
+import { schema } from 'ergo-ts';
 
-import {
-  defineWorkflow,
-  PostgresStore,
-  SqliteStore,
-  startEntities,
-  type Entities,
-  type EntityStore,
-  type WorkflowClient,
-} from '../src/index.js';
-import type { WorkflowRecord } from '../src/workflow/record.js';
-import { startTestEntities } from '../src/testing/index.js';
+import { defineWorkflow } from '../src/index.js';
+import { onEveryRig, type RigCases } from './workflow_rigs.js';
 import { WfOrder, selectRuns } from './workflow_select_kinds.js';
 
 /** Ends on its `go` signal: completed with the value, failed when it says `fail`; each run's step key recorded. */
@@ -50,18 +36,12 @@ const WfAgain = defineWorkflow(
 const KINDS = [WfOnce, WfAgain, WfOrder];
 const HOUR = 3_600_000;
 
-interface Rig {
-  workflows(): WorkflowClient;
-  restart(): Promise<void>;
-  record(kind: string, id: string): Promise<WorkflowRecord | undefined>;
-}
-
 const code = (c: string) => (err: Error & { code?: string }) => {
   assert.equal(err.code, c, err.message);
   return true;
 };
 
-const CASES: Record<string, (rig: Rig) => Promise<void>> = {
+const CASES: RigCases = {
   async 'an ended id is not used again by default: created false, the first outcome stays'(rig) {
     const w = rig.workflows();
     await w.start(WfOnce, 'n1', { tag: 'first' });
@@ -240,69 +220,7 @@ const CASES: Record<string, (rig: Rig) => Promise<void>> = {
   },
 };
 
-describe('start policies on the test kit (MemoryStore)', () => {
-  for (const [name, run] of Object.entries(CASES))
-    test(name, async () => {
-      keys.length = 0;
-      selectRuns.clear();
-      await using k = await startTestEntities({ kinds: KINDS, leaseTtlMs: 3_600_000 });
-      await run({
-        workflows: () => k.entities.workflows,
-        restart: () => k.restart(),
-        record: async (kind, id) => {
-          const rec = (await k.store.load({ kind, key: id })).state as WorkflowRecord | undefined;
-          return rec?.status === undefined ? undefined : rec;
-        },
-      });
-    });
-});
-
-const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-startpolicy-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let nodes = 0;
-
-function onStore(label: string, open: () => Promise<EntityStore>): void {
-  describe(`start policies on ${label} (restarted between steps)`, () => {
-    for (const [name, run] of Object.entries(CASES))
-      test(name, async (t) => {
-        if (label === 'PostgreSQL') {
-          const missing = postgresMissing();
-          if (missing !== undefined) return t.skip(missing);
-        }
-        keys.length = 0;
-        selectRuns.clear();
-        const store = await open();
-        const node = await startNode(`sp${++nodes}-${process.pid}@localhost`, { log: { level: 'warning' } });
-        const begin = (): Promise<Entities> => startEntities(node, { store, kinds: KINDS, reminders: { pollMs: 50 } });
-        let entities = await begin();
-        t.after(async () => {
-          await entities.stop();
-          await node.stop();
-          await store.close();
-        });
-        await run({
-          workflows: () => entities.workflows,
-          async restart() {
-            await entities.stop();
-            entities = await begin();
-          },
-          record: async (kind, id) => {
-            const rec = (await store.load({ kind, key: id })).state as WorkflowRecord | undefined;
-            return rec?.status === undefined ? undefined : rec;
-          },
-        });
-      });
-  });
-}
-
-let files = 0;
-onStore('SQLite', async () => SqliteStore.open(join(dir, `p${++files}.db`), { synchronous: 'normal' }));
-let pg: { url: string; stop(): Promise<void> } | undefined;
-after(async () => {
-  await pg?.stop();
-});
-let prefixes = 0;
-onStore('PostgreSQL', async () => {
-  pg ??= await startPostgres();
-  return PostgresStore.open(pg.url, { tablePrefix: `sp${++prefixes}_` });
+onEveryRig('start policies', CASES, KINDS, () => {
+  keys.length = 0;
+  selectRuns.clear();
 });
