@@ -96,6 +96,34 @@ test('a cancel reaches a running step at its next heartbeat', async () => {
   await assert.rejects(wf.result(), { code: 'ERR_WORKFLOW_CANCELLED' });
 });
 
+/** Its first attempt fails; its second waits for `release`. */
+const release = { go: (): void => undefined };
+const WfFlaky = defineWorkflow('wfflaky', { determinismGuard: 'throw' }, async (ctx, _input: null) =>
+  ctx.step(
+    'flaky',
+    async (info) => {
+      if (info.attempt === 1) throw Object.assign(new Error('the partner answered 503'), { code: 'ERR_PARTNER' });
+      await new Promise<void>((r) => (release.go = r));
+      return info.attempt;
+    },
+    { retry: { initialMs: 10 } },
+  ),
+);
+
+test("a running attempt shows the error its step's previous attempt failed with", async () => {
+  await using k = await startTestEntities({ kinds: [WfFlaky], leaseTtlMs: 3_600_000 });
+  const wf = await k.workflows.start(WfFlaky, 'f1', null);
+  let run: NonNullable<Awaited<ReturnType<typeof wf.describe>>['running']>[number] | undefined;
+  while (run?.attempt !== 2) {
+    k.advanceTime(10); // the backoff, on the test clock
+    run = (await wf.describe()).running?.find((r) => r.n === 'flaky');
+  }
+  assert.equal(run.lastError?.code, 'ERR_PARTNER');
+  assert.match(run.lastError!.message, /503/);
+  release.go();
+  assert.equal(await wf.result(), 2);
+});
+
 test('bad heartbeat options are refused with ERR_WORKFLOW_INCORRECT', async () => {
   const Bad = defineWorkflow('wfbadbeat', async (ctx, _input: null) =>
     ctx.step('x', () => 1, { heartbeatTimeoutMs: -1 }).catch((err: { code?: string }) => err.code ?? '?'),

@@ -22,6 +22,7 @@ import {
   isTerminal,
   revivedError,
   storedError,
+  type StoredError,
 } from './errors.js';
 import type { JournalOp, WorkflowRunningOperation } from './record.js';
 import { callOnce } from './in_flight.js';
@@ -105,7 +106,7 @@ export async function runStep<T>(
   checkStepTimeout(name, options.timeoutMs);
   checkStepTimeout(name, options.heartbeatTimeoutMs, 'heartbeatTimeoutMs');
   // The last heartbeat's details: an earlier run's (its retry entry), then each attempt's.
-  const beats: Heartbeats = { details: hit?.h, timeoutMs: options.heartbeatTimeoutMs };
+  const beats: Heartbeats = { details: hit?.h, timeoutMs: options.heartbeatTimeoutMs, lastError: hit?.e };
   if (hit !== undefined) {
     // Its retry entry: attempts failed on an earlier run; the count and the backoff go on from it.
     ops.caughtUp();
@@ -162,7 +163,10 @@ export async function runStep<T>(
           retryAt = now + backoffMs(policy, attempt);
           figuresOf(h.entities, h.spec.name).step(t, name).retries++;
           const details = beats.details === undefined ? {} : { h: beats.details };
-          await ops.record({ s: seq, t: 'retry', of: t, n: name, a: attempt, r: retryAt, at: now, ...details });
+          // With the last attempt's error: describe() shows it beside the attempt that runs next.
+          beats.lastError = storedError(err);
+          const retry = { s: seq, t: 'retry' as const, of: t, n: name, a: attempt, r: retryAt, at: now };
+          await ops.record({ ...retry, e: beats.lastError, ...details });
           continue;
         }
         const e = storedError(err);
@@ -202,7 +206,7 @@ function attemptOnce<T>(
   attempt: number,
   timeoutMs: number | undefined,
   onCancel: OnCancel,
-  beats: Heartbeats = { details: undefined, timeoutMs: undefined },
+  beats: Heartbeats = { details: undefined, timeoutMs: undefined, lastError: undefined },
 ): Promise<T> {
   const ctl = new AbortController();
   const idempotencyKey = ops.key(op.s, op.t, op.n);
@@ -232,6 +236,7 @@ function attemptOnce<T>(
       attempt,
       startedAt,
       ...(timeoutMs === undefined ? {} : { timeoutAt: startedAt + timeoutMs }),
+      ...(beats.lastError === undefined ? {} : { lastError: beats.lastError }),
     };
     /** (Re)arms the heartbeat timeout from `from`. */
     const armBeat = (from: number): void => {
@@ -259,7 +264,17 @@ function attemptOnce<T>(
       // with its member leaves its progress to the next one. A retry entry of the attempts failed so far.
       if (details !== undefined && !ops.readOnly && now - wroteAt >= heartbeatWriteMs(beats.timeoutMs)) {
         wroteAt = now;
-        const entry = { s: op.s, t: 'retry' as const, of: op.t, n: op.n, a: attempt - 1, at: now, h: details };
+        const failed = beats.lastError === undefined ? {} : { e: beats.lastError };
+        const entry = {
+          s: op.s,
+          t: 'retry' as const,
+          of: op.t,
+          n: op.n,
+          a: attempt - 1,
+          at: now,
+          h: details,
+          ...failed,
+        };
         ops.record(entry).catch(() => undefined); // a failed write ends the run (commit_queue.ts)
       }
     };
@@ -303,6 +318,8 @@ function attemptOnce<T>(
 interface Heartbeats {
   details: unknown;
   readonly timeoutMs: number | undefined;
+  /** The error the step's last failed attempt failed with (its retry entry's `e`). */
+  lastError: StoredError | undefined;
 }
 
 /**

@@ -58,7 +58,7 @@ export interface WorkflowJournalEntry {
   readonly n: string;
   /** Its value (a step's result, a signal's payload, a `now()`). */
   readonly v?: unknown;
-  /** Its failure (a step's terminal error, a signal wait's timeout). */
+  /** Its failure (a step's terminal error, a signal wait's timeout; a `retry` entry: its last failed attempt's). */
   readonly e?: StoredError;
   /** A sleep's wake-up time, or a signal wait's deadline, epoch ms. */
   readonly until?: number;
@@ -275,6 +275,8 @@ export interface WorkflowRunningOperation {
   readonly startedAt: number;
   /** When its timeout fails it (absent: it has none). */
   readonly timeoutAt?: number;
+  /** The error the step's previous attempt failed with (absent: this is its first attempt). */
+  readonly lastError?: StoredError;
   /** Its last heartbeat (`info.heartbeat`), epoch ms, and the details it gave (absent: none yet). */
   readonly heartbeatAt?: number;
   readonly heartbeat?: unknown;

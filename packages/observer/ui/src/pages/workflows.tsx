@@ -305,7 +305,17 @@ export function WorkflowPage(props: { kind: string; id: string }) {
             {/* Attempts its body runs now (a step, a call, a compensation): a hung one shows here, with how long it ran. */}
             <h3>running now ({list(d.running).length})</h3>
             <Grid
-              headers={['#', 'op', 'name', 'attempt', 'started', 'running for', 'times out', 'last heartbeat']}
+              headers={[
+                '#',
+                'op',
+                'name',
+                'attempt',
+                'started',
+                'running for',
+                'times out',
+                'last heartbeat',
+                'previous attempt',
+              ]}
               empty={list(d.running).length === 0 ? 'nothing' : null}
             >
               {list(d.running).map((r: Json) => (
@@ -330,6 +340,12 @@ export function WorkflowPage(props: { kind: string; id: string }) {
                       : `${at(r.heartbeatAt)}${r.heartbeat === undefined ? '' : ` ${text(r.heartbeat)}`}${
                           r.heartbeatDueAt === undefined ? '' : `, due ${at(r.heartbeatDueAt)}`
                         }`}
+                  </td>
+                  {/* What the step's previous attempt failed with (a retried one). */}
+                  <td class="mono">
+                    {r.lastError === undefined
+                      ? '–'
+                      : `${r.lastError.code === undefined ? '' : `${r.lastError.code}: `}${r.lastError.message}`}
                   </td>
                 </tr>
               ))}
