@@ -172,8 +172,31 @@ export {
   type UpdateState,
   type WorkflowUpdate,
 } from './workflow/updates.js';
-export type { ChildHandle, StepInfo, StepOptions, WorkflowBody, WorkflowContext } from './workflow/context_types.js';
-export { WorkflowClient, WorkflowHandle, type ResultOptions, type StartOptions } from './workflow/client.js';
+export type {
+  ChildHandle,
+  CompensationOptions,
+  StepCompensation,
+  StepInfo,
+  StepOptions,
+  WorkflowBody,
+  WorkflowContext,
+} from './workflow/context_types.js';
+export {
+  WorkflowClient,
+  WorkflowHandle,
+  type ResultOptions,
+  type SignalWithStart,
+  type StartOptions,
+  type Started,
+} from './workflow/client.js';
+export { isIdReusePolicy, type IdReusePolicy } from './workflow/start_policy.js';
+export {
+  MAX_SELECT_BRANCHES,
+  type SelectBranch,
+  type SelectBranches,
+  type SelectResult,
+  type SelectValue,
+} from './workflow/select.js';
 export { ErrWorkflowContinuePending, MAX_PREVIOUS_RUNS } from './workflow/continue_as_new.js';
 export {
   WORKFLOW_LIST_DEFAULTS,
@@ -223,6 +246,7 @@ export {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
   ErrWorkflowCompensationFailed,
+  ErrWorkflowConcurrentWait,
   ErrWorkflowDiverged,
   ErrWorkflowFailed,
   ErrWorkflowIncorrect,
@@ -244,6 +268,7 @@ export type {
   WorkflowFailedAttempt,
   WorkflowJournalEntry,
   WorkflowRunLink,
+  WorkflowRunningOperation,
   WorkflowStatus,
 } from './workflow/record.js';
 export {

@@ -343,3 +343,77 @@ test('continue-as-new waits for the run’s outbox; a cancel that came meanwhile
     ['outbox ', 'continue ERR_WORKFLOW_CANCELLED'],
   );
 });
+
+/** What each run of Twice saw: its input, and the code of a continueAsNew refused. */
+const twiceSeen: string[] = [];
+
+/**
+ * Run 1 continues as new without awaiting (`twice`: twice; `return`: then returns; `refused`: on
+ * an input the kind refuses, then returns); a later run takes one step and returns its input's n.
+ */
+const Twice = defineWorkflow(
+  'wf-can-twice',
+  async (ctx, input: { n: number; how: 'twice' | 'return' | 'refused' }) => {
+    twiceSeen.push(`run ${ctx.workflow}/${ctx.id} n=${input.n}`);
+    if (input.n === 0) {
+      if (input.how === 'twice') {
+        const first = ctx.continueAsNew({ n: 1, how: input.how });
+        const second = await ctx.continueAsNew({ n: 2, how: input.how }).catch((e: { code?: string }) => e.code);
+        twiceSeen.push(`second: ${String(second)}`);
+        return first;
+      }
+      void ctx.continueAsNew(input.how === 'refused' ? ({ n: 'three' } as never) : { n: 3, how: input.how });
+      return -1; // returned while the continue-as-new is under way
+    }
+    return ctx.step('last', () => input.n);
+  },
+  { input: schema.object({ n: schema.number(), how: schema.string() }) as never },
+);
+
+test('continueAsNew called again while one is under way is refused with ERR_WORKFLOW_INCORRECT: one continuation, the first', async () => {
+  twiceSeen.length = 0;
+  await using kit = await startTestEntities({ kinds: [Twice], leaseTtlMs: 24 * HOUR });
+  const wf = await kit.workflows.start(Twice, 't1', { n: 0, how: 'twice' });
+  assert.equal(await wf.advanceUntilDone(), 1);
+  assert.deepEqual(twiceSeen, ['run wf-can-twice/t1 n=0', 'second: ERR_WORKFLOW_INCORRECT', 'run wf-can-twice/t1 n=1']);
+  const d = await wf.describe();
+  assert.deepEqual([d.status, d.run, d.input, d.output], ['completed', 2, { n: 1, how: 'twice' }, 1]);
+  assert.deepEqual(
+    d.history.map((e) => e.n),
+    ['last'],
+    'run 2 ran its body',
+  );
+  assert.deepEqual(
+    d.previousRuns?.map((r) => r.run),
+    [1],
+    'one continuation',
+  );
+});
+
+test('a body that returns while its continueAsNew is under way does not complete the instance: the next run does', async () => {
+  twiceSeen.length = 0;
+  await using kit = await startTestEntities({ kinds: [Twice], leaseTtlMs: 24 * HOUR });
+  const wf = await kit.workflows.start(Twice, 't2', { n: 0, how: 'return' });
+  assert.equal(await wf.advanceUntilDone(), 3);
+  const d = await wf.describe();
+  assert.deepEqual([d.status, d.run, d.input, d.output], ['completed', 2, { n: 3, how: 'return' }, 3]);
+  assert.deepEqual(
+    d.history.map((e) => e.n),
+    ['last'],
+    'run 2 ran its body: its history is its own',
+  );
+  assert.deepEqual(twiceSeen, ['run wf-can-twice/t2 n=0', 'run wf-can-twice/t2 n=3']);
+});
+
+test('a body that returns while its continueAsNew is refused ends failed with that refusal, not completed', async () => {
+  twiceSeen.length = 0;
+  await using kit = await startTestEntities({ kinds: [Twice], leaseTtlMs: 24 * HOUR });
+  const wf = await kit.workflows.start(Twice, 't3', { n: 0, how: 'refused' });
+  await assert.rejects(wf.advanceUntilDone(), (err: Error & { cause?: { code?: string } }) => {
+    assert.equal((err as { code?: string }).code, 'ERR_WORKFLOW_FAILED');
+    assert.equal(err.cause?.code, 'ERR_WORKFLOW_INCORRECT');
+    return true;
+  });
+  const d = await wf.describe();
+  assert.deepEqual([d.status, d.run, d.output], ['failed', 1, undefined]);
+});

@@ -8,24 +8,11 @@
 // nothing its catch block asks for. Every kind runs under the determinism guard in `throw`.
 
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { postgresMissing, startPostgres } from '@ergo-ts/test-support';
-import { startNode } from 'ergo-ts';
-
-import {
-  PostgresStore,
-  SqliteStore,
-  startEntities,
-  type Entities,
-  type EntityStore,
-  type WorkflowClient,
-} from '../src/index.js';
 import type { WorkflowRecord } from '../src/workflow/record.js';
 import { startTestEntities } from '../src/testing/index.js';
+import { onEveryRig, type Rig, type RigCases } from './workflow_rigs.js';
 import {
   WfHalting,
   WfOrder,
@@ -38,14 +25,6 @@ import {
 
 const KINDS = [WfOrder, WfSelectChild, WfSelectParent, WfRaced, WfHalting];
 const HOUR = 3_600_000;
-
-/** What a case needs of its runtime. */
-interface Rig {
-  workflows(): WorkflowClient;
-  /** Stops the runtime and starts a new one on the same store (a no-op where `restarts` is false). */
-  restart(): Promise<void>;
-  record(kind: string, id: string): Promise<WorkflowRecord | undefined>;
-}
 
 const code = (c: string) => (err: Error & { code?: string }) => {
   assert.equal(err.code, c, err.message);
@@ -64,7 +43,7 @@ async function until(rig: Rig, kind: string, id: string, ok: (r: WorkflowRecord)
 const selects = (r: WorkflowRecord) => r.journal.filter((e) => e.t === 'select');
 const opsOf = (r: WorkflowRecord) => r.journal.map((e) => `${e.t} ${e.t === 'select' ? '' : e.n}`.trim());
 
-const CASES: Record<string, (rig: Rig) => Promise<void>> = {
+const CASES: RigCases = {
   async 'the first of a signal or an update wins; the journal says which; a replay takes the same'(rig) {
     await rig.workflows().start(WfOrder, 'o1', { address: 'A', ttlMs: 24 * HOUR });
     await until(rig, 'wforder', 'o1', (r) => selects(r).length === 1);
@@ -190,21 +169,9 @@ const CASES: Record<string, (rig: Rig) => Promise<void>> = {
   },
 };
 
-describe('ctx.select on the test kit (MemoryStore, test clock)', () => {
-  for (const [name, run] of Object.entries(CASES))
-    test(name, async () => {
-      selectRuns.clear();
-      await using k = await startTestEntities({ kinds: KINDS, leaseTtlMs: 3_600_000 });
-      await run({
-        workflows: () => k.entities.workflows,
-        restart: () => k.restart(),
-        record: async (kind, id) => {
-          const rec = (await k.store.load({ kind, key: id })).state as WorkflowRecord | undefined;
-          return rec?.status === undefined ? undefined : rec;
-        },
-      });
-    });
+onEveryRig('ctx.select', CASES, KINDS, () => selectRuns.clear());
 
+describe('ctx.select on the test kit: the deadline', () => {
   test("the order's deadline wins when nothing comes; on the test clock, after a day", async () => {
     selectRuns.clear();
     await using k = await startTestEntities({ kinds: KINDS, leaseTtlMs: 3_600_000 });
@@ -217,55 +184,4 @@ describe('ctx.select on the test kit (MemoryStore, test clock)', () => {
     assert.equal((last.v as { b: string }).b, 'expired');
     assert.equal(last.until, rec.startedAt! + 24 * HOUR, 'the deadline from the start, journaled');
   });
-});
-
-const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-select-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let nodes = 0;
-
-/** Runs the cases on a real runtime over `store`, restarted (a new node) at every step. */
-function onStore(label: string, open: () => Promise<EntityStore>): void {
-  describe(`ctx.select on ${label} (wall clock, restarted at every step)`, () => {
-    for (const [name, run] of Object.entries(CASES))
-      test(name, async (t) => {
-        if (label === 'PostgreSQL') {
-          const missing = postgresMissing();
-          if (missing !== undefined) return t.skip(missing);
-        }
-        selectRuns.clear();
-        const store = await open();
-        const node = await startNode(`sel${++nodes}-${process.pid}@localhost`, { log: { level: 'warning' } });
-        const begin = (): Promise<Entities> => startEntities(node, { store, kinds: KINDS, reminders: { pollMs: 50 } });
-        let entities = await begin();
-        t.after(async () => {
-          await entities.stop();
-          await node.stop();
-          await store.close();
-        });
-        await run({
-          workflows: () => entities.workflows,
-          async restart() {
-            await entities.stop();
-            entities = await begin();
-          },
-          record: async (kind, id) => {
-            const rec = (await store.load({ kind, key: id })).state as WorkflowRecord | undefined;
-            return rec?.status === undefined ? undefined : rec;
-          },
-        });
-      });
-  });
-}
-
-let files = 0;
-onStore('SQLite', async () => SqliteStore.open(join(dir, `s${++files}.db`), { synchronous: 'normal' }));
-
-let pg: { url: string; stop(): Promise<void> } | undefined;
-after(async () => {
-  await pg?.stop();
-});
-let prefixes = 0;
-onStore('PostgreSQL', async () => {
-  pg ??= await startPostgres();
-  return PostgresStore.open(pg.url, { tablePrefix: `sel${++prefixes}_` });
 });

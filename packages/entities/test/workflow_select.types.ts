@@ -2,11 +2,12 @@
 // branch names a signal, an update, a child handle or a sleep the workflow has; a `switch` on
 // `branch` narrows `value` to the signal's payload, the taken update (typed reply), the child's
 // output or undefined; an undeclared signal or update, a misspelt branch kind or a value read as
-// the wrong type is a compile error.
+// the wrong type is a compile error. And the start options that ride on a start: signal-with-start
+// and update-with-start, typed by the kind's signals and updates, and `idReuse`.
 
 import { schema } from 'ergo-ts';
 
-import { defineUpdate, defineWorkflow } from '../src/index.js';
+import { defineUpdate, defineWorkflow, type Entities } from '../src/index.js';
 
 const Kid = defineWorkflow('types-select-kid', async (_ctx, input: { n: number }) => ({ doubled: input.n * 2 }));
 
@@ -82,3 +83,28 @@ export const Refused = defineWorkflow(
     return 1;
   },
 );
+
+/** Signal-with-start and update-with-start are typed by the kind's signals and updates. */
+export async function starts(entities: Entities): Promise<void> {
+  const w = entities.workflows;
+  const s = await w.start(Order, 'o1', null, {
+    signal: { name: 'confirm', payload: { by: 'ann' } },
+    idReuse: 'always',
+  });
+  const how: 'accepted' | 'duplicate' | undefined = s.signal;
+  void how;
+  // @ts-expect-error the payload of 'confirm' has a string 'by'
+  await w.start(Order, 'o2', null, { signal: { name: 'confirm', payload: { by: 1 } } });
+  // @ts-expect-error a signal the workflow does not declare
+  await w.start(Order, 'o3', null, { signal: { name: 'stop', payload: null } });
+  // @ts-expect-error idReuse is 'never', 'afterFailure' or 'always'
+  await w.start(Order, 'o4', null, { idReuse: 'sometimes' });
+  const u = await w.updateWithStart(Order, 'o5', null, { name: 'note', input: 'hi' }, { updateId: 'n-1' });
+  const n: number = u.output;
+  void n;
+  // @ts-expect-error 'note' answers a number
+  const wrong: string = (await w.updateWithStart(Order, 'o6', null, { name: 'note', input: 'hi' })).output;
+  void wrong;
+  // @ts-expect-error the input of 'changeAddress' is { address }
+  await w.updateWithStart(Order, 'o7', null, { name: 'changeAddress', input: 'x' });
+}

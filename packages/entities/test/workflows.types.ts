@@ -13,6 +13,15 @@ const Child = defineWorkflow('types-child', async (ctx, input: number) => {
   // @ts-expect-error a step's result is what its function returns (a number here)
   const wrong: string = await ctx.step('again', () => input * 2);
   void wrong;
+  // A compensation with options: `run` gets the step's result, typed; the options are a step's.
+  await ctx.step('reserve', () => input + 1, {
+    compensate: { run: (r: number, { signal }) => signal.aborted || r > 0, timeoutMs: 1_000, retry: false },
+  });
+  // @ts-expect-error the step's result is a number, not a string
+  await ctx.step('hold', () => input, { compensate: { run: (r: string) => r } });
+  ctx.compensate('undo', ({ attempt }) => attempt, { timeoutMs: 1_000, retry: { maxAttempts: 3 } });
+  // @ts-expect-error timeoutMs is a number
+  ctx.compensate('undo-2', () => 1, { timeoutMs: '1s' });
   return doubled;
 });
 

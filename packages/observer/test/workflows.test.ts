@@ -7,8 +7,9 @@
 // the failed attempt kept in its history. The list's search: newest first across kinds, so a
 // failed and a running instance started last top page 1 above 55 completed ones; totals per
 // status (a click filters by one); filters by kind, search attribute and start time; the next
-// page by cursor. An Observer started with `workflowActions: false` lists but refuses the
-// actions (403 workflow_actions_disabled).
+// page by cursor. An instance's page shows the attempts running now: a hung step, then the
+// compensation a cancel runs (attempt, start, timeout). An Observer started with `workflowActions:
+// false` lists but refuses the actions (403 workflow_actions_disabled).
 // Screenshots go to packages/observer/test-output/ (workflows-*.png).
 
 import assert from 'node:assert/strict';
@@ -244,6 +245,100 @@ test('the Workflows page lists, filters and describes workflows; cancel and resu
     ],
     'the list after the actions',
   );
+});
+
+/** A promise a test settles by hand. */
+function gate<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+/** The step, then its compensation, hang until the test lets them go. */
+const held = { ship: gate<string>(), undo: gate<void>() };
+
+/** A step that heartbeats once and hangs, then (cancelled) its compensation that hangs: each is seen running on the page. */
+const Shipment = defineWorkflow(
+  'shipment',
+  async (ctx) => {
+    try {
+      await ctx.step(
+        'ship',
+        (info) => {
+          info.heartbeat({ packed: 3 });
+          return held.ship.promise;
+        },
+        {
+          heartbeatTimeoutMs: 3_600_000,
+          compensate: { run: () => held.undo.promise, timeoutMs: 3_600_000, retry: { maxAttempts: 2 } },
+        },
+      );
+      return await ctx.signal('delivered');
+    } catch (err) {
+      await ctx.runCompensations();
+      throw err;
+    }
+  },
+  { signals: { delivered: schema.unknown() } },
+);
+
+/** The cells of the instance page's running rows. */
+const runningRows = (page: Page): Promise<string[][]> =>
+  page.$$eval('[data-testid=workflow-running] tr[data-seq]', (rs) =>
+    rs.map((r) => [...r.querySelectorAll('td')].map((c) => (c.textContent ?? '').trim())),
+  );
+
+test('an instance page shows the step running now with its last heartbeat, then the compensation a cancel runs, with attempt, start and timeout', async (t) => {
+  const executablePath = chromiumPath(t);
+  if (executablePath === undefined) return;
+  const observed = await startObserved();
+  const entities = await startEntities(observed.node, { store: new MemoryStore(), kinds: [Shipment] });
+  let browser: Browser | undefined;
+  t.after(async () => {
+    await browser?.close();
+    await entities.stop();
+    await observed.node.stop();
+  });
+  const h = await entities.workflows.start(Shipment, 's1', undefined);
+  await eventually(async () => (await h.describe()).running?.length === 1, 's1 ships', WAIT);
+
+  browser = await launchChromium(executablePath);
+  const page = await browser.newPage({ viewport: VIEWPORT });
+  await page.goto(`${observed.url}#/workflow/shipment/s1`);
+  await page.waitForSelector('[data-testid=workflow-running] tr[data-seq="0"]', { timeout: 20_000 });
+  const step = (await runningRows(page))[0]!;
+  assert.deepEqual(step.slice(0, 4), ['0', 'step', 'ship', '1']);
+  assert.match(step[4]!, /^\d\d:\d\d:\d\d\.\d{3}$/, 'when it started');
+  assert.equal(step[6], 'no timeout');
+  assert.match(
+    step[7]!,
+    /^\d\d:\d\d:\d\d\.\d{3} \{"packed":3\}, due \d\d:/,
+    'its last heartbeat, details and when the next is due',
+  );
+  assert.match(await textOf(page, '[data-testid=workflow-running] h3'), /running now \(1\)/);
+  await shot(page, 'workflows-running-step');
+
+  held.ship.resolve('parcel-1');
+  await page.waitForFunction(
+    () => document.querySelectorAll('[data-testid=workflow-running] tr[data-seq]').length === 0,
+    undefined,
+    { timeout: 20_000 },
+  );
+  assert.equal(await h.cancel('lost in transit'), 'cancelled');
+  await page.waitForSelector('[data-testid=workflow-running] tr.wf-compensating[data-seq="2"]', { timeout: 20_000 });
+  const undo = (await runningRows(page))[0]!;
+  assert.deepEqual(undo.slice(0, 4), ['2', 'step', 'compensate:ship', '1']);
+  assert.match(undo[6]!, /^\d\d:\d\d:\d\d\.\d{3}$/, 'when its timeout fails it');
+  assert.deepEqual(await banners(page), []);
+  await shot(page, 'workflows-running-compensation');
+
+  held.undo.resolve();
+  await assert.rejects(h.result(), { code: 'ERR_WORKFLOW_CANCELLED' });
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=workflow-status-now]')?.textContent === 'cancelled',
+    undefined,
+    { timeout: 20_000 },
+  );
+  assert.deepEqual(await runningRows(page), []);
 });
 
 test('workflowActions: false lists workflows and refuses cancel, resume and signal (403 workflow_actions_disabled)', async (t) => {

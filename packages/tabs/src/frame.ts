@@ -9,7 +9,7 @@
 // frame as [code, message].
 
 import { defineError, ErgoError, ErrIncorrect, sentinelByCode } from 'ergo-ts';
-import { decodeValue, encodeArrayPart, encodeValue } from './wire.js';
+import { decodeArrayHead, decodeValue, encodeArrayPart, encodeValue } from './wire.js';
 
 export { ErrTabValue } from './wire.js';
 
@@ -93,15 +93,18 @@ export const Ctl = {
    */
   Hello: 20,
   /**
-   * gateway → tab: [op, tab node, gateway node, resume secret, reconnect window ms, batch bytes,
-   * incarnation, kept]: `batch bytes` > 0, the gateway takes messages of several frames up to
-   * that size; incarnation > 0 after a reload that keeps processes (the node takes its old
+   * gateway → tab: [op, tab node, gateway node, resume secret, reconnect window ms, frame bytes,
+   * incarnation, kept]: `frame bytes` > 0 is the tab's `maxFrameBytes`: its largest frame (the
+   * tab refuses a bigger one itself) and its largest message of several frames; incarnation > 0 after a reload that keeps processes (the node takes its old
    * creation, ids from incarnation × 2^32), `kept` the claimed PIDs the gateway accepted.
    */
   Welcome: 21,
   /** gateway → tab: [op, WireError], then the socket closes */
   Refused: 22,
-  /** gateway → tab: [op, peer, reqId, WireError, what]: a frame of the tab the gateway refused */
+  /**
+   * gateway → tab: [op, peer, reqId, WireError, what, caller, ref]: a frame of the tab the gateway
+   * refused (caller and Ref: a call's, whose caller fails with the error; else null)
+   */
   Refusal: 23,
   /** tab → gateway: [op, pid, kept (boolean), registered name]: a process kept across a reload, or no more */
   Keep: 24,
@@ -173,6 +176,29 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   }
   if (op >= Ctl.Hello && op <= Ctl.Keep) return v as Frame;
   throw ErrTabFrame.with(`unknown op ${op}`);
+}
+
+/** Bytes of a refused frame {@link frameHead} reads at most. */
+const HEAD_BYTES = 4096;
+
+/**
+ * What a frame refused before it was decoded (past a limit) says of itself, read from its head
+ * alone: op, source, destination, request id and, for a call, its caller and Ref (the message or
+ * request is never read). The refusal then answers the request it carried. Null when even the
+ * head is no routed frame's.
+ */
+export function frameHead(bytes: Uint8Array): Frame | null {
+  // A head is a few hundred bytes (node names are at most 255 bytes): what lies past this
+  // is never read, so a refusal costs the same for a frame of any size.
+  if (bytes.length > HEAD_BYTES) bytes = bytes.subarray(0, HEAD_BYTES);
+  try {
+    const h = decodeArrayHead(bytes, 4);
+    if (typeof h[0] !== 'number' || h[0] < Op.Send || h[0] > Op.NodeDown) return null;
+    if (typeof h[1] !== 'string' || typeof h[2] !== 'string') return null;
+    return (h[0] === Op.Call ? decodeArrayHead(bytes, 8) : h) as Frame;
+  } catch {
+    return null;
+  }
 }
 
 /** The source node of a routed frame. */

@@ -40,6 +40,7 @@ import {
   ErrTabFrame,
   ErrTabSessionEnded,
   errorToWire,
+  frameHead,
   gatewayOfTab,
   Op,
   RELAY_STOP,
@@ -58,7 +59,7 @@ import {
 } from './grant.js';
 import { reloadSession } from './reload.js';
 import { startTabsInspect, type TabsInspectHandle } from './inspect.js';
-import { TabSession, type TabInfo } from './session.js';
+import { RefusalLog, TabSession, type TabInfo } from './session.js';
 
 /** What `admit` sees of the request that opened the tab's socket. */
 export interface TabRequest {
@@ -88,6 +89,11 @@ export interface TabGatewayOptions {
   reconnectWindow?: number;
   /** How long a new socket may take to say hello (ms, default 10 000). */
   helloTimeout?: number;
+  /**
+   * Refusal log lines are summarised per tab and code over this interval (ms, default 5 000): the
+   * first refusal of a code logs its line, the others of the interval one line with their count.
+   */
+  refusalLogInterval?: number;
   /**
    * Go Ergo nodes tabs reach, and that reach tabs, over ENP (enp_bridge.ts): each tab gets a
    * network endpoint under its own name at its first frame. Default: none (ergo-ts nodes only).
@@ -141,6 +147,9 @@ class GatewayRelay extends Actor {
   override handleEvent(m: MessageEvent): void {
     this.gw.hub.published(m);
   }
+  override terminate(): void {
+    this.gw.relayEnded(this.pid);
+  }
 }
 
 class Gateway implements TabGateway {
@@ -154,8 +163,12 @@ class Gateway implements TabGateway {
   readonly #wss: WebSocketServer;
   #server: Server | null = null;
   #detach: () => void = () => undefined;
-  /** The relay this instance started (null until then: a failed start stops no one else's). */
+  /**
+   * The relay this instance started, while it runs (null before, and once it ended: a node's
+   * stop ends it before the stop hook ends the sessions).
+   */
   #relay: PID | null = null;
+  readonly #refusals: RefusalLog;
   /** `tabs_inspect` (inspect.ts): what the Observer asks for the tabs. */
   #inspect: TabsInspectHandle | null = null;
   #unlisten: () => void = () => undefined;
@@ -174,11 +187,14 @@ class Gateway implements TabGateway {
     this.hub = new EventHub(node.log);
     this.#window = options.reconnectWindow ?? 30_000;
     this.#hello = options.helloTimeout ?? 10_000;
+    const refusalLog = options.refusalLogInterval ?? 5_000;
     for (const [k, v] of [
       ['reconnectWindow', this.#window],
       ['helloTimeout', this.#hello],
+      ['refusalLogInterval', refusalLog],
     ] as const)
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw ErrIncorrect.with(`tab gateway ${k}: ${v}`);
+    this.#refusals = new RefusalLog(node.log, refusalLog);
     if (typeof options.admit !== 'function') throw ErrIncorrect.with('tab gateway: admit must be a function');
     this.#enp = options.enp === undefined ? null : EnpBridge.enp(node, options.enp);
     this.#erl = options.erlang === undefined ? null : erlangBridge(node, options.erlang);
@@ -188,6 +204,11 @@ class Gateway implements TabGateway {
 
   get log() {
     return this.node.log;
+  }
+
+  /** The relay `pid` ended (the node stops, or the gateway): nothing is sent to it after. */
+  relayEnded(pid: PID): void {
+    if (this.#relay?.equals(pid) === true) this.#relay = null;
   }
 
   async start(): Promise<void> {
@@ -274,6 +295,10 @@ class Gateway implements TabGateway {
       f = decodeFrame(bytes);
       if (f[0] !== Ctl.Hello || typeof f[1] !== 'string' || typeof f[2] !== 'string')
         throw ErrTabFrame.with('the first frame must be a hello');
+      // `fresh` and `batches`: booleans, or absent (a page of an older build says neither).
+      for (const i of [3, 4])
+        if (f[i] !== undefined && typeof f[i] !== 'boolean')
+          throw ErrTabFrame.with(`hello field ${i} is not a boolean`);
     } catch (e) {
       return refuse(toError(e), toError(e).message);
     }
@@ -379,10 +404,17 @@ class Gateway implements TabGateway {
 
   /** A frame from tab `s`: limits, grant, then routed. */
   #fromTab(s: TabSession, bytes: Uint8Array): void {
+    try {
+      if (bytes.length > s.limits.maxFrameBytes)
+        throw ErrTabFrame.with(`a frame of ${bytes.length} bytes, above ${s.limits.maxFrameBytes}`);
+      s.admitInbound(bytes.length);
+    } catch (e) {
+      // Refused undecoded: its head alone says which call or important send fails with the code
+      // (else the tab's caller would wait for its timeout).
+      return this.#refuse(s, frameHead(bytes), toError(e));
+    }
     let f: Frame | null = null;
     try {
-      if (bytes.length > s.limits.maxFrameBytes) throw ErrTabFrame.with(`a frame of ${bytes.length} bytes`);
-      s.admitInbound(bytes.length);
       f = decodeFrame(bytes);
       if (f[0] === Ctl.Keep) return s.watchers.keepFrame(f);
       if (f[0] >= Ctl.Hello) throw ErrTabFrame.with('a control frame after the welcome');
@@ -406,7 +438,8 @@ class Gateway implements TabGateway {
     if (ev !== null) {
       // Another server node's event: the relay subscribes once for every tab (event_hub.ts).
       const subscribe = f[4] === 'link' || f[4] === 'monitor';
-      this.node.send(this.#relay!, new HubRequest(s, subscribe, f[3] as number, f[5] as PID, ev));
+      if (this.#relay === null) throw ErrNoConnection.with('the tab relay ended');
+      this.node.send(this.#relay, new HubRequest(s, subscribe, f[3] as number, f[5] as PID, ev));
       return;
     }
     if (gatewayOfTab(dst) !== undefined) {
@@ -423,11 +456,14 @@ class Gateway implements TabGateway {
     this.node.send(new ProcessID(TAB_RELAY as Atom, dst as Atom), bytes);
   }
 
-  /** Tells tab `s` (and the log) that a frame of its was refused. */
+  /** Tells tab `s` (and the log, summarised: RefusalLog) that a frame of its was refused. */
   #refuse(s: TabSession, f: Frame | null, e: Error): void {
     s.refused++;
     const what = f === null ? 'frame' : opName(f[0]);
-    this.log.warning('tab %s: %s refused: %s', s.name, what, e.message);
+    const code = (e as { code?: unknown }).code;
+    this.#refusals.note(s, typeof code === 'string' ? code : '', () =>
+      this.log.warning('tab %s: %s refused: %s', s.name, what, e.message),
+    );
     const peer = f === null ? '' : String(f[2]);
     const reqId = f !== null && hasReqId(f[0]) && typeof f[3] === 'number' ? f[3] : 0;
     const call = f !== null && f[0] === Op.Call;
@@ -436,7 +472,9 @@ class Gateway implements TabGateway {
         encodeFrame([Ctl.Refusal, peer, reqId, errorToWire(e), what, call ? f![5] : null, call ? f![7] : null]),
       );
     } catch (e2) {
-      this.log.warning('tab %s: refusal not sent: %s', s.name, toError(e2).message);
+      this.#refusals.note(s, 'not sent to the tab', () =>
+        this.log.warning('tab %s: refusal not sent: %s', s.name, toError(e2).message),
+      );
     }
   }
 
@@ -514,11 +552,13 @@ class Gateway implements TabGateway {
     this.#bySecret.delete(s.secret);
     this.#labels.delete(s);
     s.end(4000, why);
+    this.#refusals.flush(s);
     this.log.info('tab %s ended: %s', s.name, why);
     // Watchers here first (the engine's node down), then every node and tab it spoke with.
     s.conn.terminate(ErrNoConnection);
     this.#enp?.close(s);
     this.#erl?.close(s);
+    // Not once the relay ended (the node's stop): the hub's subscriptions went with it.
     if (this.#relay !== null && this.node.isAlive()) this.node.send(this.#relay, new HubDropTab(s));
     for (const peer of s.peers) {
       const down = [Op.NodeDown, this.node.name, peer, s.name, errorToWire(ErrNoConnection)];
@@ -564,6 +604,7 @@ class Gateway implements TabGateway {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#endAll();
+    this.#refusals.stop();
     await this.#enp?.stop();
     await this.#erl?.stop();
     this.#detach();

@@ -606,7 +606,7 @@ function nested<V>(r: Reader, f: () => V): V {
  * A `[]any`, `map[any]any` or `map[string]any` after its descriptor block: what an ergo-ts peer
  * writes for arrays, Maps and (without the JS-value extension) plain objects.
  */
-function described(r: Reader): unknown {
+function described(r: Reader, head = Infinity): unknown {
   const n = r.u16();
   r.need(n);
   const b = r.buf;
@@ -623,11 +623,12 @@ function described(r: Reader): unknown {
   if (marker === T.Nil) return null;
   if (marker !== (slice ? T.Slice : T.Map)) throw ErrTabValue.with(`marker 0x${marker.toString(16)} of a slice or map`);
   if (slice) {
-    const len = r.count(1);
+    const len = Math.min(r.count(1), head);
     const a: unknown[] = [];
     for (let i = 0; i < len; i++) a.push(read(r));
     return a;
   }
+  if (head !== Infinity) throw ErrTabValue.with('a map where an array was expected');
   const len = r.count(2);
   const m = new Map<unknown, unknown>();
   for (let i = 0; i < len; i++) {
@@ -648,6 +649,24 @@ export function decodeValue(bytes: Uint8Array): unknown {
   } catch (e) {
     if (e instanceof ErgoError) throw e;
     // TextDecoder's TypeError on bad UTF-8, a RangeError of DataView past the end.
+    throw ErrTabValue.with(`undecodable at byte ${r.pos}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The first `n` elements of the array in `bytes` (all of them when it has fewer), the rest left
+ * unread: the head of a frame refused before it was decoded (a limit), which says what it was.
+ * @throws ErrTabValue when `bytes` does not start with an array, or its head is undecodable.
+ */
+export function decodeArrayHead(bytes: Uint8Array, n: number): unknown[] {
+  const r = new Reader(bytes);
+  try {
+    if (r.u8() !== T.Type) throw ErrTabValue.with('not an array');
+    const v = nested(r, () => described(r, n));
+    if (!Array.isArray(v)) throw ErrTabValue.with('not an array');
+    return v;
+  } catch (e) {
+    if (e instanceof ErgoError) throw e;
     throw ErrTabValue.with(`undecodable at byte ${r.pos}: ${(e as Error).message}`);
   }
 }

@@ -22,6 +22,7 @@ import {
 import { IpcCommands, ipcMessage, isStarted, within } from '@ergo-ts/test-support';
 
 import { createTabGateway, joinGateway, type TabGateway, type TabGatewayOptions, type TabNode } from '../src/index.js';
+import { Ctl, decodeFrame, encodeFrame, type Frame } from '../src/frame.js';
 import { Board, TabView } from './protocols.js';
 
 export const COOKIE = 'tabs-secret';
@@ -31,6 +32,7 @@ let seq = 0;
 export class LogLines {
   readonly lines: string[] = [];
   #waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
+  #checks: { check: () => boolean; resolve: () => void }[] = [];
   write = (line: string): boolean => {
     this.lines.push(line);
     this.#waiters = this.#waiters.filter((w) => {
@@ -38,8 +40,32 @@ export class LogLines {
       w.resolve(line);
       return false;
     });
+    this.#checks = this.#checks.filter((c) => {
+      if (!c.check()) return true;
+      c.resolve();
+      return false;
+    });
     return true;
   };
+  /** Resolves once `check()` holds: now, or after a line to come. */
+  until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
+    if (check()) return Promise.resolve();
+    return within(new Promise<void>((resolve) => this.#checks.push({ check, resolve })), what, ms);
+  }
+  /**
+   * Refusals the gateway logged (matching `re`, e.g. a tab's name or a code): one per line of its
+   * own, and the count of each summary line (`N more refusals (CODE)`).
+   */
+  refusals(re: RegExp = /./): number {
+    let n = 0;
+    for (const l of this.lines) {
+      if (!re.test(l)) continue;
+      if (/refused: /.test(l)) n++;
+      const m = / (\d+) more refusals \(/.exec(l);
+      if (m !== null) n += Number(m[1]);
+    }
+    return n;
+  }
   /** The first line (logged already or to come) matching `re`. */
   waitFor(re: RegExp, what: string, ms = 20_000): Promise<string> {
     const seen = this.lines.find((l) => re.test(l));
@@ -230,4 +256,35 @@ export class Subscriber extends Actor {
   override handleEvent(m: MessageEvent): void {
     this.onEvent(m);
   }
+}
+
+/** A raw tab: the WebSocket with hand-made frames (what a hostile page could send). */
+export async function rawTab(
+  url: string,
+): Promise<{ name: string; send(f: unknown[] | Uint8Array): void; next(): Promise<Frame>; close(): void }> {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  const inbox: Frame[] = [];
+  let wake: (() => void) | null = null;
+  ws.onmessage = (ev) => {
+    inbox.push(decodeFrame(new Uint8Array(ev.data as ArrayBuffer)));
+    wake?.();
+  };
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error('raw tab: no socket'));
+  });
+  const next = async (): Promise<Frame> => {
+    while (inbox.length === 0) await new Promise<void>((r) => (wake = r));
+    return inbox.shift()!;
+  };
+  ws.send(encodeFrame([Ctl.Hello, 'good', '']));
+  const welcome = await next();
+  if (welcome[0] !== Ctl.Welcome) throw new Error(`raw tab: no welcome (op ${welcome[0]})`);
+  return {
+    name: String(welcome[1]),
+    send: (f) => ws.send(f instanceof Uint8Array ? f : encodeFrame(f)),
+    next,
+    close: () => ws.close(),
+  };
 }

@@ -1,18 +1,21 @@
 // Per-tab limits under a flood: the gateway passes on no more than a tab's messages/s and bytes/s
 // allow (one second's burst plus the rate over the time the flood took, measured), refuses the
-// rest with ERR_TAB_RATE_LIMIT / ERR_TAB_BYTES_LIMIT at the tab, keeps no more than the tab's
-// queued bytes for it while it is away (ERR_TAB_QUEUE_FULL at the sender, on the gateway node and
-// on a server node in another OS process), and refuses frames above the tab's largest.
+// rest with ERR_TAB_RATE_LIMIT / ERR_TAB_BYTES_LIMIT at the tab (a call and an important send
+// reject with the code at once), summarises its log lines, keeps no more than the tab's queued
+// bytes for it while it is away (ERR_TAB_QUEUE_FULL at the sender, on the gateway node and on a
+// server node in another OS process), and refuses frames above the tab's largest: the tab itself,
+// before sending, and the gateway for a tab that sends one anyway.
 
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { Actor, ProcessID, startNode, type Atom, type ErgoError, type PID } from 'ergo-ts';
+import { Actor, PID, ProcessID, Ref, startNode, type Atom, type ErgoError } from 'ergo-ts';
 
+import { Ctl, Op } from '../src/frame.js';
 import { DEFAULT_TAB_LIMITS, TabPolicy } from '../src/grant.js';
 import { TabSession } from '../src/session.js';
 
-import { gatewayNode, pidJson, serverProcess, tabOf, ViewActor } from './helpers.js';
+import { gatewayNode, type LogLines, pidJson, rawTab, serverProcess, tabOf, ViewActor } from './helpers.js';
 
 /** Counts what it gets; `onCount` after each. */
 class Sink extends Actor {
@@ -29,8 +32,15 @@ async function flood(
   limits: { messagesPerSecond?: number; bytesPerSecond?: number },
   count: number,
   payload: string,
-): Promise<{ delivered: number; bytes: number; refused: string[]; seconds: number; refusedAtGateway: number }> {
-  const { g, gw } = await gatewayNode(t, { admit: () => ({ names: { sink: true }, limits }) });
+): Promise<{
+  delivered: number;
+  bytes: number;
+  refused: string[];
+  seconds: number;
+  refusedAtGateway: number;
+  lines: LogLines;
+}> {
+  const { g, gw, lines } = await gatewayNode(t, { admit: () => ({ names: { sink: true }, limits }) });
   let delivered = 0;
   let bytes = 0;
   const refused: string[] = [];
@@ -50,7 +60,7 @@ async function flood(
   const seconds = (performance.now() - t0) / 1000;
   const info = gw.tabs()[0]!;
   bytes = info.bytesIn - before;
-  return { delivered, bytes, refused, seconds, refusedAtGateway: info.refused };
+  return { delivered, bytes, refused, seconds, refusedAtGateway: info.refused, lines };
 }
 
 test('a flood of messages: no more than messagesPerSecond pass, the rest refused with a code', async (t) => {
@@ -60,7 +70,12 @@ test('a flood of messages: no more than messagesPerSecond pass, the rest refused
   assert.ok(r.delivered <= rate + Math.ceil(rate * r.seconds), `${r.delivered} passed in ${r.seconds} s`);
   assert.ok(r.delivered >= 1 && r.refused.length >= 1);
   assert.deepEqual(new Set(r.refused), new Set(['ERR_TAB_RATE_LIMIT']));
-  assert.equal(r.refusedAtGateway, r.refused.length, 'every refusal counted (and logged) at the gateway');
+  assert.equal(r.refusedAtGateway, r.refused.length, 'every refusal counted at the gateway');
+  // The log: the first refusal on a line of its own, the rest counted on one line per interval
+  // (the default 5 s; the flood's first summary comes at its end), not one line per refusal.
+  assert.equal(r.lines.count(/refused: /), 1, 'one line of its own');
+  await r.lines.until(() => r.lines.refusals() === r.refused.length, 'the refusals summarised in the log');
+  assert.ok(r.lines.count(/ more refusals \(ERR_TAB_RATE_LIMIT\) in the last 5000 ms/) >= 1);
 });
 
 test('a flood of bytes: no more than bytesPerSecond pass, the rest refused with a code', async (t) => {
@@ -111,21 +126,137 @@ test('a tab away: the gateway keeps no more than queuedBytes for it, senders get
   await lines.waitFor(/not delivered: tab queue is full/, 'the server frame refusal logged');
 });
 
-test('a frame above maxFrameBytes is refused undecoded with ERR_TAB_FRAME', async (t) => {
+/** Answers every call with its request. */
+class Echo extends Actor {
+  override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {
+    return req;
+  }
+}
+
+/** What each of `results` came to: 'ok', or the rejection's code. */
+function outcomes(results: PromiseSettledResult<unknown>[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of results) {
+    const k = r.status === 'fulfilled' ? 'ok' : String((r.reason as { code?: unknown }).code ?? r.reason);
+    m.set(k, (m.get(k) ?? 0) + 1);
+  }
+  return m;
+}
+
+for (const [limit, limits, count, size, code] of [
+  ['messages/s', { messagesPerSecond: 50 }, 1000, 1, 'ERR_TAB_RATE_LIMIT'],
+  ['bytes/s', { messagesPerSecond: 1e9, bytesPerSecond: 20_000 }, 300, 1000, 'ERR_TAB_BYTES_LIMIT'],
+] as const)
+  test(`${count} calls at once past the tab's ${limit}: each answered or rejected at once with ${code}`, async (t) => {
+    const { g, gw } = await gatewayNode(t, { admit: () => ({ names: { echo: true }, limits }) });
+    await g.spawnRegister('echo', () => new Echo());
+    const refusals: string[] = [];
+    const tab = await tabOf(t, gw, 'good', { onRefusal: (e) => refusals.push(e.code) });
+    const echo = new ProcessID('echo' as Atom, g.name);
+    const payload = 'c'.repeat(size);
+    const results = await Promise.allSettled(Array.from({ length: count }, () => tab.node.call(echo, payload)));
+    const got = outcomes(results);
+    // Without the refusal's answer to the call, the refused calls ended ERR_TIMEOUT after 5 s.
+    assert.deepEqual([...got.keys()].sort(), ['ok', code].sort(), JSON.stringify([...got]));
+    assert.equal(got.get(code), gw.tabs()[0]!.refused, 'every refusal rejected its call');
+    assert.deepEqual(refusals, [], 'nothing went to onRefusal');
+  });
+
+/** A tab process that sends `n` important messages at once and answers what each came to. */
+class Burst extends Actor {
+  constructor(readonly to: ProcessID) {
+    super();
+  }
+  override async handleCall(_from: PID, _ref: Ref, n: number): Promise<[string, number][]> {
+    const sends = Array.from({ length: n }, (_, i) => this.sendImportant(this.to, i));
+    return [...outcomes(await Promise.allSettled(sends))];
+  }
+}
+
+test('400 important sends at once past the rate: each settles, acknowledged or rejected with the code', async (t) => {
+  const { g, gw } = await gatewayNode(t, {
+    admit: () => ({ names: { sink: true }, limits: { messagesPerSecond: 50 } }),
+  });
+  const got: unknown[] = [];
+  let want = Infinity;
+  let reached!: () => void;
+  const delivered = new Promise<void>((r) => (reached = r));
+  await g.spawnRegister('sink', () => new Sink((m) => (got.push(m), got.length >= want && reached())));
+  const tab = await tabOf(t, gw);
+  const burst = await tab.node.spawn(() => new Burst(new ProcessID('sink' as Atom, g.name)));
+  // The sending process answers once every send settled (it stayed blocked without the fix).
+  const r = new Map((await tab.node.call(burst, 400, { timeout: 30_000 })) as [string, number][]);
+  assert.deepEqual([...r.keys()].sort(), ['ERR_TAB_RATE_LIMIT', 'ok']);
+  // Every acknowledged send was delivered (the sink may handle the last just after its ack left).
+  want = r.get('ok')!;
+  if (got.length >= want) reached();
+  await delivered;
+  assert.equal(got.length, want);
+  assert.equal(r.get('ERR_TAB_RATE_LIMIT'), gw.tabs()[0]!.refused);
+});
+
+test("a frame above the tab's maxFrameBytes: refused at the tab before anything is sent", async (t) => {
+  const max = 2000;
+  const { g, gw, lines } = await gatewayNode(t, {
+    admit: () => ({ names: { sink: true, echo: true }, limits: { maxFrameBytes: max } }),
+  });
+  const got: unknown[] = [];
+  let first!: () => void;
+  const arrived = new Promise<void>((r) => (first = r));
+  await g.spawnRegister('sink', () => new Sink((m) => (got.push(m), first())));
+  await g.spawnRegister('echo', () => new Echo());
+  const tab = await tabOf(t, gw);
+  const sink = new ProcessID('sink' as Atom, g.name);
+  const echo = new ProcessID('echo' as Atom, g.name);
+  // Above the limit, and above four times it (where `ws` would close the socket, 1009).
+  for (const size of [max + 1000, 5 * max]) {
+    const big = 'w'.repeat(size);
+    await assert.rejects(tab.node.call(echo, big), { code: 'ERR_TAB_FRAME' });
+    await assert.rejects(tab.node.callImportant(echo, big), { code: 'ERR_TAB_FRAME' });
+    assert.throws(() => tab.node.send(sink, big), { code: 'ERR_TAB_FRAME' });
+  }
+  // Nothing reached the gateway; the socket stayed up and a frame within the limit goes through.
+  assert.equal(await tab.node.call(echo, 'small'), 'small');
+  tab.node.send(sink, 'small');
+  await arrived;
+  assert.deepEqual(got, ['small']);
+  const info = gw.tabs()[0]!;
+  assert.deepEqual([info.refused, info.messagesIn, info.connected], [0, 2, true]);
+  assert.equal(lines.count(/away/), 0, 'the tab never redialled');
+});
+
+test('a frame above maxFrameBytes sent anyway: refused undecoded, a call and an important send by their ids', async (t) => {
   const { g, gw } = await gatewayNode(t, { admit: () => ({ names: { sink: true }, limits: { maxFrameBytes: 2000 } }) });
   const got: unknown[] = [];
   let first!: () => void;
   const arrived = new Promise<void>((r) => (first = r));
   await g.spawnRegister('sink', () => new Sink((m) => (got.push(m), first())));
-  const refused: string[] = [];
-  let one!: () => void;
-  const refusal = new Promise<void>((r) => (one = r));
-  const tab = await tabOf(t, gw, 'good', { onRefusal: (e) => (refused.push(e.code), one()) });
-  tab.node.send(new ProcessID('sink' as Atom, g.name), 'w'.repeat(5000));
-  await refusal;
-  assert.deepEqual(refused, ['ERR_TAB_FRAME']);
-  // The socket stays up: a frame within the limit after it goes through (and it alone).
-  tab.node.send(new ProcessID('sink' as Atom, g.name), 'small');
+  const raw = await rawTab(gw.url);
+  t.after(() => raw.close());
+  const sink = new ProcessID('sink' as Atom, g.name);
+  const own = new PID(raw.name as Atom, 1, 1);
+  const ref = new Ref(raw.name as Atom, 1, [1, 2, 3]);
+  const big = 'w'.repeat(5000);
+  raw.send([Op.Send, raw.name, g.name, 0, 0, own, sink, big]);
+  raw.send([Op.Send, raw.name, g.name, 9, 0, own, sink, big]);
+  raw.send([Op.Call, raw.name, g.name, 0, 0, own, sink, ref, big]);
+  const refusals = [await raw.next(), await raw.next(), await raw.next()];
+  for (const f of refusals) {
+    assert.equal(f[0], Ctl.Refusal);
+    assert.equal((f[3] as [string, string])[0], 'ERR_TAB_FRAME');
+  }
+  // [op, peer, reqId, error, what, caller, ref]: what the tab settles its request with.
+  assert.deepEqual(
+    refusals.map((f) => [f[1], f[2], f[4]]),
+    [
+      [g.name, 0, 'send'],
+      [g.name, 9, 'send'],
+      [g.name, 0, 'call'],
+    ],
+  );
+  assert.ok(own.equals(refusals[2]![5]) && ref.equals(refusals[2]![6]), 'the call named by its caller and Ref');
+  // The socket stays up: a frame within the limit after them goes through (and it alone).
+  raw.send([Op.Send, raw.name, g.name, 0, 0, own, sink, 'small']);
   await arrived;
   assert.deepEqual(got, ['small']);
 });

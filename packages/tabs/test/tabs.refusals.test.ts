@@ -10,7 +10,7 @@ import { Actor, type ErgoError, Event, PID, ProcessID, type Atom } from 'ergo-ts
 
 import { joinGateway } from '../src/index.js';
 import { Ctl, decodeFrame, encodeFrame, Op, type Frame } from '../src/frame.js';
-import { BoardActor, gatewayNode, quiet, tabOf, ViewActor } from './helpers.js';
+import { BoardActor, gatewayNode, quiet, rawTab, tabOf, ViewActor } from './helpers.js';
 import { Board } from './protocols.js';
 
 test('admission: a bad token and an admit that throws are refused with ERR_TAB_ADMISSION', async (t) => {
@@ -84,40 +84,12 @@ test('names, PIDs, events, other tabs, system processes and exit signals: coded 
     ['ERR_TAB_NOT_GRANTED', 'ERR_TAB_NOT_GRANTED'],
   );
   assert.equal(g.processState(unnamed) !== undefined, true, 'the exit signal did not reach its target');
-  // Every refusal has its log line at the gateway (4 calls, 1 monitor, 2 notices).
-  assert.equal(lines.count(/tab tab-.*refused: /), 7);
+  // Every refusal is logged at the gateway (4 calls, 1 monitor, 2 notices): the first of its code
+  // on a line of its own, the others counted on one line, written at the latest as the tab ends.
+  gw.disconnect(a.name);
+  assert.equal(lines.refusals(), 7);
+  assert.equal(lines.count(/refused: /), 1, 'one line of its own for the code in the interval');
 });
-
-/** A raw tab: the WebSocket with hand-made frames (what a hostile page could send). */
-async function rawTab(
-  url: string,
-): Promise<{ name: string; send(f: unknown[] | Uint8Array): void; next(): Promise<Frame>; close(): void }> {
-  const ws = new WebSocket(url);
-  ws.binaryType = 'arraybuffer';
-  const inbox: Frame[] = [];
-  let wake: (() => void) | null = null;
-  ws.onmessage = (ev) => {
-    inbox.push(decodeFrame(new Uint8Array(ev.data as ArrayBuffer)));
-    wake?.();
-  };
-  await new Promise<void>((resolve, reject) => {
-    ws.onopen = () => resolve();
-    ws.onerror = () => reject(new Error('raw tab: no socket'));
-  });
-  const next = async (): Promise<Frame> => {
-    while (inbox.length === 0) await new Promise<void>((r) => (wake = r));
-    return inbox.shift()!;
-  };
-  ws.send(encodeFrame([Ctl.Hello, 'good', '']));
-  const welcome = await next();
-  assert.equal(welcome[0], Ctl.Welcome);
-  return {
-    name: String(welcome[1]),
-    send: (f) => ws.send(f instanceof Uint8Array ? f : encodeFrame(f)),
-    next,
-    close: () => ws.close(),
-  };
-}
 
 test('frames that pose as another node, malformed frames and unknown ops: coded refusals', async (t) => {
   const { g, gw, lines } = await gatewayNode(t, { admit: () => ({ names: { board: true } }) });
@@ -151,5 +123,32 @@ test('frames that pose as another node, malformed frames and unknown ops: coded 
   const ack = await raw.next();
   assert.deepEqual([ack[0], ack[3], ack[4]], [Op.Ack, 8, null]);
   assert.deepEqual(notes, ['fine']);
-  assert.equal(lines.count(/tab tab-.*refused: /), 6);
+  gw.disconnect(raw.name);
+  assert.equal(lines.refusals(), 6);
+});
+
+test('a hello whose fresh or batches field is not a boolean: refused with ERR_TAB_FRAME', async (t) => {
+  const { gw, lines } = await gatewayNode(t);
+  for (const hello of [
+    [Ctl.Hello, 'good', '', 'yes', true],
+    [Ctl.Hello, 'good', '', false, 1],
+  ]) {
+    const ws = new WebSocket(gw.url);
+    ws.binaryType = 'arraybuffer';
+    const answer = new Promise<Frame>((resolve) => {
+      ws.onmessage = (ev) => resolve(decodeFrame(new Uint8Array(ev.data as ArrayBuffer)));
+    });
+    const closed = new Promise<number>((resolve) => (ws.onclose = (ev) => resolve(ev.code)));
+    ws.onopen = () => ws.send(encodeFrame(hello));
+    const f = await answer;
+    assert.equal(f[0], Ctl.Refused);
+    assert.equal((f[1] as [string, string])[0], 'ERR_TAB_FRAME');
+    assert.equal(await closed, 4003);
+  }
+  assert.equal(gw.tabs().length, 0, 'no session');
+  assert.equal(lines.count(/tab refused .*is not a boolean/), 2);
+  // A hello of an older build, without either field, still joins.
+  const raw = await rawTab(gw.url);
+  t.after(() => raw.close());
+  assert.equal(gw.tabs().length, 1);
 });

@@ -1,14 +1,26 @@
 // Tabs come and go: a tab whose socket drops and comes back within the gateway's reconnect window
 // keeps its node name and processes, what was sent to it meanwhile arrives, and no server's link
 // or monitor fires; past the window the servers' links and monitors (on the gateway node and on a
-// server node in another OS process) fire with `noconnection`, and so do the tab's own.
+// server node in another OS process) fire with `noconnection`, and so do the tab's own. The
+// gateway node's stop ends its tabs' sessions without an error.
 
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { ErrNoConnection, type PID } from 'ergo-ts';
+import { ErrNoConnection, startNode, type PID } from 'ergo-ts';
 
-import { BoardActor, gatewayNode, pidJson, serverProcess, tabOf, ViewActor, watcherOn } from './helpers.js';
+import { createTabGateway } from '../src/index.js';
+import {
+  BoardActor,
+  gatewayNode,
+  LogLines,
+  pidJson,
+  quiet,
+  serverProcess,
+  tabOf,
+  ViewActor,
+  watcherOn,
+} from './helpers.js';
 import { Board } from './protocols.js';
 
 test('within the window: the tab comes back with its name and processes, nothing fires', async (t) => {
@@ -151,4 +163,24 @@ test('a tab that leaves is gone at once: the server watchers hear noconnection w
     [ErrNoConnection.code],
   );
   assert.equal(gw.tabs().length, 0);
+});
+
+test("the gateway node's stop with a tab joined: its session ends, and nothing logs an error", async (t) => {
+  const lines = new LogLines();
+  const g = await startNode(`gwstop${process.pid}@localhost`, quiet(lines));
+  t.after(() => g.stop());
+  const gw = await createTabGateway(g, { admit: () => ({ names: { board: true } }) });
+  t.after(() => gw.stop());
+  await g.spawnRegister('board', () => new BoardActor());
+  const tab = await tabOf(t, gw, 'good', { reconnect: false });
+  assert.equal(await tab.node.call(Board.processID('board', g.name), 1), 2);
+  await g.stop();
+  // The stop hook ended the session after the relay had gone with the node's processes: it used
+  // to send the relay the tab's drop ('stop hook failed: unknown process').
+  assert.deepEqual(
+    lines.lines.filter((l) => /\[error\]|failed/.test(l)),
+    [],
+  );
+  await lines.waitFor(/ended: the gateway stopped/, 'the session ended');
+  assert.equal(((await tab.ended) as { code?: unknown }).code, 'ERR_TAB_SESSION_ENDED');
 });

@@ -2,7 +2,8 @@
 // codec (ergo-ts/net, on Buffer): for every kind a frame carries, the bytes are the ones the EDF
 // encoder writes between ergo-ts nodes, each side decodes the other's bytes to the same value, and
 // what it does not carry (class instances, functions, cycles, registered types) is a coded
-// ERR_TAB_VALUE naming the path, for encoding and for decoding.
+// ERR_TAB_VALUE naming the path, for encoding and for decoding. The head of a frame refused
+// undecoded is read without its message.
 
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
@@ -10,7 +11,7 @@ import { test } from 'node:test';
 import { Alias, CallFailure, ErrTimeout, Event, PID, ProcessID, Ref } from 'ergo-ts';
 import { decode, EdfEncoder, Go, int32, registerStruct, uint16 } from 'ergo-ts/net';
 
-import { gatewayOfTab, tabNodeName } from '../src/frame.js';
+import { encodeFrame, frameHead, gatewayOfTab, Op, tabNodeName } from '../src/frame.js';
 import { decodeValue, encodeValue } from '../src/wire.js';
 
 const edfJs = new EdfEncoder({ jsValues: true });
@@ -146,4 +147,22 @@ test('a tab node name carries its gateway, whatever its alive part, with no dot 
   assert.equal(gatewayOfTab('tab-k3x9-gw@web1'), undefined);
   assert.throws(() => tabNodeName('k3x9', 'gw@web1'), { code: 'ERR_INCORRECT' });
   assert.throws(() => tabNodeName('00000k3x9f2a1c', 'gw'), { code: 'ERR_INCORRECT' });
+});
+
+test("a refused frame's head: op, nodes, request id and a call's caller and Ref, never its message", () => {
+  const from = new PID('tab-00000k3x9f2a1c-gw@web1', 7, 1);
+  const to = new ProcessID('board', 'gw@web1');
+  const ref = new Ref('tab-00000k3x9f2a1c-gw@web1', 1, [1, 2, 3]);
+  // 1 MiB of message or request, past what the head reads.
+  const big = 'm'.repeat(1 << 20);
+  const call = frameHead(encodeFrame([Op.Call, from.node, 'gw@web1', 0, 0, from, to, ref, big]));
+  assert.deepEqual(call, [Op.Call, from.node, 'gw@web1', 0, 0, from, to, ref]);
+  const send = frameHead(encodeFrame([Op.Send, from.node, 'gw@web1', 9, 0, from, to, big]));
+  assert.deepEqual(send, [Op.Send, from.node, 'gw@web1', 9]);
+  // No routed frame's head: null (the refusal then names no request).
+  assert.equal(frameHead(encodeValue(new Map([[1, 2]]))), null);
+  assert.equal(frameHead(encodeValue(['not an op'])), null);
+  assert.equal(frameHead(Uint8Array.of(1, 2, 3)), null);
+  // A head longer than any node name allows is not read past its first 4 KiB.
+  assert.equal(frameHead(encodeFrame([Op.Send, 'x'.repeat(5000), 'gw@web1', 9])), null);
 });

@@ -123,6 +123,8 @@ export function checkDeadLetterQuery(q: DeadLetterQuery): void {
 
 /** Checks a dead letter's address (ERR_ENTITY_INCORRECT). */
 export function checkDeadLetterId(id: EntityId, messageId: string): void {
+  if (id === null || typeof id !== 'object')
+    throw ErrEntityIncorrect.with('a dead letter address must be { kind, key }');
   checkId(id);
   checkMessageId(messageId);
 }

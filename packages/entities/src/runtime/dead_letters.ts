@@ -43,7 +43,13 @@ export class DeadLetters {
 
   /** The dead letters, the one moved first listed first. Rejects with ERR_ENTITY_INCORRECT on a store without them. */
   list(options: DeadLetterListOptions = {}): Promise<DeadLetter[]> {
-    return this.#with((s) => s.deadLetters({ ...options, limit: options.limit ?? 100 }));
+    // Read inside #with: null options (or a getter that throws) reject with ERR_ENTITY_INCORRECT.
+    return this.#with((s) => {
+      if (typeof options !== 'object' || options === null)
+        throw ErrEntityIncorrect.with(`deadLetters.list: options must be an object, got ${describe(options)}`);
+      const { kind, limit } = options;
+      return s.deadLetters({ ...(kind === undefined ? {} : { kind }), limit: limit ?? 100 });
+    });
   }
 
   /**
@@ -53,11 +59,13 @@ export class DeadLetters {
    * dead letter.
    */
   retry(to: EntityId, id: string): Promise<boolean> {
-    return this.#with(async (s) => {
-      const entry = await s.retryDeadLetter({ kind: to.kind, key: to.key }, id);
-      if (entry === undefined) return false;
-      this.#s.redeliver(to.kind, to.key, entry.id, entry.message);
-      return true;
+    return this.#with((s) => {
+      const { kind, key } = addressOf(to, 'retry');
+      return s.retryDeadLetter({ kind, key }, id).then((entry) => {
+        if (entry === undefined) return false;
+        this.#s.redeliver(kind, key, entry.id, entry.message);
+        return true;
+      });
     });
   }
 
@@ -66,7 +74,7 @@ export class DeadLetters {
    * is a duplicate). True, or false when there is no such dead letter.
    */
   drop(to: EntityId, id: string): Promise<boolean> {
-    return this.#with((s) => s.dropDeadLetter({ kind: to.kind, key: to.key }, id));
+    return this.#with((s) => s.dropDeadLetter(addressOf(to, 'drop'), id));
   }
 
   /** @internal the host's count of a failed attempt (undefined: the store keeps no dead letters). */
@@ -98,9 +106,29 @@ export class DeadLetters {
     try {
       return ignorable(fn(s), undefined, 'deadLetters');
     } catch (e) {
-      return rejected(e, undefined, 'deadLetters');
+      // What reading the caller's arguments threw (a getter, a Proxy trap) gets the module's code.
+      return rejected(coded(e), undefined, 'deadLetters');
     }
   }
+}
+
+/** A dead letter's address from `to` (ERR_ENTITY_INCORRECT when it is not an object). */
+function addressOf(to: EntityId, what: string): EntityId {
+  if (typeof to !== 'object' || to === null)
+    throw ErrEntityIncorrect.with(`deadLetters.${what}: the address must be { kind, key }, got ${describe(to)}`);
+  return { kind: to.kind, key: to.key };
+}
+
+/** `e` when it has a code, else ERR_ENTITY_INCORRECT saying what was thrown. */
+function coded(e: unknown): Error {
+  let code: unknown;
+  try {
+    code = (e as { code?: unknown } | null)?.code;
+  } catch {
+    code = undefined;
+  }
+  if (typeof code === 'string' && e instanceof Error) return e;
+  return ErrEntityIncorrect.with(`deadLetters: an argument could not be read: ${describe(e)}`);
 }
 
 /** A thrown value as the text kept with a dead letter (any value, even one whose conversion throws). */

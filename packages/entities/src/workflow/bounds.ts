@@ -61,12 +61,15 @@ export function signalDeadline(name: string, timeoutMs: unknown, now: number): n
   return now + timeoutMs;
 }
 
-/** Checks a step's `timeoutMs` (undefined: none): a number in 1..{@link MAX_TIMER_MS}, else ERR_WORKFLOW_INCORRECT. */
-export function checkStepTimeout(name: string, timeoutMs: unknown): void {
+/**
+ * Checks a step's `timeoutMs` (or the option `what`; undefined: none): a number in
+ * 1..{@link MAX_TIMER_MS}, else ERR_WORKFLOW_INCORRECT.
+ */
+export function checkStepTimeout(name: string, timeoutMs: unknown, what = 'timeoutMs'): void {
   if (timeoutMs === undefined) return;
   if (typeof timeoutMs !== 'number' || !(timeoutMs >= 1 && timeoutMs <= MAX_TIMER_MS))
     throw ErrWorkflowIncorrect.with(
-      `step ${name}: timeoutMs must be a number in 1..${MAX_TIMER_MS}, got ${describeThrown(timeoutMs)}`,
+      `step ${name}: ${what} must be a number in 1..${MAX_TIMER_MS}, got ${describeThrown(timeoutMs)}`,
     );
 }
 

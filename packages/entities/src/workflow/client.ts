@@ -33,8 +33,11 @@ import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowReques
 import type { WatchMode } from './watchers.js';
 import type { ListOptions, WorkflowRuntimeView } from './listing.js';
 import { askUpdate, type UpdateOptions } from './updates.js';
+import { checkIdReuse, checkStartSignal, type IdReusePolicy, type StartSignal } from './start_policy.js';
 import {
   countWorkflows,
+  inputRefusal,
+  optionsObject,
   searchWorkflows,
   type StatusCounts,
   type WorkflowFilter,
@@ -42,11 +45,42 @@ import {
   type WorkflowSearchPage,
 } from './search.js';
 
+/** A signal sent with a start (signal-with-start), typed by the kind's signals. */
+export type SignalWithStart<K extends AnyWorkflowKind = AnyWorkflowKind> = {
+  readonly [N in keyof WorkflowSignals<K> & string]: {
+    readonly name: N;
+    readonly payload: Infer<WorkflowSignals<K>[N]>;
+    /** Its id: a repeat is a duplicate (as `handle.signal`'s). */
+    readonly id?: string;
+  };
+}[keyof WorkflowSignals<K> & string];
+
 /** Options of {@link WorkflowClient.start}. */
-export interface StartOptions {
+export interface StartOptions<K extends AnyWorkflowKind = AnyWorkflowKind> {
   /** How long the start may take to be stored, in ms. Default 5000. */
   readonly timeout?: number;
+  /**
+   * When the id's instance ended: start a new one under it (`'always'`, `'afterFailure'`: failed
+   * or cancelled) or not (`'never'`). Default: the kind's `idReuse`, else `'never'`.
+   */
+  readonly idReuse?: IdReusePolicy;
+  /**
+   * Signal-with-start: the signal is in the write that creates the instance, or goes to the
+   * running one (the reply's `signal` says `accepted` or `duplicate`). Refused with
+   * ERR_WORKFLOW_CLOSED for an instance that ended and is not started again.
+   */
+  readonly signal?: SignalWithStart<K>;
 }
+
+/** What {@link WorkflowClient.start} resolves to: a handle, and what the start did. */
+export type Started<K extends AnyWorkflowKind> = WorkflowHandle<K> & {
+  /** True when this call started the instance (a new id, or an ended one used again). */
+  readonly created: boolean;
+  /** With `idReuse`: how the instance whose id this start used again had ended. */
+  readonly reused?: 'completed' | 'failed' | 'cancelled';
+  /** With `signal`: whether the signal was kept (`accepted`) or a repeat of its id (`duplicate`). */
+  readonly signal?: 'accepted' | 'duplicate';
+};
 
 /** Options of {@link WorkflowHandle.result}. */
 export interface ResultOptions {
@@ -89,6 +123,28 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
   }
 
   /**
+   * Asks the request `make` builds from the caller's `options` (checked: an object or absent), with
+   * their `timeout`: an argument that cannot be read (null options, a throwing getter) rejects
+   * with ERR_WORKFLOW_INCORRECT, never throws synchronously, and nothing is sent.
+   */
+  #request<O extends { readonly timeout?: number }>(
+    what: string,
+    options: O | undefined,
+    make: (o: O) => WorkflowRequest,
+  ): Promise<unknown> {
+    let request: WorkflowRequest;
+    let timeout: number | undefined;
+    try {
+      const o = optionsObject(options, what);
+      timeout = o.timeout;
+      request = make(o);
+    } catch (err) {
+      return Promise.reject(inputRefusal(`workflow ${this.workflow}/${this.id}: ${what}`, err));
+    }
+    return this.#ask(request, timeout);
+  }
+
+  /**
    * Waits for the instance's outcome: its output; rejects with ERR_WORKFLOW_FAILED (its `cause` the
    * body's error, its code kept) or ERR_WORKFLOW_CANCELLED, or ERR_WORKFLOW_NOT_FOUND for an id never
    * started; ERR_WORKFLOW_TIMEOUT once `timeout` passed, ERR_ENTITY_STOPPED once this client's
@@ -96,6 +152,11 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * members (it asks again).
    */
   async result(options: ResultOptions = {}): Promise<WorkflowOutput<K>> {
+    try {
+      options = { ...optionsObject(options, 'result') };
+    } catch (err) {
+      throw inputRefusal(`workflow ${this.workflow}/${this.id}: result`, err);
+    }
     const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
     for (;;) {
       if (options.signal?.aborted === true)
@@ -149,10 +210,12 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    return this.#ask(
-      { '~wf': 'signal', name, payload, ...(options.id === undefined ? {} : { id: options.id }) },
-      options.timeout,
-    ) as Promise<'accepted' | 'duplicate'>;
+    return this.#request('signal', options, (o) => ({
+      '~wf': 'signal',
+      name,
+      payload,
+      ...(o.id === undefined ? {} : { id: o.id }),
+    })) as Promise<'accepted' | 'duplicate'>;
   }
 
   /**
@@ -166,7 +229,9 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
   ): Promise<Infer<WorkflowQueries<K>[N]>> {
     if (typeof name !== 'string' || name === '')
       return Promise.reject(ErrWorkflowIncorrect.with(`query: a name is a non-empty string, got ${quoted(name)}`));
-    return this.#ask({ '~wf': 'query', name, arg }, options.timeout) as Promise<Infer<WorkflowQueries<K>[N]>>;
+    return this.#request('query', options, () => ({ '~wf': 'query', name, arg })) as Promise<
+      Infer<WorkflowQueries<K>[N]>
+    >;
   }
 
   /**
@@ -186,11 +251,17 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
     input: UpdateInput<K, N>,
     options: UpdateOptions = {},
   ): Promise<UpdateOutput<K, N>> {
+    let o: UpdateOptions;
+    try {
+      o = { ...optionsObject(options, 'update') };
+    } catch (err) {
+      return Promise.reject(inputRefusal(`workflow ${this.workflow}/${this.id}: update`, err));
+    }
     return askUpdate(
       { workflow: this.workflow, id: this.id, spec: this.#spec, ask: (r, t) => this.#ask(r, t) },
       name,
       input,
-      options,
+      o,
     ) as Promise<UpdateOutput<K, N>>;
   }
 
@@ -200,12 +271,12 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * Resolves 'cancelled'; rejects with ERR_WORKFLOW_CLOSED when it had completed or failed.
    */
   cancel(reason = 'cancelled', options: { readonly timeout?: number } = {}): Promise<'cancelled'> {
-    return this.#ask({ '~wf': 'cancel', reason }, options.timeout) as Promise<'cancelled'>;
+    return this.#request('cancel', options, () => ({ '~wf': 'cancel', reason })) as Promise<'cancelled'>;
   }
 
   /** The instance as an operator sees it: status, history, pending timers and signals. */
   describe(options: { readonly timeout?: number } = {}): Promise<WorkflowDescription> {
-    return this.#ask({ '~wf': 'describe' }, options.timeout) as Promise<WorkflowDescription>;
+    return this.#request('describe', options, () => ({ '~wf': 'describe' })) as Promise<WorkflowDescription>;
   }
 
   /**
@@ -214,7 +285,7 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * the instance's record: it holds across moves and restarts. Undo with {@link unwatch}.
    */
   monitor(pid: PID, options: { readonly timeout?: number } = {}): Promise<'ok' | 'ended'> {
-    return this.#watch('watch', pid, 'monitor', options.timeout);
+    return this.#watch('watch', pid, 'monitor', options);
   }
 
   /**
@@ -223,7 +294,7 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * its peer ends abnormally (trap exits to get it as a message); a completion sends nothing.
    */
   link(pid: PID, options: { readonly timeout?: number } = {}): Promise<'ok' | 'ended'> {
-    return this.#watch('watch', pid, 'link', options.timeout);
+    return this.#watch('watch', pid, 'link', options);
   }
 
   /**
@@ -231,19 +302,25 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * far at once, then one after each save that added or finished entries.
    */
   subscribe(pid: PID, options: { readonly timeout?: number } = {}): Promise<'ok' | 'ended'> {
-    return this.#watch('watch', pid, 'journal', options.timeout);
+    return this.#watch('watch', pid, 'journal', options);
   }
 
   /** Removes `pid`'s monitor, link or subscription (`mode`). */
   unwatch(pid: PID, mode: WatchMode, options: { readonly timeout?: number } = {}): Promise<'ok'> {
-    return this.#watch('unwatch', pid, mode, options.timeout) as Promise<'ok'>;
+    return this.#watch('unwatch', pid, mode, options) as Promise<'ok'>;
   }
 
-  #watch(op: 'watch' | 'unwatch', pid: PID, mode: WatchMode, timeout?: number): Promise<'ok' | 'ended'> {
-    return this.#ask(
-      { '~wf': op, pid: { node: String(pid.node), id: pid.id, creation: pid.creation }, mode },
-      timeout,
-    ) as Promise<'ok' | 'ended'>;
+  #watch(
+    op: 'watch' | 'unwatch',
+    pid: PID,
+    mode: WatchMode,
+    options: { readonly timeout?: number } | undefined,
+  ): Promise<'ok' | 'ended'> {
+    return this.#request(op, options, () => ({
+      '~wf': op,
+      pid: { node: String(pid.node), id: pid.id, creation: pid.creation },
+      mode,
+    })) as Promise<'ok' | 'ended'>;
   }
 
   /**
@@ -253,7 +330,7 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * goes on past its failed step (its compensations ran): {@link reset} it instead.
    */
   resume(options: { readonly timeout?: number } = {}): Promise<'resumed' | 'running'> {
-    return this.#ask({ '~wf': 'resume' }, options.timeout) as Promise<'resumed' | 'running'>;
+    return this.#request('resume', options, () => ({ '~wf': 'resume' })) as Promise<'resumed' | 'running'>;
   }
 
   /**
@@ -267,11 +344,11 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * with ERR_WORKFLOW_INCORRECT for a `toSeq` past the journal's end + 1.
    */
   reset(options: { readonly toSeq: number; readonly reason?: string; readonly timeout?: number }): Promise<'reset'> {
-    const { toSeq, reason, timeout } = options;
-    return this.#ask(
-      { '~wf': 'reset', toSeq, ...(reason === undefined ? {} : { reason }) },
-      timeout,
-    ) as Promise<'reset'>;
+    return this.#request('reset', options, ({ toSeq, reason }) => ({
+      '~wf': 'reset',
+      toSeq,
+      ...(reason === undefined ? {} : { reason }),
+    })) as Promise<'reset'>;
   }
 }
 
@@ -304,21 +381,84 @@ export class WorkflowClient {
     kind: K,
     id: string,
     input: WorkflowInput<K>,
-    options: StartOptions = {},
-  ): Promise<WorkflowHandle<K> & { readonly created: boolean }> {
-    const h = this.handle(kind, id);
-    const to = Object.freeze({ kind: kind.name, key: id }) as EntityAddress<typeof WorkflowProtocol>;
-    const r = (await this.#e.call(
-      to,
-      { '~wf': 'start', input } as never,
-      options.timeout === undefined ? {} : { timeout: options.timeout },
-    )) as { created: boolean };
-    return Object.assign(h, { created: r.created });
+    options: StartOptions<K> = {},
+  ): Promise<Started<K>> {
+    return this.#start(kind, id, input, options, undefined);
+  }
+
+  async #start<K extends AnyWorkflowKind>(
+    kind: K,
+    id: string,
+    input: WorkflowInput<K>,
+    options: StartOptions<K>,
+    update: { readonly name: string; readonly input: unknown; readonly id: string } | undefined,
+  ): Promise<Started<K>> {
+    let h: WorkflowHandle<K>;
+    let timeout: number | undefined;
+    let reuse: IdReusePolicy | undefined;
+    let signal: StartSignal | undefined;
+    try {
+      h = this.handle(kind, id);
+      const o = optionsObject(options, 'start');
+      timeout = o.timeout;
+      reuse = checkIdReuse(`workflow ${h.workflow}: start`, o.idReuse);
+      signal = checkStartSignal(o.signal);
+    } catch (err) {
+      throw inputRefusal('start', err);
+    }
+    const to = Object.freeze({ kind: h.workflow, key: id }) as EntityAddress<typeof WorkflowProtocol>;
+    const request = {
+      '~wf': 'start',
+      input,
+      ...(reuse === undefined ? {} : { reuse }),
+      ...(signal === undefined ? {} : { signal }),
+      ...(update === undefined ? {} : { update }),
+    };
+    const r = (await this.#e.call(to, request as never, timeout === undefined ? {} : { timeout })) as {
+      created: boolean;
+      reused?: Started<K>['reused'];
+      signal?: Started<K>['signal'];
+    };
+    return Object.assign(h, {
+      created: r.created,
+      ...(r.reused === undefined ? {} : { reused: r.reused }),
+      ...(r.signal === undefined ? {} : { signal: r.signal }),
+    });
+  }
+
+  /**
+   * Update-with-start: starts instance `id` of `kind` on `input` (as {@link start}, with its
+   * options) with update `name` accepted in the same write — or, when it runs already, sends it
+   * the update — then waits for the update's answer, as `handle.update` does (its `updateId`,
+   * default a random UUID, makes asking again safe). Resolves with the handle, whether it was
+   * created, and the answer. Refused before anything is written as a start or an update would be.
+   */
+  async updateWithStart<K extends AnyWorkflowKind, N extends keyof WorkflowUpdates<K> & string>(
+    kind: K,
+    id: string,
+    input: WorkflowInput<K>,
+    update: { readonly name: N; readonly input: UpdateInput<K, N> },
+    options: StartOptions<K> & UpdateOptions = {},
+  ): Promise<{ readonly handle: WorkflowHandle<K>; readonly created: boolean; readonly output: UpdateOutput<K, N> }> {
+    let updateId: unknown;
+    try {
+      updateId = optionsObject(options, 'updateWithStart').updateId ?? crypto.randomUUID();
+    } catch (err) {
+      throw inputRefusal('updateWithStart', err);
+    }
+    if (typeof updateId !== 'string') throw ErrWorkflowIncorrect.with('updateWithStart: updateId is a string');
+    const h = await this.#start(kind, id, input, options, { name: update.name, input: update.input, id: updateId });
+    const output = await h.update(update.name, update.input, {
+      updateId,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
+    return { handle: this.handle(kind, id), created: h.created, output };
   }
 
   /** A handle on the instance `id` of `kind` (nothing is checked until it is used). */
   handle<K extends AnyWorkflowKind>(kind: K, id: string): WorkflowHandle<K> {
-    if (typeof kind?.name !== 'string') throw ErrWorkflowIncorrect.with('handle: not a workflow kind');
+    if (typeof kind !== 'object' || kind === null || typeof kind.name !== 'string')
+      throw ErrWorkflowIncorrect.with('handle: not a workflow kind');
     return new WorkflowHandle<K>(this.#e, kind.name, id, kind.workflow);
   }
 
@@ -346,21 +486,27 @@ export class WorkflowClient {
   /** The same for one kind: `list({ kind, status, limit, cursor })`. */
   list(kind: AnyWorkflowKind | string, options?: ListOptions): Promise<WorkflowSearchPage>;
   list(a: unknown = {}, options: ListOptions = {}): Promise<WorkflowSearchPage> {
-    if (
-      typeof a === 'string' ||
-      (typeof a === 'object' && a !== null && typeof (a as { name?: unknown }).name === 'string')
-    ) {
-      if (typeof options !== 'object' || options === null)
-        return Promise.reject(ErrWorkflowIncorrect.with('list: options must be an object'));
-      const cursor = options.cursor ?? options.after;
-      return searchWorkflows(this.#view, {
-        kind: a as AnyWorkflowKind | string,
-        ...(options.status === undefined ? {} : { status: options.status }),
-        ...(options.limit === undefined ? {} : { limit: options.limit }),
-        ...(cursor === undefined ? {} : { cursor }),
-      });
+    // Read here, synchronously: a throw (a Proxy's trap, a getter) is a coded rejection, not a throw.
+    let query: WorkflowQuery;
+    try {
+      if (
+        typeof a === 'string' ||
+        (typeof a === 'object' && a !== null && typeof (a as { name?: unknown }).name === 'string')
+      ) {
+        if (typeof options !== 'object' || options === null)
+          throw ErrWorkflowIncorrect.with('list: options must be an object');
+        const cursor = options.cursor ?? options.after;
+        query = {
+          kind: a as AnyWorkflowKind | string,
+          ...(options.status === undefined ? {} : { status: options.status }),
+          ...(options.limit === undefined ? {} : { limit: options.limit }),
+          ...(cursor === undefined ? {} : { cursor }),
+        };
+      } else query = a as WorkflowQuery;
+    } catch (err) {
+      return Promise.reject(inputRefusal('list', err));
     }
-    return searchWorkflows(this.#view, a as WorkflowQuery);
+    return searchWorkflows(this.#view, query);
   }
 
   /**
@@ -368,7 +514,7 @@ export class WorkflowClient {
    * and in all. Rejects as {@link list} does.
    */
   count<K extends AnyWorkflowKind | string>(filter: WorkflowFilter<K> = {}): Promise<StatusCounts> {
-    return countWorkflows(this.#view, filter as WorkflowFilter);
+    return countWorkflows(this.#view, filter as WorkflowFilter); // async: a bad filter rejects
   }
 
   /** The names of the workflow kinds this runtime hosts, sorted (ERR_WORKFLOW_UNSUPPORTED without its runtime). */

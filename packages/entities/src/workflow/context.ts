@@ -11,7 +11,7 @@ import { quoted, thrownError } from '../contract/thrown.js';
 import type { EntitiesClient } from '../kinds/entity.js';
 import type { EntityAddress } from '../kinds/entity.js';
 import { declared, signalDeadline, sleepUntil, storableSize, timerMs } from './bounds.js';
-import type { ChildHandle, StepInfo, StepOptions, WorkflowContext } from './context_types.js';
+import type { ChildHandle, CompensationOptions, StepInfo, StepOptions, WorkflowContext } from './context_types.js';
 import {
   type AnyWorkflowKind,
   type OutboxMessages,
@@ -34,11 +34,17 @@ import {
 } from './errors.js';
 import { RunAttributes } from './attributes.js';
 import type { IndexValue } from '../contract/state_index.js';
-import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
+import {
+  withEntry,
+  type JournalOp,
+  type WorkflowJournalEntry,
+  type WorkflowRecord,
+  type WorkflowRunningOperation,
+} from './record.js';
 import { runMarker } from './continue_as_new.js';
 import { takeUpdate } from './updates.js';
 import { CHILD_OF, runSelect, type SelectBranches, type SelectOps } from './select.js';
-import { putOutbox, runStep, type EffectOps } from './effects.js';
+import { compensationOptions, putOutbox, runStep, type Compensation, type EffectOps } from './effects.js';
 import { keyGeneration } from './recovery.js';
 import { RunEnded, type RunHost, type RunParking, type RunningAttempt, type Wait } from './run_host.js';
 
@@ -57,7 +63,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   readonly #waits = new Set<Wait>();
   readonly #steps = new Set<RunningAttempt>();
   readonly #queries = new Map<string, (arg: unknown) => unknown>();
-  readonly #compensations: { name: string; fn: (info: StepInfo) => unknown }[] = [];
+  readonly #compensations: Compensation[] = [];
   /** Outbox deliveries in flight. */
   readonly #deliveries: Promise<void>[] = [];
   /** Journal writes not saved yet, and child results waited for (see {@link parking}). */
@@ -142,6 +148,11 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       this.#steps.size === this.#childWaits &&
       this.#waits.size + this.#childWaits > 0;
     return { parked, wakeAt, seq: this.#seq };
+  }
+
+  /** The attempts running now, oldest first (describe()'s `running`; a compensation's too). */
+  running(): WorkflowRunningOperation[] {
+    return [...this.#steps].flatMap((a) => (a.op === undefined ? [] : [a.op]));
   }
 
   /** The query handler `name`, once the body registered it. */
@@ -343,7 +354,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       key: (seq, t, name) => this.#key(seq, t, name),
       onThisNode: (key) => this.#onThisNode(key),
       checkSize: (what, v) => this.#checkSize(what, v),
-      pushCompensation: (name, fn, result) => this.#pushCompensation(name, fn, result),
+      pushCompensation: (c) => this.#compensations.push(c),
       steps: this.#steps,
       deliveries: this.#deliveries,
       delivering: (d) => {
@@ -662,18 +673,48 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     while (this.#deliveries.length > 0) await Promise.all(this.#deliveries.splice(0));
   }
 
-  #pushCompensation<T>(name: string, fn: (result: T, info: StepInfo) => unknown, result: T): void {
-    this.#compensations.push({ name, fn: (info) => fn(result, info) });
-  }
-
-  compensate(name: string, fn: (info: StepInfo) => unknown): void {
+  compensate(name: string, fn: (info: StepInfo) => unknown, options?: CompensationOptions): void {
     if (typeof name !== 'string' || name === '') throw ErrWorkflowIncorrect.with('a compensation needs a name');
     if (typeof fn !== 'function') throw ErrWorkflowIncorrect.with(`compensation ${name}: fn must be a function`);
-    this.#compensations.push({ name, fn });
+    this.#compensations.push({ name, fn, options: compensationOptions(name, options) });
   }
 
+  /**
+   * A continue-as-new under way (asked, not settled): a second call meanwhile is refused, and the
+   * body's end waits for it (engine.ts). It settles with what the call threw.
+   */
+  #continueUnderWay: Promise<Error> | undefined;
+
   /** Ends this run for the next one on `input` (see the context's TSDoc; continue_as_new.ts). */
-  async continueAsNew(input: unknown): Promise<never> {
+  continueAsNew(input: unknown): Promise<never> {
+    // Not two at once: both would be written, the second continuing the run the first started.
+    if (this.#continueUnderWay !== undefined)
+      return Promise.reject(
+        ErrWorkflowIncorrect.with(
+          `workflow ${this.workflow}/${this.id}: continueAsNew called while an earlier one of this run is under way: await (or return) the first, which never returns`,
+        ),
+      );
+    let settle!: (refusal: Error) => void;
+    this.#continueUnderWay = new Promise((resolve) => (settle = resolve));
+    const p = this.#continueOnce(input).catch((err: unknown) => {
+      // Refused (the body goes on, and may call it again), or the run ended (it continued).
+      this.#continueUnderWay = undefined;
+      settle(err as Error);
+      throw err;
+    });
+    p.catch(() => undefined); // not an unhandled rejection when the body did not await it (see continuing())
+    return p;
+  }
+
+  /**
+   * Settles once a continue-as-new under way is done (at once when none is): with its refusal,
+   * which a body that did not await it never saw, or with ERR_WORKFLOW_RUN_ENDED (it continued).
+   */
+  continuing(): Promise<Error | undefined> {
+    return this.#continueUnderWay ?? Promise.resolve(undefined);
+  }
+
+  async #continueOnce(input: unknown): Promise<never> {
     const seq = this.#next();
     const hit = this.#lookup(seq, 'continue', ''); // past the journal: a cancel throws here
     if (hit?.e !== undefined) throw this.#refusal(revivedError(hit.e));
@@ -704,7 +745,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       while (this.#compensations.length > 0) {
         const c = this.#compensations.pop()!;
         try {
-          await runStep(this.#ops, 'step', `compensate:${c.name}`, (info) => c.fn(info), {});
+          await runStep(this.#ops, 'step', `compensate:${c.name}`, (info) => c.fn(info), c.options);
         } catch (err) {
           // One that failed for good does not stop the older ones (saga practice); the run's end
           // or a divergence does.

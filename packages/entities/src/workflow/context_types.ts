@@ -40,6 +40,18 @@ export interface StepInfo {
    * decides by what it returns or throws (see {@link StepOptions.cancellation}).
    */
   readonly signal: AbortSignal;
+  /**
+   * Reports that the attempt is alive, with optional progress `details` (Temporal's activity
+   * heartbeat). With the step's `heartbeatTimeoutMs`, an attempt that does not heartbeat that long
+   * fails with ERR_WORKFLOW_TIMEOUT and is retried (a hung call is found in seconds, not at the
+   * step's whole timeout). The details reach the next attempt (`heartbeatDetails`), after a crash
+   * too once written (a failed attempt writes them; a running one at most every few seconds), and
+   * show in `describe().running`. Throws the abort's reason once `signal` is aborted (a cancel, a
+   * timeout): a loop that heartbeats stops there.
+   */
+  heartbeat(details?: unknown): void;
+  /** The details of the last heartbeat of an earlier attempt of this step (undefined: none). */
+  readonly heartbeatDetails: unknown;
 }
 
 /** Options of one step. */
@@ -49,11 +61,17 @@ export interface StepOptions<T> {
   /** How long one attempt may take, in ms (then it fails with ERR_WORKFLOW_TIMEOUT, and is retried). */
   readonly timeoutMs?: number;
   /**
-   * A compensation, pushed on the saga's stack once the step succeeded (see `runCompensations`).
-   * It runs as a step of its own: `info.idempotencyKey` is the compensation's key (not the step's),
-   * the same on every run of it.
+   * How long an attempt may go without `info.heartbeat()`, in ms (from its start, then from each
+   * heartbeat): then it fails with ERR_WORKFLOW_TIMEOUT and is retried. Default: none.
    */
-  readonly compensate?: (result: T, info: StepInfo) => unknown;
+  readonly heartbeatTimeoutMs?: number;
+  /**
+   * A compensation, pushed on the saga's stack once the step succeeded (see `runCompensations`):
+   * a function, or `{ run, timeoutMs, retry }` to bound it as a step is bounded. It runs as a step
+   * of its own: `info.idempotencyKey` is the compensation's key (not the step's), the same on
+   * every run of it.
+   */
+  readonly compensate?: ((result: T, info: StepInfo) => unknown) | StepCompensation<T>;
   /**
    * What a cancel does to an attempt of this step that is running (Temporal's cancellation types).
    * `'wait'` (default): its `signal` is aborted and the body waits for the attempt to settle (at
@@ -65,6 +83,27 @@ export interface StepOptions<T> {
    * an effect it still makes is not undone by `runCompensations()`.
    */
   readonly cancellation?: 'wait' | 'abandon';
+}
+
+/**
+ * Options of a compensation (`ctx.compensate`'s third argument, a step's `compensate: { run, ... }`):
+ * those of a step. Without them a compensation has the workflow's retry policy and no timeout, so
+ * a hung one holds its instance until it settles: give one that calls the outside world a
+ * `timeoutMs` (its attempt's `signal` is aborted then, and it is retried per `retry`).
+ */
+export interface CompensationOptions {
+  /** Its retry policy (default the workflow's); `false`: one attempt. */
+  readonly retry?: RetryPolicy | false;
+  /** How long one attempt may take, in ms (then it fails with ERR_WORKFLOW_TIMEOUT, and is retried). */
+  readonly timeoutMs?: number;
+  /** How long an attempt may go without `info.heartbeat()`, in ms (as a step's `heartbeatTimeoutMs`). */
+  readonly heartbeatTimeoutMs?: number;
+}
+
+/** A step's compensation with its options (see {@link StepOptions.compensate}). */
+export interface StepCompensation<T> extends CompensationOptions {
+  /** Undoes the step, given its result. */
+  readonly run: (result: T, info: StepInfo) => unknown;
 }
 
 /** A child workflow started by `ctx.startChild`. */
@@ -199,12 +238,15 @@ export interface WorkflowContext<
   outbox<N extends keyof Om & string>(name: N, message: Om[N]): Promise<void>;
   /**
    * Pushes a compensation on the saga's stack (replay-safe: the stack is rebuilt by the replay). It
-   * runs as a step named `compensate:<name>`, with that step's {@link StepInfo} (its own idempotency key).
+   * runs as a step named `compensate:<name>`, with that step's {@link StepInfo} (its own idempotency
+   * key) and `options` (a step's `retry` and `timeoutMs`). Throws ERR_WORKFLOW_INCORRECT for a
+   * missing name or function, or options a step would refuse.
    */
-  compensate(name: string, fn: (info: StepInfo) => unknown): void;
+  compensate(name: string, fn: (info: StepInfo) => unknown, options?: CompensationOptions): void;
   /**
-   * Runs the stack's compensations, newest first, each as a step named `compensate:<name>` with the
-   * workflow's retry policy (after a cancel too); empties it. One that fails for good does not stop
+   * Runs the stack's compensations, newest first, each as a step named `compensate:<name>` with its
+   * options (by default the workflow's retry policy, no timeout), after a cancel too; empties it.
+   * While one runs, `describe()` shows it among the instance's `running` operations. One that fails for good does not stop
    * the older ones: they all run, then it throws ERR_WORKFLOW_COMPENSATION_FAILED naming those that
    * failed (an instance whose body throws it ends `failed`, even when it was cancelled).
    */
@@ -219,7 +261,10 @@ export interface WorkflowContext<
    * `result()` waits for the last run's outcome. Throws ERR_WORKFLOW_CANCELLED once a cancel came,
    * ERR_WORKFLOW_INCORRECT (or ERR_WORKFLOW_VALUE_TOO_LARGE) for an input the kind refuses. A
    * refusal is journaled (a replay is refused alike); the body may catch it and go on in this run.
-   * Compensations pushed in this run do not carry over: run them first if they must.
+   * Compensations pushed in this run do not carry over: run them first if they must. Await it
+   * (`return ctx.continueAsNew(...)`): a second call while one is under way is refused with
+   * ERR_WORKFLOW_INCORRECT, and a body that returns meanwhile ends as the call does (the next run,
+   * or failed with its refusal).
    */
   continueAsNew(input: I): Promise<never>;
   /**

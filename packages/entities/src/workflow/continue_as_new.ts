@@ -26,6 +26,9 @@
 //     flight then is replayed at once now (a call that continued needs no entry);
 //  6. once saved, the engine ends the old run (its body sees ERR_WORKFLOW_RUN_ENDED: nothing it
 //     does afterwards is written) and starts the next one on the saved record.
+// One call at a time (context.ts): a second while one is under way is refused with
+// ERR_WORKFLOW_INCORRECT, unwritten; a body that ends meanwhile has its end wait for the call
+// (engine.ts): continued, the next run's end is the instance's; refused, it fails with the refusal.
 //
 // One write makes it atomic: a member killed before it replays the old run, which reaches
 // `continueAsNew` again (its steps replayed, none run again); killed after it, the next owner finds

@@ -12,6 +12,7 @@ import { MAX_TIMER_MS } from './bounds.js';
 import { isDeterminismGuardMode, type DeterminismGuardMode } from './determinism.js';
 import { ErrWorkflowIncorrect } from './errors.js';
 import { checkUpdates } from './update_state.js';
+import { checkIdReuse, type IdReusePolicy } from './start_policy.js';
 import type { WorkflowProtocol, WorkflowRecord } from './record.js';
 
 /** The signals a workflow takes: a payload schema per signal name. */
@@ -128,6 +129,12 @@ export interface WorkflowOptions<
    */
   readonly determinismGuard?: DeterminismGuardMode;
   /**
+   * When a start may use again the id of an instance that ended (start_policy.ts): `'never'`
+   * (default: the start answers `created: false`), `'afterFailure'` (failed or cancelled) or
+   * `'always'` (Temporal's default). A start's own `idReuse` option overrides it.
+   */
+  readonly idReuse?: IdReusePolicy;
+  /**
    * Its search attributes, a type each (`{ customer: 'string', total: 'number' }`): the body sets
    * them with `ctx.setAttributes`, `entities.workflows.list({ kind, attributes })` filters by them.
    */
@@ -158,6 +165,8 @@ export interface WorkflowSpec {
   readonly determinismGuard?: DeterminismGuardMode;
   /** The declared search attributes (none: `{}`). */
   readonly attributes: AttributeSchemas;
+  /** The `idReuse` option (default `'never'`). */
+  readonly idReuse: IdReusePolicy;
 }
 
 /** A declared workflow (from {@link defineWorkflow}): an entity kind, plus its types. */
@@ -267,6 +276,7 @@ export function workflowSpec(
     outboxes: options.outboxes ?? {},
     ...(guard === undefined ? {} : { determinismGuard: guard }),
     attributes: attributeSchemas(name, options.attributes),
+    idReuse: checkIdReuse(`workflow ${name}`, options.idReuse) ?? 'never',
     retry: retryPolicy(options.retry),
     maxValueBytes: positiveOption('maxValueBytes', options.maxValueBytes, WORKFLOW_DEFAULTS.maxValueBytes),
     resumeAfterMs: positiveOption(

@@ -2,7 +2,8 @@
 // attempts, each raced against its timeout, the run's end and (abandoned) a cancel; its retries,
 // journaled as a retry entry so a resumed run goes on counting and waits what is left of the
 // backoff; the cancel a step that settled after it throws. Steps serve ctx.step and ctx.call, a
-// child's start, result and cancel, ctx.send and compensations. An outbox message (ctx.outbox) is
+// child's start, result and cancel, ctx.send and compensations (each with a step's options, checked
+// where it is pushed). An outbox message (ctx.outbox) is
 // journaled as an operation, then delivered to the workflow's handler beside the body, again after
 // a backoff while it throws, until it resolves; its delivery is journaled then. A run resumed
 // elsewhere delivers what its journal holds undelivered; deliveries stop when the run ends or its
@@ -11,17 +12,19 @@
 import { ErrEntityUnstorable } from '../contract/errors.js';
 import { describeThrown, thrownError } from '../contract/thrown.js';
 import { checkStepTimeout } from './bounds.js';
-import type { StepInfo, StepOptions } from './context_types.js';
+import type { CompensationOptions, StepCompensation, StepInfo, StepOptions } from './context_types.js';
 import { backoffMs, retryPolicy, type OutboxInfo } from './define.js';
 import {
   ErrWorkflowCancelled,
+  ErrWorkflowIncorrect,
   ErrWorkflowTimeout,
   ErrWorkflowValueTooLarge,
   isTerminal,
   revivedError,
   storedError,
+  type StoredError,
 } from './errors.js';
-import type { JournalOp } from './record.js';
+import type { JournalOp, WorkflowRunningOperation } from './record.js';
 import { callOnce } from './in_flight.js';
 import { figuresOf } from './metrics.js';
 import { stepFailed, type OnCancel, type RunEnded, type RunOps, type RunningAttempt } from './run_host.js';
@@ -49,8 +52,8 @@ export interface EffectOps extends RunOps {
   onThisNode(key: string): string;
   /** Throws ERR_WORKFLOW_VALUE_TOO_LARGE when `v` is over the workflow's maxValueBytes. */
   checkSize(what: string, v: unknown): void;
-  /** Pushes a step's compensation on the run's stack, bound to the step's `result`. */
-  pushCompensation<T>(name: string, fn: (result: T, info: StepInfo) => unknown, result: T): void;
+  /** Pushes a step's compensation on the run's stack (compensations.ts). */
+  pushCompensation(c: Compensation): void;
   /** The attempts running (a run's end stops them, a cancel cancels them). */
   readonly steps: Set<RunningAttempt>;
   /** Outbox deliveries in flight (Run.delivered waits for them). */
@@ -81,6 +84,7 @@ export async function runStep<T>(
   const h = ops.host;
   const seq = ops.next();
   const hit = ops.lookup(seq, t, name);
+  checkStepCompensation(name, options.compensate);
   // A cancel strikes the body's own steps, not its compensations (they run to their end).
   const struck = !ops.compensating();
   let first = 1;
@@ -90,7 +94,7 @@ export async function runStep<T>(
       const failed = stepFailed(name, hit.a ?? 1, revivedError(hit.e));
       throw hit.c === true ? cancelledIn(ops, name, failed) : failed;
     }
-    if (options.compensate !== undefined) ops.pushCompensation(name, options.compensate, hit.v as T);
+    if (options.compensate !== undefined) ops.pushCompensation(stepCompensation(name, options.compensate, hit.v as T));
     if (hit.c === true) {
       inner.returnedAfterCancel?.();
       throw cancelledIn(ops, name);
@@ -98,6 +102,9 @@ export async function runStep<T>(
     return hit.v as T;
   }
   checkStepTimeout(name, options.timeoutMs);
+  checkStepTimeout(name, options.heartbeatTimeoutMs, 'heartbeatTimeoutMs');
+  // The last heartbeat's details: an earlier run's (its retry entry), then each attempt's.
+  const beats: Heartbeats = { details: hit?.h, timeoutMs: options.heartbeatTimeoutMs, lastError: hit?.e };
   if (hit !== undefined) {
     // Its retry entry: attempts failed on an earlier run; the count and the backoff go on from it.
     ops.caughtUp();
@@ -126,7 +133,7 @@ export async function runStep<T>(
         const ended = ops.ended();
         if (ended !== undefined) throw ended;
         value = await figuresOf(h.entities, h.spec.name).attempt(t, name, () =>
-          attemptOnce(ops, ops.key(seq, t, name), fn, attempt, options.timeoutMs, onCancel),
+          attemptOnce(ops, { s: seq, t, n: name }, fn, attempt, options.timeoutMs, onCancel, beats),
         );
         ops.checkSize(`the result of step ${name}`, value);
       } catch (err) {
@@ -153,7 +160,11 @@ export async function runStep<T>(
           const now = h.clock.now();
           retryAt = now + backoffMs(policy, attempt);
           figuresOf(h.entities, h.spec.name).step(t, name).retries++;
-          await ops.record({ s: seq, t: 'retry', of: t, n: name, a: attempt, r: retryAt, at: now });
+          const details = beats.details === undefined ? {} : { h: beats.details };
+          // With the last attempt's error: describe() shows it beside the attempt that runs next.
+          beats.lastError = storedError(err);
+          const retry = { s: seq, t: 'retry' as const, of: t, n: name, a: attempt, r: retryAt, at: now };
+          await ops.record({ ...retry, e: beats.lastError, ...details });
           continue;
         }
         const e = storedError(err);
@@ -167,7 +178,7 @@ export async function runStep<T>(
       const cancelled = struck && ops.cancelled();
       const c = cancelled ? { c: true } : {};
       await ops.record({ s: seq, t, n: name, v: value, a: attempt, at: h.clock.now(), done: true, ...c });
-      if (options.compensate !== undefined) ops.pushCompensation(name, options.compensate, value);
+      if (options.compensate !== undefined) ops.pushCompensation(stepCompensation(name, options.compensate, value));
       if (cancelled) {
         inner.returnedAfterCancel?.();
         throw cancelledIn(ops, name);
@@ -188,21 +199,28 @@ function cancelledIn(ops: EffectOps, name: string, cause?: Error): Error {
 /** One attempt of a step: its function, raced against its timeout, the run's end and (abandoned) a cancel. */
 function attemptOnce<T>(
   ops: EffectOps,
-  idempotencyKey: string,
+  op: { readonly s: number; readonly t: JournalOp; readonly n: string },
   fn: (info: StepInfo) => T | Promise<T>,
   attempt: number,
   timeoutMs: number | undefined,
   onCancel: OnCancel,
+  beats: Heartbeats = { details: undefined, timeoutMs: undefined, lastError: undefined },
 ): Promise<T> {
   const ctl = new AbortController();
+  const idempotencyKey = ops.key(op.s, op.t, op.n);
+  const clock = ops.host.clock;
+  const startedAt = clock.now();
   return new Promise<T>((resolve, reject) => {
     let timer: unknown;
+    let beatTimer: unknown;
     let settled = false;
+    let wroteAt = startedAt;
     const settle = (): boolean => {
       if (settled) return false;
       settled = true;
       ops.steps.delete(running);
-      if (timer !== undefined) ops.host.clock.clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimeout(timer);
+      if (beatTimer !== undefined) clock.clearTimeout(beatTimer);
       return true;
     };
     const stop = (err: Error): void => {
@@ -210,7 +228,58 @@ function attemptOnce<T>(
       ctl.abort(err);
       reject(err);
     };
+    // What describe() shows of it (a hung one is seen running, with its timeout if it has one).
+    let shown: WorkflowRunningOperation = {
+      ...op,
+      attempt,
+      startedAt,
+      ...(timeoutMs === undefined ? {} : { timeoutAt: startedAt + timeoutMs }),
+      ...(beats.lastError === undefined ? {} : { lastError: beats.lastError }),
+    };
+    /** (Re)arms the heartbeat timeout from `from`. */
+    const armBeat = (from: number): void => {
+      const hbMs = beats.timeoutMs;
+      if (hbMs === undefined) return;
+      if (beatTimer !== undefined) clock.clearTimeout(beatTimer);
+      shown = { ...shown, heartbeatDueAt: from + hbMs };
+      beatTimer = clock.setTimeout(
+        () => stop(ErrWorkflowTimeout.with(`attempt ${attempt} sent no heartbeat for ${hbMs} ms`)),
+        hbMs,
+      );
+    };
+    const heartbeat = (details?: unknown): void => {
+      // A cancel, a timeout or the run's end reaches the step here (after its settling too: a loop stops).
+      if (ctl.signal.aborted) throw thrownError(ctl.signal.reason);
+      if (settled) return;
+      const now = clock.now();
+      if (details !== undefined) {
+        ops.checkSize(`the heartbeat details of step ${op.n}`, details);
+        beats.details = details;
+      }
+      shown = { ...shown, heartbeatAt: now, ...(details === undefined ? {} : { heartbeat: details }) };
+      armBeat(now);
+      // Written now and then (not with every beat: a store write each), so an attempt that dies
+      // with its member leaves its progress to the next one. A retry entry of the attempts failed so far.
+      if (details !== undefined && !ops.readOnly && now - wroteAt >= heartbeatWriteMs(beats.timeoutMs)) {
+        wroteAt = now;
+        const failed = beats.lastError === undefined ? {} : { e: beats.lastError };
+        const entry = {
+          s: op.s,
+          t: 'retry' as const,
+          of: op.t,
+          n: op.n,
+          a: attempt - 1,
+          at: now,
+          h: details,
+          ...failed,
+        };
+        ops.record(entry).catch(() => undefined); // a failed write ends the run (commit_queue.ts)
+      }
+    };
     const running: RunningAttempt = {
+      get op() {
+        return shown;
+      },
       stop,
       cancel: (err) => {
         if (onCancel === 'abandon') stop(err);
@@ -219,14 +288,18 @@ function attemptOnce<T>(
     };
     ops.steps.add(running);
     if (timeoutMs !== undefined)
-      timer = ops.host.clock.setTimeout(
+      timer = clock.setTimeout(
         () => stop(ErrWorkflowTimeout.with(`attempt ${attempt} took longer than ${timeoutMs} ms`)),
         timeoutMs,
       );
+    armBeat(startedAt);
+    const heartbeatDetails = beats.details;
     Promise.resolve()
       // Not beside a call of the same operation an ended run of this instance left running here.
       .then(() =>
-        callOnce(ops.onThisNode(idempotencyKey), ops.run, () => fn({ idempotencyKey, attempt, signal: ctl.signal })),
+        callOnce(ops.onThisNode(idempotencyKey), ops.run, () =>
+          fn({ idempotencyKey, attempt, signal: ctl.signal, heartbeat, heartbeatDetails }),
+        ),
       )
       .then(
         (v) => {
@@ -237,6 +310,23 @@ function attemptOnce<T>(
         },
       );
   });
+}
+
+/** A step's heartbeats across its attempts: the last details, and its `heartbeatTimeoutMs`. */
+interface Heartbeats {
+  details: unknown;
+  readonly timeoutMs: number | undefined;
+  /** The error the step's last failed attempt failed with (its retry entry's `e`). */
+  lastError: StoredError | undefined;
+}
+
+/**
+ * How often a running attempt's heartbeat details are written at most: 80 % of its heartbeat
+ * timeout (as Temporal throttles), between 1 s and 30 s; 30 s without one.
+ */
+export function heartbeatWriteMs(heartbeatTimeoutMs: number | undefined): number {
+  if (heartbeatTimeoutMs === undefined) return 30_000;
+  return Math.min(30_000, Math.max(1000, heartbeatTimeoutMs * 0.8));
 }
 
 /** Waits `ms` on the runtime clock (a retry's backoff); rejects when the run ends (or is cancelled). */
@@ -250,6 +340,68 @@ function delay(ops: RunOps, ms: number, cancellable: boolean): Promise<void> {
     cancellable,
     clock.now() + ms,
   );
+}
+
+// ---- compensations ----
+// What ctx.compensate and a step's `compensate` option push on a run's stack, checked when it is
+// pushed so a wrong option is met where it is written, not when a cancel runs the stack (maybe
+// months later). Each runs as a step `compensate:<name>` with its own retry policy and timeout
+// (context.ts runCompensations); its journal entry is a step's, as before compensations took
+// options, so older journals replay unchanged.
+
+/** A compensation on a run's stack: its name (the step runs as `compensate:<name>`), function and step options. */
+export interface Compensation {
+  readonly name: string;
+  readonly fn: (info: StepInfo) => unknown;
+  readonly options: StepOptions<unknown>;
+}
+
+/**
+ * The step options of compensation `name` from `options` (`ctx.compensate`'s, or those beside a
+ * step's `compensate.run`). Throws ERR_WORKFLOW_INCORRECT for options a step would refuse.
+ */
+export function compensationOptions(name: string, options: CompensationOptions | undefined): StepOptions<unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null)
+    throw ErrWorkflowIncorrect.with(`compensation ${name}: options must be an object, got ${describeThrown(options)}`);
+  const { retry, timeoutMs, heartbeatTimeoutMs } = options;
+  checkStepTimeout(`compensate:${name}`, timeoutMs);
+  checkStepTimeout(`compensate:${name}`, heartbeatTimeoutMs, 'heartbeatTimeoutMs');
+  if (retry !== undefined && retry !== false) {
+    if (typeof retry !== 'object' || retry === null)
+      throw ErrWorkflowIncorrect.with(
+        `compensation ${name}: retry must be a retry policy or false, got ${describeThrown(retry)}`,
+      );
+    retryPolicy(retry); // throws ERR_WORKFLOW_INCORRECT naming the field
+  }
+  return {
+    ...(retry === undefined ? {} : { retry }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
+  };
+}
+
+/**
+ * Checks a step's `compensate` option before the step runs (a function, or `{ run, timeoutMs,
+ * retry }`); throws ERR_WORKFLOW_INCORRECT naming step `step` otherwise.
+ */
+export function checkStepCompensation(step: string, c: unknown): void {
+  if (c === undefined || typeof c === 'function') return;
+  if (typeof c !== 'object' || c === null || typeof (c as { run?: unknown }).run !== 'function')
+    throw ErrWorkflowIncorrect.with(
+      `step ${step}: compensate must be a function or { run, timeoutMs?, retry? }, got ${describeThrown(c)}`,
+    );
+  compensationOptions(step, c as CompensationOptions);
+}
+
+/** The compensation a step's `compensate` option (checked by {@link checkStepCompensation}) pushes, bound to its `result`. */
+export function stepCompensation<T>(
+  name: string,
+  c: ((result: T, info: StepInfo) => unknown) | StepCompensation<T>,
+  result: T,
+): Compensation {
+  if (typeof c === 'function') return { name, fn: (info) => c(result, info), options: {} };
+  return { name, fn: (info) => c.run(result, info), options: compensationOptions(name, c) };
 }
 
 // ---- the outbox ----

@@ -61,6 +61,14 @@ import { watchRequest, type Notifier, type WatchOutcome } from './watchers.js';
 import { figuresOf } from './metrics.js';
 import { checkNothingInFlight, continuation, firstRun } from './continue_as_new.js';
 import { UpdateDesk, withPendingUpdates } from './updates.js';
+import {
+  checkIdReuse,
+  checkStartSignal,
+  reusable,
+  reusedRecord,
+  type IdReusePolicy,
+  type StartSignal,
+} from './start_policy.js';
 
 /** The most watchers one instance keeps (monitors, links and journal subscribers together). */
 const MAX_WATCHERS = 1000;
@@ -153,7 +161,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     const r = request as WorkflowRequest;
     switch (r['~wf']) {
       case 'start':
-        return this.#start(r.input);
+        return this.#start(r);
       case 'result':
         return this.#result(r.waitMs);
       case 'signal':
@@ -246,21 +254,75 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   // ---- requests ----
 
-  async #start(input: unknown): Promise<unknown> {
+  /**
+   * A start (start_policy.ts): a new instance, or a new run under the id of one that ended when
+   * the reuse policy lets it; else the instance as it is (`created: false`). A signal or update sent
+   * with it is in the write that creates the instance, or goes to the running one.
+   */
+  async #start(r: Extract<WorkflowRequest, { '~wf': 'start' }>): Promise<unknown> {
     const rec = this.state;
-    if (rec.status !== undefined) return { created: false, status: rec.status };
+    const { input } = r;
+    let policy: IdReusePolicy;
+    let signal: StartSignal | undefined;
+    try {
+      policy = checkIdReuse(`workflow ${this.spec.name}: start`, r.reuse) ?? this.spec.idReuse;
+      signal = checkStartSignal(r.signal);
+    } catch (err) {
+      throw refuseCall(err as Error);
+    }
+    const reuse = rec.status !== undefined && reusable(policy, rec.status);
+    if (rec.status !== undefined && !reuse) {
+      // The instance as it is: what came with the start goes to it as a signal or update would.
+      const existing = { created: false, status: rec.status };
+      if (signal !== undefined)
+        return { ...existing, signal: await this.#signal(signal.name, signal.payload, signal.id) };
+      // Answered once it is kept: its write is a COMMIT this handler must not wait for (the mailbox).
+      if (r.update !== undefined)
+        return deferReply(
+          this.#desk()
+            .offer(r.update.name, r.update.input, r.update.id)
+            .then(() => existing),
+        );
+      return existing;
+    }
     if (this.spec.input !== undefined) {
       const issue = valueIssue(this.spec.input, input);
       if (issue !== undefined)
         throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: input refused: ${issue}`));
     }
     this.#checkSize('the input', input);
-    this.state = { ...firstRun(), status: 'running', input, startedAt: this.#clock.now(), runs: 1 };
+    const now = this.#clock.now();
+    let next: WorkflowRecord = reuse
+      ? reusedRecord(rec, input, now)
+      : { ...firstRun(), status: 'running', input, startedAt: now, runs: 1 };
+    if (signal !== undefined) {
+      this.#checkSignal(signal.name, signal.payload);
+      next = {
+        ...next,
+        signals: [{ name: signal.name, payload: signal.payload }],
+        signalIds: signal.id === undefined ? next.signalIds : [...next.signalIds, signal.id].slice(-256),
+      };
+    }
+    const u = r.update;
+    if (u !== undefined) {
+      const kept = this.#desk().checkedForStart(next, u.name, u.input, u.id, now);
+      next = { ...next, updates: [...(next.updates ?? []).filter((x) => x.id !== kept.id), kept] };
+    }
+    this.#finished = undefined;
+    this.state = next;
     await this.#saving.stageWake(true);
     await this.#saving.saveWake();
     this.#startRun();
-    figuresOf(this.entities, this.spec.name).started++;
-    return { created: true, status: 'running' };
+    const figures = figuresOf(this.entities, this.spec.name);
+    figures.started++;
+    if (signal !== undefined) figures.signal(signal.name);
+    if (u !== undefined) figures.update(u.name);
+    return {
+      created: true,
+      status: 'running',
+      ...(reuse ? { reused: rec.status } : {}),
+      ...(signal === undefined ? {} : { signal: 'accepted' }),
+    };
   }
 
   #result(waitMs: unknown): unknown {
@@ -289,13 +351,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     const repeat = typeof id === 'string' && rec.signalIds.includes(id);
     if (rec.status !== 'running' && !repeat)
       throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
-    const schema = declared(this.spec.signals, name);
-    if (schema === undefined)
-      throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name} declares no signal ${quoted(name)}`));
-    const issue = valueIssue(schema, payload);
-    if (issue !== undefined)
-      throw refuseCall(ErrWorkflowIncorrect.with(`signal ${String(name)}: payload refused: ${issue}`));
-    this.#checkSize(`signal ${String(name)}`, payload);
+    this.#checkSignal(name, payload);
     if (repeat) return 'duplicate';
     this.#ensureRunning();
     // A wait takes the oldest kept signal of its name first (its commit may not have run yet): a
@@ -406,7 +462,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
   #describe(): WorkflowDescription {
     const active = this.#run !== undefined && !this.#run.ended;
     const rec = this.#known();
-    return withPendingUpdates(describeRecord(this.spec.name, this.key, rec, this.#clock.now(), active), rec);
+    const running = active ? this.#run!.running() : [];
+    return withPendingUpdates(describeRecord(this.spec.name, this.key, rec, this.#clock.now(), active, running), rec);
   }
 
   /** An operator's resume: a blocked instance runs again; a failed one has its failed steps run again. */
@@ -477,6 +534,17 @@ export abstract class WorkflowEntity extends ReminderEntity<
     return rec;
   }
 
+  /** Refuses (nothing written) a signal the kind does not declare, or a payload its schema or size refuses. */
+  #checkSignal(name: unknown, payload: unknown): void {
+    const schema = declared(this.spec.signals, name);
+    if (schema === undefined)
+      throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name} declares no signal ${quoted(name)}`));
+    const issue = valueIssue(schema, payload);
+    if (issue !== undefined)
+      throw refuseCall(ErrWorkflowIncorrect.with(`signal ${String(name)}: payload refused: ${issue}`));
+    this.#checkSize(`signal ${String(name)}`, payload);
+  }
+
   #checkSize(what: string, v: unknown): void {
     const refused = storableRefusal(what, v, this.spec.maxValueBytes);
     if (refused !== undefined) throw refuseCall(refused); // nothing was written
@@ -504,8 +572,18 @@ export abstract class WorkflowEntity extends ReminderEntity<
     Promise.resolve()
       .then(() => this.#runBody(run, rec.input))
       .then(
-        (output) => run.delivered().then(() => this.#finish(run, { output })),
-        (error: unknown) => run.delivered().then(() => this.#finish(run, { error })),
+        // A continue-as-new the body did not await is waited for: continued, the end is the next
+        // run's; refused, the instance ends with that refusal (the body returned without seeing it).
+        (output) =>
+          run
+            .delivered()
+            .then(() => run.continuing())
+            .then((refused) => this.#finish(run, refused === undefined ? { output } : { error: refused })),
+        (error: unknown) =>
+          run
+            .delivered()
+            .then(() => run.continuing())
+            .then(() => this.#finish(run, { error })),
       )
       .catch((error: unknown) => this.#finish(run, { error }));
   }

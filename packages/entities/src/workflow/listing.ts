@@ -7,7 +7,7 @@ import type { EntityKind } from '../kinds/entity.js';
 import type { EntityStore } from '../contract/store.js';
 import type { IndexValue } from '../contract/state_index.js';
 import type { StoredError } from './errors.js';
-import type { WorkflowDescription, WorkflowRecord, WorkflowStatus } from './record.js';
+import type { WorkflowDescription, WorkflowRecord, WorkflowRunningOperation, WorkflowStatus } from './record.js';
 import { runFields } from './continue_as_new.js';
 
 /** What `WorkflowClient.list(kind, options)` takes (the short form of a query on one kind). */
@@ -86,13 +86,17 @@ export function summaryOf(workflow: string, id: string, state: unknown): Workflo
   };
 }
 
-/** The instance `rec` of `workflow`/`id` as `describe()` shows it at `now` (`active`: a body runs for it). */
+/**
+ * The instance `rec` of `workflow`/`id` as `describe()` shows it at `now` (`active`: a body runs
+ * for it; `running`: the attempts its body runs now, a step's or a compensation's).
+ */
 export function describeRecord(
   workflow: string,
   id: string,
   rec: WorkflowRecord,
   now: number,
   active: boolean,
+  running: readonly WorkflowRunningOperation[] = [],
 ): WorkflowDescription {
   // A sleep's entry is not marked done when it ends (no write for it): past its time it is no timer.
   const open = rec.journal.filter(
@@ -117,6 +121,7 @@ export function describeRecord(
     timers: open.map((e) => ({ s: e.s, t: e.t, n: e.n, until: e.until! })),
     signals: rec.signals,
     active,
+    ...(running.length === 0 ? {} : { running }),
     ...(rec.attributes === undefined ? {} : { attributes: rec.attributes }),
   };
 }

@@ -216,17 +216,22 @@ export async function operateWorkflows(
   figures: () => Readonly<Record<string, WorkflowKindStats>> = () => ({}),
 ): Promise<string> {
   try {
+    if (typeof request !== 'object' || request === null)
+      throw ErrWorkflowIncorrect.with('a workflow operation must be an object');
     if (!(WORKFLOW_OPERATIONS as readonly string[]).includes(request.op))
       throw ErrWorkflowIncorrect.with(
         `unknown workflow operation ${JSON.stringify(request.op)}: one of ${WORKFLOW_OPERATIONS.join(', ')}`,
       );
     return json({ ok: true, value: (await run(client, request, figures)) ?? null });
   } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    return json({
-      ok: false,
-      code: typeof code === 'string' ? code : 'ERR_WORKFLOW_OPERATION',
-      message: err instanceof Error ? err.message : String(err),
-    });
+    let code: unknown;
+    let message: string;
+    try {
+      code = (err as { code?: unknown } | null)?.code;
+      message = err instanceof Error ? err.message : String(err);
+    } catch {
+      message = 'an error that cannot be read'; // never rejects, whatever was thrown
+    }
+    return json({ ok: false, code: typeof code === 'string' ? code : 'ERR_WORKFLOW_OPERATION', message });
   }
 }

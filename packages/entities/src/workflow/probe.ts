@@ -2,7 +2,7 @@
 // body only waits (so the kit may move the test clock). Kept apart from the engine that answers it.
 
 import type { Run } from './context.js';
-import type { WorkflowRecord } from './record.js';
+import type { WorkflowRecord, WorkflowRunningOperation } from './record.js';
 
 /**
  * @internal A local call (known by identity, like COMMIT) the test kit asks an instance's host:
@@ -25,6 +25,8 @@ export interface WorkflowProbe {
   readonly updates: readonly string[];
   /** The `ctx.select` waits of its body (each branch's name and what it waits for). */
   readonly selects: readonly string[];
+  /** The attempts its body runs now (steps, compensations): what `describe()` shows as `running`. */
+  readonly running: readonly WorkflowRunningOperation[];
   /** Operations asked so far and entries journaled: a change between two probes is progress. */
   readonly seq: number;
   readonly journal: number;
@@ -49,6 +51,7 @@ export function probeOf(
     signals: waits.map((w) => w.name),
     updates,
     selects,
+    running: run === undefined || run.ended ? [] : run.running(),
     seq: p?.seq ?? -1,
     journal: rec.journal.length,
   };

@@ -58,7 +58,7 @@ export interface WorkflowJournalEntry {
   readonly n: string;
   /** Its value (a step's result, a signal's payload, a `now()`). */
   readonly v?: unknown;
-  /** Its failure (a step's terminal error, a signal wait's timeout). */
+  /** Its failure (a step's terminal error, a signal wait's timeout; a `retry` entry: its last failed attempt's). */
   readonly e?: StoredError;
   /** A sleep's wake-up time, or a signal wait's deadline, epoch ms. */
   readonly until?: number;
@@ -75,6 +75,13 @@ export interface WorkflowJournalEntry {
   readonly of?: JournalOp;
   /** A `retry` entry: the step's next attempt is not before this time, epoch ms (`a` attempts failed so far). */
   readonly r?: number;
+  /**
+   * A `retry` entry: the details of the step's last heartbeat (`info.heartbeat(details)`), which
+   * its next attempt gets as `info.heartbeatDetails`. Written with a failed attempt's entry, and
+   * while an attempt runs at most every few seconds (effects.ts): a member that dies mid-step
+   * leaves the last ones written.
+   */
+  readonly h?: unknown;
   /**
    * A step that settled after the instance was cancelled: its value (its compensation pushed) or
    * error is kept, and it throws ERR_WORKFLOW_CANCELLED into the body, on a replay too.
@@ -118,8 +125,11 @@ export interface WorkflowRunLink {
   readonly run: number;
   /** Its id (absent for a first run started before run ids existed). */
   readonly runId?: string;
-  /** How it closed: it continued as new (a run that ends otherwise ends the instance). */
-  readonly status: 'continued';
+  /**
+   * How it closed: it continued as new; or, for an instance whose id a later start used again
+   * (`idReuse`, start_policy.ts), how that instance ended.
+   */
+  readonly status: 'continued' | 'completed' | 'failed' | 'cancelled';
   readonly startedAt?: number;
   readonly endedAt: number;
   /** Its input's size, bytes as stored. */
@@ -174,7 +184,16 @@ export function emptyRecord(): WorkflowRecord {
 
 /** The requests a workflow entity answers (a call each). */
 export type WorkflowRequest =
-  | { readonly '~wf': 'start'; readonly input: unknown }
+  | {
+      readonly '~wf': 'start';
+      readonly input: unknown;
+      /** When the id's instance ended (start_policy.ts); absent: the kind's `idReuse`. */
+      readonly reuse?: string;
+      /** Signal-with-start: delivered in the write that creates the instance, or to the running one. */
+      readonly signal?: { readonly name: string; readonly payload: unknown; readonly id?: string };
+      /** Update-with-start: accepted in the write that creates the instance, or by the running one. */
+      readonly update?: { readonly name: string; readonly input: unknown; readonly id: string };
+    }
   | { readonly '~wf': 'result'; readonly waitMs: number }
   | { readonly '~wf': 'signal'; readonly name: string; readonly payload: unknown; readonly id?: string }
   | { readonly '~wf': 'query'; readonly name: string; readonly arg?: unknown }
@@ -235,8 +254,34 @@ export interface WorkflowDescription {
   readonly updates?: readonly PendingUpdate[];
   /** Whether a body runs for this instance on its owner now. */
   readonly active: boolean;
+  /**
+   * The attempts running now on its owner, oldest first (absent: none): steps, calls, a child's
+   * start or result, and compensations (named `compensate:<name>`). Not in the record: an attempt
+   * is known to the body running it only.
+   */
+  readonly running?: readonly WorkflowRunningOperation[];
   /** Its search attributes (absent: none set). */
   readonly attributes?: Readonly<Record<string, IndexValue>>;
+}
+
+/** An attempt running now (see {@link WorkflowDescription.running}). */
+export interface WorkflowRunningOperation {
+  /** Its operation's number, kind and name (a compensation's is `compensate:<name>`). */
+  readonly s: number;
+  readonly t: JournalOp;
+  readonly n: string;
+  /** Which attempt, from 1, and when it started (epoch ms). */
+  readonly attempt: number;
+  readonly startedAt: number;
+  /** When its timeout fails it (absent: it has none). */
+  readonly timeoutAt?: number;
+  /** The error the step's previous attempt failed with (absent: this is its first attempt). */
+  readonly lastError?: StoredError;
+  /** Its last heartbeat (`info.heartbeat`), epoch ms, and the details it gave (absent: none yet). */
+  readonly heartbeatAt?: number;
+  readonly heartbeat?: unknown;
+  /** When its heartbeat timeout fails it unless it heartbeats again (absent: no `heartbeatTimeoutMs`). */
+  readonly heartbeatDueAt?: number;
 }
 
 /** The protocol of every workflow kind's entity (checked on requests from other nodes). */

@@ -8,7 +8,7 @@ import type { EntitiesClient } from '../kinds/entity.js';
 import type { AnyWorkflowKind, WorkflowSpec } from './define.js';
 import { thrownError } from '../contract/thrown.js';
 import { ErrWorkflowStepFailed } from './errors.js';
-import type { JournalOp, WorkflowJournalEntry, WorkflowRecord } from './record.js';
+import type { JournalOp, WorkflowJournalEntry, WorkflowRecord, WorkflowRunningOperation } from './record.js';
 import type { UpdateTake } from './update_state.js';
 import type { SelectArm, SelectTake } from './select.js';
 
@@ -119,6 +119,8 @@ export type OnCancel = 'wait' | 'abandon' | 'ignore';
 
 /** An attempt of a step that is running. */
 export interface RunningAttempt {
+  /** The operation and attempt, as `describe()` shows it (absent: not a step's attempt, a select's child wait). */
+  readonly op?: WorkflowRunningOperation;
   /** Ends it now with `err` (its signal aborted, its later outcome ignored). */
   readonly stop: (err: Error) => void;
   /** A cancel was asked (see {@link OnCancel}). */

@@ -6,7 +6,7 @@
 // have no row: a runtime backfills its kinds' rows when it starts (`backfillIndexes`), and a
 // search waits for that backfill of the kinds it reads before it answers.
 
-import type { EntityKind } from '../kinds/entity.js';
+import { MAX_KIND_LENGTH, type EntityKind } from '../kinds/entity.js';
 import type { EntityStore } from '../contract/store.js';
 import type { IndexCursor, IndexFilter, IndexValue, StateIndex } from '../contract/state_index.js';
 import { checkIndexAttributes } from '../contract/state_index.js';
@@ -70,6 +70,30 @@ export interface WorkflowSearchPage {
   readonly counts: StatusCounts;
 }
 
+/**
+ * What a caller's bad argument becomes: an error with a code as it is; anything else thrown while
+ * reading it (a getter or a Proxy trap that throws, a null where an object belongs) as
+ * ERR_WORKFLOW_INCORRECT naming `what`, so a search or a request rejects with a stable code.
+ */
+export function inputRefusal(what: string, err: unknown): Error {
+  let code: unknown;
+  try {
+    code = (err as { code?: unknown } | null)?.code;
+  } catch {
+    code = undefined;
+  }
+  if (typeof code === 'string' && err instanceof Error) return err;
+  return ErrWorkflowIncorrect.with(`${what}: its arguments could not be read: ${describeThrown(err)}`);
+}
+
+/** `options` when it is an object or absent (`{}`); else throws ERR_WORKFLOW_INCORRECT naming `what`. */
+export function optionsObject<T extends object>(options: T | undefined, what: string): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== 'object' || options === null)
+    throw ErrWorkflowIncorrect.with(`${what}: options must be an object, got ${describeThrown(options)}`);
+  return options;
+}
+
 function time(v: unknown, what: string): number | undefined {
   if (v === undefined) return undefined;
   const n = v instanceof Date ? v.getTime() : v;
@@ -86,9 +110,14 @@ function kindOf(
   kind: unknown,
 ): { name?: string; attributes?: Readonly<Record<string, 'string' | 'number' | 'boolean'>> } {
   if (kind === undefined) return {};
-  const name = typeof kind === 'string' ? kind : (kind as { name?: unknown } | null)?.name;
-  if (typeof name !== 'string' || name === '')
-    throw ErrWorkflowIncorrect.with('list: kind must be a workflow kind or its name');
+  // Not a function (its `name` is the property's: `{ kind: () => 1 }` searched a kind "kind").
+  const name =
+    typeof kind === 'string' ? kind : typeof kind === 'object' ? (kind as { name?: unknown } | null)?.name : undefined;
+  // A name no kind can have (defineEntity's bound) is refused rather than answered with nothing.
+  if (typeof name !== 'string' || name === '' || name.includes('/') || Buffer.byteLength(name) > MAX_KIND_LENGTH)
+    throw ErrWorkflowIncorrect.with(
+      `list: kind must be a workflow kind or its name (1..${MAX_KIND_LENGTH} bytes without '/'), got ${describeThrown(typeof name === 'string' && name.length > 64 ? `${name.slice(0, 64)}…` : kind)}`,
+    );
   const known = typeof kind === 'object' ? (kind as AnyWorkflowKind) : view.kinds().find((k) => k.name === name);
   const spec = (known as AnyWorkflowKind | undefined)?.workflow;
   return spec === undefined ? { name } : { name, attributes: spec.attributes };
@@ -107,8 +136,10 @@ export function indexFilter(view: WorkflowRuntimeView, q: WorkflowFilter & { sta
     if (k.attributes !== undefined) attributes = checkedAttributes(k.name!, k.attributes, q.attributes, 'list');
     else
       try {
-        checkIndexAttributes(q.attributes, 'list: attributes');
-        attributes = q.attributes as Readonly<Record<string, IndexValue>>;
+        // A copy: the store reads it later, outside this check.
+        const copy = Object.fromEntries(Object.entries(q.attributes as object)) as Record<string, IndexValue>;
+        checkIndexAttributes(copy, 'list: attributes');
+        attributes = copy;
       } catch (err) {
         throw ErrWorkflowIncorrect.with((err as Error).message);
       }
@@ -220,7 +251,15 @@ export async function countWorkflows(
   filter: WorkflowFilter,
 ): Promise<StatusCounts> {
   const idx = indexOf(view, 'count');
-  const f = indexFilter(view!, { ...filter, status: undefined });
+  let f: IndexFilter;
+  try {
+    // null counted everything (`{ ...null }` is `{}`) where list(null) was refused.
+    if (typeof filter !== 'object' || filter === null)
+      throw ErrWorkflowIncorrect.with(`count: the filter must be an object, got ${describeThrown(filter)}`);
+    f = indexFilter(view!, { ...filter, status: undefined });
+  } catch (err) {
+    throw inputRefusal('count', err);
+  }
   await backfillIndexes(view!.store, searched(view!, f.kind));
   return countsOf(await idx.count(f));
 }
@@ -231,11 +270,18 @@ export async function searchWorkflows(
   query: WorkflowQuery,
 ): Promise<WorkflowSearchPage> {
   const idx = indexOf(view, 'list');
-  const f = indexFilter(view!, query);
-  const limit = query.limit ?? WORKFLOW_LIST_DEFAULTS.limit;
-  if (!Number.isInteger(limit) || limit < 1 || limit > WORKFLOW_LIST_DEFAULTS.maxLimit)
-    throw ErrWorkflowIncorrect.with(`list: limit must be an integer in 1..${WORKFLOW_LIST_DEFAULTS.maxLimit}`);
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  let f: IndexFilter;
+  let limit: number;
+  let after: IndexCursor | undefined;
+  try {
+    f = indexFilter(view!, query);
+    limit = query.limit ?? WORKFLOW_LIST_DEFAULTS.limit;
+    if (!Number.isInteger(limit) || limit < 1 || limit > WORKFLOW_LIST_DEFAULTS.maxLimit)
+      throw ErrWorkflowIncorrect.with(`list: limit must be an integer in 1..${WORKFLOW_LIST_DEFAULTS.maxLimit}`);
+    after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  } catch (err) {
+    throw inputRefusal('list', err);
+  }
   await backfillIndexes(view!.store, searched(view!, f.kind));
   const { status: _s, ...countFilter } = f;
   const [rows, counts] = await Promise.all([

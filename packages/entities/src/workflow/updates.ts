@@ -201,6 +201,33 @@ export class UpdateDesk {
     return deferReply(accepted.then(() => this.#answer(id, ms), retry));
   }
 
+  /**
+   * Accepts update `id` as a request does, without waiting for its answer (update-with-start on a
+   * running instance): resolves once it is kept; a repeat of a known id is accepted already.
+   */
+  offer(name: unknown, input: unknown, id: unknown): Promise<void> {
+    const rec = this.#h.known();
+    if (typeof id !== 'string' || id === '' || id.length > MAX_UPDATE_ID_LENGTH)
+      throw refuseCall(ErrWorkflowIncorrect.with(`update: an id is a string of 1..${MAX_UPDATE_ID_LENGTH} characters`));
+    const known = rec.updates?.find((u) => u.id === id);
+    if (known !== undefined) return Promise.resolve();
+    if (rec.status !== 'running') throw refuseCall(this.#closed(rec, name, known));
+    this.#check(rec, name, input);
+    this.#h.ensureRunning();
+    return this.#accept(name as string, input, id);
+  }
+
+  /**
+   * Checks update `name` with `input` and `id` for the record `rec` of an instance about to start
+   * (update-with-start): refused as a request would be, nothing written. Returns it as kept.
+   */
+  checkedForStart(rec: WorkflowRecord, name: unknown, input: unknown, id: unknown, at: number): UpdateState {
+    if (typeof id !== 'string' || id === '' || id.length > MAX_UPDATE_ID_LENGTH)
+      throw refuseCall(ErrWorkflowIncorrect.with(`update: an id is a string of 1..${MAX_UPDATE_ID_LENGTH} characters`));
+    this.#check(rec, name, input);
+    return { id, name: name as string, input, at };
+  }
+
   /** ERR_WORKFLOW_CLOSED for an update to an ended instance (or accepted and left unanswered by it). */
   #closed(rec: WorkflowRecord, name: unknown, known: UpdateState | undefined): Error {
     const what = `workflow ${this.#h.spec.name}/${this.#h.id}`;

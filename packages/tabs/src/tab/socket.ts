@@ -69,6 +69,8 @@ export class GatewaySocket {
   readonly #flush = (): void => this.flush();
   /** Largest batch the gateway takes (0: one frame per message), from its welcome. */
   #batchMax = 0;
+  /** The tab's largest frame, from the welcome (0: not said, an older gateway). */
+  #frameMax = 0;
   #welcomed = false;
   #secret: string;
   // True until the first welcome: a resume secret given by the page asks for its old name afresh.
@@ -161,8 +163,9 @@ export class GatewaySocket {
             this.#secret = String(f[3]);
             this.#fresh = false;
             this.#windowMs = Number(f[4]);
-            // A gateway of an older build says nothing: one frame per message then.
-            this.#batchMax = typeof f[5] === 'number' && f[5] > 0 ? Math.min(f[5], BATCH_MAX_BYTES) : 0;
+            // The tab's maxFrameBytes. A gateway of an older build says nothing: one frame per message then.
+            this.#frameMax = typeof f[5] === 'number' && f[5] > 0 ? f[5] : 0;
+            this.#batchMax = Math.min(this.#frameMax, BATCH_MAX_BYTES);
             this.#welcomed = true;
             this.#sendHeld();
             onWelcome({
@@ -224,11 +227,14 @@ export class GatewaySocket {
 
   /**
    * Writes `frame` (`bytes`: encoded already), or holds it while the socket is down.
-   * @throws ErrTabSessionEnded after the session ended; ErrTabQueueFull past `maxQueuedBytes`.
+   * @throws ErrTabSessionEnded after the session ended; ErrTabQueueFull past `maxQueuedBytes`;
+   *   ErrTabFrame above the tab's `maxFrameBytes` (the gateway would refuse it: nothing is sent).
    */
   send(frame: unknown[], bytes?: Uint8Array): void {
     if (this.#ended || this.#closing) throw ErrTabSessionEnded.with('the tab left its gateway');
     bytes ??= encodeFrame(frame);
+    if (this.#frameMax > 0 && bytes.length > this.#frameMax)
+      throw ErrTabFrame.with(`a frame of ${bytes.length} bytes, above the tab's maxFrameBytes ${this.#frameMax}`);
     if (this.connected) {
       // What the task's processes send leaves together once they have run (frame.ts: batches).
       if (this.#out === null) {

@@ -3,7 +3,8 @@
 // searched by kind, status, a search attribute and a start time range (workflow_filters.tsx) with
 // the totals per status, paged by cursor; an instance's page (op describe, each second) shows its status, input
 // and outcome, its step history (the journal: each operation with its time, its offset from the
-// start, the time since the previous one and its attempts), its pending timers and its buffered
+// start, the time since the previous one and its attempts), the attempts running now (a step's or a
+// compensation's, with its start and timeout: a hung one is seen), its pending timers and its buffered
 // signals, and the actions cancel, resume (retry the failed steps), reset (run again from an
 // operation: cancel and reset ask first and take a reason) and update (workflow_update.tsx), each
 // a POST through the node (refused with `workflow_actions_disabled` where the Observer turned them
@@ -299,6 +300,56 @@ export function WorkflowPage(props: { kind: string; id: string }) {
                   : [['attributes', <span class="mono">{text(d.attributes)}</span>] as [string, Json]]),
               ]}
             />
+          </div>
+          <div class="card" data-testid="workflow-running">
+            {/* Attempts its body runs now (a step, a call, a compensation): a hung one shows here, with how long it ran. */}
+            <h3>running now ({list(d.running).length})</h3>
+            <Grid
+              headers={[
+                '#',
+                'op',
+                'name',
+                'attempt',
+                'started',
+                'running for',
+                'times out',
+                'last heartbeat',
+                'previous attempt',
+              ]}
+              empty={list(d.running).length === 0 ? 'nothing' : null}
+            >
+              {list(d.running).map((r: Json) => (
+                <tr
+                  key={`${r.s}-${r.attempt}`}
+                  data-seq={r.s}
+                  class={String(r.n).startsWith('compensate:') ? 'wf-compensating' : ''}
+                >
+                  <td>{r.s}</td>
+                  <td>{r.t}</td>
+                  <td class="mono">{r.n}</td>
+                  <td>{r.attempt}</td>
+                  <td>{at(r.startedAt)}</td>
+                  <td>{span(Date.now() - Number(r.startedAt))}</td>
+                  <td>{r.timeoutAt === undefined ? 'no timeout' : at(r.timeoutAt)}</td>
+                  {/* Its last heartbeat, the details it gave and when the next is due (info.heartbeat). */}
+                  <td class="mono">
+                    {r.heartbeatAt === undefined
+                      ? r.heartbeatDueAt === undefined
+                        ? '–'
+                        : `none yet, due ${at(r.heartbeatDueAt)}`
+                      : `${at(r.heartbeatAt)}${r.heartbeat === undefined ? '' : ` ${text(r.heartbeat)}`}${
+                          r.heartbeatDueAt === undefined ? '' : `, due ${at(r.heartbeatDueAt)}`
+                        }`}
+                  </td>
+                  {/* What the step's previous attempt failed with (a retried one). */}
+                  <td class="mono">
+                    {r.lastError === undefined
+                      ? '–'
+                      : `${r.lastError.code === undefined ? '' : `${r.lastError.code}: `}${r.lastError.message}`}
+                  </td>
+                </tr>
+              ))}
+            </Grid>
           </div>
           <div class="card" data-testid="workflow-history">
             <h3>
