@@ -112,7 +112,7 @@ async function rewrite(k: TestEntities, kind: string, key: string, f: (r: Workfl
 }
 
 const opsOf = (r: WorkflowRecord): string[] =>
-  r.journal.map((e: WorkflowJournalEntry) => `${e.s} ${e.t} ${e.n}${e.e === undefined ? '' : ` ${e.e.code}`}`);
+  r.journal.map((e: WorkflowJournalEntry) => `${e.s} ${e.t} ${e.n}${e.e?.code === undefined ? '' : ` ${e.e.code}`}`);
 
 for (const legacy of [false, true])
   test(`item 5: a cancel that struck a sleep, its compensations journaled, the cluster killed: the replay strikes at the sleep again and ends cancelled${legacy ? ' (a record written before strikes were journaled)' : ''}`, async () => {

@@ -63,7 +63,10 @@ export const WF_FAULT_KINDS = [
  * open, a parent's child start.
  */
 export const WF_BOUNDARIES = {
-  strike: (r: WfRecord): boolean => r.journal.some((e) => e.e?.code === 'ERR_WORKFLOW_CANCELLED' && e.t !== 'step'),
+  strike: (r: WfRecord): boolean =>
+    r.journal.some(
+      (e) => e.e?.code === 'ERR_WORKFLOW_CANCELLED' && (e.t === 'sleep' || e.t === 'signal' || e.t === 'update'),
+    ),
   between: (r: WfRecord): boolean => r.cancel !== undefined && compensations(r) === 1,
   after: (r: WfRecord): boolean => r.status === 'running' && compensations(r) === 2,
   signal: (r: WfRecord): boolean => r.journal.some((e) => e.t === 'signal' && e.done !== true),
