@@ -17,13 +17,14 @@ import {
   WfHalting,
   WfOrder,
   WfRaced,
+  WfSelectCancel,
   WfSelectChild,
   WfSelectParent,
   selectFlags,
   selectRuns,
 } from './workflow_select_kinds.js';
 
-const KINDS = [WfOrder, WfSelectChild, WfSelectParent, WfRaced, WfHalting];
+const KINDS = [WfOrder, WfSelectChild, WfSelectParent, WfRaced, WfHalting, WfSelectCancel];
 const HOUR = 3_600_000;
 
 const code = (c: string) => (err: Error & { code?: string }) => {
@@ -118,6 +119,21 @@ const CASES: RigCases = {
     await until(rig, 'wfselparent', 'p3', (r) => r.journal.length >= 1);
     await rig.workflows().handle(WfSelectChild, 'k3').signal('go', 'fail');
     assert.equal(await p3.result(), 'child failed: ERR_WORKFLOW_STEP_FAILED/ERR_WORKFLOW_FAILED');
+  },
+
+  async 'a cancel that strikes a select closes its entry before the compensations; a replay strikes there again'(rig) {
+    await rig.workflows().start(WfSelectCancel, 'x1', null);
+    await until(rig, 'wfselcancel', 'x1', (r) => selects(r).length === 1);
+    assert.equal(await rig.workflows().handle(WfSelectCancel, 'x1').cancel('stop'), 'cancelled');
+    await assert.rejects(rig.workflows().handle(WfSelectCancel, 'x1').result(), code('ERR_WORKFLOW_CANCELLED'));
+    const rec = (await rig.record('wfselcancel', 'x1'))!;
+    const sel = selects(rec)[0]!;
+    assert.equal(sel.done, true);
+    assert.equal(sel.e?.code, 'ERR_WORKFLOW_CANCELLED', 'the strike is journaled');
+    assert.deepEqual(opsOf(rec), ['step reserve', 'select', 'step compensate:reserve']);
+    // A read-only replay (the query of the ended instance) strikes at the select again: no divergence.
+    await rig.restart();
+    assert.equal(await rig.workflows().handle(WfSelectCancel, 'x1').query('stage', null), 'compensated');
   },
 
   async 'Promise.race over two ctx waits is refused at the second, before anything of it is journaled'(rig) {

@@ -181,3 +181,25 @@ export const WfHalting = defineWorkflow(
     }
   },
 );
+
+/** Waits for `go` or an hour, a compensation pushed before: a cancel strikes the select, the catch undoes. */
+export const WfSelectCancel = defineWorkflow(
+  'wfselcancel',
+  { signals: { go: schema.unknown() }, queries: { stage: schema.string() }, determinismGuard: 'throw' },
+  async (ctx, _input: null): Promise<string> => {
+    let stage = 'start';
+    ctx.onQuery('stage', () => stage);
+    await ctx.step('reserve', () => true, { compensate: () => true });
+    try {
+      stage = 'waiting';
+      const first = await ctx.select({ go: { signal: 'go' }, late: { sleep: 3_600_000 } });
+      stage = first.branch;
+      return first.branch;
+    } catch (err) {
+      stage = 'compensating';
+      await ctx.runCompensations();
+      stage = 'compensated';
+      throw err;
+    }
+  },
+);

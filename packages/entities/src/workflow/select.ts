@@ -16,7 +16,7 @@ import { describeThrown, quoted } from '../contract/thrown.js';
 import { declared, sleepUntil } from './bounds.js';
 import type { ChildHandle } from './context_types.js';
 import type { AnyWorkflowKind, SignalSchemas, UpdateSchemas } from './define.js';
-import { ErrWorkflowIncorrect, revivedError, storedError, type StoredError } from './errors.js';
+import { ErrWorkflowCancelled, ErrWorkflowIncorrect, revivedError, storedError, type StoredError } from './errors.js';
 import { stepFailed, type RunOps, type RunningAttempt } from './run_host.js';
 import type { Taken } from './update_state.js';
 import { updateHandle, type UpdateOf } from './updates.js';
@@ -171,7 +171,15 @@ export async function runSelect(
   const key = selectKey(arms);
   const seq = ops.next();
   const hit = ops.lookup(seq, 'select', key);
-  if (hit?.done === true) return outcomeOf(ops, arms, hit.v as SelectOutcome);
+  if (hit?.done === true) {
+    // Closed by a cancel that struck it (its own `e`; a child that failed is the outcome's).
+    if (hit.e !== undefined) {
+      const e = revivedError(hit.e);
+      if (ErrWorkflowCancelled.is(e)) ops.strike();
+      throw e;
+    }
+    return outcomeOf(ops, arms, hit.v as SelectOutcome);
+  }
   if (ops.readOnly) throw ops.endOfJournal();
   ops.checkCancel(); // a journaled select still open when the cancel came
   const sleep = arms.find((a): a is Extract<SelectArm, { sleep: unknown }> => 'sleep' in a);
@@ -188,6 +196,8 @@ export async function runSelect(
       },
       true,
       until,
+      // A cancel that strikes it closes this entry, before anything the body's catch writes.
+      { s: seq, t: 'select', n: key, ...(until === undefined ? {} : { until }), at: h.clock.now() },
     );
     return outcomeOf(ops, arms, out);
   } finally {
