@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
 import { startNode } from 'ergo-ts';
 
 import { defineWorkflow, SqliteStore, startEntities, type StepInfo } from '../src/index.js';
@@ -68,11 +69,12 @@ test('an attempt that stops heartbeating fails at its heartbeat timeout and the 
   const wf = await k.workflows.start(WfCopy, 'c1', null);
   // Hung after 3 items (a step runs: the kit does not skip time for it): shown running, with its
   // last heartbeat and when it is due again.
-  let run: NonNullable<Awaited<ReturnType<typeof wf.describe>>['running']>[number] | undefined;
-  while ((run?.heartbeat as { done?: number } | undefined)?.done !== 3)
-    run = (await wf.describe()).running?.find((r) => r.n === 'copy');
-  assert.equal(run!.heartbeatDueAt, run!.heartbeatAt! + 5_000);
-  assert.equal(run!.attempt, 1);
+  const run = await eventually(async () => {
+    const r = (await wf.describe()).running?.find((x) => x.n === 'copy');
+    return (r?.heartbeat as { done?: number } | undefined)?.done === 3 ? r : undefined;
+  }, 'the attempt hung after item 3');
+  assert.equal(run.heartbeatDueAt, run.heartbeatAt! + 5_000);
+  assert.equal(run.attempt, 1);
   // 5 s of test time, not the step's hour: attempt 1 fails, attempt 2 starts from item 3.
   k.advanceTime(5_000);
   assert.equal(await wf.advanceUntilDone(), 6);
@@ -88,10 +90,10 @@ test('an attempt that stops heartbeating fails at its heartbeat timeout and the 
 test('a cancel reaches a running step at its next heartbeat', async () => {
   await using k = await startTestEntities({ kinds: [WfBusy], leaseTtlMs: 3_600_000 });
   const wf = await k.workflows.start(WfBusy, 'b1', null);
-  for (;;) {
-    const d = await wf.describe();
-    if (d.running?.some((r) => r.heartbeatAt !== undefined)) break;
-  }
+  await eventually(
+    async () => (await wf.describe()).running?.some((r) => r.heartbeatAt !== undefined),
+    'the step heartbeats',
+  );
   await wf.cancel('stop');
   await assert.rejects(wf.result(), { code: 'ERR_WORKFLOW_CANCELLED' });
 });
@@ -113,11 +115,11 @@ const WfFlaky = defineWorkflow('wfflaky', { determinismGuard: 'throw' }, async (
 test("a running attempt shows the error its step's previous attempt failed with", async () => {
   await using k = await startTestEntities({ kinds: [WfFlaky], leaseTtlMs: 3_600_000 });
   const wf = await k.workflows.start(WfFlaky, 'f1', null);
-  let run: NonNullable<Awaited<ReturnType<typeof wf.describe>>['running']>[number] | undefined;
-  while (run?.attempt !== 2) {
+  const run = await eventually(async () => {
     k.advanceTime(10); // the backoff, on the test clock
-    run = (await wf.describe()).running?.find((r) => r.n === 'flaky');
-  }
+    const r = (await wf.describe()).running?.find((x) => x.n === 'flaky');
+    return r?.attempt === 2 ? r : undefined;
+  }, 'attempt 2 runs');
   assert.equal(run.lastError?.code, 'ERR_PARTNER');
   assert.match(run.lastError!.message, /503/);
   release.go();
@@ -152,12 +154,14 @@ test('SQLite: the details a running attempt wrote reach the attempt that runs af
     await store.close();
   });
   await entities.workflows.start(WfCopyFast, 's1', null);
-  let written: number | undefined;
-  while (written === undefined) {
-    const rec = (await store.load({ kind: 'wfcopyfast', key: 's1' })).state as WorkflowRecord;
-    written = (rec.journal.find((e) => e.t === 'retry' && e.n === 'copy')?.h as { done?: number } | undefined)?.done;
-    if (written === undefined) await new Promise((r) => setImmediate(r));
-  }
+  const written = await eventually(
+    async () => {
+      const rec = (await store.load({ kind: 'wfcopyfast', key: 's1' })).state as WorkflowRecord;
+      return (rec.journal.find((e) => e.t === 'retry' && e.n === 'copy')?.h as { done?: number } | undefined)?.done;
+    },
+    'the running attempt wrote its details',
+    { timeoutMs: 60_000 },
+  );
   await entities.stop(); // the attempt ends with its run: the next owner replays the step
   entities = await begin();
   assert.equal(await entities.workflows.handle(WfCopyFast, 's1').result(), 120);

@@ -24,6 +24,8 @@ import { EntityNode, freeTcpUdpPort, openStore, seeMembers, type ClusterSettings
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-select-dist-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const HOUR = 3_600_000;
+/** How long a wait across the nodes may take on a loaded machine (each is an event, looked at every few ms). */
+const LONG = { timeoutMs: 60_000 };
 
 /** Where an order is held when the cluster is killed (the gates it waits at, what was sent). */
 interface Stage {
@@ -91,7 +93,7 @@ async function scenario(t: { after(fn: () => Promise<void> | void): void }, db: 
   await seeMembers(nodes.slice(1));
   const store = await openStore(db, prefix);
   t.after(() => store.close());
-  await eventually(async () => ((await client.cmd('members')) as string[]).length === 2, 'the client sees both');
+  await eventually(async () => ((await client.cmd('members')) as string[]).length === 2, 'the client sees both', LONG);
 
   // Every order's steps wait at their gates; each is let through up to where it is to be held.
   const answers = new Map<string, Promise<unknown>>();
@@ -105,7 +107,11 @@ async function scenario(t: { after(fn: () => Promise<void> | void): void }, db: 
     if (s.heldIn !== 'reserve') open(s.id, 'reserve');
     if (s.update === true) {
       if (s.heldIn !== 'save') open(s.id, 'save');
-      await eventually(async () => has((await recordOf(store, s.id))!, 'select:open'), `${s.id}: its select began`);
+      await eventually(
+        async () => has((await recordOf(store, s.id))!, 'select:open'),
+        `${s.id}: its select began`,
+        LONG,
+      );
       answers.set(
         s.id,
         client.cmd(
@@ -123,14 +129,16 @@ async function scenario(t: { after(fn: () => Promise<void> | void): void }, db: 
     }
     if (s.signal === true) {
       if (s.heldIn === 'save')
-        await eventually(async () => has((await recordOf(store, s.id))!, 'select:address'), `${s.id}: update taken`);
+        await eventually(
+          async () => has((await recordOf(store, s.id))!, 'select:address'),
+          `${s.id}: update taken`,
+          LONG,
+        );
       else await answers.get(s.id);
       assert.equal(await sendSignal(s.id), 'accepted');
     }
     if (s.heldIn !== 'charge') open(s.id, 'charge');
-    await eventually(async () => s.there((await recordOf(store, s.id))!), `${s.id}: held where it should be`, {
-      timeoutMs: 30_000,
-    });
+    await eventually(async () => s.there((await recordOf(store, s.id))!), `${s.id}: held where it should be`, LONG);
   }
   const before = new Map<string, string[]>();
   for (const s of STAGES) before.set(s.id, ops((await recordOf(store, s.id))!));
@@ -158,7 +166,11 @@ async function scenario(t: { after(fn: () => Promise<void> | void): void }, db: 
   for (const s of STAGES) for (const step of ['reserve', 'save', 'charge']) open(s.id, step);
   for (const s of STAGES) {
     if (s.update !== true) {
-      await eventually(async () => has((await recordOf(store, s.id))!, 'select:open'), `${s.id}: its select began`);
+      await eventually(
+        async () => has((await recordOf(store, s.id))!, 'select:open'),
+        `${s.id}: its select began`,
+        LONG,
+      );
       answers.set(
         s.id,
         client.cmd(

@@ -10,6 +10,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
+
 import type { WorkflowRecord } from '../src/workflow/record.js';
 import { startTestEntities } from '../src/testing/index.js';
 import { onEveryRig, type Rig, type RigCases } from './workflow_rigs.js';
@@ -34,11 +36,15 @@ const code = (c: string) => (err: Error & { code?: string }) => {
 
 /** Resolves once the record of `kind`/`id` satisfies `ok` (each save is an event; looked at after each). */
 async function until(rig: Rig, kind: string, id: string, ok: (r: WorkflowRecord) => boolean): Promise<WorkflowRecord> {
-  for (;;) {
-    const r = await rig.record(kind, id);
-    if (r !== undefined && ok(r)) return r;
-    await new Promise((res) => setImmediate(res));
-  }
+  // Bounded generously (a loaded machine): a case that never gets there fails instead of spinning.
+  return eventually(
+    async () => {
+      const r = await rig.record(kind, id);
+      return r !== undefined && ok(r) ? r : undefined;
+    },
+    `${kind}/${id} as the case expects`,
+    { timeoutMs: 60_000 },
+  );
 }
 
 const selects = (r: WorkflowRecord) => r.journal.filter((e) => e.t === 'select');
