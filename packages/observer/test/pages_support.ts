@@ -19,9 +19,12 @@ export async function shot(page: Page, name: string): Promise<string> {
   return path;
 }
 
-/** The text of every error banner shown now. */
+/**
+ * The text of every error banner shown now (a `p.error`: not a table cell marked as an error, such
+ * as a journal entry's failure or a wait a cancel struck).
+ */
 export function banners(page: Page): Promise<string[]> {
-  return page.$$eval('.error', (els) => els.map((e) => (e.textContent ?? '').trim()).filter((t) => t !== ''));
+  return page.$$eval('p.error', (els) => els.map((e) => (e.textContent ?? '').trim()).filter((t) => t !== ''));
 }
 
 /** Seconds of silence after which the page shows a periodic subscription as stale (ui/src/hooks.ts). */
