@@ -175,6 +175,10 @@ export {
 export type {
   ChildHandle,
   CompensationOptions,
+  SelectBranch,
+  SelectBranches,
+  SelectResult,
+  SelectValue,
   StepCompensation,
   StepInfo,
   StepOptions,
@@ -190,13 +194,7 @@ export {
   type Started,
 } from './workflow/client.js';
 export { isIdReusePolicy, type IdReusePolicy } from './workflow/start_policy.js';
-export {
-  MAX_SELECT_BRANCHES,
-  type SelectBranch,
-  type SelectBranches,
-  type SelectResult,
-  type SelectValue,
-} from './workflow/select.js';
+export { MAX_SELECT_BRANCHES } from './workflow/select.js';
 export { ErrWorkflowContinuePending, MAX_PREVIOUS_RUNS } from './workflow/continue_as_new.js';
 export {
   WORKFLOW_LIST_DEFAULTS,

@@ -11,7 +11,14 @@ import { quoted, thrownError } from '../contract/thrown.js';
 import type { EntitiesClient } from '../kinds/entity.js';
 import type { EntityAddress } from '../kinds/entity.js';
 import { declared, signalDeadline, sleepUntil, storableSize, timerMs } from './bounds.js';
-import type { ChildHandle, CompensationOptions, StepInfo, StepOptions, WorkflowContext } from './context_types.js';
+import type {
+  ChildHandle,
+  CompensationOptions,
+  SelectBranches,
+  StepInfo,
+  StepOptions,
+  WorkflowContext,
+} from './context_types.js';
 import {
   type AnyWorkflowKind,
   type OutboxMessages,
@@ -43,7 +50,8 @@ import {
 } from './record.js';
 import { runMarker } from './continue_as_new.js';
 import { takeUpdate } from './updates.js';
-import { CHILD_OF, runSelect, type SelectBranches, type SelectOps } from './select.js';
+import { runSelect, type SelectOps } from './select.js';
+import { CHILD_OF } from './select_types.js';
 import { compensationOptions, putOutbox, runStep, type Compensation, type EffectOps } from './effects.js';
 import { keyGeneration } from './recovery.js';
 import { RunEnded, type RunHost, type RunParking, type RunningAttempt, type Wait } from './run_host.js';

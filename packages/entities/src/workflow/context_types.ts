@@ -17,7 +17,6 @@ import type {
   WorkflowOutput,
 } from './define.js';
 import type { UpdateOf } from './updates.js';
-import type { SelectBranches, SelectResult } from './select.js';
 
 /** What a step's function is given. */
 export interface StepInfo {
@@ -287,3 +286,38 @@ export type WorkflowBody<
   U extends UpdateSchemas = {},
   At extends AttributeSchemas = {},
 > = (ctx: WorkflowContext<Sg, Q, Om, U, At, I>, input: I) => Promise<O>;
+
+// ---- ctx.select's branches and result (select.ts runs it) ----
+
+/** A branch of `ctx.select`: what it waits for. */
+export type SelectBranch<Sg extends SignalSchemas = SignalSchemas, U extends UpdateSchemas = UpdateSchemas> =
+  | { readonly signal: keyof Sg & string }
+  | { readonly update: (keyof U & string) | readonly (keyof U & string)[] }
+  | { readonly sleep: number | { readonly until: Date | number } }
+  | { readonly child: ChildHandle<unknown> };
+
+/** The branches of a `ctx.select`, by the names the body gives them. */
+export type SelectBranches<Sg extends SignalSchemas = SignalSchemas, U extends UpdateSchemas = UpdateSchemas> = {
+  readonly [branch: string]: SelectBranch<Sg, U>;
+};
+
+type Names<N> = N extends readonly (infer E)[] ? E : N;
+
+/** What one branch resolves to: the signal's payload, the taken update, the child's output, nothing for a sleep. */
+export type SelectValue<Sg extends SignalSchemas, U extends UpdateSchemas, B> = B extends {
+  readonly signal: infer N extends keyof Sg;
+}
+  ? Infer<Sg[N]>
+  : B extends { readonly update: infer N }
+    ? UpdateOf<U, Names<N> & keyof U & string>
+    : B extends { readonly child: ChildHandle<infer O> }
+      ? O
+      : undefined;
+
+/**
+ * What `ctx.select(branches)` resolves to: `{ branch, value }` for the branch that won, a union
+ * by `branch` (a `switch` on it narrows `value`).
+ */
+export type SelectResult<Sg extends SignalSchemas, U extends UpdateSchemas, B extends SelectBranches<Sg, U>> = {
+  readonly [K in keyof B & string]: { readonly branch: K; readonly value: SelectValue<Sg, U, B[K]> };
+}[keyof B & string];

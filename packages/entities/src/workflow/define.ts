@@ -12,7 +12,6 @@ import { MAX_TIMER_MS } from './bounds.js';
 import { isDeterminismGuardMode, type DeterminismGuardMode } from './determinism.js';
 import { ErrWorkflowIncorrect } from './errors.js';
 import { checkUpdates } from './update_state.js';
-import { checkIdReuse, type IdReusePolicy } from './start_policy.js';
 import type { WorkflowProtocol, WorkflowRecord } from './record.js';
 
 /** The signals a workflow takes: a payload schema per signal name. */
@@ -213,6 +212,29 @@ export type UpdateOutput<K, N extends keyof WorkflowUpdates<K>> = Infer<Workflow
 export type SignalPayload<K, N extends keyof WorkflowSignals<K>> = Infer<WorkflowSignals<K>[N]>;
 /** The reply type of query `N` of a workflow kind. */
 export type QueryReply<K, N extends keyof WorkflowQueries<K>> = Infer<WorkflowQueries<K>[N]>;
+
+// ---- id reuse (start_policy.ts applies it) ----
+
+/**
+ * When a start may use again the id of an instance that ended: `'never'` (the default: it answers
+ * `created: false`, the first outcome stays), `'afterFailure'` (when that instance failed or was
+ * cancelled: Temporal's ALLOW_DUPLICATE_FAILED_ONLY), `'always'` (Temporal's default,
+ * ALLOW_DUPLICATE). A running instance is never replaced: the start answers `created: false`.
+ */
+export type IdReusePolicy = 'never' | 'afterFailure' | 'always';
+
+/** True when `v` is an {@link IdReusePolicy}. */
+export function isIdReusePolicy(v: unknown): v is IdReusePolicy {
+  return v === 'never' || v === 'afterFailure' || v === 'always';
+}
+
+/** Checks an `idReuse` option (ERR_WORKFLOW_INCORRECT naming `where`); undefined stays undefined. */
+export function checkIdReuse(where: string, v: unknown): IdReusePolicy | undefined {
+  if (v === undefined || isIdReusePolicy(v)) return v;
+  throw ErrWorkflowIncorrect.with(
+    `${where}: idReuse must be 'never', 'afterFailure' or 'always', got ${describeThrown(v)}`,
+  );
+}
 
 /** Checks a numeric option: a finite number in `min..max`. */
 export function positiveOption(what: string, v: number | undefined, fallback: number, min = 1, max = Infinity): number {

@@ -10,7 +10,7 @@ import { thrownError } from '../contract/thrown.js';
 import { ErrWorkflowStepFailed } from './errors.js';
 import type { JournalOp, WorkflowJournalEntry, WorkflowRecord, WorkflowRunningOperation } from './record.js';
 import type { UpdateTake } from './update_state.js';
-import type { SelectArm, SelectTake } from './select.js';
+import type { SelectArm, SelectTake } from './select_types.js';
 
 /**
  * Thrown into a run's pending operations when its activation ended: the body's outcome is then

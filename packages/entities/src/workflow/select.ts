@@ -10,81 +10,14 @@
 // once (the first branch in the order written wins when several are ready); else the first signal
 // or update of a branch to be accepted, the first child to end, or the sleep's deadline.
 
-import type { Infer } from 'ergo-ts';
-
 import { describeThrown, quoted } from '../contract/thrown.js';
 import { declared, sleepUntil } from './bounds.js';
-import type { ChildHandle } from './context_types.js';
-import type { AnyWorkflowKind, SignalSchemas, UpdateSchemas } from './define.js';
-import { ErrWorkflowCancelled, ErrWorkflowIncorrect, revivedError, storedError, type StoredError } from './errors.js';
+import type { SignalSchemas } from './define.js';
+import { ErrWorkflowCancelled, ErrWorkflowIncorrect, revivedError, storedError } from './errors.js';
 import { stepFailed, type RunOps, type RunningAttempt } from './run_host.js';
 import type { Taken } from './update_state.js';
-import { updateHandle, type UpdateOf } from './updates.js';
-
-/** A branch of `ctx.select`: what it waits for. */
-export type SelectBranch<Sg extends SignalSchemas = SignalSchemas, U extends UpdateSchemas = UpdateSchemas> =
-  | { readonly signal: keyof Sg & string }
-  | { readonly update: (keyof U & string) | readonly (keyof U & string)[] }
-  | { readonly sleep: number | { readonly until: Date | number } }
-  | { readonly child: ChildHandle<unknown> };
-
-/** The branches of a `ctx.select`, by the names the body gives them. */
-export type SelectBranches<Sg extends SignalSchemas = SignalSchemas, U extends UpdateSchemas = UpdateSchemas> = {
-  readonly [branch: string]: SelectBranch<Sg, U>;
-};
-
-type Names<N> = N extends readonly (infer E)[] ? E : N;
-
-/** What one branch resolves to: the signal's payload, the taken update, the child's output, nothing for a sleep. */
-export type SelectValue<Sg extends SignalSchemas, U extends UpdateSchemas, B> = B extends {
-  readonly signal: infer N extends keyof Sg;
-}
-  ? Infer<Sg[N]>
-  : B extends { readonly update: infer N }
-    ? UpdateOf<U, Names<N> & keyof U & string>
-    : B extends { readonly child: ChildHandle<infer O> }
-      ? O
-      : undefined;
-
-/**
- * What `ctx.select(branches)` resolves to: `{ branch, value }` for the branch that won, a union
- * by `branch` (a `switch` on it narrows `value`).
- */
-export type SelectResult<Sg extends SignalSchemas, U extends UpdateSchemas, B extends SelectBranches<Sg, U>> = {
-  readonly [K in keyof B & string]: { readonly branch: K; readonly value: SelectValue<Sg, U, B[K]> };
-}[keyof B & string];
-
-/** A child handle's kind and id (ctx.startChild sets it; select waits for that child's end). */
-export const CHILD_OF: unique symbol = Symbol('ergo.workflow.child');
-
-/** @internal What a child handle carries for `ctx.select`. */
-export interface ChildRef {
-  readonly kind: AnyWorkflowKind;
-  readonly id: string;
-}
-
-/** @internal One branch, checked: what the instance's select waits (select_waits.ts) need of it. */
-export type SelectArm =
-  | { readonly b: string; readonly signal: string }
-  | { readonly b: string; readonly update: readonly string[] }
-  | { readonly b: string; readonly sleep: number | { readonly until: Date | number } }
-  | { readonly b: string; readonly child: ChildRef };
-
-/** @internal A select's journaled outcome: the branch, and its value or (a child that failed) error. */
-export interface SelectOutcome {
-  readonly b: string;
-  readonly v?: unknown;
-  readonly e?: StoredError;
-}
-
-/** @internal What `RunHost.awaitSelect` gives the run: the outcome when decided, and ways to settle or stop. */
-export interface SelectTake {
-  readonly promise: Promise<SelectOutcome>;
-  /** A child branch ended (its output, or the error it failed with): it wins unless another did. */
-  settle(outcome: SelectOutcome): void;
-  /** The body stopped waiting (a cancel, the run's end): what comes later is kept, not given to it. */
-  drop(): void;
-}
+import { updateHandle } from './updates.js';
+import { CHILD_OF, type ChildRef, type SelectArm, type SelectOutcome, type SelectTake } from './select_types.js';
 
 /** The most branches a select takes. */
 export const MAX_SELECT_BRANCHES = 32;

@@ -10,7 +10,7 @@ import type { EntitiesClock } from '../contract/clock.js';
 import { timerMs } from './bounds.js';
 import { withEntry, type WorkflowRecord } from './record.js';
 import type { RunRef } from './run_host.js';
-import type { SelectArm, SelectOutcome, SelectTake } from './select.js';
+import type { SelectArm, SelectOutcome, SelectTake } from './select_types.js';
 
 /** @internal What the select waits need of their instance (engine.ts). */
 export interface SelectWaitsHost {

@@ -12,31 +12,13 @@
 // the signal or update is in the same write that creates it (nothing is started without it, and it
 // is never lost between two calls); on a running one it is delivered as a plain signal or update.
 
-import { describeThrown, quoted } from '../contract/thrown.js';
+import { quoted } from '../contract/thrown.js';
+import type { IdReusePolicy } from './define.js';
 import { ErrWorkflowIncorrect } from './errors.js';
 import type { WorkflowRecord, WorkflowRunLink, WorkflowStatus } from './record.js';
 import { continuedRecord, MAX_PREVIOUS_RUNS, newRunId } from './continue_as_new.js';
 
-/**
- * When a start may use again the id of an instance that ended: `'never'` (the default: it answers
- * `created: false`, the first outcome stays), `'afterFailure'` (when that instance failed or was
- * cancelled: Temporal's ALLOW_DUPLICATE_FAILED_ONLY), `'always'` (Temporal's default,
- * ALLOW_DUPLICATE). A running instance is never replaced: the start answers `created: false`.
- */
-export type IdReusePolicy = 'never' | 'afterFailure' | 'always';
-
-/** True when `v` is an {@link IdReusePolicy}. */
-export function isIdReusePolicy(v: unknown): v is IdReusePolicy {
-  return v === 'never' || v === 'afterFailure' || v === 'always';
-}
-
-/** Checks an `idReuse` option (ERR_WORKFLOW_INCORRECT naming `where`); undefined stays undefined. */
-export function checkIdReuse(where: string, v: unknown): IdReusePolicy | undefined {
-  if (v === undefined || isIdReusePolicy(v)) return v;
-  throw ErrWorkflowIncorrect.with(
-    `${where}: idReuse must be 'never', 'afterFailure' or 'always', got ${describeThrown(v)}`,
-  );
-}
+export { checkIdReuse, isIdReusePolicy, type IdReusePolicy } from './define.js';
 
 /** Whether an instance that ended `status` may be started again under `policy`. */
 export function reusable(policy: IdReusePolicy, status: WorkflowStatus): boolean {
