@@ -51,7 +51,7 @@ export interface MeshFigures {
   /** Latency of the calls that succeeded, µs. */
   p50Us: number;
   p99Us: number;
-  /** Calls a Go node made again after its one connection attempt gave up (go_member.ts). */
+  /** Calls made again after a connection attempt with a Go node gave up (go_member.ts, scale_node.ts). */
   retried: number;
 }
 
@@ -372,7 +372,10 @@ export async function meshRound(
   const calls = answers.reduce((sum, a) => sum + a.calls, 0);
   const failed = Object.values(failedBy).reduce((sum, k) => sum + k, 0);
   const retried = answers.reduce((sum, a) => sum + (a.retried ?? 0), 0);
-  if (retried > 0) log(`  ${retried} calls of Go nodes made again after "no route" (their one dial gave up)`);
+  if (retried > 0)
+    log(
+      `  ${retried} calls made again after a Go node's handshake gave up ("no route", or the connection closed during the handshake)`,
+    );
   // Who failed, and the log of the first that did: a failure after a heal is the product's to explain.
   const failing = answers.flatMap((a, i) => (Object.keys(a.failed).length > 0 ? [i] : []));
   for (const i of failing) log(`  ${members[i]!.name} failed ${JSON.stringify(answers[i]!.failed)}`);

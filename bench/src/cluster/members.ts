@@ -19,8 +19,9 @@ export interface MeshAnswer {
   /** Failed calls by error code (Erlang: `pang`). */
   failed: Record<string, number>;
   /**
-   * Calls made again after the caller's one connection attempt gave up (a Go node: `no route`,
-   * go_member.ts); absent for callers that retry a dial themselves.
+   * Calls made again after a connection attempt with a Go node gave up (a Go caller: `no route`,
+   * go_member.ts; an ergo-ts caller: the Go peer closed the connection during the handshake,
+   * scale_node.ts); absent for callers that retry a dial themselves.
    */
   retried?: number;
   /** ergo-ts: each failed call, to whom and why, when (wall-clock ms) it failed. */
