@@ -99,6 +99,13 @@ async function scenario(t: { after(fn: () => Promise<void> | void): void }, db: 
   const answers = new Map<string, Promise<unknown>>();
   const sendSignal = (id: string) =>
     client.cmd('wfsignal', { kind: 'wforder', key: id, req: { by: 'ann' }, msgId: `confirm-${id}`, timeout: 60_000 });
+  /** Once the order's select began, asks its address change (the one call, answered once, asked again by its id). */
+  const sendUpdate = async (id: string): Promise<void> => {
+    await eventually(async () => has((await recordOf(store, id))!, 'select:open'), `${id}: its select began`, LONG);
+    const req = { address: 'B', updateId: `move-${id}` };
+    answers.set(id, client.cmd('wfupdate', { kind: 'wforder', key: id, req, timeout: 120_000 }, 150_000));
+    answers.get(id)!.catch(() => undefined); // looked at below
+  };
   for (const s of STAGES) {
     assert.equal(
       await client.cmd('wfstart', { kind: 'wforder', key: s.id, req: { address: 'A', ttlMs: 24 * HOUR, gates } }),
@@ -107,25 +114,7 @@ async function scenario(t: { after(fn: () => Promise<void> | void): void }, db: 
     if (s.heldIn !== 'reserve') open(s.id, 'reserve');
     if (s.update === true) {
       if (s.heldIn !== 'save') open(s.id, 'save');
-      await eventually(
-        async () => has((await recordOf(store, s.id))!, 'select:open'),
-        `${s.id}: its select began`,
-        LONG,
-      );
-      answers.set(
-        s.id,
-        client.cmd(
-          'wfupdate',
-          {
-            kind: 'wforder',
-            key: s.id,
-            req: { address: 'B', updateId: `move-${s.id}` },
-            timeout: 120_000,
-          },
-          150_000,
-        ),
-      );
-      answers.get(s.id)!.catch(() => undefined); // looked at below
+      await sendUpdate(s.id);
     }
     if (s.signal === true) {
       if (s.heldIn === 'save')
@@ -166,24 +155,7 @@ async function scenario(t: { after(fn: () => Promise<void> | void): void }, db: 
   for (const s of STAGES) for (const step of ['reserve', 'save', 'charge']) open(s.id, step);
   for (const s of STAGES) {
     if (s.update !== true) {
-      await eventually(
-        async () => has((await recordOf(store, s.id))!, 'select:open'),
-        `${s.id}: its select began`,
-        LONG,
-      );
-      answers.set(
-        s.id,
-        client.cmd(
-          'wfupdate',
-          {
-            kind: 'wforder',
-            key: s.id,
-            req: { address: 'B', updateId: `move-${s.id}` },
-            timeout: 120_000,
-          },
-          150_000,
-        ),
-      );
+      await sendUpdate(s.id);
     }
     assert.equal(await answers.get(s.id), 'B', `${s.id}: the caller's one update call got its answer`);
     if (s.signal !== true) assert.ok(['accepted', 'duplicate'].includes((await sendSignal(s.id)) as string));
