@@ -4,11 +4,9 @@
 // hook, so processes reach Erlang processes with ordinary PIDs and ProcessIDs. It also starts the
 // OTP processes Erlang nodes expect on a peer: `net_kernel` (net_adm:ping) and `rex`.
 
-import { createServer, type Server, type Socket } from 'node:net';
 import {
   ErrIncorrect,
   ErrNoConnection,
-  ErrTaken,
   attachProtocol,
   toError,
   type Atom,
@@ -18,24 +16,17 @@ import {
   type Node,
   type PID,
 } from 'ergo-ts';
-import { DistConnection, type DistConnectionOptions } from '../distribution/connection.js';
-import { EpmdClient, type EpmdRegistration } from '../epmd/client.js';
+import type { DistConnectionOptions } from '../distribution/connection.js';
+import { EpmdClient } from '../epmd/client.js';
 import { EpmdServer } from '../epmd/server.js';
 import { EpmdError } from '../errors.js';
-import { atom, erlToPid, isAtom, tuple, type ErlPid, type Term } from '../etf/terms.js';
+import { atom, isAtom, tuple, type Term } from '../etf/terms.js';
 import { DEFAULT_FLAGS, DFLAG } from '../handshake/flags.js';
-import {
-  MAX_NODE_NAME_CHARS,
-  acceptHandshake,
-  connectNode,
-  isNodeName,
-  resolveSimultaneous,
-  type HandshakeResult,
-} from '../handshake/handshake.js';
 import { NetKernel, Rex } from './compat.js';
 import { GlobalNameServer, GlobalNodeDown, GlobalNodeUp, GlobalRegistrar } from './global.js';
 import { PgScope } from './pg.js';
-import { ErlangConnection, type ErlangConnectionOptions } from './connection.js';
+import type { ErlangConnection, ErlangConnectionOptions } from './connection.js';
+import { DistPeers, checkDistName } from './dist_peers.js';
 
 /** Options of {@link attachErlang}. */
 export interface AttachErlangOptions {
@@ -116,16 +107,11 @@ export interface ErlangGlobal {
 export class ErlangNode {
   readonly #node: Node;
   readonly #options: AttachErlangOptions;
-  readonly #connections = new Map<string, ErlangConnection>();
+  readonly #peers: DistPeers;
   readonly #match: (node: string) => boolean;
-  readonly #flags: bigint;
-  #server: Server | null = null;
-  #registration: EpmdRegistration | null = null;
   #epmdServer: EpmdServer | null = null;
-  #epmd!: EpmdClient;
   #core!: Core;
   #log: Log;
-  #port = 0;
   #detach: (() => void) | null = null;
   #stopped = false;
   #gns: GlobalNameServer | null = null;
@@ -138,7 +124,23 @@ export class ErlangNode {
     this.#log = node.log;
     const m = options.match;
     this.#match = m === undefined ? () => true : m instanceof RegExp ? (n) => m.test(n) : m;
-    this.#flags = options.flags ?? (options.hidden ? DEFAULT_FLAGS & ~DFLAG.PUBLISHED : DEFAULT_FLAGS);
+    this.#peers = new DistPeers({
+      name: String(node.name),
+      cookie: options.cookie,
+      flags: options.flags ?? (options.hidden ? DEFAULT_FLAGS & ~DFLAG.PUBLISHED : DEFAULT_FLAGS),
+      creation: () => node.creation,
+      core: () => this.#core,
+      log: node.log,
+      logPrefix: 'erlang',
+      logConnections: true,
+      host: options.host,
+      port: options.port,
+      setupTimeout: options.setupTimeout,
+      connection: options.connection,
+      callTag: options.callTag,
+      onUp: (c) => this.#up(c),
+      onDown: (c) => this.#downOf(c),
+    });
   }
 
   /** @internal Use {@link attachErlang}. */
@@ -147,18 +149,11 @@ export class ErlangNode {
   }
 
   static async #start(node: Node, options: AttachErlangOptions): Promise<ErlangNode> {
-    const name = String(node.name);
-    const at = name.indexOf('@');
-    if (at <= 0 || at !== name.lastIndexOf('@') || at === name.length - 1)
-      throw ErrIncorrect.with(`an Erlang node name is alive@host, not ${name}`);
-    if (!isNodeName(name))
-      throw ErrIncorrect.with(`an Erlang node name is an atom: at most ${MAX_NODE_NAME_CHARS} characters`);
-    if (typeof options?.cookie !== 'string' || options.cookie === '')
-      throw ErrIncorrect.with('attachErlang needs a cookie');
+    const alive = checkDistName(String(node.name), options?.cookie, 'attachErlang');
     const e = new ErlangNode(node, options);
     try {
-      await e.#listen();
-      await e.#register(name.slice(0, at));
+      await e.#peers.listen();
+      await e.#register(alive);
       e.#detach = attachProtocol(node, (core) => {
         e.#core = core;
         return { connection: (n) => e.#connection(n), stop: () => e.stop() };
@@ -169,7 +164,7 @@ export class ErlangNode {
       }
       if (options.global ?? options.hidden !== true) {
         const gns = new GlobalNameServer((n) =>
-          e.#connections.get(n)?.terminate(ErrNoConnection.with(`disconnected from ${n} (global)`)),
+          e.#peers.get(n)?.terminate(ErrNoConnection.with(`disconnected from ${n} (global)`)),
         );
         await node.spawnRegister('global_name_server', () => gns);
         e.#gns = gns;
@@ -189,7 +184,7 @@ export class ErlangNode {
 
   /** The port the distribution listener is bound to. */
   get port(): number {
-    return this.#port;
+    return this.#peers.port;
   }
   /** The node's creation, as Erlang nodes see it in its pids. */
   get creation(): number {
@@ -197,7 +192,7 @@ export class ErlangNode {
   }
   /** Names of the Erlang nodes connected now. */
   nodes(): string[] {
-    return [...this.#connections.values()].filter((c) => c.connected).map((c) => c.peer);
+    return this.#peers.nodes();
   }
   /** OTP's `global` on this node; undefined when it does not take part (hidden, or `global: false`). */
   get global(): ErlangGlobal | undefined {
@@ -256,7 +251,8 @@ export class ErlangNode {
 
   /** Connected nodes that see us as visible (both sides PUBLISHED): the ones `global` syncs with. */
   #visible(): Atom[] {
-    return [...this.#connections.values()]
+    return this.#peers
+      .all()
       .filter((c) => c.connected && c.dist !== null && (c.dist.flags & DFLAG.PUBLISHED) !== 0n)
       .map((c) => c.peer);
   }
@@ -288,7 +284,7 @@ export class ErlangNode {
 
   /** The connection to `node`, if any (connected or dialling). */
   connectionOf(node: string): ErlangConnection | undefined {
-    return this.#connections.get(node);
+    return this.#peers.get(node);
   }
 
   /**
@@ -321,64 +317,29 @@ export class ErlangNode {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#detach?.();
-    for (const c of [...this.#connections.values()]) c.terminate(ErrNoConnection.with('Erlang distribution stopped'));
-    this.#connections.clear();
-    const s = this.#server;
-    if (s !== null) await new Promise<void>((r) => s.close(() => r()));
-    await this.#registration?.close().catch(() => {});
+    await this.#peers.close('Erlang distribution stopped');
     await this.#epmdServer?.close().catch(() => {});
   }
 
   // --- setup ------------------------------------------------------------------------------------
 
-  async #listen(): Promise<void> {
-    const server = createServer((socket) => void this.#accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#options.port ?? 0, this.#options.host ?? '0.0.0.0', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (e) => this.#log.error('erlang: listener: %s', e.message));
-    this.#server = server;
-    this.#port = (server.address() as { port: number }).port;
-  }
-
+  /** Registers with EPMD, starting the built-in EPMD server as `epmdServer` asks. */
   async #register(alive: string): Promise<void> {
     const o = this.#options.epmd;
-    this.#epmd =
+    const epmd =
       o instanceof EpmdClient
         ? o
         : new EpmdClient({ ...(o?.host ? { host: o.host } : {}), ...(o?.port ? { port: o.port } : {}) });
     const mode = this.#options.epmdServer ?? 'auto';
-    if (mode === true) this.#epmdServer = await EpmdServer.start({ port: this.#epmd.port });
-    const register = (): Promise<EpmdRegistration> =>
-      this.#epmd.register({ name: alive, port: this.#port, hidden: this.#options.hidden === true });
+    if (mode === true) this.#epmdServer = await EpmdServer.start({ port: epmd.port });
+    const hidden = this.#options.hidden === true;
     try {
-      this.#registration = await register();
+      await this.#peers.register(epmd, alive, hidden);
     } catch (e) {
-      if (e instanceof EpmdError && e.code === 'ERR_EPMD_TAKEN')
-        throw ErrTaken.with(`Erlang node name ${this.#node.name} (EPMD)`, e);
       if (!(e instanceof EpmdError && e.code === 'ERR_EPMD_CONNECT' && mode === 'auto')) throw e;
-      this.#epmdServer = await EpmdServer.start({ port: this.#epmd.port });
-      this.#registration = await register();
+      this.#epmdServer = await EpmdServer.start({ port: epmd.port });
+      await this.#peers.register(epmd, alive, hidden);
     }
-    this.#registration.on('lost', () => this.#log.warning('erlang: EPMD registration lost; re-registering'));
-  }
-
-  #connectionOptions(): DistConnectionOptions {
-    return { ...this.#options.connection, mapPid: mapPid };
-  }
-
-  #newConnection(peer: Atom): ErlangConnection {
-    const opts: ErlangConnectionOptions = this.#options.callTag ? { callTag: this.#options.callTag } : {};
-    const c = new ErlangConnection(peer, this.#core, this.#log, opts, (x) => {
-      if (this.#connections.get(x.peer) === x) this.#connections.delete(x.peer);
-      this.#downOf(x);
-    });
-    this.#connections.set(peer, c);
-    return c;
   }
 
   // --- connections ------------------------------------------------------------------------------
@@ -386,86 +347,8 @@ export class ErlangNode {
   /** The engine asks for `node`: an existing connection, or a new one dialling. */
   #connection(node: Atom): ErlangConnection | undefined {
     if (this.#stopped || !this.#match(node)) return undefined;
-    const had = this.#connections.get(node);
-    if (had !== undefined) return had;
-    const c = this.#newConnection(node);
-    void this.#dial(c);
-    return c;
+    return this.#peers.connection(node);
   }
-
-  async #dial(c: ErlangConnection): Promise<void> {
-    let hs: HandshakeResult;
-    try {
-      hs = await connectNode(c.peer, {
-        name: this.#node.name,
-        cookie: this.#options.cookie,
-        creation: this.#node.creation,
-        flags: this.#flags,
-        epmd: this.#epmd,
-        timeout: this.#options.setupTimeout ?? 7000,
-        // we dial only without a connection of our own: the peer's old one is stale
-        onAlive: () => true,
-      });
-    } catch (e) {
-      // lost a simultaneous connect: the peer's own connection (accepted) takes this one's place
-      if (c.connected || !c.open) return;
-      this.#log.info('erlang: cannot connect to %s: %s', c.peer, toError(e).message);
-      c.fail(toError(e));
-      return;
-    }
-    if (!c.open || c.connected) {
-      hs.socket.destroy();
-      return;
-    }
-    this.#log.info('erlang: connected to %s', c.peer);
-    c.attach(new DistConnection(hs, this.#connectionOptions()));
-    this.#up(c);
-  }
-
-  async #accept(socket: Socket): Promise<void> {
-    socket.on('error', () => {});
-    let hs: HandshakeResult;
-    try {
-      hs = await acceptHandshake(socket, {
-        name: this.#node.name,
-        cookie: this.#options.cookie,
-        creation: this.#node.creation,
-        flags: this.#flags,
-        timeout: this.#options.setupTimeout ?? 7000,
-        accept: ({ name }) => {
-          const had = this.#connections.get(name);
-          if (had === undefined || !had.open) return 'ok';
-          // a connection we still hold: the peer restarted, or both sides dialled at once
-          if (had.connected) return 'alive';
-          return resolveSimultaneous(this.#node.name, name);
-        },
-      });
-    } catch (e) {
-      this.#log.warning('erlang: inbound handshake failed: %s', toError(e).message);
-      socket.destroy();
-      return;
-    }
-    if (this.#stopped) {
-      hs.socket.destroy();
-      return;
-    }
-    const peer = hs.peerName as Atom;
-    this.#log.info('erlang: inbound connection from %s', peer);
-    let c = this.#connections.get(peer);
-    if (c !== undefined && c.connected) {
-      // 'alive' answered and the peer replaced it: the old one is dead
-      c.terminate(ErrNoConnection.with(`${peer} reconnected`));
-      c = undefined;
-    }
-    if (c === undefined || !c.open) c = this.#newConnection(peer);
-    c.attach(new DistConnection(hs, this.#connectionOptions()));
-    this.#up(c);
-  }
-}
-
-/** Pids decode as ergo-ts PIDs (exactly convertible back); the rare unconvertible stays an ErlPid. */
-function mapPid(p: ErlPid): Term {
-  return erlToPid(p) ?? p;
 }
 
 /**
