@@ -131,6 +131,16 @@ export function isHandshakeTimeout(err: unknown): boolean {
   return hasCode(err, 'ERR_HANDSHAKE_TIMEOUT');
 }
 
+/**
+ * True for a handshake whose socket the peer closed or that failed mid-way: a Go Ergo peer closes
+ * it when one of its own 1 s steps ran out (this side answered late, on a starved host), and also
+ * on a wrong cookie, which a retry does not change — so such a dial is tried again a bounded
+ * number of times only (establish.ts).
+ */
+export function isHandshakeClosed(err: unknown): boolean {
+  return hasCode(err, 'ERR_HANDSHAKE_CLOSED');
+}
+
 interface Inbound {
   socket: Socket;
   /** The peer follows Go's rule (it does not announce `ergoPool`). */
