@@ -62,8 +62,12 @@ async function mutePeer(t: { after(fn: () => Promise<void> | void): void }) {
   return {
     port: (server.address() as net.AddressInfo).port,
     accepted: () => sockets.length,
-    /** Ends the dial: its handshake sees the socket close. */
+    /**
+     * Ends the dial: its handshake sees the socket close, and nothing listens any more (a dial
+     * whose peer closed the handshake is dialled again; refused, it fails at once).
+     */
     hangUp: () => {
+      server.close();
       for (const s of sockets) s.destroy();
     },
   };
