@@ -72,7 +72,13 @@ if (missing !== undefined) {
       assert.ok(lease.acquired);
       assert.equal(await store.enqueue(id, 'm1', 'hello'), 'accepted');
       const dropped = proxy.arm(id.key, mode);
-      const v = await store.write({ ...id, token: lease.token, expectedVersion: 0, events: ['e1', 'e2'], processed: 'm1' });
+      const v = await store.write({
+        ...id,
+        token: lease.token,
+        expectedVersion: 0,
+        events: ['e1', 'e2'],
+        processed: 'm1',
+      });
       await dropped;
       assert.equal(v, 2);
       assert.deepEqual(
@@ -156,7 +162,10 @@ if (missing !== undefined) {
 
   test('a server not reached again within outcomeWindowMs: ERR_ENTITY_STORE_OUTCOME_UNKNOWN', async (t) => {
     const lone = await DropProxy.start({ host: server.host, port: server.port });
-    const store = await PostgresStore.open(lone.through(server.url), { tablePrefix: 'amb_lone_', outcomeWindowMs: 300 });
+    const store = await PostgresStore.open(lone.through(server.url), {
+      tablePrefix: 'amb_lone_',
+      outcomeWindowMs: 300,
+    });
     t.after(() => store.close());
     const id = { kind: 'k', key: 'lone' };
     const lease = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
