@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 
 import pg from 'pg';
 
-import { UnhandledWatch, postgresMissing, startPostgres } from '@ergo-ts/test-support';
+import { UnhandledWatch, ignoredThenAwaited, postgresMissing, startPostgres } from '@ergo-ts/test-support';
 
 import { PostgresStore } from '../src/index.js';
 import { DropProxy, type DropMode } from './pg_drop_proxy.js';
@@ -175,5 +175,10 @@ if (missing !== undefined) {
     await dropped;
     await lone.close(); // nothing listens there any more: every reconnect is refused
     await assert.rejects(write, { code: 'ERR_ENTITY_STORE_OUTCOME_UNKNOWN' });
+  });
+
+  test('outcomeWindowMs out of range is refused with ERR_ENTITY_INCORRECT', async () => {
+    for (const outcomeWindowMs of [-1, 1.5, 2 ** 31])
+      await ignoredThenAwaited(() => PostgresStore.open(server.url, { outcomeWindowMs }), 'ERR_ENTITY_INCORRECT');
   });
 }
