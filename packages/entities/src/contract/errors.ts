@@ -91,3 +91,28 @@ export const ErrEventInvalid = defineError('ERR_ENTITY_EVENT_INVALID', 'entity: 
  * version and type, and the fold's own error (also the error's `cause`).
  */
 export const ErrEventPoison = defineError('ERR_ENTITY_EVENT_POISON', 'entity: a stored event cannot be replayed');
+
+/**
+ * The PostgreSQL store lost its connection under an operation that may have committed (a write, a
+ * lease, an enqueue: store/ambiguous_commit.ts), and could not reach the server again within its
+ * `outcomeWindowMs` to decide it. The operation may or may not have happened; the activation that
+ * made it ends, and the next one reads the key as it is (its lease waits for, or fences, a write
+ * still in flight).
+ */
+export const ErrStoreOutcomeUnknown = defineError(
+  'ERR_ENTITY_STORE_OUTCOME_UNKNOWN',
+  'entity: the store connection was lost and the outcome could not be decided',
+);
+
+/**
+ * The store answered something older than what it had acknowledged to this member: a key's state
+ * at a lower version than one this member wrote or read, a fencing token not above one it held, a
+ * write refused for a token or version newer than the store's (runtime/store_watermark.ts). The
+ * store went back in time (a failover to a replica that missed acknowledged commits, a restored
+ * backup). The key's activation is refused (a workflow instance halts, recorded) until an
+ * operator decides; nothing of it runs again silently.
+ */
+export const ErrStoreWentBack = defineError(
+  'ERR_ENTITY_STORE_WENT_BACK',
+  'entity: the store went back in time (it lost acknowledged writes)',
+);

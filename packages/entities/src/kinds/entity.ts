@@ -144,6 +144,18 @@ export const ENTITY_BUSY = Symbol('ergo-ts.entities.busy');
 export const ENTITY_HAND_OFF = Symbol('ergo-ts.entities.handOff');
 export const ENTITY_ENDED = Symbol('ergo-ts.entities.ended');
 export const ENTITY_ACTIVATED = Symbol('ergo-ts.entities.activated');
+/**
+ * Internal hook: the key's store went back in time (runtime/store_watermark.ts). The entity
+ * halts itself, changing its `state` to record why (the host saves it at once), and answers true;
+ * without the hook (or answering false) the activation is refused with the error.
+ */
+export const ENTITY_STORE_WENT_BACK = Symbol('ergo-ts.entities.storeWentBack');
+
+/** Internal: tells `e` its store went back (see {@link ENTITY_STORE_WENT_BACK}); whether it halted itself. */
+export function entityStoreWentBack(e: object, err: Error): boolean {
+  const f = (e as { [ENTITY_STORE_WENT_BACK]?: (err: Error) => boolean })[ENTITY_STORE_WENT_BACK];
+  return typeof f === 'function' && f.call(e, err) === true;
+}
 
 /** Internal: whether `e` says it is busy (see {@link ENTITY_BUSY}). */
 export function entityBusy(e: object): boolean {

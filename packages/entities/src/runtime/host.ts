@@ -17,7 +17,7 @@ import {
 
 import { errorCode } from '../contract/codes.js';
 import { describeThrown, thrownError } from '../contract/thrown.js';
-import { ErrEventInvalid, ErrEventPoison, ErrStaleToken } from '../contract/errors.js';
+import { ErrEventInvalid, ErrEventPoison, ErrStaleToken, ErrStoreWentBack } from '../contract/errors.js';
 import type { ActivationLoad, EntityId, EntityStore, StoredState } from '../contract/store.js';
 import { hostInspect, trackHost, untrackHost, type HostView } from '../inspect/inspector.js';
 import { PendingRemindersView } from '../inspect/pending_reminders.js';
@@ -30,6 +30,7 @@ import {
   entityBusy,
   entityHandingOff,
   entityEnded,
+  entityStoreWentBack,
   isRefusal,
   type Entity,
   type EntityKind,
@@ -55,6 +56,7 @@ import {
 } from './host_runtime.js';
 import { JournalActivation, journalInspect } from './event_sourced_host.js';
 import { leaseLost, lostLeaseDetail } from './leases.js';
+import { refusalWentBack } from './store_watermark.js';
 
 /** How often a hand-off waiting for effects in flight looks again, in ms. */
 const HAND_OFF_RECHECK_MS = 20;
@@ -183,6 +185,7 @@ export class EntityHost extends Actor {
         this.#reminders = rt.reminders.binding(kind, key, fence);
         bindReminders(this.#entity, this.#reminders);
       }
+      await this.#checkWatermark();
       // Accepted messages a previous activation did not process: in the order they were accepted.
       for (const m of loaded.inbox) await this.#durableCounted(m.id, m.message);
     } catch (err) {
@@ -364,6 +367,35 @@ export class EntityHost extends Actor {
     // group commit), so whoever hears 'passivated' finds the key free.
     const event = this.#event(normal ? 'passivated' : 'stopped', normal ? undefined : reason.message);
     this.#rt.track(release.then(() => this.#rt.publish(event)));
+  }
+
+  /**
+   * A store older than what this member was told (store_watermark.ts): the key halts, loudly. An
+   * entity that halts itself (a workflow instance) records why at once, at the store's version,
+   * which then counts as the present; any other activation is refused with ERR_ENTITY_STORE_WENT_BACK.
+   */
+  async #checkWatermark(): Promise<void> {
+    const w = this.#rt.watermark;
+    if (w === undefined) return;
+    const kind = this.#kind.name;
+    const key = this.#key;
+    const shard = this.#lease;
+    const shardBack = shard === undefined ? undefined : w.shardWentBack(shard, this.#token);
+    if (shardBack !== undefined) this.log.error('entities: the store went back in time: %s', shardBack);
+    const read = { kind, key, version: this.#version, lease: shard ?? { kind, key }, token: this.#token };
+    const why = w.check({ ...read, keyLease: shard === undefined });
+    if (why === undefined) return;
+    const err = ErrStoreWentBack.with(why);
+    this.log.error(
+      'entity %s/%s: the store went back in time (%s): %s; the key halts, nothing of it runs again until an operator decides',
+      kind,
+      key,
+      err.code,
+      why,
+    );
+    if (this.#journal !== undefined || !entityStoreWentBack(this.#entity, err)) throw err;
+    await this.#save(undefined);
+    w.accept({ ...read, version: this.#version, keyLease: shard === undefined });
   }
 
   /** A store operation failed (its connection dropped, a timeout...): a warning, and this activation ends. */
@@ -593,9 +625,18 @@ export class EntityHost extends Actor {
         }),
       );
       if (reminders !== undefined) this.#reminders!.written(reminders);
+      this.#rt.watermark?.wrote(this.#kind.name, this.#key, this.#version);
       this.#saved = state;
       this.#rt.publish(this.#event('written'));
     } catch (err) {
+      const back = refusalWentBack(err);
+      if (back !== undefined)
+        this.log.error(
+          'entity %s/%s: the store went back in time (ERR_ENTITY_STORE_WENT_BACK): %s; this activation ends',
+          this.#kind.name,
+          this.#key,
+          back,
+        );
       if (ErrStaleToken.is(err)) this.#publishRefused(err as Error);
       throw err;
     }
@@ -616,6 +657,7 @@ export class EntityHost extends Actor {
       fromStore,
       written: (version, events, snapshot) => {
         this.#version = version;
+        this.#rt.watermark?.wrote(this.#kind.name, this.#key, version);
         this.#rt.journaled(this.#kind.name, events, snapshot);
         this.#rt.publish(this.#event('written'));
       },

@@ -14,6 +14,7 @@ import type { EntityId, EntityStore } from '../contract/store.js';
 import type { EntitiesClient } from '../kinds/entity.js';
 import type { OpenedLease } from './leases.js';
 import type { ReminderScheduler } from './reminder_scheduler.js';
+import type { StoreWatermark } from './store_watermark.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
 export interface HostRuntime extends EntitiesClient {
@@ -72,6 +73,8 @@ export interface HostRuntime extends EntitiesClient {
   track(release: Promise<void>): void;
   /** The node's reminder scheduler (undefined: the store keeps no reminders). */
   readonly reminders: ReminderScheduler | undefined;
+  /** What this member remembers the store acknowledged (store_watermark.ts); absent: nothing checked. */
+  readonly watermark?: StoreWatermark;
   /** Reads one key's pending reminders from the store, for inspection (undefined: the store keeps none). */
   readReminders(kind: string, key: string): Promise<readonly StoredReminder[]> | undefined;
 }

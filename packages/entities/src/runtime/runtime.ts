@@ -60,6 +60,7 @@ import { describeThrown } from '../contract/thrown.js';
 import { workflowStatsOf } from '../workflow/metrics.js';
 import { settingsOf, type EntitiesOptions, type EntitiesSeams, type EntityCallOptions } from './options.js';
 import { ReminderScheduler } from './reminder_scheduler.js';
+import { StoreWatermark } from './store_watermark.js';
 import { ShardOwnership } from './ownership.js';
 import { Redelivery } from './redelivery.js';
 import { Router, type RoutedRuntime } from './routing.js';
@@ -130,6 +131,8 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   #stopped = false;
   /** @internal The reminder scheduler (undefined when the store keeps no reminders). */
   readonly reminders: ReminderScheduler | undefined;
+  /** @internal What this member remembers its store acknowledged (store_watermark.ts). */
+  readonly watermark = new StoreWatermark();
   /** @internal The inbox sweeper (inbox_sweeper.ts; undefined when the store cannot list pending inboxes). */
   readonly inboxSweeper: InboxSweeper | undefined;
   /**

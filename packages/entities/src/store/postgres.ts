@@ -55,6 +55,7 @@ import type {
 import { WriteBatches, type BatchOutcome, type WriteArgs } from './postgres_batch.js';
 import type { PostgresStoreOptions } from './postgres_options.js';
 import { NOW, createSchema, openPool } from './postgres_setup.js';
+import { decide, landedWrite, outcomeUnknown, versionAfter, type WriteReadBack } from './ambiguous_commit.js';
 
 export { POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres_options.js';
 
@@ -96,9 +97,12 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
   readonly #dead: PostgresDeadLetters;
   /** The state index (postgres_index.ts). */
   readonly stateIndex: PostgresStateIndex;
+  /** How long an operation whose outcome a lost connection left unknown is decided for (ambiguous_commit.ts). */
+  readonly #outcomeWindowMs: number;
 
-  private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string) {
+  private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string, outcomeWindowMs: number) {
     this.name = name;
+    this.#outcomeWindowMs = outcomeWindowMs;
     this.#pool = pool;
     this.#values = new Values(codec);
     this.#t = {
@@ -122,8 +126,9 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
       reminders: `${prefix}reminders`,
     });
     this.#batches = new WriteBatches({
-      one: (a) => this.#writeOne(a),
+      one: (a, unsure) => this.#decide('write', (again) => this.#writeDecided(a, unsure || again)),
       many: (ws) => this.#writeMany(ws),
+      unknown: (e) => outcomeUnknown(e),
       refusal: (a, code, message) => this.#refusal(a, code, message),
       closed: () => (this.#closed ? ErrStoreClosed.with(this.name) : undefined),
     });
@@ -143,9 +148,9 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
    * reached; the pool is then ended. The returned Promise is safe to leave un-awaited.
    */
   static open(connectionString: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    let pool: pg.Pool, prefix: string, name: string;
+    let pool: pg.Pool, prefix: string, name: string, outcomeWindowMs: number;
     try {
-      ({ pool, prefix, name } = openPool(connectionString, options));
+      ({ pool, prefix, name, outcomeWindowMs } = openPool(connectionString, options));
     } catch (e) {
       return rejected(e, undefined, 'PostgresStore.open');
     }
@@ -164,7 +169,7 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
         await pool.end().catch(() => undefined);
         throw e;
       }
-      return new PostgresStore(name, pool, options.codec ?? structuredCodec, prefix);
+      return new PostgresStore(name, pool, options.codec ?? structuredCodec, prefix, outcomeWindowMs);
     })();
     return ignorable(ready, undefined, 'PostgresStore.open');
   }
@@ -183,7 +188,12 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
   }
 
   acquire(request: LeaseRequest): Promise<LeaseResult> {
-    return this.#op('acquire', async () => {
+    // Taken again by the same owner after a lost connection: only the token rises (ambiguous_commit.ts).
+    return this.#op('acquire', () => this.#decide('acquire', () => this.#acquire(request)));
+  }
+
+  #acquire(request: LeaseRequest): Promise<LeaseResult> {
+    return (async () => {
       checkLeaseRequest(request);
       const t = this.#t.leases;
       // One statement: the row lock of the upsert serialises acquirers of one key.
@@ -204,13 +214,17 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
       // Released, expired or deleted between the two statements (the upsert's row lock ended with
       // it): try again, rather than answer a refusal naming no holder or one already gone.
       if (row === undefined || row.owner === '' || Number(row.expires_at) <= Number(row.now))
-        return this.acquire(request);
+        return this.#acquire(request);
       return { acquired: false, holder: row.owner, expiresAt: Number(row.expires_at) };
-    });
+    })();
   }
 
   acquireAndLoad(request: LeaseRequest): Promise<AcquiredLoad> {
-    return this.#op('acquireAndLoad', async () => {
+    return this.#op('acquireAndLoad', () => this.#decide('acquireAndLoad', () => this.#acquireAndLoad(request)));
+  }
+
+  #acquireAndLoad(request: LeaseRequest): Promise<AcquiredLoad> {
+    return (async (): Promise<AcquiredLoad> => {
       checkLeaseRequest(request);
       const r = await this.#prepared<{
         o_token: string | null;
@@ -230,14 +244,14 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
       const row = r.rows[0]!;
       if (row.o_token === null) {
         // Deleted between the function's two statements (no lease row): ask again.
-        if (row.o_holder === null) return this.acquireAndLoad(request);
+        if (row.o_holder === null) return this.#acquireAndLoad(request);
         return { lease: { acquired: false, holder: row.o_holder, expiresAt: Number(row.o_expires) } };
       }
       return {
         lease: { acquired: true, token: Number(row.o_token) },
         load: this.#activationLoad(row.o_version, row.o_snapshot, row.o_ids, row.o_messages),
       };
-    });
+    })();
   }
 
   loadActivation(id: EntityId): Promise<ActivationLoad> {
@@ -488,6 +502,63 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
     }
   }
 
+  /** Runs `attempt` until its outcome is decided (ambiguous_commit.ts); `again`: an earlier one's was unknown. */
+  #decide<T>(what: string, attempt: (again: boolean) => Promise<T>): Promise<T> {
+    const closed = (): unknown => (this.#closed ? ErrStoreClosed.with(this.name) : undefined);
+    return decide(`${this.name} ${what}`, this.#outcomeWindowMs, closed, attempt);
+  }
+
+  /**
+   * One write; when an earlier attempt's outcome was unknown (`unsure`), a refusal by the version
+   * check or the processed id's key is read back: the earlier attempt landed when the key holds
+   * exactly this write, under its token (then its version is the answer), else the refusal stands.
+   */
+  async #writeDecided(a: WriteArgs, unsure: boolean): Promise<number> {
+    try {
+      return await this.#writeOne(a);
+    } catch (e) {
+      if (!unsure || !(ErrVersionConflict.is(e) || (e as { code?: unknown }).code === '23505')) throw e;
+      const landed = landedWrite(a, await this.#readBack(a));
+      // A standby answered (a failover under way): not decided yet, asked again.
+      if (landed === undefined) throw Object.assign(new Error('read back on a standby'), { code: '25006' });
+      if (landed) return versionAfter(a);
+      throw e;
+    }
+  }
+
+  /** What the key holds of write `a` (see {@link landedWrite}): one statement, one snapshot. */
+  async #readBack(a: WriteArgs): Promise<WriteReadBack> {
+    const v = versionAfter(a);
+    const r = await this.#pool.query<{
+      token: string | null;
+      version: string | null;
+      snapshot: string | null;
+      snapshot_version: string | null;
+      done_version: string | null;
+      events: string[] | null;
+      standby: boolean;
+    }>(
+      `SELECT (SELECT l.token FROM ${this.#t.leases} l WHERE l.kind = $1 AND l.key = $2) AS token,
+         s.version, s.snapshot, s.snapshot_version,
+         (SELECT p.version FROM ${this.#t.processed} p WHERE p.kind = $3 AND p.key = $4 AND p.id = $5) AS done_version,
+         (SELECT array_agg(e.event ORDER BY e.version) FROM ${this.#t.events} e
+           WHERE e.kind = $3 AND e.key = $4 AND e.version > $6 AND e.version <= $7) AS events,
+         pg_is_in_recovery() AS standby
+       FROM (SELECT 1) one LEFT JOIN ${this.#t.state} s ON s.kind = $3 AND s.key = $4`,
+      [a.fk, a.fky, a.k, a.ky, a.done, a.exp, v],
+    );
+    const row = r.rows[0]!;
+    return {
+      token: row.token,
+      version: row.version,
+      snapshot: row.snapshot,
+      snapshotVersion: row.snapshot_version,
+      doneVersion: row.done_version,
+      events: row.events,
+      standby: row.standby,
+    };
+  }
+
   /** Several writes in one statement and one commit (the schema's write_batch): one outcome each. */
   async #writeMany(writes: readonly WriteArgs[]): Promise<BatchOutcome[]> {
     const r = await this.#prepared<{ r: BatchOutcome[] }>(
@@ -512,10 +583,14 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
       const encoded = this.#values.encode(message, 'message');
       // One round trip and one commit: the key's lock, the processed check and the insert run in
       // the schema's function, in the statement's own transaction.
-      const r = await this.#prepared<{ accepted: boolean }>(
-        'enqueue',
-        `SELECT ${this.#t.enqueue}($1, $2, $3, $4) AS accepted`,
-        [id.kind, id.key, messageId, encoded],
+      // Keyed by the message id: sent again after a lost connection, one that landed is 'duplicate'.
+      const r = await this.#decide('enqueue', () =>
+        this.#prepared<{ accepted: boolean }>('enqueue', `SELECT ${this.#t.enqueue}($1, $2, $3, $4) AS accepted`, [
+          id.kind,
+          id.key,
+          messageId,
+          encoded,
+        ]),
       );
       return r.rows[0]!.accepted ? ('accepted' as const) : ('duplicate' as const);
     });

@@ -48,8 +48,13 @@ interface Queued {
 
 /** What the queue needs from its store. */
 export interface BatchRunner {
-  /** Runs one write by itself; resolves with its version, rejects with its refusal. */
-  one(args: WriteArgs): Promise<number>;
+  /**
+   * Runs one write by itself; resolves with its version, rejects with its refusal. `unsure`: an
+   * earlier attempt of it (a batch's) lost its connection, its outcome unknown (ambiguous_commit.ts).
+   */
+  one(args: WriteArgs, unsure: boolean): Promise<number>;
+  /** Whether a batch's failure left its outcome unknown (the connection was lost under it). */
+  unknown(e: unknown): boolean;
   /** Runs several writes in one statement: one outcome per write, in order (rejects: none committed). */
   many(args: readonly WriteArgs[]): Promise<BatchOutcome[]>;
   /** The error of a write refused inside a batch (its SQLSTATE and message), as `one` would reject. */
@@ -86,7 +91,7 @@ export class WriteBatches {
     for (let i = 0; i < queued.length; i += MAX_BATCH) {
       const group = queued.slice(i, i + MAX_BATCH);
       if (closed !== undefined) for (const q of group) q.reject(closed);
-      else if (group.length === 1) this.#run.one(group[0]!.args).then(group[0]!.resolve, group[0]!.reject);
+      else if (group.length === 1) this.#run.one(group[0]!.args, false).then(group[0]!.resolve, group[0]!.reject);
       else this.#many(group);
     }
   }
@@ -101,9 +106,12 @@ export class WriteBatches {
           else q.reject(this.#run.refusal(q.args, o.c, o.m));
         });
       },
-      // The statement itself failed (the session lost, the server gone): nothing was committed.
       (e: unknown) => {
-        for (const q of group) q.reject(e);
+        // The connection was lost under the statement: it may have committed. Each write is decided
+        // alone (sent again, read back when refused): a write lands at most once.
+        if (this.#run.unknown(e)) for (const q of group) this.#run.one(q.args, true).then(q.resolve, q.reject);
+        // The statement itself failed otherwise: nothing was committed.
+        else for (const q of group) q.reject(e);
       },
     );
   }

@@ -22,6 +22,12 @@ export interface PostgresStoreOptions {
   codec?: StoreCodec;
   /** Table name prefix, for several stores in one database. Default `entity_`. */
   tablePrefix?: string;
+  /**
+   * How long an operation whose connection was lost mid-way (its outcome unknown: it may have
+   * committed) keeps trying to reach the server again to decide it, in ms (0..2^31-1;
+   * store/ambiguous_commit.ts). Longer than your failover time. Default 30 000.
+   */
+  outcomeWindowMs?: number;
 }
 
 /** Defaults of {@link PostgresStoreOptions}. */
@@ -30,4 +36,5 @@ export const POSTGRES_STORE_DEFAULTS = Object.freeze({
   connectTimeoutMs: 10_000,
   idleInTransactionTimeoutMs: 5000,
   tablePrefix: 'entity_',
+  outcomeWindowMs: 30_000,
 });

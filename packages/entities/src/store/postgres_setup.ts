@@ -25,7 +25,7 @@ import { postgresIndexSchema, postgresIndexWrite } from './postgres_index.js';
 export function openPool(
   connectionString: string,
   options: PostgresStoreOptions,
-): { pool: pg.Pool; prefix: string; name: string } {
+): { pool: pg.Pool; prefix: string; name: string; outcomeWindowMs: number } {
   if (typeof connectionString !== 'string' || connectionString === '')
     throw ErrEntityIncorrect.with('the PostgreSQL connection string must be a non-empty string');
   const max = options.maxConnections ?? POSTGRES_STORE_DEFAULTS.maxConnections;
@@ -37,6 +37,9 @@ export function openPool(
   const idleTx = options.idleInTransactionTimeoutMs ?? POSTGRES_STORE_DEFAULTS.idleInTransactionTimeoutMs;
   if (!Number.isInteger(idleTx) || idleTx < 0 || idleTx > 2 ** 31 - 1)
     throw ErrEntityIncorrect.with(`idleInTransactionTimeoutMs must be an integer in 0..2^31-1, got ${String(idleTx)}`);
+  const outcomeWindowMs = options.outcomeWindowMs ?? POSTGRES_STORE_DEFAULTS.outcomeWindowMs;
+  if (!Number.isInteger(outcomeWindowMs) || outcomeWindowMs < 0 || outcomeWindowMs > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`outcomeWindowMs must be an integer in 0..2^31-1, got ${String(outcomeWindowMs)}`);
   const prefix = options.tablePrefix ?? POSTGRES_STORE_DEFAULTS.tablePrefix;
   if (typeof prefix !== 'string' || !/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
     throw ErrEntityIncorrect.with(`tablePrefix must match [a-z_][a-z0-9_]{0,40}, got ${JSON.stringify(prefix)}`);
@@ -60,7 +63,7 @@ export function openPool(
   } catch {
     // Not a URL (pg also takes `host=... dbname=...`): keep the generic name.
   }
-  return { pool, prefix, name };
+  return { pool, prefix, name, outcomeWindowMs };
 }
 
 /** The database clock's now in epoch ms: lease times come from it, the one clock every member shares. */

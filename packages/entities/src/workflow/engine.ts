@@ -18,9 +18,11 @@ import {
   ENTITY_BUSY,
   ENTITY_ENDED,
   ENTITY_HAND_OFF,
+  ENTITY_STORE_WENT_BACK,
   leaseConfirmed,
   refuseCall,
 } from '../kinds/entity.js';
+import { ErrStoreWentBack } from '../contract/errors.js';
 import { describeThrown, quoted } from '../contract/thrown.js';
 import { ReminderEntity, stageCancelOf } from '../kinds/reminders.js';
 import type { ReminderFire } from '../kinds/reminder_types.js';
@@ -208,6 +210,22 @@ export abstract class WorkflowEntity extends ReminderEntity<
     // one's keys warms them ahead of their wake-ups: their sleeps then end on this timer, on time).
     this.#activated = true;
     this.#ensureRunning();
+  }
+
+  /**
+   * The store went back in time under this instance (runtime/store_watermark.ts): it halts, the
+   * error recorded as `blocked`, and no body runs until an operator's resume (or reset); a
+   * record the store lost entirely is refused instead.
+   */
+  [ENTITY_STORE_WENT_BACK](err: Error): boolean {
+    const rec = this.state;
+    if (rec.status === undefined) return false;
+    this.#halted = true;
+    if (rec.status === 'running') {
+      this.state = { ...rec, blocked: storedError(err) };
+      figuresOf(this.entities, this.spec.name).blockedTotal++;
+    }
+    return true;
   }
 
   [ENTITY_BUSY](): boolean {
@@ -555,6 +573,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
     const rec = this.state;
     if (!this.#activated || this.#ended || rec.status !== 'running' || this.#run !== undefined) return;
     if (this.#halted || this.#closing) return;
+    // Halted because the store went back: only an operator's resume or reset runs it again.
+    if (rec.blocked?.code === ErrStoreWentBack.code) return;
     this.#saving.countRun();
     this.#startRun();
     figuresOf(this.entities, this.spec.name).resumed(rec, this.#run, this.#clock);
