@@ -21,7 +21,8 @@ import {
 } from 'ergo-ts';
 import { within } from '@ergo-ts/test-support';
 
-import { createTabGateway } from '../src/index.js';
+import { createTabGateway, TABS_INSPECT } from '../src/index.js';
+import type { TabProcessDetail, TabProcessRow } from '../src/tab/index.js';
 import { joinLight, type LightTab } from '../src/light/index.js';
 import type { TabStorage } from '../src/tab/keep.js';
 import { BoardActor, gatewayNode, LogLines, NewsActor, quiet, watcherOn } from './helpers.js';
@@ -306,4 +307,32 @@ test('a reload with storage keeps the session: the same name, no new admission, 
   // leave() forgets the tab: the next join is a new tab.
   second.leave();
   assert.equal(kept.size, 0);
+});
+
+test("the gateway's inspector (the Observer's Tabs page) lists a light tab's mailboxes and one's relations", async (t) => {
+  const { g, gw } = await gatewayNode(t);
+  await g.spawnRegister('board', () => new BoardActor());
+  const tab = await light(t, gw.url);
+  const view = tab.mailbox({ call: () => 'ok' }, 'view');
+  await view.monitor(Board.processID('board', g.name), () => undefined);
+  assert.equal(await view.call(Board.processID('board', g.name), 1), 2);
+  const ask = async (request: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const text = await g.call(new ProcessID(TABS_INSPECT as Atom, g.name), { ...request, tab: tab.name });
+    const a = JSON.parse(text as string) as { ok: boolean; value: Record<string, unknown>; code?: string };
+    assert.ok(a.ok, `refused: ${a.code}`);
+    return a.value;
+  };
+  const list = (await ask({ '~tabs': 'processes' })) as { total: number; processes: TabProcessRow[] };
+  assert.equal(list.total, 2);
+  assert.deepEqual(
+    list.processes.map((p) => [p.id, p.name, p.behavior]),
+    [
+      [tab.pid.id, '', 'mailbox'],
+      [view.pid.id, 'view', 'mailbox'],
+    ],
+  );
+  const one = (await ask({ '~tabs': 'process', id: view.pid.id })) as unknown as TabProcessDetail;
+  assert.equal(one.pid, view.pid.toString());
+  assert.equal(one.messagesOut, 1);
+  assert.deepEqual(one.monitors, [Board.processID('board', g.name).toString()]);
 });

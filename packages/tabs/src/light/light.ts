@@ -3,7 +3,8 @@
 // (it dials with the full tab's GatewaySocket: the same grant, limits, refusal of a frame above
 // maxFrameBytes at the tab, redial with backoff within the reconnect window, resume), and answers
 // the frames a node would (Acks, error Responses, Terminate to the watchers of a mailbox that
-// closed), so the gateway serves it as any tab. What it has instead of processes is mailboxes:
+// closed) and the gateway's inspector (`tab_inspect`: its mailboxes), so the gateway serves it as
+// any tab. What it has instead of processes is mailboxes:
 // PIDs of the tab's node whose messages and calls go to callbacks. No scheduler, behaviours,
 // supervisor or node runtime: its bundle (dist/browser/light.js) is the codec, the socket and
 // this file, under its own budget (scripts/bundle-browser.mjs).
@@ -39,6 +40,8 @@ import type {
 const INCARNATION_IDS = 2 ** 32;
 /** Default timeout of a light tab's calls (ms): the core's DEFAULT_REQUEST_TIMEOUT. */
 const DEFAULT_TIMEOUT = 5000;
+/** The name the gateway's inspector calls on every tab node (tab/inspect.ts' TAB_INSPECT). */
+const TAB_INSPECT = 'tab_inspect';
 
 interface Waiter {
   resolve(v: unknown): void;
@@ -280,7 +283,9 @@ class Hub {
       case Op.Send: {
         const box = this.#box(f[6]);
         this.#ack(src, f[3], box === undefined ? ErrProcessUnknown : null);
-        if (box !== undefined && f[5] instanceof PID) box.handlers.message?.(f[5], f[7] as never);
+        if (box === undefined || !(f[5] instanceof PID)) return;
+        box.in++;
+        box.handlers.message?.(f[5], f[7] as never);
         return;
       }
       case Op.Call: {
@@ -299,8 +304,12 @@ class Hub {
             if (ok) answer(false, e);
           }
         };
+        // The gateway's inspector (the Observer's Tabs page) asks `tab_inspect`: the mailboxes answer.
+        if (box === undefined && to instanceof ProcessID && to.name === TAB_INSPECT)
+          return answer(true, this.#inspect(request));
         const h = box?.handlers.call;
         if (h === undefined) return answer(false, box === undefined ? ErrProcessUnknown : ErrUnsupported);
+        box!.in++;
         new Promise((r) => r(h.call(box!.handlers, from, request as never))).then(
           (v) => answer(true, v),
           (e: unknown) => answer(false, e),
@@ -358,6 +367,38 @@ class Hub {
         return;
       }
     }
+  }
+
+  /**
+   * The answer to the gateway's inspector (tab/inspect.ts' requests): the mailboxes as its
+   * process rows (a mailbox's `behavior` is `mailbox`), one with its links and monitors.
+   */
+  #inspect(request: unknown): unknown {
+    const r = request as { op?: unknown; id?: unknown; limit?: unknown } | null;
+    const row = (b: Box) => ({
+      id: b.pid.id,
+      pid: b.pid.toString(),
+      name: b.regName ?? '',
+      behavior: 'mailbox',
+      state: 'sleep',
+      messagesIn: b.in,
+      messagesOut: b.out,
+      uptime: Math.floor((Date.now() - b.since) / 1000),
+    });
+    if (r?.op === 'process') {
+      const b = this.boxes.get(Number(r.id));
+      if (b === undefined) return null;
+      const mine = [...this.watches].filter((w) => w.box === b);
+      const of = (kind: Watch['kind']) => mine.filter((w) => w.kind === kind).map((w) => String(w.target));
+      return {
+        ...row(b),
+        links: of('link'),
+        monitors: of('monitor'),
+        inspect: { watchedFrom: [...b.watchers].join(' ') },
+      };
+    }
+    const limit = typeof r?.limit === 'number' ? r.limit : 100;
+    return { node: this.name, total: this.boxes.size, processes: [...this.boxes.values()].slice(0, limit).map(row) };
   }
 
   #refusal(f: Frame): void {
@@ -418,6 +459,10 @@ class Box implements LightMailbox {
   /** Nodes that link to or monitor this mailbox (and those it links to). */
   readonly watchers = new Set<string>();
   closed = false;
+  /** Messages and calls it got and sent, and when it was made (for the gateway's inspector). */
+  in = 0;
+  out = 0;
+  readonly since = Date.now();
 
   constructor(
     readonly hub: Hub,
@@ -431,10 +476,13 @@ class Box implements LightMailbox {
   }
 
   send(to: LightTarget, message: unknown, options?: { important?: boolean }): never {
-    return this.hub.send(this, to, message, options?.important === true) as never;
+    const r = this.hub.send(this, to, message, options?.important === true);
+    this.out++;
+    return r as never;
   }
 
   call(to: LightTarget, request: unknown, timeoutMs?: number): never {
+    this.out++;
     return this.hub.call(this, to, request, timeoutMs) as never;
   }
 
