@@ -336,3 +336,39 @@ test("the gateway's inspector (the Observer's Tabs page) lists a light tab's mai
   assert.equal(one.messagesOut, 1);
   assert.deepEqual(one.monitors, [Board.processID('board', g.name).toString()]);
 });
+
+test('a kept mailbox comes back under the same PID after a reload: links and monitors on it hold, mail sent meanwhile reaches it', async (t) => {
+  const { g, gw, lines } = await gatewayNode(t);
+  const kept = new Map<string, string>();
+  const storage: TabStorage = {
+    getItem: (k) => kept.get(k) ?? null,
+    setItem: (k, v) => void kept.set(k, v),
+    removeItem: (k) => void kept.delete(k),
+  };
+  const first = await joinLight({ url: gw.url, token: 'good', storage, keep: { cart: {} } });
+  const cart = first.kept.get('cart')!;
+  assert.equal(
+    await g.call(new ProcessID('cart' as Atom, first.name), 'x').catch((e: ErgoError) => e.code),
+    'ERR_UNSUPPORTED',
+  );
+  const w = await watcherOn(g);
+  assert.equal(await w.watch(cart.pid), 'watching');
+  first.unload();
+  await lines.waitFor(/away: \d+ ms to come back/, 'the gateway sees the page gone');
+  g.send(cart.pid, 'sent during the reload');
+  const got = signal<string>();
+  const second = await light(t, gw.url, {
+    storage,
+    keep: { cart: { message: (_from, m) => got.set(String(m)) } },
+  });
+  const back = second.kept.get('cart')!;
+  assert.ok(back.pid.equals(cart.pid), `${back.pid.toString()} is ${cart.pid.toString()}`);
+  assert.equal(await within(got.got, 'the mail held during the reload', 10_000), 'sent during the reload');
+  // The watcher heard nothing at the reload: its link and monitor fire now, with the close's reason.
+  back.close(TerminateReasonShutdown);
+  await within(w.seen.wait, 'exit and down of the kept mailbox', 10_000);
+  assert.deepEqual(
+    [w.seen.exits.map((e) => e.code), w.seen.downs.map((d) => d.code)],
+    [['TERMINATE_SHUTDOWN'], ['TERMINATE_SHUTDOWN']],
+  );
+});

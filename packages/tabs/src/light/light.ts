@@ -72,8 +72,15 @@ export async function joinLight<P = unknown>(options: JoinLightOptions<P>): Prom
     throw ErrIncorrect.with('joinLight needs a url and a token');
   const rc = options.reconnect === false ? false : { minDelay: 100, maxDelay: 2000, ...options.reconnect };
   const key = options.storageKey ?? 'ergo-ts-light-tab';
-  const resume = options.resume ?? options.storage?.getItem(key) ?? '';
+  const stored = readStored(options.storage?.getItem(key) ?? null);
+  const resume = options.resume ?? stored?.resume ?? '';
   const [secret = '', created = '0'] = resume.split('.');
+  // With storage, a resume is a reload that keeps the session and claims the kept mailboxes' PIDs.
+  const mine = stored?.resume === resume ? stored : null;
+  const claims =
+    options.storage !== undefined && secret !== ''
+      ? Object.values(mine?.kept ?? {}).map((id) => new PID(mine!.node, id, Number(created)))
+      : undefined;
   const early: Frame[] = [];
   const dial = async (s: string, claims?: unknown[]): Promise<[GatewaySocket, Welcome]> => {
     const socket = new GatewaySocket(options.url, options.token, WS, options.maxQueuedBytes ?? 1 << 20, rc, s, claims);
@@ -83,8 +90,7 @@ export async function joinLight<P = unknown>(options: JoinLightOptions<P>): Prom
   let socket: GatewaySocket;
   let welcome: Welcome;
   try {
-    // With storage, a resume is a reload that keeps the session (it puts back no process).
-    [socket, welcome] = await dial(secret, options.storage !== undefined && secret !== '' ? [] : undefined);
+    [socket, welcome] = await dial(secret, claims);
   } catch (e) {
     // A session already ended (its window passed): this tab joins as a new one.
     if (secret === '' || (e as { code?: unknown }).code !== ErrTabSessionEnded.code) throw e;
@@ -97,10 +103,49 @@ export async function joinLight<P = unknown>(options: JoinLightOptions<P>): Prom
   const creation = welcome.incarnation > 0 ? old : Math.max(now, old + 1);
   const hub = new Hub(socket, welcome, creation, options, welcome.incarnation * INCARNATION_IDS || 1000);
   const tab = new Tab(hub, options.receive ?? {});
-  options.storage?.setItem(key, tab.resume);
+  // The kept mailboxes, before any frame: the gateway put back the PIDs it accepted (and replays
+  // the relations others hold on them, then the mail held for them, right after its welcome).
+  const back = new Set(welcome.kept.map((p) => (p instanceof PID ? p.id : 0)));
+  for (const [name, handlers] of Object.entries(options.keep ?? {})) {
+    const id = mine?.kept[name];
+    const box = new Box(
+      hub,
+      handlers as MailboxHandlers<never>,
+      name,
+      id !== undefined && back.has(id) ? id : undefined,
+    );
+    box.keep(true);
+    hub.kept.set(name, box);
+  }
+  hub.save = () =>
+    options.storage?.setItem(
+      key,
+      JSON.stringify({
+        resume: tab.resume,
+        node: hub.name,
+        kept: Object.fromEntries([...hub.kept].map(([n, b]) => [n, b.pid.id])),
+      } satisfies StoredLight),
+    );
+  hub.save();
   hub.leaveStorage = () => options.storage?.removeItem(key);
   for (const f of early) hub.frame(f);
   return tab as LightTab<P>;
+}
+
+/** What a page keeps under its storage key: the resume and the kept mailboxes' PID ids by name. */
+interface StoredLight {
+  resume: string;
+  node: string;
+  kept: Record<string, number>;
+}
+
+function readStored(text: string | null): StoredLight | null {
+  try {
+    const v = JSON.parse(text ?? 'null') as StoredLight | null;
+    return typeof v?.resume === 'string' && typeof v.node === 'string' && typeof v.kept === 'object' ? v : null;
+  } catch {
+    return null; // not ours: nothing stored
+  }
 }
 
 /** One light tab's session: its socket, mailboxes, requests and watches. */
@@ -119,6 +164,10 @@ class Hub {
   readonly ended: Promise<Error>;
   #endedResolve!: (e: Error) => void;
   leaveStorage = (): void => undefined;
+  /** Writes the tab to its storage (no storage: nothing). */
+  save = (): void => undefined;
+  /** The kept mailboxes by name. */
+  readonly kept = new Map<string, Box>();
 
   constructor(
     readonly socket: GatewaySocket,
@@ -436,6 +485,11 @@ class Hub {
   closed(box: Box, reason: Error): void {
     this.boxes.delete(box.pid.id);
     if (box.regName !== undefined) this.named.delete(box.regName);
+    if (box.regName !== undefined && this.kept.get(box.regName) === box) {
+      this.kept.delete(box.regName);
+      box.keep(false);
+      this.save();
+    }
     for (const w of [...this.watches]) if (w.box === box) this.unwatch(w);
     if (this.#ended) return;
     for (const node of box.watchers)
@@ -468,9 +522,10 @@ class Box implements LightMailbox {
     readonly hub: Hub,
     readonly handlers: MailboxHandlers<never>,
     readonly regName?: string,
+    id?: number,
   ) {
     if (regName !== undefined && hub.named.has(regName)) throw ErrIncorrect.with(`a mailbox named ${regName} exists`);
-    this.pid = new PID(hub.name, ++hub.nextId, hub.creation);
+    this.pid = new PID(hub.name, id ?? ++hub.nextId, hub.creation);
     hub.boxes.set(this.pid.id, this);
     if (regName !== undefined) hub.named.set(regName, this);
   }
@@ -507,6 +562,15 @@ class Box implements LightMailbox {
     return this.#watch(event, 'monitor', onEnd ?? (() => undefined), onEvent as Watch['event']);
   }
 
+  /** Tells the gateway this mailbox is kept across a reload (or no more). */
+  keep(kept: boolean): void {
+    try {
+      this.hub.post([Ctl.Keep, this.pid, kept, this.regName]);
+    } catch {
+      // The session ended: nothing to keep.
+    }
+  }
+
   close(reason: Error = TerminateReasonNormal): void {
     if (this.closed) return;
     this.closed = true;
@@ -530,6 +594,9 @@ class Tab extends Box implements LightTab {
   }
   get ended(): Promise<Error> {
     return this.hub.ended;
+  }
+  get kept(): ReadonlyMap<string, LightMailbox> {
+    return this.hub.kept;
   }
   mailbox(handlers: MailboxHandlers<never>, name?: string): never {
     return new Box(this.hub, handlers, name) as never;

@@ -137,6 +137,14 @@ export interface JoinLightOptions<P = unknown> {
    * tab's reload does with no kept process.
    */
   storage?: TabStorage;
+  /**
+   * Mailboxes kept across page reloads, by registered name (on the tab's node), made with the
+   * tab before any frame reaches it. With `storage`, a reload within the window brings each back
+   * under the same PID: the links and monitors server processes hold on it neither fire nor get
+   * lost, and mail sent to it during the reload reaches it (the full tab's kept processes, without
+   * state: a mailbox has none). Read them from `tab.kept`.
+   */
+  keep?: Readonly<Record<string, MailboxHandlers>>;
   /** The key under `storage` (default 'ergo-ts-light-tab'). */
   storageKey?: string;
   /** The WebSocket class (default `globalThis.WebSocket`). */
@@ -155,6 +163,8 @@ export interface LightTab<P = unknown> extends LightMailbox<P> {
   readonly connected: boolean;
   /** Resolves with the reason when the session ends. */
   readonly ended: Promise<Error>;
+  /** The kept mailboxes (`keep`) by name: the same PIDs across page reloads. */
+  readonly kept: ReadonlyMap<string, LightMailbox>;
   /** Another mailbox on the tab's node, with its own PID (and a registered name on the tab's node, when given). */
   mailbox<Q = unknown>(handlers: MailboxHandlers<Q>, name?: string): LightMailbox<Q>;
   /** Drops the socket as a network cut would; the tab dials again within its window. */
