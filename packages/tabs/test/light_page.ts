@@ -5,7 +5,15 @@
 // It joins, calls and sends to the server's board, answers the server's calls and shows its
 // sends, hears an event, and reports refusals by their codes.
 
-import { Event, joinLight, type Atom, type ErgoError, type LightTab } from '../src/light/index.js';
+import {
+  Event,
+  joinLight,
+  TerminateReasonShutdown,
+  type Atom,
+  type ErgoError,
+  type LightTab,
+  type TabStorage,
+} from '../src/light/index.js';
 import { Board, type TabView } from './protocols.js';
 
 // The page's DOM, as much as this file uses (the project has no DOM types).
@@ -15,6 +23,7 @@ interface El {
   append(...nodes: El[]): void;
 }
 declare const document: { getElementById(id: string): El | null; createElement(tag: string): El };
+declare const sessionStorage: TabStorage;
 
 /** A line in the page's list `id`. */
 function show(id: string, text: string, cls = 'line'): void {
@@ -152,4 +161,35 @@ export function connected(): boolean {
 export async function whenBack(): Promise<void> {
   await tab!.whenConnected();
   status(`back as ${tab!.name}`);
+}
+
+/**
+ * Joins keeping the tab in `sessionStorage` with a kept mailbox `cart` (its lines shown in the
+ * page), which introduces itself to the board; a reloaded page calls it again and gets the same
+ * name and the same cart PID.
+ */
+export async function joinKeeping(url: string): Promise<{ name: string; cart: string }> {
+  tab = await joinLight<typeof TabView>({
+    url,
+    token: 'good',
+    storage: sessionStorage,
+    keep: {
+      cart: {
+        message: (_from, m) => {
+          shown.push(String(m));
+          show('shown', `cart: ${String(m)}`, 'line rendered');
+          wake?.();
+        },
+      },
+    },
+  });
+  status(`joined as ${tab.name}`);
+  const cart = tab.kept.get('cart')!;
+  cart.send(board(), `cart ${cart.pid.toString()}`);
+  return { name: tab.name, cart: cart.pid.toString() };
+}
+
+/** Closes the kept cart with reason shutdown (its watchers hear it). */
+export function closeCart(): void {
+  tab!.kept.get('cart')!.close(TerminateReasonShutdown);
 }

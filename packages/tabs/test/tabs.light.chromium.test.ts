@@ -23,7 +23,7 @@ import type { PID } from 'ergo-ts';
 import { within } from '@ergo-ts/test-support';
 
 import type * as PageModule from './light_page.js';
-import { BoardActor, gatewayNode, NewsActor } from './helpers.js';
+import { BoardActor, gatewayNode, NewsActor, watcherOn } from './helpers.js';
 import { Board, TabView } from './protocols.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -99,8 +99,8 @@ test('light.js is under its budget and holds no engine', (t) => {
   );
 });
 
-test('a Chromium page with light.js alone: typed calls both ways, sends, an event, refusals, a network cut', async (t) => {
-  if (skipWithout(t)) return;
+/** The gateway on a page server, a board that reports notes, the news event, a Chromium page; all end after `t`. */
+async function setup(t: TestContext) {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     let body: string | undefined;
@@ -155,6 +155,12 @@ test('a Chromium page with light.js alone: typed calls both ways, sends, an even
       [name, args] as const,
     ) as Promise<Awaited<ReturnType<PageApi[K]>>>;
 
+  return { g, gw, lines, sockets, context, page, errors, call, nthNote, news };
+}
+
+test('a Chromium page with light.js alone: typed calls both ways, sends, an event, refusals, a network cut', async (t) => {
+  if (skipWithout(t)) return;
+  const { g, gw, lines, sockets, context, page, errors, call, nthNote, news } = await setup(t);
   // A bad token: refused, coded, in the page.
   await assert.rejects(call('join', gw.url, 'bad'), /ERR_TAB_ADMISSION/);
   const joined = await call('join', gw.url, 'good');
@@ -198,5 +204,36 @@ test('a Chromium page with light.js alone: typed calls both ways, sends, an even
   assert.deepEqual(await call('shownSoFar', 2), ['a line from the server', 'sent while the page was away']);
   assert.equal(await g.call(view, 'after the cut'), 'rendered:after the cut');
   await page.screenshot({ path: join(OUTPUT, 'light-tab-back.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test('a Chromium page reloads: the light tab keeps its session and its kept mailbox under the same PID', async (t) => {
+  if (skipWithout(t)) return;
+  const { g, gw, lines, page, errors, call, nthNote } = await setup(t);
+  const first = await call('joinKeeping', gw.url);
+  const intro = await within(nthNote(1), 'the cart introduces itself', 10_000);
+  assert.equal(intro.from.toString(), first.cart);
+  const w = await watcherOn(g);
+  assert.equal(await w.watch(intro.from), 'watching');
+
+  // The page reloads: its socket goes, the gateway keeps the session for its window.
+  await page.reload();
+  await page.waitForFunction(() => 'page' in globalThis);
+  await lines.waitFor(/away: \d+ ms to come back/, 'the gateway sees the page gone');
+  g.send(intro.from, 'sent during the reload');
+  const second = await call('joinKeeping', gw.url);
+  assert.equal(second.name, first.name);
+  assert.equal(second.cart, first.cart);
+  assert.ok((await within(nthNote(2), 'the cart again', 10_000)).from.equals(intro.from));
+  assert.deepEqual(await call('shownSoFar', 1), ['sent during the reload']);
+  await page.screenshot({ path: join(OUTPUT, 'light-tab-reloaded.png'), fullPage: true });
+
+  // Nothing fired at the reload: the watcher's link and monitor fire when the page closes the cart.
+  await call('closeCart');
+  await within(w.seen.wait, 'exit and down of the cart', 10_000);
+  assert.deepEqual(
+    [w.seen.exits.map((e) => e.code), w.seen.downs.map((d) => d.code)],
+    [['TERMINATE_SHUTDOWN'], ['TERMINATE_SHUTDOWN']],
+  );
   assert.deepEqual(errors, []);
 });
