@@ -79,7 +79,9 @@ export async function joinLight<P = unknown>(options: JoinLightOptions<P>): Prom
   const mine = stored?.resume === resume ? stored : null;
   const claims =
     options.storage !== undefined && secret !== ''
-      ? Object.values(mine?.kept ?? {}).map((id) => new PID(mine!.node, id, Number(created)))
+      ? Object.values(mine?.kept ?? {})
+          .filter((id) => Number.isSafeInteger(id) && id > 0)
+          .map((id) => new PID(mine!.node, id, Number(created)))
       : undefined;
   const early: Frame[] = [];
   const dial = async (s: string, claims?: unknown[]): Promise<[GatewaySocket, Welcome]> => {
