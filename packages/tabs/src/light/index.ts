@@ -50,9 +50,13 @@ export {
   TerminateReasonShutdown,
   type Atom,
   type EventName,
+  type Infer,
   type MessageFor,
+  type MessageOf,
   type PayloadOf,
   type Protocol,
   type ReplyFor,
+  type ReplyOf,
   type RequestFor,
+  type RequestOf,
 } from 'ergo-ts';
