@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { test } from 'node:test';
 
 import {
+  Actor,
   ErrNoConnection,
   Event,
   PID,
@@ -17,6 +18,7 @@ import {
   startNode,
   TerminateReasonShutdown,
   type Atom,
+  type Ref,
   type ErgoError,
 } from 'ergo-ts';
 import { within } from '@ergo-ts/test-support';
@@ -66,6 +68,20 @@ async function light(
   const tab = await joinLight({ url, token: 'good', ...extra });
   t.after(() => tab.leave());
   return tab;
+}
+
+/** Registers the event 'past' keeping its last publish; publishes what it gets; answers calls once it did. */
+class PastActor extends Actor {
+  token!: Ref;
+  override init(): void {
+    this.token = this.registerEvent('past', { buffer: 1 });
+  }
+  override handleMessage(_from: PID, m: unknown): void {
+    this.sendEvent('past', this.token, m);
+  }
+  override handleCall(): string {
+    return 'yes';
+  }
 }
 
 /** A value and the promise that it came. */
@@ -130,10 +146,10 @@ test('a light tab calls and sends to server processes (typed) and its mailboxes 
 });
 
 test('an event published on the server reaches every subscribed light tab; its end reaches them', async (t) => {
-  const { g, gw } = await gatewayNode(t, { admit: () => ({ names: { news: true }, events: ['news'] }) });
+  const { g, gw } = await gatewayNode(t, { admit: () => ({ names: { news: true }, events: ['news', 'past'] }) });
   const news = await g.spawnRegister('news', () => new NewsActor());
   const tabs = await Promise.all([0, 1, 2].map(() => light(t, gw.url)));
-  const got = tabs.map(() => signal<{ m: unknown; from: PID }>());
+  const got = tabs.map(() => signal<{ m: unknown; from: PID | undefined }>());
   const ends = tabs.map(() => signal<Error>());
   for (const [i, tab] of tabs.entries())
     await tab.subscribe(
@@ -145,10 +161,20 @@ test('an event published on the server reaches every subscribed light tab; its e
   for (const s of got) {
     const { m, from } = await within(s.got, 'the event at a tab', 10_000);
     assert.deepEqual(m, { headline: 'one publish' });
-    assert.ok(from.equals(news));
+    assert.ok(from?.equals(news));
   }
   g.kill(news);
   for (const e of ends) assert.ok((await within(e.got, 'the event ended', 10_000)) instanceof Error);
+  // An event with a buffer: a subscriber gets what it kept first (with no publisher: a buffer keeps none).
+  const past = await g.spawnRegister('past', () => new PastActor());
+  g.send(past, 'before anyone subscribed');
+  assert.equal(await g.call(past, 'published?'), 'yes');
+  const kept = signal<{ m: unknown; from: PID | undefined }>();
+  await tabs[0]!.subscribe(new Event('past' as Atom, g.name), (m, from) => kept.set({ m, from }));
+  assert.deepEqual(await within(kept.got, 'the buffered event', 10_000), {
+    m: 'before anyone subscribed',
+    from: undefined,
+  });
   // Not granted: refused at once with the code.
   await assert.rejects(
     tabs[0]!.subscribe(new Event('other' as Atom, g.name), () => undefined),

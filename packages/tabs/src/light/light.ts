@@ -58,7 +58,7 @@ interface Watch {
   kind: 'monitor' | 'link';
   /** Called once, when the target ends (then the watch is gone). */
   end(reason: Error): void;
-  event?: (message: unknown, from: PID) => void;
+  event?: (message: unknown, from: PID | undefined) => void;
 }
 
 /**
@@ -253,8 +253,8 @@ class Hub {
       let s = this.#subs.get(t.key);
       if (s === undefined) this.#subs.set(t.key, (s = new Set()));
       s.add(w);
-      // The event's buffer, as the Ack carries it: [event, timestamp, message][].
-      if (Array.isArray(buffered)) for (const b of buffered as unknown[][]) event?.(b[2], box.pid);
+      // The event's buffer, as the Ack carries it: [event, timestamp, message][] (no publisher).
+      if (Array.isArray(buffered)) for (const b of buffered as unknown[][]) event?.(b[2], undefined);
     }
     return w;
   }
@@ -558,7 +558,7 @@ class Box implements LightMailbox {
 
   subscribe(
     event: Event,
-    onEvent: (m: never, from: PID) => void,
+    onEvent: (m: never, from: PID | undefined) => void,
     onEnd?: (r: Error) => void,
   ): Promise<LightSubscription> {
     return this.#watch(event, 'monitor', onEnd ?? (() => undefined), onEvent as Watch['event']);

@@ -92,12 +92,13 @@ export interface LightMailbox<P = unknown> {
    */
   link(target: PID | ProcessID, onExit: (reason: Error) => void): Promise<LightWatch>;
   /**
-   * Subscribes to `event` (the grant must list it): `onEvent` gets each publish, first those the
-   * event buffered; `onEnd` once when the event ends, its node goes or the session ends.
+   * Subscribes to `event` (the grant must list it): `onEvent` gets each publish with its
+   * publisher, first those the event buffered (their publisher `undefined`: a buffer keeps none);
+   * `onEnd` once when the event ends, its node goes or the session ends.
    */
   subscribe<E extends Event>(
     event: E,
-    onEvent: (message: PayloadOf<E>, from: PID) => void,
+    onEvent: (message: PayloadOf<E>, from: PID | undefined) => void,
     onEnd?: (reason: Error) => void,
   ): Promise<LightSubscription>;
   /**
