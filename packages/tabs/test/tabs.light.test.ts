@@ -191,7 +191,13 @@ test('monitors and links: a light mailbox hears a server process end; a server h
   const down = signal<Error>();
   const exit = signal<Error>();
   await tab.monitor(Board.processID('board', g.name), (r) => down.set(r));
-  const m = tab.mailbox({});
+  const signalled = signal<[PID, string]>();
+  const m = tab.mailbox({ exit: (from, reason) => signalled.set([from, (reason as ErgoError).code]) });
+  // An exit signal to a mailbox reaches its callback (a mailbox does not end by it).
+  g.sendExit(m.pid, TerminateReasonShutdown);
+  const [from, code] = await within(signalled.got, 'the exit signal', 10_000);
+  assert.ok(from.node === g.name);
+  assert.equal(code, 'TERMINATE_SHUTDOWN');
   // The tab links to the board's PID: its end comes with its reason, and the mailbox's link holds at the board.
   const pid = await tab.call(Board.processID('board', g.name), 'self');
   assert.ok(pid.equals(board));
