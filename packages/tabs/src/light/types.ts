@@ -134,8 +134,8 @@ export interface JoinLightOptions<P = unknown> {
   resume?: string;
   /**
    * Where the page keeps its tab across a reload (`sessionStorage`): with it a reload within the
-   * window keeps the whole session (name, grant, what was handed out; no new `admit`), as the full
-   * tab's reload does with no kept process.
+   * window keeps the whole session (name, grant, what was handed out; no new `admit`) and the
+   * `keep` mailboxes under their PIDs, as the full tab's reload does with its kept processes.
    */
   storage?: TabStorage;
   /**
