@@ -13,6 +13,9 @@
 // A second bundle is the tab's side of the gateway (issue 73): @ergo-ts/tabs' `src/tab/browser.ts`,
 // the core inside (`ergo-ts` and `ergo-ts/browser` both resolve to the core's browser entry, so
 // the page has one copy of every class), packages/tabs/dist/browser/tab.js, under its own budget.
+// A third is the light tab (issue 80): `src/light/index.ts`, no node inside (`ergo-ts` resolves
+// to the core's address, error and protocol modules alone), packages/tabs/dist/browser/light.js,
+// under its own budget.
 //
 // The build is skipped when its outputs are newer than every input (dist/src's JavaScript and
 // this script), as bundle-core.mjs does: `npm run check` builds beside running tests.
@@ -21,7 +24,7 @@
 
 import { builtinModules } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
@@ -36,6 +39,24 @@ const tabsSrcDir = join(tabsDir, 'dist', 'src');
 export const BROWSER_GZIP_BUDGET = 72 * 1024;
 /** The budget of tabs' tab.js (the core inside) gzipped, in bytes: docs/browser.md states it. */
 export const TAB_GZIP_BUDGET = 80 * 1024;
+/** The budget of tabs' light.js (the light tab: no node inside) gzipped, in bytes: docs/browser.md states it. */
+export const LIGHT_GZIP_BUDGET = 16 * 1024;
+
+/**
+ * The core's modules the light tab takes (`ergo-ts` in its graph resolves to these alone, never
+ * the engine): addresses, errors, typed protocols and schemas (and EDF's tags, below). A name the light tab
+ * imports that none of them exports fails the build.
+ */
+const LIGHT_CORE = [
+  'gen/pid',
+  'gen/processid',
+  'gen/ref',
+  'gen/event',
+  'gen/failure',
+  'gen/errors',
+  'gen/protocol',
+  'gen/schema',
+];
 
 const bundles = [
   {
@@ -52,6 +73,14 @@ const bundles = [
     inputs: [srcDir, tabsSrcDir],
     budget: TAB_GZIP_BUDGET,
   },
+  {
+    entry: join(tabsSrcDir, 'light', 'index.js'),
+    outDir: join(tabsDir, 'dist', 'browser'),
+    outFile: join(tabsDir, 'dist', 'browser', 'light.js'),
+    inputs: [srcDir, tabsSrcDir],
+    budget: LIGHT_GZIP_BUDGET,
+    light: true,
+  },
 ];
 
 function newestInput(dir, newest = 0) {
@@ -65,7 +94,7 @@ function newestInput(dir, newest = 0) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const b of bundles) {
-    const stamp = join(b.outDir, '.inputs');
+    const stamp = stampOf(b.outFile);
     const inputs = Math.max(...b.inputs.map((d) => newestInput(d)), statSync(fileURLToPath(import.meta.url)).mtimeMs);
     const fresh =
       !process.argv.includes('--force') &&
@@ -76,8 +105,18 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
 }
 
-async function bundle({ entry, outDir, outFile, budget }) {
-  const stamp = join(outDir, '.inputs');
+/** The file that records a bundle's build (tab.js and light.js share a directory). */
+function stampOf(outFile) {
+  return join(dirname(outFile), `.inputs-${basename(outFile, '.js')}`);
+}
+
+/** Removes a bundle's own files (its map, its stamp), not its neighbours'. */
+function removeBundle(outFile) {
+  for (const f of [outFile, `${outFile}.map`, stampOf(outFile)]) rmSync(f, { force: true });
+}
+
+async function bundle({ entry, outDir, outFile, budget, light = false }) {
+  const stamp = stampOf(outFile);
   const { build } = await import('esbuild');
   const nodeNames = new Set(builtinModules);
   const hostBrowser = join(srcDir, 'lib', 'host_browser.js');
@@ -91,7 +130,18 @@ async function bundle({ entry, outDir, outFile, budget }) {
         resolve(args.resolveDir, args.path) === join(srcDir, 'lib', 'host.js') ? { path: hostBrowser } : undefined,
       );
       // The core for the tabs' entry: its browser entry, one copy, whichever subpath is imported.
-      b.onResolve({ filter: /^ergo-ts(\/browser)?$/ }, () => ({ path: coreBrowser }));
+      // For the light tab: its leaf modules alone (LIGHT_CORE), no engine.
+      b.onResolve({ filter: /^ergo-ts(\/browser)?$/ }, () =>
+        light ? { path: 'ergo-ts', namespace: 'light-core' } : { path: coreBrowser },
+      );
+      b.onLoad({ filter: /^ergo-ts$/, namespace: 'light-core' }, () => ({
+        contents: [
+          ...LIGHT_CORE.map((m) => `export * from ${JSON.stringify(join(srcDir, `${m}.js`))};`),
+          `export { Tag as EdfTag, JsTag as EdfJsTag } from ${JSON.stringify(join(srcDir, 'net', 'edf', 'tags.js'))};`,
+        ].join('\n'),
+        resolveDir: srcDir,
+        loader: 'js',
+      }));
       // A Node built-in reached from the browser entry: recorded with its importer, the build fails.
       b.onResolve({ filter: /^[^./]/ }, (args) => {
         const name = args.path.startsWith('node:') ? args.path.slice(5) : args.path;
@@ -101,7 +151,7 @@ async function bundle({ entry, outDir, outFile, budget }) {
       });
     },
   };
-  rmSync(outDir, { recursive: true, force: true });
+  removeBundle(outFile);
   mkdirSync(outDir, { recursive: true });
   const result = await build({
     absWorkingDir: root,
@@ -121,7 +171,7 @@ async function bundle({ entry, outDir, outFile, budget }) {
   });
   if (result.errors.length > 0) process.exit(1);
   if (reached.length > 0) {
-    rmSync(outDir, { recursive: true, force: true });
+    removeBundle(outFile);
     throw new Error(`bundle-browser: the browser entry reaches Node's modules:\n  ${reached.join('\n  ')}`);
   }
   embedForeignSources(outFile);
@@ -133,7 +183,7 @@ async function bundle({ entry, outDir, outFile, budget }) {
       `${(gzip / 1024).toFixed(1)} KiB gzip (budget ${budget / 1024} KiB)`,
   );
   if (gzip > budget) {
-    rmSync(outDir, { recursive: true, force: true });
+    removeBundle(outFile);
     throw new Error(
       `bundle-browser: ${relative(root, outFile)}: ${gzip} bytes gzip, over the budget of ${budget} (docs/browser.md)`,
     );

@@ -13,7 +13,8 @@
 //   flood   ergo-ts only: 10 tabs each send 5,000 messages at once against the default limit of
 //           200 messages/s per tab; what passed ÷ what the limit allows (≤ 1: within its limits)
 //   bundle  the browser bundle, gzip -9: what a tab's page loads, the tab side with the core inside
-//           (packages/tabs/dist/browser/tab.js), and socket.io-client's dist/socket.io.min.js
+//           (packages/tabs/dist/browser/tab.js), and socket.io-client's dist/socket.io.min.js; a
+//           second row the light tab's (packages/tabs/dist/browser/light.js) beside the same
 //
 // `npm run bench -- --only=tabs`; BENCH_TABS sets N (the hold scenario runs ⌈N / 2,500⌉ client
 // processes).
@@ -50,6 +51,8 @@ export const nBroadcast = (n: number): string => `broadcast to ${n} tabs: until 
 export const N_FLOOD = 'flood: passed ÷ allowed by the per-tab limit';
 export const N_FLOOD_RATE = 'flood: sends handled by the gateway (passed or refused)';
 export const N_BUNDLE = 'browser bundle (gzip -9)';
+/** The light tab's bundle (light.js, no node inside) beside socket.io-client's (issue 80). */
+export const N_BUNDLE_LIGHT = 'browser bundle, light tab (gzip -9)';
 
 /** The columns of the echo and hold scenarios, each in its own child. */
 export const PEERS = ['ergo-ts', 'socket.io', 'ws'] as const;
@@ -405,6 +408,13 @@ function bundle(report: Report, peer: string): void {
       ? `socket.io-client dist/socket.io.min.js, ${src.length} B minified`
       : `the tab side with the core inside (@ergo-ts/tabs/browser, tab.js), ${src.length} B minified`;
   report({ group: G_TABS, name: N_BUNDLE, unit: 'B', value: gz, peer, better: 'lower', note });
+  // The light tab (@ergo-ts/tabs/light): a page that calls and hears from servers, no node inside.
+  const light = join(repoRoot, 'packages', 'tabs', 'dist', 'browser', 'light.js');
+  const lsrc = peer === 'socket.io' ? src : readFileSync(light);
+  const lnote =
+    peer === 'socket.io' ? note : `the light tab (@ergo-ts/tabs/light, light.js), ${lsrc.length} B minified`;
+  const lgz = peer === 'socket.io' ? gz : gzipSync(lsrc, { level: 9 }).length;
+  report({ group: G_TABS, name: N_BUNDLE_LIGHT, unit: 'B', value: lgz, peer, better: 'lower', note: lnote });
 }
 
 /** The suite: one scenario × peer per child (see `scenarios`); without a scenario, every one. */

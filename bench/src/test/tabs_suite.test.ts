@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import {
   G_TABS,
   N_BUNDLE,
+  N_BUNDLE_LIGHT,
   N_FLOOD,
   N_FLOOD_RATE,
   N_RATE,
@@ -38,6 +39,7 @@ test('every row, for every peer that has it, at a tiny size', async () => {
     for (const name of [N_RTT, N_RATE, nHeap(SIZES.tabs), nRss(SIZES.tabs), nJoin(SIZES.tabs), nBroadcast(SIZES.tabs)])
       expected.push([peer, name]);
   expected.push(['ergo-ts', N_FLOOD], ['ergo-ts', N_FLOOD_RATE], ['ergo-ts', N_BUNDLE], ['socket.io', N_BUNDLE]);
+  expected.push(['ergo-ts', N_BUNDLE_LIGHT], ['socket.io', N_BUNDLE_LIGHT]);
 
   const got = rows.map((r) => [r.peer, r.name]);
   assert.deepEqual(
