@@ -194,6 +194,13 @@ export {
   type Started,
 } from './workflow/client.js';
 export { isIdReusePolicy, type IdReusePolicy } from './workflow/start_policy.js';
+export {
+  DEFAULT_QUEUE,
+  type QueueLimits,
+  type QueuedWork,
+  type WorkflowQueuesOptions,
+  type WorkflowQueueView,
+} from './workflow/queues.js';
 export { MAX_SELECT_BRANCHES } from './workflow/select.js';
 export { ErrWorkflowContinuePending, MAX_PREVIOUS_RUNS } from './workflow/continue_as_new.js';
 export {

@@ -58,6 +58,7 @@ import { WorkflowClient } from '../workflow/client.js';
 import { backfillIndexes } from '../workflow/search.js';
 import { describeThrown } from '../contract/thrown.js';
 import { workflowStatsOf } from '../workflow/metrics.js';
+import { queuesOf, registerQueues } from '../workflow/queues.js';
 import { settingsOf, type EntitiesOptions, type EntitiesSeams, type EntityCallOptions } from './options.js';
 import { ReminderScheduler } from './reminder_scheduler.js';
 import { ShardOwnership } from './ownership.js';
@@ -258,6 +259,13 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       maxAttempts: inboxMaxAttempts(options.inbox),
       redeliver: (kind, key, id, message) => this.redeliver(kind, key, new Map([[id, message]])),
     });
+    // The workflow queues' slots (workflow/queues.ts): leases of this runtime's owner string.
+    registerQueues(
+      this,
+      { store: options.store, owner: this.owner, leaseTtlMs: this.leaseTtlMs, log: node.log },
+      options.workflowQueues,
+    );
+    this.#timers.push(() => queuesOf(this)?.stop());
     this.#redelivery = new Redelivery({
       log: node.log,
       clock: this.clock,

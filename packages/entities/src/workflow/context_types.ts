@@ -82,6 +82,13 @@ export interface StepOptions<T> {
    * an effect it still makes is not undone by `runCompensations()`.
    */
   readonly cancellation?: 'wait' | 'abandon';
+  /**
+   * The queue its attempts run in (default: its workflow's `queue`, else the default queue): each
+   * attempt takes a slot of it first, and runs only on a member that serves it (queues.ts).
+   */
+  readonly queue?: string;
+  /** Its priority in that queue (default: its workflow's, else 0): lower runs first. */
+  readonly priority?: number;
 }
 
 /**

@@ -138,6 +138,13 @@ export interface WorkflowOptions<
    * them with `ctx.setAttributes`, `entities.workflows.list({ kind, attributes })` filters by them.
    */
   readonly attributes?: At;
+  /**
+   * The queue its steps run in unless a step names its own (queues.ts, docs/workflows.md
+   * "Queues"): only members that serve it run them, under its limits. Default: the default queue.
+   */
+  readonly queue?: string;
+  /** Its steps' priority in their queue unless a step gives its own: lower runs first. Default 0. */
+  readonly priority?: number;
 }
 
 /** Defaults of {@link WorkflowOptions}. */
@@ -166,6 +173,9 @@ export interface WorkflowSpec {
   readonly attributes: AttributeSchemas;
   /** The `idReuse` option (default `'never'`). */
   readonly idReuse: IdReusePolicy;
+  /** The `queue` and `priority` options (undefined: the default queue, priority 0). */
+  readonly queue?: string;
+  readonly priority?: number;
 }
 
 /** A declared workflow (from {@link defineWorkflow}): an entity kind, plus its types. */
@@ -236,6 +246,22 @@ export function checkIdReuse(where: string, v: unknown): IdReusePolicy | undefin
   );
 }
 
+/** Checks a queue name (ERR_WORKFLOW_INCORRECT naming `where`). */
+export function checkQueueName(where: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 200)
+    throw ErrWorkflowIncorrect.with(`${where}: queue must be a non-empty string of at most 200 characters`);
+  return v;
+}
+
+/** Checks a priority (ERR_WORKFLOW_INCORRECT naming `where`): a safe integer, lower runs first. */
+export function checkPriority(where: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+    throw ErrWorkflowIncorrect.with(`${where}: priority must be an integer, got ${describeThrown(v)}`);
+  return v;
+}
+
 /** Checks a numeric option: a finite number in `min..max`. */
 export function positiveOption(what: string, v: number | undefined, fallback: number, min = 1, max = Infinity): number {
   const n = v ?? fallback;
@@ -299,6 +325,8 @@ export function workflowSpec(
     ...(guard === undefined ? {} : { determinismGuard: guard }),
     attributes: attributeSchemas(name, options.attributes),
     idReuse: checkIdReuse(`workflow ${name}`, options.idReuse) ?? 'never',
+    ...(options.queue === undefined ? {} : { queue: checkQueueName(`workflow ${name}`, options.queue) }),
+    ...(options.priority === undefined ? {} : { priority: checkPriority(`workflow ${name}`, options.priority) }),
     retry: retryPolicy(options.retry),
     maxValueBytes: positiveOption('maxValueBytes', options.maxValueBytes, WORKFLOW_DEFAULTS.maxValueBytes),
     resumeAfterMs: positiveOption(
