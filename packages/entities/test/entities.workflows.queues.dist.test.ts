@@ -1,0 +1,167 @@
+// Workflow queues across OS processes (queues.ts; members are entity_node.ts, the workflow
+// queue_kinds.ts's WfQueued), on one SQLite file and on PostgreSQL:
+// - a concurrency limit of 3 holds under 100 concurrent starters on 3 members: the most attempts
+//   seen running at once (each marks itself in a directory while it holds its slot) is 3, never more;
+// - a slot held by a member killed with kill -9 is freed when its lease ends: a step of another
+//   member waiting for it (describe() says why) then runs, and so does the killed member's own
+//   instance, resumed on a survivor.
+
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import { eventually, postgresMissing, startPostgres } from '@ergo-ts/test-support';
+
+import type { WorkflowDescription } from '../src/index.js';
+import { EntityNode, freeTcpUdpPort, ownerAmong, seeMembers, type ClusterSettings } from './dist_helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-queues-dist-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+/** A wait across the nodes on a loaded machine (an event, looked at every few ms). */
+const LONG = { timeoutMs: 90_000 };
+
+let pg: { url: string; stop(): Promise<void> } | undefined;
+after(async () => {
+  await pg?.stop();
+});
+
+/** Starts three members with the queues `queues` (JSON), their attempts marked under `qdir`. */
+async function threeMembers(
+  t: { after(fn: () => Promise<void>): void },
+  stem: string,
+  db: string,
+  prefix: string | undefined,
+  queues: unknown,
+  qdir: string,
+): Promise<{ nodes: EntityNode[]; names: string[] }> {
+  const names = ['a', 'b', 'c'].map((n) => `${stem}${n}${process.pid}@localhost`);
+  const settings: ClusterSettings = {
+    registrar: await freeTcpUdpPort(),
+    members: names,
+    db,
+    leaseMs: 1500,
+    renewMs: 300,
+    passivateMs: 0,
+    leaseScope: 'shard',
+    ...(prefix === undefined ? {} : { prefix }),
+  };
+  // The fixture reads both from its environment (EntityNode passes this process's on).
+  process.env.ENT_QUEUES = JSON.stringify(queues);
+  process.env.WF_QDIR = qdir;
+  const nodes: EntityNode[] = [];
+  t.after(async () => {
+    for (const n of nodes) await n.stop();
+  });
+  for (const name of names) nodes.push(await EntityNode.start(name, settings));
+  delete process.env.ENT_QUEUES;
+  delete process.env.WF_QDIR;
+  await seeMembers(nodes);
+  return { nodes, names };
+}
+
+/** The counts of attempts seen running, and where each ran, from `<qdir>/seen.log`. */
+function seenLog(qdir: string): { counts: number[]; nodes: Set<string> } {
+  const lines = readFileSync(join(qdir, 'seen.log'), 'utf8').trim().split('\n');
+  const parts = lines.map((l) => l.split(' '));
+  return { counts: parts.map((p) => Number(p[0])), nodes: new Set(parts.map((p) => p[2]!)) };
+}
+
+async function limitUnderLoad(t: { after(fn: () => Promise<void>): void }, stem: string, db: string, prefix?: string) {
+  const qdir = join(dir, `${stem}-load`);
+  const { nodes } = await threeMembers(t, stem, db, prefix, { queues: { q: { concurrency: 3 } }, pollMs: 10 }, qdir);
+  const ids = Array.from({ length: 100 }, (_, i) => `${stem}w${i}`);
+  // 100 starters at once, spread over the three members; each instance runs on its key's owner.
+  const created = await Promise.all(
+    ids.map((key, i) =>
+      nodes[i % 3]!.cmd('wfstart', { wf: 'wfqueued', key, req: { tag: key, queue: 'q', holdMs: 20 } }),
+    ),
+  );
+  assert.ok(created.every((c) => c === true));
+  const results = await Promise.all(
+    ids.map((key, i) => nodes[i % 3]!.cmd('wfresult', { wf: 'wfqueued', key, timeout: 120_000 }, 130_000)),
+  );
+  results.forEach((r, i) => assert.match(String(r), new RegExp(`^${ids[i]}@`)));
+  const seen = seenLog(qdir);
+  assert.equal(seen.counts.length, 100, 'each step ran once');
+  assert.equal(Math.max(...seen.counts), 3, `at most 3 at once, and 3 reached (${seen.counts.join(',')})`);
+  assert.equal(seen.nodes.size, 3, 'the steps ran on every member');
+}
+
+async function killHolder(t: { after(fn: () => Promise<void>): void }, stem: string, db: string, prefix?: string) {
+  const qdir = join(dir, `${stem}-kill`);
+  const { nodes, names } = await threeMembers(
+    t,
+    stem,
+    db,
+    prefix,
+    { queues: { one: { concurrency: 1 } }, pollMs: 20 },
+    qdir,
+  );
+  const [a, b] = nodes as [EntityNode, EntityNode, EntityNode];
+  const keyOn = (node: string, p: string) =>
+    Array.from({ length: 500 }, (_, i) => `${p}${i}`).find((k) => ownerAmong(k, names) === node)!;
+  // The holder: an instance owned by a whose step never returns there (it holds the only slot).
+  const held = keyOn(a.name, `${stem}h`);
+  await b.cmd('wfstart', { wf: 'wfqueued', key: held, req: { tag: held, queue: 'one', hangOn: a.name } });
+  await eventually(
+    () => {
+      try {
+        return seenLog(qdir).nodes.has(a.name) || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    'a runs the holder',
+    LONG,
+  );
+  // A step of b's waits for that slot, and says why.
+  const waiter = keyOn(b.name, `${stem}w`);
+  await b.cmd('wfstart', { wf: 'wfqueued', key: waiter, req: { tag: waiter, queue: 'one' } });
+  const why = await eventually(
+    async () => {
+      const d = (await b.cmd('wfdescribe', { wf: 'wfqueued', key: waiter })) as WorkflowDescription;
+      const w = d.running?.find((r) => r.queued !== undefined)?.queued?.waiting;
+      return w === 'waiting for queue one: the concurrency limit (1) is reached' ? w : undefined;
+    },
+    'the waiter waits for the slot',
+    LONG,
+  );
+  assert.equal(why, 'waiting for queue one: the concurrency limit (1) is reached');
+  const listed = (await b.cmd('wfqueue', { key: 'one' })) as { id: string; position: number }[];
+  assert.deepEqual(
+    listed.map((w) => [w.id, w.position]),
+    [[waiter, 1]],
+  );
+  await a.kill();
+  // The slot ends with a's lease: the waiter runs, and so does the holder, resumed on a survivor.
+  assert.equal(
+    await b.cmd('wfresult', { wf: 'wfqueued', key: waiter, timeout: 60_000 }, 70_000),
+    `${waiter}@${b.name}`,
+  );
+  assert.match(String(await b.cmd('wfresult', { wf: 'wfqueued', key: held, timeout: 60_000 }, 70_000)), /@/);
+  assert.equal(Math.max(...seenLog(qdir).counts), 1, 'never two at once');
+}
+
+test('SQLite: a concurrency limit of 3 holds under 100 concurrent starters on 3 members, and is reached', async (t) => {
+  await limitUnderLoad(t, 'ql', join(dir, 'load.db'));
+});
+
+test('SQLite: a slot held by a member killed with kill -9 is freed with its lease', async (t) => {
+  await killHolder(t, 'qk', join(dir, 'kill.db'));
+});
+
+test('PostgreSQL: a concurrency limit of 3 holds under 100 concurrent starters on 3 members, and is reached', async (t) => {
+  const missing = postgresMissing();
+  if (missing !== undefined) return t.skip(missing);
+  pg ??= await startPostgres();
+  await limitUnderLoad(t, 'pl', pg.url, 'qload_');
+});
+
+test('PostgreSQL: a slot held by a member killed with kill -9 is freed with its lease', async (t) => {
+  const missing = postgresMissing();
+  if (missing !== undefined) return t.skip(missing);
+  pg ??= await startPostgres();
+  await killHolder(t, 'pk', pg.url, 'qkill_');
+});
