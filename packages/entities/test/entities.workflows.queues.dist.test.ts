@@ -1,5 +1,8 @@
-// Workflow queues across OS processes (queues.ts; members are entity_node.ts, the workflow
-// queue_kinds.ts's WfQueued), on one SQLite file and on PostgreSQL:
+// Workflow queues across OS processes (queues.ts, activities.ts; members are entity_node.ts, the
+// workflows queue_kinds.ts's), on one SQLite file and on PostgreSQL:
+// - an activity in a queue only one member serves runs there, for bodies on the others; with that
+//   member killed it waits, and describe() says no live member serves its queue; it runs there
+//   once the member is back;
 // - a concurrency limit of 3 holds under 100 concurrent starters on 3 members: the most attempts
 //   seen running at once (each marks itself in a directory while it holds its slot) is 3, never more;
 // - a slot held by a member killed with kill -9 is freed when its lease ends: a step of another
@@ -27,7 +30,10 @@ after(async () => {
   await pg?.stop();
 });
 
-/** Starts three members with the queues `queues` (JSON), their attempts marked under `qdir`. */
+/**
+ * Starts three members with the queues `queues` (the runtime's workflowQueues; an array: one per
+ * member), their attempts marked under `qdir`.
+ */
 async function threeMembers(
   t: { after(fn: () => Promise<void>): void },
   stem: string,
@@ -35,7 +41,7 @@ async function threeMembers(
   prefix: string | undefined,
   queues: unknown,
   qdir: string,
-): Promise<{ nodes: EntityNode[]; names: string[] }> {
+): Promise<{ nodes: EntityNode[]; names: string[]; start(i: number): Promise<EntityNode> }> {
   const names = ['a', 'b', 'c'].map((n) => `${stem}${n}${process.pid}@localhost`);
   const settings: ClusterSettings = {
     registrar: await freeTcpUdpPort(),
@@ -47,18 +53,26 @@ async function threeMembers(
     leaseScope: 'shard',
     ...(prefix === undefined ? {} : { prefix }),
   };
-  // The fixture reads both from its environment (EntityNode passes this process's on).
-  process.env.ENT_QUEUES = JSON.stringify(queues);
-  process.env.WF_QDIR = qdir;
   const nodes: EntityNode[] = [];
   t.after(async () => {
     for (const n of nodes) await n.stop();
   });
-  for (const name of names) nodes.push(await EntityNode.start(name, settings));
-  delete process.env.ENT_QUEUES;
-  delete process.env.WF_QDIR;
+  const start = async (i: number): Promise<EntityNode> => {
+    // The fixture reads both from its environment (EntityNode passes this process's on).
+    process.env.ENT_QUEUES = JSON.stringify(Array.isArray(queues) ? queues[i] : queues);
+    process.env.WF_QDIR = qdir;
+    try {
+      const n = await EntityNode.start(names[i]!, settings);
+      nodes.push(n);
+      return n;
+    } finally {
+      delete process.env.ENT_QUEUES;
+      delete process.env.WF_QDIR;
+    }
+  };
+  for (let i = 0; i < names.length; i++) await start(i);
   await seeMembers(nodes);
-  return { nodes, names };
+  return { nodes, names, start };
 }
 
 /** The counts of attempts seen running, and where each ran, from `<qdir>/seen.log`. */
@@ -143,6 +157,58 @@ async function killHolder(t: { after(fn: () => Promise<void>): void }, stem: str
   assert.match(String(await b.cmd('wfresult', { wf: 'wfqueued', key: held, timeout: 60_000 }, 70_000)), /@/);
   assert.equal(Math.max(...seenLog(qdir).counts), 1, 'never two at once');
 }
+
+async function routing(t: { after(fn: () => Promise<void>): void }, stem: string, db: string, prefix?: string) {
+  // Only c serves gpu.
+  const { nodes, names, start } = await threeMembers(
+    t,
+    stem,
+    db,
+    prefix,
+    [{ serve: [] }, { serve: [] }, { serve: ['gpu'] }],
+    join(dir, `${stem}-route`),
+  );
+  const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
+  const keyOn = (node: string, p: string) =>
+    Array.from({ length: 500 }, (_, i) => `${p}${i}`).find((k) => ownerAmong(k, names) === node)!;
+  // Bodies on a and on b: their activity runs on c.
+  for (const [i, owner] of [a, b].entries()) {
+    const key = keyOn(owner.name, `${stem}r${i}`);
+    await a.cmd('wfstart', { wf: 'wfrouted', key, req: { tag: key } });
+    assert.equal(await b.cmd('wfresult', { wf: 'wfrouted', key, timeout: 60_000 }, 70_000), `${key}@${c.name}`);
+  }
+  // c killed: no live member serves gpu; a body on a waits, and says so.
+  await c.kill();
+  await eventually(
+    async () => JSON.stringify(await a.cmd('members')) === JSON.stringify([a.name, b.name].sort()),
+    'a sees c gone',
+    LONG,
+  );
+  const key = keyOn(a.name, `${stem}w`);
+  await b.cmd('wfstart', { wf: 'wfrouted', key, req: { tag: key } });
+  await eventually(
+    async () => {
+      const d = (await b.cmd('wfdescribe', { wf: 'wfrouted', key })) as WorkflowDescription;
+      return d.running?.find((r) => r.queued?.waiting === 'waiting for queue gpu: no live member serves it');
+    },
+    'the activity waits for a member serving gpu',
+    LONG,
+  );
+  // c back: it runs there.
+  await start(2);
+  assert.equal(await b.cmd('wfresult', { wf: 'wfrouted', key, timeout: 60_000 }, 70_000), `${key}@${c.name}`);
+}
+
+test('SQLite: an activity runs on a member serving its queue; with none live it waits, visibly, until one is back', async (t) => {
+  await routing(t, 'qr', join(dir, 'route.db'));
+});
+
+test('PostgreSQL: an activity runs on a member serving its queue; with none live it waits, visibly, until one is back', async (t) => {
+  const missing = postgresMissing();
+  if (missing !== undefined) return t.skip(missing);
+  pg ??= await startPostgres();
+  await routing(t, 'pr', pg.url, 'qroute_');
+});
 
 test('SQLite: a concurrency limit of 3 holds under 100 concurrent starters on 3 members, and is reached', async (t) => {
   await limitUnderLoad(t, 'ql', join(dir, 'load.db'));

@@ -64,6 +64,14 @@ const WfKindQ = defineWorkflow('wfkindq', { queue: 'two', priority: 3 }, async (
   ctx.step('work', () => input.tag),
 );
 
+/** An activity in queue `two` (served here: it runs here) and one in `gpu` (not served here: it waits). */
+const WfAct = defineWorkflow(
+  'wfact',
+  { activities: { echo: (input: { tag: string }, info) => `${input.tag}#${info.attempt}` } },
+  async (ctx, input: { tag: string; queue: string }) =>
+    ctx.activity<string>('echo', { tag: input.tag }, { queue: input.queue }),
+);
+
 const QUEUES = {
   serve: ['two', 'pm', 'one', 'slow'],
   queues: {
@@ -186,6 +194,29 @@ const CASES: RigCases = {
     assert.deepEqual(await w.queue('gpu').waiting(), []);
   },
 
+  async 'an activity runs here when this member serves its queue; else it waits for a live member that does'(rig) {
+    const w = rig.workflows();
+    await w.start(WfAct, 'a1', { tag: 'a1', queue: 'two' });
+    assert.equal(await w.handle(WfAct, 'a1').result(), 'a1#1');
+    await w.start(WfAct, 'a2', { tag: 'a2', queue: 'gpu' });
+    const q = await eventually(async () => {
+      const r = (await w.handle(WfAct, 'a2').describe()).running?.find((x) => x.queued !== undefined);
+      return r?.queued;
+    }, 'a2 waits for a serving member');
+    assert.deepEqual(q, {
+      queue: 'gpu',
+      position: 1,
+      priority: 0,
+      waiting: 'waiting for queue gpu: no live member serves it',
+    });
+    assert.deepEqual(
+      (await w.queue('gpu').waiting()).map((x) => [x.id, x.step]),
+      [['a2', 'echo']],
+    );
+    await w.handle(WfAct, 'a2').cancel('no gpu anywhere');
+    await assert.rejects(w.handle(WfAct, 'a2').result(), { code: 'ERR_WORKFLOW_CANCELLED' });
+  },
+
   async "a kind's queue and priority hold for its steps"(rig) {
     const w = rig.workflows();
     await w.start(WfQ, 'k0', { tag: 'k0', queue: 'two', hold: true });
@@ -210,7 +241,7 @@ function fresh(): void {
   opened.clear();
 }
 
-onEveryRig('workflow queues', CASES, [WfQ, WfKindQ], fresh, { workflowQueues: QUEUES });
+onEveryRig('workflow queues', CASES, [WfQ, WfKindQ, WfAct], fresh, { workflowQueues: QUEUES });
 
 test('bad queue options are refused with ERR_WORKFLOW_INCORRECT', async () => {
   const bad = [

@@ -35,7 +35,7 @@ import { WfCan, WfSteps, type CanInput, type StepsInput } from './workflow_kinds
 import { WfCart, type CartInput } from './workflow_update_kinds.js';
 import { WfTagged, type TaggedInput } from './search_workflows.js';
 import { WfOrder, type OrderInput } from './workflow_select_kinds.js';
-import { WfQueued, type QueuedInput } from './queue_kinds.js';
+import { WfQueued, WfRouted, type QueuedInput, type RoutedInput } from './queue_kinds.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
@@ -135,7 +135,7 @@ const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snaps
 const entities = await startEntities(node, {
   store,
   // EsLedger: the event-sourced kind with reminders (entities.eventsourced.reminders.dist.test.ts).
-  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan, WfCart, WfTagged, WfOrder, WfQueued],
+  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan, WfCart, WfTagged, WfOrder, WfQueued, WfRouted],
   // ENT_QUEUES: the workflow queues served and their limits, JSON (entities.workflows.queues.dist.test.ts).
   ...(process.env.ENT_QUEUES ? { workflowQueues: JSON.parse(process.env.ENT_QUEUES) as WorkflowQueuesOptions } : {}),
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
@@ -179,7 +179,7 @@ interface Command {
   timeout?: number;
   kind?: 'cart' | 'esledger' | 'wfcart' | 'wforder';
   /** The workflow of the wf commands (default wfsteps; wfcan: continue-as-new, workflow_kinds.ts). */
-  wf?: 'wfcan' | 'wforder' | 'wfqueued';
+  wf?: 'wfcan' | 'wforder' | 'wfqueued' | 'wfrouted';
 }
 
 async function run(c: Command): Promise<unknown> {
@@ -201,6 +201,8 @@ async function run(c: Command): Promise<unknown> {
         });
       return entities.sendDurable(entity(kind, c.key!), c.req as { add: number }, c.msgId!, { timeout: 20_000 });
     case 'wfstart':
+      if (c.wf === 'wfrouted')
+        return (await entities.workflows.start(WfRouted, c.key!, c.req as RoutedInput, { timeout: 20_000 })).created;
       if (c.wf === 'wfqueued')
         return (await entities.workflows.start(WfQueued, c.key!, c.req as QueuedInput, { timeout: 20_000 })).created;
       if (c.wf === 'wfcan')

@@ -61,3 +61,16 @@ export const WfQueued = defineWorkflow('wfqueued', async (ctx, input: QueuedInpu
     { queue: input.queue, retry: { initialMs: 50, maxAttempts: 10 } },
   ),
 );
+
+/** An activity's input: `render` returns `<tag>@<node that ran it>`. */
+export interface RoutedInput {
+  readonly tag: string;
+}
+
+/** One activity, `render`, in queue `gpu`: it runs on a member that serves `gpu`. */
+export const WfRouted = defineWorkflow(
+  'wfrouted',
+  { activities: { render: (input: RoutedInput) => `${input.tag}@${process.env.ENT_NAME ?? '?'}` } },
+  async (ctx, input: RoutedInput): Promise<string> =>
+    ctx.activity<string>('render', input, { queue: 'gpu', retry: { initialMs: 50, maxMs: 200, maxAttempts: 100 } }),
+);

@@ -159,6 +159,13 @@ export interface WorkflowContext<
    * result is journaled (a crash in between): give the outside world `info.idempotencyKey`.
    */
   step<T>(name: string, fn: (info: StepInfo) => T | Promise<T>, options?: StepOptions<T>): Promise<T>;
+  /**
+   * Runs activity `name` of this workflow's kind (its `activities` option) on `input`, journaled as
+   * a step (retries, timeouts, idempotency key): here when this member serves its queue (the
+   * step's `queue`, else the kind's), else on a live member that does (docs/workflows.md, "Queues").
+   * Rejects with ERR_WORKFLOW_INCORRECT for an activity the kind does not declare.
+   */
+  activity<T = unknown>(name: string, input: unknown, options?: StepOptions<T>): Promise<T>;
   /** Sleeps durably (a reminder): `ms` from now, or until a time. Fires late after a cluster outage, never early. */
   sleep(duration: number | { readonly until: Date | number }): Promise<void>;
   /**

@@ -13,6 +13,7 @@ import { isDeterminismGuardMode, type DeterminismGuardMode } from './determinism
 import { ErrWorkflowIncorrect } from './errors.js';
 import { checkUpdates } from './update_state.js';
 import type { WorkflowProtocol, WorkflowRecord } from './record.js';
+import type { StepInfo } from './context_types.js';
 
 /** The signals a workflow takes: a payload schema per signal name. */
 export type SignalSchemas = Readonly<Record<string, StandardSchemaV1>>;
@@ -39,6 +40,13 @@ export type OutboxMessages = Readonly<Record<string, unknown>>;
 export type OutboxHandlersOf<Om extends OutboxMessages> = {
   readonly [K in keyof Om]: (message: Om[K], info: OutboxInfo) => unknown;
 };
+
+/**
+ * A kind's activities, by name (activities.ts): functions every member has, that a member
+ * serving their queue runs for any other (`ctx.activity(name, input)`), given the input and the
+ * attempt's info.
+ */
+export type ActivityHandlers = Readonly<Record<string, (input: any, info: StepInfo) => unknown>>;
 
 /** The queries a workflow answers: the reply's schema per query name. */
 export type QuerySchemas = Readonly<Record<string, StandardSchemaV1>>;
@@ -145,6 +153,11 @@ export interface WorkflowOptions<
   readonly queue?: string;
   /** Its steps' priority in their queue unless a step gives its own: lower runs first. Default 0. */
   readonly priority?: number;
+  /**
+   * Its activities (`ctx.activity(name, input, options)`): named functions a member that serves
+   * the activity's queue runs for the member running the body (activities.ts).
+   */
+  readonly activities?: ActivityHandlers;
 }
 
 /** Defaults of {@link WorkflowOptions}. */
@@ -176,6 +189,8 @@ export interface WorkflowSpec {
   /** The `queue` and `priority` options (undefined: the default queue, priority 0). */
   readonly queue?: string;
   readonly priority?: number;
+  /** The `activities` option (none: `{}`). */
+  readonly activities: ActivityHandlers;
 }
 
 /** A declared workflow (from {@link defineWorkflow}): an entity kind, plus its types. */
@@ -304,6 +319,8 @@ export function workflowSpec(
   if (typeof body !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: the body must be a function`);
   if (options.signals !== undefined && (typeof options.signals !== 'object' || options.signals === null))
     throw ErrWorkflowIncorrect.with(`workflow ${name}: signals must be an object of schemas`);
+  for (const [k, h] of Object.entries(options.activities ?? {}))
+    if (typeof h !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: activity ${k} must be a function`);
   for (const [k, h] of Object.entries(options.outboxes ?? {}))
     if (typeof h !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: outbox ${k} must be a function`);
   if (options.queries !== undefined && (typeof options.queries !== 'object' || options.queries === null))
@@ -322,6 +339,7 @@ export function workflowSpec(
     queries: options.queries ?? {},
     updates: options.updates ?? {},
     outboxes: options.outboxes ?? {},
+    activities: options.activities ?? {},
     ...(guard === undefined ? {} : { determinismGuard: guard }),
     attributes: attributeSchemas(name, options.attributes),
     idReuse: checkIdReuse(`workflow ${name}`, options.idReuse) ?? 'never',

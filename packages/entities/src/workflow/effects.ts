@@ -27,6 +27,7 @@ import {
 import type { JournalOp, WorkflowRunningOperation } from './record.js';
 import { callOnce } from './in_flight.js';
 import { waitForSlot } from './queues.js';
+import type { ActivityRoute } from './activities.js';
 import { figuresOf } from './metrics.js';
 import { stepFailed, type OnCancel, type RunEnded, type RunOps, type RunningAttempt } from './run_host.js';
 
@@ -66,6 +67,8 @@ export interface EffectOps extends RunOps {
 /** What a step asks beyond its options (see {@link runStep}). */
 export interface StepInner {
   readonly signalOnCancel?: boolean;
+  /** An activity's (activities.ts): where each attempt runs, set before it. */
+  readonly route?: ActivityRoute;
   readonly returnedAfterCancel?: () => void;
 }
 
@@ -135,7 +138,7 @@ export async function runStep<T>(
         const holding = ops.holding();
         if (holding !== undefined) throw holding;
         // A slot of its queue first (queues.ts; none asked of a queue without limits), then the lease.
-        const slot = t === 'step' ? await waitForSlot(ops, seq, name, attempt, queue, struck) : undefined;
+        const slot = t === 'step' ? await waitForSlot(ops, seq, name, attempt, queue, struck, inner.route) : undefined;
         try {
           await h.confirmLease();
           const ended = ops.ended();

@@ -87,6 +87,11 @@ interface Waiter extends SlotRequest {
   readonly resolve: (slot: QueueSlot) => void;
 }
 
+/** An activity's attempt waiting for a live member that serves its queue. */
+interface RouteWaiter extends SlotRequest {
+  readonly resolve: (member: string) => void;
+}
+
 /** What the queues need of their runtime (the entities runtime). */
 export interface QueueHost {
   readonly store: EntityStore;
@@ -94,6 +99,12 @@ export interface QueueHost {
   readonly owner: string;
   readonly leaseTtlMs: number;
   readonly log: Log;
+  /** The workflow kind `name` hosted here (an activity's, run here for another member). */
+  kind(name: string): unknown;
+  /** A live member other than this one that serves `queue` (activities.ts), or undefined. */
+  findServer(queue: string): Promise<string | undefined>;
+  /** Calls `request` to `member`'s entities manager (activities.ts). */
+  call(member: string, request: unknown, timeoutMs?: number): Promise<unknown>;
 }
 
 const LIMIT_MAX = 2 ** 31 - 1;
@@ -132,6 +143,9 @@ export function checkQueuesOptions(o: WorkflowQueuesOptions | undefined): void {
 /** One queue on one member: its waiting attempts, in order, and the slots held here. */
 class Gate {
   readonly waiters: Waiter[] = [];
+  /** Activities' attempts waiting for a serving member (this one does not serve the queue). */
+  readonly routing: RouteWaiter[] = [];
+  finding = false;
   running = 0;
   /** Slot keys of `~queue:<name>` held here, with their fencing tokens. */
   readonly held = new Map<string, number>();
@@ -210,23 +224,63 @@ export class WorkflowQueues {
     };
   }
 
+  /**
+   * Waits for a live member that serves `r.queue` (an activity this member cannot run): resolves
+   * with its name. Returns a cancel, as {@link take}'s.
+   */
+  route(r: SlotRequest, resolve: (member: string) => void): () => void {
+    const g = this.#gate(r.queue);
+    const w: RouteWaiter = { ...r, resolve };
+    g.routing.push(w);
+    void this.#find(g);
+    return () => {
+      const at = g.routing.indexOf(w);
+      if (at >= 0) g.routing.splice(at, 1);
+    };
+  }
+
+  /** Calls `request` to `member`'s entities manager (an activity's attempt there). */
+  call(member: string, request: unknown, timeoutMs?: number): Promise<unknown> {
+    return this.#host.call(member, request, timeoutMs);
+  }
+
+  /** The workflow kind `name` hosted here (undefined: none). */
+  kind(name: string): unknown {
+    return this.#host.kind(name);
+  }
+
+  /** Looks for a serving member while activities wait for one (every `pollMs`). */
+  async #find(g: Gate): Promise<void> {
+    if (g.finding) return;
+    g.finding = true;
+    try {
+      while (g.routing.length > 0 && !this.#stopped) {
+        const member = await this.#host.findServer(g.name).catch(() => undefined);
+        if (member !== undefined) {
+          for (const w of g.routing.splice(0)) w.resolve(member);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, this.#pollMs).unref?.());
+      }
+    } finally {
+      g.finding = false;
+    }
+  }
+
   /** The attempts waiting on this member (of `queue`, or of every queue), in order. */
   waiting(queue?: string): QueuedWork[] {
     const out: QueuedWork[] = [];
     for (const g of this.#gates.values()) {
       if (queue !== undefined && g.name !== queue) continue;
       g.waiters.forEach((w, i) => out.push(shown(g, w, i)));
+      g.routing.forEach((w, i) => out.push(shown(g, w, g.waiters.length + i, 'no live member serves it')));
     }
     return out;
   }
 
   /** Where attempt `seq` of `kind`/`id` waits, if it does. */
   place(kind: string, id: string, seq: number): QueuedWork | undefined {
-    for (const g of this.#gates.values()) {
-      const i = g.waiters.findIndex((w) => w.kind === kind && w.id === id && w.seq === seq);
-      if (i >= 0) return shown(g, g.waiters[i]!, i);
-    }
-    return undefined;
+    return this.waiting().find((w) => w.kind === kind && w.id === id && w.seq === seq);
   }
 
   /** How many attempts of `queue` run on this member now. */
@@ -381,7 +435,7 @@ export class WorkflowQueues {
   }
 }
 
-function shown(g: Gate, w: Waiter, i: number): QueuedWork {
+function shown(g: Gate, w: SlotRequest, i: number, blocked = g.blocked): QueuedWork {
   return {
     queue: w.queue,
     position: i + 1,
@@ -392,7 +446,7 @@ function shown(g: Gate, w: Waiter, i: number): QueuedWork {
     attempt: w.attempt,
     priority: w.priority,
     since: w.since,
-    waiting: `waiting for queue ${w.queue}: ${g.blocked}`,
+    waiting: `waiting for queue ${w.queue}: ${blocked}`,
   };
 }
 
@@ -427,13 +481,24 @@ export async function waitForSlot(
   attempt: number,
   choice: QueueChoice,
   cancellable: boolean,
+  route?: { member?: string | undefined; priority?: number; seq?: number },
 ): Promise<QueueSlot | undefined> {
   const h = ops.host;
   const queue = choice.queue ?? h.spec.queue ?? DEFAULT_QUEUE;
   const queues = queuesOf(h.entities);
-  if (queues === undefined || queues.free(queue)) return undefined;
   const priority = choice.priority ?? h.spec.priority ?? 0;
   const request = { queue, priority, kind: h.spec.name, id: h.id, step: name, seq, attempt, since: h.clock.now() };
+  if (route !== undefined) {
+    // An activity: run here when this member serves its queue, else on a member that does (its slot taken there).
+    route.member = undefined;
+    route.priority = priority;
+    route.seq = seq;
+    if (queues !== undefined && !queues.serves(queue)) {
+      route.member = await ops.waitFor<string>((resolve) => queues.route(request, resolve), cancellable);
+      return undefined;
+    }
+  }
+  if (queues === undefined || queues.free(queue)) return undefined;
   let granted: QueueSlot | undefined;
   let left = false;
   try {
