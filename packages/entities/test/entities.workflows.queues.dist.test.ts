@@ -113,7 +113,7 @@ async function killHolder(t: { after(fn: () => Promise<void>): void }, stem: str
     { queues: { one: { concurrency: 1 } }, pollMs: 20 },
     qdir,
   );
-  const [a, b] = nodes as [EntityNode, EntityNode, EntityNode];
+  const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
   const keyOn = (node: string, p: string) =>
     Array.from({ length: 500 }, (_, i) => `${p}${i}`).find((k) => ownerAmong(k, names) === node)!;
   // The holder: an instance owned by a whose step never returns there (it holds the only slot).
@@ -143,10 +143,11 @@ async function killHolder(t: { after(fn: () => Promise<void>): void }, stem: str
     LONG,
   );
   assert.equal(why, 'waiting for queue one: the concurrency limit (1) is reached');
-  const listed = (await b.cmd('wfqueue', { key: 'one' })) as { id: string; position: number }[];
+  // Listed from any member (c asks every live member), with the member it waits on.
+  const listed = (await c.cmd('wfqueue', { key: 'one' })) as { id: string; member: string; position: number }[];
   assert.deepEqual(
-    listed.map((w) => [w.id, w.position]),
-    [[waiter, 1]],
+    listed.map((w) => [w.id, w.member, w.position]),
+    [[waiter, b.name, 1]],
   );
   await a.kill();
   // The slot ends with a's lease: the waiter runs, and so does the holder, resumed on a survivor.

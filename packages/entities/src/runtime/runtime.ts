@@ -274,6 +274,8 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
         kind: (name) => this.#kinds.get(name),
         findServer: (queue) => serving.find(queue),
         call: (member, request, timeoutMs) => callMember(asked, member, request as QueueRequest, timeoutMs),
+        node: node.name,
+        members: () => this.members(),
       },
       options.workflowQueues,
     );

@@ -21,6 +21,7 @@ import type { RunHost } from './run_host.js';
 /** A request one member's manager answers for another (manager.ts hands it here). */
 export type QueueRequest =
   | { readonly '~wfq': 'serves' }
+  | { readonly '~wfq': 'waiting'; readonly queue?: string }
   | {
       readonly '~wfq': 'run';
       readonly queue: string;
@@ -162,11 +163,14 @@ export function activityAttempt(
 
 /**
  * Answers another member's {@link QueueRequest} on runtime `rt` (manager.ts): which queues it
- * serves, or an attempt of an activity, run under a slot of its queue here.
+ * serves, what waits here (of one queue or all), or an attempt of an activity, run under a slot
+ * of its queue here.
  */
 export async function answerQueueRequest(rt: object, request: QueueRequest): Promise<unknown> {
   const queues = queuesOf(rt);
   if (request['~wfq'] === 'serves') return queues?.served ?? null;
+  if (request['~wfq'] === 'waiting')
+    return queues?.waiting(typeof request.queue === 'string' ? request.queue : undefined) ?? [];
   if (request['~wfq'] !== 'run') throw ErrWorkflowIncorrect.with('workflow queues: unknown request');
   const r = request;
   if (queues !== undefined && !queues.serves(r.queue))

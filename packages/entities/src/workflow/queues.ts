@@ -11,7 +11,7 @@
 // A member serves the queues of its `workflowQueues.serve` (default: all); a step of a queue this
 // member does not serve waits, and describe() says so. Work waits in priority order (lower first,
 // then first come) on each member; a waiting attempt shows in describe() with its queue, its
-// position and what holds it, and `workflows.queue(name).waiting()` lists this member's.
+// position and what holds it, and `workflows.queue(name).waiting()` lists every live member's.
 
 import type { Log } from 'ergo-ts';
 
@@ -51,7 +51,9 @@ export interface WorkflowQueuesOptions {
 /** One attempt waiting for a slot, as `describe()` and `workflows.queue(name).waiting()` show it. */
 export interface QueuedWork {
   readonly queue: string;
-  /** Its place among this member's waiting work of the queue, from 1. */
+  /** The member it waits on (where its body runs). */
+  readonly member: string;
+  /** Its place among that member's waiting work of the queue, from 1. */
   readonly position: number;
   readonly kind: string;
   readonly id: string;
@@ -105,6 +107,9 @@ export interface QueueHost {
   findServer(queue: string): Promise<string | undefined>;
   /** Calls `request` to `member`'s entities manager (activities.ts). */
   call(member: string, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /** This node's name, and the live members (this node included when it is one). */
+  readonly node: string;
+  members(): string[];
 }
 
 const LIMIT_MAX = 2 ** 31 - 1;
@@ -272,10 +277,26 @@ export class WorkflowQueues {
     const out: QueuedWork[] = [];
     for (const g of this.#gates.values()) {
       if (queue !== undefined && g.name !== queue) continue;
-      g.waiters.forEach((w, i) => out.push(shown(g, w, i)));
-      g.routing.forEach((w, i) => out.push(shown(g, w, g.waiters.length + i, 'no live member serves it')));
+      const node = this.#host.node;
+      g.waiters.forEach((w, i) => out.push(shown(g, node, w, i)));
+      g.routing.forEach((w, i) => out.push(shown(g, node, w, g.waiters.length + i, 'no live member serves it')));
     }
     return out;
+  }
+
+  /** {@link waiting} of `queue` on every live member (asked through their managers), this one's first. */
+  async waitingEverywhere(queue: string): Promise<QueuedWork[]> {
+    const h = this.#host;
+    const others = h.members().filter((m) => m !== h.node);
+    const theirs = await Promise.all(
+      others.map((m) =>
+        h.call(m, { '~wfq': 'waiting', queue }, 5000).then(
+          (ws) => (Array.isArray(ws) ? (ws as QueuedWork[]) : []),
+          () => [],
+        ),
+      ),
+    );
+    return [...this.waiting(queue), ...theirs.flat()];
   }
 
   /** Where attempt `seq` of `kind`/`id` waits, if it does. */
@@ -435,9 +456,10 @@ export class WorkflowQueues {
   }
 }
 
-function shown(g: Gate, w: SlotRequest, i: number, blocked = g.blocked): QueuedWork {
+function shown(g: Gate, member: string, w: SlotRequest, i: number, blocked = g.blocked): QueuedWork {
   return {
     queue: w.queue,
+    member,
     position: i + 1,
     kind: w.kind,
     id: w.id,
@@ -545,7 +567,11 @@ export interface WorkflowQueueView {
   readonly served: boolean;
   /** How many of its attempts run on this member now. */
   running(): number;
-  /** The attempts waiting on this member for a slot, in the order they will be granted one. */
+  /**
+   * The attempts waiting for a slot on every live member (each asked through its entities
+   * manager; one that does not answer within 5 s is left out), each with its member and its place
+   * there, in the order each member grants them.
+   */
   waiting(): Promise<QueuedWork[]>;
 }
 
@@ -557,6 +583,6 @@ export function queueView(rt: object, name: string): WorkflowQueueView {
     limits: q?.limits(name) ?? {},
     served: q?.serves(name) ?? true,
     running: () => q?.runningHere(name) ?? 0,
-    waiting: () => Promise.resolve(q?.waiting(name) ?? []),
+    waiting: async () => (q === undefined ? [] : q.waitingEverywhere(name)),
   };
 }
