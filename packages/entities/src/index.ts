@@ -142,6 +142,8 @@ export {
   RETRY_DEFAULTS,
   WORKFLOW_DEFAULTS,
   type AnyWorkflowKind,
+  type ActivityHandlers,
+  type ActivityInfo,
   type OutboxHandlers,
   type OutboxHandlersOf,
   type OutboxInfo,

@@ -13,7 +13,6 @@ import { isDeterminismGuardMode, type DeterminismGuardMode } from './determinism
 import { ErrWorkflowIncorrect } from './errors.js';
 import { checkUpdates } from './update_state.js';
 import type { WorkflowProtocol, WorkflowRecord } from './record.js';
-import type { StepInfo } from './context_types.js';
 
 /** The signals a workflow takes: a payload schema per signal name. */
 export type SignalSchemas = Readonly<Record<string, StandardSchemaV1>>;
@@ -42,11 +41,25 @@ export type OutboxHandlersOf<Om extends OutboxMessages> = {
 };
 
 /**
+ * What an activity's attempt is given besides its input (a step's `StepInfo` where it runs here;
+ * on another member its `signal` is never aborted and `heartbeat` does nothing).
+ */
+export interface ActivityInfo {
+  /** The operation's idempotency key, as a step's: the same on every attempt. */
+  readonly idempotencyKey: string;
+  /** This attempt's number, from 1. */
+  readonly attempt: number;
+  readonly signal: AbortSignal;
+  heartbeat(details?: unknown): void;
+  readonly heartbeatDetails: unknown;
+}
+
+/**
  * A kind's activities, by name (activities.ts): functions every member has, that a member
  * serving their queue runs for any other (`ctx.activity(name, input)`), given the input and the
  * attempt's info.
  */
-export type ActivityHandlers = Readonly<Record<string, (input: any, info: StepInfo) => unknown>>;
+export type ActivityHandlers = Readonly<Record<string, (input: any, info: ActivityInfo) => unknown>>;
 
 /** The queries a workflow answers: the reply's schema per query name. */
 export type QuerySchemas = Readonly<Record<string, StandardSchemaV1>>;

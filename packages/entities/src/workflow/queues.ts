@@ -212,9 +212,9 @@ export class WorkflowQueues {
   }
 
   /**
-   * Waits for a slot of `r.queue`; `onWait` hears the attempt's place while it waits. Returns a
-   * cancel (the run ended, the step was cancelled): the attempt leaves the queue, a slot granted
-   * meanwhile is given back.
+   * Waits for a slot of `r.queue` in priority order: `resolve` gets it when granted. Returns a
+   * cancel (the run ended, the step was cancelled): the attempt leaves the queue (a slot granted
+   * after it left is given back by its caller: {@link waitForSlot}).
    */
   take(r: SlotRequest, resolve: (slot: QueueSlot) => void): () => void {
     const g = this.#gate(r.queue);
