@@ -13,6 +13,8 @@ import type { Envelope, WorkerReply, WorkerRequest } from '../net/workflows_serv
 export interface Engine {
   /** Runs an n-step workflow `id`, start → result. */
   steps(id: string, n: number): Promise<void>;
+  /** The same, each step taking a slot of a limited queue (lib/workflows_queue.ts; ergo-ts only). */
+  queuedSteps?(id: string, n: number): Promise<void>;
   /** Runs a nap workflow (a durable sleep of `ms`) to its end; returns its lateness in ms. */
   nap(id: string, ms: number): Promise<number>;
   /**

@@ -54,6 +54,7 @@ export async function startErgo(url: string, log: string): Promise<Engine> {
   const one = (): IpcWorker => single ?? pair!.a;
   return {
     steps: async (id, n) => void (await one().request({ op: 'steps', id, n })),
+    queuedSteps: async (id, n) => void (await one().request({ op: 'qsteps', id, n })),
     nap: async (id, ms) => (await one().request({ op: 'nap', id, ms })) as number,
     beforeResume: async () => void (await toPair()),
     startSleeper: async (id, ms) => void (await (await toPair()).a.request({ op: 'start', id, ms })),

@@ -19,6 +19,15 @@ const Steps = defineWorkflow('bench-steps', async (ctx, input: { n: number }) =>
   }
   return acc;
 });
+/** The same steps in queue `bench` (a concurrency limit never reached: what a slot costs, lib/workflows_queue.ts). */
+const QSteps = defineWorkflow('bench-qsteps', { queue: 'bench' }, async (ctx, input: { n: number }) => {
+  let acc = 0;
+  for (let i = 0; i < input.n; i++) {
+    const prev = acc;
+    acc = await ctx.step(`s${i}`, () => prev + 1);
+  }
+  return acc;
+});
 const Nap = defineWorkflow('bench-nap', async (ctx, input: { ms: number }) => {
   const t0 = await ctx.step('t0', () => Date.now());
   await ctx.sleep(input.ms);
@@ -48,13 +57,15 @@ const node = await startNode(name, {
 });
 const entities = await startEntities(node, {
   store,
-  kinds: [Steps, Nap, Sleeper],
+  kinds: [Steps, Nap, Sleeper, QSteps],
+  workflowQueues: { queues: { bench: { concurrency: 1000 } } },
   ...(members.length > 1 ? { members: members.map((m) => m.split('=')[0]!), probeIntervalMs: 100 } : {}),
 });
 while (entities.members().length < Math.max(1, members.length)) await new Promise((r) => setTimeout(r, 50));
 
 serveWorker({
   steps: async (id, n) => (await entities.workflows.start(Steps, id, { n }, TIMEOUT)).result(),
+  qsteps: async (id, n) => (await entities.workflows.start(QSteps, id, { n }, TIMEOUT)).result(),
   nap: async (id, ms) => (await entities.workflows.start(Nap, id, { ms }, TIMEOUT)).result(),
   // Row 5 kills the member that started the sleepers: each one's key is picked among those this
   // member owns (placement hashes keys over the members), its step log still under `id`.

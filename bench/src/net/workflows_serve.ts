@@ -15,7 +15,8 @@ import { appendFileSync } from 'node:fs';
 export type WorkerRequest =
   | { op: 'steps'; id: string; n: number }
   | { op: 'nap'; id: string; ms: number }
-  | { op: 'start'; id: string; ms: number };
+  | { op: 'start'; id: string; ms: number }
+  | { op: 'qsteps'; id: string; n: number };
 
 /** A request with its sequence number (the reply carries it back). */
 export type Envelope = WorkerRequest & { seq: number };
@@ -31,6 +32,8 @@ export interface WorkerHandlers {
   nap(id: string, ms: number): Promise<number>;
   /** Starts a sleeper workflow `id`; resolves once the engine has stored it (not when it ends). */
   start(id: string, ms: number): Promise<void>;
+  /** Runs an n-step workflow whose steps take a slot of a limited queue (ergo-ts only: lib/workflows_queue.ts). */
+  qsteps?(id: string, n: number): Promise<unknown>;
 }
 
 /** Appends "id step time pid" to the step log ($WF_LOG): called by a sleeper's step as it runs. */
@@ -49,6 +52,7 @@ export function serveWorker(handlers: WorkerHandlers): void {
     const run = async (): Promise<unknown> => {
       if (m.op === 'steps') return handlers.steps(m.id, m.n);
       if (m.op === 'nap') return handlers.nap(m.id, m.ms);
+      if (m.op === 'qsteps') return handlers.qsteps!(m.id, m.n);
       return handlers.start(m.id, m.ms);
     };
     // A reply after the parent closed the channel has nobody to go to (send would throw).

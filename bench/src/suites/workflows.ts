@@ -18,6 +18,7 @@ import { createDatabase } from '../lib/resume_row.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import { ipcEngine, type Engine } from '../lib/workflows_engine.js';
 import { measureResume, measureRuns } from '../lib/workflows_rows.js';
+import { measureQueuedStep } from '../lib/workflows_queue.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const NET = join(here, '..', 'net');
@@ -155,6 +156,7 @@ export async function workflowsSuite(report: Report, ctx?: SuiteContext): Promis
       const tagged: Report = (row) => report({ ...row, peer });
       try {
         await measureRuns(tagged, c, started.engine, started.what);
+        await measureQueuedStep(tagged, c, started.engine, started.what);
         await measureResume(tagged, c, started.engine, log, started.what);
       } finally {
         await started.stop();

@@ -142,6 +142,8 @@ export {
   RETRY_DEFAULTS,
   WORKFLOW_DEFAULTS,
   type AnyWorkflowKind,
+  type ActivityHandlers,
+  type ActivityInfo,
   type OutboxHandlers,
   type OutboxHandlersOf,
   type OutboxInfo,
@@ -194,6 +196,13 @@ export {
   type Started,
 } from './workflow/client.js';
 export { isIdReusePolicy, type IdReusePolicy } from './workflow/start_policy.js';
+export {
+  DEFAULT_QUEUE,
+  type QueueLimits,
+  type QueuedWork,
+  type WorkflowQueuesOptions,
+  type WorkflowQueueView,
+} from './workflow/queues.js';
 export { MAX_SELECT_BRANCHES } from './workflow/select.js';
 export { ErrWorkflowContinuePending, MAX_PREVIOUS_RUNS } from './workflow/continue_as_new.js';
 export {

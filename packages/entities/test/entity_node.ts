@@ -14,6 +14,7 @@
 // peerStallTimeout (the heartbeat that declares a paused or cut-off peer down); ENT_LEASE_SCOPE
 // the runtime's leaseScope; ENT_ROLE=client starts a client-only runtime (ENT_MEMBERS: the members);
 // ENT_SIGNALS=1 turns the node's handleSignals on (SIGTERM: a graceful stop, then the process ends).
+// ENT_QUEUES: the runtime's workflowQueues option as JSON; WF_QDIR: where WfQueued (queue_kinds.ts) marks its attempts.
 // The 'pause' command stops the process itself (SIGSTOP) once its answer is sent, at a known point:
 // between event-loop turns, where no SqliteStore transaction is open (each runs synchronously
 // inside one call), so the paused process holds no write lock of the shared file.
@@ -25,7 +26,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { Leader, ProcessID, startNode, type Atom, type LeaderOptions } from 'ergo-ts';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
-import { ENTITIES_CHANNEL, entity, startEntities, type EntityStore } from '../src/index.js';
+import { ENTITIES_CHANNEL, entity, startEntities, type EntityStore, type WorkflowQueuesOptions } from '../src/index.js';
 import { cartKind } from './cart.js';
 import { counterKind } from './counter.js';
 import { EsLedger } from './faults_kinds.js';
@@ -34,6 +35,7 @@ import { WfCan, WfSteps, type CanInput, type StepsInput } from './workflow_kinds
 import { WfCart, type CartInput } from './workflow_update_kinds.js';
 import { WfTagged, type TaggedInput } from './search_workflows.js';
 import { WfOrder, type OrderInput } from './workflow_select_kinds.js';
+import { WfQueued, WfRouted, type QueuedInput, type RoutedInput } from './queue_kinds.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
@@ -133,7 +135,9 @@ const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snaps
 const entities = await startEntities(node, {
   store,
   // EsLedger: the event-sourced kind with reminders (entities.eventsourced.reminders.dist.test.ts).
-  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan, WfCart, WfTagged, WfOrder],
+  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan, WfCart, WfTagged, WfOrder, WfQueued, WfRouted],
+  // ENT_QUEUES: the workflow queues served and their limits, JSON (entities.workflows.queues.dist.test.ts).
+  ...(process.env.ENT_QUEUES ? { workflowQueues: JSON.parse(process.env.ENT_QUEUES) as WorkflowQueuesOptions } : {}),
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -166,6 +170,7 @@ interface Command {
     | 'wfdescribe'
     | 'wfsignal'
     | 'wfupdate'
+    | 'wfqueue'
     | 'pause';
   key?: string;
   req?: unknown;
@@ -174,7 +179,7 @@ interface Command {
   timeout?: number;
   kind?: 'cart' | 'esledger' | 'wfcart' | 'wforder';
   /** The workflow of the wf commands (default wfsteps; wfcan: continue-as-new, workflow_kinds.ts). */
-  wf?: 'wfcan' | 'wforder';
+  wf?: 'wfcan' | 'wforder' | 'wfqueued' | 'wfrouted';
 }
 
 async function run(c: Command): Promise<unknown> {
@@ -196,6 +201,10 @@ async function run(c: Command): Promise<unknown> {
         });
       return entities.sendDurable(entity(kind, c.key!), c.req as { add: number }, c.msgId!, { timeout: 20_000 });
     case 'wfstart':
+      if (c.wf === 'wfrouted')
+        return (await entities.workflows.start(WfRouted, c.key!, c.req as RoutedInput, { timeout: 20_000 })).created;
+      if (c.wf === 'wfqueued')
+        return (await entities.workflows.start(WfQueued, c.key!, c.req as QueuedInput, { timeout: 20_000 })).created;
       if (c.wf === 'wfcan')
         return (await entities.workflows.start(WfCan, c.key!, c.req as CanInput, { timeout: 20_000 })).created;
       if (c.kind === 'wfcart')
@@ -203,6 +212,8 @@ async function run(c: Command): Promise<unknown> {
       if (c.kind === 'wforder')
         return (await entities.workflows.start(WfOrder, c.key!, c.req as OrderInput, { timeout: 20_000 })).created;
       return (await entities.workflows.start(WfSteps, c.key!, c.req as StepsInput, { timeout: 20_000 })).created;
+    case 'wfqueue':
+      return entities.workflows.queue(c.key!).waiting();
     case 'wftagstart':
       return (await entities.workflows.start(WfTagged, c.key!, c.req as TaggedInput, { timeout: 20_000 })).created;
     case 'wfresult':

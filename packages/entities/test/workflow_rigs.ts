@@ -17,6 +17,7 @@ import {
   startEntities,
   type AnyWorkflowKind,
   type Entities,
+  type EntitiesOptions,
   type EntityStore,
   type WorkflowClient,
 } from '../src/index.js';
@@ -30,7 +31,12 @@ export interface Rig {
   restart(): Promise<void>;
   /** The record of `kind`/`id` in the store (undefined: never started). */
   record(kind: string, id: string): Promise<WorkflowRecord | undefined>;
+  /** Moves the test clock (the test kit only; undefined on the wall-clock rigs). */
+  advanceTime?(ms: number): void;
 }
+
+/** What the runtime is started with besides its store and kinds (every rig). */
+export type RigOptions = Pick<EntitiesOptions, 'workflowQueues'>;
 
 /** A case: what it checks, on whichever rig. */
 export type RigCases = Record<string, (rig: Rig) => Promise<void>>;
@@ -45,30 +51,37 @@ async function recordIn(store: EntityStore, kind: string, id: string): Promise<W
  * Runs `cases` on the test kit, SQLite and PostgreSQL (`what` names them in the suites' titles),
  * with `kinds`; `fresh` runs before each case (to clear what the kinds count).
  */
-export function onEveryRig(what: string, cases: RigCases, kinds: readonly AnyWorkflowKind[], fresh: () => void): void {
+export function onEveryRig(
+  what: string,
+  cases: RigCases,
+  kinds: readonly AnyWorkflowKind[],
+  fresh: () => void,
+  options: RigOptions = {},
+): void {
   describe(`${what} on the test kit (MemoryStore, test clock)`, () => {
     for (const [name, run] of Object.entries(cases))
       test(name, async () => {
         fresh();
-        await using k = await startTestEntities({ kinds: [...kinds], leaseTtlMs: 3_600_000 });
+        await using k = await startTestEntities({ kinds: [...kinds], leaseTtlMs: 3_600_000, ...options });
         await run({
           workflows: () => k.entities.workflows,
           restart: () => k.restart(),
           record: (kind, id) => recordIn(k.store, kind, id),
+          advanceTime: (ms) => k.advanceTime(ms),
         });
       });
   });
   const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-rigs-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   let n = 0;
-  onStore(`${what} on SQLite (wall clock, restarted between steps)`, cases, kinds, fresh, async () =>
+  onStore(`${what} on SQLite (wall clock, restarted between steps)`, cases, kinds, fresh, options, async () =>
     SqliteStore.open(join(dir, `r${++n}.db`), { synchronous: 'normal' }),
   );
   let pg: { url: string; stop(): Promise<void> } | undefined;
   after(async () => {
     await pg?.stop();
   });
-  onStore(`${what} on PostgreSQL (wall clock, restarted between steps)`, cases, kinds, fresh, async () => {
+  onStore(`${what} on PostgreSQL (wall clock, restarted between steps)`, cases, kinds, fresh, options, async () => {
     pg ??= await startPostgres();
     return PostgresStore.open(pg.url, { tablePrefix: `rig${++n}_` });
   });
@@ -81,6 +94,7 @@ function onStore(
   cases: RigCases,
   kinds: readonly AnyWorkflowKind[],
   fresh: () => void,
+  options: RigOptions,
   open: () => Promise<EntityStore>,
 ): void {
   describe(title, () => {
@@ -94,7 +108,7 @@ function onStore(
         const store = await open();
         const node = await startNode(`rig${++nodes}-${process.pid}@localhost`, { log: { level: 'warning' } });
         const begin = (): Promise<Entities> =>
-          startEntities(node, { store, kinds: [...kinds], reminders: { pollMs: 50 } });
+          startEntities(node, { store, kinds: [...kinds], reminders: { pollMs: 50 }, ...options });
         let entities = await begin();
         t.after(async () => {
           await entities.stop();

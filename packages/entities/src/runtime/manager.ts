@@ -11,6 +11,7 @@ import { ManagerInspector, isInspectRequest, nodeShardTable } from '../inspect/i
 import type { InspectedRuntime } from '../inspect/inspector.js';
 import type { WorkflowClient } from '../workflow/client.js';
 import { isWorkflowOperation, operateWorkflows } from '../workflow/operator.js';
+import { answerQueueRequest, isQueueRequest } from '../workflow/activities.js';
 import { isDeadLetterOperation, operateDeadLetters, type DeadLetters } from './dead_letters.js';
 import type { ActivateReply, ActivateRequest, HelloNotice, LeavingNotice, SendRequest } from './manager_protocol.js';
 import type { Membership } from './membership.js';
@@ -75,17 +76,24 @@ export class EntityManager extends Actor {
       ? operateWorkflows(this.#rt.workflows, request, () => this.#rt.stats().workflows)
       : isDeadLetterOperation(request)
         ? operateDeadLetters(this.#rt.deadLetters, request)
-        : undefined;
+        : isQueueRequest(request)
+          ? answerQueueRequest(this.#rt, request) // another member's activity (workflow/activities.ts)
+          : undefined;
     if (operation !== undefined) {
       // Answered when done (a cancel or resume is a call to the instance's owner): JSON text.
       const me = this.pid;
-      void operation.then((text) => {
+      const answer = (ok: boolean, value: unknown): void => {
         try {
-          this.#rt.node.send(me, new Answer(from, ref, true, text));
+          this.#rt.node.send(me, new Answer(from, ref, ok, value));
         } catch {
           // The manager is gone (the runtime stopped): the caller's call fails with it.
         }
-      });
+      };
+      // A failure (an activity that threw) is the caller's error.
+      operation.then(
+        (text) => answer(true, text),
+        (e: unknown) => answer(false, e),
+      );
       return undefined;
     }
     if (!isRequest(request, 'activate') && !isRequest(request, 'send')) {

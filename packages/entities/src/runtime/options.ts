@@ -10,6 +10,7 @@ import type { EventSourcedKind } from '../kinds/event_sourced.js';
 import { SHARD_LEASE_KIND } from './leases.js';
 import type { InboxOptions } from './inbox_sweeper.js';
 import type { ReminderOptions } from './reminder_scheduler.js';
+import type { WorkflowQueuesOptions } from '../workflow/queues.js';
 
 /** Options of {@link startEntities}. */
 export interface EntitiesOptions {
@@ -111,6 +112,12 @@ export interface EntitiesOptions {
    * key's dead letters (`entities.deadLetters`; a store that keeps them: all three of this package).
    */
   readonly inbox?: InboxOptions;
+  /**
+   * The workflow queues this member serves and their limits (docs/workflows.md, "Queues"):
+   * `{ serve: ['gpu'], queues: { gpu: { concurrency: 2, perMember: 1, rate: { limit: 10, periodMs: 1000 } } } }`.
+   * Default: every queue served, none limited.
+   */
+  readonly workflowQueues?: WorkflowQueuesOptions;
 }
 
 /** Defaults of {@link EntitiesOptions}. */

@@ -58,6 +58,8 @@ import { WorkflowClient } from '../workflow/client.js';
 import { backfillIndexes } from '../workflow/search.js';
 import { describeThrown } from '../contract/thrown.js';
 import { workflowStatsOf } from '../workflow/metrics.js';
+import { queuesOf, registerQueues } from '../workflow/queues.js';
+import { callMember, ServingMembers, type QueueRequest } from '../workflow/activities.js';
 import { settingsOf, type EntitiesOptions, type EntitiesSeams, type EntityCallOptions } from './options.js';
 import { ReminderScheduler } from './reminder_scheduler.js';
 import { StoreWatermark } from './store_watermark.js';
@@ -261,6 +263,26 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       maxAttempts: inboxMaxAttempts(options.inbox),
       redeliver: (kind, key, id, message) => this.redeliver(kind, key, new Map([[id, message]])),
     });
+    // The workflow queues' slots (workflow/queues.ts): leases of this runtime's owner string;
+    // activities (workflow/activities.ts) asked of the members serving their queue, through their managers.
+    const asked = { node, manager: s.name, members: () => this.members() };
+    const serving = new ServingMembers(asked);
+    registerQueues(
+      this,
+      {
+        store: options.store,
+        owner: this.owner,
+        leaseTtlMs: this.leaseTtlMs,
+        log: node.log,
+        kind: (name) => this.#kinds.get(name),
+        findServer: (queue) => serving.find(queue),
+        call: (member, request, timeoutMs) => callMember(asked, member, request as QueueRequest, timeoutMs),
+        node: node.name,
+        members: () => this.members(),
+      },
+      options.workflowQueues,
+    );
+    this.#timers.push(() => queuesOf(this)?.stop());
     this.#redelivery = new Redelivery({
       log: node.log,
       clock: this.clock,

@@ -31,6 +31,7 @@ import { leaseIdOf } from '../runtime/leases.js';
 import type { Entities } from '../runtime/runtime.js';
 import { startEntitiesWith } from '../runtime/start_entities.js';
 import { ENTITIES_DEFAULTS, type EntitiesOptions } from '../runtime/options.js';
+import type { WorkflowQueuesOptions } from '../workflow/queues.js';
 import type { StoreCodec } from '../contract/store.js';
 import { EventRecorder, type EntityEventMatch } from './event_recorder.js';
 import { TestEntity, type TestKitContext, type TestableKind } from './test_entity.js';
@@ -90,6 +91,8 @@ export interface TestEntitiesOptions {
   readonly handOffTimeoutMs?: number;
   /** The real-time bound of the kit's waits, in ms (default 5000): a hang guard, never a timing check. */
   readonly timeoutMs?: number;
+  /** The workflow queues served and their limits, as the runtime's option (default: all served, none limited). */
+  readonly workflowQueues?: WorkflowQueuesOptions;
 }
 
 /**
@@ -311,6 +314,7 @@ function runtimeOptions(store: MemoryStore, options: TestEntitiesOptions): Entit
     ...(options.renewIntervalMs === undefined ? {} : { renewIntervalMs: options.renewIntervalMs }),
     ...(options.leaseScope === undefined ? {} : { leaseScope: options.leaseScope }),
     ...(options.handOffTimeoutMs === undefined ? {} : { handOffTimeoutMs: options.handOffTimeoutMs }),
+    ...(options.workflowQueues === undefined ? {} : { workflowQueues: options.workflowQueues }),
   };
 }
 

@@ -34,6 +34,8 @@ import type { WatchMode } from './watchers.js';
 import type { ListOptions, WorkflowRuntimeView } from './listing.js';
 import { askUpdate, type UpdateOptions } from './updates.js';
 import { checkIdReuse, checkStartSignal, type IdReusePolicy, type StartSignal } from './start_policy.js';
+import { checkQueueName } from './define.js';
+import { queueView, type WorkflowQueueView } from './queues.js';
 import {
   countWorkflows,
   inputRefusal,
@@ -525,5 +527,13 @@ export class WorkflowClient {
       .filter((k) => typeof (k as { workflow?: unknown }).workflow === 'object')
       .map((k) => k.name)
       .sort();
+  }
+
+  /**
+   * Queue `name` as this member sees it (queues.ts): its limits, whether this member serves it,
+   * how many of its attempts run here, and the attempts waiting here for a slot, in order.
+   */
+  queue(name: string): WorkflowQueueView {
+    return queueView(this.#e, checkQueueName('queue', name) ?? name);
   }
 }

@@ -53,6 +53,7 @@ import { takeUpdate } from './updates.js';
 import { runSelect, type SelectOps } from './select.js';
 import { CHILD_OF } from './select_types.js';
 import { compensationOptions, putOutbox, runStep, type Compensation, type EffectOps } from './effects.js';
+import { activityAttempt, type ActivityRoute } from './activities.js';
 import { keyGeneration } from './recovery.js';
 import { RunEnded, type RunHost, type RunParking, type RunningAttempt, type Wait } from './run_host.js';
 
@@ -383,6 +384,18 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     if (c !== undefined && c !== 'wait' && c !== 'abandon')
       return Promise.reject(ErrWorkflowIncorrect.with(`step ${name}: cancellation must be 'wait' or 'abandon'`));
     return runStep(this.#ops, 'step', name, fn, options);
+  }
+
+  activity<T = unknown>(name: string, input: unknown, options: StepOptions<T> = {}): Promise<T> {
+    // Where each attempt runs is decided before it (activities.ts): here, or on a serving member.
+    const route: ActivityRoute = {};
+    let fn: (info: StepInfo) => unknown;
+    try {
+      fn = activityAttempt(this.#h, name, input, route, options.queue, options.timeoutMs);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return runStep(this.#ops, 'step', name, fn as (info: StepInfo) => T, options, { route });
   }
 
   /** A pending wait the run's end (or a cancel) rejects; `start` returns its own cleanup. */

@@ -82,6 +82,13 @@ export interface StepOptions<T> {
    * an effect it still makes is not undone by `runCompensations()`.
    */
   readonly cancellation?: 'wait' | 'abandon';
+  /**
+   * The queue its attempts run in (default: its workflow's `queue`, else the default queue): each
+   * attempt takes a slot of it first, and runs only on a member that serves it (queues.ts).
+   */
+  readonly queue?: string;
+  /** Its priority in that queue (default: its workflow's, else 0): lower runs first. */
+  readonly priority?: number;
 }
 
 /**
@@ -152,6 +159,13 @@ export interface WorkflowContext<
    * result is journaled (a crash in between): give the outside world `info.idempotencyKey`.
    */
   step<T>(name: string, fn: (info: StepInfo) => T | Promise<T>, options?: StepOptions<T>): Promise<T>;
+  /**
+   * Runs activity `name` of this workflow's kind (its `activities` option) on `input`, journaled as
+   * a step (retries, timeouts, idempotency key): here when this member serves its queue (the
+   * step's `queue`, else the kind's), else on a live member that does (docs/workflows.md, "Queues").
+   * Rejects with ERR_WORKFLOW_INCORRECT for an activity the kind does not declare.
+   */
+  activity<T = unknown>(name: string, input: unknown, options?: StepOptions<T>): Promise<T>;
   /** Sleeps durably (a reminder): `ms` from now, or until a time. Fires late after a cluster outage, never early. */
   sleep(duration: number | { readonly until: Date | number }): Promise<void>;
   /**

@@ -40,6 +40,27 @@ export type OutboxHandlersOf<Om extends OutboxMessages> = {
   readonly [K in keyof Om]: (message: Om[K], info: OutboxInfo) => unknown;
 };
 
+/**
+ * What an activity's attempt is given besides its input (a step's `StepInfo` where it runs here;
+ * on another member its `signal` is never aborted and `heartbeat` does nothing).
+ */
+export interface ActivityInfo {
+  /** The operation's idempotency key, as a step's: the same on every attempt. */
+  readonly idempotencyKey: string;
+  /** This attempt's number, from 1. */
+  readonly attempt: number;
+  readonly signal: AbortSignal;
+  heartbeat(details?: unknown): void;
+  readonly heartbeatDetails: unknown;
+}
+
+/**
+ * A kind's activities, by name (activities.ts): functions every member has, that a member
+ * serving their queue runs for any other (`ctx.activity(name, input)`), given the input and the
+ * attempt's info.
+ */
+export type ActivityHandlers = Readonly<Record<string, (input: any, info: ActivityInfo) => unknown>>;
+
 /** The queries a workflow answers: the reply's schema per query name. */
 export type QuerySchemas = Readonly<Record<string, StandardSchemaV1>>;
 
@@ -138,6 +159,18 @@ export interface WorkflowOptions<
    * them with `ctx.setAttributes`, `entities.workflows.list({ kind, attributes })` filters by them.
    */
   readonly attributes?: At;
+  /**
+   * The queue its steps run in unless a step names its own (queues.ts, docs/workflows.md
+   * "Queues"): only members that serve it run them, under its limits. Default: the default queue.
+   */
+  readonly queue?: string;
+  /** Its steps' priority in their queue unless a step gives its own: lower runs first. Default 0. */
+  readonly priority?: number;
+  /**
+   * Its activities (`ctx.activity(name, input, options)`): named functions a member that serves
+   * the activity's queue runs for the member running the body (activities.ts).
+   */
+  readonly activities?: ActivityHandlers;
 }
 
 /** Defaults of {@link WorkflowOptions}. */
@@ -166,6 +199,11 @@ export interface WorkflowSpec {
   readonly attributes: AttributeSchemas;
   /** The `idReuse` option (default `'never'`). */
   readonly idReuse: IdReusePolicy;
+  /** The `queue` and `priority` options (undefined: the default queue, priority 0). */
+  readonly queue?: string;
+  readonly priority?: number;
+  /** The `activities` option (none: `{}`). */
+  readonly activities: ActivityHandlers;
 }
 
 /** A declared workflow (from {@link defineWorkflow}): an entity kind, plus its types. */
@@ -236,6 +274,22 @@ export function checkIdReuse(where: string, v: unknown): IdReusePolicy | undefin
   );
 }
 
+/** Checks a queue name (ERR_WORKFLOW_INCORRECT naming `where`). */
+export function checkQueueName(where: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 200)
+    throw ErrWorkflowIncorrect.with(`${where}: queue must be a non-empty string of at most 200 characters`);
+  return v;
+}
+
+/** Checks a priority (ERR_WORKFLOW_INCORRECT naming `where`): a safe integer, lower runs first. */
+export function checkPriority(where: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+    throw ErrWorkflowIncorrect.with(`${where}: priority must be an integer, got ${describeThrown(v)}`);
+  return v;
+}
+
 /** Checks a numeric option: a finite number in `min..max`. */
 export function positiveOption(what: string, v: number | undefined, fallback: number, min = 1, max = Infinity): number {
   const n = v ?? fallback;
@@ -278,6 +332,8 @@ export function workflowSpec(
   if (typeof body !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: the body must be a function`);
   if (options.signals !== undefined && (typeof options.signals !== 'object' || options.signals === null))
     throw ErrWorkflowIncorrect.with(`workflow ${name}: signals must be an object of schemas`);
+  for (const [k, h] of Object.entries(options.activities ?? {}))
+    if (typeof h !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: activity ${k} must be a function`);
   for (const [k, h] of Object.entries(options.outboxes ?? {}))
     if (typeof h !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: outbox ${k} must be a function`);
   if (options.queries !== undefined && (typeof options.queries !== 'object' || options.queries === null))
@@ -296,9 +352,12 @@ export function workflowSpec(
     queries: options.queries ?? {},
     updates: options.updates ?? {},
     outboxes: options.outboxes ?? {},
+    activities: options.activities ?? {},
     ...(guard === undefined ? {} : { determinismGuard: guard }),
     attributes: attributeSchemas(name, options.attributes),
     idReuse: checkIdReuse(`workflow ${name}`, options.idReuse) ?? 'never',
+    ...(options.queue === undefined ? {} : { queue: checkQueueName(`workflow ${name}`, options.queue) }),
+    ...(options.priority === undefined ? {} : { priority: checkPriority(`workflow ${name}`, options.priority) }),
     retry: retryPolicy(options.retry),
     maxValueBytes: positiveOption('maxValueBytes', options.maxValueBytes, WORKFLOW_DEFAULTS.maxValueBytes),
     resumeAfterMs: positiveOption(

@@ -13,7 +13,7 @@ import { ErrEntityUnstorable } from '../contract/errors.js';
 import { describeThrown, thrownError } from '../contract/thrown.js';
 import { checkStepTimeout } from './bounds.js';
 import type { CompensationOptions, StepCompensation, StepInfo, StepOptions } from './context_types.js';
-import { backoffMs, retryPolicy, type OutboxInfo } from './define.js';
+import { backoffMs, checkPriority, checkQueueName, retryPolicy, type OutboxInfo } from './define.js';
 import {
   ErrWorkflowCancelled,
   ErrWorkflowIncorrect,
@@ -26,6 +26,8 @@ import {
 } from './errors.js';
 import type { JournalOp, WorkflowRunningOperation } from './record.js';
 import { callOnce } from './in_flight.js';
+import { waitForSlot } from './queues.js';
+import type { ActivityRoute } from './activities.js';
 import { figuresOf } from './metrics.js';
 import { stepFailed, type OnCancel, type RunEnded, type RunOps, type RunningAttempt } from './run_host.js';
 
@@ -65,6 +67,8 @@ export interface EffectOps extends RunOps {
 /** What a step asks beyond its options (see {@link runStep}). */
 export interface StepInner {
   readonly signalOnCancel?: boolean;
+  /** An activity's (activities.ts): where each attempt runs, set before it. */
+  readonly route?: ActivityRoute;
   readonly returnedAfterCancel?: () => void;
 }
 
@@ -103,6 +107,10 @@ export async function runStep<T>(
   }
   checkStepTimeout(name, options.timeoutMs);
   checkStepTimeout(name, options.heartbeatTimeoutMs, 'heartbeatTimeoutMs');
+  const queue = {
+    queue: checkQueueName(`step ${name}`, options.queue),
+    priority: checkPriority(`step ${name}`, options.priority),
+  };
   // The last heartbeat's details: an earlier run's (its retry entry), then each attempt's.
   const beats: Heartbeats = { details: hit?.h, timeoutMs: options.heartbeatTimeoutMs, lastError: hit?.e };
   if (hit !== undefined) {
@@ -129,12 +137,18 @@ export async function runStep<T>(
       try {
         const holding = ops.holding();
         if (holding !== undefined) throw holding;
-        await h.confirmLease();
-        const ended = ops.ended();
-        if (ended !== undefined) throw ended;
-        value = await figuresOf(h.entities, h.spec.name).attempt(t, name, () =>
-          attemptOnce(ops, { s: seq, t, n: name }, fn, attempt, options.timeoutMs, onCancel, beats),
-        );
+        // A slot of its queue first (queues.ts; none asked of a queue without limits), then the lease.
+        const slot = t === 'step' ? await waitForSlot(ops, seq, name, attempt, queue, struck, inner.route) : undefined;
+        try {
+          await h.confirmLease();
+          const ended = ops.ended();
+          if (ended !== undefined) throw ended;
+          value = await figuresOf(h.entities, h.spec.name).attempt(t, name, () =>
+            attemptOnce(ops, { s: seq, t, n: name }, fn, attempt, options.timeoutMs, onCancel, beats),
+          );
+        } finally {
+          slot?.release();
+        }
         ops.checkSize(`the result of step ${name}`, value);
       } catch (err) {
         const ended = ops.ended();

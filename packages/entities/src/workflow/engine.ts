@@ -60,6 +60,7 @@ import { endOf, outcomeOf, storableRefusal } from './outcome.js';
 import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
 import { describeRecord } from './listing.js';
 import { watchRequest, type Notifier, type WatchOutcome } from './watchers.js';
+import { queuedSteps } from './queues.js';
 import { figuresOf } from './metrics.js';
 import { checkNothingInFlight, continuation, firstRun } from './continue_as_new.js';
 import { UpdateDesk, withPendingUpdates } from './updates.js';
@@ -480,7 +481,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
   #describe(): WorkflowDescription {
     const active = this.#run !== undefined && !this.#run.ended;
     const rec = this.#known();
-    const running = active ? this.#run!.running() : [];
+    const running = active ? [...this.#run!.running(), ...queuedSteps(this.entities, this.spec.name, this.key)] : [];
     return withPendingUpdates(describeRecord(this.spec.name, this.key, rec, this.#clock.now(), active, running), rec);
   }
 

@@ -282,6 +282,17 @@ export interface WorkflowRunningOperation {
   readonly heartbeat?: unknown;
   /** When its heartbeat timeout fails it unless it heartbeats again (absent: no `heartbeatTimeoutMs`). */
   readonly heartbeatDueAt?: number;
+  /**
+   * Present while the attempt waits for a slot of its queue (it has not started; `startedAt` is
+   * when it began to wait): the queue, its place there on this member, and what holds it
+   * (`waiting`: "waiting for queue gpu: the concurrency limit (2) is reached").
+   */
+  readonly queued?: {
+    readonly queue: string;
+    readonly position: number;
+    readonly priority: number;
+    readonly waiting: string;
+  };
 }
 
 /** The protocol of every workflow kind's entity (checked on requests from other nodes). */
