@@ -15,6 +15,8 @@ export interface Engine {
   steps(id: string, n: number): Promise<void>;
   /** The same, each step taking a slot of a limited queue (lib/workflows_queue.ts; ergo-ts only). */
   queuedSteps?(id: string, n: number): Promise<void>;
+  /** One step looping n times, heartbeating each time when `beat` (lib/workflows_heartbeat.ts; ergo-ts only). */
+  heartbeats?(id: string, n: number, beat: boolean): Promise<void>;
   /** Runs a nap workflow (a durable sleep of `ms`) to its end; returns its lateness in ms. */
   nap(id: string, ms: number): Promise<number>;
   /**

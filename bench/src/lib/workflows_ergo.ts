@@ -55,6 +55,7 @@ export async function startErgo(url: string, log: string): Promise<Engine> {
   return {
     steps: async (id, n) => void (await one().request({ op: 'steps', id, n })),
     queuedSteps: async (id, n) => void (await one().request({ op: 'qsteps', id, n })),
+    heartbeats: async (id, n, beat) => void (await one().request({ op: 'beats', id, n, beat })),
     nap: async (id, ms) => (await one().request({ op: 'nap', id, ms })) as number,
     beforeResume: async () => void (await toPair()),
     startSleeper: async (id, ms) => void (await (await toPair()).a.request({ op: 'start', id, ms })),

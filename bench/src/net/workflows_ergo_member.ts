@@ -28,6 +28,25 @@ const QSteps = defineWorkflow('bench-qsteps', { queue: 'bench' }, async (ctx, in
   }
   return acc;
 });
+/**
+ * One step looping `n` times, each turn heartbeating with its progress when `beat` (a heartbeat
+ * timeout of 30 s: the details are written at most every 24 s, so none in a run here): what a
+ * heartbeat call costs the step (lib/workflows_heartbeat.ts).
+ */
+const Beats = defineWorkflow('bench-beats', async (ctx, input: { n: number; beat: boolean }) =>
+  ctx.step(
+    'loop',
+    (info) => {
+      let acc = 0;
+      for (let i = 0; i < input.n; i++) {
+        acc += i;
+        if (input.beat) info.heartbeat({ done: i });
+      }
+      return acc;
+    },
+    { heartbeatTimeoutMs: 30_000 },
+  ),
+);
 const Nap = defineWorkflow('bench-nap', async (ctx, input: { ms: number }) => {
   const t0 = await ctx.step('t0', () => Date.now());
   await ctx.sleep(input.ms);
@@ -57,7 +76,7 @@ const node = await startNode(name, {
 });
 const entities = await startEntities(node, {
   store,
-  kinds: [Steps, Nap, Sleeper, QSteps],
+  kinds: [Steps, Nap, Sleeper, QSteps, Beats],
   workflowQueues: { queues: { bench: { concurrency: 1000 } } },
   ...(members.length > 1 ? { members: members.map((m) => m.split('=')[0]!), probeIntervalMs: 100 } : {}),
 });
@@ -66,6 +85,7 @@ while (entities.members().length < Math.max(1, members.length)) await new Promis
 serveWorker({
   steps: async (id, n) => (await entities.workflows.start(Steps, id, { n }, TIMEOUT)).result(),
   qsteps: async (id, n) => (await entities.workflows.start(QSteps, id, { n }, TIMEOUT)).result(),
+  beats: async (id, n, beat) => (await entities.workflows.start(Beats, id, { n, beat }, TIMEOUT)).result(),
   nap: async (id, ms) => (await entities.workflows.start(Nap, id, { ms }, TIMEOUT)).result(),
   // Row 5 kills the member that started the sleepers: each one's key is picked among those this
   // member owns (placement hashes keys over the members), its step log still under `id`.

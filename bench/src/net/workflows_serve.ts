@@ -16,7 +16,8 @@ export type WorkerRequest =
   | { op: 'steps'; id: string; n: number }
   | { op: 'nap'; id: string; ms: number }
   | { op: 'start'; id: string; ms: number }
-  | { op: 'qsteps'; id: string; n: number };
+  | { op: 'qsteps'; id: string; n: number }
+  | { op: 'beats'; id: string; n: number; beat: boolean };
 
 /** A request with its sequence number (the reply carries it back). */
 export type Envelope = WorkerRequest & { seq: number };
@@ -34,6 +35,8 @@ export interface WorkerHandlers {
   start(id: string, ms: number): Promise<void>;
   /** Runs an n-step workflow whose steps take a slot of a limited queue (ergo-ts only: lib/workflows_queue.ts). */
   qsteps?(id: string, n: number): Promise<unknown>;
+  /** Runs one step that loops n times, heartbeating each time when `beat` (ergo-ts only: lib/workflows_heartbeat.ts). */
+  beats?(id: string, n: number, beat: boolean): Promise<unknown>;
 }
 
 /** Appends "id step time pid" to the step log ($WF_LOG): called by a sleeper's step as it runs. */
@@ -53,6 +56,7 @@ export function serveWorker(handlers: WorkerHandlers): void {
       if (m.op === 'steps') return handlers.steps(m.id, m.n);
       if (m.op === 'nap') return handlers.nap(m.id, m.ms);
       if (m.op === 'qsteps') return handlers.qsteps!(m.id, m.n);
+      if (m.op === 'beats') return handlers.beats!(m.id, m.n, m.beat);
       return handlers.start(m.id, m.ms);
     };
     // A reply after the parent closed the channel has nobody to go to (send would throw).

@@ -19,6 +19,7 @@ import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import { ipcEngine, type Engine } from '../lib/workflows_engine.js';
 import { measureResume, measureRuns } from '../lib/workflows_rows.js';
 import { measureQueuedStep } from '../lib/workflows_queue.js';
+import { measureHeartbeat } from '../lib/workflows_heartbeat.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const NET = join(here, '..', 'net');
@@ -157,6 +158,7 @@ export async function workflowsSuite(report: Report, ctx?: SuiteContext): Promis
       try {
         await measureRuns(tagged, c, started.engine, started.what);
         await measureQueuedStep(tagged, c, started.engine, started.what);
+        await measureHeartbeat(tagged, c, started.engine, started.what);
         await measureResume(tagged, c, started.engine, log, started.what);
       } finally {
         await started.stop();
