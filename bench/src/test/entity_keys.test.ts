@@ -21,7 +21,7 @@ test('expectedOwners is the runtime placement, whatever the order of the members
   const keys = keyNames(500);
   const members = nodes(7);
   const owners = expectedOwners(keys, members, 256);
-  keys.forEach((k, i) => assert.equal(owners[i], ownerOfShard(shardOf(k, 256), members)));
+  keys.forEach((k, i) => assert.equal(owners[i], ownerOfShard(shardOf(k, 256), members, 256)));
   assert.deepEqual(expectedOwners(keys, [...members].reverse(), 256), owners);
   assert.throws(() => expectedOwners(keys, [], 256), RangeError);
 });
