@@ -129,11 +129,13 @@ export const ErrWorkflowUnsupported = defineError(
   'workflow: not supported by this runtime or its store',
 );
 
-// A refusal's detail (a validator's message, the update's failure) reaches a caller on another node.
+// A refusal's detail (a validator's message, the update's failure, the query that timed out)
+// reaches a caller on another node.
 keepDetailAcrossNodes(
   ErrWorkflowUpdateRejected,
   ErrWorkflowUpdateFailed,
   ErrWorkflowIncorrect,
   ErrWorkflowClosed,
   ErrWorkflowValueTooLarge,
+  ErrWorkflowTimeout,
 );
