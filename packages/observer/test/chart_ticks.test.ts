@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { Actor, type PID, type Ref } from 'ergo-ts';
+import type { Page } from 'playwright-core';
 
 import { chromiumPath, launchChromium, startObserved, VIEWPORT } from './helpers.js';
 import { shot } from './pages_support.js';
@@ -20,7 +21,7 @@ class Echo extends Actor {
 }
 
 /** The labels of the value axis of the chart `sel` once it drew `points` samples: the non-empty ones. */
-async function yLabels(page: import('playwright-core').Page, sel: string, points: number): Promise<string[]> {
+async function yLabels(page: Page, sel: string, points: number): Promise<string[]> {
   await page.waitForFunction(
     ([s, n]) => Number(document.querySelector(s as string)?.getAttribute('data-points')) >= (n as number),
     [sel, points] as const,
