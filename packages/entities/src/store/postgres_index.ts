@@ -1,10 +1,11 @@
 // The PostgreSQL store's state index (contract/state_index.ts): `<prefix>search`, a row per key
 // with its status, times and attributes as JSONB, btree indexes per listing shape (every kind, one
-// kind, a status, a kind and a status: each ordered (started, kind, key) descending, so a page is
-// a range read of one index; by end time, every kind and one kind, over the ended rows) and a GIN index (jsonb_path_ops) that serves `attrs @> '{...}'`, the
-// attribute filter. The row is written by the schema's write_key (postgres_setup.ts) in the
-// write's transaction, and changed only when a value did (its DO UPDATE ... WHERE): a workflow's
-// every journal write re-derives the same row and leaves no dead tuple.
+// kind, a status, a kind and a status: each ordered (started, kind, key) descending, so a page is a
+// range read of one index; by end time, every kind and one kind, over the ended rows) and a GIN
+// index (jsonb_path_ops) that serves `attrs @> '{...}'`, the attribute filter. The row is written
+// by the schema's write_key (postgres_setup.ts) in the write's transaction, and changed only when a
+// value did (its DO UPDATE ... WHERE): a workflow's every journal write re-derives the same row and
+// leaves no dead tuple.
 
 import type pg from 'pg';
 

@@ -1,12 +1,13 @@
 // The SQLite store's state index (contract/state_index.ts): `entity_search`, a row per key (status,
 // started, ended, its attributes as canonical JSON), with an index per listing shape — every kind,
-// one kind, a status, a kind and a status — each ordered (started, kind, key) descending, so a
-// page is a range read of one index, and by end time (every kind, one kind: the ended rows only,
-// with their status, so an end-time range is read, and counted per status, from the index); and `entity_search_attrs`, a row per attribute indexed by
-// (name, value), which drives a search that filters by an attribute (the CROSS JOIN fixes that
-// order: SQLite without ANALYZE statistics would otherwise walk the time index and probe each
-// row). SqliteStore runs `apply` inside a write's transaction: a row changes only when its values
-// did (a workflow's every journal write re-derives the same row: one primary-key read then).
+// one kind, a status, a kind and a status — each ordered (started, kind, key) descending, so a page
+// is a range read of one index, and by end time (every kind, one kind: the ended rows only, with
+// their status, so an end-time range is read, and counted per status, from the index); and
+// `entity_search_attrs`, a row per attribute indexed by (name, value), which drives a search that
+// filters by an attribute (the CROSS JOIN fixes that order: SQLite without ANALYZE statistics would
+// otherwise walk the time index and probe each row). SqliteStore runs `apply` inside a write's
+// transaction: a row changes only when its values did (a workflow's every journal write re-derives
+// the same row: one primary-key read then).
 
 import {
   attributeText,
