@@ -28,7 +28,7 @@ export function expectedOwners(keys: readonly string[], members: readonly string
     const s = shardOf(k, shards);
     let o = byShard.get(s);
     if (o === undefined) {
-      o = ownerOfShard(s, members)!;
+      o = ownerOfShard(s, members, shards)!;
       byShard.set(s, o);
     }
     return o;

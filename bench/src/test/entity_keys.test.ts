@@ -1,8 +1,9 @@
 // The entities phase's bookkeeping (bench/src/cluster/entity_keys.ts) on planted answers, no
 // process started: a counter value that does not grow must count as a lost write, a key answered
 // by another node than its expected owner (or failing) must keep a rebalance unsettled, and the
-// keys placement moves when nodes join must be about K·j/(N+j). Without this the cluster run's
-// "0 lost" and its rebalance times could come from a checker that never fires.
+// keys placement moves when nodes join must be about K·j/(N+j), nearly all to the joiners.
+// Without this the cluster run's "0 lost" and its rebalance times could come from a checker that
+// never fires.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -21,12 +22,12 @@ test('expectedOwners is the runtime placement, whatever the order of the members
   const keys = keyNames(500);
   const members = nodes(7);
   const owners = expectedOwners(keys, members, 256);
-  keys.forEach((k, i) => assert.equal(owners[i], ownerOfShard(shardOf(k, 256), members)));
+  keys.forEach((k, i) => assert.equal(owners[i], ownerOfShard(shardOf(k, 256), members, 256)));
   assert.deepEqual(expectedOwners(keys, [...members].reverse(), 256), owners);
   assert.throws(() => expectedOwners(keys, [], 256), RangeError);
 });
 
-test('a join moves about K·j/(N+j) keys, only to the joiners; a drain only the drained nodes’ keys', () => {
+test('a join moves about K·j/(N+j) keys, nearly all to the joiners; a drain the drained nodes’ keys and few more', () => {
   const keys = keyNames(10_000);
   const before = nodes(20);
   const joiners = nodes(10, 20);
@@ -35,16 +36,20 @@ test('a join moves about K·j/(N+j) keys, only to the joiners; a drain only the 
   const moved = movedKeys(a, b);
   const naive = (10_000 * 10) / 30;
   assert.ok(Math.abs(moved - naive) < naive * 0.15, `moved ${moved}, naive ${naive.toFixed(0)}`);
-  b.forEach((o, i) => {
-    if (o !== a[i]) assert.ok(joiners.includes(o), `key ${i} moved to ${o}, not a joiner`);
-  });
+  // Bounded loads push a few keys on between the old nodes (placement.ts): most go to the joiners.
+  const between = b.filter((o, i) => o !== a[i] && !joiners.includes(o)).length;
+  assert.ok(between < moved * 0.15, `${between} of ${moved} moved between old nodes`);
   const drained = new Set(before.slice(5, 15));
   const c = expectedOwners(
     keys,
     before.filter((x) => !drained.has(x)),
     1024,
   );
-  c.forEach((o, i) => assert.equal(o !== a[i], drained.has(a[i]!), `key ${i}`));
+  c.forEach((o, i) => {
+    if (drained.has(a[i]!)) assert.notEqual(o, a[i], `key ${i}`);
+  });
+  const others = c.filter((o, i) => o !== a[i] && !drained.has(a[i]!)).length;
+  assert.ok(others < keys.length * 0.05, `${others} keys of the staying nodes moved`);
 });
 
 test('movedKeys counts differing and never-answered keys; lengths must match', () => {

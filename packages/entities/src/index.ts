@@ -240,6 +240,8 @@ export {
 } from './workflow/metrics.js';
 export {
   WORKFLOW_OPERATIONS,
+  type ClusterStats,
+  type ClusterStatsSample,
   type WorkflowOperation,
   type WorkflowOperationReply,
   type WorkflowStatsSample,

@@ -155,6 +155,9 @@ async function searches(store: EntityStore, count: number): Promise<() => Promis
 /** The search shapes whose plans are checked. */
 const STATUS_PAGE: IndexQuery = { kind: SearchOrder.name, status: 'failed', limit: 50 };
 const ATTRIBUTE_PAGE: IndexQuery = { kind: SearchOrder.name, attributes: { customer: 'c-7' }, limit: 50 };
+/** Ended in the last 100 seconds of the seeded ones: one kind, and every kind. */
+const ENDED_PAGE: IndexQuery = { kind: SearchOrder.name, endedAfter: BASE + 4_900_000, limit: 50 };
+const ENDED_ANY_PAGE: IndexQuery = { endedAfter: BASE + 4_900_000, limit: 50 };
 
 test('SQLite: 20,000 instances searched by status and attribute through the indexes (EXPLAIN QUERY PLAN)', async (t) => {
   const path = join(dir, 'scale.db');
@@ -197,6 +200,24 @@ test('SQLite: 20,000 instances searched by status and attribute through the inde
     count.join(' | '),
   );
   noScan(count);
+  // An end-time range reads the ended rows' index (and counts per status from it alone).
+  for (const [q, index] of [
+    [ENDED_PAGE, /SEARCH s USING (COVERING )?INDEX entity_search_kind_ended \(kind=\? AND ended>\?\)/],
+    [ENDED_ANY_PAGE, /SEARCH s USING (COVERING )?INDEX entity_search_ended \(ended>\?\)/],
+  ] as const) {
+    const page = plan(sqliteSearchQuery(q));
+    assert.ok(
+      page.some((d) => index.test(d)),
+      page.join(' | '),
+    );
+    noScan(page);
+    const counted = plan(sqliteCountQuery(q));
+    assert.ok(
+      counted.some((d) => index.test(d) && /COVERING/.test(d)),
+      counted.join(' | '),
+    );
+    noScan(counted);
+  }
 });
 
 test('PostgreSQL: 5,000 instances searched by status and attribute through the indexes (EXPLAIN)', async (t) => {
@@ -246,4 +267,17 @@ test('PostgreSQL: 5,000 instances searched by status and attribute through the i
   const count = await scans(postgresCountQuery(prefix, { kind: SearchOrder.name, attributes: { customer: 'c-7' } }));
   assert.ok(count.includes(`Bitmap Index Scan ${prefix}search_attrs`), count.join(' | '));
   noSeqScan(count);
+  // An end-time range reads the ended rows' indexes, a page and its counts per status.
+  for (const [q, index] of [
+    [ENDED_PAGE, `${prefix}search_kind_ended`],
+    [ENDED_ANY_PAGE, `${prefix}search_ended`],
+  ] as const) {
+    for (const plan of [await scans(postgresSearchQuery(prefix, q)), await scans(postgresCountQuery(prefix, q))]) {
+      assert.ok(
+        plan.some((x) => x.endsWith(` ${index}`)),
+        plan.join(' | '),
+      );
+      noSeqScan(plan);
+    }
+  }
 });

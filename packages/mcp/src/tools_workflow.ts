@@ -253,9 +253,18 @@ export const workflowTools: ToolSpec[] = [
       "This node's workflow counters per kind since its entities runtime started (the ones @ergo-ts/metrics exports as ergo_workflow_*): instances started, completed, failed, cancelled, blocked; open and blocked now; step attempts, retries and failures; outbox pending and its oldest age (ms); signals and queries. Sample twice for rates",
     action: false,
     remote: 'inspector',
-    shape: { ...workflowArgs, workflow: z.string().min(1).optional().describe('Only this kind (default: every kind)') },
+    shape: {
+      ...workflowArgs,
+      workflow: z.string().min(1).optional().describe('Only this kind (default: every kind)'),
+      scope: z
+        .enum(['node', 'cluster'])
+        .optional()
+        .describe(
+          "'node' (default): this node's counters; 'cluster': every live member's summed by this node (a client-only node too), with the nodes summed and those that did not answer",
+        ),
+    },
     async run(ctx, args) {
-      const { node, value } = await operate(ctx, args, 'stats', { workflow: args.workflow }, false);
+      const { node, value } = await operate(ctx, args, 'stats', { workflow: args.workflow, scope: args.scope }, false);
       return { node, at: Date.now(), kinds: value };
     },
   },

@@ -147,7 +147,7 @@ const OURS: Record<string, string[]> = {
   workflow_signal: ['entities', 'workflow', 'id', 'name', 'payload', 'signal_id'],
   workflow_update: ['entities', 'workflow', 'id', 'name', 'input', 'update_id'],
   workflow_reset: ['entities', 'workflow', 'id', 'to_seq', 'reason'],
-  workflow_stats: ['entities', 'workflow'],
+  workflow_stats: ['entities', 'workflow', 'scope'],
   workflow_queues: ['entities', 'queue'],
   dead_letters: ['entities', 'kind', 'limit'],
   dead_letter_retry: ['entities', 'kind', 'key', 'id'],

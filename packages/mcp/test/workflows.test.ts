@@ -396,6 +396,14 @@ test('workflow_reset (asks a reason, keeps it), workflow_stats, and the dead-let
   assert.ok(now.kinds.mcporder!.started >= before.kinds.mcporder!.started + 1, JSON.stringify(now));
   assert.ok(now.kinds.mcporder!.completed >= before.kinds.mcporder!.completed + 2, 'completed, then again');
   assert.match((await call(client, 'workflow_stats', { workflow: 'nope' })).text, /^ERR_WORKFLOW_INCORRECT: /);
+  // The cluster's figures (this one-member cluster: the member's own, and the node summed named).
+  const cluster = await ok<{ kinds: Record<string, { started: number; nodes: string[]; missing: string[] }> }>(
+    client,
+    'workflow_stats',
+    { workflow: 'mcporder', scope: 'cluster' },
+  );
+  assert.equal(cluster.kinds.mcporder!.started, now.kinds.mcporder!.started);
+  assert.deepEqual([cluster.kinds.mcporder!.nodes, cluster.kinds.mcporder!.missing], [[a.name], []]);
 
   // A poison message: two failed attempts, then it is set apart and the tools see it.
   poison.on = true;

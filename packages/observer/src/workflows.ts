@@ -56,6 +56,8 @@ const STATUS: Record<string, number> = {
 /** The fields of an operation the manager reads (the rest of the body is dropped). */
 const FIELDS = [
   ...['workflow', 'id', 'status', 'limit', 'after', 'reason', 'toSeq', 'name', 'payload', 'signalId', 'kind', 'key'],
+  // stats: this node's figures or the cluster's ('node' | 'cluster').
+  'scope',
   // list's search (the store's state index): a cursor, time ranges, search attributes.
   ...['cursor', 'startedAfter', 'startedBefore', 'endedAfter', 'endedBefore', 'attributes'],
 ] as const;

@@ -1,7 +1,9 @@
 // Crashes in Chromium: the page of a process that crashed before the page opened — no
-// supervisor, so in no restart history, and its log card empty — shows the crash the node kept
-// (reason, the error it threw, where, its behavior, parent and stack); a process that ended
-// normally shows that none was recorded; a supervisor's restart history shows the error its
+// supervisor, so in no restart history — shows the crash the node kept (reason, the error it
+// threw, where, its behavior, parent and stack) and, in its Log card, its last lines the
+// Observer's History kept (the card was empty: it showed only lines logged while the page was
+// open); a process that ended normally shows that none was recorded, and its Log card says why
+// it has no line; a supervisor's restart history shows the error its
 // panicked child threw beside the reason `panic`. `do/crashes` is a read: not logged as an action.
 // Screenshots go to packages/observer/test-output/ (crashes-*.png).
 
@@ -75,12 +77,28 @@ test("an ended process's page shows its crash; a supervisor's history the error 
   assert.match(card, /name\s*obs_lone/);
   assert.match((await page.textContent('[data-testid=crash-stack]')) ?? '', /db connection refused[\s\S]*at /);
   assert.ok(await page.isVisible('[data-testid=process-gone]'), 'the page still says it has ended');
+  // Its Log card: the panic it logged before the page opened, kept by the History.
+  await page.waitForFunction(
+    () =>
+      (document.querySelector('[data-testid=process-log] .log')?.textContent ?? '').includes(
+        'terminated: panic in a handler: Error: db connection refused',
+      ),
+    undefined,
+    { timeout: 20_000 },
+  );
   await shot(page, 'crashes-process');
   assert.deepEqual(await banners(page), []);
 
   await page.goto(`${observed.url}/#/process/${encodeURIComponent(String(calm))}`);
   await page.waitForSelector('[data-testid=crash-none]', { timeout: 20_000 });
   assert.match((await page.textContent('[data-testid=crash-none]')) ?? '', /No crash recorded/);
+  // It logged nothing: the Log card says so, and why.
+  await page.waitForSelector('[data-testid=process-log-none]', { timeout: 20_000 });
+  assert.match(
+    (await page.textContent('[data-testid=process-log-none]')) ?? '',
+    /^No line logged by this process among the \d+ records the Observer keeps/,
+  );
+  await shot(page, 'crashes-process-no-log');
 
   const sup = await node.spawnRegister('obs_crash_sup', CrashSup);
   const child = node.processPID('obs_crash_worker');

@@ -121,12 +121,12 @@ test('the Entities page shows the shards of every member, the active entities an
   // Twelve accounts, spread over both members by their shards.
   const keys = Array.from({ length: 12 }, (_, i) => `acct-${i}`);
   for (const [i, key] of keys.entries()) await na.cmd('set', { key, balance: 100 + i });
-  const owner = (key: string): string => ownerOfShard(shardOf(key, SHARDS), members)!;
+  const owner = (key: string): string => ownerOfShard(shardOf(key, SHARDS), members, SHARDS)!;
   const onA = keys.filter((k) => owner(k) === a);
   const onB = keys.filter((k) => owner(k) === b);
   assert.ok(onA.length > 0 && onB.length > 0, `keys on both members (a ${onA.length}, b ${onB.length})`);
   const ownedBy = (m: string): number =>
-    Array.from({ length: SHARDS }, (_, s) => ownerOfShard(s, members)).filter((o) => o === m).length;
+    Array.from({ length: SHARDS }, (_, s) => ownerOfShard(s, members, SHARDS)).filter((o) => o === m).length;
 
   // The nav's source on a node without entities: no manager among its processes.
   const stream = await StreamClient.open(observed.url);

@@ -156,7 +156,7 @@ function rowOf(v: HostView, shards: number, now: number): ActiveEntityInfo {
 export function nodeShardTable(rt: InspectedRuntime): ShardTable {
   const { node, members, shards } = rt.stats();
   const owned: number[] = [];
-  for (let s = 0; s < shards; s++) if (ownerOfShard(s, members) === node) owned.push(s);
+  for (let s = 0; s < shards; s++) if (ownerOfShard(s, members, shards) === node) owned.push(s);
   const active: Record<string, Record<string, number>> = {};
   for (const v of registry.get(rt)?.values() ?? []) {
     const per = (active[String(shardOf(v.key, shards))] ??= {});

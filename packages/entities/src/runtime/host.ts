@@ -16,6 +16,7 @@ import {
 } from 'ergo-ts';
 
 import { errorCode } from '../contract/codes.js';
+import { errorForWire } from '../contract/wire_errors.js';
 import { describeThrown, thrownError } from '../contract/thrown.js';
 import { ErrEventInvalid, ErrEventPoison, ErrStaleToken, ErrStoreWentBack } from '../contract/errors.js';
 import type { ActivationLoad, EntityId, EntityStore, StoredState } from '../contract/store.js';
@@ -293,6 +294,11 @@ export class EntityHost extends Actor {
       throw err;
     }
     return undefined;
+  }
+
+  /** To a caller on another node, a workflow refusal keeps its detail (contract/wire_errors.ts). */
+  override sendResponseError(to: PID, ref: Ref, error: Error): void {
+    super.sendResponseError(to, ref, to.node === this.pid.node ? error : errorForWire(error));
   }
 
   override handleCall(from: PID, ref: Ref, request: unknown): unknown {

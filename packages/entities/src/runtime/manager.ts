@@ -10,11 +10,12 @@ import { hostName } from '../contract/ids.js';
 import { ManagerInspector, isInspectRequest, nodeShardTable } from '../inspect/inspector.js';
 import type { InspectedRuntime } from '../inspect/inspector.js';
 import type { WorkflowClient } from '../workflow/client.js';
-import { isWorkflowOperation, operateWorkflows } from '../workflow/operator.js';
+import { isWorkflowOperation, operateWorkflows, type ClusterStats } from '../workflow/operator.js';
 import { answerQueueRequest, isQueueRequest } from '../workflow/activities.js';
 import { isDeadLetterOperation, operateDeadLetters, type DeadLetters } from './dead_letters.js';
 import type { ActivateReply, ActivateRequest, HelloNotice, LeavingNotice, SendRequest } from './manager_protocol.js';
 import type { Membership } from './membership.js';
+import { ENTITIES_DEFAULTS } from './options.js';
 
 /** What the manager asks of its runtime (runtime.ts implements it), inspection's seam included. */
 export interface ManagerRuntime extends InspectedRuntime {
@@ -25,6 +26,8 @@ export interface ManagerRuntime extends InspectedRuntime {
     Membership,
     'heardLeaving' | 'heardHello' | 'registrarChanged' | 'followingRegistrarEvents'
   >;
+  /** Whether this node owns shards ('member') or only calls them ('client'). */
+  readonly role: 'member' | 'client';
   /** The runtime's workflow client: an operator's workflow requests go through it (workflow/operator.ts). */
   readonly workflows: WorkflowClient;
   /** The runtime's dead letters: an operator's dead-letter requests go through them (dead_letters.ts). */
@@ -70,10 +73,22 @@ export class EntityManager extends Actor {
     this.#inspector ??= new ManagerInspector(this.#rt, this.node.processName(this.pid));
     return this.#inspector.inspect();
   }
+  /** How `stats` with `scope: 'cluster'` reaches the other members' managers (same registered name). */
+  #clusterStats(): ClusterStats {
+    const rt = this.#rt;
+    const name = this.node.processName(this.pid) || ENTITIES_DEFAULTS.name;
+    return {
+      self: rt.node.name,
+      member: rt.role === 'member',
+      members: () => rt.stats().members,
+      ask: (node, request) => rt.node.call(new ProcessID(name as Atom, node as Atom), request, { timeout: 2000 }),
+    };
+  }
+
   override handleCall(from: PID, ref: Ref, request: unknown): unknown {
     if (isInspectRequest(request)) return JSON.stringify(nodeShardTable(this.#rt));
     const operation = isWorkflowOperation(request)
-      ? operateWorkflows(this.#rt.workflows, request, () => this.#rt.stats().workflows)
+      ? operateWorkflows(this.#rt.workflows, request, () => this.#rt.stats().workflows, this.#clusterStats())
       : isDeadLetterOperation(request)
         ? operateDeadLetters(this.#rt.deadLetters, request)
         : isQueueRequest(request)

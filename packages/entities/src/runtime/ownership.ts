@@ -1,4 +1,4 @@
-// The shards one node owns by its view of the live members (rendezvous hashing over them,
+// The shards one node owns by its view of the live members (rendezvous hashing with bounded loads,
 // contract/placement.ts), recomputed when the members it sees change, with the count of shards
 // that moved in and out since the start (`Entities.stats()`). runtime.ts acts on a change: the
 // activations of shards now owned elsewhere hand off, and the reminder scheduler scans at once.
@@ -47,7 +47,7 @@ export class ShardOwnership {
     const first = this.#seen === '';
     this.#seen = seen;
     const owned = new Set<number>();
-    for (let s = 0; s < this.#shards; s++) if (ownerOfShard(s, members) === this.#node) owned.add(s);
+    for (let s = 0; s < this.#shards; s++) if (ownerOfShard(s, members, this.#shards) === this.#node) owned.add(s);
     if (!first) {
       for (const s of owned) if (!this.#owned.has(s)) this.#gained++;
       for (const s of this.#owned) if (!owned.has(s)) this.#lost++;

@@ -23,6 +23,7 @@ import {
 
 import { ErrEntityIncorrect, ErrEntityStopped, ErrEntityUnavailable } from '../contract/errors.js';
 import { checkKey } from '../contract/ids.js';
+import { errorFromWire } from '../contract/wire_errors.js';
 import type { EntityAddress } from '../kinds/entity.js';
 import {
   ownerNode,
@@ -222,7 +223,8 @@ export class Router {
         }
         if (ErrTimeout.is(err))
           throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`, err);
-        throw err;
+        // A workflow refusal from another node: its code back, its detail kept.
+        throw errorFromWire(err);
       }
     }
   }

@@ -346,7 +346,10 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
    */
   ownerOf(to: EntityAddress<unknown>): string {
     const shard = shardOf(to.key, this.#shards);
-    return ownerOfShard(shard, this.members()) ?? ownerOfShard(shard, this.membership.configured())!;
+    return (
+      ownerOfShard(shard, this.members(), this.#shards) ??
+      ownerOfShard(shard, this.membership.configured(), this.#shards)!
+    );
   }
 
   /** The entities active on this node. */

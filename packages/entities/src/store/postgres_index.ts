@@ -1,10 +1,11 @@
 // The PostgreSQL store's state index (contract/state_index.ts): `<prefix>search`, a row per key
 // with its status, times and attributes as JSONB, btree indexes per listing shape (every kind, one
-// kind, a status, a kind and a status: each ordered (started, kind, key) descending, so a page is
-// a range read of one index) and a GIN index (jsonb_path_ops) that serves `attrs @> '{...}'`, the
-// attribute filter. The row is written by the schema's write_key (postgres_setup.ts) in the
-// write's transaction, and changed only when a value did (its DO UPDATE ... WHERE): a workflow's
-// every journal write re-derives the same row and leaves no dead tuple.
+// kind, a status, a kind and a status: each ordered (started, kind, key) descending, so a page is a
+// range read of one index; by end time, every kind and one kind, over the ended rows) and a GIN
+// index (jsonb_path_ops) that serves `attrs @> '{...}'`, the attribute filter. The row is written
+// by the schema's write_key (postgres_setup.ts) in the write's transaction, and changed only when a
+// value did (its DO UPDATE ... WHERE): a workflow's every journal write re-derives the same row and
+// leaves no dead tuple.
 
 import type pg from 'pg';
 
@@ -32,6 +33,8 @@ CREATE INDEX IF NOT EXISTS ${p}search_all ON ${p}search (started DESC, kind DESC
 CREATE INDEX IF NOT EXISTS ${p}search_kind ON ${p}search (kind, started DESC, key DESC);
 CREATE INDEX IF NOT EXISTS ${p}search_status ON ${p}search (status, started DESC, kind DESC, key DESC);
 CREATE INDEX IF NOT EXISTS ${p}search_kind_status ON ${p}search (kind, status, started DESC, key DESC);
+CREATE INDEX IF NOT EXISTS ${p}search_ended ON ${p}search (ended, kind, status) WHERE ended IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ${p}search_kind_ended ON ${p}search (kind, ended, status) WHERE ended IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ${p}search_attrs ON ${p}search USING GIN (attrs jsonb_path_ops);`;
 }
 

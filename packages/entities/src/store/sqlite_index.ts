@@ -1,11 +1,13 @@
 // The SQLite store's state index (contract/state_index.ts): `entity_search`, a row per key (status,
 // started, ended, its attributes as canonical JSON), with an index per listing shape — every kind,
-// one kind, a status, a kind and a status — each ordered (started, kind, key) descending, so a
-// page is a range read of one index; and `entity_search_attrs`, a row per attribute indexed by
-// (name, value), which drives a search that filters by an attribute (the CROSS JOIN fixes that
-// order: SQLite without ANALYZE statistics would otherwise walk the time index and probe each
-// row). SqliteStore runs `apply` inside a write's transaction: a row changes only when its values
-// did (a workflow's every journal write re-derives the same row: one primary-key read then).
+// one kind, a status, a kind and a status — each ordered (started, kind, key) descending, so a page
+// is a range read of one index, and by end time (every kind, one kind: the ended rows only, with
+// their status, so an end-time range is read, and counted per status, from the index); and
+// `entity_search_attrs`, a row per attribute indexed by (name, value), which drives a search that
+// filters by an attribute (the CROSS JOIN fixes that order: SQLite without ANALYZE statistics would
+// otherwise walk the time index and probe each row). SqliteStore runs `apply` inside a write's
+// transaction: a row changes only when its values did (a workflow's every journal write re-derives
+// the same row: one primary-key read then).
 
 import {
   attributeText,
@@ -31,6 +33,8 @@ CREATE INDEX IF NOT EXISTS entity_search_all ON entity_search (started DESC, kin
 CREATE INDEX IF NOT EXISTS entity_search_kind ON entity_search (kind, started DESC, key DESC);
 CREATE INDEX IF NOT EXISTS entity_search_status ON entity_search (status, started DESC, kind DESC, key DESC);
 CREATE INDEX IF NOT EXISTS entity_search_kind_status ON entity_search (kind, status, started DESC, key DESC);
+CREATE INDEX IF NOT EXISTS entity_search_ended ON entity_search (ended, kind, status) WHERE ended IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entity_search_kind_ended ON entity_search (kind, ended, status) WHERE ended IS NOT NULL;
 CREATE TABLE IF NOT EXISTS entity_search_attrs (
   kind TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, key, name));
 CREATE INDEX IF NOT EXISTS entity_search_attr ON entity_search_attrs (name, value, kind, key);
@@ -67,6 +71,10 @@ export function sqliteSearchSql(
   const where: string[] = [];
   const attrs = Object.entries(f.attributes ?? {});
   let from = 'entity_search s';
+  // An end-time range reads the ended rows' index: without statistics SQLite would walk the
+  // start-time index for the page's order and test every row's end.
+  if (f.endedAfter !== undefined || f.endedBefore !== undefined)
+    from = `entity_search s INDEXED BY ${f.kind === undefined ? 'entity_search_ended' : 'entity_search_kind_ended'}`;
   if (attrs.length > 0) {
     const [name, value] = attrs[0]!;
     from = 'entity_search_attrs a CROSS JOIN entity_search s ON s.kind = a.kind AND s.key = a.key';

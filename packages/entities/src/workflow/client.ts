@@ -5,6 +5,7 @@
 
 import type { Infer, PID } from 'ergo-ts';
 
+import { QUERY_DEFAULT_WAIT_MS } from './query_bound.js';
 import { ErrEntityUnavailable } from '../contract/errors.js';
 import { quoted } from '../contract/thrown.js';
 import type { EntitiesClient } from '../kinds/entity.js';
@@ -231,9 +232,13 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
   ): Promise<Infer<WorkflowQueries<K>[N]>> {
     if (typeof name !== 'string' || name === '')
       return Promise.reject(ErrWorkflowIncorrect.with(`query: a name is a non-empty string, got ${quoted(name)}`));
-    return this.#request('query', options, () => ({ '~wf': 'query', name, arg })) as Promise<
-      Infer<WorkflowQueries<K>[N]>
-    >;
+    // The caller's wait goes along: a handler that never settles is answered as a timeout naming it.
+    return this.#request('query', options, (o) => ({
+      '~wf': 'query',
+      name,
+      arg,
+      waitMs: typeof o.timeout === 'number' ? o.timeout : QUERY_DEFAULT_WAIT_MS,
+    })) as Promise<Infer<WorkflowQueries<K>[N]>>;
   }
 
   /**

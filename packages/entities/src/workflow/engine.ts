@@ -64,6 +64,7 @@ import { queuedSteps } from './queues.js';
 import { figuresOf } from './metrics.js';
 import { checkNothingInFlight, continuation, firstRun } from './continue_as_new.js';
 import { UpdateDesk, withPendingUpdates } from './updates.js';
+import { boundQuery, queryBudgetMs } from './query_bound.js';
 import {
   checkIdReuse,
   checkStartSignal,
@@ -170,7 +171,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       case 'signal':
         return this.#signal(r.name, r.payload, r.id);
       case 'query':
-        return this.#query(r.name, r.arg);
+        return this.#query(r.name, r.arg, r.waitMs);
       case 'update':
         return this.#desk().request(r.name, r.input, r.id, r.waitMs);
       case 'cancel':
@@ -399,7 +400,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     return 'accepted';
   }
 
-  #query(name: unknown, arg: unknown): unknown {
+  #query(name: unknown, arg: unknown, waitMs: unknown): unknown {
     const rec = this.#known();
     if (typeof name !== 'string' || declared(this.spec.queries, name) === undefined)
       throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name} declares no query ${quoted(name)}`));
@@ -429,15 +430,18 @@ export abstract class WorkflowEntity extends ReminderEntity<
       run = ro;
     }
     const r = run;
-    return deferReply(
-      r.caughtUp.then(() => {
-        if (r.diverged !== undefined) throw r.diverged; // caught up only once its catch ran
-        const h = r.query(name);
-        if (h === undefined)
-          throw ErrWorkflowIncorrect.with(`workflow ${this.spec.name}/${this.key} has not registered query ${name}`);
-        return h(arg);
-      }),
-    );
+    let handled = false;
+    const answer = r.caughtUp.then(() => {
+      if (r.diverged !== undefined) throw r.diverged; // caught up only once its catch ran
+      const h = r.query(name);
+      if (h === undefined)
+        throw ErrWorkflowIncorrect.with(`workflow ${this.spec.name}/${this.key} has not registered query ${name}`);
+      handled = true;
+      return h(arg);
+    });
+    // A handler that never settles is answered as a timeout naming it (query_bound.ts).
+    const what = `${this.spec.name}/${this.key}`;
+    return deferReply(boundQuery(answer, what, name, queryBudgetMs(waitMs), () => handled));
   }
 
   async #cancel(reason: unknown): Promise<string> {

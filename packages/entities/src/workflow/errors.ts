@@ -5,6 +5,7 @@
 import { ErgoError, defineError } from 'ergo-ts';
 
 import { describeThrown } from '../contract/thrown.js';
+import { keepDetailAcrossNodes } from '../contract/wire_errors.js';
 
 /** A call named a workflow id that was never started (result, signal, query, cancel, describe). */
 export const ErrWorkflowNotFound = defineError('ERR_WORKFLOW_NOT_FOUND', 'workflow: no such instance');
@@ -126,4 +127,15 @@ export function isTerminal(err: unknown): boolean {
 export const ErrWorkflowUnsupported = defineError(
   'ERR_WORKFLOW_UNSUPPORTED',
   'workflow: not supported by this runtime or its store',
+);
+
+// A refusal's detail (a validator's message, the update's failure, the query that timed out)
+// reaches a caller on another node.
+keepDetailAcrossNodes(
+  ErrWorkflowUpdateRejected,
+  ErrWorkflowUpdateFailed,
+  ErrWorkflowIncorrect,
+  ErrWorkflowClosed,
+  ErrWorkflowValueTooLarge,
+  ErrWorkflowTimeout,
 );

@@ -7,7 +7,9 @@
 // `entities.workflows`, so cancel, resume, reset, signal and update reach the instance's owner
 // wherever it is (an update answers the body's answer: the operator's call waits for it).
 // `stats` reads this node's workflow figures (metrics.ts) without the store: what the Observer's
-// workflow charts sample each second.
+// workflow charts sample each second; with `scope: 'cluster'` the manager asks every live member's
+// `stats` too and answers their sum (a client-only node, which runs no instance, charts the
+// cluster's figures: {@link ClusterStats}).
 
 import type { WorkflowClient } from './client.js';
 import { ErrWorkflowIncorrect } from './errors.js';
@@ -47,6 +49,8 @@ export interface WorkflowOperation {
   readonly endedAfter?: number;
   readonly endedBefore?: number;
   readonly attributes?: Readonly<Record<string, string | number | boolean>>;
+  /** stats: this node's figures (`'node'`, the default) or every live member's summed (`'cluster'`). */
+  readonly scope?: 'node' | 'cluster';
   /** cancel, reset: why. */
   readonly reason?: string;
   /** reset: the operation the instance runs again from (WorkflowHandle.reset). */
@@ -84,6 +88,26 @@ export interface WorkflowStatsSample extends Pick<
   /** Signals accepted and queries asked, over every name. */
   readonly signals: number;
   readonly queries: number;
+}
+
+/** A kind's `stats` over the cluster: the members' samples summed (the oldest outbox age their largest). */
+export interface ClusterStatsSample extends WorkflowStatsSample {
+  /** The nodes whose figures are summed, sorted. */
+  readonly nodes: readonly string[];
+  /** The live members that did not answer (their figures are missing from the sum), sorted. */
+  readonly missing: readonly string[];
+}
+
+/** How the manager reaches the other members for `stats` with `scope: 'cluster'`. */
+export interface ClusterStats {
+  /** This node's name. */
+  readonly self: string;
+  /** Whether this node is a member (a client-only node's own figures are not summed: it runs no instance). */
+  readonly member: boolean;
+  /** The live members by this node's view. */
+  members(): readonly string[];
+  /** Asks `node`'s entities manager `request` (a `stats` of its own figures): its JSON answer. */
+  ask(node: string, request: WorkflowOperation): Promise<unknown>;
 }
 
 /** What the manager answers, parsed. */
@@ -162,13 +186,100 @@ function statsOf(
   return Object.fromEntries(Object.entries(all).map(([name, k]) => [name, sampleOf(k)]));
 }
 
+/** The kinds' samples summed over the nodes that gave them (see {@link ClusterStatsSample}). */
+function summed(
+  samples: readonly (readonly [string, Record<string, WorkflowStatsSample>])[],
+  missing: readonly string[],
+): Record<string, ClusterStatsSample> {
+  type Sum = { -readonly [F in keyof WorkflowStatsSample]: number } & { nodes: string[]; missing: readonly string[] };
+  const out: Record<string, Sum> = {};
+  for (const [node, kinds] of samples)
+    for (const [kind, x] of Object.entries(kinds)) {
+      const t = (out[kind] ??= { ...x, outboxOldestPendingMs: 0, nodes: [], missing });
+      if (t.nodes.length > 0) for (const f of SUMMED) (t as unknown as Record<string, number>)[f] = t[f] + x[f];
+      t.outboxOldestPendingMs = Math.max(t.outboxOldestPendingMs, x.outboxOldestPendingMs);
+      t.nodes.push(node);
+    }
+  for (const t of Object.values(out)) t.nodes.sort();
+  return out;
+}
+
+/** The sample's figures summed over the nodes (all but the oldest outbox age). */
+const SUMMED = [
+  ...['started', 'completed', 'failed', 'cancelled', 'blockedTotal', 'open', 'blocked'],
+  ...['stepAttempts', 'stepRetries', 'stepFailures', 'outboxPending', 'signals', 'queries'],
+] as const satisfies readonly (keyof WorkflowStatsSample)[];
+
+/** How long a member has to answer a cluster `stats`, ms: a paused one is left out, not waited for. */
+const MEMBER_STATS_TIMEOUT_MS = 2000;
+
+/** `stats` with `scope: 'cluster'`: this node's (a member's) and every other live member's, summed. */
+async function clusterStatsOf(
+  cluster: ClusterStats,
+  figures: () => Readonly<Record<string, WorkflowKindStats>>,
+  workflow: string | undefined,
+): Promise<Record<string, ClusterStatsSample>> {
+  const samples: (readonly [string, Record<string, WorkflowStatsSample>])[] = [];
+  const missing: string[] = [];
+  if (cluster.member) samples.push([cluster.self, localStats(figures, workflow)]);
+  const others = [...new Set(cluster.members())].filter((m) => m !== cluster.self);
+  const request: WorkflowOperation = {
+    '~entity': 'workflows',
+    op: 'stats',
+    scope: 'node',
+    ...(workflow === undefined ? {} : { workflow }),
+  };
+  await Promise.all(
+    others.map(async (m) => {
+      try {
+        const reply = JSON.parse(String(await within(cluster.ask(m, request)))) as WorkflowOperationReply;
+        if (reply.ok) samples.push([m, reply.value as Record<string, WorkflowStatsSample>]);
+        // A member that hosts no such kind answers ERR_WORKFLOW_INCORRECT: it adds nothing.
+        else if (reply.code !== 'ERR_WORKFLOW_INCORRECT') missing.push(m);
+      } catch {
+        missing.push(m);
+      }
+    }),
+  );
+  return summed(samples, missing.sort());
+}
+
+/** `p`, or a rejection after {@link MEMBER_STATS_TIMEOUT_MS}. */
+function within<T>(p: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer')), MEMBER_STATS_TIMEOUT_MS);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** This node's samples of `workflow` (none when it hosts no such kind), or of every kind. */
+function localStats(
+  figures: () => Readonly<Record<string, WorkflowKindStats>>,
+  workflow: string | undefined,
+): Record<string, WorkflowStatsSample> {
+  try {
+    return statsOf(figures, workflow);
+  } catch {
+    return {};
+  }
+}
+
 async function run(
   client: WorkflowClient,
   r: WorkflowOperation,
   figures: () => Readonly<Record<string, WorkflowKindStats>>,
+  cluster: ClusterStats | undefined,
 ): Promise<unknown> {
   if (r.op === 'kinds') return client.kinds();
-  if (r.op === 'stats') return statsOf(figures, optStr(r.workflow, 'workflow'));
+  if (r.op === 'stats') {
+    const scope = r.scope ?? 'node';
+    if (scope !== 'node' && scope !== 'cluster')
+      throw ErrWorkflowIncorrect.with(`scope: 'node' or 'cluster', got ${JSON.stringify(scope)}`);
+    const workflow = optStr(r.workflow, 'workflow');
+    if (scope === 'cluster' && cluster !== undefined) return clusterStatsOf(cluster, figures, workflow);
+    return statsOf(figures, workflow);
+  }
   if (r.op === 'list') return client.list(listQuery(r));
   const h = client.handleOf(str(r.workflow, 'workflow'), str(r.id, 'id'));
   switch (r.op) {
@@ -208,12 +319,14 @@ function json(v: unknown): string {
 
 /**
  * Runs `request` on `client` and answers as the top of this file says (never rejects); `figures`
- * reads this node's workflow counters (`Entities.stats().workflows`) for `stats`.
+ * reads this node's workflow counters (`Entities.stats().workflows`) for `stats`, `cluster`
+ * reaches the other members for `stats` with `scope: 'cluster'` (without it: this node's).
  */
 export async function operateWorkflows(
   client: WorkflowClient,
   request: WorkflowOperation,
   figures: () => Readonly<Record<string, WorkflowKindStats>> = () => ({}),
+  cluster?: ClusterStats,
 ): Promise<string> {
   try {
     if (typeof request !== 'object' || request === null)
@@ -222,7 +335,7 @@ export async function operateWorkflows(
       throw ErrWorkflowIncorrect.with(
         `unknown workflow operation ${JSON.stringify(request.op)}: one of ${WORKFLOW_OPERATIONS.join(', ')}`,
       );
-    return json({ ok: true, value: (await run(client, request, figures)) ?? null });
+    return json({ ok: true, value: (await run(client, request, figures, cluster)) ?? null });
   } catch (err) {
     let code: unknown;
     let message: string;

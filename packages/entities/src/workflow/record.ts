@@ -196,7 +196,7 @@ export type WorkflowRequest =
     }
   | { readonly '~wf': 'result'; readonly waitMs: number }
   | { readonly '~wf': 'signal'; readonly name: string; readonly payload: unknown; readonly id?: string }
-  | { readonly '~wf': 'query'; readonly name: string; readonly arg?: unknown }
+  | { readonly '~wf': 'query'; readonly name: string; readonly arg?: unknown; readonly waitMs?: number }
   | {
       readonly '~wf': 'update';
       readonly name: string;

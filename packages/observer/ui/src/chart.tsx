@@ -36,6 +36,25 @@ export function valueLabels(vals: number[], format: (v: number, decimals: number
   return labels.map((l, i) => (i > 0 && l === labels[i - 1] ? '' : l));
 }
 
+/**
+ * The value axis's ticks of a chart of whole numbers between `min` and `max` (its data's, or its
+ * scale's): from zero (or the multiple of the step below a negative value) to the first multiple
+ * of the step at or above the largest value, two to four ticks, a whole step apart. uPlot's own
+ * range around a count that holds still (18 processes, 4 messages in and out) was a unit or less
+ * wide, and its ticks from a step list gave one label.
+ */
+export function wholeTicks(min: number | null, max: number | null): number[] {
+  const top = Math.max(max ?? 0, 0);
+  const bottom = Math.min(min ?? 0, 0);
+  const span = Math.max(top - bottom, 1);
+  const step = WHOLE_STEPS.find((x) => span / x <= 3) ?? WHOLE_STEPS.at(-1)!;
+  const lo = Math.floor(bottom / step) * step;
+  const hi = Math.max(Math.ceil(top / step) * step, lo + step);
+  const ticks: number[] = [];
+  for (let v = lo; v <= hi; v += step) ticks.push(v);
+  return ticks;
+}
+
 /** Tick steps of a chart of whole numbers (processes, messages): never between two integers. */
 const WHOLE_STEPS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9].map((p) => m * p));
 
@@ -79,6 +98,16 @@ export function Chart(props: {
             return [Math.min(series.t[0] ?? last, last - 60), last];
           },
         },
+        ...(props.whole
+          ? {
+              y: {
+                range: (_u: uPlot, min: number | null, max: number | null): uPlot.Range.MinMax => {
+                  const t = wholeTicks(min, max);
+                  return [t[0]!, t.at(-1)!];
+                },
+              },
+            }
+          : {}),
       },
       axes: [
         {
@@ -95,7 +124,7 @@ export function Chart(props: {
         {
           stroke: '#888',
           size: 72,
-          ...(props.whole ? { incrs: WHOLE_STEPS } : {}),
+          ...(props.whole ? { splits: (_u: uPlot, _i: number, lo: number, hi: number) => wholeTicks(lo, hi) } : {}),
           values: (_u, vals) => {
             const labels = valueLabels(vals, fmt);
             box.current?.setAttribute('data-y-labels', labels.join('|'));

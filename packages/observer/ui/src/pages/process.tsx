@@ -2,7 +2,7 @@
 // messages and mailbox, the handleInspect state (refreshed each second), its log, and actions:
 // send, exit, kill, log level. Meta page: the same for a meta process (two queues, no kill).
 
-import { useCallback, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 
 import { api, type Json } from '../api';
 import { Chart } from '../chart';
@@ -144,8 +144,23 @@ function State(props: {
   );
 }
 
-function ProcessLog(props: { match: (r: Json) => boolean }) {
+/** Every level a log search asks for (the process's kept lines, whatever their level). */
+const ALL_LEVELS = ['trace', 'debug', 'info', 'warning', 'error', 'panic'];
+/** Most kept lines a process's page shows. */
+const KEPT_LINES = 200;
+
+/** A line's identity across the kept lines and the live ones (the same record may come as both). */
+const lineKey = (r: Json): string => `${String(r.timestamp)}|${String(r.message)}`;
+
+/**
+ * The Log card: the lines the node logs for the process while the page is open, after the lines
+ * of it the Observer's History kept before (`do/log_search`, the Observer's own node: a process
+ * that crashed before the page opened shows its last lines); when there are none, why.
+ */
+function ProcessLog(props: { match: (r: Json) => boolean; pid?: string }) {
   const [lines, setLines] = useState<Json[]>([]);
+  // What the kept lines' search said: how many records it searched, or why it could not.
+  const [kept, setKept] = useState<{ searched: number } | { error: string } | null>(null);
   const follow = useFollow(lines);
   useSubscription('log', {});
   useFrames(
@@ -154,9 +169,35 @@ function ProcessLog(props: { match: (r: Json) => boolean }) {
       if (props.match(r)) setLines((l) => [...l.slice(-199), r]);
     }, []),
   );
+  useEffect(() => {
+    if (props.pid === undefined) return;
+    let live = true;
+    api.do('log_search', { text: '', process: props.pid, levels: ALL_LEVELS, from: 0, to: 0, limit: KEPT_LINES }).then(
+      (d: Json) => {
+        if (!live) return;
+        setKept({ searched: Number(d?.searched ?? 0) });
+        const records: Json[] = Array.isArray(d?.records) ? d.records : [];
+        setLines((l) => {
+          const seen = new Set(l.map(lineKey));
+          return [...records.filter((r) => !seen.has(lineKey(r))), ...l].slice(-200);
+        });
+      },
+      (e: Error) => live && setKept({ error: e.message }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [props.pid]);
   return (
-    <div class="card wide">
+    <div class="card wide" data-testid="process-log">
       <h3>Log</h3>
+      {lines.length === 0 && kept !== null ? (
+        <p class="muted" data-testid="process-log-none">
+          {'error' in kept
+            ? `No line logged by this process since this page opened; earlier lines cannot be read here (${kept.error}).`
+            : `No line logged by this process among the ${kept.searched} records the Observer keeps of this node's log (historyLogRecords), nor since this page opened.`}
+        </p>
+      ) : null}
       <div class="log small" ref={follow.box} onScroll={follow.onScroll}>
         {lines.map((r, i) => (
           <div key={i} class={`lvl-${logLevel(r.level)}`}>
@@ -415,7 +456,7 @@ export function ProcessPage(props: { pid: string }) {
           <MessageTrace pid={pid} ended={terminated} />
         </>
       )}
-      <ProcessLog match={(r) => r.pid === pid} />
+      <ProcessLog match={(r) => r.pid === pid} pid={pid} />
     </div>
   );
 }

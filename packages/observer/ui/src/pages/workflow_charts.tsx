@@ -1,11 +1,13 @@
-// The Workflows page's charts: one workflow kind's counters on the node observed (`do/workflows`
-// op stats, each second: the figures @ergo-ts/metrics exports as `ergo_workflow_*`, counted where
-// things happen, no store read) drawn as rates over the last second (instances started, completed,
-// failed, cancelled; step attempts, retries, failures) and as levels (instances open and blocked
-// in the node's activations; outbox messages journaled and not delivered, and the oldest one's
-// age). The counters run from the runtime's start, so a rate needs two samples and a counter
-// that went down (the runtime restarted) starts the rates afresh. Figures are this node's: a
-// cluster's are the sum over its members.
+// The Workflows page's charts: one workflow kind's counters over the cluster (`do/workflows` op
+// stats with `scope: 'cluster'`, each second: the node observed asks every live member and sums
+// their figures — the figures @ergo-ts/metrics exports as `ergo_workflow_*`, counted where things
+// happen, no store read — so a client-only node, which runs no instance, charts the cluster too)
+// drawn as rates over the last second (instances started, completed, failed, cancelled; step
+// attempts, retries, failures) and as levels (instances open and blocked in the members'
+// activations; outbox messages journaled and not delivered, and the oldest one's age). The
+// counters run from each member's start, so a rate needs two samples and a sum that went down (a
+// member restarted or left) starts the rates afresh. The nodes summed, and the members that did
+// not answer, are named under the title.
 
 import { useCallback, useMemo, useState } from 'preact/hooks';
 
@@ -40,6 +42,15 @@ const whole = (v: number): string => count(Math.round(v));
 const ageSeconds = (v: number, decimals?: number): string =>
   `${decimals === undefined ? Math.round(v * 10) / 10 : +v.toFixed(decimals)} s`;
 
+/** Which nodes a sample sums, and which members did not answer. */
+function nodesLine(s: Json): string {
+  const nodes: string[] = Array.isArray(s?.nodes) ? s.nodes : [];
+  const missing: string[] = Array.isArray(s?.missing) ? s.missing : [];
+  const summed =
+    nodes.length === 0 ? 'no member runs this kind' : `summed over ${nodes.length} node(s): ${nodes.join(', ')}`;
+  return missing.length === 0 ? summed : `${summed}; not answering (left out): ${missing.join(', ')}`;
+}
+
 /** Samples `kind`'s counters each second while mounted and charts them (see the top of this file). */
 export function WorkflowCharts(props: { kind: string }) {
   const charts = useMemo<WorkflowSeries>(
@@ -58,7 +69,7 @@ export function WorkflowCharts(props: { kind: string }) {
   const prev = useMemo<{ t: number; s: Json }>(() => ({ t: 0, s: null }), [props.kind]);
   const [data, error] = usePolled(
     'workflows',
-    { op: 'stats', workflow: props.kind },
+    { op: 'stats', workflow: props.kind, scope: 'cluster' },
     true,
     0,
     useCallback(
@@ -85,10 +96,15 @@ export function WorkflowCharts(props: { kind: string }) {
   const last: Json = data?.[props.kind] ?? null;
   return (
     <div class="card" data-testid="workflow-charts">
-      <h3>{props.kind} on this node</h3>
+      <h3>{props.kind} in the cluster</h3>
+      {last === null ? null : (
+        <p class="muted" data-testid="workflow-chart-nodes">
+          {nodesLine(last)}
+        </p>
+      )}
       {last === null ? null : (
         <p class="muted" data-testid="workflow-chart-totals">
-          Since the runtime started: {whole(last.started)} started, {whole(last.completed)} completed,{' '}
+          Since each member's runtime started: {whole(last.started)} started, {whole(last.completed)} completed,{' '}
           {whole(last.failed)} failed, {whole(last.cancelled)} cancelled, {whole(last.blockedTotal)} blocked; step
           attempts {whole(last.stepAttempts)}, retries {whole(last.stepRetries)}, failed for good{' '}
           {whole(last.stepFailures)}.
