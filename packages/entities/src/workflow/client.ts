@@ -61,7 +61,8 @@ export interface StartOptions<K extends AnyWorkflowKind = AnyWorkflowKind> {
   readonly timeout?: number;
   /**
    * When the id's instance ended: start a new one under it (`'always'`, `'afterFailure'`: failed
-   * or cancelled) or not (`'never'`). Default: the kind's `idReuse`, else `'never'`.
+   * or cancelled) or not (`'never'`); `'terminateIfRunning'` also terminates a running one and
+   * starts anew in the same write. Default: the kind's `idReuse`, else `'never'`.
    */
   readonly idReuse?: IdReusePolicy;
   /**

@@ -130,7 +130,8 @@ export interface WorkflowOptions<
   /**
    * When a start may use again the id of an instance that ended (start_policy.ts): `'never'`
    * (default: the start answers `created: false`), `'afterFailure'` (failed or cancelled) or
-   * `'always'` (Temporal's default). A start's own `idReuse` option overrides it.
+   * `'always'` (Temporal's default), or `'terminateIfRunning'` (also ends a running one and starts
+   * anew). A start's own `idReuse` option overrides it.
    */
   readonly idReuse?: IdReusePolicy;
   /**
@@ -219,20 +220,22 @@ export type QueryReply<K, N extends keyof WorkflowQueries<K>> = Infer<WorkflowQu
  * When a start may use again the id of an instance that ended: `'never'` (the default: it answers
  * `created: false`, the first outcome stays), `'afterFailure'` (when that instance failed or was
  * cancelled: Temporal's ALLOW_DUPLICATE_FAILED_ONLY), `'always'` (Temporal's default,
- * ALLOW_DUPLICATE). A running instance is never replaced: the start answers `created: false`.
+ * ALLOW_DUPLICATE), `'terminateIfRunning'` (Temporal's TERMINATE_IF_RUNNING: as `'always'`, and a
+ * running instance is terminated — ended cancelled, its compensations not run — and replaced in the
+ * same write). Otherwise a running instance is never replaced: the start answers `created: false`.
  */
-export type IdReusePolicy = 'never' | 'afterFailure' | 'always';
+export type IdReusePolicy = 'never' | 'afterFailure' | 'always' | 'terminateIfRunning';
 
 /** True when `v` is an {@link IdReusePolicy}. */
 export function isIdReusePolicy(v: unknown): v is IdReusePolicy {
-  return v === 'never' || v === 'afterFailure' || v === 'always';
+  return v === 'never' || v === 'afterFailure' || v === 'always' || v === 'terminateIfRunning';
 }
 
 /** Checks an `idReuse` option (ERR_WORKFLOW_INCORRECT naming `where`); undefined stays undefined. */
 export function checkIdReuse(where: string, v: unknown): IdReusePolicy | undefined {
   if (v === undefined || isIdReusePolicy(v)) return v;
   throw ErrWorkflowIncorrect.with(
-    `${where}: idReuse must be 'never', 'afterFailure' or 'always', got ${describeThrown(v)}`,
+    `${where}: idReuse must be 'never', 'afterFailure', 'always' or 'terminateIfRunning', got ${describeThrown(v)}`,
   );
 }
 

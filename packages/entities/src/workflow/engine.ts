@@ -54,10 +54,10 @@ import {
   withEntry,
 } from './record.js';
 import { probeOf, WORKFLOW_PROBE, type WorkflowProbe } from './probe.js';
-import { endOf, outcomeOf, storableRefusal } from './outcome.js';
+import { endOf, endReason, outcomeOf, storableRefusal } from './outcome.js';
 import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
 import { describeRecord } from './listing.js';
-import { watchRequest, type Notifier, type WatchOutcome } from './watchers.js';
+import { notifyWatchers, watchRequest, type Notifier, type WatchOutcome } from './watchers.js';
 import { figuresOf } from './metrics.js';
 import { checkNothingInFlight, continuation, firstRun } from './continue_as_new.js';
 import { UpdateDesk, withPendingUpdates } from './updates.js';
@@ -66,6 +66,7 @@ import {
   checkStartSignal,
   reusable,
   reusedRecord,
+  terminatedRecord,
   type IdReusePolicy,
   type StartSignal,
 } from './start_policy.js';
@@ -292,8 +293,10 @@ export abstract class WorkflowEntity extends ReminderEntity<
     }
     this.#checkSize('the input', input);
     const now = this.#clock.now();
+    // terminateIfRunning: the running instance ends terminated in the write that starts the new run.
+    const ended = reuse && rec.status === 'running' ? terminatedRecord(rec, now) : undefined;
     let next: WorkflowRecord = reuse
-      ? reusedRecord(rec, input, now)
+      ? reusedRecord(ended ?? rec, input, now)
       : { ...firstRun(), status: 'running', input, startedAt: now, runs: 1 };
     if (signal !== undefined) {
       this.#checkSignal(signal.name, signal.payload);
@@ -309,9 +312,12 @@ export abstract class WorkflowEntity extends ReminderEntity<
       next = { ...next, updates: [...(next.updates ?? []).filter((x) => x.id !== kept.id), kept] };
     }
     this.#finished = undefined;
+    if (ended !== undefined && this.#run !== undefined) this.#endRun(this.#run, ended.cancel!);
+    if (ended !== undefined) [this.#run, this.#halted] = [undefined, false];
     this.state = next;
     await this.#saving.stageWake(true);
     await this.#saving.saveWake();
+    if (ended !== undefined) this.#terminated(rec, ended);
     this.#startRun();
     const figures = figuresOf(this.entities, this.spec.name);
     figures.started++;
@@ -320,9 +326,20 @@ export abstract class WorkflowEntity extends ReminderEntity<
     return {
       created: true,
       status: 'running',
-      ...(reuse ? { reused: rec.status } : {}),
+      ...(reuse ? { reused: ended?.status ?? rec.status } : {}),
       ...(signal === undefined ? {} : { signal: 'accepted' }),
     };
+  }
+
+  /** After a terminate (saved): the old run's waiters, watchers and children hear that it ended. */
+  #terminated(before: WorkflowRecord, ended: WorkflowRecord): void {
+    figuresOf(this.entities, this.spec.name).ended(ended);
+    const r = outcomeOf(ended);
+    for (const f of [...this.#resultWaiters]) f(r);
+    notifyWatchers(this.#notifier(), this.spec.name, this.key, before, ended, () =>
+      endReason(this.spec.name, this.key, ended),
+    );
+    this.#cancelChildren(ended.cancel!, ended.journal);
   }
 
   #result(waitMs: unknown): unknown {
@@ -441,8 +458,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   /** Children started and not finished get a cancel each (in the background, logged on failure). */
-  #cancelChildren(why: string): void {
-    for (const { kind, id, target } of openChildren(this.state.journal)) {
+  #cancelChildren(why: string, journal = this.state.journal): void {
+    for (const { kind, id, target } of openChildren(journal)) {
       this.#workflows()
         .handleOf(kind, id)
         .cancel(`parent ${this.spec.name}/${this.key}: ${why}`)
