@@ -195,6 +195,20 @@ export {
 } from './workflow/client.js';
 export { isIdReusePolicy, type IdReusePolicy } from './workflow/start_policy.js';
 export { MAX_SELECT_BRANCHES } from './workflow/select.js';
+export { WorkflowBatches } from './workflow/batch.js';
+export {
+  BATCH_KIND,
+  type BatchAction,
+  type BatchCounts,
+  type BatchFailure,
+  type BatchQuery,
+} from './workflow/batch_types.js';
+export {
+  WorkflowBatchClient,
+  type BatchDescription,
+  type BatchStartOptions,
+  type BatchStarted,
+} from './workflow/batch_client.js';
 export { ErrWorkflowContinuePending, MAX_PREVIOUS_RUNS } from './workflow/continue_as_new.js';
 export {
   WORKFLOW_LIST_DEFAULTS,

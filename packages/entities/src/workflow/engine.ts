@@ -178,7 +178,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
       case 'resume':
         return this.#resume();
       case 'reset':
-        return this.#reset(r.toSeq, r.reason);
+        return this.#reset(r.toSeq, r.reason, r.id);
+      case 'terminate':
+        return this.#terminate(r.reason);
       case 'watch':
       case 'unwatch':
         return this.#watch(r.pid, r.mode, r['~wf'] === 'watch');
@@ -505,15 +507,40 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   /** An operator's reset (recovery.ts): the instance runs again from operation `toSeq` on the current code. */
-  async #reset(toSeq: unknown, reason: unknown): Promise<string> {
+  async #reset(toSeq: unknown, reason: unknown, id: unknown): Promise<string> {
     const rec = this.#known();
+    // A repeat of a reset's id (a batch acting again after a crash) is answered, not done twice.
+    if (typeof id === 'string' && id !== '' && (rec.resets ?? []).some((x) => x.id === id)) return 'reset';
     try {
-      this.state = resetRecord(this.spec.name, this.key, rec, toSeq, reason, this.#clock.now());
+      const rid = typeof id === 'string' && id !== '' ? id : undefined;
+      this.state = resetRecord(this.spec.name, this.key, rec, toSeq, reason, this.#clock.now(), rid);
     } catch (err) {
       throw refuseCall(err as Error);
     }
     await this.#rerun('reset');
     return 'reset';
+  }
+
+  /**
+   * An operator's terminate (Temporal's): a running instance ends at once, cancelled with
+   * `terminated: <reason>`, its body stopped where it was and no compensation run ('terminated');
+   * one already cancelled answers the same (a repeat); a completed or failed one ERR_WORKFLOW_CLOSED.
+   */
+  async #terminate(reason: unknown): Promise<string> {
+    const rec = this.#known();
+    if (rec.status === 'cancelled') return 'terminated';
+    if (rec.status !== 'running')
+      throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
+    const why = `terminated: ${typeof reason === 'string' && reason !== '' ? reason : 'by an operator'}`;
+    const ended = { ...terminatedRecord(rec, this.#clock.now()), cancel: why };
+    if (this.#run !== undefined) this.#endRun(this.#run, why);
+    [this.#run, this.#halted, this.#finished] = [undefined, false, undefined];
+    this.state = ended;
+    await this.#saving.stageWake();
+    await this.#saving.saveWake();
+    this.#terminated(rec, ended);
+    this.#updates?.look(); // updates left unanswered: ERR_WORKFLOW_CLOSED
+    return 'terminated';
   }
 
   /** Ends the body running here (if any) and starts it again on the record as it is now. */
