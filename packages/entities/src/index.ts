@@ -11,6 +11,7 @@ export {
   type IndexFilter,
   type IndexQuery,
   type IndexValue,
+  type PurgeQuery,
   type StateIndex,
   type StateIndexEntry,
 } from './contract/state_index.js';
@@ -196,6 +197,14 @@ export {
 export { isIdReusePolicy, type IdReusePolicy } from './workflow/start_policy.js';
 export { MAX_SELECT_BRANCHES } from './workflow/select.js';
 export { WorkflowBatches } from './workflow/batch.js';
+export {
+  RETENTION_DEFAULTS,
+  RETENTION_SWEEPER_ID,
+  sweepRetention,
+  WorkflowRetention,
+  type RetentionSettings,
+  type SweepResult,
+} from './workflow/retention.js';
 export {
   BATCH_KIND,
   type BatchAction,

@@ -180,6 +180,33 @@ export class MemoryStoreData {
 
 let seq = 0;
 
+/** Deletes every row of `id` but its lease (retention: contract/state_index.ts `purge`). */
+function forgetKey(data: MemoryStoreData, id: EntityId): void {
+  const rows = data.keys.get(id.kind)?.get(id.key);
+  data.keys.get(id.kind)?.delete(id.key);
+  if (rows !== undefined && rows.events.length > 0) {
+    const gone = new Set(rows.events);
+    data.journal.set(
+      id.kind,
+      (data.journal.get(id.kind) ?? []).filter((e) => !gone.has(e)),
+    );
+  }
+  const r = data.reminders;
+  const mine = r.byKey.get(id.kind)?.get(id.key);
+  if (mine !== undefined) {
+    r.byKey.get(id.kind)!.delete(id.key);
+    for (const row of mine.values()) {
+      const list = r.byShard.get(row.shard);
+      const i = list?.indexOf(row) ?? -1;
+      if (i >= 0) list!.splice(i, 1);
+      r.count--;
+    }
+  }
+  const prefix = `${id.kind}\0${id.key}\0`;
+  for (const m of [data.deadLetters.attempts, data.deadLetters.dead] as Map<string, unknown>[])
+    for (const k of [...m.keys()]) if (k.startsWith(prefix)) m.delete(k);
+}
+
 /**
  * An {@link EntityStore} in memory: for tests, and for trying entities without a database. It keeps
  * the same rules as the SQLite and PostgreSQL stores (it passes their conformance suite), but
@@ -243,6 +270,7 @@ export class MemoryStore implements EntityStore, ReminderStore, DeadLetterStore 
       },
       keys: (kind) => data.keys.get(kind)?.keys() ?? [],
       op: (what, fn) => this.#op(what, fn),
+      forget: (id) => forgetKey(data, id),
     });
   }
 

@@ -12,9 +12,11 @@ import {
   checkIndexEntry,
   checkIndexFilter,
   checkIndexQuery,
+  checkPurgeQuery,
   type IndexedState,
   type IndexFilter,
   type IndexQuery,
+  type PurgeQuery,
   type StateIndex,
   type StateIndexEntry,
 } from '../contract/state_index.js';
@@ -31,6 +33,7 @@ CREATE INDEX IF NOT EXISTS entity_search_all ON entity_search (started DESC, kin
 CREATE INDEX IF NOT EXISTS entity_search_kind ON entity_search (kind, started DESC, key DESC);
 CREATE INDEX IF NOT EXISTS entity_search_status ON entity_search (status, started DESC, kind DESC, key DESC);
 CREATE INDEX IF NOT EXISTS entity_search_kind_status ON entity_search (kind, status, started DESC, key DESC);
+CREATE INDEX IF NOT EXISTS entity_search_kind_ended ON entity_search (kind, ended);
 CREATE TABLE IF NOT EXISTS entity_search_attrs (
   kind TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, key, name));
 CREATE INDEX IF NOT EXISTS entity_search_attr ON entity_search_attrs (name, value, kind, key);
@@ -51,6 +54,18 @@ export interface SqliteIndexHost {
   /** As SqliteStore's own operations run (busy retries, the closed check); `writes`: in the group commit. */
   op<T>(what: string, fn: () => T, writes: boolean): Promise<T>;
 }
+
+/** The tables retention deletes a key's rows from (its lease row stays: its fencing tokens go on). */
+const PURGED_TABLES = [
+  'entity_state',
+  'entity_search',
+  'entity_search_attrs',
+  'entity_reminders',
+  'entity_inbox',
+  'entity_processed',
+  'entity_events',
+  'entity_dead_letters',
+];
 
 /** Attributes as canonical JSON (names sorted): equal attributes give equal text. */
 function canonical(attrs: StateIndexEntry['attributes']): string {
@@ -242,6 +257,31 @@ export class SqliteStateIndex implements StateIndex {
         }));
       },
       false,
+    );
+  }
+
+  purge(kind: string, q: PurgeQuery): Promise<string[]> {
+    return this.#h.op(
+      'stateIndex.purge',
+      () => {
+        checkPurgeQuery(kind, q);
+        const marks = q.statuses.map(() => '?').join(', ');
+        // One transaction under the file's write lock: no write of these keys between the read and the deletes.
+        return this.#h.tx(() => {
+          const keys = this.#h
+            .prepare(
+              `SELECT key FROM entity_search WHERE kind = ? AND ended IS NOT NULL AND ended < ? AND status IN (${marks}) ORDER BY ended LIMIT ?`,
+            )
+            .all(kind, q.endedBefore, ...q.statuses, q.limit)
+            .map((r) => String(r.key));
+          for (const table of PURGED_TABLES) {
+            const del = this.#h.prepare(`DELETE FROM ${table} WHERE kind = ? AND key = ?`);
+            for (const key of keys) del.run(kind, key);
+          }
+          return keys;
+        });
+      },
+      true,
     );
   }
 

@@ -14,10 +14,9 @@ import {
   type BatchOutcome,
   type BatchQuery,
 } from './batch_types.js';
-import type { WorkflowHandle } from './client.js';
 import { ErrWorkflowIncorrect, ErrWorkflowUnsupported, type StoredError } from './errors.js';
 import type { WorkflowRuntimeView } from './listing.js';
-import type { WorkflowProtocol, WorkflowStatus } from './record.js';
+import type { WorkflowDescription, WorkflowProtocol, WorkflowStatus } from './record.js';
 import { countWorkflows, indexFilter, inputRefusal, type WorkflowFilter } from './search.js';
 
 /** What {@link WorkflowBatchClient.start} takes. */
@@ -60,6 +59,13 @@ export interface BatchDescription extends BatchCounts {
   readonly startedAt?: number;
   readonly endedAt?: number;
   readonly error?: StoredError;
+}
+
+/** What the batch client asks of a handle on a batch (a WorkflowHandle). */
+interface BatchHandle {
+  describe(): Promise<WorkflowDescription>;
+  cancel(reason: string): Promise<'cancelled'>;
+  result(options: { readonly timeout?: number }): Promise<unknown>;
 }
 
 const ACTIONS = ['cancel', 'terminate', 'signal', 'resume', 'reset'] as const;
@@ -105,13 +111,13 @@ function bounded(v: unknown, what: string, min: number, max: number, fallback: n
 export class WorkflowBatchClient {
   readonly #e: EntitiesClient;
   readonly #view: WorkflowRuntimeView | undefined;
-  readonly #handleOf: (workflow: string, id: string) => WorkflowHandle;
+  readonly #handleOf: (workflow: string, id: string) => BatchHandle;
 
   /** @internal use `entities.workflows.batch`. */
   constructor(
     entities: EntitiesClient,
     view: WorkflowRuntimeView | undefined,
-    handleOf: (workflow: string, id: string) => WorkflowHandle,
+    handleOf: (workflow: string, id: string) => BatchHandle,
   ) {
     this.#e = entities;
     this.#view = view;

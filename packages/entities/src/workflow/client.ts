@@ -548,6 +548,11 @@ export class WorkflowClient {
 
   #batch: WorkflowBatchClient | undefined;
 
+  /** @internal the store and kinds of its runtime (retention.ts reads them). */
+  runtimeView(): WorkflowRuntimeView | undefined {
+    return this.#view;
+  }
+
   /** The names of the workflow kinds this runtime hosts, sorted (ERR_WORKFLOW_UNSUPPORTED without its runtime). */
   kinds(): string[] {
     if (this.#view === undefined) throw ErrWorkflowUnsupported.with('kinds: this client has no runtime');

@@ -139,6 +139,13 @@ export interface WorkflowOptions<
    * them with `ctx.setAttributes`, `entities.workflows.list({ kind, attributes })` filters by them.
    */
   readonly attributes?: At;
+  /**
+   * How long an ended instance is kept (retention.ts): `{ closedFor: '30d' }` (`ms`, `s`, `m`,
+   * `h` or `d`) or ms. Once an instance has been completed, failed or cancelled that long, the
+   * cluster deletes it — record, journal, index row, reminders, dead letters — a bounded batch at
+   * a time (members must host `WorkflowRetention`). Default: kept forever.
+   */
+  readonly retention?: { readonly closedFor: number | string };
 }
 
 /** Defaults of {@link WorkflowOptions}. */
@@ -167,6 +174,8 @@ export interface WorkflowSpec {
   readonly attributes: AttributeSchemas;
   /** The `idReuse` option (default `'never'`). */
   readonly idReuse: IdReusePolicy;
+  /** The `retention` option in ms (absent: kept forever). */
+  readonly retention?: { readonly closedForMs: number };
 }
 
 /** A declared workflow (from {@link defineWorkflow}): an entity kind, plus its types. */
@@ -239,6 +248,19 @@ export function checkIdReuse(where: string, v: unknown): IdReusePolicy | undefin
   );
 }
 
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration option (`'30d'`, `'12h'`, `'90m'`, `'45s'`, `'500ms'` or ms) in ms ≥ 1 (ERR_WORKFLOW_INCORRECT). */
+export function durationMs(what: string, v: unknown): number {
+  const m = typeof v === 'string' ? /^(\d+)(ms|s|m|h|d)$/.exec(v) : null;
+  const n = m !== null ? Number(m[1]) * UNIT_MS[m[2]!]! : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1)
+    throw ErrWorkflowIncorrect.with(
+      `${what} must be ms (an integer ≥ 1) or like '30d', '12h', '90m', '45s', got ${describeThrown(v)}`,
+    );
+  return n;
+}
+
 /** Checks a numeric option: a finite number in `min..max`. */
 export function positiveOption(what: string, v: number | undefined, fallback: number, min = 1, max = Infinity): number {
   const n = v ?? fallback;
@@ -302,6 +324,11 @@ export function workflowSpec(
     ...(guard === undefined ? {} : { determinismGuard: guard }),
     attributes: attributeSchemas(name, options.attributes),
     idReuse: checkIdReuse(`workflow ${name}`, options.idReuse) ?? 'never',
+    ...(options.retention === undefined
+      ? {}
+      : {
+          retention: { closedForMs: durationMs(`workflow ${name}: retention.closedFor`, options.retention?.closedFor) },
+        }),
     retry: retryPolicy(options.retry),
     maxValueBytes: positiveOption('maxValueBytes', options.maxValueBytes, WORKFLOW_DEFAULTS.maxValueBytes),
     resumeAfterMs: positiveOption(
