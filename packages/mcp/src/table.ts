@@ -14,6 +14,7 @@ import { networkTools } from './tools_network.js';
 import { opsTools } from './tools_ops.js';
 import { sampleTools } from './tools_sample.js';
 import { workflowTools } from './tools_workflow.js';
+import { batchTools } from './tools_batch.js';
 import { processTools, type ToolSpec } from './tools.js';
 
 const byName = new Map<string, ToolSpec>();
@@ -36,6 +37,7 @@ export const allTools: readonly ToolSpec[] = [
   ...opsTools,
   ...actionTools,
   ...workflowTools,
+  ...batchTools,
 ];
 for (const t of allTools) byName.set(t.name, t);
 
