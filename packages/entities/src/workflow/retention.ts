@@ -59,16 +59,17 @@ interface SweepRuntime {
 }
 
 /**
- * One sweep on `entities` (a member's runtime): deletes the ended instances past their kind's
- * retention at `now` (default the runtime's clock), in bounded transactions (see the top of this
+ * One sweep on `entities` (a member's runtime), with `options` over {@link RETENTION_DEFAULTS}:
+ * deletes the ended instances past their kind's retention at `now` (default the runtime's clock), in bounded transactions (see the top of this
  * file). What the sweeper's step runs; callable directly (a test, a maintenance script). Rejects
  * with the store's error.
  */
 export async function sweepRetention(
   entities: unknown,
-  settings: RetentionSettings = RETENTION_DEFAULTS,
+  options: Partial<RetentionSettings> = {},
   now?: number,
 ): Promise<SweepResult> {
+  const settings: RetentionSettings = { ...RETENTION_DEFAULTS, ...options };
   const rt = entities as SweepRuntime;
   const at = now ?? rt.clock.now();
   const view = rt.workflows.runtimeView();
