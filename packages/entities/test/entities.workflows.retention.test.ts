@@ -6,11 +6,16 @@
 // when the test clock passes the period.
 
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { schema } from 'ergo-ts';
 
-import { defineWorkflow, sweepRetention, WorkflowRetention, type WorkflowClient } from '../src/index.js';
+import { defineWorkflow, SqliteStore, sweepRetention, WorkflowRetention, type WorkflowClient } from '../src/index.js';
+import { sqlitePurgeSelect } from '../src/store/sqlite_index.js';
 import { startTestEntities } from '../src/testing/index.js';
 import { onEveryRig, type Rig, type RigCases } from './workflow_rigs.js';
 
@@ -131,4 +136,28 @@ test('on the test kit, the cluster sweeps by itself once the period passed (Work
   // The sweeper counts it once its step's result is journaled.
   while ((await w.handleOf('workflow-retention', 'sweeper').describe()).attributes?.deleted !== 1)
     await new Promise((r) => setImmediate(r));
+});
+
+test('on SQLite a purge finds its keys through the (kind, ended) index, not a scan', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ergo-retention-plan-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'plan.db');
+  await SqliteStore.open(path).close();
+  interface Db {
+    prepare(sql: string): { all(...p: unknown[]): { detail: string }[] };
+    close(): void;
+  }
+  const { DatabaseSync } = createRequire(import.meta.url)('node:sqlite') as { DatabaseSync: new (p: string) => Db };
+  const db = new DatabaseSync(path);
+  t.after(() => db.close());
+  const plan = db
+    .prepare(`EXPLAIN QUERY PLAN ${sqlitePurgeSelect(3)}`)
+    .all('k', 1, 'completed', 'failed', 'cancelled', 100)
+    .map((r) => r.detail);
+  assert.ok(
+    plan.some((d) =>
+      /SEARCH entity_search USING INDEX entity_search_kind_ended \(kind=\? AND (ended>\? AND )?ended<\?\)/.test(d),
+    ),
+    plan.join(' | '),
+  );
 });

@@ -55,6 +55,15 @@ export interface SqliteIndexHost {
   op<T>(what: string, fn: () => T, writes: boolean): Promise<T>;
 }
 
+/**
+ * The keys a purge takes (kind, ended before, `statuses` statuses, limit), oldest ended first:
+ * served by the (kind, ended) index.
+ */
+export function sqlitePurgeSelect(statuses: number): string {
+  const marks = Array.from({ length: statuses }, () => '?').join(', ');
+  return `SELECT key FROM entity_search WHERE kind = ? AND ended IS NOT NULL AND ended < ? AND status IN (${marks}) ORDER BY ended LIMIT ?`;
+}
+
 /** The tables retention deletes a key's rows from (its lease row stays: its fencing tokens go on). */
 const PURGED_TABLES = [
   'entity_state',
@@ -265,13 +274,10 @@ export class SqliteStateIndex implements StateIndex {
       'stateIndex.purge',
       () => {
         checkPurgeQuery(kind, q);
-        const marks = q.statuses.map(() => '?').join(', ');
         // One transaction under the file's write lock: no write of these keys between the read and the deletes.
         return this.#h.tx(() => {
           const keys = this.#h
-            .prepare(
-              `SELECT key FROM entity_search WHERE kind = ? AND ended IS NOT NULL AND ended < ? AND status IN (${marks}) ORDER BY ended LIMIT ?`,
-            )
+            .prepare(sqlitePurgeSelect(q.statuses.length))
             .all(kind, q.endedBefore, ...q.statuses, q.limit)
             .map((r) => String(r.key));
           for (const table of PURGED_TABLES) {
