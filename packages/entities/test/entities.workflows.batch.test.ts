@@ -1,5 +1,5 @@
 // Batch operations (workflow/batch*.ts): a dry-run count, then signal, cancel, terminate, resume
-// and reset on every instance a query matches (kind, status, attributes), a page at a time, with
+// (failed instances run again once fixed) and reset on every instance a query matches (kind, status, attributes), a page at a time, with
 // progress; each instance acted on once (a signal's id and a reset's id are the batch's), those the
 // query does not match untouched. On the test kit, SQLite and PostgreSQL, restarted mid-way.
 
@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 
 import { schema } from 'ergo-ts';
 
-import { defineWorkflow, WorkflowBatches, type WorkflowClient } from '../src/index.js';
+import { defineWorkflow, terminalError, WorkflowBatches, type WorkflowClient } from '../src/index.js';
 import { onEveryRig, type RigCases } from './workflow_rigs.js';
 
 /** Waits for `poke`, then for `end`: its journal says how many pokes it took. */
@@ -18,6 +18,19 @@ const WfTarget = defineWorkflow(
     await ctx.setAttributes({ group: input.group });
     const p = await ctx.signal('poke');
     return `${p} ${await ctx.signal('end')}`;
+  },
+);
+/** Its step fails for good while `broken` holds: a failed instance an operator resumes once it is fixed. */
+let broken = true;
+const WfFlaky = defineWorkflow(
+  'wfflaky',
+  { attributes: { group: 'string' } },
+  async (ctx, input: { readonly group: string }): Promise<string> => {
+    await ctx.setAttributes({ group: input.group });
+    return ctx.step('call', () => {
+      if (broken) throw terminalError(new Error('the partner is down'));
+      return 'called';
+    });
   },
 );
 /** Another kind, never matched by a query on `wftarget`. */
@@ -50,6 +63,21 @@ async function pokes(w: WorkflowClient, id: string): Promise<number> {
 }
 
 const CASES: RigCases = {
+  async 'resume runs the failed instances the query matches again, once fixed'(rig) {
+    const w = rig.workflows();
+    broken = true;
+    for (const id of ['f0', 'f1']) await w.start(WfFlaky, id, { group: 'g' });
+    for (const id of ['f0', 'f1']) await assert.rejects(w.handle(WfFlaky, id).result(), code('ERR_WORKFLOW_FAILED'));
+    broken = false;
+    const query = { kind: 'wfflaky', status: 'failed' as const };
+    assert.equal((await w.batch.start({ query, action: { type: 'resume' }, dryRun: true })).matched, 2);
+    const b = await w.batch.start({ query, action: { type: 'resume' } });
+    await rig.restart();
+    const d = await rig.workflows().batch.wait(b.batchId!);
+    assert.deepEqual([d.matched, d.done, d.failed], [2, 2, 0]);
+    for (const id of ['f0', 'f1']) assert.equal(await rig.workflows().handle(WfFlaky, id).result(), 'called');
+  },
+
   async 'a dry run counts; a signal batch pokes each match once, in pages; others untouched'(rig) {
     const w = rig.workflows();
     await targets(w, 'a', 7, 'a');
@@ -127,4 +155,4 @@ const CASES: RigCases = {
   },
 };
 
-onEveryRig('batch operations', CASES, [WfTarget, WfOther, WorkflowBatches], () => undefined);
+onEveryRig('batch operations', CASES, [WfTarget, WfOther, WfFlaky, WorkflowBatches], () => undefined);
