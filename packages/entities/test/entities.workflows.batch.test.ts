@@ -130,6 +130,24 @@ const CASES: RigCases = {
     assert.deepEqual([e.status, e.cancel], ['cancelled', 'terminated: cleanup']);
   },
 
+  async 'a long batch continues as new with its cursor and counts: each match acted on once'(rig) {
+    const w = rig.workflows();
+    await targets(w, 'l', 5, 'l');
+    const input = {
+      query: { kind: 'wftarget', status: 'running' as const, attributes: { group: 'l' } },
+      action: { type: 'signal' as const, name: 'poke', payload: 'p' },
+      pageSize: 1,
+      pauseMs: 0,
+      expected: 5,
+      pagesPerRun: 2,
+    };
+    await w.start(WorkflowBatches, 'long', input);
+    const d = await w.batch.wait('long');
+    assert.deepEqual([d.matched, d.done, d.failed, d.skipped], [5, 5, 0, 0]);
+    assert.ok((await w.handle(WorkflowBatches, 'long').describe()).run >= 3, 'it continued as new');
+    for (let i = 0; i < 5; i++) assert.equal(await pokes(w, `l${i}`), 1, `l${i}`);
+  },
+
   async 'reset is once per batch (its id), resume skips a running one; bad input is refused'(rig) {
     const w = rig.workflows();
     await targets(w, 'r', 2, 'r');

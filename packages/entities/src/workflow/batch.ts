@@ -173,7 +173,8 @@ export const WorkflowBatches = defineWorkflow(
       await ctx.setAttributes({ ...totals });
       if (page.next === undefined) return { ...totals, failures };
       cursor = page.next;
-      if (pages >= BATCH_PAGES_PER_RUN) return ctx.continueAsNew({ ...input, cursor, totals, failures });
+      if (pages >= (input.pagesPerRun ?? BATCH_PAGES_PER_RUN))
+        return ctx.continueAsNew({ ...input, cursor, totals, failures });
       if (input.pauseMs > 0) await ctx.sleep(input.pauseMs);
     }
   },

@@ -69,6 +69,8 @@ export interface BatchInput {
   readonly failures?: readonly BatchFailure[];
   /** How many instances the query matched when the batch started (its dry-run count). */
   readonly expected?: number;
+  /** @internal pages per run before a continue-as-new (default {@link BATCH_PAGES_PER_RUN}; tests lower it). */
+  readonly pagesPerRun?: number;
 }
 
 /** What a batch ends with. */
