@@ -84,6 +84,20 @@ const CASES: RigCases = {
     assert.equal((await rig.workflows().handle(WfKept, 'k1').describe()).run, 1);
   },
 
+  async 'an instance deleted while its activation is in memory: a start of its id still starts one'(rig) {
+    const end = await ended(rig, WfKept, 'm1', 'ok');
+    // No restart: the activation that ran it holds its old record.
+    const r = await sweepRetention(sweeping(rig.workflows()), SETTINGS, end + HOUR + 1);
+    assert.deepEqual(r.deleted, { wfkept: 1 });
+    const again = await rig.workflows().start(WfKept, 'm1', {}, { idReuse: 'always' });
+    assert.equal(again.created, true);
+    await rig.workflows().handle(WfKept, 'm1').signal('end', 'second');
+    assert.equal(await rig.workflows().handle(WfKept, 'm1').result(), 'second');
+    const rec = await rig.record('wfkept', 'm1');
+    assert.equal(rec?.status, 'completed');
+    assert.equal((await rig.workflows().count({ kind: 'wfkept' })).completed, 1, 'its index row is back');
+  },
+
   async 'a sweep deletes in bounded transactions and says when more is left'(rig) {
     const ends: number[] = [];
     for (let i = 0; i < 5; i++) ends.push(await ended(rig, WfKept, `b${i}`, 'ok'));

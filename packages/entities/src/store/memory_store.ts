@@ -180,17 +180,16 @@ export class MemoryStoreData {
 
 let seq = 0;
 
-/** Deletes every row of `id` but its lease (retention: contract/state_index.ts `purge`). */
+/**
+ * Retention (contract/state_index.ts `purge`): drops the record of `id` (its state keeps its
+ * version), its inbox, processed ids, reminders and dead letters; not its lease.
+ */
 function forgetKey(data: MemoryStoreData, id: EntityId): void {
   const rows = data.keys.get(id.kind)?.get(id.key);
-  data.keys.get(id.kind)?.delete(id.key);
-  if (rows !== undefined && rows.events.length > 0) {
-    const gone = new Set(rows.events);
-    data.journal.set(
-      id.kind,
-      (data.journal.get(id.kind) ?? []).filter((e) => !gone.has(e)),
-    );
-  }
+  if (rows?.state !== undefined) rows.state = { ...rows.state, snapshot: null };
+  rows?.inbox.clear();
+  rows?.acceptedAt.clear();
+  rows?.processed.clear();
   const r = data.reminders;
   const mine = r.byKey.get(id.kind)?.get(id.key);
   if (mine !== undefined) {

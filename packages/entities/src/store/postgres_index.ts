@@ -205,7 +205,10 @@ export class PostgresStateIndex implements StateIndex {
           [kind, sorted, q.endedBefore, [...q.statuses]],
         );
         const keys = gone.rows.map((r) => r.key);
-        for (const table of ['state', 'reminders', 'inbox', 'processed', 'events', 'dead_letters'])
+        // The state row stays with its version (the record gone): an activation still holding the
+        // old record writes on it, and the next one reads no state. The lease row stays too.
+        await c.query(`UPDATE ${p}state SET snapshot = NULL WHERE kind = $1 AND key = ANY($2::text[])`, [kind, keys]);
+        for (const table of ['reminders', 'inbox', 'processed', 'dead_letters'])
           await c.query(`DELETE FROM ${p}${table} WHERE kind = $1 AND key = ANY($2::text[])`, [kind, keys]);
         await c.query('COMMIT');
         return keys;

@@ -64,15 +64,16 @@ export function sqlitePurgeSelect(statuses: number): string {
   return `SELECT key FROM entity_search WHERE kind = ? AND ended IS NOT NULL AND ended < ? AND status IN (${marks}) ORDER BY ended LIMIT ?`;
 }
 
-/** The tables retention deletes a key's rows from (its lease row stays: its fencing tokens go on). */
+/**
+ * The tables retention deletes a key's rows from (its lease row stays: its fencing tokens go on;
+ * its state row stays without its record: its version goes on).
+ */
 const PURGED_TABLES = [
-  'entity_state',
   'entity_search',
   'entity_search_attrs',
   'entity_reminders',
   'entity_inbox',
   'entity_processed',
-  'entity_events',
   'entity_dead_letters',
 ];
 
@@ -280,6 +281,10 @@ export class SqliteStateIndex implements StateIndex {
             .prepare(sqlitePurgeSelect(q.statuses.length))
             .all(kind, q.endedBefore, ...q.statuses, q.limit)
             .map((r) => String(r.key));
+          // The state row stays with its version (the record gone): an activation still holding the
+          // old record writes on it, and the next one reads no state.
+          const clear = this.#h.prepare('UPDATE entity_state SET snapshot = NULL WHERE kind = ? AND key = ?');
+          for (const key of keys) clear.run(kind, key);
           for (const table of PURGED_TABLES) {
             const del = this.#h.prepare(`DELETE FROM ${table} WHERE kind = ? AND key = ?`);
             for (const key of keys) del.run(kind, key);

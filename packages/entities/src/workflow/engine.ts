@@ -45,6 +45,7 @@ import {
   WAKE,
   type WAKE_REMINDERS,
   type WorkflowProtocol,
+  emptyRecord,
   isWorkflowRequest,
   type ResultReply,
   type WorkflowDescription,
@@ -145,15 +146,22 @@ export abstract class WorkflowEntity extends ReminderEntity<
     return this.#client;
   }
 
+  /** A record retention deleted (retention.ts: its row keeps its version, not its value) reads as never started. */
+  #purged(): void {
+    if (this.state === undefined) this.state = emptyRecord();
+  }
+
   // ---- the entity's handlers ----
 
   override handleMessage(message: unknown): Promise<void> | undefined {
+    this.#purged();
     if (message === COMMIT) return this.#saving.flush();
     this.log.warning('workflow %s/%s: unexpected message dropped', this.spec.name, this.key);
     return undefined;
   }
 
   override handleCall(request: unknown): unknown {
+    this.#purged();
     // A call is served from the mailbox (never during the init): the process is in the node's table.
     this.#activated = true;
     if (request === WORKFLOW_PROBE) return this.#probe();
@@ -190,6 +198,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   override async handleReminder(_fire: ReminderFire<typeof WAKE_REMINDERS>): Promise<void> {
+    this.#purged();
     // Saved by the host with the fire's id: the wake-up staged here is written in that transaction.
     if (this.state.status !== 'running') {
       stageCancelOf(this, WAKE);
@@ -207,6 +216,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   [ENTITY_ACTIVATED](): void {
+    this.#purged();
     // A running instance resumes as soon as its key is active here (a member that took over a dead
     // one's keys warms them ahead of their wake-ups: their sleeps then end on this timer, on time).
     this.#activated = true;

@@ -8,8 +8,9 @@
 // `stateIndex.purge`: at most `batchSize` keys per transaction (each key checked again under its
 // write lock: an instance started again meanwhile is kept), a pause between transactions, at most
 // `maxBatches` transactions per sweep step — so the store is never held long. A running instance
-// is never deleted, nor one ended within its period. The lease row of a deleted key stays (a few
-// bytes: its fencing tokens must go on if the id is started again).
+// is never deleted, nor one ended within its period. The lease row of a deleted key stays, and its
+// state row without its value (a few bytes: its fencing tokens and version go on if the id is
+// started again; the engine reads a missing value as an instance never started).
 
 import { describeThrown } from '../contract/thrown.js';
 import type { StateIndex } from '../contract/state_index.js';
