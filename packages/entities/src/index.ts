@@ -11,6 +11,7 @@ export {
   type IndexFilter,
   type IndexQuery,
   type IndexValue,
+  type PurgeQuery,
   type StateIndex,
   type StateIndexEntry,
 } from './contract/state_index.js';
@@ -204,6 +205,28 @@ export {
   type WorkflowQueueView,
 } from './workflow/queues.js';
 export { MAX_SELECT_BRANCHES } from './workflow/select.js';
+export { WorkflowBatches } from './workflow/batch.js';
+export {
+  RETENTION_DEFAULTS,
+  RETENTION_SWEEPER_ID,
+  sweepRetention,
+  WorkflowRetention,
+  type RetentionSettings,
+  type SweepResult,
+} from './workflow/retention.js';
+export {
+  BATCH_KIND,
+  type BatchAction,
+  type BatchCounts,
+  type BatchFailure,
+  type BatchQuery,
+} from './workflow/batch_types.js';
+export {
+  WorkflowBatchClient,
+  type BatchDescription,
+  type BatchStartOptions,
+  type BatchStarted,
+} from './workflow/batch_client.js';
 export { ErrWorkflowContinuePending, MAX_PREVIOUS_RUNS } from './workflow/continue_as_new.js';
 export {
   WORKFLOW_LIST_DEFAULTS,

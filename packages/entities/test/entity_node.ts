@@ -26,7 +26,16 @@ import diagnostics from 'node:diagnostics_channel';
 import { Leader, ProcessID, startNode, type Atom, type LeaderOptions } from 'ergo-ts';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
-import { ENTITIES_CHANNEL, entity, startEntities, type EntityStore, type WorkflowQueuesOptions } from '../src/index.js';
+import {
+  ENTITIES_CHANNEL,
+  entity,
+  startEntities,
+  WorkflowBatches,
+  type BatchStartOptions,
+  type EntityStore,
+  type WorkflowQueuesOptions,
+} from '../src/index.js';
+import { WfBatchTarget } from './batch_kinds.js';
 import { cartKind } from './cart.js';
 import { counterKind } from './counter.js';
 import { EsLedger } from './faults_kinds.js';
@@ -135,7 +144,22 @@ const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snaps
 const entities = await startEntities(node, {
   store,
   // EsLedger: the event-sourced kind with reminders (entities.eventsourced.reminders.dist.test.ts).
-  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan, WfCart, WfTagged, WfOrder, WfQueued, WfRouted],
+  // WorkflowBatches and its target: entities.workflows.batch.dist.test.ts.
+  kinds: [
+    kind,
+    cart,
+    timer,
+    EsLedger,
+    WfSteps,
+    WfCan,
+    WfCart,
+    WfTagged,
+    WfOrder,
+    WfQueued,
+    WfRouted,
+    WorkflowBatches,
+    WfBatchTarget,
+  ],
   // ENT_QUEUES: the workflow queues served and their limits, JSON (entities.workflows.queues.dist.test.ts).
   ...(process.env.ENT_QUEUES ? { workflowQueues: JSON.parse(process.env.ENT_QUEUES) as WorkflowQueuesOptions } : {}),
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
@@ -166,6 +190,9 @@ interface Command {
     | 'hangwrites'
     | 'wfstart'
     | 'wftagstart'
+    | 'batchtarget'
+    | 'batchstart'
+    | 'batchdescribe'
     | 'wfresult'
     | 'wfdescribe'
     | 'wfsignal'
@@ -214,6 +241,13 @@ async function run(c: Command): Promise<unknown> {
       return (await entities.workflows.start(WfSteps, c.key!, c.req as StepsInput, { timeout: 20_000 })).created;
     case 'wfqueue':
       return entities.workflows.queue(c.key!).waiting();
+    case 'batchtarget':
+      return (await entities.workflows.start(WfBatchTarget, c.key!, c.req as { group: string }, { timeout: 20_000 }))
+        .created;
+    case 'batchstart':
+      return entities.workflows.batch.start(c.req as BatchStartOptions);
+    case 'batchdescribe':
+      return entities.workflows.batch.describe(c.key!);
     case 'wftagstart':
       return (await entities.workflows.start(WfTagged, c.key!, c.req as TaggedInput, { timeout: 20_000 })).created;
     case 'wfresult':

@@ -15,6 +15,7 @@ import { opsTools } from './tools_ops.js';
 import { sampleTools } from './tools_sample.js';
 import { workflowTools } from './tools_workflow.js';
 import { queueTools } from './tools_queues.js';
+import { batchTools } from './tools_batch.js';
 import { processTools, type ToolSpec } from './tools.js';
 
 const byName = new Map<string, ToolSpec>();
@@ -38,6 +39,7 @@ export const allTools: readonly ToolSpec[] = [
   ...actionTools,
   ...workflowTools,
   ...queueTools,
+  ...batchTools,
 ];
 for (const t of allTools) byName.set(t.name, t);
 

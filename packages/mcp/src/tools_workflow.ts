@@ -36,10 +36,10 @@ const workflowArgs = {
 };
 
 /** A time bound as a tool takes it: an ISO 8601 text or epoch ms. */
-const timeArg = z.union([z.string().min(1), z.number().int().min(0)]).optional();
+export const timeArg = z.union([z.string().min(1), z.number().int().min(0)]).optional();
 
 /** `v` (ISO 8601 or epoch ms) in epoch ms; ERR_MCP_BAD_ARGUMENT for a text that is no time. */
-function epochMs(v: unknown, what: string): number | undefined {
+export function epochMs(v: unknown, what: string): number | undefined {
   if (v === undefined) return undefined;
   const ms = typeof v === 'number' ? v : Date.parse(String(v));
   if (!Number.isFinite(ms) || ms < 0)
@@ -47,9 +47,9 @@ function epochMs(v: unknown, what: string): number | undefined {
   return ms;
 }
 
-const instanceArgs = { ...workflowArgs, id: z.string().min(1).describe('The workflow instance id') };
+export const instanceArgs = { ...workflowArgs, id: z.string().min(1).describe('The workflow instance id') };
 
-const entitiesArg = { ...common, entities: workflowArgs.entities };
+export const entitiesArg = { ...common, entities: workflowArgs.entities };
 
 const letterArgs = {
   ...entitiesArg,
@@ -62,7 +62,7 @@ const letterArgs = {
 type Subject = 'workflows' | 'deadLetters';
 
 /** Asks the entities manager of the node `args.node` names; the answer's value, or its refusal as an error. */
-async function operate(
+export async function operate(
   ctx: ToolContext,
   args: Record<string, unknown>,
   op: string,

@@ -4,7 +4,9 @@
 // operator request that manager answers for tools that do not import that package
 // (`{ '~entity': 'workflows' | 'deadLetters', op, ... }`, a JSON text answer). Workflows' `kinds`,
 // `list`, `describe` and `stats` (the counters the page's charts sample) and dead letters' `list`
-// read; `cancel`, `resume`, `reset`, `signal`, `update` and a dead letter's `retry` and `drop` act, so they
+// read (and a batch's `batchDescribe`, and `batchStart` with `dryRun`: a count); `cancel`,
+// `resume`, `reset`, `signal`, `update`, `terminate`, `batchStart`, `batchCancel` and a dead
+// letter's `retry` and `drop` act, so they
 // are gated by the Observer's `workflowActions` option (403 `workflow_actions_disabled` when
 // false), and are logged on the node as every action is (post.ts). A refusal keeps the engine's
 // code (ERR_WORKFLOW_NOT_FOUND 404, ERR_WORKFLOW_INCORRECT 400, ERR_WORKFLOW_CLOSED 409,
@@ -25,8 +27,8 @@ export const DEAD_LETTER_ACTION = 'deadletters';
 const SUBJECTS: Record<string, { subject: string; reads: Set<string>; writes: Set<string> }> = {
   [WORKFLOW_ACTION]: {
     subject: 'workflows',
-    reads: new Set(['kinds', 'list', 'describe', 'stats']),
-    writes: new Set(['cancel', 'resume', 'reset', 'signal', 'update']),
+    reads: new Set(['kinds', 'list', 'describe', 'stats', 'batchDescribe']),
+    writes: new Set(['cancel', 'resume', 'reset', 'signal', 'update', 'terminate', 'batchStart', 'batchCancel']),
   },
   [DEAD_LETTER_ACTION]: { subject: 'deadLetters', reads: new Set(['list']), writes: new Set(['retry', 'drop']) },
 };
@@ -60,13 +62,20 @@ const FIELDS = [
   'scope',
   // list's search (the store's state index): a cursor, time ranges, search attributes.
   ...['cursor', 'startedAfter', 'startedBefore', 'endedAfter', 'endedBefore', 'attributes'],
+  // Batch operations (pages/workflow_batch.tsx): what to do, a dry run, the batch's id and page size.
+  ...['action', 'dryRun', 'batchId', 'pageSize'],
 ] as const;
 /** The fields of an update besides `name` (its `timeoutMs` is the Observer's: {@link UPDATE_WAIT_MS}). */
 const UPDATE_FIELDS = ['input', 'updateId'] as const;
 
 /** Whether a `do/workflows` or `do/deadletters` body only reads (polled each second: not logged as an action). */
 export function isEntitiesRead(action: string, body: Record<string, unknown>): boolean {
-  return SUBJECTS[action]?.reads.has(String(body.op)) ?? false;
+  return (SUBJECTS[action]?.reads.has(String(body.op)) ?? false) || isDryRun(action, body);
+}
+
+/** A batch start with `dryRun`: it only counts (a read, allowed while `workflowActions` is off). */
+function isDryRun(action: string, body: Record<string, unknown>): boolean {
+  return action === WORKFLOW_ACTION && body.op === 'batchStart' && body.dryRun === true;
 }
 
 /** Whether `action` is a `do` action this file answers (`workflows`, `deadletters`). */
@@ -89,7 +98,7 @@ export function workflowCall(
   const op = body.op;
   if (typeof op !== 'string' || (!reads.has(op) && !writes.has(op)))
     throw new CommandError(400, `op: one of ${[...reads, ...writes].join(', ')}`);
-  if (writes.has(op) && !actions)
+  if (writes.has(op) && !actions && !isDryRun(action, body))
     throw new ToolError(
       403,
       'workflow_actions_disabled',

@@ -82,6 +82,35 @@ export interface StateIndex {
    * is still at `version` (a write since then wrote its own row): true when added.
    */
   backfill(kind: string, key: string, version: number, entry: StateIndexEntry): Promise<boolean>;
+  /**
+   * Retention (workflow/retention.ts): deletes at most `limit` keys of `kind` whose row is in one
+   * of `statuses` and ended before `endedBefore` — their state's value (the state row keeps its
+   * version, so an activation still holding the old value writes on it), index row, reminders,
+   * inbox, processed ids and dead letters (not their lease row) — in one transaction, each key
+   * checked again under its write lock (a write since the read keeps it). Resolves with their
+   * keys. Optional: a store without it has no retention.
+   */
+  purge?(kind: string, q: PurgeQuery): Promise<string[]>;
+}
+
+/** Which keys {@link StateIndex.purge} deletes. */
+export interface PurgeQuery {
+  /** Statuses whose keys may go (a workflow's ended ones). */
+  readonly statuses: readonly string[];
+  /** Only rows that ended strictly before this time (epoch ms). */
+  readonly endedBefore: number;
+  /** At most this many keys (1..1000): one bounded transaction. */
+  readonly limit: number;
+}
+
+/** Checks a {@link PurgeQuery} (ERR_ENTITY_INCORRECT). */
+export function checkPurgeQuery(kind: string, q: PurgeQuery): void {
+  if (typeof kind !== 'string' || kind === '') throw ErrEntityIncorrect.with('purge: kind must be a non-empty string');
+  if (!Array.isArray(q?.statuses) || q.statuses.length === 0 || q.statuses.some((x) => typeof x !== 'string'))
+    throw ErrEntityIncorrect.with('purge: statuses must be a non-empty list of strings');
+  checkTime(q.endedBefore, 'purge: endedBefore');
+  if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > STATE_INDEX_LIMITS.page)
+    throw ErrEntityIncorrect.with(`purge: limit must be an integer in 1..${STATE_INDEX_LIMITS.page}`);
 }
 
 /** Bounds of the index's values. */

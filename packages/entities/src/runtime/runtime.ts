@@ -54,6 +54,8 @@ import { EntityManager, type ManagerRuntime } from './manager.js';
 import { ownerNode, type ActivateReply, type SendRequest } from './manager_protocol.js';
 import { MemberLease, memberLeaseEnded } from './member_lease.js';
 import { Membership } from './membership.js';
+import { RETENTION_KIND } from '../workflow/batch_types.js';
+import { ensureRetention } from '../workflow/retention.js';
 import { WorkflowClient } from '../workflow/client.js';
 import { backfillIndexes } from '../workflow/search.js';
 import { describeThrown } from '../contract/thrown.js';
@@ -323,6 +325,13 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       );
     this.membership.probe();
     this.membership.tell({ '~entity': 'hello', node: this.node.name });
+    // The retention sweeper (workflow/retention.ts), when this member hosts it: started if not running.
+    if (this.role === 'member' && this.#kinds.has(RETENTION_KIND))
+      ensureRetention(
+        this.workflows,
+        (f, ...a) => this.log(f, ...a),
+        () => this.#stopped || this.#stopping !== undefined,
+      );
   }
 
   /** Starts and drives durable workflows (`defineWorkflow` kinds) on this runtime's cluster. */

@@ -8,7 +8,9 @@ import {
   checkIndexEntry,
   checkIndexFilter,
   checkIndexQuery,
+  checkPurgeQuery,
   type IndexCursor,
+  type PurgeQuery,
   type IndexedState,
   type IndexFilter,
   type IndexQuery,
@@ -39,6 +41,8 @@ export interface MemoryIndexHost {
   keys(kind: string): Iterable<string>;
   /** Runs an operation as the store does (closed check, safe to leave un-awaited). */
   op<T>(what: string, fn: () => T): Promise<T>;
+  /** Deletes every row of a key but its lease (retention). */
+  forget(id: EntityId): void;
 }
 
 /** True when `e` matches `f` (its status too unless `anyStatus`). */
@@ -111,6 +115,21 @@ export class MemoryStateIndex implements StateIndex {
         if (st?.state !== undefined) out.push(st);
       }
       return out.sort((a, b) => compareKeys(a.key, b.key)).slice(0, page.limit);
+    });
+  }
+
+  purge(kind: string, q: PurgeQuery): Promise<string[]> {
+    return this.#h.op('stateIndex.purge', () => {
+      checkPurgeQuery(kind, q);
+      const rows = [...(this.#h.data.rows.get(kind) ?? new Map<string, StateIndexEntry>())]
+        .filter(([, e]) => e.ended !== undefined && e.ended < q.endedBefore && q.statuses.includes(e.status))
+        .sort(([, a], [, b]) => a.ended! - b.ended!)
+        .slice(0, q.limit);
+      for (const [key] of rows) {
+        this.#h.data.rows.get(kind)!.delete(key);
+        this.#h.forget({ kind, key });
+      }
+      return rows.map(([key]) => key);
     });
   }
 

@@ -181,6 +181,32 @@ export class MemoryStoreData {
 let seq = 0;
 
 /**
+ * Retention (contract/state_index.ts `purge`): drops the record of `id` (its state keeps its
+ * version), its inbox, processed ids, reminders and dead letters; not its lease.
+ */
+function forgetKey(data: MemoryStoreData, id: EntityId): void {
+  const rows = data.keys.get(id.kind)?.get(id.key);
+  if (rows?.state !== undefined) rows.state = { ...rows.state, snapshot: null };
+  rows?.inbox.clear();
+  rows?.acceptedAt.clear();
+  rows?.processed.clear();
+  const r = data.reminders;
+  const mine = r.byKey.get(id.kind)?.get(id.key);
+  if (mine !== undefined) {
+    r.byKey.get(id.kind)!.delete(id.key);
+    for (const row of mine.values()) {
+      const list = r.byShard.get(row.shard);
+      const i = list?.indexOf(row) ?? -1;
+      if (i >= 0) list!.splice(i, 1);
+      r.count--;
+    }
+  }
+  const prefix = `${id.kind}\0${id.key}\0`;
+  for (const m of [data.deadLetters.attempts, data.deadLetters.dead] as Map<string, unknown>[])
+    for (const k of [...m.keys()]) if (k.startsWith(prefix)) m.delete(k);
+}
+
+/**
  * An {@link EntityStore} in memory: for tests, and for trying entities without a database. It keeps
  * the same rules as the SQLite and PostgreSQL stores (it passes their conformance suite), but
  * nothing survives the OS process.
@@ -243,6 +269,7 @@ export class MemoryStore implements EntityStore, ReminderStore, DeadLetterStore 
       },
       keys: (kind) => data.keys.get(kind)?.keys() ?? [],
       op: (what, fn) => this.#op(what, fn),
+      forget: (id) => forgetKey(data, id),
     });
   }
 

@@ -13,9 +13,11 @@ import {
   checkIndexEntry,
   checkIndexFilter,
   checkIndexQuery,
+  checkPurgeQuery,
   type IndexedState,
   type IndexFilter,
   type IndexQuery,
+  type PurgeQuery,
   type StateIndex,
   type StateIndexEntry,
 } from '../contract/state_index.js';
@@ -178,6 +180,46 @@ export class PostgresStateIndex implements StateIndex {
         state: this.#h.values.decode(x.snapshot),
         version: Number(x.snapshot_version),
       }));
+    });
+  }
+
+  purge(kind: string, q: PurgeQuery): Promise<string[]> {
+    return this.#h.op('stateIndex.purge', async () => {
+      checkPurgeQuery(kind, q);
+      const p = this.#h.prefix;
+      const c = await this.#h.pool.connect();
+      try {
+        await c.query('BEGIN');
+        const found = await c.query<{ key: string }>(
+          `SELECT key FROM ${p}search WHERE kind = $1 AND ended < $2 AND status = ANY($3::text[]) ORDER BY ended LIMIT $4`,
+          [kind, q.endedBefore, [...q.statuses], q.limit],
+        );
+        const sorted = found.rows.map((r) => r.key).sort();
+        // Each key's write lock (as write_key takes it), in one order; then checked again: a
+        // write that committed meanwhile (a start that used the id again) keeps its key.
+        await c.query(`SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || k, 0)) FROM unnest($2::text[]) k`, [
+          kind,
+          sorted,
+        ]);
+        const gone = await c.query<{ key: string }>(
+          `DELETE FROM ${p}search WHERE kind = $1 AND key = ANY($2::text[]) AND ended < $3 AND status = ANY($4::text[])
+           RETURNING key`,
+          [kind, sorted, q.endedBefore, [...q.statuses]],
+        );
+        const keys = gone.rows.map((r) => r.key);
+        // The state row stays with its version (the record gone): an activation still holding the
+        // old record writes on it, and the next one reads no state. The lease row stays too.
+        await c.query(`UPDATE ${p}state SET snapshot = NULL WHERE kind = $1 AND key = ANY($2::text[])`, [kind, keys]);
+        for (const table of ['reminders', 'inbox', 'processed', 'dead_letters'])
+          await c.query(`DELETE FROM ${p}${table} WHERE kind = $1 AND key = ANY($2::text[])`, [kind, keys]);
+        await c.query('COMMIT');
+        return keys;
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        c.release();
+      }
     });
   }
 

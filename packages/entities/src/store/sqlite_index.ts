@@ -14,9 +14,11 @@ import {
   checkIndexEntry,
   checkIndexFilter,
   checkIndexQuery,
+  checkPurgeQuery,
   type IndexedState,
   type IndexFilter,
   type IndexQuery,
+  type PurgeQuery,
   type StateIndex,
   type StateIndexEntry,
 } from '../contract/state_index.js';
@@ -55,6 +57,28 @@ export interface SqliteIndexHost {
   /** As SqliteStore's own operations run (busy retries, the closed check); `writes`: in the group commit. */
   op<T>(what: string, fn: () => T, writes: boolean): Promise<T>;
 }
+
+/**
+ * The keys a purge takes (kind, ended before, `statuses` statuses, limit), oldest ended first:
+ * served by the (kind, ended) index.
+ */
+export function sqlitePurgeSelect(statuses: number): string {
+  const marks = Array.from({ length: statuses }, () => '?').join(', ');
+  return `SELECT key FROM entity_search WHERE kind = ? AND ended IS NOT NULL AND ended < ? AND status IN (${marks}) ORDER BY ended LIMIT ?`;
+}
+
+/**
+ * The tables retention deletes a key's rows from (its lease row stays: its fencing tokens go on;
+ * its state row stays without its record: its version goes on).
+ */
+const PURGED_TABLES = [
+  'entity_search',
+  'entity_search_attrs',
+  'entity_reminders',
+  'entity_inbox',
+  'entity_processed',
+  'entity_dead_letters',
+];
 
 /** Attributes as canonical JSON (names sorted): equal attributes give equal text. */
 function canonical(attrs: StateIndexEntry['attributes']): string {
@@ -250,6 +274,32 @@ export class SqliteStateIndex implements StateIndex {
         }));
       },
       false,
+    );
+  }
+
+  purge(kind: string, q: PurgeQuery): Promise<string[]> {
+    return this.#h.op(
+      'stateIndex.purge',
+      () => {
+        checkPurgeQuery(kind, q);
+        // One transaction under the file's write lock: no write of these keys between the read and the deletes.
+        return this.#h.tx(() => {
+          const keys = this.#h
+            .prepare(sqlitePurgeSelect(q.statuses.length))
+            .all(kind, q.endedBefore, ...q.statuses, q.limit)
+            .map((r) => String(r.key));
+          // The state row stays with its version (the record gone): an activation still holding the
+          // old record writes on it, and the next one reads no state.
+          const clear = this.#h.prepare('UPDATE entity_state SET snapshot = NULL WHERE kind = ? AND key = ?');
+          for (const key of keys) clear.run(kind, key);
+          for (const table of PURGED_TABLES) {
+            const del = this.#h.prepare(`DELETE FROM ${table} WHERE kind = ? AND key = ?`);
+            for (const key of keys) del.run(kind, key);
+          }
+          return keys;
+        });
+      },
+      true,
     );
   }
 

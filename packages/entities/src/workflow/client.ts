@@ -34,6 +34,7 @@ import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowReques
 import type { WatchMode } from './watchers.js';
 import type { ListOptions, WorkflowRuntimeView } from './listing.js';
 import { askUpdate, type UpdateOptions } from './updates.js';
+import { WorkflowBatchClient } from './batch_client.js';
 import { checkIdReuse, checkStartSignal, type IdReusePolicy, type StartSignal } from './start_policy.js';
 import { checkQueueName } from './define.js';
 import { queueView, type WorkflowQueueView } from './queues.js';
@@ -64,7 +65,8 @@ export interface StartOptions<K extends AnyWorkflowKind = AnyWorkflowKind> {
   readonly timeout?: number;
   /**
    * When the id's instance ended: start a new one under it (`'always'`, `'afterFailure'`: failed
-   * or cancelled) or not (`'never'`). Default: the kind's `idReuse`, else `'never'`.
+   * or cancelled) or not (`'never'`); `'terminateIfRunning'` also terminates a running one and
+   * starts anew in the same write. Default: the kind's `idReuse`, else `'never'`.
    */
   readonly idReuse?: IdReusePolicy;
   /**
@@ -350,12 +352,30 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * cut there): a receiver that de-duplicates by key applies them again. Resolves 'reset'; rejects
    * with ERR_WORKFLOW_INCORRECT for a `toSeq` past the journal's end + 1.
    */
-  reset(options: { readonly toSeq: number; readonly reason?: string; readonly timeout?: number }): Promise<'reset'> {
-    return this.#request('reset', options, ({ toSeq, reason }) => ({
+  reset(options: {
+    readonly toSeq: number;
+    readonly reason?: string;
+    /** The reset's id: asked again with it (a retry after a lost answer), it is answered, not done twice. */
+    readonly id?: string;
+    readonly timeout?: number;
+  }): Promise<'reset'> {
+    return this.#request('reset', options, ({ toSeq, reason, id }) => ({
       '~wf': 'reset',
       toSeq,
       ...(reason === undefined ? {} : { reason }),
+      ...(id === undefined ? {} : { id }),
     })) as Promise<'reset'>;
+  }
+
+  /**
+   * An operator's terminate, as Temporal's: a running instance ends at once, `cancelled` with the
+   * reason `terminated: <reason>`: its body stops where it was, **no compensation runs**, its
+   * children get a cancel, its waiters and monitors hear the end. Resolves 'terminated' (also for
+   * one cancelled already: a repeat changes nothing); rejects with ERR_WORKFLOW_CLOSED when it had
+   * completed or failed. Prefer {@link cancel}, which lets the body clean up.
+   */
+  terminate(reason = 'by an operator', options: { readonly timeout?: number } = {}): Promise<'terminated'> {
+    return this.#request('terminate', options, () => ({ '~wf': 'terminate', reason })) as Promise<'terminated'>;
   }
 }
 
@@ -522,6 +542,22 @@ export class WorkflowClient {
    */
   count<K extends AnyWorkflowKind | string>(filter: WorkflowFilter<K> = {}): Promise<StatusCounts> {
     return countWorkflows(this.#view, filter as WorkflowFilter); // async: a bad filter rejects
+  }
+
+  /**
+   * Batch operations (batch_client.ts): cancel, terminate, signal, resume or reset every instance
+   * a query matches, with a dry-run count and progress; run by the `WorkflowBatches` kind, which
+   * the members must host.
+   */
+  get batch(): WorkflowBatchClient {
+    return (this.#batch ??= new WorkflowBatchClient(this.#e, this.#view, (w, id) => this.handleOf(w, id)));
+  }
+
+  #batch: WorkflowBatchClient | undefined;
+
+  /** @internal the store and kinds of its runtime (retention.ts reads them). */
+  runtimeView(): WorkflowRuntimeView | undefined {
+    return this.#view;
   }
 
   /** The names of the workflow kinds this runtime hosts, sorted (ERR_WORKFLOW_UNSUPPORTED without its runtime). */

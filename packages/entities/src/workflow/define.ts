@@ -151,7 +151,8 @@ export interface WorkflowOptions<
   /**
    * When a start may use again the id of an instance that ended (start_policy.ts): `'never'`
    * (default: the start answers `created: false`), `'afterFailure'` (failed or cancelled) or
-   * `'always'` (Temporal's default). A start's own `idReuse` option overrides it.
+   * `'always'` (Temporal's default), or `'terminateIfRunning'` (also ends a running one and starts
+   * anew). A start's own `idReuse` option overrides it.
    */
   readonly idReuse?: IdReusePolicy;
   /**
@@ -171,6 +172,13 @@ export interface WorkflowOptions<
    * the activity's queue runs for the member running the body (activities.ts).
    */
   readonly activities?: ActivityHandlers;
+  /**
+   * How long an ended instance is kept (retention.ts): `{ closedFor: '30d' }` (`ms`, `s`, `m`,
+   * `h` or `d`) or ms. Once an instance has been completed, failed or cancelled that long, the
+   * cluster deletes it — record, journal, index row, reminders, dead letters — a bounded batch at
+   * a time (members must host `WorkflowRetention`). Default: kept forever.
+   */
+  readonly retention?: { readonly closedFor: number | string };
 }
 
 /** Defaults of {@link WorkflowOptions}. */
@@ -204,6 +212,8 @@ export interface WorkflowSpec {
   readonly priority?: number;
   /** The `activities` option (none: `{}`). */
   readonly activities: ActivityHandlers;
+  /** The `retention` option in ms (absent: kept forever). */
+  readonly retention?: { readonly closedForMs: number };
 }
 
 /** A declared workflow (from {@link defineWorkflow}): an entity kind, plus its types. */
@@ -257,20 +267,22 @@ export type QueryReply<K, N extends keyof WorkflowQueries<K>> = Infer<WorkflowQu
  * When a start may use again the id of an instance that ended: `'never'` (the default: it answers
  * `created: false`, the first outcome stays), `'afterFailure'` (when that instance failed or was
  * cancelled: Temporal's ALLOW_DUPLICATE_FAILED_ONLY), `'always'` (Temporal's default,
- * ALLOW_DUPLICATE). A running instance is never replaced: the start answers `created: false`.
+ * ALLOW_DUPLICATE), `'terminateIfRunning'` (Temporal's TERMINATE_IF_RUNNING: as `'always'`, and a
+ * running instance is terminated — ended cancelled, its compensations not run — and replaced in the
+ * same write). Otherwise a running instance is never replaced: the start answers `created: false`.
  */
-export type IdReusePolicy = 'never' | 'afterFailure' | 'always';
+export type IdReusePolicy = 'never' | 'afterFailure' | 'always' | 'terminateIfRunning';
 
 /** True when `v` is an {@link IdReusePolicy}. */
 export function isIdReusePolicy(v: unknown): v is IdReusePolicy {
-  return v === 'never' || v === 'afterFailure' || v === 'always';
+  return v === 'never' || v === 'afterFailure' || v === 'always' || v === 'terminateIfRunning';
 }
 
 /** Checks an `idReuse` option (ERR_WORKFLOW_INCORRECT naming `where`); undefined stays undefined. */
 export function checkIdReuse(where: string, v: unknown): IdReusePolicy | undefined {
   if (v === undefined || isIdReusePolicy(v)) return v;
   throw ErrWorkflowIncorrect.with(
-    `${where}: idReuse must be 'never', 'afterFailure' or 'always', got ${describeThrown(v)}`,
+    `${where}: idReuse must be 'never', 'afterFailure', 'always' or 'terminateIfRunning', got ${describeThrown(v)}`,
   );
 }
 
@@ -288,6 +300,19 @@ export function checkPriority(where: string, v: unknown): number | undefined {
   if (typeof v !== 'number' || !Number.isSafeInteger(v))
     throw ErrWorkflowIncorrect.with(`${where}: priority must be an integer, got ${describeThrown(v)}`);
   return v;
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration option (`'30d'`, `'12h'`, `'90m'`, `'45s'`, `'500ms'` or ms) in ms ≥ 1 (ERR_WORKFLOW_INCORRECT). */
+export function durationMs(what: string, v: unknown): number {
+  const m = typeof v === 'string' ? /^(\d+)(ms|s|m|h|d)$/.exec(v) : null;
+  const n = m !== null ? Number(m[1]) * UNIT_MS[m[2]!]! : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1)
+    throw ErrWorkflowIncorrect.with(
+      `${what} must be ms (an integer ≥ 1) or like '30d', '12h', '90m', '45s', got ${describeThrown(v)}`,
+    );
+  return n;
 }
 
 /** Checks a numeric option: a finite number in `min..max`. */
@@ -358,6 +383,11 @@ export function workflowSpec(
     idReuse: checkIdReuse(`workflow ${name}`, options.idReuse) ?? 'never',
     ...(options.queue === undefined ? {} : { queue: checkQueueName(`workflow ${name}`, options.queue) }),
     ...(options.priority === undefined ? {} : { priority: checkPriority(`workflow ${name}`, options.priority) }),
+    ...(options.retention === undefined
+      ? {}
+      : {
+          retention: { closedForMs: durationMs(`workflow ${name}: retention.closedFor`, options.retention?.closedFor) },
+        }),
     retry: retryPolicy(options.retry),
     maxValueBytes: positiveOption('maxValueBytes', options.maxValueBytes, WORKFLOW_DEFAULTS.maxValueBytes),
     resumeAfterMs: positiveOption(

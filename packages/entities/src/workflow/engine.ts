@@ -47,6 +47,7 @@ import {
   WAKE,
   type WAKE_REMINDERS,
   type WorkflowProtocol,
+  emptyRecord,
   isWorkflowRequest,
   type ResultReply,
   type WorkflowDescription,
@@ -56,10 +57,10 @@ import {
   withEntry,
 } from './record.js';
 import { probeOf, WORKFLOW_PROBE, type WorkflowProbe } from './probe.js';
-import { endOf, outcomeOf, storableRefusal } from './outcome.js';
+import { endOf, endReason, outcomeOf, storableRefusal } from './outcome.js';
 import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
 import { describeRecord } from './listing.js';
-import { watchRequest, type Notifier, type WatchOutcome } from './watchers.js';
+import { notifyWatchers, watchRequest, type Notifier, type WatchOutcome } from './watchers.js';
 import { queuedSteps } from './queues.js';
 import { figuresOf } from './metrics.js';
 import { checkNothingInFlight, continuation, firstRun } from './continue_as_new.js';
@@ -70,6 +71,7 @@ import {
   checkStartSignal,
   reusable,
   reusedRecord,
+  terminatedRecord,
   type IdReusePolicy,
   type StartSignal,
 } from './start_policy.js';
@@ -148,15 +150,22 @@ export abstract class WorkflowEntity extends ReminderEntity<
     return this.#client;
   }
 
+  /** A record retention deleted (retention.ts: its row keeps its version, not its value) reads as never started. */
+  #purged(): void {
+    if (this.state === undefined) this.state = emptyRecord();
+  }
+
   // ---- the entity's handlers ----
 
   override handleMessage(message: unknown): Promise<void> | undefined {
+    this.#purged();
     if (message === COMMIT) return this.#saving.flush();
     this.log.warning('workflow %s/%s: unexpected message dropped', this.spec.name, this.key);
     return undefined;
   }
 
   override handleCall(request: unknown): unknown {
+    this.#purged();
     // A call is served from the mailbox (never during the init): the process is in the node's table.
     this.#activated = true;
     if (request === WORKFLOW_PROBE) return this.#probe();
@@ -181,7 +190,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
       case 'resume':
         return this.#resume();
       case 'reset':
-        return this.#reset(r.toSeq, r.reason);
+        return this.#reset(r.toSeq, r.reason, r.id);
+      case 'terminate':
+        return this.#terminate(r.reason);
       case 'watch':
       case 'unwatch':
         return this.#watch(r.pid, r.mode, r['~wf'] === 'watch');
@@ -191,6 +202,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   override async handleReminder(_fire: ReminderFire<typeof WAKE_REMINDERS>): Promise<void> {
+    this.#purged();
     // Saved by the host with the fire's id: the wake-up staged here is written in that transaction.
     if (this.state.status !== 'running') {
       stageCancelOf(this, WAKE);
@@ -208,6 +220,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   [ENTITY_ACTIVATED](): void {
+    this.#purged();
     // A running instance resumes as soon as its key is active here (a member that took over a dead
     // one's keys warms them ahead of their wake-ups: their sleeps then end on this timer, on time).
     this.#activated = true;
@@ -312,8 +325,10 @@ export abstract class WorkflowEntity extends ReminderEntity<
     }
     this.#checkSize('the input', input);
     const now = this.#clock.now();
+    // terminateIfRunning: the running instance ends terminated in the write that starts the new run.
+    const ended = reuse && rec.status === 'running' ? terminatedRecord(rec, now) : undefined;
     let next: WorkflowRecord = reuse
-      ? reusedRecord(rec, input, now)
+      ? reusedRecord(ended ?? rec, input, now)
       : { ...firstRun(), status: 'running', input, startedAt: now, runs: 1 };
     if (signal !== undefined) {
       this.#checkSignal(signal.name, signal.payload);
@@ -329,9 +344,12 @@ export abstract class WorkflowEntity extends ReminderEntity<
       next = { ...next, updates: [...(next.updates ?? []).filter((x) => x.id !== kept.id), kept] };
     }
     this.#finished = undefined;
+    if (ended !== undefined && this.#run !== undefined) this.#endRun(this.#run, ended.cancel!);
+    if (ended !== undefined) [this.#run, this.#halted] = [undefined, false];
     this.state = next;
     await this.#saving.stageWake(true);
     await this.#saving.saveWake();
+    if (ended !== undefined) this.#terminated(rec, ended);
     this.#startRun();
     const figures = figuresOf(this.entities, this.spec.name);
     figures.started++;
@@ -340,9 +358,20 @@ export abstract class WorkflowEntity extends ReminderEntity<
     return {
       created: true,
       status: 'running',
-      ...(reuse ? { reused: rec.status } : {}),
+      ...(reuse ? { reused: ended?.status ?? rec.status } : {}),
       ...(signal === undefined ? {} : { signal: 'accepted' }),
     };
+  }
+
+  /** After a terminate (saved): the old run's waiters, watchers and children hear that it ended. */
+  #terminated(before: WorkflowRecord, ended: WorkflowRecord): void {
+    figuresOf(this.entities, this.spec.name).ended(ended);
+    const r = outcomeOf(ended);
+    for (const f of [...this.#resultWaiters]) f(r);
+    notifyWatchers(this.#notifier(), this.spec.name, this.key, before, ended, () =>
+      endReason(this.spec.name, this.key, ended),
+    );
+    this.#cancelChildren(ended.cancel!, ended.journal);
   }
 
   #result(waitMs: unknown): unknown {
@@ -464,8 +493,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   /** Children started and not finished get a cancel each (in the background, logged on failure). */
-  #cancelChildren(why: string): void {
-    for (const { kind, id, target } of openChildren(this.state.journal)) {
+  #cancelChildren(why: string, journal = this.state.journal): void {
+    for (const { kind, id, target } of openChildren(journal)) {
       this.#workflows()
         .handleOf(kind, id)
         .cancel(`parent ${this.spec.name}/${this.key}: ${why}`)
@@ -511,15 +540,40 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   /** An operator's reset (recovery.ts): the instance runs again from operation `toSeq` on the current code. */
-  async #reset(toSeq: unknown, reason: unknown): Promise<string> {
+  async #reset(toSeq: unknown, reason: unknown, id: unknown): Promise<string> {
     const rec = this.#known();
+    // A repeat of a reset's id (a batch acting again after a crash) is answered, not done twice.
+    if (typeof id === 'string' && id !== '' && (rec.resets ?? []).some((x) => x.id === id)) return 'reset';
     try {
-      this.state = resetRecord(this.spec.name, this.key, rec, toSeq, reason, this.#clock.now());
+      const rid = typeof id === 'string' && id !== '' ? id : undefined;
+      this.state = resetRecord(this.spec.name, this.key, rec, toSeq, reason, this.#clock.now(), rid);
     } catch (err) {
       throw refuseCall(err as Error);
     }
     await this.#rerun('reset');
     return 'reset';
+  }
+
+  /**
+   * An operator's terminate (Temporal's): a running instance ends at once, cancelled with
+   * `terminated: <reason>`, its body stopped where it was and no compensation run ('terminated');
+   * one already cancelled answers the same (a repeat); a completed or failed one ERR_WORKFLOW_CLOSED.
+   */
+  async #terminate(reason: unknown): Promise<string> {
+    const rec = this.#known();
+    if (rec.status === 'cancelled') return 'terminated';
+    if (rec.status !== 'running')
+      throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
+    const why = `terminated: ${typeof reason === 'string' && reason !== '' ? reason : 'by an operator'}`;
+    const ended = { ...terminatedRecord(rec, this.#clock.now()), cancel: why };
+    if (this.#run !== undefined) this.#endRun(this.#run, why);
+    [this.#run, this.#halted, this.#finished] = [undefined, false, undefined];
+    this.state = ended;
+    await this.#saving.stageWake();
+    await this.#saving.saveWake();
+    this.#terminated(rec, ended);
+    this.#updates?.look(); // updates left unanswered: ERR_WORKFLOW_CLOSED
+    return 'terminated';
   }
 
   /** Ends the body running here (if any) and starts it again on the record as it is now. */

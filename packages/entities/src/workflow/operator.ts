@@ -6,6 +6,8 @@
 // ERR_WORKFLOW_INCORRECT, ERR_WORKFLOW_UNSUPPORTED...). Each operation goes through the node's
 // `entities.workflows`, so cancel, resume, reset, signal and update reach the instance's owner
 // wherever it is (an update answers the body's answer: the operator's call waits for it).
+// `terminate` ends an instance without its compensations; `batchStart` (with `dryRun`: a count),
+// `batchDescribe` and `batchCancel` run batch operations (batch_client.ts).
 // `stats` reads this node's workflow figures (metrics.ts) without the store: what the Observer's
 // workflow charts sample each second; with `scope: 'cluster'` the manager asks every live member's
 // `stats` too and answers their sum (a client-only node, which runs no instance, charts the
@@ -28,6 +30,10 @@ export const WORKFLOW_OPERATIONS = [
   'reset',
   'signal',
   'update',
+  'terminate',
+  'batchStart',
+  'batchDescribe',
+  'batchCancel',
 ] as const;
 
 /** A request to a node's entities manager about workflows (see the top of this file). */
@@ -63,6 +69,15 @@ export interface WorkflowOperation {
   readonly input?: unknown;
   readonly updateId?: string;
   readonly timeoutMs?: number;
+  /**
+   * batchStart (batch_client.ts): `action` ({ type, ... }), `dryRun`, `batchId`, `pageSize`; its
+   * query is the list fields (`workflow` as the kind, status, time ranges, attributes).
+   * batchDescribe, batchCancel: `batchId`. terminate: `workflow`, `id`, `reason`.
+   */
+  readonly action?: unknown;
+  readonly dryRun?: boolean;
+  readonly batchId?: string;
+  readonly pageSize?: number;
 }
 
 /**
@@ -281,6 +296,19 @@ async function run(
     return statsOf(figures, workflow);
   }
   if (r.op === 'list') return client.list(listQuery(r));
+  if (r.op === 'batchStart') {
+    const { cursor: _c, limit: _l, ...query } = listQuery(r);
+    const id = optStr(r.batchId, 'batchId');
+    return client.batch.start({
+      query,
+      action: r.action as never,
+      dryRun: r.dryRun === true,
+      ...(id === undefined ? {} : { id }),
+      ...(typeof r.pageSize === 'number' ? { pageSize: r.pageSize } : {}),
+    });
+  }
+  if (r.op === 'batchDescribe') return client.batch.describe(str(r.batchId, 'batchId'));
+  if (r.op === 'batchCancel') return client.batch.cancel(str(r.batchId, 'batchId'));
   const h = client.handleOf(str(r.workflow, 'workflow'), str(r.id, 'id'));
   switch (r.op) {
     case 'describe':
@@ -289,6 +317,8 @@ async function run(
       return h.cancel(optStr(r.reason, 'reason') ?? 'cancelled by an operator');
     case 'resume':
       return h.resume();
+    case 'terminate':
+      return h.terminate(optStr(r.reason, 'reason') ?? 'by an operator');
     case 'reset': {
       const reason = optStr(r.reason, 'reason');
       return h.reset({ toSeq: r.toSeq as number, ...(reason === undefined ? {} : { reason }) });

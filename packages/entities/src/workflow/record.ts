@@ -102,6 +102,8 @@ export interface WorkflowReset {
   /** When, epoch ms. */
   readonly at: number;
   readonly reason?: string;
+  /** Its request id (a batch's): a reset asked again with it is answered, not done twice. */
+  readonly id?: string;
 }
 
 /**
@@ -207,7 +209,8 @@ export type WorkflowRequest =
   | { readonly '~wf': 'cancel'; readonly reason: string }
   | { readonly '~wf': 'describe' }
   | { readonly '~wf': 'resume' }
-  | { readonly '~wf': 'reset'; readonly toSeq: number; readonly reason?: string }
+  | { readonly '~wf': 'reset'; readonly toSeq: number; readonly reason?: string; readonly id?: string }
+  | { readonly '~wf': 'terminate'; readonly reason?: string }
   | {
       readonly '~wf': 'watch' | 'unwatch';
       readonly pid: { readonly node: string; readonly id: number; readonly creation: number };

@@ -68,6 +68,7 @@ export function resetRecord(
   toSeq: unknown,
   reason: unknown,
   now: number,
+  requestId?: string,
 ): WorkflowRecord {
   const last = rec.journal.reduce((m, e) => Math.max(m, e.s), -1);
   if (typeof toSeq !== 'number' || !Number.isInteger(toSeq) || toSeq < 0 || toSeq > last + 1)
@@ -81,7 +82,12 @@ export function resetRecord(
     .filter((e) => e.s >= toSeq && e.t === 'signal' && e.done === true && e.e === undefined)
     .sort((a, b) => a.s - b.s)
     .map((e) => ({ name: e.n, payload: e.v }));
-  const reset: WorkflowReset = { toSeq, at: now, ...(reason === undefined || reason === '' ? {} : { reason }) };
+  const reset: WorkflowReset = {
+    toSeq,
+    at: now,
+    ...(reason === undefined || reason === '' ? {} : { reason }),
+    ...(requestId === undefined ? {} : { id: requestId }),
+  };
   const { blocked: _b, error: _e, output: _o, endedAt: _t, cancel: _c, ...rest } = rec;
   const next: WorkflowRecord = {
     ...rest,

@@ -6,7 +6,9 @@
 // fresh journal, its keys marked with the run number as a continue-as-new's are (`~c<n>`), so no
 // idempotency key of the old instance is ever used again; the old one is kept as a summary in
 // `previousRuns` with how it ended. A running instance is never replaced (Temporal's
-// USE_EXISTING conflict policy).
+// USE_EXISTING conflict policy), except under `'terminateIfRunning'`: the start ends it as
+// terminated (status cancelled, no compensation run, its body stopped where it was) and writes the
+// new run in the same record write ({@link terminatedRecord}), so no start sees neither.
 //
 // Signal-with-start and update-with-start ride on the start request: on a new (or reused) instance
 // the signal or update is in the same write that creates it (nothing is started without it, and it
@@ -22,8 +24,8 @@ export { checkIdReuse, isIdReusePolicy, type IdReusePolicy } from './define.js';
 
 /** Whether an instance that ended `status` may be started again under `policy`. */
 export function reusable(policy: IdReusePolicy, status: WorkflowStatus): boolean {
-  if (status === 'running') return false;
-  if (policy === 'always') return true;
+  if (status === 'running') return policy === 'terminateIfRunning';
+  if (policy === 'always' || policy === 'terminateIfRunning') return true;
   return policy === 'afterFailure' && (status === 'failed' || status === 'cancelled');
 }
 
@@ -51,6 +53,18 @@ export function reusedRecord(rec: WorkflowRecord, input: unknown, now: number): 
     updates: (rec.updates ?? []).filter((u) => u.out !== undefined),
     previousRuns: [...(rec.previousRuns ?? []), link].slice(-MAX_PREVIOUS_RUNS),
   };
+}
+
+/** What a terminated run's `cancel` says (a start with `idReuse: 'terminateIfRunning'` ended it). */
+export const TERMINATED_BY_START = 'terminated: a start with idReuse terminateIfRunning replaced it';
+
+/**
+ * The record of a running instance `rec` ended by a terminate at `now`: cancelled with
+ * {@link TERMINATED_BY_START}, its compensations not run (Temporal's terminate runs no cleanup).
+ */
+export function terminatedRecord(rec: WorkflowRecord, now: number): WorkflowRecord {
+  const { blocked: _b, ...rest } = rec;
+  return { ...rest, status: 'cancelled', cancel: TERMINATED_BY_START, endedAt: now };
 }
 
 /** A signal sent with a start (signal-with-start). */

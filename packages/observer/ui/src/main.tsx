@@ -20,6 +20,7 @@ import { TabNodePage, TabProcessPage, TabsPage, useIsGateway } from './pages/tab
 import { TopPage } from './pages/top';
 import { TracePage } from './pages/trace';
 import { WorkflowPage, WorkflowsPage } from './pages/workflows';
+import { BatchesPage } from './pages/workflow_batch';
 import './style.css';
 
 const PAGES: [string, string][] = [
@@ -227,6 +228,7 @@ function App() {
     body = <EntityPage key={route.join('/')} kind={arg} entityKey={route.slice(2).join('/')} />;
   else if (page === 'workflows') body = <WorkflowsPage />;
   else if (page === 'deadletters') body = <DeadLettersPage />;
+  else if (page === 'batches') body = <BatchesPage key={route.join('/')} batchId={route.slice(1).join('/')} />;
   else if (page === 'tabs') body = <TabsPage />;
   else if (page === 'tab') body = <TabNodePage key={arg} tab={arg} />;
   else if (page === 'tabproc') body = <TabProcessPage key={route.join('/')} tab={arg} id={route[2] ?? ''} />;
@@ -250,6 +252,11 @@ function App() {
         {entities === null ? null : (
           <a href="#/workflows" class={page === 'workflows' || page === 'workflow' ? 'on' : ''} data-nav="workflows">
             Workflows
+          </a>
+        )}
+        {entities === null ? null : (
+          <a href="#/batches" class={page === 'batches' ? 'on' : ''} data-nav="batches">
+            Batches
           </a>
         )}
         {entities === null ? null : (
