@@ -25,7 +25,14 @@ import diagnostics from 'node:diagnostics_channel';
 import { Leader, ProcessID, startNode, type Atom, type LeaderOptions } from 'ergo-ts';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
-import { ENTITIES_CHANNEL, entity, startEntities, type EntityStore } from '../src/index.js';
+import {
+  ENTITIES_CHANNEL,
+  WorkflowSchedules,
+  entity,
+  startEntities,
+  type EntityStore,
+  type ScheduleOptions,
+} from '../src/index.js';
 import { cartKind } from './cart.js';
 import { counterKind } from './counter.js';
 import { EsLedger } from './faults_kinds.js';
@@ -133,7 +140,7 @@ const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snaps
 const entities = await startEntities(node, {
   store,
   // EsLedger: the event-sourced kind with reminders (entities.eventsourced.reminders.dist.test.ts).
-  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan, WfCart, WfTagged, WfOrder],
+  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan, WfCart, WfTagged, WfOrder, WorkflowSchedules],
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -166,7 +173,8 @@ interface Command {
     | 'wfdescribe'
     | 'wfsignal'
     | 'wfupdate'
-    | 'pause';
+    | 'pause'
+    | 'schedule';
   key?: string;
   req?: unknown;
   msgId?: string;
@@ -232,6 +240,13 @@ async function run(c: Command): Promise<unknown> {
         updateId: u.updateId,
         timeoutMs: c.timeout ?? 60_000,
       });
+    }
+    case 'schedule': {
+      // A schedule of WfTagged (entities.workflows.schedules.dist.test.ts): `req` is { op, args }.
+      const { op, args } = c.req as { op: string; args: unknown[] };
+      const s = entities.workflows.schedules;
+      if (op === 'create') return s.create(WfTagged, c.key!, args[0] as ScheduleOptions<typeof WfTagged>);
+      return (s as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[op]!.call(s, c.key!, ...args);
     }
     case 'members':
       return entities.members();
