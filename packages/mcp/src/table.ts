@@ -13,6 +13,7 @@ import { logTools } from './tools_log.js';
 import { networkTools } from './tools_network.js';
 import { opsTools } from './tools_ops.js';
 import { sampleTools } from './tools_sample.js';
+import { scheduleTools } from './tools_schedules.js';
 import { workflowTools } from './tools_workflow.js';
 import { processTools, type ToolSpec } from './tools.js';
 
@@ -36,6 +37,7 @@ export const allTools: readonly ToolSpec[] = [
   ...opsTools,
   ...actionTools,
   ...workflowTools,
+  ...scheduleTools,
 ];
 for (const t of allTools) byName.set(t.name, t);
 

@@ -11,6 +11,7 @@ import { ManagerInspector, isInspectRequest, nodeShardTable } from '../inspect/i
 import type { InspectedRuntime } from '../inspect/inspector.js';
 import type { WorkflowClient } from '../workflow/client.js';
 import { isWorkflowOperation, operateWorkflows } from '../workflow/operator.js';
+import { isScheduleOperation, operateSchedules } from '../workflow/schedules_operator.js';
 import { isDeadLetterOperation, operateDeadLetters, type DeadLetters } from './dead_letters.js';
 import type { ActivateReply, ActivateRequest, HelloNotice, LeavingNotice, SendRequest } from './manager_protocol.js';
 import type { Membership } from './membership.js';
@@ -75,7 +76,9 @@ export class EntityManager extends Actor {
       ? operateWorkflows(this.#rt.workflows, request, () => this.#rt.stats().workflows)
       : isDeadLetterOperation(request)
         ? operateDeadLetters(this.#rt.deadLetters, request)
-        : undefined;
+        : isScheduleOperation(request)
+          ? operateSchedules(this.#rt.workflows.schedules, request)
+          : undefined;
     if (operation !== undefined) {
       // Answered when done (a cancel or resume is a call to the instance's owner): JSON text.
       const me = this.pid;

@@ -151,6 +151,24 @@ export class ScheduleClient {
   }
 
   /**
+   * {@link create} by the workflow's name, for an operator's tools that do not import the kind
+   * (the MCP server, the Observer): the kind is this runtime's (ERR_WORKFLOW_INCORRECT when it
+   * hosts no such workflow kind, or has no runtime).
+   */
+  createOf(workflow: string, id: string, options: ScheduleOptions): Promise<ScheduleDescription> {
+    const kind = this.#view
+      ?.kinds()
+      .find((k) => k.name === workflow && typeof (k as { workflow?: unknown }).workflow === 'object');
+    if (kind === undefined)
+      return Promise.reject(
+        ErrWorkflowIncorrect.with(
+          `schedule ${id}: create: this node knows no workflow kind ${JSON.stringify(workflow)}`,
+        ),
+      );
+    return this.create(kind as unknown as AnyWorkflowKind, id, options);
+  }
+
+  /**
    * The schedule as it is: its definition, counts, running and buffered runs, the last runs dealt
    * with and the next `next` (default 5) nominal times. ERR_SCHEDULE_NOT_FOUND for an unknown id.
    */
