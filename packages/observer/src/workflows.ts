@@ -14,6 +14,7 @@
 import { ErrProcessUnknown, ProcessID, type Atom } from 'ergo-ts';
 
 import { CommandError, type RegisteredCall, type Target } from './requests.js';
+import { SCHEDULE_ACTION, SCHEDULE_FIELDS, SCHEDULE_STATUS, SCHEDULE_SUBJECT } from './schedules.js';
 import { ToolError } from './tools.js';
 
 /** The `do` action of the Workflows page. */
@@ -29,6 +30,7 @@ const SUBJECTS: Record<string, { subject: string; reads: Set<string>; writes: Se
     writes: new Set(['cancel', 'resume', 'reset', 'signal', 'update']),
   },
   [DEAD_LETTER_ACTION]: { subject: 'deadLetters', reads: new Set(['list']), writes: new Set(['retry', 'drop']) },
+  [SCHEDULE_ACTION]: SCHEDULE_SUBJECT,
 };
 
 /**
@@ -51,6 +53,7 @@ const STATUS: Record<string, number> = {
   ERR_WORKFLOW_TIMEOUT: 504,
   ERR_WORKFLOW_UNSUPPORTED: 501,
   ERR_ENTITY_INCORRECT: 400,
+  ...SCHEDULE_STATUS,
 };
 
 /** The fields of an operation the manager reads (the rest of the body is dropped). */
@@ -99,6 +102,8 @@ export function workflowCall(
   const request: Record<string, unknown> = { '~entity': subject, op };
   // Absent fields stay out: an undefined value does not cross to another node.
   for (const f of FIELDS) if (body[f] !== undefined && body[f] !== null) request[f] = body[f];
+  if (subject === 'schedules')
+    for (const f of SCHEDULE_FIELDS) if (body[f] !== undefined && body[f] !== null) request[f] = body[f];
   if (subject === 'workflows' && op === 'update') updateFields(body, request);
   return { to: new ProcessID(entities as Atom, target.node), request, op };
 }

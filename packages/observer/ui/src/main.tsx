@@ -7,6 +7,7 @@ import { api } from './api';
 import { useRoute, useSession, go } from './hooks';
 import { ApplicationsPage } from './pages/applications';
 import { DeadLettersPage } from './pages/dead_letters';
+import { SchedulesPage } from './pages/schedules';
 import { EntitiesManagerWatch, EntitiesPage, EntityPage } from './pages/entities';
 import { EventsPage } from './pages/events';
 import { GraphPage } from './pages/graph';
@@ -227,6 +228,7 @@ function App() {
     body = <EntityPage key={route.join('/')} kind={arg} entityKey={route.slice(2).join('/')} />;
   else if (page === 'workflows') body = <WorkflowsPage />;
   else if (page === 'deadletters') body = <DeadLettersPage />;
+  else if (page === 'schedules') body = <SchedulesPage key={arg} id={route.slice(1).join('/')} />;
   else if (page === 'tabs') body = <TabsPage />;
   else if (page === 'tab') body = <TabNodePage key={arg} tab={arg} />;
   else if (page === 'tabproc') body = <TabProcessPage key={route.join('/')} tab={arg} id={route[2] ?? ''} />;
@@ -250,6 +252,11 @@ function App() {
         {entities === null ? null : (
           <a href="#/workflows" class={page === 'workflows' || page === 'workflow' ? 'on' : ''} data-nav="workflows">
             Workflows
+          </a>
+        )}
+        {entities === null ? null : (
+          <a href="#/schedules" class={page === 'schedules' ? 'on' : ''} data-nav="schedules">
+            Schedules
           </a>
         )}
         {entities === null ? null : (
