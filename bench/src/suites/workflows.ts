@@ -156,6 +156,7 @@ export async function workflowsSuite(report: Report, ctx?: SuiteContext): Promis
       try {
         await measureRuns(tagged, c, started.engine, started.what);
         await measureResume(tagged, c, started.engine, log, started.what);
+        if (peer === 'ergo-ts') await (await import('../lib/workflows_schedule.js')).measureScheduleLateness(tagged, c);
       } finally {
         await started.stop();
       }
