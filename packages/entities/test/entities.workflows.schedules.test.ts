@@ -2,7 +2,8 @@
 // a second: each run starts under `<id>-<nominal time>`, once, also across restarts of the runtime;
 // pause and unpause with a note, trigger, backfill (over times already started: nothing doubled),
 // the overlap policies, the catch-up window after downtime, list, describe, and bad input with
-// stable codes. The kill -9 case is entities.workflows.schedules.dist.test.ts.
+// stable codes; and on the test kit (test clock), the catch-up window and the skip policy exactly.
+// The kill -9 case is entities.workflows.schedules.dist.test.ts.
 
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { after, describe, test } from 'node:test';
 import { postgresMissing, startPostgres } from '@ergo-ts/test-support';
 import { schema, startNode } from 'ergo-ts';
 
+import { startTestEntities } from '../src/testing/index.js';
 import {
   PostgresStore,
   SqliteStore,
@@ -323,3 +325,59 @@ for (const [storeName, open] of Object.entries(STORES))
         });
       });
   });
+
+describe('workflow schedules on the test kit (test clock)', () => {
+  test('after a long gap the times inside the catch-up window start, the older are missed, exactly', async () => {
+    await using k = await startTestEntities({ kinds: KINDS, leaseTtlMs: 3_600_000 });
+    const s = k.entities.workflows.schedules;
+    const MIN = 60_000;
+    const d = await s.create(SchedTick, 'kit', {
+      spec: { everyMs: MIN },
+      input: { tag: 'k' },
+      policies: { overlap: 'allowAll', catchupWindowMs: 5 * MIN },
+    });
+    const created = d.cursor;
+    k.advanceTime(30 * MIN);
+    const now = k.clock.now();
+    // Fires until nothing is due (a fire starts at most 32 runs; the next is due at once).
+    while ((await k.fireDueReminders()).length > 0);
+    const after = await s.describe('kit');
+    const all: string[] = [];
+    const started: string[] = [];
+    for (let t = d.next[0]!; t <= now; t += MIN) {
+      all.push(scheduleRunId('kit', t));
+      if (now - t <= 5 * MIN) started.push(scheduleRunId('kit', t));
+    }
+    assert.ok(created < d.next[0]!);
+    assert.deepEqual(await ids(k.entities, 'sched-tick'), started.sort());
+    assert.equal(after.counts.missed, all.length - started.length);
+    assert.equal(after.counts.started, started.length);
+    assert.ok(after.next[0]! > now);
+  });
+
+  test('skip: a run due while one runs is skipped (counted), the next after it ended starts', async () => {
+    await using k = await startTestEntities({ kinds: KINDS, leaseTtlMs: 3_600_000 });
+    const s = k.entities.workflows.schedules;
+    const MIN = 60_000;
+    const d = await s.create(SchedLong, 'kit-skip', { spec: { everyMs: MIN }, input: { tag: 'k' } });
+    const tick = async (): Promise<void> => {
+      k.advanceTime(MIN);
+      while ((await k.fireDueReminders()).length > 0);
+    };
+    k.advanceTime(d.next[0]! - k.clock.now());
+    while ((await k.fireDueReminders()).length > 0);
+    await tick();
+    await tick();
+    let now = await s.describe('kit-skip');
+    assert.deepEqual([now.counts.started, now.counts.skipped], [1, 2]);
+    await k.entities.workflows.handleOf('sched-long', now.running[0]!).signal('go', 'done');
+    await k.entities.workflows.handleOf('sched-long', now.running[0]!).result();
+    await tick();
+    now = await s.describe('kit-skip');
+    assert.deepEqual([now.counts.started, now.counts.skipped], [2, 2]);
+    assert.deepEqual(
+      now.recent.map((r) => r.outcome),
+      ['started', 'skipped', 'skipped', 'started'],
+    );
+  });
+});
