@@ -160,6 +160,7 @@ export async function workflowsSuite(report: Report, ctx?: SuiteContext): Promis
         await measureQueuedStep(tagged, c, started.engine, started.what);
         await measureHeartbeat(tagged, c, started.engine, started.what);
         await measureResume(tagged, c, started.engine, log, started.what);
+        if (peer === 'ergo-ts') await (await import('../lib/workflows_schedule.js')).measureScheduleLateness(tagged, c);
       } finally {
         await started.stop();
       }

@@ -204,6 +204,30 @@ export {
   type WorkflowQueuesOptions,
   type WorkflowQueueView,
 } from './workflow/queues.js';
+export {
+  ScheduleClient,
+  type ScheduleListOptions,
+  type ScheduleOptions,
+  type ScheduleUpdate,
+} from './workflow/schedules_client.js';
+export { MAX_BACKFILL, SCHEDULE_KIND, WorkflowSchedules } from './workflow/schedules_entity.js';
+export {
+  DEFAULT_CATCHUP_WINDOW_MS,
+  OVERLAP_POLICIES,
+  runIdOf as scheduleRunId,
+  type OverlapPolicy,
+  type SchedulePolicies,
+  type ScheduleSpec,
+} from './workflow/schedules_spec.js';
+export {
+  ErrScheduleExists,
+  ErrScheduleNotFound,
+  type ScheduleCounts,
+  type ScheduleDescription,
+  type ScheduleRun,
+  type ScheduleRunSource,
+  type ScheduleSummary,
+} from './workflow/schedules_types.js';
 export { MAX_SELECT_BRANCHES } from './workflow/select.js';
 export { WorkflowBatches } from './workflow/batch.js';
 export {

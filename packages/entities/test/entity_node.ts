@@ -31,8 +31,10 @@ import {
   entity,
   startEntities,
   WorkflowBatches,
+  WorkflowSchedules,
   type BatchStartOptions,
   type EntityStore,
+  type ScheduleOptions,
   type WorkflowQueuesOptions,
 } from '../src/index.js';
 import { WfBatchTarget } from './batch_kinds.js';
@@ -159,6 +161,7 @@ const entities = await startEntities(node, {
     WfRouted,
     WorkflowBatches,
     WfBatchTarget,
+    WorkflowSchedules,
   ],
   // ENT_QUEUES: the workflow queues served and their limits, JSON (entities.workflows.queues.dist.test.ts).
   ...(process.env.ENT_QUEUES ? { workflowQueues: JSON.parse(process.env.ENT_QUEUES) as WorkflowQueuesOptions } : {}),
@@ -198,7 +201,8 @@ interface Command {
     | 'wfsignal'
     | 'wfupdate'
     | 'wfqueue'
-    | 'pause';
+    | 'pause'
+    | 'schedule';
   key?: string;
   req?: unknown;
   msgId?: string;
@@ -277,6 +281,13 @@ async function run(c: Command): Promise<unknown> {
         updateId: u.updateId,
         timeoutMs: c.timeout ?? 60_000,
       });
+    }
+    case 'schedule': {
+      // A schedule of WfTagged (entities.workflows.schedules.dist.test.ts): `req` is { op, args }.
+      const { op, args } = c.req as { op: string; args: unknown[] };
+      const s = entities.workflows.schedules;
+      if (op === 'create') return s.create(WfTagged, c.key!, args[0] as ScheduleOptions<typeof WfTagged>);
+      return (s as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[op]!.call(s, c.key!, ...args);
     }
     case 'members':
       return entities.members();

@@ -13,7 +13,8 @@
 // (kind, key: the store's lease row), `debug`, `stop`; answered `{ id, ok }` or `{ id, err, code }`. The workflow checker's (wf_faults.ts):
 // `wfstart` (wf, key, input), `wfsignal` (key, sid: a signal `item` with that id; wf `wfcan` or, by default, `wfsignals`; `confirm` of `wforder`), `wfupdate`
 // (key, uid: an update `add` of `wfupd` with that id: its answer), `wfindex` (wf: its state index rows and counts), `wfcancel`
-// (wf, key), `wfresult` (wf, key: the outcome `result()` answers), `wfresume` (wf, key), `wfdump`
+// (wf, key), `wfresult` (wf, key: the outcome `result()` answers), `wfresume` (wf, key), `wfsched`
+// (op create/pause/describe: the schedule of wf_faults_schedule.ts), `wfdump`
 // (wf, keys: each instance's record, read from the store); its workflows (wf_faults_kinds.ts, the
 // saga's body version FN_WF_VERSION, default 1) deliver their effects to the sink file FN_SINK.
 // Each log line carries `at`, the time it was written (epoch ms).
@@ -27,6 +28,7 @@ import { ENTITIES_CHANNEL, PostgresStore, SqliteStore, entity, startEntities, ty
 import { EsLedger, Flow, Ledger, type FireRecord, type LedgerState } from './faults_kinds.js';
 import { fixtureEnv, serveCommands, stopFixture } from './fixture_ipc.js';
 import { WfCan, WfOrder, WfSignals, WfUpd, wfKinds, type WfName } from './wf_faults_kinds.js';
+import { SCHEDULE_ID, SCHEDULE_KINDS, WfTick, scheduleOptions } from './wf_faults_schedule.js';
 
 const env = fixtureEnv('faults_node');
 
@@ -104,7 +106,7 @@ if (process.env.FN_NAME !== undefined) {
   const wfKind = (wf: Command['wf']): (typeof WF_KINDS)[number] => WF_KINDS.find((k) => k.name === wf) ?? WF_KINDS[0];
   const entities = await startEntities(node, {
     store,
-    kinds: [Ledger, EsLedger, Flow, ...WF_KINDS],
+    kinds: [Ledger, EsLedger, Flow, ...WF_KINDS, ...SCHEDULE_KINDS],
     members,
     leaseTtlMs: Number(env('FN_LEASE_MS')),
     renewIntervalMs: Number(env('FN_RENEW_MS')),
@@ -135,7 +137,8 @@ if (process.env.FN_NAME !== undefined) {
       | 'wfcancel'
       | 'wfresult'
       | 'wfresume'
-      | 'wfdump';
+      | 'wfdump'
+      | 'wfsched';
     kind?: 'ledger' | 'esledger' | 'flow' | '~shard';
     wf?: WfName | 'wfchild';
     input?: unknown;
@@ -146,6 +149,9 @@ if (process.env.FN_NAME !== undefined) {
     msgId?: string;
     keys?: string[];
     timeout?: number;
+    /** wfsched (wf_faults_schedule.ts): create (from `startAt`), pause or describe the checker's schedule. */
+    op?: 'create' | 'pause' | 'describe';
+    startAt?: number;
   }
 
   // Untyped on purpose: the harness sends each kind's messages as data.
@@ -251,6 +257,13 @@ if (process.env.FN_NAME !== undefined) {
           after = { started: last.started, kind: last.kind, key: last.key };
         }
         return { rows, counts: await idx.count({ kind: c.wf! }) };
+      }
+      case 'wfsched': {
+        const sc = entities.workflows.schedules;
+        if (c.op === 'create')
+          return sc.create(WfTick, SCHEDULE_ID, { ...scheduleOptions(c.startAt!), timeout: c.timeout ?? 5000 });
+        if (c.op === 'pause') return sc.pause(SCHEDULE_ID, 'the checker checks');
+        return sc.describe(SCHEDULE_ID, { timeout: c.timeout ?? 5000 });
       }
       case 'wfdump': {
         const out: Record<string, unknown> = {};

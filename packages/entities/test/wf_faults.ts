@@ -37,6 +37,7 @@ import {
   type WfResultSeen,
 } from './wf_faults_check.js';
 import { childId, type Delivery, type WfName } from './wf_faults_kinds.js';
+import { checkSchedule, firstNominal, type ScheduleCheck } from './wf_faults_schedule.js';
 
 /** Every workflow kind the checker's nodes host (the child started by its parent too). */
 const WF_NAMES = ['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfchild', 'wfcan', 'wfupd', 'wforder'] as const;
@@ -104,6 +105,8 @@ export interface WfFaultOptions {
   progress?: (line: string) => void;
   /** Print what the harness and each node wait for when a round runs this long (ms). */
   watchdogMs?: number;
+  /** Run a workflow schedule through the rounds and check its starts (wf_faults_schedule.ts). */
+  schedule?: boolean;
 }
 
 /** What a run reports. */
@@ -140,6 +143,8 @@ export interface WfFaultReport {
   /** After each kill -9 of a member: kill (or sleep's end) → the affected instance's next journal entry. */
   resumeLatencyMs: { samples: number; p50: number; p99: number; max: number };
   violations: string[];
+  /** With `schedule`: the schedule's nominal times checked, runs past its cursor, runs resumed. */
+  schedule?: Omit<ScheduleCheck, 'violations'>;
   /**
    * The evidence behind the violations (at most 30 instances): each named instance's record
    * (status, cancel, end, journal), its deliveries and its logged activation events, as lines.
@@ -417,6 +422,15 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     progress(`seed ${seed}, store ${storeKind}`);
     for (const n of nodes) await n.start();
     await waits.track('every node sees every member', allSee());
+    const scheduleFrom = firstNominal(Date.now());
+    if (o.schedule === true) {
+      const created = await ask(
+        'wfsched',
+        { op: 'create', startAt: scheduleFrom },
+        { final: (c) => c === 'ERR_SCHEDULE_EXISTS' },
+      );
+      if (created === undefined) throw new Error('the schedule could not be created');
+    }
     let nextId = 0;
     let done = 0;
     for (let round = 1; round <= o.rounds; round++) {
@@ -704,6 +718,28 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     const indexes = new Map<string, WfIndex>();
     for (const wf of WF_NAMES) indexes.set(wf, (await via().cmd('wfindex', { wf }, 60_000)) as WfIndex);
     result.violations.push(...indexRules(all, indexes));
+    let scheduled: ScheduleCheck | undefined;
+    if (o.schedule === true) {
+      // Paused first: its cursor then stays, and every start at or before it is stored.
+      const paused = await ask('wfsched', { op: 'pause' });
+      const d = await ask('wfsched', { op: 'describe' });
+      if (paused === undefined || d === undefined || !('ok' in d))
+        result.violations.push('schedule: no member paused and described it within 60 s');
+      else {
+        const cursor = (d.ok as { cursor: number }).cursor;
+        const keys = Object.keys(((await via().cmd('wfindex', { wf: 'wftick' }, 60_000)) as WfIndex).rows);
+        const runs = new Map<string, number>();
+        for (let i = 0; i < keys.length; i += 100) {
+          const part = (await via().cmd('wfdump', { wf: 'wftick', keys: keys.slice(i, i + 100) }, 60_000)) as Record<
+            string,
+            { runs?: number } | null
+          >;
+          for (const [k, r] of Object.entries(part)) runs.set(k, r?.runs ?? 0);
+        }
+        scheduled = checkSchedule(scheduleFrom, cursor, runs);
+        result.violations.push(...scheduled.violations);
+      }
+    }
     const evidence = evidenceOf(result.violations, checked, deliveries, events);
     const recs = new Map<string, WfRecord>();
     for (const [k, r] of records) if (r !== null) recs.set(k, r);
@@ -745,6 +781,15 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       sleeps: { checked: result.sleepLateness.length, latenessMs: stats(result.sleepLateness) },
       resumeLatencyMs: { samples: lat.length, ...stats(lat) },
       violations: result.violations,
+      ...(scheduled === undefined
+        ? {}
+        : {
+            schedule: {
+              expected: scheduled.expected,
+              beyondCursor: scheduled.beyondCursor,
+              resumed: scheduled.resumed,
+            },
+          }),
       evidence,
     };
   } finally {

@@ -11,6 +11,7 @@
 //     [--seed n] [--minutes m (start no round after m minutes)] [--watchdog seconds (180)]
 //     [--long-pause lo-hi (seconds a long SIGSTOP lasts, drawn in [lo, hi]; 12-20)]
 //     [--first kind,kind,... (the first rounds' faults, in order; default each kind once)]
+//     [--schedule (a workflow schedule runs through the rounds: wf_faults_schedule.ts)]
 // Prints each round, then the report (rounds, operations, faults, violations, figures) as JSON;
 // exits 1 on any violation, 2 when the hosts (or PostgreSQL) are missing.
 
@@ -48,6 +49,7 @@ const report = await runWorkflowFaults({
   store,
   watchdogMs: Number(arg('watchdog') ?? 180) * 1000,
   longPauseMs: [lo, hi],
+  ...(process.argv.includes('--schedule') ? { schedule: true } : {}),
   ...(seed === undefined ? {} : { seed: Number(seed) }),
   ...(first === undefined ? {} : { first }),
   ...(minutes === undefined ? {} : { until: t0 + Number(minutes) * 60_000 }),

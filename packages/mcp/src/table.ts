@@ -13,6 +13,7 @@ import { logTools } from './tools_log.js';
 import { networkTools } from './tools_network.js';
 import { opsTools } from './tools_ops.js';
 import { sampleTools } from './tools_sample.js';
+import { scheduleTools } from './tools_schedules.js';
 import { workflowTools } from './tools_workflow.js';
 import { queueTools } from './tools_queues.js';
 import { batchTools } from './tools_batch.js';
@@ -40,6 +41,7 @@ export const allTools: readonly ToolSpec[] = [
   ...workflowTools,
   ...queueTools,
   ...batchTools,
+  ...scheduleTools,
 ];
 for (const t of allTools) byName.set(t.name, t);
 

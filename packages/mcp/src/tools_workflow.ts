@@ -58,10 +58,10 @@ const letterArgs = {
   id: z.string().min(1).describe("The message id (a dead letter's id)"),
 };
 
-/** Which operator requests the manager answers (workflow/operator.ts, runtime/dead_letters.ts). */
-type Subject = 'workflows' | 'deadLetters';
+/** Which operator requests the manager answers (workflow/operator.ts, runtime/dead_letters.ts, workflow/schedules_operator.ts). */
+type Subject = 'workflows' | 'deadLetters' | 'schedules';
 
-/** Asks the entities manager of the node `args.node` names; the answer's value, or its refusal as an error. */
+/** Asks the entities manager of the node `args.node` names; the answer's value, or its refusal as an error (tools_schedules.ts too). */
 export async function operate(
   ctx: ToolContext,
   args: Record<string, unknown>,
@@ -70,7 +70,7 @@ export async function operate(
   action: boolean,
   subject: Subject = 'workflows',
 ): Promise<{ node: string; value: unknown }> {
-  const what = subject === 'workflows' ? 'workflow' : 'dead-letter';
+  const what = subject === 'workflows' ? 'workflow' : subject === 'schedules' ? 'schedule' : 'dead-letter';
   const t = await ctx.reach(args.node as string | undefined);
   const timeout = timeoutOf(ctx, args);
   const name = typeof args.entities === 'string' ? args.entities : DEFAULT_ENTITIES_NAME;

@@ -152,6 +152,15 @@ const OURS: Record<string, string[]> = {
   dead_letters: ['entities', 'kind', 'limit'],
   dead_letter_retry: ['entities', 'kind', 'key', 'id'],
   dead_letter_drop: ['entities', 'kind', 'key', 'id'],
+  schedule_list: ['entities', 'workflow', 'status', 'limit'],
+  schedule_describe: ['entities', 'id', 'next'],
+  schedule_create: ['entities', 'id', 'workflow', 'spec', 'input', 'policies', 'paused', 'note'],
+  schedule_pause: ['entities', 'id', 'note'],
+  schedule_unpause: ['entities', 'id', 'note'],
+  schedule_trigger: ['entities', 'id', 'overlap'],
+  schedule_backfill: ['entities', 'id', 'start', 'end', 'overlap'],
+  schedule_update: ['entities', 'id', 'spec', 'policies', 'input', 'note'],
+  schedule_delete: ['entities', 'id'],
 };
 
 const TOKEN = 'go-tools-token';
@@ -340,6 +349,15 @@ test('every tool answers on an ergo-ts node', async () => {
     ['dead_letters', {}],
     ['dead_letter_retry', { kind: 'k', key: 'k', id: 'm' }],
     ['dead_letter_drop', { kind: 'k', key: 'k', id: 'm' }],
+    ['schedule_list', {}],
+    ['schedule_describe', { id: 's' }],
+    ['schedule_create', { id: 's', workflow: 'w', spec: { everyMs: 60_000 }, input: 1 }],
+    ['schedule_pause', { id: 's', note: 'n' }],
+    ['schedule_unpause', { id: 's' }],
+    ['schedule_trigger', { id: 's' }],
+    ['schedule_backfill', { id: 's', start: 0, end: 60_000 }],
+    ['schedule_update', { id: 's', note: 'n' }],
+    ['schedule_delete', { id: 's' }],
   ];
   // A meta process to inspect: the MCP server's own web server.
   const server = (await ok<{ metas: string[] }>(client, 'process_info', { pid: 'mcp_server' })).metas;
@@ -365,6 +383,7 @@ test('every tool answers on an ergo-ts node', async () => {
     'dead_letters',
     'dead_letter_retry',
     'dead_letter_drop',
+    ...Object.keys(OURS).filter((n) => n.startsWith('schedule_')),
   ]);
   const seen = new Set<string>(['sample_start', 'sample_listen']);
   for (const [name, args0] of calls) {
@@ -375,7 +394,7 @@ test('every tool answers on an ergo-ts node', async () => {
       assert.equal(r.isError, true, `${name}: ${r.text}`);
       assert.match(
         r.text,
-        /^(workflow_|dead_letter)/.test(name) ? /^ERR_MCP_UNSUPPORTED: / : /^ERR_MCP_REFUSED: /,
+        /^(workflow_|dead_letter|schedule_)/.test(name) ? /^ERR_MCP_UNSUPPORTED: / : /^ERR_MCP_REFUSED: /,
         name,
       );
       continue;

@@ -16,6 +16,7 @@
 import { ErrProcessUnknown, ProcessID, type Atom } from 'ergo-ts';
 
 import { CommandError, type RegisteredCall, type Target } from './requests.js';
+import { SCHEDULE_ACTION, SCHEDULE_FIELDS, SCHEDULE_STATUS, SCHEDULE_SUBJECT } from './schedules.js';
 import { ToolError } from './tools.js';
 
 /** The `do` action of the Workflows page. */
@@ -31,6 +32,7 @@ const SUBJECTS: Record<string, { subject: string; reads: Set<string>; writes: Se
     writes: new Set(['cancel', 'resume', 'reset', 'signal', 'update', 'terminate', 'batchStart', 'batchCancel']),
   },
   [DEAD_LETTER_ACTION]: { subject: 'deadLetters', reads: new Set(['list']), writes: new Set(['retry', 'drop']) },
+  [SCHEDULE_ACTION]: SCHEDULE_SUBJECT,
 };
 
 /**
@@ -53,6 +55,7 @@ const STATUS: Record<string, number> = {
   ERR_WORKFLOW_TIMEOUT: 504,
   ERR_WORKFLOW_UNSUPPORTED: 501,
   ERR_ENTITY_INCORRECT: 400,
+  ...SCHEDULE_STATUS,
 };
 
 /** The fields of an operation the manager reads (the rest of the body is dropped). */
@@ -110,6 +113,8 @@ export function workflowCall(
   const request: Record<string, unknown> = { '~entity': subject, op };
   // Absent fields stay out: an undefined value does not cross to another node.
   for (const f of FIELDS) if (body[f] !== undefined && body[f] !== null) request[f] = body[f];
+  if (subject === 'schedules')
+    for (const f of SCHEDULE_FIELDS) if (body[f] !== undefined && body[f] !== null) request[f] = body[f];
   if (subject === 'workflows' && op === 'update') updateFields(body, request);
   return { to: new ProcessID(entities as Atom, target.node), request, op };
 }

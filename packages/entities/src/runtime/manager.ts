@@ -12,6 +12,7 @@ import type { InspectedRuntime } from '../inspect/inspector.js';
 import type { WorkflowClient } from '../workflow/client.js';
 import { isWorkflowOperation, operateWorkflows, type ClusterStats } from '../workflow/operator.js';
 import { answerQueueRequest, isQueueRequest } from '../workflow/activities.js';
+import { isScheduleOperation, operateSchedules } from '../workflow/schedules_operator.js';
 import { isDeadLetterOperation, operateDeadLetters, type DeadLetters } from './dead_letters.js';
 import type { ActivateReply, ActivateRequest, HelloNotice, LeavingNotice, SendRequest } from './manager_protocol.js';
 import type { Membership } from './membership.js';
@@ -93,7 +94,9 @@ export class EntityManager extends Actor {
         ? operateDeadLetters(this.#rt.deadLetters, request)
         : isQueueRequest(request)
           ? answerQueueRequest(this.#rt, request) // another member's activity (workflow/activities.ts)
-          : undefined;
+          : isScheduleOperation(request)
+            ? operateSchedules(this.#rt.workflows.schedules, request)
+            : undefined;
     if (operation !== undefined) {
       // Answered when done (a cancel or resume is a call to the instance's owner): JSON text.
       const me = this.pid;

@@ -48,6 +48,7 @@ import {
   type WorkflowQuery,
   type WorkflowSearchPage,
 } from './search.js';
+import { ScheduleClient } from './schedules_client.js';
 
 /** A signal sent with a start (signal-with-start), typed by the kind's signals. */
 export type SignalWithStart<K extends AnyWorkflowKind = AnyWorkflowKind> = {
@@ -481,6 +482,17 @@ export class WorkflowClient {
     });
     return { handle: this.handle(kind, id), created: h.created, output };
   }
+
+  /**
+   * Durable schedules that start instances of a kind at cron or interval times
+   * (schedules_client.ts; docs/workflows.md, "Schedules"): the members run the
+   * `WorkflowSchedules` kind.
+   */
+  get schedules(): ScheduleClient {
+    this.#schedules ??= new ScheduleClient(this.#e, this.#view);
+    return this.#schedules;
+  }
+  #schedules: ScheduleClient | undefined;
 
   /** A handle on the instance `id` of `kind` (nothing is checked until it is used). */
   handle<K extends AnyWorkflowKind>(kind: K, id: string): WorkflowHandle<K> {

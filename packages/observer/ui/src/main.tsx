@@ -7,6 +7,7 @@ import { api } from './api';
 import { useRoute, useSession, go } from './hooks';
 import { ApplicationsPage } from './pages/applications';
 import { DeadLettersPage } from './pages/dead_letters';
+import { SchedulesPage } from './pages/schedules';
 import { EntitiesManagerWatch, EntitiesPage, EntityPage } from './pages/entities';
 import { EventsPage } from './pages/events';
 import { GraphPage } from './pages/graph';
@@ -229,6 +230,7 @@ function App() {
   else if (page === 'workflows') body = <WorkflowsPage />;
   else if (page === 'deadletters') body = <DeadLettersPage />;
   else if (page === 'batches') body = <BatchesPage key={route.join('/')} batchId={route.slice(1).join('/')} />;
+  else if (page === 'schedules') body = <SchedulesPage key={arg} id={route.slice(1).join('/')} />;
   else if (page === 'tabs') body = <TabsPage />;
   else if (page === 'tab') body = <TabNodePage key={arg} tab={arg} />;
   else if (page === 'tabproc') body = <TabProcessPage key={route.join('/')} tab={arg} id={route[2] ?? ''} />;
@@ -257,6 +259,11 @@ function App() {
         {entities === null ? null : (
           <a href="#/batches" class={page === 'batches' ? 'on' : ''} data-nav="batches">
             Batches
+          </a>
+        )}
+        {entities === null ? null : (
+          <a href="#/schedules" class={page === 'schedules' ? 'on' : ''} data-nav="schedules">
+            Schedules
           </a>
         )}
         {entities === null ? null : (
