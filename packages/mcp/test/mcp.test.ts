@@ -78,6 +78,13 @@ const ACTIONS = [
   'workflow_batch_start',
   'workflow_batch_cancel',
   'workflow_terminate',
+  'schedule_create',
+  'schedule_pause',
+  'schedule_unpause',
+  'schedule_trigger',
+  'schedule_backfill',
+  'schedule_update',
+  'schedule_delete',
 ];
 
 test('tools/list: the read tools with their schemas; no action tool while actions are disabled', async () => {
@@ -95,8 +102,9 @@ test('tools/list: the read tools with their schemas; no action tool while action
     assert.ok(names.includes(n), n);
   for (const n of ACTIONS) assert.ok(!names.includes(n), `${n} not listed while actions are off`);
   // Go's 48, our 10 (log_tail, app_start, app_stop and the operator's 7 views), the 8 workflow
-  // tools, the 3 dead-letter tools and the 5 batch tools (tools_batch.ts).
-  assert.equal(names.length, 48 + 10 + 8 + 3 + 5 - ACTIONS.length);
+  // tools, the 3 dead-letter tools, the 5 batch tools (tools_batch.ts), the queue tool
+  // (tools_queues.ts) and the 9 schedule tools (tools_schedules.ts).
+  assert.equal(names.length, 48 + 10 + 8 + 3 + 5 + 1 + 9 - ACTIONS.length);
   const pl = tools.find((t) => t.name === 'process_list')!;
   const props = (pl.inputSchema as { properties: Record<string, unknown> }).properties;
   for (const p of ['node', 'timeout', 'sort_by', 'limit', 'name', 'min_mailbox'])

@@ -86,7 +86,17 @@ test('the schedule tools: create, list, describe, pause, unpause, trigger, backf
   await ok(client, 'schedule_unpause', { id: 'nightly-eu' });
 
   const trig = await ok<{ result: { workflowId: string } }>(client, 'schedule_trigger', { id: 'nightly-eu' });
-  assert.equal(await entities.workflows.handleOf('mcpreport', trig.result.workflowId).result(), 'report eu');
+  // The trigger answers the run's id at once; the schedule's entity starts it right after.
+  const run = entities.workflows.handleOf('mcpreport', trig.result.workflowId);
+  await eventually(
+    () =>
+      run.describe().then(
+        () => true,
+        () => false,
+      ),
+    'the triggered run started',
+  );
+  assert.equal(await run.result(), 'report eu');
 
   const bf = await ok<{ result: { times: number } }>(client, 'schedule_backfill', {
     id: 'nightly-eu',
