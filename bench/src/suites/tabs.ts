@@ -10,6 +10,9 @@
 //           and RSS growth per tab (after a full GC), the join rate (100 connecting at once), and
 //           one broadcast to every tab (time until the last has it and its process told the
 //           server over IPC)
+//           then, each tab subscribed (its process monitors the event; Socket.IO and ws need no
+//           step): RSS and heap per subscribed tab, the event-loop delay while every tab idles
+//           (perf_hooks monitorEventLoopDelay, p99), and the round trip of one more tab meanwhile
 //   flood   ergo-ts only: 10 tabs each send 5,000 messages at once against the default limit of
 //           200 messages/s per tab; what passed ÷ what the limit allows (≤ 1: within its limits)
 //   bundle  the browser bundle, gzip -9: what a tab's page loads, the tab side with the core inside
@@ -17,7 +20,12 @@
 //           second row the light tab's (packages/tabs/dist/browser/light.js) beside the same
 //
 // `npm run bench -- --only=tabs`; BENCH_TABS sets N (the hold scenario runs ⌈N / 2,500⌉ client
-// processes).
+// processes). Above SCALE_TABS (BENCH_TABS=100000: issue 80's run) the hold scenario is ergo-ts'
+// alone and its load tabs are lean (net/lean_tabs.ts: the tab frames over a bare `ws`, the same
+// frames and so the same gateway state as a tab node), 10,000 per client process, each process
+// dialling from its own loopback address (127.0.0.2, .3, …) for ephemeral ports; every process
+// raises its open-file limit to what it holds (lib/fd_limit.ts: prlimit, as root). The one more
+// tab of the round trip is a real tab node.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -32,6 +40,9 @@ import { createTabGateway, DEFAULT_TAB_LIMITS } from '@ergo-ts/tabs';
 import { Server as IoServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
 
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+import { ensureOpenFiles } from '../lib/fd_limit.js';
 import type { Reply, Request } from '../net/tab_clients.js';
 import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
@@ -48,6 +59,10 @@ export const nHeap = (n: number): string => `server heap per idle tab (${n} tabs
 export const nRss = (n: number): string => `server RSS per idle tab (${n} tabs)`;
 export const nJoin = (n: number): string => `join rate (${n} tabs, 100 at once)`;
 export const nBroadcast = (n: number): string => `broadcast to ${n} tabs: until the last has it`;
+export const nRssSub = (n: number): string => `server RSS per subscribed tab (${n} tabs)`;
+export const nHeapSub = (n: number): string => `server heap per subscribed tab (${n} tabs)`;
+export const nLoopDelay = (n: number): string => `event-loop delay, ${n} tabs idle (p99)`;
+export const nIdleRtt = (n: number): string => `round trip of one more tab, ${n} joined`;
 export const N_FLOOD = 'flood: passed ÷ allowed by the per-tab limit';
 export const N_FLOOD_RATE = 'flood: sends handled by the gateway (passed or refused)';
 export const N_BUNDLE = 'browser bundle (gzip -9)';
@@ -56,6 +71,17 @@ export const N_BUNDLE_LIGHT = 'browser bundle, light tab (gzip -9)';
 
 /** The columns of the echo and hold scenarios, each in its own child. */
 export const PEERS = ['ergo-ts', 'socket.io', 'ws'] as const;
+
+/** Above this many tabs the hold scenario runs at scale (ergo-ts alone, lean load tabs; see the header). */
+export const SCALE_TABS = 10_000;
+
+/** BENCH_TABS, or `fallback`. */
+function tabsFromEnv(fallback: number): number {
+  const v = process.env['BENCH_TABS'];
+  const tabs = v === undefined || v === '' ? fallback : Number(v);
+  if (!Number.isInteger(tabs) || tabs < 1) throw new Error(`BENCH_TABS must be an integer ≥ 1, not ${v}`);
+  return tabs;
+}
 
 /** The sizes of one run. */
 export interface TabsSizes {
@@ -74,9 +100,7 @@ export interface TabsSizes {
 
 /** The sizes of `npm run bench`: BENCH_TABS tabs (default 1,000; 500 with --quick). */
 export function defaultSizes(quick: boolean): TabsSizes {
-  const v = process.env['BENCH_TABS'];
-  const tabs = v === undefined || v === '' ? (quick ? 500 : 1000) : Number(v);
-  if (!Number.isInteger(tabs) || tabs < 1) throw new Error(`BENCH_TABS must be an integer ≥ 1, not ${v}`);
+  const tabs = tabsFromEnv(quick ? 500 : 1000);
   return {
     tabs,
     // Rounds of ~0.1 s each on a quiet machine; a loaded one stretches them tenfold.
@@ -93,7 +117,12 @@ export function defaultSizes(quick: boolean): TabsSizes {
 /** One child per scenario and peer (the flood is ergo-ts' alone; ws has no bundle). */
 export const scenarios: ScenarioSpec[] = [
   { id: 'echo', peers: [...PEERS], timeout: 120 },
-  { id: 'hold', peers: [...PEERS], timeout: 600, nodeFlags: ['--max-old-space-size=4096'] },
+  {
+    id: 'hold',
+    peers: tabsFromEnv(1000) > SCALE_TABS ? ['ergo-ts'] : [...PEERS],
+    timeout: 900,
+    nodeFlags: ['--max-old-space-size=4096'],
+  },
   { id: 'flood', peers: ['ergo-ts'], timeout: 120 },
   { id: 'bundle', peers: ['ergo-ts', 'socket.io'], timeout: 60 },
 ];
@@ -227,8 +256,9 @@ class Clients {
   /** Unasked replies (`got`, `refused`). */
   onReply: ((r: Reply) => void) | null = null;
 
-  constructor(peer: string, url: string) {
-    this.proc = fork(CLIENTS, [peer, url], {
+  /** `localAddress`: the loopback address its sockets dial from; `lean`: lean load tabs (ergo-ts). */
+  constructor(peer: string, url: string, localAddress = '', lean = false) {
+    this.proc = fork(CLIENTS, [peer, url, localAddress, lean ? 'lean' : ''], {
       execArgv: ['--max-old-space-size=4096'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -306,6 +336,8 @@ async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: numb
 }
 
 const TABS_PER_PROCESS = 2500;
+/** Lean load tabs per client process at scale (each process then needs one source address). */
+const LEAN_TABS_PER_PROCESS = 10_000;
 
 /** How each peer broadcasts. */
 const BROADCAST_HOW: Record<string, string> = {
@@ -315,14 +347,21 @@ const BROADCAST_HOW: Record<string, string> = {
 };
 
 async function hold(report: Report, peer: string, n: number, rounds: number, warmup: number): Promise<void> {
+  const scale = n > SCALE_TABS;
+  // A socket per tab here, and room for the process's own files.
+  ensureOpenFiles(n + 256);
   const server = await startServer(peer, false);
-  const procs = Math.ceil(n / TABS_PER_PROCESS);
+  const procs = Math.ceil(n / (scale ? LEAN_TABS_PER_PROCESS : TABS_PER_PROCESS));
   const share = (i: number): number => Math.floor(n / procs) + (i < n % procs ? 1 : 0);
   gc();
   gc();
   const heap0 = process.memoryUsage().heapUsed;
   const rss0 = process.memoryUsage().rss;
-  const clients = Array.from({ length: procs }, () => new Clients(peer, server.url));
+  const clients = Array.from(
+    { length: procs },
+    (_, i) => new Clients(peer, server.url, scale ? `127.0.0.${2 + i}` : '', scale),
+  );
+  const more: Clients[] = [];
   try {
     const t0 = performance.now();
     await Promise.all(clients.map((c, i) => c.ask({ op: 'join', count: share(i) }, 'joined')));
@@ -330,12 +369,39 @@ async function hold(report: Report, peer: string, n: number, rounds: number, war
     gc();
     gc();
     const mem = process.memoryUsage();
-    const note = `${procs} client process(es); after a full GC`;
+    const note = `${procs} client process(es)${scale ? ' of lean load tabs' : ''}; after a full GC`;
     row(report, peer, nHeap(n), 'B/tab', [(mem.heapUsed - heap0) / n], { better: 'lower', note });
     row(report, peer, nRss(n), 'B/tab', [(mem.rss - rss0) / n], { better: 'lower', note });
     row(report, peer, nJoin(n), 'joins/s', [n / joinS]);
 
     await Promise.all(clients.map((c) => c.ask({ op: 'subscribe' }, 'subscribed')));
+    gc();
+    gc();
+    const sub = process.memoryUsage();
+    const subNote = `${note}; ${BROADCAST_HOW[peer]}`;
+    row(report, peer, nHeapSub(n), 'B/tab', [(sub.heapUsed - heap0) / n], { better: 'lower', note: subNote });
+    row(report, peer, nRssSub(n), 'B/tab', [(sub.rss - rss0) / n], { better: 'lower', note: subNote });
+
+    // Every tab idle: how late the server's timers run.
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    await new Promise((r) => setTimeout(r, 3000));
+    delay.disable();
+    row(report, peer, nLoopDelay(n), 'ms', [delay.percentile(99) / 1e6], {
+      better: 'lower',
+      note: `3 s, resolution 10 ms (the figure includes it); max ${(delay.max / 1e6).toFixed(1)} ms`,
+    });
+
+    // One more tab (a real client, a tab node for ergo-ts) calls while the others hold.
+    const one = new Clients(peer, server.url);
+    more.push(one);
+    await one.ask({ op: 'join', count: 1 }, 'joined');
+    const echoed = await one.ask<Extract<Reply, { op: 'echoed' }>>(
+      { op: 'echo', warm: 2000, calls: 200, total: 1000, window: 64, rounds: warmup + rounds },
+      'echoed',
+    );
+    row(report, peer, nIdleRtt(n), 'µs', echoed.rttUs.slice(warmup), { better: 'lower' });
+
     const times: number[] = [];
     for (let seq = 1; seq <= warmup + rounds; seq++) {
       await Promise.all(clients.map((c) => c.ask({ op: 'arm', seq }, 'armed')));
@@ -353,7 +419,7 @@ async function hold(report: Report, peer: string, n: number, rounds: number, war
     }
     row(report, peer, nBroadcast(n), 'ms', times, { better: 'lower', note: BROADCAST_HOW[peer] });
   } finally {
-    await Promise.all(clients.map((c) => c.leave()));
+    await Promise.all([...clients, ...more].map((c) => c.leave()));
     await server.stop();
   }
 }

@@ -16,8 +16,12 @@ import {
   N_RTT,
   nBroadcast,
   nHeap,
+  nHeapSub,
+  nIdleRtt,
   nJoin,
+  nLoopDelay,
   nRss,
+  nRssSub,
   PEERS,
   runTabs,
   type TabsSizes,
@@ -36,7 +40,18 @@ test('every row, for every peer that has it, at a tiny size', async () => {
 
   const expected: [string, string][] = [];
   for (const peer of PEERS)
-    for (const name of [N_RTT, N_RATE, nHeap(SIZES.tabs), nRss(SIZES.tabs), nJoin(SIZES.tabs), nBroadcast(SIZES.tabs)])
+    for (const name of [
+      N_RTT,
+      N_RATE,
+      nHeap(SIZES.tabs),
+      nRss(SIZES.tabs),
+      nJoin(SIZES.tabs),
+      nBroadcast(SIZES.tabs),
+      nHeapSub(SIZES.tabs),
+      nRssSub(SIZES.tabs),
+      nLoopDelay(SIZES.tabs),
+      nIdleRtt(SIZES.tabs),
+    ])
       expected.push([peer, name]);
   expected.push(['ergo-ts', N_FLOOD], ['ergo-ts', N_FLOOD_RATE], ['ergo-ts', N_BUNDLE], ['socket.io', N_BUNDLE]);
   expected.push(['ergo-ts', N_BUNDLE_LIGHT], ['socket.io', N_BUNDLE_LIGHT]);
@@ -53,7 +68,7 @@ test('every row, for every peer that has it, at a tiny size', async () => {
     // Memory deltas may be negative here (no --expose-gc in the test); everything else is a count.
     if (!r.unit.startsWith('B/')) assert.ok(r.value > 0, `${r.peer}: ${r.name} = ${r.value}`);
     // Rounds are per-round samples: the measured ones only (warm-up dropped).
-    if (r.name === N_RTT || r.name === N_RATE || r.name.startsWith('broadcast'))
+    if (r.name === N_RTT || r.name === N_RATE || r.name.startsWith('broadcast') || r.name.startsWith('round trip of'))
       assert.equal(r.samples?.length, 2, `${r.peer}: ${r.name} samples`);
   }
   const flood = rows.find((r) => r.name === N_FLOOD)!;
