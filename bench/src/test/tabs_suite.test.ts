@@ -28,7 +28,15 @@ import {
 } from '../suites/tabs.js';
 import type { Row } from '../lib/types.js';
 
-const SIZES: TabsSizes = { tabs: 12, warmCalls: 20, calls: 20, pipelined: 200, floodTabs: 2, floodSends: 300 };
+const SIZES: TabsSizes = {
+  tabs: 12,
+  warmCalls: 20,
+  calls: 20,
+  pipelined: 200,
+  floodTabs: 2,
+  floodSends: 300,
+  idleMs: 100,
+};
 
 test('every row, for every peer that has it, at a tiny size', async () => {
   const rows: Row[] = [];
