@@ -14,6 +14,8 @@
 //           step): the event-loop delay while every tab idles 12 s (perf_hooks
 //           monitorEventLoopDelay, p99), RSS and heap per subscribed tab after it (V8 gives the
 //           young generation's pages back once idle), and the round trip of one more tab
+//           meanwhile; beside the join rate and the broadcast, the server's own CPU time per join
+//           and per tab of a broadcast (process.cpuUsage: less shifted by a busy machine)
 //   flood   ergo-ts only: 10 tabs each send 5,000 messages at once against the default limit of
 //           200 messages/s per tab; what passed ÷ what the limit allows (≤ 1: within its limits)
 //   bundle  the browser bundle, gzip -9: what a tab's page loads, the tab side with the core inside
@@ -64,6 +66,8 @@ export const nRssSub = (n: number): string => `server RSS per subscribed tab (${
 export const nHeapSub = (n: number): string => `server heap per subscribed tab (${n} tabs)`;
 export const nLoopDelay = (n: number): string => `event-loop delay, ${n} tabs idle (p99)`;
 export const nIdleRtt = (n: number): string => `round trip of one more tab, ${n} joined`;
+export const nJoinCpu = (n: number): string => `server CPU per join (${n} tabs)`;
+export const nBroadcastCpu = (n: number): string => `server CPU per tab of a broadcast to ${n}`;
 export const N_FLOOD = 'flood: passed ÷ allowed by the per-tab limit';
 export const N_FLOOD_RATE = 'flood: sends handled by the gateway (passed or refused)';
 export const N_BUNDLE = 'browser bundle (gzip -9)';
@@ -340,6 +344,9 @@ async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: numb
 }
 
 const TABS_PER_PROCESS = 2500;
+/** The server's CPU rows: its own time, so a figure that other processes on the machine shift less. */
+const CPU_NOTE = "user + system time of the server's process (process.cpuUsage), its own whatever the clients cost";
+const cpuMicros = (c: NodeJS.CpuUsage): number => c.user + c.system;
 /** Lean load tabs per client process at scale (each process then needs one source address). */
 const LEAN_TABS_PER_PROCESS = 10_000;
 
@@ -375,8 +382,10 @@ async function hold(
   const more: Clients[] = [];
   try {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await Promise.all(clients.map((c, i) => c.ask({ op: 'join', count: share(i) }, 'joined')));
     const joinS = (performance.now() - t0) / 1000;
+    const joinCpu = cpuMicros(process.cpuUsage(cpu0)) / n;
     gc();
     gc();
     const mem = process.memoryUsage();
@@ -384,6 +393,7 @@ async function hold(
     row(report, peer, nHeap(n), 'B/tab', [(mem.heapUsed - heap0) / n], { better: 'lower', note });
     row(report, peer, nRss(n), 'B/tab', [(mem.rss - rss0) / n], { better: 'lower', note });
     row(report, peer, nJoin(n), 'joins/s', [n / joinS]);
+    row(report, peer, nJoinCpu(n), 'µs', [joinCpu], { better: 'lower', note: CPU_NOTE });
 
     await Promise.all(clients.map((c) => c.ask({ op: 'subscribe' }, 'subscribed')));
 
@@ -416,6 +426,7 @@ async function hold(
     row(report, peer, nIdleRtt(n), 'µs', echoed.rttUs.slice(warmup), { better: 'lower' });
 
     const times: number[] = [];
+    const cpus: number[] = [];
     for (let seq = 1; seq <= warmup + rounds; seq++) {
       await Promise.all(clients.map((c) => c.ask({ op: 'arm', seq }, 'armed')));
       let left = procs;
@@ -426,11 +437,16 @@ async function hold(
           };
       });
       const t1 = performance.now();
+      const cpu1 = process.cpuUsage();
       server.broadcast(seq);
       await all;
-      if (seq > warmup) times.push(performance.now() - t1);
+      if (seq > warmup) {
+        times.push(performance.now() - t1);
+        cpus.push(cpuMicros(process.cpuUsage(cpu1)) / n);
+      }
     }
     row(report, peer, nBroadcast(n), 'ms', times, { better: 'lower', note: BROADCAST_HOW[peer] });
+    row(report, peer, nBroadcastCpu(n), 'µs', cpus, { better: 'lower', note: CPU_NOTE });
   } finally {
     await Promise.all([...clients, ...more].map((c) => c.leave()));
     await server.stop();

@@ -18,6 +18,8 @@ import {
   nHeap,
   nHeapSub,
   nIdleRtt,
+  nJoinCpu,
+  nBroadcastCpu,
   nJoin,
   nLoopDelay,
   nRss,
@@ -59,6 +61,8 @@ test('every row, for every peer that has it, at a tiny size', async () => {
       nRssSub(SIZES.tabs),
       nLoopDelay(SIZES.tabs),
       nIdleRtt(SIZES.tabs),
+      nJoinCpu(SIZES.tabs),
+      nBroadcastCpu(SIZES.tabs),
     ])
       expected.push([peer, name]);
   expected.push(['ergo-ts', N_FLOOD], ['ergo-ts', N_FLOOD_RATE], ['ergo-ts', N_BUNDLE], ['socket.io', N_BUNDLE]);
@@ -76,7 +80,13 @@ test('every row, for every peer that has it, at a tiny size', async () => {
     // Memory deltas may be negative here (no --expose-gc in the test); everything else is a count.
     if (!r.unit.startsWith('B/')) assert.ok(r.value > 0, `${r.peer}: ${r.name} = ${r.value}`);
     // Rounds are per-round samples: the measured ones only (warm-up dropped).
-    if (r.name === N_RTT || r.name === N_RATE || r.name.startsWith('broadcast') || r.name.startsWith('round trip of'))
+    if (
+      r.name === N_RTT ||
+      r.name === N_RATE ||
+      r.name.startsWith('broadcast') ||
+      r.name.startsWith('round trip of') ||
+      r.name.startsWith('server CPU per tab')
+    )
       assert.equal(r.samples?.length, 2, `${r.peer}: ${r.name} samples`);
   }
   const flood = rows.find((r) => r.name === N_FLOOD)!;
