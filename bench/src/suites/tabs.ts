@@ -7,13 +7,13 @@
 //   echo    one tab: the round trip tab → server process → tab (µs per call; Socket.IO: an emit
 //           with an ack; ws: a message echoed), and echoed messages/s with 64 in flight
 //   hold    N idle tabs (default 1,000; BENCH_TABS=10000 for the issue's size): the server's heap
-//           and RSS growth per tab (after a full GC), the join rate (100 connecting at once), and
-//           one broadcast to every tab (time until the last has it and its process told the
-//           server over IPC)
+//           and RSS growth per tab (after a full GC that gives the young generation back), the
+//           join rate (100 connecting at once), and one broadcast to every tab (time until the
+//           last has it and its process told the server over IPC)
 //           then, each tab subscribed (its process monitors the event; Socket.IO and ws need no
 //           step): the event-loop delay while every tab idles 12 s (perf_hooks
-//           monitorEventLoopDelay, p99), RSS and heap per subscribed tab after it (V8 gives the
-//           young generation's pages back once idle), and the round trip of one more tab
+//           monitorEventLoopDelay, p99), RSS and heap per subscribed tab after it, and the round
+//           trip of one more tab
 //           meanwhile; beside the join rate and the broadcast, the server's own CPU time per join
 //           and per tab of a broadcast (process.cpuUsage: less shifted by a busy machine)
 //   flood   ergo-ts only: 10 tabs each send 5,000 messages at once against the default limit of
@@ -138,7 +138,14 @@ export const scenarios: ScenarioSpec[] = [
 /** The flood stays within the tabs' limits: what passed ≤ one second's burst + the rate over its time. */
 export const figures: FigureSpec[] = [{ group: G_TABS, name: N_FLOOD, target: { value: 1, better: 'lower' } }];
 
-const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+/**
+ * A full GC that also gives the young generation's pages back (V8's "last resort" collection, as
+ * under memory pressure): without it RSS counts the young generation as large as the joins' and
+ * subscriptions' burst of garbage made it (up to 64 MiB, ~5 KiB a tab at 10,000) until V8's
+ * memory reducer happens to run. The same for every peer.
+ */
+const gc = (): void =>
+  (globalThis as { gc?: (o: object) => void }).gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 
 /** The server of one peer: its URL, how many one-way `sink` messages reached it, its broadcast. */
 interface Server {
@@ -389,7 +396,7 @@ async function hold(
     gc();
     gc();
     const mem = process.memoryUsage();
-    const note = `${procs} client process(es)${scale ? ' of lean load tabs' : ''}; after a full GC`;
+    const note = `${procs} client process(es)${scale ? ' of lean load tabs' : ''}; after a full GC that gives the young generation back`;
     row(report, peer, nHeap(n), 'B/tab', [(mem.heapUsed - heap0) / n], { better: 'lower', note });
     row(report, peer, nRss(n), 'B/tab', [(mem.rss - rss0) / n], { better: 'lower', note });
     row(report, peer, nJoin(n), 'joins/s', [n / joinS]);
@@ -397,9 +404,7 @@ async function hold(
 
     await Promise.all(clients.map((c) => c.ask({ op: 'subscribe' }, 'subscribed')));
 
-    // Every tab idle: how late the server's timers run. Long enough for V8's memory reducer to
-    // give back the young generation's pages the joins and subscriptions touched (it looks after
-    // ~8 s of little allocation): the memory after it is what holding the tabs costs.
+    // Every tab idle: how late the server's timers run.
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
     await new Promise((r) => setTimeout(r, idleMs));
@@ -411,7 +416,7 @@ async function hold(
     gc();
     gc();
     const sub = process.memoryUsage();
-    const subNote = `${note}; ${BROADCAST_HOW[peer]}; after ${idleMs / 1000} s idle`;
+    const subNote = `${note}; ${BROADCAST_HOW[peer]}`;
     row(report, peer, nHeapSub(n), 'B/tab', [(sub.heapUsed - heap0) / n], { better: 'lower', note: subNote });
     row(report, peer, nRssSub(n), 'B/tab', [(sub.rss - rss0) / n], { better: 'lower', note: subNote });
 
