@@ -368,7 +368,7 @@ async function hold(
   report: Report,
   peer: string,
   n: number,
-  idleMs: number,
+  { idleMs, warmCalls: idleWarm }: TabsSizes,
   rounds: number,
   warmup: number,
 ): Promise<void> {
@@ -420,12 +420,13 @@ async function hold(
     row(report, peer, nHeapSub(n), 'B/tab', [(sub.heapUsed - heap0) / n], { better: 'lower', note: subNote });
     row(report, peer, nRssSub(n), 'B/tab', [(sub.rss - rss0) / n], { better: 'lower', note: subNote });
 
-    // One more tab (a real client, a tab node for ergo-ts) calls while the others hold.
+    // One more tab (a real client, a tab node for ergo-ts) calls while the others hold, after as
+    // many untimed calls as the echo's (a fresh client's call path compiles over its first ~20,000).
     const one = new Clients(peer, server.url);
     more.push(one);
     await one.ask({ op: 'join', count: 1 }, 'joined');
     const echoed = await one.ask<Extract<Reply, { op: 'echoed' }>>(
-      { op: 'echo', warm: 2000, calls: 200, total: 1000, window: 64, rounds: warmup + rounds },
+      { op: 'echo', warm: idleWarm, calls: 500, total: 1000, window: 64, rounds: warmup + rounds },
       'echoed',
     );
     row(report, peer, nIdleRtt(n), 'µs', echoed.rttUs.slice(warmup), { better: 'lower' });
@@ -531,7 +532,7 @@ export async function runTabs(report: Report, ctx: SuiteContext | undefined, siz
     const peers = ctx?.scenario === undefined ? sc.peers! : [ctx.peer];
     for (const peer of peers) {
       if (sc.id === 'echo') await echo(report, peer, sizes, rounds, warmup);
-      else if (sc.id === 'hold') await hold(report, peer, sizes.tabs, sizes.idleMs, rounds, warmup);
+      else if (sc.id === 'hold') await hold(report, peer, sizes.tabs, sizes, rounds, warmup);
       else if (sc.id === 'flood') await flood(report, sizes);
       else bundle(report, peer);
     }
