@@ -68,6 +68,7 @@ export const nLoopDelay = (n: number): string => `event-loop delay, ${n} tabs id
 export const nIdleRtt = (n: number): string => `round trip of one more tab, ${n} joined`;
 export const nJoinCpu = (n: number): string => `server CPU per join (${n} tabs)`;
 export const nBroadcastCpu = (n: number): string => `server CPU per tab of a broadcast to ${n}`;
+export const nBroadcastClientCpu = (n: number): string => `clients' CPU per tab of a broadcast to ${n}`;
 export const N_FLOOD = 'flood: passed ÷ allowed by the per-tab limit';
 export const N_FLOOD_RATE = 'flood: sends handled by the gateway (passed or refused)';
 export const N_BUNDLE = 'browser bundle (gzip -9)';
@@ -354,6 +355,25 @@ const TABS_PER_PROCESS = 2500;
 /** The server's CPU rows: its own time, so a figure that other processes on the machine shift less. */
 const CPU_NOTE = "user + system time of the server's process (process.cpuUsage), its own whatever the clients cost";
 const cpuMicros = (c: NodeJS.CpuUsage): number => c.user + c.system;
+/** A clock tick of /proc/<pid>/stat's times (USER_HZ: 100 on Linux), µs. */
+const TICK_US = 10_000;
+/** The user + system time of the client processes so far (µs, from /proc; NaN where it has none). */
+function clientsCpu(clients: Clients[]): number {
+  let ticks = 0;
+  for (const c of clients) {
+    // The fields after the command's closing parenthesis: state is the 3rd, utime the 14th.
+    const stat = readFileSync(`/proc/${c.proc.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks * TICK_US;
+}
+/** What hears a broadcast in each peer's client processes. */
+const CLIENT_HOW: Record<string, string> = {
+  'ergo-ts': "a tab node each (the frame decoded, the event to the monitoring process's mailbox)",
+  'socket.io': 'a socket.io-client socket each',
+  ws: 'a ws WebSocket each',
+};
 /** Lean load tabs per client process at scale (each process then needs one source address). */
 const LEAN_TABS_PER_PROCESS = 10_000;
 
@@ -433,6 +453,7 @@ async function hold(
 
     const times: number[] = [];
     const cpus: number[] = [];
+    const clientCpus: number[] = [];
     for (let seq = 1; seq <= warmup + rounds; seq++) {
       await Promise.all(clients.map((c) => c.ask({ op: 'arm', seq }, 'armed')));
       let left = procs;
@@ -444,15 +465,21 @@ async function hold(
       });
       const t1 = performance.now();
       const cpu1 = process.cpuUsage();
+      const clientCpu1 = clientsCpu(clients);
       server.broadcast(seq);
       await all;
       if (seq > warmup) {
         times.push(performance.now() - t1);
         cpus.push(cpuMicros(process.cpuUsage(cpu1)) / n);
+        clientCpus.push((clientsCpu(clients) - clientCpu1) / n);
       }
     }
     row(report, peer, nBroadcast(n), 'ms', times, { better: 'lower', note: BROADCAST_HOW[peer] });
     row(report, peer, nBroadcastCpu(n), 'µs', cpus, { better: 'lower', note: CPU_NOTE });
+    row(report, peer, nBroadcastClientCpu(n), 'µs', clientCpus, {
+      better: 'lower',
+      note: `the client processes' user + system time (/proc, ${TICK_US / 1000} ms ticks): ${scale ? 'lean load tabs' : CLIENT_HOW[peer]}`,
+    });
   } finally {
     await Promise.all([...clients, ...more].map((c) => c.leave()));
     await server.stop();
