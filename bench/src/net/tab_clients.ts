@@ -39,6 +39,8 @@ export type Reply =
   | { op: 'armed' }
   | { op: 'got'; seq: number }
   | { op: 'echoed'; rttUs: number[]; rates: number[] }
+  /** Unasked, during an echo: a round starts (or the last ended): the server reads its CPU time. */
+  | { op: 'mark' }
   | { op: 'refused'; n: number }
   | { op: 'flooded' }
   | { op: 'error'; message: string };
@@ -286,15 +288,18 @@ async function serve(peer: string, url: string, localAddress: string | undefined
         // The two phases apart: a round trip timed right after a pipelined round met a machine
         // the burst left in another state (caches, GC, clock), which depended on the peer.
         for (let round = 0; round < r.rounds; round++) {
+          send({ op: 'mark' });
           const t0 = performance.now();
           for (let i = 0; i < r.calls; i++) await c.call(PAYLOAD);
           rttUs.push(((performance.now() - t0) * 1000) / r.calls);
         }
         for (let round = 0; round < r.rounds; round++) {
+          send({ op: 'mark' });
           const t0 = performance.now();
           await c.pipeline(r.total, r.window);
           rates.push(r.total / ((performance.now() - t0) / 1000));
         }
+        send({ op: 'mark' });
         return send({ op: 'echoed', rttUs, rates });
       }
       case 'flood':

@@ -62,6 +62,8 @@ export const nHeap = (n: number): string => `server heap per idle tab (${n} tabs
 export const nRss = (n: number): string => `server RSS per idle tab (${n} tabs)`;
 export const nJoin = (n: number): string => `join rate (${n} tabs, 100 at once)`;
 export const nBroadcast = (n: number): string => `broadcast to ${n} tabs: until the last has it`;
+export const N_RTT_CPU = 'server CPU per round trip';
+export const N_RATE_CPU = 'server CPU per echoed message (64 in flight)';
 export const nRssSub = (n: number): string => `server RSS per subscribed tab (${n} tabs)`;
 export const nHeapSub = (n: number): string => `server heap per subscribed tab (${n} tabs)`;
 export const nLoopDelay = (n: number): string => `event-loop delay, ${n} tabs idle (p99)`;
@@ -332,6 +334,11 @@ async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: numb
   const c = new Clients(peer, server.url);
   try {
     await c.ask({ op: 'join', count: 1 }, 'joined');
+    // The server's CPU time at each round's start (and the last's end), as the client marks them.
+    const marks: number[] = [];
+    c.onReply = (m) => {
+      if (m.op === 'mark') marks.push(cpuMicros(process.cpuUsage()));
+    };
     const r = await c.ask<Extract<Reply, { op: 'echoed' }>>(
       {
         op: 'echo',
@@ -345,11 +352,22 @@ async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: numb
     );
     row(report, peer, N_RTT, 'µs', r.rttUs.slice(warmup), { better: 'lower' });
     row(report, peer, N_RATE, 'msg/s', r.rates.slice(warmup));
+    const all = warmup + rounds;
+    const per = (from: number, n: number): number[] =>
+      Array.from({ length: rounds }, (_, i) => (marks[from + warmup + i + 1]! - marks[from + warmup + i]!) / n);
+    if (marks.length === 2 * all + 1) {
+      row(report, peer, N_RTT_CPU, 'µs', per(0, sizes.calls), { better: 'lower', note: ECHO_CPU_NOTE });
+      row(report, peer, N_RATE_CPU, 'µs', per(all, sizes.pipelined), { better: 'lower', note: ECHO_CPU_NOTE });
+    }
   } finally {
     await c.leave();
     await server.stop();
   }
 }
+
+/** The echo's CPU rows: between the client's marks, so the IPC's own turns are inside (a few per round). */
+const ECHO_CPU_NOTE =
+  "user + system time of the server's process (process.cpuUsage) over each measured round, between the client's marks";
 
 const TABS_PER_PROCESS = 2500;
 /** The server's CPU rows: its own time, so a figure that other processes on the machine shift less. */

@@ -14,6 +14,8 @@ import {
   N_FLOOD_RATE,
   N_RATE,
   N_RTT,
+  N_RTT_CPU,
+  N_RATE_CPU,
   nBroadcast,
   nHeap,
   nHeapSub,
@@ -54,6 +56,8 @@ test('every row, for every peer that has it, at a tiny size', async () => {
     for (const name of [
       N_RTT,
       N_RATE,
+      N_RTT_CPU,
+      N_RATE_CPU,
       nHeap(SIZES.tabs),
       nRss(SIZES.tabs),
       nJoin(SIZES.tabs),
@@ -87,6 +91,8 @@ test('every row, for every peer that has it, at a tiny size', async () => {
     if (
       r.name === N_RTT ||
       r.name === N_RATE ||
+      r.name === N_RTT_CPU ||
+      r.name === N_RATE_CPU ||
       r.name.startsWith('broadcast') ||
       r.name.startsWith('round trip of') ||
       r.name.startsWith('server CPU per tab') ||
