@@ -4,7 +4,7 @@
 // (root, or CAP_SYS_RESOURCE, to pass the hard limit); where that fails the error says what to do.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** The soft limit of open files of process `pid` (Infinity for unlimited; null when unknown). */
 export function openFileLimit(pid = process.pid): number | null {
@@ -18,6 +18,20 @@ export function openFileLimit(pid = process.pid): number | null {
   } catch {
     return null;
   }
+}
+
+/** How many files this process has open now (0 where /proc does not say). */
+export function openFileCount(): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return 0;
+  }
+}
+
+/** Makes sure this process may open `more` files beyond those it has open now (and a few spare). */
+export function ensureMoreOpenFiles(more: number): number {
+  return ensureOpenFiles(openFileCount() + more + 16);
 }
 
 /**

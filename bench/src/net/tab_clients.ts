@@ -20,7 +20,7 @@ import { joinGateway, type TabNode, type TabWebSocketClass } from '@ergo-ts/tabs
 import { io, type Socket } from 'socket.io-client';
 import { WebSocket, type ClientOptions } from 'ws';
 
-import { ensureOpenFiles } from '../lib/fd_limit.js';
+import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
 import { joinLean } from './lean_tabs.js';
 
 /** What the suite asks a client process. */
@@ -265,7 +265,7 @@ async function serve(peer: string, url: string, localAddress: string | undefined
     switch (r.op) {
       case 'join':
         // A socket per tab, and room for the process's own files.
-        ensureOpenFiles(conns.length + r.count + 256);
+        ensureMoreOpenFiles(r.count);
         for (let i = 0; i < r.count; i += JOIN_BATCH)
           conns.push(
             ...(await Promise.all(Array.from({ length: Math.min(JOIN_BATCH, r.count - i) }, () => connect(url)))),

@@ -45,7 +45,7 @@ import { WebSocketServer } from 'ws';
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
-import { ensureOpenFiles } from '../lib/fd_limit.js';
+import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
 import type { Reply, Request } from '../net/tab_clients.js';
 import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
@@ -412,7 +412,7 @@ async function hold(
 ): Promise<void> {
   const scale = n > SCALE_TABS;
   // A socket per tab here, and room for the process's own files.
-  ensureOpenFiles(n + 256);
+  ensureMoreOpenFiles(n);
   const server = await startServer(peer, false);
   const procs = Math.ceil(n / (scale ? LEAN_TABS_PER_PROCESS : TABS_PER_PROCESS));
   const share = (i: number): number => Math.floor(n / procs) + (i < n % procs ? 1 : 0);
