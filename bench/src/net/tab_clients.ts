@@ -7,12 +7,21 @@
 // All three dial with the `ws` package's WebSocket (socket.io-client uses it in Node), so the
 // client-side transport is the same for every column.
 //
-//   fork(tab_clients.js, [peer, url])   then IPC requests (see Request) → replies (see Reply)
+// At scale (the suite's hold above SCALE_TABS tabs) the ergo-ts tabs are lean (net/lean_tabs.ts:
+// the tab frames spoken over a bare `ws`, no tab node), each process dials from its own loopback
+// address (127.0.0.2, .3, …: one source address has ~28,000 ephemeral ports towards one port), and
+// a process raises its own open-file limit to what it holds (lib/fd_limit.ts).
+//
+//   fork(tab_clients.js, [peer, url, localAddress?, 'lean'?])   then IPC requests (see Request) →
+//   replies (see Reply)
 
 import { Actor, Event, ProcessID, type Atom, type MessageEvent } from 'ergo-ts';
 import { joinGateway, type TabNode, type TabWebSocketClass } from '@ergo-ts/tabs/tab';
 import { io, type Socket } from 'socket.io-client';
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
+
+import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
+import { joinLean } from './lean_tabs.js';
 
 /** What the suite asks a client process. */
 export type Request =
@@ -30,6 +39,8 @@ export type Reply =
   | { op: 'armed' }
   | { op: 'got'; seq: number }
   | { op: 'echoed'; rttUs: number[]; rates: number[] }
+  /** Unasked, during an echo: a round starts (or the last ended): the server reads its CPU time. */
+  | { op: 'mark' }
   | { op: 'refused'; n: number }
   | { op: 'flooded' }
   | { op: 'error'; message: string };
@@ -107,13 +118,23 @@ class Listener extends Actor {
   }
 }
 
-async function ergoConn(url: string): Promise<Conn> {
+/** `ws`'s WebSocket dialling from `localAddress` (when given). */
+function boundWebSocket(localAddress: string | undefined): TabWebSocketClass {
+  if (localAddress === undefined) return WebSocket as unknown as TabWebSocketClass;
+  return class extends WebSocket {
+    constructor(url: string, protocols?: string | string[], options?: ClientOptions) {
+      super(url, protocols, { ...options, localAddress });
+    }
+  } as unknown as TabWebSocketClass;
+}
+
+async function ergoConn(url: string, localAddress?: string): Promise<Conn> {
   const tab: TabNode = await joinGateway({
     url,
     token: 'bench',
     node: quiet,
     reconnect: false,
-    WebSocket: WebSocket as unknown as TabWebSocketClass,
+    WebSocket: boundWebSocket(localAddress),
     onRefusal: countRefusal,
   });
   const echo = new ProcessID('echo' as Atom, tab.gateway);
@@ -130,6 +151,21 @@ async function ergoConn(url: string): Promise<Conn> {
       for (let i = 0; i < n; i++) tab.node.send(sink, 'x');
     },
     close: () => tab.leave(),
+  };
+}
+
+/** A lean tab (net/lean_tabs.ts): it joins and hears the broadcast, nothing else. */
+async function leanConn(url: string, localAddress?: string): Promise<Conn> {
+  const tab = await joinLean(url, localAddress);
+  const no = (): never => {
+    throw new Error('a lean load tab only joins and hears the broadcast');
+  };
+  return {
+    call: async () => no(),
+    pipeline: async () => no(),
+    subscribe: (onNews) => tab.subscribe('news', onNews),
+    flood: no,
+    close: () => tab.close(),
   };
 }
 
@@ -165,8 +201,8 @@ async function socketIoConn(url: string): Promise<Conn> {
   };
 }
 
-async function wsConn(url: string): Promise<Conn> {
-  const ws = new WebSocket(url);
+async function wsConn(url: string, localAddress?: string): Promise<Conn> {
+  const ws = new WebSocket(url, localAddress === undefined ? undefined : { localAddress });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -205,8 +241,9 @@ async function wsConn(url: string): Promise<Conn> {
   };
 }
 
-const CONNECT: Record<string, (url: string) => Promise<Conn>> = {
+const CONNECT: Record<string, (url: string, localAddress?: string) => Promise<Conn>> = {
   'ergo-ts': ergoConn,
+  'ergo-ts-lean': leanConn,
   'socket.io': socketIoConn,
   ws: wsConn,
 };
@@ -214,9 +251,10 @@ const CONNECT: Record<string, (url: string) => Promise<Conn>> = {
 /** Connections opened at once while joining (a page load's burst, bounded). */
 const JOIN_BATCH = 100;
 
-async function serve(peer: string, url: string): Promise<void> {
-  const connect = CONNECT[peer];
-  if (connect === undefined) throw new Error(`tab clients: unknown peer ${peer}`);
+async function serve(peer: string, url: string, localAddress: string | undefined): Promise<void> {
+  const dial = CONNECT[peer];
+  if (dial === undefined) throw new Error(`tab clients: unknown peer ${peer}`);
+  const connect = (u: string): Promise<Conn> => dial(u, localAddress);
   const conns: Conn[] = [];
   let armed = -1;
   let heard = 0;
@@ -226,6 +264,8 @@ async function serve(peer: string, url: string): Promise<void> {
   const handle = async (r: Request): Promise<void> => {
     switch (r.op) {
       case 'join':
+        // A socket per tab, and room for the process's own files.
+        ensureMoreOpenFiles(r.count);
         for (let i = 0; i < r.count; i += JOIN_BATCH)
           conns.push(
             ...(await Promise.all(Array.from({ length: Math.min(JOIN_BATCH, r.count - i) }, () => connect(url)))),
@@ -248,15 +288,18 @@ async function serve(peer: string, url: string): Promise<void> {
         // The two phases apart: a round trip timed right after a pipelined round met a machine
         // the burst left in another state (caches, GC, clock), which depended on the peer.
         for (let round = 0; round < r.rounds; round++) {
+          send({ op: 'mark' });
           const t0 = performance.now();
           for (let i = 0; i < r.calls; i++) await c.call(PAYLOAD);
           rttUs.push(((performance.now() - t0) * 1000) / r.calls);
         }
         for (let round = 0; round < r.rounds; round++) {
+          send({ op: 'mark' });
           const t0 = performance.now();
           await c.pipeline(r.total, r.window);
           rates.push(r.total / ((performance.now() - t0) / 1000));
         }
+        send({ op: 'mark' });
         return send({ op: 'echoed', rttUs, rates });
       }
       case 'flood':
@@ -275,4 +318,9 @@ async function serve(peer: string, url: string): Promise<void> {
   });
 }
 
-await serve(process.argv[2]!, process.argv[3]!);
+const [peer, url, localAddress, lean] = process.argv.slice(2);
+await serve(
+  peer === 'ergo-ts' && lean === 'lean' ? 'ergo-ts-lean' : peer!,
+  url!,
+  localAddress === undefined || localAddress === '' ? undefined : localAddress,
+);

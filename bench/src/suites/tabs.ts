@@ -7,9 +7,15 @@
 //   echo    one tab: the round trip tab → server process → tab (µs per call; Socket.IO: an emit
 //           with an ack; ws: a message echoed), and echoed messages/s with 64 in flight
 //   hold    N idle tabs (default 1,000; BENCH_TABS=10000 for the issue's size): the server's heap
-//           and RSS growth per tab (after a full GC), the join rate (100 connecting at once), and
-//           one broadcast to every tab (time until the last has it and its process told the
-//           server over IPC)
+//           and RSS growth per tab (after a full GC that gives the young generation back), the
+//           join rate (100 connecting at once), and one broadcast to every tab (time until the
+//           last has it and its process told the server over IPC)
+//           then, each tab subscribed (its process monitors the event; Socket.IO and ws need no
+//           step): the event-loop delay while every tab idles 12 s (perf_hooks
+//           monitorEventLoopDelay, p99), RSS and heap per subscribed tab after it, and the round
+//           trip of one more tab
+//           meanwhile; beside the join rate and the broadcast, the server's own CPU time per join
+//           and per tab of a broadcast (process.cpuUsage: less shifted by a busy machine)
 //   flood   ergo-ts only: 10 tabs each send 5,000 messages at once against the default limit of
 //           200 messages/s per tab; what passed ÷ what the limit allows (≤ 1: within its limits)
 //   bundle  the browser bundle, gzip -9: what a tab's page loads, the tab side with the core inside
@@ -17,7 +23,12 @@
 //           second row the light tab's (packages/tabs/dist/browser/light.js) beside the same
 //
 // `npm run bench -- --only=tabs`; BENCH_TABS sets N (the hold scenario runs ⌈N / 2,500⌉ client
-// processes).
+// processes). Above SCALE_TABS (BENCH_TABS=100000: issue 80's run) the hold scenario is ergo-ts'
+// alone and its load tabs are lean (net/lean_tabs.ts: the tab frames over a bare `ws`, the same
+// frames and so the same gateway state as a tab node), 10,000 per client process, each process
+// dialling from its own loopback address (127.0.0.2, .3, …) for ephemeral ports; every process
+// raises its open-file limit to what it holds (lib/fd_limit.ts: prlimit, as root). The one more
+// tab of the round trip is a real tab node.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -32,6 +43,9 @@ import { createTabGateway, DEFAULT_TAB_LIMITS } from '@ergo-ts/tabs';
 import { Server as IoServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
 
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
 import type { Reply, Request } from '../net/tab_clients.js';
 import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
@@ -48,6 +62,15 @@ export const nHeap = (n: number): string => `server heap per idle tab (${n} tabs
 export const nRss = (n: number): string => `server RSS per idle tab (${n} tabs)`;
 export const nJoin = (n: number): string => `join rate (${n} tabs, 100 at once)`;
 export const nBroadcast = (n: number): string => `broadcast to ${n} tabs: until the last has it`;
+export const N_RTT_CPU = 'server CPU per round trip';
+export const N_RATE_CPU = 'server CPU per echoed message (64 in flight)';
+export const nRssSub = (n: number): string => `server RSS per subscribed tab (${n} tabs)`;
+export const nHeapSub = (n: number): string => `server heap per subscribed tab (${n} tabs)`;
+export const nLoopDelay = (n: number): string => `event-loop delay, ${n} tabs idle (p99)`;
+export const nIdleRtt = (n: number): string => `round trip of one more tab, ${n} joined`;
+export const nJoinCpu = (n: number): string => `server CPU per join (${n} tabs)`;
+export const nBroadcastCpu = (n: number): string => `server CPU per tab of a broadcast to ${n}`;
+export const nBroadcastClientCpu = (n: number): string => `clients' CPU per tab of a broadcast to ${n}`;
 export const N_FLOOD = 'flood: passed ÷ allowed by the per-tab limit';
 export const N_FLOOD_RATE = 'flood: sends handled by the gateway (passed or refused)';
 export const N_BUNDLE = 'browser bundle (gzip -9)';
@@ -56,6 +79,17 @@ export const N_BUNDLE_LIGHT = 'browser bundle, light tab (gzip -9)';
 
 /** The columns of the echo and hold scenarios, each in its own child. */
 export const PEERS = ['ergo-ts', 'socket.io', 'ws'] as const;
+
+/** Above this many tabs the hold scenario runs at scale (ergo-ts alone, lean load tabs; see the header). */
+export const SCALE_TABS = 10_000;
+
+/** BENCH_TABS, or `fallback`. */
+function tabsFromEnv(fallback: number): number {
+  const v = process.env['BENCH_TABS'];
+  const tabs = v === undefined || v === '' ? fallback : Number(v);
+  if (!Number.isInteger(tabs) || tabs < 1) throw new Error(`BENCH_TABS must be an integer ≥ 1, not ${v}`);
+  return tabs;
+}
 
 /** The sizes of one run. */
 export interface TabsSizes {
@@ -70,13 +104,13 @@ export interface TabsSizes {
   /** Tabs flooding, and the sends of each (flood). */
   floodTabs: number;
   floodSends: number;
+  /** The idle window after the subscriptions, ms (hold: event-loop delay, then memory per subscribed tab). */
+  idleMs: number;
 }
 
 /** The sizes of `npm run bench`: BENCH_TABS tabs (default 1,000; 500 with --quick). */
 export function defaultSizes(quick: boolean): TabsSizes {
-  const v = process.env['BENCH_TABS'];
-  const tabs = v === undefined || v === '' ? (quick ? 500 : 1000) : Number(v);
-  if (!Number.isInteger(tabs) || tabs < 1) throw new Error(`BENCH_TABS must be an integer ≥ 1, not ${v}`);
+  const tabs = tabsFromEnv(quick ? 500 : 1000);
   return {
     tabs,
     // Rounds of ~0.1 s each on a quiet machine; a loaded one stretches them tenfold.
@@ -87,13 +121,19 @@ export function defaultSizes(quick: boolean): TabsSizes {
     // flood through would read well above 1 (100 tabs would share its throughput and offer ~1×).
     floodTabs: 10,
     floodSends: 5000,
+    idleMs: 12_000,
   };
 }
 
 /** One child per scenario and peer (the flood is ergo-ts' alone; ws has no bundle). */
 export const scenarios: ScenarioSpec[] = [
   { id: 'echo', peers: [...PEERS], timeout: 120 },
-  { id: 'hold', peers: [...PEERS], timeout: 600, nodeFlags: ['--max-old-space-size=4096'] },
+  {
+    id: 'hold',
+    peers: tabsFromEnv(1000) > SCALE_TABS ? ['ergo-ts'] : [...PEERS],
+    timeout: 900,
+    nodeFlags: ['--max-old-space-size=4096'],
+  },
   { id: 'flood', peers: ['ergo-ts'], timeout: 120 },
   { id: 'bundle', peers: ['ergo-ts', 'socket.io'], timeout: 60 },
 ];
@@ -101,7 +141,14 @@ export const scenarios: ScenarioSpec[] = [
 /** The flood stays within the tabs' limits: what passed ≤ one second's burst + the rate over its time. */
 export const figures: FigureSpec[] = [{ group: G_TABS, name: N_FLOOD, target: { value: 1, better: 'lower' } }];
 
-const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+/**
+ * A full GC that also gives the young generation's pages back (V8's "last resort" collection, as
+ * under memory pressure): without it RSS counts the young generation as large as the joins' and
+ * subscriptions' burst of garbage made it (up to 64 MiB, ~5 KiB a tab at 10,000) until V8's
+ * memory reducer happens to run. The same for every peer.
+ */
+const gc = (): void =>
+  (globalThis as { gc?: (o: object) => void }).gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 
 /** The server of one peer: its URL, how many one-way `sink` messages reached it, its broadcast. */
 interface Server {
@@ -227,8 +274,9 @@ class Clients {
   /** Unasked replies (`got`, `refused`). */
   onReply: ((r: Reply) => void) | null = null;
 
-  constructor(peer: string, url: string) {
-    this.proc = fork(CLIENTS, [peer, url], {
+  /** `localAddress`: the loopback address its sockets dial from; `lean`: lean load tabs (ergo-ts). */
+  constructor(peer: string, url: string, localAddress = '', lean = false) {
+    this.proc = fork(CLIENTS, [peer, url, localAddress, lean ? 'lean' : ''], {
       execArgv: ['--max-old-space-size=4096'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -286,6 +334,11 @@ async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: numb
   const c = new Clients(peer, server.url);
   try {
     await c.ask({ op: 'join', count: 1 }, 'joined');
+    // The server's CPU time at each round's start (and the last's end), as the client marks them.
+    const marks: number[] = [];
+    c.onReply = (m) => {
+      if (m.op === 'mark') marks.push(cpuMicros(process.cpuUsage()));
+    };
     const r = await c.ask<Extract<Reply, { op: 'echoed' }>>(
       {
         op: 'echo',
@@ -299,13 +352,48 @@ async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: numb
     );
     row(report, peer, N_RTT, 'µs', r.rttUs.slice(warmup), { better: 'lower' });
     row(report, peer, N_RATE, 'msg/s', r.rates.slice(warmup));
+    const all = warmup + rounds;
+    const per = (from: number, n: number): number[] =>
+      Array.from({ length: rounds }, (_, i) => (marks[from + warmup + i + 1]! - marks[from + warmup + i]!) / n);
+    if (marks.length === 2 * all + 1) {
+      row(report, peer, N_RTT_CPU, 'µs', per(0, sizes.calls), { better: 'lower', note: ECHO_CPU_NOTE });
+      row(report, peer, N_RATE_CPU, 'µs', per(all, sizes.pipelined), { better: 'lower', note: ECHO_CPU_NOTE });
+    }
   } finally {
     await c.leave();
     await server.stop();
   }
 }
 
+/** The echo's CPU rows: between the client's marks, so the IPC's own turns are inside (a few per round). */
+const ECHO_CPU_NOTE =
+  "user + system time of the server's process (process.cpuUsage) over each measured round, between the client's marks";
+
 const TABS_PER_PROCESS = 2500;
+/** The server's CPU rows: its own time, so a figure that other processes on the machine shift less. */
+const CPU_NOTE = "user + system time of the server's process (process.cpuUsage), its own whatever the clients cost";
+const cpuMicros = (c: NodeJS.CpuUsage): number => c.user + c.system;
+/** A clock tick of /proc/<pid>/stat's times (USER_HZ: 100 on Linux), µs. */
+const TICK_US = 10_000;
+/** The user + system time of the client processes so far (µs, from /proc; NaN where it has none). */
+function clientsCpu(clients: Clients[]): number {
+  let ticks = 0;
+  for (const c of clients) {
+    // The fields after the command's closing parenthesis: state is the 3rd, utime the 14th.
+    const stat = readFileSync(`/proc/${c.proc.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks * TICK_US;
+}
+/** What hears a broadcast in each peer's client processes. */
+const CLIENT_HOW: Record<string, string> = {
+  'ergo-ts': "a tab node each (the frame decoded, the event to the monitoring process's mailbox)",
+  'socket.io': 'a socket.io-client socket each',
+  ws: 'a ws WebSocket each',
+};
+/** Lean load tabs per client process at scale (each process then needs one source address). */
+const LEAN_TABS_PER_PROCESS = 10_000;
 
 /** How each peer broadcasts. */
 const BROADCAST_HOW: Record<string, string> = {
@@ -314,29 +402,76 @@ const BROADCAST_HOW: Record<string, string> = {
   ws: 'a send per socket (wss.clients)',
 };
 
-async function hold(report: Report, peer: string, n: number, rounds: number, warmup: number): Promise<void> {
+async function hold(
+  report: Report,
+  peer: string,
+  n: number,
+  { idleMs, warmCalls: idleWarm }: TabsSizes,
+  rounds: number,
+  warmup: number,
+): Promise<void> {
+  const scale = n > SCALE_TABS;
+  // A socket per tab here, and room for the process's own files.
+  ensureMoreOpenFiles(n);
   const server = await startServer(peer, false);
-  const procs = Math.ceil(n / TABS_PER_PROCESS);
+  const procs = Math.ceil(n / (scale ? LEAN_TABS_PER_PROCESS : TABS_PER_PROCESS));
   const share = (i: number): number => Math.floor(n / procs) + (i < n % procs ? 1 : 0);
   gc();
   gc();
   const heap0 = process.memoryUsage().heapUsed;
   const rss0 = process.memoryUsage().rss;
-  const clients = Array.from({ length: procs }, () => new Clients(peer, server.url));
+  const clients = Array.from(
+    { length: procs },
+    (_, i) => new Clients(peer, server.url, scale ? `127.0.0.${2 + i}` : '', scale),
+  );
+  const more: Clients[] = [];
   try {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await Promise.all(clients.map((c, i) => c.ask({ op: 'join', count: share(i) }, 'joined')));
     const joinS = (performance.now() - t0) / 1000;
+    const joinCpu = cpuMicros(process.cpuUsage(cpu0)) / n;
     gc();
     gc();
     const mem = process.memoryUsage();
-    const note = `${procs} client process(es); after a full GC`;
+    const note = `${procs} client process(es)${scale ? ' of lean load tabs' : ''}; after a full GC that gives the young generation back`;
     row(report, peer, nHeap(n), 'B/tab', [(mem.heapUsed - heap0) / n], { better: 'lower', note });
     row(report, peer, nRss(n), 'B/tab', [(mem.rss - rss0) / n], { better: 'lower', note });
     row(report, peer, nJoin(n), 'joins/s', [n / joinS]);
+    row(report, peer, nJoinCpu(n), 'µs', [joinCpu], { better: 'lower', note: CPU_NOTE });
 
     await Promise.all(clients.map((c) => c.ask({ op: 'subscribe' }, 'subscribed')));
+
+    // Every tab idle: how late the server's timers run.
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    await new Promise((r) => setTimeout(r, idleMs));
+    delay.disable();
+    row(report, peer, nLoopDelay(n), 'ms', [delay.percentile(99) / 1e6], {
+      better: 'lower',
+      note: `${idleMs / 1000} s, resolution 10 ms (the figure includes it); max ${(delay.max / 1e6).toFixed(1)} ms`,
+    });
+    gc();
+    gc();
+    const sub = process.memoryUsage();
+    const subNote = `${note}; ${BROADCAST_HOW[peer]}`;
+    row(report, peer, nHeapSub(n), 'B/tab', [(sub.heapUsed - heap0) / n], { better: 'lower', note: subNote });
+    row(report, peer, nRssSub(n), 'B/tab', [(sub.rss - rss0) / n], { better: 'lower', note: subNote });
+
+    // One more tab (a real client, a tab node for ergo-ts) calls while the others hold, after as
+    // many untimed calls as the echo's (a fresh client's call path compiles over its first ~20,000).
+    const one = new Clients(peer, server.url);
+    more.push(one);
+    await one.ask({ op: 'join', count: 1 }, 'joined');
+    const echoed = await one.ask<Extract<Reply, { op: 'echoed' }>>(
+      { op: 'echo', warm: idleWarm, calls: 500, total: 1000, window: 64, rounds: warmup + rounds },
+      'echoed',
+    );
+    row(report, peer, nIdleRtt(n), 'µs', echoed.rttUs.slice(warmup), { better: 'lower' });
+
     const times: number[] = [];
+    const cpus: number[] = [];
+    const clientCpus: number[] = [];
     for (let seq = 1; seq <= warmup + rounds; seq++) {
       await Promise.all(clients.map((c) => c.ask({ op: 'arm', seq }, 'armed')));
       let left = procs;
@@ -347,13 +482,24 @@ async function hold(report: Report, peer: string, n: number, rounds: number, war
           };
       });
       const t1 = performance.now();
+      const cpu1 = process.cpuUsage();
+      const clientCpu1 = clientsCpu(clients);
       server.broadcast(seq);
       await all;
-      if (seq > warmup) times.push(performance.now() - t1);
+      if (seq > warmup) {
+        times.push(performance.now() - t1);
+        cpus.push(cpuMicros(process.cpuUsage(cpu1)) / n);
+        clientCpus.push((clientsCpu(clients) - clientCpu1) / n);
+      }
     }
     row(report, peer, nBroadcast(n), 'ms', times, { better: 'lower', note: BROADCAST_HOW[peer] });
+    row(report, peer, nBroadcastCpu(n), 'µs', cpus, { better: 'lower', note: CPU_NOTE });
+    row(report, peer, nBroadcastClientCpu(n), 'µs', clientCpus, {
+      better: 'lower',
+      note: `the client processes' user + system time (/proc, ${TICK_US / 1000} ms ticks): ${scale ? 'lean load tabs' : CLIENT_HOW[peer]}`,
+    });
   } finally {
-    await Promise.all(clients.map((c) => c.leave()));
+    await Promise.all([...clients, ...more].map((c) => c.leave()));
     await server.stop();
   }
 }
@@ -431,7 +577,7 @@ export async function runTabs(report: Report, ctx: SuiteContext | undefined, siz
     const peers = ctx?.scenario === undefined ? sc.peers! : [ctx.peer];
     for (const peer of peers) {
       if (sc.id === 'echo') await echo(report, peer, sizes, rounds, warmup);
-      else if (sc.id === 'hold') await hold(report, peer, sizes.tabs, rounds, warmup);
+      else if (sc.id === 'hold') await hold(report, peer, sizes.tabs, sizes, rounds, warmup);
       else if (sc.id === 'flood') await flood(report, sizes);
       else bundle(report, peer);
     }

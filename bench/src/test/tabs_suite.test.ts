@@ -14,17 +14,34 @@ import {
   N_FLOOD_RATE,
   N_RATE,
   N_RTT,
+  N_RTT_CPU,
+  N_RATE_CPU,
   nBroadcast,
   nHeap,
+  nHeapSub,
+  nIdleRtt,
+  nJoinCpu,
+  nBroadcastCpu,
+  nBroadcastClientCpu,
   nJoin,
+  nLoopDelay,
   nRss,
+  nRssSub,
   PEERS,
   runTabs,
   type TabsSizes,
 } from '../suites/tabs.js';
 import type { Row } from '../lib/types.js';
 
-const SIZES: TabsSizes = { tabs: 12, warmCalls: 20, calls: 20, pipelined: 200, floodTabs: 2, floodSends: 300 };
+const SIZES: TabsSizes = {
+  tabs: 12,
+  warmCalls: 20,
+  calls: 20,
+  pipelined: 200,
+  floodTabs: 2,
+  floodSends: 300,
+  idleMs: 100,
+};
 
 test('every row, for every peer that has it, at a tiny size', async () => {
   const rows: Row[] = [];
@@ -36,7 +53,23 @@ test('every row, for every peer that has it, at a tiny size', async () => {
 
   const expected: [string, string][] = [];
   for (const peer of PEERS)
-    for (const name of [N_RTT, N_RATE, nHeap(SIZES.tabs), nRss(SIZES.tabs), nJoin(SIZES.tabs), nBroadcast(SIZES.tabs)])
+    for (const name of [
+      N_RTT,
+      N_RATE,
+      N_RTT_CPU,
+      N_RATE_CPU,
+      nHeap(SIZES.tabs),
+      nRss(SIZES.tabs),
+      nJoin(SIZES.tabs),
+      nBroadcast(SIZES.tabs),
+      nHeapSub(SIZES.tabs),
+      nRssSub(SIZES.tabs),
+      nLoopDelay(SIZES.tabs),
+      nIdleRtt(SIZES.tabs),
+      nJoinCpu(SIZES.tabs),
+      nBroadcastCpu(SIZES.tabs),
+      nBroadcastClientCpu(SIZES.tabs),
+    ])
       expected.push([peer, name]);
   expected.push(['ergo-ts', N_FLOOD], ['ergo-ts', N_FLOOD_RATE], ['ergo-ts', N_BUNDLE], ['socket.io', N_BUNDLE]);
   expected.push(['ergo-ts', N_BUNDLE_LIGHT], ['socket.io', N_BUNDLE_LIGHT]);
@@ -51,9 +84,20 @@ test('every row, for every peer that has it, at a tiny size', async () => {
     assert.equal(r.group, G_TABS);
     assert.ok(Number.isFinite(r.value), `${r.peer}: ${r.name} = ${r.value}`);
     // Memory deltas may be negative here (no --expose-gc in the test); everything else is a count.
-    if (!r.unit.startsWith('B/')) assert.ok(r.value > 0, `${r.peer}: ${r.name} = ${r.value}`);
+    // The clients' CPU counts /proc's 10 ms ticks: a tiny broadcast may take none.
+    if (r.name.startsWith("clients' CPU")) assert.ok(r.value >= 0, `${r.peer}: ${r.name} = ${r.value}`);
+    else if (!r.unit.startsWith('B/')) assert.ok(r.value > 0, `${r.peer}: ${r.name} = ${r.value}`);
     // Rounds are per-round samples: the measured ones only (warm-up dropped).
-    if (r.name === N_RTT || r.name === N_RATE || r.name.startsWith('broadcast'))
+    if (
+      r.name === N_RTT ||
+      r.name === N_RATE ||
+      r.name === N_RTT_CPU ||
+      r.name === N_RATE_CPU ||
+      r.name.startsWith('broadcast') ||
+      r.name.startsWith('round trip of') ||
+      r.name.startsWith('server CPU per tab') ||
+      r.name.startsWith("clients' CPU")
+    )
       assert.equal(r.samples?.length, 2, `${r.peer}: ${r.name} samples`);
   }
   const flood = rows.find((r) => r.name === N_FLOOD)!;

@@ -6,7 +6,7 @@
 // when the event ends (Terminate) and answers their subscribe requests (Ack with the buffer).
 
 import { Event, PID, toError, type Log, type MessageEvent } from 'ergo-ts';
-import { encodeEventHead, encodeEventTail, errorToWire, eventFrame, Op } from './frame.js';
+import { encodeEventFrame, encodeEventTail, errorToWire, Op } from './frame.js';
 import { eventsToWire } from './frame_inbound.js';
 import type { TabSession } from './session.js';
 
@@ -128,7 +128,7 @@ export class EventHub {
     }
     for (const tab of e.tabs.keys()) {
       const frame = [Op.Event, m.event.node, tab.name, from, m.event, m.timestamp, m.message];
-      this.#write(tab, frame, eventFrame(encodeEventHead(m.event.node, tab.name), tail));
+      this.#write(tab, frame, encodeEventFrame(m.event.node, tab.name, tail));
     }
   }
 

@@ -147,6 +147,14 @@ export function encodeEventHead(src: string, dst: string): Uint8Array {
   return encodeArrayPart(EVENT_FRAME_LENGTH, [Op.Event, src, dst], 0);
 }
 
+/**
+ * The Event frame from node `src` to node `dst` with `tail` (encodeEventTail): its head encoded
+ * straight before the tail's bytes, one allocation (the same bytes as encodeFrame of the whole).
+ */
+export function encodeEventFrame(src: string, dst: string, tail: Uint8Array): Uint8Array {
+  return encodeArrayPart(EVENT_FRAME_LENGTH, [Op.Event, src, dst], 0, tail);
+}
+
 /** An Event frame's bytes: its `head` and a `tail` of encodeEventTail (the same as encodeFrame of the whole). */
 export function eventFrame(head: Uint8Array, tail: Uint8Array): Uint8Array {
   const b = new Uint8Array(head.length + tail.length);

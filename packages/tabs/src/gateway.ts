@@ -252,17 +252,23 @@ class Gateway implements TabGateway {
 
   #accept(ws: WebSocket, req: IncomingMessage): void {
     let session: TabSession | null = null;
-    const request: TabRequest = {
+    // The request and the hello's timer are the join's alone: dropped at the hello, they are not
+    // kept for the socket's life by the listeners below (their headers, a few hundred bytes a tab).
+    let request: TabRequest | null = {
       url: req.url ?? '',
       headers: req.headers,
       remoteAddress: req.socket.remoteAddress ?? '',
     };
-    const hello = setTimeout(() => ws.close(4008, 'no hello'), this.#hello);
+    let hello: ReturnType<typeof setTimeout> | null = setTimeout(() => ws.close(4008, 'no hello'), this.#hello);
     hello.unref();
-    let greeted = false;
+    const heard = (): void => {
+      if (hello !== null) clearTimeout(hello);
+      hello = null;
+    };
     ws.on('error', (e) => this.log.warning('tab socket %s: %s', session?.name ?? '(joining)', e.message));
     ws.on('close', (code: number, reason: Buffer) => {
-      clearTimeout(hello);
+      heard();
+      request = null;
       if (session === null) return;
       // The tab's leave() (1000 'left'): gone for good, its watchers hear it now, not past the window.
       if (code === 1000 && reason.toString() === 'left' && session.socket === ws) this.#expire(session, 'it left');
@@ -271,10 +277,11 @@ class Gateway implements TabGateway {
     ws.on('message', (data: RawData) => {
       const bytes = toBytes(data);
       if (session !== null) return this.#fromTabMessage(session, bytes);
-      if (greeted) return; // admission pending: a tab speaks after its welcome
-      greeted = true;
-      clearTimeout(hello);
-      this.#greet(ws, bytes, request).then(
+      if (request === null) return; // admission pending: a tab speaks after its welcome
+      const greeting = request;
+      request = null;
+      heard();
+      this.#greet(ws, bytes, greeting).then(
         (s) => {
           session = s;
         },

@@ -2,25 +2,23 @@
 // gateway): a frame connection that encodes a publish once for every tab it reaches.
 
 import type { EventFanOut, MessageEvent, MessageOptions, PID } from 'ergo-ts';
-import { encodeEventHead, encodeEventTail, eventFrame, TAB_FANOUT_FORMAT } from './frame.js';
+import { encodeEventFrame, encodeEventTail, TAB_FANOUT_FORMAT } from './frame.js';
 import { FrameConnection } from './frame_connection.js';
 
 /**
  * A server node's link to a tab (the gateway's session, another node's route through it): a
  * publish the engine sends to many nodes at once is encoded once for all of them. The first link
  * encodes what every tab gets alike into the publish's EventFanOut (slot TAB_FANOUT_FORMAT, valid
- * for that one synchronous fan-out); each link puts its own head (op, source, destination),
- * encoded once per link, before those bytes.
+ * for that one synchronous fan-out); each link writes its own head (op, source, destination)
+ * before those bytes, per publish: a head kept per link would cost every subscribed tab ~300 bytes
+ * of typed-array objects for a few dozen bytes.
  */
 export class TabLink extends FrameConnection {
-  #eventHead: Uint8Array | null = null;
-
   override sendEvent(from: PID, o: MessageOptions, m: MessageEvent, shared?: EventFanOut): void {
     if (shared === undefined) return super.sendEvent(from, o, m);
     let tail = shared.packets[TAB_FANOUT_FORMAT];
     if (tail === undefined)
       shared.packets[TAB_FANOUT_FORMAT] = tail = encodeEventTail(from, m.event, m.timestamp, m.message);
-    this.#eventHead ??= encodeEventHead(this.local, this.peer);
-    this.postEncoded(this.eventFrame(from, m), eventFrame(this.#eventHead, tail));
+    this.postEncoded(this.eventFrame(from, m), encodeEventFrame(this.local, this.peer, tail));
   }
 }

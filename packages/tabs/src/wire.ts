@@ -334,27 +334,36 @@ export function encodeValue(value: unknown): Uint8Array {
  * head and its rest, concatenated, are the bytes `encodeValue` writes for the whole array.
  * @throws ErrTabValue as encodeValue.
  */
-export function encodeArrayPart(count: number, values: readonly unknown[], offset: number): Uint8Array {
-  return encode((w) => {
-    // The elements sit inside the array, one level down, as encodeValue counts them.
-    w.depth = 1;
-    if (count > 0) {
-      w.raw(SLICE_ANY);
-      w.u8(T.Slice);
-      w.u32(count);
-    }
-    for (let i = 0; i < values.length; i++) {
-      try {
-        tagged(w, values[i]);
-      } catch (e) {
-        throw at(e, `[${i + offset}]`);
+export function encodeArrayPart(
+  count: number,
+  values: readonly unknown[],
+  offset: number,
+  rest?: Uint8Array,
+): Uint8Array {
+  return encode(
+    (w) => {
+      // The elements sit inside the array, one level down, as encodeValue counts them.
+      w.depth = 1;
+      if (count > 0) {
+        w.raw(SLICE_ANY);
+        w.u8(T.Slice);
+        w.u32(count);
       }
-    }
-  }, undefined);
+      for (let i = 0; i < values.length; i++) {
+        try {
+          tagged(w, values[i]);
+        } catch (e) {
+          throw at(e, `[${i + offset}]`);
+        }
+      }
+    },
+    undefined,
+    rest,
+  );
 }
 
-/** What `write` writes for `arg`, as a fresh Uint8Array. */
-function encode<A>(write: (w: Writer, arg: A) => void, arg: A): Uint8Array {
+/** What `write` writes for `arg`, as a fresh Uint8Array (followed by `rest`'s bytes, when given). */
+function encode<A>(write: (w: Writer, arg: A) => void, arg: A, rest?: Uint8Array): Uint8Array {
   // Re-entered only if a getter of the value encodes: a fresh writer then.
   const w = writing ? new Writer() : writer;
   writing = true;
@@ -362,7 +371,11 @@ function encode<A>(write: (w: Writer, arg: A) => void, arg: A): Uint8Array {
   w.depth = 0;
   try {
     write(w, arg);
-    return w.buf.slice(0, w.pos);
+    if (rest === undefined) return w.buf.slice(0, w.pos);
+    const b = new Uint8Array(w.pos + rest.length);
+    b.set(w.buf.subarray(0, w.pos));
+    b.set(rest, w.pos);
+    return b;
   } catch (e) {
     if (e instanceof Refused) throw ErrTabValue.with(e.path === '' ? e.message : `at ${e.path}: ${e.message}`);
     throw e;
@@ -445,9 +458,19 @@ class Reader {
   atom(): string {
     const n = this.u16();
     if (n > 255) throw ErrTabValue.with(`atom cache id ${n} (a tab link has no atom cache)`);
-    return this.text(n);
+    const s = this.text(n);
+    // One copy of each node and event name however many frames carry it: what a decoded frame
+    // leaves behind (a tab's subscription, a PID it was handed) keeps the shared copy.
+    const known = atoms.get(s);
+    if (known !== undefined) return known;
+    if (atoms.size < MAX_ATOMS) atoms.set(s, s);
+    return s;
   }
 }
+
+/** Decoded atoms kept as the one copy of their text (bounded: a full table just stops adding). */
+const atoms = new Map<string, string>();
+const MAX_ATOMS = 4096;
 
 let sentinelTexts: Map<string, Error> | undefined;
 

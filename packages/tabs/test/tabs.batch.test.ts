@@ -16,6 +16,7 @@ import { within } from '@ergo-ts/test-support';
 import {
   Ctl,
   decodeFrame,
+  encodeEventFrame,
   encodeEventHead,
   encodeEventTail,
   encodeFrame,
@@ -85,6 +86,7 @@ test('an Event frame of a shared part and a per-tab head is the frame encoded wh
     for (const dst of ['tab-a.gw@web1', 'tab-bb.gw@web1']) {
       const whole = encodeFrame([Op.Event, 'gw@web1', dst, from, ev, 1_700_000_000_123_456_789n, message]);
       assert.deepEqual(eventFrame(encodeEventHead('gw@web1', dst), tail), whole);
+      assert.deepEqual(encodeEventFrame('gw@web1', dst, tail), whole, 'the head written before the tail at once');
     }
   }
   // A refusal names its path in the whole frame.

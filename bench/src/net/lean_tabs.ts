@@ -1,0 +1,74 @@
+// The lean load tab of the tabs suite at scale (BENCH_TABS above SCALE_TABS, suites/tabs.ts): a
+// bare `ws` WebSocket that speaks the tab frames itself instead of running a tab node. The real
+// tab client (`joinGateway`) is a whole ergo-ts node per tab (tens of KiB in the client process),
+// so 100,000 of them do not fit beside the gateway on this machine; the gateway cannot tell the
+// two apart: the lean tab sends the same hello, and subscribes with the same Relation frame a tab
+// node's `monitorEvent` sends (a PID of its own node monitoring the gateway's event), so the
+// session, the grant check, the engine's remote subscription and every broadcast frame are the
+// ones a real tab costs the gateway. It reads Event frames (each message one frame: its hello
+// does not ask for batches) and ignores the rest.
+
+import { Event, PID, type Atom } from 'ergo-ts';
+import { WebSocket } from 'ws';
+
+// The tab frame codec of @ergo-ts/tabs (not a public export: the wire is the package's own).
+import { Ctl, decodeFrame, encodeFrame, Op } from '../../../packages/tabs/dist/src/frame.js';
+
+/** A joined lean tab. */
+export interface LeanTab {
+  /** The tab's node name, as the gateway named it. */
+  readonly name: string;
+  /** Monitors the gateway's event `event`; resolves at its Ack. Each publish then goes to `onNews`. */
+  subscribe(event: string, onNews: (v: unknown) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The request id of the subscription (the lean tab asks nothing else). */
+const SUBSCRIBE_REQ = 1;
+/** The id of the tab's one process (a tab node's first spawn takes 1001). */
+const PROCESS_ID = 1001;
+
+/** Joins the gateway at `url` as a lean tab (token `bench`), from `localAddress` when given. */
+export async function joinLean(url: string, localAddress?: string): Promise<LeanTab> {
+  const ws = new WebSocket(url, localAddress === undefined ? undefined : { localAddress });
+  ws.binaryType = 'nodebuffer';
+  let onAck: ((error: unknown) => void) | null = null;
+  let onNews: ((v: unknown) => void) | null = null;
+  const welcome = new Promise<unknown[]>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.once('close', (code, reason) => reject(new Error(`lean tab closed ${code} ${reason.toString()}`)));
+    ws.once('open', () => ws.send(encodeFrame([Ctl.Hello, 'bench', '', false, false])));
+    ws.on('message', (data: Buffer) => {
+      const f = decodeFrame(data);
+      if (f[0] === Ctl.Welcome) resolve(f);
+      else if (f[0] === Op.Event) onNews?.(f[6]);
+      else if (f[0] === Op.Ack && f[3] === SUBSCRIBE_REQ) onAck?.(f[4]);
+      else if (f[0] === Ctl.Refused || f[0] === Ctl.Refusal) reject(new Error(`lean tab refused: ${String(f[1])}`));
+    });
+  });
+  const w = await welcome;
+  ws.removeAllListeners('error');
+  ws.removeAllListeners('close');
+  // A load tab's socket error is the run's failure, said by the close that follows it.
+  ws.on('error', () => undefined);
+  const name = w[1] as string;
+  const gateway = w[2] as string;
+  return {
+    name,
+    subscribe: (event, news) =>
+      new Promise<void>((resolve, reject) => {
+        onNews = news;
+        onAck = (e) => (e === null ? resolve() : reject(new Error(`monitor refused: ${JSON.stringify(e)}`)));
+        const pid = new PID(name as Atom, PROCESS_ID, 0);
+        ws.send(
+          encodeFrame([Op.Relation, name, gateway, SUBSCRIBE_REQ, 'monitor', pid, new Event(event, gateway as Atom)]),
+        );
+      }),
+    close: async () => {
+      if (ws.readyState === WebSocket.CLOSED) return;
+      const closed = new Promise<void>((r) => ws.once('close', () => r()));
+      ws.close(1000, 'left');
+      await closed;
+    },
+  };
+}
