@@ -32,7 +32,7 @@ function reply(
 }
 
 /** The `do` actions that only read (see handlePost's log). */
-const READ_ACTIONS = new Set(['crashes', 'tabs', 'log_search']);
+const READ_ACTIONS = new Set(['crashes', 'tabs', 'log_search', 'queues']);
 
 function isRead(action: string, body: Record<string, unknown>): boolean {
   return READ_ACTIONS.has(action) || isEntitiesRead(action, body);

@@ -6,6 +6,7 @@
 import { ErrProcessUnknown, type Node } from 'ergo-ts';
 
 import type { RegisteredCall, Target } from './requests.js';
+import { QUEUES_ACTION, queuesCall } from './queues.js';
 import { TABS_ACTION, tabsCall } from './tabs.js';
 import { isEntitiesAction, workflowRequest } from './workflows.js';
 
@@ -21,6 +22,7 @@ export function registeredCall(
 ): RegisteredCall | null {
   if (isEntitiesAction(action)) return workflowRequest(body, target, tools, action);
   if (action === TABS_ACTION) return tabsCall(body, target);
+  if (action === QUEUES_ACTION) return queuesCall(body, target);
   return null;
 }
 

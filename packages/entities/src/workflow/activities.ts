@@ -22,6 +22,7 @@ import type { RunHost } from './run_host.js';
 export type QueueRequest =
   | { readonly '~wfq': 'serves' }
   | { readonly '~wfq': 'waiting'; readonly queue?: string }
+  | { readonly '~wfq': 'queues' }
   | {
       readonly '~wfq': 'run';
       readonly queue: string;
@@ -171,6 +172,8 @@ export async function answerQueueRequest(rt: object, request: QueueRequest): Pro
   if (request['~wfq'] === 'serves') return queues?.served ?? null;
   if (request['~wfq'] === 'waiting')
     return queues?.waiting(typeof request.queue === 'string' ? request.queue : undefined) ?? [];
+  // The queues this member knows (the Observer's Queues page): limits, served here, running here.
+  if (request['~wfq'] === 'queues') return queues?.overview() ?? [];
   if (request['~wfq'] !== 'run') throw ErrWorkflowIncorrect.with('workflow queues: unknown request');
   const r = request;
   if (queues !== undefined && !queues.serves(r.queue))

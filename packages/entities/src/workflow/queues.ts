@@ -309,6 +309,22 @@ export class WorkflowQueues {
     return this.#gates.get(queue)?.running ?? 0;
   }
 
+  /**
+   * The queues this member knows (the default, those it serves, those given limits, those a step
+   * asked for), the default first: each with its limits, whether it is served here, and how many
+   * of its attempts run here now.
+   */
+  overview(): { name: string; limits: QueueLimits; served: boolean; running: number }[] {
+    const names = new Set([...(this.#serve ?? []), ...Object.keys(this.#limits), ...this.#gates.keys()]);
+    names.delete(DEFAULT_QUEUE);
+    return [DEFAULT_QUEUE, ...[...names].sort()].map((name) => ({
+      name,
+      limits: this.limits(name),
+      served: this.serves(name),
+      running: this.runningHere(name),
+    }));
+  }
+
   /** Stops polling and renewing (the runtime stops); slots held end with their ttl. */
   stop(): void {
     this.#stopped = true;

@@ -8,6 +8,7 @@ import { useRoute, useSession, go } from './hooks';
 import { ApplicationsPage } from './pages/applications';
 import { DeadLettersPage } from './pages/dead_letters';
 import { SchedulesPage } from './pages/schedules';
+import { QueuesPage } from './pages/queues';
 import { EntitiesManagerWatch, EntitiesPage, EntityPage } from './pages/entities';
 import { EventsPage } from './pages/events';
 import { GraphPage } from './pages/graph';
@@ -231,6 +232,7 @@ function App() {
   else if (page === 'deadletters') body = <DeadLettersPage />;
   else if (page === 'batches') body = <BatchesPage key={route.join('/')} batchId={route.slice(1).join('/')} />;
   else if (page === 'schedules') body = <SchedulesPage key={arg} id={route.slice(1).join('/')} />;
+  else if (page === 'queues') body = <QueuesPage />;
   else if (page === 'tabs') body = <TabsPage />;
   else if (page === 'tab') body = <TabNodePage key={arg} tab={arg} />;
   else if (page === 'tabproc') body = <TabProcessPage key={route.join('/')} tab={arg} id={route[2] ?? ''} />;
@@ -264,6 +266,11 @@ function App() {
         {entities === null ? null : (
           <a href="#/schedules" class={page === 'schedules' ? 'on' : ''} data-nav="schedules">
             Schedules
+          </a>
+        )}
+        {entities === null ? null : (
+          <a href="#/queues" class={page === 'queues' ? 'on' : ''} data-nav="queues">
+            Queues
           </a>
         )}
         {entities === null ? null : (
