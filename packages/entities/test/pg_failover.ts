@@ -142,6 +142,8 @@ export interface FailoverOptions {
   readonly before?: number;
   /** Workflows each chain completes after the new primary took its first workflow write. Default 3. */
   readonly after?: number;
+  /** And the chains go on at least this long after the first write on the new primary, in ms. Default 0. */
+  readonly afterMs?: number;
   /** A tag for the keys of this run (several runs on one cluster). */
   readonly tag: string;
 }
@@ -221,10 +223,11 @@ export async function runFailover(ha: PgHa, members: readonly HaMember[], o: Fai
     { timeoutMs: 90_000, intervalMs: 10 },
   );
   await Promise.all([...long, ...signals]);
-  await eventually(() => afterFirst() >= chainCount * (o.after ?? 3), 'the chains go on after the failover', {
-    timeoutMs: 90_000,
-    intervalMs: 10,
-  });
+  await eventually(
+    () => afterFirst() >= chainCount * (o.after ?? 3) && Date.now() >= firstWriteAt + (o.afterMs ?? 0),
+    'the chains go on after the failover',
+    { timeoutMs: 90_000 + (o.afterMs ?? 0), intervalMs: 10 },
+  );
   stopChains = true;
   await Promise.all(chains);
   await thawed;
