@@ -333,6 +333,12 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
             rewind: { username: 'postgres', password: 'postgres' },
           },
           pg_hba: hba,
+          // A member whose WAL went past the point where the new primary's timeline forked (an
+          // asynchronous replica can be sent WAL the synchronous standby has not yet confirmed:
+          // never acknowledged to a client) cannot follow it, and pg_rewind may fail: it is
+          // cloned again instead of staying down.
+          remove_data_directory_on_rewind_failure: true,
+          remove_data_directory_on_diverged_timelines: true,
           parameters: {
             unix_socket_directories: dir,
             // Thrown-away data: nothing is flushed to disk. A killed or frozen process still keeps
@@ -456,9 +462,6 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
       const p = await eventually(primary, 'a primary', { timeoutMs: ms, intervalMs: 50 });
       await routedTo(p, ms);
     };
-    await healthy().catch((e: unknown) => {
-      throw failed('the cluster did not come up', e);
-    });
 
     const patronictl = (args: readonly string[]): Promise<string> =>
       new Promise((resolve, reject) => {
@@ -473,6 +476,16 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
         p.once('exit', (code) =>
           code === 0 ? resolve(out) : reject(new Error(`patronictl ${args.join(' ')} exited ${String(code)}: ${out}`)),
         );
+      });
+
+    await healthy().catch((e: unknown) => {
+      throw failed('the cluster did not come up', e);
+    });
+    /** `healthy`, its failure naming what Patroni says of each member. */
+    const whole = (ms?: number): Promise<void> =>
+      healthy(ms).catch(async (e: unknown) => {
+        const list = await patronictl(['list']).catch((e2: unknown) => String(e2));
+        throw failed(`the cluster is not whole again:\n${list}`, e);
       });
 
     const stop = async (): Promise<void> => {
@@ -552,7 +565,7 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
           leader: String(r['New Leader']),
         }));
       },
-      healthy,
+      healthy: whole,
       stop,
       [Symbol.asyncDispose]: stop,
     };
