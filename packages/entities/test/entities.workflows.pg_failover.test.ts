@@ -17,24 +17,26 @@ import { test } from 'node:test';
 
 import { freeTcpUdpPort, requirePgHa, startPgHa } from '@ergo-ts/test-support';
 
-import { haMembers, rate, runFailover, violations } from './pg_failover.js';
+import { haMembers, rate, runFailover, violations, type HaMember } from './pg_failover.js';
 
 test('kill -9 of the primary under load: every workflow completes, no journaled step runs again, no member exits', async (t) => {
   if (!requirePgHa(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'ergo-pg-failover-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const ha = await startPgHa();
-  t.after(() => ha.stop());
+  let members: HaMember[] = [];
+  // The members first, while their store still answers; then the cluster.
+  t.after(async () => {
+    for (const m of members) await m.stop();
+    await ha.stop();
+  });
   const effects = join(dir, 'effects');
   writeFileSync(effects, '');
-  const members = await haMembers(ha, {
+  members = await haMembers(ha, {
     names: ['a', 'b'].map((n) => `pgfo${n}${process.pid}@localhost`),
     registrar: await freeTcpUdpPort(),
     prefix: 'wfha_',
     effects,
-  });
-  t.after(async () => {
-    for (const m of members) await m.stop();
   });
 
   const run = await runFailover(ha, members, { fault: 'kill', tag: 'k' });

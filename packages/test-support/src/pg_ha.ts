@@ -172,9 +172,21 @@ function collect(proc: ChildProcess, source: string, log: PgHaOptions['log']): (
   return () => lines.join('\n');
 }
 
-async function restGet(port: number, path: string): Promise<Response | undefined> {
+/** A GET on 127.0.0.1 (body read: no connection is left holding one), or undefined after 1 s or an error. */
+async function restGet(port: number, path: string): Promise<{ status: number; json(): unknown } | undefined> {
   try {
-    return await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(1000) });
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(1000) });
+    const body = await r.text();
+    return {
+      status: r.status,
+      json: () => {
+        try {
+          return JSON.parse(body) as unknown;
+        } catch {
+          return undefined;
+        }
+      },
+    };
   } catch {
     return undefined;
   }
@@ -271,8 +283,7 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
     procs.push(etcd);
     logs.set('etcd', collect(etcd, 'etcd', options.log));
     await eventually(
-      async () =>
-        ((await (await restGet(client, '/health'))?.json()) as { health?: string } | undefined)?.health === 'true',
+      async () => ((await restGet(client, '/health'))?.json() as { health?: string } | undefined)?.health === 'true',
       'etcd healthy',
       { timeoutMs: timeout, intervalMs: 50 },
     ).catch((e: unknown) => {
@@ -417,13 +428,14 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
     logs.set('haproxy', collect(haproxy, 'haproxy', options.log));
     const statsUrl = `http://127.0.0.1:${statsPort}/stats`;
 
+    // Every member asked at once: a frozen one's silence (1 s to time out) delays no other answer.
     const primary = async (): Promise<PgHaMember | undefined> => {
-      for (const m of members) if ((await restGet(m.restPort, '/primary'))?.status === 200) return m;
-      return undefined;
+      const answers = await Promise.all(members.map((m) => restGet(m.restPort, '/primary')));
+      return members.find((_, i) => answers[i]?.status === 200);
     };
     const state = async (m: PgHaMember): Promise<PgHaMemberState | undefined> => {
       const r = await restGet(m.restPort, '/patroni');
-      return r === undefined ? undefined : ((await r.json().catch(() => undefined)) as PgHaMemberState | undefined);
+      return r?.json() as PgHaMemberState | undefined;
     };
     const routed = async (): Promise<string[]> => {
       const r = await fetch(`${statsUrl};csv`, { signal: AbortSignal.timeout(1000) });
@@ -445,10 +457,12 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
     const healthy = async (ms = timeout): Promise<void> => {
       await eventually(
         async () => {
-          const r = await restGet(members[0]!.restPort, '/cluster');
+          // Any member's view (one may be down or frozen).
+          let r: Awaited<ReturnType<typeof restGet>>;
+          for (const m of members) if ((r = await restGet(m.restPort, '/cluster'))?.status === 200) break;
           if (r?.status !== 200) return false;
-          const c = (await r.json()) as { members?: { name: string; role: string; state: string }[] };
-          const ms2 = c.members ?? [];
+          const c = r.json() as { members?: { name: string; role: string; state: string }[] } | undefined;
+          const ms2 = c?.members ?? [];
           return (
             ms2.length === count &&
             ms2.every((x) => x.state === 'running' || x.state === 'streaming') &&
@@ -580,8 +594,8 @@ function pidOf(m: Pick<PgHaMember, 'dataDir'>): number | undefined {
   try {
     const pid = Number(readFileSync(join(m.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
-    process.kill(pid, 0);
-    return pid;
+    // The file outlives a killed postmaster, and its pid may be another process's by now.
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(m.dataDir) ? pid : undefined;
   } catch {
     return undefined;
   }
