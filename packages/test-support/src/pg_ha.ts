@@ -418,7 +418,7 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
         '  http-check expect status 200',
         // A member stops getting new sessions, and its open ones are cut, as soon as two checks
         // say it is no longer the primary: a frozen old primary that comes back keeps no session.
-        '  default-server inter 1s fastinter 250ms downinter 250ms fall 2 rise 2 on-marked-down shutdown-sessions',
+        '  default-server inter 500ms fastinter 250ms downinter 250ms fall 2 rise 2 on-marked-down shutdown-sessions',
         ...members.map((m) => `  server ${m.name} 127.0.0.1:${m.pgPort} maxconn 200 check port ${m.restPort}`),
         '',
       ].join('\n'),
@@ -428,11 +428,17 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
     logs.set('haproxy', collect(haproxy, 'haproxy', options.log));
     const statsUrl = `http://127.0.0.1:${statsPort}/stats`;
 
-    // Every member asked at once: a frozen one's silence (1 s to time out) delays no other answer.
-    const primary = async (): Promise<PgHaMember | undefined> => {
-      const answers = await Promise.all(members.map((m) => restGet(m.restPort, '/primary')));
-      return members.find((_, i) => answers[i]?.status === 200);
-    };
+    // Every member asked at once, the first 200 taken: a frozen one's silence (1 s to time out)
+    // delays no other answer.
+    const primary = (): Promise<PgHaMember | undefined> =>
+      new Promise((resolve) => {
+        let left = members.length;
+        for (const m of members)
+          void restGet(m.restPort, '/primary').then((r) => {
+            if (r?.status === 200) resolve(m);
+            if (--left === 0) resolve(undefined);
+          });
+      });
     const state = async (m: PgHaMember): Promise<PgHaMemberState | undefined> => {
       const r = await restGet(m.restPort, '/patroni');
       return r?.json() as PgHaMemberState | undefined;
