@@ -28,3 +28,13 @@ export { IPC_COMMAND_TIMEOUT_MS, IpcCommands, ipcMessage, isKind, isStarted, typ
 export { freeTcpUdpPort, serverPort } from './ports.js';
 export { linkedBin } from './linked_bin.js';
 export { PACK_WAIT_MS, packedTarballs } from './packed.js';
+export {
+  PG_HA_BINS,
+  pgHaMissing,
+  requirePgHa,
+  startPgHa,
+  type PgHa,
+  type PgHaMember,
+  type PgHaMemberState,
+  type PgHaOptions,
+} from './pg_ha.js';

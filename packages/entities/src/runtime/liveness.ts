@@ -3,8 +3,9 @@
 // The claim: taken when the runtime starts, before any lease, released when it stops. Another
 // member takes this one's leases over before they expire only when the store says the claim is
 // released (the process died), never on a closed connection alone. A claim lost while the
-// process lives (the store's session ended) is claimed again at once; meanwhile this member may
-// be read as gone, so it renews before its activations run another side effect.
+// process lives (the store's session ended) is claimed again at once, and every second while the
+// store cannot be reached (a failover); meanwhile this member may be read as gone, so it renews
+// before its activations run another side effect.
 //
 // Away: a member whose event loop stood still (a GC stall, a frozen VM, SIGSTOP) learns it from
 // the gap between two ticks of a timer. It logs how long it was away and renews its leases at
@@ -21,6 +22,9 @@ import type { EntityStore } from '../contract/store.js';
 
 /** How often the away watch ticks, in ms. */
 const AWAY_TICK_MS = 100;
+
+/** How long after a failed claim it is tried again, in ms (the store unreachable: a failover, a restart). */
+const CLAIM_RETRY_MS = 1000;
 
 /** What a {@link MemberLiveness} asks of its runtime. */
 export interface LivenessHooks {
@@ -40,6 +44,10 @@ export class MemberLiveness {
   readonly #awayMs: number;
   #claim: LivenessClaim | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** The next try of a claim that failed (the store unreachable). */
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  /** Claims failed since the last one taken. */
+  #failures = 0;
   #lastTick = 0;
   #awayCount = 0;
   #longestAwayMs = 0;
@@ -85,6 +93,9 @@ export class MemberLiveness {
         return;
       }
       this.#claim = claim;
+      if (this.#failures > 0)
+        this.#node.log.info('entities: liveness claim taken again after %d failed tries', this.#failures);
+      this.#failures = 0;
       void claim.lost.then(() => {
         if (this.#claim !== claim || this.#hooks.stopped()) return;
         this.#claim = undefined;
@@ -95,11 +106,21 @@ export class MemberLiveness {
         void this.#take();
       });
     } catch (e) {
-      this.#node.log.warning(
-        "entities: taking the liveness claim failed (%s): %s; the others wait out this member's leases if it dies",
-        errorCode(e),
-        String(e),
-      );
+      // Tried again until taken: without a claim, a peer that declares this member down reads it
+      // as gone in the store (a claim made and no longer held) and takes its keys over at once.
+      if (this.#failures++ === 0)
+        this.#node.log.warning(
+          'entities: taking the liveness claim failed (%s): %s; trying again every %d ms',
+          errorCode(e),
+          String(e),
+          CLAIM_RETRY_MS,
+        );
+      if (this.#hooks.stopped()) return;
+      this.#retry = setTimeout(() => {
+        this.#retry = undefined;
+        void this.#take();
+      }, CLAIM_RETRY_MS);
+      this.#retry.unref();
     }
   }
 
@@ -135,6 +156,8 @@ export class MemberLiveness {
   async stop(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.#retry = undefined;
     const claim = this.#claim;
     this.#claim = undefined;
     await claim?.release();
