@@ -51,6 +51,8 @@ export interface ClusterSettings {
   role?: 'member' | 'client';
   /** true: the node stops gracefully on SIGTERM / SIGINT (`handleSignals`), then its process ends. */
   signals?: boolean;
+  /** true: the node hosts the retention kinds and `WorkflowRetention` (retention_kinds.ts). */
+  retention?: boolean;
 }
 
 /** Opens the store of a test's cluster: a SQLite file, or a PostgreSQL database (`postgres://`). */
@@ -113,6 +115,7 @@ export class EntityNode {
         WF_EFFECTS: s.effects ?? '',
         ENT_ROLE: s.role ?? '',
         ENT_SIGNALS: s.signals === true ? '1' : '',
+        ENT_RETENTION: s.retention === true ? '1' : '',
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

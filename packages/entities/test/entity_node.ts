@@ -14,6 +14,7 @@
 // peerStallTimeout (the heartbeat that declares a paused or cut-off peer down); ENT_LEASE_SCOPE
 // the runtime's leaseScope; ENT_ROLE=client starts a client-only runtime (ENT_MEMBERS: the members);
 // ENT_SIGNALS=1 turns the node's handleSignals on (SIGTERM: a graceful stop, then the process ends).
+// ENT_RETENTION=1 adds the retention kinds and WorkflowRetention (retention_kinds.ts: the 'retention' command).
 // ENT_QUEUES: the runtime's workflowQueues option as JSON; WF_QDIR: where WfQueued (queue_kinds.ts) marks its attempts.
 // The 'pause' command stops the process itself (SIGSTOP) once its answer is sent, at a known point:
 // between event-loop turns, where no SqliteStore transaction is open (each runs synchronously
@@ -31,6 +32,7 @@ import {
   entity,
   startEntities,
   WorkflowBatches,
+  WorkflowRetention,
   WorkflowSchedules,
   type BatchStartOptions,
   type EntityStore,
@@ -48,6 +50,7 @@ import { WfTagged, type TaggedInput } from './search_workflows.js';
 import { WfOrder, type OrderInput } from './workflow_select_kinds.js';
 import { WfQueued, WfRouted, type QueuedInput, type RoutedInput } from './queue_kinds.js';
 import { openStore } from './dist_helpers.js';
+import { retentionCommand, WfRetLong, WfRetShort, type RetentionRequest } from './retention_kinds.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
 const env = fixtureEnv('entity_node');
@@ -162,6 +165,8 @@ const entities = await startEntities(node, {
     WorkflowBatches,
     WfBatchTarget,
     WorkflowSchedules,
+    // ENT_RETENTION=1: the retention kill test's kinds with their sweeper (entities.workflows.retention.dist.test.ts).
+    ...(process.env.ENT_RETENTION === '1' ? [WfRetShort, WfRetLong, WorkflowRetention] : []),
   ],
   // ENT_QUEUES: the workflow queues served and their limits, JSON (entities.workflows.queues.dist.test.ts).
   ...(process.env.ENT_QUEUES ? { workflowQueues: JSON.parse(process.env.ENT_QUEUES) as WorkflowQueuesOptions } : {}),
@@ -202,7 +207,8 @@ interface Command {
     | 'wfupdate'
     | 'wfqueue'
     | 'pause'
-    | 'schedule';
+    | 'schedule'
+    | 'retention';
   key?: string;
   req?: unknown;
   msgId?: string;
@@ -289,6 +295,9 @@ async function run(c: Command): Promise<unknown> {
       if (op === 'create') return s.create(WfTagged, c.key!, args[0] as ScheduleOptions<typeof WfTagged>);
       return (s as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[op]!.call(s, c.key!, ...args);
     }
+    case 'retention':
+      // entities.workflows.retention.dist.test.ts (retention_kinds.ts): `req` is the request.
+      return retentionCommand(entities.workflows, c.req as RetentionRequest);
     case 'members':
       return entities.members();
     case 'stats':
