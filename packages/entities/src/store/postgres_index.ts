@@ -188,6 +188,13 @@ export class PostgresStateIndex implements StateIndex {
       checkPurgeQuery(kind, q);
       const p = this.#h.prefix;
       const c = await this.#h.pool.connect();
+      // Checked out, the client is outside the pool's idle 'error' listener: a session the server
+      // ends meanwhile (a failover, a stop) would be an unhandled 'error' event, ending the process.
+      let lost = false;
+      const onError = (): void => {
+        lost = true;
+      };
+      c.on('error', onError);
       try {
         await c.query('BEGIN');
         const found = await c.query<{ key: string }>(
@@ -215,10 +222,14 @@ export class PostgresStateIndex implements StateIndex {
         await c.query('COMMIT');
         return keys;
       } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
+        await c.query('ROLLBACK').catch(() => {
+          lost = true;
+        });
         throw err;
       } finally {
-        c.release();
+        c.off('error', onError);
+        // A client whose session is gone is discarded, never handed back to the pool.
+        c.release(lost ? true : undefined);
       }
     });
   }
