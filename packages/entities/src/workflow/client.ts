@@ -155,7 +155,7 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * body's error, its code kept) or ERR_WORKFLOW_CANCELLED, or ERR_WORKFLOW_NOT_FOUND for an id never
    * started; ERR_WORKFLOW_TIMEOUT once `timeout` passed, ERR_ENTITY_STOPPED once this client's
    * runtime stopped (`entities.stop()`, `node.stop()`). Survives the instance moving between
-   * members (it asks again).
+   * members and a store unreachable for a while, as in a PostgreSQL failover (it asks again).
    */
   async result(options: ResultOptions = {}): Promise<WorkflowOutput<K>> {
     try {
@@ -179,6 +179,11 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
       } catch (err) {
         // The owner died or the key moved while we waited: ask the next owner.
         if (ErrEntityUnavailable.is(err) || isTimeout(err)) continue;
+        // The store is unreachable for a while (a failover): ask again shortly, within the deadline.
+        if (isStoreUnreachable(err)) {
+          await new Promise((r) => setTimeout(r, Math.min(STORE_RETRY_MS, Math.max(0, deadline - Date.now()))));
+          continue;
+        }
         throw err;
       }
       if (r.status === 'pending') continue;
@@ -378,6 +383,34 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
   terminate(reason = 'by an operator', options: { readonly timeout?: number } = {}): Promise<'terminated'> {
     return this.#request('terminate', options, () => ({ '~wf': 'terminate', reason })) as Promise<'terminated'>;
   }
+}
+
+/** Pause before `result()` asks again after the store was unreachable, ms. */
+const STORE_RETRY_MS = 200;
+
+/** SQLSTATEs of a session the server ended or refused while failing over (class 08: the connection). */
+const UNREACHABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '25006']);
+
+/**
+ * True for an error of a store that cannot be reached for now, as a PostgreSQL failover gives
+ * them, here or across nodes (where only the code and text survive): the store's session lost or
+ * its outcome window passed, a connection exception (SQLSTATE class 08), the server shutting down,
+ * starting or read-only (a standby answered), and node-postgres' own "Connection terminated"
+ * (no code). Looked for along the `cause` chain.
+ */
+function isStoreUnreachable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ERR_ENTITY_STORE_SESSION_LOST' || code === 'ERR_ENTITY_STORE_OUTCOME_UNKNOWN') return true;
+    if (typeof code === 'string' && (UNREACHABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+    if (
+      /Connection terminated|terminating connection|the database system is (starting up|shutting down|in recovery)|ECONNREFUSED|ECONNRESET/.test(
+        e.message,
+      )
+    )
+      return true;
+  }
+  return false;
 }
 
 function isTimeout(err: unknown): boolean {
