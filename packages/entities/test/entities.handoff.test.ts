@@ -211,7 +211,9 @@ for (const scope of ['key', 'shard'] as const)
     for (const h of handOffs)
       await eventually(
         () =>
-          nodes.some((n) =>
+          // Every incarnation's: the next activation may have been on a node restarted since (a
+          // leave can move a shard between the nodes that stay, and back to one restarted later).
+          incarnations.some((n) =>
             n.events.some(
               (e) =>
                 e.event === 'activated' &&
