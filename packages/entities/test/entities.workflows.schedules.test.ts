@@ -18,6 +18,7 @@ import { schema, startNode } from 'ergo-ts';
 import { startTestEntities } from '../src/testing/index.js';
 import {
   PostgresStore,
+  SCHEDULE_KIND,
   SqliteStore,
   WorkflowSchedules,
   defineWorkflow,
@@ -252,6 +253,18 @@ const CASES: Record<string, (rig: Rig) => Promise<void>> = {
       s.create(SchedTick, 'nightly', { spec: { everyMs: 1000 }, input: { tag: 'x' } }),
       code('ERR_SCHEDULE_EXISTS'),
     );
+    // The same create sent again (its answer lost, the owner moved) is answered, not refused: it
+    // carries the request id the schedule kept; another create of the id is refused.
+    const spec = { everyMs: 60_000, offsetMs: 0, timeZone: 'UTC', jitterMs: 0 };
+    const def = { workflow: 'sched-tick', input: { tag: 'r' }, spec, overlap: 'skip', catchupWindowMs: 60_000 };
+    const again = { op: 'create', def };
+    const to = { kind: SCHEDULE_KIND, key: 'once' } as never;
+    const first = (await rig.entities().call(to, { ...again, requestId: 'r-1' } as never)) as { id: string };
+    const second = (await rig.entities().call(to, { ...again, requestId: 'r-1' } as never)) as { id: string };
+    assert.equal(first.id, 'once');
+    assert.deepEqual(second, first);
+    await assert.rejects(rig.entities().call(to, { ...again, requestId: 'r-2' } as never), code('ERR_SCHEDULE_EXISTS'));
+    await s.delete('once');
     await assert.rejects(s.describe('nope'), code('ERR_SCHEDULE_NOT_FOUND'));
     await assert.rejects(s.pause('nope'), code('ERR_SCHEDULE_NOT_FOUND'));
     const bad = [

@@ -4,6 +4,7 @@
 // store's state index. Arguments are checked here, before anything is sent: a bad one rejects
 // with ERR_WORKFLOW_INCORRECT.
 
+import { ErrEntityUnavailable } from '../contract/errors.js';
 import type { EntitiesClient, EntityAddress } from '../kinds/entity.js';
 import { storableSize, valueIssue } from './bounds.js';
 import type { AnyWorkflowKind, WorkflowInput } from './define.js';
@@ -102,7 +103,12 @@ export class ScheduleClient {
   }
 
   /** Checks the arguments (`make`), then asks schedule `id`; a bad argument rejects, never throws. */
-  async #ask<T>(id: string, what: string, make: () => ScheduleRequest, timeout?: unknown): Promise<T> {
+  /**
+   * Sends `make()`'s request to schedule `id`'s entity. `again`: a request that may be sent again
+   * (it carries a request id), so an owner that died or moved before answering is asked anew
+   * within the timeout.
+   */
+  async #ask<T>(id: string, what: string, make: () => ScheduleRequest, timeout?: unknown, again = false): Promise<T> {
     let request: ScheduleRequest;
     try {
       checkScheduleId(id);
@@ -113,7 +119,16 @@ export class ScheduleClient {
       throw inputRefusal(`schedule ${String(id)}: ${what}`, err);
     }
     const to = { kind: SCHEDULE_KIND, key: id } as EntityAddress<typeof ScheduleProtocol>;
-    return (await this.#e.call(to, request as never, { timeout: (timeout as number | undefined) ?? 5000 })) as T;
+    const deadline = Date.now() + ((timeout as number | undefined) ?? 5000);
+    for (;;) {
+      try {
+        return (await this.#e.call(to, request as never, { timeout: Math.max(1, deadline - Date.now()) })) as T;
+      } catch (err) {
+        if (!again || !ErrEntityUnavailable.is(err) || Date.now() >= deadline) throw err;
+      }
+      // Not at once: the key's next owner needs a moment to be known.
+      await new Promise((r) => setTimeout(r, Math.min(100, Math.max(0, deadline - Date.now()))));
+    }
   }
 
   /**
@@ -144,10 +159,15 @@ export class ScheduleClient {
           def,
           ...(o.paused === true ? { paused: true } : {}),
           ...(note === undefined ? {} : { note }),
+          requestId: crypto.randomUUID(),
         };
       },
       (options as { timeout?: unknown } | undefined)?.timeout,
-    ).then(() => this.describe(id));
+      true,
+    ).then((reply) =>
+      // A schedule's entity from before create answered with its description says `{ created: true }`.
+      typeof (reply as { id?: unknown } | null)?.id === 'string' ? (reply as ScheduleDescription) : this.describe(id),
+    );
   }
 
   /**

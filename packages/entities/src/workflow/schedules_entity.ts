@@ -119,8 +119,12 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
       throw refuseCall(ErrWorkflowIncorrect.with('schedule: not a schedule request'));
     const now = this.#now();
     if (r.op === 'create') {
-      if (this.state.status !== 'none' && this.state.status !== 'deleted')
+      if (this.state.status !== 'none' && this.state.status !== 'deleted') {
+        // The same create again (its answer was lost, the owner moved): it landed, so answer it.
+        if (r.requestId !== undefined && this.state.createdBy === r.requestId)
+          return this.#describe(this.state, now, undefined);
         throw refuseCall(ErrScheduleExists.with(`schedule ${this.key} exists`));
+      }
       const s: ScheduleState = {
         ...emptyState(),
         def: r.def,
@@ -129,8 +133,10 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
         createdAt: now,
         updatedAt: now,
         cursor: now,
+        ...(r.requestId === undefined ? {} : { createdBy: r.requestId }),
       };
-      return this.#settle(s, now, { created: true });
+      // Answered with the description it keeps: a second call to describe it could fail apart.
+      return this.#settle(s, now, this.#describe(s, now, undefined));
     }
     if (this.state.def === undefined || this.state.status === 'none' || this.state.status === 'deleted')
       throw refuseCall(ErrScheduleNotFound.with(`schedule ${this.key}: no such schedule`));

@@ -58,6 +58,8 @@ export interface ScheduleState {
   note: string;
   createdAt: number;
   updatedAt: number;
+  /** The request id of the `create` that made it: that create sent again answers, not refuses. */
+  createdBy?: string;
   /** Every nominal time at or before it has been dealt with. */
   cursor: number;
   /** Triggers and backfills not yet dealt with, in order. */
@@ -72,7 +74,14 @@ export interface ScheduleState {
 
 /** @internal A request to a schedule's entity. */
 export type ScheduleRequest =
-  | { readonly op: 'create'; readonly def: ScheduleDef; readonly paused?: boolean; readonly note?: string }
+  | {
+      readonly op: 'create';
+      readonly def: ScheduleDef;
+      readonly paused?: boolean;
+      readonly note?: string;
+      /** Drawn once per `create` call: the same call sent again after a lost answer is not refused. */
+      readonly requestId?: string;
+    }
   | { readonly op: 'describe'; readonly next?: number }
   | { readonly op: 'pause'; readonly note?: string }
   | { readonly op: 'unpause'; readonly note?: string }
