@@ -30,6 +30,7 @@ const Order = defineWorkflow(
   'went-back-order',
   async (ctx, _input: null) => {
     const id = ctx.id;
+    ctx.onQuery('stage', () => 'open');
     const step = (name: string): Promise<number> =>
       ctx.step(name, () => {
         runs.set(`${id}/${name}`, ran(`${id}/${name}`) + 1);
@@ -42,7 +43,7 @@ const Order = defineWorkflow(
     await step('ship');
     return 'done';
   },
-  { signals: { go: schema.number(), finish: schema.number() } },
+  { signals: { go: schema.number(), finish: schema.number() }, queries: { stage: schema.string() } },
 );
 
 const missing = postgresMissing();
@@ -125,6 +126,8 @@ if (missing !== undefined) {
     const d = await a.describe();
     assert.equal(d.status, 'running');
     assert.equal(d.blocked?.code, 'ERR_ENTITY_STORE_WENT_BACK');
+    // A query names the halt's own reason, not a diverged replay.
+    await assert.rejects(a.query('stage'), { code: 'ERR_ENTITY_STORE_WENT_BACK' });
     const loud = logs.errors().filter((l) => l.includes('went back in time'));
     assert.ok(loud.length > 0, `an error was logged: ${logs.errors().join(' | ')}`);
 

@@ -439,8 +439,12 @@ export abstract class WorkflowEntity extends ReminderEntity<
       this.#ensureRunning();
       run = this.#run;
       // Halted: a replay would diverge again and run the body's catch, which its handlers then read.
-      const why = rec.blocked?.message ?? 'its replay diverged';
-      if (run === undefined) throw refuseCall(ErrWorkflowDiverged.with(`${this.spec.name}/${this.key} halted: ${why}`));
+      // Refused with the halt's own code (a diverged replay, or the store gone back in time).
+      const halt = rec.blocked?.code === ErrStoreWentBack.code ? ErrStoreWentBack : ErrWorkflowDiverged;
+      if (run === undefined)
+        throw refuseCall(
+          halt.with(`${this.spec.name}/${this.key} halted: ${rec.blocked?.message ?? 'its replay diverged'}`),
+        );
     }
     if (run === undefined) {
       // An ended instance: its body replayed read-only, to rebuild what its query handlers read.
