@@ -1,7 +1,7 @@
 // The workflow queue tool (@ergo-ts/entities' queues, docs/workflows.md "Queues"): workflow_queues
 // asks the entities manager of the node it names (its registered name, `entities` by default)
 // which queues that member serves and what waits there for a slot (`{ '~wfq': 'serves' }` and
-// `{ '~wfq': 'waiting', queue }`, answered by packages/entities/src/workflow/activities.ts). It only
+// `{ '~wfq': 'waiting', queue }`, and each queue's limits with `{ '~wfq': 'queues' }`, answered by packages/entities/src/workflow/activities.ts). It only
 // reads. A node without an entities runtime of that name answers ERR_MCP_UNSUPPORTED.
 
 import { ErrProcessUnknown, ErrTimeout, ProcessID, type Atom } from 'ergo-ts';
@@ -44,7 +44,7 @@ export const queueTools: ToolSpec[] = [
     name: 'workflow_queues',
     title: 'Workflow queues',
     description:
-      'A member\'s workflow queues: the queues it serves (\'every queue\' when it serves all) and the step attempts waiting there for a slot — each with its queue, position, priority, workflow kind and id, step, attempt, since (epoch ms) and what holds it ("waiting for queue gpu: the concurrency limit (2) is reached", "… no live member serves it"). Ask each member for the whole cluster',
+      'A member\'s workflow queues: the queues it serves (\'every queue\' when it serves all), each queue it knows with its limits (concurrency, perMember, rate), whether it serves it and how many attempts run under it there, and the step attempts waiting there for a slot — each with its queue, position, priority, workflow kind and id, step, attempt, since (epoch ms) and what holds it ("waiting for queue gpu: the concurrency limit (2) is reached", "… no live member serves it"). Ask each member for the whole cluster',
     action: false,
     remote: 'inspector',
     shape: {
@@ -60,9 +60,15 @@ export const queueTools: ToolSpec[] = [
       const serves = await ask(ctx, args, { '~wfq': 'serves' });
       const queue = typeof args.queue === 'string' ? args.queue : undefined;
       const { value } = await ask(ctx, args, { '~wfq': 'waiting', ...(queue === undefined ? {} : { queue }) });
+      // Each queue's limits and what runs under it here (an older runtime answers none).
+      const known = (await ask(ctx, args, { '~wfq': 'queues' }).catch(() => ({ value: [] }))).value;
+      const queues = (Array.isArray(known) ? (known as { name?: unknown }[]) : []).filter(
+        (q) => queue === undefined || q.name === queue,
+      );
       return {
         node: serves.node,
         serves: Array.isArray(serves.value) ? serves.value : 'every queue',
+        queues,
         waiting: Array.isArray(value) ? value : [],
       };
     },

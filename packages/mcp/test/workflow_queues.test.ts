@@ -53,6 +53,7 @@ after(async () => {
 interface Queues {
   node: string;
   serves: string[] | string;
+  queues: { name: string; limits: { concurrency?: number }; served: boolean; running: number }[];
   waiting: { queue: string; member: string; position: number; id: string; step: string; waiting: string }[];
 }
 
@@ -65,12 +66,15 @@ test('workflow_queues: the queues a member serves, and what waits there for a sl
   }, 'one waits for the slot');
   assert.equal(q.node, a.name);
   assert.deepEqual([...q.serves].sort(), ['default', 'gpu']);
+  const gpu = q.queues.find((x) => x.name === 'gpu');
+  assert.deepEqual([gpu?.limits.concurrency, gpu?.served, gpu?.running], [1, true, 1]);
   const w = q.waiting[0]!;
   assert.deepEqual(
     [w.queue, w.member, w.position, w.step, w.waiting],
     ['gpu', a.name, 1, 'render', 'waiting for queue gpu: the concurrency limit (1) is reached'],
   );
-  assert.deepEqual((await ok<Queues>(client, 'workflow_queues', { queue: 'other' })).waiting, []);
+  const other = await ok<Queues>(client, 'workflow_queues', { queue: 'other' });
+  assert.deepEqual([other.waiting, other.queues], [[], []]);
   release();
   for (const id of ['p1', 'p2']) await entities.workflows.handle(Render, id).result();
   assert.deepEqual((await ok<Queues>(client, 'workflow_queues', { queue: 'gpu' })).waiting, []);
