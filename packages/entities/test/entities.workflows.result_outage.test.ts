@@ -12,14 +12,21 @@ import { MemoryStore, defineWorkflow } from '../src/index.js';
 import type { EntityId } from '../src/contract/ids.js';
 import type { LeaseRequest, LeaseResult } from '../src/contract/store.js';
 import type { StoredState } from '../src/contract/stored_state.js';
+import { storeError } from '../src/store/ambiguous_commit.js';
 import { startTestEntities } from '../src/testing/index.js';
 
 const Double = defineWorkflow('outage-double', async (ctx, n: number) => ctx.step('double', () => n * 2));
 
-/** Errors as a failover gives them: the driver's, with no code, and the server's shutdown. */
+/**
+ * Errors as a failover gives them, as the PostgreSQL store's boundary passes them on: the driver's
+ * (with no code) and the server's shutdown, each as ERR_ENTITY_STORE_UNAVAILABLE.
+ */
 function gone(i: number): Error {
-  if (i % 2 === 0) return new Error('Connection terminated unexpectedly');
-  return Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+  const driver =
+    i % 2 === 0
+      ? new Error('Connection terminated unexpectedly')
+      : Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+  return storeError(driver, 'outage') as Error;
 }
 
 class Outage extends MemoryStore {

@@ -146,6 +146,8 @@ export interface FailoverOptions {
   readonly afterMs?: number;
   /** A tag for the keys of this run (several runs on one cluster). */
   readonly tag: string;
+  /** Called right after the fault began; the run waits for it too (a rejection fails the run). */
+  readonly duringFault?: () => Promise<unknown>;
 }
 
 /**
@@ -204,6 +206,11 @@ export async function runFailover(ha: PgHa, members: readonly HaMember[], o: Fai
     faultAt = Date.now();
     void ha.switchover().catch((e: unknown) => (failures.codes.add(`switchover: ${String(e)}`), failures.n++));
   }
+  // Settled into a value: a rejection before the run waits for it is not an unhandled one.
+  const during = o.duringFault?.().then(
+    () => undefined,
+    (e: unknown) => ({ e }),
+  );
   // The signals, sent while the primary is gone.
   const signals = waiting.map(({ m, key, go }) =>
     untilAnswered('signal', () => m.cmd('signal', { key, value: go }), failures),
@@ -223,6 +230,8 @@ export async function runFailover(ha: PgHa, members: readonly HaMember[], o: Fai
     { timeoutMs: 90_000, intervalMs: 10 },
   );
   await Promise.all([...long, ...signals]);
+  const failed = await during;
+  if (failed !== undefined) throw failed.e;
   await eventually(
     () => afterFirst() >= chainCount * (o.after ?? 3) && Date.now() >= firstWriteAt + (o.afterMs ?? 0),
     'the chains go on after the failover',

@@ -80,11 +80,13 @@ const entities = await startEntities(node, { store, kinds: [WfHa], members: env(
 
 interface Command {
   id: number;
-  cmd: 'start' | 'signal' | 'result' | 'stop';
+  cmd: 'start' | 'signal' | 'result' | 'kept' | 'stop';
   key?: string;
   req?: HaInput;
   value?: number;
   timeout?: number;
+  /** A signal sent without an id (the client's request id alone keeps it once). */
+  noId?: boolean;
 }
 
 serveCommands(async (c: Command): Promise<unknown> => {
@@ -92,11 +94,14 @@ serveCommands(async (c: Command): Promise<unknown> => {
     case 'start':
       return (await entities.workflows.start(WfHa, c.key!, c.req!, { timeout: c.timeout ?? 20_000 })).created;
     case 'signal':
-      return entities.workflows
-        .handle(WfHa, c.key!)
-        .signal('go', c.value!, { id: `go-${c.key!}`, timeout: c.timeout ?? 20_000 });
+      return entities.workflows.handle(WfHa, c.key!).signal('go', c.value!, {
+        ...(c.noId === true ? {} : { id: `go-${c.key!}` }),
+        timeout: c.timeout ?? 20_000,
+      });
     case 'result':
       return entities.workflows.handle(WfHa, c.key!).result({ timeout: c.timeout ?? 120_000 });
+    case 'kept': // signals kept and not consumed (a signal kept twice would stay here)
+      return (await entities.workflows.handle(WfHa, c.key!).describe()).signals.length;
     case 'stop':
       return stopFixture(entities, node, store);
   }

@@ -32,6 +32,20 @@ export const ErrStoreSessionLost = defineError(
 );
 
 /**
+ * The PostgreSQL store cannot be reached for now (a failover, a restart, a network cut): a
+ * connection exception (SQLSTATE class 08), the server shutting down, crashed or starting (57P01,
+ * 57P02, 57P03), a standby answering a write (25006), node-postgres' "Connection terminated", a
+ * refused or reset socket, the pool's connect timeout. The store's one code for all of them, also
+ * on another node where only the code and text of an error survive; `cause` is the driver's
+ * error. Try again: the workflow client does (docs/deploy.md, "Running on highly available
+ * PostgreSQL").
+ */
+export const ErrStoreUnavailable = defineError(
+  'ERR_ENTITY_STORE_UNAVAILABLE',
+  'entity: the store cannot be reached for now',
+);
+
+/**
  * The SQLite store's write lock stayed held by another OS process for longer than the store's
  * `busyTimeoutMs` (a member paused or stuck inside a transaction): the operation changed nothing.
  */

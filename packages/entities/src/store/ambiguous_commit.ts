@@ -19,7 +19,7 @@
 // lease upsert waits for the row lock a write still in flight holds (or fences it with the new
 // token), then reads the key. SQLite has no such case (one process, one file): nothing changes there.
 
-import { ErrStoreOutcomeUnknown, ErrStoreSessionLost } from '../contract/errors.js';
+import { ErrStoreOutcomeUnknown, ErrStoreSessionLost, ErrStoreUnavailable } from '../contract/errors.js';
 
 /** SQLSTATEs of a session the server ended under a statement (the statement may have committed). */
 const ENDED_UNDER = new Set(['57P01', '57P02', '08006', '08003', '08000', '08007']);
@@ -66,6 +66,22 @@ export function notReachedYet(e: unknown): boolean {
   const code = codeOf(e);
   if (typeof code === 'string' && UNREACHABLE.has(code)) return true;
   return /timeout exceeded when trying to connect|connection timeout/i.test(messageOf(e));
+}
+
+/**
+ * The error an operation's caller gets for `e`: the store's one code for a server it cannot reach
+ * for now, ERR_ENTITY_STORE_UNAVAILABLE (its `cause` the driver's error), for a lost or refused
+ * connection, a server shutting down, crashed or starting, a standby answering, a connection
+ * exception (SQLSTATE class 08), the pool's connect timeout; anything else as it is (a refusal,
+ * a store error with its own code: a lost session, an undecided outcome, a closed store).
+ */
+export function storeError(e: unknown, what: string): unknown {
+  if (!(e instanceof Error)) return e;
+  const code = codeOf(e);
+  if (typeof code === 'string' && code.startsWith('ERR_')) return e;
+  const unreachable =
+    (typeof code === 'string' && /^08[0-9A-Z]{3}$/.test(code)) || outcomeUnknown(e) || notReachedYet(e);
+  return unreachable ? ErrStoreUnavailable.with(`${what}: ${e.message}`, e) : e;
 }
 
 /** One step of deciding: the operation's answer, or `again` (try once more after a pause). */

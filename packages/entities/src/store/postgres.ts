@@ -55,7 +55,14 @@ import type {
 import { WriteBatches, type BatchOutcome, type WriteArgs } from './postgres_batch.js';
 import type { PostgresStoreOptions } from './postgres_options.js';
 import { NOW, createSchema, openPool } from './postgres_setup.js';
-import { decide, landedWrite, outcomeUnknown, versionAfter, type WriteReadBack } from './ambiguous_commit.js';
+import {
+  decide,
+  landedWrite,
+  outcomeUnknown,
+  storeError,
+  versionAfter,
+  type WriteReadBack,
+} from './ambiguous_commit.js';
 
 export { POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres_options.js';
 
@@ -687,14 +694,21 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
     return this.#closing;
   }
 
-  /** Runs an operation as a Promise that is safe to leave un-awaited. */
+  /**
+   * Runs an operation as a Promise that is safe to leave un-awaited. Its driver errors of a server
+   * not reachable for now reject as ERR_ENTITY_STORE_UNAVAILABLE (ambiguous_commit.ts's
+   * `storeError`): the store's boundary, so every caller, here or on another node, sees one code.
+   */
   #op<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (this.#closed) return rejected(ErrStoreClosed.with(this.name), undefined, `entity store ${what}`);
+    const name = `${this.name} ${what}`;
     let p: Promise<T>;
     try {
-      p = fn();
+      p = fn().catch((e: unknown) => {
+        throw storeError(e, name);
+      });
     } catch (e) {
-      return rejected(e, undefined, `entity store ${what}`);
+      return rejected(storeError(e, name), undefined, `entity store ${what}`);
     }
     return ignorable(p, undefined, `entity store ${what}`);
   }

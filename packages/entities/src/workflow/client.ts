@@ -35,6 +35,7 @@ import type { WatchMode } from './watchers.js';
 import type { ListOptions, WorkflowRuntimeView } from './listing.js';
 import { askUpdate, type UpdateOptions } from './updates.js';
 import { WorkflowBatchClient } from './batch_client.js';
+import { askThrough, isStoreUnreachable, isTimeout, STORE_RETRY_MS } from './ride_through.js';
 import { checkIdReuse, checkStartSignal, type IdReusePolicy, type StartSignal } from './start_policy.js';
 import { checkQueueName } from './define.js';
 import { queueView, type WorkflowQueueView } from './queues.js';
@@ -137,6 +138,7 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
     what: string,
     options: O | undefined,
     make: (o: O) => WorkflowRequest,
+    through = false,
   ): Promise<unknown> {
     let request: WorkflowRequest;
     let timeout: number | undefined;
@@ -147,7 +149,8 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
     } catch (err) {
       return Promise.reject(inputRefusal(`workflow ${this.workflow}/${this.id}: ${what}`, err));
     }
-    return this.#ask(request, timeout);
+    // `through`: a request safe to ask again rides through a failover (ride_through.ts).
+    return through ? askThrough(timeout, (ms) => this.#ask(request, ms)) : this.#ask(request, timeout);
   }
 
   /**
@@ -221,12 +224,14 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    return this.#request('signal', options, (o) => ({
-      '~wf': 'signal',
-      name,
-      payload,
-      ...(o.id === undefined ? {} : { id: o.id }),
-    })) as Promise<'accepted' | 'duplicate'>;
+    // One request id for the call: its attempts after a failover are kept once (start_request.ts).
+    const rid = crypto.randomUUID();
+    return this.#request(
+      'signal',
+      options,
+      (o) => ({ '~wf': 'signal', name, payload, ...(o.id === undefined ? {} : { id: o.id }), rid }),
+      true,
+    ) as Promise<'accepted' | 'duplicate'>;
   }
 
   /**
@@ -385,39 +390,6 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
   }
 }
 
-/** Pause before `result()` asks again after the store was unreachable, ms. */
-const STORE_RETRY_MS = 200;
-
-/** SQLSTATEs of a session the server ended or refused while failing over (class 08: the connection). */
-const UNREACHABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '25006']);
-
-/**
- * True for an error of a store that cannot be reached for now, as a PostgreSQL failover gives
- * them, here or across nodes (where only the code and text survive): the store's session lost or
- * its outcome window passed, a connection exception (SQLSTATE class 08), the server shutting down,
- * starting or read-only (a standby answered), and node-postgres' own "Connection terminated"
- * (no code). Looked for along the `cause` chain.
- */
-function isStoreUnreachable(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'ERR_ENTITY_STORE_SESSION_LOST' || code === 'ERR_ENTITY_STORE_OUTCOME_UNKNOWN') return true;
-    if (typeof code === 'string' && (UNREACHABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
-    if (
-      /Connection terminated|terminating connection|the database system is (starting up|shutting down|in recovery)|ECONNREFUSED|ECONNRESET/.test(
-        e.message,
-      )
-    )
-      return true;
-  }
-  return false;
-}
-
-function isTimeout(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'ERR_TIMEOUT' || code === 'TIMEOUT';
-}
-
 /** Starts workflow instances and hands out handles (see the top of this file). */
 export class WorkflowClient {
   readonly #e: EntitiesClient;
@@ -474,8 +446,10 @@ export class WorkflowClient {
       ...(reuse === undefined ? {} : { reuse }),
       ...(signal === undefined ? {} : { signal }),
       ...(update === undefined ? {} : { update }),
+      // One request id for the call: asked again after a failover, answered as the first time.
+      rid: crypto.randomUUID(),
     };
-    const r = (await this.#e.call(to, request as never, timeout === undefined ? {} : { timeout })) as {
+    const r = (await askThrough(timeout, (ms) => this.#e.call(to, request as never, { timeout: ms }))) as {
       created: boolean;
       reused?: Started<K>['reused'];
       signal?: Started<K>['signal'];

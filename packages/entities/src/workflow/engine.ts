@@ -63,18 +63,18 @@ import { describeRecord } from './listing.js';
 import { notifyWatchers, watchRequest, type Notifier, type WatchOutcome } from './watchers.js';
 import { queuedSteps } from './queues.js';
 import { figuresOf } from './metrics.js';
-import { checkNothingInFlight, continuation, firstRun } from './continue_as_new.js';
+import { checkNothingInFlight, continuation } from './continue_as_new.js';
 import { UpdateDesk, withPendingUpdates } from './updates.js';
 import { boundQuery, queryBudgetMs } from './query_bound.js';
 import {
   checkIdReuse,
   checkStartSignal,
   reusable,
-  reusedRecord,
   terminatedRecord,
   type IdReusePolicy,
   type StartSignal,
 } from './start_policy.js';
+import { repeatedSignal, repeatedStart, startedRecord, withSignalIds } from './start_request.js';
 
 /** The most watchers one instance keeps (monitors, links and journal subscribers together). */
 const MAX_WATCHERS = 1000;
@@ -178,7 +178,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       case 'result':
         return this.#result(r.waitMs);
       case 'signal':
-        return this.#signal(r.name, r.payload, r.id);
+        return this.#signal(r.name, r.payload, r.id, r.rid);
       case 'query':
         return this.#query(r.name, r.arg, r.waitMs);
       case 'update':
@@ -303,12 +303,15 @@ export abstract class WorkflowEntity extends ReminderEntity<
     } catch (err) {
       throw refuseCall(err as Error);
     }
+    // A repeat of the start that made this run (its answer was lost): answered as it was, nothing done.
+    const first = repeatedStart(rec, r.rid);
+    if (first !== undefined) return first;
     const reuse = rec.status !== undefined && reusable(policy, rec.status);
     if (rec.status !== undefined && !reuse) {
       // The instance as it is: what came with the start goes to it as a signal or update would.
       const existing = { created: false, status: rec.status };
       if (signal !== undefined)
-        return { ...existing, signal: await this.#signal(signal.name, signal.payload, signal.id) };
+        return { ...existing, signal: await this.#signal(signal.name, signal.payload, signal.id, r.rid) };
       // Answered once it is kept: its write is a COMMIT this handler must not wait for (the mailbox).
       if (r.update !== undefined)
         return deferReply(
@@ -324,20 +327,11 @@ export abstract class WorkflowEntity extends ReminderEntity<
         throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: input refused: ${issue}`));
     }
     this.#checkSize('the input', input);
+    if (signal !== undefined) this.#checkSignal(signal.name, signal.payload);
     const now = this.#clock.now();
-    // terminateIfRunning: the running instance ends terminated in the write that starts the new run.
-    const ended = reuse && rec.status === 'running' ? terminatedRecord(rec, now) : undefined;
-    let next: WorkflowRecord = reuse
-      ? reusedRecord(ended ?? rec, input, now)
-      : { ...firstRun(), status: 'running', input, startedAt: now, runs: 1 };
-    if (signal !== undefined) {
-      this.#checkSignal(signal.name, signal.payload);
-      next = {
-        ...next,
-        signals: [{ name: signal.name, payload: signal.payload }],
-        signalIds: signal.id === undefined ? next.signalIds : [...next.signalIds, signal.id].slice(-256),
-      };
-    }
+    const made = startedRecord(rec, { reuse, input, now, signal, rid: r.rid });
+    const { ended, answer } = made;
+    let next = made.next;
     const u = r.update;
     if (u !== undefined) {
       const kept = this.#desk().checkedForStart(next, u.name, u.input, u.id, now);
@@ -355,12 +349,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     figures.started++;
     if (signal !== undefined) figures.signal(signal.name);
     if (u !== undefined) figures.update(u.name);
-    return {
-      created: true,
-      status: 'running',
-      ...(reuse ? { reused: ended?.status ?? rec.status } : {}),
-      ...(signal === undefined ? {} : { signal: 'accepted' }),
-    };
+    return answer;
   }
 
   /** After a terminate (saved): the old run's waiters, watchers and children hear that it ended. */
@@ -393,21 +382,21 @@ export abstract class WorkflowEntity extends ReminderEntity<
     );
   }
 
-  async #signal(name: unknown, payload: unknown, id: unknown): Promise<string> {
+  async #signal(name: unknown, payload: unknown, id: unknown, rid: unknown): Promise<string> {
     const rec = this.#known();
-    // A repeat of a kept id is a duplicate even once the instance ended: its sender may be
-    // retrying after a lost acknowledgement, and must learn that the signal arrived.
-    const repeat = typeof id === 'string' && rec.signalIds.includes(id);
-    if (rec.status !== 'running' && !repeat)
+    // A repeat (its call's request id, or a kept id) is answered even once the instance ended: its
+    // sender may be retrying after a lost acknowledgement, and must learn that the signal arrived.
+    const repeat = repeatedSignal(rec, id, rid);
+    if (rec.status !== 'running' && repeat === undefined)
       throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
     this.#checkSignal(name, payload);
-    if (repeat) return 'duplicate';
+    if (repeat !== undefined) return repeat;
     this.#ensureRunning();
     // A wait takes the oldest kept signal of its name first (its commit may not have run yet): a
     // new one goes to a wait only when none is kept, else it is kept behind them, in order.
     const kept = rec.signals.some((x) => x.name === name);
     const w = kept ? undefined : this.#signals.open(name);
-    let next: WorkflowRecord = typeof id === 'string' ? { ...rec, signalIds: [...rec.signalIds, id].slice(-256) } : rec;
+    let next = withSignalIds(rec, id, rid);
     if (w !== undefined) {
       w.settled = true;
       next = withEntry(next, {

@@ -140,6 +140,16 @@ export interface WorkflowRunLink {
   readonly entries: number;
 }
 
+/** What the start that made an instance's current run answered, kept with its request id (start_request.ts). */
+export interface StartRequest {
+  /** Its request id. */
+  readonly id: string;
+  /** With `idReuse`: how the instance whose id it used again had ended. */
+  readonly reused?: 'completed' | 'failed' | 'cancelled';
+  /** It carried a signal (signal-with-start), kept in the write that made the run. */
+  readonly signal?: true;
+}
+
 /** The entity state of a workflow instance. */
 export interface WorkflowRecord {
   /** Undefined for an id never started. */
@@ -177,6 +187,10 @@ export interface WorkflowRecord {
   readonly updates?: readonly UpdateState[];
   /** Its search attributes, as the body last set them (`ctx.setAttributes`; attributes.ts). */
   readonly attributes?: Readonly<Record<string, IndexValue>>;
+  /** The request id of the start that made the current run, and its answer (start_request.ts; absent: none kept). */
+  readonly startRequest?: StartRequest;
+  /** The request ids of the last signals kept, newest last (start_request.ts; absent: none). */
+  readonly signalCalls?: readonly string[];
 }
 
 /** The record of an id never started. */
@@ -195,9 +209,18 @@ export type WorkflowRequest =
       readonly signal?: { readonly name: string; readonly payload: unknown; readonly id?: string };
       /** Update-with-start: accepted in the write that creates the instance, or by the running one. */
       readonly update?: { readonly name: string; readonly input: unknown; readonly id: string };
+      /** The call's request id (start_request.ts): asked again with it, answered as the first time. */
+      readonly rid?: string;
     }
   | { readonly '~wf': 'result'; readonly waitMs: number }
-  | { readonly '~wf': 'signal'; readonly name: string; readonly payload: unknown; readonly id?: string }
+  | {
+      readonly '~wf': 'signal';
+      readonly name: string;
+      readonly payload: unknown;
+      readonly id?: string;
+      /** The call's request id (start_request.ts): asked again with it, kept once, answered 'accepted'. */
+      readonly rid?: string;
+    }
   | { readonly '~wf': 'query'; readonly name: string; readonly arg?: unknown; readonly waitMs?: number }
   | {
       readonly '~wf': 'update';

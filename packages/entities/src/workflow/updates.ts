@@ -38,6 +38,7 @@ import {
 import { storableRefusal } from './outcome.js';
 import { withEntry, type WorkflowJournalEntry, type WorkflowRecord, type WorkflowRequest } from './record.js';
 import type { RunOps, RunRef } from './run_host.js';
+import { isStoreUnreachable, isTimeout, STORE_RETRY_MS } from './ride_through.js';
 import { checkUpdates, type PendingUpdate, type Taken, type UpdateState, type UpdateTake } from './update_state.js';
 
 export { checkUpdates, type PendingUpdate, type UpdateState, type UpdateTake };
@@ -587,6 +588,11 @@ export async function askUpdate(
     } catch (err) {
       // The owner died, paused or moved while we waited: ask the next one (the id makes it safe).
       if (ErrEntityUnavailable.is(err) || isTimeout(err)) continue;
+      // The store is unreachable for a while (a failover): ask again shortly, within the deadline.
+      if (isStoreUnreachable(err)) {
+        await new Promise((r) => setTimeout(r, Math.min(STORE_RETRY_MS, Math.max(0, deadline - Date.now()))));
+        continue;
+      }
       throw err;
     }
     if (r.status === 'pending') continue;
@@ -597,10 +603,4 @@ export async function askUpdate(
     (err as { cause?: unknown }).cause = revivedError(r.error);
     throw err;
   }
-}
-
-/** A call that timed out (the owner died or paused while it waited): asked again. */
-function isTimeout(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'ERR_TIMEOUT' || code === 'TIMEOUT';
 }
