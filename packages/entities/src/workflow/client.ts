@@ -63,7 +63,7 @@ export type SignalWithStart<K extends AnyWorkflowKind = AnyWorkflowKind> = {
 
 /** Options of {@link WorkflowClient.start}. */
 export interface StartOptions<K extends AnyWorkflowKind = AnyWorkflowKind> {
-  /** How long the start may take to be stored, in ms. Default 5000. */
+  /** How long the start may take to be stored, in ms, its attempts across a store failover included. Default 5000. */
   readonly timeout?: number;
   /**
    * When the id's instance ended: start a new one under it (`'always'`, `'afterFailure'`: failed
@@ -209,6 +209,9 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * ERR_WORKFLOW_CLOSED when the instance ended (and the id, if any, is not one it kept), ERR_WORKFLOW_INCORRECT for an undeclared signal or a refused payload.
    * A name that is not a string, or a payload whose reading throws (a getter), is refused here
    * with ERR_WORKFLOW_INCORRECT, a payload no store keeps with ERR_ENTITY_UNSTORABLE, before anything is sent.
+   * Rides through a store unreachable for a while (a failover) and an owner that moved: asked again
+   * every 200 ms within `timeout` (default 5000) with the call's request id, so an attempt that
+   * landed is kept once and answered 'accepted' ('duplicate' is for an `id` another call sent).
    */
   signal<N extends keyof WorkflowSignals<K> & string>(
     name: N,
@@ -409,6 +412,10 @@ export class WorkflowClient {
    * stored. Starting an id that exists starts nothing and returns its handle (`created` false).
    * Rejects with ERR_WORKFLOW_INCORRECT for an input the kind's schema refuses,
    * ERR_WORKFLOW_VALUE_TOO_LARGE over its `maxValueBytes`, or the runtime's errors (an unknown kind).
+   * Rides through a store unreachable for a while (a failover) and an owner that moved: asked again
+   * every 200 ms within `timeout` with the call's request id (start_request.ts), so an attempt
+   * that landed is answered as it was — the same run, under every `idReuse`; past the timeout, the
+   * last error (ERR_ENTITY_STORE_UNAVAILABLE while the store stayed unreachable).
    */
   async start<K extends AnyWorkflowKind>(
     kind: K,
