@@ -105,6 +105,20 @@ test('start asked again with the same request id under every policy: the first a
   assert.equal(c.reused, 'cancelled');
 });
 
+test('a record written before request ids (no startRequest, no signalCalls) reads as one with none kept', async () => {
+  await using k = await startTestEntities({ kinds: [Sum] });
+  // A start as an older client sends it: no request id; the record keeps none.
+  const old = { '~wf': 'start', input: 1 } as never;
+  assert.deepEqual(await k.entities.call({ kind: Sum.name, key: 'o1' }, old), { created: true, status: 'running' });
+  const h = k.entities.workflows.handle(Sum, 'o1');
+  assert.equal(await h.signal('add', 2, { id: 'two' }), 'accepted');
+  assert.equal(await h.signal('add', 2, { id: 'two' }), 'duplicate');
+  const again = await k.entities.workflows.start(Sum, 'o1', 5);
+  assert.equal(again.created, false);
+  await h.signal('add', 3);
+  assert.equal(await h.result(), 6);
+});
+
 test('signal without an id whose answer was lost after it landed: asked again, kept once, answered accepted', async () => {
   const store = new LostAnswers();
   await using k = await startTestEntities({ kinds: [Sum], store });
