@@ -88,8 +88,12 @@ if (missing !== undefined) {
 
     // A session ended under a statement (57P01): a load waits on a table locked by another
     // session, and its backend is terminated.
-    await admin.query('BEGIN');
-    await admin.query('LOCK TABLE unav_state IN ACCESS EXCLUSIVE MODE');
+    // (Locked from a session of its own: inside a transaction pg_stat_activity is read once.)
+    const locker = new pg.Client({ connectionString: server.url });
+    await locker.connect();
+    t.after(() => locker.end().catch(() => undefined));
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE unav_state IN ACCESS EXCLUSIVE MODE');
     const load = store.load(id);
     const pid = await eventually(async () => {
       const r = await admin.query<{ pid: number }>(
@@ -99,7 +103,7 @@ if (missing !== undefined) {
     }, 'the load waiting on the lock');
     await admin.query('SELECT pg_terminate_backend($1)', [pid]);
     await unavailable(load, '57P01');
-    await admin.query('ROLLBACK');
+    await locker.end();
 
     // A read-only server (as a standby answering during a failover): 25006.
     await admin.query('ALTER SYSTEM SET default_transaction_read_only = on');
