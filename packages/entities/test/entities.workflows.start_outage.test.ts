@@ -64,12 +64,12 @@ for (const idReuse of ['always', 'terminateIfRunning'] as const)
     assert.equal(store.lost, 1, 'the start write lost its answer');
     assert.equal(again.created, true);
     assert.equal(again.reused, idReuse === 'always' ? 'completed' : 'cancelled');
-    assert.equal(again.signal, 'accepted');
+    assert.equal(again.signalled, 'accepted');
     const d = await again.describe();
     assert.equal(d.status, 'running');
     assert.equal(d.previousRuns?.length, 1, 'one run before this one: no run made by the repeat');
-    // (A signal-with-start's answer shadows the handle's `signal` method: a fresh handle.)
-    const h = wf.handle(Sum, 's1');
+    // The started handle keeps its `signal` method (the start's answer is `signalled`).
+    const h = again;
     await h.signal('add', 5);
     assert.equal(await h.result(), 115, 'the run the first attempt made, its signal kept once');
   });

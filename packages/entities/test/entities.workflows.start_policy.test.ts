@@ -121,7 +121,7 @@ const CASES: RigCases = {
       { address: 'A', ttlMs: 24 * HOUR },
       { signal: { name: 'confirm', payload: { by: 'ann' }, id: 'c-1' } },
     );
-    assert.deepEqual([s.created, s.signal], [true, 'accepted']);
+    assert.deepEqual([s.created, s.signalled], [true, 'accepted']);
     assert.deepEqual(await w.handle(WfOrder, 's1').result(), {
       status: 'confirmed',
       address: 'A',
@@ -141,12 +141,13 @@ const CASES: RigCases = {
           { signal: { name: 'confirm', payload: { by: 'bo' }, id } },
         );
     const first = await again('c-2');
-    assert.deepEqual([first.created, first.signal], [false, 'accepted']);
-    assert.equal((await again('c-2')).signal, 'duplicate');
+    assert.deepEqual([first.created, first.signalled], [false, 'accepted']);
+    assert.equal(typeof first.signal, 'function', 'the handle keeps its signal method');
+    assert.equal((await again('c-2')).signalled, 'duplicate');
     assert.deepEqual((await rig.workflows().handle(WfOrder, 's2').result()).address, 'A', 'the first input kept');
     // Ended (not used again): refused as a signal would be (a repeat of a kept id is still a duplicate).
     await assert.rejects(again('c-3'), code('ERR_WORKFLOW_CLOSED'));
-    assert.equal((await again('c-2')).signal, 'duplicate');
+    assert.equal((await again('c-2')).signalled, 'duplicate');
     // A signal the kind does not declare, or a payload it refuses: nothing is created.
     await assert.rejects(
       rig

@@ -91,8 +91,10 @@ export async function starts(entities: Entities): Promise<void> {
     signal: { name: 'confirm', payload: { by: 'ann' } },
     idReuse: 'always',
   });
-  const how: 'accepted' | 'duplicate' | undefined = s.signal;
+  const how: 'accepted' | 'duplicate' | undefined = s.signalled;
   void how;
+  // The started handle keeps its signal method.
+  await s.signal('confirm', { by: 'bo' });
   // @ts-expect-error the payload of 'confirm' has a string 'by'
   await w.start(Order, 'o2', null, { signal: { name: 'confirm', payload: { by: 1 } } });
   // @ts-expect-error a signal the workflow does not declare

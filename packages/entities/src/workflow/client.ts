@@ -85,8 +85,11 @@ export type Started<K extends AnyWorkflowKind> = WorkflowHandle<K> & {
   readonly created: boolean;
   /** With `idReuse`: how the instance whose id this start used again had ended. */
   readonly reused?: 'completed' | 'failed' | 'cancelled';
-  /** With `signal`: whether the signal was kept (`accepted`) or a repeat of its id (`duplicate`). */
-  readonly signal?: 'accepted' | 'duplicate';
+  /**
+   * With `signal`: whether the signal was kept (`accepted`) or a repeat of its id (`duplicate`).
+   * (Not `signal`: that is the handle's method.)
+   */
+  readonly signalled?: 'accepted' | 'duplicate';
 };
 
 /** Options of {@link WorkflowHandle.result}. */
@@ -459,12 +462,12 @@ export class WorkflowClient {
     const r = (await askThrough(timeout, (ms) => this.#e.call(to, request as never, { timeout: ms }))) as {
       created: boolean;
       reused?: Started<K>['reused'];
-      signal?: Started<K>['signal'];
+      signal?: Started<K>['signalled'];
     };
     return Object.assign(h, {
       created: r.created,
       ...(r.reused === undefined ? {} : { reused: r.reused }),
-      ...(r.signal === undefined ? {} : { signal: r.signal }),
+      ...(r.signal === undefined ? {} : { signalled: r.signal }),
     });
   }
 
