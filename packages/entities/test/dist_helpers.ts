@@ -15,6 +15,7 @@ import {
   shardOf,
   type EntityEvent,
   type EntityStore,
+  type RetentionSettings,
 } from '../src/index.js';
 
 const FIXTURE = fileURLToPath(new URL('./entity_node.js', import.meta.url));
@@ -53,6 +54,8 @@ export interface ClusterSettings {
   signals?: boolean;
   /** true: the node hosts the retention kinds and `WorkflowRetention` (retention_kinds.ts). */
   retention?: boolean;
+  /** The runtime's workflowRetention option (the sweeper's settings on the node). */
+  retentionSettings?: Partial<RetentionSettings>;
 }
 
 /** Opens the store of a test's cluster: a SQLite file, or a PostgreSQL database (`postgres://`). */
@@ -116,6 +119,7 @@ export class EntityNode {
         ENT_ROLE: s.role ?? '',
         ENT_SIGNALS: s.signals === true ? '1' : '',
         ENT_RETENTION: s.retention === true ? '1' : '',
+        ENT_RETENTION_SETTINGS: s.retentionSettings === undefined ? '' : JSON.stringify(s.retentionSettings),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

@@ -2,8 +2,10 @@
 // one store (SQLite file; PostgreSQL on a real server) and host WorkflowRetention with two kinds
 // (retention_kinds.ts): `wfretshort`, kept 1 s after it ended, and `wfretlong`, kept an hour. 120
 // ended `wfretshort` instances (completed, failed, cancelled) expire; 5 more run; 10 `wfretlong`
-// ones end (within their period for the whole test) and 2 run. The sweeper is set to sweep 4 keys
-// a transaction, so one sweep spans 30 transactions; the member that owns it (the instance
+// ones end (within their period for the whole test) and 2 run. The members' workflowRetention
+// option keeps the sweeper quiet meanwhile; then the member that does not run it starts again with
+// an option of 4 keys a transaction, and restarts the sweeper with it, so one sweep spans 30
+// transactions; the member that owns it (the instance
 // `workflow-retention`/`sweeper`) is killed (kill -9) once it has deleted some and not all. Then on
 // the survivor: the sweeper runs there (it writes its record), and eventually exactly the 120
 // expired instances are gone — record, index row (count, list), describe (ERR_WORKFLOW_NOT_FOUND)
@@ -17,9 +19,15 @@ import { after, test } from 'node:test';
 
 import { eventually, postgresMissing, startPostgres } from '@ergo-ts/test-support';
 
-import { RETENTION_SWEEPER_ID, WorkflowRetention, type EntityStore, type StatusCounts } from '../src/index.js';
+import {
+  RETENTION_SWEEPER_ID,
+  WorkflowRetention,
+  type EntityStore,
+  type RetentionSettings,
+  type StatusCounts,
+} from '../src/index.js';
 import type { WorkflowSearchPage } from '../src/workflow/search.js';
-import { ownerAmong, twoMembers, type EntityNode } from './dist_helpers.js';
+import { EntityNode, ownerAmong, seeMembers, twoMembers } from './dist_helpers.js';
 import type { RetentionRequest, RetHow } from './retention_kinds.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-retention-dist-'));
@@ -40,10 +48,20 @@ const KEPT_RUNNING = ids('keptrun', 2);
 
 const ask = (n: EntityNode, req: RetentionRequest): Promise<unknown> => n.cmd('retention', { req }, 90_000);
 const count = async (n: EntityNode, kind: string) => (await ask(n, { op: 'count', kind })) as StatusCounts;
-const sweeperWrites = (n: EntityNode, from = 0) =>
-  n.events
-    .slice(from)
-    .filter((e) => e.event === 'written' && e.kind === WorkflowRetention.name && e.key === RETENTION_SWEEPER_ID);
+
+/** Waits until the sweeper runs with `settings` (as the members' option gives them). */
+async function sweeperRuns(n: EntityNode, settings: Partial<RetentionSettings>): Promise<void> {
+  await eventually(
+    async () => {
+      const d = (await ask(n, { op: 'describe', kind: WorkflowRetention.name, id: RETENTION_SWEEPER_ID }).catch(
+        () => undefined,
+      )) as { status?: string; input?: unknown } | undefined;
+      return d?.status === 'running' && JSON.stringify(d.input) === JSON.stringify(settings);
+    },
+    'the sweeper runs with the option',
+    { timeoutMs: 30_000, intervalMs: 50 },
+  );
+}
 
 /** Whether `kind`/`key` has an activation on `n` now (its last activation event says so). */
 function inMemory(n: EntityNode, kind: string, key: string): boolean {
@@ -70,42 +88,58 @@ async function killTheSweeper(
   db: string,
   prefix?: string,
 ) {
-  const { nodes, names, store } = await twoMembers(t, `ret${tag}`, {
+  // Quiet while the instances are made (the members' workflowRetention option): its first sweep
+  // finds nothing, the next is an hour away.
+  const { nodes, names, settings, store } = await twoMembers(t, `ret${tag}`, {
     db,
     retention: true,
+    retentionSettings: { everyMs: HOUR },
     ...(prefix === undefined ? {} : { prefix }),
   });
-  const victimName = ownerAmong(RETENTION_SWEEPER_ID, names);
-  const victim = nodes.find((n) => n.name === victimName)!;
-  const survivor = nodes.find((n) => n.name !== victimName)!;
-  // Quiet while the instances are made: its first sweep finds nothing, the next is an hour away.
-  await ask(survivor, { op: 'sweeper', settings: { everyMs: HOUR } });
+  // The member that does not own the sweeper's key now starts again below with another option.
+  const ownerName = ownerAmong(RETENTION_SWEEPER_ID, names);
+  const owner = nodes.find((n) => n.name === ownerName)!;
+  const other = nodes.find((n) => n.name !== ownerName)!;
+  await sweeperRuns(other, { everyMs: HOUR });
   let last = 0;
   for (const how of ['ok', 'fail', 'cancel'] as const)
-    last = Math.max(last, (await ask(survivor, { op: 'make', kind: 'wfretshort', ids: EXPIRED[how], how })) as number);
-  await ask(survivor, { op: 'make', kind: 'wfretshort', ids: RUNNING, how: 'wait' });
-  await ask(survivor, { op: 'make', kind: 'wfretlong', ids: KEPT, how: 'ok' });
-  await ask(survivor, { op: 'make', kind: 'wfretlong', ids: KEPT_RUNNING, how: 'wait' });
+    last = Math.max(last, (await ask(other, { op: 'make', kind: 'wfretshort', ids: EXPIRED[how], how })) as number);
+  await ask(other, { op: 'make', kind: 'wfretshort', ids: RUNNING, how: 'wait' });
+  await ask(other, { op: 'make', kind: 'wfretlong', ids: KEPT, how: 'ok' });
+  await ask(other, { op: 'make', kind: 'wfretlong', ids: KEPT_RUNNING, how: 'wait' });
   const all = EXPIRING.length + RUNNING.length;
-  assert.deepEqual(
-    [(await count(survivor, 'wfretshort')).total, (await count(survivor, 'wfretlong')).total],
-    [all, 12],
-  );
+  assert.deepEqual([(await count(other, 'wfretshort')).total, (await count(other, 'wfretlong')).total], [all, 12]);
   // Every short one is past its second (the store compares end times with the member's clock).
   await eventually(() => Date.now() > last + 1000, 'the short ones expired', { timeoutMs: 30_000, intervalMs: 20 });
-  // Now often and in small batches: 30 transactions for the 120, 30 ms apart.
-  const fromVictim = victim.events.length;
-  await ask(survivor, { op: 'sweeper', settings: { batchSize: 4, pauseMs: 30, maxBatches: 1000, everyMs: 100 } });
+  // Now often and in small batches: 30 transactions for the 120, 30 ms apart. The other member
+  // starts again with these as its option: as it starts, it restarts the sweeper with them.
+  const fromOwner = owner.events.length;
+  const fast = { batchSize: 4, pauseMs: 30, maxBatches: 1000, everyMs: 100 };
+  await other.stop();
+  const restarted = await EntityNode.start(other.name, { ...settings, retentionSettings: fast });
+  t.after(() => restarted.stop());
+  await seeMembers([owner, restarted]);
   const before = await eventually(
     async () => {
-      const c = await count(survivor, 'wfretshort');
+      const c = await count(owner, 'wfretshort');
       return c.total < all ? c : undefined;
     },
     'the sweeper deleted some',
     { timeoutMs: 60_000, intervalMs: 5 },
   );
+  // The member running the sweeper now: the one that wrote its record last since the restart (a
+  // leave and a return may move its key's shard between the two).
+  const lastWrite = (n: EntityNode, from: number): number => {
+    const i = n.events.findLastIndex(
+      (e, j) =>
+        j >= from && e.event === 'written' && e.kind === WorkflowRetention.name && e.key === RETENTION_SWEEPER_ID,
+    );
+    return i < 0 ? -1 : n.arrivals[i]!;
+  };
+  const [wOwner, wRestarted] = [lastWrite(owner, fromOwner), lastWrite(restarted, 0)];
+  const [victim, survivor] = wRestarted > wOwner ? [restarted, owner] : [owner, restarted];
   await victim.kill();
-  assert.ok(sweeperWrites(victim, fromVictim).length > 0, 'the sweeper ran on the member killed');
+  assert.ok(Math.max(wOwner, wRestarted) >= 0, 'the sweeper ran on the member killed');
   const fromSurvivor = survivor.events.length;
   const left = (await count(survivor, 'wfretshort')).total;
   assert.ok(left > RUNNING.length, `killed mid-sweep: ${before.total} then ${left} of ${all} left`);

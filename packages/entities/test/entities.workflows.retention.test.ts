@@ -152,6 +152,29 @@ test('on the test kit, the cluster sweeps by itself once the period passed (Work
     await new Promise((r) => setImmediate(r));
 });
 
+test('workflowRetention: the sweeper runs with the runtime option; bad values are ERR_WORKFLOW_INCORRECT', async () => {
+  const kinds = [WfKept, WfForever, WorkflowRetention];
+  for (const bad of [{ batchSize: 0 }, { everyMs: 1.5 }, { pauseMs: -1 }, { maxBatches: '2' }, { every: 1 }, 'often'])
+    await assert.rejects(
+      startTestEntities({ kinds, workflowRetention: bad as never }),
+      { code: 'ERR_WORKFLOW_INCORRECT' },
+      JSON.stringify(bad),
+    );
+  const option = { everyMs: 10 * 60_000, batchSize: 7 };
+  await using k = await startTestEntities({ kinds, leaseTtlMs: HOUR, workflowRetention: option });
+  for (;;) {
+    const d = await k.entities.workflows
+      .handleOf('workflow-retention', 'sweeper')
+      .describe()
+      .catch(() => undefined);
+    if (d?.status === 'running') {
+      assert.deepEqual(d.input, option);
+      break;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+});
+
 test('on SQLite a purge finds its keys through the (kind, ended) index, not a scan', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ergo-retention-plan-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

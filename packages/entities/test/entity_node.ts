@@ -14,7 +14,8 @@
 // peerStallTimeout (the heartbeat that declares a paused or cut-off peer down); ENT_LEASE_SCOPE
 // the runtime's leaseScope; ENT_ROLE=client starts a client-only runtime (ENT_MEMBERS: the members);
 // ENT_SIGNALS=1 turns the node's handleSignals on (SIGTERM: a graceful stop, then the process ends).
-// ENT_RETENTION=1 adds the retention kinds and WorkflowRetention (retention_kinds.ts: the 'retention' command).
+// ENT_RETENTION=1 adds the retention kinds and WorkflowRetention (retention_kinds.ts: the 'retention' command);
+// ENT_RETENTION_SETTINGS: the runtime's workflowRetention option as JSON.
 // ENT_QUEUES: the runtime's workflowQueues option as JSON; WF_QDIR: where WfQueued (queue_kinds.ts) marks its attempts.
 // The 'pause' command stops the process itself (SIGSTOP) once its answer is sent, at a known point:
 // between event-loop turns, where no SqliteStore transaction is open (each runs synchronously
@@ -38,6 +39,7 @@ import {
   type EntityStore,
   type ScheduleOptions,
   type WorkflowQueuesOptions,
+  type RetentionSettings,
 } from '../src/index.js';
 import { WfBatchTarget } from './batch_kinds.js';
 import { cartKind } from './cart.js';
@@ -170,6 +172,10 @@ const entities = await startEntities(node, {
   ],
   // ENT_QUEUES: the workflow queues served and their limits, JSON (entities.workflows.queues.dist.test.ts).
   ...(process.env.ENT_QUEUES ? { workflowQueues: JSON.parse(process.env.ENT_QUEUES) as WorkflowQueuesOptions } : {}),
+  // ENT_RETENTION_SETTINGS: the retention sweeper's settings, JSON (entities.workflows.retention.dist.test.ts).
+  ...(process.env.ENT_RETENTION_SETTINGS
+    ? { workflowRetention: JSON.parse(process.env.ENT_RETENTION_SETTINGS) as Partial<RetentionSettings> }
+    : {}),
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),

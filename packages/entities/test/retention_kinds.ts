@@ -7,14 +7,7 @@
 
 import { schema } from 'ergo-ts';
 
-import {
-  defineWorkflow,
-  RETENTION_SWEEPER_ID,
-  WorkflowRetention,
-  type RetentionSettings,
-  type WorkflowClient,
-  type WorkflowDescription,
-} from '../src/index.js';
+import { defineWorkflow, type WorkflowClient } from '../src/index.js';
 
 /** How an instance of the kinds below ends. */
 export type RetHow = 'ok' | 'fail' | 'cancel' | 'wait';
@@ -46,16 +39,13 @@ export type RetentionRequest =
       readonly ids: readonly string[];
       readonly how: RetHow;
     }
-  | { readonly op: 'sweeper'; readonly settings: Partial<RetentionSettings> }
   | { readonly op: 'describe'; readonly kind: string; readonly id: string }
   | { readonly op: 'count'; readonly kind: string }
   | { readonly op: 'list'; readonly kind: string };
 
 /**
  * Runs one request on `w`. make: starts `ids` (20 at a time), ends them as `how` says and answers
- * the latest end time (0 for `wait`). sweeper: the sweeper runs with `settings` — a running one
- * with other settings (the one each member starts, with the defaults) is cancelled and started
- * again with them; answers its description. describe, count, list: the client's answers
+ * the latest end time (0 for `wait`). describe, count, list: the client's answers
  * (describe's rejection carries its code to the test).
  */
 export async function retentionCommand(w: WorkflowClient, req: RetentionRequest): Promise<unknown> {
@@ -77,20 +67,6 @@ export async function retentionCommand(w: WorkflowClient, req: RetentionRequest)
           }),
         );
       return last;
-    }
-    case 'sweeper': {
-      const h = w.handleOf(WorkflowRetention.name, RETENTION_SWEEPER_ID);
-      const want = JSON.stringify(req.settings);
-      for (let i = 0; i < 20; i++) {
-        const d: WorkflowDescription | undefined = await h.describe({ timeout: 20_000 }).catch(() => undefined);
-        if (d?.status === 'running' && JSON.stringify(d.input) === want) return d;
-        if (d?.status === 'running') {
-          await h.cancel('the test sets its settings', { timeout: 20_000 });
-          await h.result({ timeout: 60_000 }).catch(() => undefined);
-        }
-        await w.start(WorkflowRetention, RETENTION_SWEEPER_ID, req.settings, { idReuse: 'always', timeout: 20_000 });
-      }
-      throw new Error('the sweeper did not take the settings');
     }
     case 'describe':
       return w.handleOf(req.kind, req.id).describe({ timeout: 20_000 });

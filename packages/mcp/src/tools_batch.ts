@@ -10,20 +10,12 @@ import { z } from 'zod';
 
 import { McpToolError } from './errors.js';
 import type { ToolSpec } from './tools.js';
-import { entitiesArg, epochMs, instanceArgs, operate, timeArg } from './tools_workflow.js';
+import { entitiesArg, instanceArgs, operate, workflowFilterArgs, workflowFilterFields } from './tools_workflow.js';
 
 const queryArgs = {
   ...entitiesArg,
   workflow: z.string().min(1).optional().describe('Only this workflow kind; absent: every kind (batches aside)'),
-  status: z.enum(['running', 'completed', 'failed', 'cancelled']).optional().describe('Only this status'),
-  attributes: z
-    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
-    .optional()
-    .describe('Search attributes that must all be equal, e.g. {"customer":"c-7"}'),
-  startedAfter: timeArg.describe('Started after this time (ISO 8601 or epoch ms)'),
-  startedBefore: timeArg.describe('Started before this time (ISO 8601 or epoch ms)'),
-  endedAfter: timeArg.describe('Ended after this time (ISO 8601 or epoch ms)'),
-  endedBefore: timeArg.describe('Ended before this time (ISO 8601 or epoch ms)'),
+  ...workflowFilterArgs,
   action: z
     .enum(['cancel', 'terminate', 'signal', 'resume', 'reset'])
     .describe('What to do to each instance (terminate: ends it without compensations; reset: from toSeq, default 0)'),
@@ -39,13 +31,7 @@ function batchFields(args: Record<string, unknown>): Record<string, unknown> {
   if (a === 'signal' && typeof args.signal !== 'string')
     throw new McpToolError('ERR_MCP_BAD_ARGUMENT', 'a signal batch needs signal (its name)');
   return {
-    workflow: args.workflow,
-    status: args.status,
-    attributes: args.attributes,
-    startedAfter: epochMs(args.startedAfter, 'startedAfter'),
-    startedBefore: epochMs(args.startedBefore, 'startedBefore'),
-    endedAfter: epochMs(args.endedAfter, 'endedAfter'),
-    endedBefore: epochMs(args.endedBefore, 'endedBefore'),
+    ...workflowFilterFields(args),
     action: {
       type: a,
       ...(args.reason === undefined ? {} : { reason: args.reason }),

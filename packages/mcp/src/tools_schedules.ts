@@ -8,23 +8,12 @@
 
 import { z } from 'zod';
 
-import type { ToolContext } from './context.js';
-import { McpToolError } from './errors.js';
-import { common, type ToolSpec } from './tools.js';
-import { DEFAULT_ENTITIES_NAME, operate } from './tools_workflow.js';
+import type { ToolSpec } from './tools.js';
+import { entitiesArg, epochMs, operatorTool } from './tools_workflow.js';
 
 const OVERLAP = ['skip', 'bufferOne', 'bufferAll', 'cancelOther', 'terminateOther', 'allowAll'] as const;
 
-const entitiesArgs = {
-  ...common,
-  entities: z
-    .string()
-    .min(1)
-    .optional()
-    .describe(`Registered name of the entities runtime's manager (default ${DEFAULT_ENTITIES_NAME})`),
-};
-
-const scheduleArgs = { ...entitiesArgs, id: z.string().min(1).describe('The schedule id') };
+const scheduleArgs = { ...entitiesArg, id: z.string().min(1).describe('The schedule id') };
 
 const noteArg = z.string().max(1000).optional().describe('A note for operators (why)');
 
@@ -52,14 +41,6 @@ const policiesArg = z
   })
   .optional();
 
-/** `v` (ISO 8601 or epoch ms) in epoch ms; ERR_MCP_BAD_ARGUMENT for a text that is no time. */
-function epochMs(v: unknown, what: string): number {
-  const ms = typeof v === 'number' ? v : Date.parse(String(v));
-  if (!Number.isFinite(ms) || ms < 0)
-    throw new McpToolError('ERR_MCP_BAD_ARGUMENT', `${what}: ${JSON.stringify(v)} is not an ISO 8601 time or epoch ms`);
-  return ms;
-}
-
 /** A tool that asks schedule `args.id` to `op` (an action), with `fields` from the arguments. */
 function scheduleAction(
   op: string,
@@ -68,64 +49,53 @@ function scheduleAction(
   shape: z.ZodRawShape,
   fields: (args: Record<string, unknown>) => Record<string, unknown>,
 ): ToolSpec {
-  return {
+  return operatorTool({
     name: `schedule_${op}`,
     title,
     description,
     action: true,
-    remote: 'inspector',
     shape: { ...scheduleArgs, ...shape },
-    async run(ctx: ToolContext, args) {
-      const { node, value } = await operate(ctx, args, op, { id: args.id, ...fields(args) }, true, 'schedules');
-      return { node, id: args.id, result: value };
-    },
-  };
+    op,
+    subject: 'schedules',
+    fields: (a) => ({ id: a.id, ...fields(a) }),
+    answer: (node, value, a) => ({ node, id: a.id, result: value }),
+  });
 }
 
 /** The schedule tools (see the top of this file). */
 export const scheduleTools: ToolSpec[] = [
-  {
+  operatorTool({
     name: 'schedule_list',
     title: 'Workflow schedules',
     description:
       "Lists the workflow schedules (id, workflow, status active or paused, note, spec, overlap policy, counts of runs started, skipped, missed, failed, the last run), newest first, from the store's index: by workflow kind and status",
     action: false,
-    remote: 'inspector',
     shape: {
-      ...entitiesArgs,
+      ...entitiesArg,
       workflow: z.string().min(1).optional().describe('Only schedules starting this workflow kind'),
       status: z.enum(['active', 'paused']).optional().describe('Only active or only paused ones'),
       limit: z.number().int().min(1).max(1000).optional().describe('At most this many (default 100)'),
     },
-    async run(ctx, args) {
-      const fields = { workflow: args.workflow, status: args.status, limit: args.limit };
-      const { node, value } = await operate(ctx, args, 'list', fields, false, 'schedules');
-      return { node, schedules: value };
-    },
-  },
-  {
+    op: 'list',
+    subject: 'schedules',
+    fields: (a) => ({ workflow: a.workflow, status: a.status, limit: a.limit }),
+    answer: (node, value) => ({ node, schedules: value }),
+  }),
+  operatorTool({
     name: 'schedule_describe',
     title: 'Workflow schedule',
     description:
       'One workflow schedule: its spec, input, policies, paused and note, counts, cursor (every nominal time at or before it was dealt with), running and buffered runs, the recent runs (nominal time, outcome, workflow id) and the next nominal times',
     action: false,
-    remote: 'inspector',
     shape: {
       ...scheduleArgs,
       next: z.number().int().min(0).max(100).optional().describe('How many next times (default 5)'),
     },
-    async run(ctx, args) {
-      const { node, value } = await operate(
-        ctx,
-        args,
-        'describe',
-        { id: args.id, next: args.next },
-        false,
-        'schedules',
-      );
-      return { node, ...(value as object) };
-    },
-  },
+    op: 'describe',
+    subject: 'schedules',
+    fields: (a) => ({ id: a.id, next: a.next }),
+    answer: (node, value) => ({ node, ...(value as object) }),
+  }),
   scheduleAction(
     'create',
     'Create a workflow schedule',

@@ -49,6 +49,35 @@ export function epochMs(v: unknown, what: string): number | undefined {
 
 export const instanceArgs = { ...workflowArgs, id: z.string().min(1).describe('The workflow instance id') };
 
+/**
+ * The filter of a search of the store's index (workflow_list, the batch tools in tools_batch.ts)
+ * beside the workflow kind, whose text each tool says its own way.
+ */
+export const workflowFilterArgs = {
+  status: z.enum(['running', 'completed', 'failed', 'cancelled']).optional().describe('Only this status'),
+  attributes: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .describe('Search attributes that must all be equal, e.g. {"customer":"c-7"}'),
+  startedAfter: timeArg.describe('Started after this time (ISO 8601 or epoch ms)'),
+  startedBefore: timeArg.describe('Started before this time (ISO 8601 or epoch ms)'),
+  endedAfter: timeArg.describe('Ended after this time (ISO 8601 or epoch ms)'),
+  endedBefore: timeArg.describe('Ended before this time (ISO 8601 or epoch ms)'),
+};
+
+/** The operator request fields of a filter (kind and {@link workflowFilterArgs}); ERR_MCP_BAD_ARGUMENT for a bad time. */
+export function workflowFilterFields(args: Record<string, unknown>): Record<string, unknown> {
+  return {
+    workflow: args.workflow,
+    status: args.status,
+    attributes: args.attributes,
+    startedAfter: epochMs(args.startedAfter, 'startedAfter'),
+    startedBefore: epochMs(args.startedBefore, 'startedBefore'),
+    endedAfter: epochMs(args.endedAfter, 'endedAfter'),
+    endedBefore: epochMs(args.endedBefore, 'endedBefore'),
+  };
+}
+
 export const entitiesArg = { ...common, entities: workflowArgs.entities };
 
 const letterArgs = {
@@ -59,7 +88,7 @@ const letterArgs = {
 };
 
 /** Which operator requests the manager answers (workflow/operator.ts, runtime/dead_letters.ts, workflow/schedules_operator.ts). */
-type Subject = 'workflows' | 'deadLetters' | 'schedules';
+export type Subject = 'workflows' | 'deadLetters' | 'schedules';
 
 /** Asks the entities manager of the node `args.node` names; the answer's value, or its refusal as an error (tools_schedules.ts too). */
 export async function operate(
@@ -107,21 +136,44 @@ export async function operate(
   throw new ErgoError(reply.code, String(reply.message));
 }
 
+/** What {@link operatorTool} makes a tool of. */
+export interface OperatorToolSpec extends Pick<ToolSpec, 'name' | 'title' | 'description' | 'action' | 'shape'> {
+  /** The operator request it asks, of `subject`'s (default 'workflows'). */
+  readonly op: string;
+  readonly subject?: Subject;
+  /** The request's fields from the tool's arguments. */
+  fields(args: Record<string, unknown>): Record<string, unknown>;
+  /** The tool's answer from the node that answered and the request's value. */
+  answer(node: string, value: unknown, args: Record<string, unknown>): unknown;
+}
+
+/** A tool that asks one operator request of the entities manager ({@link operate}) and answers from its value. */
+export function operatorTool(spec: OperatorToolSpec): ToolSpec {
+  const { op, subject, fields, answer, ...tool } = spec;
+  return {
+    ...tool,
+    remote: 'inspector',
+    async run(ctx, args) {
+      const { node, value } = await operate(ctx, args, op, fields(args), tool.action, subject);
+      return answer(node, value, args);
+    },
+  };
+}
+
 /** `dead_letter_<op>`: an action on one dead letter (kind, key, id). */
 function letterAction(op: 'retry' | 'drop', title: string, description: string): ToolSpec {
-  return {
+  const fields = (a: Record<string, unknown>) => ({ kind: a.kind, key: a.key, id: a.id });
+  return operatorTool({
     name: `dead_letter_${op}`,
     title,
     description,
     action: true,
-    remote: 'inspector',
     shape: letterArgs,
-    async run(ctx, args) {
-      const fields = { kind: args.kind, key: args.key, id: args.id };
-      const { node, value } = await operate(ctx, args, op, fields, true, 'deadLetters');
-      return { node, ...fields, result: value };
-    },
-  };
+    op,
+    subject: 'deadLetters',
+    fields,
+    answer: (node, value, a) => ({ node, ...fields(a), result: value }),
+  });
 }
 
 /** The workflow and dead-letter tools (see the top of this file). */
@@ -140,28 +192,14 @@ export const workflowTools: ToolSpec[] = [
         .min(1)
         .optional()
         .describe('The workflow kind; absent: every kind (and the kinds are listed)'),
-      status: z.enum(['running', 'completed', 'failed', 'cancelled']).optional().describe('Only this status'),
-      attributes: z
-        .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
-        .optional()
-        .describe('Search attributes that must all be equal, e.g. {"customer":"c-7"}'),
-      startedAfter: timeArg.describe('Started after this time (ISO 8601 or epoch ms)'),
-      startedBefore: timeArg.describe('Started before this time (ISO 8601 or epoch ms)'),
-      endedAfter: timeArg.describe('Ended after this time (ISO 8601 or epoch ms)'),
-      endedBefore: timeArg.describe('Ended before this time (ISO 8601 or epoch ms)'),
+      ...workflowFilterArgs,
       limit: z.number().int().min(1).max(1000).optional().describe('At most this many (default 100, at most 1000)'),
       cursor: z.string().min(1).optional().describe("The previous page's next"),
       after: z.string().min(1).optional().describe('The same as cursor (older name)'),
     },
     async run(ctx, args) {
       const fields = {
-        workflow: args.workflow,
-        status: args.status,
-        attributes: args.attributes,
-        startedAfter: epochMs(args.startedAfter, 'startedAfter'),
-        startedBefore: epochMs(args.startedBefore, 'startedBefore'),
-        endedAfter: epochMs(args.endedAfter, 'endedAfter'),
-        endedBefore: epochMs(args.endedBefore, 'endedBefore'),
+        ...workflowFilterFields(args),
         limit: args.limit,
         cursor: args.cursor ?? args.after,
       };

@@ -26,6 +26,12 @@ export const ErrTabRateLimit = defineError('ERR_TAB_RATE_LIMIT', 'tab message ra
 export const ErrTabBytesLimit = defineError('ERR_TAB_BYTES_LIMIT', 'tab byte rate limit exceeded');
 /** What waits for the tab (offline, or a slow socket) would pass its queued-bytes limit. */
 export const ErrTabQueueFull = defineError('ERR_TAB_QUEUE_FULL', 'tab queue is full');
+/**
+ * The close code of a tab's socket when the gateway ends its session because even the refusals of
+ * the tab's own frames no longer fit its queue (it sends faster than it reads): the tab ends with
+ * ErrTabQueueFull and does not dial again.
+ */
+export const CLOSE_QUEUE_FULL = 4029;
 /** A frame the gateway cannot read, or an operation tabs may not use (remote spawn). */
 export const ErrTabFrame = defineError('ERR_TAB_FRAME', 'malformed or forbidden tab frame');
 /** The tab's session ended (its reconnect window passed, or the gateway stopped). */
@@ -191,9 +197,9 @@ const HEAD_BYTES = 4096;
 
 /**
  * What a frame refused before it was decoded (past a limit) says of itself, read from its head
- * alone: op, source, destination, request id and, for a call, its caller and Ref (the message or
- * request is never read). The refusal then answers the request it carried. Null when even the
- * head is no routed frame's.
+ * alone: op, source, destination, request id and, for a call or a response, its sender, caller
+ * and Ref (the message, request or reply is never read). The refusal then answers the request it
+ * carried, and a refused reply its caller. Null when even the head is no routed frame's.
  */
 export function frameHead(bytes: Uint8Array): Frame | null {
   // A head is a few hundred bytes (node names are at most 255 bytes): what lies past this
@@ -203,7 +209,7 @@ export function frameHead(bytes: Uint8Array): Frame | null {
     const h = decodeArrayHead(bytes, 4);
     if (typeof h[0] !== 'number' || h[0] < Op.Send || h[0] > Op.NodeDown) return null;
     if (typeof h[1] !== 'string' || typeof h[2] !== 'string') return null;
-    return (h[0] === Op.Call ? decodeArrayHead(bytes, 8) : h) as Frame;
+    return (h[0] === Op.Call || h[0] === Op.Response ? decodeArrayHead(bytes, 8) : h) as Frame;
   } catch {
     return null;
   }

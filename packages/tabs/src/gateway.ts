@@ -33,6 +33,7 @@ import { EnpBridge, erlangBridge, type TabEnpOptions, type TabErlangOptions } fr
 import { EventHub, HubDropTab, HubRequest, hubEvent } from './event_hub.js';
 import { applyFrame } from './frame_inbound.js';
 import {
+  CLOSE_QUEUE_FULL,
   Ctl,
   decodeFrame,
   encodeFrame,
@@ -417,8 +418,10 @@ class Gateway implements TabGateway {
       s.admitInbound(bytes.length);
     } catch (e) {
       // Refused undecoded: its head alone says which call or important send fails with the code
-      // (else the tab's caller would wait for its timeout).
-      return this.#refuse(s, frameHead(bytes), toError(e));
+      // (else the tab's caller would wait for its timeout), and which caller a reply was for.
+      const head = frameHead(bytes);
+      if (head !== null && head[0] === Op.Response) this.#failReply(s, head, toError(e));
+      return this.#refuse(s, head, toError(e));
     }
     let f: Frame | null = null;
     try {
@@ -463,6 +466,22 @@ class Gateway implements TabGateway {
     this.node.send(new ProcessID(TAB_RELAY as Atom, dst as Atom), bytes);
   }
 
+  /**
+   * A reply of tab `s` refused for a limit (`head`: the reply's head): its caller fails now with
+   * the refusal's code, as a call the gateway could not deliver does, not at its own timeout. The
+   * answer stands in for the tab's reply, so it is held to the tab's grant as the reply would be.
+   */
+  #failReply(s: TabSession, head: Frame, e: Error): void {
+    const reply: Frame = [Op.Response, s.name, head[2], 0, head[4], head[5], head[6], head[7], false, errorToWire(e)];
+    try {
+      s.policy.check(reply, s.peers, this.node.name);
+      this.#route(s, reply, encodeFrame(reply));
+      s.watchers.fromTab(reply);
+    } catch (e2) {
+      this.log.warning('tab %s: the caller of a refused reply not told: %s', s.name, toError(e2).message);
+    }
+  }
+
   /** Tells tab `s` (and the log, summarised: RefusalLog) that a frame of its was refused. */
   #refuse(s: TabSession, f: Frame | null, e: Error): void {
     s.refused++;
@@ -474,15 +493,10 @@ class Gateway implements TabGateway {
     const peer = f === null ? '' : String(f[2]);
     const reqId = f !== null && hasReqId(f[0]) && typeof f[3] === 'number' ? f[3] : 0;
     const call = f !== null && f[0] === Op.Call;
-    try {
-      s.deliver(
-        encodeFrame([Ctl.Refusal, peer, reqId, errorToWire(e), what, call ? f![5] : null, call ? f![7] : null]),
-      );
-    } catch (e2) {
-      this.#refusals.note(s, 'not sent to the tab', () =>
-        this.log.warning('tab %s: refusal not sent: %s', s.name, toError(e2).message),
-      );
-    }
+    const refusal = [Ctl.Refusal, peer, reqId, errorToWire(e), what, call ? f![5] : null, call ? f![7] : null];
+    // Past its queue and the refusals' room (session.ts): the tab sends faster than it reads. The
+    // refusal still goes, before the close; its other pending requests fail as at a node down.
+    if (!s.deliverRefusal(encodeFrame(refusal))) this.#expire(s, 'its queue is full, refusals too', CLOSE_QUEUE_FULL);
   }
 
   /** A frame from server node `from.node` (its relay sent it here) for one of the tabs. */
@@ -553,12 +567,13 @@ class Gateway implements TabGateway {
     }
   }
 
-  #expire(s: TabSession, why: string): void {
+  /** Ends session `s` (`code`: its socket's close code). */
+  #expire(s: TabSession, why: string, code = 4000): void {
     if (this.sessions.get(s.name) !== s) return;
     this.sessions.delete(s.name);
     this.#bySecret.delete(s.secret);
     this.#labels.delete(s);
-    s.end(4000, why);
+    s.end(code, why);
     this.#refusals.flush(s);
     this.log.info('tab %s ended: %s', s.name, why);
     // Watchers here first (the engine's node down), then every node and tab it spoke with.

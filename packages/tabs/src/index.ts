@@ -1,21 +1,6 @@
 // @ergo-ts/tabs: browser tabs as nodes of an ergo-ts cluster (docs/browser-gateway.md). The
 // gateway and the server nodes' routes live here; the tab's side is `@ergo-ts/tabs/tab` (also
 // re-exported here for simulated tabs in Node).
-export {
-  ErrTabAdmission,
-  ErrTabBytesLimit,
-  ErrTabFrame,
-  ErrTabNotGranted,
-  ErrTabPosing,
-  ErrTabQueueFull,
-  ErrTabRateLimit,
-  ErrTabReloaded,
-  ErrTabSessionEnded,
-  ErrTabValue,
-  errorFromWire,
-  errorToWire,
-  type WireError,
-} from './frame.js';
 export { createTabGateway, type TabGateway, type TabGatewayOptions, type TabRequest } from './gateway.js';
 export type { TabEnpOptions, TabErlangEndpoint, TabErlangOptions } from './enp_bridge.js';
 export { attachTabRoutes, type TabRoutes, type TabRoutesOptions } from './routes.js';
@@ -23,14 +8,6 @@ export type { TabGrant, TabProtocolCheck, TabRefusal } from './grant.js';
 export { DEFAULT_TAB_LIMITS, type TabLimits } from './grant.js';
 export type { TabInfo } from './session.js';
 export { gatewayOfTab, tabNodeName, TAB_ID_LENGTH, TAB_RELAY } from './frame.js';
-export { joinGateway, type JoinGatewayOptions, type TabNode } from './tab/join.js';
-export type { ReconnectOptions, TabWebSocket, TabWebSocketClass } from './tab/socket.js';
-export { keep, type KeepSpec, type TabStorage } from './tab/keep.js';
-export {
-  TAB_INSPECT,
-  type TabInspectRequest,
-  type TabProcessDetail,
-  type TabProcessList,
-  type TabProcessRow,
-} from './tab/inspect.js';
+// The tab's side, for simulated tabs in Node: all of `@ergo-ts/tabs/tab`.
+export * from './tab/index.js';
 export { ErrTabInspect, TAB_INSPECT_TIMEOUT, TABS_INSPECT, type TabsInspectRequest, type TabsList } from './inspect.js';

@@ -20,6 +20,12 @@ import { TabLink } from './tab_link.js';
 import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
 import { TabWatchers } from './watchers.js';
 
+/**
+ * Bytes above a tab's queuedBytes that refusals of its own frames may take (a refusal is about a
+ * hundred bytes): a tab past both is ended (frame.ts: CLOSE_QUEUE_FULL).
+ */
+export const REFUSAL_ROOM_BYTES = 16 << 10;
+
 /** The socket a session writes to (a `ws` WebSocket satisfies it). */
 export interface TabSocket {
   readonly bufferedAmount: number;
@@ -249,6 +255,22 @@ export class TabSession implements Flushable {
   deliver(bytes: Uint8Array): void {
     if (this.queuedBytes + bytes.length > this.limits.queuedBytes)
       throw ErrTabQueueFull.with(`${this.limits.queuedBytes} bytes for ${this.name}`);
+    this.#write(bytes);
+  }
+
+  /**
+   * Writes the refusal of a frame of the tab (encoded `bytes`): within queuedBytes plus a room of
+   * {@link REFUSAL_ROOM_BYTES} that only refusals use, so a tab whose queue is full of other frames
+   * still hears why its call or send failed. Past that room too it is written all the same, and
+   * false says so: the tab sends frames faster than it reads, and its owner ends the session.
+   */
+  deliverRefusal(bytes: Uint8Array): boolean {
+    const within = this.queuedBytes + bytes.length <= this.limits.queuedBytes + REFUSAL_ROOM_BYTES;
+    this.#write(bytes);
+    return within;
+  }
+
+  #write(bytes: Uint8Array): void {
     this.messagesOut++;
     this.bytesOut += bytes.length;
     // A view of a bigger buffer (a frame of a tab's batch, a socket's chunk) would keep all of it

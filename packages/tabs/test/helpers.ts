@@ -259,11 +259,17 @@ export class Subscriber extends Actor {
 }
 
 /** A raw tab: the WebSocket with hand-made frames (what a hostile page could send). */
-export async function rawTab(
-  url: string,
-): Promise<{ name: string; send(f: unknown[] | Uint8Array): void; next(): Promise<Frame>; close(): void }> {
+export async function rawTab(url: string): Promise<{
+  name: string;
+  send(f: unknown[] | Uint8Array): void;
+  next(): Promise<Frame>;
+  close(): void;
+  /** The close code of the socket, once it closed. */
+  closed: Promise<number>;
+}> {
   const ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';
+  const closed = new Promise<number>((resolve) => (ws.onclose = (ev) => resolve(ev.code)));
   const inbox: Frame[] = [];
   let wake: (() => void) | null = null;
   ws.onmessage = (ev) => {
@@ -286,5 +292,6 @@ export async function rawTab(
     send: (f) => ws.send(f instanceof Uint8Array ? f : encodeFrame(f)),
     next,
     close: () => ws.close(),
+    closed,
   };
 }

@@ -11,7 +11,6 @@
 // sweeper the keys with messages waiting and the age of the oldest (runtime/inbox_sweeper.ts).
 
 import type { EntityStore } from '../contract/store.js';
-import type { WorkflowKindStats } from '../workflow/metrics.js';
 import type { ProjectionStats } from './projections.js';
 
 /** Upper bounds, in seconds, of the store-latency histogram's buckets (the last bucket is +Inf). */
@@ -291,4 +290,71 @@ export class StoreMeter {
       oldestMs: this.#inFlight.size === 0 ? 0 : Math.round(performance.now() - oldest),
     };
   }
+}
+
+// --- workflow figures (workflow/metrics.ts counts them; their shape is here) ---------------------
+
+/** A histogram as Prometheus has it: cumulative bucket counts, seconds. */
+export interface WorkflowHistogram {
+  /** Upper bounds in seconds. */
+  readonly buckets: readonly number[];
+  /** Cumulative: `counts[i]` observations were at most `buckets[i]` seconds. */
+  readonly counts: readonly number[];
+  readonly count: number;
+  /** Their total, seconds. */
+  readonly sum: number;
+}
+
+/** One step's figures in one workflow kind (`WorkflowKindStats.steps`). */
+export interface WorkflowStepStats {
+  /** Attempts started on this node (a replayed, journaled step runs none). */
+  readonly attempts: number;
+  /** Attempts that failed and were followed by another (a retry entry journaled). */
+  readonly retries: number;
+  /** Steps that failed for good here: retries exhausted or a terminal error (not those a cancel ended). */
+  readonly failures: number;
+  /** How long each attempt ran, on the wall clock. */
+  readonly duration: WorkflowHistogram;
+}
+
+/**
+ * One workflow kind's figures on this node (`EntitiesStats.workflows`; workflow/metrics.ts counts
+ * them). Counters run from the runtime's start.
+ */
+export interface WorkflowKindStats {
+  /** Instances started (their start handled by an activation on this node). */
+  readonly started: number;
+  /** Instances that ended here, by status. */
+  readonly completed: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  /** Runs that ended by continuing as new here (`ctx.continueAsNew`): the instance goes on in its next run. */
+  readonly continued: number;
+  /** Replays that diverged from the journal here: each halted its instance (blocked) until a resume. */
+  readonly blockedTotal: number;
+  /** Instances running (blocked ones included) in the activations this node holds now. */
+  readonly open: number;
+  /** Of those, the ones blocked (halted on a divergence). */
+  readonly blocked: number;
+  /** Start to end of the instances that ended here, on the runtime clock, per end status. */
+  readonly duration: Readonly<Record<'completed' | 'failed' | 'cancelled', WorkflowHistogram>>;
+  /**
+   * Bodies resumed in a new activation here (after a move, a crash of the owner, a passivation):
+   * from when they had work to do (their last journal write, or their sleep's or retry's due time)
+   * to when they went on with it, their journal replayed. Not observed for a body that resumed
+   * into a wait (a signal, a child's result).
+   */
+  readonly resumeLatency: WorkflowHistogram;
+  /** Per step label (a step's name; `send <kind>`, `child start <kind>`, `call <kind>` for those). */
+  readonly steps: Readonly<Record<string, WorkflowStepStats>>;
+  /** Outbox messages journaled and not delivered yet, whose delivery runs on this node. */
+  readonly outboxPending: number;
+  /** How long ago the oldest of them was journaled, in ms on the runtime clock (0: none). */
+  readonly outboxOldestPendingMs: number;
+  /** Signals accepted, per declared signal name (duplicates of a kept id not counted). */
+  readonly signals: Readonly<Record<string, number>>;
+  /** Queries asked, per declared query name. */
+  readonly queries: Readonly<Record<string, number>>;
+  /** Updates accepted, per declared update name (a repeat of a kept update id not counted). */
+  readonly updates: Readonly<Record<string, number>>;
 }

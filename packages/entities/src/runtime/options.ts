@@ -11,6 +11,7 @@ import { SHARD_LEASE_KIND } from './leases.js';
 import type { InboxOptions } from './inbox_sweeper.js';
 import type { ReminderOptions } from './reminder_scheduler.js';
 import type { WorkflowQueuesOptions } from '../workflow/queues.js';
+import type { RetentionSettings } from '../workflow/retention.js';
 
 /** Options of {@link startEntities}. */
 export interface EntitiesOptions {
@@ -118,6 +119,13 @@ export interface EntitiesOptions {
    * Default: every queue served, none limited.
    */
   readonly workflowQueues?: WorkflowQueuesOptions;
+  /**
+   * The workflow retention sweeper's settings on this member (docs/workflows.md, "Retention"):
+   * `{ everyMs: 600_000, batchSize: 500 }`, each over `RETENTION_DEFAULTS`. A member that hosts
+   * `WorkflowRetention` runs the sweeper with them as it starts (a sweeper running with other
+   * settings is started again with these). Bad values: ERR_WORKFLOW_INCORRECT.
+   */
+  readonly workflowRetention?: Partial<RetentionSettings>;
 }
 
 /** Defaults of {@link EntitiesOptions}. */

@@ -55,7 +55,7 @@ import { ownerNode, type ActivateReply, type SendRequest } from './manager_proto
 import { MemberLease, memberLeaseEnded } from './member_lease.js';
 import { Membership } from './membership.js';
 import { RETENTION_KIND } from '../workflow/batch_types.js';
-import { ensureRetention } from '../workflow/retention.js';
+import { ensureRetention, retentionSettings, type RetentionSettings } from '../workflow/retention.js';
 import { WorkflowClient } from '../workflow/client.js';
 import { backfillIndexes } from '../workflow/search.js';
 import { describeThrown } from '../contract/thrown.js';
@@ -133,6 +133,8 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   #app: string | undefined;
   #stopping: Promise<void> | undefined;
   #stopped = false;
+  /** The retention sweeper's settings this member runs it with (workflow/retention.ts). */
+  readonly #retention: Partial<RetentionSettings>;
   /** @internal The reminder scheduler (undefined when the store keeps no reminders). */
   readonly reminders: ReminderScheduler | undefined;
   /** @internal What this member remembers its store acknowledged (store_watermark.ts). */
@@ -160,6 +162,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     this.measuredStore = this.#meter.wrap(options.store);
     this.owner = `${node.name}#${randomUUID()}`;
     const s = settingsOf(options);
+    this.#retention = retentionSettings(options.workflowRetention);
     this.leaseTtlMs = s.leaseTtlMs;
     this.inspectState = s.inspectState;
     this.role = s.client ? 'client' : 'member';
@@ -329,6 +332,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     if (this.role === 'member' && this.#kinds.has(RETENTION_KIND))
       ensureRetention(
         this.workflows,
+        this.#retention,
         (f, ...a) => this.log(f, ...a),
         () => this.#stopped || this.#stopping !== undefined,
       );

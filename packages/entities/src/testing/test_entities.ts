@@ -32,6 +32,7 @@ import type { Entities } from '../runtime/runtime.js';
 import { startEntitiesWith } from '../runtime/start_entities.js';
 import { ENTITIES_DEFAULTS, type EntitiesOptions } from '../runtime/options.js';
 import type { WorkflowQueuesOptions } from '../workflow/queues.js';
+import type { RetentionSettings } from '../workflow/retention.js';
 import type { StoreCodec } from '../contract/store.js';
 import { EventRecorder, type EntityEventMatch } from './event_recorder.js';
 import { TestEntity, type TestKitContext, type TestableKind } from './test_entity.js';
@@ -93,6 +94,8 @@ export interface TestEntitiesOptions {
   readonly timeoutMs?: number;
   /** The workflow queues served and their limits, as the runtime's option (default: all served, none limited). */
   readonly workflowQueues?: WorkflowQueuesOptions;
+  /** The workflow retention sweeper's settings, as the runtime's option (default: `RETENTION_DEFAULTS`). */
+  readonly workflowRetention?: Partial<RetentionSettings>;
 }
 
 /**
@@ -315,6 +318,7 @@ function runtimeOptions(store: MemoryStore, options: TestEntitiesOptions): Entit
     ...(options.leaseScope === undefined ? {} : { leaseScope: options.leaseScope }),
     ...(options.handOffTimeoutMs === undefined ? {} : { handOffTimeoutMs: options.handOffTimeoutMs }),
     ...(options.workflowQueues === undefined ? {} : { workflowQueues: options.workflowQueues }),
+    ...(options.workflowRetention === undefined ? {} : { workflowRetention: options.workflowRetention }),
   };
 }
 

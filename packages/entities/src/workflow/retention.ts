@@ -2,7 +2,8 @@
 // itself. The sweeper is a workflow (`WorkflowRetention`, the kind `workflow-retention`, one
 // instance `sweeper`): so exactly one member runs it at a time — the owner of its key — and it
 // resumes on another member when that one dies. Each member that hosts the kind starts it when it
-// starts (a running sweeper is left as it is). Its body sweeps, then sleeps durably, forever
+// starts with its runtime option `workflowRetention` (a running sweeper is left as it is, or
+// started again when it runs with other settings). Its body sweeps, then sleeps durably, forever
 // (continuing as new every few sweeps). A sweep deletes, for each kind with a retention, the
 // instances ended (completed, failed, cancelled) before now − closedFor, through the store's
 // `stateIndex.purge`: at most `batchSize` keys per transaction (each key checked again under its
@@ -16,6 +17,7 @@ import { describeThrown } from '../contract/thrown.js';
 import type { StateIndex } from '../contract/state_index.js';
 import type { EntityKind } from '../kinds/entity.js';
 import { RETENTION_KIND } from './batch_types.js';
+import { ErrWorkflowIncorrect, ErrWorkflowNotFound } from './errors.js';
 import type { WorkflowClient } from './client.js';
 import type { AnyWorkflowKind } from './define.js';
 import { defineWorkflow } from './define_workflow.js';
@@ -123,18 +125,73 @@ export const WorkflowRetention = defineWorkflow(
   },
 );
 
+const SETTING_MIN: Readonly<Record<keyof RetentionSettings, number>> = Object.freeze({
+  batchSize: 1,
+  maxBatches: 1,
+  pauseMs: 0,
+  everyMs: 1,
+});
+
 /**
- * Starts the sweeper if it is not running (a member that hosts `WorkflowRetention` calls it as it
- * starts): asked again with a growing pause until the start is stored or `stopped()`; logged.
+ * The runtime option `workflowRetention` checked: an object whose fields, each optional, are
+ * integers (`batchSize`, `maxBatches`, `everyMs` at least 1; `pauseMs` at least 0); a copy of
+ * the fields given. @throws ErrWorkflowIncorrect naming the field.
+ */
+export function retentionSettings(o: unknown): Partial<RetentionSettings> {
+  if (o === undefined) return {};
+  if (typeof o !== 'object' || o === null || Array.isArray(o))
+    throw ErrWorkflowIncorrect.with('workflowRetention must be an object');
+  const out: Partial<Record<keyof RetentionSettings, number>> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (!Object.hasOwn(SETTING_MIN, k))
+      throw ErrWorkflowIncorrect.with(`workflowRetention.${k}: unknown (${Object.keys(SETTING_MIN).join(', ')})`);
+    const min = SETTING_MIN[k as keyof RetentionSettings];
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || (v as number) < min)
+      throw ErrWorkflowIncorrect.with(`workflowRetention.${k} must be an integer of at least ${min}, got ${String(v)}`);
+    out[k as keyof RetentionSettings] = v as number;
+  }
+  return Object.freeze(out);
+}
+
+/** Whether sweeper input `input` runs with `settings` (both over the defaults; `total` aside). */
+function sameSettings(input: unknown, settings: Partial<RetentionSettings>): boolean {
+  const had: Partial<RetentionSettings> = typeof input === 'object' && input !== null ? input : {};
+  return (Object.keys(SETTING_MIN) as (keyof RetentionSettings)[]).every(
+    (k) => (had[k] ?? RETENTION_DEFAULTS[k]) === (settings[k] ?? RETENTION_DEFAULTS[k]),
+  );
+}
+
+/** Runs the sweeper with `settings`: started when absent or ended, restarted when it runs with others. */
+async function runSweeper(client: WorkflowClient, settings: Partial<RetentionSettings>): Promise<void> {
+  const h = client.handleOf(RETENTION_KIND, RETENTION_SWEEPER_ID);
+  const d = await h.describe().catch((err: unknown) => {
+    if ((err as { code?: unknown } | null)?.code === ErrWorkflowNotFound.code) return undefined;
+    throw err;
+  });
+  if (d?.status === 'running') {
+    if (sameSettings(d.input, settings)) return;
+    await h.cancel('restarted with the workflowRetention settings of a member that started');
+    await h.result().catch(() => undefined);
+  }
+  await client.start(WorkflowRetention, RETENTION_SWEEPER_ID, settings, { idReuse: 'always' });
+}
+
+/**
+ * Runs the sweeper with this member's `settings` (its runtime option `workflowRetention`; a
+ * member that hosts `WorkflowRetention` calls it as it starts): started if not running, left as it
+ * is when it runs with the same settings, cancelled and started again with these when it runs
+ * with others. Asked again with a growing pause until done or `stopped()`; logged.
  */
 export function ensureRetention(
   client: WorkflowClient,
+  settings: Partial<RetentionSettings>,
   log: (format: string, ...args: unknown[]) => void,
   stopped: () => boolean,
 ): void {
   const attempt = (n: number): void => {
     if (stopped()) return;
-    client.start(WorkflowRetention, RETENTION_SWEEPER_ID, {}, { idReuse: 'always' }).then(
+    runSweeper(client, settings).then(
       () => undefined,
       (err: unknown) => {
         if (n === 5) log('entities: the retention sweeper could not be started yet: %s', describeThrown(err));

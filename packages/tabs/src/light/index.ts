@@ -14,20 +14,8 @@ export type {
   LightWatch,
   MailboxHandlers,
 } from './types.js';
-export type { ReconnectOptions, TabWebSocket, TabWebSocketClass } from '../tab/socket.js';
-export type { TabStorage } from '../tab/keep.js';
-export {
-  ErrTabAdmission,
-  ErrTabBytesLimit,
-  ErrTabFrame,
-  ErrTabNotGranted,
-  ErrTabPosing,
-  ErrTabQueueFull,
-  ErrTabRateLimit,
-  ErrTabReloaded,
-  ErrTabSessionEnded,
-  ErrTabValue,
-} from '../frame.js';
+// The tab errors and the socket's and storage's types, as the full tab exports them.
+export * from '../tab/exports.js';
 export {
   Alias,
   CallFailure,

@@ -6,6 +6,7 @@
 
 import {
   BATCH_MAX_BYTES,
+  CLOSE_QUEUE_FULL,
   Ctl,
   decodeFrame,
   encodeFrame,
@@ -182,17 +183,19 @@ export class GatewaySocket {
       }
     };
     ws.onerror = () => undefined; // the close that follows says it
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.#ws === ws) this.#ws = null;
       if (!settled) {
         settled = true;
         onFail(ErrTabFrame.with(`the socket to ${this.url} closed before the welcome`));
         return;
       }
-      if (!this.#closing && !this.#ended) {
-        this.handlers?.connected(false);
-        this.#again(Date.now() + this.#windowMs, this.reconnect === false ? 0 : this.reconnect.minDelay);
-      }
+      if (this.#closing || this.#ended) return;
+      // The gateway ended the session: the tab sent faster than it read (frame.ts).
+      if ((ev as { code?: unknown } | null)?.code === CLOSE_QUEUE_FULL)
+        return this.#end(ErrTabQueueFull.with('the gateway ended the session: the tab sends faster than it reads'));
+      this.handlers?.connected(false);
+      this.#again(Date.now() + this.#windowMs, this.reconnect === false ? 0 : this.reconnect.minDelay);
     };
   }
 
