@@ -23,7 +23,7 @@ import {
   refuseCall,
 } from '../kinds/entity.js';
 import { ErrStoreWentBack } from '../contract/errors.js';
-import { describeThrown, quoted } from '../contract/thrown.js';
+import { quoted } from '../contract/thrown.js';
 import { ReminderEntity, stageCancelOf } from '../kinds/reminders.js';
 import type { ReminderFire } from '../kinds/reminder_types.js';
 import { WorkflowClient } from './client.js';
@@ -53,14 +53,21 @@ import {
   type WorkflowDescription,
   type WorkflowRecord,
   type WorkflowRequest,
-  openChildren,
   withEntry,
 } from './record.js';
 import { probeOf, WORKFLOW_PROBE, type WorkflowProbe } from './probe.js';
-import { endOf, endReason, outcomeOf, storableRefusal } from './outcome.js';
+import { endOf, outcomeOf, signalRefusal, storableRefusal } from './outcome.js';
 import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
 import { describeRecord } from './listing.js';
-import { notifyWatchers, watchRequest, type Notifier, type WatchOutcome } from './watchers.js';
+import {
+  announceEnded,
+  cancelOpenChildren,
+  tellWatcher,
+  watchRequest,
+  type EndingHost,
+  type Notifier,
+  type WatchOutcome,
+} from './watchers.js';
 import { queuedSteps } from './queues.js';
 import { figuresOf } from './metrics.js';
 import { checkNothingInFlight, continuation } from './continue_as_new.js';
@@ -343,7 +350,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.state = next;
     await this.#saving.stageWake(true);
     await this.#saving.saveWake();
-    if (ended !== undefined) this.#terminated(rec, ended);
+    if (ended !== undefined) announceEnded(this.#ending(), rec, ended);
     this.#startRun();
     const figures = figuresOf(this.entities, this.spec.name);
     figures.started++;
@@ -353,14 +360,17 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   /** After a terminate (saved): the old run's waiters, watchers and children hear that it ended. */
-  #terminated(before: WorkflowRecord, ended: WorkflowRecord): void {
-    figuresOf(this.entities, this.spec.name).ended(ended);
-    const r = outcomeOf(ended);
-    for (const f of [...this.#resultWaiters]) f(r);
-    notifyWatchers(this.#notifier(), this.spec.name, this.key, before, ended, () =>
-      endReason(this.spec.name, this.key, ended),
-    );
-    this.#cancelChildren(ended.cancel!, ended.journal);
+  /** What the end's consequences need of this entity (watchers.ts). */
+  #ending(): EndingHost {
+    return {
+      workflow: this.spec.name,
+      key: this.key,
+      entities: this.entities,
+      log: this.log,
+      workflows: () => this.#workflows(),
+      resultWaiters: this.#resultWaiters,
+      notifier: () => this.#notifier(),
+    };
   }
 
   #result(waitMs: unknown): unknown {
@@ -481,27 +491,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#signals.rejectAll(err);
     if (this.#run !== undefined) this.#run.cancel(why);
     else this.#ensureRunning(); // a waiting body not running here: replayed, it meets the cancel
-    this.#cancelChildren(why);
+    cancelOpenChildren(this.#ending(), why, this.state.journal);
     return 'cancelled';
-  }
-
-  /** Children started and not finished get a cancel each (in the background, logged on failure). */
-  #cancelChildren(why: string, journal = this.state.journal): void {
-    for (const { kind, id, target } of openChildren(journal)) {
-      this.#workflows()
-        .handleOf(kind, id)
-        .cancel(`parent ${this.spec.name}/${this.key}: ${why}`)
-        .catch((err: unknown) => {
-          if (!ErrWorkflowClosed.is(err))
-            this.log.warning(
-              'workflow %s/%s: cancelling child %s failed: %s',
-              this.spec.name,
-              this.key,
-              target,
-              describeThrown(err),
-            );
-        });
-    }
   }
 
   #describe(): WorkflowDescription {
@@ -564,7 +555,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.state = ended;
     await this.#saving.stageWake();
     await this.#saving.saveWake();
-    this.#terminated(rec, ended);
+    announceEnded(this.#ending(), rec, ended);
     this.#updates?.look(); // updates left unanswered: ERR_WORKFLOW_CLOSED
     return 'terminated';
   }
@@ -606,13 +597,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   /** Refuses (nothing written) a signal the kind does not declare, or a payload its schema or size refuses. */
   #checkSignal(name: unknown, payload: unknown): void {
-    const schema = declared(this.spec.signals, name);
-    if (schema === undefined)
-      throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name} declares no signal ${quoted(name)}`));
-    const issue = valueIssue(schema, payload);
-    if (issue !== undefined)
-      throw refuseCall(ErrWorkflowIncorrect.with(`signal ${String(name)}: payload refused: ${issue}`));
-    this.#checkSize(`signal ${String(name)}`, payload);
+    const refused = signalRefusal(this.spec, name, payload);
+    if (refused !== undefined) throw refuseCall(refused); // nothing was written
   }
 
   #checkSize(what: string, v: unknown): void {
@@ -797,7 +783,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     } catch (err) {
       throw refuseCall(err as Error);
     }
-    for (const f of o.tell) this.#tell(() => f(this.#notifier()));
+    for (const f of o.tell) tellWatcher(this.#ending(), () => f(this.#notifier()));
     if (o.next !== undefined) {
       this.state = o.next;
       await this.save();
@@ -807,14 +793,5 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   #notifier(): Notifier {
     return { send: (to, m) => this.actor.send(to, m), sendExit: (to, reason) => this.actor.sendExit(to, reason) };
-  }
-
-  /** Tells a watcher something; one that cannot be reached is logged, not thrown at the caller. */
-  #tell(f: () => void): void {
-    try {
-      f();
-    } catch (err) {
-      this.log.warning('workflow %s/%s: a watcher could not be told: %s', this.spec.name, this.key, String(err));
-    }
   }
 }

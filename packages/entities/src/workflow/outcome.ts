@@ -1,11 +1,16 @@
 // How an ended workflow instance is told: the reply a `result` call gets, the exit reason a linked
-// process gets, and why a body's output cannot be stored (engine.ts ends the instance failed then).
+// process gets, and why a body's output cannot be stored (engine.ts ends the instance failed then)
+// or a signal cannot be taken.
 
-import { storableSize } from './bounds.js';
+import type { StandardSchemaV1 } from 'ergo-ts';
+
+import { quoted } from '../contract/thrown.js';
+import { declared, storableSize, valueIssue } from './bounds.js';
 import {
   ErrWorkflowCancelled,
   ErrWorkflowCompensationFailed,
   ErrWorkflowFailed,
+  ErrWorkflowIncorrect,
   ErrWorkflowValueTooLarge,
   storedError,
 } from './errors.js';
@@ -83,4 +88,25 @@ export function storableRefusal(what: string, v: unknown, max: number): Error | 
   return size > max
     ? ErrWorkflowValueTooLarge.with(`${what} is ${size} bytes stored, over maxValueBytes ${max}`)
     : undefined;
+}
+
+/**
+ * Why signal `name` with `payload` is refused by a kind (`spec`): undeclared, its payload refused
+ * by its schema, or too large to keep; undefined when it is fine.
+ */
+export function signalRefusal(
+  spec: {
+    readonly name: string;
+    readonly signals: Readonly<Record<string, StandardSchemaV1>>;
+    readonly maxValueBytes: number;
+  },
+  name: unknown,
+  payload: unknown,
+): Error | undefined {
+  const schema = declared(spec.signals, name);
+  if (schema === undefined)
+    return ErrWorkflowIncorrect.with(`workflow ${spec.name} declares no signal ${quoted(name)}`);
+  const issue = valueIssue(schema, payload);
+  if (issue !== undefined) return ErrWorkflowIncorrect.with(`signal ${String(name)}: payload refused: ${issue}`);
+  return storableRefusal(`signal ${String(name)}`, payload, spec.maxValueBytes);
 }

@@ -4,12 +4,24 @@
 // a completion is a normal exit, which does not reach a linked process); a journal subscriber gets
 // each new journal entry as it is saved. The list is part of the instance's record, so it holds
 // across moves, passivation and restarts; a watcher whose process is gone is dropped on delivery.
+// Also what else follows an end the engine wrote itself (a terminate): its figures, the `result()`
+// callers waiting on this member, and the children it never waited for (each gets a cancel).
 
 import { PID, type Atom } from 'ergo-ts';
 
-import { ErrWorkflowIncorrect, type StoredError } from './errors.js';
-import { endReason } from './outcome.js';
-import type { StoredWatcher, WatchMode, WorkflowJournalEntry, WorkflowRecord, WorkflowStatus } from './record.js';
+import { describeThrown } from '../contract/thrown.js';
+import { ErrWorkflowClosed, ErrWorkflowIncorrect, type StoredError } from './errors.js';
+import { figuresOf } from './metrics.js';
+import { endReason, outcomeOf } from './outcome.js';
+import {
+  openChildren,
+  type ResultReply,
+  type StoredWatcher,
+  type WatchMode,
+  type WorkflowJournalEntry,
+  type WorkflowRecord,
+  type WorkflowStatus,
+} from './record.js';
 
 export type { StoredWatcher, WatchMode } from './record.js';
 
@@ -210,4 +222,63 @@ export function watchRequest(
   }
   if (others.length >= max) throw ErrWorkflowIncorrect.with(`workflow ${workflow}/${id} has ${max} watchers already`);
   return { reply: 'ok', next: { ...rec, watchers: [...others, w] }, tell };
+}
+
+/** Tells a watcher something; one that cannot be reached is logged, not thrown at the caller. */
+export function tellWatcher(h: Pick<EndingHost, 'workflow' | 'key' | 'log'>, f: () => void): void {
+  try {
+    f();
+  } catch (err) {
+    h.log.warning('workflow %s/%s: a watcher could not be told: %s', h.workflow, h.key, String(err));
+  }
+}
+
+/** @internal What of an instance's entity the end's consequences need. */
+export interface EndingHost {
+  /** The workflow kind's name and the instance's id. */
+  readonly workflow: string;
+  readonly key: string;
+  /** The entities runtime (its figures). */
+  readonly entities: object;
+  readonly log: { warning(format: string, ...args: unknown[]): void };
+  /** A client of the runtime, for the children's cancels (the runtime's WorkflowClient). */
+  workflows(): { handleOf(kind: string, id: string): { cancel(reason: string): Promise<unknown> } };
+  /** The `result()` calls waiting here. */
+  readonly resultWaiters: ReadonlySet<(r: ResultReply) => void>;
+  notifier(): Notifier;
+}
+
+/**
+ * Sends a cancel to each child in `journal` started and not waited for, in the background: one
+ * that ended meanwhile is fine (ERR_WORKFLOW_CLOSED); any other failure is logged, not thrown.
+ */
+export function cancelOpenChildren(h: EndingHost, why: string, journal: readonly WorkflowJournalEntry[]): void {
+  for (const { kind, id, target } of openChildren(journal)) {
+    h.workflows()
+      .handleOf(kind, id)
+      .cancel(`parent ${h.workflow}/${h.key}: ${why}`)
+      .catch((err: unknown) => {
+        if (!ErrWorkflowClosed.is(err))
+          h.log.warning(
+            'workflow %s/%s: cancelling child %s failed: %s',
+            h.workflow,
+            h.key,
+            target,
+            describeThrown(err),
+          );
+      });
+  }
+}
+
+/**
+ * After an end the engine wrote itself (a terminate, or a start that terminated the running
+ * instance), once it is saved: counted, answered to the waiting `result()` calls, told to the
+ * watchers, and its open children cancelled.
+ */
+export function announceEnded(h: EndingHost, before: WorkflowRecord, ended: WorkflowRecord): void {
+  figuresOf(h.entities, h.workflow).ended(ended);
+  const r = outcomeOf(ended);
+  for (const f of [...h.resultWaiters]) f(r);
+  notifyWatchers(h.notifier(), h.workflow, h.key, before, ended, () => endReason(h.workflow, h.key, ended));
+  cancelOpenChildren(h, ended.cancel!, ended.journal);
 }
