@@ -9,6 +9,7 @@ import {
   Ctl,
   decodeFrame,
   encodeFrame,
+  encodeFrameBrief,
   ErrTabFrame,
   ErrTabQueueFull,
   ErrTabSessionEnded,
@@ -232,7 +233,8 @@ export class GatewaySocket {
    */
   send(frame: unknown[], bytes?: Uint8Array): void {
     if (this.#ended || this.#closing) throw ErrTabSessionEnded.with('the tab left its gateway');
-    bytes ??= encodeFrame(frame);
+    // Brief bytes (a slab's view) while the socket is up: they leave at the microtask's flush.
+    bytes ??= encodeFrameBrief(frame);
     if (this.#frameMax > 0 && bytes.length > this.#frameMax)
       throw ErrTabFrame.with(`a frame of ${bytes.length} bytes, above the tab's maxFrameBytes ${this.#frameMax}`);
     if (this.connected) {
@@ -247,8 +249,7 @@ export class GatewaySocket {
     this.flush();
     if (this.#heldBytes + bytes.length > this.maxQueuedBytes)
       throw ErrTabQueueFull.with(`${this.maxQueuedBytes} bytes held while away`);
-    this.#held.push(bytes);
-    this.#heldBytes += bytes.length;
+    this.#hold(bytes);
   }
 
   /** Writes what the task sent; held, in order, when the socket went down meanwhile. */
@@ -257,10 +258,13 @@ export class GatewaySocket {
     if (out === null) return;
     this.#out = null;
     if (this.connected) return this.#write(out);
-    for (const b of out) {
-      this.#held.push(b);
-      this.#heldBytes += b.length;
-    }
+    for (const b of out) this.#hold(b);
+  }
+
+  /** Holds `bytes` while away: its own copy, so a held frame never keeps a whole slab alive. */
+  #hold(bytes: Uint8Array): void {
+    this.#held.push(bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes));
+    this.#heldBytes += bytes.length;
   }
 
   /** The welcome: what was held while away goes first. */
