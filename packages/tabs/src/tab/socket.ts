@@ -144,10 +144,10 @@ export class GatewaySocket {
             : [Ctl.Hello, this.token, this.#secret, this.#fresh, true],
         ),
       );
-    ws.onmessage = (ev) => {
+    const onData = (data: unknown): void => {
       let frames: Uint8Array[];
       try {
-        frames = splitFrames(toBytes(ev.data));
+        frames = splitFrames(toBytes(data));
       } catch {
         return; // an unreadable message from the gateway: nothing to do with it
       }
@@ -182,6 +182,10 @@ export class GatewaySocket {
         this.handlers?.frame(f);
       }
     };
+    // Node's `ws` emits the message itself: its `onmessage` wraps each in a MessageEvent first.
+    const emitter = ws as { on?: (event: 'message', f: (data: unknown, isBinary: boolean) => void) => void };
+    if (typeof emitter.on === 'function') emitter.on('message', (data, isBinary) => onData(isBinary ? data : ''));
+    else ws.onmessage = (ev) => onData(ev.data);
     ws.onerror = () => undefined; // the close that follows says it
     ws.onclose = () => {
       if (this.#ws === ws) this.#ws = null;
