@@ -9,7 +9,6 @@ import { nextTick } from 'node:process';
 import type { Atom, Log } from 'ergo-ts';
 import {
   BATCH_MAX_BYTES,
-  BATCH_MAX_FRAMES,
   encodeFrame,
   ErrTabBytesLimit,
   ErrTabQueueFull,
@@ -259,7 +258,7 @@ export class TabSession implements Flushable {
     if (this.socket !== null && this.socket.readyState === 1) {
       const pending = (this.#pending ??= new PendingFrames());
       if (pending.offer(bytes, this)) this.socket.send(bytes);
-      else if (pending.bytes >= BATCH_MAX_BYTES || pending.frames.length >= BATCH_MAX_FRAMES) this.flush();
+      else if (pending.bytes >= BATCH_MAX_BYTES) this.flush();
     } else {
       this.#hold();
       (this.#held ??= []).push(bytes);

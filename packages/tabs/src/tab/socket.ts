@@ -6,7 +6,6 @@
 
 import {
   BATCH_MAX_BYTES,
-  BATCH_MAX_FRAMES,
   Ctl,
   decodeFrame,
   encodeFrame,
@@ -248,8 +247,7 @@ export class GatewaySocket {
         this.#out = [];
         queueMicrotask(this.#flush);
       }
-      // A full batch leaves now: the gateway starts on it while the task goes on.
-      if (this.#out.push(bytes) >= BATCH_MAX_FRAMES) this.flush();
+      this.#out.push(bytes);
       return;
     }
     this.flush();
