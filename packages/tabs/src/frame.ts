@@ -8,8 +8,8 @@
 // coded errors below (or a core sentinel such as ERR_PROTOCOL_VIOLATION), and an error crosses a
 // frame as [code, message].
 
-import { defineError, ErgoError, ErrIncorrect, sentinelByCode } from 'ergo-ts';
-import { decodeArrayHead, decodeValue, encodeArrayPart, encodeValue } from './wire.js';
+import { defineError, EdfTag, ErgoError, ErrIncorrect, sentinelByCode } from 'ergo-ts';
+import { decodeArrayHead, decodeNamed, encodeArrayPart, encodeBrief, encodeValue, SLICE_HEAD_BYTES } from './wire.js';
 
 export { ErrTabValue } from './wire.js';
 
@@ -133,6 +133,14 @@ export function encodeFrame(frame: readonly unknown[]): Uint8Array {
   return encodeValue(frame);
 }
 
+/**
+ * `frame` as bytes written away at once (wire.ts encodeBrief: a small frame's bytes are a view of
+ * a shared slab; copy them to keep them). @throws ErrTabValue as encodeFrame.
+ */
+export function encodeFrameBrief(frame: readonly unknown[]): Uint8Array {
+  return encodeBrief(frame);
+}
+
 /** Tab frames' index in an EventFanOut's `packets` (ENP's formats take 0 and 1). */
 export const TAB_FANOUT_FORMAT = 2;
 
@@ -177,7 +185,7 @@ export function eventFrame(head: Uint8Array, tail: Uint8Array): Uint8Array {
 export function decodeFrame(bytes: Uint8Array): Frame {
   let v: unknown;
   try {
-    v = decodeValue(bytes);
+    v = decodeNamed(bytes, routedOp(bytes) ? 2 : 0);
   } catch (e) {
     throw ErrTabFrame.with('undecodable frame', e);
   }
@@ -190,6 +198,21 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   }
   if (op >= Ctl.Hello && op <= Ctl.Keep) return v as Frame;
   throw ErrTabFrame.with(`unknown op ${op}`);
+}
+
+/** Where a frame's op lies as encodeFrame writes it: after the array's head, an int64's tag. */
+const OP_AT = SLICE_HEAD_BYTES;
+
+/**
+ * True when `bytes` start as encodeFrame writes a routed frame (its op an int64 of Op): its
+ * source and destination are then read as node names (one copy of each). Anything else is
+ * decoded plainly (a hello's token is never kept).
+ */
+function routedOp(bytes: Uint8Array): boolean {
+  if (bytes.length < OP_AT + 9 || bytes[OP_AT] !== EdfTag.Int64) return false;
+  for (let i = OP_AT + 1; i < OP_AT + 8; i++) if (bytes[i] !== 0) return false;
+  const op = bytes[OP_AT + 8]!;
+  return op >= Op.Send && op <= Op.NodeDown;
 }
 
 /** Bytes of a refused frame {@link frameHead} reads at most. */
@@ -265,6 +288,8 @@ export const BATCH_MAX_BYTES = 64 << 10;
  * message per frame when `max` is 0 (a peer that takes no batches).
  */
 export function writeFrames(frames: readonly Uint8Array[], send: (m: Uint8Array) => void, max: number): void {
+  // The common case (one frame in the turn: a call, a reply) goes as it is.
+  if (frames.length === 1) return send(frames[0]!);
   let run: Uint8Array[] = [];
   let size = 1;
   for (const f of frames) {

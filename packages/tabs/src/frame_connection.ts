@@ -120,22 +120,48 @@ export class FrameConnection implements Connection {
     else p.reject(error);
   }
 
-  #message(op: number, from: PID, to: unknown, o: MessageOptions, tail: unknown[]): Promise<void> | void {
+  /** The frame [op, local, peer, reqId, priority, from, to, ...tail], `tail` 1 to 3 values (no spread: it is every message's). */
+  #frame(
+    op: number,
+    reqId: number,
+    from: PID,
+    to: unknown,
+    o: MessageOptions,
+    n: number,
+    a: unknown,
+    b: unknown,
+    c: unknown,
+  ): unknown[] {
+    if (n === 1) return [op, this.local, this.peer, reqId, o.priority, from, to, a];
+    if (n === 2) return [op, this.local, this.peer, reqId, o.priority, from, to, a, b];
+    return [op, this.local, this.peer, reqId, o.priority, from, to, a, b, c];
+  }
+
+  #message(
+    op: number,
+    from: PID,
+    to: unknown,
+    o: MessageOptions,
+    n: number,
+    a: unknown,
+    b?: unknown,
+    c?: unknown,
+  ): Promise<void> | void {
     if (!o.important) {
-      this.#send([op, this.local, this.peer, 0, o.priority, from, to, ...tail]);
+      this.#send(this.#frame(op, 0, from, to, o, n, a, b, c));
       return;
     }
-    return this.#ask((id) => [op, this.local, this.peer, id, o.priority, from, to, ...tail]).then(() => undefined);
+    return this.#ask((id) => this.#frame(op, id, from, to, o, n, a, b, c)).then(() => undefined);
   }
 
   sendPID(from: PID, to: PID, o: MessageOptions, message: unknown): Promise<void> | void {
-    return this.#message(Op.Send, from, to, o, [message]);
+    return this.#message(Op.Send, from, to, o, 1, message);
   }
   sendProcessID(from: PID, to: ProcessID, o: MessageOptions, message: unknown): Promise<void> | void {
-    return this.#message(Op.Send, from, to, o, [message]);
+    return this.#message(Op.Send, from, to, o, 1, message);
   }
   sendAlias(from: PID, to: Alias, o: MessageOptions, message: unknown): Promise<void> | void {
-    return this.#message(Op.Send, from, to, o, [message]);
+    return this.#message(Op.Send, from, to, o, 1, message);
   }
   sendEvent(from: PID, _o: MessageOptions, m: MessageEvent, _shared?: EventFanOut): void {
     this.#send(this.eventFrame(from, m));
@@ -155,10 +181,10 @@ export class FrameConnection implements Connection {
     this.#send([Op.Exit, this.local, this.peer, from, to, errorToWire(reason)]);
   }
   sendResponse(from: PID, to: PID, o: MessageOptions, response: unknown): Promise<void> | void {
-    return this.#message(Op.Response, from, to, o, [o.ref, true, response]);
+    return this.#message(Op.Response, from, to, o, 3, o.ref, true, response);
   }
   sendResponseError(from: PID, to: PID, o: MessageOptions, error: Error): Promise<void> | void {
-    return this.#message(Op.Response, from, to, o, [o.ref, false, errorToWire(error)]);
+    return this.#message(Op.Response, from, to, o, 3, o.ref, false, errorToWire(error));
   }
 
   sendTerminatePID(target: PID, reason: Error): void {
@@ -179,13 +205,13 @@ export class FrameConnection implements Connection {
   }
 
   callPID(from: PID, to: PID, o: MessageOptions, request: unknown): Promise<void> | void {
-    return this.#message(Op.Call, from, to, o, [o.ref, request]);
+    return this.#message(Op.Call, from, to, o, 2, o.ref, request);
   }
   callProcessID(from: PID, to: ProcessID, o: MessageOptions, request: unknown): Promise<void> | void {
-    return this.#message(Op.Call, from, to, o, [o.ref, request]);
+    return this.#message(Op.Call, from, to, o, 2, o.ref, request);
   }
   callAlias(from: PID, to: Alias, o: MessageOptions, request: unknown): Promise<void> | void {
-    return this.#message(Op.Call, from, to, o, [o.ref, request]);
+    return this.#message(Op.Call, from, to, o, 2, o.ref, request);
   }
 
   #relate(kind: RelationKind, pid: PID, target: unknown): Promise<unknown> {

@@ -62,6 +62,9 @@ import { reloadSession } from './reload.js';
 import { startTabsInspect, type TabsInspectHandle } from './inspect.js';
 import { RefusalLog, TabSession, type TabInfo } from './session.js';
 
+/** True for a tab's node name (a grant's target may be a tab: TabPolicy). */
+const isTabNode = (n: string): boolean => gatewayOfTab(n) !== undefined;
+
 /** What `admit` sees of the request that opened the tab's socket. */
 export interface TabRequest {
   readonly url: string;
@@ -349,22 +352,29 @@ class Gateway implements TabGateway {
         (this.#next++).toString(36).padStart(8, '0') + randomBytes(3).toString('hex'),
         this.node.name,
       ) as Atom;
-    const policy = new TabPolicy(name, grant, (n) => gatewayOfTab(n) !== undefined);
-    const s: TabSession = new TabSession(
-      name,
-      randomBytes(16).toString('hex'),
-      policy,
-      limits,
-      this.node.name,
-      this.log,
-      (reason) => this.#core?.routeNodeDown(name, reason),
-    );
+    const s = this.#session(name, grant, limits);
     this.sessions.set(name, s);
     this.#bySecret.set(s.secret, s);
     this.#labels.set(s, grant.label ?? '');
     this.#welcome(ws, s, f[4] === true);
     this.log.info('tab %s joined (%s)', name, grant.label ?? request.remoteAddress);
     return s;
+  }
+
+  /**
+   * A new tab's session. Its closures are made here, not in #greet: a closure keeps its function's
+   * whole scope, and #greet's holds the join's request (its headers) and hello.
+   */
+  #session(name: Atom, grant: TabGrant, limits: TabLimits): TabSession {
+    return new TabSession(
+      name,
+      randomBytes(16).toString('hex'),
+      new TabPolicy(name, grant, isTabNode),
+      limits,
+      this.node.name,
+      this.log,
+      (reason) => this.#core?.routeNodeDown(name, reason),
+    );
   }
 
   #reload(

@@ -46,8 +46,8 @@ const MAX_KNOWN = 4096;
 
 /** The grant of one tab and what it was handed, checking the frames it sends. */
 export class TabPolicy {
-  /** PIDs and aliases handed to the tab (by string key), oldest first. */
-  readonly #known = new Set<string>();
+  /** PIDs and aliases handed to the tab (by string key), oldest first; made at the first (an idle tab has none). */
+  #known: Set<string> | null = null;
 
   constructor(
     readonly tab: string,
@@ -58,9 +58,10 @@ export class TabPolicy {
   /** Lets the tab address `target` (bounded: the oldest is forgotten past 4096). */
   handOut(target: PID | Alias): void {
     const k = target.key;
-    if (this.#known.has(k)) return;
-    if (this.#known.size >= MAX_KNOWN) this.#known.delete(this.#known.values().next().value as string);
-    this.#known.add(k);
+    const known = (this.#known ??= new Set());
+    if (known.has(k)) return;
+    if (known.size >= MAX_KNOWN) known.delete(known.values().next().value as string);
+    known.add(k);
   }
 
   /** Hands out the sender PIDs of a frame that goes to the tab (a sender, a caller). */
@@ -71,7 +72,7 @@ export class TabPolicy {
   }
 
   #knows(t: PID | Alias): boolean {
-    return this.#known.has(t.key);
+    return this.#known?.has(t.key) === true;
   }
 
   #node(node: string): void {

@@ -26,6 +26,8 @@ import {
   sentinelByCode,
 } from 'ergo-ts';
 
+import { eventOf, knownName, learnName } from './wire_names.js';
+
 /** A value a tab frame cannot carry (its message names the path), or bytes that are no frame. */
 export const ErrTabValue = defineError('ERR_TAB_VALUE', 'value a tab frame cannot carry');
 
@@ -36,6 +38,8 @@ const J = EdfJsTag;
 // The descriptor blocks of []any and map[any]any.
 const SLICE_ANY = [T.Type, 0, 2, T.Slice, T.Any];
 const MAP_ANY = [T.Type, 0, 3, T.Map, T.Any, T.Any];
+/** Bytes before an array's first element: its descriptor block, the slice marker, the length. */
+export const SLICE_HEAD_BYTES = SLICE_ANY.length + 5;
 
 /** Longest string (UTF-16 units) sure to fit an EDF string's u16 byte length. */
 const SHORT_STRING_UNITS = 21845;
@@ -48,8 +52,10 @@ const utf8 = new TextEncoder();
 // byte-order mark, and EDF keeps it).
 const utf8in = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Strings up to this many units are tried as ASCII by hand: TextEncoder/Decoder cost more per call. */
+/** Strings up to this many units are tried as ASCII by hand: TextEncoder costs more per call. */
 const SHORT_ASCII = 64;
+/** Strings up to this many bytes are decoded by hand when ASCII: TextDecoder costs more per call. */
+const SHORT_TEXT = 16;
 
 /** Writes `s` at `at` if it is all ASCII and answers its length; -1 (nothing counted) if not. */
 function ascii(s: string, buf: Uint8Array, at: number): number {
@@ -327,6 +333,38 @@ export function encodeValue(value: unknown): Uint8Array {
 }
 
 /**
+ * encodeValue for bytes written away at once (a tab's frame into its socket, which copies them):
+ * a small value's bytes are a view of a shared slab, not an ArrayBuffer of their own (a fresh
+ * one costs more than encoding a call). Kept, such a view keeps its whole slab alive: copy it
+ * (`new Uint8Array(view)`) to keep it.
+ * @throws ErrTabValue as encodeValue.
+ */
+export function encodeBrief(value: unknown): Uint8Array {
+  return encode(tagged, value, undefined, true);
+}
+
+/** The slab brief encodings share (a new one when it is full), and its first free byte. */
+const SLAB_BYTES = 16 << 10;
+/** Brief encodings above this many bytes get their own buffer (they would waste a slab's rest). */
+const SLAB_MAX = 2 << 10;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabAt = 0;
+
+/** The first `n` bytes of `from` in the slab. */
+function brief(from: Uint8Array, n: number): Uint8Array {
+  if (slabAt + n > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabAt = 0;
+  }
+  const at = slabAt;
+  // Views start on 8-byte boundaries, as an allocator's would.
+  slabAt = (at + n + 7) & ~7;
+  const v = slab.subarray(at, at + n);
+  v.set(from.subarray(0, n));
+  return v;
+}
+
+/**
  * Part of an array's bytes, for an array sent to many peers that differs between them only in its
  * first elements (a tab frame's head): with `count` > 0, the head of an array of `count` elements
  * (descriptor, marker, length) and then `values`; with `count` 0, `values` alone, the rest of such
@@ -363,7 +401,7 @@ export function encodeArrayPart(
 }
 
 /** What `write` writes for `arg`, as a fresh Uint8Array (followed by `rest`'s bytes, when given). */
-function encode<A>(write: (w: Writer, arg: A) => void, arg: A, rest?: Uint8Array): Uint8Array {
+function encode<A>(write: (w: Writer, arg: A) => void, arg: A, rest?: Uint8Array, short = false): Uint8Array {
   // Re-entered only if a getter of the value encodes: a fresh writer then.
   const w = writing ? new Writer() : writer;
   writing = true;
@@ -371,7 +409,7 @@ function encode<A>(write: (w: Writer, arg: A) => void, arg: A, rest?: Uint8Array
   w.depth = 0;
   try {
     write(w, arg);
-    if (rest === undefined) return w.buf.slice(0, w.pos);
+    if (rest === undefined) return short && w.pos <= SLAB_MAX ? brief(w.buf, w.pos) : w.buf.slice(0, w.pos);
     const b = new Uint8Array(w.pos + rest.length);
     b.set(w.buf.subarray(0, w.pos));
     b.set(rest, w.pos);
@@ -390,6 +428,8 @@ class Reader {
   readonly dv: DataView;
   pos = 0;
   depth = 0;
+  /** Strings still to read as names (decodeNamed: a routed frame's source and destination). */
+  names = 0;
   constructor(readonly buf: Uint8Array) {
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
@@ -420,19 +460,29 @@ class Reader {
   }
   text(n: number): string {
     this.need(n);
-    if (n <= SHORT_ASCII) {
-      const b = this.buf;
+    const b = this.buf;
+    const p = this.pos;
+    const end = p + n;
+    if (n <= SHORT_TEXT) {
+      // A few characters by hand: below this size a TextDecoder call costs more than the string.
       let s = '';
-      let i = this.pos;
-      const end = i + n;
+      let i = p;
       for (; i < end && b[i]! < 0x80; i++) s += String.fromCharCode(b[i]!);
       if (i === end) {
         this.pos = end;
         return s;
       }
     }
-    const s = utf8in.decode(this.buf.subarray(this.pos, this.pos + n));
-    this.pos += n;
+    const s = utf8in.decode(b.subarray(p, end));
+    this.pos = end;
+    return s;
+  }
+  /** A string of `n` bytes that names something (a node, an event): the one copy of its text. */
+  name(n: number): string {
+    this.need(n);
+    const p = this.pos;
+    const s = knownName(this.buf, p, n) ?? learnName(this.buf, p, n, this.text(n));
+    this.pos = p + n;
     return s;
   }
   i64(): number | bigint {
@@ -458,19 +508,9 @@ class Reader {
   atom(): string {
     const n = this.u16();
     if (n > 255) throw ErrTabValue.with(`atom cache id ${n} (a tab link has no atom cache)`);
-    const s = this.text(n);
-    // One copy of each node and event name however many frames carry it: what a decoded frame
-    // leaves behind (a tab's subscription, a PID it was handed) keeps the shared copy.
-    const known = atoms.get(s);
-    if (known !== undefined) return known;
-    if (atoms.size < MAX_ATOMS) atoms.set(s, s);
-    return s;
+    return this.name(n);
   }
 }
-
-/** Decoded atoms kept as the one copy of their text (bounded: a full table just stops adding). */
-const atoms = new Map<string, string>();
-const MAX_ATOMS = 4096;
 
 let sentinelTexts: Map<string, Error> | undefined;
 
@@ -486,8 +526,12 @@ function errorOf(text: string): Error {
 function read(r: Reader): unknown {
   const t = r.u8();
   switch (t) {
-    case T.String:
-      return r.text(r.u16());
+    case T.String: {
+      const n = r.u16();
+      if (r.names === 0) return r.text(n);
+      r.names--;
+      return r.name(n);
+    }
     case T.Atom:
       return r.atom();
     case T.Int64:
@@ -546,7 +590,7 @@ function read(r: Reader): unknown {
     }
     case T.Event: {
       const node = r.atom();
-      return new Event(r.atom(), node);
+      return eventOf(node, r.atom());
     }
     case T.Ref:
     case T.Alias: {
@@ -570,8 +614,17 @@ function read(r: Reader): unknown {
       if (sign > 1 || n > 65536) throw ErrTabValue.with(`a bigint of ${n} bytes (sign ${sign})`);
       r.need(n);
       let m = 0n;
-      if (n <= 8) for (let i = r.pos; i < r.pos + n; i++) m = (m << 8n) | BigInt(r.buf[i]!);
-      else {
+      if (n <= 6) {
+        // Up to 48 bits: a number, exactly.
+        let v = 0;
+        for (let i = r.pos; i < r.pos + n; i++) v = v * 256 + r.buf[i]!;
+        m = BigInt(v);
+      } else if (n <= 8) {
+        // A timestamp's size: the two halves, two conversions (not one per byte).
+        let hi = 0;
+        for (let i = r.pos; i < r.pos + n - 4; i++) hi = hi * 256 + r.buf[i]!;
+        m = (BigInt(hi) << 32n) | BigInt(r.dv.getUint32(r.pos + n - 4));
+      } else {
         let hex = '0x0';
         for (let i = r.pos; i < r.pos + n; i++) hex += r.buf[i]!.toString(16).padStart(2, '0');
         m = BigInt(hex);
@@ -666,7 +719,17 @@ function described(r: Reader, head = Infinity): unknown {
  * @throws ErrTabValue for bytes that are not such a value (truncated, a kind not carried, bad UTF-8).
  */
 export function decodeValue(bytes: Uint8Array): unknown {
+  return decodeNamed(bytes, 0);
+}
+
+/**
+ * decodeValue for a value whose first `names` strings name nodes (a routed frame's source and
+ * destination): those are read as atoms are, one copy of each name (never a token or a payload:
+ * the caller knows which strings come first).
+ */
+export function decodeNamed(bytes: Uint8Array, names: number): unknown {
   const r = new Reader(bytes);
+  r.names = names;
   try {
     return read(r);
   } catch (e) {

@@ -10,6 +10,7 @@ import {
   Ctl,
   decodeFrame,
   encodeFrame,
+  encodeFrameBrief,
   ErrTabFrame,
   ErrTabQueueFull,
   ErrTabSessionEnded,
@@ -144,10 +145,10 @@ export class GatewaySocket {
             : [Ctl.Hello, this.token, this.#secret, this.#fresh, true],
         ),
       );
-    ws.onmessage = (ev) => {
+    const onData = (data: unknown): void => {
       let frames: Uint8Array[];
       try {
-        frames = splitFrames(toBytes(ev.data));
+        frames = splitFrames(toBytes(data));
       } catch {
         return; // an unreadable message from the gateway: nothing to do with it
       }
@@ -182,6 +183,10 @@ export class GatewaySocket {
         this.handlers?.frame(f);
       }
     };
+    // Node's `ws` emits the message itself: its `onmessage` wraps each in a MessageEvent first.
+    const emitter = ws as { on?: (event: 'message', f: (data: unknown, isBinary: boolean) => void) => void };
+    if (typeof emitter.on === 'function') emitter.on('message', (data, isBinary) => onData(isBinary ? data : ''));
+    else ws.onmessage = (ev) => onData(ev.data);
     ws.onerror = () => undefined; // the close that follows says it
     ws.onclose = (ev) => {
       if (this.#ws === ws) this.#ws = null;
@@ -235,7 +240,8 @@ export class GatewaySocket {
    */
   send(frame: unknown[], bytes?: Uint8Array): void {
     if (this.#ended || this.#closing) throw ErrTabSessionEnded.with('the tab left its gateway');
-    bytes ??= encodeFrame(frame);
+    // Brief bytes (a slab's view) while the socket is up: they leave at the microtask's flush.
+    bytes ??= encodeFrameBrief(frame);
     if (this.#frameMax > 0 && bytes.length > this.#frameMax)
       throw ErrTabFrame.with(`a frame of ${bytes.length} bytes, above the tab's maxFrameBytes ${this.#frameMax}`);
     if (this.connected) {
@@ -250,8 +256,7 @@ export class GatewaySocket {
     this.flush();
     if (this.#heldBytes + bytes.length > this.maxQueuedBytes)
       throw ErrTabQueueFull.with(`${this.maxQueuedBytes} bytes held while away`);
-    this.#held.push(bytes);
-    this.#heldBytes += bytes.length;
+    this.#hold(bytes);
   }
 
   /** Writes what the task sent; held, in order, when the socket went down meanwhile. */
@@ -260,10 +265,13 @@ export class GatewaySocket {
     if (out === null) return;
     this.#out = null;
     if (this.connected) return this.#write(out);
-    for (const b of out) {
-      this.#held.push(b);
-      this.#heldBytes += b.length;
-    }
+    for (const b of out) this.#hold(b);
+  }
+
+  /** Holds `bytes` while away: its own copy, so a held frame never keeps a whole slab alive. */
+  #hold(bytes: Uint8Array): void {
+    this.#held.push(bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes));
+    this.#heldBytes += bytes.length;
   }
 
   /** The welcome: what was held while away goes first. */
