@@ -366,7 +366,7 @@ class Gateway implements TabGateway {
    * whole scope, and #greet's holds the join's request (its headers) and hello.
    */
   #session(name: Atom, grant: TabGrant, limits: TabLimits): TabSession {
-    return new TabSession(
+    const s = new TabSession(
       name,
       randomBytes(16).toString('hex'),
       new TabPolicy(name, grant, isTabNode),
@@ -375,6 +375,11 @@ class Gateway implements TabGateway {
       this.log,
       (reason) => this.#core?.routeNodeDown(name, reason),
     );
+    // An Ack or failure the tab's request is owed goes as a refusal does (its room past the queue).
+    s.conn.answerVia = (f) => {
+      if (!s.deliverAnswer(f)) this.#expire(s, 'its queue is full, answers too', CLOSE_QUEUE_FULL);
+    };
+    return s;
   }
 
   #reload(

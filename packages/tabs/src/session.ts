@@ -259,6 +259,17 @@ export class TabSession implements Flushable {
   }
 
   /**
+   * Writes an answer the tab's own request is owed (an Ack, a failure), as a refusal is written:
+   * within the queue and the refusals' room; false when past that too ({@link deliverRefusal}).
+   */
+  deliverAnswer(frame: unknown[]): boolean {
+    this.policy.learn(frame as never);
+    const within = this.deliverRefusal(encodeFrame(frame));
+    this.watchers.toTab(frame as Frame);
+    return within;
+  }
+
+  /**
    * Writes the refusal of a frame of the tab (encoded `bytes`): within queuedBytes plus a room of
    * {@link REFUSAL_ROOM_BYTES} that only refusals use, so a tab whose queue is full of other frames
    * still hears why its call or send failed. Past that room too it is written all the same, and

@@ -97,3 +97,31 @@ test('a tab past its queue and the refusals room: its last refusal, then its ses
   assert.equal(gw.tabs().length, 0, 'the session ended');
   await lines.waitFor(/ended: its queue is full, refusals too/, 'the end logged');
 });
+
+test('answers a tab is owed past a full queue take the refusals room: each important send hears its Ack', async (t) => {
+  const { g, gw, lines } = await gatewayNode(t, {
+    admit: () => ({ names: { board: Board }, limits: { queuedBytes: 300 } }),
+  });
+  await g.spawnRegister('board', () => new BoardActor());
+  const raw = await rawTab(gw.url);
+  t.after(() => raw.close());
+  const own = new PID(raw.name as Atom, 1, 1);
+  const board = new ProcessID('board' as Atom, g.name);
+  // One message of 30 important sends to a granted name: their Acks, written in one task, pass
+  // the 300 bytes the tab's queue holds. Without the room, those past it were only logged.
+  const frames = [];
+  for (let id = 1; id <= 30; id++) frames.push(encodeFrame([Op.Send, raw.name, g.name, id, 0, own, board, 'x']));
+  writeFrames(frames, (m) => raw.send(m), 1 << 20);
+  const acks: unknown[] = [];
+  for (let i = 0; i < 30; i++) {
+    const f = await raw.next();
+    assert.equal(f[0], Op.Ack);
+    acks.push(f[3]);
+  }
+  assert.deepEqual(
+    acks,
+    Array.from({ length: 30 }, (_, i) => i + 1),
+  );
+  assert.equal(gw.tabs().length, 1, 'the tab stays');
+  assert.ok(!lines.lines.some((l) => /answer to .* lost/.test(l)), 'no answer lost');
+});
