@@ -55,7 +55,14 @@ import type {
 import { WriteBatches, type BatchOutcome, type WriteArgs } from './postgres_batch.js';
 import type { PostgresStoreOptions } from './postgres_options.js';
 import { NOW, createSchema, openPool } from './postgres_setup.js';
-import { decide, landedWrite, outcomeUnknown, versionAfter, type WriteReadBack } from './ambiguous_commit.js';
+import {
+  ServerAnswers,
+  decide,
+  landedWrite,
+  outcomeUnknown,
+  versionAfter,
+  type WriteReadBack,
+} from './ambiguous_commit.js';
 
 export { POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres_options.js';
 
@@ -99,6 +106,8 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
   readonly stateIndex: PostgresStateIndex;
   /** How long an operation whose outcome a lost connection left unknown is decided for (ambiguous_commit.ts). */
   readonly #outcomeWindowMs: number;
+  /** Each operation that succeeded says so: undecided ones then try again at once (ambiguous_commit.ts). */
+  readonly #answers = new ServerAnswers();
 
   private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string, outcomeWindowMs: number) {
     this.name = name;
@@ -505,7 +514,7 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
   /** Runs `attempt` until its outcome is decided (ambiguous_commit.ts); `again`: an earlier one's was unknown. */
   #decide<T>(what: string, attempt: (again: boolean) => Promise<T>): Promise<T> {
     const closed = (): unknown => (this.#closed ? ErrStoreClosed.with(this.name) : undefined);
-    return decide(`${this.name} ${what}`, this.#outcomeWindowMs, closed, attempt);
+    return decide(`${this.name} ${what}`, this.#outcomeWindowMs, closed, attempt, this.#answers);
   }
 
   /**
@@ -696,6 +705,11 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
     } catch (e) {
       return rejected(e, undefined, `entity store ${what}`);
     }
+    // The server answered: operations a lost connection left undecided try again now, not after their pause.
+    p.then(
+      () => this.#answers.answered(),
+      () => undefined,
+    );
     return ignorable(p, undefined, `entity store ${what}`);
   }
 
