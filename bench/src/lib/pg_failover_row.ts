@@ -129,6 +129,8 @@ export async function measureFailover(report: Report, ctx: SuiteContext): Promis
         after.push(tl.after10);
         // Not back within the measured time: counted as that time (the median stays honest).
         back.push(tl.backAfter ?? LOAD_AFTER_MS);
+        if (tl.before === 0)
+          console.error(`pg-failover bench: round ${r}: no chain completed in the 5 s before the kill`);
         lines.push(timelineLine(tl, at));
         latency.push(`${Math.round(tl.latency.before)}/${Math.round(tl.latency.after)}`);
         console.error(
@@ -193,7 +195,7 @@ export async function measureFailover(report: Report, ctx: SuiteContext): Promis
     'ms',
     'lower',
     `the first 1 s window from the first write on at ≥ ${BACK_SHARE * 100} % of the rate before ` +
-      `(${LOAD_AFTER_MS} ms: not back within it); latency p50 before/after per round (ms): ${latency.join(', ')}; ` +
+      `(${LOAD_AFTER_MS} ms: not back within it, or no completion before the kill); latency p50 before/after per round (ms): ${latency.join(', ')}; ` +
       `round ${mid}'s workflows/s per 500 ms: ${lines[mid]}`,
   );
 }

@@ -25,7 +25,8 @@ export interface Timeline {
   /**
    * Ms from the first write to the start of the first window of {@link BACK_BUCKETS} buckets
    * (stepped by one bucket, the first starting at the first write) whose rate is at least
-   * {@link BACK_SHARE} × `before`; undefined when none within the measured time.
+   * {@link BACK_SHARE} × `before`; undefined when none within the measured time, or when nothing
+   * completed before the kill.
    */
   readonly backAfter: number | undefined;
   /** Completions per second in each bucket, the first starting at `from`. */
@@ -64,7 +65,8 @@ export function timeline(
   for (let t = from; t + BUCKET_MS <= at.until; t += BUCKET_MS) buckets.push(perSec(done, t, t + BUCKET_MS));
   let backAfter: number | undefined;
   const span = BACK_BUCKETS * BUCKET_MS;
-  for (let t = at.firstWrite; t + span <= at.until; t += BUCKET_MS)
+  // No rate before (the chains stalled before the kill): nothing to be back to.
+  for (let t = at.firstWrite; before > 0 && t + span <= at.until; t += BUCKET_MS)
     if (perSec(done, t, t + span) >= BACK_SHARE * before) {
       backAfter = t - at.firstWrite;
       break;
