@@ -102,6 +102,8 @@ export async function measureFailover(report: Report, ctx: SuiteContext): Promis
   const notes: string[] = [];
   const lines: string[] = [];
   const latency: string[] = [];
+  /** Rounds whose chains stood still before the kill. */
+  const stalled: number[] = [];
   try {
     const members = await w.haMembers(ha, {
       names: ['a', 'b'].map((n) => `pgfo${n}${process.pid}@localhost`),
@@ -124,20 +126,28 @@ export async function measureFailover(report: Report, ctx: SuiteContext): Promis
         first.push(run.firstWriteAt - run.faultAt);
         patroni.push(run.patroniPrimaryAt - run.faultAt);
         added.push(run.firstWriteAt - run.patroniPrimaryAt);
-        before.push(tl.before);
-        during.push(tl.during);
-        after.push(tl.after10);
-        // Not back within the measured time: counted as that time (the median stays honest).
-        back.push(tl.backAfter ?? LOAD_AFTER_MS);
-        if (tl.before === 0)
-          console.error(`pg-failover bench: round ${r}: no chain completed in the 5 s before the kill`);
-        lines.push(timelineLine(tl, at));
-        latency.push(`${Math.round(tl.latency.before)}/${Math.round(tl.latency.after)}`);
+        const line = timelineLine(tl, at);
+        const lat = `${Math.round(tl.latency.before)}/${Math.round(tl.latency.after)}`;
         console.error(
           `pg-failover bench: round ${r}: workflows/s per 500 ms from ${BEFORE_MS / 1000} s before the kill ` +
-            `(|K| kill, |W| first write): ${lines.at(-1)}; back after ${tl.backAfter ?? '>' + LOAD_AFTER_MS} ms; ` +
-            `latency p50 before/after ${latency.at(-1)} ms`,
+            `(|K| kill, |W| first write): ${line}; back after ${tl.backAfter ?? '>' + LOAD_AFTER_MS} ms; ` +
+            `latency p50 before/after ${lat} ms`,
         );
+        // Chains that stood still before the kill (seen in a run's first round: a shard moving to the
+        // member that joined second while a long workflow of it waits) say nothing of the recovery:
+        // that round counts in the timing rows only, and is named in the note.
+        if (![...chains.values()].some((t) => t >= run.faultAt - 1000 && t < run.faultAt)) {
+          stalled.push(r);
+          console.error(`pg-failover bench: round ${r}: no chain completed in the second before the kill`);
+        } else {
+          before.push(tl.before);
+          during.push(tl.during);
+          after.push(tl.after10);
+          // Not back within the measured time: counted as that time (the median stays honest).
+          back.push(tl.backAfter ?? LOAD_AFTER_MS);
+          lines.push(`round ${r}'s workflows/s per 500 ms: ${line}`);
+          latency.push(lat);
+        }
         const hist = run.patroniHistoryAt === undefined ? '?' : String(run.patroniHistoryAt - run.faultAt);
         notes.push(`${first.at(-1)}/${patroni.at(-1)}/${hist}/${run.routedAt - run.faultAt}`);
         const { bad } = w.violations(effects, run.outputs);
@@ -179,6 +189,10 @@ export async function measureFailover(report: Report, ctx: SuiteContext): Promis
     'lower',
     'HAProxy noticing (2 checks 250 ms apart), the pool reconnecting, the retried call',
   );
+  if (before.length === 0) {
+    console.error(`pg-failover bench: every round's chains stood still before the kill: no throughput rows`);
+    return;
+  }
   row(
     N_BEFORE,
     before,
@@ -189,13 +203,17 @@ export async function measureFailover(report: Report, ctx: SuiteContext): Promis
   row(N_DURING, during, 'workflows/s', 'higher', 'no store');
   row(N_AFTER, after, 'workflows/s', 'higher', 'the mean of the 10 s after the first write');
   const mid = back.indexOf([...back].sort((a, b) => a - b)[back.length >> 1]!);
+  const left =
+    stalled.length === 0
+      ? ''
+      : `; not counted: round ${stalled.join(', ')} (no chain completed in the second before the kill)`;
   row(
     N_BACK,
     back,
     'ms',
     'lower',
     `the first 1 s window from the first write on at ≥ ${BACK_SHARE * 100} % of the rate before ` +
-      `(${LOAD_AFTER_MS} ms: not back within it, or no completion before the kill); latency p50 before/after per round (ms): ${latency.join(', ')}; ` +
-      `round ${mid}'s workflows/s per 500 ms: ${lines[mid]}`,
+      `(${LOAD_AFTER_MS} ms: not back within it); latency p50 before/after per round (ms): ${latency.join(', ')}; ` +
+      `${lines[mid]}${left}`,
   );
 }
