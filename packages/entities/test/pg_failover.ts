@@ -125,6 +125,8 @@ export interface FailoverRun {
   readonly lastOldWrites: number;
   /** The completion time of every workflow, by key. */
   readonly completedAt: ReadonlyMap<string, number>;
+  /** When each workflow's first start was asked, by key (its latency: completedAt − issuedAt). */
+  readonly issuedAt: ReadonlyMap<string, number>;
   /** Every workflow's input and output, by key. */
   readonly outputs: ReadonlyMap<string, { input: HaInput; output: HaOutput; go: number }>;
   /** Calls (start, result, signal) that failed and were asked again. */
@@ -140,6 +142,8 @@ export interface FailoverOptions {
   readonly chains?: number;
   /** Workflows each chain completes before the fault. Default 3. */
   readonly before?: number;
+  /** And the chains run at least this long before the fault, in ms (a steady rate to compare with). Default 0. */
+  readonly beforeMs?: number;
   /** Workflows each chain completes after the new primary took its first workflow write. Default 3. */
   readonly after?: number;
   /** And the chains go on at least this long after the first write on the new primary, in ms. Default 0. */
@@ -158,10 +162,12 @@ export interface FailoverOptions {
 export async function runFailover(ha: PgHa, members: readonly HaMember[], o: FailoverOptions): Promise<FailoverRun> {
   const failures = { n: 0, codes: new Set<string>() };
   const completedAt = new Map<string, number>();
+  const issuedAt = new Map<string, number>();
   const outputs = new Map<string, { input: HaInput; output: HaOutput; go: number }>();
   const old = (await ha.primary())!;
   /** Starts `key` on `m` (asked again until answered), then waits for its result (the same). */
   const workflow = async (m: HaMember, key: string, input: HaInput, go = 0): Promise<void> => {
+    issuedAt.set(key, Date.now());
     await untilAnswered('start', () => m.cmd('start', { key, req: input }), failures);
     const output = (await untilAnswered('result', () => m.cmd('result', { key }), failures)) as HaOutput;
     completedAt.set(key, Date.now());
@@ -190,10 +196,15 @@ export async function runFailover(ha: PgHa, members: readonly HaMember[], o: Fai
     }),
   );
   const chainCount = members.length * (o.chains ?? 2);
-  await eventually(() => completedAt.size >= chainCount * (o.before ?? 3), 'the chains run', {
-    timeoutMs: 60_000,
-    intervalMs: 10,
-  });
+  const loadFrom = Date.now();
+  await eventually(
+    () => completedAt.size >= chainCount * (o.before ?? 3) && Date.now() >= loadFrom + (o.beforeMs ?? 0),
+    'the chains run',
+    {
+      timeoutMs: 60_000 + (o.beforeMs ?? 0),
+      intervalMs: 10,
+    },
+  );
   // The fault.
   const ms = o.fault === 'freeze' ? (o.freezeMs ?? 20_000) : 0;
   let thawed: Promise<void> = Promise.resolve();
@@ -253,6 +264,7 @@ export async function runFailover(ha: PgHa, members: readonly HaMember[], o: Fai
     firstWriteAt,
     lastOldWrites,
     completedAt,
+    issuedAt,
     outputs,
     failures,
   };

@@ -407,6 +407,9 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
         '  timeout client 30m',
         '  timeout server 30m',
         '  timeout check 1s',
+        // No retry of a failed server connection (HAProxy's default: 3, 1 s apart): a connection sent to
+        // a primary that died before its checks marked it down failed only after 3 s, holding a pool slot.
+        '  retries 0',
         'listen stats',
         '  mode http',
         `  bind 127.0.0.1:${statsPort}`,

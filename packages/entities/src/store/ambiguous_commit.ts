@@ -88,22 +88,68 @@ export function storeError(e: unknown, what: string): unknown {
 export type Decision<T> = { readonly done: T } | { readonly again: unknown };
 
 /**
+ * A store's word that its server answered: an operation succeeded. {@link decide} ends its pause
+ * at the next answer, so the operations a failover left undecided are sent again as soon as the
+ * new primary answers any of the store's operations, not up to a pause (1 s) later: they are the
+ * journal writes of the workflows that were in flight, and nothing of them goes on before.
+ */
+export class ServerAnswers {
+  #wake: (() => void) | undefined;
+  #next: Promise<void> | undefined;
+
+  /** An operation of the store succeeded: every pause waiting for it ends. */
+  answered(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    this.#next = undefined;
+    wake?.();
+  }
+
+  /** Resolves at the next {@link answered}. */
+  next(): Promise<void> {
+    this.#next ??= new Promise<void>((resolve) => (this.#wake = resolve));
+    return this.#next;
+  }
+}
+
+/**
+ * Waits `ms`, or less when `answer` resolves first (then it resolves true). The timer is cleared
+ * when the answer came: nothing stays scheduled.
+ */
+async function pause(ms: number, answer: Promise<void> | undefined): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const elapsed = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await (answer === undefined ? elapsed : Promise.race([elapsed, answer.then(() => true)]));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Runs `attempt(unsure)` until it decides: `unsure` is true once an earlier attempt's outcome was
  * unknown (the attempt then reads back what a refusal means). An attempt that fails with a lost
  * connection, or — once unsure — with a server not reached yet, is run again after a pause
  * (20 ms doubling to 1 s) until `windowMs` has passed; then it rejects with
  * ERR_ENTITY_STORE_OUTCOME_UNKNOWN (its cause the last failure). `closed()` stops it early.
- * Any other failure rejects at once, as the operation's own.
+ * Any other failure rejects at once, as the operation's own. With `answers`, a pause ends as soon
+ * as another of the store's operations succeeded since the attempt began (the server is back) —
+ * every other pause at most: a server that answers others but keeps failing this one costs no
+ * more than twice the tries.
  */
 export async function decide<T>(
   what: string,
   windowMs: number,
   closed: () => unknown,
   attempt: (unsure: boolean) => Promise<T>,
+  answers?: ServerAnswers,
 ): Promise<T> {
   let unsure = false;
+  let woken = false;
   const until = performance.now() + windowMs;
-  for (let pause = 20; ; pause = Math.min(pause * 2, 1000)) {
+  for (let wait = 20; ; wait = Math.min(wait * 2, 1000)) {
+    // Taken before the attempt: an answer that comes while it fails counts.
+    const answer = woken ? undefined : answers?.next();
     try {
       return await attempt(unsure);
     } catch (e) {
@@ -111,9 +157,9 @@ export async function decide<T>(
       unsure = true;
       const stop = closed();
       if (stop !== undefined) throw stop;
-      if (performance.now() + pause > until)
+      if (performance.now() + wait > until)
         throw ErrStoreOutcomeUnknown.with(`${what}: the connection was lost and the server was not reached again`, e);
-      await new Promise((r) => setTimeout(r, pause));
+      woken = await pause(wait, answer);
     }
   }
 }

@@ -56,6 +56,7 @@ import { WriteBatches, type BatchOutcome, type WriteArgs } from './postgres_batc
 import type { PostgresStoreOptions } from './postgres_options.js';
 import { NOW, createSchema, openPool } from './postgres_setup.js';
 import {
+  ServerAnswers,
   decide,
   landedWrite,
   outcomeUnknown,
@@ -106,6 +107,8 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
   readonly stateIndex: PostgresStateIndex;
   /** How long an operation whose outcome a lost connection left unknown is decided for (ambiguous_commit.ts). */
   readonly #outcomeWindowMs: number;
+  /** Each operation that succeeded says so: undecided ones then try again at once (ambiguous_commit.ts). */
+  readonly #answers = new ServerAnswers();
 
   private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string, outcomeWindowMs: number) {
     this.name = name;
@@ -512,7 +515,7 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
   /** Runs `attempt` until its outcome is decided (ambiguous_commit.ts); `again`: an earlier one's was unknown. */
   #decide<T>(what: string, attempt: (again: boolean) => Promise<T>): Promise<T> {
     const closed = (): unknown => (this.#closed ? ErrStoreClosed.with(this.name) : undefined);
-    return decide(`${this.name} ${what}`, this.#outcomeWindowMs, closed, attempt);
+    return decide(`${this.name} ${what}`, this.#outcomeWindowMs, closed, attempt, this.#answers);
   }
 
   /**
@@ -710,6 +713,11 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
     } catch (e) {
       return rejected(storeError(e, name), undefined, `entity store ${what}`);
     }
+    // The server answered: operations a lost connection left undecided try again now, not after their pause.
+    p.then(
+      () => this.#answers.answered(),
+      () => undefined,
+    );
     return ignorable(p, undefined, `entity store ${what}`);
   }
 
