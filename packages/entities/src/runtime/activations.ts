@@ -7,6 +7,7 @@
 import { TerminateReasonShutdown, type Node, type PID } from 'ergo-ts';
 
 import type { EntityAddress } from '../kinds/entity.js';
+import { hostName } from '../contract/ids.js';
 import { HANDOFF } from './host_runtime.js';
 
 /** One activation of this node. */
@@ -89,13 +90,20 @@ export class Activations {
     });
   }
 
-  /** Asks one activation to hand off (handle what it was sent, then stop and release its lease). */
-  handOff(kind: string, key: string, pid: PID): void {
+  /**
+   * Asks one activation to hand off (handle what it was sent, then stop and release its lease).
+   * Sent to its registered name, not its PID: an activation registers here from its init, and
+   * the core knows a process by PID only once its init returned (a send to the PID is refused
+   * until then), while its name is reserved before init and queues what is sent meanwhile. Sent
+   * by PID, the hand-off of a key whose shard moved while it activated was dropped: the key stayed
+   * here, holding its shard's lease, until it passivated.
+   */
+  handOff(kind: string, key: string): void {
     const k = `${kind}/${key}`;
     if (this.#handingOff.has(k)) return;
     this.#handingOff.add(k);
     try {
-      this.#node.send(pid, HANDOFF);
+      this.#node.send(hostName(kind, key), HANDOFF);
     } catch {
       this.#handingOff.delete(k); // already gone
     }
@@ -103,8 +111,7 @@ export class Activations {
 
   /** Asks every activation whose key `leaves` to hand off. */
   handOffWhere(leaves: (key: string) => boolean): void {
-    for (const [kind, keys] of this.byKind)
-      for (const [key, { pid }] of keys) if (leaves(key)) this.handOff(kind, key, pid);
+    for (const [kind, keys] of this.byKind) for (const key of keys.keys()) if (leaves(key)) this.handOff(kind, key);
   }
 
   /** Stops every activation at once (shutdown exits). */

@@ -588,8 +588,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     this.#activations.add(kind, key, { token, pid, eventsSinceSnapshot });
     // The members changed while it activated (after the hand-offs they asked for): it hands off
     // now rather than at the next change, which may never come.
-    if (this.#draining === undefined && !this.#stopped && !this.#ownsShardOf(key))
-      this.#activations.handOff(kind, key, pid);
+    if (this.#draining === undefined && !this.#stopped && !this.#ownsShardOf(key)) this.#activations.handOff(kind, key);
   }
 
   /** Whether this node owns `key`'s shard by its view of the members now (the view refreshed first). */
