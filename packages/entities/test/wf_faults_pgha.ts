@@ -18,9 +18,17 @@
 //             expires (ttl 10 s), and its sessions can no longer commit (their synchronous
 //             standby is out of reach) — held until the new primary is seen, then healed.
 // After each the cluster must become whole again by itself (every member running, a primary with
-// a synchronous standby, HAProxy routing to it) within STORE_WHOLE_MS: else a violation.
+// a synchronous standby, HAProxy routing to it) within STORE_WHOLE_MS: else a violation, and the
+// harness does what an operator would (kill -9 of the broken member's postmasters, `patronictl
+// reinit`) so that the rounds go on.
+//
+// full_page_writes is on here (pg_ha.ts turns it off by default, for speed): pg_rewind refuses a
+// source without it, and a member that cannot be rewound after a split has its data directory
+// removed and cloned again — once, while a postmaster Patroni had lost track of still ran in it,
+// which left the clone corrupt (PANIC in redo) and the member down for good.
 
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 import { startPgHa, TestHosts, type Host, type PgHa, type PgHaMember, type PgHaPlace } from '@ergo-ts/test-support';
 
@@ -82,6 +90,7 @@ export async function pgHaFaultCluster(o: {
         trust: hosts.subnet,
       },
       startTimeoutMs: 180_000,
+      settings: { fsync: 'off', full_page_writes: 'on' },
       ...(o.log === undefined ? {} : { log: o.log }),
     });
   } catch (e) {
@@ -132,6 +141,8 @@ export interface StoreFaultSeen {
   wholeMs?: number;
   /** What went unexpectedly but is no violation (a switchover refused). */
   note?: string;
+  /** Members the harness had to reinitialise (the cluster was not whole again by itself). */
+  reinit?: string[];
 }
 
 const sleepFor = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -183,6 +194,7 @@ export async function storeFault(
   }
   const violations: string[] = [];
   let wholeMs: number | undefined;
+  let reinit: string[] | undefined;
   try {
     await waits.track(`the store whole again after ${kind}`, pg.healthy(STORE_WHOLE_MS));
     wholeMs = Date.now() - t0;
@@ -190,6 +202,10 @@ export async function storeFault(
     violations.push(
       `store: the cluster was not whole again by itself within ${STORE_WHOLE_MS / 1000} s after ${kind} of ${p.name}: ${String(e).split('\n').slice(0, 8).join(' | ')}`,
     );
+    reinit = await repair(pg).catch((e2: unknown) => [`repair failed: ${String(e2).split('\n')[0]}`]);
+    await waits.track('the store whole again after a reinit', pg.healthy(STORE_WHOLE_MS)).catch((e2: unknown) => {
+      violations.push(`store: not whole again after reinit of ${reinit?.join(', ')}: ${String(e2).split('\n')[0]}`);
+    });
   }
   const to = (await pg.primary())?.name ?? '-';
   return {
@@ -199,19 +215,71 @@ export async function storeFault(
       to,
       ...(wholeMs === undefined ? {} : { wholeMs }),
       ...(note === undefined ? {} : { note }),
+      ...(reinit === undefined ? {} : { reinit }),
     },
     violations,
   };
 }
 
-/** The store's figures of a run: per kind, faults, failovers (the primary changed), time to whole. */
-export function storeSummary(
-  seen: readonly StoreFaultSeen[],
-): Record<string, { faults: number; failovers: number; wholeMs: { max: number; mean: number }; notes: string[] }> {
-  const out: Record<
-    string,
-    { faults: number; failovers: number; wholeMs: { max: number; mean: number }; notes: string[] }
-  > = {};
+/**
+ * What an operator does with a member that does not come back: every postmaster of its data
+ * directory killed (one Patroni lost track of included), then `patronictl reinit` (cloned again
+ * from the primary). The members reinitialised.
+ */
+async function repair(pg: PgHa): Promise<string[]> {
+  const rows = JSON.parse(await pg.patronictl(['list', '-f', 'json'])) as {
+    Cluster: string;
+    Member: string;
+    State: string;
+  }[];
+  const broken = pg.members.filter((m) => {
+    const r = rows.find((x) => x.Member === m.name);
+    return r === undefined || (r.State !== 'running' && r.State !== 'streaming');
+  });
+  for (const m of broken) {
+    for (const pid of postmastersOf(m.dataDir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    await pg.patronictl(['reinit', '--force', '--wait', rows[0]!.Cluster, m.name]);
+  }
+  return broken.map((m) => m.name);
+}
+
+/** The pids of the postgres processes started on `dataDir` (`-D <dataDir>`), from /proc. */
+function postmastersOf(dataDir: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      const d = argv.indexOf('-D');
+      if (argv[0]?.endsWith('/postgres') === true && d >= 0 && argv[d + 1] === dataDir) out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** One store fault kind's figures in a run's report. */
+export interface StoreKindFigures {
+  faults: number;
+  /** The primary changed. */
+  failovers: number;
+  /** Fault → the cluster whole again, ms. */
+  wholeMs: { max: number; mean: number };
+  notes: string[];
+  /** Faults after which the harness had to reinitialise a member. */
+  reinit: number;
+}
+
+/** The store's figures of a run, per kind. */
+export function storeSummary(seen: readonly StoreFaultSeen[]): Record<string, StoreKindFigures> {
+  const out: Record<string, StoreKindFigures> = {};
   for (const k of WF_STORE_FAULT_KINDS) {
     const xs = seen.filter((s) => s.kind === k);
     const ms = xs.flatMap((s) => (s.wholeMs === undefined ? [] : [s.wholeMs]));
@@ -223,6 +291,7 @@ export function storeSummary(
         mean: ms.length === 0 ? 0 : Math.round(ms.reduce((a, b) => a + b, 0) / ms.length),
       },
       notes: xs.flatMap((s) => (s.note === undefined ? [] : [s.note])),
+      reinit: xs.filter((s) => s.reinit !== undefined).length,
     };
   }
   return out;
