@@ -103,6 +103,8 @@ export interface WfFaultOptions {
   store?: 'postgres' | 'sqlite' | 'pg-ha';
   /** With `pg-ha`: the share of the random rounds whose fault is the store's. Default 0.4. */
   storeShare?: number;
+  /** With `pg-ha`: the store faults the rounds draw from. Default all of WF_STORE_FAULT_KINDS. */
+  storeKinds?: readonly WfStoreFaultKind[];
   /** With `pg-ha`: where the store's processes' log lines go (default: dropped). */
   storeLog?: (source: string, line: string) => void;
   /** Workflows started per round (of the four kinds, at random). Default 4. */
@@ -482,12 +484,13 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       if (o.until !== undefined && Date.now() > o.until) break;
       done = roundNo = round;
       roundStart = Date.now();
-      const first = o.first ?? (pgHa ? [...WF_STORE_FAULT_KINDS, ...WF_FAULT_KINDS] : WF_FAULT_KINDS);
+      const storeKinds = o.storeKinds ?? WF_STORE_FAULT_KINDS;
+      const first = o.first ?? (pgHa ? [...storeKinds, ...WF_FAULT_KINDS] : WF_FAULT_KINDS);
       const kind: WfFaultKind =
         round <= first.length
           ? first[round - 1]!
           : pgHa && rand() < (o.storeShare ?? 0.4)
-            ? pick(WF_STORE_FAULT_KINDS)
+            ? pick(storeKinds)
             : pick(WF_FAULT_KINDS);
       faults[kind]!++;
       // These need every member: the long pause in flight ends first.

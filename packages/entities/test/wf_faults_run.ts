@@ -18,6 +18,7 @@
 //     [--first kind,kind,... (the first rounds' faults, in order; default each kind once)]
 //     [--schedule (a workflow schedule runs through the rounds: wf_faults_schedule.ts)]
 //     [--store-share 0.4 (pg-ha: the share of random rounds with a store fault)]
+//     [--store-faults k,k,... (pg-ha: the store faults drawn from; default all)]
 //     [--store-log file (pg-ha: etcd's, Patroni's and HAProxy's lines appended there)]
 // Prints each round, then the report (rounds, operations, faults, violations, figures) as JSON;
 // exits 1 on any violation, 2 when the hosts (or PostgreSQL) are missing.
@@ -27,7 +28,7 @@ import { appendFileSync } from 'node:fs';
 import { hostsAvailable, pgHaMissing, postgresMissing } from '@ergo-ts/test-support';
 
 import { runWorkflowFaults, WF_FAULT_KINDS, type WfFaultKind } from './wf_faults.js';
-import { WF_STORE_FAULT_KINDS } from './wf_faults_pgha.js';
+import { WF_STORE_FAULT_KINDS, type WfStoreFaultKind } from './wf_faults_pgha.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -56,6 +57,11 @@ if (first !== undefined && first.some((k) => !kinds.includes(k))) {
   process.exit(2);
 }
 const storeShare = arg('store-share');
+const storeKinds = arg('store-faults')?.split(',') as WfStoreFaultKind[] | undefined;
+if (storeKinds !== undefined && storeKinds.some((k) => !WF_STORE_FAULT_KINDS.includes(k))) {
+  console.error(`--store-faults: want kinds among ${WF_STORE_FAULT_KINDS.join(',')}, got ${arg('store-faults')}`);
+  process.exit(2);
+}
 const storeLog = arg('store-log');
 const stamp = (): string => new Date().toISOString().slice(11, 19);
 const report = await runWorkflowFaults({
@@ -65,6 +71,7 @@ const report = await runWorkflowFaults({
   longPauseMs: [lo, hi],
   ...(process.argv.includes('--schedule') ? { schedule: true } : {}),
   ...(storeShare === undefined ? {} : { storeShare: Number(storeShare) }),
+  ...(storeKinds === undefined ? {} : { storeKinds }),
   ...(storeLog === undefined
     ? {}
     : { storeLog: (source: string, line: string) => appendFileSync(storeLog, `${stamp()} ${source} ${line}\n`) }),
