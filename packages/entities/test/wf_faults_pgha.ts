@@ -23,9 +23,10 @@
 // reinit`) so that the rounds go on.
 //
 // full_page_writes is on here (pg_ha.ts turns it off by default, for speed): pg_rewind refuses a
-// source without it, and a member that cannot be rewound after a split has its data directory
-// removed and cloned again — once, while a postmaster Patroni had lost track of still ran in it,
-// which left the clone corrupt (PANIC in redo) and the member down for good.
+// source without it. `pgsplit` trips a Patroni 3.0.2 bug (patroni/patroni#3649): a primary slow to
+// shut down after losing etcd is demoted twice, two postmasters start in one data directory, and
+// the member, removed and cloned again while the stray still runs, is left corrupt — hence
+// `--store-faults` to run without it.
 
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
