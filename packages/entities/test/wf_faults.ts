@@ -16,7 +16,8 @@
 // rounds every instance must end within a bound (orders confirmed and cancelled at random too), and `result()` of each is asked through a random
 // member. The rules are wf_faults_check.ts's; besides the violations it measures the resume
 // latency after a kill -9. Used by entities.wf_faults.test.ts (a few rounds per store) and
-// wf_faults_run.ts (the long run).
+// wf_faults_run.ts (the long run). With `store: 'pg-ha'` the store is a Patroni cluster in the test
+// hosts, and the store's own faults (wf_faults_pgha.ts) are mixed with the members'.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,16 @@ import {
   type WfResultSeen,
 } from './wf_faults_check.js';
 import { childId, type Delivery, type WfName } from './wf_faults_kinds.js';
+import {
+  isStoreFault,
+  pgHaFaultCluster,
+  storeFault,
+  storeSummary,
+  WF_STORE_FAULT_KINDS,
+  type PgHaFaultCluster,
+  type StoreFaultSeen,
+  type WfStoreFaultKind,
+} from './wf_faults_pgha.js';
 import { checkSchedule, firstNominal, type ScheduleCheck } from './wf_faults_schedule.js';
 
 /** Every workflow kind the checker's nodes host (the child started by its parent too). */
@@ -76,16 +87,26 @@ export const WF_BOUNDARIES = {
 
 const compensations = (r: WfRecord): number => r.journal.filter((e) => e.n.startsWith('compensate:')).length;
 
-/** One of {@link WF_FAULT_KINDS}. */
-export type WfFaultKind = (typeof WF_FAULT_KINDS)[number];
+/** One of {@link WF_FAULT_KINDS}, or (store `pg-ha`) of the store's own faults. */
+export type WfFaultKind = (typeof WF_FAULT_KINDS)[number] | WfStoreFaultKind;
 
 /** Options of {@link runWorkflowFaults}. */
 export interface WfFaultOptions {
   rounds: number;
   seed?: number;
-  /** The faults of the first rounds, in order (then at random). Default WF_FAULT_KINDS, each once. */
+  /**
+   * The faults of the first rounds, in order (then at random). Default WF_FAULT_KINDS, each once
+   * (with `pg-ha`, the store's faults each once first).
+   */
   first?: readonly WfFaultKind[];
-  store?: 'postgres' | 'sqlite';
+  /** `pg-ha`: a Patroni cluster in the test hosts, and the store's own faults (wf_faults_pgha.ts). */
+  store?: 'postgres' | 'sqlite' | 'pg-ha';
+  /** With `pg-ha`: the share of the random rounds whose fault is the store's. Default 0.4. */
+  storeShare?: number;
+  /** With `pg-ha`: the store faults the rounds draw from. Default all of WF_STORE_FAULT_KINDS. */
+  storeKinds?: readonly WfStoreFaultKind[];
+  /** With `pg-ha`: where the store's processes' log lines go (default: dropped). */
+  storeLog?: (source: string, line: string) => void;
   /** Workflows started per round (of the four kinds, at random). Default 4. */
   workflowsPerRound?: number;
   /** How long a SIGSTOP lasts, in ms. Default 3000 (three leases, twice the heartbeat). */
@@ -111,7 +132,9 @@ export interface WfFaultOptions {
 
 /** What a run reports. */
 export interface WfFaultReport {
-  store: 'postgres' | 'sqlite';
+  store: 'postgres' | 'sqlite' | 'pg-ha';
+  /** With `pg-ha`: per store fault kind, faults, failovers (the primary changed), ms until whole again, notes. */
+  storeFaults?: ReturnType<typeof storeSummary>;
   seed: number;
   rounds: number;
   faults: Record<string, number>;
@@ -225,13 +248,16 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
   const dir = mkdtempSync(join(tmpdir(), 'ergo-wf-faults-'));
   const sinkFile = join(dir, 'sink.jsonl');
   writeFileSync(sinkFile, '');
-  await using cluster = await faultCluster({
-    store: storeKind,
-    dir,
-    leaseMs: o.leaseMs,
-    renewMs: o.renewMs,
-    env: { FN_SINK: sinkFile },
-  });
+  const pgHa = storeKind === 'pg-ha';
+  const clusterOpts = { dir, leaseMs: o.leaseMs, renewMs: o.renewMs, env: { FN_SINK: sinkFile } };
+  await using cluster =
+    storeKind === 'pg-ha'
+      ? await pgHaFaultCluster({ ...clusterOpts, ...(o.storeLog === undefined ? {} : { log: o.storeLog }) })
+      : await faultCluster({ store: storeKind, ...clusterOpts });
+  const storeSeen: StoreFaultSeen[] = [];
+  const storeViolations: string[] = [];
+  /** Instances seen halted because the store went back in time (ERR_ENTITY_STORE_WENT_BACK). */
+  const wentBack = new Set<string>();
   const { hosts, db, nodes, waits } = cluster;
   let roundNo = 0;
   let roundStart = Date.now();
@@ -243,9 +269,28 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
           const age = Date.now() - roundStart;
           if (age < o.watchdogMs! || Date.now() - lastDump < o.watchdogMs!) return;
           lastDump = Date.now();
-          void dumpWaits(roundNo, age, waits, nodes, db, progress);
+          void dumpWaits(roundNo, age, waits, nodes, pgHa ? undefined : db, progress);
         }, 1000);
-  const faults: Record<string, number> = Object.fromEntries(WF_FAULT_KINDS.map((k) => [k, 0]));
+  // No member exits by itself (a store failing over included): every exit is the harness's kill
+  // -9 or its stop. Each process is watched from when it is first seen (polled: starts are many).
+  const exits: string[] = [];
+  const watched = new WeakSet<object>();
+  const exitWatch = setInterval(() => {
+    for (const n of nodes) {
+      const proc = n.proc;
+      if (proc === undefined || watched.has(proc)) continue;
+      watched.add(proc);
+      const who = `${n.name}#${n.incarnation}`;
+      const check = (code: number | null, sig: NodeJS.Signals | null): void => {
+        if (sig !== 'SIGKILL' && code !== 0) exits.push(`${who}: exited by itself (${sig ?? `code ${String(code)}`})`);
+      };
+      if (proc.exitCode !== null || proc.signalCode !== null) check(proc.exitCode, proc.signalCode);
+      else proc.once('exit', check);
+    }
+  }, 20);
+  const faults: Record<string, number> = Object.fromEntries(
+    [...WF_FAULT_KINDS, ...(pgHa ? WF_STORE_FAULT_KINDS : [])].map((k) => [k, 0]),
+  );
   const ops = { starts: 0, signals: 0, updates: 0, givenUp: 0 };
   const cancels = { cancelled: 0, closed: 0, unknown: 0 };
   const instances: {
@@ -368,6 +413,8 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     for (const inst of instances) {
       const rec = records.get(`${inst.wf}/${inst.id}`);
       if (rec?.status !== 'running' || rec.blocked === undefined) continue;
+      // A store that fails over with synchronous replication never goes back: no instance halts for it.
+      if (rec.blocked.code === 'ERR_ENTITY_STORE_WENT_BACK') wentBack.add(`${inst.wf}/${inst.id}`);
       // Only the saga's body changes (a deploy): any other replay that diverged is a fault.
       if (inst.wf !== 'wfsaga' || version === 1) inst.diverged ??= rec.blocked.message;
       const r = await ask('wfresume', { wf: inst.wf, key: inst.id });
@@ -437,8 +484,14 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       if (o.until !== undefined && Date.now() > o.until) break;
       done = roundNo = round;
       roundStart = Date.now();
-      const first = o.first ?? WF_FAULT_KINDS;
-      const kind = round <= first.length ? first[round - 1]! : pick(WF_FAULT_KINDS);
+      const storeKinds = o.storeKinds ?? WF_STORE_FAULT_KINDS;
+      const first = o.first ?? (pgHa ? [...storeKinds, ...WF_FAULT_KINDS] : WF_FAULT_KINDS);
+      const kind: WfFaultKind =
+        round <= first.length
+          ? first[round - 1]!
+          : pgHa && rand() < (o.storeShare ?? 0.4)
+            ? pick(storeKinds)
+            : pick(WF_FAULT_KINDS);
       faults[kind]!++;
       // These need every member: the long pause in flight ends first.
       if (longPause !== undefined && (kind === 'restart' || kind === 'deploy' || kind === 'longpause'))
@@ -567,7 +620,14 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       await Promise.all(starts);
       const candidates = usable();
       let victim = pick(candidates.length > 0 ? candidates : nodes);
-      if (kind === 'kill' || kind === 'midstep') {
+      let storeNote = '';
+      if (isStoreFault(kind)) {
+        const r = await storeFault(kind, cluster as PgHaFaultCluster, int);
+        storeSeen.push(r.seen);
+        storeViolations.push(...r.violations);
+        const s = r.seen;
+        storeNote = `${s.from}->${s.to}, ${s.wholeMs === undefined ? 'NOT whole again' : `whole again in ${s.wholeMs} ms`}${s.note === undefined ? '' : ` (${s.note})`}`;
+      } else if (kind === 'kill' || kind === 'midstep') {
         if (kind === 'midstep') {
           // Wait (bounded) for a step of the victim to start: its delivery comes first in each step.
           const seen = await seeDelivery(
@@ -633,7 +693,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       // A member paused past detection is not seen by the others until it continues.
       if (longPause === undefined) await waits.track('every node sees every member', allSee());
       progress(
-        `round ${round}/${o.rounds}: ${kind}${boundary === undefined ? '' : ` at ${boundary}`} ${kind === 'restart' || kind === 'deploy' || kind === 'boundary' ? `all${kind === 'deploy' ? ` to v${version}` : ''}` : victim.name}; started ${ops.starts}, signals ${ops.signals}, updates ${ops.updates}, cancels ${cancels.cancelled}/${cancels.closed}/${cancels.unknown}, given up ${ops.givenUp}`,
+        `round ${round}/${o.rounds}: ${kind}${boundary === undefined ? '' : ` at ${boundary}`} ${storeNote !== '' ? storeNote : kind === 'restart' || kind === 'deploy' || kind === 'boundary' ? `all${kind === 'deploy' ? ` to v${version}` : ''}` : victim.name}; started ${ops.starts}, signals ${ops.signals}, updates ${ops.updates}, cancels ${cancels.cancelled}/${cancels.closed}/${cancels.unknown}, given up ${ops.givenUp}`,
       );
     }
     if (longPause !== undefined) await waits.track('the long pause ends', longPause.over);
@@ -714,6 +774,10 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     });
     const events = readLogs(dir);
     const result = checkWorkflows(checked, deliveries, { pauses: pauses as PauseMark[], events });
+    for (const i of all) if (i.record?.blocked?.code === 'ERR_ENTITY_STORE_WENT_BACK') wentBack.add(`${i.wf}/${i.id}`);
+    for (const w of wentBack)
+      result.violations.push(`${w}: halted with ERR_ENTITY_STORE_WENT_BACK (the store went back in time)`);
+    result.violations.push(...storeViolations, ...exits);
     // The state index (what `workflows.list` searches) agrees with the records at the end.
     const indexes = new Map<string, WfIndex>();
     for (const wf of WF_NAMES) indexes.set(wf, (await via().cmd('wfindex', { wf }, 60_000)) as WfIndex);
@@ -752,6 +816,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     }
     return {
       store: storeKind,
+      ...(pgHa ? { storeFaults: storeSummary(storeSeen) } : {}),
       seed,
       rounds: done,
       faults,
@@ -794,6 +859,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     };
   } finally {
     if (watchdog !== undefined) clearInterval(watchdog);
+    clearInterval(exitWatch);
     for (const n of nodes) {
       n.resume();
       await n.stop();

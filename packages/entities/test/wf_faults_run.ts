@@ -6,25 +6,37 @@
 // saga with compensations (some cancelled mid-flight), an order (a sleep, a confirmation with a
 // timeout, compensations; confirmed and cancelled at random), durable sleeps, signals, a child
 // workflow and an outbox-like step; then the checker's rules (wf_faults_check.ts).
-// Needs root, ip/nft, a build (`npm run build`) and, for PostgreSQL, its server binaries.
-//   node packages/entities/dist/test/wf_faults_run.js [--store sqlite|postgres] [--rounds 200]
+// With `--store pg-ha` the store is a Patroni cluster inside the test hosts (etcd, three PostgreSQL
+// members, HAProxy: wf_faults_pgha.ts) and the store's own faults — kill -9 of the primary's
+// postmaster, SIGSTOP of the primary ~20 s, switchover, the primary cut off from HAProxy, the
+// primary cut off from etcd and the other members — are mixed with the members'.
+// Needs root, ip/nft, a build (`npm run build`) and, for PostgreSQL, its server binaries (pg-ha:
+// etcd, Patroni and HAProxy too).
+//   node packages/entities/dist/test/wf_faults_run.js [--store sqlite|postgres|pg-ha] [--rounds 200]
 //     [--seed n] [--minutes m (start no round after m minutes)] [--watchdog seconds (180)]
 //     [--long-pause lo-hi (seconds a long SIGSTOP lasts, drawn in [lo, hi]; 12-20)]
 //     [--first kind,kind,... (the first rounds' faults, in order; default each kind once)]
 //     [--schedule (a workflow schedule runs through the rounds: wf_faults_schedule.ts)]
+//     [--store-share 0.4 (pg-ha: the share of random rounds with a store fault)]
+//     [--store-faults k,k,... (pg-ha: the store faults drawn from; default all)]
+//     [--store-log file (pg-ha: etcd's, Patroni's and HAProxy's lines appended there)]
 // Prints each round, then the report (rounds, operations, faults, violations, figures) as JSON;
 // exits 1 on any violation, 2 when the hosts (or PostgreSQL) are missing.
 
-import { hostsAvailable, postgresMissing } from '@ergo-ts/test-support';
+import { appendFileSync } from 'node:fs';
+
+import { hostsAvailable, pgHaMissing, postgresMissing } from '@ergo-ts/test-support';
 
 import { runWorkflowFaults, WF_FAULT_KINDS, type WfFaultKind } from './wf_faults.js';
+import { WF_STORE_FAULT_KINDS, type WfStoreFaultKind } from './wf_faults_pgha.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
   return i < 0 ? undefined : process.argv[i + 1];
 };
-const store = arg('store') === 'sqlite' ? 'sqlite' : 'postgres';
-const why = hostsAvailable() ?? (store === 'postgres' ? postgresMissing() : undefined);
+const store = arg('store') === 'sqlite' ? 'sqlite' : arg('store') === 'pg-ha' ? 'pg-ha' : 'postgres';
+const why =
+  hostsAvailable() ?? (store === 'postgres' ? postgresMissing() : store === 'pg-ha' ? pgHaMissing() : undefined);
 if (why !== undefined) {
   console.error(`cannot run: ${why}`);
   process.exit(2);
@@ -39,10 +51,18 @@ if (!(lo > 0 && hi >= lo)) {
   process.exit(2);
 }
 const first = arg('first')?.split(',') as WfFaultKind[] | undefined;
-if (first !== undefined && first.some((k) => !WF_FAULT_KINDS.includes(k))) {
-  console.error(`--first: want kinds among ${WF_FAULT_KINDS.join(',')}, got ${arg('first')}`);
+const kinds: readonly string[] = [...WF_FAULT_KINDS, ...(store === 'pg-ha' ? WF_STORE_FAULT_KINDS : [])];
+if (first !== undefined && first.some((k) => !kinds.includes(k))) {
+  console.error(`--first: want kinds among ${kinds.join(',')}, got ${arg('first')}`);
   process.exit(2);
 }
+const storeShare = arg('store-share');
+const storeKinds = arg('store-faults')?.split(',') as WfStoreFaultKind[] | undefined;
+if (storeKinds !== undefined && storeKinds.some((k) => !WF_STORE_FAULT_KINDS.includes(k))) {
+  console.error(`--store-faults: want kinds among ${WF_STORE_FAULT_KINDS.join(',')}, got ${arg('store-faults')}`);
+  process.exit(2);
+}
+const storeLog = arg('store-log');
 const stamp = (): string => new Date().toISOString().slice(11, 19);
 const report = await runWorkflowFaults({
   rounds: Number(arg('rounds') ?? 200),
@@ -50,6 +70,11 @@ const report = await runWorkflowFaults({
   watchdogMs: Number(arg('watchdog') ?? 180) * 1000,
   longPauseMs: [lo, hi],
   ...(process.argv.includes('--schedule') ? { schedule: true } : {}),
+  ...(storeShare === undefined ? {} : { storeShare: Number(storeShare) }),
+  ...(storeKinds === undefined ? {} : { storeKinds }),
+  ...(storeLog === undefined
+    ? {}
+    : { storeLog: (source: string, line: string) => appendFileSync(storeLog, `${stamp()} ${source} ${line}\n`) }),
   ...(seed === undefined ? {} : { seed: Number(seed) }),
   ...(first === undefined ? {} : { first }),
   ...(minutes === undefined ? {} : { until: t0 + Number(minutes) * 60_000 }),

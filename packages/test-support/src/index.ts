@@ -37,4 +37,6 @@ export {
   type PgHaMember,
   type PgHaMemberState,
   type PgHaOptions,
+  type PgHaPlace,
+  type PgHaPlacement,
 } from './pg_ha.js';

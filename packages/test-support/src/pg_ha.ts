@@ -1,7 +1,11 @@
 // A highly available PostgreSQL on this machine, as a team runs it in production: one etcd, three
 // PostgreSQL 15 members managed by Debian's Patroni (3.0.x), and HAProxy routing to the member
 // whose Patroni REST API answers `/primary`. Everything listens on 127.0.0.1 on free ports with a
-// temporary directory, removed by `stop()` (and, killed, when this process exits).
+// temporary directory, removed by `stop()` (and, killed, when this process exits). With `place`,
+// each process runs where it is told instead (a test host: its own network namespace and
+// address), and the harness reaches the REST APIs and runs `patronictl` through a small HTTP
+// forwarder started in a `control` place that reaches them all (a Unix socket in the directory:
+// the file system is shared across network namespaces).
 //
 // Patroni's `etcd:` section (etcd's v2 API, `--enable-v2`), not `etcd3:`: with `etcd3:` Patroni
 // 3.0.2 lost 1,404–1,668 acknowledged rows when the primary was frozen 20 s and resumed (the old
@@ -12,7 +16,8 @@
 // restarted in place). PostgreSQL refuses to run as root: as root, Patroni (which starts it) runs
 // as the `postgres` user (`setpriv`), as postgres.ts runs the single server.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { request } from 'node:http';
 import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +86,30 @@ export interface PgHaOptions {
   log?: (source: string, line: string) => void;
   /** How long to wait for the cluster (a primary, a synchronous standby, HAProxy routing), in ms. Default 90 000. */
   startTimeoutMs?: number;
+  /**
+   * Where each process runs (default: all here, on 127.0.0.1). The members' count is
+   * `place.members.length`; `trust` is the network pg_hba trusts (the members replicate from
+   * each other, the clients connect from it).
+   */
+  place?: PgHaPlacement;
+}
+
+/** Somewhere a process of the cluster runs: its address there, and how to start a process there. */
+export interface PgHaPlace {
+  readonly address: string;
+  /** Starts `cmd args` there (a test host's `spawn`: `ip netns exec`, the child's pid its own). */
+  spawn(cmd: string, args: readonly string[], opts: SpawnOptions): ChildProcess;
+}
+
+/** Where the cluster's processes run ({@link PgHaOptions.place}). */
+export interface PgHaPlacement {
+  readonly etcd: PgHaPlace;
+  readonly members: readonly PgHaPlace[];
+  readonly haproxy: PgHaPlace;
+  /** Where `patronictl` and the harness's HTTP forwarder run: a place that reaches every other one. */
+  readonly control: PgHaPlace;
+  /** The network pg_hba trusts, e.g. `10.200.3.0/24`. */
+  readonly trust: string;
 }
 
 /** One PostgreSQL member and its Patroni. */
@@ -93,8 +122,10 @@ export interface PgHaMember {
   readonly config: string;
   /** The Patroni process (PostgreSQL's postmaster is not its child: Patroni starts it in a session of its own). */
   readonly patroni: ChildProcess;
-  /** `postgres://postgres@127.0.0.1:<pgPort>/postgres`: this member itself, not through HAProxy. */
+  /** `postgres://postgres@<address>:<pgPort>/postgres`: this member itself, not through HAProxy. */
   readonly url: string;
+  /** Its address (127.0.0.1 unless placed). */
+  readonly address: string;
 }
 
 /** What Patroni's REST API says of a member (`GET /patroni`), or undefined when it does not answer. */
@@ -106,12 +137,12 @@ export interface PgHaMemberState {
 
 /** A running highly available cluster (from {@link startPgHa}). */
 export interface PgHa {
-  /** `postgres://postgres@127.0.0.1:<haproxy>/postgres`: through HAProxy, always to the primary. */
+  /** `postgres://postgres@<haproxy's address>:<haproxy>/postgres`: through HAProxy, always to the primary. */
   readonly url: string;
   readonly haproxyPort: number;
   /** HAProxy's statistics page (`<url>;csv` for a machine). */
   readonly statsUrl: string;
-  /** etcd's client endpoint (`127.0.0.1:<port>`). */
+  /** etcd's client endpoint (`<address>:<port>`). */
   readonly etcd: string;
   readonly members: readonly PgHaMember[];
   /** The temporary directory holding every member's data. */
@@ -172,25 +203,63 @@ function collect(proc: ChildProcess, source: string, log: PgHaOptions['log']): (
   return () => lines.join('\n');
 }
 
-/** A GET on 127.0.0.1 (body read: no connection is left holding one), or undefined after 1 s or an error. */
-async function restGet(port: number, path: string): Promise<{ status: number; json(): unknown } | undefined> {
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(1000) });
-    const body = await r.text();
-    return {
-      status: r.status,
-      json: () => {
-        try {
-          return JSON.parse(body) as unknown;
-        } catch {
-          return undefined;
-        }
-      },
-    };
-  } catch {
-    return undefined;
-  }
+/** An HTTP GET's answer (the body read whole). */
+interface HttpAnswer {
+  status: number;
+  text: string;
+  json(): unknown;
 }
+
+const answer = (status: number, text: string): HttpAnswer => ({
+  status,
+  text,
+  json: () => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
+  },
+});
+
+/**
+ * A GET of `url` (body read: no connection is left holding one), or undefined after 1 s or an
+ * error: from here, or through the forwarder listening on `via` (a Unix socket).
+ */
+async function httpGet(url: string, via: string | undefined): Promise<HttpAnswer | undefined> {
+  if (via === undefined)
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return answer(r.status, await r.text());
+    } catch {
+      return undefined;
+    }
+  return new Promise((resolve) => {
+    const req = request({ socketPath: via, path: url, method: 'GET', timeout: 1500 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve(res.statusCode === 599 ? undefined : answer(res.statusCode ?? 0, text)));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+// The forwarder (CommonJS, `node -e`): GET <absolute url> on the Unix socket argv[1] is fetched
+// from where it runs; 599 when that fails or takes over 1 s.
+const FORWARDER = `const http = require('node:http');
+http.createServer((req, res) => {
+  const up = http.request(req.url, { method: req.method, timeout: 1000 }, (r) => {
+    res.writeHead(r.statusCode, r.headers);
+    r.pipe(res);
+  });
+  up.on('timeout', () => up.destroy(new Error('timeout')));
+  up.on('error', () => { if (!res.headersSent) res.writeHead(599); res.end(); });
+  req.pipe(up);
+}).listen(process.argv[1], () => console.log('listening'));`;
 
 /** Descendants of `roots` (and the roots), from /proc. */
 function treeOf(roots: number[]): number[] {
@@ -231,7 +300,18 @@ function signal(pid: number, sig: NodeJS.Signals): void {
  * Call {@link pgHaMissing} first to skip where the binaries are missing.
  */
 export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
-  const count = options.members ?? 3;
+  const place = options.place;
+  const count = place?.members.length ?? options.members ?? 3;
+  const at = (where: PgHaPlace | undefined): string => where?.address ?? '127.0.0.1';
+  const spawnAt = (
+    where: PgHaPlace | undefined,
+    cmd: string,
+    args: readonly string[],
+    opts: SpawnOptions,
+  ): ChildProcess => (where === undefined ? spawn(cmd, args, opts) : where.spawn(cmd, args, opts));
+  // Placed, the REST APIs are reached through the forwarder in the control place.
+  let via: string | undefined;
+  const get = (url: string): Promise<HttpAnswer | undefined> => httpGet(url, via);
   const timeout = options.startTimeoutMs ?? 90_000;
   const ids = postgresIds();
   const dir = mkdtempSync(join(tmpdir(), 'ergo-pgha-'));
@@ -262,19 +342,33 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
     );
 
   try {
+    if (place !== undefined) {
+      via = join(dir, 'http.sock');
+      const fwd = spawnAt(place.control, process.execPath, ['-e', FORWARDER, via], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      procs.push(fwd);
+      logs.set('forwarder', collect(fwd, 'forwarder', options.log));
+      await new Promise<void>((resolve, reject) => {
+        fwd.stdout?.once('data', () => resolve());
+        fwd.once('exit', (code) => reject(failed(`the HTTP forwarder exited (${String(code)})`)));
+      });
+    }
     // etcd, v2 API on (Patroni's etcd: section speaks it).
     const client = await serverPort();
     const peer = await serverPort();
-    const etcd = spawn(
+    const ea = at(place?.etcd);
+    const etcd = spawnAt(
+      place?.etcd,
       PG_HA_BINS.etcd,
       [
         '--name=e0',
         `--data-dir=${join(dir, 'etcd')}`,
-        `--listen-client-urls=http://127.0.0.1:${client}`,
-        `--advertise-client-urls=http://127.0.0.1:${client}`,
-        `--listen-peer-urls=http://127.0.0.1:${peer}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
-        `--initial-cluster=e0=http://127.0.0.1:${peer}`,
+        `--listen-client-urls=http://${ea}:${client}`,
+        `--advertise-client-urls=http://${ea}:${client}`,
+        `--listen-peer-urls=http://${ea}:${peer}`,
+        `--initial-advertise-peer-urls=http://${ea}:${peer}`,
+        `--initial-cluster=e0=http://${ea}:${peer}`,
         '--enable-v2=true',
         '--log-level=warn',
       ],
@@ -283,7 +377,8 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
     procs.push(etcd);
     logs.set('etcd', collect(etcd, 'etcd', options.log));
     await eventually(
-      async () => ((await restGet(client, '/health'))?.json() as { health?: string } | undefined)?.health === 'true',
+      async () =>
+        ((await get(`http://${ea}:${client}/health`))?.json() as { health?: string } | undefined)?.health === 'true',
       'etcd healthy',
       { timeoutMs: timeout, intervalMs: 50 },
     ).catch((e: unknown) => {
@@ -291,9 +386,15 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
     });
 
     const scope = `ergo-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-    const hba = ['local all all trust', 'host all all 127.0.0.1/32 trust', 'host replication all 127.0.0.1/32 trust'];
+    const nets = ['127.0.0.1/32', ...(place === undefined ? [] : [place.trust])];
+    const hba = [
+      'local all all trust',
+      ...nets.flatMap((n) => [`host all all ${n} trust`, `host replication all ${n} trust`]),
+    ];
     for (let i = 0; i < count; i++) {
       const name = `pg${i}`;
+      const where = place?.members[i];
+      const address = at(where);
       const pgPort = await serverPort();
       const restPort = await serverPort();
       const dataDir = join(dir, name);
@@ -304,8 +405,8 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
         namespace: '/ergo/',
         name,
         log: { level: 'INFO' },
-        restapi: { listen: `127.0.0.1:${restPort}`, connect_address: `127.0.0.1:${restPort}` },
-        etcd: { host: `127.0.0.1:${client}`, protocol: 'http' },
+        restapi: { listen: `${address}:${restPort}`, connect_address: `${address}:${restPort}` },
+        etcd: { host: `${ea}:${client}`, protocol: 'http' },
         bootstrap: {
           dcs: {
             ttl: 10,
@@ -333,8 +434,8 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
           pg_hba: hba,
         },
         postgresql: {
-          listen: `127.0.0.1:${pgPort}`,
-          connect_address: `127.0.0.1:${pgPort}`,
+          listen: `${address}:${pgPort}`,
+          connect_address: `${address}:${pgPort}`,
           data_dir: dataDir,
           bin_dir: PG_BIN,
           pgpass: join(dir, `${name}.pgpass`),
@@ -375,7 +476,7 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
               PG_HA_BINS.patroni,
               config,
             ];
-      const patroni = spawn(cmd[0]!, cmd.slice(1), {
+      const patroni = spawnAt(where, cmd[0]!, cmd.slice(1), {
         cwd: dir,
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, LC_ALL: 'C', HOME: dir },
@@ -389,13 +490,15 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
         dataDir,
         config,
         patroni,
-        url: `postgres://postgres@127.0.0.1:${pgPort}/postgres`,
+        url: `postgres://postgres@${address}:${pgPort}/postgres`,
+        address,
       });
     }
 
     const haproxyPort = await serverPort();
     const statsPort = await serverPort();
     const haCfg = join(dir, 'haproxy.cfg');
+    const ha = at(place?.haproxy);
     writeFileSync(
       haCfg,
       [
@@ -412,24 +515,28 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
         '  retries 0',
         'listen stats',
         '  mode http',
-        `  bind 127.0.0.1:${statsPort}`,
+        `  bind ${ha}:${statsPort}`,
         '  stats enable',
         '  stats uri /stats',
         'listen primary',
-        `  bind 127.0.0.1:${haproxyPort}`,
+        `  bind ${ha}:${haproxyPort}`,
         '  option httpchk OPTIONS /primary',
         '  http-check expect status 200',
         // A member stops getting new sessions, and its open ones are cut, as soon as two checks
         // say it is no longer the primary: a frozen old primary that comes back keeps no session.
         '  default-server inter 500ms fastinter 250ms downinter 250ms fall 2 rise 2 on-marked-down shutdown-sessions',
-        ...members.map((m) => `  server ${m.name} 127.0.0.1:${m.pgPort} maxconn 200 check port ${m.restPort}`),
+        ...members.map((m) => `  server ${m.name} ${m.address}:${m.pgPort} maxconn 200 check port ${m.restPort}`),
         '',
       ].join('\n'),
     );
-    const haproxy = spawn(PG_HA_BINS.haproxy, ['-db', '-f', haCfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const haproxy = spawnAt(place?.haproxy, PG_HA_BINS.haproxy, ['-db', '-f', haCfg], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     procs.push(haproxy);
     logs.set('haproxy', collect(haproxy, 'haproxy', options.log));
-    const statsUrl = `http://127.0.0.1:${statsPort}/stats`;
+    const statsUrl = `http://${ha}:${statsPort}/stats`;
+    const rest = (m: PgHaMember, path: string): Promise<HttpAnswer | undefined> =>
+      get(`http://${m.address}:${m.restPort}${path}`);
 
     // Every member asked at once, the first 200 taken: a frozen one's silence (1 s to time out)
     // delays no other answer.
@@ -437,18 +544,19 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
       new Promise((resolve) => {
         let left = members.length;
         for (const m of members)
-          void restGet(m.restPort, '/primary').then((r) => {
+          void rest(m, '/primary').then((r) => {
             if (r?.status === 200) resolve(m);
             if (--left === 0) resolve(undefined);
           });
       });
     const state = async (m: PgHaMember): Promise<PgHaMemberState | undefined> => {
-      const r = await restGet(m.restPort, '/patroni');
+      const r = await rest(m, '/patroni');
       return r?.json() as PgHaMemberState | undefined;
     };
     const routed = async (): Promise<string[]> => {
-      const r = await fetch(`${statsUrl};csv`, { signal: AbortSignal.timeout(1000) });
-      return (await r.text())
+      const r = await get(`${statsUrl};csv`);
+      if (r === undefined) throw new Error(`HAProxy's statistics (${statsUrl}) do not answer`);
+      return r.text
         .split('\n')
         .map((l) => l.split(','))
         .filter((c) => c[0] === 'primary' && c[1] !== 'FRONTEND' && c[1] !== 'BACKEND' && c[17] === 'UP')
@@ -467,8 +575,8 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
       await eventually(
         async () => {
           // Any member's view (one may be down or frozen).
-          let r: Awaited<ReturnType<typeof restGet>>;
-          for (const m of members) if ((r = await restGet(m.restPort, '/cluster'))?.status === 200) break;
+          let r: HttpAnswer | undefined;
+          for (const m of members) if ((r = await rest(m, '/cluster'))?.status === 200) break;
           if (r?.status !== 200) return false;
           const c = r.json() as { members?: { name: string; role: string; state: string }[] } | undefined;
           const ms2 = c?.members ?? [];
@@ -488,13 +596,13 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
 
     const patronictl = (args: readonly string[]): Promise<string> =>
       new Promise((resolve, reject) => {
-        const p = spawn(PG_HA_BINS.patronictl, ['-c', members[0]!.config, ...args], {
+        const p = spawnAt(place?.control, PG_HA_BINS.patronictl, ['-c', members[0]!.config, ...args], {
           stdio: ['ignore', 'pipe', 'pipe'],
           env: { ...process.env, LC_ALL: 'C.UTF-8' },
         });
         let out = '';
-        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+        p.stderr?.on('data', (d: Buffer) => (out += d.toString()));
         p.once('error', reject);
         p.once('exit', (code) =>
           code === 0 ? resolve(out) : reject(new Error(`patronictl ${args.join(' ')} exited ${String(code)}: ${out}`)),
@@ -537,10 +645,10 @@ export async function startPgHa(options: PgHaOptions = {}): Promise<PgHa> {
     };
 
     return {
-      url: `postgres://postgres@127.0.0.1:${haproxyPort}/postgres`,
+      url: `postgres://postgres@${ha}:${haproxyPort}/postgres`,
       haproxyPort,
       statsUrl,
-      etcd: `127.0.0.1:${client}`,
+      etcd: `${ea}:${client}`,
       members,
       dir,
       primary,
