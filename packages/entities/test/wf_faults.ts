@@ -15,7 +15,7 @@
 // the next after the previous), cancels some sagas mid-flight, and injects one fault; after the
 // rounds every instance must end within a bound (orders confirmed and cancelled at random too), and `result()` of each is asked through a random
 // member. The rules are wf_faults_check.ts's; besides the violations it measures the resume
-// latency after a kill -9. Used by entities.wf_faults.test.ts (a few rounds per store) and
+// latency after a kill -9 (the report and its assembly: wf_faults_report.ts). Used by entities.wf_faults.test.ts (a few rounds per store) and
 // wf_faults_run.ts (the long run). With `store: 'pg-ha'` the store is a Patroni cluster in the test
 // hosts, and the store's own faults (wf_faults_pgha.ts) are mixed with the members'.
 
@@ -25,11 +25,10 @@ import { join } from 'node:path';
 
 import { eventually, within } from '@ergo-ts/test-support';
 
-import { dumpWaits, everySeesEvery, faultCluster, percentile, prng, readLogs, type FaultNode } from './faults.js';
+import { dumpWaits, everySeesEvery, faultCluster, prng, readLogs, type FaultNode } from './faults.js';
 import {
   checkWorkflows,
   indexRules,
-  resumeLatencies,
   type KillMark,
   type PauseMark,
   type WfInstance,
@@ -42,13 +41,15 @@ import {
   isStoreFault,
   pgHaFaultCluster,
   storeFault,
-  storeSummary,
   WF_STORE_FAULT_KINDS,
   type PgHaFaultCluster,
   type StoreFaultSeen,
   type WfStoreFaultKind,
 } from './wf_faults_pgha.js';
+import { wfFaultReport, type WfFaultReport } from './wf_faults_report.js';
 import { checkSchedule, firstNominal, type ScheduleCheck } from './wf_faults_schedule.js';
+
+export type { WfFaultReport } from './wf_faults_report.js';
 
 /** Every workflow kind the checker's nodes host (the child started by its parent too). */
 const WF_NAMES = ['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfchild', 'wfcan', 'wfupd', 'wforder'] as const;
@@ -130,104 +131,7 @@ export interface WfFaultOptions {
   schedule?: boolean;
 }
 
-/** What a run reports. */
-export interface WfFaultReport {
-  store: 'postgres' | 'sqlite' | 'pg-ha';
-  /** With `pg-ha`: per store fault kind, faults, failovers (the primary changed), ms until whole again, notes. */
-  storeFaults?: ReturnType<typeof storeSummary>;
-  seed: number;
-  rounds: number;
-  faults: Record<string, number>;
-  /** Mid-step kills that saw a step of the victim start before the kill. */
-  midstepSeen: number;
-  /** Compensation kills that saw a compensation start on their victim before the kill. */
-  compkillSeen: number;
-  /** Whole-cluster kills at a journal boundary: asked, and seen in the store before the kill, by boundary. */
-  boundaries: Record<string, { asked: number; seen: number }>;
-  /** Operations: starts and signals acknowledged; given up on (never acknowledged). */
-  operations: { starts: number; signals: number; updates: number; givenUp: number };
-  /** Cancels sent: answered 'cancelled', refused (the instance had ended), never answered. */
-  cancels: { cancelled: number; closed: number; unknown: number };
-  /** The saga's body version the last deploy reached; sagas that took a patched path; halted instances resumed. */
-  deploys: { version: number; patched: number; resumed: number };
-  instances: number;
-  completed: number;
-  cancelled: number;
-  waitingForSignals: number;
-  /** Journal entries of every instance, and the body runs beyond the first (resumes). */
-  journalEntries: number;
-  resumes: number;
-  /** The sink: raw deliveries, effects applied (distinct keys), repeats it absorbed. */
-  sink: { deliveries: number; applied: number; duplicatesAbsorbed: number };
-  /** Repeats of a key on one process that a pause, a loss of the instance or a move explains. */
-  rerunsExplained: number;
-  compensations: number;
-  sleeps: { checked: number; latenessMs: { p50: number; p99: number; max: number } };
-  /** After each kill -9 of a member: kill (or sleep's end) → the affected instance's next journal entry. */
-  resumeLatencyMs: { samples: number; p50: number; p99: number; max: number };
-  violations: string[];
-  /** With `schedule`: the schedule's nominal times checked, runs past its cursor, runs resumed. */
-  schedule?: Omit<ScheduleCheck, 'violations'>;
-  /**
-   * The evidence behind the violations (at most 30 instances): each named instance's record
-   * (status, cancel, end, journal), its deliveries and its logged activation events, as lines.
-   */
-  evidence: Record<string, string[]>;
-}
-
-const stats = (xs: number[]): { p50: number; p99: number; max: number } => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { p50: percentile(s, 50), p99: percentile(s, 99), max: s[s.length - 1] ?? 0 };
-};
-
 const sleepFor = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** For each instance a violation names (at most 30): its record, deliveries and activation events, as lines. */
-function evidenceOf(
-  violations: readonly string[],
-  instances: readonly WfInstance[],
-  deliveries: readonly Delivery[],
-  events: readonly {
-    event: string;
-    kind: string;
-    key: string;
-    source: string;
-    at?: number;
-    token?: number;
-    reason?: string;
-  }[],
-): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  // `<wf>/<id>: ...`, or an effect's or a key's rule naming `<id>/<what>`.
-  const ids = violations.flatMap((v) => {
-    const m = /^wf\w+\/([^:]+):/.exec(v) ?? /^effect ([^/ ]+)\//.exec(v) ?? /carried \d+ effects \(([^/ ]+)\//.exec(v);
-    return m === null ? [] : [m[1]!];
-  });
-  for (const id of [...new Set(ids)].slice(0, 30)) {
-    const inst = instances.find((i) => i.id === id);
-    if (inst === undefined) continue;
-    const where = `${inst.wf}/${inst.id}`;
-    const r = inst.record;
-    const lines = [
-      `input ${JSON.stringify(inst.input)}${inst.cancel === undefined ? '' : `, cancel ${inst.cancel}`}; ${r === null ? 'no record' : `${r.status ?? '?'} ${JSON.stringify(r.output ?? r.error?.message ?? null)}, started ${r.startedAt}, ended ${r.endedAt}, runs ${r.runs}`}`,
-      ...(r?.journal ?? []).map(
-        (e) =>
-          `journal ${e.s} ${e.t} ${e.n} at ${e.at}${e.a === undefined ? '' : ` a${e.a}`}${e.e === undefined ? '' : ` error ${e.e.code ?? ''} ${e.e.message}`}${e.until === undefined ? '' : ` until ${e.until}`}`,
-      ),
-      ...deliveries
-        .filter((d) => d.e.startsWith(`${inst.id}/`))
-        .map((d) => `delivery ${d.at} ${d.src ?? d.node} ${d.e} key ${d.k}`),
-      ...events
-        .filter((e) => `${e.kind}/${e.key}` === where && e.event !== 'written')
-        .map(
-          (e) =>
-            `event ${e.at ?? '?'} ${e.source} ${e.event} token ${e.token ?? '?'}${e.reason === undefined ? '' : ` (${e.reason})`}`,
-        ),
-    ];
-    out[where] = lines;
-  }
-  return out;
-}
 
 /** A cancel's answer: accepted, refused because the instance had ended, or never answered. */
 type CancelSeen = NonNullable<WfInstance['cancel']>;
@@ -804,19 +708,9 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         result.violations.push(...scheduled.violations);
       }
     }
-    const evidence = evidenceOf(result.violations, checked, deliveries, events);
-    const recs = new Map<string, WfRecord>();
-    for (const [k, r] of records) if (r !== null) recs.set(k, r);
-    const lat = resumeLatencies(kills, events, recs);
-    let journalEntries = 0;
-    let resumes = 0;
-    for (const r of recs.values()) {
-      journalEntries += r.journal.length;
-      resumes += Math.max(0, r.runs - 1);
-    }
-    return {
+    return wfFaultReport({
       store: storeKind,
-      ...(pgHa ? { storeFaults: storeSummary(storeSeen) } : {}),
+      storeSeen,
       seed,
       rounds: done,
       faults,
@@ -825,38 +719,17 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       boundaries,
       operations: ops,
       cancels,
-      deploys: {
-        version,
-        patched: all.filter((i) => i.wf === 'wfsaga' && i.record?.journal.some((e) => e.t === 'patch') === true).length,
-        resumed,
-      },
-      instances: all.length,
-      completed: result.completed,
-      cancelled: result.cancelled,
-      waitingForSignals: result.waitingForSignals,
-      journalEntries,
-      resumes,
-      sink: {
-        deliveries: result.deliveries,
-        applied: result.applied,
-        duplicatesAbsorbed: result.deliveries - result.applied,
-      },
-      rerunsExplained: result.rerunsExplained,
-      compensations: result.compensations,
-      sleeps: { checked: result.sleepLateness.length, latenessMs: stats(result.sleepLateness) },
-      resumeLatencyMs: { samples: lat.length, ...stats(lat) },
-      violations: result.violations,
-      ...(scheduled === undefined
-        ? {}
-        : {
-            schedule: {
-              expected: scheduled.expected,
-              beyondCursor: scheduled.beyondCursor,
-              resumed: scheduled.resumed,
-            },
-          }),
-      evidence,
-    };
+      version,
+      resumed,
+      all,
+      checked,
+      records,
+      result,
+      deliveries,
+      events,
+      kills,
+      scheduled,
+    });
   } finally {
     if (watchdog !== undefined) clearInterval(watchdog);
     clearInterval(exitWatch);
