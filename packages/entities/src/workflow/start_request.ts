@@ -23,6 +23,9 @@ import { reusedRecord, terminatedRecord, type StartSignal } from './start_policy
 /** How many signals' request ids a record keeps (the newest): a call asks again within its timeout. */
 export const MAX_SIGNAL_CALLS = 128;
 
+/** How many signal ids (the user's) a record keeps, the newest (record.ts `signalIds`). */
+const MAX_SIGNAL_IDS = 256;
+
 /** The longest request id taken (a client's is a UUID); a longer one, or not a string: none. */
 const MAX_REQUEST_ID_LENGTH = 128;
 
@@ -88,7 +91,7 @@ export function withSignalIds(rec: WorkflowRecord, id: unknown, rid: unknown): W
   const r = requestId(rid);
   return {
     ...rec,
-    ...(typeof id === 'string' ? { signalIds: [...rec.signalIds, id].slice(-256) } : {}),
+    ...(typeof id === 'string' ? { signalIds: [...rec.signalIds, id].slice(-MAX_SIGNAL_IDS) } : {}),
     ...(r === undefined ? {} : { signalCalls: [...(rec.signalCalls ?? []), r].slice(-MAX_SIGNAL_CALLS) }),
   };
 }
@@ -120,11 +123,7 @@ export function startedRecord(
     : { ...firstRun(), status: 'running', input: o.input, startedAt: o.now, runs: 1 };
   const s = o.signal;
   if (s !== undefined)
-    next = {
-      ...next,
-      signals: [{ name: s.name, payload: s.payload }],
-      signalIds: s.id === undefined ? next.signalIds : [...next.signalIds, s.id].slice(-256),
-    };
+    next = withSignalIds({ ...next, signals: [{ name: s.name, payload: s.payload }] }, s.id, undefined);
   const answer = startAnswer(o.reuse ? (ended?.status ?? rec.status) : undefined, s !== undefined);
   return { next: withStartRequest(next, o.rid, answer), ended, answer };
 }
