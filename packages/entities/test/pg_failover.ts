@@ -36,7 +36,10 @@ export class HaMember {
       if (m.kind === 'event' && m.event?.event === 'written' && m.event.kind === 'wfha') this.writes.push(m.at!);
     });
     proc.once('exit', (code, sig) => {
-      if (!this.#stopping) this.exitedEarly = `${name} exited (${sig ?? String(code)})`;
+      if (this.#stopping) return;
+      this.exitedEarly = `${name} exited (${sig ?? String(code)})`;
+      // What it printed last says why (an unhandled rejection ends a member with 1).
+      console.error(`# ${this.exitedEarly}; its last output:\n${this.output.slice(-4000)}`);
     });
     const keep = (d: Buffer): void => {
       this.output += d.toString();
