@@ -187,7 +187,7 @@ class TabEndpoint implements TabCoreHost {
         node,
         s.name,
         (f) => {
-          s.peers.add(node);
+          s.addPeer(node);
           s.deliverFrame(f);
         },
         () => this.#links.delete(node),
@@ -206,7 +206,7 @@ class TabEndpoint implements TabCoreHost {
   nodeDown(node: Atom, reason: Error): void {
     this.#links.get(node)?.terminate(reason);
     if (this.#closed || this.s.ended) return;
-    this.s.peers.delete(node);
+    this.s.deletePeer(node);
     try {
       this.s.deliverFrame([Op.NodeDown, this.bridge.gateway, this.s.name, node, errorToWire(reason)]);
     } catch (e) {

@@ -60,7 +60,7 @@ import {
 } from './grant.js';
 import { reloadSession } from './reload.js';
 import { startTabsInspect, type TabsInspectHandle } from './inspect.js';
-import { RefusalLog, TabSession, type TabInfo } from './session.js';
+import { RefusalLog, TabSession, type SessionHooks, type TabInfo } from './session.js';
 
 /** True for a tab's node name (a grant's target may be a tab: TabPolicy). */
 const isTabNode = (n: string): boolean => gatewayOfTab(n) !== undefined;
@@ -177,6 +177,11 @@ class Gateway implements TabGateway {
   #inspect: TabsInspectHandle | null = null;
   #unlisten: () => void = () => undefined;
   #core: Core | null = null;
+  /** The sessions' hooks (one object for all of them). */
+  readonly #hooks: SessionHooks = {
+    linkClosed: (s, reason) => this.#core?.routeNodeDown(s.name, reason),
+    answersOverflowed: (s) => this.#expire(s, 'its queue is full, answers too', CLOSE_QUEUE_FULL),
+  };
   readonly #enp: EnpBridge | null;
   readonly #erl: EnpBridge | null;
   #next = 0;
@@ -366,20 +371,15 @@ class Gateway implements TabGateway {
    * whole scope, and #greet's holds the join's request (its headers) and hello.
    */
   #session(name: Atom, grant: TabGrant, limits: TabLimits): TabSession {
-    const s = new TabSession(
+    return new TabSession(
       name,
       randomBytes(16).toString('hex'),
       new TabPolicy(name, grant, isTabNode),
       limits,
       this.node.name,
       this.log,
-      (reason) => this.#core?.routeNodeDown(name, reason),
+      this.#hooks,
     );
-    // An Ack or failure the tab's request is owed goes as a refusal does (its room past the queue).
-    s.conn.answerVia = (f) => {
-      if (!s.deliverAnswer(f)) this.#expire(s, 'its queue is full, answers too', CLOSE_QUEUE_FULL);
-    };
-    return s;
   }
 
   #reload(
@@ -471,13 +471,13 @@ class Gateway implements TabGateway {
       const other = this.sessions.get(dst);
       if (other === undefined) throw ErrNoConnection.with(`tab ${dst}`);
       other.policy.learn(f);
-      other.peers.add(s.name);
-      s.peers.add(dst);
+      other.addPeer(s.name);
+      s.addPeer(dst);
       other.deliver(bytes);
       other.watchers.toTab(f);
       return;
     }
-    s.peers.add(dst);
+    s.addPeer(dst);
     this.node.send(new ProcessID(TAB_RELAY as Atom, dst as Atom), bytes);
   }
 
@@ -535,7 +535,7 @@ class Gateway implements TabGateway {
         this.#toRelay(src, [Op.NodeDown, this.node.name, src, dst, errorToWire(ErrNoConnection)]);
       return;
     }
-    s.peers.add(src);
+    s.addPeer(src);
     s.policy.learn(f);
     try {
       s.deliver(bytes);
@@ -573,7 +573,7 @@ class Gateway implements TabGateway {
   serverDown(node: string): void {
     if (gatewayOfTab(node) !== undefined) return;
     for (const s of this.sessions.values()) {
-      if (!s.peers.delete(node)) continue;
+      if (!s.deletePeer(node)) continue;
       try {
         s.deliverFrame([Op.NodeDown, this.node.name, s.name, node, errorToWire(ErrNoConnection)]);
       } catch (e) {
@@ -601,7 +601,7 @@ class Gateway implements TabGateway {
       const down = [Op.NodeDown, this.node.name, peer, s.name, errorToWire(ErrNoConnection)];
       const other = this.sessions.get(peer);
       if (other !== undefined) {
-        other.peers.delete(s.name);
+        other.deletePeer(s.name);
         try {
           other.deliverFrame(down);
         } catch {

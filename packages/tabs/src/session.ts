@@ -171,6 +171,46 @@ class PendingFrames {
   }
 }
 
+const NO_PEERS: ReadonlySet<string> = new Set();
+
+/** What the gateway does for its sessions: one object for all of them (no closures per tab). */
+export interface SessionHooks {
+  /** The link to tab `s` closed (the engine's node down for the tab's node). */
+  linkClosed(s: TabSession, reason: Error): void;
+  /** An answer owed to tab `s` did not fit even the refusals' room: the gateway ends the session. */
+  answersOverflowed(s: TabSession): void;
+}
+
+/**
+ * The gateway's link to the tab of one session: its frames go into the session's queue, and an
+ * answer the tab's own request is owed (an Ack, the failure of its call or important send) goes as
+ * a refusal does, within the room refusals have past the tab's queue, so a tab whose queue is
+ * full still hears how its own request went.
+ */
+class SessionLink extends TabLink {
+  constructor(
+    gateway: Atom,
+    private readonly session: TabSession,
+    private readonly hooks: SessionHooks,
+  ) {
+    super(gateway, session.name);
+  }
+
+  protected override post(frame: unknown[], bytes?: Uint8Array): void {
+    this.session.deliverFrame(frame, bytes);
+  }
+
+  protected override ended(reason: Error): void {
+    this.hooks.linkClosed(this.session, reason);
+  }
+
+  override answer(frame: unknown[]): void {
+    if (this.closed) return super.answer(frame);
+    if (!this.session.deliverAnswer(frame)) this.hooks.answersOverflowed(this.session);
+    this.messagesOut++;
+  }
+}
+
 /** The gateway-side state of one tab. */
 export class TabSession implements Flushable {
   socket: TabSocket | null = null;
@@ -187,8 +227,11 @@ export class TabSession implements Flushable {
   #window: ReturnType<typeof setTimeout> | null = null;
   readonly #messages: TokenBucket;
   readonly #bytes: TokenBucket;
-  /** Nodes (other than the gateway) that exchanged frames with the tab. */
-  readonly peers = new Set<string>();
+  /**
+   * Nodes (other than the gateway) that exchanged frames with the tab, made at the first (most
+   * tabs speak only with the gateway; an empty Set costs ~0.16 KiB a tab). Add with {@link addPeer}.
+   */
+  #peers: Set<string> | null = null;
   /** The gateway's link to the tab (the engine's Connection for its node). */
   readonly conn: TabLink;
   /** Relations, calls and kept processes of the tab, for a page reload (reload.ts). */
@@ -204,6 +247,7 @@ export class TabSession implements Flushable {
   /** Refusals counted by code since the last log line of each (RefusalLog); null: none. */
   refusalCounts: Map<string, number> | null = null;
 
+  /** `hooks`: the gateway's, one object for every session. */
   constructor(
     readonly name: Atom,
     readonly secret: string,
@@ -211,12 +255,25 @@ export class TabSession implements Flushable {
     readonly limits: TabLimits,
     gateway: Atom,
     private readonly log: Log,
-    onTerminate: (reason: Error) => void,
+    hooks: SessionHooks,
   ) {
     this.#messages = new TokenBucket(limits.messagesPerSecond);
     this.#bytes = new TokenBucket(limits.bytesPerSecond);
-    this.conn = new TabLink(gateway, name, (f, b) => this.deliverFrame(f, b), onTerminate);
+    this.conn = new SessionLink(gateway, this, hooks);
     this.watchers = new TabWatchers(name);
+  }
+
+  /** Nodes (other than the gateway) that exchanged frames with the tab. */
+  get peers(): ReadonlySet<string> {
+    return this.#peers ?? NO_PEERS;
+  }
+  /** Notes that node `node` exchanged frames with the tab. */
+  addPeer(node: string): void {
+    (this.#peers ??= new Set()).add(node);
+  }
+  /** Forgets node `node`; false when it was not among them. */
+  deletePeer(node: string): boolean {
+    return this.#peers?.delete(node) ?? false;
   }
 
   /**

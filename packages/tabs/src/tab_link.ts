@@ -14,19 +14,6 @@ import { FrameConnection } from './frame_connection.js';
  * of typed-array objects for a few dozen bytes.
  */
 export class TabLink extends FrameConnection {
-  /**
-   * How the gateway's session writes an answer it owes the tab (an Ack, the failure of a call or
-   * important send of the tab's): within the room refusals have past the tab's queue, so a tab
-   * whose queue is full still hears how its own request went (session.ts). Unset: as any frame.
-   */
-  answerVia: ((frame: unknown[]) => void) | undefined;
-
-  override answer(frame: unknown[]): void {
-    if (this.answerVia === undefined || this.closed) return super.answer(frame);
-    this.answerVia(frame);
-    this.messagesOut++;
-  }
-
   override sendEvent(from: PID, o: MessageOptions, m: MessageEvent, shared?: EventFanOut): void {
     if (shared === undefined) return super.sendEvent(from, o, m);
     let tail = shared.packets[TAB_FANOUT_FORMAT];

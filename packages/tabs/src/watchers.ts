@@ -54,8 +54,12 @@ function isTarget(t: unknown): t is RelationTarget {
   return t instanceof PID || t instanceof ProcessID || t instanceof Alias || t instanceof Event;
 }
 
+/**
+ * A relation's key: one flat string (`join`), and no `watcher.key` made for it (a template would
+ * keep a tree of cons strings for every subscribed tab, ~0.3 KiB).
+ */
 const relKey = (link: boolean, watcher: PID, target: RelationTarget): string =>
-  `${link ? 'L' : 'M'}\u0000${watcher.key}\u0000${target.key}`;
+  [link ? 'L' : 'M', watcher.node, watcher.id, watcher.creation, target.key].join('\u0000');
 
 /**
  * The relations, calls and kept processes of one tab, as the gateway saw them pass. Each map is

@@ -1,7 +1,8 @@
 // An idle tab costs the gateway little memory: its session makes the structures a busy tab needs
-// (the reload watchers' maps, the task's batch, the held queue, the link's pending requests) when
-// the tab first needs them, not when it joins. Counted as live Map objects (v8.queryObjects runs a
-// full GC first), so the check is a count, not a size or a time. The session still does its work
+// (the reload watchers' maps, the task's batch, the held queue, the link's pending requests, the
+// set of nodes it spoke with) when the tab first needs them, not when it joins, and no closure of
+// its own (its link calls the session's methods). Counted as live Maps, Sets and functions
+// (v8.queryObjects runs a full GC first), so the check is a count, not a size or a time. The session still does its work
 // once the tab is busy: a held frame, a call the tab owes, a node going down.
 
 import { strict as assert } from 'node:assert';
@@ -12,12 +13,19 @@ import { PID, Ref, startNode, type Atom } from 'ergo-ts';
 
 import { Op, type Frame } from '../src/frame.js';
 import { DEFAULT_TAB_LIMITS, TabPolicy } from '../src/grant.js';
-import { TabSession } from '../src/session.js';
+import { TabSession, type SessionHooks } from '../src/session.js';
+
+const NO_HOOKS: SessionHooks = { linkClosed: () => undefined, answersOverflowed: () => undefined };
 
 const SESSIONS = 200;
+/** The gateway hands every policy one function: so does this test. */
+const NO_TAB_NODE = (): boolean => false;
 
 /** Live Map objects now (after a full GC). */
 const liveMaps = (): number => queryObjects(Map, { format: 'count' });
+/** Live Set objects and functions (closures) now. */
+const liveSets = (): number => queryObjects(Set, { format: 'count' });
+const liveFunctions = (): number => queryObjects(Function, { format: 'count' });
 
 test('an idle tab session makes no Map: watchers, batches and pending requests come with use', async (t) => {
   const node = await startNode(`idle${process.pid}@localhost`, { log: { defaultLogger: { disable: true } } });
@@ -25,11 +33,12 @@ test('an idle tab session makes no Map: watchers, batches and pending requests c
   const gateway = node.name;
   const make = (i: number): TabSession => {
     const name = `tab-${String(i).padStart(14, '0')}-idle@localhost` as Atom;
-    const policy = new TabPolicy(name, { names: { echo: true } }, () => false);
-    return new TabSession(name, `secret${i}`, policy, DEFAULT_TAB_LIMITS, gateway, node.log, () => undefined);
+    const policy = new TabPolicy(name, { names: { echo: true } }, NO_TAB_NODE);
+    return new TabSession(name, `secret${i}`, policy, DEFAULT_TAB_LIMITS, gateway, node.log, NO_HOOKS);
   };
 
   const before = liveMaps();
+  const [setsBefore, functionsBefore] = [liveSets(), liveFunctions()];
   const sessions = Array.from({ length: SESSIONS }, (_, i) => make(i));
   // What the gateway asks of an idle tab (its list, a node going down, a socket that went) reads
   // the empty structures without making them.
@@ -44,6 +53,12 @@ test('an idle tab session makes no Map: watchers, batches and pending requests c
   const made = liveMaps() - before;
   // Fewer than one per session (each made six before: five watcher maps and the link's requests).
   assert.ok(made < SESSIONS, `${made} Maps for ${SESSIONS} idle sessions`);
+  // No Set (the peers it spoke with come with use) and no closure per session (its link calls
+  // the session's methods and the gateway's one hooks object: each made three before).
+  const sets = liveSets() - setsBefore;
+  assert.ok(sets < SESSIONS, `${sets} Sets for ${SESSIONS} idle sessions`);
+  const functions = liveFunctions() - functionsBefore;
+  assert.ok(functions < SESSIONS, `${functions} functions for ${SESSIONS} idle sessions`);
 
   // Busy, the same session notes what a reload needs and holds what waits for the tab.
   const s = sessions[0]!;

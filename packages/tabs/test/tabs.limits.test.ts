@@ -13,7 +13,9 @@ import { Actor, PID, ProcessID, Ref, startNode, type Atom, type ErgoError } from
 
 import { Ctl, Op } from '../src/frame.js';
 import { DEFAULT_TAB_LIMITS, TabPolicy } from '../src/grant.js';
-import { TabSession } from '../src/session.js';
+import { TabSession, type SessionHooks } from '../src/session.js';
+
+const NO_HOOKS: SessionHooks = { linkClosed: () => undefined, answersOverflowed: () => undefined };
 
 import { gatewayNode, type LogLines, pidJson, rawTab, serverProcess, tabOf, ViewActor } from './helpers.js';
 
@@ -273,7 +275,7 @@ test('a frame refused for bytes/s uses up none of the messages/s', async (t) => 
     limits,
     node.name,
     node.log,
-    () => undefined,
+    NO_HOOKS,
   );
   t.after(() => s.end(1000, 'done'));
   for (let i = 0; i < 3; i++)

@@ -27,9 +27,13 @@ export class PID<P = unknown> {
     );
   }
 
-  /** A string unique to this value, suitable as a Map key (cached). */
+  /**
+   * A string unique to this value, suitable as a Map key (cached). Joined, not a template: a
+   * template makes a tree of cons strings (~0.3 KiB kept per key, each node and number apart);
+   * `join` makes one flat string (~0.1 KiB), and hashes faster.
+   */
   get key(): string {
-    return (this.#key ??= `P${this.node}\u0000${this.id}\u0000${this.creation}`);
+    return (this.#key ??= ['P' + this.node, this.id, this.creation].join('\u0000'));
   }
 
   /** Ergo's form: `<CRC32(node).hi32.lo32>`, e.g. `<90A29F11.0.1001>`. */

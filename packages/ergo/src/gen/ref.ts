@@ -24,8 +24,9 @@ function sameFields(a: RefFields, b: RefFields): boolean {
   );
 }
 
+/** Joined into one flat string, as PID.key (a template keeps a tree of cons strings). */
 function keyOf(prefix: string, r: RefFields): string {
-  return `${prefix}${r.node}\u0000${r.creation}\u0000${r.id[0]}.${r.id[1]}.${r.id[2]}`;
+  return [prefix + r.node, r.creation, `${r.id[0]}.${r.id[1]}.${r.id[2]}`].join('\u0000');
 }
 
 function stringOf(prefix: string, r: RefFields): string {

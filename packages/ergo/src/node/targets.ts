@@ -106,23 +106,63 @@ export class RemoteConsumer implements ConsumerHost {
 
 /** What the store knows about one remote node: the targets there and the watchers from there. */
 export class NodeIndex {
+  // Each collection is made at its first entry: a node seen only as a watcher (a browser tab
+  // subscribed to an event: one RemoteConsumer) holds one Map, not three; an empty Map or Set
+  // costs ~0.2 KiB, and a gateway holds an index per tab.
+  #targets: Set<KeyedHost> | null = null;
+  #pids: Map<number, KeyedHost> | null = null;
+  #consumers: Map<number | string, RemoteConsumer> | null = null;
+  /** The creation whose watchers are keyed by id (-1: none seen yet). */
+  creation = -1;
+  constructor(readonly node: Atom) {}
+
   /** Keyed hosts of targets on that node (and of the node itself) watched by local processes. */
-  readonly targets = new Set<KeyedHost>();
+  get targets(): ReadonlySet<KeyedHost> {
+    return this.#targets ?? NO_HOSTS;
+  }
   /**
    * Hosts of that node's PIDs by id (one incarnation per id: a PID of another creation with the
    * same id falls back to the string-keyed map). A remote monitor looks its target up here with
    * no string key: building and hashing `PID.key` was an eighth of a remote monitor's cost.
    */
-  readonly pids = new Map<number, KeyedHost>();
+  get pids(): ReadonlyMap<number, KeyedHost> {
+    return this.#pids ?? NO_PIDS;
+  }
   /**
    * Watchers on that node of local targets: by id for the first creation of that node seen here,
    * by `PID.key` for others (a decoded PID is a new object each time: no string is built for it).
    */
-  readonly consumers = new Map<number | string, RemoteConsumer>();
-  /** The creation whose watchers are keyed by id (-1: none seen yet). */
-  creation = -1;
-  constructor(readonly node: Atom) {}
+  get consumers(): ReadonlyMap<number | string, RemoteConsumer> {
+    return this.#consumers ?? NO_CONSUMERS;
+  }
+  /** True when nothing involves the node any more (its index can go). */
+  get empty(): boolean {
+    return this.targets.size === 0 && this.consumers.size === 0;
+  }
+
+  addTarget(h: KeyedHost): void {
+    (this.#targets ??= new Set()).add(h);
+  }
+  deleteTarget(h: KeyedHost): void {
+    this.#targets?.delete(h);
+  }
+  setPid(id: number, h: KeyedHost): void {
+    (this.#pids ??= new Map()).set(id, h);
+  }
+  deletePid(id: number): void {
+    this.#pids?.delete(id);
+  }
+  setConsumer(key: number | string, c: RemoteConsumer): void {
+    (this.#consumers ??= new Map()).set(key, c);
+  }
+  deleteConsumer(key: number | string): void {
+    this.#consumers?.delete(key);
+  }
 }
+
+const NO_HOSTS: ReadonlySet<KeyedHost> = new Set();
+const NO_PIDS: ReadonlyMap<number, KeyedHost> = new Map();
+const NO_CONSUMERS: ReadonlyMap<number | string, RemoteConsumer> = new Map();
 
 /** The key of a remote watcher in its node's index (see {@link NodeIndex.consumers}). */
 function consumerKey(x: NodeIndex, pid: PID): number | string {
@@ -153,7 +193,7 @@ export class TargetManager {
   }
 
   private unindex(x: NodeIndex): void {
-    if (x.targets.size === 0 && x.consumers.size === 0) this.byNode.delete(x.node);
+    if (x.empty) this.byNode.delete(x.node);
   }
 
   /** The consumer entry of a remote watcher (`create`: make one if it has none yet). */
@@ -164,7 +204,7 @@ export class TargetManager {
     let c = x.consumers.get(key);
     if (c === undefined && create) {
       c = new RemoteConsumer(pid);
-      x.consumers.set(key, c);
+      x.setConsumer(key, c);
     }
     return c;
   }
@@ -201,8 +241,8 @@ export class TargetManager {
           const old = this.keyed.size === 0 ? undefined : this.keyed.get(target.key);
           if (old !== undefined || !create) return old;
           const n = new KeyedHost(null, target, node);
-          x.pids.set(target.id, n);
-          x.targets.add(n);
+          x.setPid(target.id, n);
+          x.addTarget(n);
           return n;
         }
         if ((h.target as PID).creation === target.creation) return h;
@@ -215,7 +255,7 @@ export class TargetManager {
       const node = target.node === '' || target.node === this.local.name ? null : target.node;
       h = new KeyedHost(key, target, node);
       this.keyed.set(key, h);
-      if (node !== null) this.index(node).targets.add(h);
+      if (node !== null) this.index(node).addTarget(h);
     }
     return h;
   }
@@ -284,15 +324,15 @@ export class TargetManager {
     if (h.node === null) return;
     const x = this.byNode.get(h.node);
     if (x === undefined) return;
-    if (h.key === null) x.pids.delete((h.target as PID).id);
-    x.targets.delete(h);
+    if (h.key === null) x.deletePid((h.target as PID).id);
+    x.deleteTarget(h);
     this.unindex(x);
   }
 
   private dropRemoteConsumer(c: RemoteConsumer): void {
     const x = this.byNode.get(c.pid.node);
     if (x === undefined) return;
-    x.consumers.delete(consumerKey(x, c.pid));
+    x.deleteConsumer(consumerKey(x, c.pid));
     this.unindex(x);
   }
 
