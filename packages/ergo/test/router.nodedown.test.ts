@@ -152,7 +152,7 @@ describe('node down', () => {
     const core = coreOf(node);
     for (let i = 0; i < N; i++) core.routeMonitorPID(rpid(50_000 + i), target.pid);
     assert.equal(targetsOf(node).nodeIndex(X)!.targets.size, N);
-    assert.equal(targetsOf(node).nodeIndex(X)!.consumers.size, N);
+    assert.equal(targetsOf(node).nodeIndex(X)!.consumerCount, N);
 
     nodeDown(node, nets.get(X)!);
     await exec(node, watcher.pid, () => undefined);

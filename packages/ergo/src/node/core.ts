@@ -372,7 +372,7 @@ export class CoreImpl implements Core {
       else n.relations.targetEnded(t, lost, t instanceof PID ? t : n.pid, h);
     }
     if (self !== null) n.relations.targetEnded(self.target, lost, n.pid, self);
-    for (const c of [...x.consumers.values()]) n.relations.consumerEnded(c);
+    for (const c of x.consumerList()) n.relations.consumerEnded(c);
   }
 
   // --- identity ----------------------------------------------------------------------------------------

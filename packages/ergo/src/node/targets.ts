@@ -106,12 +106,16 @@ export class RemoteConsumer implements ConsumerHost {
 
 /** What the store knows about one remote node: the targets there and the watchers from there. */
 export class NodeIndex {
-  // Each collection is made at its first entry: a node seen only as a watcher (a browser tab
-  // subscribed to an event: one RemoteConsumer) holds one Map, not three; an empty Map or Set
-  // costs ~0.2 KiB, and a gateway holds an index per tab.
+  // Each collection is made at its first entry, and the first watcher is held without a Map: a
+  // node seen only as a watcher (a browser tab whose process monitors one event of the gateway)
+  // costs no collection at all. An empty Map or Set is ~0.2 KiB, and a gateway holds an index
+  // per tab.
   #targets: Set<KeyedHost> | null = null;
   #pids: Map<number, KeyedHost> | null = null;
+  /** The watchers once there were two at a time (null before: `#one` holds the only one). */
   #consumers: Map<number | string, RemoteConsumer> | null = null;
+  #one: RemoteConsumer | null = null;
+  #oneKey: number | string = 0;
   /** The creation whose watchers are keyed by id (-1: none seen yet). */
   creation = -1;
   constructor(readonly node: Atom) {}
@@ -128,16 +132,9 @@ export class NodeIndex {
   get pids(): ReadonlyMap<number, KeyedHost> {
     return this.#pids ?? NO_PIDS;
   }
-  /**
-   * Watchers on that node of local targets: by id for the first creation of that node seen here,
-   * by `PID.key` for others (a decoded PID is a new object each time: no string is built for it).
-   */
-  get consumers(): ReadonlyMap<number | string, RemoteConsumer> {
-    return this.#consumers ?? NO_CONSUMERS;
-  }
   /** True when nothing involves the node any more (its index can go). */
   get empty(): boolean {
-    return this.targets.size === 0 && this.consumers.size === 0;
+    return this.targets.size === 0 && this.consumerCount === 0;
   }
 
   addTarget(h: KeyedHost): void {
@@ -152,19 +149,48 @@ export class NodeIndex {
   deletePid(id: number): void {
     this.#pids?.delete(id);
   }
+
+  /**
+   * The watcher on that node of local targets under `key`: by id for the first creation of that
+   * node seen here, by `PID.key` for others (a decoded PID is a new object each time: no string
+   * is built for it).
+   */
+  consumer(key: number | string): RemoteConsumer | undefined {
+    if (this.#consumers !== null) return this.#consumers.get(key);
+    return this.#one !== null && this.#oneKey === key ? this.#one : undefined;
+  }
+  /** Watchers on that node now. */
+  get consumerCount(): number {
+    return this.#consumers?.size ?? (this.#one === null ? 0 : 1);
+  }
+  /** The watchers on that node (a copy: the index may change while the caller walks it). */
+  consumerList(): RemoteConsumer[] {
+    if (this.#consumers !== null) return [...this.#consumers.values()];
+    return this.#one === null ? [] : [this.#one];
+  }
   setConsumer(key: number | string, c: RemoteConsumer): void {
-    (this.#consumers ??= new Map()).set(key, c);
+    if (this.#consumers === null) {
+      if (this.#one === null || this.#oneKey === key) {
+        this.#one = c;
+        this.#oneKey = key;
+        return;
+      }
+      // A second watcher: both go to a Map (in the order they came).
+      this.#consumers = new Map([[this.#oneKey, this.#one]]);
+      this.#one = null;
+    }
+    this.#consumers.set(key, c);
   }
   deleteConsumer(key: number | string): void {
-    this.#consumers?.delete(key);
+    if (this.#consumers !== null) this.#consumers.delete(key);
+    else if (this.#one !== null && this.#oneKey === key) this.#one = null;
   }
 }
 
 const NO_HOSTS: ReadonlySet<KeyedHost> = new Set();
 const NO_PIDS: ReadonlyMap<number, KeyedHost> = new Map();
-const NO_CONSUMERS: ReadonlyMap<number | string, RemoteConsumer> = new Map();
 
-/** The key of a remote watcher in its node's index (see {@link NodeIndex.consumers}). */
+/** The key of a remote watcher in its node's index (see {@link NodeIndex.consumer}). */
 function consumerKey(x: NodeIndex, pid: PID): number | string {
   if (x.creation === -1) x.creation = pid.creation;
   return pid.creation === x.creation ? pid.id : pid.key;
@@ -201,7 +227,7 @@ export class TargetManager {
     const x = create ? this.index(pid.node) : this.byNode.get(pid.node);
     if (x === undefined) return undefined;
     const key = consumerKey(x, pid);
-    let c = x.consumers.get(key);
+    let c = x.consumer(key);
     if (c === undefined && create) {
       c = new RemoteConsumer(pid);
       x.setConsumer(key, c);
