@@ -71,3 +71,31 @@ test('an idle tab session makes no Map: watchers, batches and pending requests c
   assert.equal(s.watchers.calls.size, 0);
   for (const x of sessions) x.end(1000, 'done');
 });
+
+test('a tab handed one PID keeps no Set; a second, and both are known, the oldest forgotten past the bound', () => {
+  const tab = 'tab-00000000000001-idle@localhost';
+  const server = 'server@localhost' as Atom;
+  const policies = Array.from({ length: SESSIONS }, () => new TabPolicy(tab, { names: {} }, NO_TAB_NODE));
+  const publisher = new PID(server, 1000, 1);
+  const setsBefore = liveSets();
+  // Every tab hears one publisher's event, twice.
+  for (const p of policies) {
+    p.learn([Op.Event, server, tab, publisher, 'news', 0n, 1] as Frame);
+    p.learn([Op.Event, server, tab, publisher, 'news', 0n, 2] as Frame);
+  }
+  const sets = liveSets() - setsBefore;
+  assert.ok(sets < SESSIONS, `${sets} Sets for ${SESSIONS} tabs that know one PID`);
+
+  const send = (to: PID): Frame => [Op.Send, tab, server, 0, 0, new PID(tab as Atom, 5, 1), to, 'hi'] as Frame;
+  const p = policies[0]!;
+  const other = new PID(server, 1001, 1);
+  p.check(send(publisher), new Set(), 'gw@localhost');
+  assert.throws(() => p.check(send(other), new Set(), 'gw@localhost'), { code: 'ERR_TAB_NOT_GRANTED' });
+  p.handOut(other);
+  p.check(send(publisher), new Set(), 'gw@localhost');
+  p.check(send(other), new Set(), 'gw@localhost');
+  // Past 4,096 the oldest (the first, held apart before) is forgotten.
+  for (let i = 0; i < 4095; i++) p.handOut(new PID(server, 2000 + i, 1));
+  assert.throws(() => p.check(send(publisher), new Set(), 'gw@localhost'), { code: 'ERR_TAB_NOT_GRANTED' });
+  p.check(send(other), new Set(), 'gw@localhost');
+});
