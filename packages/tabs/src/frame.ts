@@ -284,6 +284,13 @@ export const FRAME_BATCH = 0x00;
 export const BATCH_MAX_BYTES = 64 << 10;
 
 /**
+ * Most frames a batch holds while the task goes on writing: a batch this long leaves at once, so
+ * the peer starts on it meanwhile. Without it a window of messages in flight (64 echoes) travels
+ * as one batch each way, and each side waits while the other works through all of it.
+ */
+export const BATCH_MAX_FRAMES = 16;
+
+/**
  * Writes `frames` with `send`: as batches of at most `max` bytes (a bigger frame alone), or one
  * message per frame when `max` is 0 (a peer that takes no batches).
  */

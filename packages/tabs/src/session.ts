@@ -9,6 +9,7 @@ import { nextTick } from 'node:process';
 import type { Atom, Log } from 'ergo-ts';
 import {
   BATCH_MAX_BYTES,
+  BATCH_MAX_FRAMES,
   encodeFrame,
   ErrTabBytesLimit,
   ErrTabQueueFull,
@@ -334,11 +335,17 @@ export class TabSession implements Flushable {
    */
   deliverRefusal(bytes: Uint8Array): boolean {
     const within = this.queuedBytes + bytes.length <= this.limits.queuedBytes + REFUSAL_ROOM_BYTES;
-    this.#write(bytes);
+    this.#write(bytes, false);
     return within;
   }
 
-  #write(bytes: Uint8Array): void {
+  /**
+   * `early`: a batch of BATCH_MAX_FRAMES leaves before the task ends (a window of replies in
+   * flight: the tab starts on them). Refusals wait for the task's end whatever their number: a
+   * message of many frames the gateway refuses is answered at once, counted against the queue
+   * and the refusals' room, so a tab that sends them faster than it reads is ended.
+   */
+  #write(bytes: Uint8Array, early = true): void {
     this.messagesOut++;
     this.bytesOut += bytes.length;
     // A view of a bigger buffer (a frame of a tab's batch, a socket's chunk) would keep all of it
@@ -348,7 +355,7 @@ export class TabSession implements Flushable {
     if (this.socket !== null && this.socket.readyState === 1) {
       const pending = (this.#pending ??= new PendingFrames());
       if (pending.offer(bytes, this)) this.socket.send(bytes);
-      else if (pending.bytes >= BATCH_MAX_BYTES) this.flush();
+      else if (pending.bytes >= BATCH_MAX_BYTES || (early && pending.frames.length >= BATCH_MAX_FRAMES)) this.flush();
     } else {
       this.#hold();
       (this.#held ??= []).push(bytes);

@@ -6,6 +6,7 @@
 
 import {
   BATCH_MAX_BYTES,
+  BATCH_MAX_FRAMES,
   CLOSE_QUEUE_FULL,
   Ctl,
   decodeFrame,
@@ -250,7 +251,8 @@ export class GatewaySocket {
         this.#out = [];
         queueMicrotask(this.#flush);
       }
-      this.#out.push(bytes);
+      // A full batch leaves now: the gateway starts on it while the task goes on.
+      if (this.#out.push(bytes) >= BATCH_MAX_FRAMES) this.flush();
       return;
     }
     this.flush();
