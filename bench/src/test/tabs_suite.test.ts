@@ -4,6 +4,7 @@
 // machine's speed is not the question here, that every row is measured is.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 
 import {
@@ -16,6 +17,7 @@ import {
   N_RTT,
   N_RTT_CPU,
   N_RATE_CPU,
+  N_RTT_ONE_CORE,
   nBroadcast,
   nHeap,
   nHeapSub,
@@ -71,6 +73,9 @@ test('every row, for every peer that has it, at a tiny size', async () => {
       nBroadcastClientCpu(SIZES.tabs),
     ])
       expected.push([peer, name]);
+  // The round trip on one core where processes can be pinned (util-linux's taskset).
+  if (spawnSync('taskset', ['-p', String(process.pid)]).status === 0)
+    for (const peer of PEERS) expected.push([peer, N_RTT_ONE_CORE]);
   expected.push(['ergo-ts', N_FLOOD], ['ergo-ts', N_FLOOD_RATE], ['ergo-ts', N_BUNDLE], ['socket.io', N_BUNDLE]);
   expected.push(['ergo-ts', N_BUNDLE_LIGHT], ['socket.io', N_BUNDLE_LIGHT]);
 
@@ -93,6 +98,7 @@ test('every row, for every peer that has it, at a tiny size', async () => {
       r.name === N_RATE ||
       r.name === N_RTT_CPU ||
       r.name === N_RATE_CPU ||
+      r.name === N_RTT_ONE_CORE ||
       r.name.startsWith('broadcast') ||
       r.name.startsWith('round trip of') ||
       r.name.startsWith('server CPU per tab') ||
