@@ -10,7 +10,7 @@ import type { Atom, Log } from 'ergo-ts';
 import {
   BATCH_MAX_BYTES,
   BATCH_MAX_FRAMES,
-  encodeFrame,
+  encodeFrameBrief,
   ErrTabBytesLimit,
   ErrTabQueueFull,
   ErrTabRateLimit,
@@ -212,6 +212,15 @@ class SessionLink extends TabLink {
   }
 }
 
+/**
+ * `b` with a buffer of its own: a view (a brief encoding's slab, a frame of a tab's batch, a
+ * socket's chunk) kept while it waits for the tab would keep all of its buffer alive; the limit
+ * counts the frame, so a kept frame keeps only its own bytes.
+ */
+function own(b: Uint8Array): Uint8Array {
+  return b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+}
+
 /** The gateway-side state of one tab. */
 export class TabSession implements Flushable {
   socket: TabSocket | null = null;
@@ -302,7 +311,9 @@ export class TabSession implements Flushable {
    */
   deliverFrame(frame: unknown[], bytes?: Uint8Array): void {
     this.policy.learn(frame as never);
-    this.deliver(bytes ?? encodeFrame(frame));
+    // Encoded into the codec's shared slab: #write copies it only if it is kept (a brief encoding
+    // costs half a fresh buffer's, and most frames go to the socket at once).
+    this.deliver(bytes ?? encodeFrameBrief(frame));
     this.watchers.toTab(frame as Frame);
   }
 
@@ -322,7 +333,7 @@ export class TabSession implements Flushable {
    */
   deliverAnswer(frame: unknown[]): boolean {
     this.policy.learn(frame as never);
-    const within = this.deliverRefusal(encodeFrame(frame));
+    const within = this.deliverRefusal(encodeFrameBrief(frame));
     this.watchers.toTab(frame as Frame);
     return within;
   }
@@ -348,16 +359,17 @@ export class TabSession implements Flushable {
   #write(bytes: Uint8Array, early = true): void {
     this.messagesOut++;
     this.bytesOut += bytes.length;
-    // A view of a bigger buffer (a frame of a tab's batch, a socket's chunk) would keep all of it
-    // alive while it waits for the tab: the limit counts the frame, so it keeps only its own bytes.
-    if (bytes.byteLength !== bytes.buffer.byteLength) bytes = new Uint8Array(bytes);
     // A socket that is closing gets nothing more: held, the frame waits for the tab's return.
     if (this.socket !== null && this.socket.readyState === 1) {
       const pending = (this.#pending ??= new PendingFrames());
-      if (pending.offer(bytes, this)) this.socket.send(bytes);
+      // A view (a brief encoding's slab, a frame of a tab's batch) goes to an idle socket as it
+      // is: the kernel takes it at once. One the socket would keep (bytes still waiting) or held
+      // while the tab is away is copied first (own); the task's batch keeps it until its end.
+      if (pending.offer(bytes, this)) this.socket.send(this.socket.bufferedAmount === 0 ? bytes : own(bytes));
       else if (pending.bytes >= BATCH_MAX_BYTES || (early && pending.frames.length >= BATCH_MAX_FRAMES)) this.flush();
     } else {
       this.#hold();
+      bytes = own(bytes);
       (this.#held ??= []).push(bytes);
       this.#heldBytes += bytes.length;
     }
@@ -369,7 +381,7 @@ export class TabSession implements Flushable {
     const pending = this.#pending;
     if (pending === null || pending.frames.length === 0) return;
     if (s === null || s.readyState !== 1) return this.#hold();
-    pending.write((m) => s.send(m), this.#batches ? BATCH_MAX_BYTES : 0);
+    pending.write((m) => s.send(s.bufferedAmount === 0 ? m : own(m)), this.#batches ? BATCH_MAX_BYTES : 0);
   }
 
   /** The task's frames join those held while the tab is away (in order: they are older). */
@@ -379,7 +391,7 @@ export class TabSession implements Flushable {
     if (taken.length === 0) return;
     const held = (this.#held ??= []);
     for (const b of taken) {
-      held.push(b);
+      held.push(own(b));
       this.#heldBytes += b.length;
     }
   }
