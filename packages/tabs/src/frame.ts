@@ -169,6 +169,15 @@ export function encodeEventFrame(src: string, dst: string, tail: Uint8Array): Ui
   return encodeArrayPart(EVENT_FRAME_LENGTH, [Op.Event, src, dst], 0, tail);
 }
 
+/**
+ * encodeEventFrame for bytes written away at once (wire.ts encodeBrief: a small frame's bytes are
+ * a view of a shared slab; copy them to keep them). A publish to many tabs allocates no buffer
+ * per tab.
+ */
+export function encodeEventFrameBrief(src: string, dst: string, tail: Uint8Array): Uint8Array {
+  return encodeArrayPart(EVENT_FRAME_LENGTH, [Op.Event, src, dst], 0, tail, true);
+}
+
 /** An Event frame's bytes: its `head` and a `tail` of encodeEventTail (the same as encodeFrame of the whole). */
 export function eventFrame(head: Uint8Array, tail: Uint8Array): Uint8Array {
   const b = new Uint8Array(head.length + tail.length);

@@ -10,6 +10,7 @@ import type { Atom, Log } from 'ergo-ts';
 import {
   BATCH_MAX_BYTES,
   BATCH_MAX_FRAMES,
+  encodeEventFrameBrief,
   encodeFrameBrief,
   ErrTabBytesLimit,
   ErrTabQueueFull,
@@ -203,6 +204,11 @@ class SessionLink extends TabLink {
 
   protected override ended(reason: Error): void {
     this.hooks.linkClosed(this.session, reason);
+  }
+
+  // A view of the codec's slab: the session copies it only if it keeps it (#write).
+  protected override eventBytes(tail: Uint8Array): Uint8Array {
+    return encodeEventFrameBrief(this.local, this.peer, tail);
   }
 
   override answer(frame: unknown[]): void {

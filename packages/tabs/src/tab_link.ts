@@ -19,6 +19,11 @@ export class TabLink extends FrameConnection {
     let tail = shared.packets[TAB_FANOUT_FORMAT];
     if (tail === undefined)
       shared.packets[TAB_FANOUT_FORMAT] = tail = encodeEventTail(from, m.event, m.timestamp, m.message);
-    this.postEncoded(this.eventFrame(from, m), encodeEventFrame(this.local, this.peer, tail));
+    this.postEncoded(this.eventFrame(from, m), this.eventBytes(tail));
+  }
+
+  /** The bytes of an Event frame to the tab with `tail` (a session writes a slab's view: see there). */
+  protected eventBytes(tail: Uint8Array): Uint8Array {
+    return encodeEventFrame(this.local, this.peer, tail);
   }
 }

@@ -350,17 +350,19 @@ const SLAB_MAX = 2 << 10;
 let slab = new Uint8Array(SLAB_BYTES);
 let slabAt = 0;
 
-/** The first `n` bytes of `from` in the slab. */
-function brief(from: Uint8Array, n: number): Uint8Array {
-  if (slabAt + n > SLAB_BYTES) {
+/** The first `n` bytes of `from` in the slab (followed by `rest`'s, when given). */
+function brief(from: Uint8Array, n: number, rest?: Uint8Array): Uint8Array {
+  const size = rest === undefined ? n : n + rest.length;
+  if (slabAt + size > SLAB_BYTES) {
     slab = new Uint8Array(SLAB_BYTES);
     slabAt = 0;
   }
   const at = slabAt;
   // Views start on 8-byte boundaries, as an allocator's would.
-  slabAt = (at + n + 7) & ~7;
-  const v = slab.subarray(at, at + n);
+  slabAt = (at + size + 7) & ~7;
+  const v = slab.subarray(at, at + size);
   v.set(from.subarray(0, n));
+  if (rest !== undefined) v.set(rest, n);
   return v;
 }
 
@@ -377,6 +379,7 @@ export function encodeArrayPart(
   values: readonly unknown[],
   offset: number,
   rest?: Uint8Array,
+  short = false,
 ): Uint8Array {
   return encode(
     (w) => {
@@ -397,6 +400,7 @@ export function encodeArrayPart(
     },
     undefined,
     rest,
+    short,
   );
 }
 
@@ -410,6 +414,7 @@ function encode<A>(write: (w: Writer, arg: A) => void, arg: A, rest?: Uint8Array
   try {
     write(w, arg);
     if (rest === undefined) return short && w.pos <= SLAB_MAX ? brief(w.buf, w.pos) : w.buf.slice(0, w.pos);
+    if (short && w.pos + rest.length <= SLAB_MAX) return brief(w.buf, w.pos, rest);
     const b = new Uint8Array(w.pos + rest.length);
     b.set(w.buf.subarray(0, w.pos));
     b.set(rest, w.pos);
