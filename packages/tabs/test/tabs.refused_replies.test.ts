@@ -97,7 +97,9 @@ test('a tab past its queue and the refusals room: its last refusal, then its ses
   const own = new PID(tab.node.name, 1, tab.node.creation);
   // 400 sends in one message: 400 refusals at the gateway's end of that task, far past the queue
   // and the room (about 130 refusals).
-  const sends = Array.from({ length: 400 }, (_, i) => encodeFrame([Op.Send, tab.node.name, g.name, 0, 0, own, nope, i]));
+  const sends = Array.from({ length: 400 }, (_, i) =>
+    encodeFrame([Op.Send, tab.node.name, g.name, 0, 0, own, nope, i]),
+  );
   writeFrames(sends, (m) => socket!.send(m), 1 << 20);
   const call = tab.node.call(new ProcessID('board' as Atom, g.name), 1).then(
     () => 'answered',
