@@ -300,6 +300,15 @@ export const BATCH_MAX_BYTES = 64 << 10;
 export const BATCH_MAX_FRAMES = 16;
 
 /**
+ * `b` with a buffer of its own: a view (a brief encoding's slab, a frame of a batch, a socket's
+ * chunk) kept while it waits would keep all of its buffer alive; a kept frame keeps only its own
+ * bytes (a queue's limit counts the frame).
+ */
+export function ownBytes(b: Uint8Array): Uint8Array {
+  return b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+}
+
+/**
  * Writes `frames` with `send`: as batches of at most `max` bytes (a bigger frame alone), or one
  * message per frame when `max` is 0 (a peer that takes no batches).
  */

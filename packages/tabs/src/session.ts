@@ -12,6 +12,7 @@ import {
   BATCH_MAX_FRAMES,
   encodeEventFrameBrief,
   encodeFrameBrief,
+  ownBytes,
   ErrTabBytesLimit,
   ErrTabQueueFull,
   ErrTabRateLimit,
@@ -218,15 +219,6 @@ class SessionLink extends TabLink {
   }
 }
 
-/**
- * `b` with a buffer of its own: a view (a brief encoding's slab, a frame of a tab's batch, a
- * socket's chunk) kept while it waits for the tab would keep all of its buffer alive; the limit
- * counts the frame, so a kept frame keeps only its own bytes.
- */
-function own(b: Uint8Array): Uint8Array {
-  return b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
-}
-
 /** The gateway-side state of one tab. */
 export class TabSession implements Flushable {
   socket: TabSocket | null = null;
@@ -370,12 +362,12 @@ export class TabSession implements Flushable {
       const pending = (this.#pending ??= new PendingFrames());
       // A view (a brief encoding's slab, a frame of a tab's batch) goes to an idle socket as it
       // is: the kernel takes it at once. One the socket would keep (bytes still waiting) or held
-      // while the tab is away is copied first (own); the task's batch keeps it until its end.
-      if (pending.offer(bytes, this)) this.socket.send(this.socket.bufferedAmount === 0 ? bytes : own(bytes));
+      // while the tab is away is copied first (ownBytes); the task's batch keeps it until its end.
+      if (pending.offer(bytes, this)) this.socket.send(this.socket.bufferedAmount === 0 ? bytes : ownBytes(bytes));
       else if (pending.bytes >= BATCH_MAX_BYTES || (early && pending.frames.length >= BATCH_MAX_FRAMES)) this.flush();
     } else {
       this.#hold();
-      bytes = own(bytes);
+      bytes = ownBytes(bytes);
       (this.#held ??= []).push(bytes);
       this.#heldBytes += bytes.length;
     }
@@ -387,7 +379,7 @@ export class TabSession implements Flushable {
     const pending = this.#pending;
     if (pending === null || pending.frames.length === 0) return;
     if (s === null || s.readyState !== 1) return this.#hold();
-    pending.write((m) => s.send(s.bufferedAmount === 0 ? m : own(m)), this.#batches ? BATCH_MAX_BYTES : 0);
+    pending.write((m) => s.send(s.bufferedAmount === 0 ? m : ownBytes(m)), this.#batches ? BATCH_MAX_BYTES : 0);
   }
 
   /** The task's frames join those held while the tab is away (in order: they are older). */
@@ -397,7 +389,7 @@ export class TabSession implements Flushable {
     if (taken.length === 0) return;
     const held = (this.#held ??= []);
     for (const b of taken) {
-      held.push(own(b));
+      held.push(ownBytes(b));
       this.#heldBytes += b.length;
     }
   }

@@ -16,6 +16,7 @@ import {
   ErrTabQueueFull,
   ErrTabSessionEnded,
   errorFromWire,
+  ownBytes,
   splitFrames,
   writeFrames,
   type Frame,
@@ -272,7 +273,7 @@ export class GatewaySocket {
 
   /** Holds `bytes` while away: its own copy, so a held frame never keeps a whole slab alive. */
   #hold(bytes: Uint8Array): void {
-    this.#held.push(bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes));
+    this.#held.push(ownBytes(bytes));
     this.#heldBytes += bytes.length;
   }
 
