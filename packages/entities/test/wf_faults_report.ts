@@ -55,20 +55,16 @@ export interface WfFaultReport {
   evidence: Record<string, string[]>;
 }
 
-/** What a run gathered, as {@link wfFaultReport} reads it. */
-export interface WfRunTally {
-  store: WfFaultReport['store'];
+/**
+ * What a run gathered, as {@link wfFaultReport} reads it: the report's own counts as they are
+ * (`rounds`: the rounds run), and what the report is made from.
+ */
+export interface WfRunTally extends Pick<
+  WfFaultReport,
+  'store' | 'seed' | 'rounds' | 'faults' | 'midstepSeen' | 'compkillSeen' | 'boundaries' | 'operations' | 'cancels'
+> {
   /** The store's faults seen (read with `pg-ha` only). */
   storeSeen: readonly StoreFaultSeen[];
-  seed: number;
-  /** The rounds run. */
-  rounds: number;
-  faults: Record<string, number>;
-  midstepSeen: number;
-  compkillSeen: number;
-  boundaries: Record<string, { asked: number; seen: number }>;
-  operations: WfFaultReport['operations'];
-  cancels: WfFaultReport['cancels'];
   /** The saga's body version the last deploy reached, and halted instances resumed. */
   version: number;
   resumed: number;
