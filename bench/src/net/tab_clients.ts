@@ -2,6 +2,7 @@
 // connections of one peer, driven over IPC by the suite's child (the server side), so the server's
 // heap, RSS and CPU are its own. The peers' clients:
 //   ergo-ts    the real tab client (`joinGateway` of @ergo-ts/tabs/tab): each tab its own node
+//              ('light': the light tab, `joinLight` of @ergo-ts/tabs/light: no node, mailboxes)
 //   socket.io  socket.io-client, transports: ['websocket'] (no long-polling first)
 //   ws         a bare `ws` WebSocket
 // All three dial with the `ws` package's WebSocket (socket.io-client uses it in Node), so the
@@ -12,11 +13,12 @@
 // address (127.0.0.2, .3, …: one source address has ~28,000 ephemeral ports towards one port), and
 // a process raises its own open-file limit to what it holds (lib/fd_limit.ts).
 //
-//   fork(tab_clients.js, [peer, url, localAddress?, 'lean'?])   then IPC requests (see Request) →
+//   fork(tab_clients.js, [peer, url, localAddress?, 'lean' | 'light' | ''])   then IPC requests (see Request) →
 //   replies (see Reply)
 
 import { Actor, Event, ProcessID, type Atom, type MessageEvent } from 'ergo-ts';
 import { joinGateway, type TabNode, type TabWebSocketClass } from '@ergo-ts/tabs/tab';
+import { joinLight } from '@ergo-ts/tabs/light';
 import { io, type Socket } from 'socket.io-client';
 import { WebSocket, type ClientOptions } from 'ws';
 
@@ -154,6 +156,46 @@ async function ergoConn(url: string, localAddress?: string): Promise<Conn> {
   };
 }
 
+/** A light tab (@ergo-ts/tabs/light): calls, sends and events from its main mailbox, no node. */
+async function lightConn(url: string, localAddress?: string): Promise<Conn> {
+  // What the tab's mailbox does with a message: count an echo of the pipeline.
+  let onMessage = (): void => undefined;
+  const tab = await joinLight({
+    url,
+    token: 'bench',
+    reconnect: false,
+    WebSocket: boundWebSocket(localAddress),
+    onRefusal: countRefusal,
+    receive: { message: () => onMessage() },
+  });
+  const echo = new ProcessID('echo' as Atom, tab.gateway);
+  const sink = new ProcessID('sink' as Atom, tab.gateway);
+  return {
+    call: async (data) => void (await tab.call(echo, data)),
+    pipeline: (total, window) =>
+      new Promise<void>((resolve) => {
+        let sent = 0;
+        let back = 0;
+        onMessage = () => {
+          if (++back === total) resolve();
+          else if (sent < total) {
+            sent++;
+            tab.send(echo, PAYLOAD);
+          }
+        };
+        for (; sent < Math.min(window, total); sent++) tab.send(echo, PAYLOAD);
+      }),
+    subscribe: async (onNews) => void (await tab.subscribe(new Event('news' as Atom, tab.gateway), onNews)),
+    flood: (n) => {
+      for (let i = 0; i < n; i++) tab.send(sink, 'x');
+    },
+    close: async () => {
+      tab.leave();
+      await tab.ended;
+    },
+  };
+}
+
 /** A lean tab (net/lean_tabs.ts): it joins and hears the broadcast, nothing else. */
 async function leanConn(url: string, localAddress?: string): Promise<Conn> {
   const tab = await joinLean(url, localAddress);
@@ -244,6 +286,7 @@ async function wsConn(url: string, localAddress?: string): Promise<Conn> {
 const CONNECT: Record<string, (url: string, localAddress?: string) => Promise<Conn>> = {
   'ergo-ts': ergoConn,
   'ergo-ts-lean': leanConn,
+  'ergo-ts-light': lightConn,
   'socket.io': socketIoConn,
   ws: wsConn,
 };
@@ -318,9 +361,9 @@ async function serve(peer: string, url: string, localAddress: string | undefined
   });
 }
 
-const [peer, url, localAddress, lean] = process.argv.slice(2);
+const [peer, url, localAddress, kind] = process.argv.slice(2);
 await serve(
-  peer === 'ergo-ts' && lean === 'lean' ? 'ergo-ts-lean' : peer!,
+  peer === 'ergo-ts' && (kind === 'lean' || kind === 'light') ? `ergo-ts-${kind}` : peer!,
   url!,
   localAddress === undefined || localAddress === '' ? undefined : localAddress,
 );

@@ -15,7 +15,13 @@
 //           monitorEventLoopDelay, p99), RSS and heap per subscribed tab after it, and the round
 //           trip of one more tab
 //           meanwhile; beside the join rate and the broadcast, the server's own CPU time per join
-//           and per tab of a broadcast (process.cpuUsage: less shifted by a busy machine)
+//           and per tab of a broadcast (process.cpuUsage: less shifted by a busy machine); the
+//           broadcast has four rounds per round of the other rows (a short figure, widely spread)
+//   echo-light, hold-light   ergo-ts with the light tab (@ergo-ts/tabs/light: no node, the
+//           Socket.IO shape of a page) as the client: the echo's round trips and messages/s, the
+//           RSS per subscribed light tab and the broadcast's rows. Socket.IO and ws have one
+//           client, so in these rows their columns repeat their own figures of the rows above
+//           (the same measurement, noted so), as the light bundle's row does
 //   flood   ergo-ts only: 10 tabs each send 5,000 messages at once against the default limit of
 //           200 messages/s per tab; what passed ÷ what the limit allows (≤ 1: within its limits)
 //   bundle  the browser bundle, gzip -9: what a tab's page loads, the tab side with the core inside
@@ -79,6 +85,15 @@ export const N_FLOOD_RATE = 'flood: sends handled by the gateway (passed or refu
 export const N_BUNDLE = 'browser bundle (gzip -9)';
 /** The light tab's bundle (light.js, no node inside) beside socket.io-client's (issue 80). */
 export const N_BUNDLE_LIGHT = 'browser bundle, light tab (gzip -9)';
+// The light tab's rows (echo-light, hold-light): Socket.IO and ws have one client, so their
+// columns there are the figures of the rows above, the same measurement (as the bundle's).
+export const N_RTT_LIGHT = 'round trip, light tab → server process → tab';
+export const N_RATE_LIGHT = 'messages/s per light tab (echoed, 64 in flight)';
+export const N_RTT_ONE_CORE_LIGHT = 'round trip on one core, light tab';
+export const nRssSubLight = (n: number): string => `server RSS per subscribed light tab (${n} tabs)`;
+export const nBroadcastLight = (n: number): string => `broadcast to ${n} light tabs: until the last has it`;
+export const nBroadcastCpuLight = (n: number): string => `server CPU per light tab of a broadcast to ${n}`;
+export const nBroadcastClientCpuLight = (n: number): string => `clients' CPU per light tab of a broadcast to ${n}`;
 
 /** The columns of the echo and hold scenarios, each in its own child. */
 export const PEERS = ['ergo-ts', 'socket.io', 'ws'] as const;
@@ -137,6 +152,8 @@ export const scenarios: ScenarioSpec[] = [
     timeout: 900,
     nodeFlags: ['--max-old-space-size=4096'],
   },
+  { id: 'echo-light', peers: ['ergo-ts'], timeout: 120 },
+  { id: 'hold-light', peers: tabsFromEnv(1000) > SCALE_TABS ? [] : ['ergo-ts'], timeout: 600 },
   { id: 'flood', peers: ['ergo-ts'], timeout: 120 },
   { id: 'bundle', peers: ['ergo-ts', 'socket.io'], timeout: 60 },
 ];
@@ -269,6 +286,9 @@ function startServer(peer: string, flood: boolean): Promise<Server> {
   return ergoServer(flood);
 }
 
+/** What an ergo-ts client process holds: tab nodes (''), lean load tabs, or light tabs. */
+type ClientKind = '' | 'lean' | 'light';
+
 /** A client process (net/tab_clients.ts) and its IPC. */
 class Clients {
   readonly proc: ChildProcess;
@@ -277,9 +297,12 @@ class Clients {
   /** Unasked replies (`got`, `refused`). */
   onReply: ((r: Reply) => void) | null = null;
 
-  /** `localAddress`: the loopback address its sockets dial from; `lean`: lean load tabs (ergo-ts). */
-  constructor(peer: string, url: string, localAddress = '', lean = false) {
-    this.proc = fork(CLIENTS, [peer, url, localAddress, lean ? 'lean' : ''], {
+  /**
+   * `localAddress`: the loopback address its sockets dial from; `kind` (ergo-ts): lean load tabs
+   * or light tabs instead of tab nodes.
+   */
+  constructor(peer: string, url: string, localAddress = '', kind: ClientKind = '') {
+    this.proc = fork(CLIENTS, [peer, url, localAddress, kind], {
       execArgv: ['--max-old-space-size=4096'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -332,9 +355,41 @@ function row(report: Report, peer: string, name: string, unit: string, samples: 
   report({ group: G_TABS, name, unit, value, samples, peer, ...extra });
 }
 
-async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: number, warmup: number): Promise<void> {
+/** The echo's rows: a tab node's, or the light tab's (whose rows Socket.IO and ws repeat). */
+const ECHO_ROWS = {
+  full: { rtt: N_RTT, rate: N_RATE, oneCore: N_RTT_ONE_CORE },
+  light: { rtt: N_RTT_LIGHT, rate: N_RATE_LIGHT, oneCore: N_RTT_ONE_CORE_LIGHT },
+};
+
+/** Reports `samples` as row `name`, and for Socket.IO and ws as the light tab's row `light` too. */
+function rowAlso(
+  report: Report,
+  peer: string,
+  [name, light]: [string, string],
+  unit: string,
+  samples: number[],
+  extra: { better?: 'lower'; note?: string } = {},
+): void {
+  row(report, peer, name, unit, samples, extra);
+  if (peer !== 'ergo-ts') row(report, peer, light, unit, samples, { ...extra, note: sameAs(name, extra.note) });
+}
+
+/** The note of a light tab's row where a peer has one client: the row it repeats. */
+const sameAs = (name: string, note?: string): string =>
+  `the figures of "${name}" (one client: the same measurement)${note === undefined ? '' : `; ${note}`}`;
+
+async function echo(
+  report: Report,
+  peer: string,
+  sizes: TabsSizes,
+  rounds: number,
+  warmup: number,
+  light = false,
+): Promise<void> {
   const server = await startServer(peer, false);
-  const c = new Clients(peer, server.url);
+  const c = new Clients(peer, server.url, '', light ? 'light' : '');
+  const names = light ? ECHO_ROWS.light : ECHO_ROWS.full;
+  const also = (name: keyof typeof ECHO_ROWS.full): [string, string] => [names[name], ECHO_ROWS.light[name]];
   try {
     await c.ask({ op: 'join', count: 1 }, 'joined');
     // The server's CPU time at each round's start (and the last's end), as the client marks them.
@@ -353,8 +408,8 @@ async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: numb
       },
       'echoed',
     );
-    row(report, peer, N_RTT, 'µs', r.rttUs.slice(warmup), { better: 'lower' });
-    row(report, peer, N_RATE, 'msg/s', r.rates.slice(warmup));
+    rowAlso(report, peer, also('rtt'), 'µs', r.rttUs.slice(warmup), { better: 'lower' });
+    rowAlso(report, peer, also('rate'), 'msg/s', r.rates.slice(warmup));
     // The same calls with both processes on one core (the client's path is warm by now).
     const all0 = process.pid;
     const cpus = `0-${availableParallelism() - 1}`;
@@ -365,7 +420,10 @@ async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: numb
           { op: 'echo', warm: 0, calls: sizes.calls, total: 1, window: 1, rounds: warmup + rounds },
           'echoed',
         );
-        row(report, peer, N_RTT_ONE_CORE, 'µs', one.rttUs.slice(warmup), { better: 'lower', note: ONE_CORE_NOTE });
+        rowAlso(report, peer, also('oneCore'), 'µs', one.rttUs.slice(warmup), {
+          better: 'lower',
+          note: ONE_CORE_NOTE,
+        });
       } finally {
         pin(c.proc.pid!, cpus);
         pin(all0, cpus);
@@ -374,7 +432,7 @@ async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: numb
     const all = warmup + rounds;
     const per = (from: number, n: number): number[] =>
       Array.from({ length: rounds }, (_, i) => (marks[from + warmup + i + 1]! - marks[from + warmup + i]!) / n);
-    if (marks.length === 2 * all + 1) {
+    if (marks.length === 2 * all + 1 && !light) {
       row(report, peer, N_RTT_CPU, 'µs', per(0, sizes.calls), { better: 'lower', note: ECHO_CPU_NOTE });
       row(report, peer, N_RATE_CPU, 'µs', per(all, sizes.pipelined), { better: 'lower', note: ECHO_CPU_NOTE });
     }
@@ -430,6 +488,7 @@ const CLIENT_HOW: Record<string, string> = {
   'socket.io': 'a socket.io-client socket each',
   ws: 'a ws WebSocket each',
 };
+const CLIENT_HOW_LIGHT = 'a light tab each (the frame decoded, the event to its subscription callback)';
 /** Lean load tabs per client process at scale (each process then needs one source address). */
 const LEAN_TABS_PER_PROCESS = 10_000;
 
@@ -460,7 +519,7 @@ async function hold(
   const rss0 = process.memoryUsage().rss;
   const clients = Array.from(
     { length: procs },
-    (_, i) => new Clients(peer, server.url, scale ? `127.0.0.${2 + i}` : '', scale),
+    (_, i) => new Clients(peer, server.url, scale ? `127.0.0.${2 + i}` : '', scale ? 'lean' : ''),
   );
   const more: Clients[] = [];
   try {
@@ -494,7 +553,10 @@ async function hold(
     const sub = process.memoryUsage();
     const subNote = `${note}; ${BROADCAST_HOW[peer]}`;
     row(report, peer, nHeapSub(n), 'B/tab', [(sub.heapUsed - heap0) / n], { better: 'lower', note: subNote });
-    row(report, peer, nRssSub(n), 'B/tab', [(sub.rss - rss0) / n], { better: 'lower', note: subNote });
+    rowAlso(report, peer, [nRssSub(n), nRssSubLight(n)], 'B/tab', [(sub.rss - rss0) / n], {
+      better: 'lower',
+      note: subNote,
+    });
 
     // One more tab (a real client, a tab node for ergo-ts) calls while the others hold, after as
     // many untimed calls as the echo's (a fresh client's call path compiles over its first ~20,000).
@@ -507,37 +569,93 @@ async function hold(
     );
     row(report, peer, nIdleRtt(n), 'µs', echoed.rttUs.slice(warmup), { better: 'lower' });
 
-    const times: number[] = [];
-    const cpus: number[] = [];
-    const clientCpus: number[] = [];
-    for (let seq = 1; seq <= warmup + rounds; seq++) {
-      await Promise.all(clients.map((c) => c.ask({ op: 'arm', seq }, 'armed')));
-      let left = procs;
-      const all = new Promise<void>((resolve) => {
-        for (const c of clients)
-          c.onReply = (r) => {
-            if (r.op === 'got' && r.seq === seq && --left === 0) resolve();
-          };
-      });
-      const t1 = performance.now();
-      const cpu1 = process.cpuUsage();
-      const clientCpu1 = clientsCpu(clients);
-      server.broadcast(seq);
-      await all;
-      if (seq > warmup) {
-        times.push(performance.now() - t1);
-        cpus.push(cpuMicros(process.cpuUsage(cpu1)) / n);
-        clientCpus.push((clientsCpu(clients) - clientCpu1) / n);
-      }
-    }
-    row(report, peer, nBroadcast(n), 'ms', times, { better: 'lower', note: BROADCAST_HOW[peer] });
-    row(report, peer, nBroadcastCpu(n), 'µs', cpus, { better: 'lower', note: CPU_NOTE });
-    row(report, peer, nBroadcastClientCpu(n), 'µs', clientCpus, {
-      better: 'lower',
-      note: `the client processes' user + system time (/proc, ${TICK_US / 1000} ms ticks): ${scale ? 'lean load tabs' : CLIENT_HOW[peer]}`,
-    });
+    await broadcastRows(report, peer, n, server, clients, rounds, warmup, false);
   } finally {
     await Promise.all([...clients, ...more].map((c) => c.leave()));
+    await server.stop();
+  }
+}
+
+/** Broadcasts per round of the other rows: a broadcast is short and its rounds spread widely. */
+const BROADCASTS_PER_ROUND = 4;
+
+/**
+ * `rounds` × BROADCASTS_PER_ROUND broadcasts (after `warmup` ones) to the `n` tabs of `clients`:
+ * the time until the last has it, the server's CPU and the clients' per tab; the light tab's rows
+ * when `light` (for Socket.IO and ws, both).
+ */
+async function broadcastRows(
+  report: Report,
+  peer: string,
+  n: number,
+  server: Server,
+  clients: Clients[],
+  rounds: number,
+  warmup: number,
+  light: boolean,
+): Promise<void> {
+  const times: number[] = [];
+  const cpus: number[] = [];
+  const clientCpus: number[] = [];
+  for (let seq = 1; seq <= warmup + rounds * BROADCASTS_PER_ROUND; seq++) {
+    await Promise.all(clients.map((c) => c.ask({ op: 'arm', seq }, 'armed')));
+    let left = clients.length;
+    const all = new Promise<void>((resolve) => {
+      for (const c of clients)
+        c.onReply = (r) => {
+          if (r.op === 'got' && r.seq === seq && --left === 0) resolve();
+        };
+    });
+    const t1 = performance.now();
+    const cpu1 = process.cpuUsage();
+    const clientCpu1 = clientsCpu(clients);
+    server.broadcast(seq);
+    await all;
+    if (seq > warmup) {
+      times.push(performance.now() - t1);
+      cpus.push(cpuMicros(process.cpuUsage(cpu1)) / n);
+      clientCpus.push((clientsCpu(clients) - clientCpu1) / n);
+    }
+  }
+  const scale = n > SCALE_TABS;
+  const rows = (name: string, lightName: string): [string, string] =>
+    light ? [lightName, lightName] : [name, lightName];
+  const how = light
+    ? 'one sendEvent of a gateway process; each light tab subscribes to the event'
+    : BROADCAST_HOW[peer];
+  rowAlso(report, peer, rows(nBroadcast(n), nBroadcastLight(n)), 'ms', times, { better: 'lower', note: how });
+  rowAlso(report, peer, rows(nBroadcastCpu(n), nBroadcastCpuLight(n)), 'µs', cpus, { better: 'lower', note: CPU_NOTE });
+  rowAlso(report, peer, rows(nBroadcastClientCpu(n), nBroadcastClientCpuLight(n)), 'µs', clientCpus, {
+    better: 'lower',
+    note: `the client processes' user + system time (/proc, ${TICK_US / 1000} ms ticks): ${scale ? 'lean load tabs' : light ? CLIENT_HOW_LIGHT : CLIENT_HOW[peer]}`,
+  });
+}
+
+/**
+ * ergo-ts with N light tabs (@ergo-ts/tabs/light) in the hold's client processes: the server's RSS
+ * per subscribed light tab and the broadcast's rows, beside Socket.IO's and ws' of the hold.
+ */
+async function holdLight(report: Report, n: number, rounds: number, warmup: number): Promise<void> {
+  ensureMoreOpenFiles(n);
+  const server = await startServer('ergo-ts', false);
+  const procs = Math.ceil(n / TABS_PER_PROCESS);
+  const share = (i: number): number => Math.floor(n / procs) + (i < n % procs ? 1 : 0);
+  gc();
+  gc();
+  const rss0 = process.memoryUsage().rss;
+  const clients = Array.from({ length: procs }, () => new Clients('ergo-ts', server.url, '', 'light'));
+  try {
+    await Promise.all(clients.map((c, i) => c.ask({ op: 'join', count: share(i) }, 'joined')));
+    await Promise.all(clients.map((c) => c.ask({ op: 'subscribe' }, 'subscribed')));
+    gc();
+    gc();
+    row(report, 'ergo-ts', nRssSubLight(n), 'B/tab', [(process.memoryUsage().rss - rss0) / n], {
+      better: 'lower',
+      note: `${procs} client process(es) of light tabs, each subscribed to the event; after a full GC that gives the young generation back (no idle window)`,
+    });
+    await broadcastRows(report, 'ergo-ts', n, server, clients, rounds, warmup, true);
+  } finally {
+    await Promise.all(clients.map((c) => c.leave()));
     await server.stop();
   }
 }
@@ -615,7 +733,9 @@ export async function runTabs(report: Report, ctx: SuiteContext | undefined, siz
     const peers = ctx?.scenario === undefined ? sc.peers! : [ctx.peer];
     for (const peer of peers) {
       if (sc.id === 'echo') await echo(report, peer, sizes, rounds, warmup);
+      else if (sc.id === 'echo-light') await echo(report, peer, sizes, rounds, warmup, true);
       else if (sc.id === 'hold') await hold(report, peer, sizes.tabs, sizes, rounds, warmup);
+      else if (sc.id === 'hold-light') await holdLight(report, sizes.tabs, rounds, warmup);
       else if (sc.id === 'flood') await flood(report, sizes);
       else bundle(report, peer);
     }

@@ -18,7 +18,14 @@ import {
   N_RTT_CPU,
   N_RATE_CPU,
   N_RTT_ONE_CORE,
+  N_RTT_LIGHT,
+  N_RATE_LIGHT,
+  N_RTT_ONE_CORE_LIGHT,
   nBroadcast,
+  nBroadcastLight,
+  nBroadcastCpuLight,
+  nBroadcastClientCpuLight,
+  nRssSubLight,
   nHeap,
   nHeapSub,
   nIdleRtt,
@@ -71,11 +78,18 @@ test('every row, for every peer that has it, at a tiny size', async () => {
       nJoinCpu(SIZES.tabs),
       nBroadcastCpu(SIZES.tabs),
       nBroadcastClientCpu(SIZES.tabs),
+      // The light tab's rows: ergo-ts' own scenarios; Socket.IO and ws repeat their one client's.
+      N_RTT_LIGHT,
+      N_RATE_LIGHT,
+      nRssSubLight(SIZES.tabs),
+      nBroadcastLight(SIZES.tabs),
+      nBroadcastCpuLight(SIZES.tabs),
+      nBroadcastClientCpuLight(SIZES.tabs),
     ])
       expected.push([peer, name]);
   // The round trip on one core where processes can be pinned (util-linux's taskset).
   if (spawnSync('taskset', ['-p', String(process.pid)]).status === 0)
-    for (const peer of PEERS) expected.push([peer, N_RTT_ONE_CORE]);
+    for (const peer of PEERS) expected.push([peer, N_RTT_ONE_CORE], [peer, N_RTT_ONE_CORE_LIGHT]);
   expected.push(['ergo-ts', N_FLOOD], ['ergo-ts', N_FLOOD_RATE], ['ergo-ts', N_BUNDLE], ['socket.io', N_BUNDLE]);
   expected.push(['ergo-ts', N_BUNDLE_LIGHT], ['socket.io', N_BUNDLE_LIGHT]);
 
@@ -92,20 +106,30 @@ test('every row, for every peer that has it, at a tiny size', async () => {
     // The clients' CPU counts /proc's 10 ms ticks: a tiny broadcast may take none.
     if (r.name.startsWith("clients' CPU")) assert.ok(r.value >= 0, `${r.peer}: ${r.name} = ${r.value}`);
     else if (!r.unit.startsWith('B/')) assert.ok(r.value > 0, `${r.peer}: ${r.name} = ${r.value}`);
-    // Rounds are per-round samples: the measured ones only (warm-up dropped).
-    if (
-      r.name === N_RTT ||
-      r.name === N_RATE ||
+    // Rounds are per-round samples: the measured ones only (warm-up dropped); a broadcast's
+    // rounds are four per round of the others.
+    if (r.name.startsWith('broadcast to') || /^(server|clients') CPU per (light )?tab of/.test(r.name))
+      assert.equal(r.samples?.length, 8, `${r.peer}: ${r.name} samples`);
+    else if (
+      r.name.startsWith('round trip') ||
+      r.name.startsWith('messages/s') ||
       r.name === N_RTT_CPU ||
-      r.name === N_RATE_CPU ||
-      r.name === N_RTT_ONE_CORE ||
-      r.name.startsWith('broadcast') ||
-      r.name.startsWith('round trip of') ||
-      r.name.startsWith('server CPU per tab') ||
-      r.name.startsWith("clients' CPU")
+      r.name === N_RATE_CPU
     )
       assert.equal(r.samples?.length, 2, `${r.peer}: ${r.name} samples`);
   }
+  // Where a peer has one client, its light tab rows are the very figures of the rows they repeat.
+  const value = (peer: string, name: string): number | undefined =>
+    rows.find((r) => r.peer === peer && r.name === name)?.value;
+  for (const peer of PEERS.filter((p) => p !== 'ergo-ts'))
+    for (const [full, light] of [
+      [N_RTT, N_RTT_LIGHT],
+      [N_RATE, N_RATE_LIGHT],
+      [nRssSub(SIZES.tabs), nRssSubLight(SIZES.tabs)],
+      [nBroadcast(SIZES.tabs), nBroadcastLight(SIZES.tabs)],
+      [nBroadcastClientCpu(SIZES.tabs), nBroadcastClientCpuLight(SIZES.tabs)],
+    ] as const)
+      assert.equal(value(peer, light), value(peer, full), `${peer}: ${light} repeats ${full}`);
   const flood = rows.find((r) => r.name === N_FLOOD)!;
   const m = /(\d+) passed, (\d+) refused/.exec(flood.note ?? '');
   assert.ok(m !== null, flood.note);
