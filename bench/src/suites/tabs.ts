@@ -19,7 +19,7 @@
 //           broadcast has four rounds per round of the other rows (a short figure, widely spread)
 //   echo-light, hold-light   ergo-ts with the light tab (@ergo-ts/tabs/light: no node, the
 //           Socket.IO shape of a page) as the client: the echo's round trips and messages/s, the
-//           RSS per subscribed light tab and the broadcast's rows. Socket.IO and ws have one
+//           join rate, the RSS per subscribed light tab and the broadcast's rows. Socket.IO and ws have one
 //           client, so in these rows their columns repeat their own figures of the rows above
 //           (the same measurement, noted so), as the light bundle's row does
 //   flood   ergo-ts only: 10 tabs each send 5,000 messages at once against the default limit of
@@ -91,6 +91,7 @@ export const N_RTT_LIGHT = 'round trip, light tab → server process → tab';
 export const N_RATE_LIGHT = 'messages/s per light tab (echoed, 64 in flight)';
 export const N_RTT_ONE_CORE_LIGHT = 'round trip on one core, light tab';
 export const nRssSubLight = (n: number): string => `server RSS per subscribed light tab (${n} tabs)`;
+export const nJoinLight = (n: number): string => `join rate, light tabs (${n} tabs, 100 at once)`;
 export const nBroadcastLight = (n: number): string => `broadcast to ${n} light tabs: until the last has it`;
 export const nBroadcastCpuLight = (n: number): string => `server CPU per light tab of a broadcast to ${n}`;
 export const nBroadcastClientCpuLight = (n: number): string => `clients' CPU per light tab of a broadcast to ${n}`;
@@ -534,7 +535,7 @@ async function hold(
     const note = `${procs} client process(es)${scale ? ' of lean load tabs' : ''}; after a full GC that gives the young generation back`;
     row(report, peer, nHeap(n), 'B/tab', [(mem.heapUsed - heap0) / n], { better: 'lower', note });
     row(report, peer, nRss(n), 'B/tab', [(mem.rss - rss0) / n], { better: 'lower', note });
-    row(report, peer, nJoin(n), 'joins/s', [n / joinS]);
+    rowAlso(report, peer, [nJoin(n), nJoinLight(n)], 'joins/s', [n / joinS]);
     row(report, peer, nJoinCpu(n), 'µs', [joinCpu], { better: 'lower', note: CPU_NOTE });
 
     await Promise.all(clients.map((c) => c.ask({ op: 'subscribe' }, 'subscribed')));
@@ -645,7 +646,9 @@ async function holdLight(report: Report, n: number, rounds: number, warmup: numb
   const rss0 = process.memoryUsage().rss;
   const clients = Array.from({ length: procs }, () => new Clients('ergo-ts', server.url, '', 'light'));
   try {
+    const t0 = performance.now();
     await Promise.all(clients.map((c, i) => c.ask({ op: 'join', count: share(i) }, 'joined')));
+    row(report, 'ergo-ts', nJoinLight(n), 'joins/s', [n / ((performance.now() - t0) / 1000)]);
     await Promise.all(clients.map((c) => c.ask({ op: 'subscribe' }, 'subscribed')));
     gc();
     gc();

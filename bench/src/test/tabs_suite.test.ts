@@ -26,6 +26,7 @@ import {
   nBroadcastCpuLight,
   nBroadcastClientCpuLight,
   nRssSubLight,
+  nJoinLight,
   nHeap,
   nHeapSub,
   nIdleRtt,
@@ -82,6 +83,7 @@ test('every row, for every peer that has it, at a tiny size', async () => {
       N_RTT_LIGHT,
       N_RATE_LIGHT,
       nRssSubLight(SIZES.tabs),
+      nJoinLight(SIZES.tabs),
       nBroadcastLight(SIZES.tabs),
       nBroadcastCpuLight(SIZES.tabs),
       nBroadcastClientCpuLight(SIZES.tabs),
@@ -126,6 +128,7 @@ test('every row, for every peer that has it, at a tiny size', async () => {
       [N_RTT, N_RTT_LIGHT],
       [N_RATE, N_RATE_LIGHT],
       [nRssSub(SIZES.tabs), nRssSubLight(SIZES.tabs)],
+      [nJoin(SIZES.tabs), nJoinLight(SIZES.tabs)],
       [nBroadcast(SIZES.tabs), nBroadcastLight(SIZES.tabs)],
       [nBroadcastClientCpu(SIZES.tabs), nBroadcastClientCpuLight(SIZES.tabs)],
     ] as const)
