@@ -2,6 +2,7 @@
 // runtime.ts reads its settings from. Every member of a cluster must agree on the shard count,
 // the lease scope, the manager's name and the kinds (the runtime cannot see the others' choices).
 
+import { DEFAULT_CALL_TIMEOUT_MS } from '../contract/call_options.js';
 import type { EntitiesClock } from '../contract/clock.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import type { EntityStore } from '../contract/store.js';
@@ -134,7 +135,7 @@ export const ENTITIES_DEFAULTS = Object.freeze({
   leaseTtlMs: 10_000,
   probeIntervalMs: 500,
   name: 'entities',
-  callTimeoutMs: 5000,
+  callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS,
   handOffTimeoutMs: 10_000,
   takeOverFromDeadMembers: true,
   leaseScope: 'shard' as 'key' | 'shard',

@@ -10,10 +10,8 @@
 // session lost under a transaction and an outcome it could not decide in its window: those are
 // the codes looked for here, here or on another node, where only an error's code and text survive.
 
+import { DEFAULT_CALL_TIMEOUT_MS } from '../contract/call_options.js';
 import { ErrEntityUnavailable } from '../contract/errors.js';
-
-/** A call's timeout when none is given: the runtime's (ENTITIES_DEFAULTS.callTimeoutMs), ms. */
-const CALL_TIMEOUT_MS = 5000;
 
 /** The pause before a request is asked again after the store was unreachable, ms. */
 export const STORE_RETRY_MS = 200;
@@ -55,7 +53,7 @@ export async function askThrough<T>(timeout: number | undefined, ask: (ms: numbe
   // A bad timeout (not an integer, out of range) goes to the first ask as it is: refused there, as before.
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= 2 ** 31 - 1))
     return ask(timeout);
-  const total = timeout ?? CALL_TIMEOUT_MS;
+  const total = timeout ?? DEFAULT_CALL_TIMEOUT_MS;
   const deadline = Date.now() + total;
   for (;;) {
     try {
