@@ -19,9 +19,9 @@
 //           broadcast has four rounds per round of the other rows (a short figure, widely spread)
 //   echo-light, hold-light   ergo-ts with the light tab (@ergo-ts/tabs/light: no node, the
 //           Socket.IO shape of a page) as the client: the echo's round trips and messages/s, the
-//           join rate, the RSS per subscribed light tab and the broadcast's rows. Socket.IO and ws have one
-//           client, so in these rows their columns repeat their own figures of the rows above
-//           (the same measurement, noted so), as the light bundle's row does
+//           join rate, the RSS per subscribed light tab and the broadcast's rows. Socket.IO and ws
+//           have one client, so in these rows their columns repeat their own figures of the rows
+//           above (the same measurement, noted so), as the light bundle's row does
 //   flood   ergo-ts only: 10 tabs each send 5,000 messages at once against the default limit of
 //           200 messages/s per tab; what passed ÷ what the limit allows (≤ 1: within its limits)
 //   bundle  the browser bundle, gzip -9: what a tab's page loads, the tab side with the core inside
