@@ -13,6 +13,7 @@ import {
   type MessageLog,
 } from '../gen/log.js';
 import { describeValue } from '../gen/validate.js';
+import { fieldValueText } from '../node/default_logger.js';
 import { timeFormatter, type TimeFormat } from '../lib/time_format.js';
 
 /** Options both loggers take (Ergo's colored.Options / rotate.Options fields of the same names). */
@@ -46,20 +47,6 @@ export function levelLabel(level: LogLevel, short: boolean): string {
 /** The record's message (printf-style, Node's util.format rules). */
 export function messageText(m: MessageLog, args: readonly unknown[] = m.args): string {
   return args.length > 0 ? format(m.format, ...args) : m.format;
-}
-
-/** A field value as text: strings as they are, objects with their own toString (PID...) by it. */
-export function fieldValueText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (
-    typeof v === 'object' &&
-    v !== null &&
-    !(v instanceof Error) &&
-    typeof (v as object).toString === 'function' &&
-    (v as object).toString !== Object.prototype.toString
-  )
-    return String(v);
-  return format('%s', v);
 }
 
 /** `fields [order:42 step:pay]`. */

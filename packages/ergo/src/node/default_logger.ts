@@ -16,9 +16,21 @@ import { crc32Hex } from '../lib/crc32.js';
 import { timeFormatter, unixNanos } from '../lib/time_format.js';
 import { ErrIncorrect } from '../gen/errors.js';
 import { describeValue } from '../gen/validate.js';
-import { fieldValueText } from '../logger/common.js';
 import { format, stderrSink, stdoutSink } from '../lib/host.js';
 
+/** A field value as text: strings as they are, objects with their own toString (PID...) by it. */
+export function fieldValueText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (
+    typeof v === 'object' &&
+    v !== null &&
+    !(v instanceof Error) &&
+    typeof (v as object).toString === 'function' &&
+    (v as object).toString !== Object.prototype.toString
+  )
+    return String(v);
+  return format('%s', v);
+}
 /** Plain-text form of a log source (Ergo's). */
 export function formatSource(src: LogSource): string {
   if (src instanceof MessageLogProcess) return src.pid.toString();
