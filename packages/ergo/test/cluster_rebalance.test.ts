@@ -87,7 +87,12 @@ test('ClusterPool: a node killed and back gets its share of workers again; no ca
 
     // b comes back: the pool moves two workers to it, under load.
     rmSync(join(gate, 'hold-1'));
-    await cluster.restarted(b, creation);
+    // Within WAIT, so a node that never comes back fails here by name (restarted() waits forever).
+    await eventually(
+      () => cluster.nodes().some((n) => n.name === b && n.up && n.creation !== creation),
+      'b to come back under a new creation',
+      WAIT,
+    );
     await eventually(
       async () => {
         const w = await where();
