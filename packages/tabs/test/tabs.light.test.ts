@@ -15,6 +15,7 @@ import {
   Event,
   PID,
   ProcessID,
+  ReplyLater,
   startNode,
   TerminateReasonShutdown,
   type Atom,
@@ -253,6 +254,71 @@ test('refusals at the light tab: messages/s (calls reject with the code, never E
     'a send refused for the rate',
     10_000,
   );
+});
+
+/** Answers a call 'now' at once; holds every other call until a message names its request. */
+class HoldActor extends Actor {
+  readonly held = new Map<unknown, { from: PID; ref: Ref }>();
+  override handleCall(from: PID, ref: Ref, request: unknown): unknown {
+    if (request === 'now') return 'now';
+    this.held.set(request, { from, ref });
+    return ReplyLater;
+  }
+  override handleMessage(_from: PID, request: unknown): void {
+    const h = this.held.get(request);
+    if (h === undefined) return;
+    this.held.delete(request);
+    this.sendResponse(h.from, h.ref, `answered ${String(request)}`);
+  }
+}
+
+test('call timeouts at the light tab: each call fails with ERR_TIMEOUT at its own deadline, answered calls around it unharmed', async (t) => {
+  const { g, gw } = await gatewayNode(t, { admit: () => ({ names: { hold: true } }) });
+  const holder = await g.spawnRegister('hold', () => new HoldActor());
+  const tab = await light(t, gw.url);
+  const hold = new ProcessID('hold' as Atom, g.name);
+  const timedOut = (ms: number, started: number) => (e: ErgoError) => {
+    assert.equal(e.code, 'ERR_TIMEOUT');
+    assert.ok(performance.now() - started >= ms, 'not before its deadline');
+    return true;
+  };
+
+  // One call never answered, alone.
+  let started = performance.now();
+  await assert.rejects(within(tab.call(hold, 'never', 150), 'the unanswered call', 10_000), timedOut(150, started));
+
+  // A call of a long timeout made before one of a short timeout: the short one fails first, the
+  // long one is still answered; calls answered at once between them resolve.
+  started = performance.now();
+  const long = tab.call(hold, 'long', 60_000);
+  const short = tab.call(hold, 'short', 200);
+  const shortFailed = assert.rejects(within(short, 'the short call', 10_000), timedOut(200, started));
+  assert.equal(await tab.call(hold, 'now', 200), 'now');
+  assert.equal(await tab.call(hold, 'now', 60_000), 'now');
+  await shortFailed;
+  g.send(holder, 'long');
+  assert.equal(await within(long, 'the long call', 10_000), 'answered long');
+
+  // Two unanswered calls of different timeouts made together: the timer, set for the first,
+  // is set again for the second when it fires.
+  started = performance.now();
+  const near = within(tab.call(hold, 'near', 100), 'the near call', 10_000);
+  const far = within(tab.call(hold, 'far', 250), 'the far call', 10_000);
+  await assert.rejects(near, timedOut(100, started));
+  await assert.rejects(far, timedOut(250, started));
+
+  // A held call behind answered ones of the same timeout, then answered ones behind a held one
+  // that times out: each settles as it should, and later calls still time out.
+  started = performance.now();
+  const first = tab.call(hold, 'first', 300);
+  const answered = await Promise.all(Array.from({ length: 50 }, () => tab.call(hold, 'now', 300)));
+  assert.equal(answered.length, 50);
+  await assert.rejects(within(first, 'the first call', 10_000), timedOut(300, started));
+  const again = tab.call(hold, 'again', 60_000);
+  started = performance.now();
+  await assert.rejects(within(tab.call(hold, 'last', 100), 'the last call', 10_000), timedOut(100, started));
+  g.send(holder, 'again');
+  assert.equal(await within(again, 'the call answered later', 10_000), 'answered again');
 });
 
 /** A free TCP port on the loopback. */

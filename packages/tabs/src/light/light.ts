@@ -26,6 +26,7 @@ import {
 } from 'ergo-ts';
 import { Ctl, ErrTabSessionEnded, errorFromWire, errorToWire, Op, type Frame } from '../frame.js';
 import { GatewaySocket, type TabWebSocketClass, type Welcome } from '../tab/socket.js';
+import { callDeadlines } from './call_deadlines.js';
 import type {
   JoinLightOptions,
   LightMailbox,
@@ -48,7 +49,9 @@ interface Waiter {
   reject(e: Error): void;
   /** The node it waits on (its node going fails it). */
   node: string;
-  timer?: ReturnType<typeof setTimeout>;
+  /** A call's: its target and timeout (its deadline is in the hub's CallDeadlines). */
+  to?: LightTarget;
+  timeoutMs?: number;
 }
 
 /** A monitor, link or event subscription of a mailbox on a server target. */
@@ -158,6 +161,10 @@ class Hub {
   readonly named = new Map<string, Box>();
   readonly #acks = new Map<number, Waiter>();
   readonly #calls = new Map<number, Waiter>();
+  readonly #deadlines = callDeadlines(
+    (id) => this.#calls.has(id),
+    (id) => this.#settle(this.#calls, id, ErrTimeout.with(`call to ${String(this.#calls.get(id)?.to)}`)),
+  );
   readonly watches = new Set<Watch>();
   readonly #subs = new Map<string, Set<Watch>>();
   #waiters: (() => void)[] = [];
@@ -220,9 +227,8 @@ class Hub {
       const seq = ++this.#seq;
       const ref = new Ref(this.name, this.creation, [seq, 0, Math.ceil((Date.now() + timeoutMs) / 1000)]);
       this.post([Op.Call, this.name, to.node, 0, 0, box.pid, to, ref, request]);
-      const w: Waiter = { resolve, reject, node: to.node };
-      w.timer = setTimeout(() => this.#settle(this.#calls, seq, ErrTimeout.with(`call to ${String(to)}`)), timeoutMs);
-      this.#calls.set(seq, w);
+      this.#calls.set(seq, { resolve, reject, node: to.node, to, timeoutMs });
+      this.#deadlines.add(seq, timeoutMs);
     });
   }
 
@@ -293,7 +299,7 @@ class Hub {
     const w = map.get(id);
     if (w === undefined) return;
     map.delete(id);
-    clearTimeout(w.timer);
+    if (w.timeoutMs !== undefined) this.#deadlines.answered(w.timeoutMs);
     if (error === null) w.resolve(value);
     else w.reject(error);
   }
@@ -467,6 +473,7 @@ class Hub {
     if (this.#ended) return;
     this.#ended = true;
     this.#failWaiting(ErrNoConnection);
+    this.#deadlines.stop();
     this.#fire(() => true, ErrNoConnection);
     this.#endedResolve(reason);
     this.options.onEnded?.(reason);
