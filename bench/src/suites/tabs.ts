@@ -116,6 +116,8 @@ export interface TabsSizes {
   tabs: number;
   /** Untimed round trips before the rounds (echo): every peer's call path compiled. */
   warmCalls: number;
+  /** Untimed round trips once the server and client are on one core, before those rounds (echo). */
+  oneCoreWarmCalls: number;
   /** Sequential round trips per round (echo). */
   calls: number;
   /** Messages echoed per round with 64 in flight (echo). */
@@ -134,6 +136,8 @@ export function defaultSizes(quick: boolean): TabsSizes {
     tabs,
     // Rounds of ~0.1 s each on a quiet machine; a loaded one stretches them tenfold.
     warmCalls: quick ? 5000 : 20_000,
+    // ~0.5 s at one core's round trip (see echo: a peer moved to one core settles in ~0.3 s).
+    oneCoreWarmCalls: quick ? 2000 : 10_000,
     calls: quick ? 500 : 1000,
     pipelined: quick ? 5000 : 10_000,
     // Few tabs, many sends: each offers about ten times its limit, so a gateway that let the
@@ -411,14 +415,24 @@ async function echo(
     );
     rowAlso(report, peer, also('rtt'), 'µs', r.rttUs.slice(warmup), { better: 'lower' });
     rowAlso(report, peer, also('rate'), 'msg/s', r.rates.slice(warmup));
-    // The same calls with both processes on one core (the client's path is warm by now).
+    // The same calls with both processes on one core, after untimed ones there: moved to one core
+    // after the pipelined rounds, a peer's round trip took ~300 ms to settle (its first rounds up
+    // to ×1.5 its steady one; ergo-ts' and Socket.IO's alike), which 2 warm-up rounds of 1,000
+    // calls did not cover.
     const all0 = process.pid;
     const cpus = `0-${availableParallelism() - 1}`;
     if (pin(all0, '0') && pin(c.proc.pid!, '0')) {
       try {
         c.onReply = null;
         const one = await c.ask<Extract<Reply, { op: 'echoed' }>>(
-          { op: 'echo', warm: 0, calls: sizes.calls, total: 1, window: 1, rounds: warmup + rounds },
+          {
+            op: 'echo',
+            warm: sizes.oneCoreWarmCalls,
+            calls: sizes.calls,
+            total: 1,
+            window: 1,
+            rounds: warmup + rounds,
+          },
           'echoed',
         );
         rowAlso(report, peer, also('oneCore'), 'µs', one.rttUs.slice(warmup), {

@@ -46,6 +46,7 @@ import type { Row } from '../lib/types.js';
 const SIZES: TabsSizes = {
   tabs: 12,
   warmCalls: 20,
+  oneCoreWarmCalls: 20,
   calls: 20,
   pipelined: 200,
   floodTabs: 2,
