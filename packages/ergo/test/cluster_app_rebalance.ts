@@ -2,9 +2,10 @@
 // workers that do a fixed computation and answer with their node, `spread`, a ClusterPool of
 // them that tells its workers' nodes on a high-priority call, and a gate: a node (re)starting
 // while `<args.gate>/hold-<index>` exists waits until the test removes that file, so the test
-// decides when a killed node comes back.
+// decides when a killed node comes back. Each incarnation leaves `stage-<index>-<pid>-app` (its
+// application started) and `…-released` (past the gate) in that folder for the test's report.
 
-import { existsSync, watch } from 'node:fs';
+import { existsSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Actor, type PID, type Ref } from '../src/index.js';
 import { ClusterPool, type ClusterNode } from '../src/cluster/index.js';
@@ -60,5 +61,10 @@ export default async function app(cluster: ClusterNode): Promise<void> {
   cluster.enableSpawn('job', Job);
   cluster.enableSpawn('spread', Spread);
   const gate = (cluster.args as { gate?: string } | undefined)?.gate;
-  if (gate !== undefined) await released(join(gate, `hold-${cluster.index}`));
+  if (gate === undefined) return;
+  // Where this incarnation got to, for the test's report if it does not come back in time.
+  const stage = (what: string): void => writeFileSync(join(gate, `stage-${cluster.index}-${process.pid}-${what}`), '');
+  stage('app');
+  await released(join(gate, `hold-${cluster.index}`));
+  stage('released');
 }

@@ -6,7 +6,7 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from '@ergo-ts/test-support';
@@ -34,12 +34,44 @@ async function driver(cluster: Cluster): Promise<Node> {
   return ext;
 }
 
+/**
+ * What a failed wait for the killed node's return reports: the launcher's events, the stages its
+ * incarnations reached (cluster_app_rebalance.ts), and each node process of this test still
+ * running with its state and where the kernel holds it (a node that never came back once held
+ * CI for 600 s, and later failed this wait, neither time reproduced alone).
+ */
+function whyNotBack(events: string[], gate: string): string {
+  const procs: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const state = /State:\s*(.*)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
+      const read = (f: string): string => {
+        try {
+          return readFileSync(`/proc/${pid}/${f}`, 'utf8').trim().replace(/\n/g, ' | ');
+        } catch {
+          return '-';
+        }
+      };
+      procs.push(`pid ${pid} ${state}, wchan ${read('wchan')}, stack ${read('stack')}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const stages = readdirSync(gate).filter((f) => f.startsWith('stage-'));
+  return `events: ${events.join('; ')}\nstages: ${stages.join(' ')}\nchildren: ${procs.join('\n  ')}`;
+}
+
 function count(nodes: string[], of: string): number {
   return nodes.filter((n) => n === of).length;
 }
 
 test('ClusterPool: a node killed and back gets its share of workers again; no call across it is lost', async () => {
   const gate = mkdtempSync(join(tmpdir(), 'ergo-rebalance-'));
+  const t0 = Date.now();
+  const events: string[] = [];
   const cluster = await startCluster({
     nodes: 2,
     mode: 'process',
@@ -47,6 +79,8 @@ test('ClusterPool: a node killed and back gets its share of workers again; no ca
     node: NODE,
     signals: false,
     args: { gate },
+    onEvent: (e) =>
+      events.push(`+${Date.now() - t0} ms ${e.type} ${e.node}${e.reason === undefined ? '' : ` (${e.reason})`}`),
   });
   const ext = await driver(cluster);
   let stop = false;
@@ -61,6 +95,7 @@ test('ClusterPool: a node killed and back gets its share of workers again; no ca
     // b is killed and held back: the pool replaces its two workers on a.
     writeFileSync(join(gate, 'hold-1'), '');
     const creation = cluster.nodes()[1]!.creation;
+    events.push(`+${Date.now() - t0} ms kill ${b}`);
     cluster.kill(b);
     await eventually(async () => count(await where(), a) === 4, "the pool to replace b's workers on a", WAIT);
 
@@ -88,11 +123,14 @@ test('ClusterPool: a node killed and back gets its share of workers again; no ca
     // b comes back: the pool moves two workers to it, under load.
     rmSync(join(gate, 'hold-1'));
     // Within WAIT, so a node that never comes back fails here by name (restarted() waits forever).
+    events.push(`+${Date.now() - t0} ms gate removed`);
     await eventually(
       () => cluster.nodes().some((n) => n.name === b && n.up && n.creation !== creation),
       'b to come back under a new creation',
       WAIT,
-    );
+    ).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\n${whyNotBack(events, gate)}`, { cause: e });
+    });
     await eventually(
       async () => {
         const w = await where();
