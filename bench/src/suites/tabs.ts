@@ -417,7 +417,7 @@ async function echo(
     rowAlso(report, peer, also('rate'), 'msg/s', r.rates.slice(warmup));
     // The same calls with both processes on one core, after untimed ones there: moved to one core
     // after the pipelined rounds, a peer's round trip took ~300 ms to settle (its first rounds up
-    // to ×1.5 its steady one; ergo-ts' and Socket.IO's alike), which 2 warm-up rounds of 1,000
+    // to twice its steady one for ergo-ts, ×1.5 for Socket.IO), which 2 warm-up rounds of 1,000
     // calls did not cover.
     const all0 = process.pid;
     const cpus = `0-${availableParallelism() - 1}`;

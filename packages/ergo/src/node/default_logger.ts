@@ -31,6 +31,7 @@ export function fieldValueText(v: unknown): string {
     return String(v);
   return format('%s', v);
 }
+
 /** Plain-text form of a log source (Ergo's). */
 export function formatSource(src: LogSource): string {
   if (src instanceof MessageLogProcess) return src.pid.toString();
