@@ -138,7 +138,7 @@ export {
   type DurableTimer,
 } from './kinds/durable_state_machine.js';
 export type { EntitiesClient } from './kinds/entity.js';
-export { defineWorkflow, isWorkflowKind } from './workflow/define_workflow.js';
+export { defineWorkflow, isWorkflowKind } from './workflow/instance/define_workflow.js';
 export {
   RETRY_DEFAULTS,
   WORKFLOW_DEFAULTS,
@@ -164,7 +164,7 @@ export {
   type WorkflowQueries,
   type WorkflowSignals,
   type WorkflowUpdates,
-} from './workflow/define.js';
+} from './workflow/model/define.js';
 export {
   MAX_ANSWERED_UPDATES,
   MAX_PENDING_UPDATES,
@@ -174,7 +174,7 @@ export {
   type UpdateOptions,
   type UpdateState,
   type WorkflowUpdate,
-} from './workflow/updates.js';
+} from './workflow/instance/updates.js';
 export type {
   ChildHandle,
   CompensationOptions,
@@ -187,7 +187,7 @@ export type {
   StepOptions,
   WorkflowBody,
   WorkflowContext,
-} from './workflow/context_types.js';
+} from './workflow/body/context_types.js';
 export {
   WorkflowClient,
   WorkflowHandle,
@@ -195,22 +195,22 @@ export {
   type SignalWithStart,
   type StartOptions,
   type Started,
-} from './workflow/client.js';
-export { isIdReusePolicy, type IdReusePolicy } from './workflow/start_policy.js';
+} from './workflow/client/client.js';
+export { isIdReusePolicy, type IdReusePolicy } from './workflow/client/start_policy.js';
 export {
   DEFAULT_QUEUE,
   type QueueLimits,
   type QueuedWork,
   type WorkflowQueuesOptions,
   type WorkflowQueueView,
-} from './workflow/queues.js';
+} from './workflow/scheduling/queues.js';
 export {
   ScheduleClient,
   type ScheduleListOptions,
   type ScheduleOptions,
   type ScheduleUpdate,
-} from './workflow/schedules_client.js';
-export { MAX_BACKFILL, SCHEDULE_KIND, WorkflowSchedules } from './workflow/schedules_entity.js';
+} from './workflow/client/schedules_client.js';
+export { MAX_BACKFILL, SCHEDULE_KIND, WorkflowSchedules } from './workflow/scheduling/schedules_entity.js';
 export {
   DEFAULT_CATCHUP_WINDOW_MS,
   OVERLAP_POLICIES,
@@ -218,7 +218,7 @@ export {
   type OverlapPolicy,
   type SchedulePolicies,
   type ScheduleSpec,
-} from './workflow/schedules_spec.js';
+} from './workflow/scheduling/schedules_spec.js';
 export {
   ErrScheduleExists,
   ErrScheduleNotFound,
@@ -227,9 +227,9 @@ export {
   type ScheduleRun,
   type ScheduleRunSource,
   type ScheduleSummary,
-} from './workflow/schedules_types.js';
-export { MAX_SELECT_BRANCHES } from './workflow/select.js';
-export { WorkflowBatches } from './workflow/batch.js';
+} from './workflow/scheduling/schedules_types.js';
+export { MAX_SELECT_BRANCHES } from './workflow/body/select.js';
+export { WorkflowBatches } from './workflow/operator/batch.js';
 export {
   RETENTION_DEFAULTS,
   RETENTION_SWEEPER_ID,
@@ -237,28 +237,28 @@ export {
   WorkflowRetention,
   type RetentionSettings,
   type SweepResult,
-} from './workflow/retention.js';
+} from './workflow/operator/retention.js';
 export {
   BATCH_KIND,
   type BatchAction,
   type BatchCounts,
   type BatchFailure,
   type BatchQuery,
-} from './workflow/batch_types.js';
+} from './workflow/model/batch_types.js';
 export {
   WorkflowBatchClient,
   type BatchDescription,
   type BatchStartOptions,
   type BatchStarted,
-} from './workflow/batch_client.js';
-export { ErrWorkflowContinuePending, MAX_PREVIOUS_RUNS } from './workflow/continue_as_new.js';
+} from './workflow/client/batch_client.js';
+export { ErrWorkflowContinuePending, MAX_PREVIOUS_RUNS } from './workflow/model/continue_as_new.js';
 export {
   WORKFLOW_LIST_DEFAULTS,
   WORKFLOW_STATUSES,
   type ListOptions,
   type WorkflowRuntimeView,
   type WorkflowSummary,
-} from './workflow/listing.js';
+} from './workflow/client/listing.js';
 export {
   backfillIndexes,
   type AttributeFilter,
@@ -268,14 +268,14 @@ export {
   type WorkflowQuery,
   type WorkflowSearchPage,
   type WorkflowSearchPage as WorkflowPage,
-} from './workflow/search.js';
+} from './workflow/client/search.js';
 export type {
   AttributeSchemas,
   AttributeType,
   AttributeValue,
   AttributeValues,
   SetAttributesArg,
-} from './workflow/attributes.js';
+} from './workflow/model/attributes.js';
 export {
   MAX_STEP_LABELS,
   RESUME_LATENCY_BUCKETS,
@@ -284,7 +284,7 @@ export {
   type WorkflowHistogram,
   type WorkflowKindStats,
   type WorkflowStepStats,
-} from './workflow/metrics.js';
+} from './workflow/model/metrics.js';
 export {
   WORKFLOW_OPERATIONS,
   type ClusterStats,
@@ -292,12 +292,12 @@ export {
   type WorkflowOperation,
   type WorkflowOperationReply,
   type WorkflowStatsSample,
-} from './workflow/operator.js';
+} from './workflow/operator/operator.js';
 export {
   DETERMINISM_GUARD_ENV,
   ErrWorkflowNondeterministic,
   type DeterminismGuardMode,
-} from './workflow/determinism.js';
+} from './workflow/body/determinism.js';
 export {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
@@ -316,7 +316,7 @@ export {
   isTerminal,
   terminalError,
   type StoredError,
-} from './workflow/errors.js';
+} from './workflow/model/errors.js';
 export type {
   BufferedSignal,
   JournalOp,
@@ -326,14 +326,14 @@ export type {
   WorkflowRunLink,
   WorkflowRunningOperation,
   WorkflowStatus,
-} from './workflow/record.js';
+} from './workflow/model/record.js';
 export {
   isWorkflowDown,
   isWorkflowJournalUpdate,
   type WatchMode,
   type WorkflowDown,
   type WorkflowJournalUpdate,
-} from './workflow/watchers.js';
+} from './workflow/instance/watchers.js';
 export {
   GATEWAY_MAX_CHARLIST,
   GATEWAY_RESTARTS_PER_SECOND,
@@ -344,4 +344,4 @@ export {
   readGatewayRequest,
   startWorkflowGateway,
   type GatewayRequest,
-} from './workflow/gateway.js';
+} from './workflow/client/gateway.js';

@@ -15,7 +15,7 @@ import { after, test } from 'node:test';
 import { eventually, postgresMissing, startPostgres } from '@ergo-ts/test-support';
 
 import type { BatchDescription, EntityStore } from '../src/index.js';
-import type { WorkflowRecord } from '../src/workflow/record.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import { ownerAmong, twoMembers, type EntityNode } from './dist_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-batch-dist-'));

@@ -27,7 +27,7 @@ import {
   type WriteRequest,
 } from '../src/index.js';
 import { startTestEntities } from '../src/testing/index.js';
-import type { WorkflowRecord } from '../src/workflow/record.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
 
 /** A promise a test settles by hand. */
 interface Gate<T> {

@@ -21,7 +21,7 @@ import {
   defineWorkflow,
   startEntities,
 } from '../src/index.js';
-import { determinismGuardMode } from '../src/workflow/determinism.js';
+import { determinismGuardMode } from '../src/workflow/body/determinism.js';
 import { startTestEntities } from '../src/testing/index.js';
 import { LogRecords } from './log_records.js';
 

@@ -15,7 +15,7 @@ import { eventually } from '@ergo-ts/test-support';
 import { startNode } from 'ergo-ts';
 
 import { defineWorkflow, SqliteStore, startEntities, type StepInfo } from '../src/index.js';
-import type { WorkflowRecord } from '../src/workflow/record.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import { startTestEntities } from '../src/testing/index.js';
 
 /** What each attempt of the `copy` steps saw and did, in order. */

@@ -13,7 +13,7 @@ import { defineWorkflow } from '../src/index.js';
 import { startTestEntities } from '../src/testing/index.js';
 import { eventually } from '@ergo-ts/test-support';
 
-import { inFlight } from '../src/workflow/in_flight.js';
+import { inFlight } from '../src/workflow/body/in_flight.js';
 
 /** A promise a test settles by hand. */
 function gate<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {

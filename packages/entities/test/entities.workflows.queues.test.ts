@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
 
 import { defineWorkflow, type WorkflowClient } from '../src/index.js';
-import type { WorkflowRunningOperation } from '../src/workflow/record.js';
+import type { WorkflowRunningOperation } from '../src/workflow/model/record.js';
 import { startTestEntities } from '../src/testing/index.js';
 import { onEveryRig, type RigCases } from './workflow_rigs.js';
 

@@ -26,7 +26,7 @@ import {
   type RetentionSettings,
   type StatusCounts,
 } from '../src/index.js';
-import type { WorkflowSearchPage } from '../src/workflow/search.js';
+import type { WorkflowSearchPage } from '../src/workflow/client/search.js';
 import { EntityNode, ownerAmong, seeMembers, twoMembers } from './dist_helpers.js';
 import type { RetentionRequest, RetHow } from './retention_kinds.js';
 

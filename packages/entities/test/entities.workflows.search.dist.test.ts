@@ -16,7 +16,7 @@ import { after, test } from 'node:test';
 import { eventually, postgresMissing, startPostgres } from '@ergo-ts/test-support';
 
 import type { EntitiesStats, EntityStore, IndexedState } from '../src/index.js';
-import type { WorkflowRecord } from '../src/workflow/record.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import { isStopped, ownerAmong, seeMembers, twoMembers, type EntityNode } from './dist_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-wfsearch-dist-'));

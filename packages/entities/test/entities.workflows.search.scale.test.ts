@@ -27,7 +27,7 @@ import {
 } from '../src/index.js';
 import { postgresCountQuery, postgresSearchQuery } from '../src/store/postgres_index.js';
 import { sqliteCountQuery, sqliteSearchQuery } from '../src/store/sqlite_index.js';
-import type { WorkflowRecord } from '../src/workflow/record.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import { SearchOrder } from './search_workflows.js';
 
 const watch = new UnhandledWatch('workflow search at scale');

@@ -18,7 +18,7 @@ import { after, test } from 'node:test';
 import { eventually, postgresMissing, startPostgres } from '@ergo-ts/test-support';
 
 import type { EntityStore } from '../src/index.js';
-import type { WorkflowRecord } from '../src/workflow/record.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import { EntityNode, freeTcpUdpPort, openStore, seeMembers, type ClusterSettings } from './dist_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-select-dist-'));

@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
 
-import type { WorkflowRecord } from '../src/workflow/record.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import { startTestEntities } from '../src/testing/index.js';
 import { onEveryRig, type Rig, type RigCases } from './workflow_rigs.js';
 import {

@@ -17,7 +17,7 @@ import { UnhandledWatch, eventually, postgresMissing, startPostgres } from '@erg
 import { schema, startNode } from 'ergo-ts';
 
 import { PostgresStore, defineWorkflow, entity, startEntities } from '../src/index.js';
-import type { WorkflowRecord } from '../src/workflow/record.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import { counterKind } from './counter.js';
 import { LogRecords } from './log_records.js';
 

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { schema } from 'ergo-ts';
 
 import { defineWorkflow } from '../src/index.js';
-import { TERMINATED_BY_START } from '../src/workflow/start_policy.js';
+import { TERMINATED_BY_START } from '../src/workflow/client/start_policy.js';
 import { onEveryRig, type RigCases } from './workflow_rigs.js';
 
 /** Runs of its step and of its compensation, by instance id. */

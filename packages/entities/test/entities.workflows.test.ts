@@ -23,9 +23,9 @@ import {
   type EntityKind,
   type WriteRequest,
 } from '../src/index.js';
-import type { WorkflowRecord } from '../src/workflow/record.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import { hostName } from '../src/contract/ids.js';
-import { WORKFLOW_PROBE, type WorkflowProbe } from '../src/workflow/probe.js';
+import { WORKFLOW_PROBE, type WorkflowProbe } from '../src/workflow/instance/probe.js';
 import { replayWorkflow, startTestEntities, type TestEntities } from '../src/testing/index.js';
 import type { CounterState } from './counter.js';
 import { SHARED_CASES, type Rig } from './workflow_api_cases.js';

@@ -16,7 +16,7 @@ import { after, test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
 
 import type { EntityStore, WorkflowJournalEntry } from '../src/index.js';
-import type { UpdateState } from '../src/workflow/updates.js';
+import type { UpdateState } from '../src/workflow/instance/updates.js';
 import { EntityNode, isStopped, ownerAmong, twoMembers } from './dist_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-wfupd-dist-'));

@@ -21,9 +21,9 @@ import {
   type Entities,
   type WorkflowClient,
 } from '../src/index.js';
-import type { WorkflowRecord } from '../src/workflow/record.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import { replayWorkflow, startTestEntities } from '../src/testing/index.js';
-import { resetRecord } from '../src/workflow/recovery.js';
+import { resetRecord } from '../src/workflow/instance/recovery.js';
 import { WfCart, updateRuns } from './workflow_update_kinds.js';
 
 /** What a case needs of its runtime. */

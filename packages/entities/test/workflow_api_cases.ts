@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 
 import type { WorkflowClient } from '../src/index.js';
-import type { WorkflowRecord } from '../src/workflow/record.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import type { CounterState } from './counter.js';
 import { Big, Dice, Flaky, Sender, Steps, Unstorable, runsOf } from './workflow_api_kinds.js';
 

@@ -21,7 +21,7 @@ import {
   type EntityStore,
   type WorkflowClient,
 } from '../src/index.js';
-import type { WorkflowRecord } from '../src/workflow/record.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import { startTestEntities } from '../src/testing/index.js';
 
 /** What a case needs of its runtime. */

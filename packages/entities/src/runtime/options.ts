@@ -11,8 +11,8 @@ import type { EventSourcedKind } from '../kinds/event_sourced.js';
 import { SHARD_LEASE_KIND } from './leases.js';
 import type { InboxOptions } from './inbox_sweeper.js';
 import type { ReminderOptions } from './reminder_scheduler.js';
-import type { WorkflowQueuesOptions } from '../workflow/queues.js';
-import type { RetentionSettings } from '../workflow/retention.js';
+import type { WorkflowQueuesOptions } from '../workflow/scheduling/queues.js';
+import type { RetentionSettings } from '../workflow/operator/retention.js';
 
 /** Options of {@link startEntities}. */
 export interface EntitiesOptions {

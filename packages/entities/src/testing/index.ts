@@ -29,4 +29,4 @@ export {
   type IdleInstance,
 } from './test_workflows.js';
 export { replayWorkflow, type RecordedWorkflow, type ReplayReport } from './replay.js';
-export type { WorkflowRecord } from '../workflow/record.js';
+export type { WorkflowRecord } from '../workflow/model/record.js';

@@ -10,11 +10,11 @@ import type { Log } from 'ergo-ts';
 
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import type { EntitiesClient } from '../kinds/entity.js';
-import { Run, RunEnded, type RunHost } from '../workflow/context.js';
-import type { AnyWorkflowKind } from '../workflow/define.js';
-import { isWorkflowKind } from '../workflow/define_workflow.js';
-import { ErrWorkflowDiverged, ErrWorkflowIncorrect, storedError, type StoredError } from '../workflow/errors.js';
-import type { WorkflowJournalEntry, WorkflowRecord } from '../workflow/record.js';
+import { Run, RunEnded, type RunHost } from '../workflow/body/context.js';
+import type { AnyWorkflowKind } from '../workflow/model/define.js';
+import { isWorkflowKind } from '../workflow/instance/define_workflow.js';
+import { ErrWorkflowDiverged, ErrWorkflowIncorrect, storedError, type StoredError } from '../workflow/model/errors.js';
+import type { WorkflowJournalEntry, WorkflowRecord } from '../workflow/model/record.js';
 
 /**
  * A recorded instance: a `WorkflowDescription` (`handle.describe()`: `id`, `input`, `history`,

@@ -11,8 +11,8 @@ import { ErrNameUnknown, ErrProcessUnknown, ErrTimeout, ProcessID, defineError, 
 
 import { hostName } from '../contract/ids.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
-import type { ResultOptions, WorkflowHandle } from '../workflow/client.js';
-import type { UpdateOptions } from '../workflow/updates.js';
+import type { ResultOptions, WorkflowHandle } from '../workflow/client/client.js';
+import type { UpdateOptions } from '../workflow/instance/updates.js';
 import type {
   AnyWorkflowKind,
   UpdateInput,
@@ -22,11 +22,11 @@ import type {
   WorkflowOutput,
   WorkflowQueries,
   WorkflowSignals,
-} from '../workflow/define.js';
-import { isWorkflowKind } from '../workflow/define_workflow.js';
-import { WORKFLOW_PROBE, type WorkflowProbe } from '../workflow/probe.js';
-import { ErrWorkflowDiverged, revivedError } from '../workflow/errors.js';
-import { WAKE, type WorkflowDescription, type WorkflowRecord } from '../workflow/record.js';
+} from '../workflow/model/define.js';
+import { isWorkflowKind } from '../workflow/instance/define_workflow.js';
+import { WORKFLOW_PROBE, type WorkflowProbe } from '../workflow/instance/probe.js';
+import { ErrWorkflowDiverged, revivedError } from '../workflow/model/errors.js';
+import { WAKE, type WorkflowDescription, type WorkflowRecord } from '../workflow/model/record.js';
 import type { TestKitContext } from './test_entity.js';
 import { TestEntity } from './test_entity.js';
 

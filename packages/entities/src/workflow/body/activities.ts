@@ -1,0 +1,215 @@
+// Activities: a step that may run on another member (Temporal's activities on a task queue). A
+// step's function is a closure of its body, so it can only run where the body runs; an activity
+// is a named function of its kind (`defineWorkflow(..., { activities: { render } })`), which every
+// member has (every member hosts the same kinds), called with a stored input. `ctx.activity(name,
+// input, options)` is journaled as a step is (retries, timeouts, idempotency key); each attempt
+// runs here when this member serves the activity's queue (under its slots, as a step's), else on
+// a live member that serves it: the attempt asks that member's entities manager, which takes a
+// slot of the queue there, runs the function and answers its result (the caller journals it). A
+// queue no live member serves waits, and describe() says so. A serving member that dies during
+// an attempt fails it (the call to it ends): the attempt is retried, on another serving member.
+// Not carried to a remote attempt: a cancel (its signal stays unaborted) and heartbeats.
+
+import { ProcessID, type Atom, type Node } from 'ergo-ts';
+
+import type { StepInfo } from './context_types.js';
+import type { ActivityHandlers, AnyWorkflowKind } from '../model/define.js';
+import { ErrWorkflowIncorrect } from '../model/errors.js';
+import { DEFAULT_QUEUE, queuesOf, type WorkflowQueues } from '../scheduling/queues.js';
+import type { RunHost } from '../model/run_host.js';
+
+/** A request one member's manager answers for another (manager.ts hands it here). */
+export type QueueRequest =
+  | { readonly '~wfq': 'serves' }
+  | { readonly '~wfq': 'waiting'; readonly queue?: string }
+  | { readonly '~wfq': 'queues' }
+  | {
+      readonly '~wfq': 'run';
+      readonly queue: string;
+      readonly kind: string;
+      readonly id: string;
+      readonly activity: string;
+      readonly seq: number;
+      readonly input: unknown;
+      readonly idempotencyKey: string;
+      readonly attempt: number;
+      readonly priority: number;
+    };
+
+/** True when `v` is a {@link QueueRequest} (shape only: the handler checks the fields). */
+export function isQueueRequest(v: unknown): v is QueueRequest {
+  return typeof v === 'object' && v !== null && typeof (v as { '~wfq'?: unknown })['~wfq'] === 'string';
+}
+
+/** What routing an activity needs of its runtime (registered with its queues). */
+export interface ActivityRuntime {
+  readonly node: Node;
+  /** The entities manager's registered name (the same on every member). */
+  readonly manager: string;
+  /** The live members, this node included. */
+  members(): string[];
+}
+
+/** How long a member's answer to `serves` is believed, in ms. */
+const SERVES_TTL_MS = 1000;
+/** How long a call for a remote attempt may take when the activity gives no `timeoutMs`. */
+const REMOTE_DEFAULT_MS = 3_600_000;
+
+/** The handler of activity `name` of `kind` (ERR_WORKFLOW_INCORRECT when it has none). */
+export function activityOf(
+  kind: { readonly name: string; readonly activities: ActivityHandlers },
+  name: string,
+): (input: unknown, info: StepInfo) => unknown {
+  const h = Object.hasOwn(kind.activities, name) ? kind.activities[name] : undefined;
+  if (typeof h !== 'function')
+    throw ErrWorkflowIncorrect.with(`workflow ${kind.name}: no activity ${name} (declare it in the kind's activities)`);
+  return h;
+}
+
+/** Which live members serve which queues, as they said (asked again after a second). */
+export class ServingMembers {
+  readonly #rt: ActivityRuntime;
+  readonly #said = new Map<string, { at: number; serves: readonly string[] | null }>();
+
+  constructor(rt: ActivityRuntime) {
+    this.#rt = rt;
+  }
+
+  /** A live member other than this one that serves `queue` (one at random), or undefined. */
+  async find(queue: string): Promise<string | undefined> {
+    const me = this.#rt.node.name;
+    const others = this.#rt.members().filter((m) => m !== me);
+    const said = await Promise.all(others.map((m) => this.#serves(m)));
+    const serving = others.filter((_, i) => {
+      const s = said[i];
+      return s !== undefined && (s === null || queue === DEFAULT_QUEUE || s.includes(queue));
+    });
+    return serving[Math.floor(Math.random() * serving.length)];
+  }
+
+  /** What `member` serves (null: every queue), undefined when it did not answer. */
+  async #serves(member: string): Promise<readonly string[] | null | undefined> {
+    const now = Date.now();
+    const known = this.#said.get(member);
+    if (known !== undefined && now - known.at < SERVES_TTL_MS) return known.serves;
+    try {
+      const to = new ProcessID(this.#rt.manager as Atom, member as Atom);
+      const serves = (await this.#rt.node.call(to, { '~wfq': 'serves' }, { timeout: 2000 })) as string[] | null;
+      this.#said.set(member, { at: now, serves });
+      return serves;
+    } catch {
+      this.#said.delete(member);
+      return undefined;
+    }
+  }
+}
+
+/** Calls `request` to `member`'s entities manager (its answer: a remote attempt's result). */
+export function callMember(
+  rt: ActivityRuntime,
+  member: string,
+  request: QueueRequest,
+  timeoutMs?: number,
+): Promise<unknown> {
+  const to = new ProcessID(rt.manager as Atom, member as Atom);
+  return rt.node.call(to, request, { timeout: timeoutMs ?? REMOTE_DEFAULT_MS });
+}
+
+/** Where an activity's attempt runs: set by the step's queue wait (queues.ts waitForSlot) before each attempt. */
+export interface ActivityRoute {
+  /** The serving member to run it on (undefined: here). */
+  member?: string | undefined;
+  priority?: number;
+  /** The step's operation number. */
+  seq?: number;
+}
+
+/**
+ * The function of each attempt of activity `name` of the run's kind on `input` (ctx.activity):
+ * its handler here, or a call to the member `route` names. Throws ERR_WORKFLOW_INCORRECT for an
+ * activity the kind does not declare.
+ */
+export function activityAttempt(
+  h: RunHost,
+  name: string,
+  input: unknown,
+  route: ActivityRoute,
+  queue: string | undefined,
+  timeoutMs: number | undefined,
+): (info: StepInfo) => unknown {
+  const handler = activityOf(h.spec, name);
+  return (info) => {
+    const member = route.member;
+    if (member === undefined) return handler(input, info);
+    const queues = queuesOf(h.entities);
+    if (queues === undefined) throw ErrWorkflowIncorrect.with(`activity ${name}: no queues on this runtime`);
+    return queues.call(
+      member,
+      {
+        '~wfq': 'run',
+        queue: queue ?? h.spec.queue ?? DEFAULT_QUEUE,
+        kind: h.spec.name,
+        id: h.id,
+        activity: name,
+        seq: route.seq ?? 0,
+        input,
+        idempotencyKey: info.idempotencyKey,
+        attempt: info.attempt,
+        priority: route.priority ?? 0,
+      },
+      timeoutMs,
+    );
+  };
+}
+
+/**
+ * Answers another member's {@link QueueRequest} on runtime `rt` (manager.ts): which queues it
+ * serves, what waits here (of one queue or all), or an attempt of an activity, run under a slot
+ * of its queue here.
+ */
+export async function answerQueueRequest(rt: object, request: QueueRequest): Promise<unknown> {
+  const queues = queuesOf(rt);
+  if (request['~wfq'] === 'serves') return queues?.served ?? null;
+  if (request['~wfq'] === 'waiting')
+    return queues?.waiting(typeof request.queue === 'string' ? request.queue : undefined) ?? [];
+  // The queues this member knows (the Observer's Queues page): limits, served here, running here.
+  if (request['~wfq'] === 'queues') return queues?.overview() ?? [];
+  if (request['~wfq'] !== 'run') throw ErrWorkflowIncorrect.with('workflow queues: unknown request');
+  const r = request;
+  if (queues !== undefined && !queues.serves(r.queue))
+    throw ErrWorkflowIncorrect.with(`workflow queues: this member does not serve queue ${r.queue}`);
+  const kind = queues?.kind(r.kind) as AnyWorkflowKind | undefined;
+  if (kind === undefined) throw ErrWorkflowIncorrect.with(`workflow queues: no workflow kind ${r.kind} here`);
+  const fn = activityOf(kind.workflow, r.activity);
+  const slot = queues === undefined || queues.free(r.queue) ? undefined : await takeHere(queues, r);
+  try {
+    const info: StepInfo = {
+      idempotencyKey: r.idempotencyKey,
+      attempt: r.attempt,
+      signal: new AbortController().signal,
+      heartbeat: () => undefined,
+      heartbeatDetails: undefined,
+    };
+    return await fn(r.input, info);
+  } finally {
+    slot?.release();
+  }
+}
+
+function takeHere(queues: WorkflowQueues, r: Extract<QueueRequest, { '~wfq': 'run' }>): Promise<{ release(): void }> {
+  return new Promise((resolve) => {
+    queues.take(
+      {
+        queue: r.queue,
+        priority: r.priority,
+        kind: r.kind,
+        id: r.id,
+        step: r.activity,
+        seq: r.seq,
+        attempt: r.attempt,
+        since: Date.now(),
+      },
+      resolve,
+    );
+  });
+}

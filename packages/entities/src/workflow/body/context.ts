@@ -1,0 +1,789 @@
+// One run of a workflow's body: the context it is given. Each operation takes the next sequence
+// number; when the journal holds an entry at that number (same operation, same name) the entry's
+// outcome is returned, else the operation runs and its entry is committed (engine.ts saves it with
+// the instance's fencing token) before the body goes on. A run ends when its activation does
+// (a move, a crash, a stale token): its pending waits reject with an internal marker and nothing it
+// does afterwards is written.
+
+import { type AnyProtocol, type Infer, type Log, type MessageOf, type ReplyOf, type RequestOf } from 'ergo-ts';
+
+import { quoted, thrownError } from '../../contract/thrown.js';
+import type { EntitiesClient } from '../../kinds/entity.js';
+import type { EntityAddress } from '../../kinds/entity.js';
+import { declared, signalDeadline, sleepUntil, storableSize, timerMs } from '../model/bounds.js';
+import type {
+  ChildHandle,
+  CompensationOptions,
+  SelectBranches,
+  StepInfo,
+  StepOptions,
+  WorkflowContext,
+} from './context_types.js';
+import {
+  type AnyWorkflowKind,
+  type OutboxMessages,
+  type QuerySchemas,
+  type SignalSchemas,
+  type WorkflowInput,
+  type WorkflowOutput,
+} from '../model/define.js';
+import {
+  ErrWorkflowCancelled,
+  ErrWorkflowCompensationFailed,
+  ErrWorkflowConcurrentWait,
+  ErrWorkflowDiverged,
+  ErrWorkflowIncorrect,
+  ErrWorkflowStepFailed,
+  ErrWorkflowTimeout,
+  ErrWorkflowValueTooLarge,
+  revivedError,
+  storedError,
+} from '../model/errors.js';
+import { RunAttributes } from '../model/attributes.js';
+import type { IndexValue } from '../../contract/state_index.js';
+import {
+  withEntry,
+  type JournalOp,
+  type WorkflowJournalEntry,
+  type WorkflowRecord,
+  type WorkflowRunningOperation,
+} from '../model/record.js';
+import { runMarker } from '../model/continue_as_new.js';
+import { takeUpdate } from '../instance/updates.js';
+import { runSelect, type SelectOps } from './select.js';
+import { CHILD_OF } from '../model/select_types.js';
+import { compensationOptions, putOutbox, runStep, type Compensation, type EffectOps } from './effects.js';
+import { activityAttempt, type ActivityRoute } from './activities.js';
+import { keyGeneration } from '../instance/recovery.js';
+import { RunEnded, type RunHost, type RunParking, type RunningAttempt, type Wait } from '../model/run_host.js';
+
+export { RunEnded, type RunHost, type RunParking } from '../model/run_host.js';
+
+/** One run of a body (see the top of this file). */
+export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxMessages> {
+  readonly #h: RunHost;
+  readonly #entries: Map<number, WorkflowJournalEntry>;
+  readonly #lastSeq: number;
+  readonly #resets: WorkflowRecord['resets'];
+  /** The idempotency keys' run marker (continue_as_new.ts), and the continue-as-new under way. */
+  readonly #runMarker: string;
+  #continuing: RunEnded | undefined;
+  readonly #attributes: RunAttributes;
+  readonly #waits = new Set<Wait>();
+  readonly #steps = new Set<RunningAttempt>();
+  readonly #queries = new Map<string, (arg: unknown) => unknown>();
+  readonly #compensations: Compensation[] = [];
+  /** Outbox deliveries in flight. */
+  readonly #deliveries: Promise<void>[] = [];
+  /** Journal writes not saved yet, and child results waited for (see {@link parking}). */
+  #committing = 0;
+  #childWaits = 0;
+  /** Outbox handler calls in flight. */
+  #delivering = 0;
+  /** The activation hands off: no operation or attempt starts any more ({@link holdForHandOff}). */
+  #holding: RunEnded | undefined;
+  /** True while compensations run: their steps go on after a cancel. */
+  #compensating = false;
+  #seq = 0;
+  /** The wait of the body pending now (a sleep, a signal, an update or a select), as its message names it. */
+  #waiting: string | undefined;
+  #ended: RunEnded | undefined;
+  #cancelled = false;
+  /** A cancel was thrown into the body (an operation or a wait met it): see {@link cancelStruck}. */
+  #struck = false;
+  #diverged: Error | undefined;
+  /** Read-only: a replay for a query of an ended instance; an operation the journal lacks stops it. */
+  readonly #readOnly: boolean;
+  #caughtUp!: () => void;
+  /** Resolves once the body asked for an operation past its journal, waits, or ended. */
+  readonly caughtUp = new Promise<void>((resolve) => (this.#caughtUp = resolve));
+
+  constructor(host: RunHost, record: WorkflowRecord, readOnly = false) {
+    this.#h = host;
+    this.#entries = new Map(record.journal.map((e) => [e.s, e]));
+    this.#lastSeq = record.journal.reduce((m, e) => Math.max(m, e.s), -1);
+    this.#resets = record.resets;
+    this.#runMarker = runMarker(record);
+    this.#attributes = new RunAttributes(record.attributes);
+    this.#cancelled = record.cancel !== undefined;
+    this.#readOnly = readOnly;
+  }
+
+  get workflow(): string {
+    return this.#h.spec.name;
+  }
+  get id(): string {
+    return this.#h.id;
+  }
+  get entities(): EntitiesClient {
+    return this.#h.entities;
+  }
+  get log(): Log {
+    return this.#h.log;
+  }
+  get replaying(): boolean {
+    return this.#seq <= this.#lastSeq;
+  }
+  get cancelled(): boolean {
+    return this.#cancelled;
+  }
+  /**
+   * Whether the cancel reached the body (an operation or a wait threw ERR_WORKFLOW_CANCELLED). A
+   * body that returns without meeting it — the cancel came after its last operation — completes.
+   */
+  get cancelStruck(): boolean {
+    return this.#struck;
+  }
+  /** The error a replay diverged with, if it did (the body may have caught it: it halts anyway). */
+  get diverged(): Error | undefined {
+    return this.#diverged;
+  }
+  /** Whether the activation hands off: the body's outcome from now on is the next owner's to decide. */
+  get handingOff(): boolean {
+    return this.#holding !== undefined;
+  }
+  /** Whether this run ended (its activation did). */
+  get ended(): boolean {
+    return this.#ended !== undefined;
+  }
+
+  /** Whether the body only waits now (the test kit skips time with it). */
+  parking(): RunParking {
+    let wakeAt: number | undefined;
+    for (const w of this.#waits) if (w.at !== undefined && (wakeAt === undefined || w.at < wakeAt)) wakeAt = w.at;
+    const parked =
+      this.#ended === undefined &&
+      this.#committing === 0 &&
+      this.#steps.size === this.#childWaits &&
+      this.#waits.size + this.#childWaits > 0;
+    return { parked, wakeAt, seq: this.#seq };
+  }
+
+  /** The attempts running now, oldest first (describe()'s `running`; a compensation's too). */
+  running(): WorkflowRunningOperation[] {
+    return [...this.#steps].flatMap((a) => (a.op === undefined ? [] : [a.op]));
+  }
+
+  /** The query handler `name`, once the body registered it. */
+  query(name: string): ((arg: unknown) => unknown) | undefined {
+    return this.#queries.get(name);
+  }
+
+  /** The activation ended: pending waits reject, running steps are aborted, nothing more is written. */
+  end(reason: string): void {
+    if (this.#ended !== undefined) return;
+    this.#ended = new RunEnded(reason);
+    for (const w of [...this.#waits]) w.reject(this.#ended);
+    for (const a of [...this.#steps]) a.stop(this.#ended);
+    this.#caughtUp();
+  }
+
+  /**
+   * A cancel was asked: waits reject with ERR_WORKFLOW_CANCELLED; running attempts have their
+   * signal aborted and are waited for, or are abandoned (their step's `cancellation`).
+   */
+  cancel(reason: string): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    const err = ErrWorkflowCancelled.with(reason);
+    for (const w of [...this.#waits])
+      if (w.cancellable) {
+        // Journaled first: the commit queue is ordered, so whatever the body's catch writes comes after.
+        if (w.strike !== undefined) this.#strikeWait(w.strike, err);
+        this.#struck = true;
+        w.reject(err);
+      }
+    for (const a of [...this.#steps]) a.cancel(err);
+  }
+
+  /**
+   * The activation hands off: no operation or attempt starts any more (they throw {@link RunEnded});
+   * returns whether effects it started are still in flight (a step's function, an outbox handler,
+   * a journal write), which the host waits for before it stops, so the next owner replays their
+   * outcome instead of running them again — under a changed body, at another position.
+   */
+  holdForHandOff(): boolean {
+    this.#holding ??= new RunEnded('its activation hands off');
+    return this.#steps.size > this.#childWaits || this.#delivering > 0 || this.#committing > 0;
+  }
+
+  /** The body asked for every operation of its journal (or stopped before): answer queries now. */
+  markCaughtUp(): void {
+    this.#caughtUp();
+  }
+
+  // ---- operations ----
+
+  /** The next operation's number; throws when the run ended, diverged or (unless compensating) was cancelled. */
+  #next(): number {
+    if (this.#ended !== undefined) throw this.#ended;
+    if (this.#holding !== undefined) throw this.#holding;
+    if (this.#diverged !== undefined) throw this.#diverged;
+    if (this.#continuing !== undefined) throw this.#continuing;
+    return this.#seq++;
+  }
+
+  /**
+   * Throws ERR_WORKFLOW_CANCELLED once a cancel was asked, unless compensations run. Checked when
+   * an operation would start (past the journal) or wait: journaled operations still replay after a
+   * cancel, so a body resumed elsewhere rebuilds its compensation stack before the cancel strikes.
+   */
+  #checkCancel(): void {
+    if (!this.#cancelled || this.#compensating) return;
+    this.#struck = true;
+    throw ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`);
+  }
+
+  /**
+   * A cancel struck the wait whose open entry is `open`: the entry is closed with the cancel's
+   * error (unless the wait ended first in the same write: a signal taken), in order before anything
+   * the body's catch writes; returns the error to throw.
+   */
+  #strikeWait(open: WorkflowJournalEntry, err: Error): Error {
+    this.#struck = true;
+    if (this.#readOnly) return err;
+    const entry: WorkflowJournalEntry = { ...open, e: storedError(err), at: this.#h.clock.now(), done: true };
+    const closed = (rec: WorkflowRecord): boolean => rec.journal.some((e) => e.s === open.s && e.done === true);
+    // Not awaited: a failed write ends the run (commit_queue.ts), and the body's next write with it.
+    this.#record(entry, (rec) => (closed(rec) ? rec : withEntry(rec, entry))).catch(() => undefined);
+    return err;
+  }
+
+  /**
+   * On replay, whether the open wait at `seq` of a cancelled record was struck by the cancel when
+   * it ran: nothing was journaled after it (the strike's own entry was not saved yet), or a
+   * compensation right after it (a record written before strikes were journaled). A sleep followed
+   * by anything else had ended: the operation after it met the cancel.
+   */
+  #struckOnReplay(seq: number): boolean {
+    if (!this.#cancelled || this.#compensating) return false;
+    if (seq >= this.#lastSeq) return true;
+    const next = this.#entries.get(seq + 1);
+    return next !== undefined && (next.t === 'step' || next.t === 'retry') && next.n.startsWith('compensate:');
+  }
+
+  /** The journal's entry for operation `seq`, checked against what the code asks; undefined past the journal. */
+  #lookup(seq: number, t: JournalOp, n: string): WorkflowJournalEntry | undefined {
+    const e = this.#entries.get(seq);
+    if (e === undefined) {
+      this.#caughtUp();
+      if (this.#readOnly) throw this.#endOfJournal();
+      this.#checkCancel();
+      return undefined;
+    }
+    if ((e.t === 'retry' ? e.of : e.t) !== t || e.n !== n) {
+      this.#diverged = ErrWorkflowDiverged.with(
+        `workflow ${this.workflow}/${this.id}, operation ${seq}: the journal has ${e.t} '${e.n}', the code asked for ${t} '${n}'`,
+      );
+      throw this.#diverged;
+    }
+    return e;
+  }
+
+  /** A read-only replay asked past its journal: it ends there (no later operation is looked up). */
+  #endOfJournal(): RunEnded {
+    this.end('a read-only replay reached the end of the journal');
+    return this.#ended!;
+  }
+
+  /** Commits `entry` (a new one, or one replacing the open entry of its number). */
+  #record(entry: WorkflowJournalEntry, mutate?: (rec: WorkflowRecord) => WorkflowRecord): Promise<void> {
+    this.#entries.set(entry.s, entry);
+    this.#committing++;
+    const done = this.#h.commit(mutate ?? ((rec) => withEntry(rec, entry)));
+    done.then(
+      () => this.#committing--,
+      () => this.#committing--,
+    );
+    // A failed write ended the run first (commit_queue.ts): the body sees that end, never the engine's error.
+    return done.catch((err: unknown) => Promise.reject(this.#engineFailure(err)));
+  }
+
+  /**
+   * An engine failure met by an operation or a wait (not a cancel, a timeout or a step's outcome):
+   * the run ends (if it did not already), and that end is what the body sees — its outcome is then
+   * ignored and the next activation replays, instead of a catch taking it for the body's failure.
+   */
+  #engineFailure(err: unknown): Error {
+    // A replay that diverged halts instead (engine.ts #finish): its writes were dropped, not failed.
+    if (this.#ended === undefined && this.#diverged !== undefined) return this.#diverged;
+    if (this.#ended === undefined) this.end(`an engine failure: ${thrownError(err).message}`);
+    return this.#ended!;
+  }
+
+  /**
+   * The idempotency key of operation `seq`: the instance, the position (with `~r<n>` after it once
+   * n resets cut at or before it: operations a reset cut run again under keys of their own) and the
+   * operation's kind and name, so two different effects never share one (a position alone did when
+   * two runs of one instance took different branches: a cancel's compensation and the step after a
+   * sleep).
+   */
+  #key(seq: number, t: JournalOp, name: string): string {
+    const g = keyGeneration(this.#resets, seq);
+    return `${this.workflow}/${this.id}/${seq}${this.#runMarker}${g > 0 ? `~r${g}` : ''}/${t}:${name}`;
+  }
+
+  /** An operation's key among the calls in flight on this node (in_flight.ts: one registry a process). */
+  #onThisNode(key: string): string {
+    return `${this.#h.entities.node.name}\u0000${key}`;
+  }
+
+  #checkSize(what: string, v: unknown): void {
+    const size = storableSize(v, what);
+    if (size > this.#h.spec.maxValueBytes)
+      throw ErrWorkflowValueTooLarge.with(
+        `${what} is about ${size} bytes, over the workflow's maxValueBytes ${this.#h.spec.maxValueBytes}: store it elsewhere and keep its reference (a claim check)`,
+      );
+  }
+
+  /**
+   * What this run lends updates.ts and effects.ts: one object a run, made at its first operation
+   * (once the constructor set what it lends); its members read the run as it is at each call.
+   */
+  #lent: (EffectOps & SelectOps) | undefined;
+  get #ops(): EffectOps & SelectOps {
+    return (this.#lent ??= {
+      host: this.#h,
+      run: this,
+      readOnly: this.#readOnly,
+      next: () => this.#next(),
+      lookup: (seq, t, n) => this.#lookup(seq, t, n),
+      record: (entry, mutate) => this.#record(entry, mutate),
+      waitFor: (start, cancellable, at, strike) => this.#waitFor(start, cancellable, at, strike),
+      checkCancel: () => this.#checkCancel(),
+      caughtUp: () => this.#caughtUp(),
+      ended: () => this.#ended,
+      holding: () => this.#holding,
+      compensating: () => this.#compensating,
+      cancelled: () => this.#cancelled,
+      strike: () => {
+        this.#struck = true;
+      },
+      endOfJournal: () => this.#endOfJournal(),
+      key: (seq, t, name) => this.#key(seq, t, name),
+      onThisNode: (key) => this.#onThisNode(key),
+      checkSize: (what, v) => this.#checkSize(what, v),
+      pushCompensation: (c) => this.#compensations.push(c),
+      steps: this.#steps,
+      deliveries: this.#deliveries,
+      delivering: (d) => {
+        this.#delivering += d;
+      },
+      childWait: (d) => {
+        this.#childWaits += d;
+      },
+    });
+  }
+
+  step<T>(name: string, fn: (info: StepInfo) => T | Promise<T>, options: StepOptions<T> = {}): Promise<T> {
+    if (typeof name !== 'string' || name === '')
+      return Promise.reject(ErrWorkflowIncorrect.with('a step needs a name'));
+    if (typeof fn !== 'function')
+      return Promise.reject(ErrWorkflowIncorrect.with(`step ${name}: fn must be a function`));
+    const c = (options as { cancellation?: unknown }).cancellation;
+    if (c !== undefined && c !== 'wait' && c !== 'abandon')
+      return Promise.reject(ErrWorkflowIncorrect.with(`step ${name}: cancellation must be 'wait' or 'abandon'`));
+    return runStep(this.#ops, 'step', name, fn, options);
+  }
+
+  activity<T = unknown>(name: string, input: unknown, options: StepOptions<T> = {}): Promise<T> {
+    // Where each attempt runs is decided before it (activities.ts): here, or on a serving member.
+    const route: ActivityRoute = {};
+    let fn: (info: StepInfo) => unknown;
+    try {
+      fn = activityAttempt(this.#h, name, input, route, options.queue, options.timeoutMs);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return runStep(this.#ops, 'step', name, fn as (info: StepInfo) => T, options, { route });
+  }
+
+  /** A pending wait the run's end (or a cancel) rejects; `start` returns its own cleanup. */
+  #waitFor<T>(
+    start: (resolve: (v: T) => void, reject: (e: Error) => void) => () => void,
+    cancellable: boolean,
+    at?: number,
+    strike?: WorkflowJournalEntry,
+  ): Promise<T> {
+    if (this.#ended !== undefined) return Promise.reject(this.#ended);
+    return new Promise<T>((resolve, reject) => {
+      let cleanup: (() => void) | undefined;
+      const w: Wait = {
+        cancellable,
+        at,
+        ...(strike === undefined ? {} : { strike }),
+        reject: (e) => {
+          this.#waits.delete(w);
+          cleanup?.();
+          reject(e);
+        },
+      };
+      this.#waits.add(w);
+      cleanup = start(
+        (v) => {
+          this.#waits.delete(w);
+          cleanup?.();
+          resolve(v);
+        },
+        // A wait ends by its cancel or its timeout; anything else is the engine's (see #engineFailure).
+        (e) => w.reject(ErrWorkflowCancelled.is(e) || ErrWorkflowTimeout.is(e) ? e : this.#engineFailure(e)),
+      );
+    });
+  }
+
+  /**
+   * Runs the wait `op` (`what` names it) unless another wait of the body is pending: then refuses
+   * it (ERR_WORKFLOW_CONCURRENT_WAIT, before it takes an operation number, so the journal is the
+   * same live and on a replay). Cleared as the wait settles, before the body's continuation runs.
+   */
+  #oneWait<T>(what: string, op: () => Promise<T>): Promise<T> {
+    const pending = this.#waiting;
+    if (pending !== undefined)
+      return Promise.reject(
+        ErrWorkflowConcurrentWait.with(
+          `workflow ${this.workflow}/${this.id}: ${what} was asked while ${pending} still waits; a replay would ` +
+            'decide between them by the order of microtasks, not by what happened. Wait for the first of ' +
+            'several with ctx.select({ a: { signal: ... }, b: { update: ... }, late: { sleep: ms } })',
+        ),
+      );
+    this.#waiting = what;
+    let p: Promise<T>;
+    try {
+      p = op();
+    } catch (err) {
+      this.#waiting = undefined;
+      return Promise.reject(err as Error);
+    }
+    const clear = (): void => {
+      if (this.#waiting === what) this.#waiting = undefined;
+    };
+    return p.then(
+      (v) => {
+        clear();
+        return v;
+      },
+      (err: unknown) => {
+        clear();
+        throw err;
+      },
+    );
+  }
+
+  sleep(duration: number | { readonly until: Date | number }): Promise<void> {
+    return this.#oneWait('ctx.sleep()', () => this.#sleep(duration));
+  }
+
+  async #sleep(duration: number | { readonly until: Date | number }): Promise<void> {
+    const seq = this.#next();
+    const hit = this.#lookup(seq, 'sleep', '');
+    if (hit?.e !== undefined) throw this.#refusal(revivedError(hit.e)); // a cancel struck it
+    const now = this.#h.clock.now();
+    let until: number;
+    if (hit !== undefined) until = hit.until ?? now;
+    else until = sleepUntil(duration, now);
+    this.#caughtUp();
+    const open: WorkflowJournalEntry = { s: seq, t: 'sleep', n: '', until, at: now };
+    const cancel = (): Error => this.#strikeWait(open, ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`));
+    if (until <= now) {
+      if (hit === undefined) await this.#record({ ...open, done: true });
+      // Its end is not journaled: struck when it ran (see #struckOnReplay), it strikes here again.
+      else if (hit.done !== true && this.#struckOnReplay(seq)) throw cancel();
+      return;
+    }
+    if (hit !== undefined && this.#cancelled && !this.#compensating) throw cancel(); // still running when the cancel came
+    this.#h.deadline(seq, until);
+    try {
+      if (hit === undefined) await this.#record(open);
+      if (this.#cancelled && !this.#compensating) throw cancel(); // the cancel came while it was written
+      // Armed again while the clock is short of `until`: a Node timer may fire a millisecond early
+      // by Date.now(), and a sleep never ends early.
+      await this.#waitFor<void>(
+        (resolve) => {
+          let t: unknown;
+          const arm = (): void => {
+            const left = until - this.#h.clock.now();
+            if (left <= 0) resolve();
+            else t = this.#h.clock.setTimeout(arm, timerMs(left));
+          };
+          arm();
+          return () => this.#h.clock.clearTimeout(t);
+        },
+        true,
+        until,
+        open,
+      );
+    } finally {
+      this.#h.deadline(seq, undefined);
+    }
+  }
+
+  signal(name: string, options: { readonly timeoutMs?: number } = {}): Promise<never> {
+    return this.#oneWait(`ctx.signal(${quoted(name)})`, () => this.#signal(name, options));
+  }
+
+  async #signal(name: string, options: { readonly timeoutMs?: number } = {}): Promise<never> {
+    if (declared(this.#h.spec.signals, name) === undefined)
+      throw ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no signal ${quoted(name)}`);
+    const seq = this.#next();
+    const hit = this.#lookup(seq, 'signal', name);
+    if (hit?.done === true) {
+      if (hit.e !== undefined) throw this.#refusal(revivedError(hit.e)); // a timeout, or the cancel struck it
+      return hit.v as never;
+    }
+    this.#checkCancel(); // a journaled wait still open when the cancel came
+    const deadline = signalDeadline(name, options?.timeoutMs, this.#h.clock.now());
+    const until = hit?.until ?? deadline;
+    this.#caughtUp();
+    const got = this.#h.awaitSignal(seq, name, until, hit === undefined && until !== undefined);
+    return (await this.#waitFor<unknown>(
+      (resolve, reject) => {
+        got.then(resolve, reject);
+        return () => undefined;
+      },
+      true,
+      until,
+      { s: seq, t: 'signal', n: name, ...(until === undefined ? {} : { until }), at: this.#h.clock.now() },
+    )) as never;
+  }
+
+  update(name: string | readonly string[], options?: { readonly timeoutMs?: number }): Promise<never> {
+    // updates.ts runs it on what this run lends: its numbering, journal and waits.
+    const what = `ctx.update(${typeof name === 'string' ? quoted(name) : 'names'})`;
+    return this.#oneWait(what, () => takeUpdate(this.#ops, name, options)) as Promise<never>;
+  }
+
+  /** The first of several waits, as one journaled operation (select.ts). */
+  select(branches: SelectBranches): Promise<never> {
+    return this.#oneWait('ctx.select()', () => runSelect(this.#ops, this.#h.spec.signals, branches)) as Promise<never>;
+  }
+
+  onQuery(name: string, handler: (arg: unknown) => unknown): void {
+    if (declared(this.#h.spec.queries, name) === undefined)
+      throw ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no query ${quoted(name)}`);
+    if (typeof handler !== 'function') throw ErrWorkflowIncorrect.with(`query ${name}: the handler must be a function`);
+    this.#queries.set(name, handler);
+  }
+
+  /** A value drawn once and journaled with the next write (see the context's TSDoc). */
+  #drawn<T>(t: JournalOp, draw: () => T): T {
+    const seq = this.#next();
+    const hit = this.#lookup(seq, t, '');
+    if (hit !== undefined) return hit.v as T;
+    const v = draw();
+    // Not awaited: written in order with the next commit, which any later durable effect waits for.
+    this.#record({ s: seq, t, n: '', v, at: this.#h.clock.now(), done: true }).catch(() => undefined);
+    return v;
+  }
+
+  now(): number {
+    return this.#drawn('now', () => this.#h.clock.now());
+  }
+
+  random(): number {
+    return this.#drawn('random', () => Math.random());
+  }
+
+  uuid(): string {
+    return this.#drawn('uuid', () => crypto.randomUUID());
+  }
+
+  setAttributes(values: Readonly<Record<string, IndexValue>>): Promise<void> {
+    // A halted replay sets nothing: its catch block would show a blocked instance as what it was not.
+    return this.#attributes.set(this.#h, values, this.#readOnly, this.#ended ?? this.#diverged);
+  }
+
+  patched(id: string): boolean {
+    if (typeof id !== 'string' || id === '') throw ErrWorkflowIncorrect.with('a patch needs an id');
+    if (this.#ended !== undefined) throw this.#ended;
+    const e = this.#entries.get(this.#seq);
+    if (e !== undefined && !(e.t === 'patch' && e.n === id)) return false; // older code passed here without the patch
+    const seq = this.#next();
+    if (e !== undefined) return true;
+    this.#caughtUp();
+    if (this.#readOnly) throw this.#endOfJournal();
+    this.#record({ s: seq, t: 'patch', n: id, at: this.#h.clock.now(), done: true }).catch(() => undefined);
+    return true;
+  }
+
+  async startChild<K extends AnyWorkflowKind>(
+    kind: K,
+    id: string,
+    input: WorkflowInput<K>,
+  ): Promise<ChildHandle<WorkflowOutput<K>>> {
+    const name = `${kind.name}/${id}`;
+    // A start that returned after the cancel: the engine cancelled the children journaled then, not this one.
+    const orphan = (): void => {
+      if (this.#readOnly) return;
+      const why = `cancelled by ${this.workflow}/${this.id}`;
+      void this.#h.cancelChild(kind, id, why).catch((err: unknown) => {
+        this.#h.log.warning(
+          'workflow %s/%s: cancelling child %s failed: %s',
+          this.workflow,
+          this.id,
+          name,
+          String(err),
+        );
+      });
+    };
+    await runStep(
+      this.#ops,
+      'child',
+      `start ${name}`,
+      () => this.#h.startChild(kind, id, input).then(() => true),
+      {},
+      { returnedAfterCancel: orphan },
+    );
+    return {
+      id,
+      [CHILD_OF]: { kind, id },
+      result: () =>
+        runStep(
+          this.#ops,
+          'child',
+          `result ${name}`,
+          (info) => {
+            this.#childWaits++;
+            return this.#h.childResult(kind, id, info.signal).finally(() => this.#childWaits--);
+          },
+          { retry: false },
+          { signalOnCancel: false }, // a cancel cancels the child: its outcome is waited for
+        ),
+      cancel: (reason = `cancelled by ${this.workflow}/${this.id}`) =>
+        runStep(this.#ops, 'child', `cancel ${name}`, () => this.#h.cancelChild(kind, id, reason), {}).then(
+          () => undefined,
+        ),
+    } as ChildHandle<WorkflowOutput<K>>;
+  }
+
+  async child<K extends AnyWorkflowKind>(kind: K, id: string, input: WorkflowInput<K>): Promise<WorkflowOutput<K>> {
+    const h = await this.startChild(kind, id, input);
+    return h.result();
+  }
+
+  async send<P extends AnyProtocol>(to: EntityAddress<P>, message: MessageOf<P>): Promise<void> {
+    await runStep(
+      this.#ops,
+      'send',
+      `${to.kind}/${to.key}`,
+      (info) => this.#h.entities.sendDurable(to, message, info.idempotencyKey).then(() => true),
+      {},
+    );
+  }
+
+  call<P extends AnyProtocol, const R extends RequestOf<P>>(
+    to: EntityAddress<P>,
+    request: R,
+    options: StepOptions<ReplyOf<P, R>> & { readonly name?: string; readonly timeout?: number } = {},
+  ): Promise<ReplyOf<P, R>> {
+    const name = options.name ?? `call ${to.kind}/${to.key}`;
+    if (typeof name !== 'string')
+      return Promise.reject(ErrWorkflowIncorrect.with('call: options.name must be a string'));
+    const callOptions = options.timeout === undefined ? {} : { timeout: options.timeout };
+    return runStep(this.#ops, 'step', name, () => this.#h.entities.call(to, request, callOptions), options);
+  }
+
+  outbox(name: string, message: unknown): Promise<void> {
+    const handler = declared(this.#h.spec.outboxes, name);
+    if (handler === undefined)
+      return Promise.reject(ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no outbox ${quoted(name)}`));
+    return putOutbox(this.#ops, name, message, handler);
+  }
+
+  /** Settles once every outbox message this run put out was delivered (or the run ended). */
+  async delivered(): Promise<void> {
+    while (this.#deliveries.length > 0) await Promise.all(this.#deliveries.splice(0));
+  }
+
+  compensate(name: string, fn: (info: StepInfo) => unknown, options?: CompensationOptions): void {
+    if (typeof name !== 'string' || name === '') throw ErrWorkflowIncorrect.with('a compensation needs a name');
+    if (typeof fn !== 'function') throw ErrWorkflowIncorrect.with(`compensation ${name}: fn must be a function`);
+    this.#compensations.push({ name, fn, options: compensationOptions(name, options) });
+  }
+
+  /**
+   * A continue-as-new under way (asked, not settled): a second call meanwhile is refused, and the
+   * body's end waits for it (engine.ts). It settles with what the call threw.
+   */
+  #continueUnderWay: Promise<Error> | undefined;
+
+  /** Ends this run for the next one on `input` (see the context's TSDoc; continue_as_new.ts). */
+  continueAsNew(input: unknown): Promise<never> {
+    // Not two at once: both would be written, the second continuing the run the first started.
+    if (this.#continueUnderWay !== undefined)
+      return Promise.reject(
+        ErrWorkflowIncorrect.with(
+          `workflow ${this.workflow}/${this.id}: continueAsNew called while an earlier one of this run is under way: await (or return) the first, which never returns`,
+        ),
+      );
+    let settle!: (refusal: Error) => void;
+    this.#continueUnderWay = new Promise((resolve) => (settle = resolve));
+    const p = this.#continueOnce(input).catch((err: unknown) => {
+      // Refused (the body goes on, and may call it again), or the run ended (it continued).
+      this.#continueUnderWay = undefined;
+      settle(err as Error);
+      throw err;
+    });
+    p.catch(() => undefined); // not an unhandled rejection when the body did not await it (see continuing())
+    return p;
+  }
+
+  /**
+   * Settles once a continue-as-new under way is done (at once when none is): with its refusal,
+   * which a body that did not await it never saw, or with ERR_WORKFLOW_RUN_ENDED (it continued).
+   */
+  continuing(): Promise<Error | undefined> {
+    return this.#continueUnderWay ?? Promise.resolve(undefined);
+  }
+
+  async #continueOnce(input: unknown): Promise<never> {
+    const seq = this.#next();
+    const hit = this.#lookup(seq, 'continue', ''); // past the journal: a cancel throws here
+    if (hit?.e !== undefined) throw this.#refusal(revivedError(hit.e));
+    await this.delivered(); // its outbox messages first, as at a body's end (a cancel meanwhile: the write refuses)
+    this.#continuing = new RunEnded('it continued as new');
+    try {
+      await this.#h.continueAsNew(input);
+    } catch (err) {
+      this.#continuing = undefined; // refused: the body goes on (and may catch it)
+      if (this.#ended !== undefined || err instanceof RunEnded) throw err;
+      // Journaled: a replay, where what was in flight is replayed at once, is refused the same way.
+      await this.#record({ s: seq, t: 'continue', n: '', e: storedError(err), at: this.#h.clock.now(), done: true });
+      throw this.#refusal(err as Error);
+    }
+    throw this.#ended ?? this.#continuing;
+  }
+
+  #refusal(err: Error): Error {
+    if (ErrWorkflowCancelled.is(err)) this.#struck = true;
+    return err;
+  }
+
+  async runCompensations(): Promise<void> {
+    const was = this.#compensating;
+    this.#compensating = true;
+    const failed: { name: string; err: unknown }[] = [];
+    try {
+      while (this.#compensations.length > 0) {
+        const c = this.#compensations.pop()!;
+        try {
+          await runStep(this.#ops, 'step', `compensate:${c.name}`, (info) => c.fn(info), c.options);
+        } catch (err) {
+          // One that failed for good does not stop the older ones (saga practice); the run's end
+          // or a divergence does.
+          if (!ErrWorkflowStepFailed.is(err) || this.#ended !== undefined || this.#diverged !== undefined) throw err;
+          failed.push({ name: `compensate:${c.name}`, err });
+        }
+      }
+    } finally {
+      this.#compensating = was;
+    }
+    if (failed.length > 0)
+      throw ErrWorkflowCompensationFailed.with(
+        `workflow ${this.workflow}/${this.id}: ${failed.map((f) => f.name).join(', ')} failed for good`,
+        failed[0]!.err,
+      );
+  }
+}
+
+/** Re-exported for the engine: a signal's typed payload. */
+export type SignalValue<Sg extends SignalSchemas, N extends keyof Sg> = Infer<Sg[N]>;

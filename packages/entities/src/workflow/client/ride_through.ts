@@ -1,0 +1,68 @@
+// A workflow client's request that rides through a store unreachable for a while (a PostgreSQL
+// failover: some seconds without a primary) and an owner that moved: it is asked again, every
+// 200 ms, until the call's own timeout. Only requests that are safe to ask again do: a `result`, an
+// `update` (its id), and a `start` and a `signal`, which carry a request id the client draws once
+// per call (start_request.ts): the instance answers a repeat of a call that landed as it answered
+// the first attempt, and does nothing twice.
+//
+// The store says "unreachable for now" with one code, ERR_ENTITY_STORE_UNAVAILABLE (the
+// PostgreSQL store maps the driver's errors to it at its boundary), or with its own codes for a
+// session lost under a transaction and an outcome it could not decide in its window: those are
+// the codes looked for here, here or on another node, where only an error's code and text survive.
+
+import { DEFAULT_CALL_TIMEOUT_MS } from '../../contract/call_options.js';
+import { ErrEntityUnavailable } from '../../contract/errors.js';
+
+/** The pause before a request is asked again after the store was unreachable, ms. */
+export const STORE_RETRY_MS = 200;
+
+/** The codes of a store unreachable for now (contract/errors.ts). */
+const UNREACHABLE_CODES = new Set([
+  'ERR_ENTITY_STORE_UNAVAILABLE',
+  'ERR_ENTITY_STORE_SESSION_LOST',
+  'ERR_ENTITY_STORE_OUTCOME_UNKNOWN',
+]);
+
+/**
+ * True for an error of a store that cannot be reached for now: ERR_ENTITY_STORE_UNAVAILABLE, a
+ * store session lost under a transaction, an outcome the store could not decide. Looked for along
+ * the `cause` chain (a runtime error that wraps the store's).
+ */
+export function isStoreUnreachable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+/** A call that timed out (the owner died or paused while it waited). */
+export function isTimeout(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ERR_TIMEOUT' || code === 'TIMEOUT';
+}
+
+/**
+ * Asks `ask(ms)` (`ms`: the time left of the call's `timeout`, default the runtime's call timeout)
+ * until it answers: again after {@link STORE_RETRY_MS} while the store is unreachable, or the owner
+ * could not be reached or did not answer in time (it moved, or died), while time is left. Past the
+ * deadline, the last failure. Any other failure rejects at once. Only for a request whose repeat
+ * is answered as its first attempt was (see the top of this file).
+ */
+export async function askThrough<T>(timeout: number | undefined, ask: (ms: number) => Promise<T>): Promise<T> {
+  // A bad timeout (not an integer, out of range) goes to the first ask as it is: refused there, as before.
+  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= 2 ** 31 - 1))
+    return ask(timeout);
+  const total = timeout ?? DEFAULT_CALL_TIMEOUT_MS;
+  const deadline = Date.now() + total;
+  for (;;) {
+    try {
+      return await ask(Math.max(1, Math.ceil(deadline - Date.now())));
+    } catch (err) {
+      const again = isStoreUnreachable(err) || ErrEntityUnavailable.is(err) || isTimeout(err);
+      const left = deadline - Date.now();
+      if (!again || left <= STORE_RETRY_MS) throw err;
+      await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
+    }
+  }
+}

@@ -1,0 +1,606 @@
+// Updates (Temporal's Update): a typed request to a running instance that its body takes, handles
+// and answers. The caller's `handle.update(name, input, { updateId })` is checked at the client
+// and again at the instance (the input schema, then the definition's `validate`) before anything
+// is written: a refused one journals nothing. Accepted, it is kept in the record's `updates` (its
+// id, name and input) in the same write that, when the body already waits for it, journals the
+// body's `ctx.update` operation; else the body's next `ctx.update(name)` takes the oldest one kept,
+// in order, as `ctx.signal` takes signals. `update.reply(v)` (or `fail(err)`) is an operation of
+// its own: its journal entry and the answer kept under the update's id are one write. The caller
+// waits for that answer with bounded calls, asking again (same id) across a move or a crash: an id
+// already kept is never accepted twice, and an answered one is answered from the record, after the
+// instance ended too.
+//
+// Why the body takes updates explicitly (`const u = await ctx.update(name)`) rather than through a
+// handler registered with `ctx.onUpdate` running beside it: every operation takes the next sequence
+// number when it is asked (context.ts), and a replay returns journaled operations at once, so a
+// handler's steps and the body's would interleave in another order on a replay than they did live,
+// and the journal would diverge. Taken by the body, an update is one more operation in its order.
+
+import type { Infer, StandardSchemaV1 } from 'ergo-ts';
+
+import type { EntitiesClock } from '../../contract/clock.js';
+import { ErrEntityUnavailable } from '../../contract/errors.js';
+import { describeThrown, quoted } from '../../contract/thrown.js';
+import { deferReply, refuseCall } from '../../kinds/entity.js';
+import { declared, MAX_WAKE_AT, storableSize, timerMs, valueIssue } from '../model/bounds.js';
+import type { UpdateSchema, UpdateSchemas, WorkflowSpec } from '../model/define.js';
+import {
+  ErrWorkflowCancelled,
+  ErrWorkflowClosed,
+  ErrWorkflowIncorrect,
+  ErrWorkflowTimeout,
+  ErrWorkflowUpdateFailed,
+  ErrWorkflowUpdateRejected,
+  revivedError,
+  storedError,
+  type StoredError,
+} from '../model/errors.js';
+import { storableRefusal } from '../model/outcome.js';
+import { withEntry, type WorkflowJournalEntry, type WorkflowRecord, type WorkflowRequest } from '../model/record.js';
+import type { RunOps, RunRef } from '../model/run_host.js';
+import { isStoreUnreachable, isTimeout, STORE_RETRY_MS } from '../client/ride_through.js';
+import { checkUpdates, type PendingUpdate, type Taken, type UpdateState, type UpdateTake } from '../model/update_state.js';
+
+export { checkUpdates, type PendingUpdate, type UpdateState, type UpdateTake };
+
+/** Updates accepted and not answered an instance keeps at most: one more is refused (ERR_WORKFLOW_UPDATE_REJECTED). */
+export const MAX_PENDING_UPDATES = 256;
+
+/** Answered updates an instance keeps (the newest), to answer a repeat of their id from the record. */
+export const MAX_ANSWERED_UPDATES = 1024;
+
+/** How long an update whose acceptance could not be written waits before its caller asks again, in ms. */
+const RETRY_AFTER_MS = 100;
+
+/** The longest update id, in UTF-16 code units. */
+export const MAX_UPDATE_ID_LENGTH = 256;
+
+/** `d` (the description of `rec`) with the updates `rec` accepted and has not answered. */
+export function withPendingUpdates<D extends object>(d: D, rec: WorkflowRecord): D {
+  const pending: PendingUpdate[] = (rec.updates ?? [])
+    .filter((u) => u.out === undefined)
+    .map((u) => ({ id: u.id, name: u.name, input: u.input, at: u.at, ...(u.s === undefined ? {} : { taken: u.s }) }));
+  return pending.length === 0 ? d : { ...d, updates: pending };
+}
+
+/** What the instance answers an update request: the answer, or `pending` when the wait ran out first. */
+export type UpdateReply =
+  | { readonly status: 'answered'; readonly output: unknown }
+  | { readonly status: 'failed'; readonly error: StoredError }
+  | { readonly status: 'pending' };
+
+/**
+ * An update the body took with `ctx.update(name)`: its id and input, and its answer. `reply` and
+ * `fail` are operations (journaled; a replay does not answer again); one of them, once.
+ */
+export interface WorkflowUpdate<In, Out, N extends string = string> {
+  /** The update's id (the caller's `updateId`, or one the client drew). */
+  readonly id: string;
+  /** Its name (one of those the body waited for). */
+  readonly name: N;
+  readonly input: In;
+  /**
+   * Answers the caller with `output` (checked by the update's output schema: ERR_WORKFLOW_INCORRECT
+   * into the body, nothing written, when it refuses it). Resolves once the answer is journaled.
+   */
+  reply(output: Out): Promise<void>;
+  /** Answers the caller with an error: `handle.update` rejects with ERR_WORKFLOW_UPDATE_FAILED, its `cause` this one. */
+  fail(error: unknown): Promise<void>;
+}
+
+/** The update `ctx.update(names)` resolves to, for updates `U`: a union by `name` when it waits for several. */
+export type UpdateOf<U extends UpdateSchemas, N extends keyof U & string> = N extends unknown
+  ? WorkflowUpdate<Infer<U[N]['input']>, Infer<U[N]['output']>, N>
+  : never;
+
+/**
+ * One update's declaration, typed: `validate`'s parameter is the input schema's type without an
+ * annotation (`updates: { add: defineUpdate({ input, output, validate: (i) => ... }) }`). Returns
+ * its argument.
+ */
+export function defineUpdate<In extends StandardSchemaV1, Out extends StandardSchemaV1>(
+  update: UpdateSchema<In, Out>,
+): UpdateSchema<In, Out> {
+  return update;
+}
+
+/** Accepted, not taken by a `ctx.update` yet. */
+function untaken(u: UpdateState): boolean {
+  return u.s === undefined && u.out === undefined;
+}
+
+/** The reply to a caller for an answered update. */
+function answerOf(u: UpdateState): UpdateReply {
+  const out = u.out!;
+  return out.e !== undefined ? { status: 'failed', error: out.e } : { status: 'answered', output: out.v };
+}
+
+/** The record's updates with `u` added, keeping every pending one and the newest answered ones. */
+function kept(list: readonly UpdateState[]): UpdateState[] {
+  let extra = list.filter((u) => u.out !== undefined).length - MAX_ANSWERED_UPDATES;
+  if (extra <= 0) return [...list];
+  return list.filter((u) => u.out === undefined || extra-- <= 0);
+}
+
+interface UpdateWaiter {
+  readonly run: RunRef | undefined;
+  readonly seq: number;
+  /** The names it waits for (any of them). */
+  readonly names: readonly string[];
+  /** Its journal entry's name: the names joined by ' | '. */
+  readonly key: string;
+  readonly until: number | undefined;
+  settled: boolean;
+  timer: unknown;
+  resolve(v: Taken): void;
+  reject(e: Error): void;
+}
+
+/** A caller waiting for an update's answer. */
+interface Caller {
+  readonly id: string;
+  settle(r: UpdateReply | Error): void;
+}
+
+/** What the instance (engine.ts) lends its update desk. */
+export interface UpdateDeskHost {
+  readonly spec: WorkflowSpec;
+  readonly id: string;
+  readonly clock: EntitiesClock;
+  /** The record of a started instance (ERR_WORKFLOW_NOT_FOUND, refused, otherwise). */
+  known(): WorkflowRecord;
+  /** Queues a change of the record (dropped when `run` ended first); resolves once saved. */
+  commit(mutate: (rec: WorkflowRecord) => WorkflowRecord, run?: RunRef): Promise<void>;
+  deadline(seq: number, until: number | undefined): void;
+  ensureRunning(): void;
+  /** Update `name` was accepted (kept in the record for the first time): the metrics count it. */
+  accepted(name: string): void;
+}
+
+/** One activation's updates: the callers waiting for answers and the body's waits (see the top of this file). */
+export class UpdateDesk {
+  readonly #h: UpdateDeskHost;
+  #waiters: UpdateWaiter[] = [];
+  readonly #callers = new Set<Caller>();
+  #ended = false;
+
+  constructor(host: UpdateDeskHost) {
+    this.#h = host;
+  }
+
+  /** The body's update waits. */
+  get waits(): number {
+    return this.#waiters.length;
+  }
+
+  /** What the body's update waits wait for (the test kit's probe). */
+  waitingFor(): string[] {
+    return this.#waiters.map((w) => w.key);
+  }
+
+  /** Callers waiting for an answer here. */
+  get callers(): number {
+    return this.#callers.size;
+  }
+
+  /** An update request (the entity's call handler): refused, or a deferred reply with its answer. */
+  request(name: unknown, input: unknown, id: unknown, waitMs: unknown): unknown {
+    const rec = this.#h.known();
+    if (typeof id !== 'string' || id === '' || id.length > MAX_UPDATE_ID_LENGTH)
+      throw refuseCall(ErrWorkflowIncorrect.with(`update: an id is a string of 1..${MAX_UPDATE_ID_LENGTH} characters`));
+    const known = rec.updates?.find((u) => u.id === id);
+    if (known?.out !== undefined) return answerOf(known);
+    if (rec.status !== 'running') throw refuseCall(this.#closed(rec, name, known));
+    if (known === undefined) this.#check(rec, name, input);
+    this.#h.ensureRunning();
+    const accepted = known === undefined ? this.#accept(name as string, input, id) : Promise.resolve();
+    const ms = typeof waitMs === 'number' && waitMs >= 0 ? Math.min(waitMs, 30_000) : 30_000;
+    // A failed acceptance write ends this activation: the caller asks again (the same id), a
+    // moment later, and the key's next activation takes it.
+    const retry = (): Promise<UpdateReply> =>
+      new Promise((resolve) => setTimeout(() => resolve({ status: 'pending' }), RETRY_AFTER_MS).unref());
+    return deferReply(accepted.then(() => this.#answer(id, ms), retry));
+  }
+
+  /**
+   * Accepts update `id` as a request does, without waiting for its answer (update-with-start on a
+   * running instance): resolves once it is kept; a repeat of a known id is accepted already.
+   */
+  offer(name: unknown, input: unknown, id: unknown): Promise<void> {
+    const rec = this.#h.known();
+    if (typeof id !== 'string' || id === '' || id.length > MAX_UPDATE_ID_LENGTH)
+      throw refuseCall(ErrWorkflowIncorrect.with(`update: an id is a string of 1..${MAX_UPDATE_ID_LENGTH} characters`));
+    const known = rec.updates?.find((u) => u.id === id);
+    if (known !== undefined) return Promise.resolve();
+    if (rec.status !== 'running') throw refuseCall(this.#closed(rec, name, known));
+    this.#check(rec, name, input);
+    this.#h.ensureRunning();
+    return this.#accept(name as string, input, id);
+  }
+
+  /**
+   * Checks update `name` with `input` and `id` for the record `rec` of an instance about to start
+   * (update-with-start): refused as a request would be, nothing written. Returns it as kept.
+   */
+  checkedForStart(rec: WorkflowRecord, name: unknown, input: unknown, id: unknown, at: number): UpdateState {
+    if (typeof id !== 'string' || id === '' || id.length > MAX_UPDATE_ID_LENGTH)
+      throw refuseCall(ErrWorkflowIncorrect.with(`update: an id is a string of 1..${MAX_UPDATE_ID_LENGTH} characters`));
+    this.#check(rec, name, input);
+    return { id, name: name as string, input, at };
+  }
+
+  /** ERR_WORKFLOW_CLOSED for an update to an ended instance (or accepted and left unanswered by it). */
+  #closed(rec: WorkflowRecord, name: unknown, known: UpdateState | undefined): Error {
+    const what = `workflow ${this.#h.spec.name}/${this.#h.id}`;
+    return ErrWorkflowClosed.with(
+      known === undefined
+        ? `${what} is ${rec.status}: update ${quoted(name)} refused`
+        : `${what} ended ${rec.status} before it answered update ${known.name} (${known.id})`,
+    );
+  }
+
+  /** The checks before anything is written (see the top of this file). */
+  #check(rec: WorkflowRecord, name: unknown, input: unknown): void {
+    const { spec } = this.#h;
+    const d = declared(spec.updates, name);
+    if (d === undefined)
+      throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${spec.name} declares no update ${quoted(name)}`));
+    const issue = valueIssue(d.input, input);
+    if (issue !== undefined)
+      throw refuseCall(ErrWorkflowUpdateRejected.with(`update ${String(name)}: input refused: ${issue}`));
+    if (d.validate !== undefined) {
+      let r: unknown;
+      try {
+        r = d.validate(input);
+      } catch (err) {
+        throw refuseCall(ErrWorkflowUpdateRejected.with(`update ${String(name)}: refused: ${describeThrown(err)}`));
+      }
+      if (r instanceof Promise) {
+        r.catch(() => undefined);
+        throw refuseCall(ErrWorkflowIncorrect.with(`update ${String(name)}: validate must be synchronous`));
+      }
+    }
+    const big = storableRefusal(`update ${String(name)}`, input, spec.maxValueBytes);
+    if (big !== undefined) throw refuseCall(big);
+    if ((rec.updates ?? []).filter((u) => u.out === undefined).length >= MAX_PENDING_UPDATES)
+      throw refuseCall(
+        ErrWorkflowUpdateRejected.with(`${spec.name}/${this.#h.id}: ${MAX_PENDING_UPDATES} updates wait already`),
+      );
+  }
+
+  /** Keeps the update, handing it to a body that waits for one of its name and has none kept. */
+  #accept(name: string, input: unknown, id: string): Promise<void> {
+    let took: UpdateWaiter | undefined;
+    let added = false;
+    const at = this.#h.clock.now();
+    return this.#h
+      .commit((rec) => {
+        const list = rec.updates ?? [];
+        if (rec.status !== 'running' || list.some((u) => u.id === id)) return rec; // a repeat came first
+        // A wait takes the oldest kept update of its names first: a new one goes to a wait with none kept.
+        const w = this.#waiters.find(
+          (x) => !x.settled && x.names.includes(name) && !list.some((u) => x.names.includes(u.name) && untaken(u)),
+        );
+        let next = rec;
+        if (w !== undefined) {
+          took = w;
+          this.#settle(w);
+          next = withEntry(next, { s: w.seq, t: 'update', n: w.key, v: { id, name, input }, at, done: true });
+        }
+        const u: UpdateState = { id, name, input, at, ...(w === undefined ? {} : { s: w.seq }) };
+        added = true;
+        return { ...next, updates: kept([...list, u]) };
+      })
+      .then(() => {
+        if (added) this.#h.accepted(name);
+        took?.resolve({ id, name, input });
+      });
+  }
+
+  /** Waits (at most `ms`) for the answer of the accepted update `id`. */
+  #answer(id: string, ms: number): Promise<UpdateReply> {
+    const now = this.#now(id);
+    if (now !== undefined) return now instanceof Error ? Promise.reject(now) : Promise.resolve(now);
+    if (this.#ended) return Promise.resolve({ status: 'pending' });
+    return new Promise<UpdateReply>((resolve, reject) => {
+      const c: Caller = {
+        id,
+        settle: (r) => {
+          clearTimeout(timer);
+          this.#callers.delete(c);
+          if (r instanceof Error) reject(r);
+          else resolve(r);
+        },
+      };
+      // The wall clock: it bounds a caller's real wait (the test clock must not stretch it).
+      const timer = setTimeout(() => c.settle({ status: 'pending' }), ms).unref();
+      this.#callers.add(c);
+    });
+  }
+
+  /** The answer for `id` the record has now, ERR_WORKFLOW_CLOSED when it ended without one, else undefined. */
+  #now(id: string): UpdateReply | Error | undefined {
+    const rec = this.#h.known();
+    const u = rec.updates?.find((x) => x.id === id);
+    if (u?.out !== undefined) return answerOf(u);
+    if (rec.status !== 'running') return this.#closed(rec, u?.name, u);
+    return undefined;
+  }
+
+  /** The record changed (an answer saved, the instance ended): callers with an outcome hear it. */
+  look(): void {
+    for (const c of [...this.#callers]) {
+      const r = this.#now(c.id);
+      if (r !== undefined) c.settle(r);
+    }
+  }
+
+  /** The activation ended: callers ask again (the next owner answers), waits end with the run. */
+  end(): void {
+    this.#ended = true;
+    for (const c of [...this.#callers]) c.settle({ status: 'pending' });
+    for (const w of this.#waiters.splice(0)) {
+      w.settled = true;
+      this.#h.clock.clearTimeout(w.timer);
+    }
+  }
+
+  /** The body waits for an update of `names` as operation `seq` (taking the oldest kept one first). */
+  await(
+    seq: number,
+    names: readonly string[],
+    until: number | undefined,
+    recordOpen: boolean,
+    run: RunRef | undefined,
+  ): UpdateTake {
+    let resolve!: (v: Taken) => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<Taken>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const key = names.join(' | ');
+    const w: UpdateWaiter = { run, seq, names, key, until, settled: false, timer: undefined, resolve, reject };
+    this.#waiters.push(w);
+    this.#waiters.sort((a, b) => a.seq - b.seq);
+    if (until !== undefined) {
+      this.#h.deadline(seq, until);
+      w.timer = this.#h.clock.setTimeout(() => this.#timeOut(w), timerMs(until - this.#h.clock.now()));
+    }
+    let took: Taken | undefined;
+    const at = this.#h.clock.now();
+    this.#h
+      .commit((rec) => {
+        if (w.settled) return rec;
+        const u = (rec.updates ?? []).find((x) => names.includes(x.name) && untaken(x));
+        if (u !== undefined) {
+          took = { id: u.id, name: u.name, input: u.input };
+          this.#settle(w);
+          const updates = rec.updates!.map((x) => (x === u ? { ...x, s: seq } : x));
+          return withEntry({ ...rec, updates }, { s: seq, t: 'update', n: key, v: took, at, done: true });
+        }
+        if (!recordOpen) return rec;
+        return withEntry(rec, { s: seq, t: 'update', n: key, ...(until === undefined ? {} : { until }), at });
+      }, run)
+      .then(
+        () => {
+          if (took !== undefined) resolve(took);
+        },
+        (err: Error) => {
+          if (!w.settled) this.#settle(w);
+          reject(err);
+        },
+      );
+    return {
+      promise,
+      drop: () => {
+        if (!w.settled) this.#settle(w);
+      },
+    };
+  }
+
+  #timeOut(w: UpdateWaiter): void {
+    if (w.settled || this.#ended) return;
+    // A Node timer may fire a millisecond early by Date.now(): a wait never times out early.
+    const left = (w.until ?? 0) - this.#h.clock.now();
+    if (left > 0) {
+      w.timer = this.#h.clock.setTimeout(() => this.#timeOut(w), timerMs(left));
+      return;
+    }
+    this.#settle(w);
+    const e = storedError(ErrWorkflowTimeout.with(`update ${w.key} did not come in time`));
+    const entry = { s: w.seq, t: 'update' as const, n: w.key, e, until: w.until, at: this.#h.clock.now(), done: true };
+    this.#h
+      .commit((rec) => withEntry(rec, entry), w.run)
+      .then(
+        () => w.reject(revivedError(e)),
+        (x: Error) => w.reject(x),
+      );
+  }
+
+  /** Marks `w` settled and forgets it (its timer and deadline too). */
+  #settle(w: UpdateWaiter): void {
+    w.settled = true;
+    this.#h.clock.clearTimeout(w.timer);
+    if (w.until !== undefined) this.#h.deadline(w.seq, undefined);
+    this.#waiters = this.#waiters.filter((x) => x !== w);
+  }
+}
+
+// ---- the body's side (a Run lends its sequencing, journal and waits) ----
+
+/** `ctx.update(names, { timeoutMs })`: the next update of those names, taken as an operation. */
+export async function takeUpdate(
+  ops: RunOps,
+  asked: string | readonly string[],
+  options: { readonly timeoutMs?: number } | undefined,
+): Promise<WorkflowUpdate<unknown, unknown>> {
+  const { spec } = ops.host;
+  const names = typeof asked === 'string' ? [asked] : Array.isArray(asked) ? [...(asked as unknown[])] : [];
+  if (names.length === 0) throw ErrWorkflowIncorrect.with(`ctx.update: a name or a non-empty list of names`);
+  for (const name of names)
+    if (declared(spec.updates, name) === undefined)
+      throw ErrWorkflowIncorrect.with(`workflow ${spec.name} declares no update ${quoted(name)}`);
+  const key = (names as string[]).join(' | ');
+  const seq = ops.next();
+  const hit = ops.lookup(seq, 'update', key);
+  if (hit?.done === true) {
+    if (hit.e === undefined) return updateHandle(ops, hit.v as Taken);
+    const e = revivedError(hit.e); // a timeout, or the cancel struck it
+    if (ErrWorkflowCancelled.is(e)) ops.strike();
+    throw e;
+  }
+  ops.checkCancel(); // a journaled wait still open when the cancel came
+  const until = hit?.until ?? deadlineOf(key, options?.timeoutMs, ops.host.clock.now());
+  ops.caughtUp();
+  const take = ops.host.awaitUpdate(seq, names as string[], until, hit === undefined && until !== undefined);
+  const taken = await ops.waitFor<Taken>(
+    (resolve, reject) => {
+      take.promise.then(resolve, reject);
+      return () => take.drop();
+    },
+    true,
+    until,
+    { s: seq, t: 'update', n: key, ...(until === undefined ? {} : { until }), at: ops.host.clock.now() },
+  );
+  return updateHandle(ops, taken);
+}
+
+function deadlineOf(name: string, timeoutMs: unknown, now: number): number | undefined {
+  if (timeoutMs === undefined) return undefined;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || now + timeoutMs > MAX_WAKE_AT)
+    throw ErrWorkflowIncorrect.with(`update ${name}: timeoutMs must be a number ≥ 0, got ${describeThrown(timeoutMs)}`);
+  return now + timeoutMs;
+}
+
+/** @internal The update `taken` as the body holds it: its answer is one operation, once. */
+export function updateHandle(ops: RunOps, taken: Taken): WorkflowUpdate<unknown, unknown> {
+  const { id, name, input } = taken;
+  let answered = false;
+  const answer = async (out: { readonly v: unknown } | { readonly e: StoredError }): Promise<void> => {
+    if (answered) throw ErrWorkflowIncorrect.with(`update ${name} (${id}) was answered already`);
+    const seq = ops.next();
+    const hit = ops.lookup(seq, 'reply', name); // throws ERR_WORKFLOW_CANCELLED after a cancel: not answered
+    answered = true;
+    if (hit !== undefined) return; // answered on an earlier run
+    const at = ops.host.clock.now();
+    const entry: WorkflowJournalEntry = { s: seq, t: 'reply', n: name, v: { id, ...out }, at, done: true };
+    await ops.record(entry, (rec) => answeredIn(withEntry(rec, entry), id, out, at));
+    ops.host.updateAnswered();
+  };
+  return Object.freeze({
+    id,
+    name,
+    input,
+    reply: async (output: unknown): Promise<void> => {
+      const d = declared(ops.host.spec.updates, name)!;
+      const issue = valueIssue(d.output, output);
+      if (issue !== undefined) throw ErrWorkflowIncorrect.with(`update ${name}: answer refused: ${issue}`);
+      const big = storableRefusal(`update ${name}'s answer`, output, ops.host.spec.maxValueBytes);
+      if (big !== undefined) throw big;
+      return answer({ v: output });
+    },
+    fail: (error: unknown): Promise<void> => answer({ e: storedError(error) }),
+  });
+}
+
+/** The record with update `id` answered `out` (its state kept for repeats of its id). */
+function answeredIn(rec: WorkflowRecord, id: string, out: object, at: number): WorkflowRecord {
+  if (rec.updates === undefined) return rec;
+  return { ...rec, updates: kept(rec.updates.map((u) => (u.id === id ? { ...u, out: { ...out, at } } : u))) };
+}
+
+/**
+ * A reset to `toSeq` (recovery.ts): updates taken at or after it and not answered are kept again
+ * for the body to take anew; answered ones stay answered (their callers had their answer).
+ */
+export function updatesAfterReset(rec: WorkflowRecord, toSeq: number): WorkflowRecord {
+  if (rec.updates === undefined) return rec;
+  const updates = rec.updates.map((u) => {
+    if (u.s === undefined || u.s < toSeq || u.out !== undefined) return u;
+    const { s: _s, ...rest } = u;
+    return rest;
+  });
+  return { ...rec, updates };
+}
+
+// ---- the caller's side: checked where it is made, its id drawn once, asked until answered ----
+
+/** Options of `WorkflowHandle.update`. */
+export interface UpdateOptions {
+  /**
+   * The update's id (1..256 characters): a repeat of it is the same update, answered once. Default:
+   * a random UUID drawn by this call (kept across its own retries; pass one to retry across calls).
+   */
+  readonly updateId?: string;
+  /** Give up waiting after this long, in ms: ERR_WORKFLOW_TIMEOUT (the update stays accepted). Default: wait. */
+  readonly timeoutMs?: number;
+}
+
+/** How long one request waits at the instance before it answers `pending` and is asked again. */
+const UPDATE_POLL_MS = 25_000;
+/** A request's timeout on top of its own wait. */
+const CALL_MARGIN_MS = 5_000;
+
+/** What the handle lends {@link askUpdate}. */
+export interface UpdateTarget {
+  readonly workflow: string;
+  readonly id: string;
+  /** The kind's definition, when the handle was made from it: the input is checked here too. */
+  readonly spec: WorkflowSpec | undefined;
+  ask(request: WorkflowRequest, timeout?: number): Promise<unknown>;
+}
+
+/** `handle.update(name, input, options)` (see `WorkflowHandle.update`). */
+export async function askUpdate(
+  to: UpdateTarget,
+  name: string,
+  input: unknown,
+  options: UpdateOptions,
+): Promise<unknown> {
+  if (typeof name !== 'string' || name === '')
+    throw ErrWorkflowIncorrect.with(`update: a name is a non-empty string, got ${quoted(name)}`);
+  const updateId = options.updateId ?? crypto.randomUUID();
+  if (typeof updateId !== 'string' || updateId === '' || updateId.length > MAX_UPDATE_ID_LENGTH)
+    throw ErrWorkflowIncorrect.with(`update ${name}: updateId is a string of 1..${MAX_UPDATE_ID_LENGTH} characters`);
+  const t = options.timeoutMs;
+  if (t !== undefined && (typeof t !== 'number' || !(t > 0)))
+    throw ErrWorkflowIncorrect.with(`update ${name}: timeoutMs must be a number > 0`);
+  if (to.spec !== undefined) {
+    const d = declared(to.spec.updates, name);
+    if (d === undefined) throw ErrWorkflowIncorrect.with(`workflow ${to.workflow} declares no update ${quoted(name)}`);
+    const issue = valueIssue(d.input, input);
+    if (issue !== undefined) throw ErrWorkflowUpdateRejected.with(`update ${name}: input refused: ${issue}`);
+  }
+  storableSize(input, `update ${name}: the input`);
+  const deadline = t === undefined ? Infinity : Date.now() + t;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0)
+      throw ErrWorkflowTimeout.with(
+        `workflow ${to.workflow}/${to.id}: update ${name} (${updateId}) not answered within ${t} ms; ask again with its updateId`,
+      );
+    const waitMs = Math.min(UPDATE_POLL_MS, left);
+    let r: UpdateReply;
+    try {
+      const callMs = Math.max(1, Math.ceil(Math.min(waitMs + CALL_MARGIN_MS, left)));
+      r = (await to.ask({ '~wf': 'update', name, input, id: updateId, waitMs }, callMs)) as UpdateReply;
+    } catch (err) {
+      // The owner died, paused or moved while we waited: ask the next one (the id makes it safe).
+      if (ErrEntityUnavailable.is(err) || isTimeout(err)) continue;
+      // The store is unreachable for a while (a failover): ask again shortly, within the deadline.
+      if (isStoreUnreachable(err)) {
+        await new Promise((r) => setTimeout(r, Math.min(STORE_RETRY_MS, Math.max(0, deadline - Date.now()))));
+        continue;
+      }
+      throw err;
+    }
+    if (r.status === 'pending') continue;
+    if (r.status === 'answered') return r.output;
+    const err = ErrWorkflowUpdateFailed.with(
+      `workflow ${to.workflow}/${to.id}: update ${name} failed: ${r.error.code === undefined ? '' : `${r.error.code}: `}${r.error.message}`,
+    );
+    (err as { cause?: unknown }).cause = revivedError(r.error);
+    throw err;
+  }
+}

@@ -1,0 +1,141 @@
+// The errors of the workflow engine: each a sentinel with a stable `code` (as the entities' own),
+// plus the terminal-error marker a step throws to stop its retries, and how an error is kept in a
+// workflow's journal (its name, message and code: an Error object itself does not round-trip).
+
+import { ErgoError, defineError } from 'ergo-ts';
+
+import { describeThrown } from '../../contract/thrown.js';
+import { keepDetailAcrossNodes } from '../../contract/wire_errors.js';
+
+/** A call named a workflow id that was never started (result, signal, query, cancel, describe). */
+export const ErrWorkflowNotFound = defineError('ERR_WORKFLOW_NOT_FOUND', 'workflow: no such instance');
+
+/** A signal, cancel or retry reached an instance that already completed, failed or was cancelled. */
+export const ErrWorkflowClosed = defineError('ERR_WORKFLOW_CLOSED', 'workflow: the instance has ended');
+
+/**
+ * A replay asked for a different operation than its journal recorded at that position (the code
+ * changed under a running instance without a patch marker). The instance halts ("blocked"), nothing
+ * is written, and it is tried again on its next activation or an operator's `resume`.
+ */
+export const ErrWorkflowDiverged = defineError('ERR_WORKFLOW_DIVERGED', 'workflow: replay diverged from the journal');
+
+/** The instance was cancelled: thrown by the context's operations once a cancel was requested. */
+export const ErrWorkflowCancelled = defineError('ERR_WORKFLOW_CANCELLED', 'workflow: cancelled');
+
+/** A wait with a timeout (a signal, a step's attempt) ran out of time. */
+export const ErrWorkflowTimeout = defineError('ERR_WORKFLOW_TIMEOUT', 'workflow: timed out');
+
+/** A step failed for good (a terminal error, or its retries were used up): the body sees this. */
+export const ErrWorkflowStepFailed = defineError('ERR_WORKFLOW_STEP_FAILED', 'workflow: step failed');
+
+/**
+ * `runCompensations()` ran every compensation and one or more failed for good (their retries used
+ * up, or a terminal error): the message names them, the `cause` is the first one's failure. An
+ * instance whose body throws it ends `failed`, even after a cancel (an undo did not happen: an
+ * operator must see it, and `resume()` runs the failed compensations again).
+ */
+export const ErrWorkflowCompensationFailed = defineError(
+  'ERR_WORKFLOW_COMPENSATION_FAILED',
+  'workflow: compensations failed',
+);
+
+/**
+ * An update was refused before anything was journaled: its input failed the declared schema (at
+ * the client or at the instance), the definition's `validate` threw, or too many updates wait.
+ */
+export const ErrWorkflowUpdateRejected = defineError('ERR_WORKFLOW_UPDATE_REJECTED', 'workflow: update rejected');
+
+/** The body answered an update with `fail(error)`: `handle.update` rejects with this, its `cause` that error. */
+export const ErrWorkflowUpdateFailed = defineError('ERR_WORKFLOW_UPDATE_FAILED', 'workflow: update failed');
+
+/** The instance failed: `result()` rejects with this, its `cause` the body's error as journaled. */
+export const ErrWorkflowFailed = defineError('ERR_WORKFLOW_FAILED', 'workflow: the instance failed');
+
+/** A step's result (or a workflow's input or output) is larger than the kind's `maxValueBytes`. */
+export const ErrWorkflowValueTooLarge = defineError('ERR_WORKFLOW_VALUE_TOO_LARGE', 'workflow: value too large');
+
+/**
+ * The body asked for a wait (`ctx.signal`, `ctx.update`, `ctx.sleep`, `ctx.select`) while another
+ * of its waits was still pending — the shape of `Promise.race([ctx.signal(a), ctx.update(b)])`. A
+ * replay would hand both back from the journal at once and decide the race by microtask order, not
+ * by what happened, so it is refused at the second wait, before anything is journaled: wait for
+ * the first of several with `ctx.select`.
+ */
+export const ErrWorkflowConcurrentWait = defineError(
+  'ERR_WORKFLOW_CONCURRENT_WAIT',
+  'workflow: a wait was asked while another is pending (use ctx.select)',
+);
+
+/** A bad argument: an unknown signal or query name, a bad option, a body that is not a function. */
+export const ErrWorkflowIncorrect = defineError('ERR_WORKFLOW_INCORRECT', 'workflow: incorrect value or argument');
+
+/** An error as a journal keeps it (Error objects do not round-trip through a store). */
+export interface StoredError {
+  readonly name: string;
+  readonly message: string;
+  /** The error's `code` when it had a string one (`ERR_...`). */
+  readonly code?: string;
+}
+
+/** The journal form of `err`, whatever was thrown (never throws: see contract/thrown.ts). */
+export function storedError(err: unknown): StoredError {
+  try {
+    if (err instanceof Error) {
+      const { name, message } = err;
+      const code = (err as { code?: unknown }).code;
+      if (typeof name === 'string' && typeof message === 'string')
+        return { name, message, ...(typeof code === 'string' ? { code } : {}) };
+    }
+  } catch {
+    // A name, message or code getter that throws: described below.
+  }
+  return { name: 'Error', message: describeThrown(err) };
+}
+
+/**
+ * An Error rebuilt from its journal form: an ErgoError when it had a code (so the sentinel's
+ * `.is()` matches it, as it matched the error journaled), a plain Error otherwise; its name kept.
+ */
+export function revivedError(e: StoredError): Error {
+  const err = e.code === undefined ? new Error(e.message) : new ErgoError(e.code, e.message);
+  if (err.name !== e.name) err.name = e.name;
+  return err;
+}
+
+const terminal = new WeakSet<object>();
+
+/**
+ * Marks `err` terminal: a step that throws it fails at once, without retries (a card declined, a
+ * validation error). Returns `err`: `throw terminalError(new Error('declined'))`.
+ */
+export function terminalError<E extends Error>(err: E): E {
+  terminal.add(err);
+  return err;
+}
+
+/** True when `err` was marked by {@link terminalError} (or is a workflow cancellation). */
+export function isTerminal(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (terminal.has(err) || ErrWorkflowCancelled.is(err));
+}
+
+/**
+ * The operation needs what this runtime lacks: listing workflows needs a store with
+ * `listStates` (the memory, SQLite and PostgreSQL stores have it; a custom store may not), and a
+ * client made without its runtime's store cannot list.
+ */
+export const ErrWorkflowUnsupported = defineError(
+  'ERR_WORKFLOW_UNSUPPORTED',
+  'workflow: not supported by this runtime or its store',
+);
+
+// A refusal's detail (a validator's message, the update's failure, the query that timed out)
+// reaches a caller on another node.
+keepDetailAcrossNodes(
+  ErrWorkflowUpdateRejected,
+  ErrWorkflowUpdateFailed,
+  ErrWorkflowIncorrect,
+  ErrWorkflowClosed,
+  ErrWorkflowValueTooLarge,
+  ErrWorkflowTimeout,
+);

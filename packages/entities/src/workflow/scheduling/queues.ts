@@ -1,0 +1,604 @@
+// Queues (Temporal's task queues, DBOS's queues): where a step runs, how many at once, how fast.
+// A step (or every step of a kind) names its queue; each attempt takes a slot of it before it
+// runs and gives it back when it settles. The limits live in the store's lease table, so they
+// hold across members and across kill -9 without a table of their own:
+// - a queue's `concurrency` is N lease rows (kind `~queue:<name>`, keys 0..N-1): an attempt holds
+//   one under its member's lease ttl, renewed while it runs; a member killed stops renewing, so its
+//   slots free themselves when that ttl has passed (the member's own lease ends the same way);
+// - its `rate` ({ limit, periodMs }) is `limit` lease rows (`~rate:<name>`) taken for `periodMs`
+//   and never given back: at most `limit` attempts start in any window of `periodMs`, cluster-wide;
+// - its `perMember` limit is counted on the member (what it runs is its own business).
+// A member serves the queues of its `workflowQueues.serve` (default: all); a step of a queue this
+// member does not serve waits, and describe() says so. Work waits in priority order (lower first,
+// then first come) on each member; a waiting attempt shows in describe() with its queue, its
+// position and what holds it, and `workflows.queue(name).waiting()` lists every live member's.
+
+import type { Log } from 'ergo-ts';
+
+import { describeThrown } from '../../contract/thrown.js';
+import type { EntityStore } from '../../contract/store.js';
+import { ErrWorkflowIncorrect } from '../model/errors.js';
+import { checkQueueName } from '../model/define.js';
+import type { RunOps } from '../model/run_host.js';
+import type { WorkflowRunningOperation } from '../model/record.js';
+
+/** The queue of a step that names none (nor does its kind): every member serves it; no limits unless set. */
+export const DEFAULT_QUEUE = 'default';
+
+/** One queue's limits (every member must be given the same ones). */
+export interface QueueLimits {
+  /** At most this many attempts of the queue run at once across the cluster. Default: no limit. */
+  readonly concurrency?: number;
+  /** At most this many run at once on one member. Default: no limit. */
+  readonly perMember?: number;
+  /** At most `limit` attempts start in any `periodMs` window across the cluster. Default: no limit. */
+  readonly rate?: { readonly limit: number; readonly periodMs: number };
+}
+
+/** The `workflowQueues` option of `startEntities`: the queues this member serves, and their limits. */
+export interface WorkflowQueuesOptions {
+  /**
+   * The queues this member runs steps of (the default queue always included). Default: every
+   * queue. A step of a queue not served here waits (visibly) on this member.
+   */
+  readonly serve?: readonly string[];
+  /** The queues' limits, by name (the same on every member). */
+  readonly queues?: Readonly<Record<string, QueueLimits>>;
+  /** How often a step blocked by a cluster-wide limit asks the store again, in ms. Default 100. */
+  readonly pollMs?: number;
+}
+
+/** One attempt waiting for a slot, as `describe()` and `workflows.queue(name).waiting()` show it. */
+export interface QueuedWork {
+  readonly queue: string;
+  /** The member it waits on (where its body runs). */
+  readonly member: string;
+  /** Its place among that member's waiting work of the queue, from 1. */
+  readonly position: number;
+  readonly kind: string;
+  readonly id: string;
+  /** The step's name and operation number. */
+  readonly step: string;
+  readonly seq: number;
+  readonly attempt: number;
+  readonly priority: number;
+  /** Since when it waits (epoch ms). */
+  readonly since: number;
+  /** What holds it: "waiting for queue gpu: the concurrency limit (2) is reached", "…: this member does not serve it". */
+  readonly waiting: string;
+}
+
+/** A slot held by a running attempt: {@link QueueSlot.release} gives it back (once). */
+export interface QueueSlot {
+  release(): void;
+}
+
+/** What a waiting attempt asks for. */
+export interface SlotRequest {
+  readonly queue: string;
+  readonly priority: number;
+  readonly kind: string;
+  readonly id: string;
+  readonly step: string;
+  readonly seq: number;
+  readonly attempt: number;
+  readonly since: number;
+}
+
+interface Waiter extends SlotRequest {
+  readonly resolve: (slot: QueueSlot) => void;
+}
+
+/** An activity's attempt waiting for a live member that serves its queue. */
+interface RouteWaiter extends SlotRequest {
+  readonly resolve: (member: string) => void;
+}
+
+/** What the queues need of their runtime (the entities runtime). */
+export interface QueueHost {
+  readonly store: EntityStore;
+  /** The runtime's lease owner string (unique per start). */
+  readonly owner: string;
+  readonly leaseTtlMs: number;
+  readonly log: Log;
+  /** The workflow kind `name` hosted here (an activity's, run here for another member). */
+  kind(name: string): unknown;
+  /** A live member other than this one that serves `queue` (activities.ts), or undefined. */
+  findServer(queue: string): Promise<string | undefined>;
+  /** Calls `request` to `member`'s entities manager (activities.ts). */
+  call(member: string, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /** This node's name, and the live members (this node included when it is one). */
+  readonly node: string;
+  members(): string[];
+}
+
+const LIMIT_MAX = 2 ** 31 - 1;
+
+function limitOf(where: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > LIMIT_MAX)
+    throw ErrWorkflowIncorrect.with(`${where} must be an integer in 1..2^31-1, got ${describeThrown(v)}`);
+  return v;
+}
+
+/** Checks the `workflowQueues` option; throws ERR_WORKFLOW_INCORRECT naming the bad field. */
+export function checkQueuesOptions(o: WorkflowQueuesOptions | undefined): void {
+  if (o === undefined) return;
+  if (typeof o !== 'object' || o === null) throw ErrWorkflowIncorrect.with('workflowQueues must be an object');
+  if (o.serve !== undefined) {
+    if (!Array.isArray(o.serve)) throw ErrWorkflowIncorrect.with('workflowQueues.serve must be an array of names');
+    for (const q of o.serve) checkQueueName('workflowQueues.serve', q);
+  }
+  limitOf('workflowQueues.pollMs', o.pollMs);
+  for (const [name, l] of Object.entries(o.queues ?? {})) {
+    const at = `workflowQueues.queues.${name}`;
+    if (typeof l !== 'object' || l === null) throw ErrWorkflowIncorrect.with(`${at} must be an object`);
+    limitOf(`${at}.concurrency`, l.concurrency);
+    limitOf(`${at}.perMember`, l.perMember);
+    if (l.rate !== undefined) {
+      if (typeof l.rate !== 'object' || l.rate === null)
+        throw ErrWorkflowIncorrect.with(`${at}.rate must be { limit, periodMs }`);
+      // Both required: undefined is checked as the bad value it is.
+      limitOf(`${at}.rate.limit`, l.rate.limit ?? null);
+      limitOf(`${at}.rate.periodMs`, l.rate.periodMs ?? null);
+    }
+  }
+}
+
+/** One queue on one member: its waiting attempts, in order, and the slots held here. */
+class Gate {
+  readonly waiters: Waiter[] = [];
+  /** Activities' attempts waiting for a serving member (this one does not serve the queue). */
+  readonly routing: RouteWaiter[] = [];
+  finding = false;
+  running = 0;
+  /** Slot keys of `~queue:<name>` held here, with their fencing tokens. */
+  readonly held = new Map<string, number>();
+  pumping = false;
+  again = false;
+  /** What holds the head of the queue (shown with every waiter). */
+  blocked = 'its turn has not come';
+  poll: ReturnType<typeof setTimeout> | undefined;
+  constructor(
+    readonly name: string,
+    readonly limits: QueueLimits,
+  ) {}
+}
+
+/** The queues of one entities runtime (see the top of this file). */
+export class WorkflowQueues {
+  readonly #host: QueueHost;
+  readonly #serve: ReadonlySet<string> | undefined;
+  readonly #limits: Readonly<Record<string, QueueLimits>>;
+  readonly #pollMs: number;
+  readonly #gates = new Map<string, Gate>();
+  #rates = 0;
+  #renewing: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
+
+  /** `options` checked by {@link checkQueuesOptions}. */
+  constructor(host: QueueHost, options: WorkflowQueuesOptions = {}) {
+    this.#host = host;
+    this.#serve = options.serve === undefined ? undefined : new Set([DEFAULT_QUEUE, ...options.serve]);
+    this.#limits = options.queues ?? {};
+    this.#pollMs = options.pollMs ?? 100;
+  }
+
+  /** Whether this member runs steps of `queue`. */
+  serves(queue: string): boolean {
+    return this.#serve === undefined || this.#serve.has(queue);
+  }
+
+  /** The queues this member serves (undefined: every one). */
+  get served(): readonly string[] | undefined {
+    return this.#serve === undefined ? undefined : [...this.#serve];
+  }
+
+  /** The limits of `queue` ({} when none were set). */
+  limits(queue: string): QueueLimits {
+    return this.#limits[queue] ?? {};
+  }
+
+  /** Whether an attempt of `queue` runs at once without asking anything (served, no limit). */
+  free(queue: string): boolean {
+    const l = this.#limits[queue];
+    return this.serves(queue) && (l === undefined || (l.concurrency ?? l.perMember ?? l.rate) === undefined);
+  }
+
+  #gate(queue: string): Gate {
+    let g = this.#gates.get(queue);
+    if (g === undefined) this.#gates.set(queue, (g = new Gate(queue, this.limits(queue))));
+    return g;
+  }
+
+  /**
+   * Waits for a slot of `r.queue` in priority order: `resolve` gets it when granted. Returns a
+   * cancel (the run ended, the step was cancelled): the attempt leaves the queue (a slot granted
+   * after it left is given back by its caller: {@link waitForSlot}).
+   */
+  take(r: SlotRequest, resolve: (slot: QueueSlot) => void): () => void {
+    const g = this.#gate(r.queue);
+    const w: Waiter = { ...r, resolve };
+    let i = g.waiters.findIndex((o) => o.priority > w.priority);
+    if (i < 0) i = g.waiters.length;
+    g.waiters.splice(i, 0, w);
+    this.#pump(g);
+    return () => {
+      const at = g.waiters.indexOf(w);
+      if (at >= 0) g.waiters.splice(at, 1);
+    };
+  }
+
+  /**
+   * Waits for a live member that serves `r.queue` (an activity this member cannot run): resolves
+   * with its name. Returns a cancel, as {@link take}'s.
+   */
+  route(r: SlotRequest, resolve: (member: string) => void): () => void {
+    const g = this.#gate(r.queue);
+    const w: RouteWaiter = { ...r, resolve };
+    g.routing.push(w);
+    void this.#find(g);
+    return () => {
+      const at = g.routing.indexOf(w);
+      if (at >= 0) g.routing.splice(at, 1);
+    };
+  }
+
+  /** Calls `request` to `member`'s entities manager (an activity's attempt there). */
+  call(member: string, request: unknown, timeoutMs?: number): Promise<unknown> {
+    return this.#host.call(member, request, timeoutMs);
+  }
+
+  /** The workflow kind `name` hosted here (undefined: none). */
+  kind(name: string): unknown {
+    return this.#host.kind(name);
+  }
+
+  /** Looks for a serving member while activities wait for one (every `pollMs`). */
+  async #find(g: Gate): Promise<void> {
+    if (g.finding) return;
+    g.finding = true;
+    try {
+      while (g.routing.length > 0 && !this.#stopped) {
+        const member = await this.#host.findServer(g.name).catch(() => undefined);
+        if (member !== undefined) {
+          for (const w of g.routing.splice(0)) w.resolve(member);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, this.#pollMs).unref?.());
+      }
+    } finally {
+      g.finding = false;
+    }
+  }
+
+  /** The attempts waiting on this member (of `queue`, or of every queue), in order. */
+  waiting(queue?: string): QueuedWork[] {
+    const out: QueuedWork[] = [];
+    for (const g of this.#gates.values()) {
+      if (queue !== undefined && g.name !== queue) continue;
+      const node = this.#host.node;
+      g.waiters.forEach((w, i) => out.push(shown(g, node, w, i)));
+      g.routing.forEach((w, i) => out.push(shown(g, node, w, g.waiters.length + i, 'no live member serves it')));
+    }
+    return out;
+  }
+
+  /** {@link waiting} of `queue` on every live member (asked through their managers), this one's first. */
+  async waitingEverywhere(queue: string): Promise<QueuedWork[]> {
+    const h = this.#host;
+    const others = h.members().filter((m) => m !== h.node);
+    const theirs = await Promise.all(
+      others.map((m) =>
+        h.call(m, { '~wfq': 'waiting', queue }, 5000).then(
+          (ws) => (Array.isArray(ws) ? (ws as QueuedWork[]) : []),
+          () => [],
+        ),
+      ),
+    );
+    return [...this.waiting(queue), ...theirs.flat()];
+  }
+
+  /** Where attempt `seq` of `kind`/`id` waits, if it does. */
+  place(kind: string, id: string, seq: number): QueuedWork | undefined {
+    return this.waiting().find((w) => w.kind === kind && w.id === id && w.seq === seq);
+  }
+
+  /** How many attempts of `queue` run on this member now. */
+  runningHere(queue: string): number {
+    return this.#gates.get(queue)?.running ?? 0;
+  }
+
+  /**
+   * The queues this member knows (the default, those it serves, those given limits, those a step
+   * asked for), the default first: each with its limits, whether it is served here, and how many
+   * of its attempts run here now.
+   */
+  overview(): { name: string; limits: QueueLimits; served: boolean; running: number }[] {
+    const names = new Set([...(this.#serve ?? []), ...Object.keys(this.#limits), ...this.#gates.keys()]);
+    names.delete(DEFAULT_QUEUE);
+    return [DEFAULT_QUEUE, ...[...names].sort()].map((name) => ({
+      name,
+      limits: this.limits(name),
+      served: this.serves(name),
+      running: this.runningHere(name),
+    }));
+  }
+
+  /** Stops polling and renewing (the runtime stops); slots held end with their ttl. */
+  stop(): void {
+    this.#stopped = true;
+    for (const g of this.#gates.values()) if (g.poll !== undefined) clearTimeout(g.poll);
+    if (this.#renewing !== undefined) clearInterval(this.#renewing);
+    this.#renewing = undefined;
+  }
+
+  /** Grants slots to the waiters at the head of `g` while the limits allow (one pump at a time). */
+  #pump(g: Gate): void {
+    if (g.pumping) {
+      g.again = true;
+      return;
+    }
+    g.pumping = true;
+    this.#grant(g)
+      .catch((e: unknown) => {
+        this.#host.log.warning('workflow queue %s: taking a slot failed: %s', g.name, describeThrown(e));
+        this.#later(g);
+      })
+      .finally(() => {
+        g.pumping = false;
+        if (g.again) {
+          g.again = false;
+          this.#pump(g);
+        }
+      });
+  }
+
+  async #grant(g: Gate): Promise<void> {
+    const l = g.limits;
+    while (g.waiters.length > 0 && !this.#stopped) {
+      if (!this.serves(g.name)) return void (g.blocked = 'this member does not serve it');
+      if (l.perMember !== undefined && g.running >= l.perMember)
+        return void (g.blocked = `the per-member limit (${l.perMember}) is reached`);
+      let slot: [string, number] | undefined;
+      if (l.concurrency !== undefined) {
+        slot = await this.#takeSlot(g, l.concurrency);
+        if (slot === undefined) {
+          g.blocked = `the concurrency limit (${l.concurrency}) is reached`;
+          return this.#later(g);
+        }
+      }
+      if (l.rate !== undefined && !(await this.#takeRate(g, l.rate))) {
+        if (slot !== undefined) this.#giveBack(g, slot[0], slot[1]);
+        g.blocked = `the rate limit (${l.rate.limit} per ${l.rate.periodMs} ms) is reached`;
+        return this.#later(g);
+      }
+      // The head now (a waiter of higher priority may have come, the one before may have left).
+      const w = g.waiters.shift();
+      if (w === undefined) {
+        if (slot !== undefined) this.#giveBack(g, slot[0], slot[1]);
+        return;
+      }
+      g.running++;
+      g.blocked = 'its turn has not come';
+      let released = false;
+      w.resolve({
+        release: () => {
+          if (released) return;
+          released = true;
+          g.running--;
+          if (slot !== undefined) this.#giveBack(g, slot[0], slot[1]);
+          this.#pump(g);
+        },
+      });
+    }
+  }
+
+  /** Takes a free `~queue:<name>` slot row (one not held here; from a random one on), or none. */
+  async #takeSlot(g: Gate, n: number): Promise<[string, number] | undefined> {
+    const h = this.#host;
+    const start = Math.floor(Math.random() * n);
+    for (let i = 0; i < n; i++) {
+      const key = String((start + i) % n);
+      if (g.held.has(key)) continue; // ours already (the store would give it to its owner again)
+      const r = await h.store.acquire({ kind: `~queue:${g.name}`, key, owner: h.owner, ttlMs: h.leaseTtlMs });
+      if (!r.acquired) continue;
+      g.held.set(key, r.token);
+      this.#renewSoon();
+      return [key, r.token];
+    }
+    return undefined;
+  }
+
+  /** Takes a free `~rate:<name>` row for `periodMs`, under an owner of its own (never given back). */
+  async #takeRate(g: Gate, rate: { limit: number; periodMs: number }): Promise<boolean> {
+    const h = this.#host;
+    const owner = `${h.owner}~r${this.#rates++}`;
+    const start = Math.floor(Math.random() * rate.limit);
+    for (let i = 0; i < rate.limit; i++) {
+      const key = String((start + i) % rate.limit);
+      const r = await h.store.acquire({ kind: `~rate:${g.name}`, key, owner, ttlMs: rate.periodMs });
+      if (r.acquired) return true;
+    }
+    return false;
+  }
+
+  #giveBack(g: Gate, key: string, token: number): void {
+    if (g.held.get(key) !== token) return;
+    g.held.delete(key);
+    this.#host.store.release({ kind: `~queue:${g.name}`, key }, token).catch((e: unknown) => {
+      this.#host.log.warning('workflow queue %s: releasing slot %s failed: %s', g.name, key, describeThrown(e));
+    });
+  }
+
+  /** Asks again after `pollMs` (a slot held on another member, a rate window not passed). */
+  #later(g: Gate): void {
+    if (g.poll !== undefined || this.#stopped) return;
+    g.poll = setTimeout(() => {
+      g.poll = undefined;
+      this.#pump(g);
+    }, this.#pollMs);
+    g.poll.unref?.();
+  }
+
+  /** Renews the slots held here every third of their ttl while any is held. */
+  #renewSoon(): void {
+    if (this.#renewing !== undefined || this.#stopped) return;
+    this.#renewing = setInterval(() => void this.#renew(), Math.max(1, Math.floor(this.#host.leaseTtlMs / 3)));
+    this.#renewing.unref?.();
+  }
+
+  async #renew(): Promise<void> {
+    const h = this.#host;
+    let any = false;
+    for (const g of this.#gates.values()) {
+      if (g.held.size === 0) continue;
+      any = true;
+      try {
+        const lost = await h.store.renew(`~queue:${g.name}`, h.owner, new Map(g.held), h.leaseTtlMs);
+        // Lost (this member was paused past its ttl): another member may hold it now; the attempt runs on.
+        for (const key of lost) {
+          h.log.warning('workflow queue %s: slot %s was lost (its lease ended)', g.name, key);
+          g.held.delete(key);
+        }
+      } catch (e) {
+        h.log.warning('workflow queue %s: renewing slots failed: %s', g.name, describeThrown(e));
+      }
+    }
+    if (!any && this.#renewing !== undefined) {
+      clearInterval(this.#renewing);
+      this.#renewing = undefined;
+    }
+  }
+}
+
+function shown(g: Gate, member: string, w: SlotRequest, i: number, blocked = g.blocked): QueuedWork {
+  return {
+    queue: w.queue,
+    member,
+    position: i + 1,
+    kind: w.kind,
+    id: w.id,
+    step: w.step,
+    seq: w.seq,
+    attempt: w.attempt,
+    priority: w.priority,
+    since: w.since,
+    waiting: `waiting for queue ${w.queue}: ${blocked}`,
+  };
+}
+
+const registry = new WeakMap<object, WorkflowQueues>();
+
+/** Registers the queues of runtime `rt` (its constructor, from the `workflowQueues` option). */
+export function registerQueues(rt: object, host: QueueHost, options: WorkflowQueuesOptions | undefined): void {
+  checkQueuesOptions(options);
+  registry.set(rt, new WorkflowQueues(host, options));
+}
+
+/** The queues of runtime `rt` (a runtime registered none: every queue served, no limits). */
+export function queuesOf(rt: object): WorkflowQueues | undefined {
+  return registry.get(rt);
+}
+
+/** What a step names of its queue (its options', else its kind's). */
+export interface QueueChoice {
+  readonly queue?: string | undefined;
+  readonly priority?: number | undefined;
+}
+
+/**
+ * Waits for a slot of the queue of attempt `attempt` of step `name` (operation `seq`): undefined at
+ * once when its queue has no limit and is served here (no store operation). The wait is the run's:
+ * its end (or, `cancellable`, a cancel) rejects it, and the attempt leaves the queue.
+ */
+export async function waitForSlot(
+  ops: RunOps,
+  seq: number,
+  name: string,
+  attempt: number,
+  choice: QueueChoice,
+  cancellable: boolean,
+  route?: { member?: string | undefined; priority?: number; seq?: number },
+): Promise<QueueSlot | undefined> {
+  const h = ops.host;
+  const queue = choice.queue ?? h.spec.queue ?? DEFAULT_QUEUE;
+  const queues = queuesOf(h.entities);
+  const priority = choice.priority ?? h.spec.priority ?? 0;
+  const request = { queue, priority, kind: h.spec.name, id: h.id, step: name, seq, attempt, since: h.clock.now() };
+  if (route !== undefined) {
+    // An activity: run here when this member serves its queue, else on a member that does (its slot taken there).
+    route.member = undefined;
+    route.priority = priority;
+    route.seq = seq;
+    if (queues !== undefined && !queues.serves(queue)) {
+      route.member = await ops.waitFor<string>((resolve) => queues.route(request, resolve), cancellable);
+      return undefined;
+    }
+  }
+  if (queues === undefined || queues.free(queue)) return undefined;
+  let granted: QueueSlot | undefined;
+  let left = false;
+  try {
+    return await ops.waitFor<QueueSlot>((resolve) => {
+      const leave = queues.take(request, (slot) => {
+        // Granted after the wait ended (the run ended, a cancel): given back at once.
+        if (left) slot.release();
+        else resolve((granted = slot));
+      });
+      return () => {
+        left = true;
+        leave();
+      };
+    }, cancellable);
+  } catch (e) {
+    granted?.release();
+    throw e;
+  }
+}
+
+/** The attempts of instance `kind`/`id` waiting for a slot on runtime `rt`, as describe() shows them. */
+export function queuedSteps(rt: object, kind: string, id: string): WorkflowRunningOperation[] {
+  const queues = queuesOf(rt);
+  if (queues === undefined) return [];
+  return queues
+    .waiting()
+    .filter((w) => w.kind === kind && w.id === id)
+    .map((w) => ({
+      s: w.seq,
+      t: 'step' as const,
+      n: w.step,
+      attempt: w.attempt,
+      startedAt: w.since,
+      queued: { queue: w.queue, position: w.position, priority: w.priority, waiting: w.waiting },
+    }));
+}
+
+/** A queue as one member sees it ({@link WorkflowClient.queue}). */
+export interface WorkflowQueueView {
+  readonly name: string;
+  /** Its limits (every member is given the same). */
+  readonly limits: QueueLimits;
+  /** Whether this member runs its steps. */
+  readonly served: boolean;
+  /** How many of its attempts run on this member now. */
+  running(): number;
+  /**
+   * The attempts waiting for a slot on every live member (each asked through its entities
+   * manager; one that does not answer within 5 s is left out), each with its member and its place
+   * there, in the order each member grants them.
+   */
+  waiting(): Promise<QueuedWork[]>;
+}
+
+/** Queue `name` of runtime `rt` (a runtime with no queues registered: served, unlimited, idle). */
+export function queueView(rt: object, name: string): WorkflowQueueView {
+  const q = queuesOf(rt);
+  return {
+    name,
+    limits: q?.limits(name) ?? {},
+    served: q?.serves(name) ?? true,
+    running: () => q?.runningHere(name) ?? 0,
+    waiting: async () => (q === undefined ? [] : q.waitingEverywhere(name)),
+  };
+}
