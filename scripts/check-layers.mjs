@@ -2,7 +2,9 @@
 // Checks that a package's imports run one way (docs/contributing.md, "Package layout"): no circle
 // between its source files, and no import from a room (a folder of `src/`) on a lower floor to one
 // on a higher floor, or between two rooms of the same floor. The floors of each package are listed
-// below, lowest first; files directly in `src/` (index.ts) are the room '.'. Imports are read as
+// below, lowest first; a room is a folder of `src/` or of one of its folders (`workflow/body`: a
+// file belongs to the longest room its path starts with), or a file directly in `src/` named by
+// itself (`entities.ts`); the other files directly in `src/` (index.ts) are the room '.'. Imports are read as
 // text (`from '...'`, `import('...')`), relative ones only. Prints what breaks the rule and exits 1,
 // or prints the floors and exits 0. Usage: node scripts/check-layers.mjs [package folder...]
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -16,8 +18,13 @@ const LAYOUTS = {
   'packages/entities': [
     ['contract'],
     ['store', 'kinds', 'inspect'],
-    ['workflow'],
     ['runtime'],
+    ['workflow/model'],
+    ['workflow/scheduling'],
+    ['workflow/body', 'workflow/client'],
+    ['workflow/instance'],
+    ['workflow/operator'],
+    ['entities.ts'],
     ['projection'],
     ['testing', '.'],
   ],
@@ -82,9 +89,11 @@ for (const [pkg, floors] of Object.entries(LAYOUTS)) {
   if (wanted.length > 0 && !wanted.includes(pkg)) continue;
   const src = join(root, pkg, 'src');
   const floorOf = new Map(floors.flatMap((rooms, i) => rooms.map((room) => [room, i])));
+  const rooms = [...floorOf.keys()].sort((a, b) => b.length - a.length);
   const roomOf = (file) => {
-    const parts = relative(src, file).split(sep);
-    return parts.length === 1 ? '.' : parts[0];
+    const rel = relative(src, file).split(sep).join('/');
+    if (!rel.includes('/')) return floorOf.has(rel) ? rel : '.';
+    return rooms.find((room) => rel.startsWith(room + '/')) ?? rel.split('/')[0];
   };
   const graph = new Map(sources(src).map((f) => [f, importsOf(f)]));
   const problems = [];

@@ -2,7 +2,7 @@
 // `npm run check`: every gate CI runs before the tests, in order, each timed. A failing step does
 // not hide the others: all run (except after a failed build, which the rest need, and after a
 // failed pack, which the two packaging steps need), and the check fails at the end if any did.
-// Independent steps run side by side. Steps: build, lint, format:check, docs, check:types (every
+// Independent steps run side by side. Steps: build, layers (scripts/check-layers.mjs), lint, format:check, docs, check:types (every
 // package's type-level tests, scripts/check-types.mjs), pack (scripts/pack.mjs, once, into a
 // temporary folder), check:publish and check:docs (both on those tarballs).
 import { spawn } from 'node:child_process';
@@ -18,6 +18,7 @@ const npmRun = (script, ...args) => ['npm', ['run', '--silent', script, ...(args
 /** name, command, the step whose failure makes it pointless (then it is not run), and whether it runs at full priority. */
 const steps = [
   { name: 'build', cmd: npmRun('build') },
+  { name: 'layers', cmd: [process.execPath, [join(root, 'scripts', 'check-layers.mjs')]] },
   { name: 'lint', cmd: npmRun('lint'), needs: 'build', critical: true },
   { name: 'format:check', cmd: npmRun('format:check'), needs: 'build' },
   { name: 'docs', cmd: npmRun('docs', '--check'), needs: 'build' },

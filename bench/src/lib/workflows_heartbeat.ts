@@ -2,7 +2,7 @@
 // Effect have no step heartbeat, Temporal's is an RPC to its server). What `info.heartbeat(details)`
 // costs a running step: its details' size check, the heartbeat timeout re-armed, the running
 // attempt's view updated — and the details written to the store at most every 80 % of the heartbeat
-// timeout (packages/entities/src/workflow/effects.ts), so with 30 s none is written within a run
+// timeout (packages/entities/src/workflow/body/effects.ts), so with 30 s none is written within a run
 // here: this is the call's own cost, the one a step that heartbeats in a tight loop pays.
 // Measured as (median time of a workflow whose one step loops N times heartbeating each turn −
 // that of the same loop without heartbeats) / N, the two interleaved in each round.

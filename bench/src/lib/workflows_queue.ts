@@ -1,7 +1,7 @@
 // The workflows suite's queued-step rows (ergo-ts only: an engine with `queuedSteps`): what a step
 // costs when each of its attempts takes a slot of a queue with a concurrency limit (never reached
 // here: the cost of the slot itself, not of waiting for one). A slot is a row of the store's lease
-// table taken before the attempt and given back after it (packages/entities/src/workflow/queues.ts),
+// table taken before the attempt and given back after it (packages/entities/src/workflow/scheduling/queues.ts),
 // so on PostgreSQL it adds two round trips to each step. Measured as the step overhead row is
 // (lib/workflows_rows.ts, row 3): (median latency of a 21-step workflow − that of a 1-step one) / 20,
 // plain and queued workflows interleaved in each round so both see the same machine; reported are

@@ -45,10 +45,9 @@ export {
   type KindStats,
   type StoreOperationStats,
 } from './inspect/stats.js';
-export { Entities } from './runtime/runtime.js';
-export { startEntities } from './runtime/start_entities.js';
+export { Entities, startEntities, type EntitiesOptions } from './entities.js';
 export { ENTITIES_CHANNEL } from './runtime/host_runtime.js';
-export { ENTITIES_DEFAULTS, type EntitiesOptions, type EntityCallOptions } from './runtime/options.js';
+export { ENTITIES_DEFAULTS, type EntityCallOptions } from './runtime/options.js';
 export { SHARD_LEASE_KIND } from './runtime/leases.js';
 export { ReminderEntity } from './kinds/reminders.js';
 export {
@@ -165,16 +164,15 @@ export {
   type WorkflowSignals,
   type WorkflowUpdates,
 } from './workflow/model/define.js';
+export { MAX_PENDING_UPDATES } from './workflow/instance/updates.js';
 export {
   MAX_ANSWERED_UPDATES,
-  MAX_PENDING_UPDATES,
   MAX_UPDATE_ID_LENGTH,
-  defineUpdate,
   type PendingUpdate,
-  type UpdateOptions,
   type UpdateState,
-  type WorkflowUpdate,
-} from './workflow/instance/updates.js';
+} from './workflow/model/update_state.js';
+export { defineUpdate, type WorkflowUpdate } from './workflow/model/define.js';
+export type { UpdateOptions } from './workflow/client/update_request.js';
 export type {
   ChildHandle,
   CompensationOptions,

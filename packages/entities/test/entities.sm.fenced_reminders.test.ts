@@ -34,7 +34,7 @@ import {
 } from '../src/index.js';
 import type { EntityEvent } from '../src/runtime/host_runtime.js';
 import type { ReminderStore } from '../src/contract/reminder_store.js';
-import { startEntitiesWith } from '../src/runtime/start_entities.js';
+import { startEntitiesWith } from '../src/entities.js';
 import { EventRecorder } from '../src/testing/event_recorder.js';
 
 const pg = filePostgres({

@@ -36,7 +36,7 @@ import type { EntityEvent } from '../src/runtime/host_runtime.js';
 import { shardOf } from '../src/contract/placement.js';
 import { fireId } from '../src/runtime/reminder_scheduler.js';
 import type { ReminderStore, StoredReminder } from '../src/contract/reminder_store.js';
-import { startEntitiesWith } from '../src/runtime/start_entities.js';
+import { startEntitiesWith } from '../src/entities.js';
 import { startTestEntities } from '../src/testing/index.js';
 import { EventRecorder } from '../src/testing/event_recorder.js';
 

@@ -1,4 +1,4 @@
-// An operator's `stats` for the whole cluster (workflow/operator.ts, `scope: 'cluster'`): two
+// An operator's `stats` for the whole cluster (workflow/operator/operator.ts, `scope: 'cluster'`): two
 // members and a client-only node in this process. Instances run on both members; the client's
 // manager, asked as the Observer's charts ask it, answers the members' figures summed (its own
 // read zero: it runs no instance), naming the nodes it summed; asked for its own figures, it

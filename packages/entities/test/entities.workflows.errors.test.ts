@@ -29,7 +29,7 @@ import {
   terminalError,
   type OutboxInfo,
 } from '../src/index.js';
-import { startEntitiesWith } from '../src/runtime/start_entities.js';
+import { startEntitiesWith } from '../src/entities.js';
 import { startTestEntities } from '../src/testing/index.js';
 
 /** Every unhandled rejection of this process: one is what ended a node's OS process. */

@@ -20,7 +20,7 @@ import { schema, startNode } from 'ergo-ts';
 
 import type { EntitiesClock } from '../src/contract/clock.js';
 import { SqliteStore, defineWorkflow, type EntityStore } from '../src/index.js';
-import { startEntitiesWith } from '../src/runtime/start_entities.js';
+import { startEntitiesWith } from '../src/entities.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-wf-found-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

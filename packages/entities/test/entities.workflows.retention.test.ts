@@ -1,4 +1,4 @@
-// Retention (workflow/retention.ts): ended instances of a kind with `retention.closedFor` are
+// Retention (workflow/operator/retention.ts): ended instances of a kind with `retention.closedFor` are
 // deleted once they ended that long ago — record, index row — and no others: never a running one,
 // never one within its period, never one of a kind without retention; in bounded transactions
 // (`batchSize` keys each, `maxBatches` a sweep). A sweep is run at a chosen time on the test kit,

@@ -1,4 +1,4 @@
-// The batch tools (@ergo-ts/entities batch operations, workflow/batch_client.ts): through the
+// The batch tools (@ergo-ts/entities batch operations, workflow/client/batch_client.ts): through the
 // entities manager's operator requests, as the other workflow tools. workflow_batch_count (a dry
 // run: how many instances a query matches) and workflow_batch_describe (a batch's progress:
 // matched, done, failed, skipped) read; workflow_batch_start, workflow_batch_cancel and

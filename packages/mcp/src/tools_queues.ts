@@ -1,7 +1,7 @@
 // The workflow queue tool (@ergo-ts/entities' queues, docs/workflows.md "Queues"): workflow_queues
 // asks the entities manager of the node it names (its registered name, `entities` by default)
 // which queues that member serves and what waits there for a slot (`{ '~wfq': 'serves' }` and
-// `{ '~wfq': 'waiting', queue }`, and each queue's limits with `{ '~wfq': 'queues' }`, answered by packages/entities/src/workflow/activities.ts). It only
+// `{ '~wfq': 'waiting', queue }`, and each queue's limits with `{ '~wfq': 'queues' }`, answered by packages/entities/src/workflow/body/activities.ts). It only
 // reads. A node without an entities runtime of that name answers ERR_MCP_UNSUPPORTED.
 
 import { ErrProcessUnknown, ErrTimeout, ProcessID, type Atom } from 'ergo-ts';

@@ -1,6 +1,6 @@
 // The workflow schedule tools (@ergo-ts/entities, docs/workflows.md "Schedules"): each asks the
 // entities manager of the node it names `{ '~entity': 'schedules', op, ... }` (the entities'
-// workflow/schedules_operator.ts), as the workflow tools ask theirs (tools_workflow.ts).
+// workflow/operator/schedules_operator.ts), as the workflow tools ask theirs (tools_workflow.ts).
 // schedule_list and schedule_describe read; schedule_create, schedule_pause, schedule_unpause,
 // schedule_trigger, schedule_backfill, schedule_update and schedule_delete act, so they run only
 // with `actions: true`. A refusal keeps the engine's code (ERR_SCHEDULE_NOT_FOUND,

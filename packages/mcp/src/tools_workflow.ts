@@ -87,7 +87,7 @@ const letterArgs = {
   id: z.string().min(1).describe("The message id (a dead letter's id)"),
 };
 
-/** Which operator requests the manager answers (workflow/operator.ts, runtime/dead_letters.ts, workflow/schedules_operator.ts). */
+/** Which operator requests the manager answers (workflow/operator/operator.ts, runtime/dead_letters.ts, workflow/operator/schedules_operator.ts). */
 export type Subject = 'workflows' | 'deadLetters' | 'schedules';
 
 /** Asks the entities manager of the node `args.node` names; the answer's value, or its refusal as an error (tools_schedules.ts too). */

@@ -1,7 +1,7 @@
 // The Queues page's requests (@ergo-ts/entities' workflow queues, docs/workflows.md "Queues"):
 // `do/queues` with an `op`, asked of the entities manager of the node observed (its registered
 // name, `entities` unless the page names another) with the requests that manager answers for
-// other members and for MCP's `workflow_queues` (packages/entities/src/workflow/activities.ts):
+// other members and for MCP's `workflow_queues` (packages/entities/src/workflow/body/activities.ts):
 // `queues` (`{ '~wfq': 'queues' }`: each queue this member knows with its limits, served here or
 // not, attempts running here), `serves` (`{ '~wfq': 'serves' }`: the queues it serves, null for
 // every one) and `waiting` (`{ '~wfq': 'waiting', queue? }`: the attempts waiting here for a slot,

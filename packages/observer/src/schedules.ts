@@ -1,6 +1,6 @@
 // The Schedules page's requests (@ergo-ts/entities' workflow schedules, docs/workflows.md
 // "Schedules"): `do/schedules` with an `op`, asked of the entities manager of the node observed as
-// `{ '~entity': 'schedules', op, ... }` (the entities' workflow/schedules_operator.ts), as the
+// `{ '~entity': 'schedules', op, ... }` (the entities' workflow/operator/schedules_operator.ts), as the
 // Workflows page's are (workflows.ts, which routes them). `list` and `describe` read; `pause`,
 // `unpause`, `trigger`, `backfill`, `create`, `update` and `delete` act, gated by the Observer's
 // `workflowActions` option as the workflow actions are. A refusal keeps the engine's code

@@ -83,7 +83,7 @@ export interface StateIndex {
    */
   backfill(kind: string, key: string, version: number, entry: StateIndexEntry): Promise<boolean>;
   /**
-   * Retention (workflow/retention.ts): deletes at most `limit` keys of `kind` whose row is in one
+   * Retention (workflow/operator/retention.ts): deletes at most `limit` keys of `kind` whose row is in one
    * of `statuses` and ended before `endedBefore` — their state's value (the state row keeps its
    * version, so an activation still holding the old value writes on it), index row, reminders,
    * inbox, processed ids and dead letters (not their lease row) — in one transaction, each key

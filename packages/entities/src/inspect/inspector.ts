@@ -135,7 +135,7 @@ export function untrackHost(rt: object, view: HostView): void {
   if (hosts?.get(id) === view) hosts.delete(id);
 }
 
-/** @internal The views of `rt`'s activations now (workflow/metrics.ts counts open instances in them). */
+/** @internal The views of `rt`'s activations now (workflow/model/metrics.ts counts open instances in them). */
 export function hostViews(rt: object): Iterable<HostView> {
   return registry.get(rt)?.values() ?? [];
 }

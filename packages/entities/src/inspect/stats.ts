@@ -94,7 +94,7 @@ export interface EntitiesStats {
   readonly projections: readonly ProjectionStats[];
   /**
    * Per workflow kind this node hosts (`defineWorkflow` kinds; none: empty), the workflow figures
-   * counted on this node (workflow/metrics.ts): instances started and ended by status, blocked,
+   * counted on this node (workflow/model/metrics.ts): instances started and ended by status, blocked,
    * open now, durations, step attempts, retries and failures, resume latency, outbox, signals, queries.
    */
   readonly workflows: Readonly<Record<string, WorkflowKindStats>>;
@@ -292,7 +292,7 @@ export class StoreMeter {
   }
 }
 
-// --- workflow figures (workflow/metrics.ts counts them; their shape is here) ---------------------
+// --- workflow figures (workflow/model/metrics.ts counts them; their shape is here) ---------------------
 
 /** A histogram as Prometheus has it: cumulative bucket counts, seconds. */
 export interface WorkflowHistogram {
@@ -318,7 +318,7 @@ export interface WorkflowStepStats {
 }
 
 /**
- * One workflow kind's figures on this node (`EntitiesStats.workflows`; workflow/metrics.ts counts
+ * One workflow kind's figures on this node (`EntitiesStats.workflows`; workflow/model/metrics.ts counts
  * them). Counters run from the runtime's start.
  */
 export interface WorkflowKindStats {

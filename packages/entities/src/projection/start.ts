@@ -30,7 +30,7 @@ import {
   type ProjectionMode,
   type ProjectionStats,
 } from '../inspect/projections.js';
-import type { Entities } from '../runtime/runtime.js';
+import type { Entities } from '../entities.js';
 import { DEFAULT_READ_LIMIT, type JournalEvent, type KindEvent } from './journal_events.js';
 import { checkTableName, DEFAULT_OFFSETS_TABLE, ReadModelOffsets } from './read_model_offsets.js';
 import { ProjectionRunner, type Delivery, type RunnerSettings, type RunnerStatus } from './runner.js';

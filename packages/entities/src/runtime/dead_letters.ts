@@ -7,6 +7,7 @@
 import { ignorable, rejected } from 'ergo-ts';
 
 import { ErrEntityIncorrect } from '../contract/errors.js';
+import { answerOperation } from '../contract/operation_answer.js';
 import {
   isDeadLetterStore,
   type DeadLetter,
@@ -195,28 +196,6 @@ async function runDeadLetters(dl: DeadLetters, r: DeadLetterOperation): Promise<
 }
 
 /** Runs `request` on `dl` and answers as {@link DeadLetterOperation} says (never rejects). */
-export async function operateDeadLetters(dl: DeadLetters, request: DeadLetterOperation): Promise<string> {
-  try {
-    return answerText({ ok: true, value: (await runDeadLetters(dl, request)) ?? null });
-  } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    return answerText({
-      ok: false,
-      code: typeof code === 'string' ? code : 'ERR_ENTITY_OPERATION',
-      message: err instanceof Error ? err.message : String(err),
-    });
-  }
-}
-
-/** JSON of an answer: a bigint as its digits; a message JSON cannot hold as its printed form. */
-function answerText(v: unknown): string {
-  const replacer = (_k: string, x: unknown): unknown => (typeof x === 'bigint' ? x.toString() : x);
-  try {
-    return JSON.stringify(v, replacer);
-  } catch {
-    // A message with a cycle (or a throwing toJSON): the rest of the answer still tells.
-    return JSON.stringify(v, (k, x: unknown) =>
-      k === 'message' && typeof x === 'object' ? String(x) : replacer(k, x),
-    );
-  }
+export function operateDeadLetters(dl: DeadLetters, request: DeadLetterOperation): Promise<string> {
+  return answerOperation(() => runDeadLetters(dl, request), 'ERR_ENTITY_OPERATION');
 }

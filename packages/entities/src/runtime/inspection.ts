@@ -12,10 +12,10 @@ import {
   type EntityInspection,
   type ShardTable,
 } from '../inspect/inspector.js';
-import type { Entities } from './runtime.js';
+import type { EntitiesRuntime } from './runtime.js';
 
 /** This node's shard table: the shards it owns and its active entities per shard and kind. */
-export function shardTable(rt: Entities): ShardTable {
+export function shardTable(rt: EntitiesRuntime): ShardTable {
   return nodeShardTable(rt);
 }
 
@@ -23,14 +23,14 @@ export function shardTable(rt: Entities): ShardTable {
  * The entities of `rt`'s node: members, shard table, active entities per kind and the first
  * `limit` of them (most recently active first). Cheap: no store access, nothing leaves the node.
  */
-export function inspectEntities(rt: Entities, limit: number = INSPECT_DEFAULTS.entities): EntitiesInspection {
+export function inspectEntities(rt: EntitiesRuntime, limit: number = INSPECT_DEFAULTS.entities): EntitiesInspection {
   return nodeInspection(rt, limit);
 }
 
 /**
  * One entity active on `rt`'s node, with its state rendered by {@link renderState} (null when the
- * node hides states: EntitiesOptions.inspectState false); undefined when it is not active here.
+ * node hides states: RuntimeOptions.inspectState false); undefined when it is not active here.
  */
-export function inspectEntity(rt: Entities, kind: string, key: string): EntityInspection | undefined {
+export function inspectEntity(rt: EntitiesRuntime, kind: string, key: string): EntityInspection | undefined {
   return entityInspection(rt, kind, key);
 }

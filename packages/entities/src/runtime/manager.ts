@@ -9,13 +9,10 @@ import { ErrEntityIncorrect } from '../contract/errors.js';
 import { hostName } from '../contract/ids.js';
 import { ManagerInspector, isInspectRequest, nodeShardTable } from '../inspect/inspector.js';
 import type { InspectedRuntime } from '../inspect/inspector.js';
-import type { WorkflowClient } from '../workflow/client/client.js';
-import { isWorkflowOperation, operateWorkflows, type ClusterStats } from '../workflow/operator/operator.js';
-import { answerQueueRequest, isQueueRequest } from '../workflow/body/activities.js';
-import { isScheduleOperation, operateSchedules } from '../workflow/operator/schedules_operator.js';
 import { isDeadLetterOperation, operateDeadLetters, type DeadLetters } from './dead_letters.js';
 import type { ActivateReply, ActivateRequest, HelloNotice, LeavingNotice, SendRequest } from './manager_protocol.js';
 import type { Membership } from './membership.js';
+import type { FeatureRequests, ManagerCluster } from './feature.js';
 import { ENTITIES_DEFAULTS } from './options.js';
 
 /** What the manager asks of its runtime (runtime.ts implements it), inspection's seam included. */
@@ -29,8 +26,8 @@ export interface ManagerRuntime extends InspectedRuntime {
   >;
   /** Whether this node owns shards ('member') or only calls them ('client'). */
   readonly role: 'member' | 'client';
-  /** The runtime's workflow client: an operator's workflow requests go through it (workflow/operator.ts). */
-  readonly workflows: WorkflowClient;
+  /** The requests the runtime's features answer (feature.ts): asked in turn for each call. */
+  readonly requests: readonly FeatureRequests[];
   /** The runtime's dead letters: an operator's dead-letter requests go through them (dead_letters.ts). */
   readonly deadLetters: DeadLetters;
 }
@@ -74,8 +71,8 @@ export class EntityManager extends Actor {
     this.#inspector ??= new ManagerInspector(this.#rt, this.node.processName(this.pid));
     return this.#inspector.inspect();
   }
-  /** How `stats` with `scope: 'cluster'` reaches the other members' managers (same registered name). */
-  #clusterStats(): ClusterStats {
+  /** How a feature's request reaches the other members' managers (same registered name). */
+  #cluster(): ManagerCluster {
     const rt = this.#rt;
     const name = this.node.processName(this.pid) || ENTITIES_DEFAULTS.name;
     return {
@@ -88,17 +85,11 @@ export class EntityManager extends Actor {
 
   override handleCall(from: PID, ref: Ref, request: unknown): unknown {
     if (isInspectRequest(request)) return JSON.stringify(nodeShardTable(this.#rt));
-    const operation = isWorkflowOperation(request)
-      ? operateWorkflows(this.#rt.workflows, request, () => this.#rt.stats().workflows, this.#clusterStats())
-      : isDeadLetterOperation(request)
-        ? operateDeadLetters(this.#rt.deadLetters, request)
-        : isQueueRequest(request)
-          ? answerQueueRequest(this.#rt, request) // another member's activity (workflow/activities.ts)
-          : isScheduleOperation(request)
-            ? operateSchedules(this.#rt.workflows.schedules, request)
-            : undefined;
+    const operation = isDeadLetterOperation(request)
+      ? operateDeadLetters(this.#rt.deadLetters, request)
+      : this.#rt.requests.find((r) => r.matches(request))?.answer(request, this.#cluster());
     if (operation !== undefined) {
-      // Answered when done (a cancel or resume is a call to the instance's owner): JSON text.
+      // Answered when done (a cancel or resume is a call to the instance's owner).
       const me = this.pid;
       const answer = (ok: boolean, value: unknown): void => {
         try {
@@ -107,7 +98,7 @@ export class EntityManager extends Actor {
           // The manager is gone (the runtime stopped): the caller's call fails with it.
         }
       };
-      // A failure (an activity that threw) is the caller's error.
+      // A failure (a remote activity that threw) is the caller's error.
       operation.then(
         (text) => answer(true, text),
         (e: unknown) => answer(false, e),

@@ -15,7 +15,7 @@ import { ProcessID, type Atom, type Node } from 'ergo-ts';
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import { errorCode } from '../contract/codes.js';
 import type { HelloNotice, LeavingNotice } from './manager_protocol.js';
-import type { EntitiesOptions } from './options.js';
+import type { RuntimeOptions } from './options.js';
 
 /**
  * While the registrar's events are followed, how long between two reads of its nodes that no
@@ -38,7 +38,7 @@ export interface MembershipHooks {
   readonly memberLeaseEnded?: (node: string) => Promise<boolean>;
 }
 
-/** The members of one runtime's cluster, as this node sees them ({@link EntitiesOptions.members}). */
+/** The members of one runtime's cluster, as this node sees them ({@link RuntimeOptions.members}). */
 export class Membership {
   /** `members: 'registrar'`: the members are the nodes the node's registrar lists. */
   readonly fromRegistrar: boolean;
@@ -83,7 +83,7 @@ export class Membership {
   constructor(
     node: Node,
     manager: string,
-    options: Pick<EntitiesOptions, 'members' | 'leader' | 'role'>,
+    options: Pick<RuntimeOptions, 'members' | 'leader' | 'role'>,
     hooks: MembershipHooks,
   ) {
     const members = options.members ?? [];

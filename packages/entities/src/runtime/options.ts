@@ -11,11 +11,13 @@ import type { EventSourcedKind } from '../kinds/event_sourced.js';
 import { SHARD_LEASE_KIND } from './leases.js';
 import type { InboxOptions } from './inbox_sweeper.js';
 import type { ReminderOptions } from './reminder_scheduler.js';
-import type { WorkflowQueuesOptions } from '../workflow/scheduling/queues.js';
-import type { RetentionSettings } from '../workflow/operator/retention.js';
+import type { EntitiesFeature } from './feature.js';
 
-/** Options of {@link startEntities}. */
-export interface EntitiesOptions {
+/**
+ * The runtime's own options of {@link startEntities} (`EntitiesOptions`, entities.ts, adds those of
+ * the features plugged into it: the workflow layer's).
+ */
+export interface RuntimeOptions {
   /** Where leases, state and inboxes live. Every member must use the same store (or the same database). */
   readonly store: EntityStore;
   /** The kinds this node hosts (every member hosts the same kinds): state-mode and event-sourced. */
@@ -114,22 +116,9 @@ export interface EntitiesOptions {
    * key's dead letters (`entities.deadLetters`; a store that keeps them: all three of this package).
    */
   readonly inbox?: InboxOptions;
-  /**
-   * The workflow queues this member serves and their limits (docs/workflows.md, "Queues"):
-   * `{ serve: ['gpu'], queues: { gpu: { concurrency: 2, perMember: 1, rate: { limit: 10, periodMs: 1000 } } } }`.
-   * Default: every queue served, none limited.
-   */
-  readonly workflowQueues?: WorkflowQueuesOptions;
-  /**
-   * The workflow retention sweeper's settings on this member (docs/workflows.md, "Retention"):
-   * `{ everyMs: 600_000, batchSize: 500 }`, each over `RETENTION_DEFAULTS`. A member that hosts
-   * `WorkflowRetention` runs the sweeper with them as it starts (a sweeper running with other
-   * settings is started again with these). Bad values: ERR_WORKFLOW_INCORRECT.
-   */
-  readonly workflowRetention?: Partial<RetentionSettings>;
 }
 
-/** Defaults of {@link EntitiesOptions}. */
+/** Defaults of {@link RuntimeOptions}. */
 export const ENTITIES_DEFAULTS = Object.freeze({
   shards: 64,
   leaseTtlMs: 10_000,
@@ -145,11 +134,13 @@ export type { EntityCallOptions } from '../contract/call_options.js';
 
 /**
  * @internal The internal seams of a runtime, for the entities test kit (testing/): not part of
- * {@link EntitiesOptions}, so no user depends on them.
+ * {@link RuntimeOptions}, so no user depends on them.
  */
 export interface EntitiesSeams {
   /** The clock of passivation and lease renewal (default the wall clock). */
   readonly clock?: EntitiesClock;
+  /** The features plugged into the runtime (feature.ts; entities.ts gives the workflow layer). */
+  readonly features?: readonly EntitiesFeature<any>[];
 }
 
 /** An integer option in 1..2^31-1 (`dflt` when absent); ERR_ENTITY_INCORRECT otherwise. */
@@ -175,12 +166,12 @@ export interface RuntimeSettings {
   /** `leaseScope: 'shard'`. */
   readonly shardScope: boolean;
   readonly takeOverFromDeadMembers: boolean;
-  /** `role: 'client'`: the runtime owns nothing (see {@link EntitiesOptions.role}). */
+  /** `role: 'client'`: the runtime owns nothing (see {@link RuntimeOptions.role}). */
   readonly client: boolean;
 }
 
-/** Whether `options` make a client-only runtime ({@link EntitiesOptions.role}); ERR_ENTITY_INCORRECT for a bad role. */
-function clientRole(options: EntitiesOptions): boolean {
+/** Whether `options` make a client-only runtime ({@link RuntimeOptions.role}); ERR_ENTITY_INCORRECT for a bad role. */
+function clientRole(options: RuntimeOptions): boolean {
   const role = options.role ?? 'member';
   if (role !== 'member' && role !== 'client')
     throw ErrEntityIncorrect.with(`role must be 'member' or 'client', got ${String(role as unknown)}`);
@@ -196,7 +187,7 @@ function clientRole(options: EntitiesOptions): boolean {
  * Checks `options` (ERR_ENTITY_INCORRECT for the first one wrong, in this order) and fills in the
  * defaults. The members and the Leader's name are checked by the membership (membership.ts).
  */
-export function settingsOf(options: EntitiesOptions): RuntimeSettings {
+export function settingsOf(options: RuntimeOptions): RuntimeSettings {
   const leaseTtlMs = positive('leaseTtlMs', options.leaseTtlMs, ENTITIES_DEFAULTS.leaseTtlMs);
   const inspectState = options.inspectState !== false;
   const shards = positive('shards', options.shards, ENTITIES_DEFAULTS.shards);

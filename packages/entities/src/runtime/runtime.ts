@@ -34,7 +34,6 @@ import type { EntityId, EntityStore } from '../contract/store.js';
 import type { InboxFailureResult } from '../contract/dead_letters.js';
 import { KindCounters, StoreMeter, kindStatsOf, type EntitiesStats } from '../inspect/stats.js';
 import { projectionsOf } from '../inspect/projections.js';
-import { hostViews } from '../inspect/inspector.js';
 import type { EntityAddress, EntityKind } from '../kinds/entity.js';
 import {
   ENTITIES_CHANNEL,
@@ -54,15 +53,8 @@ import { EntityManager, type ManagerRuntime } from './manager.js';
 import { ownerNode, type ActivateReply, type SendRequest } from './manager_protocol.js';
 import { MemberLease, memberLeaseEnded } from './member_lease.js';
 import { Membership } from './membership.js';
-import { RETENTION_KIND } from '../workflow/model/batch_types.js';
-import { ensureRetention, retentionSettings, type RetentionSettings } from '../workflow/operator/retention.js';
-import { WorkflowClient } from '../workflow/client/client.js';
-import { backfillIndexes } from '../workflow/client/search.js';
-import { describeThrown } from '../contract/thrown.js';
-import { workflowStatsOf } from '../workflow/model/metrics.js';
-import { queuesOf, registerQueues } from '../workflow/scheduling/queues.js';
-import { callMember, ServingMembers, type QueueRequest } from '../workflow/body/activities.js';
-import { settingsOf, type EntitiesOptions, type EntitiesSeams, type EntityCallOptions } from './options.js';
+import { settingsOf, type RuntimeOptions, type EntitiesSeams, type EntityCallOptions } from './options.js';
+import type { AttachedFeature, EntitiesFeature, FeatureHost, FeatureRequests } from './feature.js';
 import { ReminderScheduler } from './reminder_scheduler.js';
 import { StoreWatermark } from './store_watermark.js';
 import { ShardOwnership } from './ownership.js';
@@ -74,11 +66,12 @@ import { startStopper, stopStopper, type StoppableRuntime } from './stopper.js';
 const channel = diagnostics.channel(ENTITIES_CHANNEL);
 
 /**
- * The entities runtime of one node (from {@link startEntities}). Its methods are safe to call from
- * anywhere on the node, inside actors included (they use the node's own call, not the caller's
- * process); every Promise it returns is safe to leave un-awaited.
+ * The entities runtime of one node, without the features plugged into it (feature.ts): the
+ * public `Entities` (entities.ts) is this with the workflow layer. Its methods are safe to call
+ * from anywhere on the node, inside actors included (they use the node's own call, not the
+ * caller's process); every Promise it returns is safe to leave un-awaited.
  */
-export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, StoppableRuntime {
+export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRuntime, StoppableRuntime, FeatureHost {
   /** The node this runtime runs on. */
   readonly node: Node;
   /** The store every activation of this node writes to. */
@@ -89,10 +82,10 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   readonly owner: string;
   /** How long a lease lasts unless renewed, in ms. */
   readonly leaseTtlMs: number;
-  /** Whether inspection shows entity states ({@link EntitiesOptions.inspectState}). */
+  /** Whether inspection shows entity states ({@link RuntimeOptions.inspectState}). */
   readonly inspectState: boolean;
   /**
-   * 'member', or 'client' ({@link EntitiesOptions.role}): a client routes every operation to the
+   * 'member', or 'client' ({@link RuntimeOptions.role}): a client routes every operation to the
    * members and owns nothing (no shard, lease or activation; `active()` stays empty).
    */
   readonly role: 'member' | 'client';
@@ -133,8 +126,10 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   #app: string | undefined;
   #stopping: Promise<void> | undefined;
   #stopped = false;
-  /** The retention sweeper's settings this member runs it with (workflow/retention.ts). */
-  readonly #retention: Partial<RetentionSettings>;
+  /** The features plugged into this runtime (feature.ts), attached in the constructor. */
+  readonly #features: readonly AttachedFeature[];
+  /** @internal The requests the features answer through the manager (manager.ts asks them in turn). */
+  readonly requests: readonly FeatureRequests[];
   /** @internal The reminder scheduler (undefined when the store keeps no reminders). */
   readonly reminders: ReminderScheduler | undefined;
   /** @internal What this member remembers its store acknowledged (store_watermark.ts). */
@@ -155,14 +150,13 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   readonly clock: EntitiesClock;
 
   /** @internal use {@link startEntities}. */
-  constructor(node: Node, options: EntitiesOptions, seams: EntitiesSeams = {}) {
+  constructor(node: Node, options: RuntimeOptions, seams: EntitiesSeams = {}) {
     this.node = node;
     this.clock = seams.clock ?? wallClock;
     this.store = options.store;
     this.measuredStore = this.#meter.wrap(options.store);
     this.owner = `${node.name}#${randomUUID()}`;
     const s = settingsOf(options);
-    this.#retention = retentionSettings(options.workflowRetention);
     this.leaseTtlMs = s.leaseTtlMs;
     this.inspectState = s.inspectState;
     this.role = s.client ? 'client' : 'member';
@@ -268,26 +262,6 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       maxAttempts: inboxMaxAttempts(options.inbox),
       redeliver: (kind, key, id, message) => this.redeliver(kind, key, new Map([[id, message]])),
     });
-    // The workflow queues' slots (workflow/queues.ts): leases of this runtime's owner string;
-    // activities (workflow/activities.ts) asked of the members serving their queue, through their managers.
-    const asked = { node, manager: s.name, members: () => this.members() };
-    const serving = new ServingMembers(asked);
-    registerQueues(
-      this,
-      {
-        store: options.store,
-        owner: this.owner,
-        leaseTtlMs: this.leaseTtlMs,
-        log: node.log,
-        kind: (name) => this.#kinds.get(name),
-        findServer: (queue) => serving.find(queue),
-        call: (member, request, timeoutMs) => callMember(asked, member, request as QueueRequest, timeoutMs),
-        node: node.name,
-        members: () => this.members(),
-      },
-      options.workflowQueues,
-    );
-    this.#timers.push(() => queuesOf(this)?.stop());
     this.#redelivery = new Redelivery({
       log: node.log,
       clock: this.clock,
@@ -301,6 +275,9 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       const probe = setInterval(() => this.membership.probe(), this.#probeMs).unref();
       this.#timers.push(() => clearInterval(probe));
     }
+    // Last: a feature is given the runtime whole (a bad option of its own throws here).
+    this.#features = (seams.features ?? []).map((f: EntitiesFeature<any>) => f.attach(this, options));
+    this.requests = this.#features.flatMap((f) => f.requests ?? []);
   }
 
   /** @internal */
@@ -321,29 +298,30 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     this.#observeMembers();
     this.reminders?.start();
     this.inboxSweeper?.start();
-    // Keys saved before the store had a state index get their rows (workflow/search.ts).
-    if (this.role === 'member')
-      backfillIndexes(this.store, [...this.#kinds.values()]).catch((err: unknown) =>
-        this.log('entities: the state index backfill failed (the next search tries again): %s', describeThrown(err)),
-      );
     this.membership.probe();
     this.membership.tell({ '~entity': 'hello', node: this.node.name });
-    // The retention sweeper (workflow/retention.ts), when this member hosts it: started if not running.
-    if (this.role === 'member' && this.#kinds.has(RETENTION_KIND))
-      ensureRetention(
-        this.workflows,
-        this.#retention,
-        (f, ...a) => this.log(f, ...a),
-        () => this.#stopped || this.#stopping !== undefined,
-      );
+    for (const f of this.#features) f.start?.();
   }
 
-  /** Starts and drives durable workflows (`defineWorkflow` kinds) on this runtime's cluster. */
-  get workflows(): WorkflowClient {
-    this.#workflows ??= new WorkflowClient(this, { store: this.store, kinds: () => [...this.#kinds.values()] });
-    return this.#workflows;
+  /** FeatureHost: the manager process's registered name. */
+  get managerName(): string {
+    return this.#name;
   }
-  #workflows: WorkflowClient | undefined;
+
+  /** FeatureHost: the kind `name` this runtime hosts (or addresses, on a client). */
+  kind(name: string): EntityKind<any, any> | undefined {
+    return this.#kinds.get(name);
+  }
+
+  /** FeatureHost: every kind this runtime hosts (or addresses, on a client). */
+  kinds(): EntityKind<any, any>[] {
+    return [...this.#kinds.values()];
+  }
+
+  /** FeatureHost: whether this runtime's stop began. */
+  stopping(): boolean {
+    return this.#stopped || this.#stopping !== undefined;
+  }
 
   /**
    * The live members: this node and the members it is connected to (the configured ones, or the
@@ -395,8 +373,17 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       ...(this.reminders === undefined ? {} : { reminders: this.reminders.stats() }),
       ...(this.inboxSweeper === undefined ? {} : { inbox: this.inboxSweeper.stats() }),
       projections: projectionsOf(this.node),
-      workflows: workflowStatsOf(this, hostViews(this), this.#kinds.values(), this.clock.now()),
+      workflows: {},
+      ...this.#featureStats(),
     };
+  }
+
+  /** The features' parts of {@link stats}, merged. */
+  #featureStats(): Partial<EntitiesStats> {
+    let out: Partial<EntitiesStats> = {};
+    const now = this.clock.now();
+    for (const f of this.#features) if (f.stats !== undefined) out = { ...out, ...f.stats(now) };
+    return out;
   }
 
   /** Recomputes the shards this node owns when the live members changed; counts those that moved. */
@@ -555,6 +542,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     this.reminders?.stop();
     this.inboxSweeper?.stop();
     for (const cancel of this.#timers) cancel();
+    for (const f of this.#features) f.stop?.();
     this.#redelivery.cancel();
     if (this.#activations.count() > 0) {
       const empty = this.#activations.whenEmpty();

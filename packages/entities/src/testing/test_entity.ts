@@ -28,7 +28,7 @@ import { ErrEntityIncorrect, ErrLeaseHeld } from '../contract/errors.js';
 import { SETTLE, type ActivationView, type EntityEvent } from '../runtime/host_runtime.js';
 import { hostName } from '../contract/ids.js';
 import type { MemoryStore } from '../store/memory_store.js';
-import type { Entities } from '../runtime/runtime.js';
+import type { Entities } from '../entities.js';
 import type { EntityCallOptions } from '../runtime/options.js';
 import type { StoredReminder } from '../contract/reminder_store.js';
 import type { InboxEntry, StoredEvent } from '../contract/store.js';

@@ -12,7 +12,7 @@ import { ErrNameUnknown, ErrProcessUnknown, ErrTimeout, ProcessID, defineError, 
 import { hostName } from '../contract/ids.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import type { ResultOptions, WorkflowHandle } from '../workflow/client/client.js';
-import type { UpdateOptions } from '../workflow/instance/updates.js';
+import type { UpdateOptions } from '../workflow/client/update_request.js';
 import type {
   AnyWorkflowKind,
   UpdateInput,

@@ -49,12 +49,12 @@ import {
   type WorkflowRunningOperation,
 } from '../model/record.js';
 import { runMarker } from '../model/continue_as_new.js';
-import { takeUpdate } from '../instance/updates.js';
+import { takeUpdate } from './update_take.js';
 import { runSelect, type SelectOps } from './select.js';
 import { CHILD_OF } from '../model/select_types.js';
 import { compensationOptions, putOutbox, runStep, type Compensation, type EffectOps } from './effects.js';
 import { activityAttempt, type ActivityRoute } from './activities.js';
-import { keyGeneration } from '../instance/recovery.js';
+import { keyGeneration } from '../model/record.js';
 import { RunEnded, type RunHost, type RunParking, type RunningAttempt, type Wait } from '../model/run_host.js';
 
 export { RunEnded, type RunHost, type RunParking } from '../model/run_host.js';

@@ -16,7 +16,7 @@ import type {
   WorkflowInput,
   WorkflowOutput,
 } from '../model/define.js';
-import type { UpdateOf } from '../instance/updates.js';
+import type { UpdateOf } from '../model/define.js';
 
 /** What a step's function is given. */
 export interface StepInfo {

@@ -16,7 +16,7 @@ import type { SignalSchemas } from '../model/define.js';
 import { ErrWorkflowCancelled, ErrWorkflowIncorrect, revivedError, storedError } from '../model/errors.js';
 import { stepFailed, type RunOps, type RunningAttempt } from '../model/run_host.js';
 import type { Taken } from '../model/update_state.js';
-import { updateHandle } from '../instance/updates.js';
+import { updateHandle } from './update_take.js';
 import { CHILD_OF, type ChildRef, type SelectArm, type SelectOutcome, type SelectTake } from '../model/select_types.js';
 
 /** The most branches a select takes. */

@@ -31,9 +31,9 @@ import {
 } from '../model/errors.js';
 import { storableSize } from '../model/bounds.js';
 import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowRequest } from '../model/record.js';
-import type { WatchMode } from '../instance/watchers.js';
+import type { WatchMode } from '../model/record.js';
 import type { ListOptions, WorkflowRuntimeView } from './listing.js';
-import { askUpdate, type UpdateOptions } from '../instance/updates.js';
+import { askUpdate, type UpdateOptions } from './update_request.js';
 import { WorkflowBatchClient } from './batch_client.js';
 import { askThrough, isStoreUnreachable, isTimeout, STORE_RETRY_MS } from './ride_through.js';
 import { checkIdReuse, checkStartSignal, type IdReusePolicy, type StartSignal } from './start_policy.js';

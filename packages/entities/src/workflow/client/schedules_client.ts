@@ -22,7 +22,12 @@ import {
   type SchedulePolicies,
   type ScheduleSpec,
 } from '../scheduling/schedules_spec.js';
-import type { ScheduleDescription, ScheduleRequest, ScheduleState, ScheduleSummary } from '../scheduling/schedules_types.js';
+import type {
+  ScheduleDescription,
+  ScheduleRequest,
+  ScheduleState,
+  ScheduleSummary,
+} from '../scheduling/schedules_types.js';
 
 /** What {@link ScheduleClient.create} takes: when, what input, how. */
 export interface ScheduleOptions<K extends AnyWorkflowKind = AnyWorkflowKind> {

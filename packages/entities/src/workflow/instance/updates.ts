@@ -16,44 +16,40 @@
 // handler's steps and the body's would interleave in another order on a replay than they did live,
 // and the journal would diverge. Taken by the body, an update is one more operation in its order.
 
-import type { Infer, StandardSchemaV1 } from 'ergo-ts';
-
 import type { EntitiesClock } from '../../contract/clock.js';
-import { ErrEntityUnavailable } from '../../contract/errors.js';
 import { describeThrown, quoted } from '../../contract/thrown.js';
 import { deferReply, refuseCall } from '../../kinds/entity.js';
-import { declared, MAX_WAKE_AT, storableSize, timerMs, valueIssue } from '../model/bounds.js';
-import type { UpdateSchema, UpdateSchemas, WorkflowSpec } from '../model/define.js';
+import { declared, timerMs, valueIssue } from '../model/bounds.js';
+import type { WorkflowSpec } from '../model/define.js';
 import {
-  ErrWorkflowCancelled,
   ErrWorkflowClosed,
   ErrWorkflowIncorrect,
   ErrWorkflowTimeout,
-  ErrWorkflowUpdateFailed,
   ErrWorkflowUpdateRejected,
   revivedError,
   storedError,
-  type StoredError,
 } from '../model/errors.js';
 import { storableRefusal } from '../model/outcome.js';
-import { withEntry, type WorkflowJournalEntry, type WorkflowRecord, type WorkflowRequest } from '../model/record.js';
-import type { RunOps, RunRef } from '../model/run_host.js';
-import { isStoreUnreachable, isTimeout, STORE_RETRY_MS } from '../client/ride_through.js';
-import { checkUpdates, type PendingUpdate, type Taken, type UpdateState, type UpdateTake } from '../model/update_state.js';
+import { withEntry, type WorkflowRecord } from '../model/record.js';
+import type { RunRef } from '../model/run_host.js';
+import {
+  checkUpdates,
+  keptUpdates,
+  MAX_UPDATE_ID_LENGTH,
+  type PendingUpdate,
+  type Taken,
+  type UpdateReply,
+  type UpdateState,
+  type UpdateTake,
+} from '../model/update_state.js';
 
 export { checkUpdates, type PendingUpdate, type UpdateState, type UpdateTake };
 
 /** Updates accepted and not answered an instance keeps at most: one more is refused (ERR_WORKFLOW_UPDATE_REJECTED). */
 export const MAX_PENDING_UPDATES = 256;
 
-/** Answered updates an instance keeps (the newest), to answer a repeat of their id from the record. */
-export const MAX_ANSWERED_UPDATES = 1024;
-
 /** How long an update whose acceptance could not be written waits before its caller asks again, in ms. */
 const RETRY_AFTER_MS = 100;
-
-/** The longest update id, in UTF-16 code units. */
-export const MAX_UPDATE_ID_LENGTH = 256;
 
 /** `d` (the description of `rec`) with the updates `rec` accepted and has not answered. */
 export function withPendingUpdates<D extends object>(d: D, rec: WorkflowRecord): D {
@@ -61,47 +57,6 @@ export function withPendingUpdates<D extends object>(d: D, rec: WorkflowRecord):
     .filter((u) => u.out === undefined)
     .map((u) => ({ id: u.id, name: u.name, input: u.input, at: u.at, ...(u.s === undefined ? {} : { taken: u.s }) }));
   return pending.length === 0 ? d : { ...d, updates: pending };
-}
-
-/** What the instance answers an update request: the answer, or `pending` when the wait ran out first. */
-export type UpdateReply =
-  | { readonly status: 'answered'; readonly output: unknown }
-  | { readonly status: 'failed'; readonly error: StoredError }
-  | { readonly status: 'pending' };
-
-/**
- * An update the body took with `ctx.update(name)`: its id and input, and its answer. `reply` and
- * `fail` are operations (journaled; a replay does not answer again); one of them, once.
- */
-export interface WorkflowUpdate<In, Out, N extends string = string> {
-  /** The update's id (the caller's `updateId`, or one the client drew). */
-  readonly id: string;
-  /** Its name (one of those the body waited for). */
-  readonly name: N;
-  readonly input: In;
-  /**
-   * Answers the caller with `output` (checked by the update's output schema: ERR_WORKFLOW_INCORRECT
-   * into the body, nothing written, when it refuses it). Resolves once the answer is journaled.
-   */
-  reply(output: Out): Promise<void>;
-  /** Answers the caller with an error: `handle.update` rejects with ERR_WORKFLOW_UPDATE_FAILED, its `cause` this one. */
-  fail(error: unknown): Promise<void>;
-}
-
-/** The update `ctx.update(names)` resolves to, for updates `U`: a union by `name` when it waits for several. */
-export type UpdateOf<U extends UpdateSchemas, N extends keyof U & string> = N extends unknown
-  ? WorkflowUpdate<Infer<U[N]['input']>, Infer<U[N]['output']>, N>
-  : never;
-
-/**
- * One update's declaration, typed: `validate`'s parameter is the input schema's type without an
- * annotation (`updates: { add: defineUpdate({ input, output, validate: (i) => ... }) }`). Returns
- * its argument.
- */
-export function defineUpdate<In extends StandardSchemaV1, Out extends StandardSchemaV1>(
-  update: UpdateSchema<In, Out>,
-): UpdateSchema<In, Out> {
-  return update;
 }
 
 /** Accepted, not taken by a `ctx.update` yet. */
@@ -113,13 +68,6 @@ function untaken(u: UpdateState): boolean {
 function answerOf(u: UpdateState): UpdateReply {
   const out = u.out!;
   return out.e !== undefined ? { status: 'failed', error: out.e } : { status: 'answered', output: out.v };
-}
-
-/** The record's updates with `u` added, keeping every pending one and the newest answered ones. */
-function kept(list: readonly UpdateState[]): UpdateState[] {
-  let extra = list.filter((u) => u.out !== undefined).length - MAX_ANSWERED_UPDATES;
-  if (extra <= 0) return [...list];
-  return list.filter((u) => u.out === undefined || extra-- <= 0);
 }
 
 interface UpdateWaiter {
@@ -289,7 +237,7 @@ export class UpdateDesk {
         }
         const u: UpdateState = { id, name, input, at, ...(w === undefined ? {} : { s: w.seq }) };
         added = true;
-        return { ...next, updates: kept([...list, u]) };
+        return { ...next, updates: keptUpdates([...list, u]) };
       })
       .then(() => {
         if (added) this.#h.accepted(name);
@@ -427,89 +375,6 @@ export class UpdateDesk {
   }
 }
 
-// ---- the body's side (a Run lends its sequencing, journal and waits) ----
-
-/** `ctx.update(names, { timeoutMs })`: the next update of those names, taken as an operation. */
-export async function takeUpdate(
-  ops: RunOps,
-  asked: string | readonly string[],
-  options: { readonly timeoutMs?: number } | undefined,
-): Promise<WorkflowUpdate<unknown, unknown>> {
-  const { spec } = ops.host;
-  const names = typeof asked === 'string' ? [asked] : Array.isArray(asked) ? [...(asked as unknown[])] : [];
-  if (names.length === 0) throw ErrWorkflowIncorrect.with(`ctx.update: a name or a non-empty list of names`);
-  for (const name of names)
-    if (declared(spec.updates, name) === undefined)
-      throw ErrWorkflowIncorrect.with(`workflow ${spec.name} declares no update ${quoted(name)}`);
-  const key = (names as string[]).join(' | ');
-  const seq = ops.next();
-  const hit = ops.lookup(seq, 'update', key);
-  if (hit?.done === true) {
-    if (hit.e === undefined) return updateHandle(ops, hit.v as Taken);
-    const e = revivedError(hit.e); // a timeout, or the cancel struck it
-    if (ErrWorkflowCancelled.is(e)) ops.strike();
-    throw e;
-  }
-  ops.checkCancel(); // a journaled wait still open when the cancel came
-  const until = hit?.until ?? deadlineOf(key, options?.timeoutMs, ops.host.clock.now());
-  ops.caughtUp();
-  const take = ops.host.awaitUpdate(seq, names as string[], until, hit === undefined && until !== undefined);
-  const taken = await ops.waitFor<Taken>(
-    (resolve, reject) => {
-      take.promise.then(resolve, reject);
-      return () => take.drop();
-    },
-    true,
-    until,
-    { s: seq, t: 'update', n: key, ...(until === undefined ? {} : { until }), at: ops.host.clock.now() },
-  );
-  return updateHandle(ops, taken);
-}
-
-function deadlineOf(name: string, timeoutMs: unknown, now: number): number | undefined {
-  if (timeoutMs === undefined) return undefined;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || now + timeoutMs > MAX_WAKE_AT)
-    throw ErrWorkflowIncorrect.with(`update ${name}: timeoutMs must be a number ≥ 0, got ${describeThrown(timeoutMs)}`);
-  return now + timeoutMs;
-}
-
-/** @internal The update `taken` as the body holds it: its answer is one operation, once. */
-export function updateHandle(ops: RunOps, taken: Taken): WorkflowUpdate<unknown, unknown> {
-  const { id, name, input } = taken;
-  let answered = false;
-  const answer = async (out: { readonly v: unknown } | { readonly e: StoredError }): Promise<void> => {
-    if (answered) throw ErrWorkflowIncorrect.with(`update ${name} (${id}) was answered already`);
-    const seq = ops.next();
-    const hit = ops.lookup(seq, 'reply', name); // throws ERR_WORKFLOW_CANCELLED after a cancel: not answered
-    answered = true;
-    if (hit !== undefined) return; // answered on an earlier run
-    const at = ops.host.clock.now();
-    const entry: WorkflowJournalEntry = { s: seq, t: 'reply', n: name, v: { id, ...out }, at, done: true };
-    await ops.record(entry, (rec) => answeredIn(withEntry(rec, entry), id, out, at));
-    ops.host.updateAnswered();
-  };
-  return Object.freeze({
-    id,
-    name,
-    input,
-    reply: async (output: unknown): Promise<void> => {
-      const d = declared(ops.host.spec.updates, name)!;
-      const issue = valueIssue(d.output, output);
-      if (issue !== undefined) throw ErrWorkflowIncorrect.with(`update ${name}: answer refused: ${issue}`);
-      const big = storableRefusal(`update ${name}'s answer`, output, ops.host.spec.maxValueBytes);
-      if (big !== undefined) throw big;
-      return answer({ v: output });
-    },
-    fail: (error: unknown): Promise<void> => answer({ e: storedError(error) }),
-  });
-}
-
-/** The record with update `id` answered `out` (its state kept for repeats of its id). */
-function answeredIn(rec: WorkflowRecord, id: string, out: object, at: number): WorkflowRecord {
-  if (rec.updates === undefined) return rec;
-  return { ...rec, updates: kept(rec.updates.map((u) => (u.id === id ? { ...u, out: { ...out, at } } : u))) };
-}
-
 /**
  * A reset to `toSeq` (recovery.ts): updates taken at or after it and not answered are kept again
  * for the body to take anew; answered ones stay answered (their callers had their answer).
@@ -522,85 +387,4 @@ export function updatesAfterReset(rec: WorkflowRecord, toSeq: number): WorkflowR
     return rest;
   });
   return { ...rec, updates };
-}
-
-// ---- the caller's side: checked where it is made, its id drawn once, asked until answered ----
-
-/** Options of `WorkflowHandle.update`. */
-export interface UpdateOptions {
-  /**
-   * The update's id (1..256 characters): a repeat of it is the same update, answered once. Default:
-   * a random UUID drawn by this call (kept across its own retries; pass one to retry across calls).
-   */
-  readonly updateId?: string;
-  /** Give up waiting after this long, in ms: ERR_WORKFLOW_TIMEOUT (the update stays accepted). Default: wait. */
-  readonly timeoutMs?: number;
-}
-
-/** How long one request waits at the instance before it answers `pending` and is asked again. */
-const UPDATE_POLL_MS = 25_000;
-/** A request's timeout on top of its own wait. */
-const CALL_MARGIN_MS = 5_000;
-
-/** What the handle lends {@link askUpdate}. */
-export interface UpdateTarget {
-  readonly workflow: string;
-  readonly id: string;
-  /** The kind's definition, when the handle was made from it: the input is checked here too. */
-  readonly spec: WorkflowSpec | undefined;
-  ask(request: WorkflowRequest, timeout?: number): Promise<unknown>;
-}
-
-/** `handle.update(name, input, options)` (see `WorkflowHandle.update`). */
-export async function askUpdate(
-  to: UpdateTarget,
-  name: string,
-  input: unknown,
-  options: UpdateOptions,
-): Promise<unknown> {
-  if (typeof name !== 'string' || name === '')
-    throw ErrWorkflowIncorrect.with(`update: a name is a non-empty string, got ${quoted(name)}`);
-  const updateId = options.updateId ?? crypto.randomUUID();
-  if (typeof updateId !== 'string' || updateId === '' || updateId.length > MAX_UPDATE_ID_LENGTH)
-    throw ErrWorkflowIncorrect.with(`update ${name}: updateId is a string of 1..${MAX_UPDATE_ID_LENGTH} characters`);
-  const t = options.timeoutMs;
-  if (t !== undefined && (typeof t !== 'number' || !(t > 0)))
-    throw ErrWorkflowIncorrect.with(`update ${name}: timeoutMs must be a number > 0`);
-  if (to.spec !== undefined) {
-    const d = declared(to.spec.updates, name);
-    if (d === undefined) throw ErrWorkflowIncorrect.with(`workflow ${to.workflow} declares no update ${quoted(name)}`);
-    const issue = valueIssue(d.input, input);
-    if (issue !== undefined) throw ErrWorkflowUpdateRejected.with(`update ${name}: input refused: ${issue}`);
-  }
-  storableSize(input, `update ${name}: the input`);
-  const deadline = t === undefined ? Infinity : Date.now() + t;
-  for (;;) {
-    const left = deadline - Date.now();
-    if (left <= 0)
-      throw ErrWorkflowTimeout.with(
-        `workflow ${to.workflow}/${to.id}: update ${name} (${updateId}) not answered within ${t} ms; ask again with its updateId`,
-      );
-    const waitMs = Math.min(UPDATE_POLL_MS, left);
-    let r: UpdateReply;
-    try {
-      const callMs = Math.max(1, Math.ceil(Math.min(waitMs + CALL_MARGIN_MS, left)));
-      r = (await to.ask({ '~wf': 'update', name, input, id: updateId, waitMs }, callMs)) as UpdateReply;
-    } catch (err) {
-      // The owner died, paused or moved while we waited: ask the next one (the id makes it safe).
-      if (ErrEntityUnavailable.is(err) || isTimeout(err)) continue;
-      // The store is unreachable for a while (a failover): ask again shortly, within the deadline.
-      if (isStoreUnreachable(err)) {
-        await new Promise((r) => setTimeout(r, Math.min(STORE_RETRY_MS, Math.max(0, deadline - Date.now()))));
-        continue;
-      }
-      throw err;
-    }
-    if (r.status === 'pending') continue;
-    if (r.status === 'answered') return r.output;
-    const err = ErrWorkflowUpdateFailed.with(
-      `workflow ${to.workflow}/${to.id}: update ${name} failed: ${r.error.code === undefined ? '' : `${r.error.code}: `}${r.error.message}`,
-    );
-    (err as { cause?: unknown }).cause = revivedError(r.error);
-    throw err;
-  }
 }

@@ -9,7 +9,7 @@ import { describeThrown } from '../../contract/thrown.js';
 import type { EntityKind } from '../../kinds/entity.js';
 import { attributeSchemas, type AttributeSchemas } from './attributes.js';
 import { MAX_TIMER_MS } from './bounds.js';
-import { isDeterminismGuardMode, type DeterminismGuardMode } from '../body/determinism.js';
+import { isDeterminismGuardMode, type DeterminismGuardMode } from './determinism_mode.js';
 import { ErrWorkflowIncorrect } from './errors.js';
 import { checkUpdates } from './update_state.js';
 import type { WorkflowProtocol, WorkflowRecord } from './record.js';
@@ -398,4 +398,41 @@ export function workflowSpec(
       MAX_TIMER_MS,
     ),
   });
+}
+
+// ---- updates as the body holds them (the machinery: instance/updates.ts) ----
+
+/**
+ * An update the body took with `ctx.update(name)`: its id and input, and its answer. `reply` and
+ * `fail` are operations (journaled; a replay does not answer again); one of them, once.
+ */
+export interface WorkflowUpdate<In, Out, N extends string = string> {
+  /** The update's id (the caller's `updateId`, or one the client drew). */
+  readonly id: string;
+  /** Its name (one of those the body waited for). */
+  readonly name: N;
+  readonly input: In;
+  /**
+   * Answers the caller with `output` (checked by the update's output schema: ERR_WORKFLOW_INCORRECT
+   * into the body, nothing written, when it refuses it). Resolves once the answer is journaled.
+   */
+  reply(output: Out): Promise<void>;
+  /** Answers the caller with an error: `handle.update` rejects with ERR_WORKFLOW_UPDATE_FAILED, its `cause` this one. */
+  fail(error: unknown): Promise<void>;
+}
+
+/** The update `ctx.update(names)` resolves to, for updates `U`: a union by `name` when it waits for several. */
+export type UpdateOf<U extends UpdateSchemas, N extends keyof U & string> = N extends unknown
+  ? WorkflowUpdate<Infer<U[N]['input']>, Infer<U[N]['output']>, N>
+  : never;
+
+/**
+ * One update's declaration, typed: `validate`'s parameter is the input schema's type without an
+ * annotation (`updates: { add: defineUpdate({ input, output, validate: (i) => ... }) }`). Returns
+ * its argument.
+ */
+export function defineUpdate<In extends StandardSchemaV1, Out extends StandardSchemaV1>(
+  update: UpdateSchema<In, Out>,
+): UpdateSchema<In, Out> {
+  return update;
 }

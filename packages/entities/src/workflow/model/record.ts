@@ -360,3 +360,14 @@ export function openChildren(
   }
   return out;
 }
+
+/**
+ * How many resets cut the journal at or before operation `seq`: 0 for an instance never reset. An
+ * effect's idempotency key carries it once it is above 0, so an operation run again after a reset
+ * never reuses the key of its run before (and one that was never cut keeps its key).
+ */
+export function keyGeneration(resets: readonly WorkflowReset[] | undefined, seq: number): number {
+  let n = 0;
+  for (const r of resets ?? []) if (r.toSeq <= seq) n++;
+  return n;
+}

@@ -62,3 +62,22 @@ export interface UpdateTake {
   /** The body stopped waiting (a cancel, the run's end): a later update is kept, not given to it. */
   drop(): void;
 }
+
+/** Answered updates an instance keeps (the newest), to answer a repeat of their id from the record. */
+export const MAX_ANSWERED_UPDATES = 1024;
+
+/** The longest update id, in UTF-16 code units. */
+export const MAX_UPDATE_ID_LENGTH = 256;
+
+/** What the instance answers an update request: the answer, or `pending` when the wait ran out first. */
+export type UpdateReply =
+  | { readonly status: 'answered'; readonly output: unknown }
+  | { readonly status: 'failed'; readonly error: StoredError }
+  | { readonly status: 'pending' };
+
+/** The record's updates with `u` added, keeping every pending one and the newest answered ones. */
+export function keptUpdates(list: readonly UpdateState[]): UpdateState[] {
+  let extra = list.filter((u) => u.out !== undefined).length - MAX_ANSWERED_UPDATES;
+  if (extra <= 0) return [...list];
+  return list.filter((u) => u.out === undefined || extra-- <= 0);
+}

@@ -13,6 +13,7 @@
 // `stats` too and answers their sum (a client-only node, which runs no instance, charts the
 // cluster's figures: {@link ClusterStats}).
 
+import { answerOperation } from '../../contract/operation_answer.js';
 import type { WorkflowClient } from '../client/client.js';
 import { ErrWorkflowIncorrect } from '../model/errors.js';
 import type { WorkflowKindStats } from '../model/metrics.js';
@@ -49,7 +50,7 @@ export interface WorkflowOperation {
   readonly limit?: number;
   readonly cursor?: string;
   readonly after?: string;
-  /** list: time ranges (epoch ms) and search attributes (workflow/search.ts); `workflow` absent: every kind. */
+  /** list: time ranges (epoch ms) and search attributes (workflow/client/search.ts); `workflow` absent: every kind. */
   readonly startedAfter?: number;
   readonly startedBefore?: number;
   readonly endedAfter?: number;
@@ -342,39 +343,24 @@ async function run(
   }
 }
 
-/** JSON of `v` (a bigint as its digits, an Error as its name, message and code). */
-function json(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
-}
-
 /**
  * Runs `request` on `client` and answers as the top of this file says (never rejects); `figures`
  * reads this node's workflow counters (`Entities.stats().workflows`) for `stats`, `cluster`
  * reaches the other members for `stats` with `scope: 'cluster'` (without it: this node's).
  */
-export async function operateWorkflows(
+export function operateWorkflows(
   client: WorkflowClient,
   request: WorkflowOperation,
   figures: () => Readonly<Record<string, WorkflowKindStats>> = () => ({}),
   cluster?: ClusterStats,
 ): Promise<string> {
-  try {
+  return answerOperation(async () => {
     if (typeof request !== 'object' || request === null)
       throw ErrWorkflowIncorrect.with('a workflow operation must be an object');
     if (!(WORKFLOW_OPERATIONS as readonly string[]).includes(request.op))
       throw ErrWorkflowIncorrect.with(
         `unknown workflow operation ${JSON.stringify(request.op)}: one of ${WORKFLOW_OPERATIONS.join(', ')}`,
       );
-    return json({ ok: true, value: (await run(client, request, figures, cluster)) ?? null });
-  } catch (err) {
-    let code: unknown;
-    let message: string;
-    try {
-      code = (err as { code?: unknown } | null)?.code;
-      message = err instanceof Error ? err.message : String(err);
-    } catch {
-      message = 'an error that cannot be read'; // never rejects, whatever was thrown
-    }
-    return json({ ok: false, code: typeof code === 'string' ? code : 'ERR_WORKFLOW_OPERATION', message });
-  }
+    return run(client, request, figures, cluster);
+  }, 'ERR_WORKFLOW_OPERATION');
 }

@@ -5,6 +5,7 @@
 // (ERR_SCHEDULE_NOT_FOUND, ERR_SCHEDULE_EXISTS, ERR_WORKFLOW_INCORRECT, ERR_WORKFLOW_UNSUPPORTED).
 // Each operation goes through the node's `entities.workflows.schedules`.
 
+import { answerOperation } from '../../contract/operation_answer.js';
 import type { ScheduleClient } from '../client/schedules_client.js';
 import { ErrWorkflowIncorrect } from '../model/errors.js';
 import type { OverlapPolicy, SchedulePolicies, ScheduleSpec } from '../scheduling/schedules_spec.js';
@@ -112,22 +113,12 @@ async function run(client: ScheduleClient, req: ScheduleOperation): Promise<unkn
 }
 
 /** Runs `request` on `client` and answers as the top of this file says (never rejects). */
-export async function operateSchedules(client: ScheduleClient, request: ScheduleOperation): Promise<string> {
-  try {
+export function operateSchedules(client: ScheduleClient, request: ScheduleOperation): Promise<string> {
+  return answerOperation(async () => {
     if (!(SCHEDULE_OPERATIONS as readonly string[]).includes(request.op))
       throw ErrWorkflowIncorrect.with(
         `unknown schedule operation ${JSON.stringify(request.op)}: one of ${SCHEDULE_OPERATIONS.join(', ')}`,
       );
-    return JSON.stringify({ ok: true, value: (await run(client, request)) ?? null });
-  } catch (err) {
-    let code: unknown;
-    let message: string;
-    try {
-      code = (err as { code?: unknown } | null)?.code;
-      message = err instanceof Error ? err.message : String(err);
-    } catch {
-      message = 'an error that cannot be read';
-    }
-    return JSON.stringify({ ok: false, code: typeof code === 'string' ? code : 'ERR_SCHEDULE_OPERATION', message });
-  }
+    return run(client, request);
+  }, 'ERR_SCHEDULE_OPERATION');
 }

@@ -18,7 +18,12 @@ import { ErrEntityUnstorable, ErrEntityIncorrect } from '../../contract/errors.j
 import { clockOf, defineEntity, refuseCall } from '../../kinds/entity.js';
 import { ReminderEntity, stageCancelOf, stageReminderOf } from '../../kinds/reminders.js';
 import type { ReminderFire } from '../../kinds/reminder_types.js';
-import { ErrWorkflowClosed, ErrWorkflowIncorrect, ErrWorkflowNotFound, ErrWorkflowValueTooLarge } from '../model/errors.js';
+import {
+  ErrWorkflowClosed,
+  ErrWorkflowIncorrect,
+  ErrWorkflowNotFound,
+  ErrWorkflowValueTooLarge,
+} from '../model/errors.js';
 import type { ResultReply } from '../model/record.js';
 import { ErrScheduleExists, ErrScheduleNotFound } from './schedules_types.js';
 import {
