@@ -118,7 +118,7 @@ export interface RuntimeOptions {
   readonly inbox?: InboxOptions;
 }
 
-/** Defaults of {@link RuntimeOptions}. */
+/** Defaults of `EntitiesOptions` (`startEntities`). */
 export const ENTITIES_DEFAULTS = Object.freeze({
   shards: 64,
   leaseTtlMs: 10_000,
