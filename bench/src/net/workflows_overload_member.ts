@@ -1,0 +1,56 @@
+// One member of the overload suite's ergo-ts cluster (lib/workflows_overload_ergo.ts starts three
+// and a client-only API node): the overload kinds (net/workflows_overload_kinds.ts) on the
+// PostgreSQL store WF_PG_URL (table prefix ERGO_PREFIX), every runtime setting at its default, as a
+// team deploying the package gets it. ERGO_NAME is this node's name, ERGO_PORT its acceptor port,
+// ERGO_MEMBERS the members' names (comma-separated), ERGO_ROUTES every other node as name=port
+// (the API node included: static routes, no registrar, as the workflows suite's members).
+//
+// The node logs at 'warning' to stdout, which the parent writes to a file: a step attempt's
+// failure ("step ship attempt 3 failed: … sent no heartbeat for 5000 ms") is a warning, and the
+// order row counts them there, as issue 95 counted them in its members' logs. Tells the parent
+// `{ ready: true }` once it sees every member; exits when the parent closes the IPC channel.
+
+import { startNode } from 'ergo-ts';
+import { PostgresStore, startEntities } from '@ergo-ts/entities';
+
+import { Load, Order, closeEffects } from './workflows_overload_kinds.js';
+
+const name = process.env.ERGO_NAME!;
+const members = process.env.ERGO_MEMBERS!.split(',');
+const v = { name: '', release: '' };
+const routes = process.env
+  .ERGO_ROUTES!.split(',')
+  .map((m) => m.split('='))
+  .filter(([n]) => n !== name)
+  .map(([n, port]) => ({
+    match: n!.replace(/\./g, '\\.'),
+    route: { route: { host: '127.0.0.1', port: Number(port), tls: false, handshakeVersion: v, protoVersion: v } },
+  }));
+
+const store = await PostgresStore.open(process.env.WF_PG_URL!, { tablePrefix: process.env.ERGO_PREFIX! });
+const node = await startNode(name, {
+  network: { cookie: 'bench', registrar: null, acceptors: [{ port: Number(process.env.ERGO_PORT) }], routes },
+  log: { level: 'warning' },
+});
+const entities = await startEntities(node, { store, kinds: [Load, Order], members });
+while (entities.members().length < members.length) await new Promise((r) => setTimeout(r, 50));
+
+let stopping = false;
+process.on('disconnect', () => {
+  if (stopping) return;
+  stopping = true;
+  // A bounded stop: the row is over, what does not stop in 10 s is left to the kill.
+  const hard = setTimeout(() => process.exit(0), 10_000);
+  hard.unref();
+  void (async () => {
+    try {
+      await entities.stop();
+      await node.stop();
+      await store.close();
+      await closeEffects();
+    } finally {
+      process.exit(0);
+    }
+  })();
+});
+process.send!({ ready: true });

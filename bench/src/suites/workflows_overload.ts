@@ -1,0 +1,159 @@
+// Durable-execution engines offered more than they can do (`--only=workflows-overload`, issue 89;
+// `--only=workflows-order-spike`, issue 95). The rows and how they are taken:
+// lib/workflows_overload_rows.ts; the open-loop driver: lib/workflows_open_loop.ts; each engine's
+// set-up: lib/workflows_overload_ergo.ts (three members + a client-only API node) and
+// lib/workflows_overload_peers.ts (Restate, DBOS). Each engine runs in its own bench child with a
+// PostgreSQL 15 (fsync on) started for it: the engine's store (ergo-ts, DBOS) and the `effects`
+// table its steps write through the user's own pool (every engine). An engine whose package or
+// server is missing reports nothing and says why; the other columns still run.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-support';
+import pg from 'pg';
+
+import { createDatabase } from '../lib/resume_row.js';
+import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
+import type { OverloadTarget } from '../lib/workflows_open_loop.js';
+import { measureOrderSpike, measureOverload } from '../lib/workflows_overload_rows.js';
+import { EFFECTS_DDL } from '../net/workflows_overload_kinds.js';
+
+/** The open-loop row's columns. */
+export const PEERS = ['ergo-ts', 'restate', 'dbos'] as const;
+
+/**
+ * Two scenarios: the open-loop row for each engine (about a minute each, longer when an engine
+ * collapses and its drain runs on), and the order spike on ergo-ts (its phases, then the drain).
+ */
+export const scenarios: ScenarioSpec[] = [
+  { id: 'workflows-overload', peers: [...PEERS], timeout: 900 },
+  { id: 'workflows-order-spike', peers: ['ergo-ts'], timeout: 600 },
+];
+
+/** The version of an installed npm package (its package.json, found from its entry point). */
+function pkgVersion(name: string): string {
+  const req = createRequire(import.meta.url);
+  try {
+    let dir = dirname(req.resolve(name));
+    for (;;) {
+      try {
+        const p = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version: string };
+        if (p.name === name) return p.version;
+      } catch {
+        // No package.json here: one level up.
+      }
+      if (dirname(dir) === dir) return '?';
+      dir = dirname(dir);
+    }
+  } catch {
+    return '?';
+  }
+}
+
+/** Why `name` cannot be imported here, or undefined when it can. */
+async function unloadable(name: string): Promise<string | undefined> {
+  try {
+    await import(name);
+    return undefined;
+  } catch (e) {
+    return `${name} could not be loaded (${(e as Error).message.split('\n')[0]}); npm install in bench/ brings it`;
+  }
+}
+
+/** A PostgreSQL 15 for one child (fsync on) with a fresh database; or why there is none. */
+async function postgres(name: string): Promise<{ server: Postgres; url: string } | string> {
+  let missing: string | undefined;
+  try {
+    missing = postgresMissing();
+  } catch (e) {
+    missing = (e as Error).message;
+  }
+  if (missing !== undefined) return `no PostgreSQL server: ${missing}`;
+  // Three members' pools, the API node's, the user's pools and DBOS' fit well under 300.
+  const server = await startPostgres({ settings: { fsync: 'on', full_page_writes: 'on', max_connections: 300 } });
+  try {
+    return { server, url: createDatabase(server.url, name) };
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+}
+
+/** Starts `peer`'s engine on `url` (its effects pool `effects`), or says why it cannot run. */
+async function startTarget(peer: string, url: string, effects: pg.Pool, dir: string): Promise<OverloadTarget | string> {
+  if (peer === 'restate') {
+    const { restateBinary } = await import('../lib/workflows_restate.js');
+    const found = restateBinary();
+    if ('missing' in found) return `Restate column skipped: ${found.missing}`;
+    const why = await unloadable('@restatedev/restate-sdk');
+    if (why !== undefined) return `Restate column skipped: ${why}`;
+    const { startRestateOverload } = await import('../lib/workflows_overload_peers.js');
+    return startRestateOverload(found.bin, `${found.version}, SDK ${pkgVersion('@restatedev/restate-sdk')}`, url, effects);
+  }
+  if (peer === 'dbos') {
+    const why = await unloadable('@dbos-inc/dbos-sdk');
+    if (why !== undefined) return `DBOS column skipped: ${why}`;
+    const { startDbosOverload } = await import('../lib/workflows_overload_peers.js');
+    return startDbosOverload(url, pkgVersion('@dbos-inc/dbos-sdk'), url, effects);
+  }
+  const mod = (await import('@ergo-ts/entities')) as object;
+  if (!('defineWorkflow' in mod)) return 'ergo-ts workflow engine not built on this branch';
+  const { startErgoOverload } = await import('../lib/workflows_overload_ergo.js');
+  return startErgoOverload(url, effects, dir);
+}
+
+/** Runs `f`, but gives up waiting after `ms` (a stop that hangs must not hold the child up). */
+async function bounded(what: string, ms: number, f: () => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((r) => {
+    timer = setTimeout(() => {
+      console.error(`${what} did not end within ${ms} ms; going on`);
+      r();
+    }, ms);
+  });
+  await Promise.race([f(), late]);
+  clearTimeout(timer);
+}
+
+/**
+ * Runs `ctx.scenario` for `ctx.peer` (without a context: every row of every engine in turn), each
+ * on a fresh PostgreSQL server and a fresh directory for the members' logs.
+ */
+export async function workflowsOverloadSuite(report: Report, ctx?: SuiteContext): Promise<void> {
+  const c: SuiteContext = ctx ?? { scenario: undefined, peer: 'ergo-ts', rounds: 1, warmup: 0, quick: true };
+  const runs: { scenario: string; peer: string }[] =
+    ctx === undefined
+      ? [...PEERS.map((peer) => ({ scenario: 'workflows-overload', peer })), { scenario: 'workflows-order-spike', peer: 'ergo-ts' }]
+      : [{ scenario: c.scenario ?? 'workflows-overload', peer: c.peer }];
+  for (const { scenario, peer } of runs) {
+    const db = await postgres(`wfo_${peer.replace('-', '_')}`);
+    if (typeof db === 'string') {
+      console.error(`workflows overload: ${peer} skipped: ${db}`);
+      continue;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'ergo-bench-overload-'));
+    const effects = new pg.Pool({ connectionString: db.url, max: 4 });
+    try {
+      for (const ddl of EFFECTS_DDL) await effects.query(ddl);
+      const target = await startTarget(peer, db.url, effects, dir);
+      if (typeof target === 'string') {
+        console.error(target);
+        continue;
+      }
+      const tagged: Report = (row) => report({ ...row, peer });
+      try {
+        if (scenario === 'workflows-order-spike') await measureOrderSpike(tagged, c, target);
+        else await measureOverload(tagged, c, target);
+      } finally {
+        await bounded(`${peer}: the engine's stop`, 30_000, () => target.close());
+      }
+    } finally {
+      await effects.end();
+      await db.server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
