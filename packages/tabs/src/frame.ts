@@ -32,6 +32,18 @@ export const ErrTabQueueFull = defineError('ERR_TAB_QUEUE_FULL', 'tab queue is f
  * ErrTabQueueFull and does not dial again.
  */
 export const CLOSE_QUEUE_FULL = 4029;
+/**
+ * The gateway could not take the tab now: its hello came too late on a busy gateway (the wait
+ * counts only the time its event loop was free), or the application's `admit` answered
+ * `{ refuse, busy: true }`. Retryable: a joining tab dials again by itself with jittered backoff
+ * (its `joinTimeout`), a tab coming back within its window as it does for any lost socket.
+ */
+export const ErrTabBusy = defineError('ERR_TAB_BUSY', 'the tab gateway is busy: try again');
+/**
+ * The close code of a socket refused with ErrTabBusy: RFC 6455's 1013 Try Again Later. A tab also
+ * reads 4008 (a gateway of an older build closing a socket whose hello came late) as busy.
+ */
+export const CLOSE_TAB_BUSY = 1013;
 /** A frame the gateway cannot read, or an operation tabs may not use (remote spawn). */
 export const ErrTabFrame = defineError('ERR_TAB_FRAME', 'malformed or forbidden tab frame');
 /** The tab's session ended (its reconnect window passed, or the gateway stopped). */

@@ -34,10 +34,12 @@ import { EventHub, HubDropTab, HubRequest, hubEvent } from './event_hub.js';
 import { applyFrame } from './frame_inbound.js';
 import {
   CLOSE_QUEUE_FULL,
+  CLOSE_TAB_BUSY,
   Ctl,
   decodeFrame,
   encodeFrame,
   ErrTabAdmission,
+  ErrTabBusy,
   ErrTabFrame,
   ErrTabSessionEnded,
   errorToWire,
@@ -61,6 +63,12 @@ import {
 import { reloadSession } from './reload.js';
 import { startTabsInspect, type TabsInspectHandle } from './inspect.js';
 import { RefusalLog, TabSession, type SessionHooks, type TabInfo } from './session.js';
+
+/**
+ * A hello's wait, overrun by a busy event loop, is waited again up to this many times
+ * `helloTimeout` in all (a gateway that stays overloaded still refuses, as busy).
+ */
+export const HELLO_WAIT_LIMIT = 4;
 
 /** True for a tab's node name (a grant's target may be a tab: TabPolicy). */
 const isTabNode = (n: string): boolean => gatewayOfTab(n) !== undefined;
@@ -91,7 +99,13 @@ export interface TabGatewayOptions {
   limits?: Partial<TabLimits>;
   /** How long a tab that lost its socket keeps its name and processes (ms, default 30 000). */
   reconnectWindow?: number;
-  /** How long a new socket may take to say hello (ms, default 10 000). */
+  /**
+   * How long a new socket may take to say hello (ms, default 10 000), counted in the time the
+   * gateway's event loop was free: a wait the loop overran (a join storm, a long task) is waited
+   * again for as long as it was overrun, up to HELLO_WAIT_LIMIT times this in all, and judged only
+   * after the loop has read the sockets. Past it the socket is refused as busy (ERR_TAB_BUSY, close
+   * 1013): the tab dials again by itself.
+   */
   helloTimeout?: number;
   /**
    * Refusal log lines are summarised per tab and code over this interval (ms, default 5 000): the
@@ -268,11 +282,34 @@ class Gateway implements TabGateway {
       headers: req.headers,
       remoteAddress: req.socket.remoteAddress ?? '',
     };
-    let hello: ReturnType<typeof setTimeout> | null = setTimeout(() => ws.close(4008, 'no hello'), this.#hello);
-    hello.unref();
+    let hello: ReturnType<typeof setTimeout> | null = null;
+    let judge: ReturnType<typeof setImmediate> | null = null;
+    const opened = performance.now();
+    const wait = (ms: number): void => {
+      const due = performance.now() + ms;
+      hello = setTimeout(() => {
+        hello = null;
+        const late = performance.now() - due;
+        // After the poll phase: a hello whose bytes came while the loop was busy is read first.
+        judge = setImmediate(() => {
+          judge = null;
+          if (request === null) return;
+          // The loop overran the wait: that time was not the tab's to use.
+          if (late > ms / 10 && performance.now() - opened + late < this.#hello * HELLO_WAIT_LIMIT) return wait(late);
+          this.log.warning('tab refused (%s): no hello within %d ms (busy)', request.remoteAddress, this.#hello);
+          request = null;
+          ws.send(encodeFrame([Ctl.Refused, errorToWire(ErrTabBusy.with('no hello in time'))]));
+          ws.close(CLOSE_TAB_BUSY, 'busy: no hello in time');
+        });
+        judge.unref();
+      }, ms);
+      hello.unref();
+    };
+    wait(this.#hello);
     const heard = (): void => {
       if (hello !== null) clearTimeout(hello);
-      hello = null;
+      if (judge !== null) clearImmediate(judge);
+      hello = judge = null;
     };
     ws.on('error', (e) => this.log.warning('tab socket %s: %s', session?.name ?? '(joining)', e.message));
     ws.on('close', (code: number, reason: Buffer) => {
@@ -303,7 +340,7 @@ class Gateway implements TabGateway {
     const refuse = (e: Error, why: string): null => {
       this.log.warning('tab refused (%s): %s', request.remoteAddress, why);
       ws.send(encodeFrame([Ctl.Refused, errorToWire(e)]));
-      ws.close(4003, e.message.slice(0, 100));
+      ws.close(e === ErrTabBusy ? CLOSE_TAB_BUSY : 4003, e.message.slice(0, 100));
       return null;
     };
     let f: Frame;
@@ -344,7 +381,7 @@ class Gateway implements TabGateway {
       return refuse(ErrTabAdmission.with('admission failed'), `admit threw: ${toError(e).message}`);
     }
     if (grant === null || typeof grant !== 'object') return refuse(ErrTabAdmission, 'admit answered no grant');
-    if ('refuse' in grant) return refuse(ErrTabAdmission, grant.refuse);
+    if ('refuse' in grant) return refuse(grant.busy === true ? ErrTabBusy : ErrTabAdmission, grant.refuse);
     if (this.#stopped || ws.readyState !== ws.OPEN) return null;
     let limits: TabLimits;
     try {

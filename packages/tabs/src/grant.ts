@@ -37,9 +37,14 @@ export interface TabGrant {
   readonly label?: string;
 }
 
-/** How `admit` refuses: the reason goes to the log; the tab gets ERR_TAB_ADMISSION. */
+/**
+ * How `admit` refuses: the reason goes to the log; the tab gets ERR_TAB_ADMISSION. With `busy`
+ * true (the application cannot take the tab now: its session store is overloaded, say) the tab
+ * gets ERR_TAB_BUSY instead and dials again by itself with jittered backoff.
+ */
 export interface TabRefusal {
   readonly refuse: string;
+  readonly busy?: boolean;
 }
 
 const MAX_KNOWN = 4096;

@@ -88,7 +88,16 @@ export async function joinLight<P = unknown>(options: JoinLightOptions<P>): Prom
       : undefined;
   const early: Frame[] = [];
   const dial = async (s: string, claims?: unknown[]): Promise<[GatewaySocket, Welcome]> => {
-    const socket = new GatewaySocket(options.url, options.token, WS, options.maxQueuedBytes ?? 1 << 20, rc, s, claims);
+    const socket = new GatewaySocket(
+      options.url,
+      options.token,
+      WS,
+      options.maxQueuedBytes ?? 1 << 20,
+      rc,
+      s,
+      claims,
+      options.joinTimeout,
+    );
     socket.handlers = { frame: (f) => early.push(f), connected: () => undefined, ended: () => undefined };
     return [socket, await socket.open()];
   };

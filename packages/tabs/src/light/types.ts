@@ -122,6 +122,13 @@ export interface JoinLightOptions<P = unknown> {
   maxQueuedBytes?: number;
   /** How the tab dials again when its socket drops (default on: 100 ms doubling to 2 s); `false`: the session ends at once. */
   reconnect?: ReconnectOptions | false;
+  /**
+   * How long a join keeps dialling a gateway that refuses the tab as busy (ms, default 30 000):
+   * ERR_TAB_BUSY (its hello came late on a loaded gateway, or `admit` said busy) is dialled again
+   * after a jittered backoff (`reconnect`'s delays; 100 ms doubling to 2 s when it is false). Past
+   * it the join rejects with ERR_TAB_BUSY; 0 tries once.
+   */
+  joinTimeout?: number;
   /** A refusal of a plain send (no one waits for it); calls and important sends reject instead. */
   onRefusal?(error: ErgoError, what: string): void;
   /** The session ended (window passed, gateway gone): watches and subscriptions have fired. */

@@ -6,6 +6,7 @@ export type { ReconnectOptions, TabWebSocket, TabWebSocketClass } from './socket
 export type { TabStorage } from './keep.js';
 export {
   ErrTabAdmission,
+  ErrTabBusy,
   ErrTabBytesLimit,
   ErrTabFrame,
   ErrTabNotGranted,

@@ -41,6 +41,13 @@ export interface JoinGatewayOptions {
   maxQueuedBytes?: number;
   /** How the tab dials again when its socket drops (default on); `false`: the session ends at once. */
   reconnect?: ReconnectOptions | false;
+  /**
+   * How long a join keeps dialling a gateway that refuses the tab as busy (ms, default 30 000):
+   * ERR_TAB_BUSY (its hello came late on a loaded gateway, or `admit` said busy) is dialled again
+   * after a jittered backoff (`reconnect`'s delays; 100 ms doubling to 2 s when it is false). Past
+   * it the join rejects with ERR_TAB_BUSY; 0 tries once.
+   */
+  joinTimeout?: number;
   /** A refusal of a plain send (no one waits for it); calls and important sends reject instead. */
   onRefusal?(error: ErgoError, what: string): void;
   /** The session ended (window passed, gateway gone): links and monitors of server targets fired. */
@@ -134,6 +141,7 @@ export async function joinGateway(options: JoinGatewayOptions): Promise<TabNode>
       rc,
       secret,
       claims,
+      options.joinTimeout,
     );
     socket.handlers = { frame: (f) => early.push(f), connected: () => undefined, ended: () => undefined };
     return socket.open().then((w) => [socket, w]);

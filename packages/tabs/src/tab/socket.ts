@@ -2,16 +2,20 @@
 // since Node 22): says hello with the application's token, learns its node name from the welcome,
 // holds frames while the socket is down, and, when the socket drops, dials again (with backoff)
 // within the reconnect window the gateway announced, resuming with the session's secret. Past the
-// window, or when the gateway refuses the resume, the session has ended.
+// window, or when the gateway refuses the resume, the session has ended. A gateway too busy to
+// take the tab at its join (ERR_TAB_BUSY: its hello came late, or `admit` said busy) is dialled
+// again with jittered backoff until the join's deadline: a join storm spreads itself out.
 
 import {
   BATCH_MAX_BYTES,
   BATCH_MAX_FRAMES,
   CLOSE_QUEUE_FULL,
+  CLOSE_TAB_BUSY,
   Ctl,
   decodeFrame,
   encodeFrame,
   encodeFrameBrief,
+  ErrTabBusy,
   ErrTabFrame,
   ErrTabQueueFull,
   ErrTabSessionEnded,
@@ -57,6 +61,21 @@ export interface ReconnectOptions {
   maxDelay?: number;
 }
 
+/** The delays of a join's redials at a busy gateway when `reconnect` is false. */
+const BUSY_BACKOFF: Required<ReconnectOptions> = { minDelay: 100, maxDelay: 2000 };
+
+/** Default of a join's deadline at a busy gateway (ms): `joinTimeout` of the tab's options. */
+export const DEFAULT_JOIN_TIMEOUT = 30_000;
+
+/**
+ * A delay of about `d` ms, between half and all of it: tabs refused together (a join storm, a
+ * gateway's restart) do not dial again together.
+ */
+const jitter = (d: number): number => d / 2 + Math.random() * (d / 2);
+
+/** The close code of a socket the gateway refused as busy (1013; 4008: an older gateway's late hello). */
+const isBusyClose = (code: unknown): boolean => code === CLOSE_TAB_BUSY || code === 4008;
+
 interface Handlers {
   frame(f: Frame): void;
   connected(up: boolean): void;
@@ -96,6 +115,8 @@ export class GatewaySocket {
     resumeSecret = '',
     /** The PIDs a reloaded page puts back (its first hello only; undefined: none kept). */
     private claims: unknown[] | undefined = undefined,
+    /** How long `open` dials again a gateway that refuses the tab as busy (ms). */
+    private readonly joinTimeout = DEFAULT_JOIN_TIMEOUT,
   ) {
     this.#secret = resumeSecret;
     this.#fresh = resumeSecret !== '';
@@ -110,18 +131,36 @@ export class GatewaySocket {
     return this.#welcomed && this.#ws !== null && this.#ws.readyState === OPEN;
   }
 
-  /** Dials and says hello; resolves with the welcome, rejects with the gateway's coded refusal. */
+  /**
+   * Dials and says hello; resolves with the welcome, rejects with the gateway's coded refusal. A
+   * refusal as busy (ERR_TAB_BUSY) is dialled again after a jittered backoff until `joinTimeout`
+   * has passed; then it rejects with that refusal.
+   */
   open(): Promise<Welcome> {
+    const deadline = Date.now() + this.joinTimeout;
+    const { minDelay, maxDelay } = this.reconnect === false ? BUSY_BACKOFF : this.reconnect;
     return new Promise<Welcome>((resolve, reject) => {
-      this.#dial(
-        (w) => resolve(w),
-        (e) => {
-          // Refused or never welcomed: this socket is done, its close must not dial again.
-          this.#closing = true;
-          this.#ws?.close();
-          reject(e);
-        },
-      );
+      const attempt = (delay: number): void =>
+        this.#dial(
+          (w) => resolve(w),
+          (e) => {
+            // Refused or never welcomed: this socket is done, its close must not dial again.
+            const ws = this.#ws;
+            this.#ws = null;
+            ws?.close();
+            const wait = jitter(delay);
+            if ((e as { code?: unknown }).code !== ErrTabBusy.code || this.#closing || Date.now() + wait > deadline) {
+              this.#closing = true;
+              return reject(e);
+            }
+            this.#timer = setTimeout(() => {
+              this.#timer = null;
+              if (this.#closing) reject(ErrTabSessionEnded.with('the tab left its gateway'));
+              else attempt(Math.min(maxDelay, delay * 2));
+            }, wait);
+          },
+        );
+      attempt(minDelay);
     });
   }
 
@@ -138,6 +177,8 @@ export class GatewaySocket {
     this.#ws = ws;
     this.#welcomed = false;
     let settled = false;
+    // This socket's welcome: the close of one refused (or never welcomed) dials nothing again.
+    let welcomed = false;
     // Field 4: this tab reads messages of several frames; field 5: the PIDs a reloaded page puts back.
     ws.onopen = () =>
       ws.send(
@@ -170,7 +211,7 @@ export class GatewaySocket {
             // The tab's maxFrameBytes. A gateway of an older build says nothing: one frame per message then.
             this.#frameMax = typeof f[5] === 'number' && f[5] > 0 ? f[5] : 0;
             this.#batchMax = Math.min(this.#frameMax, BATCH_MAX_BYTES);
-            this.#welcomed = true;
+            this.#welcomed = welcomed = true;
             this.#sendHeld();
             onWelcome({
               name: String(f[1]),
@@ -194,10 +235,15 @@ export class GatewaySocket {
       if (this.#ws === ws) this.#ws = null;
       if (!settled) {
         settled = true;
-        onFail(ErrTabFrame.with(`the socket to ${this.url} closed before the welcome`));
+        const code = (ev as { code?: unknown } | null)?.code;
+        onFail(
+          isBusyClose(code)
+            ? ErrTabBusy.with(`the gateway at ${this.url} closed the socket as busy (${String(code)})`)
+            : ErrTabFrame.with(`the socket to ${this.url} closed before the welcome`),
+        );
         return;
       }
-      if (this.#closing || this.#ended) return;
+      if (!welcomed || this.#closing || this.#ended) return;
       // The gateway ended the session: the tab sent faster than it read (frame.ts).
       if ((ev as { code?: unknown } | null)?.code === CLOSE_QUEUE_FULL)
         return this.#end(ErrTabQueueFull.with('the gateway ended the session: the tab sends faster than it reads'));
@@ -214,6 +260,7 @@ export class GatewaySocket {
       return;
     }
     const max = this.reconnect.maxDelay;
+    // Jittered: the tabs of a gateway that restarted do not all dial again in the same instant.
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#dial(
@@ -223,7 +270,7 @@ export class GatewaySocket {
           else this.#again(deadline, Math.min(max, delay * 2));
         },
       );
-    }, delay);
+    }, jitter(delay));
   }
 
   #end(reason: Error): void {
