@@ -2,7 +2,7 @@
 // the same way for every engine from the bench child, the client (lib/workflows_open_loop.ts):
 //
 // 1. capacity: the 3-step workflow (a store write per step) completed per second in a closed loop
-//    with 64 in flight;
+//    with 128 in flight (after a warm-up not counted);
 // 2. per multiple of that capacity (1×, 2×, 3×, 5×), arrivals at that fixed rate for a window,
 //    then a drain: goodput in the window and in the drain, goodput ÷ capacity, starts refused (by
 //    code in the note), workflows failed after their start, end-to-end p50 / p99 of the completed
@@ -36,7 +36,7 @@ export const G_SPIKE = 'workflows order spike (issue 95)';
 export const MULTIPLES = [1, 2, 3, 5] as const;
 
 /** Workflows in flight in the closed loop that measures capacity. */
-const IN_FLIGHT = 64;
+const IN_FLIGHT = 128;
 
 /** Seconds from the environment (a positive number), else `dflt`. */
 function envSeconds(name: string, dflt: number): number {
@@ -51,7 +51,7 @@ function envSeconds(name: string, dflt: number): number {
  */
 export function overloadSizes(ctx: SuiteContext) {
   return {
-    warmMs: ctx.quick ? 2000 : 3000,
+    warmMs: ctx.quick ? 3000 : 5000,
     capacityMs: ctx.quick ? 5000 : 10_000,
     windowMs: envSeconds('BENCH_OVERLOAD_WINDOW_S', ctx.quick ? 5 : 10) * 1000,
     // Long enough for a collapsed engine to come back (issue 95: 30 s with nothing completing).
