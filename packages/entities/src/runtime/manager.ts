@@ -128,7 +128,14 @@ export class EntityManager extends Actor {
     if (message instanceof Answer) {
       if (message.forward !== undefined) {
         const f = message.forward;
-        this.send(new ProcessID(hostName(f.kind, f.key) as Atom, this.pid.node), f.message);
+        try {
+          this.send(new ProcessID(hostName(f.kind, f.key) as Atom, this.pid.node), f.message);
+        } catch (e) {
+          // The activation ended between its start and this forward (it handed off at once): the
+          // caller hears it and routes again, instead of waiting for an answer that never comes.
+          this.sendResponseError(message.from, message.ref, e instanceof Error ? e : new Error(String(e)));
+          return;
+        }
       }
       if (message.ok) this.sendResponse(message.from, message.ref, message.value);
       else

@@ -149,6 +149,10 @@ export class Router {
     let last = 'no attempt';
     /** The pause before routing again after a `moved` answer, ms. */
     let pause = 5;
+    /** The last activation answered ok: a process unknown again means it ended under us. */
+    let activated = false;
+    /** The pause before activating again after an activation that ended at once, ms. */
+    let again = 5;
     for (;;) {
       if (this.#stopped) throw this.#stoppedError(); // its caller was told already: no more retries
       const left = deadline - Date.now();
@@ -164,6 +168,17 @@ export class Router {
           continue;
         }
         if (ErrProcessUnknown.is(err) || ErrNameUnknown.is(err)) {
+          if (activated) {
+            // Activated, and gone again before it answered (it handed off at once: the members
+            // changed while it activated; or its lease or store failed): not a spin of attempt
+            // and activation until the deadline, but a pause, doubling, and the owner read again.
+            activated = false;
+            await delay(Math.max(1, Math.min(again, this.#probeMs, deadline - Date.now())));
+            again *= 2;
+            target = this.#rt.ownerOf(to);
+            last = 'activated, then ended before it answered';
+            continue;
+          }
           // A local activation waits on the store, which may not answer (cut off, a key locked
           // by a stalled member): the caller's timeout bounds it as it bounds a remote one.
           let r: ActivateReply;
@@ -171,7 +186,10 @@ export class Router {
             r = await within(
               this.#watched(this.#activate(target, to, Math.max(1, deadline - Date.now())), target),
               Math.max(1, deadline - Date.now()),
-              () => ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (activation: ${last})`),
+              () =>
+                ErrEntityUnavailable.with(
+                  `${to.kind}/${to.key} within ${timeout} ms (its activation on ${target} still pending; before it: ${last})`,
+                ),
             );
           } catch (e) {
             if (e instanceof MemberLeaseEnded) {
@@ -188,7 +206,10 @@ export class Router {
             target = this.#rt.ownerOf(to);
             continue;
           }
-          if (r.ok) continue;
+          if (r.ok) {
+            activated = true;
+            continue;
+          }
           if (r.moved === true) {
             // The target owns the key no more (its view), and runs none of it: route by ours
             // again. Paused, doubling: the owner by our view may refuse for a lease the target

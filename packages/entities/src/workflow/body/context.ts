@@ -631,7 +631,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       `start ${name}`,
       () => this.#h.startChild(kind, id, input).then(() => true),
       {},
-      { returnedAfterCancel: orphan },
+      { returnedAfterCancel: orphan, engine: true },
     );
     return {
       id,
@@ -646,12 +646,19 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
             return this.#h.childResult(kind, id, info.signal).finally(() => this.#childWaits--);
           },
           { retry: false },
-          { signalOnCancel: false }, // a cancel cancels the child: its outcome is waited for
+          // A cancel cancels the child: its outcome is waited for. The engine's own call: only the
+          // child's outcome settles it, never its owner or the store unreachable for a while.
+          { signalOnCancel: false, engine: true },
         ),
       cancel: (reason = `cancelled by ${this.workflow}/${this.id}`) =>
-        runStep(this.#ops, 'child', `cancel ${name}`, () => this.#h.cancelChild(kind, id, reason), {}).then(
-          () => undefined,
-        ),
+        runStep(
+          this.#ops,
+          'child',
+          `cancel ${name}`,
+          () => this.#h.cancelChild(kind, id, reason),
+          {},
+          { engine: true },
+        ).then(() => undefined),
     } as ChildHandle<WorkflowOutput<K>>;
   }
 
@@ -667,6 +674,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       `${to.kind}/${to.key}`,
       (info) => this.#h.entities.sendDurable(to, message, info.idempotencyKey).then(() => true),
       {},
+      { engine: true }, // durable by its idempotency key: made again while its owner or the store is away
     );
   }
 

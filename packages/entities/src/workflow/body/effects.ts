@@ -29,7 +29,9 @@ import { callOnce } from './in_flight.js';
 import { waitForSlot } from '../scheduling/queues.js';
 import type { ActivityRoute } from './activities.js';
 import { figuresOf } from '../model/metrics.js';
-import { stepFailed, type OnCancel, type RunEnded, type RunOps, type RunningAttempt } from '../model/run_host.js';
+import { RunEnded, stepFailed, type OnCancel, type RunOps, type RunningAttempt } from '../model/run_host.js';
+import { engineRetryMs, isEngineFailure } from '../model/engine_failure.js';
+import { stepPermit } from './step_permits.js';
 
 /**
  * @internal What a run (context.ts) lends its effects beyond {@link RunOps}: its state, the
@@ -69,6 +71,12 @@ export interface StepInner {
   readonly signalOnCancel?: boolean;
   /** An activity's (activities.ts): where each attempt runs, set before it. */
   readonly route?: ActivityRoute;
+  /**
+   * The step's function is a call the engine makes on the body's behalf (a child's start, result
+   * or cancel, `ctx.send`): a failure of it that is the engine's (model/engine_failure.ts) is no
+   * attempt — it is made again after a wait, nothing journaled, for as long as the run lasts.
+   */
+  readonly engine?: boolean;
   readonly returnedAfterCancel?: () => void;
 }
 
@@ -125,6 +133,7 @@ export async function runStep<T>(
     options.retry === false ? { ...h.spec.retry, maxAttempts: 1 } : retryPolicy(options.retry, h.spec.retry);
   const onCancel: OnCancel = !struck || inner.signalOnCancel === false ? 'ignore' : (options.cancellation ?? 'wait');
   h.busy(1);
+  let engineWaits = 0;
   try {
     for (let attempt = first; ; attempt++) {
       ops.checkCancel(); // a cancel that came during the retry entry's write
@@ -133,13 +142,19 @@ export async function runStep<T>(
         retryAt = undefined;
         if (left > 0) await delay(ops, left, struck);
       }
+      // Ended, or its activation hands off (a backoff can end in either): not an attempt — the
+      // run ends here and the next one (here or on the next owner) goes on from the journal.
+      const stop = ops.ended() ?? ops.holding();
+      if (stop !== undefined) throw stop;
       let value: T;
       try {
-        const holding = ops.holding();
-        if (holding !== undefined) throw holding;
-        // A slot of its queue first (queues.ts; none asked of a queue without limits), then the lease.
+        // A slot of its queue first (queues.ts; none asked of a queue without limits), then one of
+        // the member's step permits (step_permits.ts), then the lease: the attempt's own timeout
+        // and heartbeat window start only once it runs, never while it waits behind others.
         const slot = t === 'step' ? await waitForSlot(ops, seq, name, attempt, queue, struck, inner.route) : undefined;
+        let permit: { release(): void } | undefined;
         try {
+          permit = t === 'step' ? await stepPermit(ops, struck) : undefined;
           await h.confirmLease();
           const ended = ops.ended();
           if (ended !== undefined) throw ended;
@@ -147,13 +162,32 @@ export async function runStep<T>(
             attemptOnce(ops, { s: seq, t, n: name }, fn, attempt, options.timeoutMs, onCancel, beats),
           );
         } finally {
+          permit?.release();
           slot?.release();
         }
         ops.checkSize(`the result of step ${name}`, value);
       } catch (err) {
-        const ended = ops.ended();
+        // The run's end (or its hand-off) is never the step's failure, whatever threw it.
+        const ended = ops.ended() ?? (err instanceof RunEnded ? err : undefined);
         if (ended !== undefined) throw ended;
         const cancelled = struck && ops.cancelled();
+        if (inner.engine === true && !cancelled && isEngineFailure(err)) {
+          // The engine's own call failed for the engine's reasons: wait and call again, as the
+          // same attempt; nothing journaled (model/engine_failure.ts).
+          engineWaits++;
+          if (engineWaits === 1 || engineWaits % 10 === 0)
+            h.log.warning(
+              'workflow %s/%s: %s waits for the engine (%d): %s',
+              h.spec.name,
+              h.id,
+              name,
+              engineWaits,
+              describeThrown(err),
+            );
+          await delay(ops, engineRetryMs(engineWaits), struck);
+          attempt--;
+          continue;
+        }
         const last =
           isTerminal(err) ||
           ErrWorkflowValueTooLarge.is(err) ||

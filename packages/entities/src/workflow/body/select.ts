@@ -17,6 +17,7 @@ import { ErrWorkflowCancelled, ErrWorkflowIncorrect, revivedError, storedError }
 import { stepFailed, type RunOps, type RunningAttempt } from '../model/run_host.js';
 import type { Taken } from '../model/update_state.js';
 import { updateHandle } from './update_take.js';
+import { engineRetryMs, isEngineFailure } from '../model/engine_failure.js';
 import { CHILD_OF, type ChildRef, type SelectArm, type SelectOutcome, type SelectTake } from '../model/select_types.js';
 
 /** The most branches a select takes. */
@@ -160,15 +161,24 @@ function waitForChildren(
   ops.host.busy(1);
   ops.childWait(1);
   ops.steps.add(attempt);
-  for (const c of children)
+  // The engine's own call: only a child's outcome settles its branch; its owner or the store
+  // unreachable for a while is waited out (model/engine_failure.ts), until the select stops.
+  const ask = (c: (typeof children)[number], n: number): void => {
     ops.host.childResult(c.child.kind, c.child.id, ctl.signal).then(
       (v) => {
         if (!stopped) take.settle({ b: c.b, v });
       },
       (err: unknown) => {
-        if (!stopped) take.settle({ b: c.b, e: storedError(err) });
+        if (stopped) return;
+        if (!isEngineFailure(err)) return take.settle({ b: c.b, e: storedError(err) });
+        const t = setTimeout(() => {
+          if (!stopped) ask(c, n + 1);
+        }, engineRetryMs(n));
+        ctl.signal.addEventListener('abort', () => clearTimeout(t), { once: true });
       },
     );
+  };
+  for (const c of children) ask(c, 1);
   return stop;
 }
 

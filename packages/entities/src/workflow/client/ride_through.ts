@@ -21,6 +21,8 @@ const UNREACHABLE_CODES = new Set([
   'ERR_ENTITY_STORE_UNAVAILABLE',
   'ERR_ENTITY_STORE_SESSION_LOST',
   'ERR_ENTITY_STORE_OUTCOME_UNKNOWN',
+  // A SQLite file locked by another process (a member stopped inside a write): it passes too.
+  'ERR_ENTITY_STORE_BUSY',
 ]);
 
 /**

@@ -17,6 +17,7 @@ import {
   ServingMembers,
   type QueueRequest,
 } from '../body/activities.js';
+import { checkMaxConcurrentSteps, registerStepPermits } from '../body/step_permits.js';
 import { WorkflowClient } from '../client/client.js';
 import { backfillIndexes } from '../client/search.js';
 import { RETENTION_KIND } from '../model/batch_types.js';
@@ -41,6 +42,15 @@ export interface WorkflowFeatureOptions {
    * settings is started again with these). Bad values: ERR_WORKFLOW_INCORRECT.
    */
   readonly workflowRetention?: Partial<RetentionSettings>;
+  /**
+   * The step attempts this member runs at once, across its instances (as Temporal's
+   * `maxConcurrentActivityTaskExecutions`). Default 100. More wait for a permit in the order they
+   * asked, their `timeoutMs` and heartbeat window not started: a member offered more than it can
+   * do keeps its attempts within their deadlines instead of timing them all out and retrying
+   * them into the same crowd. A queue's limits (`workflowQueues`) apply before it. An integer
+   * 1..2^31-1; anything else: ERR_WORKFLOW_INCORRECT.
+   */
+  readonly maxConcurrentSteps?: number;
 }
 
 /** Each runtime's workflow client, made at its first use. */
@@ -64,6 +74,7 @@ export const workflowFeature: EntitiesFeature<WorkflowFeatureOptions> = {
   name: 'workflows',
   attach(rt, options) {
     const retention = retentionSettings(options.workflowRetention);
+    registerStepPermits(rt, checkMaxConcurrentSteps(options.maxConcurrentSteps));
     // Activities are asked of the members serving their queue, through their managers.
     const asked = { node: rt.node, manager: rt.managerName, members: () => rt.members() };
     const serving = new ServingMembers(asked);

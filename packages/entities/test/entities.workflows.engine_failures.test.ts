@@ -1,0 +1,211 @@
+// Engine failures never reach a workflow body (issue 89): the places where an engine error could
+// become a step attempt or a body's exception, each with the fault injected there.
+// - A hand-off during a step's retry backoff: the attempts after it are not run by the member that
+//   hands off and not counted (they burned every attempt and journaled ERR_WORKFLOW_RUN_ENDED).
+// - A child's start, a child's result and `ctx.send` whose target (or the store behind it) fails
+//   for a while: waited out, nothing journaled, the body never sees it.
+// - The classification itself (model/engine_failure.ts): the engine's codes, and a child's own
+//   failure stays the body's whatever caused it.
+// - The member's step permits (body/step_permits.ts): attempts beyond the bound wait in order.
+
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import { eventually } from '@ergo-ts/test-support';
+import { ErgoError, startNode, type Node } from 'ergo-ts';
+
+import { wallClock, type EntitiesClock } from '../src/contract/clock.js';
+import { ErrEntityUnavailable, ErrStoreBusy } from '../src/contract/errors.js';
+import { hostName } from '../src/contract/ids.js';
+import { startEntitiesWith } from '../src/entities.js';
+import { defineWorkflow, SqliteStore, startEntities, type EntityStore } from '../src/index.js';
+import { isEngineFailure } from '../src/workflow/model/engine_failure.js';
+import { ErrWorkflowFailed } from '../src/workflow/model/errors.js';
+import type { WorkflowRecord } from '../src/workflow/model/record.js';
+import { StepPermits } from '../src/workflow/body/step_permits.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ergo-wf-engine-failures-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let seq = 0;
+async function nodeNamed(what: string): Promise<Node> {
+  return startNode(`wfef_${what}_${process.pid}_${++seq}@localhost`, { log: { level: 'panic' } });
+}
+
+async function recordOf(store: EntityStore, kind: string, id: string): Promise<WorkflowRecord> {
+  return (await store.load({ kind, key: id })).state as WorkflowRecord;
+}
+
+/** Codes written in a record's journal as errors (none may be an engine's). */
+function journaledCodes(rec: WorkflowRecord): string[] {
+  return rec.journal.flatMap((e) => (e.e?.code === undefined ? [] : [e.e.code]));
+}
+
+test('the classification: engine codes are the engine’s, a child’s own failure stays the body’s whatever caused it', () => {
+  assert.equal(isEngineFailure(ErrEntityUnavailable.with('owner away')), true);
+  assert.equal(isEngineFailure(ErrStoreBusy.with('locked')), true);
+  assert.equal(isEngineFailure(new ErgoError('ERR_TIMEOUT', 'timed out')), true);
+  // A wrapper without a code is read by its cause.
+  assert.equal(isEngineFailure(new Error('wrapped', { cause: ErrEntityUnavailable.with('away') })), true);
+  // The first code decides: a child that failed because its own step met an unavailable entity.
+  assert.equal(isEngineFailure(ErrWorkflowFailed.with('child failed', ErrEntityUnavailable.with('x'))), false);
+  assert.equal(isEngineFailure(new Error('a user error')), false);
+  assert.equal(isEngineFailure('not an error'), false);
+  const hostile = new Error('hostile');
+  Object.defineProperty(hostile, 'code', {
+    get() {
+      throw new Error('trap');
+    },
+  });
+  assert.equal(isEngineFailure(hostile), false);
+});
+
+test('step permits: attempts beyond the bound wait in the order they asked, and a waiter that leaves the line loses nothing', () => {
+  const p = new StepPermits(2);
+  assert.equal(p.tryTake(), true);
+  assert.equal(p.tryTake(), true);
+  assert.equal(p.tryTake(), false);
+  const granted: string[] = [];
+  p.join(() => granted.push('a'));
+  const leaveB = p.join(() => granted.push('b'));
+  p.join(() => granted.push('c'));
+  assert.equal(p.waiting, 3);
+  leaveB(); // its run ended while it waited
+  assert.equal(p.waiting, 2);
+  assert.equal(p.tryTake(), false, 'nobody jumps the line');
+  p.release();
+  assert.deepEqual(granted, ['a']);
+  assert.equal(p.running, 2);
+  p.release();
+  assert.deepEqual(granted, ['a', 'c']);
+  p.release();
+  p.release();
+  assert.equal(p.running, 0);
+  assert.equal(p.waiting, 0);
+});
+
+// ---- a hand-off during a step's retry backoff ----
+
+/** The backoff of the flaky step: its timer is held by the test's clock until the test fires it. */
+const BACKOFF_MS = 7777;
+let flakyCalls = 0;
+let holdCalls = 0;
+let releaseHold: () => void = () => undefined;
+
+const Backoff = defineWorkflow('wf-ef-backoff', async (ctx) => {
+  const [a] = await Promise.all([
+    ctx.step(
+      'flaky',
+      () => {
+        flakyCalls++;
+        if (flakyCalls === 1) throw new Error('attempt 1 fails on its own');
+        return 'ok';
+      },
+      { retry: { maxAttempts: 2, initialMs: BACKOFF_MS, factor: 1 } },
+    ),
+    ctx.step('hold', () => {
+      holdCalls++;
+      // The first run's attempt stays in flight: the hand-off waits for it.
+      return holdCalls === 1 ? new Promise<string>((resolve) => (releaseHold = () => resolve('held'))) : 'held';
+    }),
+  ]);
+  return a;
+});
+
+test('a hand-off during a step’s retry backoff burns no attempt: the next runtime runs attempt 2 and the instance completes', async (t) => {
+  const held: (() => void)[] = [];
+  let heldOne: () => void = () => undefined;
+  const backoffArmed = new Promise<void>((resolve) => (heldOne = resolve));
+  // The wall clock, but the flaky step's backoff waits until the test fires it.
+  const clock: EntitiesClock = {
+    ...wallClock,
+    setTimeout: (fn, ms) => {
+      if (ms > BACKOFF_MS - 1000 && ms <= BACKOFF_MS) {
+        held.push(fn);
+        heldOne();
+        return undefined;
+      }
+      return wallClock.setTimeout(fn, ms);
+    },
+    clearTimeout: (h) => (h === undefined ? undefined : wallClock.clearTimeout(h)),
+  };
+  const file = join(dir, 'backoff.db');
+  const store1 = SqliteStore.open(file);
+  const node1 = await nodeNamed('backoff1');
+  const first = await startEntitiesWith(node1, { store: store1, kinds: [Backoff] }, { clock });
+  t.after(async () => {
+    await node1.stop();
+    await store1.close();
+  });
+  await first.workflows.start(Backoff, 'b1', {});
+  await backoffArmed; // attempt 1 failed, its retry entry written, the backoff waits
+  const host = node1.processPID(hostName('wf-ef-backoff', 'b1'));
+  assert.ok(host !== undefined, 'the instance is active');
+  const seen = node1.processInfo(host).messagesIn;
+  const stopped = first.stop(); // hands the instance off: `hold` is in flight, so the hand-off waits
+  // HANDOFF, then HANDOFF_AGAIN while it waits: the run knows it hands off.
+  await eventually(() => node1.processInfo(host).messagesIn >= seen + 2, 'the instance waits to hand off');
+  for (const fire of held.splice(0)) fire(); // the backoff ends while the hand-off waits
+  releaseHold();
+  await stopped;
+  assert.equal(flakyCalls, 1, 'the member handing off ran no attempt after the backoff');
+  const mid = await recordOf(store1, 'wf-ef-backoff', 'b1');
+  assert.ok(!journaledCodes(mid).includes('ERR_WORKFLOW_RUN_ENDED'), 'no step failed with the run’s end');
+
+  // The next runtime (another node, the same store) goes on from the journal: attempt 2 runs.
+  const node2 = await nodeNamed('backoff2');
+  const second = await startEntities(node2, { store: store1, kinds: [Backoff] });
+  t.after(async () => {
+    await second.stop();
+    await node2.stop();
+  });
+  const out = await second.workflows.handle(Backoff, 'b1').result({ timeout: 60_000 });
+  assert.equal(out, 'ok');
+  assert.equal(flakyCalls, 2);
+  const rec = await recordOf(store1, 'wf-ef-backoff', 'b1');
+  const flaky = rec.journal.find((e) => e.n === 'flaky' && e.t === 'step' && e.done === true);
+  assert.equal(flaky?.a, 2, 'the step succeeded at attempt 2, as counted');
+  assert.ok(!journaledCodes(rec).includes('ERR_WORKFLOW_RUN_ENDED'));
+});
+
+// ---- the engine's own calls: a child's start and result, ctx.send ----
+
+let childFails = 0;
+const Child = defineWorkflow('wf-ef-child', async () => 'child done');
+const Parent = defineWorkflow('wf-ef-parent', async (ctx) => {
+  const r = await ctx.child(Child, 'c1', {});
+  return `parent saw ${r}`;
+});
+
+test('a child’s start and result whose calls fail for the engine’s reasons are waited out: nothing journaled, the parent completes', async (t) => {
+  const store = SqliteStore.open(join(dir, 'child.db'));
+  // The store refuses the child's first loads as a locked SQLite file would (ERR_ENTITY_STORE_BUSY),
+  // then works: its activation fails, so the parent's start and result calls meet the store's error.
+  const activation = store.loadActivation!.bind(store);
+  (store as { loadActivation: EntityStore['loadActivation'] }).loadActivation = (id) => {
+    if (id.kind === 'wf-ef-child' && childFails < 6) {
+      childFails++;
+      return Promise.reject(ErrStoreBusy.with('the store stayed locked by another process (injected)'));
+    }
+    return activation(id);
+  };
+  const node = await nodeNamed('child');
+  const entities = await startEntities(node, { store, kinds: [Parent, Child] });
+  t.after(async () => {
+    await entities.stop();
+    await node.stop();
+    await store.close();
+  });
+  const out = await entities.workflows.start(Parent, 'p1', {}).then((h) => h.result({ timeout: 60_000 }));
+  assert.equal(out, 'parent saw child done');
+  assert.ok(childFails >= 6, 'the faults were met');
+  const rec = await recordOf(store, 'wf-ef-parent', 'p1');
+  assert.deepEqual(journaledCodes(rec), [], 'no engine error journaled as the body’s');
+  assert.ok(
+    rec.journal.every((e) => e.t !== 'retry'),
+    'no attempt counted for the engine’s failures',
+  );
+});
