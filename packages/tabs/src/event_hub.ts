@@ -6,7 +6,7 @@
 // when the event ends (Terminate) and answers their subscribe requests (Ack with the buffer).
 
 import { Event, PID, toError, type Log, type MessageEvent } from 'ergo-ts';
-import { encodeEventFrame, encodeEventTail, errorToWire, Op } from './frame.js';
+import { encodeEventFrameBrief, encodeEventTail, errorToWire, Op } from './frame.js';
 import { eventsToWire } from './frame_inbound.js';
 import type { TabSession } from './session.js';
 
@@ -127,8 +127,14 @@ export class EventHub {
       return;
     }
     for (const tab of e.tabs.keys()) {
+      if (tab.ended) continue;
       const frame = [Op.Event, m.event.node, tab.name, from, m.event, m.timestamp, m.message];
-      this.#write(tab, frame, encodeEventFrame(m.event.node, tab.name, tail));
+      try {
+        // In the gateway's broadcast slices (fan_out.ts): a call is answered during a long fan-out.
+        tab.deliverFanOut(frame, encodeEventFrameBrief(m.event.node, tab.name, tail));
+      } catch (err) {
+        this.log.warning('tab %s: event frame not delivered: %s', tab.name, toError(err).message);
+      }
     }
   }
 

@@ -31,6 +31,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { EnpBridge, erlangBridge, type TabEnpOptions, type TabErlangOptions } from './enp_bridge.js';
 import { EventHub, HubDropTab, HubRequest, hubEvent } from './event_hub.js';
+import { DEFAULT_FAN_OUT_SLICE, FanOutQueue } from './fan_out.js';
 import { applyFrame } from './frame_inbound.js';
 import {
   CLOSE_QUEUE_FULL,
@@ -107,6 +108,12 @@ export interface TabGatewayOptions {
    * 1013): the tab dials again by itself.
    */
   helloTimeout?: number;
+  /**
+   * Frames of one broadcast (a publish to many tabs) written per turn of the event loop (default
+   * 256): the rest wait for later turns, so the loop reads its sockets and answers calls between
+   * slices instead of after the last tab (fan_out.ts).
+   */
+  fanOutSlice?: number;
   /**
    * Refusal log lines are summarised per tab and code over this interval (ms, default 5 000): the
    * first refusal of a code logs its line, the others of the interval one line with their count.
@@ -192,10 +199,7 @@ class Gateway implements TabGateway {
   #unlisten: () => void = () => undefined;
   #core: Core | null = null;
   /** The sessions' hooks (one object for all of them). */
-  readonly #hooks: SessionHooks = {
-    linkClosed: (s, reason) => this.#core?.routeNodeDown(s.name, reason),
-    answersOverflowed: (s) => this.#expire(s, 'its queue is full, answers too', CLOSE_QUEUE_FULL),
-  };
+  readonly #hooks: SessionHooks;
   readonly #enp: EnpBridge | null;
   readonly #erl: EnpBridge | null;
   #next = 0;
@@ -218,6 +222,13 @@ class Gateway implements TabGateway {
     ] as const)
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw ErrIncorrect.with(`tab gateway ${k}: ${v}`);
     this.#refusals = new RefusalLog(node.log, refusalLog);
+    const slice = options.fanOutSlice ?? DEFAULT_FAN_OUT_SLICE;
+    if (!Number.isSafeInteger(slice) || slice < 1) throw ErrIncorrect.with(`tab gateway fanOutSlice: ${slice}`);
+    this.#hooks = {
+      linkClosed: (s, reason) => this.#core?.routeNodeDown(s.name, reason),
+      answersOverflowed: (s) => this.#expire(s, 'its queue is full, answers too', CLOSE_QUEUE_FULL),
+      fanOut: new FanOutQueue(slice),
+    };
     if (typeof options.admit !== 'function') throw ErrIncorrect.with('tab gateway: admit must be a function');
     this.#enp = options.enp === undefined ? null : EnpBridge.enp(node, options.enp);
     this.#erl = options.erlang === undefined ? null : erlangBridge(node, options.erlang);

@@ -19,6 +19,7 @@ import {
   writeFrames,
   type Frame,
 } from './frame.js';
+import type { FanOutQueue, FanOutWaiter } from './fan_out.js';
 import { TabLink } from './tab_link.js';
 import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
 import { TabWatchers } from './watchers.js';
@@ -182,6 +183,8 @@ export interface SessionHooks {
   linkClosed(s: TabSession, reason: Error): void;
   /** An answer owed to tab `s` did not fit even the refusals' room: the gateway ends the session. */
   answersOverflowed(s: TabSession): void;
+  /** The slices of the gateway's broadcasts (fan_out.ts). */
+  readonly fanOut: FanOutQueue;
 }
 
 /**
@@ -212,6 +215,13 @@ class SessionLink extends TabLink {
     return encodeEventFrameBrief(this.local, this.peer, tail);
   }
 
+  // One publish to many tabs: written in the gateway's slices (fan_out.ts).
+  protected override postFanOut(frame: unknown[], bytes: Uint8Array): void {
+    if (this.closed) return this.postEncoded(frame, bytes); // throws as any send on a closed link
+    this.session.deliverFanOut(frame, bytes);
+    this.messagesOut++;
+  }
+
   override answer(frame: unknown[]): void {
     if (this.closed) return super.answer(frame);
     if (!this.session.deliverAnswer(frame)) this.hooks.answersOverflowed(this.session);
@@ -220,8 +230,12 @@ class SessionLink extends TabLink {
 }
 
 /** The gateway-side state of one tab. */
-export class TabSession implements Flushable {
+export class TabSession implements Flushable, FanOutWaiter {
   socket: TabSocket | null = null;
+  /** Frames of broadcasts waiting for their slice (fan_out.ts), and their size; null: none. */
+  #fanOut: Uint8Array[] | null = null;
+  #fanOutBytes = 0;
+  readonly #slices: FanOutQueue;
   /**
    * Frames for the socket, written together at the end of the task (frame.ts: batches); made at
    * the first frame for the tab (an idle tab has none).
@@ -268,6 +282,7 @@ export class TabSession implements Flushable {
     this.#messages = new TokenBucket(limits.messagesPerSecond);
     this.#bytes = new TokenBucket(limits.bytesPerSecond);
     this.conn = new SessionLink(gateway, this, hooks);
+    this.#slices = hooks.fanOut;
     this.watchers = new TabWatchers(name);
   }
 
@@ -300,7 +315,40 @@ export class TabSession implements Flushable {
 
   /** Bytes waiting for the tab now (the socket's buffer, the task's batch, what is held while it is away). */
   get queuedBytes(): number {
-    return (this.socket?.bufferedAmount ?? 0) + (this.#pending?.bytes ?? 0) + this.#heldBytes;
+    return (this.socket?.bufferedAmount ?? 0) + (this.#pending?.bytes ?? 0) + this.#heldBytes + this.#fanOutBytes;
+  }
+
+  /**
+   * A frame of one publish to many tabs (encoded `bytes`, a view the session copies if it keeps
+   * it): written now when the gateway's slice has room and nothing of this tab's waits, else it
+   * waits for a later slice (fan_out.ts). Learnt, watched and counted now either way.
+   * @throws ErrTabQueueFull as {@link deliver}.
+   */
+  deliverFanOut(frame: unknown[], bytes: Uint8Array): void {
+    if (this.queuedBytes + bytes.length > this.limits.queuedBytes)
+      throw ErrTabQueueFull.with(`${this.limits.queuedBytes} bytes for ${this.name}`);
+    this.policy.learn(frame as never);
+    if (this.#fanOut === null && this.#slices.now()) this.#write(bytes);
+    else {
+      if (this.#fanOut === null) {
+        this.#fanOut = [];
+        this.#slices.add(this);
+      }
+      // The view as it is: it waits a few turns at most (a slab held that long costs less than a copy per tab).
+      this.#fanOut.push(bytes);
+      this.#fanOutBytes += bytes.length;
+    }
+    this.watchers.toTab(frame as Frame);
+  }
+
+  /** Writes the broadcast frames that wait for this tab (its slice came, or a later frame of its own). */
+  releaseFanOut(): void {
+    const frames = this.#fanOut;
+    if (frames === null) return;
+    this.#fanOut = null;
+    this.#fanOutBytes = 0;
+    if (this.ended) return;
+    for (const b of frames) this.#write(b);
   }
 
   /**
@@ -355,6 +403,8 @@ export class TabSession implements Flushable {
    * and the refusals' room, so a tab that sends them faster than it reads is ended.
    */
   #write(bytes: Uint8Array, early = true): void {
+    // What waits for its broadcast slice goes first: the tab's frames keep their order.
+    if (this.#fanOut !== null) this.releaseFanOut();
     this.messagesOut++;
     this.bytesOut += bytes.length;
     // A socket that is closing gets nothing more: held, the frame waits for the tab's return.
@@ -435,6 +485,8 @@ export class TabSession implements Flushable {
     // What the task wrote to a live socket still goes, before the close (as when written at once).
     this.flush();
     this.#pending?.take();
+    this.#fanOut = null;
+    this.#fanOutBytes = 0;
     this.#held = null;
     this.#heldBytes = 0;
     const s = this.socket;

@@ -19,7 +19,16 @@ export class TabLink extends FrameConnection {
     let tail = shared.packets[TAB_FANOUT_FORMAT];
     if (tail === undefined)
       shared.packets[TAB_FANOUT_FORMAT] = tail = encodeEventTail(from, m.event, m.timestamp, m.message);
-    this.postEncoded(this.eventFrame(from, m), this.eventBytes(tail));
+    this.postFanOut(this.eventFrame(from, m), this.eventBytes(tail));
+  }
+
+  /**
+   * Posts the frame of a publish to many peers (`bytes`: encoded): as any encoded frame here; a
+   * gateway's session writes it in the gateway's broadcast slices (fan_out.ts).
+   * @throws ErrNoConnection once terminated; whatever `post` throws.
+   */
+  protected postFanOut(frame: unknown[], bytes: Uint8Array): void {
+    this.postEncoded(frame, bytes);
   }
 
   /** The bytes of an Event frame to the tab with `tail` (a session writes a slab's view: see there). */

@@ -14,8 +14,13 @@ import { PID, Ref, startNode, type Atom } from 'ergo-ts';
 import { Op, type Frame } from '../src/frame.js';
 import { DEFAULT_TAB_LIMITS, TabPolicy } from '../src/grant.js';
 import { TabSession, type SessionHooks } from '../src/session.js';
+import { DEFAULT_FAN_OUT_SLICE, FanOutQueue } from '../src/fan_out.js';
 
-const NO_HOOKS: SessionHooks = { linkClosed: () => undefined, answersOverflowed: () => undefined };
+const NO_HOOKS: SessionHooks = {
+  linkClosed: () => undefined,
+  answersOverflowed: () => undefined,
+  fanOut: new FanOutQueue(DEFAULT_FAN_OUT_SLICE),
+};
 
 const SESSIONS = 200;
 /** The gateway hands every policy one function: so does this test. */

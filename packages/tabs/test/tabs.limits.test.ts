@@ -14,8 +14,13 @@ import { Actor, PID, ProcessID, Ref, startNode, type Atom, type ErgoError } from
 import { Ctl, Op } from '../src/frame.js';
 import { DEFAULT_TAB_LIMITS, TabPolicy } from '../src/grant.js';
 import { TabSession, type SessionHooks } from '../src/session.js';
+import { DEFAULT_FAN_OUT_SLICE, FanOutQueue } from '../src/fan_out.js';
 
-const NO_HOOKS: SessionHooks = { linkClosed: () => undefined, answersOverflowed: () => undefined };
+const NO_HOOKS: SessionHooks = {
+  linkClosed: () => undefined,
+  answersOverflowed: () => undefined,
+  fanOut: new FanOutQueue(DEFAULT_FAN_OUT_SLICE),
+};
 
 import { gatewayNode, type LogLines, pidJson, rawTab, serverProcess, tabOf, ViewActor } from './helpers.js';
 
