@@ -23,7 +23,11 @@ let pool: pg.Pool | undefined;
  * runs no step, never connects. Default size (10), as a team's service would have it.
  */
 function effects(): pg.Pool {
-  pool ??= new pg.Pool({ connectionString: process.env.WF_EFFECTS_URL! });
+  if (pool === undefined) {
+    pool = new pg.Pool({ connectionString: process.env.WF_EFFECTS_URL! });
+    // An idle session the server ends (the bench's stop) is dropped, not a crash of the worker.
+    pool.on('error', () => undefined);
+  }
   return pool;
 }
 
