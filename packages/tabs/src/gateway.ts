@@ -32,6 +32,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { EnpBridge, erlangBridge, type TabEnpOptions, type TabErlangOptions } from './enp_bridge.js';
 import { EventHub, HubDropTab, HubRequest, hubEvent } from './event_hub.js';
 import { DEFAULT_FAN_OUT_SLICE, FanOutQueue } from './fan_out.js';
+import { DEFAULT_INBOUND_SLICE, InboundSlices } from './inbound.js';
 import { applyFrame } from './frame_inbound.js';
 import {
   CLOSE_QUEUE_FULL,
@@ -41,7 +42,9 @@ import {
   encodeFrame,
   ErrTabAdmission,
   ErrTabBusy,
+  ErrTabBytesLimit,
   ErrTabFrame,
+  ErrTabRateLimit,
   ErrTabSessionEnded,
   errorToWire,
   frameHead,
@@ -114,6 +117,12 @@ export interface TabGatewayOptions {
    * slices instead of after the last tab (fan_out.ts).
    */
   fanOutSlice?: number;
+  /**
+   * Frames of one tab handled per turn of the event loop (default 64): the tab's messages past
+   * them wait, its socket paused, for later turns, so a flooding tab cannot hold the loop while
+   * other tabs' calls wait to be read (inbound.ts).
+   */
+  inboundSlice?: number;
   /**
    * Refusal log lines are summarised per tab and code over this interval (ms, default 5 000): the
    * first refusal of a code logs its line, the others of the interval one line with their count.
@@ -200,6 +209,8 @@ class Gateway implements TabGateway {
   #core: Core | null = null;
   /** The sessions' hooks (one object for all of them). */
   readonly #hooks: SessionHooks;
+  /** What the tabs send, in per-turn slices (inbound.ts). */
+  readonly #inbound: InboundSlices<TabSession>;
   readonly #enp: EnpBridge | null;
   readonly #erl: EnpBridge | null;
   #next = 0;
@@ -224,6 +235,10 @@ class Gateway implements TabGateway {
     this.#refusals = new RefusalLog(node.log, refusalLog);
     const slice = options.fanOutSlice ?? DEFAULT_FAN_OUT_SLICE;
     if (!Number.isSafeInteger(slice) || slice < 1) throw ErrIncorrect.with(`tab gateway fanOutSlice: ${slice}`);
+    const inbound = options.inboundSlice ?? DEFAULT_INBOUND_SLICE;
+    if (!Number.isSafeInteger(inbound) || inbound < 1)
+      throw ErrIncorrect.with(`tab gateway inboundSlice: ${inbound}`);
+    this.#inbound = new InboundSlices(inbound, (t, f) => this.#fromTab(t, f));
     this.#hooks = {
       linkClosed: (s, reason) => this.#core?.routeNodeDown(s.name, reason),
       answersOverflowed: (s) => this.#expire(s, 'its queue is full, answers too', CLOSE_QUEUE_FULL),
@@ -333,7 +348,7 @@ class Gateway implements TabGateway {
     });
     ws.on('message', (data: RawData) => {
       const bytes = toBytes(data);
-      if (session !== null) return this.#fromTabMessage(session, bytes);
+      if (session !== null) return this.#fromTabMessage(session, ws, bytes);
       if (request === null) return; // admission pending: a tab speaks after its welcome
       const greeting = request;
       request = null;
@@ -462,29 +477,29 @@ class Gateway implements TabGateway {
     s.attach(ws, batches);
   }
 
-  /** A message from tab `s`: each frame in it as if it came alone (frame.ts: batches). */
-  #fromTabMessage(s: TabSession, message: Uint8Array): void {
+  /** A message from tab `s`: each frame in it as if it came alone (frame.ts: batches), in the turn's slice. */
+  #fromTabMessage(s: TabSession, ws: WebSocket, message: Uint8Array): void {
     let frames: Uint8Array[];
     try {
       frames = splitFrames(message);
     } catch (e) {
       return this.#refuse(s, null, toError(e));
     }
-    for (let i = 0; i < frames.length && !s.ended; i++) this.#fromTab(s, frames[i]!);
+    this.#inbound.offer(s, ws, frames);
   }
 
   /** A frame from tab `s`: limits, grant, then routed. */
   #fromTab(s: TabSession, bytes: Uint8Array): void {
-    try {
-      if (bytes.length > s.limits.maxFrameBytes)
-        throw ErrTabFrame.with(`a frame of ${bytes.length} bytes, above ${s.limits.maxFrameBytes}`);
-      s.admitInbound(bytes.length);
-    } catch (e) {
+    const refused =
+      bytes.length > s.limits.maxFrameBytes
+        ? ErrTabFrame.with(`a frame of ${bytes.length} bytes, above ${s.limits.maxFrameBytes}`)
+        : s.admitInbound(bytes.length);
+    if (refused !== null) {
       // Refused undecoded: its head alone says which call or important send fails with the code
       // (else the tab's caller would wait for its timeout), and which caller a reply was for.
       const head = frameHead(bytes);
-      if (head !== null && head[0] === Op.Response) this.#failReply(s, head, toError(e));
-      return this.#refuse(s, head, toError(e));
+      if (head !== null && head[0] === Op.Response) this.#failReply(s, head, refused);
+      return this.#refuse(s, head, refused);
     }
     let f: Frame | null = null;
     try {
@@ -550,16 +565,35 @@ class Gateway implements TabGateway {
     s.refused++;
     const what = f === null ? 'frame' : opName(f[0]);
     const code = (e as { code?: unknown }).code;
-    this.#refusals.note(s, typeof code === 'string' ? code : '', () =>
-      this.log.warning('tab %s: %s refused: %s', s.name, what, e.message),
-    );
+    if (this.#refusals.note(s, typeof code === 'string' ? code : ''))
+      this.log.warning('tab %s: %s refused: %s%s', s.name, what, e.message, limitOf(s, e));
     const peer = f === null ? '' : String(f[2]);
     const reqId = f !== null && hasReqId(f[0]) && typeof f[3] === 'number' ? f[3] : 0;
     const call = f !== null && f[0] === Op.Call;
-    const refusal = [Ctl.Refusal, peer, reqId, errorToWire(e), what, call ? f![5] : null, call ? f![7] : null];
     // Past its queue and the refusals' room (session.ts): the tab sends faster than it reads. The
     // refusal still goes, before the close; its other pending requests fail as at a node down.
-    if (!s.deliverRefusal(encodeFrame(refusal))) this.#expire(s, 'its queue is full, refusals too', CLOSE_QUEUE_FULL);
+    const bytes =
+      reqId === 0 && !call
+        ? this.#plainRefusal(peer, e, what)
+        : encodeFrame([Ctl.Refusal, peer, reqId, errorToWire(e), what, call ? f![5] : null, call ? f![7] : null]);
+    if (!s.deliverRefusal(bytes)) this.#expire(s, 'its queue is full, refusals too', CLOSE_QUEUE_FULL);
+  }
+
+  /** The last refusal of a plain frame (no request id, no caller), encoded: the same for every tab. */
+  #plain: { peer: string; e: Error; what: string; bytes: Uint8Array } | null = null;
+
+  /**
+   * The Refusal frame of a plain send (or other frame no one waits for) to `peer`: a flood of them
+   * is refused with the same bytes for every tab (a refusal names no tab), encoded once.
+   */
+  #plainRefusal(peer: string, e: Error, what: string): Uint8Array {
+    const p = this.#plain;
+    if (p !== null && p.e === e && p.peer === peer && p.what === what) return p.bytes;
+    const bytes = encodeFrame([Ctl.Refusal, peer, 0, errorToWire(e), what, null, null]);
+    // Only a sentinel's (a limit's) is kept: an error made for one frame is seldom met again.
+    if (e === ErrTabRateLimit || e === ErrTabBytesLimit)
+      this.#plain = { peer, e, what, bytes };
+    return bytes;
   }
 
   /** A frame from server node `from.node` (its relay sent it here) for one of the tabs. */
@@ -634,6 +668,7 @@ class Gateway implements TabGateway {
   #expire(s: TabSession, why: string, code = 4000): void {
     if (this.sessions.get(s.name) !== s) return;
     this.sessions.delete(s.name);
+    this.#inbound.drop(s);
     this.#bySecret.delete(s.secret);
     this.#labels.delete(s);
     s.end(code, why);
@@ -717,6 +752,12 @@ function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   return data;
+}
+
+/** The limit a refusal of tab `s` met, for its log line ('' for a refusal of another kind). */
+function limitOf(s: TabSession, e: Error): string {
+  if (e === ErrTabRateLimit) return ` (${s.limits.messagesPerSecond}/s)`;
+  return e === ErrTabBytesLimit ? ` (${s.limits.bytesPerSecond} B/s)` : '';
 }
 
 function hasReqId(op: number): boolean {

@@ -20,6 +20,7 @@ import {
   type Frame,
 } from './frame.js';
 import type { FanOutQueue, FanOutWaiter } from './fan_out.js';
+import type { InboundTab } from './inbound.js';
 import { TabLink } from './tab_link.js';
 import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
 import { TabWatchers } from './watchers.js';
@@ -230,7 +231,7 @@ class SessionLink extends TabLink {
 }
 
 /** The gateway-side state of one tab. */
-export class TabSession implements Flushable, FanOutWaiter {
+export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   socket: TabSocket | null = null;
   /** Frames of broadcasts waiting for their slice (fan_out.ts), and their size; null: none. */
   #fanOut: Uint8Array[] | null = null;
@@ -266,6 +267,9 @@ export class TabSession implements Flushable, FanOutWaiter {
   refused = 0;
   /** When the socket went (ms since the epoch), 0 while attached. */
   awaySince = 0;
+  /** The gateway's inbound slices (inbound.ts): the turn of `turnFrames`, and frames handled in it. */
+  inboundTurn = 0;
+  turnFrames = 0;
   /** Refusals counted by code since the last log line of each (RefusalLog); null: none. */
   refusalCounts: Map<string, number> | null = null;
 
@@ -300,17 +304,20 @@ export class TabSession implements Flushable, FanOutWaiter {
   }
 
   /**
-   * Counts an inbound frame of `size` bytes against the tab's rates.
-   * @throws ErrTabRateLimit, ErrTabBytesLimit (nothing is counted then).
+   * Counts an inbound frame of `size` bytes against the tab's rates: null when it is within them,
+   * else the refusal's sentinel (ErrTabRateLimit, ErrTabBytesLimit; nothing is counted then).
+   * Returned, not thrown, and never a new Error: a flood is refused at the cost of a token
+   * bucket's arithmetic per frame, not of an error's stack trace.
    */
-  admitInbound(size: number): void {
-    if (!this.#messages.take(1)) throw ErrTabRateLimit.with(`${this.limits.messagesPerSecond}/s for ${this.name}`);
+  admitInbound(size: number): Error | null {
+    if (!this.#messages.take(1)) return ErrTabRateLimit;
     if (!this.#bytes.take(size)) {
       this.#messages.refund(1); // refused: it counts against neither limit
-      throw ErrTabBytesLimit.with(`${this.limits.bytesPerSecond} B/s for ${this.name}`);
+      return ErrTabBytesLimit;
     }
     this.messagesIn++;
     this.bytesIn += size;
+    return null;
   }
 
   /** Bytes waiting for the tab now (the socket's buffer, the task's batch, what is held while it is away). */
@@ -529,21 +536,24 @@ export class RefusalLog {
     private readonly intervalMs: number,
   ) {}
 
-  /** A refusal with `code` for tab `s`: `line` logs it when it is the first of its code in the interval. */
-  note(s: TabSession, code: string, line: () => void): void {
+  /**
+   * A refusal with `code` for tab `s`: true when it is the first of its code in the interval (the
+   * caller logs its own line for it), false when it is counted for the interval's summary line.
+   */
+  note(s: TabSession, code: string): boolean {
     const counts = (s.refusalCounts ??= new Map());
     const n = counts.get(code);
     if (n !== undefined) {
       counts.set(code, n + 1);
-      return;
+      return false;
     }
     counts.set(code, 0);
-    line();
     this.#open.add(s);
     if (this.#timer === null) {
       this.#timer = setInterval(() => this.#tick(), this.intervalMs);
       this.#timer.unref?.();
     }
+    return true;
   }
 
   /** Logs what is counted for `s` now and forgets it (its session ended). */

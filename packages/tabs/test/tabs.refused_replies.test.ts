@@ -76,6 +76,9 @@ test('refusals past a full queue take the room kept for them: every request hear
 
 test('a tab past its queue and the refusals room: its last refusal, then its session ends with ERR_TAB_QUEUE_FULL', async (t) => {
   const { g, gw, lines } = await gatewayNode(t, {
+    // The whole batch in one turn (the default slice, 64 frames, refuses it over several turns,
+    // each turn's refusals within the room: inbound.ts).
+    inboundSlice: 1000,
     admit: () => ({ names: { board: Board }, limits: { queuedBytes: 1000, messagesPerSecond: 100_000 } }),
   });
   await g.spawnRegister('board', () => new BoardActor());
