@@ -32,6 +32,14 @@ export type Request =
   | { op: 'arm'; seq: number }
   | { op: 'echo'; warm: number; calls: number; total: number; window: number; rounds: number }
   | { op: 'flood'; perTab: number }
+  /**
+   * Sequential calls on the first connection until `stop` (suites/tabs_load.ts), `gapMs` between
+   * one's answer and the next (0: none; a gap keeps a tab within its rate limit).
+   */
+  | { op: 'calls'; gapMs: number }
+  | { op: 'stop' }
+  /** Each connection sends `sends` messages at once, then makes `calls` calls at once (tabs_load.ts). */
+  | { op: 'flood-calls'; sends: number; calls: number }
   | { op: 'leave' };
 
 /** What a client process answers (`got` and `refused` come unasked). */
@@ -45,6 +53,14 @@ export type Reply =
   | { op: 'mark' }
   | { op: 'refused'; n: number }
   | { op: 'flooded' }
+  | { op: 'calling' }
+  /**
+   * The calls of `calls` once stopped: each one's start (ms since the epoch: performance.timeOrigin
+   * + now, comparable across processes) and round trip (ms); failed: how many rejected.
+   */
+  | { op: 'called'; at: number[]; rttMs: number[]; failed: number }
+  /** How the flood's calls ended: 'ok' or the rejection's code, counted. */
+  | { op: 'flood-called'; codes: Record<string, number> }
   | { op: 'error'; message: string };
 
 /** The payload of every echo: 64 characters. */
@@ -304,8 +320,47 @@ async function serve(peer: string, url: string, localAddress: string | undefined
   const onNews = (v: unknown): void => {
     if (v === armed && ++heard === conns.length) send({ op: 'got', seq: armed });
   };
+  let calling = false;
   const handle = async (r: Request): Promise<void> => {
     switch (r.op) {
+      case 'calls': {
+        const c = conns[0]!;
+        calling = true;
+        const at: number[] = [];
+        const rttMs: number[] = [];
+        let failed = 0;
+        void (async () => {
+          while (calling) {
+            const t0 = performance.now();
+            await c.call(PAYLOAD).catch(() => failed++);
+            rttMs.push(performance.now() - t0);
+            at.push(performance.timeOrigin + t0);
+            if (r.gapMs > 0) await new Promise((w) => setTimeout(w, r.gapMs));
+          }
+          send({ op: 'called', at, rttMs, failed });
+        })();
+        return send({ op: 'calling' });
+      }
+      case 'stop':
+        // The loop answers `called` once its call in flight is back.
+        calling = false;
+        return;
+      case 'flood-calls': {
+        const ends: Promise<string>[] = [];
+        for (const c of conns) {
+          c.flood(r.sends);
+          for (let i = 0; i < r.calls; i++)
+            ends.push(
+              c.call(PAYLOAD).then(
+                () => 'ok',
+                (e: unknown) => String((e as { code?: unknown }).code ?? (e as Error).message),
+              ),
+            );
+        }
+        const codes: Record<string, number> = {};
+        for (const code of await Promise.all(ends)) codes[code] = (codes[code] ?? 0) + 1;
+        return send({ op: 'flood-called', codes });
+      }
       case 'join':
         // A socket per tab, and room for the process's own files.
         ensureMoreOpenFiles(r.count);

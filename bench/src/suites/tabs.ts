@@ -176,7 +176,7 @@ const gc = (): void =>
   (globalThis as { gc?: (o: object) => void }).gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 
 /** The server of one peer: its URL, how many one-way `sink` messages reached it, its broadcast. */
-interface Server {
+export interface Server {
   url: string;
   sunk(): number;
   onSink: (() => void) | null;
@@ -285,17 +285,18 @@ async function wsServer(): Promise<Server> {
   return s;
 }
 
-function startServer(peer: string, flood: boolean): Promise<Server> {
+/** The server of `peer` (`flood`: ergo-ts' gateway at the default limits, else out of the way). */
+export function startServer(peer: string, flood: boolean): Promise<Server> {
   if (peer === 'socket.io') return socketIoServer();
   if (peer === 'ws') return wsServer();
   return ergoServer(flood);
 }
 
 /** What an ergo-ts client process holds: tab nodes (''), lean load tabs, or light tabs. */
-type ClientKind = '' | 'lean' | 'light';
+export type ClientKind = '' | 'lean' | 'light';
 
 /** A client process (net/tab_clients.ts) and its IPC. */
-class Clients {
+export class Clients {
   readonly proc: ChildProcess;
   #waiting = new Map<string, (r: Reply) => void>();
   #failed: Error | null = null;
@@ -353,7 +354,7 @@ class Clients {
 }
 
 /** Per-round samples as one row. */
-function row(report: Report, peer: string, name: string, unit: string, samples: number[], extra = {}): void {
+export function row(report: Report, peer: string, name: string, unit: string, samples: number[], extra = {}): void {
   const s = [...samples].sort((a, b) => a - b);
   const m = s.length >> 1;
   const value = s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
@@ -480,7 +481,8 @@ function pin(pid: number, cpus: string): boolean {
 const ECHO_CPU_NOTE =
   "user + system time of the server's process (process.cpuUsage) over each measured round, between the client's marks";
 
-const TABS_PER_PROCESS = 2500;
+/** Tabs per client process (the hold's, below scale). */
+export const TABS_PER_PROCESS = 2500;
 /** The server's CPU rows: its own time, so a figure that other processes on the machine shift less. */
 const CPU_NOTE = "user + system time of the server's process (process.cpuUsage), its own whatever the clients cost";
 const cpuMicros = (c: NodeJS.CpuUsage): number => c.user + c.system;
