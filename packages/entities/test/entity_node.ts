@@ -46,7 +46,7 @@ import { cartKind } from './cart.js';
 import { counterKind } from './counter.js';
 import { EsLedger } from './faults_kinds.js';
 import { timerKind } from './timer_kind.js';
-import { WfCan, WfSteps, type CanInput, type StepsInput } from './workflow_kinds.js';
+import { WfCan, WfHold, WfSteps, type CanInput, type HoldInput, type StepsInput } from './workflow_kinds.js';
 import { WfCart, type CartInput } from './workflow_update_kinds.js';
 import { WfTagged, type TaggedInput } from './search_workflows.js';
 import { WfOrder, type OrderInput } from './workflow_select_kinds.js';
@@ -159,6 +159,7 @@ const entities = await startEntities(node, {
     EsLedger,
     WfSteps,
     WfCan,
+    WfHold,
     WfCart,
     WfTagged,
     WfOrder,
@@ -222,7 +223,7 @@ interface Command {
   timeout?: number;
   kind?: 'cart' | 'esledger' | 'wfcart' | 'wforder';
   /** The workflow of the wf commands (default wfsteps; wfcan: continue-as-new, workflow_kinds.ts). */
-  wf?: 'wfcan' | 'wforder' | 'wfqueued' | 'wfrouted';
+  wf?: 'wfcan' | 'wforder' | 'wfqueued' | 'wfrouted' | 'wfhold';
 }
 
 async function run(c: Command): Promise<unknown> {
@@ -248,6 +249,9 @@ async function run(c: Command): Promise<unknown> {
         return (await entities.workflows.start(WfRouted, c.key!, c.req as RoutedInput, { timeout: 20_000 })).created;
       if (c.wf === 'wfqueued')
         return (await entities.workflows.start(WfQueued, c.key!, c.req as QueuedInput, { timeout: 20_000 })).created;
+      if (c.wf === 'wfhold')
+        return (await entities.workflows.start(WfHold, c.key!, c.req as HoldInput, { timeout: c.timeout ?? 20_000 }))
+          .created;
       if (c.wf === 'wfcan')
         return (await entities.workflows.start(WfCan, c.key!, c.req as CanInput, { timeout: 20_000 })).created;
       if (c.kind === 'wfcart')
@@ -342,7 +346,13 @@ if (process.env.ENT_SIGNALS === '1') {
   process.once('SIGTERM', () => (signalled = true));
   void node.wait().then(async () => {
     if (!signalled) return;
-    await real.close();
-    setImmediate(() => process.disconnect());
+    // A store cut off from its server may not finish closing (PostgresStore.close waits for the
+    // queries in flight, and so do its sockets): bounded, and the process ends as a service's must
+    // (docs/deploy.md, "Stopping a member: SIGTERM within 10 s").
+    await Promise.race([real.close(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    setImmediate(() => {
+      process.disconnect();
+      setTimeout(() => process.exit(0), 200).unref();
+    });
   });
 }

@@ -88,3 +88,38 @@ export const WfCan = defineWorkflow(
     },
   },
 );
+
+/** The input of {@link WfHold}. */
+export interface HoldInput {
+  /** The node on which the step never returns (whatever its abort signal says). */
+  readonly holdOn: string;
+  /** true: the held step heartbeats every 100 ms meanwhile, ignoring the heartbeat's refusals. */
+  readonly heartbeat: boolean;
+}
+
+/**
+ * A step that never settles on node `holdOn` and ignores its abort signal (a call to a service that
+ * hangs, in code that takes no AbortSignal), elsewhere returns at once; then the workflow returns
+ * the node that ran it (entities.stop_bounded*.test.ts: a member stopped while such steps run).
+ * Its every run is recorded in the effects file (WF_EFFECTS).
+ */
+export const WfHold = defineWorkflow('wfhold', async (ctx, input: HoldInput) => {
+  return ctx.step(
+    'hold',
+    async (info) => {
+      recordRun(info.idempotencyKey);
+      const here = process.env.ENT_NAME ?? '';
+      if (here !== input.holdOn) return here;
+      if (input.heartbeat)
+        setInterval(() => {
+          try {
+            info.heartbeat({ at: Date.now() });
+          } catch {
+            // Ignored on purpose: this step ignores every sign that it should stop.
+          }
+        }, 100).unref(); // the runtime's own handles are what must let the process end
+      return new Promise<string>(() => undefined);
+    },
+    { timeoutMs: 3_600_000 },
+  );
+});

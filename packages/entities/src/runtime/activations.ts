@@ -114,6 +114,22 @@ export class Activations {
     for (const [kind, keys] of this.byKind) for (const key of keys.keys()) if (leaves(key)) this.handOff(kind, key);
   }
 
+  /**
+   * Kills every activation (a stop past its abandon point, stop_budget.ts): an idle one ends at
+   * once; one inside a handler ends when the handler returns or, at the latest, after the node's
+   * kill grace (`killGraceMs`), its calls failed at once.
+   */
+  killAll(): void {
+    for (const keys of this.byKind.values())
+      for (const { pid } of keys.values()) {
+        try {
+          this.#node.kill(pid);
+        } catch {
+          // Already gone.
+        }
+      }
+  }
+
   /** Stops every activation at once (shutdown exits). */
   exitAll(): void {
     for (const keys of this.byKind.values())

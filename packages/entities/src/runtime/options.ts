@@ -60,11 +60,28 @@ export interface RuntimeOptions {
    */
   readonly leader?: string;
   /**
-   * How long {@link Entities.stop} (and {@link Entities.drain}) waits for this node's activations
-   * to hand off (handle what they were sent, save, release their leases), in ms; those still
-   * running then are stopped at once (their leases still released). Default 10 000.
+   * How long a hand-off may wait for an activation to hand off (handle what it was sent, let its
+   * effects in flight finish, save, release its lease), in ms: a rebalance's, and
+   * {@link Entities.drain}'s (those still running then are stopped at once). A stop's hand-offs
+   * get this at most, and never more than 60 % of {@link stopTimeoutMs}. Default 10 000.
    */
   readonly handOffTimeoutMs?: number;
+  /**
+   * How long a stop of this runtime may take in all, in ms: {@link Entities.stop}, and
+   * `node.stop()` (SIGTERM with the node's `handleSignals`), which stops the runtime first through
+   * its application. Whatever the load and the store, the stop ends by then: hand-offs get
+   * `handOffTimeoutMs`, at most 60 % of it; then the activations still running get their shutdown
+   * exits; at 80 % the runtime's store calls still waiting are refused
+   * (ERR_ENTITY_STORE_UNAVAILABLE) and what still runs is killed (a handler that awaits anything
+   * but the store ends within the node's `killGraceMs`); at 100 % the stop resolves, the member
+   * lease and liveness claim given back if the store answered. What did not hand off keeps its
+   * lease until it ends (`leaseTtlMs`) and its next owner takes it over then, as after a kill -9:
+   * a step in flight runs again there. Keep it below 5000 (the time `node.stop()` gives each
+   * application: beyond it the node goes on stopping its processes while the drain runs); call
+   * `entities.stop()` before `node.stop()` for a longer one. Default 4000 (docs/deploy.md,
+   * "Stopping a member: SIGTERM within 10 s").
+   */
+  readonly stopTimeoutMs?: number;
   /**
    * What one lease covers. 'shard' (the default): a node takes a shard's lease once, on the first
    * activation of one of its keys, and keeps it while it owns the shard; every activation of that
@@ -126,6 +143,7 @@ export const ENTITIES_DEFAULTS = Object.freeze({
   name: 'entities',
   callTimeoutMs: DEFAULT_CALL_TIMEOUT_MS,
   handOffTimeoutMs: 10_000,
+  stopTimeoutMs: 4000,
   takeOverFromDeadMembers: true,
   leaseScope: 'shard' as 'key' | 'shard',
 });
@@ -163,6 +181,8 @@ export interface RuntimeSettings {
   /** The kinds this node hosts, by name, in the order given. */
   readonly kinds: ReadonlyMap<string, EntityKind>;
   readonly handOffMs: number;
+  /** {@link RuntimeOptions.stopTimeoutMs}. */
+  readonly stopMs: number;
   /** `leaseScope: 'shard'`. */
   readonly shardScope: boolean;
   readonly takeOverFromDeadMembers: boolean;
@@ -207,6 +227,7 @@ export function settingsOf(options: RuntimeOptions): RuntimeSettings {
     kinds.set(k.name, k as EntityKind);
   }
   const handOffMs = positive('handOffTimeoutMs', options.handOffTimeoutMs, ENTITIES_DEFAULTS.handOffTimeoutMs);
+  const stopMs = positive('stopTimeoutMs', options.stopTimeoutMs, ENTITIES_DEFAULTS.stopTimeoutMs);
   if (options.takeOverFromDeadMembers !== undefined && typeof options.takeOverFromDeadMembers !== 'boolean')
     throw ErrEntityIncorrect.with(
       `takeOverFromDeadMembers must be true or false, got ${String(options.takeOverFromDeadMembers)}`,
@@ -224,6 +245,7 @@ export function settingsOf(options: RuntimeOptions): RuntimeSettings {
     name,
     kinds,
     handOffMs,
+    stopMs,
     shardScope: (options.leaseScope ?? ENTITIES_DEFAULTS.leaseScope) === 'shard',
     takeOverFromDeadMembers: options.takeOverFromDeadMembers !== false,
   };

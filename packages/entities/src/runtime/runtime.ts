@@ -61,6 +61,7 @@ import { ShardOwnership } from './ownership.js';
 import { Redelivery } from './redelivery.js';
 import { Router, type RoutedRuntime } from './routing.js';
 import { startStopper, stopStopper, type StoppableRuntime } from './stopper.js';
+import { AbandonableStore, StopBudget } from './stop_budget.js';
 
 /** The channel of {@link ENTITIES_CHANNEL}: every {@link EntityEvent} is published on it. */
 const channel = diagnostics.channel(ENTITIES_CHANNEL);
@@ -95,6 +96,12 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   /** This member's own lease (member_lease.ts; undefined on a client). */
   readonly #memberLease: MemberLease | undefined;
   readonly #handOffMs: number;
+  /** {@link RuntimeOptions.stopTimeoutMs}. */
+  readonly #stopMs: number;
+  /** The phases of the drain or stop under way (stop_budget.ts; undefined before either). */
+  #budget: StopBudget | undefined;
+  /** Makes the measured store's waiting calls abandonable when a stop runs late (stop_budget.ts). */
+  readonly #abandonable = new AbandonableStore();
   /** This node drains: it takes no activation and routes every key to the other members. */
   #draining: Promise<void> | undefined;
   /** Which activations this node admits, and their start (activation_gate.ts). */
@@ -154,7 +161,8 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
     this.node = node;
     this.clock = seams.clock ?? wallClock;
     this.store = options.store;
-    this.measuredStore = this.#meter.wrap(options.store);
+    // Abandonable: a stop past its budget refuses the calls still waiting (stop_budget.ts).
+    this.measuredStore = this.#abandonable.wrap(this.#meter.wrap(options.store));
     this.owner = `${node.name}#${randomUUID()}`;
     const s = settingsOf(options);
     this.leaseTtlMs = s.leaseTtlMs;
@@ -166,6 +174,7 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
     this.#kinds = s.kinds;
     for (const name of s.kinds.keys()) this.#counters.set(name, new KindCounters());
     this.#handOffMs = s.handOffMs;
+    this.#stopMs = s.stopMs;
     this.#activations = new Activations(node);
     this.#ownership = new ShardOwnership(node.name, s.shards);
     // Read by the others when a call to this member waits: none on a client or a node alone; on the
@@ -501,20 +510,33 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
    * working from this node (routed to the other members). Idempotent; {@link stop} drains first.
    */
   drain(): Promise<void> {
-    this.#draining ??= ignorable(
+    if (this.#draining !== undefined) return this.#draining;
+    // A stop's budget when the stop began first; a drain alone hands off for handOffTimeoutMs.
+    const budget = (this.#budget ??= StopBudget.forDrain(this.#stopMs, this.#handOffMs));
+    this.#draining = ignorable(
       drainActivations({
         log: this.node.log,
-        handOffMs: this.#handOffMs,
+        budget,
         activations: this.#activations,
         leases: this.#leases,
         tellLeaving: () => this.membership.tell({ '~entity': 'leaving', node: this.node.name }),
         activating: () => this.#gate.pending(),
         releases: this.#releases,
+        abandon: (why) => this.#abandon(why),
       }),
       this.node.log,
       'entities.drain',
     );
     return this.#draining;
+  }
+
+  /**
+   * Past the abandon point (stop_budget.ts): the store calls still waiting are refused (for good
+   * once the runtime stops), and the activations still running are killed.
+   */
+  #abandon(why: string): void {
+    this.#abandonable.abandon(why, this.#stopping !== undefined);
+    this.#activations.killAll();
   }
 
   /** @internal StoppableRuntime: the application's stop (the node stops) drains and stops this runtime. */
@@ -537,7 +559,12 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   }
 
   async #stop(): Promise<void> {
-    if (this.node.isAlive()) await this.drain();
+    // Every wait below ends by the budget's end (stop_budget.ts); hand-offs asked from now on
+    // wait for effects in flight only until its hand-off phase ends.
+    const b = StopBudget.forStop(this.#stopMs, this.#handOffMs);
+    if (this.#draining === undefined) this.#budget = b;
+    if (this.node.isAlive() && (await StopBudget.until(this.drain(), b.end)) === 'late')
+      this.#abandon(`the drain begun before the stop outlived stopTimeoutMs (${this.#stopMs} ms)`);
     this.#stopped = true;
     this.reminders?.stop();
     this.inboxSweeper?.stop();
@@ -547,7 +574,10 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
     if (this.#activations.count() > 0) {
       const empty = this.#activations.whenEmpty();
       this.#activations.exitAll();
-      await empty;
+      if ((await StopBudget.until(empty, b.end)) === 'late') {
+        this.#abandon(`${this.#activations.count()} activations still running after ${b.elapsed()} ms`);
+        // Killed: each ends within the node's kill grace; the stop does not wait for them.
+      }
     }
     if (this.#manager !== undefined && this.node.isAlive()) {
       try {
@@ -556,11 +586,21 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
         // Already gone.
       }
     }
-    await this.#memberLease?.release();
-    await this.#liveness.stop();
+    // Given back when the store answers in time; else they end by themselves (the member lease at
+    // its ttl, the liveness claim with this process's connection or lock).
+    const memberLease = this.#memberLease?.release() ?? Promise.resolve();
+    const liveness = this.#liveness.stop();
+    if ((await StopBudget.until(Promise.all([memberLease, liveness]), b.end)) === 'late')
+      this.node.log.warning(
+        'entities: stopping: the member lease and the liveness claim were not given back within stopTimeoutMs (%d ms): left to end by themselves',
+        this.#stopMs,
+      );
+    this.#abandonable.abandon('the runtime stopped', true);
     const app = this.#app;
     this.#app = undefined;
     if (app !== undefined && this.node.isAlive()) await stopStopper(this.node, app);
+    const ms = b.elapsed();
+    if (ms > this.#stopMs) this.node.log.warning('entities: stopped in %d ms (stopTimeoutMs %d)', ms, this.#stopMs);
   }
 
   /**
@@ -649,9 +689,13 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
     return t === undefined || t === token;
   }
 
-  /** @internal HostRuntime: how long a hand-off waits for an activation's effects in flight. */
+  /**
+   * @internal HostRuntime: how long a hand-off waits for an activation's effects in flight: what
+   * is left of the drain's or stop's hand-off phase when one runs (stop_budget.ts).
+   */
   get handOffTimeoutMs(): number {
-    return this.#handOffMs;
+    const b = this.#budget;
+    return b === undefined ? this.#handOffMs : Math.max(1, Math.floor(b.handOffEnd - performance.now()));
   }
 
   /** @internal HostRuntime */
