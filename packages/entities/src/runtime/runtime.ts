@@ -506,8 +506,9 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
    * activation, and asks every activation to hand off: each handles what it was sent, saves,
    * stops and releases its lease, so the next message activates it on its new owner with its
    * state, without waiting for the lease to expire. Resolves when every lease is released (or,
-   * after `handOffTimeoutMs`, once the activations still running were stopped). Calls keep
-   * working from this node (routed to the other members). Idempotent; {@link stop} drains first.
+   * after `handOffTimeoutMs`, once the activations still running were stopped; every later wait
+   * is bounded too: stop_budget.ts). Calls keep working from this node (routed to the other
+   * members). Idempotent; {@link stop} drains first, within its `stopTimeoutMs`.
    */
   drain(): Promise<void> {
     if (this.#draining !== undefined) return this.#draining;
@@ -550,7 +551,9 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   /**
    * Stops this runtime: hands its entities off ({@link drain}: the other members are told, every
    * activation handles what it was sent and releases its lease), then stops the manager.
-   * Idempotent. The store stays open (it is the caller's). `node.stop()` calls it too (before its
+   * Resolves within `stopTimeoutMs` (default 4000) whatever the load and the store: what did not
+   * hand off by then is abandoned to its lease (stop_budget.ts; docs/deploy.md, "Stopping a
+   * member: SIGTERM within 10 s"). Idempotent. The store stays open (it is the caller's). `node.stop()` calls it too (before its
    * processes get their exits), through an application the runtime starts: either order drains.
    */
   stop(): Promise<void> {
