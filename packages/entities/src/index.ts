@@ -308,6 +308,7 @@ export {
   ErrWorkflowStepFailed,
   ErrWorkflowTimeout,
   ErrWorkflowUnsupported,
+  ErrWorkflowOutcomeUnknown,
   ErrWorkflowUpdateFailed,
   ErrWorkflowUpdateRejected,
   ErrWorkflowValueTooLarge,

@@ -142,6 +142,7 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
     options: O | undefined,
     make: (o: O) => WorkflowRequest,
     through = false,
+    changes?: string,
   ): Promise<unknown> {
     let request: WorkflowRequest;
     let timeout: number | undefined;
@@ -153,7 +154,7 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
       return Promise.reject(inputRefusal(`workflow ${this.workflow}/${this.id}: ${what}`, err));
     }
     // `through`: a request safe to ask again rides through a failover (ride_through.ts).
-    return through ? askThrough(timeout, (ms) => this.#ask(request, ms)) : this.#ask(request, timeout);
+    return through ? askThrough(timeout, (ms) => this.#ask(request, ms), changes) : this.#ask(request, timeout);
   }
 
   /**
@@ -215,6 +216,9 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * Rides through a store unreachable for a while (a failover) and an owner that moved: asked again
    * every 200 ms within `timeout` (default 5000) with the call's request id, so an attempt that
    * landed is kept once and answered 'accepted' ('duplicate' is for an `id` another call sent).
+   * Past the timeout with an attempt that may have been kept (no answer came in time):
+   * ERR_WORKFLOW_OUTCOME_UNKNOWN. Send it again with the same `id` (give one whenever you may send
+   * again): without one, a signal sent twice is taken twice.
    */
   signal<N extends keyof WorkflowSignals<K> & string>(
     name: N,
@@ -237,6 +241,7 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
       options,
       (o) => ({ '~wf': 'signal', name, payload, ...(o.id === undefined ? {} : { id: o.id }), rid }),
       true,
+      `workflow ${this.workflow}/${this.id}: signal ${name}`,
     ) as Promise<'accepted' | 'duplicate'>;
   }
 
@@ -418,7 +423,9 @@ export class WorkflowClient {
    * Rides through a store unreachable for a while (a failover) and an owner that moved: asked again
    * every 200 ms within `timeout` with the call's request id (start_request.ts), so an attempt
    * that landed is answered as it was — the same run, under every `idReuse`; past the timeout, the
-   * last error (ERR_ENTITY_STORE_UNAVAILABLE while the store stayed unreachable).
+   * last error (ERR_ENTITY_STORE_UNAVAILABLE while the store stayed unreachable), or
+   * ERR_WORKFLOW_OUTCOME_UNKNOWN when an attempt may have been kept (no answer came in time): start
+   * again with the same id (`created: false` then says the first one made it).
    */
   async start<K extends AnyWorkflowKind>(
     kind: K,
@@ -459,7 +466,11 @@ export class WorkflowClient {
       // One request id for the call: asked again after a failover, answered as the first time.
       rid: crypto.randomUUID(),
     };
-    const r = (await askThrough(timeout, (ms) => this.#e.call(to, request as never, { timeout: ms }))) as {
+    const r = (await askThrough(
+      timeout,
+      (ms) => this.#e.call(to, request as never, { timeout: ms }),
+      `workflow ${h.workflow}/${id}: start`,
+    )) as {
       created: boolean;
       reused?: Started<K>['reused'];
       signal?: Started<K>['signalled'];

@@ -12,6 +12,7 @@
 
 import { DEFAULT_CALL_TIMEOUT_MS } from '../../contract/call_options.js';
 import { ErrEntityUnavailable } from '../../contract/errors.js';
+import { ErrWorkflowOutcomeUnknown } from '../model/errors.js';
 
 /** The pause before a request is asked again after the store was unreachable, ms. */
 export const STORE_RETRY_MS = 200;
@@ -51,20 +52,56 @@ export function isTimeout(err: unknown): boolean {
  * deadline, the last failure. Any other failure rejects at once. Only for a request whose repeat
  * is answered as its first attempt was (see the top of this file).
  */
-export async function askThrough<T>(timeout: number | undefined, ask: (ms: number) => Promise<T>): Promise<T> {
+export async function askThrough<T>(
+  timeout: number | undefined,
+  ask: (ms: number) => Promise<T>,
+  changes?: string,
+): Promise<T> {
   // A bad timeout (not an integer, out of range) goes to the first ask as it is: refused there, as before.
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout >= 1 && timeout <= 2 ** 31 - 1))
     return ask(timeout);
   const total = timeout ?? DEFAULT_CALL_TIMEOUT_MS;
   const deadline = Date.now() + total;
+  let mayHaveLanded = false;
   for (;;) {
     try {
       return await ask(Math.max(1, Math.ceil(deadline - Date.now())));
     } catch (err) {
       const again = isStoreUnreachable(err) || ErrEntityUnavailable.is(err) || isTimeout(err);
+      mayHaveLanded ||= again && mayHaveBeenKept(err);
       const left = deadline - Date.now();
-      if (!again || left <= STORE_RETRY_MS) throw err;
-      await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
+      if (again && left > STORE_RETRY_MS) {
+        await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
+        continue;
+      }
+      // A change (a start, a signal) one of whose attempts may have been kept: say so with its
+      // own code, so its caller asks again the same way instead of doing it twice.
+      if (again && mayHaveLanded && changes !== undefined)
+        throw ErrWorkflowOutcomeUnknown.with(
+          `${changes}: no answer within ${total} ms and an attempt may have been kept; ask again the same way ` +
+            '(a start with the same id answers created: false if it was; a signal is kept once with the same id)',
+          err,
+        );
+      throw err;
     }
   }
+}
+
+/**
+ * Whether a failed attempt may have been kept: it got no answer in time (it may have reached the
+ * owner and been written) or the store could not say whether its commit happened. An owner not
+ * reached, or a store refusing at once, kept nothing.
+ */
+function mayHaveBeenKept(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (
+      code === 'ERR_TIMEOUT' ||
+      code === 'TIMEOUT' ||
+      code === 'ERR_ENTITY_STORE_OUTCOME_UNKNOWN' ||
+      code === 'ERR_ENTITY_STORE_SESSION_LOST'
+    )
+      return true;
+  }
+  return false;
 }

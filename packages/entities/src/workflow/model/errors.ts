@@ -49,6 +49,19 @@ export const ErrWorkflowUpdateRejected = defineError('ERR_WORKFLOW_UPDATE_REJECT
 /** The body answered an update with `fail(error)`: `handle.update` rejects with this, its `cause` that error. */
 export const ErrWorkflowUpdateFailed = defineError('ERR_WORKFLOW_UPDATE_FAILED', 'workflow: update failed');
 
+/**
+ * A start or a signal whose outcome is not known: an attempt of it reached its instance's owner,
+ * or the store, and no answer came back before the call's `timeout` (the owner paused, overloaded
+ * or cut off; the store's commit undecided). It may have been kept. Ask again the same way: a
+ * start with the same workflow id is answered `created: false` if the first one made the
+ * instance; a signal sent again is kept once only with the same `id` (give `signal()` an `id`
+ * whenever you may send it again). Its `cause` is the last attempt's failure.
+ */
+export const ErrWorkflowOutcomeUnknown = defineError(
+  'ERR_WORKFLOW_OUTCOME_UNKNOWN',
+  'workflow: the outcome of the request is unknown',
+);
+
 /** The instance failed: `result()` rejects with this, its `cause` the body's error as journaled. */
 export const ErrWorkflowFailed = defineError('ERR_WORKFLOW_FAILED', 'workflow: the instance failed');
 

@@ -1,0 +1,86 @@
+// A start or a signal whose outcome is unknown says so with its own code (issue 89): an attempt
+// reached the owner and no answer came back in time, so it may have been kept. Before, the caller
+// saw ERR_ENTITY_UNAVAILABLE ("failed"), and 124 "failed" starts of an overload run existed, and a
+// signal without an id sent again after such a failure was taken twice. Asked again the same way,
+// each is kept once: the start answers `created: false`, the signal with the same id 'duplicate'.
+
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import { schema, startNode } from 'ergo-ts';
+
+import { defineWorkflow, SqliteStore, startEntities, type EntityStore } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ergo-wf-outcome-unknown-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const Taker = defineWorkflow(
+  'wf-ou-taker',
+  async (ctx) => {
+    const got: number[] = [];
+    for (;;) {
+      const s = await ctx.signal('add');
+      got.push(s.n);
+      if (s.n === 0) return got;
+    }
+  },
+  { signals: { add: schema.object({ n: schema.number() }) } },
+);
+
+/** The store's writes of `kind` held while `gate` is set: the owner gets the request and answers nothing in time. */
+function holdWrites(store: EntityStore, kind: string): { hold(): void; release(): void } {
+  let gate: Promise<void> | undefined;
+  let open: () => void = () => undefined;
+  const write = store.write.bind(store);
+  (store as { write: EntityStore['write'] }).write = async (request) => {
+    if (request.kind === kind && gate !== undefined) await gate;
+    return write(request);
+  };
+  return {
+    hold: () => {
+      gate ??= new Promise<void>((resolve) => (open = resolve));
+    },
+    release: () => {
+      gate = undefined;
+      open();
+    },
+  };
+}
+
+test('a start and a signal that got no answer in time reject with ERR_WORKFLOW_OUTCOME_UNKNOWN; asked again the same way, each is kept once', async (t) => {
+  const store = SqliteStore.open(join(dir, 'unknown.db'));
+  const writes = holdWrites(store, 'wf-ou-taker');
+  const node = await startNode(`wfou_${process.pid}@localhost`, { log: { level: 'panic' } });
+  const entities = await startEntities(node, { store, kinds: [Taker] });
+  t.after(async () => {
+    await entities.stop();
+    await node.stop();
+    await store.close();
+  });
+  const wf = entities.workflows;
+
+  writes.hold();
+  await assert.rejects(
+    wf.start(Taker, 't1', {}, { timeout: 400 }),
+    (err: Error & { code?: string; cause?: unknown }) => {
+      assert.equal(err.code, 'ERR_WORKFLOW_OUTCOME_UNKNOWN');
+      assert.match(err.message, /wf-ou-taker\/t1: start/);
+      assert.ok(err.cause instanceof Error, 'the last attempt’s failure is its cause');
+      return true;
+    },
+  );
+  writes.release();
+  const again = await wf.start(Taker, 't1', {}, { timeout: 10_000 });
+  assert.equal(again.created, false, 'the first start was kept: asked again, it is answered as existing');
+
+  const h = wf.handle(Taker, 't1');
+  writes.hold();
+  await assert.rejects(h.signal('add', { n: 1 }, { id: 's1', timeout: 400 }), { code: 'ERR_WORKFLOW_OUTCOME_UNKNOWN' });
+  writes.release();
+  assert.equal(await h.signal('add', { n: 1 }, { id: 's1', timeout: 10_000 }), 'duplicate', 'kept once, by its id');
+  assert.equal(await h.signal('add', { n: 0 }, { id: 's2' }), 'accepted');
+  assert.deepEqual(await h.result({ timeout: 10_000 }), [1, 0], 'the body took the signal once');
+});
