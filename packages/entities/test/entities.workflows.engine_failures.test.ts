@@ -25,7 +25,7 @@ import { defineWorkflow, SqliteStore, startEntities, type EntityStore } from '..
 import { isEngineFailure } from '../src/workflow/model/engine_failure.js';
 import { ErrWorkflowFailed } from '../src/workflow/model/errors.js';
 import type { WorkflowRecord } from '../src/workflow/model/record.js';
-import { StepPermits } from '../src/workflow/body/step_permits.js';
+import { StepPermits, stepPermitsOf } from '../src/workflow/body/step_permits.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-wf-engine-failures-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -208,4 +208,54 @@ test('a child’s start and result whose calls fail for the engine’s reasons a
     rec.journal.every((e) => e.t !== 'retry'),
     'no attempt counted for the engine’s failures',
   );
+});
+
+// ---- an overloaded member refuses new instances at once ----
+
+let openGate: () => void = () => undefined;
+const gate = new Promise<void>((resolve) => (openGate = resolve));
+const Busy = defineWorkflow('wf-ef-busy', async (ctx, input: { readonly n: number }) => {
+  await ctx.step('work', () => gate.then(() => input.n));
+  return input.n;
+});
+
+test('a member whose step attempts wait in a line as long as those it runs refuses a new instance at once (ERR_ENTITY_OVERLOADED, retryAfterMs), writing nothing; admitted ones go on', async (t) => {
+  const store = SqliteStore.open(join(dir, 'busy.db'));
+  const node = await nodeNamed('busy');
+  const entities = await startEntities(node, { store, kinds: [Busy], maxConcurrentSteps: 1 });
+  t.after(async () => {
+    await entities.stop();
+    await node.stop();
+    await store.close();
+  });
+  const wf = entities.workflows;
+  const first = await wf.start(Busy, 'b1', { n: 1 });
+  const second = await wf.start(Busy, 'b2', { n: 2 });
+  const permits = stepPermitsOf(entities)!;
+  await eventually(() => permits.running === 1 && permits.waiting === 1, 'one attempt runs, one waits for a permit');
+  await assert.rejects(wf.start(Busy, 'b3', { n: 3 }), (err: Error & { code?: string; retryAfterMs?: number }) => {
+    assert.equal(err.code, 'ERR_ENTITY_OVERLOADED');
+    assert.ok(typeof err.retryAfterMs === 'number' && err.retryAfterMs >= 100, `retryAfterMs ${err.retryAfterMs}`);
+    return true;
+  });
+  assert.equal((await store.load({ kind: 'wf-ef-busy', key: 'b3' })).state, undefined, 'nothing written for it');
+  openGate();
+  assert.equal(await first.result({ timeout: 30_000 }), 1);
+  assert.equal(await second.result({ timeout: 30_000 }), 2);
+  const third = await wf.start(Busy, 'b3', { n: 3 });
+  assert.equal(third.created, true);
+  assert.equal(await third.result({ timeout: 30_000 }), 3);
+});
+
+test('maxConcurrentSteps is checked as the runtime starts: a bad value is refused with ERR_WORKFLOW_INCORRECT', async (t) => {
+  const store = SqliteStore.open(join(dir, 'bad.db'));
+  const node = await nodeNamed('bad');
+  t.after(async () => {
+    await node.stop();
+    await store.close();
+  });
+  for (const bad of [0, -1, 1.5, 'many', 2 ** 31])
+    await assert.rejects(startEntities(node, { store, kinds: [Busy], maxConcurrentSteps: bad as never }), {
+      code: 'ERR_WORKFLOW_INCORRECT',
+    });
 });

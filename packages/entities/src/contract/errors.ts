@@ -80,6 +80,13 @@ export const ErrEntityStopped = defineError('ERR_ENTITY_STOPPED', 'entity: the e
  * a message for one. A member whose `members` list names a client gets it on the first
  * activation it routes there; the fix is that list, not a retry.
  */
+/**
+ * The entity's owner is overloaded and refused new work at once (a call made with `shed: true`,
+ * as a workflow start is, to a key not active there): nothing was written. Its `retryAfterMs` says
+ * when asking again may succeed; asking again sooner only adds load.
+ */
+export const ErrEntityOverloaded = defineError('ERR_ENTITY_OVERLOADED', 'entity: the owner is overloaded');
+
 export const ErrEntityClientOnly = defineError(
   'ERR_ENTITY_CLIENT_ONLY',
   'entity: a client-only node owns no entity (it is not a member)',

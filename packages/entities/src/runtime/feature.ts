@@ -76,6 +76,12 @@ export interface AttachedFeature {
   start?(): void;
   /** Called as the runtime stops, after its activations handed off. */
   stop?(): void;
+  /**
+   * Whether this member is too busy to take new work of `kind` (a call made with `shed: true` to a
+   * key not active here): how long the caller should wait before asking again, in ms, or
+   * undefined to take it. Called per such activation: cheap, no store access.
+   */
+  overloaded?(kind: string): number | undefined;
   /** Its part of `stats()`, merged over the runtime's own figures. */
   stats?(now: number): Partial<EntitiesStats>;
 }

@@ -12,6 +12,8 @@ export interface ActivateRequest {
   readonly '~entity': 'activate';
   readonly kind: string;
   readonly key: string;
+  /** The call brings new work: refused when the node is overloaded (EntityCallOptions.shed). */
+  readonly shed?: boolean;
 }
 /** A member asks the manager to activate an entity (when needed) and hand it a message. */
 export interface SendRequest {
@@ -41,7 +43,8 @@ export interface HelloNotice {
  * shard (it runs no activation of it either); the caller routes elsewhere.
  */
 export type ActivateReply =
-  { ok: true } | { ok: false; holder: string; expiresAt: number; leaving?: boolean; moved?: boolean };
+  | { ok: true }
+  | { ok: false; holder: string; expiresAt: number; leaving?: boolean; moved?: boolean; overloaded?: number };
 
 /** The node name inside an owner string (`name#nonce`), e.g. the holder of a refused activation. */
 export function ownerNode(owner: string): string {
@@ -59,6 +62,7 @@ export function toReply(r: unknown): ActivateReply {
     expiresAt: Number(get('expiresAt') ?? 0),
     ...(get('leaving') === true ? { leaving: true } : {}),
     ...(get('moved') === true ? { moved: true } : {}),
+    ...(typeof get('overloaded') === 'number' ? { overloaded: get('overloaded') as number } : {}),
   };
 }
 

@@ -21,7 +21,7 @@ import {
   type Node,
 } from 'ergo-ts';
 
-import { ErrEntityIncorrect, ErrEntityStopped, ErrEntityUnavailable } from '../contract/errors.js';
+import { ErrEntityIncorrect, ErrEntityOverloaded, ErrEntityStopped, ErrEntityUnavailable } from '../contract/errors.js';
 import { checkKey } from '../contract/ids.js';
 import { errorFromWire } from '../contract/wire_errors.js';
 import type { EntityAddress } from '../kinds/entity.js';
@@ -49,7 +49,7 @@ export interface RoutedRuntime {
   /** Who the members are: a target that drains, or whose member lease ended, counts as leaving there. */
   readonly membership: Pick<Membership, 'heardLeaving' | 'leaseEnded'>;
   /** Activates (kind, key) on this node (the manager's activation, without the manager). */
-  activateLocal(kind: string, key: string): Promise<ActivateReply>;
+  activateLocal(kind: string, key: string, shed?: boolean): Promise<ActivateReply>;
 }
 
 /**
@@ -136,13 +136,19 @@ export class Router {
     } catch (e) {
       return rejected(e, this.#rt.node.log, `entities.${what}`);
     }
-    return ignorable(this.#untilStopped(this.#route(to, timeout, attempt)), this.#rt.node.log, `entities.${what}`);
+    const shed = options.shed === true;
+    return ignorable(
+      this.#untilStopped(this.#route(to, timeout, attempt, shed)),
+      this.#rt.node.log,
+      `entities.${what}`,
+    );
   }
 
   async #route(
     to: EntityAddress<unknown>,
     timeout: number,
     attempt: (target: string, left: number) => Promise<unknown>,
+    shed = false,
   ): Promise<unknown> {
     const deadline = Date.now() + timeout;
     let target = this.#rt.ownerOf(to);
@@ -184,7 +190,7 @@ export class Router {
           let r: ActivateReply;
           try {
             r = await within(
-              this.#watched(this.#activate(target, to, Math.max(1, deadline - Date.now())), target),
+              this.#watched(this.#activate(target, to, Math.max(1, deadline - Date.now()), shed), target),
               Math.max(1, deadline - Date.now()),
               () =>
                 ErrEntityUnavailable.with(
@@ -210,6 +216,15 @@ export class Router {
             activated = true;
             continue;
           }
+          if (r.overloaded !== undefined)
+            // New work refused at once by an overloaded owner (EntityCallOptions.shed): nothing was
+            // activated or written; asking again before `retryAfterMs` would only add load.
+            throw Object.assign(
+              ErrEntityOverloaded.with(
+                `${to.kind}/${to.key}: ${target} is overloaded and took no new work; ask again after ${r.overloaded} ms`,
+              ),
+              { retryAfterMs: r.overloaded },
+            );
           if (r.moved === true) {
             // The target owns the key no more (its view), and runs none of it: route by ours
             // again. Paused, doubling: the owner by our view may refuse for a lease the target
@@ -250,15 +265,19 @@ export class Router {
     }
   }
 
-  #activate(target: string, to: EntityAddress<unknown>, left: number): Promise<ActivateReply> {
-    if (target === this.#rt.node.name) return this.#rt.activateLocal(to.kind, to.key);
-    return this.managerCall(target, { '~entity': 'activate', kind: to.kind, key: to.key }, left);
+  #activate(target: string, to: EntityAddress<unknown>, left: number, shed = false): Promise<ActivateReply> {
+    if (target === this.#rt.node.name) return this.#rt.activateLocal(to.kind, to.key, shed);
+    return this.managerCall(
+      target,
+      { '~entity': 'activate', kind: to.kind, key: to.key, ...(shed ? { shed } : {}) },
+      left,
+    );
   }
 
   /** Asks `target`'s manager to activate a key or hand it a message (this node's runtime, when it is the target and only activation is asked). */
   async managerCall(target: string, req: ActivateRequest | SendRequest, left: number): Promise<ActivateReply> {
     if (target === this.#rt.node.name && req['~entity'] === 'activate')
-      return this.#rt.activateLocal(req.kind, req.key);
+      return this.#rt.activateLocal(req.kind, req.key, req.shed === true);
     const r = await this.#rt.node.call(new ProcessID(this.#name as Atom, target as Atom), req, { timeout: left });
     return toReply(r);
   }

@@ -610,7 +610,14 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
    * @internal the manager's activation of (kind, key) on this node (activation_gate.ts): one at a
    * time per key (a second request joins the first); keys activate side by side.
    */
-  activateLocal(kind: string, key: string): Promise<ActivateReply> {
+  activateLocal(kind: string, key: string, shed = false): Promise<ActivateReply> {
+    if (shed && !this.#activations.has(kind, key))
+      for (const f of this.#features) {
+        // New work for a key not active here: a feature that finds this member overloaded refuses it at once.
+        const retryAfterMs = f.overloaded?.(kind);
+        if (retryAfterMs !== undefined)
+          return Promise.resolve({ ok: false, holder: '', expiresAt: 0, overloaded: retryAfterMs });
+      }
     return this.#gate.activate(kind, key);
   }
 

@@ -57,8 +57,31 @@ export class StepPermits {
     };
   }
 
+  /** Releases counted in the current second, and the rate of the last whole one (per s). */
+  #windowStart = 0;
+  #windowCount = 0;
+  #rate = 0;
+
+  /**
+   * When the line is at least as long as the attempts running (the member is offered more than it
+   * runs): about how long the line takes to clear at the rate permits were given back lately, in
+   * ms (100..30,000), as a new start's retry-after; else undefined.
+   */
+  overloaded(now: number = performance.now()): number | undefined {
+    if (this.waiting < this.limit) return undefined;
+    const rate = now - this.#windowStart > 2000 ? 0 : Math.max(this.#rate, this.#windowCount);
+    return Math.min(30_000, Math.max(100, Math.round((1000 * this.waiting) / Math.max(1, rate))));
+  }
+
   /** Gives a permit back: to the first in line, else to the pool. */
   release(): void {
+    const now = performance.now();
+    if (now - this.#windowStart >= 1000) {
+      this.#rate = now - this.#windowStart < 2000 ? this.#windowCount : 0;
+      this.#windowStart = now;
+      this.#windowCount = 0;
+    }
+    this.#windowCount++;
     while (this.#head < this.#line.length) {
       const w = this.#line[this.#head++]!;
       if (this.#head > 1024 && this.#head * 2 > this.#line.length) {

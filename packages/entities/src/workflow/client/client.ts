@@ -468,7 +468,8 @@ export class WorkflowClient {
     };
     const r = (await askThrough(
       timeout,
-      (ms) => this.#e.call(to, request as never, { timeout: ms }),
+      // New work: refused at once (ERR_ENTITY_OVERLOADED, retryAfterMs) by an overloaded owner.
+      (ms) => this.#e.call(to, request as never, { timeout: ms, shed: true }),
       `workflow ${h.workflow}/${id}: start`,
     )) as {
       created: boolean;

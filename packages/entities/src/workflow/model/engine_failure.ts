@@ -30,6 +30,8 @@ export const ENGINE_FAILURE_CODES: ReadonlySet<string> = new Set([
   'ERR_ENTITY_LEASE_HELD',
   'ERR_ENTITY_VERSION_CONFLICT',
   'ERR_ENTITY_STOPPED',
+  // Its owner refused new work for now (a child's start to an overloaded member): asked again later.
+  'ERR_ENTITY_OVERLOADED',
   // A workflow run of the target that ended under the call (its activation handed off).
   'ERR_WORKFLOW_RUN_ENDED',
   // The node: the engine call's own deadline, a connection, a route or a process of the path.

@@ -17,7 +17,8 @@ import {
   ServingMembers,
   type QueueRequest,
 } from '../body/activities.js';
-import { checkMaxConcurrentSteps, registerStepPermits } from '../body/step_permits.js';
+import { checkMaxConcurrentSteps, registerStepPermits, stepPermitsOf } from '../body/step_permits.js';
+import { isWorkflowKind } from '../instance/define_workflow.js';
 import { WorkflowClient } from '../client/client.js';
 import { backfillIndexes } from '../client/search.js';
 import { RETENTION_KIND } from '../model/batch_types.js';
@@ -123,6 +124,11 @@ export const workflowFeature: EntitiesFeature<WorkflowFeatureOptions> = {
       },
       stop() {
         queuesOf(rt)?.stop();
+      },
+      overloaded(kind) {
+        // A new instance is refused while this member's step attempts wait in a line as long as
+        // the attempts it runs (body/step_permits.ts): admitted work keeps its pace.
+        return isWorkflowKind(rt.kind(kind)) ? stepPermitsOf(rt)?.overloaded() : undefined;
       },
       stats(now) {
         return { workflows: workflowStatsOf(rt, hostViews(rt), rt.kinds(), now) };
