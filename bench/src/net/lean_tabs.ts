@@ -18,8 +18,11 @@ import { Ctl, decodeFrame, encodeFrame, Op } from '../../../packages/tabs/dist/s
 export interface LeanTab {
   /** The tab's node name, as the gateway named it. */
   readonly name: string;
-  /** Monitors the gateway's event `event`; resolves at its Ack. Each publish then goes to `onNews`. */
-  subscribe(event: string, onNews: (v: unknown) => void): Promise<void>;
+  /**
+   * Monitors event `event` of node `node` (default: the gateway's); resolves at its Ack. Each
+   * publish then goes to `onNews`.
+   */
+  subscribe(event: string, onNews: (v: unknown) => void, node?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,13 +58,13 @@ export async function joinLean(url: string, localAddress?: string): Promise<Lean
   const gateway = w[2] as string;
   return {
     name,
-    subscribe: (event, news) =>
+    subscribe: (event, news, node = gateway) =>
       new Promise<void>((resolve, reject) => {
         onNews = news;
         onAck = (e) => (e === null ? resolve() : reject(new Error(`monitor refused: ${JSON.stringify(e)}`)));
         const pid = new PID(name as Atom, PROCESS_ID, 0);
         ws.send(
-          encodeFrame([Op.Relation, name, gateway, SUBSCRIBE_REQ, 'monitor', pid, new Event(event, gateway as Atom)]),
+          encodeFrame([Op.Relation, name, node, SUBSCRIBE_REQ, 'monitor', pid, new Event(event, node as Atom)]),
         );
       }),
     close: async () => {

@@ -28,7 +28,8 @@ import { joinLean } from './lean_tabs.js';
 /** What the suite asks a client process. */
 export type Request =
   | { op: 'join'; count: number }
-  | { op: 'subscribe' }
+  /** Every tab subscribes to the event `news` of node `node` (default: its gateway's). */
+  | { op: 'subscribe'; node?: string }
   | { op: 'arm'; seq: number }
   | { op: 'echo'; warm: number; calls: number; total: number; window: number; rounds: number }
   | { op: 'flood'; perTab: number }
@@ -73,8 +74,8 @@ interface Conn {
   call(data: string): Promise<void>;
   /** `total` messages echoed back, `window` in flight; resolves when the last is back. */
   pipeline(total: number, window: number): Promise<void>;
-  /** Starts hearing the broadcast (each value to `onNews`). */
-  subscribe(onNews: (v: unknown) => void): Promise<void>;
+  /** Starts hearing the broadcast (each value to `onNews`): the event `news` of `node` (default: the gateway's). */
+  subscribe(onNews: (v: unknown) => void, node?: string): Promise<void>;
   /** `n` one-way messages to the server's sink, as fast as the client can. */
   flood(n: number): void;
   close(): Promise<void>;
@@ -163,8 +164,8 @@ async function ergoConn(url: string, localAddress?: string): Promise<Conn> {
       new Promise<void>((resolve, reject) => {
         tab.node.spawn(() => new Pinger(echo, total, window, resolve)).catch(reject);
       }),
-    subscribe: async (onNews) =>
-      void (await tab.node.spawn(() => new Listener(new Event('news' as Atom, tab.gateway), onNews))),
+    subscribe: async (onNews, node = tab.gateway) =>
+      void (await tab.node.spawn(() => new Listener(new Event('news' as Atom, node as Atom), onNews))),
     flood: (n) => {
       for (let i = 0; i < n; i++) tab.node.send(sink, 'x');
     },
@@ -201,7 +202,8 @@ async function lightConn(url: string, localAddress?: string): Promise<Conn> {
         };
         for (; sent < Math.min(window, total); sent++) tab.send(echo, PAYLOAD);
       }),
-    subscribe: async (onNews) => void (await tab.subscribe(new Event('news' as Atom, tab.gateway), onNews)),
+    subscribe: async (onNews, node = tab.gateway) =>
+      void (await tab.subscribe(new Event('news' as Atom, node as Atom), onNews)),
     flood: (n) => {
       for (let i = 0; i < n; i++) tab.send(sink, 'x');
     },
@@ -221,7 +223,7 @@ async function leanConn(url: string, localAddress?: string): Promise<Conn> {
   return {
     call: async () => no(),
     pipeline: async () => no(),
-    subscribe: (onNews) => tab.subscribe('news', onNews),
+    subscribe: (onNews, node) => tab.subscribe('news', onNews, node),
     flood: no,
     close: () => tab.close(),
   };
@@ -370,7 +372,7 @@ async function serve(peer: string, url: string, localAddress: string | undefined
           );
         return send({ op: 'joined' });
       case 'subscribe':
-        await Promise.all(conns.map((c) => c.subscribe(onNews)));
+        await Promise.all(conns.map((c) => c.subscribe(onNews, r.node)));
         return send({ op: 'subscribed' });
       case 'arm':
         armed = r.seq;

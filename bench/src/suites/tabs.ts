@@ -46,7 +46,7 @@ import { availableParallelism } from 'node:os';
 import { gzipSync } from 'node:zlib';
 
 import { Actor, startNode, type Node, type PID, type Ref } from 'ergo-ts';
-import { createTabGateway, DEFAULT_TAB_LIMITS } from '@ergo-ts/tabs';
+import { createTabGateway, DEFAULT_TAB_LIMITS, type TabGatewayOptions } from '@ergo-ts/tabs';
 import { Server as IoServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
 
@@ -212,7 +212,7 @@ class Publisher extends Actor {
   }
 }
 
-async function ergoServer(flood: boolean): Promise<Server> {
+async function ergoServer(flood: boolean, gateway: Partial<TabGatewayOptions> = {}): Promise<Server> {
   const node: Node = await startNode(`bench_tabs_${process.pid}@localhost`, {
     log: { defaultLogger: { disable: true } },
   });
@@ -233,6 +233,7 @@ async function ergoServer(flood: boolean): Promise<Server> {
   // The default limits where the flood measures them; out of the way elsewhere.
   const limits = flood ? {} : { messagesPerSecond: 1e9, bytesPerSecond: 1e12, queuedBytes: 1 << 30 };
   const gw = await createTabGateway(node, {
+    ...gateway,
     admit: () => ({ names: { echo: true, sink: true }, events: ['news'], limits }),
   });
   s.url = gw.url;
@@ -285,11 +286,14 @@ async function wsServer(): Promise<Server> {
   return s;
 }
 
-/** The server of `peer` (`flood`: ergo-ts' gateway at the default limits, else out of the way). */
-export function startServer(peer: string, flood: boolean): Promise<Server> {
+/**
+ * The server of `peer` (`flood`: ergo-ts' gateway at the default limits, else out of the way;
+ * `gateway`: more options of ergo-ts' gateway).
+ */
+export function startServer(peer: string, flood: boolean, gateway?: Partial<TabGatewayOptions>): Promise<Server> {
   if (peer === 'socket.io') return socketIoServer();
   if (peer === 'ws') return wsServer();
-  return ergoServer(flood);
+  return ergoServer(flood, gateway);
 }
 
 /** What an ergo-ts client process holds: tab nodes (''), lean load tabs, or light tabs. */

@@ -30,6 +30,8 @@ import { Clients, row, startServer, TABS_PER_PROCESS, type Server } from './tabs
 
 /** Row names. */
 export const nRttDuring = (n: number): string => `round trip during a broadcast to ${n} tabs (p99)`;
+/** The slowest call of each broadcast (a call held behind the whole fan-out shows here, however many others ran). */
+export const nSlowestDuring = (n: number): string => `slowest call during each broadcast to ${n} tabs`;
 export const nBroadcastDuring = (n: number): string => `broadcast to ${n} tabs while a tab calls: until the last has it`;
 export const N_FLOOD_RATE_CODE = 'flood under 2 CPU hogs: calls refused ERR_TAB_RATE_LIMIT';
 export const N_FLOOD_TIMEOUTS = 'flood under 2 CPU hogs: calls ended ERR_TIMEOUT';
@@ -45,16 +47,28 @@ const HONEST_GAP_MS = 10;
 /** Broadcasts per measured round (as the tabs suite's). */
 const BROADCASTS_PER_ROUND = 4;
 
-function tabsFromEnv(fallback: number): number {
+/** BENCH_TABS, or `fallback`. */
+export function tabsFromEnv(fallback: number): number {
   const v = process.env['BENCH_TABS'];
   const tabs = v === undefined || v === '' ? fallback : Number(v);
   if (!Number.isInteger(tabs) || tabs < 1) throw new Error(`BENCH_TABS must be an integer ≥ 1, not ${v}`);
   return tabs;
 }
 
+/**
+ * ergo-ts' gateway writing a whole broadcast in one turn (fanOutSlice past the tabs' number: the
+ * gateway before the slices), the same light tabs: what the slices cost the broadcast, and spare.
+ */
+export const ONE_SLICE = 'ergo-ts, one slice';
+
 /** One child per scenario and peer. */
 export const scenarios: ScenarioSpec[] = [
-  { id: 'broadcast-calls', peers: ['ergo-ts', 'socket.io'], timeout: 600, nodeFlags: ['--max-old-space-size=4096'] },
+  {
+    id: 'broadcast-calls',
+    peers: ['ergo-ts', ONE_SLICE, 'socket.io'],
+    timeout: 600,
+    nodeFlags: ['--max-old-space-size=4096'],
+  },
   { id: 'flood-load', peers: ['ergo-ts'], timeout: 300 },
 ];
 
@@ -66,10 +80,10 @@ export function quantile(xs: readonly number[], q: number): number {
 }
 
 /** Wall-clock ms comparable across processes (performance.timeOrigin + now, as the clients stamp). */
-const wall = (): number => performance.timeOrigin + performance.now();
+export const wall = (): number => performance.timeOrigin + performance.now();
 
 /** The round trips of `called` whose call overlapped [from, to] (wall ms). */
-function overlapping(called: Extract<Reply, { op: 'called' }>, from: number, to: number): number[] {
+export function overlapping(called: Extract<Reply, { op: 'called' }>, from: number, to: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < called.at.length; i++) {
     const start = called.at[i]!;
@@ -83,11 +97,13 @@ const kindOf = (peer: string): 'light' | '' => (peer === 'ergo-ts' ? 'light' : '
 
 async function broadcastCalls(report: Report, peer: string, n: number, rounds: number, warmup: number): Promise<void> {
   ensureMoreOpenFiles(n + 100);
-  const server: Server = await startServer(peer, false);
+  const server: Server =
+    peer === ONE_SLICE ? await startServer('ergo-ts', false, { fanOutSlice: 1e9 }) : await startServer(peer, false);
   const procs = Math.ceil(n / TABS_PER_PROCESS);
   const share = (i: number): number => Math.floor(n / procs) + (i < n % procs ? 1 : 0);
-  const clients = Array.from({ length: procs }, () => new Clients(peer, server.url, '', kindOf(peer)));
-  const honest = new Clients(peer, server.url, '', kindOf(peer));
+  const client = peer === ONE_SLICE ? 'ergo-ts' : peer;
+  const clients = Array.from({ length: procs }, () => new Clients(client, server.url, '', kindOf(client)));
+  const honest = new Clients(client, server.url, '', kindOf(client));
   try {
     await Promise.all(clients.map((c, i) => c.ask({ op: 'join', count: share(i) }, 'joined')));
     await Promise.all(clients.map((c) => c.ask({ op: 'subscribe' }, 'subscribed')));
@@ -97,6 +113,7 @@ async function broadcastCalls(report: Report, peer: string, n: number, rounds: n
     const p99s: number[] = [];
     const maxes: number[] = [];
     const times: number[] = [];
+    const slowest: number[] = [];
     let seq = 0;
     let calls = 0;
     for (let round = 0; round < warmup + rounds; round++) {
@@ -123,6 +140,7 @@ async function broadcastCalls(report: Report, peer: string, n: number, rounds: n
         if (round < warmup) continue;
         times.push(ms);
         rtts.push(...during);
+        slowest.push(quantile(during, 1));
         calls += during.length;
       }
       if (round >= warmup) {
@@ -130,10 +148,19 @@ async function broadcastCalls(report: Report, peer: string, n: number, rounds: n
         maxes.push(quantile(rtts, 1));
       }
     }
-    const how = peer === 'ergo-ts' ? 'light tabs; the gateway writes fanOutSlice (256) frames per turn' : 'one io.emit';
+    const how =
+      peer === 'ergo-ts'
+        ? 'light tabs; the gateway writes fanOutSlice (256) frames per turn'
+        : peer === ONE_SLICE
+          ? 'light tabs; the gateway writes the whole broadcast in one turn (fanOutSlice 1e9)'
+          : 'one io.emit';
     row(report, peer, nRttDuring(n), 'ms', p99s, {
       better: 'lower',
       note: `${calls} calls of one more tab (unsubscribed, its own process) that overlapped ${rounds * BROADCASTS_PER_ROUND} broadcasts; p99 per round of ${BROADCASTS_PER_ROUND}; max ${Math.max(...maxes).toFixed(1)} ms; ${how}`,
+    });
+    row(report, peer, nSlowestDuring(n), 'ms', slowest, {
+      better: 'lower',
+      note: `per broadcast, the longest round trip of the calls that overlapped it; ${how}`,
     });
     row(report, peer, nBroadcastDuring(n), 'ms', times, { better: 'lower', note: how });
   } finally {
@@ -143,7 +170,7 @@ async function broadcastCalls(report: Report, peer: string, n: number, rounds: n
 }
 
 /** Stops a client's call loop and resolves with its calls. */
-function stopCalls(c: Clients): Promise<Extract<Reply, { op: 'called' }>> {
+export function stopCalls(c: Clients): Promise<Extract<Reply, { op: 'called' }>> {
   return new Promise((resolve, reject) => {
     c.onReply = (r) => {
       if (r.op === 'called') resolve(r);

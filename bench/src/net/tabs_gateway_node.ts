@@ -1,0 +1,96 @@
+// One gateway node of the tabs cluster layout (suites/tabs_load.ts, scenario `cluster`): an ergo-ts
+// node in its own OS process with a tab gateway, a static route to the server node that publishes
+// (its name and port in argv), and an `echo` process for the tab whose round trip is timed. The
+// tabs joined here subscribe to the server node's event: the gateway's relay monitors it once for
+// all of them (event_hub.ts), so each publish reaches this process as one ENP message.
+//
+//   fork(tabs_gateway_node.js, [server node name, server port, index, tabs it will hold, cookie])
+//     → { op: 'ready', url, name } then requests over IPC:
+//   { op: 'mem' }    → { op: 'mem', rss, heap } after a full GC (V8's last-resort one, as the tabs
+//                        suite reads it), bytes
+//   { op: 'usage' }  → { op: 'usage', cpuUs, loopP99Ms, loopMaxMs, enpIn } the process's CPU time
+//                        so far (µs), its event-loop delay since the last `usage` (p99, max; 10 ms
+//                        resolution) and the ENP messages it has received from the server node
+//   { op: 'stop' }   → stops and exits
+
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+import { Actor, startNode, type PID, type Ref, type NetworkRoute } from 'ergo-ts';
+import { createTabGateway } from '@ergo-ts/tabs';
+
+import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
+
+/** What a gateway node answers over IPC. */
+export type GatewayReply =
+  | { op: 'ready'; url: string; name: string }
+  | { op: 'mem'; rss: number; heap: number }
+  | { op: 'usage'; cpuUs: number; loopP99Ms: number; loopMaxMs: number; enpIn: number };
+
+class Echo extends Actor {
+  override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
+    return request;
+  }
+  override handleMessage(from: PID, message: unknown): void {
+    this.send(from, message);
+  }
+}
+
+function routeTo(port: number): NetworkRoute {
+  const v = { name: '', release: '' };
+  return { route: { host: '127.0.0.1', port, tls: false, handshakeVersion: v, protoVersion: v } };
+}
+
+const gc = (): void =>
+  (globalThis as { gc?: (o: object) => void }).gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+
+const [server, port, index, tabs, cookie] = process.argv.slice(2);
+ensureMoreOpenFiles(Number(tabs) + 200);
+const node = await startNode(`bench_tabs_gw${index}_${process.pid}@localhost`, {
+  log: { defaultLogger: { disable: true } },
+  network: {
+    cookie: cookie!,
+    acceptors: [{ port: 0 }],
+    registrar: null,
+    routes: [{ match: server!.replace(/[.$]/g, '\\$&'), route: routeTo(Number(port)) }],
+  },
+});
+await node.spawnRegister('echo', Echo);
+const gw = await createTabGateway(node, {
+  // Out of the way of the measurement (the limits are the flood's to measure).
+  admit: () => ({
+    names: { echo: true },
+    events: ['news'],
+    limits: { messagesPerSecond: 1e9, bytesPerSecond: 1e12, queuedBytes: 1 << 30 },
+  }),
+});
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+const send = (r: GatewayReply): void => void process.send!(r);
+process.on('disconnect', () => process.exit(0));
+process.on('message', (m) => {
+  const op = (m as { op: string }).op;
+  if (op === 'mem') {
+    gc();
+    gc();
+    const u = process.memoryUsage();
+    send({ op: 'mem', rss: u.rss, heap: u.heapUsed });
+  } else if (op === 'usage') {
+    const c = process.cpuUsage();
+    let enpIn = 0;
+    try {
+      enpIn = node.network().node(server as never).info().messagesIn;
+    } catch {
+      // Not connected to the server node yet: nothing received.
+    }
+    send({ op: 'usage', cpuUs: c.user + c.system, loopP99Ms: delay.percentile(99) / 1e6, loopMaxMs: delay.max / 1e6, enpIn });
+    delay.reset();
+  } else if (op === 'stop') {
+    void (async () => {
+      await gw.stop();
+      await node.stop();
+      process.exit(0);
+    })();
+  }
+});
+gc();
+send({ op: 'ready', url: gw.url, name: node.name });

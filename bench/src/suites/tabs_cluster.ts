@@ -1,0 +1,223 @@
+// Tabs across the gateway nodes of one cluster (issue 93): N tabs (BENCH_TABS, default 2,000) spread
+// over G gateway nodes, each in its own OS process (net/tabs_gateway_node.ts), G = ⌈N / 16,000⌉ and
+// at least 2: a process here holds at most ~19,900 sockets (the open-files limit is 20,000 and
+// cannot be raised), so 100,000 tabs need 7 gateways, as a user scaling a Node service runs one
+// gateway per core. The bench child is a server node of the same cluster that publishes the event
+// the tabs subscribe to (`news`, a plain `sendEvent`): each gateway's relay monitors it once for
+// all its tabs, so a publish crosses to each gateway as one ENP message (counted at the gateways)
+// and each gateway fans it out to its own tabs in slices (fan_out.ts).
+//
+// The tabs are lean load tabs (net/lean_tabs.ts: the tab frames over a bare `ws`, the same frames
+// and gateway state as a tab node's, suites/tabs.ts), 10,000 per client process, each process
+// dialling one gateway from its own loopback address; one more tab, a light tab in a process of
+// its own on the first gateway, calls that gateway's echo in a row during the broadcasts.
+//
+// Rows: the join rate of all N (100 connecting at once per client process); gateway RSS per
+// subscribed tab (after a full GC, summed over the gateways); per broadcast (4 per round), the
+// time until every client process has it, the gateways' CPU per tab of it (summed), the ENP
+// messages each gateway received for it (1 is the design), the gateways' event-loop delay (p99,
+// the worst gateway) and the round trip of the calling tab meanwhile (p99 per round, and each
+// broadcast's slowest call).
+//
+// `BENCH_TABS=100000 npm run bench -- --only=tabs_cluster`.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { Actor, startNode, type PID, type Ref } from 'ergo-ts';
+
+import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
+import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
+import type { GatewayReply } from '../net/tabs_gateway_node.js';
+import { Clients, row } from './tabs.js';
+import { overlapping, quantile, stopCalls, tabsFromEnv, wall } from './tabs_load.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const GATEWAY = join(here, '..', 'net', 'tabs_gateway_node.js');
+
+/** Tabs per gateway node at most (its process's open files: 20,000 here, a socket each). */
+export const GATEWAY_TABS = 16_000;
+/** Lean tabs per client process. */
+const LEAN_PER_PROCESS = 10_000;
+const BROADCASTS_PER_ROUND = 4;
+/** The cookie of the bench's tabs cluster (its nodes only; the gateway nodes take it from argv). */
+const CLUSTER_COOKIE = 'bench-tabs-cluster';
+
+export const nClusterJoin = (n: number, g: number): string => `join rate, ${n} tabs over ${g} gateways`;
+export const nClusterRss = (n: number, g: number): string => `gateway RSS per subscribed tab, ${n} over ${g} gateways`;
+export const nClusterBroadcast = (n: number, g: number): string =>
+  `one publish from a server node to ${n} tabs over ${g} gateways: until the last has it`;
+export const nClusterCpu = (n: number, g: number): string => `gateways' CPU per tab of a publish to ${n} over ${g}`;
+export const nClusterFrames = (g: number): string => `ENP messages per gateway per publish (${g} gateways)`;
+export const nClusterLoop = (n: number, g: number): string =>
+  `gateways' event-loop delay during publishes to ${n} tabs (p99, worst gateway)`;
+export const nClusterRtt = (n: number, g: number): string => `round trip during publishes to ${n} tabs over ${g} gateways (p99)`;
+export const nClusterSlowest = (n: number, g: number): string =>
+  `slowest call during each publish to ${n} tabs over ${g} gateways`;
+
+export const scenarios: ScenarioSpec[] = [
+  { id: 'gateways', peers: ['ergo-ts'], timeout: 1800, nodeFlags: ['--max-old-space-size=4096'] },
+];
+
+class Publisher extends Actor {
+  token!: Ref;
+  override init(): void {
+    this.token = this.registerEvent('news');
+  }
+  override handleMessage(_from: PID, seq: unknown): void {
+    this.sendEvent('news', this.token, seq);
+  }
+}
+
+/** A gateway node's process and its IPC (one request of each op at a time). */
+class GatewayNode {
+  readonly proc: ChildProcess;
+  #waiting = new Map<string, { resolve: (r: GatewayReply) => void; reject: (e: Error) => void }>();
+  constructor(server: string, port: number, index: number, tabs: number) {
+    this.proc = fork(GATEWAY, [server, String(port), String(index), String(tabs), CLUSTER_COOKIE], {
+      execArgv: ['--expose-gc', '--max-old-space-size=4096'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.proc.on('message', (m) => {
+      const r = m as GatewayReply;
+      const w = this.#waiting.get(r.op);
+      this.#waiting.delete(r.op);
+      w?.resolve(r);
+    });
+    this.proc.on('exit', (code) => {
+      for (const w of this.#waiting.values()) w.reject(new Error(`gateway node exited (${String(code)})`));
+      this.#waiting.clear();
+    });
+  }
+  ask<R extends GatewayReply>(op: R['op']): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.#waiting.set(op, { resolve: resolve as (r: GatewayReply) => void, reject });
+      if (op !== 'ready') this.proc.send({ op });
+    });
+  }
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    this.proc.send({ op: 'stop' });
+    await exited;
+  }
+}
+
+type Usage = Extract<GatewayReply, { op: 'usage' }>;
+
+async function gateways(report: Report, n: number, rounds: number, warmup: number): Promise<void> {
+  const g = Math.max(2, Math.ceil(n / GATEWAY_TABS));
+  const share = (i: number, of: number, total: number): number =>
+    Math.floor(total / of) + (i < total % of ? 1 : 0);
+  const node = await startNode(`bench_tabs_srv_${process.pid}@localhost`, {
+    log: { defaultLogger: { disable: true } },
+    network: { cookie: CLUSTER_COOKIE, acceptors: [{ port: 0 }], registrar: null },
+  });
+  const pub = await node.spawnRegister('news', Publisher);
+  const iface = node.network().acceptors()[0]!.info().interface;
+  const port = Number(iface.slice(iface.lastIndexOf(':') + 1));
+  const gws = Array.from({ length: g }, (_, i) => new GatewayNode(node.name, port, i, share(i, g, n)));
+  const clients: Clients[] = [];
+  let honest: Clients | null = null;
+  try {
+    const ready = await Promise.all(gws.map((x) => x.ask<Extract<GatewayReply, { op: 'ready' }>>('ready')));
+    const mem0 = await Promise.all(gws.map((x) => x.ask<Extract<GatewayReply, { op: 'mem' }>>('mem')));
+    // Client processes: each gateway's tabs in processes of LEAN_PER_PROCESS, each from its own address.
+    const plan: { url: string; count: number }[] = [];
+    ready.forEach((r, i) => {
+      const tabs = share(i, g, n);
+      const procs = Math.ceil(tabs / LEAN_PER_PROCESS);
+      for (let k = 0; k < procs; k++) plan.push({ url: r.url, count: share(k, procs, tabs) });
+    });
+    ensureMoreOpenFiles(plan.length * 4 + 100);
+    plan.forEach((p, k) => clients.push(new Clients('ergo-ts', p.url, `127.0.0.${2 + k}`, 'lean')));
+    const t0 = performance.now();
+    await Promise.all(clients.map((c, k) => c.ask({ op: 'join', count: plan[k]!.count }, 'joined')));
+    const joinS = (performance.now() - t0) / 1000;
+    await Promise.all(clients.map((c) => c.ask({ op: 'subscribe', node: node.name }, 'subscribed')));
+    const mem = await Promise.all(gws.map((x) => x.ask<Extract<GatewayReply, { op: 'mem' }>>('mem')));
+    const rss = mem.reduce((a, m, i) => a + m.rss - mem0[i]!.rss, 0) / n;
+    const where = `${g} gateway nodes (${ready.map((_, i) => share(i, g, n)).join(', ')} tabs), ${clients.length} client processes of lean tabs, one server node publishing; all on this machine`;
+    row(report, 'ergo-ts', nClusterJoin(n, g), 'joins/s', [n / joinS], { note: where });
+    row(report, 'ergo-ts', nClusterRss(n, g), 'B/tab', [rss], {
+      better: 'lower',
+      note: `the gateways' RSS growth over their state before the first tab, summed, after a full GC (last-resort) in each; ${where}`,
+    });
+    honest = new Clients('ergo-ts', ready[0]!.url, '', 'light');
+    await honest.ask({ op: 'join', count: 1 }, 'joined');
+    await honest.ask({ op: 'echo', warm: 2000, calls: 1, total: 1, window: 1, rounds: 1 }, 'echoed');
+    const times: number[] = [];
+    const cpus: number[] = [];
+    const frames: number[] = [];
+    const loops: number[] = [];
+    const p99s: number[] = [];
+    const slowest: number[] = [];
+    let seq = 0;
+    for (let round = 0; round < warmup + rounds; round++) {
+      const rtts: number[] = [];
+      for (let b = 0; b < BROADCASTS_PER_ROUND; b++) {
+        seq++;
+        await Promise.all(clients.map((c) => c.ask({ op: 'arm', seq }, 'armed')));
+        let left = clients.length;
+        const all = new Promise<void>((resolve) => {
+          for (const c of clients)
+            c.onReply = (r) => {
+              if (r.op === 'got' && r.seq === seq && --left === 0) resolve();
+            };
+        });
+        const u0 = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
+        await honest.ask({ op: 'calls', gapMs: 0 }, 'calling');
+        const from = wall();
+        const t1 = performance.now();
+        node.send(pub, seq);
+        await all;
+        const ms = performance.now() - t1;
+        const to = wall();
+        const during = overlapping(await stopCalls(honest), from, to);
+        const u1 = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
+        if (round < warmup) continue;
+        times.push(ms);
+        cpus.push(u1.reduce((a, u, i) => a + u.cpuUs - u0[i]!.cpuUs, 0) / n);
+        frames.push(Math.max(...u1.map((u, i) => u.enpIn - u0[i]!.enpIn)));
+        loops.push(Math.max(...u1.map((u) => u.loopP99Ms)));
+        rtts.push(...during);
+        slowest.push(quantile(during, 1));
+      }
+      if (round >= warmup) p99s.push(quantile(rtts, 0.99));
+    }
+    row(report, 'ergo-ts', nClusterBroadcast(n, g), 'ms', times, {
+      better: 'lower',
+      note: `one sendEvent on the server node; until every client process told the bench (IPC) that all its tabs have it; ${where}`,
+    });
+    row(report, 'ergo-ts', nClusterCpu(n, g), 'µs', cpus, {
+      better: 'lower',
+      note: "the gateway processes' user + system time (process.cpuUsage) over each publish, summed, ÷ the tabs",
+    });
+    row(report, 'ergo-ts', nClusterFrames(g), 'msgs', frames, {
+      better: 'lower',
+      note: 'ENP messages each gateway received from the server node during a publish (the most of any gateway): its relay monitors the event once for all its tabs',
+    });
+    row(report, 'ergo-ts', nClusterLoop(n, g), 'ms', loops, {
+      better: 'lower',
+      note: 'monitorEventLoopDelay in each gateway over each publish (10 ms resolution, included); the worst gateway',
+    });
+    row(report, 'ergo-ts', nClusterRtt(n, g), 'ms', p99s, {
+      better: 'lower',
+      note: 'a light tab on the first gateway (its own process, unsubscribed) calling that gateway’s echo in a row; the calls overlapping the publishes, p99 per round of 4',
+    });
+    row(report, 'ergo-ts', nClusterSlowest(n, g), 'ms', slowest, {
+      better: 'lower',
+      note: 'per publish, the longest round trip of the calls that overlapped it',
+    });
+  } finally {
+    await Promise.all([...clients, ...(honest === null ? [] : [honest])].map((c) => c.leave()));
+    await Promise.all(gws.map((x) => x.stop()));
+    await node.stop();
+  }
+}
+
+/** The suite: its one scenario (ergo-ts only). */
+export async function tabsClusterSuite(report: Report, ctx?: SuiteContext): Promise<void> {
+  await gateways(report, tabsFromEnv(2000), ctx?.rounds ?? 5, ctx?.warmup ?? 2);
+}
