@@ -149,15 +149,17 @@ export async function openLoop(
     const due = dueTimes[i]!;
     pending++;
     settled.push(
-      run(i).then(
-        () => {
-          const now = performance.now() - t0;
-          out.done.push(now);
-          out.latency.push(now - due);
-          out.due.push(due);
-        },
-        (e: unknown) => bump(e instanceof Refused ? out.refused : out.failed, codeOf(e)),
-      ).finally(() => pending--),
+      run(i)
+        .then(
+          () => {
+            const now = performance.now() - t0;
+            out.done.push(now);
+            out.latency.push(now - due);
+            out.due.push(due);
+          },
+          (e: unknown) => bump(e instanceof Refused ? out.refused : out.failed, codeOf(e)),
+        )
+        .finally(() => pending--),
     );
   };
   // Issue every arrival that is due, then sleep until the next one (at least a timer's tick).
@@ -226,8 +228,9 @@ export function total(m: ReadonlyMap<string, number>): number {
  */
 export async function runAgain(effects: Pool, table: 'effects' | 'shipments', tag: string): Promise<number> {
   const distinct = table === 'effects' ? 'count(distinct (wf, step))' : 'count(distinct order_id)';
-  const r = await effects.query<{ again: string }>(`select count(*) - ${distinct} as again from ${table} where tag = $1`, [
-    tag,
-  ]);
+  const r = await effects.query<{ again: string }>(
+    `select count(*) - ${distinct} as again from ${table} where tag = $1`,
+    [tag],
+  );
   return Number(r.rows[0]!.again);
 }

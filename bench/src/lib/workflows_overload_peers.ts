@@ -161,7 +161,8 @@ export async function startDbosOverload(
         await worker.request({ op: 'steps', id, n: 3 });
       } catch (e) {
         const text = (e as Error).message;
-        if (text.startsWith('start refused: ')) throw new Refused(/ERR_[A-Z0-9_]+/.exec(text)?.[0] ?? 'start refused', text);
+        if (text.startsWith('start refused: '))
+          throw new Refused(/ERR_[A-Z0-9_]+/.exec(text)?.[0] ?? 'start refused', text);
         throw e;
       }
     },

@@ -91,7 +91,12 @@ async function startTarget(peer: string, url: string, effects: pg.Pool, dir: str
     const why = await unloadable('@restatedev/restate-sdk');
     if (why !== undefined) return `Restate column skipped: ${why}`;
     const { startRestateOverload } = await import('../lib/workflows_overload_peers.js');
-    return startRestateOverload(found.bin, `${found.version}, SDK ${pkgVersion('@restatedev/restate-sdk')}`, url, effects);
+    return startRestateOverload(
+      found.bin,
+      `${found.version}, SDK ${pkgVersion('@restatedev/restate-sdk')}`,
+      url,
+      effects,
+    );
   }
   if (peer === 'dbos') {
     const why = await unloadable('@dbos-inc/dbos-sdk');
@@ -126,7 +131,10 @@ export async function workflowsOverloadSuite(report: Report, ctx?: SuiteContext)
   const c: SuiteContext = ctx ?? { scenario: undefined, peer: 'ergo-ts', rounds: 1, warmup: 0, quick: true };
   const runs: { scenario: string; peer: string }[] =
     ctx === undefined
-      ? [...PEERS.map((peer) => ({ scenario: 'workflows-overload', peer })), { scenario: 'workflows-order-spike', peer: 'ergo-ts' }]
+      ? [
+          ...PEERS.map((peer) => ({ scenario: 'workflows-overload', peer })),
+          { scenario: 'workflows-order-spike', peer: 'ergo-ts' },
+        ]
       : [{ scenario: c.scenario ?? 'workflows-overload', peer: c.peer }];
   for (const { scenario, peer } of runs) {
     const db = await postgres(`wfo_${peer.replace('-', '_')}`);

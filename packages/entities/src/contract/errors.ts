@@ -80,17 +80,17 @@ export const ErrEntityStopped = defineError('ERR_ENTITY_STOPPED', 'entity: the e
  * a message for one. A member whose `members` list names a client gets it on the first
  * activation it routes there; the fix is that list, not a retry.
  */
+export const ErrEntityClientOnly = defineError(
+  'ERR_ENTITY_CLIENT_ONLY',
+  'entity: a client-only node owns no entity (it is not a member)',
+);
+
 /**
  * The entity's owner is overloaded and refused new work at once (a call made with `shed: true`,
  * as a workflow start is, to a key not active there): nothing was written. Its `retryAfterMs` says
  * when asking again may succeed; asking again sooner only adds load.
  */
 export const ErrEntityOverloaded = defineError('ERR_ENTITY_OVERLOADED', 'entity: the owner is overloaded');
-
-export const ErrEntityClientOnly = defineError(
-  'ERR_ENTITY_CLIENT_ONLY',
-  'entity: a client-only node owns no entity (it is not a member)',
-);
 
 /** `node:sqlite` is not available in this Node.js (it needs Node 22.13 or later, or 22.5+ with --experimental-sqlite). */
 export const ErrSqliteUnavailable = defineError(
