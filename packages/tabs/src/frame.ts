@@ -38,7 +38,7 @@ export const CLOSE_QUEUE_FULL = 4029;
  * `{ refuse, busy: true }`. Retryable: a joining tab dials again by itself with jittered backoff
  * (its `joinTimeout`), a tab coming back within its window as it does for any lost socket.
  */
-export const ErrTabBusy = defineError('ERR_TAB_BUSY', 'the tab gateway is busy: try again');
+export const ErrTabBusy = defineError('ERR_TAB_BUSY', 'tab gateway busy: try again');
 /**
  * The close code of a socket refused with ErrTabBusy: RFC 6455's 1013 Try Again Later. A tab also
  * reads 4008 (a gateway of an older build closing a socket whose hello came late) as busy.

@@ -233,8 +233,11 @@ class SessionLink extends TabLink {
 /** The gateway-side state of one tab. */
 export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   socket: TabSocket | null = null;
-  /** Frames of broadcasts waiting for their slice (fan_out.ts), and their size; null: none. */
-  #fanOut: Uint8Array[] | null = null;
+  /**
+   * Frames of broadcasts waiting for their slice (fan_out.ts), and their size; null: none. One
+   * frame alone (a broadcast's usual share of a tab) waits without an array of its own.
+   */
+  #fanOut: Uint8Array | Uint8Array[] | null = null;
   #fanOutBytes = 0;
   readonly #slices: FanOutQueue;
   /**
@@ -335,14 +338,15 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
     if (this.queuedBytes + bytes.length > this.limits.queuedBytes)
       throw ErrTabQueueFull.with(`${this.limits.queuedBytes} bytes for ${this.name}`);
     this.policy.learn(frame as never);
-    if (this.#fanOut === null && this.#slices.now()) this.#write(bytes);
+    const waiting = this.#fanOut;
+    if (waiting === null && this.#slices.now()) this.#write(bytes);
     else {
-      if (this.#fanOut === null) {
-        this.#fanOut = [];
-        this.#slices.add(this);
-      }
       // The view as it is: it waits a few turns at most (a slab held that long costs less than a copy per tab).
-      this.#fanOut.push(bytes);
+      if (waiting === null) {
+        this.#fanOut = bytes;
+        this.#slices.add(this);
+      } else if (waiting instanceof Uint8Array) this.#fanOut = [waiting, bytes];
+      else waiting.push(bytes);
       this.#fanOutBytes += bytes.length;
     }
     this.watchers.toTab(frame as Frame);
@@ -355,6 +359,7 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
     this.#fanOut = null;
     this.#fanOutBytes = 0;
     if (this.ended) return;
+    if (frames instanceof Uint8Array) return this.#write(frames);
     for (const b of frames) this.#write(b);
   }
 

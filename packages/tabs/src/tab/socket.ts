@@ -71,10 +71,7 @@ export const DEFAULT_JOIN_TIMEOUT = 30_000;
  * A delay of about `d` ms, between half and all of it: tabs refused together (a join storm, a
  * gateway's restart) do not dial again together.
  */
-const jitter = (d: number): number => d / 2 + Math.random() * (d / 2);
-
-/** The close code of a socket the gateway refused as busy (1013; 4008: an older gateway's late hello). */
-const isBusyClose = (code: unknown): boolean => code === CLOSE_TAB_BUSY || code === 4008;
+const jitter = (d: number): number => d * (0.5 + Math.random() / 2);
 
 interface Handlers {
   frame(f: Frame): void;
@@ -144,20 +141,14 @@ export class GatewaySocket {
         this.#dial(
           (w) => resolve(w),
           (e) => {
-            // Refused or never welcomed: this socket is done, its close must not dial again.
-            const ws = this.#ws;
-            this.#ws = null;
-            ws?.close();
+            // Refused or never welcomed: this socket is done (its close dials nothing again).
+            this.#ws?.close();
             const wait = jitter(delay);
-            if ((e as { code?: unknown }).code !== ErrTabBusy.code || this.#closing || Date.now() + wait > deadline) {
+            if ((e as { code?: unknown }).code !== ErrTabBusy.code || Date.now() + wait > deadline) {
               this.#closing = true;
               return reject(e);
             }
-            this.#timer = setTimeout(() => {
-              this.#timer = null;
-              if (this.#closing) reject(ErrTabSessionEnded.with('the tab left its gateway'));
-              else attempt(Math.min(maxDelay, delay * 2));
-            }, wait);
+            this.#timer = setTimeout(() => attempt(Math.min(maxDelay, delay * 2)), wait);
           },
         );
       attempt(minDelay);
@@ -236,9 +227,10 @@ export class GatewaySocket {
       if (!settled) {
         settled = true;
         const code = (ev as { code?: unknown } | null)?.code;
+        // Refused as busy: 1013, or 4008 from a gateway of an older build (a hello it found late).
         onFail(
-          isBusyClose(code)
-            ? ErrTabBusy.with(`the gateway at ${this.url} closed the socket as busy (${String(code)})`)
+          code === CLOSE_TAB_BUSY || code === 4008
+            ? ErrTabBusy.with(`close ${String(code)}`)
             : ErrTabFrame.with(`the socket to ${this.url} closed before the welcome`),
         );
         return;
