@@ -5,7 +5,7 @@
 // gateway per core. The bench child is a server node of the same cluster that publishes the event
 // the tabs subscribe to (`news`, a plain `sendEvent`): each gateway's relay monitors it once for
 // all its tabs, so a publish crosses to each gateway as one ENP message (counted at the gateways)
-// and each gateway fans it out to its own tabs in slices (fan_out.ts).
+// and each gateway fans it out to its own tabs in slices (slices.ts).
 //
 // The tabs are lean load tabs (net/lean_tabs.ts: the tab frames over a bare `ws`, the same frames
 // and gateway state as a tab node's, suites/tabs.ts), 10,000 per client process, each process

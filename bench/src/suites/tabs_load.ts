@@ -8,7 +8,7 @@
 //           broadcasts: the round trips of its calls that overlapped a broadcast (p99 and max,
 //           pooled over every broadcast of a round), and each broadcast's time until the last
 //           tab has it (as the tabs suite's broadcast rows time it). ergo-ts' gateway writes a
-//           publish in slices (fan_out.ts: fanOutSlice frames per turn of its loop); Socket.IO's
+//           publish in slices (slices.ts: fanOutSlice frames per turn of its loop); Socket.IO's
 //           io.emit writes every socket in one go.
 //   flood-load   ergo-ts only, with two CPU hogs (`yes`, output to /dev/null) beside the gateway on
 //           this 2-core machine: 20 light tabs each send 5,000 messages at once (25× the default

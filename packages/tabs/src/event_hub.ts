@@ -130,7 +130,7 @@ export class EventHub {
       if (tab.ended) continue;
       const frame = [Op.Event, m.event.node, tab.name, from, m.event, m.timestamp, m.message];
       try {
-        // In the gateway's broadcast slices (fan_out.ts): a call is answered during a long fan-out.
+        // In the gateway's broadcast slices (slices.ts): a call is answered during a long fan-out.
         tab.deliverFanOut(frame, encodeEventFrameBrief(m.event.node, tab.name, tail));
       } catch (err) {
         this.log.warning('tab %s: event frame not delivered: %s', tab.name, toError(err).message);

@@ -31,8 +31,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { EnpBridge, erlangBridge, type TabEnpOptions, type TabErlangOptions } from './enp_bridge.js';
 import { EventHub, HubDropTab, HubRequest, hubEvent } from './event_hub.js';
-import { DEFAULT_FAN_OUT_SLICE, FanOutQueue } from './fan_out.js';
-import { DEFAULT_INBOUND_SLICE, InboundSlices } from './inbound.js';
+import { DEFAULT_FAN_OUT_SLICE, DEFAULT_INBOUND_SLICE, FanOutQueue, InboundSlices } from './slices.js';
 import { applyFrame } from './frame_inbound.js';
 import {
   CLOSE_QUEUE_FULL,
@@ -114,13 +113,13 @@ export interface TabGatewayOptions {
   /**
    * Frames of one broadcast (a publish to many tabs) written per turn of the event loop (default
    * 256): the rest wait for later turns, so the loop reads its sockets and answers calls between
-   * slices instead of after the last tab (fan_out.ts).
+   * slices instead of after the last tab (slices.ts).
    */
   fanOutSlice?: number;
   /**
    * Frames of one tab handled per turn of the event loop (default 64): the tab's messages past
    * them wait, its socket paused, for later turns, so a flooding tab cannot hold the loop while
-   * other tabs' calls wait to be read (inbound.ts).
+   * other tabs' calls wait to be read (slices.ts).
    */
   inboundSlice?: number;
   /**
@@ -209,7 +208,7 @@ class Gateway implements TabGateway {
   #core: Core | null = null;
   /** The sessions' hooks (one object for all of them). */
   readonly #hooks: SessionHooks;
-  /** What the tabs send, in per-turn slices (inbound.ts). */
+  /** What the tabs send, in per-turn slices (slices.ts). */
   readonly #inbound: InboundSlices<TabSession>;
   readonly #enp: EnpBridge | null;
   readonly #erl: EnpBridge | null;

@@ -19,8 +19,7 @@ import {
   writeFrames,
   type Frame,
 } from './frame.js';
-import type { FanOutQueue, FanOutWaiter } from './fan_out.js';
-import type { InboundTab } from './inbound.js';
+import type { FanOutQueue, FanOutWaiter, InboundTab } from './slices.js';
 import { TabLink } from './tab_link.js';
 import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
 import { TabWatchers } from './watchers.js';
@@ -184,7 +183,7 @@ export interface SessionHooks {
   linkClosed(s: TabSession, reason: Error): void;
   /** An answer owed to tab `s` did not fit even the refusals' room: the gateway ends the session. */
   answersOverflowed(s: TabSession): void;
-  /** The slices of the gateway's broadcasts (fan_out.ts). */
+  /** The slices of the gateway's broadcasts (slices.ts). */
   readonly fanOut: FanOutQueue;
 }
 
@@ -216,7 +215,7 @@ class SessionLink extends TabLink {
     return encodeEventFrameBrief(this.local, this.peer, tail);
   }
 
-  // One publish to many tabs: written in the gateway's slices (fan_out.ts).
+  // One publish to many tabs: written in the gateway's slices (slices.ts).
   protected override postFanOut(frame: unknown[], bytes: Uint8Array): void {
     if (this.closed) return this.postEncoded(frame, bytes); // throws as any send on a closed link
     this.session.deliverFanOut(frame, bytes);
@@ -234,7 +233,7 @@ class SessionLink extends TabLink {
 export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   socket: TabSocket | null = null;
   /**
-   * Frames of broadcasts waiting for their slice (fan_out.ts), and their size; null: none. One
+   * Frames of broadcasts waiting for their slice (slices.ts), and their size; null: none. One
    * frame alone (a broadcast's usual share of a tab) waits without an array of its own.
    */
   #fanOut: Uint8Array | Uint8Array[] | null = null;
@@ -270,7 +269,7 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   refused = 0;
   /** When the socket went (ms since the epoch), 0 while attached. */
   awaySince = 0;
-  /** The gateway's inbound slices (inbound.ts): the turn of `turnFrames`, and frames handled in it. */
+  /** The gateway's inbound slices (slices.ts): the turn of `turnFrames`, and frames handled in it. */
   inboundTurn = 0;
   turnFrames = 0;
   /** Refusals counted by code since the last log line of each (RefusalLog); null: none. */
@@ -331,7 +330,7 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   /**
    * A frame of one publish to many tabs (encoded `bytes`, a view the session copies if it keeps
    * it): written now when the gateway's slice has room and nothing of this tab's waits, else it
-   * waits for a later slice (fan_out.ts). Learnt, watched and counted now either way.
+   * waits for a later slice (slices.ts). Learnt, watched and counted now either way.
    * @throws ErrTabQueueFull as {@link deliver}.
    */
   deliverFanOut(frame: unknown[], bytes: Uint8Array): void {

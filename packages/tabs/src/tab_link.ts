@@ -24,7 +24,7 @@ export class TabLink extends FrameConnection {
 
   /**
    * Posts the frame of a publish to many peers (`bytes`: encoded): as any encoded frame here; a
-   * gateway's session writes it in the gateway's broadcast slices (fan_out.ts).
+   * gateway's session writes it in the gateway's broadcast slices (slices.ts).
    * @throws ErrNoConnection once terminated; whatever `post` throws.
    */
   protected postFanOut(frame: unknown[], bytes: Uint8Array): void {

@@ -14,7 +14,7 @@ import { PID, Ref, startNode, type Atom } from 'ergo-ts';
 import { Op, type Frame } from '../src/frame.js';
 import { DEFAULT_TAB_LIMITS, TabPolicy } from '../src/grant.js';
 import { TabSession, type SessionHooks } from '../src/session.js';
-import { DEFAULT_FAN_OUT_SLICE, FanOutQueue } from '../src/fan_out.js';
+import { DEFAULT_FAN_OUT_SLICE, FanOutQueue } from '../src/slices.js';
 
 const NO_HOOKS: SessionHooks = {
   linkClosed: () => undefined,

@@ -77,7 +77,7 @@ test('refusals past a full queue take the room kept for them: every request hear
 test('a tab past its queue and the refusals room: its last refusal, then its session ends with ERR_TAB_QUEUE_FULL', async (t) => {
   const { g, gw, lines } = await gatewayNode(t, {
     // The whole batch in one turn (the default slice, 64 frames, refuses it over several turns,
-    // each turn's refusals within the room: inbound.ts).
+    // each turn's refusals within the room: slices.ts).
     inboundSlice: 1000,
     admit: () => ({ names: { board: Board }, limits: { queuedBytes: 1000, messagesPerSecond: 100_000 } }),
   });
