@@ -259,3 +259,54 @@ test('maxConcurrentSteps is checked as the runtime starts: a bad value is refuse
       code: 'ERR_WORKFLOW_INCORRECT',
     });
 });
+
+const Held = defineWorkflow('wf-ef-held', async () => 'held done');
+const Free = defineWorkflow('wf-ef-free', async () => 'free done');
+
+test('a member whose store operations wait (several in flight for over a second) refuses a new instance at once, and takes it once they are answered', async (t) => {
+  const store = SqliteStore.open(join(dir, 'pressure.db'));
+  // The store's writes of one kind wait until the test lets them go: the member's store queue.
+  let letGo: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (letGo = resolve));
+  const write = store.write.bind(store);
+  (store as { write: EntityStore['write'] }).write = async (request) => {
+    if (request.kind === 'wf-ef-held') await gate;
+    return write(request);
+  };
+  const node = await nodeNamed('pressure');
+  const entities = await startEntities(node, { store, kinds: [Held, Free] });
+  t.after(async () => {
+    letGo();
+    await entities.stop();
+    await node.stop();
+    await store.close();
+  });
+  const wf = entities.workflows;
+  // Ten starts whose writes wait: their callers give up (their outcome unknown), the writes stay in flight.
+  const held = Array.from({ length: 10 }, (_, i) =>
+    wf.start(Held, `h${i}`, {}, { timeout: 300 }).then(
+      () => 'answered',
+      (err: Error & { code?: string }) => err.code,
+    ),
+  );
+  await eventually(
+    () => entities.stats().storeInFlight >= 10 && entities.stats().storeOldestInFlightMs > 1500,
+    'ten store writes in flight for over a second and a half',
+  );
+  await assert.rejects(wf.start(Free, 'f1', {}), (err: Error & { code?: string; retryAfterMs?: number }) => {
+    assert.equal(err.code, 'ERR_ENTITY_OVERLOADED');
+    assert.ok((err.retryAfterMs ?? 0) >= 1000, `retryAfterMs ${err.retryAfterMs}`);
+    return true;
+  });
+  assert.equal((await store.load({ kind: 'wf-ef-free', key: 'f1' })).state, undefined, 'nothing written for it');
+  letGo();
+  assert.deepEqual(new Set(await Promise.all(held)), new Set(['ERR_WORKFLOW_OUTCOME_UNKNOWN']));
+  await eventually(() => entities.stats().storeInFlight === 0, 'the store caught up');
+  const h = await wf.start(Free, 'f1', {});
+  assert.equal(h.created, true);
+  assert.equal(await h.result({ timeout: 30_000 }), 'free done');
+  // The held starts were kept: asked again, each answers created: false and completes.
+  const again = await wf.start(Held, 'h0', {});
+  assert.equal(again.created, false);
+  assert.equal(await again.result({ timeout: 30_000 }), 'held done');
+});

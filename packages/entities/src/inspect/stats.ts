@@ -279,6 +279,18 @@ export class StoreMeter {
     return p;
   }
 
+  /**
+   * How long the `count`th oldest store operation in flight has waited, in ms (0 when fewer are in
+   * flight): the store's pressure as new work sees it, robust to one operation stuck alone (a key
+   * locked by a stalled member). Cheap: the in-flight map keeps its start order.
+   */
+  waitedByOldest(count: number): number {
+    if (this.#inFlight.size < count) return 0;
+    let i = 0;
+    for (const t0 of this.#inFlight.values()) if (++i === count) return Math.round(performance.now() - t0);
+    return 0;
+  }
+
   read(): { store: Record<string, StoreOperationStats>; inFlight: number; oldestMs: number } {
     const store: Record<string, StoreOperationStats> = {};
     for (const [op, h] of this.#ops) store[op] = h.read();

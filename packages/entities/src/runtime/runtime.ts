@@ -63,6 +63,15 @@ import { Router, type RoutedRuntime } from './routing.js';
 import { startStopper, stopStopper, type StoppableRuntime } from './stopper.js';
 import { AbandonableStore, StopBudget } from './stop_budget.js';
 
+/**
+ * New work (a call with `shed: true`, a workflow's start) is refused while this many of the
+ * member's store operations in flight have waited longer than {@link OVERLOAD_STORE_MS}: several,
+ * so one operation stuck alone (a key locked by a stalled member) sheds nothing.
+ */
+const OVERLOAD_STORE_OPS = 8;
+/** See {@link OVERLOAD_STORE_OPS}, in ms: far above a store's answer when it keeps up (milliseconds). */
+const OVERLOAD_STORE_MS = 1000;
+
 /** The channel of {@link ENTITIES_CHANNEL}: every {@link EntityEvent} is published on it. */
 const channel = diagnostics.channel(ENTITIES_CHANNEL);
 
@@ -611,14 +620,29 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
    * time per key (a second request joins the first); keys activate side by side.
    */
   activateLocal(kind: string, key: string, shed = false): Promise<ActivateReply> {
-    if (shed && !this.#activations.has(kind, key))
-      for (const f of this.#features) {
-        // New work for a key not active here: a feature that finds this member overloaded refuses it at once.
-        const retryAfterMs = f.overloaded?.(kind);
-        if (retryAfterMs !== undefined)
-          return Promise.resolve({ ok: false, holder: '', expiresAt: 0, overloaded: retryAfterMs });
-      }
+    if (shed && !this.#activations.has(kind, key)) {
+      // New work for a key not active here, refused at once when this member is overloaded.
+      const retryAfterMs = this.#overloaded(kind);
+      if (retryAfterMs !== undefined)
+        return Promise.resolve({ ok: false, holder: '', expiresAt: 0, overloaded: retryAfterMs });
+    }
     return this.#gate.activate(kind, key);
+  }
+
+  /**
+   * Whether this member is overloaded for new work of `kind`, and how long its caller should wait
+   * (ms): its store's operations wait — the {@link OVERLOAD_STORE_OPS}th oldest in flight for
+   * longer than {@link OVERLOAD_STORE_MS}: activations, commits and leases queue behind a saturated
+   * store or event loop — or a feature says so (the workflow layer: its step attempts wait in a line).
+   */
+  #overloaded(kind: string): number | undefined {
+    const waited = this.#meter.waitedByOldest(OVERLOAD_STORE_OPS);
+    if (waited > OVERLOAD_STORE_MS) return Math.min(30_000, waited);
+    for (const f of this.#features) {
+      const retryAfterMs = f.overloaded?.(kind);
+      if (retryAfterMs !== undefined) return retryAfterMs;
+    }
+    return undefined;
   }
 
   /** @internal HostRuntime */
