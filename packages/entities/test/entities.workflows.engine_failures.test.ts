@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
-import { ErgoError, startNode, type Node } from 'ergo-ts';
+import { ErgoError, schema, startNode, type Node } from 'ergo-ts';
 
 import { wallClock, type EntitiesClock } from '../src/contract/clock.js';
 import { ErrEntityUnavailable, ErrStoreBusy } from '../src/contract/errors.js';
@@ -309,4 +309,60 @@ test('a member whose store operations wait (several in flight for over a second)
   const again = await wf.start(Held, 'h0', {});
   assert.equal(again.created, false);
   assert.equal(await again.result({ timeout: 30_000 }), 'held done');
+});
+
+// ---- a halted replay keeps the search attributes its last live run set ----
+
+const attributes = { stage: 'string' } as const;
+const StagedV1 = defineWorkflow(
+  'wf-ef-staged',
+  async (ctx) => {
+    await ctx.setAttributes({ stage: 'started' });
+    await ctx.step('a', () => 'a');
+    await ctx.setAttributes({ stage: 'waiting' });
+    await ctx.signal('go');
+    return 'done';
+  },
+  { attributes, signals: { go: schema.object({}) } },
+);
+// The same workflow after a code change that diverges from the journal (its first step renamed).
+const StagedV2 = defineWorkflow(
+  'wf-ef-staged',
+  async (ctx) => {
+    await ctx.setAttributes({ stage: 'started' });
+    await ctx.step('b', () => 'b');
+    await ctx.signal('go');
+    return 'done';
+  },
+  { attributes, signals: { go: schema.object({}) } },
+);
+
+test('a replay that diverges halts without writing its earlier search attributes over those the live run set', async (t) => {
+  const store = SqliteStore.open(join(dir, 'staged.db'));
+  const node1 = await nodeNamed('staged1');
+  const first = await startEntities(node1, { store, kinds: [StagedV1] });
+  await first.workflows.start(StagedV1, 's1', {});
+  await eventually(
+    async () => (await recordOf(store, 'wf-ef-staged', 's1'))?.attributes?.['stage'] === 'waiting',
+    'the live run set stage waiting',
+  );
+  await first.stop();
+  await node1.stop();
+  const node2 = await nodeNamed('staged2');
+  const second = await startEntities(node2, { store, kinds: [StagedV2] });
+  t.after(async () => {
+    await second.stop();
+    await node2.stop();
+    await store.close();
+  });
+  await second.workflows.handle(StagedV2, 's1').describe(); // activates it: the replay runs and halts
+  await eventually(
+    async () => (await recordOf(store, 'wf-ef-staged', 's1'))?.blocked !== undefined,
+    'the diverged replay halts the instance',
+  );
+  const rec = await recordOf(store, 'wf-ef-staged', 's1');
+  assert.equal(rec.blocked?.code, 'ERR_WORKFLOW_DIVERGED');
+  assert.equal(rec.attributes?.['stage'], 'waiting', 'the stage the live run set, not the replay’s earlier one');
+  const listed = await second.workflows.list({ kind: StagedV2 });
+  assert.equal(listed.items[0]?.attributes?.['stage'], 'waiting', 'the listing shows it too');
 });

@@ -105,6 +105,10 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#resets = record.resets;
     this.#runMarker = runMarker(record);
     this.#attributes = new RunAttributes(record.attributes);
+    // What a replay set is written once it caught up with its journal, never by one that halted first.
+    void this.caughtUp.then(() => {
+      if (this.#ended === undefined && this.#diverged === undefined && !readOnly) this.#attributes.caughtUp(host);
+    });
     this.#cancelled = record.cancel !== undefined;
     this.#readOnly = readOnly;
   }
@@ -589,7 +593,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
 
   setAttributes(values: Readonly<Record<string, IndexValue>>): Promise<void> {
     // A halted replay sets nothing: its catch block would show a blocked instance as what it was not.
-    return this.#attributes.set(this.#h, values, this.#readOnly, this.#ended ?? this.#diverged);
+    return this.#attributes.set(this.#h, values, this.#readOnly, this.#ended ?? this.#diverged, this.replaying);
   }
 
   patched(id: string): boolean {

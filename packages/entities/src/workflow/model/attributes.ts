@@ -128,18 +128,43 @@ export interface AttributeHost {
  */
 export class RunAttributes {
   #current: Readonly<Record<string, IndexValue>>;
+  /** What the record held when the run started (what a replay's values are compared with). */
+  readonly #stored: Readonly<Record<string, IndexValue>>;
+  /** Values a replay set before it caught up with the journal: written once it has (see {@link caughtUp}). */
+  #replayed: Record<string, IndexValue> | undefined;
 
   constructor(initial: WorkflowRecord['attributes']) {
     this.#current = initial ?? {};
+    this.#stored = this.#current;
   }
 
-  set(h: AttributeHost, values: unknown, readOnly: boolean, ended?: Error): Promise<void> {
+  /**
+   * The run caught up with its journal: what its replay set is written, when it differs from the
+   * record. A replay that halts (diverged) before catching up writes nothing: the record keeps
+   * the attributes its last live run set (an earlier replayed value must not replace them).
+   */
+  caughtUp(h: AttributeHost): void {
+    const v = this.#replayed;
+    this.#replayed = undefined;
+    if (v === undefined || Object.entries(v).every(([n, x]) => Object.is(this.#stored[n], x))) return;
+    h.commit((rec) => withAttributes(rec, v) ?? rec).catch(() => undefined); // a failed write ends the run
+  }
+
+  set(h: AttributeHost, values: unknown, readOnly: boolean, ended?: Error, replaying = false): Promise<void> {
     let p: Promise<void>;
     try {
       if (ended !== undefined) throw ended;
       const v = checkedAttributes(h.spec.name, h.spec.attributes, values, 'setAttributes');
+      if (readOnly) return Promise.resolve();
+      if (replaying) {
+        // Kept until the run catches up with its journal (caughtUp): written then, never by a
+        // replay that halts first.
+        this.#replayed = { ...this.#replayed, ...v };
+        this.#current = { ...this.#current, ...v };
+        return Promise.resolve();
+      }
       const unchanged = Object.entries(v).every(([n, x]) => Object.is(this.#current[n], x));
-      if (unchanged || readOnly) return Promise.resolve();
+      if (unchanged) return Promise.resolve();
       this.#current = { ...this.#current, ...v };
       p = h.commit((rec) => withAttributes(rec, v) ?? rec);
     } catch (err) {
