@@ -63,9 +63,7 @@ export async function joinLean(url: string, localAddress?: string): Promise<Lean
         onNews = news;
         onAck = (e) => (e === null ? resolve() : reject(new Error(`monitor refused: ${JSON.stringify(e)}`)));
         const pid = new PID(name as Atom, PROCESS_ID, 0);
-        ws.send(
-          encodeFrame([Op.Relation, name, node, SUBSCRIBE_REQ, 'monitor', pid, new Event(event, node as Atom)]),
-        );
+        ws.send(encodeFrame([Op.Relation, name, node, SUBSCRIBE_REQ, 'monitor', pid, new Event(event, node as Atom)]));
       }),
     close: async () => {
       if (ws.readyState === WebSocket.CLOSED) return;

@@ -78,11 +78,20 @@ process.on('message', (m) => {
     const c = process.cpuUsage();
     let enpIn = 0;
     try {
-      enpIn = node.network().node(server as never).info().messagesIn;
+      enpIn = node
+        .network()
+        .node(server as never)
+        .info().messagesIn;
     } catch {
       // Not connected to the server node yet: nothing received.
     }
-    send({ op: 'usage', cpuUs: c.user + c.system, loopP99Ms: delay.percentile(99) / 1e6, loopMaxMs: delay.max / 1e6, enpIn });
+    send({
+      op: 'usage',
+      cpuUs: c.user + c.system,
+      loopP99Ms: delay.percentile(99) / 1e6,
+      loopMaxMs: delay.max / 1e6,
+      enpIn,
+    });
     delay.reset();
   } else if (op === 'stop') {
     void (async () => {

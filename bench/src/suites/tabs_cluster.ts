@@ -51,8 +51,9 @@ export const nClusterBroadcast = (n: number, g: number): string =>
 export const nClusterCpu = (n: number, g: number): string => `gateways' CPU per tab of a publish to ${n} over ${g}`;
 export const nClusterFrames = (g: number): string => `ENP messages per gateway per publish (${g} gateways)`;
 export const nClusterLoop = (n: number, g: number): string =>
-  `gateways' event-loop delay during publishes to ${n} tabs (p99, worst gateway)`;
-export const nClusterRtt = (n: number, g: number): string => `round trip during publishes to ${n} tabs over ${g} gateways (p99)`;
+  `gateways' event-loop delay during publishes to ${n} tabs over ${g} (p99, worst gateway)`;
+export const nClusterRtt = (n: number, g: number): string =>
+  `round trip during publishes to ${n} tabs over ${g} gateways (p99)`;
 export const nClusterSlowest = (n: number, g: number): string =>
   `slowest call during each publish to ${n} tabs over ${g} gateways`;
 
@@ -108,8 +109,7 @@ type Usage = Extract<GatewayReply, { op: 'usage' }>;
 
 async function gateways(report: Report, n: number, rounds: number, warmup: number): Promise<void> {
   const g = Math.max(2, Math.ceil(n / GATEWAY_TABS));
-  const share = (i: number, of: number, total: number): number =>
-    Math.floor(total / of) + (i < total % of ? 1 : 0);
+  const share = (i: number, of: number, total: number): number => Math.floor(total / of) + (i < total % of ? 1 : 0);
   const node = await startNode(`bench_tabs_srv_${process.pid}@localhost`, {
     log: { defaultLogger: { disable: true } },
     network: { cookie: CLUSTER_COOKIE, acceptors: [{ port: 0 }], registrar: null },

@@ -32,7 +32,8 @@ import { Clients, row, startServer, TABS_PER_PROCESS, type Server } from './tabs
 export const nRttDuring = (n: number): string => `round trip during a broadcast to ${n} tabs (p99)`;
 /** The slowest call of each broadcast (a call held behind the whole fan-out shows here, however many others ran). */
 export const nSlowestDuring = (n: number): string => `slowest call during each broadcast to ${n} tabs`;
-export const nBroadcastDuring = (n: number): string => `broadcast to ${n} tabs while a tab calls: until the last has it`;
+export const nBroadcastDuring = (n: number): string =>
+  `broadcast to ${n} tabs while a tab calls: until the last has it`;
 export const N_FLOOD_RATE_CODE = 'flood under 2 CPU hogs: calls refused ERR_TAB_RATE_LIMIT';
 export const N_FLOOD_TIMEOUTS = 'flood under 2 CPU hogs: calls ended ERR_TIMEOUT';
 export const N_FLOOD_RTT = 'flood under 2 CPU hogs: an honest tab’s round trip (p99)';
@@ -237,7 +238,9 @@ async function floodLoad(report: Report, rounds: number, warmup: number): Promis
     await server.stop();
   }
   const what = `${FLOOD_TABS} light tabs × (${FLOOD_SENDS} sends, then ${FLOOD_CALLS} calls) at once, default limits (200 msg/s per tab), 2 \`yes\` hogs beside; per round: ${notes.join(' | ')}`;
-  row(report, 'ergo-ts', N_FLOOD_RATE_CODE, '×', rateShares, { note: `share of the ${FLOOD_TABS * FLOOD_CALLS} calls; ${what}` });
+  row(report, 'ergo-ts', N_FLOOD_RATE_CODE, '×', rateShares, {
+    note: `share of the ${FLOOD_TABS * FLOOD_CALLS} calls; ${what}`,
+  });
   row(report, 'ergo-ts', N_FLOOD_TIMEOUTS, 'calls', timeouts, { better: 'lower', note: 'of the same calls' });
   row(report, 'ergo-ts', N_FLOOD_RTT, 'ms', p99s, {
     better: 'lower',
@@ -263,4 +266,3 @@ export async function tabsLoadSuite(report: Report, ctx?: SuiteContext): Promise
     }
   }
 }
-

@@ -40,7 +40,13 @@ test('broadcast-calls: every row for ergo-ts, the one-slice gateway and Socket.I
 test('tabs_cluster: 12 tabs over 2 gateway nodes, every row, one ENP message per gateway per publish', async () => {
   process.env['BENCH_TABS'] = String(TABS);
   const rows: Row[] = [];
-  await tabsClusterSuite((r) => rows.push(r), { scenario: 'gateways', peer: 'ergo-ts', rounds: 1, warmup: 0, quick: true });
+  await tabsClusterSuite((r) => rows.push(r), {
+    scenario: 'gateways',
+    peer: 'ergo-ts',
+    rounds: 1,
+    warmup: 0,
+    quick: true,
+  });
   for (const name of [
     nClusterJoin(TABS, 2),
     nClusterRss(TABS, 2),

@@ -235,8 +235,7 @@ class Gateway implements TabGateway {
     const slice = options.fanOutSlice ?? DEFAULT_FAN_OUT_SLICE;
     if (!Number.isSafeInteger(slice) || slice < 1) throw ErrIncorrect.with(`tab gateway fanOutSlice: ${slice}`);
     const inbound = options.inboundSlice ?? DEFAULT_INBOUND_SLICE;
-    if (!Number.isSafeInteger(inbound) || inbound < 1)
-      throw ErrIncorrect.with(`tab gateway inboundSlice: ${inbound}`);
+    if (!Number.isSafeInteger(inbound) || inbound < 1) throw ErrIncorrect.with(`tab gateway inboundSlice: ${inbound}`);
     this.#inbound = new InboundSlices(inbound, (t, f) => this.#fromTab(t, f));
     this.#hooks = {
       linkClosed: (s, reason) => this.#core?.routeNodeDown(s.name, reason),
@@ -590,8 +589,7 @@ class Gateway implements TabGateway {
     if (p !== null && p.e === e && p.peer === peer && p.what === what) return p.bytes;
     const bytes = encodeFrame([Ctl.Refusal, peer, 0, errorToWire(e), what, null, null]);
     // Only a sentinel's (a limit's) is kept: an error made for one frame is seldom met again.
-    if (e === ErrTabRateLimit || e === ErrTabBytesLimit)
-      this.#plain = { peer, e, what, bytes };
+    if (e === ErrTabRateLimit || e === ErrTabBytesLimit) this.#plain = { peer, e, what, bytes };
     return bytes;
   }
 

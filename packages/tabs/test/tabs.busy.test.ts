@@ -41,7 +41,9 @@ test('a socket that says no hello is refused as busy: ERR_TAB_BUSY, then close 1
   const { gw, lines } = await gatewayNode(t, { helloTimeout: 100 });
   const ws = new Native(gw.url);
   ws.binaryType = 'arraybuffer';
-  const refused = new Promise<unknown[]>((resolve) => (ws.onmessage = (ev) => resolve(decodeFrame(new Uint8Array(ev.data as ArrayBuffer)))));
+  const refused = new Promise<unknown[]>(
+    (resolve) => (ws.onmessage = (ev) => resolve(decodeFrame(new Uint8Array(ev.data as ArrayBuffer)))),
+  );
   const closed = new Promise<number>((resolve) => (ws.onclose = (ev) => resolve((ev as { code: number }).code)));
   const f = await refused;
   assert.equal(f[0], Ctl.Refused);
@@ -69,10 +71,9 @@ test('a tab whose hello the gateway waited out dials again by itself and joins (
 test('a join past its joinTimeout rejects with ERR_TAB_BUSY; joinTimeout 0 tries once', async (t) => {
   const { gw } = await gatewayNode(t, { helloTimeout: 50 });
   const once = withholding(Infinity);
-  await assert.rejects(
-    joinGateway({ url: gw.url, token: 't', node: quiet(), WebSocket: once.WS, joinTimeout: 0 }),
-    { code: 'ERR_TAB_BUSY' },
-  );
+  await assert.rejects(joinGateway({ url: gw.url, token: 't', node: quiet(), WebSocket: once.WS, joinTimeout: 0 }), {
+    code: 'ERR_TAB_BUSY',
+  });
   assert.equal(once.dialled(), 1);
   // Past a deadline: how many redials fit before it is the machine's speed, not asserted here
   // (the test above counts the redials of a tab that then joins).

@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { Actor, Event, PID, ProcessID, type Atom, type Ref } from 'ergo-ts';
+import { Actor, Event, ProcessID, type Atom, type PID, type Ref } from 'ergo-ts';
 import { within } from '@ergo-ts/test-support';
 
 import { joinLight, type LightTab } from '../src/light/index.js';

@@ -52,14 +52,20 @@ test("an honest tab's call is answered while a flooding tab's batch of 2,000 fra
   t.after(async () => flood.close());
   const sink = new ProcessID('sink' as Atom, g.name as Atom);
   const from = new PID(flood.name as Atom, 1001, 0);
-  const frames = Array.from({ length: FLOOD }, (_, i) => encodeFrame([Op.Send, flood.name, g.name, 0, 0, from, sink, i]));
+  const frames = Array.from({ length: FLOOD }, (_, i) =>
+    encodeFrame([Op.Send, flood.name, g.name, 0, 0, from, sink, i]),
+  );
   writeFrames(frames, (m) => flood.send(m), 1 << 20);
   // The gateway has begun on the batch: the honest tab calls now.
   await within(started, 'the sink has the flood’s first message', 20_000);
   assert.equal(await honest.call(echo, 'during'), 'during');
   assert.ok(atCall >= 1 && atCall < FLOOD, `the call was handled with ${atCall} of ${FLOOD} flood frames handled`);
   await within(done, 'every frame of the flood handled', 20_000);
-  assert.deepEqual(got, Array.from({ length: FLOOD }, (_, i) => i), 'all of them, in order');
+  assert.deepEqual(
+    got,
+    Array.from({ length: FLOOD }, (_, i) => i),
+    'all of them, in order',
+  );
   const info = gw.tabs().find((x) => x.node === flood.name)!;
   assert.equal(info.messagesIn, FLOOD);
   assert.equal(info.refused, 0);
@@ -94,10 +100,17 @@ test('a tab past its rate limit is refused frame by frame with ERR_TAB_RATE_LIMI
   );
   // One second's burst (100) passed at most, plus what the rate refilled meanwhile; the rest and
   // the calls behind them: refused with the code, none timed out.
-  assert.deepEqual([...new Set(calls)].filter((c) => c !== 'ok'), ['ERR_TAB_RATE_LIMIT']);
+  assert.deepEqual(
+    [...new Set(calls)].filter((c) => c !== 'ok'),
+    ['ERR_TAB_RATE_LIMIT'],
+  );
   // The sends' refusals came before the calls' (one socket, in order): every one is in.
   assert.equal(gw.tabs()[0]!.refused, refusals.length + calls.filter((c) => c !== 'ok').length);
   assert.ok(refusals.length >= 800, `${refusals.length} sends refused`);
   assert.deepEqual(new Set(refusals), new Set(['ERR_TAB_RATE_LIMIT']));
-  assert.equal(lines.count(/send refused: tab message rate limit exceeded \(100\/s\)/), 1, 'one line of its own, the limit named');
+  assert.equal(
+    lines.count(/send refused: tab message rate limit exceeded \(100\/s\)/),
+    1,
+    'one line of its own, the limit named',
+  );
 });

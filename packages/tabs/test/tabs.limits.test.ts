@@ -283,8 +283,7 @@ test('a frame refused for bytes/s uses up none of the messages/s', async (t) => 
     NO_HOOKS,
   );
   t.after(() => s.end(1000, 'done'));
-  for (let i = 0; i < 3; i++)
-    assert.equal(s.admitInbound(1000), ErrTabBytesLimit, 'a frame past the bytes/s');
+  for (let i = 0; i < 3; i++) assert.equal(s.admitInbound(1000), ErrTabBytesLimit, 'a frame past the bytes/s');
   // The two messages of this second are still there (a refill in the meantime only adds).
   assert.equal(s.admitInbound(10), null);
   assert.equal(s.admitInbound(10), null);
