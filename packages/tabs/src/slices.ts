@@ -161,9 +161,12 @@ export class InboundSlices<T extends InboundTab> {
    */
   offer(tab: T, socket: PausableSocket, frames: readonly Uint8Array[]): void {
     let w = this.#waiting.get(tab);
-    if (w !== undefined && !w.sockets.includes(socket)) {
-      w.sockets.push(socket);
-      socket.pause();
+    if (w !== undefined) {
+      if (!w.sockets.includes(socket)) {
+        w.sockets.push(socket);
+        socket.pause();
+      }
+      this.#schedule(); // the waiting tab's next slice is always on its way
     }
     if (w === undefined) {
       if (tab.inboundTurn !== this.#turn) {
@@ -208,7 +211,12 @@ export class InboundSlices<T extends InboundTab> {
       while (w.at < end && !tab.ended) {
         const f = w.frames[w.at]!;
         w.frames[w.at++] = undefined;
-        this.handle(tab, f);
+        try {
+          this.handle(tab, f);
+        } catch {
+          // `handle` answers its own failures; one that escaped must not stop the turns (a
+          // waiting tab's socket would stay paused): the frame is dropped, the rest go on.
+        }
       }
       tab.inboundTurn = this.#turn;
       tab.turnFrames = w.at - from;
