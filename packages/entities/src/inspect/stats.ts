@@ -274,9 +274,23 @@ export class StoreMeter {
     };
     p.then(
       () => done(false),
-      () => done(true),
+      (err: unknown) => {
+        done(true);
+        if (unreachable(err)) this.#unreachableAt = performance.now();
+      },
     );
     return p;
+  }
+
+  /** When an operation last failed because the store could not be reached (performance.now()). */
+  #unreachableAt = -Infinity;
+
+  /**
+   * Whether an operation failed within the last `ms` because the store could not be reached (a
+   * failover, a cut): its operations then wait on an outage, not on an overload.
+   */
+  unreachableWithin(ms: number): boolean {
+    return performance.now() - this.#unreachableAt < ms;
   }
 
   /**
@@ -302,6 +316,25 @@ export class StoreMeter {
       oldestMs: this.#inFlight.size === 0 ? 0 : Math.round(performance.now() - oldest),
     };
   }
+}
+
+/** Codes of a store that cannot be reached for now (a failover, a cut), along the `cause` chain. */
+const UNREACHABLE = new Set([
+  'ERR_ENTITY_STORE_UNAVAILABLE',
+  'ERR_ENTITY_STORE_SESSION_LOST',
+  'ERR_ENTITY_STORE_OUTCOME_UNKNOWN',
+]);
+
+function unreachable(err: unknown): boolean {
+  try {
+    for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+      const code = (e as { code?: unknown }).code;
+      if (typeof code === 'string' && UNREACHABLE.has(code)) return true;
+    }
+  } catch {
+    // A throwing getter: not the store's code.
+  }
+  return false;
 }
 
 // --- workflow figures (workflow/model/metrics.ts counts them; their shape is here) ---------------------

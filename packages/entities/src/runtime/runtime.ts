@@ -71,6 +71,8 @@ import { AbandonableStore, StopBudget } from './stop_budget.js';
 const OVERLOAD_STORE_OPS = 8;
 /** See {@link OVERLOAD_STORE_OPS}, in ms: far above a store's answer when it keeps up (milliseconds). */
 const OVERLOAD_STORE_MS = 1000;
+/** How long after a store operation failed as unreachable its waits count as an outage, not an overload, in ms. */
+const OUTAGE_MEMORY_MS = 10_000;
 
 /** The channel of {@link ENTITIES_CHANNEL}: every {@link EntityEvent} is published on it. */
 const channel = diagnostics.channel(ENTITIES_CHANNEL);
@@ -636,8 +638,10 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
    * store or event loop — or a feature says so (the workflow layer: its step attempts wait in a line).
    */
   #overloaded(kind: string): number | undefined {
+    // Operations waiting on a store that failed as unreachable lately wait on an outage (a
+    // failover), which new work rides through as documented: not an overload to shed.
     const waited = this.#meter.waitedByOldest(OVERLOAD_STORE_OPS);
-    if (waited > OVERLOAD_STORE_MS) return Math.min(30_000, waited);
+    if (waited > OVERLOAD_STORE_MS && !this.#meter.unreachableWithin(OUTAGE_MEMORY_MS)) return Math.min(30_000, waited);
     for (const f of this.#features) {
       const retryAfterMs = f.overloaded?.(kind);
       if (retryAfterMs !== undefined) return retryAfterMs;

@@ -11,7 +11,7 @@
 // the codes looked for here, here or on another node, where only an error's code and text survive.
 
 import { DEFAULT_CALL_TIMEOUT_MS } from '../../contract/call_options.js';
-import { ErrEntityUnavailable } from '../../contract/errors.js';
+import { ErrEntityOverloaded, ErrEntityUnavailable } from '../../contract/errors.js';
 import { ErrWorkflowOutcomeUnknown } from '../model/errors.js';
 
 /** The pause before a request is asked again after the store was unreachable, ms. */
@@ -67,9 +67,16 @@ export async function askThrough<T>(
     try {
       return await ask(Math.max(1, Math.ceil(deadline - Date.now())));
     } catch (err) {
+      const left = deadline - Date.now();
+      // Refused at once by an overloaded owner (nothing written): asked again after its
+      // retry-after when that fits in the call's timeout, else refused to the caller.
+      const after = ErrEntityOverloaded.is(err) ? (err as { retryAfterMs?: unknown }).retryAfterMs : undefined;
+      if (typeof after === 'number' && after < left) {
+        await new Promise((r) => setTimeout(r, after));
+        continue;
+      }
       const again = isStoreUnreachable(err) || ErrEntityUnavailable.is(err) || isTimeout(err);
       mayHaveLanded ||= again && mayHaveBeenKept(err);
-      const left = deadline - Date.now();
       if (again && left > STORE_RETRY_MS) {
         await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
         continue;
