@@ -171,6 +171,7 @@ export {
   type PendingUpdate,
   type UpdateState,
 } from './workflow/model/update_state.js';
+export { MAX_SIGNAL_ID_LENGTH } from './workflow/model/bounds.js';
 export { defineUpdate, type WorkflowUpdate } from './workflow/model/define.js';
 export type { UpdateOptions } from './workflow/client/update_request.js';
 export type {

@@ -11,7 +11,7 @@
 
 import { ErrEntityUnstorable } from '../../contract/errors.js';
 import { describeThrown, thrownError } from '../../contract/thrown.js';
-import { checkStepTimeout } from '../model/bounds.js';
+import { checkStepTimeout, readChecked } from '../model/bounds.js';
 import type { CompensationOptions, StepCompensation, StepInfo, StepOptions } from './context_types.js';
 import { backoffMs, checkPriority, checkQueueName, retryPolicy, type OutboxInfo } from '../model/define.js';
 import {
@@ -409,6 +409,11 @@ export interface Compensation {
  * step's `compensate.run`). Throws ERR_WORKFLOW_INCORRECT for options a step would refuse.
  */
 export function compensationOptions(name: string, options: CompensationOptions | undefined): StepOptions<unknown> {
+  // A Proxy's trap or a getter that throws is a refusal of ours, not its own error (issue 92).
+  return readChecked(`compensation ${name}: options`, () => readCompensationOptions(name, options));
+}
+
+function readCompensationOptions(name: string, options: CompensationOptions | undefined): StepOptions<unknown> {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null)
     throw ErrWorkflowIncorrect.with(`compensation ${name}: options must be an object, got ${describeThrown(options)}`);
@@ -435,10 +440,12 @@ export function compensationOptions(name: string, options: CompensationOptions |
  */
 export function checkStepCompensation(step: string, c: unknown): void {
   if (c === undefined || typeof c === 'function') return;
-  if (typeof c !== 'object' || c === null || typeof (c as { run?: unknown }).run !== 'function')
-    throw ErrWorkflowIncorrect.with(
-      `step ${step}: compensate must be a function or { run, timeoutMs?, retry? }, got ${describeThrown(c)}`,
-    );
+  readChecked(`step ${step}: compensate`, () => {
+    if (typeof c !== 'object' || c === null || typeof (c as { run?: unknown }).run !== 'function')
+      throw ErrWorkflowIncorrect.with(
+        `step ${step}: compensate must be a function or { run, timeoutMs?, retry? }, got ${describeThrown(c)}`,
+      );
+  });
   compensationOptions(step, c as CompensationOptions);
 }
 

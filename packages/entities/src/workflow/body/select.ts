@@ -11,7 +11,7 @@
 // or update of a branch to be accepted, the first child to end, or the sleep's deadline.
 
 import { describeThrown, quoted } from '../../contract/thrown.js';
-import { declared, sleepUntil } from '../model/bounds.js';
+import { declared, readChecked, sleepUntil } from '../model/bounds.js';
 import type { SignalSchemas } from '../model/define.js';
 import { ErrWorkflowCancelled, ErrWorkflowIncorrect, revivedError, storedError } from '../model/errors.js';
 import { stepFailed, type RunOps, type RunningAttempt } from '../model/run_host.js';
@@ -23,8 +23,20 @@ import { CHILD_OF, type ChildRef, type SelectArm, type SelectOutcome, type Selec
 /** The most branches a select takes. */
 export const MAX_SELECT_BRANCHES = 32;
 
-/** Checks the branches against the kind's declarations; ERR_WORKFLOW_INCORRECT naming the bad one. */
+/**
+ * Checks the branches against the kind's declarations; ERR_WORKFLOW_INCORRECT naming the bad one.
+ * Branches whose reading throws (a Proxy's trap, a getter) are refused the same way, never with
+ * the trap's own error: each branch's one field is read once, so a getter cannot answer the check
+ * one value and the wait another.
+ */
 export function selectArms(
+  spec: { readonly name: string; readonly signals: object; readonly updates?: object },
+  branches: unknown,
+): SelectArm[] {
+  return readChecked('ctx.select: branches', () => readArms(spec, branches));
+}
+
+function readArms(
   spec: { readonly name: string; readonly signals: object; readonly updates?: object },
   branches: unknown,
 ): SelectArm[] {
@@ -39,27 +51,28 @@ export function selectArms(
     const keys = Object.keys(d);
     if (keys.length !== 1) throw ErrWorkflowIncorrect.with(`${what} needs one of signal, update, sleep, child`);
     if (b.includes('=') || b.includes('|')) throw ErrWorkflowIncorrect.with(`${what}: a name has no '=' or '|'`);
-    if ('signal' in d) {
-      if (declared(spec.signals as Record<string, unknown>, d.signal) === undefined)
-        throw ErrWorkflowIncorrect.with(`${what}: workflow ${spec.name} declares no signal ${quoted(d.signal)}`);
-      arms.push({ b, signal: d.signal as string });
-    } else if ('update' in d) {
-      const names =
-        typeof d.update === 'string' ? [d.update] : Array.isArray(d.update) ? [...(d.update as unknown[])] : [];
+    const field = keys[0]!;
+    const v = d[field];
+    if (field === 'signal') {
+      if (declared(spec.signals as Record<string, unknown>, v) === undefined)
+        throw ErrWorkflowIncorrect.with(`${what}: workflow ${spec.name} declares no signal ${quoted(v)}`);
+      arms.push({ b, signal: v as string });
+    } else if (field === 'update') {
+      const names = typeof v === 'string' ? [v] : Array.isArray(v) ? [...(v as unknown[])] : [];
       if (names.length === 0) throw ErrWorkflowIncorrect.with(`${what}: update is a name or a non-empty list of names`);
       for (const n of names)
         if (declared((spec.updates ?? {}) as Record<string, unknown>, n) === undefined)
           throw ErrWorkflowIncorrect.with(`${what}: workflow ${spec.name} declares no update ${quoted(n)}`);
       arms.push({ b, update: names as string[] });
-    } else if ('sleep' in d) {
+    } else if (field === 'sleep') {
       if (++sleeps > 1) throw ErrWorkflowIncorrect.with(`${what}: a select takes one sleep branch at most`);
-      arms.push({ b, sleep: d.sleep as number });
-    } else if ('child' in d) {
-      const ref = (d.child as { [CHILD_OF]?: ChildRef } | null)?.[CHILD_OF];
+      // A number or `{ until }`, read here into a plain value: sleepUntil reads it again later.
+      const sleep = typeof v === 'object' && v !== null ? { until: (v as { until?: unknown }).until } : v;
+      arms.push({ b, sleep } as SelectArm);
+    } else if (field === 'child') {
+      const ref = (v as { [CHILD_OF]?: ChildRef } | null)?.[CHILD_OF];
       if (ref === undefined)
-        throw ErrWorkflowIncorrect.with(
-          `${what}: child is a handle from ctx.startChild, got ${describeThrown(d.child)}`,
-        );
+        throw ErrWorkflowIncorrect.with(`${what}: child is a handle from ctx.startChild, got ${describeThrown(v)}`);
       arms.push({ b, child: ref });
     } else throw ErrWorkflowIncorrect.with(`${what} needs one of signal, update, sleep, child`);
   }

@@ -29,7 +29,7 @@ import {
   ErrWorkflowUnsupported,
   revivedError,
 } from '../model/errors.js';
-import { storableSize } from '../model/bounds.js';
+import { checkSignalId, storableSize } from '../model/bounds.js';
 import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowRequest } from '../model/record.js';
 import type { WatchMode } from '../model/record.js';
 import type { ListOptions, WorkflowRuntimeView } from './listing.js';
@@ -239,7 +239,10 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
     return this.#request(
       'signal',
       options,
-      (o) => ({ '~wf': 'signal', name, payload, ...(o.id === undefined ? {} : { id: o.id }), rid }),
+      (o) => {
+        const id = checkSignalId(`signal ${name}`, o.id);
+        return { '~wf': 'signal', name, payload, ...(id === undefined ? {} : { id }), rid };
+      },
       true,
       `workflow ${this.workflow}/${this.id}: signal ${name}`,
     ) as Promise<'accepted' | 'duplicate'>;
@@ -498,14 +501,22 @@ export class WorkflowClient {
     options: StartOptions<K> & UpdateOptions = {},
   ): Promise<{ readonly handle: WorkflowHandle<K>; readonly created: boolean; readonly output: UpdateOutput<K, N> }> {
     let updateId: unknown;
+    let u: { readonly name: N; readonly input: UpdateInput<K, N> };
     try {
       updateId = optionsObject(options, 'updateWithStart').updateId ?? crypto.randomUUID();
+      // Read once into a plain object: a null update, or one whose reading throws, is refused here.
+      if (typeof update !== 'object' || update === null)
+        throw ErrWorkflowIncorrect.with(`updateWithStart: update is { name, input }, got ${quoted(update)}`);
+      const { name, input: updateInput } = update;
+      if (typeof name !== 'string' || name === '')
+        throw ErrWorkflowIncorrect.with(`updateWithStart: update is { name, input }, its name is ${quoted(name)}`);
+      u = { name, input: updateInput };
     } catch (err) {
       throw inputRefusal('updateWithStart', err);
     }
     if (typeof updateId !== 'string') throw ErrWorkflowIncorrect.with('updateWithStart: updateId is a string');
-    const h = await this.#start(kind, id, input, options, { name: update.name, input: update.input, id: updateId });
-    const output = await h.update(update.name, update.input, {
+    const h = await this.#start(kind, id, input, options, { name: u.name, input: u.input, id: updateId });
+    const output = await h.update(u.name, u.input, {
       updateId,
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });

@@ -5,6 +5,7 @@
 // with ERR_WORKFLOW_INCORRECT.
 
 import { ErrEntityUnavailable } from '../../contract/errors.js';
+import { describeThrown } from '../../contract/thrown.js';
 import type { EntitiesClient, EntityAddress } from '../../kinds/entity.js';
 import { storableSize, valueIssue } from '../model/bounds.js';
 import type { AnyWorkflowKind, WorkflowInput } from '../model/define.js';
@@ -296,9 +297,11 @@ export class ScheduleClient {
     let workflow: string | undefined;
     try {
       o = optionsObject(options, 'schedules list');
-      workflow = typeof o.workflow === 'object' && o.workflow !== null ? o.workflow.name : o.workflow;
-      if (workflow !== undefined && (typeof workflow !== 'string' || workflow === ''))
-        throw ErrWorkflowIncorrect.with('schedules list: workflow is a kind or its name');
+      const w: unknown = o.workflow;
+      // A kind is read for its name; an object without one is refused, not read as "no filter".
+      workflow = (typeof w === 'object' && w !== null ? (w as { name?: unknown }).name : w) as string | undefined;
+      if (w !== undefined && (typeof workflow !== 'string' || workflow === ''))
+        throw ErrWorkflowIncorrect.with(`schedules list: workflow is a kind or its name, got ${describeThrown(w)}`);
       if (o.status !== undefined && o.status !== 'active' && o.status !== 'paused')
         throw ErrWorkflowIncorrect.with("schedules list: status is 'active' or 'paused'");
       if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1 || o.limit > 1000))

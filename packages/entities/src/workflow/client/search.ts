@@ -6,6 +6,8 @@
 // have no row: a runtime backfills its kinds' rows when it starts (`backfillIndexes`), and a
 // search waits for that backfill of the kinds it reads before it answers.
 
+import { ErgoError } from 'ergo-ts';
+
 import { MAX_KIND_LENGTH, type EntityKind } from '../../kinds/entity.js';
 import type { EntityStore } from '../../contract/store.js';
 import type { IndexCursor, IndexFilter, IndexValue, StateIndex } from '../../contract/state_index.js';
@@ -71,18 +73,19 @@ export interface WorkflowSearchPage {
 }
 
 /**
- * What a caller's bad argument becomes: an error with a code as it is; anything else thrown while
- * reading it (a getter or a Proxy trap that throws, a null where an object belongs) as
- * ERR_WORKFLOW_INCORRECT naming `what`, so a search or a request rejects with a stable code.
+ * What a caller's bad argument becomes: a coded error of ours (an ErgoError: a check refused it)
+ * as it is; anything else thrown while reading it (a getter or a Proxy trap that throws, even an
+ * error with a code of its own; a null where an object belongs) as ERR_WORKFLOW_INCORRECT naming
+ * `what`, so a search or a request rejects with a stable code of this package.
  */
 export function inputRefusal(what: string, err: unknown): Error {
-  let code: unknown;
+  let ours = false;
   try {
-    code = (err as { code?: unknown } | null)?.code;
+    ours = err instanceof ErgoError && typeof err.code === 'string';
   } catch {
-    code = undefined;
+    // A thrown Proxy whose prototype trap throws: not one of ours.
   }
-  if (typeof code === 'string' && err instanceof Error) return err;
+  if (ours) return err as Error;
   return ErrWorkflowIncorrect.with(`${what}: its arguments could not be read: ${describeThrown(err)}`);
 }
 

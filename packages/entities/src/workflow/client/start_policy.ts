@@ -18,6 +18,7 @@ import { quoted } from '../../contract/thrown.js';
 import type { IdReusePolicy } from '../model/define.js';
 import { ErrWorkflowIncorrect } from '../model/errors.js';
 import type { WorkflowRecord, WorkflowRunLink, WorkflowStatus } from '../model/record.js';
+import { checkSignalId } from '../model/bounds.js';
 import { continuedRecord, MAX_PREVIOUS_RUNS, newRunId } from '../model/continue_as_new.js';
 
 export { checkIdReuse, isIdReusePolicy, type IdReusePolicy } from '../model/define.js';
@@ -88,7 +89,6 @@ export function checkStartSignal(v: unknown): StartSignal | undefined {
   const s = v as { name?: unknown; id?: unknown } | null;
   if (typeof s !== 'object' || s === null || typeof s.name !== 'string' || !('payload' in s))
     throw ErrWorkflowIncorrect.with('start: signal is { name, payload, id? }');
-  if (s.id !== undefined && (typeof s.id !== 'string' || s.id === ''))
-    throw ErrWorkflowIncorrect.with(`start: signal ${quoted(s.name)}: its id is a non-empty string`);
+  checkSignalId(`start: signal ${quoted(s.name)}`, s.id);
   return v as StartSignal;
 }

@@ -27,7 +27,7 @@ import { quoted } from '../../contract/thrown.js';
 import { ReminderEntity, stageCancelOf } from '../../kinds/reminders.js';
 import type { ReminderFire } from '../../kinds/reminder_types.js';
 import { WorkflowClient } from '../client/client.js';
-import { declared, valueIssue } from '../model/bounds.js';
+import { checkSignalId, declared, valueIssue } from '../model/bounds.js';
 import { Run, RunEnded, type RunHost } from '../body/context.js';
 import { confirmedOrEnded } from '../model/run_host.js';
 import { SignalWaits } from './signal_waits.js';
@@ -393,6 +393,12 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   async #signal(name: unknown, payload: unknown, id: unknown, rid: unknown): Promise<string> {
+    // Bounded here too (a sender that is not this package's client): a kept id stays in the record.
+    try {
+      checkSignalId(`workflow ${this.spec.name}: signal`, id);
+    } catch (err) {
+      throw refuseCall(err as Error);
+    }
     const rec = this.#known();
     // A repeat (its call's request id, or a kept id) is answered even once the instance ended: its
     // sender may be retrying after a lost acknowledgement, and must learn that the signal arrived.

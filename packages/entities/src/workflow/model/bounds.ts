@@ -105,3 +105,42 @@ export function storableSize(v: unknown, what: string): number {
     throw ErrWorkflowIncorrect.with(`${what} could not be read: ${describeThrown(err)}`);
   }
 }
+
+/** The longest signal id (`handle.signal`'s `id`, a start's `signal.id`), in UTF-16 code units: as an update id's. */
+export const MAX_SIGNAL_ID_LENGTH = 256;
+
+/**
+ * Checks a signal id (undefined: none) as {@link MAX_SIGNAL_ID_LENGTH} bounds it; throws
+ * ERR_WORKFLOW_INCORRECT naming `where`. Each kept id stays in the instance's record, so an
+ * unbounded one would grow every later write of it.
+ */
+export function checkSignalId(where: string, id: unknown): string | undefined {
+  if (id === undefined) return undefined;
+  if (typeof id !== 'string' || id === '' || id.length > MAX_SIGNAL_ID_LENGTH)
+    throw ErrWorkflowIncorrect.with(
+      `${where}: a signal id is a string of 1..${MAX_SIGNAL_ID_LENGTH} characters, got ${
+        typeof id === 'string' ? `${id.length} characters` : describeThrown(id)
+      }`,
+    );
+  return id;
+}
+
+/**
+ * `check()`, a check that reads a caller's value: a throw that is not ERR_WORKFLOW_INCORRECT (a
+ * Proxy's trap, a getter, a revoked Proxy) becomes ERR_WORKFLOW_INCORRECT naming `what`. The
+ * trap's own error is never passed on: its code (if any) is the caller's, not a refusal of ours.
+ */
+export function readChecked<T>(what: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    let ours = false;
+    try {
+      ours = ErrWorkflowIncorrect.is(err);
+    } catch {
+      // A thrown Proxy whose prototype trap throws: not one of ours.
+    }
+    if (ours) throw err;
+    throw ErrWorkflowIncorrect.with(`${what}: it could not be read: ${describeThrown(err)}`);
+  }
+}

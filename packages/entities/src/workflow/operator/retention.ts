@@ -18,6 +18,7 @@ import type { StateIndex } from '../../contract/state_index.js';
 import type { EntityKind } from '../../kinds/entity.js';
 import { RETENTION_KIND } from '../model/batch_types.js';
 import { ErrWorkflowIncorrect, ErrWorkflowNotFound } from '../model/errors.js';
+import { readChecked } from '../model/bounds.js';
 import type { WorkflowClient } from '../client/client.js';
 import type { AnyWorkflowKind } from '../model/define.js';
 import { defineWorkflow } from '../instance/define_workflow.js';
@@ -65,16 +66,35 @@ interface SweepRuntime {
  * One sweep on `entities` (a member's runtime), with `options` over {@link RETENTION_DEFAULTS}:
  * deletes the ended instances past their kind's retention at `now` (default the runtime's clock), in bounded transactions (see the top of this
  * file). What the sweeper's step runs; callable directly (a test, a maintenance script). Rejects
- * with the store's error.
+ * with ERR_WORKFLOW_INCORRECT for something that is not a runtime, options as the runtime option
+ * `workflowRetention` would refuse (an unknown field, a value that is not such an integer) or a
+ * `now` that is not epoch ms; else with the store's error.
  */
 export async function sweepRetention(
   entities: unknown,
   options: Partial<RetentionSettings> = {},
   now?: number,
 ): Promise<SweepResult> {
-  const settings: RetentionSettings = { ...RETENTION_DEFAULTS, ...options };
-  const rt = entities as SweepRuntime;
-  const at = now ?? rt.clock.now();
+  // Read and checked before anything is deleted: a bad option was ignored (a sweep with defaults).
+  const { settings, rt, at } = readChecked('sweepRetention', () => {
+    const settings: RetentionSettings = {
+      ...RETENTION_DEFAULTS,
+      ...retentionSettings(options, 'sweepRetention: options'),
+    };
+    const rt = entities as Partial<SweepRuntime> | null;
+    if (
+      typeof rt !== 'object' ||
+      rt === null ||
+      typeof rt.workflows?.runtimeView !== 'function' ||
+      typeof rt.clock?.now !== 'function'
+    )
+      throw ErrWorkflowIncorrect.with(
+        `sweepRetention: entities is a runtime of startEntities, got ${describeThrown(entities)}`,
+      );
+    if (now !== undefined && (typeof now !== 'number' || !Number.isSafeInteger(now) || now < 0))
+      throw ErrWorkflowIncorrect.with(`sweepRetention: now is epoch ms (an integer ≥ 0), got ${describeThrown(now)}`);
+    return { settings, rt: rt as SweepRuntime, at: now ?? rt.clock.now() };
+  });
   const view = rt.workflows.runtimeView();
   const idx: StateIndex | undefined = view?.store.stateIndex;
   const deleted: Record<string, number> = {};
@@ -113,8 +133,9 @@ export const WorkflowRetention = defineWorkflow(
     idReuse: 'always',
   },
   async (ctx, input: RetentionInput): Promise<never> => {
-    const settings: RetentionSettings = { ...RETENTION_DEFAULTS, ...input };
-    let total = input.total ?? 0;
+    const { total: carried, ...given } = input;
+    const settings: RetentionSettings = { ...RETENTION_DEFAULTS, ...given };
+    let total = carried ?? 0;
     for (let i = 1; ; i++) {
       const r = await ctx.step('sweep', () => sweepRetention(ctx.entities, settings));
       total += Object.values(r.deleted).reduce((a, b) => a + b, 0);
@@ -135,23 +156,25 @@ const SETTING_MIN: Readonly<Record<keyof RetentionSettings, number>> = Object.fr
 /**
  * The runtime option `workflowRetention` checked: an object whose fields, each optional, are
  * integers (`batchSize`, `maxBatches`, `everyMs` at least 1; `pauseMs` at least 0); a copy of
- * the fields given. @throws ErrWorkflowIncorrect naming the field.
+ * the fields given (`what`: the name refusals give them). @throws ErrWorkflowIncorrect naming the field.
  */
-export function retentionSettings(o: unknown): Partial<RetentionSettings> {
-  if (o === undefined) return {};
-  if (typeof o !== 'object' || o === null || Array.isArray(o))
-    throw ErrWorkflowIncorrect.with('workflowRetention must be an object');
-  const out: Partial<Record<keyof RetentionSettings, number>> = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (!Object.hasOwn(SETTING_MIN, k))
-      throw ErrWorkflowIncorrect.with(`workflowRetention.${k}: unknown (${Object.keys(SETTING_MIN).join(', ')})`);
-    const min = SETTING_MIN[k as keyof RetentionSettings];
-    if (v === undefined) continue;
-    if (!Number.isSafeInteger(v) || (v as number) < min)
-      throw ErrWorkflowIncorrect.with(`workflowRetention.${k} must be an integer of at least ${min}, got ${String(v)}`);
-    out[k as keyof RetentionSettings] = v as number;
-  }
-  return Object.freeze(out);
+export function retentionSettings(o: unknown, what = 'workflowRetention'): Partial<RetentionSettings> {
+  return readChecked(what, () => {
+    if (o === undefined) return {};
+    if (typeof o !== 'object' || o === null || Array.isArray(o))
+      throw ErrWorkflowIncorrect.with(`${what} must be an object`);
+    const out: Partial<Record<keyof RetentionSettings, number>> = {};
+    for (const [k, v] of Object.entries(o)) {
+      if (!Object.hasOwn(SETTING_MIN, k))
+        throw ErrWorkflowIncorrect.with(`${what}.${k}: unknown (${Object.keys(SETTING_MIN).join(', ')})`);
+      const min = SETTING_MIN[k as keyof RetentionSettings];
+      if (v === undefined) continue;
+      if (!Number.isSafeInteger(v) || (v as number) < min)
+        throw ErrWorkflowIncorrect.with(`${what}.${k} must be an integer of at least ${min}, got ${describeThrown(v)}`);
+      out[k as keyof RetentionSettings] = v as number;
+    }
+    return Object.freeze(out);
+  });
 }
 
 /** Whether sweeper input `input` runs with `settings` (both over the defaults; `total` aside). */

@@ -19,6 +19,7 @@ import { describeThrown } from '../../contract/thrown.js';
 import type { EntityStore } from '../../contract/store.js';
 import { ErrWorkflowIncorrect } from '../model/errors.js';
 import { checkQueueName } from '../model/define.js';
+import { readChecked } from '../model/bounds.js';
 import type { RunOps } from '../model/run_host.js';
 import type { WorkflowRunningOperation } from '../model/record.js';
 
@@ -121,8 +122,16 @@ function limitOf(where: string, v: unknown): number | undefined {
   return v;
 }
 
-/** Checks the `workflowQueues` option; throws ERR_WORKFLOW_INCORRECT naming the bad field. */
+/**
+ * Checks the `workflowQueues` option; throws ERR_WORKFLOW_INCORRECT naming the bad field (also for
+ * options whose reading throws: a getter, a Proxy's trap). A queue named in `queues` is bounded as
+ * a step's `queue` is (checkQueueName): a name no step can use would limit nothing.
+ */
 export function checkQueuesOptions(o: WorkflowQueuesOptions | undefined): void {
+  readChecked('workflowQueues', () => readQueuesOptions(o));
+}
+
+function readQueuesOptions(o: WorkflowQueuesOptions | undefined): void {
   if (o === undefined) return;
   if (typeof o !== 'object' || o === null) throw ErrWorkflowIncorrect.with('workflowQueues must be an object');
   if (o.serve !== undefined) {
@@ -130,7 +139,11 @@ export function checkQueuesOptions(o: WorkflowQueuesOptions | undefined): void {
     for (const q of o.serve) checkQueueName('workflowQueues.serve', q);
   }
   limitOf('workflowQueues.pollMs', o.pollMs);
-  for (const [name, l] of Object.entries(o.queues ?? {})) {
+  const queues: unknown = o.queues ?? {};
+  if (typeof queues !== 'object' || queues === null || Array.isArray(queues))
+    throw ErrWorkflowIncorrect.with('workflowQueues.queues must be an object of limits by queue name');
+  for (const [name, l] of Object.entries(queues as Record<string, QueueLimits>)) {
+    checkQueueName('workflowQueues.queues', name);
     const at = `workflowQueues.queues.${name}`;
     if (typeof l !== 'object' || l === null) throw ErrWorkflowIncorrect.with(`${at} must be an object`);
     limitOf(`${at}.concurrency`, l.concurrency);

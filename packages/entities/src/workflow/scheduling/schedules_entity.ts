@@ -109,6 +109,20 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
     return clockOf(this).now();
   }
 
+  /**
+   * Refuses a spec with no nominal time after `now` (its `endAt` past, or before its next time):
+   * kept, it would be a schedule that never runs, shown as active. Checked here, on the clock the
+   * schedule runs by, not the caller's.
+   */
+  #checkRunsAgain(spec: ScheduleDef['spec'], now: number): void {
+    if (nextNominal(spec, now) === undefined)
+      throw ErrWorkflowIncorrect.with(
+        `schedule ${this.key}: its spec has no time left to run at (endAt ${
+          spec.endAt === undefined ? 'absent' : new Date(spec.endAt).toISOString()
+        }, now ${new Date(now).toISOString()})`,
+      );
+  }
+
   override async handleCall(r: ScheduleRequest): Promise<unknown> {
     try {
       return await this.#call(r);
@@ -130,6 +144,7 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
           return this.#describe(this.state, now, undefined);
         throw refuseCall(ErrScheduleExists.with(`schedule ${this.key} exists`));
       }
+      this.#checkRunsAgain(r.def.spec, now);
       const s: ScheduleState = {
         ...emptyState(),
         def: r.def,
@@ -179,6 +194,7 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
         return this.#settle(s, now, { times: times.length });
       }
       case 'update':
+        if (r.def.spec !== undefined) this.#checkRunsAgain(r.def.spec, now);
         s.def = { ...def, ...r.def };
         if (r.note !== undefined) s.note = r.note;
         // A new spec counts from now: times before are not started for it.
