@@ -310,6 +310,7 @@ export {
   ErrWorkflowTimeout,
   ErrWorkflowUnsupported,
   ErrWorkflowOutcomeUnknown,
+  ErrWorkflowBatchCountChanged,
   ErrWorkflowUpdateFailed,
   ErrWorkflowUpdateRejected,
   ErrWorkflowValueTooLarge,

@@ -171,6 +171,49 @@ const CASES: RigCases = {
     await assert.rejects(w.batch.start({ query, action: { type: 'signal' } as never }), code('ERR_WORKFLOW_INCORRECT'));
     await assert.rejects(w.batch.describe('nope'), code('ERR_WORKFLOW_NOT_FOUND'));
   },
+
+  async 'a start checks every option by type and acts only on the count confirmed (issue 92)'(rig) {
+    const w = rig.workflows();
+    await targets(w, 'k', 2, 'k');
+    const query = { kind: 'wftarget', status: 'running' as const, attributes: { group: 'k' } };
+    const poke = { type: 'signal' as const, name: 'poke', payload: 'k' };
+    const batches = async (): Promise<number> => (await w.count({ kind: WorkflowBatches })).total;
+    // A truthy non-boolean dryRun, a misspelt option, a confirm that is not a count: refused, nothing started.
+    for (const [what, bad] of [
+      ["dryRun: 'true'", { dryRun: 'true' }],
+      ['dryRun: 1', { dryRun: 1 }],
+      ['dryrun: true (misspelt)', { dryrun: true }],
+      ["confirm: '2'", { confirm: '2' }],
+      ['confirm: -1', { confirm: -1 }],
+      ["pageSize: '10'", { pageSize: '10' }],
+      ['id: 7', { id: 7 }],
+    ] as const)
+      await assert.rejects(
+        w.batch.start({ query, action: poke, ...(bad as object) }),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'ERR_WORKFLOW_INCORRECT', `${what}: ${err.message}`);
+          return true;
+        },
+      );
+    await assert.rejects(w.batch.describe(7 as never), code('ERR_WORKFLOW_INCORRECT'));
+    await assert.rejects(w.batch.cancel('b', 7 as never), code('ERR_WORKFLOW_INCORRECT'));
+    assert.equal(await batches(), 0);
+    // Counted 2; a third starts matching before the start: the confirmed 2 is refused, nothing acted on.
+    assert.equal((await w.batch.start({ query, action: poke, dryRun: true })).matched, 2);
+    await targets(w, 'k', 3, 'k');
+    await assert.rejects(w.batch.start({ query, action: poke, confirm: 2 }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_WORKFLOW_BATCH_COUNT_CHANGED', err.message);
+      assert.match(err.message, /confirm 2 is not the count the query matches now \(3\)/);
+      return true;
+    });
+    assert.equal(await batches(), 0);
+    for (let i = 0; i < 3; i++) assert.equal(await pokes(w, `k${i}`), 0, `k${i} untouched`);
+    // Confirmed with the count it matches: started, its expected that count.
+    const b = await w.batch.start({ query, action: poke, confirm: 3, id: 'kb' });
+    assert.deepEqual([b.matched, b.created], [3, true]);
+    const d = await w.batch.wait('kb');
+    assert.deepEqual([d.expected, d.matched, d.done], [3, 3, 3]);
+  },
 };
 
 onEveryRig('batch operations', CASES, [WfTarget, WfOther, WfFlaky, WorkflowBatches], () => undefined);

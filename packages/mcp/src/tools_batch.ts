@@ -4,7 +4,8 @@
 // matched, done, failed, skipped) read; workflow_batch_start, workflow_batch_cancel and
 // workflow_terminate act, so they run only with `actions: true`. A batch start must repeat the
 // dry run's count as `confirm` (the count the operator saw): a query that now matches another
-// number is refused with ERR_MCP_BAD_ARGUMENT, nothing started.
+// number is refused with ERR_MCP_BAD_ARGUMENT, nothing started; the start request carries it too,
+// and the member refuses it (ERR_WORKFLOW_BATCH_COUNT_CHANGED) if the match changed in between.
 
 import { z } from 'zod';
 
@@ -87,7 +88,8 @@ export const batchTools: ToolSpec[] = [
         ctx,
         args,
         'batchStart',
-        { ...fields, batchId: args.batchId, pageSize: args.pageSize },
+        // The member checks it again as it starts: a match that changed since the count above is refused there.
+        { ...fields, confirm: args.confirm, batchId: args.batchId, pageSize: args.pageSize },
         true,
       );
       return { node, ...(value as object) };

@@ -10,7 +10,7 @@
 // are gated by the Observer's `workflowActions` option (403 `workflow_actions_disabled` when
 // false), and are logged on the node as every action is (post.ts). A refusal keeps the engine's
 // code (ERR_WORKFLOW_NOT_FOUND 404, ERR_WORKFLOW_INCORRECT 400, ERR_WORKFLOW_CLOSED 409,
-// ERR_WORKFLOW_UNSUPPORTED 501, ERR_ENTITY_INCORRECT 400); a node without an entities runtime
+// ERR_WORKFLOW_BATCH_COUNT_CHANGED 409, ERR_WORKFLOW_UNSUPPORTED 501, ERR_ENTITY_INCORRECT 400); a node without an entities runtime
 // answers 404 `no_entities`.
 
 import { ErrProcessUnknown, ProcessID, type Atom } from 'ergo-ts';
@@ -54,6 +54,7 @@ const STATUS: Record<string, number> = {
   ERR_WORKFLOW_UPDATE_FAILED: 422,
   ERR_WORKFLOW_TIMEOUT: 504,
   ERR_WORKFLOW_UNSUPPORTED: 501,
+  ERR_WORKFLOW_BATCH_COUNT_CHANGED: 409,
   ERR_ENTITY_INCORRECT: 400,
   ...SCHEDULE_STATUS,
 };
@@ -65,8 +66,10 @@ const FIELDS = [
   'scope',
   // list's search (the store's state index): a cursor, time ranges, search attributes.
   ...['cursor', 'startedAfter', 'startedBefore', 'endedAfter', 'endedBefore', 'attributes'],
-  // Batch operations (pages/workflow_batch.tsx): what to do, a dry run, the batch's id and page size.
-  ...['action', 'dryRun', 'batchId', 'pageSize'],
+  // Batch operations (pages/workflow_batch.tsx): what to do, a dry run, the count the operator
+  // confirmed (the member refuses a start whose query matches another count now), the batch's id
+  // and page size.
+  ...['action', 'dryRun', 'confirm', 'batchId', 'pageSize'],
 ] as const;
 /** The fields of an update besides `name` (its `timeoutMs` is the Observer's: {@link UPDATE_WAIT_MS}). */
 const UPDATE_FIELDS = ['input', 'updateId'] as const;

@@ -141,3 +141,42 @@ test('workflowActions: false: a dry run still counts; a batch start, its cancel 
   assert.equal((await entities.workflows.handle(Poked, 'r1').describe()).status, 'running');
   assert.equal((await entities.workflows.list({ kind: 'workflow-batch' })).items.length, 0);
 });
+
+test('the batch start route carries the confirmed count: the node refuses a start without it, with a stale one, or with a dryRun that is not a boolean', async (t) => {
+  const observed = await startObserved();
+  const entities = await startEntities(observed.node, { store: new MemoryStore(), kinds: [Poked, WorkflowBatches] });
+  t.after(async () => {
+    await entities.stop();
+    await observed.node.stop();
+  });
+  for (let i = 0; i < 4; i++) await entities.workflows.start(Poked, `c${i}`, { group: 'eu' });
+  const stream = await StreamClient.open(observed.url);
+  t.after(() => stream.close());
+  await stream.waitFor('connected');
+  const headers = { 'x-observer-session': stream.session };
+  const query = { workflow: 'poked', status: 'running', attributes: { group: 'eu' } };
+  const action = { type: 'cancel' };
+  const start = (body: Record<string, unknown>) =>
+    post(observed.url, '/api/do/workflows', { op: 'batchStart', ...query, action, ...body }, headers);
+  const dry = await start({ dryRun: true });
+  assert.deepEqual(dry.body.data, { dryRun: true, matched: 4 });
+  // Counted 4; two more match before the click (the issue's replay): the confirmed 4 starts nothing.
+  for (let i = 4; i < 6; i++) await entities.workflows.start(Poked, `c${i}`, { group: 'eu' });
+  const stale = await start({ confirm: 4 });
+  assert.equal(stale.status, 409, JSON.stringify(stale.body));
+  assert.equal((stale.body as { code?: string }).code, 'ERR_WORKFLOW_BATCH_COUNT_CHANGED');
+  // Without a count, or a dry run that is not a boolean: refused (400), never a batch.
+  for (const body of [{}, { dryRun: 'true' }, { confirm: '6' }]) {
+    const r = await start(body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal((r.body as { code?: string }).code, 'ERR_WORKFLOW_INCORRECT', JSON.stringify(r.body));
+  }
+  assert.equal((await entities.workflows.list({ kind: 'workflow-batch' })).items.length, 0);
+  for (let i = 0; i < 6; i++)
+    assert.equal((await entities.workflows.handle(Poked, `c${i}`).describe()).status, 'running', `c${i}`);
+  // The count it matches now starts it.
+  const ok = await start({ confirm: 6 });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  const d = await entities.workflows.batch.wait(String((ok.body.data as { batchId: string }).batchId));
+  assert.deepEqual([d.expected, d.done], [6, 6]);
+});

@@ -14,7 +14,12 @@ import {
   type BatchOutcome,
   type BatchQuery,
 } from '../model/batch_types.js';
-import { ErrWorkflowIncorrect, ErrWorkflowUnsupported, type StoredError } from '../model/errors.js';
+import {
+  ErrWorkflowBatchCountChanged,
+  ErrWorkflowIncorrect,
+  ErrWorkflowUnsupported,
+  type StoredError,
+} from '../model/errors.js';
 import type { WorkflowRuntimeView } from './listing.js';
 import type { WorkflowDescription, WorkflowProtocol, WorkflowStatus } from '../model/record.js';
 import { countWorkflows, indexFilter, inputRefusal, type WorkflowFilter } from './search.js';
@@ -24,8 +29,14 @@ export interface BatchStartOptions {
   /** The instances to act on: a search's filter and status (`list`'s, without paging). */
   readonly query: WorkflowFilter & { readonly status?: WorkflowStatus };
   readonly action: BatchAction;
-  /** Count only: nothing is started (`{ dryRun: true, matched }`). */
+  /** Count only: nothing is started (`{ dryRun: true, matched }`). A boolean (`'true'` is refused). */
   readonly dryRun?: boolean;
+  /**
+   * The count the operator confirmed (a dry run's `matched`): the start is refused with
+   * ERR_WORKFLOW_BATCH_COUNT_CHANGED, nothing started, when the query matches another number now.
+   * The Observer and the MCP server always send it; a program may leave it out.
+   */
+  readonly confirm?: number;
   /** The batch's id (default a random UUID): a start repeated with it starts nothing new. */
   readonly id?: string;
   /** Instances per page, each page one transaction of the batch's journal (1..1000). Default 100. */
@@ -107,6 +118,16 @@ function bounded(v: unknown, what: string, min: number, max: number, fallback: n
   return v;
 }
 
+/** The options {@link WorkflowBatchClient.start} reads (any other is refused: a misspelt one must not be ignored). */
+const START_OPTIONS: readonly string[] = ['query', 'action', 'dryRun', 'confirm', 'id', 'pageSize', 'pauseMs'];
+
+/** A batch id as `describe`, `cancel` and `wait` take it; ERR_WORKFLOW_INCORRECT naming `what` otherwise. */
+function checkBatchId(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v === '' || v.length > 200)
+    throw ErrWorkflowIncorrect.with(`batch ${what}: a batch id is a non-empty string of at most 200 characters`);
+  return v;
+}
+
 /** `entities.workflows.batch`: batch operations on the instances a query matches (see the top of this file). */
 export class WorkflowBatchClient {
   readonly #e: EntitiesClient;
@@ -142,40 +163,66 @@ export class WorkflowBatchClient {
   /**
    * Starts a batch: `action` on every instance `query` matches (status, kind, start and end
    * times, attributes), a page of `pageSize` at a time, by the batch workflow on whichever member
-   * owns it (it resumes elsewhere when that member dies). With `dryRun`, only counts. Resolves
-   * with the batch id and the count at the start. Rejects with ERR_WORKFLOW_INCORRECT for a bad
-   * query or action, ERR_WORKFLOW_UNSUPPORTED without the runtime's store; the runtime's error
-   * when no member hosts `WorkflowBatches`.
+   * owns it (it resumes elsewhere when that member dies). With `dryRun`, only counts. With
+   * `confirm`, starts only when the query matches exactly that many now (else
+   * ERR_WORKFLOW_BATCH_COUNT_CHANGED, nothing started). Resolves with the batch id and the count
+   * at the start (the batch's `expected`). The batch then acts on what the query matches as it
+   * reads each page: an instance that comes to match after the start (started since, or its status
+   * changed) is acted on too, one that stopped matching is not — narrow the query (`startedBefore`)
+   * to leave out instances started later. Rejects with ERR_WORKFLOW_INCORRECT for a bad query,
+   * action or option (each checked by type; an unknown option is refused, so a misspelt `dryRun`
+   * never starts a batch), ERR_WORKFLOW_UNSUPPORTED without the runtime's store; the runtime's
+   * error when no member hosts `WorkflowBatches`.
    */
   async start(options: BatchStartOptions): Promise<BatchStarted> {
     let action: BatchAction;
     let pageSize: number;
     let pauseMs: number;
     let id: string;
+    let dryRun: boolean;
+    let confirm: number | undefined;
     let checked: { query: BatchQuery; matched: number };
     try {
       if (typeof options !== 'object' || options === null)
         throw ErrWorkflowIncorrect.with('batch: options must be an object');
-      action = checkBatchAction(options.action);
-      pageSize = bounded(options.pageSize, 'pageSize', 1, 1000, 100);
-      pauseMs = bounded(options.pauseMs, 'pauseMs', 0, 3_600_000, 0);
-      id = options.id ?? crypto.randomUUID();
-      if (typeof id !== 'string' || id === '' || id.length > 200)
+      // Each option read once, here: what is checked is what is used.
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(options)) {
+        if (!START_OPTIONS.includes(k))
+          throw ErrWorkflowIncorrect.with(`batch: unknown option ${quoted(k)} (${START_OPTIONS.join(', ')})`);
+        o[k] = (options as unknown as Record<string, unknown>)[k];
+      }
+      action = checkBatchAction(o.action);
+      pageSize = bounded(o.pageSize, 'pageSize', 1, 1000, 100);
+      pauseMs = bounded(o.pauseMs, 'pauseMs', 0, 3_600_000, 0);
+      if (o.dryRun !== undefined && typeof o.dryRun !== 'boolean')
+        throw ErrWorkflowIncorrect.with(`batch: dryRun must be a boolean, got ${describeThrown(o.dryRun)}`);
+      dryRun = o.dryRun === true;
+      confirm = o.confirm === undefined ? undefined : bounded(o.confirm, 'confirm', 0, Number.MAX_SAFE_INTEGER, 0);
+      const given = o.id ?? crypto.randomUUID();
+      if (typeof given !== 'string' || given === '' || given.length > 200)
         throw ErrWorkflowIncorrect.with('batch: id is a non-empty string of at most 200 characters');
-      checked = await this.#matched(options.query);
+      id = given;
+      checked = await this.#matched(o.query as BatchStartOptions['query']);
     } catch (err) {
       throw inputRefusal('batch', err);
     }
-    if (options.dryRun === true) return { dryRun: true, matched: checked.matched };
+    if (dryRun) return { dryRun: true, matched: checked.matched };
+    // Checked where the batch starts (this member), not only on the operator's page: a count the
+    // operator saw and a query that now matches more (or another query) never start a batch.
+    if (confirm !== undefined && confirm !== checked.matched)
+      throw ErrWorkflowBatchCountChanged.with(
+        `confirm ${confirm} is not the count the query matches now (${checked.matched}): nothing started`,
+      );
     const input: BatchInput = { query: checked.query, action, pageSize, pauseMs, expected: checked.matched };
     const to = { kind: BATCH_KIND, key: id } as EntityAddress<typeof WorkflowProtocol>;
     const r = (await this.#e.call(to, { '~wf': 'start', input } as never)) as { created: boolean };
     return { batchId: id, dryRun: false, matched: checked.matched, created: r.created };
   }
 
-  /** The batch's progress (ERR_WORKFLOW_NOT_FOUND for an id no batch has). */
+  /** The batch's progress (ERR_WORKFLOW_NOT_FOUND for an id no batch has; ERR_WORKFLOW_INCORRECT for an id that is not a string). */
   async describe(batchId: string): Promise<BatchDescription> {
-    const d = await this.#handleOf(BATCH_KIND, batchId).describe();
+    const d = await this.#handleOf(BATCH_KIND, checkBatchId(batchId, 'describe')).describe();
     const input = d.input as BatchInput;
     const a = (d.attributes ?? {}) as Partial<Record<keyof BatchCounts, number>>;
     const out = d.output as BatchOutcome | undefined;
@@ -197,13 +244,15 @@ export class WorkflowBatchClient {
   }
 
   /** Stops a batch between two instances (those acted on stay so): 'cancelled'. */
-  cancel(batchId: string, reason = 'batch cancelled'): Promise<'cancelled'> {
-    return this.#handleOf(BATCH_KIND, batchId).cancel(reason);
+  async cancel(batchId: string, reason = 'batch cancelled'): Promise<'cancelled'> {
+    const id = checkBatchId(batchId, 'cancel');
+    if (typeof reason !== 'string') throw ErrWorkflowIncorrect.with('batch cancel: reason must be a string');
+    return this.#handleOf(BATCH_KIND, id).cancel(reason);
   }
 
   /** Waits for the batch to end, then describes it. */
   async wait(batchId: string, options: { readonly timeout?: number } = {}): Promise<BatchDescription> {
-    await this.#handleOf(BATCH_KIND, batchId)
+    await this.#handleOf(BATCH_KIND, checkBatchId(batchId, 'wait'))
       .result(options)
       .catch((err: unknown) => {
         if ((err as { code?: unknown }).code !== 'ERR_WORKFLOW_CANCELLED') throw err;

@@ -62,6 +62,16 @@ export const ErrWorkflowOutcomeUnknown = defineError(
   'workflow: the outcome of the request is unknown',
 );
 
+/**
+ * A batch start whose `confirm` (the count the operator confirmed, a dry run's `matched`) is not
+ * what its query matches now: instances started, ended or changed between the count and the
+ * start. Nothing was started; count again and confirm the new number.
+ */
+export const ErrWorkflowBatchCountChanged = defineError(
+  'ERR_WORKFLOW_BATCH_COUNT_CHANGED',
+  'workflow batch: the query matches another count than the one confirmed',
+);
+
 /** The instance failed: `result()` rejects with this, its `cause` the body's error as journaled. */
 export const ErrWorkflowFailed = defineError('ERR_WORKFLOW_FAILED', 'workflow: the instance failed');
 

@@ -6,8 +6,9 @@
 // ERR_WORKFLOW_INCORRECT, ERR_WORKFLOW_UNSUPPORTED...). Each operation goes through the node's
 // `entities.workflows`, so cancel, resume, reset, signal and update reach the instance's owner
 // wherever it is (an update answers the body's answer: the operator's call waits for it).
-// `terminate` ends an instance without its compensations; `batchStart` (with `dryRun`: a count),
-// `batchDescribe` and `batchCancel` run batch operations (batch_client.ts).
+// `terminate` ends an instance without its compensations; `batchStart` (with `dryRun`: a count;
+// without, with the `confirm` count the operator saw, checked here), `batchDescribe` and
+// `batchCancel` run batch operations (batch_client.ts).
 // `stats` reads this node's workflow figures (metrics.ts) without the store: what the Observer's
 // workflow charts sample each second; with `scope: 'cluster'` the manager asks every live member's
 // `stats` too and answers their sum (a client-only node, which runs no instance, charts the
@@ -71,12 +72,17 @@ export interface WorkflowOperation {
   readonly updateId?: string;
   readonly timeoutMs?: number;
   /**
-   * batchStart (batch_client.ts): `action` ({ type, ... }), `dryRun`, `batchId`, `pageSize`; its
-   * query is the list fields (`workflow` as the kind, status, time ranges, attributes).
-   * batchDescribe, batchCancel: `batchId`. terminate: `workflow`, `id`, `reason`.
+   * batchStart (batch_client.ts): `action` ({ type, ... }), `dryRun`, `confirm`, `batchId`,
+   * `pageSize`; its query is the list fields (`workflow` as the kind, status, time ranges,
+   * attributes). batchDescribe, batchCancel: `batchId`. terminate: `workflow`, `id`, `reason`.
    */
   readonly action?: unknown;
   readonly dryRun?: boolean;
+  /**
+   * batchStart without `dryRun`: the count the operator confirmed (the dry run's `matched`),
+   * required; refused with ERR_WORKFLOW_BATCH_COUNT_CHANGED when the query matches another now.
+   */
+  readonly confirm?: number;
   readonly batchId?: string;
   readonly pageSize?: number;
 }
@@ -300,12 +306,18 @@ async function run(
   if (r.op === 'batchStart') {
     const { cursor: _c, limit: _l, ...query } = listQuery(r);
     const id = optStr(r.batchId, 'batchId');
+    // An operator's start acts on the count they confirmed, checked here where it starts: the
+    // Observer's page and the MCP tool send it; a request without it is refused, not run as asked.
+    if (r.dryRun !== true && r.confirm === undefined)
+      throw ErrWorkflowIncorrect.with("batchStart: confirm is the count the operator confirmed (a dry run's matched)");
+    // Passed as given: the client checks each by type (a dryRun of 'true' is refused, not a batch).
     return client.batch.start({
       query,
       action: r.action as never,
-      dryRun: r.dryRun === true,
+      ...(r.dryRun === undefined ? {} : { dryRun: r.dryRun }),
+      ...(r.confirm === undefined ? {} : { confirm: r.confirm }),
       ...(id === undefined ? {} : { id }),
-      ...(typeof r.pageSize === 'number' ? { pageSize: r.pageSize } : {}),
+      ...(r.pageSize === undefined ? {} : { pageSize: r.pageSize }),
     });
   }
   if (r.op === 'batchDescribe') return client.batch.describe(str(r.batchId, 'batchId'));

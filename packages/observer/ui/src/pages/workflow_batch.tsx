@@ -3,7 +3,8 @@
 // instances — kind, status, a search attribute, start and end time ranges — and what to do to each
 // (cancel, terminate, signal, resume, reset), then asks for the dry-run count; to start, they type
 // that count (the word the page asks for) in the confirmation field: a changed query clears the
-// count, so a batch never starts on a number nobody saw. A batch's page polls its progress (the
+// count, so a batch never starts on a number nobody saw. The start carries that count and the node
+// checks it: a query that matches another number by then is refused and counted again. A batch's page polls its progress (the
 // count at its start; matched, done, failed, skipped; its first failures) and can stop it. The
 // recent batches are listed below the form (their own workflow kind, `workflow-batch`).
 
@@ -119,11 +120,20 @@ function BatchStart() {
     );
   };
   const start = (): void => {
-    if (!('fields' in req)) return;
+    if (!('fields' in req) || count === null) return;
     setBusy(true);
-    api.do('workflows', { op: 'batchStart', ...req.fields }).then(
+    // The count the operator typed goes with the start: the node refuses it when the query matches
+    // another number by now (ERR_WORKFLOW_BATCH_COUNT_CHANGED), and the count is asked for again.
+    api.do('workflows', { op: 'batchStart', ...req.fields, confirm: count }).then(
       (r: Json) => (setBusy(false), go('batches', String(r.batchId))),
-      (e: Error & { code?: string }) => (setBusy(false), setFailure(`${e.code ?? 'refused'}: ${e.message}`)),
+      (e: Error & { code?: string }) => {
+        setBusy(false);
+        setFailure(`${e.code ?? 'refused'}: ${e.message}`);
+        if (e.code === 'ERR_WORKFLOW_BATCH_COUNT_CHANGED') {
+          setCounted(null);
+          setTypedConfirm('');
+        }
+      },
     );
   };
   const word = count === null ? '' : String(count);
