@@ -124,3 +124,61 @@ test('the running card shows attempt, since, last heartbeat and the last error f
   held.undo.resolve();
   await assert.rejects(h.result(), { code: 'ERR_WORKFLOW_CANCELLED' });
 });
+
+/** Holds the gpu queue's one slot with a step of a day's timeout, until the test lets it go. */
+const held2 = gate();
+const Render = defineWorkflow('render', async (ctx) =>
+  ctx.step(
+    'render',
+    async () => {
+      await held2.promise;
+      return 'rendered';
+    },
+    { queue: 'gpu', timeoutMs: 24 * 3_600_000 },
+  ),
+);
+
+test('an attempt waiting for a queue slot shows as waiting (its place, why); a deadline a day away shows its date', async (t) => {
+  const executablePath = chromiumPath(t);
+  if (executablePath === undefined) return;
+  const observed = await startObserved();
+  const entities = await startEntities(observed.node, {
+    store: new MemoryStore(),
+    kinds: [Render],
+    workflowQueues: { queues: { gpu: { perMember: 1 } } },
+  });
+  const browser = await launchChromium(executablePath);
+  t.after(async () => {
+    held2.resolve();
+    await browser.close();
+    await entities.stop();
+    await observed.node.stop();
+  });
+  const first = await entities.workflows.start(Render, 'r1', undefined);
+  await eventually(async () => (await first.describe()).running?.[0]?.timeoutAt !== undefined, 'r1 runs', WAIT);
+  const second = await entities.workflows.start(Render, 'r2', undefined);
+  await eventually(async () => (await second.describe()).running?.[0]?.queued !== undefined, 'r2 waits', WAIT);
+
+  const page = await browser.newPage({ viewport: VIEWPORT });
+  await page.goto(`${observed.url}#/workflow/render/r1`);
+  await page.waitForSelector('[data-testid=workflow-running] tr[data-seq]', { timeout: 20_000 });
+  const [running] = await runningRows(page);
+  // Tomorrow at about this time: the date is shown, not only the time.
+  assert.match(running!['times out']!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+
+  await page.goto(`${observed.url}#/workflow/render/r2`);
+  await page.waitForSelector('[data-testid=workflow-running] tr.wf-queued', { timeout: 20_000 });
+  const [waiting] = await runningRows(page);
+  assert.match(waiting!['running for']!, /^waiting .*: #1 in queue gpu, the per-member limit \(1\) is reached$/);
+  assert.equal(waiting!['times out'], 'not started');
+  assert.match(
+    await page.$eval('[data-testid=workflow-running] h3', (h) => (h.textContent ?? '').replace(/\s+/g, ' ').trim()),
+    /^running now \(0, and 1 waiting for a queue slot\)$/,
+  );
+  assert.deepEqual(await banners(page), []);
+  await shot(page, 'workflow-running-queued');
+
+  held2.resolve();
+  assert.equal(await first.result(), 'rendered');
+  assert.equal(await second.result(), 'rendered');
+});

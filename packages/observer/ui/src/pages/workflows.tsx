@@ -20,12 +20,18 @@ import { WorkflowCharts } from './workflow_charts';
 import { WorkflowUpdateForm } from './workflow_update';
 import { NO_SEARCH, searchFields, WorkflowFilters, type WorkflowSearch } from './workflow_filters';
 
-/** Epoch ms as local time with milliseconds. */
+/**
+ * Epoch ms as local time with milliseconds, with its date when it is not today: a deadline a day
+ * away shown as a bare time reads as one later today.
+ */
 function at(ms: Json): string {
   const v = Number(ms);
   if (!Number.isFinite(v) || v <= 0) return '–';
   const d = new Date(v);
-  return d.toLocaleTimeString('en-GB', { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');
+  const time = d.toLocaleTimeString('en-GB', { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');
+  if (d.toDateString() === new Date().toDateString()) return time;
+  const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  return `${day} ${time}`;
 }
 
 /** A duration in ms, short. */
@@ -303,7 +309,13 @@ export function WorkflowPage(props: { kind: string; id: string }) {
           </div>
           <div class="card" data-testid="workflow-running">
             {/* Attempts its body runs now (a step, a call, a compensation): a hung one shows here, with how long it ran. */}
-            <h3>running now ({list(d.running).length})</h3>
+            <h3>
+              running now ({list(d.running).filter((r: Json) => r.queued === undefined).length}
+              {list(d.running).some((r: Json) => r.queued !== undefined)
+                ? `, and ${list(d.running).filter((r: Json) => r.queued !== undefined).length} waiting for a queue slot`
+                : ''}
+              )
+            </h3>
             <Grid
               headers={[
                 '#',
@@ -322,15 +334,32 @@ export function WorkflowPage(props: { kind: string; id: string }) {
                 <tr
                   key={`${r.s}-${r.attempt}`}
                   data-seq={r.s}
-                  class={String(r.n).startsWith('compensate:') ? 'wf-compensating' : ''}
+                  class={
+                    r.queued !== undefined
+                      ? 'wf-queued'
+                      : String(r.n).startsWith('compensate:')
+                        ? 'wf-compensating'
+                        : ''
+                  }
                 >
                   <td>{r.s}</td>
                   <td>{r.t}</td>
                   <td class="mono">{r.n}</td>
                   <td>{r.attempt}</td>
                   <td>{at(r.startedAt)}</td>
-                  <td>{span(Date.now() - Number(r.startedAt))}</td>
-                  <td>{r.timeoutAt === undefined ? 'no timeout' : at(r.timeoutAt)}</td>
+                  {/* An attempt waiting for its queue's slot has not started: shown as waiting, with its place and why. */}
+                  <td>
+                    {r.queued === undefined
+                      ? span(Date.now() - Number(r.startedAt))
+                      : `waiting ${span(Date.now() - Number(r.startedAt))}: #${r.queued.position} in queue ${r.queued.queue}, ${String(r.queued.waiting).replace(/^waiting for queue [^:]*: /, '')}`}
+                  </td>
+                  <td>
+                    {r.queued !== undefined
+                      ? 'not started'
+                      : r.timeoutAt === undefined
+                        ? 'no timeout'
+                        : at(r.timeoutAt)}
+                  </td>
                   {/* Its last heartbeat, the details it gave and when the next is due (info.heartbeat). */}
                   <td class="mono">
                     {r.heartbeatAt === undefined
