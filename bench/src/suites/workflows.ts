@@ -7,15 +7,13 @@
 // bench/README.md, section "Workflows". An engine whose package is missing or whose binary does not
 // run here reports nothing and says why; the other columns still run.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-support';
 
-import { createDatabase } from '../lib/resume_row.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
+import { benchPostgres, pkgVersion, unloadable } from '../lib/workflows_setup.js';
 import { ipcEngine, type Engine } from '../lib/workflows_engine.js';
 import { measureResume, measureRuns } from '../lib/workflows_rows.js';
 import { measureQueuedStep } from '../lib/workflows_queue.js';
@@ -29,54 +27,6 @@ export const PEERS = ['ergo-ts', 'restate', 'dbos', 'effect-workflow'] as const;
 
 /** One scenario, one child per engine (Effect's slow sleeps make its child the longest). */
 export const scenarios: ScenarioSpec[] = [{ id: 'workflows', peers: [...PEERS], timeout: 1500 }];
-
-/** The version of an installed npm package (its package.json, found from its entry point). */
-function pkgVersion(name: string): string {
-  const req = createRequire(import.meta.url);
-  try {
-    let dir = dirname(req.resolve(name));
-    for (;;) {
-      try {
-        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version: string };
-        if (pkg.name === name) return pkg.version;
-      } catch {
-        // No package.json here: one level up.
-      }
-      if (dirname(dir) === dir) return '?';
-      dir = dirname(dir);
-    }
-  } catch {
-    return '?';
-  }
-}
-
-/** Why `name` cannot be imported here, or undefined when it can. */
-async function unloadable(name: string): Promise<string | undefined> {
-  try {
-    await import(name);
-    return undefined;
-  } catch (e) {
-    return `${name} could not be loaded (${(e as Error).message.split('\n')[0]}); npm install in bench/ brings it`;
-  }
-}
-
-/** A PostgreSQL server for one child, fsync on, with a fresh database `name`; or why there is none. */
-async function postgres(name: string): Promise<{ pg: Postgres; url: string } | string> {
-  let missing: string | undefined;
-  try {
-    missing = postgresMissing();
-  } catch (e) {
-    missing = (e as Error).message;
-  }
-  if (missing !== undefined) return `no PostgreSQL server: ${missing}`;
-  const pg = await startPostgres({ settings: { fsync: 'on', full_page_writes: 'on', max_connections: 200 } });
-  try {
-    return { pg, url: createDatabase(pg.url, name) };
-  } catch (e) {
-    await pg.stop();
-    throw e;
-  }
-}
 
 /** Starts one peer's engine: the engine and what its figures' notes say, or why it cannot run. */
 async function startEngine(
@@ -118,7 +68,7 @@ async function startEngine(
     start = (url) => ergo.startErgo(url, log);
     what = 'ergo-ts workflows (@ergo-ts/entities) in child processes (client: IPC), PostgreSQL 15 fsync on';
   }
-  const db = await postgres(`wf_${peer.replace('-', '_')}`);
+  const db = await benchPostgres(`wf_${peer.replace('-', '_')}`, 200);
   if (typeof db === 'string') return `${label} column skipped: ${db}`;
   try {
     const engine = await start(db.url);
@@ -127,11 +77,11 @@ async function startEngine(
       what,
       stop: async () => {
         await engine.close();
-        await db.pg.stop();
+        await db.server.stop();
       },
     };
   } catch (e) {
-    await db.pg.stop();
+    await db.server.stop();
     throw e;
   }
 }

@@ -7,16 +7,14 @@
 // table its steps write through the user's own pool (every engine). An engine whose package or
 // server is missing reports nothing and says why; the other columns still run.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
-import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-support';
 import pg from 'pg';
 
-import { createDatabase } from '../lib/resume_row.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
+import { benchPostgres, pkgVersion, unloadable } from '../lib/workflows_setup.js';
 import type { OverloadTarget } from '../lib/workflows_open_loop.js';
 import { measureOrderSpike, measureOverload } from '../lib/workflows_overload_rows.js';
 import { EFFECTS_DDL } from '../net/workflows_overload_kinds.js';
@@ -32,55 +30,6 @@ export const scenarios: ScenarioSpec[] = [
   { id: 'workflows-overload', peers: [...PEERS], timeout: 900 },
   { id: 'workflows-order-spike', peers: ['ergo-ts'], timeout: 600 },
 ];
-
-/** The version of an installed npm package (its package.json, found from its entry point). */
-function pkgVersion(name: string): string {
-  const req = createRequire(import.meta.url);
-  try {
-    let dir = dirname(req.resolve(name));
-    for (;;) {
-      try {
-        const p = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version: string };
-        if (p.name === name) return p.version;
-      } catch {
-        // No package.json here: one level up.
-      }
-      if (dirname(dir) === dir) return '?';
-      dir = dirname(dir);
-    }
-  } catch {
-    return '?';
-  }
-}
-
-/** Why `name` cannot be imported here, or undefined when it can. */
-async function unloadable(name: string): Promise<string | undefined> {
-  try {
-    await import(name);
-    return undefined;
-  } catch (e) {
-    return `${name} could not be loaded (${(e as Error).message.split('\n')[0]}); npm install in bench/ brings it`;
-  }
-}
-
-/** A PostgreSQL 15 for one child (fsync on) with a fresh database; or why there is none. */
-async function postgres(name: string): Promise<{ server: Postgres; url: string } | string> {
-  let missing: string | undefined;
-  try {
-    missing = postgresMissing();
-  } catch (e) {
-    missing = (e as Error).message;
-  }
-  if (missing !== undefined) return `no PostgreSQL server: ${missing}`;
-  // Three members' pools, the API node's, the user's pools and DBOS' fit well under 300.
-  const server = await startPostgres({ settings: { fsync: 'on', full_page_writes: 'on', max_connections: 300 } });
-  try {
-    return { server, url: createDatabase(server.url, name) };
-  } catch (e) {
-    await server.stop();
-    throw e;
-  }
-}
 
 /** Starts `peer`'s engine on `url` (its effects pool `effects`), or says why it cannot run. */
 async function startTarget(peer: string, url: string, effects: pg.Pool, dir: string): Promise<OverloadTarget | string> {
@@ -137,7 +86,7 @@ export async function workflowsOverloadSuite(report: Report, ctx?: SuiteContext)
         ]
       : [{ scenario: c.scenario ?? 'workflows-overload', peer: c.peer }];
   for (const { scenario, peer } of runs) {
-    const db = await postgres(`wfo_${peer.replace('-', '_')}`);
+    const db = await benchPostgres(`wfo_${peer.replace('-', '_')}`, 300);
     if (typeof db === 'string') {
       console.error(`workflows overload: ${peer} skipped: ${db}`);
       continue;
