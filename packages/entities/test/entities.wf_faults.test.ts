@@ -1,7 +1,9 @@
-// The workflow fault checker (wf_faults.ts), short: four rounds per store (a SIGSTOP longer than
+// The workflow fault checker (wf_faults.ts), short: five rounds per store (a SIGSTOP longer than
 // failure detection, a rolling deploy onto a patched saga body once it ended, a kill -9 mid-step
-// or mid-compensation while new sagas take the patched path, then every member killed at a
-// journal boundary: a cancel's strike, its compensations, a signal wait, a child's start) across
+// or mid-compensation while new sagas take the patched path, every member killed at a journal
+// boundary: a cancel's strike, its compensations, a signal wait, a child's start; then, SQLite, a
+// hand-off while a saga's charge waits out its retry backoff, or, PostgreSQL, a member starved of
+// CPU by busy loops pinned to its core) across
 // network-namespace test hosts, over a saga (some cancelled mid-flight), an order (a sleep, a
 // confirmation with a timeout), durable sleeps, signals, a child workflow and an outbox-like step; then zero
 // violations. The checker's rules (wf_faults_check.ts) are first shown to
@@ -510,6 +512,73 @@ test('the checker fails on an order compensated after its confirmation, a cancel
   );
 });
 
+test("the checker fails on a step or a retry entry carrying an engine's code, a step journaled after more attempts than its own failures, and a start refused every time that exists", () => {
+  // A flaky charge: attempt 1 failed by itself, attempt 2 succeeded: a = 2. Every other step: 1.
+  const journal = (
+    charge: Partial<WorkflowJournalEntry>,
+    more: WorkflowJournalEntry[] = [],
+  ): WorkflowJournalEntry[] => [
+    j(0, 'step', 'reserve-0', 10, { a: 1 }),
+    j(1, 'step', 'charge', 20, { a: 2, ...charge }),
+    j(2, 'step', 'mail', 30, { a: 1 }),
+    ...more,
+  ];
+  const ds = [d('k0', 's/reserve-0', 5), d('k1', 's/charge', 15), d('k2', 's/mail', 25)];
+  const saga = (charge: Partial<WorkflowJournalEntry>, flaky = true, more: WorkflowJournalEntry[] = []): WfInstance =>
+    inst('wfsaga', 's', { items: 1, fail: false, flaky }, { ...done('done', journal(charge, more)), endedAt: 9000 });
+  assert.equal(violations([saga({})], ds), '');
+  // The hand-off during the backoff burned attempts 2..5: journaled failed with the run's end.
+  const runEnded = { name: 'ErgoError', code: 'ERR_WORKFLOW_RUN_ENDED', message: 'its activation hands off' };
+  const burned = inst(
+    'wfsaga',
+    's',
+    { items: 1, fail: false, flaky: true },
+    {
+      status: 'completed',
+      output: 'rolled-back',
+      journal: [
+        j(0, 'step', 'reserve-0', 10, { a: 1 }),
+        j(1, 'step', 'charge', 20, { a: 5, e: runEnded }),
+        j(2, 'step', 'compensate:reserve-0', 30, { a: 1 }),
+      ],
+      runs: 3,
+      endedAt: 9000,
+    },
+  );
+  const found = violations([burned], [d('k0', 's/reserve-0', 5), d('k3', 's/undo-0', 35)]);
+  assert.match(found, /an engine error reached the body \(operation 1 \(step charge\): ERR_WORKFLOW_RUN_ENDED/);
+  assert.match(
+    found,
+    /step charge journaled failed \(ERR_WORKFLOW_RUN_ENDED\) after 5 attempt\(s\), its own failures allow 2/,
+  );
+  // Done, but after an attempt more than its own failures (one lost to an engine failure).
+  assert.match(
+    violations([saga({ a: 3 })], ds),
+    /step charge journaled done after 3 attempt\(s\), its own failures allow 2/,
+  );
+  assert.match(
+    violations([saga({ a: 2 }, false)], ds),
+    /step charge journaled done after 2 attempt\(s\), its own failures allow 1/,
+  );
+  const twice = journal({}).map((e) => (e.n === 'mail' ? { ...e, a: 2 } : e));
+  assert.match(
+    violations(
+      [inst('wfsaga', 's', { items: 1, fail: false, flaky: true }, { ...done('done', twice), endedAt: 9000 })],
+      ds,
+    ),
+    /step mail journaled done after 2 attempt\(s\), its own failures allow 1/,
+  );
+  // A retry entry left with an engine's code (an engine failure counted as an attempt).
+  const retry = j(3, 'retry', 'x', 40, { done: false, e: { name: 'ErgoError', code: 'ERR_TIMEOUT', message: 't' } });
+  assert.match(violations([saga({}, true, [retry])], ds), /operation 3 \(retry x\): ERR_TIMEOUT/);
+  // A start refused ERR_ENTITY_OVERLOADED at every ask creates nothing.
+  assert.match(
+    violations([{ ...saga({}), started: false, refusedOnly: true }], ds),
+    /every start was refused ERR_ENTITY_OVERLOADED, yet the store has the instance \(completed\)/,
+  );
+  assert.equal(violations([{ ...saga({}), started: false, refusedOnly: true, record: null }], []), '');
+});
+
 async function run(store: 'sqlite' | 'postgres', first: readonly WfFaultKind[]): Promise<WfFaultReport> {
   const report = await runWorkflowFaults({
     rounds: first.length,
@@ -518,6 +587,8 @@ async function run(store: 'sqlite' | 'postgres', first: readonly WfFaultKind[]):
     // CI's short variant of the long pause: still longer than failure detection (1 s leases, a
     // 1.5 s heartbeat), short enough for the whole run to stay near a minute.
     longPauseMs: [4000, 5000],
+    // A starvation long enough to outlast a few leases (1 s), short enough for CI.
+    starveMs: 3000,
     progress: (l) => console.log(`# ${l}`),
   });
   console.log(`# ${JSON.stringify(report)}`);
@@ -529,19 +600,19 @@ async function run(store: 'sqlite' | 'postgres', first: readonly WfFaultKind[]):
   return report;
 }
 
-test('workflows under a pause longer than failure detection, a rolling deploy onto a patched body, kill -9 mid-step and every member killed at a journal boundary, one shared SQLite file: no violation', async (t) => {
+test("workflows under a pause longer than failure detection, a rolling deploy onto a patched body, kill -9 mid-step, every member killed at a journal boundary and a hand-off during a step's retry backoff, one shared SQLite file: no violation", async (t) => {
   if (!requireHosts(t)) return;
-  await run('sqlite', ['longpause', 'deploy', 'midstep', 'boundary']);
+  await run('sqlite', ['longpause', 'deploy', 'midstep', 'boundary', 'backoff']);
 });
 
-test('workflows under a pause longer than failure detection, a rolling deploy onto a patched body, kill -9 mid-compensation and every member killed at a journal boundary, PostgreSQL in a host of its own: no violation', async (t) => {
+test('workflows under a pause longer than failure detection, a rolling deploy onto a patched body, kill -9 mid-compensation, every member killed at a journal boundary and a member starved of CPU, PostgreSQL in a host of its own: no violation', async (t) => {
   if (!requireHosts(t)) return;
   const missing = postgresMissing();
   if (missing !== undefined) {
     t.skip(missing);
     return;
   }
-  await run('postgres', ['longpause', 'deploy', 'compkill', 'boundary']);
+  await run('postgres', ['longpause', 'deploy', 'compkill', 'boundary', 'starve']);
 });
 
 test("the checker fails on a state index row missing or not its record's, and counts that are not the tally of the records", () => {

@@ -228,14 +228,23 @@ export class FaultNode {
     // instead of as an uncaught 'error'; its command then fails by its bound.
     proc.on('error', () => undefined);
     const ready = new Promise<void>((resolve, reject) => {
-      proc.on('message', (m: { kind?: string; id?: number; ok?: unknown; err?: string; code?: string }) => {
-        if (m.kind === 'ready') return resolve();
-        const w = this.#waiting.get(m.id!);
-        if (w === undefined) return;
-        this.#waiting.delete(m.id!);
-        if (m.err !== undefined) w.reject(Object.assign(new Error(m.err), { code: m.code }));
-        else w.resolve(m.ok);
-      });
+      proc.on(
+        'message',
+        (m: { kind?: string; id?: number; ok?: unknown; err?: string; code?: string; retryAfterMs?: number }) => {
+          if (m.kind === 'ready') return resolve();
+          const w = this.#waiting.get(m.id!);
+          if (w === undefined) return;
+          this.#waiting.delete(m.id!);
+          if (m.err !== undefined)
+            w.reject(
+              Object.assign(new Error(m.err), {
+                code: m.code,
+                ...(m.retryAfterMs === undefined ? {} : { retryAfterMs: m.retryAfterMs }),
+              }),
+            );
+          else w.resolve(m.ok);
+        },
+      );
       proc.once('exit', (code) => {
         reject(new Error(`${this.name} exited (${String(code)})`));
         for (const w of this.#waiting.values()) w.reject(new Error(`${this.name} exited`));

@@ -4,7 +4,7 @@
 // comma-separated: static routes, no registrar), FN_DB (the PostgreSQL URL: the server runs in a
 // host of its own), FN_LOG (a file this node appends every runtime event to, one JSON line each,
 // synchronously: what was appended before a kill -9 is on disk), FN_LEASE_MS, FN_RENEW_MS;
-// FN_TAKEOVER=0 turns takeOverFromDeadMembers off; FN_STALL_MS sets peerStallTimeout (default 1500).
+// FN_TAKEOVER=0 turns takeOverFromDeadMembers off; FN_MAX_STEPS sets maxConcurrentSteps; FN_STALL_MS sets peerStallTimeout (default 1500).
 // The entity kinds are faults_kinds.ts's (a state-mode ledger, an event-sourced ledger, both
 // with reminders, and a durable state machine). FN_DB is a postgres:// URL, or a SQLite file
 // path (the file system is shared by every test host). Commands over IPC: `durable` (kind, key,
@@ -112,6 +112,9 @@ if (process.env.FN_NAME !== undefined) {
     renewIntervalMs: Number(env('FN_RENEW_MS')),
     probeIntervalMs: 100,
     takeOverFromDeadMembers: process.env.FN_TAKEOVER !== '0',
+    // FN_MAX_STEPS: the member's concurrent step attempts (the checker's overload mode sets it low,
+    // so its offered load meets the step line and the refusals of a full one); unset, the default.
+    ...(process.env.FN_MAX_STEPS ? { maxConcurrentSteps: Number(process.env.FN_MAX_STEPS) } : {}),
     // FN_LEASE_SCOPE=key|shard (passed through from the harness' environment) picks the lease
     // scope; unset, the runtime's default (a lease per shard).
     ...(process.env.FN_LEASE_SCOPE === 'key' || process.env.FN_LEASE_SCOPE === 'shard'

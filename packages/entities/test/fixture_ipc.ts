@@ -25,8 +25,16 @@ export function serveCommands<C extends { id: number }>(run: (c: C) => Promise<u
   process.on('message', (c: C) => {
     run(c).then(
       (ok) => toParent({ id: c.id, ok }),
-      (e: unknown) =>
-        toParent({ id: c.id, err: String((e as Error)?.message ?? e), code: (e as { code?: unknown })?.code }),
+      (e: unknown) => {
+        // An overloaded owner's refusal says when to ask again: the harness honours it.
+        const retryAfterMs = (e as { retryAfterMs?: unknown })?.retryAfterMs;
+        toParent({
+          id: c.id,
+          err: String((e as Error)?.message ?? e),
+          code: (e as { code?: unknown })?.code,
+          ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}),
+        });
+      },
     );
   });
   toParent({ kind: 'ready' });

@@ -10,7 +10,13 @@
 // restart (at any time, or `boundary`: the moment a chosen journal entry is seen in the store — a
 // cancel's strike before its compensations, between them, after them, a signal wait just begun, a
 // child's start), and a rolling deploy (members stopped and started one by one onto a saga body that adds
-// a step behind `ctx.patched`). Each round starts workflows through random live members (again with
+// a step behind `ctx.patched`), a hand-off during a retry backoff (`backoff`: once a saga's flaky
+// charge failed its first attempt and waits out a 5 s backoff, its owner is stopped and started,
+// paused past the lease, or another member rejoins), and CPU starvation (`starve`: busy loops and
+// the member's every thread pinned to one core for `starveMs`, then released). With `overload`
+// (WfOverloadOptions) a load generator offers sagas open-loop above the measured capacity through
+// every round (refusals honoured, unknown outcomes asked again), and the report gives goodput,
+// refusals by code and each starvation's cost. Each round starts workflows through random live members (again with
 // the same id until acknowledged), sends the signals (each with an id, again until acknowledged,
 // the next after the previous), cancels some sagas mid-flight, and injects one fault; after the
 // rounds every instance must end within a bound (orders confirmed and cancelled at random too), and `result()` of each is asked through a random
@@ -19,8 +25,10 @@
 // wf_faults_run.ts (the long run). With `store: 'pg-ha'` the store is a Patroni cluster in the test
 // hosts, and the store's own faults (wf_faults_pgha.ts) are mixed with the members'.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 
 import { eventually, within } from '@ergo-ts/test-support';
@@ -67,6 +75,8 @@ export const WF_FAULT_KINDS = [
   'compkill',
   'deploy',
   'boundary',
+  'backoff',
+  'starve',
 ] as const;
 
 /**
@@ -129,9 +139,92 @@ export interface WfFaultOptions {
   watchdogMs?: number;
   /** Run a workflow schedule through the rounds and check its starts (wf_faults_schedule.ts). */
   schedule?: boolean;
+  /** The overload mode (see {@link WfOverloadOptions}): absent, no load beyond the rounds' own. */
+  overload?: WfOverloadOptions;
+  /** How long a `starve` fault holds its victim's core, in ms. Default 8000 (eight leases). */
+  starveMs?: number;
+  /** The busy loops pinned to the starved member's core. Default 3 (it gets about a quarter of it). */
+  starveHogs?: number;
+}
+
+/**
+ * The overload mode: a load generator offers sagas (one reservation, a charge flaky at times, a
+ * mail; steps of 300–500 ms) open-loop at `multiple` times the cluster's capacity from the first
+ * round to the last, beside the rounds' own workflows and faults. A start refused
+ * ERR_ENTITY_OVERLOADED is asked again only after its `retryAfterMs`, and given up (shed) after
+ * `refusalsToShed` refusals; one answered ERR_WORKFLOW_OUTCOME_UNKNOWN (or not at all) is asked
+ * again with the same id. Each member runs `maxSteps` step attempts at once, so the load meets
+ * the members' step lines (and their refusals) rather than only the host's CPU.
+ */
+export interface WfOverloadOptions {
+  /** Offered arrivals per second as a multiple of the capacity. */
+  readonly multiple: number;
+  /**
+   * Sagas per second the cluster completes; absent: measured before the rounds, closed-loop (as
+   * many sagas in flight as the members run steps, and half as many again) for `calibrateMs`.
+   */
+  readonly capacity?: number;
+  /** The members' `maxConcurrentSteps`. Default 4. */
+  readonly maxSteps?: number;
+  /** How long the capacity is measured, in ms (its first fifth a warm-up). Default 15 000. */
+  readonly calibrateMs?: number;
+  /** Refusals (ERR_ENTITY_OVERLOADED) after which an offered start is given up. Default 3. */
+  readonly refusalsToShed?: number;
+}
+
+/** What the overload mode measured (the report's `overload`). */
+export interface WfOverloadSeen {
+  multiple: number;
+  /** Sagas per second completed closed-loop before the rounds (or as configured), and how. */
+  capacityPerS: number;
+  capacityFrom: 'measured' | 'configured';
+  offeredPerS: number;
+  /** The window the generator offered in, in s. */
+  seconds: number;
+  /** Starts offered, acknowledged, shed (given up after refusals only), given up otherwise. */
+  offered: number;
+  acknowledged: number;
+  shed: number;
+  givenUp: number;
+  /** Offers the generator could not make because too many of its own were in flight. */
+  notOffered: number;
+  /** Every failed ask of an offered start, by code (`no answer`: the harness's own bound). */
+  refusals: Record<string, number>;
+  /** The rounds' own asks (starts, signals, cancels …) that failed, by code. */
+  roundAsksFailed: Record<string, number>;
+  /** Offered sagas completed within the window, per second, and as a share of the capacity. */
+  goodputPerS: number;
+  goodputShare: number;
+  /** Offered sagas completed in the end, and first offer → end of those (ms). */
+  completed: number;
+  latencyMs: { p50: number; p99: number; max: number };
+}
+
+/** One CPU starvation of a member and what it cost (from the logged events). */
+export interface WfStarveSeen {
+  source: string;
+  ms: number;
+  hogs: number;
+  /** Workflow activations on the member when the starvation began. */
+  activeBefore: number;
+  /** Its activations that stopped (a lease lost, a store failure) from the start until 5 s after. */
+  stopped: number;
+  /** Of those active before, activated by another member from the start until 5 s after. */
+  reactivatedElsewhere: number;
+  /** Workflow activations by any member in that window, and in as long a window just before. */
+  activationsDuring: number;
+  activationsBefore: number;
 }
 
 const sleepFor = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const execFileP = promisify(execFile);
+
+/** p50, p99 and max of `xs`. */
+const spread = (xs: readonly number[]): { p50: number; p99: number; max: number } => {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p: number): number => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+  return { p50: at(50), p99: at(99), max: s[s.length - 1] ?? 0 };
+};
 
 /** A cancel's answer: accepted, refused because the instance had ended, or never answered. */
 type CancelSeen = NonNullable<WfInstance['cancel']>;
@@ -153,7 +246,13 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
   const sinkFile = join(dir, 'sink.jsonl');
   writeFileSync(sinkFile, '');
   const pgHa = storeKind === 'pg-ha';
-  const clusterOpts = { dir, leaseMs: o.leaseMs, renewMs: o.renewMs, env: { FN_SINK: sinkFile } };
+  const maxSteps = o.overload === undefined ? undefined : (o.overload.maxSteps ?? 4);
+  const clusterOpts = {
+    dir,
+    leaseMs: o.leaseMs,
+    renewMs: o.renewMs,
+    env: { FN_SINK: sinkFile, ...(maxSteps === undefined ? {} : { FN_MAX_STEPS: String(maxSteps) }) },
+  };
   await using cluster =
     storeKind === 'pg-ha'
       ? await pgHaFaultCluster({ ...clusterOpts, ...(o.storeLog === undefined ? {} : { log: o.storeLog }) })
@@ -196,6 +295,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     [...WF_FAULT_KINDS, ...(pgHa ? WF_STORE_FAULT_KINDS : [])].map((k) => [k, 0]),
   );
   const ops = { starts: 0, signals: 0, updates: 0, givenUp: 0 };
+  const roundAsksFailed: Record<string, number> = {};
   const cancels = { cancelled: 0, closed: 0, unknown: 0 };
   const instances: {
     wf: WfName;
@@ -209,6 +309,8 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     answers: { uid: string; answer: unknown }[];
     /** Why a replay of it diverged, though its body never changed. */
     diverged?: string;
+    /** The overload mode's: every ask of its start refused ERR_ENTITY_OVERLOADED, then given up. */
+    refusedOnly?: boolean;
   }[] = [];
   const boundaries: Record<string, { asked: number; seen: number }> = Object.fromEntries(
     Object.keys(WF_BOUNDARIES).map((b) => [b, { asked: 0, seen: 0 }]),
@@ -246,7 +348,12 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       } catch (e) {
         const code = (e as { code?: unknown }).code;
         if (o.final?.(code) === true) return { code: code as string };
-        // Unavailable, timed out, down or paused: again, with the same id.
+        // Unavailable, timed out, down or paused: again, with the same id; refused by an
+        // overloaded owner: again once its retryAfterMs has passed, not before.
+        const k = typeof code === 'string' ? code : 'no answer';
+        roundAsksFailed[k] = (roundAsksFailed[k] ?? 0) + 1;
+        const after = (e as { retryAfterMs?: unknown }).retryAfterMs;
+        if (code === 'ERR_ENTITY_OVERLOADED' && typeof after === 'number') await sleepFor(after);
       }
       await sleepFor(50);
     }
@@ -261,10 +368,27 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     return r !== undefined;
   };
   const allSee = (): Promise<void> => everySeesEvery(nodes);
-  const sinkLines = (): string[] =>
-    readFileSync(sinkFile, 'utf8')
-      .split('\n')
-      .filter((l) => l !== '');
+  // The sink's lines, read on from where the last look stopped: under the overload mode it grows
+  // to megabytes, and a fault polls it every few ms. A line cut by a kill -9 joins the next
+  // written and fails to parse, as it did when the whole file was read each time.
+  const sink = { lines: [] as string[], pos: 0, tail: '' };
+  const sinkLines = (): string[] => {
+    const fd = openSync(sinkFile, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size > sink.pos) {
+        const buf = Buffer.alloc(size - sink.pos);
+        const n = readSync(fd, buf, 0, buf.length, sink.pos);
+        sink.pos += n;
+        const parts = (sink.tail + buf.subarray(0, n).toString('utf8')).split('\n');
+        sink.tail = parts.pop()!;
+        for (const l of parts) if (l !== '') sink.lines.push(l);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return sink.lines;
+  };
   /** Waits (bounded) for a delivery after line `from` that `match` accepts; the first such. */
   const seeDelivery = (from: number, match: (d: Delivery) => boolean, what: string): Promise<Delivery | undefined> => {
     let found: Delivery | undefined;
@@ -369,6 +493,158 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     await waits.track('every node sees every member', allSee());
     await resumeHalted(await dumpAll());
   };
+
+  // The overload mode's load generator (WfOverloadOptions).
+  const ov = o.overload;
+  const load = {
+    offered: 0,
+    acknowledged: 0,
+    shed: 0,
+    givenUp: 0,
+    notOffered: 0,
+    refusals: {} as Record<string, number>,
+    inFlight: 0,
+    from: 0,
+    to: 0,
+    capacity: ov?.capacity ?? 0,
+    offers: [] as Promise<void>[],
+    stop: undefined as (() => void) | undefined,
+  };
+  /** When each offered saga was first offered, by id. */
+  const offeredAt = new Map<string, number>();
+  let loadNo = 0;
+  /** A saga of the load: one reservation, a charge (flaky at times), a mail; long steps. */
+  const loadSaga = (prefix: string): (typeof instances)[number] => {
+    const id = `${prefix}${++loadNo}`;
+    const input = { items: 1, fail: false, flaky: rand() < 0.3, stepMs: int(300, 500) };
+    const inst: (typeof instances)[number] = {
+      wf: 'wfsaga',
+      id,
+      input,
+      started: false,
+      acked: [],
+      lost: 0,
+      answers: [],
+    };
+    instances.push(inst);
+    offeredAt.set(id, Date.now());
+    return inst;
+  };
+  /**
+   * Offers one saga's start: asked again with the same id after no answer or an unknown outcome,
+   * after `retryAfterMs` when refused, given up (shed) after `refusalsToShed` refusals or 60 s.
+   */
+  const offer = async (inst: (typeof instances)[number], counted = true): Promise<void> => {
+    const tally = counted ? load : { ...load, refusals: {} as Record<string, number> };
+    const deadline = Date.now() + 60_000;
+    let refused = 0;
+    let other = 0;
+    while (Date.now() < deadline) {
+      const live = usable();
+      if (live.length === 0) {
+        await sleepFor(200);
+        continue;
+      }
+      try {
+        await pick(live).cmd('wfstart', { wf: 'wfsaga', key: inst.id, input: inst.input, timeout: 4000 }, 8000);
+        inst.started = true;
+        tally.acknowledged++;
+        return;
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        const k = typeof code === 'string' ? code : 'no answer';
+        tally.refusals[k] = (tally.refusals[k] ?? 0) + 1;
+        if (code === 'ERR_ENTITY_OVERLOADED') {
+          if (++refused >= (ov?.refusalsToShed ?? 3)) break;
+          const after = (e as { retryAfterMs?: unknown }).retryAfterMs;
+          await sleepFor(typeof after === 'number' ? after : 1000);
+          continue;
+        }
+        other++;
+        // ERR_WORKFLOW_OUTCOME_UNKNOWN, no answer, unavailable: the same id again, soon.
+        await sleepFor(code === 'ERR_WORKFLOW_OUTCOME_UNKNOWN' ? 50 : 200);
+      }
+    }
+    if (other === 0 && refused > 0) {
+      inst.refusedOnly = true;
+      tally.shed++;
+    } else tally.givenUp++;
+  };
+  /** Measures the capacity closed-loop: sagas completed per second with the members' steps kept busy. */
+  const calibrate = async (ms: number): Promise<number> => {
+    const t0 = Date.now();
+    const warm = t0 + ms / 5;
+    const end = t0 + ms;
+    let done = 0;
+    const workers = Math.ceil(3 * (maxSteps ?? 4) * 1.5);
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        while (Date.now() < end) {
+          const inst = loadSaga('cal');
+          await offer(inst, false); // the calibration's: not the offered load's figures
+          if (!inst.started) continue;
+          const r = await ask('wfresult', { wf: 'wfsaga', key: inst.id, timeout: 30_000 }, { giveUpMs: 60_000 });
+          const now = Date.now();
+          if (r !== undefined && 'ok' in r && now > warm && now <= end) done++;
+        }
+      }),
+    );
+    return done / ((end - warm) / 1000);
+  };
+  /** Starts offering at `multiple` × capacity, open-loop, until `load.stop()`. */
+  const startLoad = (): void => {
+    const rate = ov!.multiple * load.capacity;
+    load.from = Date.now();
+    let sent = 0;
+    const tick = setInterval(() => {
+      const due = Math.floor(((Date.now() - load.from) * rate) / 1000);
+      for (; sent < due; sent++) {
+        // The harness's own bound: beyond it the machine, not the cluster, would be measured.
+        if (load.inFlight >= 3000) {
+          load.notOffered++;
+          continue;
+        }
+        load.offered++;
+        load.inFlight++;
+        load.offers.push(offer(loadSaga('ld')).finally(() => void load.inFlight--));
+      }
+    }, 20);
+    load.stop = () => {
+      clearInterval(tick);
+      load.to = Date.now();
+    };
+  };
+  const loadNote = (): string =>
+    ov === undefined
+      ? ''
+      : `; load offered ${load.offered}, acked ${load.acknowledged}, shed ${load.shed}, in flight ${load.inFlight}, refusals ${JSON.stringify(load.refusals)}`;
+
+  // CPU starvation (`starve`): busy loops pinned to one core with the victim.
+  const hogs = new Set<ChildProcess>();
+  const starves: { source: string; from: number; to: number; hogs: number }[] = [];
+  const starve = async (victim: FaultNode): Promise<void> => {
+    const pid = victim.proc?.pid;
+    if (pid === undefined) return;
+    const cores = availableParallelism();
+    const core = String(cores - 1);
+    const n = o.starveHogs ?? 3;
+    const from = Date.now();
+    for (let i = 0; i < n; i++) {
+      const h = spawn('taskset', ['-c', core, process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' });
+      h.on('error', () => undefined);
+      hogs.add(h);
+    }
+    // Every thread of the member (its event loop, libuv's and V8's) onto that core.
+    await execFileP('taskset', ['-a', '-p', '-c', core, String(pid)]).catch(() => undefined);
+    await sleepFor(o.starveMs ?? 8000);
+    for (const h of hogs) h.kill('SIGKILL');
+    hogs.clear();
+    await execFileP('taskset', ['-a', '-p', '-c', `0-${cores - 1}`, String(pid)]).catch(() => undefined);
+    starves.push({ source: `${victim.name}#${victim.incarnation}`, from, to: Date.now(), hogs: n });
+  };
+
+  // The hand-off during a retry backoff (`backoff`): how each was made, and backoffs seen first.
+  const backoffs = { seen: 0, stop: 0, pause: 0, join: 0 };
   try {
     progress(`seed ${seed}, store ${storeKind}`);
     for (const n of nodes) await n.start();
@@ -381,6 +657,19 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         { final: (c) => c === 'ERR_SCHEDULE_EXISTS' },
       );
       if (created === undefined) throw new Error('the schedule could not be created');
+    }
+    if (ov !== undefined) {
+      if (ov.capacity === undefined) {
+        progress(`overload: measuring the capacity (closed loop, ${ov.calibrateMs ?? 15_000} ms)`);
+        load.capacity = await calibrate(ov.calibrateMs ?? 15_000);
+        if (!(load.capacity > 0)) load.capacity = 1; // nothing completed: offer 1/s × multiple all the same
+        // The calibration's result() polls are not the rounds' asks.
+        for (const k of Object.keys(roundAsksFailed)) delete roundAsksFailed[k];
+      }
+      progress(
+        `overload: capacity ${load.capacity.toFixed(2)} sagas/s (${ov.capacity === undefined ? 'measured' : 'configured'}); offering ${(ov.multiple * load.capacity).toFixed(2)}/s`,
+      );
+      startLoad();
     }
     let nextId = 0;
     let done = 0;
@@ -409,23 +698,28 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       for (let i = 0; i < perRound; i++) {
         // A compensation kill needs a compensation in flight: one saga that fails for good.
         const forced = kind === 'compkill' && i === 0;
+        // A hand-off during a backoff needs sagas whose charge fails once and then waits 5 s.
+        const backoffSaga = kind === 'backoff' && i < 2;
         // A boundary kill needs what makes its entry: two orders (cancelled in their sleep unless
         // the boundary is their confirmation wait), or a parent.
         const atBoundary = boundary !== undefined && i < 2;
-        const wf = forced
-          ? 'wfsaga'
-          : atBoundary
-            ? boundary === 'child'
-              ? 'wfparent'
-              : 'wforder'
-            : pick(['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfcan', 'wfupd', 'wforder'] as const);
+        const wf =
+          forced || backoffSaga
+            ? 'wfsaga'
+            : atBoundary
+              ? boundary === 'child'
+                ? 'wfparent'
+                : 'wforder'
+              : pick(['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfcan', 'wfupd', 'wforder'] as const);
         const id = `${wf.slice(2)}${++nextId}`;
         const stepMs = int(0, 300);
         const input: Record<string, unknown> =
           wf === 'wfsaga'
-            ? forced
-              ? { items: 3, fail: true, flaky: false, stepMs: Math.max(stepMs, 150) }
-              : { items: int(1, 3), fail: rand() < 0.4, flaky: rand() < 0.3, stepMs }
+            ? backoffSaga
+              ? { items: 1, fail: false, flaky: true, stepMs: 100, backoffMs: 5000 }
+              : forced
+                ? { items: 3, fail: true, flaky: false, stepMs: Math.max(stepMs, 150) }
+                : { items: int(1, 3), fail: rand() < 0.4, flaky: rand() < 0.3, stepMs }
             : wf === 'wfsleep'
               ? { sleeps: Array.from({ length: int(1, 3) }, () => int(100, 2500)), stepMs }
               : wf === 'wfsignals'
@@ -444,7 +738,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
             ? boundary === 'signal'
               ? undefined
               : int(700, 1300) // in its sleep, after its steps
-            : (wf === 'wfsaga' || wf === 'wforder') && !forced && rand() < cancelShare
+            : (wf === 'wfsaga' || wf === 'wforder') && !forced && !backoffSaga && rand() < cancelShare
               ? int(0, 1500)
               : undefined;
         // An order's confirmation (most orders), sent once at a random time: before its wait, in it, or too late.
@@ -581,6 +875,42 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         await waits.track(`heal ${kind} of ${victim.name}`, cut.heal());
       } else if (kind === 'deploy') {
         await deploy(++version);
+      } else if (kind === 'starve') {
+        await waits.track(`starve ${victim.name}`, starve(victim));
+      } else if (kind === 'backoff') {
+        // Once a saga's charge failed its first attempt (its retry entry stored), its owner — the
+        // member its reservation was delivered from — hands off while it waits out its 5 s backoff:
+        // stopped and started (a rolling deploy of one), paused past the lease, or another member
+        // killed and started again (a join moves shards).
+        const keys = [`saga${roundFirst}`, `saga${roundFirst + 1}`];
+        const failedOnce = (r: WfRecord): boolean => r.journal.some((e) => e.t === 'retry' && e.n === 'charge');
+        if (await waits.track('a charge in its backoff', seeBoundary('wfsaga', keys, failedOnce))) backoffs.seen++;
+        const delivered = sinkLines()
+          .slice(from)
+          .map((l) => {
+            try {
+              return JSON.parse(l) as Delivery;
+            } catch {
+              return undefined;
+            }
+          })
+          .find((d) => d?.e === `${keys[0]}/reserve-0`);
+        const owner = usable().find((n) => n.name === delivered?.node) ?? victim;
+        victim = owner;
+        const how = pick(['stop', 'pause', 'join'] as const);
+        backoffs[how]++;
+        if (how === 'stop') {
+          await waits.track(`backoff: stop ${owner.name}`, owner.stop());
+          await waits.track(`backoff: start ${owner.name}`, owner.start());
+        } else if (how === 'pause') {
+          const resume = pause(owner);
+          await sleepFor(pauseMs);
+          resume();
+        } else {
+          const others = usable().filter((n) => n !== owner);
+          await killAndRestart(others.length > 0 ? pick(others) : owner, false);
+        }
+        storeNote = `${how} ${owner.name}`;
       } else if (kind === 'boundary') {
         // Every member killed the moment the boundary's entry is seen in the store (polled).
         const b = boundary!;
@@ -597,11 +927,13 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       // A member paused past detection is not seen by the others until it continues.
       if (longPause === undefined) await waits.track('every node sees every member', allSee());
       progress(
-        `round ${round}/${o.rounds}: ${kind}${boundary === undefined ? '' : ` at ${boundary}`} ${storeNote !== '' ? storeNote : kind === 'restart' || kind === 'deploy' || kind === 'boundary' ? `all${kind === 'deploy' ? ` to v${version}` : ''}` : victim.name}; started ${ops.starts}, signals ${ops.signals}, updates ${ops.updates}, cancels ${cancels.cancelled}/${cancels.closed}/${cancels.unknown}, given up ${ops.givenUp}`,
+        `round ${round}/${o.rounds}: ${kind}${boundary === undefined ? '' : ` at ${boundary}`} ${storeNote !== '' ? storeNote : kind === 'restart' || kind === 'deploy' || kind === 'boundary' ? `all${kind === 'deploy' ? ` to v${version}` : ''}` : victim.name}; started ${ops.starts}, signals ${ops.signals}, updates ${ops.updates}, cancels ${cancels.cancelled}/${cancels.closed}/${cancels.unknown}, given up ${ops.givenUp}${loadNote()}`,
       );
     }
+    load.stop?.();
     if (longPause !== undefined) await waits.track('the long pause ends', longPause.over);
     await hosts.healAll();
+    await waits.track('the offered starts', Promise.all(load.offers));
     await allSee();
     await waits.track('signals', within(Promise.all(background), 'every signal sent', 120_000)).catch(() => undefined);
     // Every instance (and every child) must end within the bound; halted ones are resumed.
@@ -631,6 +963,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       ...(i.wf === 'wforder' ? { signalsAcked: i.acked } : {}),
       ...(i.cancel === undefined ? {} : { cancel: i.cancel }),
       ...(i.diverged === undefined ? {} : { diverged: i.diverged }),
+      ...(i.refusedOnly === true ? { refusedOnly: true } : {}),
       record: records.get(`${i.wf}/${i.id}`) ?? null,
     }));
     for (const p of instances)
@@ -708,7 +1041,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         result.violations.push(...scheduled.violations);
       }
     }
-    return wfFaultReport({
+    const report = wfFaultReport({
       store: storeKind,
       storeSeen,
       seed,
@@ -730,7 +1063,14 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       kills,
       scheduled,
     });
+    return {
+      ...report,
+      ...(ov === undefined ? {} : { overload: overloadSeen(ov, load, offeredAt, records, roundAsksFailed) }),
+      ...(starves.length === 0 ? {} : { starvation: starves.map((m) => starveSeen(m, events)) }),
+      ...(faults.backoff === 0 ? {} : { backoff: backoffs }),
+    };
   } finally {
+    for (const h of hogs) h.kill('SIGKILL');
     if (watchdog !== undefined) clearInterval(watchdog);
     clearInterval(exitWatch);
     for (const n of nodes) {
@@ -739,4 +1079,83 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     }
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The overload mode's figures from what the generator counted and the records at the end. */
+function overloadSeen(
+  ov: WfOverloadOptions,
+  load: {
+    offered: number;
+    acknowledged: number;
+    shed: number;
+    givenUp: number;
+    notOffered: number;
+    refusals: Record<string, number>;
+    from: number;
+    to: number;
+    capacity: number;
+  },
+  offeredAt: ReadonlyMap<string, number>,
+  records: ReadonlyMap<string, WfRecord | null>,
+  roundAsksFailed: Record<string, number>,
+): WfOverloadSeen {
+  const seconds = Math.max(0.001, (load.to - load.from) / 1000);
+  let inWindow = 0;
+  const latency: number[] = [];
+  for (const [id, at] of offeredAt) {
+    if (!id.startsWith('ld')) continue; // the calibration's are not the offered load's
+    const r = records.get(`wfsaga/${id}`);
+    if (r?.status !== 'completed' || r.endedAt === undefined) continue;
+    latency.push(r.endedAt - at);
+    if (r.endedAt <= load.to) inWindow++;
+  }
+  const goodput = inWindow / seconds;
+  const round2 = (x: number): number => Math.round(x * 100) / 100;
+  return {
+    multiple: ov.multiple,
+    capacityPerS: round2(load.capacity),
+    capacityFrom: ov.capacity === undefined ? 'measured' : 'configured',
+    offeredPerS: round2(ov.multiple * load.capacity),
+    seconds: Math.round(seconds),
+    offered: load.offered,
+    acknowledged: load.acknowledged,
+    shed: load.shed,
+    givenUp: load.givenUp,
+    notOffered: load.notOffered,
+    refusals: load.refusals,
+    roundAsksFailed,
+    goodputPerS: round2(goodput),
+    goodputShare: round2(goodput / load.capacity),
+    completed: latency.length,
+    latencyMs: spread(latency),
+  };
+}
+
+/** What one starvation cost its member, from the logged events (see {@link WfStarveSeen}). */
+function starveSeen(
+  m: { source: string; from: number; to: number; hogs: number },
+  events: readonly { event: string; kind: string; key: string; source: string; at?: number }[],
+): WfStarveSeen {
+  const until = m.to + 5000;
+  const span = until - m.from;
+  const wf = events.filter((e) => e.kind.startsWith('wf') && e.at !== undefined);
+  const last = new Map<string, string>();
+  for (const e of wf) if (e.source === m.source && e.at! < m.from) last.set(`${e.kind}/${e.key}`, e.event);
+  const active = new Set([...last].filter(([, ev]) => ev === 'activated' || ev === 'written').map(([k]) => k));
+  const during = wf.filter((e) => e.at! >= m.from && e.at! <= until);
+  const moved = new Set(
+    during
+      .filter((e) => e.event === 'activated' && e.source !== m.source && active.has(`${e.kind}/${e.key}`))
+      .map((e) => `${e.kind}/${e.key}`),
+  );
+  return {
+    source: m.source,
+    ms: m.to - m.from,
+    hogs: m.hogs,
+    activeBefore: active.size,
+    stopped: during.filter((e) => e.source === m.source && e.event === 'stopped').length,
+    reactivatedElsewhere: moved.size,
+    activationsDuring: during.filter((e) => e.event === 'activated').length,
+    activationsBefore: wf.filter((e) => e.event === 'activated' && e.at! >= m.from - span && e.at! < m.from).length,
+  };
 }

@@ -13,6 +13,8 @@
 //     process (`<node>#<incarnation>`: a kill makes a new one) unless that process was paused in
 //     between, or its activation of the instance ended (or was refused), or another process
 //     activated or wrote the instance in between;
+//   - a refusal creates nothing: an instance whose every start was refused ERR_ENTITY_OVERLOADED
+//     (then given up) is not in the store;
 //   - every instance ends: an acknowledged start whose record is missing, or still running after
 //     the bounded wait (unless a signal it needs was never acknowledged), or failed, or cancelled
 //     without a cancel asked;
@@ -26,8 +28,12 @@
 //     compensations; cancelled (a cancel asked) with every compensation of a step journaled done
 //     applied once, none of a step not journaled, refund before unreserve, ship journaled only
 //     as returned after the cancel (marked `c`);
-//   - no engine error reaches a body: a wait's entry (sleep, signal, update, continue) or an
-//     instance's end carrying an engine's code (ERR_PROCESS_*, ERR_WORKFLOW_RUN_ENDED, ERR_ENTITY_*);
+//   - no engine error reaches a body: a journal entry (a step's or a retry entry's failure, a
+//     wait's: sleep, signal, update, continue, child) or an instance's end carrying an engine's
+//     code (ERR_PROCESS_*, ERR_WORKFLOW_RUN_ENDED, ERR_ENTITY_*, ERR_TIMEOUT, ERR_NO_CONNECTION …);
+//   - attempts counted match the step's own failures: a step journaled after more attempts than
+//     its own function failed (the saga's flaky charge: 2; every other step: 1) had an engine
+//     failure — a hand-off during its retry backoff, say — counted as an attempt;
 //   - no replay diverges where the body never changed (every kind but the saga a deploy patches);
 //   - `result()` agrees: asked of every ended instance through a random member at the end, it
 //     answers the record's status (and output);
@@ -89,6 +95,11 @@ export interface WfInstance {
   readonly cancel?: 'cancelled' | 'closed' | 'unknown';
   /** Why a replay of it diverged (it was seen halted) though its body never changed. */
   readonly diverged?: string;
+  /**
+   * Its start was refused ERR_ENTITY_OVERLOADED at every ask and then given up (the overload
+   * mode's load): a refusal creates nothing, so the store must have no such instance.
+   */
+  readonly refusedOnly?: boolean;
   /** What `result()` answered at the end (asked of ended instances). */
   readonly result?: WfResultSeen;
   /** Its record, or null when the store has none. */
@@ -343,8 +354,26 @@ function sagaRules(
   return count;
 }
 
-/** Codes only the engine throws: one reaching a body (a wait's entry, an instance's end) is a fault. */
-const ENGINE_CODE = /^(ERR_PROCESS_|ERR_WORKFLOW_RUN_ENDED|ERR_ENTITY_)/;
+/**
+ * Codes only the engine throws (the checker's own list, not the engine's): one in any journal
+ * entry — a step's or a retry entry's failure, a wait's, an instance's end — is an engine failure
+ * that reached the body. No step function of the checker's workflows throws one itself.
+ */
+const ENGINE_CODE =
+  /^(ERR_PROCESS_|ERR_WORKFLOW_RUN_ENDED$|ERR_ENTITY_|ERR_TIMEOUT$|TIMEOUT$|ERR_NO_CONNECTION$|ERR_NO_ROUTE$|ERR_NAME_UNKNOWN$|ERR_NODE_TERMINATED$|ERR_NETWORK_STOPPED$|ERR_RESPONSE_IGNORED$|ERR_REGISTRAR_TERMINATED$)/;
+
+/**
+ * The attempts a step's journal entry may count: one more than the step's own failures. Only the
+ * saga's charge fails by itself (its first attempt when `flaky`); every other step of the
+ * checker's workflows succeeds at its first attempt, so more attempts are engine failures (a
+ * hand-off, a run's end) counted as the step's. An attempt cut short by a kill is not counted
+ * (the replay runs the same attempt), so the figure is exact, not a bound.
+ */
+function expectedAttempts(inst: WfInstance, e: WorkflowJournalEntry): number | undefined {
+  if (e.t !== 'step' || e.done !== true || e.c === true) return undefined;
+  if (inst.wf === 'wfsaga' && e.n === 'charge') return inst.input.flaky === true ? 2 : 1;
+  return e.e === undefined ? 1 : undefined;
+}
 
 /** The order's rules (wforder): outcome, confirmation, compensations (see the top of this file). */
 function orderRules(
@@ -451,13 +480,23 @@ export function checkWorkflows(
       if (inst.started) v.push(`${where}: its start was acknowledged, but the store has no instance`);
       continue;
     }
+    if (inst.refusedOnly === true)
+      v.push(`${where}: every start was refused ERR_ENTITY_OVERLOADED, yet the store has the instance (${rec.status})`);
     if (inst.diverged !== undefined)
       v.push(`${where}: a replay diverged though its body never changed: ${inst.diverged}`);
-    for (const e of [...rec.journal.filter((x) => x.t !== 'step' && x.t !== 'retry'), { e: rec.error, s: 'end' }])
+    for (const e of [...rec.journal, { e: rec.error, s: 'end', t: undefined, n: undefined }])
       if (e.e?.code !== undefined && ENGINE_CODE.test(e.e.code))
         v.push(
-          `${where}: an engine error reached the body (${e.s === 'end' ? 'its end' : `operation ${e.s}`}: ${e.e.code} ${e.e.message})`,
+          `${where}: an engine error reached the body (${e.s === 'end' ? 'its end' : `operation ${e.s}${e.t === 'step' || e.t === 'retry' ? ` (${e.t} ${e.n})` : ''}`}: ${e.e.code} ${e.e.message})`,
         );
+    // Attempts counted match the step's own failures (a hand-off during a backoff burns none).
+    for (const e of rec.journal) {
+      const want = expectedAttempts(inst, e);
+      if (want !== undefined && (e.a ?? 1) !== want)
+        v.push(
+          `${where}: step ${e.n} journaled ${e.e === undefined ? 'done' : `failed (${e.e.code ?? e.e.message})`} after ${e.a ?? 1} attempt(s), its own failures allow ${want}`,
+        );
+    }
     if (rec.status === 'running') {
       if ((inst.signalsGivenUp ?? 0) > 0) out.waitingForSignals++;
       else v.push(`${where}: never completed (still running after the bounded wait; ${rec.runs} runs)`);

@@ -8,7 +8,7 @@
 //     (so a reservation that may have been made is undone); on bodies of version 2 and later, an
 //     `audit-v<k>` step behind `ctx.patched('v<k>')` for each k in 2..version (a rolling deploy's
 //     new path); `charge` (transiently failing on its first attempt when `flaky`, failing
-//     terminally when `fail`), its compensation `refund` pushed once it succeeded; an outbox-like
+//     terminally when `fail`; its retry backoff `backoffMs`), its compensation `refund` pushed once it succeeded; an outbox-like
 //     `mail` step, then 'done'. Any failure, and a cancel, runs the compensations newest first:
 //     'rolled-back', or the cancel rethrown (the instance ends `cancelled`);
 //   - `wfsleep`: durable sleeps, each followed by a step that records when it ran;
@@ -75,6 +75,11 @@ export interface SagaInput {
   readonly fail: boolean;
   readonly flaky: boolean;
   readonly stepMs: number;
+  /**
+   * The charge's retry backoff after its failed first attempt (`flaky`), in ms (default 50): the
+   * checker's `backoff` fault hands the instance off while it waits this out.
+   */
+  readonly backoffMs?: number;
 }
 
 /**
@@ -118,7 +123,10 @@ export function sagaOf(version: number) {
             return true;
           },
           {
-            retry: { initialMs: 50 },
+            retry: {
+              initialMs: input.backoffMs ?? 50,
+              maxMs: Math.max(input.backoffMs ?? 50, 10_000),
+            },
             compensate: async (_charged, { idempotencyKey }) => {
               deliver(idempotencyKey, `${ctx.id}/refund`);
               await delay(input.stepMs);

@@ -8,6 +8,7 @@ import { percentile, type LoggedEvent } from './faults.js';
 import { resumeLatencies, type KillMark, type WfCheck, type WfInstance, type WfRecord } from './wf_faults_check.js';
 import type { Delivery } from './wf_faults_kinds.js';
 import { storeSummary, type StoreFaultSeen } from './wf_faults_pgha.js';
+import type { WfOverloadSeen, WfStarveSeen } from './wf_faults.js';
 import type { ScheduleCheck } from './wf_faults_schedule.js';
 
 /** What a run reports. */
@@ -46,6 +47,12 @@ export interface WfFaultReport {
   /** After each kill -9 of a member: kill (or sleep's end) → the affected instance's next journal entry. */
   resumeLatencyMs: { samples: number; p50: number; p99: number; max: number };
   violations: string[];
+  /** With the overload mode: capacity, offered rate, goodput, refusals by code, latency of admitted work. */
+  overload?: WfOverloadSeen;
+  /** Each `starve` fault: its member, how long, and the leases and activations it cost. */
+  starvation?: WfStarveSeen[];
+  /** `backoff` faults: backoffs seen before the hand-off, and how each handed off. */
+  backoff?: { seen: number; stop: number; pause: number; join: number };
   /** With `schedule`: the schedule's nominal times checked, runs past its cursor, runs resumed. */
   schedule?: Omit<ScheduleCheck, 'violations'>;
   /**

@@ -20,6 +20,11 @@
 //     [--store-share 0.4 (pg-ha: the share of random rounds with a store fault)]
 //     [--store-faults k,k,... (pg-ha: the store faults drawn from; default all)]
 //     [--store-log file (pg-ha: etcd's, Patroni's and HAProxy's lines appended there)]
+//     [--overload multiple (a load generator offers sagas open-loop at multiple × the capacity
+//      through the rounds: wf_faults.ts WfOverloadOptions) [--capacity sagas/s (else measured)]
+//      [--calibrate seconds (15)] [--max-steps n (the members' maxConcurrentSteps; 4)]]
+//     [--starve-ms ms (how long a `starve` fault holds its member's core; 8000)]
+//     [--starve-hogs n (busy loops pinned beside it; 3)]
 // Prints each round, then the report (rounds, operations, faults, violations, figures) as JSON;
 // exits 1 on any violation, 2 when the hosts (or PostgreSQL) are missing.
 
@@ -63,6 +68,16 @@ if (storeKinds !== undefined && storeKinds.some((k) => !WF_STORE_FAULT_KINDS.inc
   process.exit(2);
 }
 const storeLog = arg('store-log');
+const overload = arg('overload');
+if (overload !== undefined && !(Number(overload) > 0)) {
+  console.error(`--overload: want a multiple of the capacity > 0, got ${overload}`);
+  process.exit(2);
+}
+const capacity = arg('capacity');
+const calibrate = arg('calibrate');
+const maxSteps = arg('max-steps');
+const starveMs = arg('starve-ms');
+const starveHogs = arg('starve-hogs');
 const stamp = (): string => new Date().toISOString().slice(11, 19);
 const report = await runWorkflowFaults({
   rounds: Number(arg('rounds') ?? 200),
@@ -76,6 +91,18 @@ const report = await runWorkflowFaults({
     ? {}
     : { storeLog: (source: string, line: string) => appendFileSync(storeLog, `${stamp()} ${source} ${line}\n`) }),
   ...(seed === undefined ? {} : { seed: Number(seed) }),
+  ...(overload === undefined
+    ? {}
+    : {
+        overload: {
+          multiple: Number(overload),
+          ...(capacity === undefined ? {} : { capacity: Number(capacity) }),
+          ...(calibrate === undefined ? {} : { calibrateMs: Number(calibrate) * 1000 }),
+          ...(maxSteps === undefined ? {} : { maxSteps: Number(maxSteps) }),
+        },
+      }),
+  ...(starveMs === undefined ? {} : { starveMs: Number(starveMs) }),
+  ...(starveHogs === undefined ? {} : { starveHogs: Number(starveHogs) }),
   ...(first === undefined ? {} : { first }),
   ...(minutes === undefined ? {} : { until: t0 + Number(minutes) * 60_000 }),
   progress: (l) => console.log(`${stamp()} [${store}] ${l}`),
