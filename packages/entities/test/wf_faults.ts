@@ -26,7 +26,17 @@
 // hosts, and the store's own faults (wf_faults_pgha.ts) are mixed with the members'.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -145,6 +155,11 @@ export interface WfFaultOptions {
   starveMs?: number;
   /** The busy loops pinned to the starved member's core. Default 3 (it gets about a quarter of it). */
   starveHogs?: number;
+  /**
+   * Starve by a CPU quota instead of busy loops: the member's process in a cgroup (v1 `cpu`
+   * controller, /sys/fs/cgroup/cpu) allowed this share of one CPU (0.05: 5 ms in every 100 ms).
+   */
+  starveQuota?: number;
 }
 
 /**
@@ -195,6 +210,8 @@ export interface WfOverloadSeen {
   /** Offered sagas completed within the window, per second, and as a share of the capacity. */
   goodputPerS: number;
   goodputShare: number;
+  /** Offered sagas completed per second in each minute of the window (a collapse shows as a fall). */
+  goodputByMinute: number[];
   /** Offered sagas completed in the end, and first offer → end of those (ms). */
   completed: number;
   latencyMs: { p50: number; p99: number; max: number };
@@ -204,7 +221,9 @@ export interface WfOverloadSeen {
 export interface WfStarveSeen {
   source: string;
   ms: number;
+  /** How: busy loops pinned beside it, or (`quota`) its share of one CPU. */
   hogs: number;
+  quota?: number;
   /** Workflow activations on the member when the starvation began. */
   activeBefore: number;
   /** Its activations that stopped (a lease lost, a store failure) from the start until 5 s after. */
@@ -621,14 +640,35 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
 
   // CPU starvation (`starve`): busy loops pinned to one core with the victim.
   const hogs = new Set<ChildProcess>();
-  const starves: { source: string; from: number; to: number; hogs: number }[] = [];
+  const starves: { source: string; from: number; to: number; hogs: number; quota?: number }[] = [];
   const starve = async (victim: FaultNode): Promise<void> => {
     const pid = victim.proc?.pid;
     if (pid === undefined) return;
     const cores = availableParallelism();
     const core = String(cores - 1);
-    const n = o.starveHogs ?? 3;
+    const quota = o.starveQuota;
+    const n = quota === undefined ? (o.starveHogs ?? 3) : 0;
     const from = Date.now();
+    if (quota !== undefined) {
+      const cg = `/sys/fs/cgroup/cpu/ergo-wf-starve-${pid}`;
+      mkdirSync(cg, { recursive: true });
+      writeFileSync(join(cg, 'cpu.cfs_period_us'), '100000');
+      writeFileSync(join(cg, 'cpu.cfs_quota_us'), String(Math.max(1000, Math.round(quota * 100_000))));
+      writeFileSync(join(cg, 'cgroup.procs'), String(pid)); // every thread of it (v1 moves the process)
+      await sleepFor(o.starveMs ?? 8000);
+      try {
+        writeFileSync('/sys/fs/cgroup/cpu/cgroup.procs', String(pid));
+      } catch {
+        // killed meanwhile: nothing to move back
+      }
+      try {
+        rmdirSync(cg);
+      } catch {
+        // a process still in it (it could not be moved): left, harmless
+      }
+      starves.push({ source: `${victim.name}#${victim.incarnation}`, from, to: Date.now(), hogs: 0, quota });
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const h = spawn('taskset', ['-c', core, process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' });
       h.on('error', () => undefined);
@@ -1102,12 +1142,17 @@ function overloadSeen(
   const seconds = Math.max(0.001, (load.to - load.from) / 1000);
   let inWindow = 0;
   const latency: number[] = [];
+  const byMinute: number[] = Array.from({ length: Math.ceil(seconds / 60) }, () => 0);
   for (const [id, at] of offeredAt) {
     if (!id.startsWith('ld')) continue; // the calibration's are not the offered load's
     const r = records.get(`wfsaga/${id}`);
     if (r?.status !== 'completed' || r.endedAt === undefined) continue;
     latency.push(r.endedAt - at);
-    if (r.endedAt <= load.to) inWindow++;
+    if (r.endedAt <= load.to) {
+      inWindow++;
+      const m = Math.floor((r.endedAt - load.from) / 60_000);
+      if (m >= 0) byMinute[m] = (byMinute[m] ?? 0) + 1;
+    }
   }
   const goodput = inWindow / seconds;
   const round2 = (x: number): number => Math.round(x * 100) / 100;
@@ -1126,6 +1171,8 @@ function overloadSeen(
     roundAsksFailed,
     goodputPerS: round2(goodput),
     goodputShare: round2(goodput / load.capacity),
+    // Per second; the last minute's share of it as long as it lasted.
+    goodputByMinute: byMinute.map((n, i) => round2(n / Math.min(60, seconds - i * 60))),
     completed: latency.length,
     latencyMs: spread(latency),
   };
@@ -1133,7 +1180,7 @@ function overloadSeen(
 
 /** What one starvation cost its member, from the logged events (see {@link WfStarveSeen}). */
 function starveSeen(
-  m: { source: string; from: number; to: number; hogs: number },
+  m: { source: string; from: number; to: number; hogs: number; quota?: number },
   events: readonly { event: string; kind: string; key: string; source: string; at?: number }[],
 ): WfStarveSeen {
   const until = m.to + 5000;
@@ -1152,6 +1199,7 @@ function starveSeen(
     source: m.source,
     ms: m.to - m.from,
     hogs: m.hogs,
+    ...(m.quota === undefined ? {} : { quota: m.quota }),
     activeBefore: active.size,
     stopped: during.filter((e) => e.source === m.source && e.event === 'stopped').length,
     reactivatedElsewhere: moved.size,

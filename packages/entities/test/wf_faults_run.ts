@@ -25,6 +25,7 @@
 //      [--calibrate seconds (15)] [--max-steps n (the members' maxConcurrentSteps; 4)]]
 //     [--starve-ms ms (how long a `starve` fault holds its member's core; 8000)]
 //     [--starve-hogs n (busy loops pinned beside it; 3)]
+//     [--starve-quota share (instead: a cgroup v1 CPU quota of this share of one CPU, e.g. 0.05)]
 // Prints each round, then the report (rounds, operations, faults, violations, figures) as JSON;
 // exits 1 on any violation, 2 when the hosts (or PostgreSQL) are missing.
 
@@ -78,6 +79,7 @@ const calibrate = arg('calibrate');
 const maxSteps = arg('max-steps');
 const starveMs = arg('starve-ms');
 const starveHogs = arg('starve-hogs');
+const starveQuota = arg('starve-quota');
 const stamp = (): string => new Date().toISOString().slice(11, 19);
 const report = await runWorkflowFaults({
   rounds: Number(arg('rounds') ?? 200),
@@ -103,6 +105,7 @@ const report = await runWorkflowFaults({
       }),
   ...(starveMs === undefined ? {} : { starveMs: Number(starveMs) }),
   ...(starveHogs === undefined ? {} : { starveHogs: Number(starveHogs) }),
+  ...(starveQuota === undefined ? {} : { starveQuota: Number(starveQuota) }),
   ...(first === undefined ? {} : { first }),
   ...(minutes === undefined ? {} : { until: t0 + Number(minutes) * 60_000 }),
   progress: (l) => console.log(`${stamp()} [${store}] ${l}`),
