@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-import { schema, startNode } from 'ergo-ts';
+import { ErrTimeout, schema, startNode } from 'ergo-ts';
 
+import { ErrEntityOverloaded, ErrEntityUnavailable } from '../src/contract/errors.js';
 import { defineWorkflow, SqliteStore, startEntities, type EntityStore } from '../src/index.js';
+import { askThrough } from '../src/workflow/client/ride_through.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-wf-outcome-unknown-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,4 +85,24 @@ test('a start and a signal that got no answer in time reject with ERR_WORKFLOW_O
   assert.equal(await h.signal('add', { n: 1 }, { id: 's1', timeout: 10_000 }), 'duplicate', 'kept once, by its id');
   assert.equal(await h.signal('add', { n: 0 }, { id: 's2' }), 'accepted');
   assert.deepEqual(await h.result({ timeout: 10_000 }), [1, 0], 'the body took the signal once');
+});
+
+test('a start whose first attempt may have been kept and whose next is refused by an overloaded owner rejects ERR_WORKFLOW_OUTCOME_UNKNOWN, not ERR_ENTITY_OVERLOADED (the checker found such "refused" starts stored)', async () => {
+  // Attempt 1: no answer in time (it may have been written); attempt 2: the owner, overloaded
+  // now (the key moved on and is not active there), takes no new work.
+  const timedOut = ErrEntityUnavailable.with('wf/x within 4000 ms (no answer)', ErrTimeout.with('no answer'));
+  const refused = Object.assign(ErrEntityOverloaded.with('wf/x: overloaded'), { retryAfterMs: 500 });
+  const asks: Error[] = [timedOut, refused];
+  const err = await askThrough(10_000, () => Promise.reject(asks.shift()!), 'workflow wf/x: start').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.equal((err as { code?: unknown }).code, 'ERR_WORKFLOW_OUTCOME_UNKNOWN');
+  assert.equal((err as { cause?: unknown }).cause, refused, 'its cause the refusal, with its retryAfterMs');
+  // Refused with nothing asked before: nothing was kept, the refusal itself.
+  const alone = await askThrough(10_000, () => Promise.reject(refused), 'workflow wf/x: start').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.equal(alone, refused);
 });

@@ -50,7 +50,9 @@ export function isTimeout(err: unknown): boolean {
  * until it answers: again after {@link STORE_RETRY_MS} while the store is unreachable, or the owner
  * could not be reached or did not answer in time (it moved, or died), while time is left. Past the
  * deadline, the last failure. Any other failure rejects at once. Only for a request whose repeat
- * is answered as its first attempt was (see the top of this file).
+ * is answered as its first attempt was (see the top of this file). A change (`changes` given)
+ * one of whose attempts may have been kept rejects ERR_WORKFLOW_OUTCOME_UNKNOWN instead of the
+ * last failure when that is a ride-through's or an overloaded owner's refusal.
  */
 export async function askThrough<T>(
   timeout: number | undefined,
@@ -82,8 +84,10 @@ export async function askThrough<T>(
         continue;
       }
       // A change (a start, a signal) one of whose attempts may have been kept: say so with its
-      // own code, so its caller asks again the same way instead of doing it twice.
-      if (again && mayHaveLanded && changes !== undefined)
+      // own code, so its caller asks again the same way instead of doing it twice. A later
+      // attempt refused by an overloaded owner (ERR_ENTITY_OVERLOADED: this attempt took no new
+      // work) says nothing of an earlier one that may have landed: unknown too, not "refused".
+      if ((again || ErrEntityOverloaded.is(err)) && mayHaveLanded && changes !== undefined)
         throw ErrWorkflowOutcomeUnknown.with(
           `${changes}: no answer within ${total} ms and an attempt may have been kept; ask again the same way ` +
             '(a start with the same id answers created: false if it was; a signal is kept once with the same id)',
