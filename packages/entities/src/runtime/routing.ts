@@ -157,6 +157,12 @@ export class Router {
     let pause = 5;
     /** The last activation answered ok: a process unknown again means it ended under us. */
     let activated = false;
+    /**
+     * An attempt reached a live activation, which ended before it answered: the operation may
+     * have been done (a start written). It is no new work any more, so no later activation of
+     * this call is refused as an overloaded owner's (shed): that refusal says nothing was done.
+     */
+    let reached = false;
     /** The pause before activating again after an activation that ended at once, ms. */
     let again = 5;
     for (;;) {
@@ -179,6 +185,7 @@ export class Router {
             // changed while it activated; or its lease or store failed): not a spin of attempt
             // and activation until the deadline, but a pause, doubling, and the owner read again.
             activated = false;
+            reached = true;
             await delay(Math.max(1, Math.min(again, this.#probeMs, deadline - Date.now())));
             again *= 2;
             target = this.#rt.ownerOf(to);
@@ -190,7 +197,7 @@ export class Router {
           let r: ActivateReply;
           try {
             r = await within(
-              this.#watched(this.#activate(target, to, Math.max(1, deadline - Date.now()), shed), target),
+              this.#watched(this.#activate(target, to, Math.max(1, deadline - Date.now()), shed && !reached), target),
               Math.max(1, deadline - Date.now()),
               () =>
                 ErrEntityUnavailable.with(

@@ -1,0 +1,60 @@
+// A call that reached a live activation, which ended before it answered, is no new work: the
+// owner it is routed to next must not refuse it as overloaded (ERR_ENTITY_OVERLOADED says nothing
+// was done, and a start may have been written). The workflow fault checker's overload mode found
+// starts answered "overloaded" that had been stored (issue 89): the activation handed off between
+// taking the start and answering, and the call's next activation was shed.
+
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+
+import { ErrProcessUnknown, type Node } from 'ergo-ts';
+
+import type { ActivateReply } from '../src/runtime/manager_protocol.js';
+import { Router, type RoutedRuntime } from '../src/runtime/routing.js';
+
+/** A runtime of one member whose activations are told by `activate` (shed: whether it was asked to shed). */
+function runtime(activate: (shed: boolean) => ActivateReply): RoutedRuntime {
+  // A log that logs nothing (routing logs a refusal it hands back at debug level).
+  const log = new Proxy({}, { get: (_t, p) => (p === 'level' ? () => 'error' : () => undefined) });
+  const node = { name: 'n1@h', log } as unknown as Node;
+  return {
+    node,
+    ownerOf: () => 'n1@h',
+    members: () => ['n1@h'],
+    membership: { heardLeaving: () => undefined, leaseEnded: () => undefined },
+    activateLocal: (_kind, _key, shed) => Promise.resolve(activate(shed === true)),
+  };
+}
+
+const overloaded = (shed: boolean): ActivateReply =>
+  (shed ? { ok: false, holder: '', expiresAt: 0, overloaded: 500 } : { ok: true }) as ActivateReply;
+
+test('a call whose attempt reached an activation that ended before answering is not shed by the next activation: it is done, not refused ERR_ENTITY_OVERLOADED', async () => {
+  const router = new Router(runtime(overloaded), 5, 'mgr');
+  // The first activation is not shed (the owner had room then); every later one would be.
+  let activations = 0;
+  const rt = runtime((shed) => (++activations === 1 ? ({ ok: true } as ActivateReply) : overloaded(shed)));
+  const r2 = new Router(rt, 5, 'mgr');
+  // Attempt 1: no process yet; attempt 2: delivered, and the activation ended before it answered;
+  // attempt 3: no process again (the key is not active now); attempt 4: answered.
+  const answers = ['unknown', 'unknown', 'unknown', 'done'];
+  const out = await r2.guard('call', { kind: 'k', key: 'a' }, { timeout: 5000, shed: true }, () => {
+    const a = answers.shift()!;
+    return a === 'done' ? Promise.resolve('created') : Promise.reject(ErrProcessUnknown.with('gone'));
+  });
+  assert.equal(out, 'created');
+  assert.equal(activations, 2);
+  // New work — no attempt reached an activation yet — is still shed at once.
+  const refused = await router
+    .guard('call', { kind: 'k', key: 'b' }, { timeout: 5000, shed: true }, () =>
+      Promise.reject(ErrProcessUnknown.with('none')),
+    )
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  assert.equal((refused as { code?: unknown }).code, 'ERR_ENTITY_OVERLOADED');
+  assert.equal((refused as { retryAfterMs?: unknown }).retryAfterMs, 500);
+  router.stop();
+  r2.stop();
+});
