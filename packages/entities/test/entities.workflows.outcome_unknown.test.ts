@@ -91,7 +91,8 @@ test('a start whose first attempt may have been kept and whose next is refused b
   // Attempt 1: no answer in time (it may have been written); attempt 2: the owner, overloaded
   // now (the key moved on and is not active there), takes no new work.
   const timedOut = ErrEntityUnavailable.with('wf/x within 4000 ms (no answer)', ErrTimeout.with('no answer'));
-  const refused = Object.assign(ErrEntityOverloaded.with('wf/x: overloaded'), { retryAfterMs: 500 });
+  // A retry-after past the call's timeout: the refusal is final (a shorter one is waited out and asked again).
+  const refused = Object.assign(ErrEntityOverloaded.with('wf/x: overloaded'), { retryAfterMs: 60_000 });
   const asks: Error[] = [timedOut, refused];
   const err = await askThrough(10_000, () => Promise.reject(asks.shift()!), 'workflow wf/x: start').then(
     () => undefined,
