@@ -106,9 +106,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#runMarker = runMarker(record);
     this.#attributes = new RunAttributes(record.attributes);
     // What a replay set is written once it caught up with its journal, never by one that halted first.
-    void this.caughtUp.then(() => {
-      if (this.#ended === undefined && this.#diverged === undefined && !readOnly) this.#attributes.caughtUp(host);
-    });
+    void this.caughtUp.then(() => this.#ended ?? this.#diverged ?? (readOnly || this.#attributes.caughtUp(host)));
     this.#cancelled = record.cancel !== undefined;
     this.#readOnly = readOnly;
   }

@@ -1,15 +1,12 @@
-// The workflow engine: each instance is an entity (its key the workflow id) whose state is its
-// record (record.ts). Its body runs beside the entity's mailbox, not inside a handler, so signals,
-// queries, cancels and result waits are answered while a step runs. Every state change still
-// happens in a handler: the body's journal entries are queued and a local COMMIT message makes the
-// entity save them (several at once when they came together), in order, with the activation's
-// fencing token; the body goes on once its entry is saved. A single durable reminder, `wake`, says
-// when the instance must be looked at if nothing runs it: soon after the last write while a step
-// runs (so a member that died mid-step has its instances resumed on the new owner; rewritten only
-// once less than half of resumeAfterMs is left, not with every step), at the
-// earliest sleep or signal deadline while the body only waits, and none once it ended. Whoever
-// owns the key when it fires replays the body from its journal. The queue and the wake-up are
-// commit_queue.ts's; the body's signal waits signal_waits.ts's.
+// The workflow engine: each instance is an entity (its key the workflow id) whose state is its record (record.ts). Its
+// body runs beside the entity's mailbox, not inside a handler, so signals, queries, cancels and result waits are
+// answered while a step runs. Every state change still happens in a handler: the body's journal entries are queued and
+// a local COMMIT message makes the entity save them (several at once when they came together), in order, with the
+// activation's fencing token; the body goes on once its entry is saved. A single durable reminder, `wake`, says when
+// the instance must be looked at if nothing runs it: soon after the last write while a step runs (so a member that
+// died mid-step has its instances resumed on the new owner; rewritten only once less than half of resumeAfterMs is
+// left, not with every step), at the earliest sleep or signal deadline while the body only waits, and none once it
+// ended. Whoever owns the key when it fires replays the body from its journal (commit_queue.ts: the queue, the wake).
 
 import {
   clockOf,
@@ -235,9 +232,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   /**
-   * The store went back in time under this instance (runtime/store_watermark.ts): it halts, the
-   * error recorded as `blocked`, and no body runs until an operator's resume (or reset); a
-   * record the store lost entirely is refused instead.
+   * The store went back in time under this instance (runtime/store_watermark.ts): it halts, the error recorded as
+   * `blocked`, and no body runs until an operator's resume (or reset); a record the store lost entirely is refused.
    */
   [ENTITY_STORE_WENT_BACK](err: Error): boolean {
     const rec = this.state;
