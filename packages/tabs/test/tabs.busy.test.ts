@@ -110,11 +110,14 @@ test("a hello the gateway's busy event loop kept from being read is waited for, 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   // Not waited for: its close ends once the tab and the gateway (later hooks) closed their socket.
   t.after(() => void server.close());
-  const { gw } = await gatewayNode(t, { server, helloTimeout: 100 });
+  // The wait is 1000 ms and the loop is held 1900 ms: the timer fires ~900 ms late, and the wait
+  // goes on that long again — time enough, on a loaded machine, for this process's tab to answer
+  // (CI saw a 100 ms wait held 150 ms refused once: the 50 ms given back were too few under load).
+  const { gw } = await gatewayNode(t, { server, helloTimeout: 1000 });
   let held = 0;
   server.on('upgrade', (_req: IncomingMessage, _socket: Duplex) => {
     held++;
-    const until = performance.now() + 150;
+    const until = performance.now() + 1900;
     while (performance.now() < until); // the loop busy (a fault injected, not a wait)
   });
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/tabs`;
