@@ -82,6 +82,13 @@ export interface AttachedFeature {
    * undefined to take it. Called per such activation: cheap, no store access.
    */
   overloaded?(kind: string): number | undefined;
+  /**
+   * Room for new work of `kind` for `key` (asked after {@link overloaded}, for the same calls): undefined
+   * to take it now, a number to refuse it (the caller's retry-after, ms), or a promise of either:
+   * the feature holds the activation in its line for up to `waitMs` (what is left of the caller's
+   * timeout) until it has room. Never rejects.
+   */
+  admit?(kind: string, key: string, waitMs: number): Promise<number | undefined> | number | undefined;
   /** Its part of `stats()`, merged over the runtime's own figures. */
   stats?(now: number): Partial<EntitiesStats>;
 }

@@ -18,7 +18,7 @@ import { ENTITIES_DEFAULTS } from './options.js';
 /** What the manager asks of its runtime (runtime.ts implements it), inspection's seam included. */
 export interface ManagerRuntime extends InspectedRuntime {
   /** Activates (kind, key) on this node, one at a time per key (see `Entities.activateLocal`). */
-  activateLocal(kind: string, key: string, shed?: boolean): Promise<ActivateReply>;
+  activateLocal(kind: string, key: string, shed?: boolean, waitMs?: number): Promise<ActivateReply>;
   /** Who the members are: the notices the manager hears, the registrar's events it follows, go there. */
   readonly membership: Pick<
     Membership,
@@ -118,7 +118,9 @@ export class EntityManager extends Actor {
         // The manager is gone (the runtime stopped): the caller's call fails with it.
       }
     };
-    this.#rt.activateLocal(r.kind, r.key, r['~entity'] === 'activate' && r.shed === true).then(
+    const shed = r['~entity'] === 'activate' && r.shed === true;
+    const wait = shed && typeof (r as ActivateRequest).wait === 'number' ? (r as ActivateRequest).wait : 0;
+    this.#rt.activateLocal(r.kind, r.key, shed, wait).then(
       (a) => answer(new Answer(from, ref, true, a, r['~entity'] === 'send' && a.ok ? (r as SendRequest) : undefined)),
       (e: unknown) => answer(new Answer(from, ref, false, e)),
     );

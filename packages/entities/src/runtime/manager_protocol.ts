@@ -14,6 +14,8 @@ export interface ActivateRequest {
   readonly key: string;
   /** The call brings new work: refused when the node is overloaded (EntityCallOptions.shed). */
   readonly shed?: boolean;
+  /** With `shed`: how long the caller waits for the answer (ms) — the owner may hold it that long for room. */
+  readonly wait?: number;
 }
 /** A member asks the manager to activate an entity (when needed) and hand it a message. */
 export interface SendRequest {

@@ -621,12 +621,18 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
    * @internal the manager's activation of (kind, key) on this node (activation_gate.ts): one at a
    * time per key (a second request joins the first); keys activate side by side.
    */
-  activateLocal(kind: string, key: string, shed = false): Promise<ActivateReply> {
+  activateLocal(kind: string, key: string, shed = false, waitMs = 0): Promise<ActivateReply> {
     if (shed && !this.#activations.has(kind, key)) {
       // New work for a key not active here, refused at once when this member is overloaded.
       const retryAfterMs = this.#overloaded(kind);
-      if (retryAfterMs !== undefined)
-        return Promise.resolve({ ok: false, holder: '', expiresAt: 0, overloaded: retryAfterMs });
+      if (retryAfterMs !== undefined) return Promise.resolve(overloadedReply(retryAfterMs));
+      // Or held until a feature has room for it (the workflow layer: its runs), within the caller's wait.
+      for (const f of this.#features) {
+        const room = f.admit?.(kind, key, waitMs);
+        if (typeof room === 'number') return Promise.resolve(overloadedReply(room));
+        if (room !== undefined)
+          return room.then((after) => (after === undefined ? this.#gate.activate(kind, key) : overloadedReply(after)));
+      }
     }
     return this.#gate.activate(kind, key);
   }
@@ -751,4 +757,9 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   log(format: string, ...args: unknown[]): void {
     this.node.log.warning(format, ...args);
   }
+}
+
+/** An activation refused as the member is overloaded: its caller asks again after `retryAfterMs`. */
+function overloadedReply(retryAfterMs: number): ActivateReply {
+  return { ok: false, holder: '', expiresAt: 0, overloaded: retryAfterMs };
 }

@@ -30,7 +30,7 @@ import {
 import {
   ErrWorkflowCancelled,
   ErrWorkflowCompensationFailed,
-  ErrWorkflowConcurrentWait,
+  concurrentWait,
   ErrWorkflowDiverged,
   ErrWorkflowIncorrect,
   ErrWorkflowStepFailed,
@@ -54,6 +54,7 @@ import { runSelect, type SelectOps } from './select.js';
 import { CHILD_OF } from '../model/select_types.js';
 import { compensationOptions, putOutbox, runStep, type Compensation, type EffectOps } from './effects.js';
 import { activityAttempt, type ActivityRoute } from './activities.js';
+import { RunShare } from './run_load.js';
 import { keyGeneration } from '../model/record.js';
 import { RunEnded, type RunHost, type RunParking, type RunningAttempt, type Wait } from '../model/run_host.js';
 
@@ -94,6 +95,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   #diverged: Error | undefined;
   /** Read-only: a replay for a query of an ended instance; an operation the journal lacks stops it. */
   readonly #readOnly: boolean;
+  readonly #share: RunShare; // its place in its member's count of runs with work to do (run_load.ts)
   #caughtUp!: () => void;
   /** Resolves once the body asked for an operation past its journal, waits, or ended. */
   readonly caughtUp = new Promise<void>((resolve) => (this.#caughtUp = resolve));
@@ -109,6 +111,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     void this.caughtUp.then(() => this.#ended ?? this.#diverged ?? (readOnly || this.#attributes.caughtUp(host)));
     this.#cancelled = record.cancel !== undefined;
     this.#readOnly = readOnly;
+    this.#share = new RunShare(host, this, !readOnly);
   }
 
   get workflow(): string {
@@ -175,6 +178,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   end(reason: string): void {
     if (this.#ended !== undefined) return;
     this.#ended = new RunEnded(reason);
+    this.#share.end();
     for (const w of [...this.#waits]) w.reject(this.#ended);
     for (const a of [...this.#steps]) a.stop(this.#ended);
     this.#caughtUp();
@@ -209,8 +213,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     return this.#steps.size > this.#childWaits || this.#delivering > 0 || this.#committing > 0;
   }
 
-  /** The body asked for every operation of its journal (or stopped before): answer queries now. */
+  /** The body asked for every operation of its journal (or ended): answer queries now; no more its member's load. */
   markCaughtUp(): void {
+    this.#share.end();
     this.#caughtUp();
   }
 
@@ -358,15 +363,14 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       holding: () => this.#holding,
       compensating: () => this.#compensating,
       cancelled: () => this.#cancelled,
-      strike: () => {
-        this.#struck = true;
-      },
+      strike: () => void (this.#struck = true),
       endOfJournal: () => this.#endOfJournal(),
       key: (seq, t, name) => this.#key(seq, t, name),
       onThisNode: (key) => this.#onThisNode(key),
       checkSize: (what, v) => this.#checkSize(what, v),
       pushCompensation: (c) => this.#compensations.push(c),
       steps: this.#steps,
+      share: this.#share,
       deliveries: this.#deliveries,
       delivering: (d) => {
         this.#delivering += d;
@@ -440,14 +444,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
    */
   #oneWait<T>(what: string, op: () => Promise<T>): Promise<T> {
     const pending = this.#waiting;
-    if (pending !== undefined)
-      return Promise.reject(
-        ErrWorkflowConcurrentWait.with(
-          `workflow ${this.workflow}/${this.id}: ${what} was asked while ${pending} still waits; a replay would ` +
-            'decide between them by the order of microtasks, not by what happened. Wait for the first of ' +
-            'several with ctx.select({ a: { signal: ... }, b: { update: ... }, late: { sleep: ms } })',
-        ),
-      );
+    if (pending !== undefined) return Promise.reject(concurrentWait(this.workflow, this.id, what, pending));
     this.#waiting = what;
     let p: Promise<T>;
     try {
@@ -456,8 +453,10 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       this.#waiting = undefined;
       return Promise.reject(err as Error);
     }
+    this.#share.away(); // waiting on something outside the member, the run is not its load (run_load.ts)
     const clear = (): void => {
       if (this.#waiting === what) this.#waiting = undefined;
+      this.#share.back();
     };
     return p.then(
       (v) => {
@@ -645,7 +644,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
           `result ${name}`,
           (info) => {
             this.#childWaits++;
-            return this.#h.childResult(kind, id, info.signal).finally(() => this.#childWaits--);
+            this.#share.away(); // waiting on another instance: not its member's work (run_load.ts)
+            const back = (): void => void (this.#childWaits--, this.#share.back());
+            return this.#h.childResult(kind, id, info.signal).finally(back);
           },
           { retry: false },
           // A cancel cancels the child: its outcome is waited for. The engine's own call: only the

@@ -32,6 +32,7 @@ import { figuresOf } from '../model/metrics.js';
 import { RunEnded, stepFailed, type OnCancel, type RunOps, type RunningAttempt } from '../model/run_host.js';
 import { engineRetryMs, isEngineFailure } from '../model/engine_failure.js';
 import { stepPermit } from './step_permits.js';
+import type { RunShare } from './run_load.js';
 
 /**
  * @internal What a run (context.ts) lends its effects beyond {@link RunOps}: its state, the
@@ -60,6 +61,8 @@ export interface EffectOps extends RunOps {
   pushCompensation(c: Compensation): void;
   /** The attempts running (a run's end stops them, a cancel cancels them). */
   readonly steps: Set<RunningAttempt>;
+  /** The run's place in its member's count of working runs: away while it waits for a queue's slot (run_load.ts). */
+  readonly share: RunShare;
   /** Outbox deliveries in flight (Run.delivered waits for them). */
   readonly deliveries: Promise<void>[];
   /** Counts outbox handler calls in flight (a hand-off waits for them). */
@@ -151,9 +154,15 @@ export async function runStep<T>(
         // A slot of its queue first (queues.ts; none asked of a queue without limits), then one of
         // the member's step permits (step_permits.ts), then the lease: the attempt's own timeout
         // and heartbeat window start only once it runs, never while it waits behind others.
-        const slot = t === 'step' ? await waitForSlot(ops, seq, name, attempt, queue, struck, inner.route) : undefined;
+        // Waiting for its queue's slot (a limit's line, minutes at times), the run is not its member's load.
+        ops.share.away();
+        let away = true;
+        let slot: { release(): void } | undefined;
         let permit: { release(): void } | undefined;
         try {
+          slot = t === 'step' ? await waitForSlot(ops, seq, name, attempt, queue, struck, inner.route) : undefined;
+          away = false;
+          ops.share.back();
           permit = t === 'step' ? await stepPermit(ops, struck) : undefined;
           await h.confirmLease();
           const ended = ops.ended();
@@ -164,6 +173,7 @@ export async function runStep<T>(
         } finally {
           permit?.release();
           slot?.release();
+          if (away) ops.share.back(); // the slot's wait threw
         }
         ops.checkSize(`the result of step ${name}`, value);
       } catch (err) {

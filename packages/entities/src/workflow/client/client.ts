@@ -439,12 +439,22 @@ export class WorkflowClient {
     return this.#start(kind, id, input, options, undefined);
   }
 
+  /**
+   * @internal A child's start by its parent's run (instance/engine.ts): admitted work, never held
+   * for room nor refused as new work — a parent holding its member's room while its child waited
+   * for some could hold the room for ever.
+   */
+  startChild<K extends AnyWorkflowKind>(kind: K, id: string, input: WorkflowInput<K>): Promise<Started<K>> {
+    return this.#start(kind, id, input, {}, undefined, false);
+  }
+
   async #start<K extends AnyWorkflowKind>(
     kind: K,
     id: string,
     input: WorkflowInput<K>,
     options: StartOptions<K>,
     update: { readonly name: string; readonly input: unknown; readonly id: string } | undefined,
+    shed = true,
   ): Promise<Started<K>> {
     let h: WorkflowHandle<K>;
     let timeout: number | undefined;
@@ -471,8 +481,8 @@ export class WorkflowClient {
     };
     const r = (await askThrough(
       timeout,
-      // New work: refused at once (ERR_ENTITY_OVERLOADED, retryAfterMs) by an overloaded owner.
-      (ms) => this.#e.call(to, request as never, { timeout: ms, shed: true }),
+      // New work: held for room or refused (ERR_ENTITY_OVERLOADED, retryAfterMs) by an overloaded owner.
+      (ms) => this.#e.call(to, request as never, { timeout: ms, shed }),
       `workflow ${h.workflow}/${id}: start`,
     )) as {
       created: boolean;

@@ -39,6 +39,9 @@ export function isStoreUnreachable(err: unknown): boolean {
   return false;
 }
 
+/** The time left of a call after an overloaded owner's retry-after for it to be asked again, at most (ms). */
+export const OVERLOAD_ATTEMPT_MS = 1000;
+
 /** A call that timed out (the owner died or paused while it waited). */
 export function isTimeout(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -70,10 +73,11 @@ export async function askThrough<T>(
       return await ask(Math.max(1, Math.ceil(deadline - Date.now())));
     } catch (err) {
       const left = deadline - Date.now();
-      // Refused at once by an overloaded owner (nothing written): asked again after its
-      // retry-after when that fits in the call's timeout, else refused to the caller.
+      // Refused by an overloaded owner (nothing written): asked again after its retry-after when
+      // that leaves the attempt time to be done (an attempt with a few ms left would time out,
+      // and a timeout may have been kept: an unknown outcome made of nothing), else refused.
       const after = ErrEntityOverloaded.is(err) ? (err as { retryAfterMs?: unknown }).retryAfterMs : undefined;
-      if (typeof after === 'number' && after < left) {
+      if (typeof after === 'number' && after < left - Math.min(OVERLOAD_ATTEMPT_MS, total / 4)) {
         await new Promise((r) => setTimeout(r, after));
         continue;
       }

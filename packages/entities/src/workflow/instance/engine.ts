@@ -695,7 +695,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       updateAnswered: () => this.#updates?.look(),
       startChild: (kind, id, input) =>
         this.#workflows()
-          .start(kind, id, input)
+          .startChild(kind, id, input)
           .then(() => undefined),
       childResult: (kind, id, abort) => this.#workflows().handle(kind, id).result({ signal: abort }),
       confirmLease: () => confirmedOrEnded(leaseConfirmed(this), owner),

@@ -90,6 +90,15 @@ export const ErrWorkflowConcurrentWait = defineError(
   'workflow: a wait was asked while another is pending (use ctx.select)',
 );
 
+/** The refusal of wait `what` of instance `workflow`/`id` while the wait `pending` is still pending. */
+export function concurrentWait(workflow: string, id: string, what: string, pending: string): Error {
+  return ErrWorkflowConcurrentWait.with(
+    `workflow ${workflow}/${id}: ${what} was asked while ${pending} still waits; a replay would ` +
+      'decide between them by the order of microtasks, not by what happened. Wait for the first of ' +
+      'several with ctx.select({ a: { signal: ... }, b: { update: ... }, late: { sleep: ms } })',
+  );
+}
+
 /** A bad argument: an unknown signal or query name, a bad option, a body that is not a function. */
 export const ErrWorkflowIncorrect = defineError('ERR_WORKFLOW_INCORRECT', 'workflow: incorrect value or argument');
 

@@ -18,6 +18,14 @@ import {
   type QueueRequest,
 } from '../body/activities.js';
 import { checkMaxConcurrentSteps, registerStepPermits, stepPermitsOf } from '../body/step_permits.js';
+import {
+  admissionKey,
+  checkRunLoadOption,
+  DEFAULT_MAX_ACTIVE_RUNS,
+  DEFAULT_MAX_WAITING_STARTS,
+  registerRunLoad,
+  runLoadOf,
+} from '../body/run_load.js';
 import { isWorkflowKind } from '../instance/define_workflow.js';
 import { WorkflowClient } from '../client/client.js';
 import { backfillIndexes } from '../client/search.js';
@@ -52,6 +60,25 @@ export interface WorkflowFeatureOptions {
    * 1..2^31-1; anything else: ERR_WORKFLOW_INCORRECT.
    */
   readonly maxConcurrentSteps?: number;
+  /**
+   * The runs this member carries at once before it refuses new instances: a run counts from its
+   * start or resume to its end, except while its body waits on a sleep, a signal, an update or a
+   * select. Default 64. At the limit a start of a new instance routed here waits for room
+   * (`maxWaitingStarts`) before anything is written, or is refused (`ERR_ENTITY_OVERLOADED` with
+   * `retryAfterMs`, which the workflow client waits out and asks again within its timeout): a
+   * member offered more than it can do completes at its pace instead of slowing every run it
+   * holds. Running instances, their wakes, resumes and hand-offs are never held up by it.
+   * An integer 1..2^31-1; anything else: ERR_WORKFLOW_INCORRECT.
+   */
+  readonly maxActiveRuns?: number;
+  /**
+   * The starts of new instances this member holds waiting for room when it carries
+   * `maxActiveRuns`, in the order they came; each waits within its caller's timeout. Default
+   * 1000; 0 refuses at once. Past it (or when the line would not reach a start within its
+   * caller's timeout) a start is refused at once with `ERR_ENTITY_OVERLOADED` and `retryAfterMs`.
+   * An integer 0..2^31-1; anything else: ERR_WORKFLOW_INCORRECT.
+   */
+  readonly maxWaitingStarts?: number;
 }
 
 /** Each runtime's workflow client, made at its first use. */
@@ -76,6 +103,11 @@ export const workflowFeature: EntitiesFeature<WorkflowFeatureOptions> = {
   attach(rt, options) {
     const retention = retentionSettings(options.workflowRetention);
     registerStepPermits(rt, checkMaxConcurrentSteps(options.maxConcurrentSteps));
+    registerRunLoad(
+      rt,
+      checkRunLoadOption('maxActiveRuns', options.maxActiveRuns, DEFAULT_MAX_ACTIVE_RUNS, 1),
+      checkRunLoadOption('maxWaitingStarts', options.maxWaitingStarts, DEFAULT_MAX_WAITING_STARTS, 0),
+    );
     // Activities are asked of the members serving their queue, through their managers.
     const asked = { node: rt.node, manager: rt.managerName, members: () => rt.members() };
     const serving = new ServingMembers(asked);
@@ -129,6 +161,10 @@ export const workflowFeature: EntitiesFeature<WorkflowFeatureOptions> = {
         // A new instance is refused while this member's step attempts wait in a line as long as
         // the attempts it runs (body/step_permits.ts): admitted work keeps its pace.
         return isWorkflowKind(rt.kind(kind)) ? stepPermitsOf(rt)?.overloaded() : undefined;
+      },
+      admit(kind, key, waitMs) {
+        // A new instance waits for room among this member's working runs (body/run_load.ts).
+        return isWorkflowKind(rt.kind(kind)) ? runLoadOf(rt)?.admit(admissionKey(kind, key), waitMs) : undefined;
       },
       stats(now) {
         return { workflows: workflowStatsOf(rt, hostViews(rt), rt.kinds(), now) };
