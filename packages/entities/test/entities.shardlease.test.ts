@@ -117,3 +117,30 @@ test('a shard lease taken over: this node’s writes of that shard are refused a
   }
   assert.deepEqual(records.errors(), []);
 });
+
+test('a write refused as stale makes its shard’s lease unconfirmed: the shard’s other activations confirm again before a side effect, and learn it is lost', async (t) => {
+  // A renewal far off: before the fix, the second key went on confirming the shard from the last
+  // renewal and ran a step after the shard had passed on (the fault checker saw one step on each side).
+  const { entities, store, kind } = await setup(t, 0, { leaseTtlMs: 120_000, renewIntervalMs: 60_000 });
+  const first = 'b0';
+  const s = shardOf(first, ENTITIES_DEFAULTS.shards);
+  let second = '';
+  for (let i = 1; second === ''; i++) if (shardOf(`b${i}`, ENTITIES_DEFAULTS.shards) === s) second = `b${i}`;
+  assert.equal(await entities.call(entity(kind, first), { set: 1 }), 1);
+  assert.equal(await entities.call(entity(kind, second), { set: 2 }), 2);
+  const shard = { kind: SHARD_LEASE_KIND, key: String(s) };
+  const held = await store.lease(shard);
+  assert.ok(held !== undefined);
+  assert.equal(await entities.confirmLease(kind.name, second, held.token), true, 'confirmed while held');
+  await store.release(shard, held.token);
+  const taken = await store.acquire({ ...shard, owner: 'other-side#1', ttlMs: 60_000 });
+  assert.ok(taken.acquired);
+  await assert.rejects(entities.call(entity(kind, first), { set: 99 }, { timeout: 2000 }), (e: { code?: string }) =>
+    ['ERR_ENTITY_STALE_TOKEN', 'ERR_ENTITY_UNAVAILABLE'].includes(e.code ?? ''),
+  );
+  assert.equal(
+    await entities.confirmLease(kind.name, second, held.token),
+    false,
+    'the shard is not ours: no side effect',
+  );
+});

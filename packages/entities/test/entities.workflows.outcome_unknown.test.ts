@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 
 import { ErrTimeout, schema, startNode } from 'ergo-ts';
 
-import { ErrEntityOverloaded, ErrEntityUnavailable } from '../src/contract/errors.js';
+import { ErrEntityOverloaded, ErrEntityUnavailable, ErrLeaseHeld, ErrStaleToken } from '../src/contract/errors.js';
 import { defineWorkflow, SqliteStore, startEntities, type EntityStore } from '../src/index.js';
 import { askThrough } from '../src/workflow/client/ride_through.js';
 
@@ -106,4 +106,24 @@ test('a start whose first attempt may have been kept and whose next is refused b
     (e: unknown) => e,
   );
   assert.equal(alone, refused);
+});
+
+test('a start whose write was fenced (its activation lost the key: a stale token, a lease held elsewhere) is asked again, not refused to its caller', async () => {
+  // During a failover the checker's start callers saw ERR_ENTITY_STALE_TOKEN: the activation's
+  // write was refused, nothing kept, and the key's new owner answers the same request.
+  for (const fenced of [
+    ErrStaleToken.with('wf/x: token 3 is stale'),
+    ErrEntityUnavailable.with('wf/x: remote', ErrLeaseHeld.with('held by b')),
+  ]) {
+    const asks: (() => Promise<string>)[] = [() => Promise.reject(fenced), () => Promise.resolve('created')];
+    assert.equal(await askThrough(10_000, () => asks.shift()!(), 'workflow wf/x: start'), 'created');
+    assert.equal(asks.length, 0, 'asked twice');
+  }
+  // Fenced until the deadline: the last failure, not an unknown outcome (nothing was kept).
+  const stale = ErrStaleToken.with('stale');
+  const err = await askThrough(300, () => Promise.reject(stale), 'workflow wf/x: start').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.equal(err, stale);
 });

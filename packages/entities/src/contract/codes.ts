@@ -8,3 +8,26 @@ export function errorCode(err: unknown): string {
   if (typeof code === 'string' || typeof code === 'number') return String(code);
   return err instanceof Error ? err.name : typeof err;
 }
+
+/**
+ * The string codes along `err`'s `cause` chain (at most `depth` links), outermost first: a runtime
+ * error that wraps the store's, a node error that wraps a remote one. Never throws, whatever `err`
+ * is (a getter that throws ends the walk).
+ */
+export function codesAlong(err: unknown, depth = 8): string[] {
+  const codes: string[] = [];
+  try {
+    for (let e = err, n = 0; e instanceof Error && n < depth; e = e.cause, n++) {
+      const code = (e as { code?: unknown }).code;
+      if (typeof code === 'string') codes.push(code);
+    }
+  } catch {
+    // A throwing getter on a thrown value: the codes read so far.
+  }
+  return codes;
+}
+
+/** True when one of `codes` is along `err`'s `cause` chain ({@link codesAlong}). */
+export function hasCodeAlong(err: unknown, codes: ReadonlySet<string>): boolean {
+  return codesAlong(err).some((c) => codes.has(c));
+}

@@ -10,6 +10,7 @@
 // and their lateness (runtime/reminder_scheduler.ts counts them; their shape is here); the inbox
 // sweeper the keys with messages waiting and the age of the oldest (runtime/inbox_sweeper.ts).
 
+import { hasCodeAlong } from '../contract/codes.js';
 import type { EntityStore } from '../contract/store.js';
 import type { ProjectionStats } from './projections.js';
 
@@ -326,15 +327,7 @@ const UNREACHABLE = new Set([
 ]);
 
 function unreachable(err: unknown): boolean {
-  try {
-    for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-      const code = (e as { code?: unknown }).code;
-      if (typeof code === 'string' && UNREACHABLE.has(code)) return true;
-    }
-  } catch {
-    // A throwing getter: not the store's code.
-  }
-  return false;
+  return hasCodeAlong(err, UNREACHABLE);
 }
 
 // --- workflow figures (workflow/model/metrics.ts counts them; their shape is here) ---------------------

@@ -42,6 +42,12 @@ export interface HostRuntime extends EntitiesClient {
   /** Ends an activation's lease (a key lease is released; a shard lease stays with the node). */
   releaseLease(kind: string, key: string, token: number): Promise<void>;
   /**
+   * A write of (kind, key) was refused as stale (its lease passed on): the lease it wrote under is
+   * not taken as confirmed any more, so the other activations under it (a shard's keys) confirm
+   * again before their next side effect, and a renewal that finds it lost ends them.
+   */
+  leaseRefused?(kind: string, key: string): void;
+  /**
    * An activation started; `eventsSinceSnapshot` reads an event-sourced activation's events after
    * its latest snapshot (inspect/stats.ts).
    */

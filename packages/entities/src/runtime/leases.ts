@@ -110,6 +110,8 @@ export class Leases {
    * the store accepted was sent (the store's expiry is at least that plus the ttl). By lease id.
    */
   readonly #confirmed = new Map<string, number>();
+  /** When a write under a lease was last refused as stale (see {@link refused}), until confirmed after. */
+  readonly #refusedAt = new Map<string, number>();
   /** A renewal asked for by {@link confirm} and not settled yet (one at a time). */
   #confirming: Promise<unknown> | undefined;
   /** Shard leases being taken or held (`leaseScope: 'shard'`), by shard. */
@@ -165,9 +167,25 @@ export class Leases {
     return false;
   }
 
+  /**
+   * A write under (kind, key)'s lease was refused as stale: that lease (the key's, or its shard's)
+   * is not fresh any more. Without this a shard's other activations went on confirming it from the
+   * last renewal and ran a step after the shard had passed to another member (the fault checker:
+   * one step run on each side, after a restart of a paused member).
+   */
+  refused(kind: string, key: string): void {
+    const k = leaseKey(this.leaseId(kind, key));
+    this.#confirmed.delete(k);
+    // A renewal sent before the refusal, answered after it, confirms nothing.
+    this.#refusedAt.set(k, performance.now());
+  }
+
   /** Marks a lease confirmed as of `sentAt` (when the accepted request was sent). */
   #confirmedAt(id: EntityId, sentAt: number): void {
     const k = leaseKey(id);
+    const refusedAt = this.#refusedAt.get(k);
+    if (refusedAt !== undefined && sentAt < refusedAt) return;
+    this.#refusedAt.delete(k);
     const was = this.#confirmed.get(k);
     if (was === undefined || was < sentAt) this.#confirmed.set(k, sentAt);
   }

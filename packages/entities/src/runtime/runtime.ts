@@ -748,6 +748,11 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   }
 
   /** @internal HostRuntime */
+  leaseRefused(kind: string, key: string): void {
+    this.#leases.refused(kind, key);
+  }
+
+  /** @internal HostRuntime */
   track(release: Promise<void>): void {
     this.#releases.add(release);
     void release.finally(() => this.#releases.delete(release));

@@ -5,12 +5,16 @@
 // per call (start_request.ts): the instance answers a repeat of a call that landed as it answered
 // the first attempt, and does nothing twice.
 //
+// A write refused because its activation lost its key meanwhile (a stale token) is asked again too:
+// nothing was kept, and the owner now answers it.
+//
 // The store says "unreachable for now" with one code, ERR_ENTITY_STORE_UNAVAILABLE (the
 // PostgreSQL store maps the driver's errors to it at its boundary), or with its own codes for a
 // session lost under a transaction and an outcome it could not decide in its window: those are
 // the codes looked for here, here or on another node, where only an error's code and text survive.
 
 import { DEFAULT_CALL_TIMEOUT_MS } from '../../contract/call_options.js';
+import { hasCodeAlong } from '../../contract/codes.js';
 import { ErrEntityOverloaded, ErrEntityUnavailable } from '../../contract/errors.js';
 import { ErrWorkflowOutcomeUnknown } from '../model/errors.js';
 
@@ -32,11 +36,7 @@ const UNREACHABLE_CODES = new Set([
  * the `cause` chain (a runtime error that wraps the store's).
  */
 export function isStoreUnreachable(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
-  }
-  return false;
+  return hasCodeAlong(err, UNREACHABLE_CODES);
 }
 
 /** The time left of a call after an overloaded owner's retry-after for it to be asked again, at most (ms). */
@@ -81,7 +81,8 @@ export async function askThrough<T>(
         await new Promise((r) => setTimeout(r, after));
         continue;
       }
-      const again = isStoreUnreachable(err) || ErrEntityUnavailable.is(err) || isTimeout(err);
+      const again =
+        isStoreUnreachable(err) || ErrEntityUnavailable.is(err) || isTimeout(err) || hasCodeAlong(err, FENCED_CODES);
       mayHaveLanded ||= again && mayHaveBeenKept(err);
       if (again && left > STORE_RETRY_MS) {
         await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
@@ -103,20 +104,26 @@ export async function askThrough<T>(
 }
 
 /**
+ * Codes of a write the store refused because the activation that made it no longer held its key
+ * (its lease passed on in a failover or a move): nothing was kept, and the key's owner now answers
+ * the same request. They reached start callers during a failover before (issue 89).
+ */
+// Not ERR_ENTITY_VERSION_CONFLICT: a store that went back in time refuses so, and its caller hears it.
+const FENCED_CODES = new Set(['ERR_ENTITY_STALE_TOKEN', 'ERR_ENTITY_LEASE_HELD']);
+
+/** Codes of an attempt that may have been kept: no answer in time, a commit the store could not decide. */
+const MAYBE_KEPT_CODES = new Set([
+  'ERR_TIMEOUT',
+  'TIMEOUT',
+  'ERR_ENTITY_STORE_OUTCOME_UNKNOWN',
+  'ERR_ENTITY_STORE_SESSION_LOST',
+]);
+
+/**
  * Whether a failed attempt may have been kept: it got no answer in time (it may have reached the
  * owner and been written) or the store could not say whether its commit happened. An owner not
  * reached, or a store refusing at once, kept nothing.
  */
 function mayHaveBeenKept(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (
-      code === 'ERR_TIMEOUT' ||
-      code === 'TIMEOUT' ||
-      code === 'ERR_ENTITY_STORE_OUTCOME_UNKNOWN' ||
-      code === 'ERR_ENTITY_STORE_SESSION_LOST'
-    )
-      return true;
-  }
-  return false;
+  return hasCodeAlong(err, MAYBE_KEPT_CODES);
 }

@@ -12,6 +12,8 @@
 // engine's own call: those are the engine's, and the engine waits them out (not an attempt,
 // nothing journaled) for as long as the run lasts.
 
+import { codesAlong } from '../../contract/codes.js';
+
 /**
  * Codes of failures that are the engine's when a call the engine makes on the body's behalf ends
  * with them: the target or the store could not be reached or answered in time, or a process of
@@ -56,15 +58,8 @@ export const ENGINE_FAILURE_CODES: ReadonlySet<string> = new Set([
  * throws, whatever `err` is.
  */
 export function isEngineFailure(err: unknown): boolean {
-  try {
-    for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-      const code = (e as { code?: unknown }).code;
-      if (typeof code === 'string') return ENGINE_FAILURE_CODES.has(code);
-    }
-  } catch {
-    // A throwing getter on a thrown value: not an error of the engine's.
-  }
-  return false;
+  const first = codesAlong(err)[0];
+  return first !== undefined && ENGINE_FAILURE_CODES.has(first);
 }
 
 /** The first wait before an engine call failed for the engine's reasons is made again, in ms. */
