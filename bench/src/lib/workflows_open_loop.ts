@@ -44,6 +44,8 @@ export interface OverloadTarget {
   load(tag: string, id: string): Promise<void>;
   /** Issue 95's order (net/workflows_overload_kinds.ts), signal-with-start, to its result (ergo-ts only). */
   order?(tag: string, id: string): Promise<void>;
+  /** Kills member `i` with SIGKILL (ergo-ts: one of its member processes). */
+  killMember?(i: number): void;
   /** Lines of the members' logs (ergo-ts: where step attempt failures are warned). */
   memberLogs?(): string[];
   /** The user's pool on the database the steps write `effects` and `shipments` to. */

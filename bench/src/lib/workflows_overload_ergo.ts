@@ -139,6 +139,9 @@ export async function startErgoOverload(url: string, effects: Pool, dir: string)
       await h.result();
     },
     memberLogs: () => members.flatMap((m) => readFileSync(m.log, 'utf8').split('\n')),
+    killMember(i) {
+      members[i]?.child.kill('SIGKILL');
+    },
     async close() {
       await api.stop();
       await node.stop();

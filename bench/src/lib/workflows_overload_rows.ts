@@ -58,6 +58,7 @@ export function overloadSizes(ctx: SuiteContext) {
     drainMs: ctx.quick ? 60_000 : 90_000,
     restMs: 2000,
     spikeMs: envSeconds('BENCH_SPIKE_S', ctx.quick ? 10 : 30) * 1000,
+    killWindowMs: ctx.quick ? 21_000 : 30_000,
     spikeDrainMs: 180_000,
   };
 }

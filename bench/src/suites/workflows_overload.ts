@@ -1,5 +1,6 @@
 // Durable-execution engines offered more than they can do (`--only=workflows-overload`, issue 89;
-// `--only=workflows-order-spike`, issue 95). The rows and how they are taken:
+// `--only=workflows-order-spike`, issue 95; `--only=workflows-overload-kill`, a member killed -9 at
+// 2× capacity: lib/workflows_overload_kill.ts). The rows and how they are taken:
 // lib/workflows_overload_rows.ts; the open-loop driver: lib/workflows_open_loop.ts; each engine's
 // set-up: lib/workflows_overload_ergo.ts (three members + a client-only API node) and
 // lib/workflows_overload_peers.ts (Restate, DBOS). Each engine runs in its own bench child with a
@@ -17,6 +18,7 @@ import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import { benchPostgres, pkgVersion, unloadable } from '../lib/workflows_setup.js';
 import type { OverloadTarget } from '../lib/workflows_open_loop.js';
 import { measureOrderSpike, measureOverload } from '../lib/workflows_overload_rows.js';
+import { measureKill } from '../lib/workflows_overload_kill.js';
 import { EFFECTS_DDL } from '../net/workflows_overload_kinds.js';
 
 /** The open-loop row's columns. */
@@ -29,6 +31,7 @@ export const PEERS = ['ergo-ts', 'restate', 'dbos'] as const;
 export const scenarios: ScenarioSpec[] = [
   { id: 'workflows-overload', peers: [...PEERS], timeout: 900 },
   { id: 'workflows-order-spike', peers: ['ergo-ts'], timeout: 600 },
+  { id: 'workflows-overload-kill', peers: ['ergo-ts'], timeout: 600 },
 ];
 
 /** Starts `peer`'s engine on `url` (its effects pool `effects`), or says why it cannot run. */
@@ -83,6 +86,7 @@ export async function workflowsOverloadSuite(report: Report, ctx?: SuiteContext)
       ? [
           ...PEERS.map((peer) => ({ scenario: 'workflows-overload', peer })),
           { scenario: 'workflows-order-spike', peer: 'ergo-ts' },
+          { scenario: 'workflows-overload-kill', peer: 'ergo-ts' },
         ]
       : [{ scenario: c.scenario ?? 'workflows-overload', peer: c.peer }];
   for (const { scenario, peer } of runs) {
@@ -105,6 +109,7 @@ export async function workflowsOverloadSuite(report: Report, ctx?: SuiteContext)
       const tagged: Report = (row) => report({ ...row, peer });
       try {
         if (scenario === 'workflows-order-spike') await measureOrderSpike(tagged, c, target);
+        else if (scenario === 'workflows-overload-kill') await measureKill(tagged, c, target);
         else await measureOverload(tagged, c, target);
       } finally {
         await bounded(`${peer}: the engine's stop`, 30_000, () => target.close());
