@@ -126,6 +126,56 @@ test("a running attempt shows the error its step's previous attempt failed with"
   assert.equal(await wf.result(), 2);
 });
 
+/** Its first attempt fails (503); its second heartbeats `{ n }` at each `beat.next()`, and returns at `beat.done()`. */
+const beat = { next: (): void => undefined, done: (): void => undefined, finished: false };
+const WfBeatAfterFail = defineWorkflow('wfbeatfail', { determinismGuard: 'throw' }, async (ctx, _input: null) =>
+  ctx.step(
+    'call',
+    async (info) => {
+      if (info.attempt === 1) throw Object.assign(new Error('the partner answered 503'), { code: 'ERR_PARTNER' });
+      for (let n = 1; !beat.finished; n++) {
+        await new Promise<void>((r) => (beat.next = r));
+        info.heartbeat({ n });
+      }
+      return info.attempt;
+    },
+    { retry: { initialMs: 10 }, heartbeatTimeoutMs: 3_600_000, timeoutMs: 3_600_000 },
+  ),
+);
+
+test("a failed attempt keeps its own time while the next attempt's heartbeats are written", async () => {
+  beat.finished = false;
+  await using k = await startTestEntities({ kinds: [WfBeatAfterFail], leaseTtlMs: 3_600_000 });
+  const wf = await k.workflows.start(WfBeatAfterFail, 'bf1', null);
+  const run = await eventually(async () => {
+    k.advanceTime(10); // the backoff, on the test clock
+    const r = (await wf.describe()).running?.find((x) => x.n === 'call');
+    return r?.attempt === 2 ? r : undefined;
+  }, 'attempt 2 runs');
+  const failed = (await record(k, 'wfbeatfail', 'bf1')).journal.find((e) => e.t === 'retry')!;
+  assert.equal(failed.ea, failed.at, 'written when attempt 1 failed');
+  assert.equal(run.lastErrorAt, failed.ea);
+  // Ten minutes on, attempt 2 heartbeats: its details are written (at most every 30 s).
+  k.advanceTime(600_000);
+  const beatAt = k.clock.now();
+  const written = await eventually(async () => {
+    beat.next();
+    const e = (await record(k, 'wfbeatfail', 'bf1')).journal.find((x) => x.t === 'retry');
+    return e?.h === undefined ? undefined : e;
+  }, "attempt 2's heartbeat is written");
+  assert.equal(written.at, beatAt, "the entry's write is the heartbeat's");
+  assert.equal(written.ea, failed.ea, "the failure's time is kept");
+  assert.equal(written.e?.code, 'ERR_PARTNER');
+  const d = await wf.describe();
+  assert.equal(d.history.find((e) => e.t === 'retry')?.ea, failed.ea);
+  const now = d.running?.find((x) => x.n === 'call');
+  assert.equal(now?.lastErrorAt, failed.ea);
+  assert.ok(now?.heartbeatAt !== undefined && now.heartbeatAt >= beatAt);
+  beat.finished = true;
+  beat.next();
+  assert.equal(await wf.result(), 2);
+});
+
 test('bad heartbeat options are refused with ERR_WORKFLOW_INCORRECT', async () => {
   const Bad = defineWorkflow('wfbadbeat', async (ctx, _input: null) =>
     ctx.step('x', () => 1, { heartbeatTimeoutMs: -1 }).catch((err: { code?: string }) => err.code ?? '?'),

@@ -123,7 +123,13 @@ export async function runStep<T>(
     priority: checkPriority(`step ${name}`, options.priority),
   };
   // The last heartbeat's details: an earlier run's (its retry entry), then each attempt's.
-  const beats: Heartbeats = { details: hit?.h, timeoutMs: options.heartbeatTimeoutMs, lastError: hit?.e };
+  const beats: Heartbeats = {
+    details: hit?.h,
+    timeoutMs: options.heartbeatTimeoutMs,
+    lastError: hit?.e,
+    // An entry from before `ea` was kept: its `at` is the failure's time, unless a heartbeat wrote it.
+    lastErrorAt: hit?.ea ?? (hit?.e !== undefined && hit.h === undefined ? hit.at : undefined),
+  };
   if (hit !== undefined) {
     // Its retry entry: attempts failed on an earlier run; the count and the backoff go on from it.
     ops.caughtUp();
@@ -221,8 +227,9 @@ export async function runStep<T>(
           const details = beats.details === undefined ? {} : { h: beats.details };
           // With the last attempt's error: describe() shows it beside the attempt that runs next.
           beats.lastError = storedError(err);
+          beats.lastErrorAt = now;
           const retry = { s: seq, t: 'retry' as const, of: t, n: name, a: attempt, r: retryAt, at: now };
-          await ops.record({ ...retry, e: beats.lastError, ...details });
+          await ops.record({ ...retry, e: beats.lastError, ea: now, ...details });
           continue;
         }
         const e = storedError(err);
@@ -262,7 +269,7 @@ function attemptOnce<T>(
   attempt: number,
   timeoutMs: number | undefined,
   onCancel: OnCancel,
-  beats: Heartbeats = { details: undefined, timeoutMs: undefined, lastError: undefined },
+  beats: Heartbeats = { details: undefined, timeoutMs: undefined, lastError: undefined, lastErrorAt: undefined },
 ): Promise<T> {
   const ctl = new AbortController();
   const idempotencyKey = ops.key(op.s, op.t, op.n);
@@ -293,6 +300,7 @@ function attemptOnce<T>(
       startedAt,
       ...(timeoutMs === undefined ? {} : { timeoutAt: startedAt + timeoutMs }),
       ...(beats.lastError === undefined ? {} : { lastError: beats.lastError }),
+      ...(beats.lastErrorAt === undefined ? {} : { lastErrorAt: beats.lastErrorAt }),
     };
     /** (Re)arms the heartbeat timeout from `from`. */
     const armBeat = (from: number): void => {
@@ -317,10 +325,14 @@ function attemptOnce<T>(
       shown = { ...shown, heartbeatAt: now, ...(details === undefined ? {} : { heartbeat: details }) };
       armBeat(now);
       // Written now and then (not with every beat: a store write each), so an attempt that dies
-      // with its member leaves its progress to the next one. A retry entry of the attempts failed so far.
+      // with its member leaves its progress to the next one. A retry entry of the attempts failed so
+      // far, the last one's error with its own time (`ea`): the entry's `at` is this write's.
       if (details !== undefined && !ops.readOnly && now - wroteAt >= heartbeatWriteMs(beats.timeoutMs)) {
         wroteAt = now;
-        const failed = beats.lastError === undefined ? {} : { e: beats.lastError };
+        const failed =
+          beats.lastError === undefined
+            ? {}
+            : { e: beats.lastError, ...(beats.lastErrorAt === undefined ? {} : { ea: beats.lastErrorAt }) };
         const entry = {
           s: op.s,
           t: 'retry' as const,
@@ -376,6 +388,8 @@ interface Heartbeats {
   readonly timeoutMs: number | undefined;
   /** The error the step's last failed attempt failed with (its retry entry's `e`). */
   lastError: StoredError | undefined;
+  /** When that attempt failed, epoch ms (its retry entry's `ea`). */
+  lastErrorAt: number | undefined;
 }
 
 /**

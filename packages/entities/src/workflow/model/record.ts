@@ -71,6 +71,11 @@ export interface WorkflowJournalEntry {
    * records a `retry` entry when an attempt failed and a retry is due, replaced by its result).
    */
   readonly done?: boolean;
+  /**
+   * A `retry` entry: when its last failed attempt (`e`) failed, epoch ms. The entry's `at` is when
+   * it was written, which a running attempt's heartbeat writes move on; `ea` stays the failure's.
+   */
+  readonly ea?: number;
   /** A `retry` entry: the op of the step it stands for (`step`, `child`, `send`). */
   readonly of?: JournalOp;
   /** A `retry` entry: the step's next attempt is not before this time, epoch ms (`a` attempts failed so far). */
@@ -303,6 +308,8 @@ export interface WorkflowRunningOperation {
   readonly timeoutAt?: number;
   /** The error the step's previous attempt failed with (absent: this is its first attempt). */
   readonly lastError?: StoredError;
+  /** When that attempt failed, epoch ms (absent: no failed attempt, or one journaled before this was kept). */
+  readonly lastErrorAt?: number;
   /** Its last heartbeat (`info.heartbeat`), epoch ms, and the details it gave (absent: none yet). */
   readonly heartbeatAt?: number;
   readonly heartbeat?: unknown;

@@ -3,8 +3,10 @@
 // searched by kind, status, a search attribute and a start time range (workflow_filters.tsx) with
 // the totals per status, paged by cursor; an instance's page (op describe, each second) shows its status, input
 // and outcome, its step history (the journal: each operation with its time, its offset from the
-// start, the time since the previous one and its attempts), the attempts running now (a step's or a
-// compensation's, with its start and timeout: a hung one is seen), its pending timers and its buffered
+// start, the time since the previous one and its attempts; a step still open shows as its step: a
+// failed attempt at the time it failed, or an attempt running with its heartbeat), the attempts
+// running now (a step's or a compensation's, with its start and timeout, its heartbeat and its
+// previous attempt's error with when it failed: a hung one is seen), its pending timers and its buffered
 // signals, and the actions cancel, resume (retry the failed steps), reset (run again from an
 // operation: cancel and reset ask first and take a reason) and update (workflow_update.tsx), each
 // a POST through the node (refused with `workflow_actions_disabled` where the Observer turned them
@@ -44,6 +46,36 @@ function span(ms: number): string {
 }
 
 const text = (v: Json): string => (v === undefined ? '–' : JSON.stringify(v));
+
+/** A stored error as one line: its code (else its name) and message. */
+const errorLine = (e: Json): string => `${e?.code ?? e?.name}: ${e?.message}`;
+
+/**
+ * A step's open `retry` entry as the history shows it. With a failed attempt: the failure at its
+ * own time (`ea`: the entry's `at` is its last write, which the next attempt's heartbeats move on),
+ * then the attempt running since (its last heartbeat) or when the next is due. With none (a first
+ * attempt's heartbeat details written): the attempt running, with its heartbeat — no retry.
+ */
+function openStep(e: Json): { when: number; attempts: string; result: string } {
+  const running = `attempt ${Number(e.a ?? 0) + 1} running`;
+  const beat = e.h === undefined ? '' : `, last heartbeat written ${at(e.at)} ${text(e.h)}`;
+  if (e.e === undefined) return { when: Number(e.at), attempts: '', result: `${running}${beat}` };
+  const failedAt = Number(e.ea ?? e.at);
+  const after =
+    e.h !== undefined && Number(e.at) !== failedAt
+      ? `; ${running}${beat}`
+      : e.r === undefined
+        ? ''
+        : `; next attempt ${at(e.r)}`;
+  return {
+    when: failedAt,
+    attempts: String(e.a),
+    result: `attempt ${e.a} failed ${at(failedAt)}: ${errorLine(e.e)}${after}`,
+  };
+}
+
+/** When a history row happened: a failed attempt's own time for an open step, else its entry's. */
+const whenOf = (e: Json): number => (e.t === 'retry' ? openStep(e).when : Number(e.at));
 
 /** Asks `op` of the observed node's workflows each second while mounted (and once when `args` change). */
 function usePolledOp(op: string, args: Json, enabled: boolean): [Json, string | null, () => void] {
@@ -374,7 +406,9 @@ export function WorkflowPage(props: { kind: string; id: string }) {
                   <td class="mono">
                     {r.lastError === undefined
                       ? '–'
-                      : `${r.lastError.code === undefined ? '' : `${r.lastError.code}: `}${r.lastError.message}`}
+                      : `${r.lastError.code === undefined ? '' : `${r.lastError.code}: `}${r.lastError.message}${
+                          r.lastErrorAt === undefined ? '' : ` (failed ${at(r.lastErrorAt)})`
+                        }`}
                   </td>
                 </tr>
               ))}
@@ -393,7 +427,7 @@ export function WorkflowPage(props: { kind: string; id: string }) {
               empty={rows.length === 0 ? 'nothing recorded yet' : null}
             >
               {rows.map(({ e, attempt }, i: number) => {
-                const prev = i === 0 ? start : Number(rows[i - 1]!.e.at);
+                const prev = i === 0 ? start : whenOf(rows[i - 1]!.e);
                 if (attempt)
                   return (
                     <tr key={`a${e.s}-${e.at}`} data-attempt={e.s} class="wf-attempt">
@@ -410,6 +444,22 @@ export function WorkflowPage(props: { kind: string; id: string }) {
                       </td>
                     </tr>
                   );
+                if (e.t === 'retry') {
+                  // The step runs (or waits for its next attempt): shown as its own op, never as "retry … 0".
+                  const o = openStep(e);
+                  return (
+                    <tr key={e.s} data-seq={e.s} data-open="step" class={e.e === undefined ? '' : 'wf-retried'}>
+                      <td>{e.s}</td>
+                      <td>{e.of ?? 'step'}</td>
+                      <td class="mono">{e.n}</td>
+                      <td>{at(o.when)}</td>
+                      <td>{span(o.when - start)}</td>
+                      <td>{span(o.when - prev)}</td>
+                      <td>{o.attempts}</td>
+                      <td class={e.e === undefined ? 'mono' : 'error'}>{o.result}</td>
+                    </tr>
+                  );
+                }
                 return (
                   <tr key={e.s} data-seq={e.s}>
                     <td>{e.s}</td>
