@@ -1,5 +1,6 @@
-// The Workflows page's charts: one workflow kind's counters over the cluster (`do/workflows` op
-// stats with `scope: 'cluster'`, each second: the node observed asks every live member and sums
+// The Workflows page's charts: one workflow kind's counters over the cluster, or (every kind
+// selected) every kind's summed (`do/workflows` op stats with `scope: 'cluster'`, with the kind or
+// without it for every kind's, each second: the node observed asks every live member and sums
 // their figures — the figures @ergo-ts/metrics exports as `ergo_workflow_*`, counted where things
 // happen, no store read — so a client-only node, which runs no instance, charts the cluster too)
 // drawn as rates over the last second (instances started, completed, failed, cancelled; step
@@ -13,7 +14,7 @@ import { useCallback, useMemo, useState } from 'preact/hooks';
 
 import { type Json } from '../api';
 import { Chart } from '../chart';
-import { count } from '../format';
+import { count, list } from '../format';
 import { Series, usePolled } from '../hooks';
 import { Error } from '../ui';
 
@@ -28,6 +29,30 @@ interface WorkflowSeries {
   steps: Series;
   outbox: Series;
   outboxAge: Series;
+}
+
+/** The counters of a sample summed over kinds (the oldest outbox age is the largest, not summed). */
+const SUMMED = [
+  ...['started', 'completed', 'failed', 'cancelled', 'blockedTotal', 'open', 'blocked'],
+  ...['stepAttempts', 'stepRetries', 'stepFailures', 'outboxPending'],
+] as const;
+
+/**
+ * The sample the charts draw: kind `kind`'s, or with `kind` null every kind's summed — the nodes
+ * and the silent members of any of them, and the kinds summed. Undefined when there is none.
+ */
+export function sampleOf(d: Json, kind: string | null): Json {
+  if (kind !== null) return d?.[kind];
+  const names = Object.keys(d ?? {}).sort();
+  if (names.length === 0) return undefined;
+  const kinds = names.map((n) => d[n]);
+  const sum: Json = { kinds: names };
+  for (const f of SUMMED) sum[f] = kinds.reduce((n: number, k: Json) => n + Number(k[f] ?? 0), 0);
+  sum.outboxOldestPendingMs = Math.max(...kinds.map((k: Json) => Number(k.outboxOldestPendingMs ?? 0)));
+  const union = (f: string): string[] => [...new Set(kinds.flatMap((k: Json) => list(k[f])))].sort() as string[];
+  sum.nodes = union('nodes');
+  sum.missing = union('missing');
+  return sum;
 }
 
 /** Per second from `prev` to `now` over `dt` seconds; null when a counter went down (a restart). */
@@ -51,8 +76,11 @@ function nodesLine(s: Json): string {
   return missing.length === 0 ? summed : `${summed}; not answering (left out): ${missing.join(', ')}`;
 }
 
-/** Samples `kind`'s counters each second while mounted and charts them (see the top of this file). */
-export function WorkflowCharts(props: { kind: string }) {
+/**
+ * Samples `kind`'s counters (null: every kind's, summed) each second while mounted and charts them
+ * (see the top of this file).
+ */
+export function WorkflowCharts(props: { kind: string | null }) {
   const charts = useMemo<WorkflowSeries>(
     () => ({
       instances: new Series(['started', 'completed', 'failed', 'cancelled']),
@@ -69,13 +97,15 @@ export function WorkflowCharts(props: { kind: string }) {
   const prev = useMemo<{ t: number; s: Json }>(() => ({ t: 0, s: null }), [props.kind]);
   const [data, error] = usePolled(
     'workflows',
-    { op: 'stats', workflow: props.kind, scope: 'cluster' },
+    { op: 'stats', ...(props.kind === null ? {} : { workflow: props.kind }), scope: 'cluster' },
     true,
     0,
     useCallback(
       (d: Json) => {
-        const s = d?.[props.kind];
+        const s = sampleOf(d, props.kind);
         if (s === undefined) return;
+        // Every kind's: a kind that came or went changes the sum, so the rates start afresh.
+        if (prev.s !== null && String(prev.s.kinds) !== String(s.kinds)) prev.s = null;
         const t = Date.now() / 1000;
         charts.open.push(t, [Number(s.open), Number(s.blocked)]);
         charts.outbox.push(t, [Number(s.outboxPending)]);
@@ -93,10 +123,15 @@ export function WorkflowCharts(props: { kind: string }) {
       [props.kind, charts, prev],
     ),
   );
-  const last: Json = data?.[props.kind] ?? null;
+  const last: Json = sampleOf(data, props.kind) ?? null;
+  const every = list(last?.kinds);
   return (
     <div class="card" data-testid="workflow-charts">
-      <h3>{props.kind} in the cluster</h3>
+      <h3 data-testid="workflow-charts-title">
+        {props.kind === null
+          ? `every kind in the cluster (${every.length}: ${every.join(', ')})`
+          : `${props.kind} in the cluster`}
+      </h3>
       {last === null ? null : (
         <p class="muted" data-testid="workflow-chart-nodes">
           {nodesLine(last)}

@@ -99,8 +99,8 @@ export function WorkflowsPage() {
   // A search the bar cannot ask (its problem shown) shows no rows of the previous one.
   const page = 'fields' in asked ? polled : null;
   const items = list(page?.items);
-  // The charts show the kind the search names, or the first kind of the node.
-  const chartKind = search.kind !== '' ? search.kind : (list(kinds)[0] ?? '');
+  // The charts show the kind the search names, or with every kind selected every kind's summed.
+  const chartKind = search.kind !== '' ? search.kind : null;
   return (
     <div>
       <h2>Workflows</h2>
@@ -129,7 +129,7 @@ export function WorkflowsPage() {
           dead letters
         </a>
       </div>
-      {chartKind === '' ? null : <WorkflowCharts key={chartKind} kind={chartKind} />}
+      {list(kinds).length === 0 ? null : <WorkflowCharts key={chartKind ?? ''} kind={chartKind} />}
       <Grid
         headers={['id', 'kind', 'status', 'started', 'ended', 'took', 'runs', 'steps', 'attributes', 'problem']}
         empty={page !== null && items.length === 0 ? 'no instances' : null}
