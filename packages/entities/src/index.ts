@@ -199,6 +199,7 @@ export { isIdReusePolicy, type IdReusePolicy } from './workflow/client/start_pol
 export {
   DEFAULT_QUEUE,
   type QueueLimits,
+  type QueueInCluster,
   type QueuedWork,
   type WorkflowQueuesOptions,
   type WorkflowQueueView,

@@ -5,7 +5,10 @@
 // `queues` (`{ '~wfq': 'queues' }`: each queue this member knows with its limits, served here or
 // not, attempts running here), `serves` (`{ '~wfq': 'serves' }`: the queues it serves, null for
 // every one) and `waiting` (`{ '~wfq': 'waiting', queue? }`: the attempts waiting here for a slot,
-// each with its position and what holds it). The answer is the value itself (not a JSON text).
+// each with its position and what holds it). On a client-only node (which serves no queue and runs
+// no step) the manager answers the members': `queues` each with `servedBy` (the members serving
+// it), `running` summed over them and `served: false`, `waiting` every member's waiting attempts.
+// The answer is the value itself (not a JSON text).
 // Every op only reads: none is logged as an action (post.ts). A node without an entities runtime
 // answers 404 `no_entities`.
 

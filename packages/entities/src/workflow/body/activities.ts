@@ -15,6 +15,7 @@ import { ProcessID, type Atom, type Node } from 'ergo-ts';
 import type { StepInfo } from './context_types.js';
 import type { ActivityHandlers, AnyWorkflowKind } from '../model/define.js';
 import { ErrWorkflowIncorrect } from '../model/errors.js';
+import { checkQueueName } from '../model/define.js';
 import { DEFAULT_QUEUE, queuesOf, type WorkflowQueues } from '../scheduling/queues.js';
 import type { RunHost } from '../model/run_host.js';
 
@@ -22,7 +23,7 @@ import type { RunHost } from '../model/run_host.js';
 export type QueueRequest =
   | { readonly '~wfq': 'serves' }
   | { readonly '~wfq': 'waiting'; readonly queue?: string }
-  | { readonly '~wfq': 'queues' }
+  | { readonly '~wfq': 'queues'; readonly queue?: string }
   | {
       readonly '~wfq': 'run';
       readonly queue: string;
@@ -170,10 +171,19 @@ export function activityAttempt(
 export async function answerQueueRequest(rt: object, request: QueueRequest): Promise<unknown> {
   const queues = queuesOf(rt);
   if (request['~wfq'] === 'serves') return queues?.served ?? null;
-  if (request['~wfq'] === 'waiting')
-    return queues?.waiting(typeof request.queue === 'string' ? request.queue : undefined) ?? [];
-  // The queues this member knows (the Observer's Queues page): limits, served here, running here.
-  if (request['~wfq'] === 'queues') return queues?.overview() ?? [];
+  // A client-only node runs no step: what waits, and its queues, are the members' (asked of them).
+  const client = queues?.client === true;
+  if (request['~wfq'] === 'waiting') {
+    const queue = typeof request.queue === 'string' ? request.queue : undefined;
+    return (client ? await queues.waitingEverywhere(queue) : queues?.waiting(queue)) ?? [];
+  }
+  // The queues this member knows (the Observer's Queues page): limits, served here, running here;
+  // on a client-only node the members' (served here: none; who serves each, what runs there).
+  if (request['~wfq'] === 'queues') {
+    const also = checkQueueName('workflow queues', request.queue);
+    if (client) return (await queues.overviewEverywhere(also)).map((q) => ({ ...q, served: false }));
+    return queues?.overview(also) ?? [];
+  }
   if (request['~wfq'] !== 'run') throw ErrWorkflowIncorrect.with('workflow queues: unknown request');
   const r = request;
   if (queues !== undefined && !queues.serves(r.queue))

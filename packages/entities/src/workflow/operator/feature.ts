@@ -123,6 +123,7 @@ export const workflowFeature: EntitiesFeature<WorkflowFeatureOptions> = {
         call: (member, request, timeoutMs) => callMember(asked, member, request as QueueRequest, timeoutMs),
         node: rt.node.name,
         members: () => rt.members(),
+        client: rt.role === 'client',
       },
       options.workflowQueues,
     );

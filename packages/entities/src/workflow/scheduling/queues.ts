@@ -12,6 +12,8 @@
 // member does not serve waits, and describe() says so. Work waits in priority order (lower first,
 // then first come) on each member; a waiting attempt shows in describe() with its queue, its
 // position and what holds it, and `workflows.queue(name).waiting()` lists every live member's.
+// A client-only node (`role: 'client'`) serves no queue and runs no step: what it tells of its
+// queues (the limits, who serves them, what runs and waits) it asks the members.
 
 import type { Log } from 'ergo-ts';
 
@@ -111,7 +113,26 @@ export interface QueueHost {
   /** This node's name, and the live members (this node included when it is one). */
   readonly node: string;
   members(): string[];
+  /** A client-only node (`role: 'client'`): it serves no queue and runs no step. */
+  readonly client?: boolean;
 }
+
+/** A queue as the live members see it ({@link WorkflowQueues.overviewEverywhere}, {@link WorkflowQueueView.cluster}). */
+export interface QueueInCluster {
+  readonly name: string;
+  /** Its limits, as the members that answered know them (every member is given the same). */
+  readonly limits: QueueLimits;
+  /** The live members that serve it, sorted. */
+  readonly servedBy: readonly string[];
+  /** Its attempts holding a slot on the members now, summed. */
+  readonly running: number;
+  /** The members that answered, and the live ones that did not within 5 s (left out), sorted. */
+  readonly members: readonly string[];
+  readonly missing: readonly string[];
+}
+
+/** One member's {@link WorkflowQueues.overview} row. */
+type QueueRow = { name: string; limits: QueueLimits; served: boolean; running: number };
 
 const LIMIT_MAX = 2 ** 31 - 1;
 
@@ -197,14 +218,21 @@ export class WorkflowQueues {
     this.#pollMs = options.pollMs ?? 100;
   }
 
-  /** Whether this member runs steps of `queue`. */
+  /** Whether this member runs steps of `queue` (a client-only node runs none). */
   serves(queue: string): boolean {
+    if (this.#host.client === true) return false;
     return this.#serve === undefined || this.#serve.has(queue);
   }
 
-  /** The queues this member serves (undefined: every one). */
+  /** The queues this member serves (undefined: every one; a client-only node: none). */
   get served(): readonly string[] | undefined {
+    if (this.#host.client === true) return [];
     return this.#serve === undefined ? undefined : [...this.#serve];
+  }
+
+  /** Whether this is a client-only node's (it serves nothing; the members answer for its queues). */
+  get client(): boolean {
+    return this.#host.client === true;
   }
 
   /** The limits of `queue` ({} when none were set). */
@@ -297,19 +325,57 @@ export class WorkflowQueues {
     return out;
   }
 
-  /** {@link waiting} of `queue` on every live member (asked through their managers), this one's first. */
-  async waitingEverywhere(queue: string): Promise<QueuedWork[]> {
+  /**
+   * {@link waiting} of `queue` (or of every queue) on every live member (asked through their
+   * managers), this one's first: what waits in the cluster (a client-only node's own is nothing).
+   */
+  async waitingEverywhere(queue?: string): Promise<QueuedWork[]> {
+    const theirs = await this.#askMembers({ '~wfq': 'waiting', ...(queue === undefined ? {} : { queue }) });
+    return [...this.waiting(queue), ...theirs.flatMap(([, ws]) => (Array.isArray(ws) ? (ws as QueuedWork[]) : []))];
+  }
+
+  /**
+   * The queues the live members know (this one's {@link overview} among them when it is one), each
+   * with its limits, the members serving it and the attempts running on them summed, the default
+   * first: what a client-only node tells of its queues.
+   */
+  async overviewEverywhere(queue?: string): Promise<QueueInCluster[]> {
+    const h = this.#host;
+    const asked = h.members().filter((m) => m !== h.node);
+    const answers = await this.#askMembers({ '~wfq': 'queues', ...(queue === undefined ? {} : { queue }) });
+    const rows: [string, QueueRow[]][] = answers.filter((a): a is [string, QueueRow[]] => Array.isArray(a[1]));
+    if (!this.client) rows.unshift([h.node, this.overview(queue)]);
+    const byName = new Map<string, { limits: QueueLimits; servedBy: string[]; running: number }>();
+    for (const [member, queues] of rows)
+      for (const q of queues) {
+        const o = byName.get(q.name) ?? { limits: q.limits, servedBy: [], running: 0 };
+        byName.set(q.name, o);
+        if (q.served) o.servedBy.push(member);
+        o.running += q.running;
+      }
+    const members = rows.map(([m]) => m).sort();
+    const missing = asked.filter((m) => !members.includes(m)).sort();
+    const names = [...byName.keys()].filter((n) => n !== DEFAULT_QUEUE).sort();
+    if (byName.has(DEFAULT_QUEUE)) names.unshift(DEFAULT_QUEUE);
+    return names.map((name) => {
+      const o = byName.get(name)!;
+      return { name, limits: o.limits, servedBy: o.servedBy.sort(), running: o.running, members, missing };
+    });
+  }
+
+  /** Asks every live member but this one `request` (5 s each): the answers of those that gave one. */
+  async #askMembers(request: unknown): Promise<[string, unknown][]> {
     const h = this.#host;
     const others = h.members().filter((m) => m !== h.node);
-    const theirs = await Promise.all(
+    const answers = await Promise.all(
       others.map((m) =>
-        h.call(m, { '~wfq': 'waiting', queue }, 5000).then(
-          (ws) => (Array.isArray(ws) ? (ws as QueuedWork[]) : []),
-          () => [],
+        h.call(m, request, 5000).then(
+          (v): [string, unknown] | undefined => [m, v],
+          () => undefined,
         ),
       ),
     );
-    return [...this.waiting(queue), ...theirs.flat()];
+    return answers.filter((a) => a !== undefined);
   }
 
   /** Where attempt `seq` of `kind`/`id` waits, if it does. */
@@ -324,11 +390,12 @@ export class WorkflowQueues {
 
   /**
    * The queues this member knows (the default, those it serves, those given limits, those a step
-   * asked for), the default first: each with its limits, whether it is served here, and how many
-   * of its attempts run here now.
+   * asked for; and `also`, when given), the default first: each with its limits, whether it is
+   * served here, and how many of its attempts run here now.
    */
-  overview(): { name: string; limits: QueueLimits; served: boolean; running: number }[] {
+  overview(also?: string): QueueRow[] {
     const names = new Set([...(this.#serve ?? []), ...Object.keys(this.#limits), ...this.#gates.keys()]);
+    if (also !== undefined) names.add(also);
     names.delete(DEFAULT_QUEUE);
     return [DEFAULT_QUEUE, ...[...names].sort()].map((name) => ({
       name,
@@ -590,12 +657,21 @@ export function queuedSteps(rt: object, kind: string, id: string): WorkflowRunni
 /** A queue as one member sees it ({@link WorkflowClient.queue}). */
 export interface WorkflowQueueView {
   readonly name: string;
-  /** Its limits (every member is given the same). */
+  /**
+   * Its limits as this node was given them (`workflowQueues.queues`; every member is given the
+   * same). A client-only node, which takes no slot, may be given none: {@link cluster} asks the members.
+   */
   readonly limits: QueueLimits;
-  /** Whether this member runs its steps. */
+  /** Whether this member runs its steps (a client-only node: false, it runs none). */
   readonly served: boolean;
   /** How many of its attempts run on this member now. */
   running(): number;
+  /**
+   * The queue as the live members see it, asked through their entities managers (this node's
+   * own figures among them when it is a member; one that does not answer within 5 s is named
+   * `missing`): its limits, the members that serve it, its attempts running on them.
+   */
+  cluster(): Promise<QueueInCluster>;
   /**
    * The attempts waiting for a slot on every live member (each asked through its entities
    * manager; one that does not answer within 5 s is left out), each with its member and its place
@@ -613,5 +689,12 @@ export function queueView(rt: object, name: string): WorkflowQueueView {
     served: q?.serves(name) ?? true,
     running: () => q?.runningHere(name) ?? 0,
     waiting: async () => (q === undefined ? [] : q.waitingEverywhere(name)),
+    cluster: async () => {
+      const all = q === undefined ? [] : await q.overviewEverywhere(name);
+      // A queue no member knows yet: no limits, nobody serving it (the members asked, as for any other).
+      const known = all.find((x) => x.name === name);
+      const asked = { members: all[0]?.members ?? [], missing: all[0]?.missing ?? [] };
+      return known ?? { name, limits: {}, servedBy: [], running: 0, ...asked };
+    },
   };
 }

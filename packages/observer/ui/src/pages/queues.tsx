@@ -5,7 +5,12 @@
 // to its page), step and operation, attempt, since when, and what holds it ("waiting for queue
 // gpu: the concurrency limit (2) is reached", "…: no live member serves it"). Both are read each
 // second (`do/queues` ops `queues` and `waiting`, server-side in src/queues.ts). Other members'
-// waiting attempts are on their own nodes' page (switch nodes).
+// waiting attempts are on their own nodes' page (switch nodes). A client-only node serves no queue
+// and runs no step: its manager answers the members' (each queue with the members serving it and
+// what runs on them, every member's waiting attempts), and the page says so — never "served here".
+
+/** Whether the rows are a client-only node's (the members', each with who serves it). */
+const fromMembers = (rows: Json[]): boolean => rows.some((q: Json) => Array.isArray(q.servedBy));
 
 import { type Json } from '../api';
 import { list } from '../format';
@@ -40,22 +45,42 @@ export function QueuesPage() {
   const [waiting, waitingError] = usePolled('queues', { op: 'waiting' });
   const rows = list(queues);
   const waits = list(waiting);
+  const members = fromMembers(rows);
+  const missing: string[] = members ? list(rows[0]?.missing) : [];
   return (
     <div>
       <h2>Queues</h2>
-      <p class="muted">
-        Where workflow steps run, how many at once, how fast: the queues this member knows and the step attempts waiting
-        on it for a slot. Other members' waiting attempts show on their own node.
-      </p>
+      {members ? (
+        <p class="muted" data-testid="queues-client">
+          This node is client-only: it serves no queue and runs no step. The queues, who serves them and the step
+          attempts waiting for a slot are the members' ({list(rows[0]?.members).join(', ')}), asked each second.
+          {missing.length === 0 ? '' : ` Not answering (left out): ${missing.join(', ')}.`}
+        </p>
+      ) : (
+        <p class="muted">
+          Where workflow steps run, how many at once, how fast: the queues this member knows and the step attempts
+          waiting on it for a slot. Other members' waiting attempts show on their own node.
+        </p>
+      )}
       <Error text={queuesError} />
       <Grid
-        headers={['queue', 'served here', 'concurrency (cluster)', 'per member', 'rate', 'running here']}
+        headers={
+          members
+            ? ['queue', 'served by', 'concurrency (cluster)', 'per member', 'rate', 'running on the members']
+            : ['queue', 'served here', 'concurrency (cluster)', 'per member', 'rate', 'running here']
+        }
         empty={queues !== null && rows.length === 0 ? 'no queues' : null}
       >
         {rows.map((q: Json) => (
           <tr key={q.name} data-testid="queue" data-queue={q.name}>
             <td class="mono">{q.name}</td>
-            <td class={q.served ? '' : 'error-text'}>{q.served ? 'yes' : 'no'}</td>
+            {members ? (
+              <td class={list(q.servedBy).length > 0 ? 'mono' : 'error-text'}>
+                {list(q.servedBy).length > 0 ? list(q.servedBy).join(', ') : 'no member'}
+              </td>
+            ) : (
+              <td class={q.served ? '' : 'error-text'}>{q.served ? 'yes' : 'no'}</td>
+            )}
             <td>{limit(q.limits?.concurrency)}</td>
             <td>{limit(q.limits?.perMember)}</td>
             <td>{rate(q.limits?.rate)}</td>
