@@ -5,7 +5,8 @@
 // members: `queue('gpu')` is not served there, `waiting()` lists a's two, `cluster()` gives gpu's
 // limits, who serves it (a) and what runs (1); its manager's `waiting` and `queues` requests (what
 // the Observer's Queues page asks) answer the members' waiting attempts and queues — never "served
-// here", never "nothing waits". A member still answers its own. A bad queue name is refused with
+// here", never "nothing waits"; its operator `list` marks the two waiting instances `queued`
+// (queue, member, why). A member still answers its own. A bad queue name is refused with
 // ERR_WORKFLOW_INCORRECT.
 
 import { strict as assert } from 'node:assert';
@@ -154,6 +155,24 @@ test("a client-only node's queues are the members': not served there, their wait
   await assert.rejects(clientNode.call(manager(clientNode.name), { '~wfq': 'queues', queue: 5 }), {
     code: 'ERR_WORKFLOW_INCORRECT',
   });
+  // An operator's list (the Observer's Workflows list) marks the two waiting, from the members' queues.
+  const listed = JSON.parse(
+    String(
+      await clientNode.call(manager(clientNode.name), { '~entity': 'workflows', op: 'list', workflow: 'qcrender' }),
+    ),
+  ) as { ok: boolean; value: { items: { id: string; status: string; queued?: QueuedWork[] }[] } };
+  assert.ok(listed.ok);
+  const marked = listed.value.items.filter((w) => w.queued !== undefined);
+  assert.deepEqual(marked.map((w) => w.id).sort(), waiting.map((w) => w.id).sort());
+  for (const w of marked) {
+    assert.equal(w.status, 'running');
+    assert.deepEqual(
+      w.queued!.map((q) => [q.queue, q.member, q.step, q.waiting]),
+      [['gpu', a, 'render', 'waiting for queue gpu: the concurrency limit (1) is reached']],
+    );
+  }
+  assert.equal(listed.value.items.length, 3);
+
   // A member answers its own: a serves gpu and holds its slot; b serves it not.
   const onA = (await clientNode.call(manager(a), { '~wfq': 'queues' })) as Row[];
   assert.deepEqual(

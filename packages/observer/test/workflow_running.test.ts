@@ -1,7 +1,8 @@
 // The "running now" card of an instance's page, in Chromium, for a step and for a compensation
 // that each failed their first attempt and hang in their second after a heartbeat: the card shows
 // the attempt (2), since when it runs, its last heartbeat with its details, and the error the
-// previous attempt failed with — what tells a stuck instance from a waiting one.
+// previous attempt failed with — what tells a stuck instance from a waiting one. A step waiting
+// for its queue's slot shows as waiting on its instance's page and in the list (place, member, why).
 // Screenshots go to packages/observer/test-output/ (workflow-running-retried-*.png).
 
 import assert from 'node:assert/strict';
@@ -177,6 +178,19 @@ test('an attempt waiting for a queue slot shows as waiting (its place, why); a d
   );
   assert.deepEqual(await banners(page), []);
   await shot(page, 'workflow-running-queued');
+
+  // The list shows r2 waiting too (its step, place, member and why), r1 running.
+  await page.goto(`${observed.url}#/workflows`);
+  await page.waitForSelector('tr[data-workflow="r2"] td.wf-queued', { timeout: 20_000 });
+  assert.equal(
+    await page.$eval('tr[data-workflow="r2"] [data-testid=workflow-row-status]', (c) => (c.textContent ?? '').trim()),
+    `waiting: render #1 in queue gpu on ${observed.node.name}, the per-member limit (1) is reached`,
+  );
+  assert.equal(
+    await page.$eval('tr[data-workflow="r1"] [data-testid=workflow-row-status]', (c) => (c.textContent ?? '').trim()),
+    'running',
+  );
+  await shot(page, 'workflow-list-queued');
 
   held2.resolve();
   assert.equal(await first.result(), 'rendered');

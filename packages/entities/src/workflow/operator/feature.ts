@@ -81,6 +81,9 @@ export interface WorkflowFeatureOptions {
   readonly maxWaitingStarts?: number;
 }
 
+/** How long a member has to say what waits for a queue slot there, for an operator's `list` (polled each second). */
+const LIST_QUEUED_WAIT_MS = 2000;
+
 /** Each runtime's workflow client, made at its first use. */
 const clients = new WeakMap<FeatureHost, WorkflowClient>();
 
@@ -132,7 +135,14 @@ export const workflowFeature: EntitiesFeature<WorkflowFeatureOptions> = {
         {
           matches: isWorkflowOperation,
           answer: (request, cluster) =>
-            operateWorkflows(workflowsOf(rt), request as WorkflowOperation, () => rt.stats().workflows, cluster),
+            operateWorkflows(
+              workflowsOf(rt),
+              request as WorkflowOperation,
+              () => rt.stats().workflows,
+              cluster,
+              // What waits for a queue slot on the members: `list` shows those instances as waiting.
+              async () => (await queuesOf(rt)?.waitingEverywhere(undefined, LIST_QUEUED_WAIT_MS)) ?? [],
+            ),
         },
         { matches: isQueueRequest, answer: (request) => answerQueueRequest(rt, request as QueueRequest) },
         {

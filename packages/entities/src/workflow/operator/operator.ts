@@ -13,13 +13,18 @@
 // workflow charts sample each second; with `scope: 'cluster'` the manager asks every live member's
 // `stats` too and answers their sum (a client-only node, which runs no instance, charts the
 // cluster's figures: {@link ClusterStats}).
+// `list` marks each running instance of its page whose step attempt waits for a queue slot on any
+// live member with `queued` (queue, member, place, what holds it): the Observer's list shows it
+// waiting, not running an attempt.
 
 import { answerOperation } from '../../contract/operation_answer.js';
 import type { WorkflowClient } from '../client/client.js';
 import { ErrWorkflowIncorrect } from '../model/errors.js';
 import type { WorkflowKindStats } from '../model/metrics.js';
 import type { WorkflowStatus } from '../model/record.js';
-import type { WorkflowQuery } from '../client/search.js';
+import type { WorkflowQuery, WorkflowSearchPage } from '../client/search.js';
+import type { WorkflowSummary } from '../client/listing.js';
+import type { QueuedWork } from '../scheduling/queues.js';
 
 /** The operations of {@link WorkflowOperation}. */
 export const WORKFLOW_OPERATIONS = [
@@ -287,11 +292,36 @@ function localStats(
   }
 }
 
+/** An instance as the operator's `list` answers it: a running one waiting for a queue slot says where. */
+export interface ListedWorkflow extends WorkflowSummary {
+  /** Its step attempts waiting for a queue slot (absent: none), each on its member, in its place. */
+  readonly queued?: readonly Omit<QueuedWork, 'kind' | 'id'>[];
+}
+
+/** `page` with its running instances that wait for a queue slot marked (`queued`): asked only when it has running ones. */
+async function listed(
+  page: WorkflowSearchPage,
+  queued: (() => Promise<readonly QueuedWork[]>) | undefined,
+): Promise<WorkflowSearchPage & { readonly items: readonly ListedWorkflow[] }> {
+  if (queued === undefined || !page.items.some((w) => w.status === 'running')) return page;
+  const byInstance = new Map<string, Omit<QueuedWork, 'kind' | 'id'>[]>();
+  for (const { kind, id, ...w } of await queued().catch(() => [])) {
+    const key = JSON.stringify([kind, id]);
+    byInstance.set(key, [...(byInstance.get(key) ?? []), w]);
+  }
+  const items = page.items.map((w) => {
+    const q = w.status === 'running' ? byInstance.get(JSON.stringify([w.workflow, w.id])) : undefined;
+    return q === undefined ? w : { ...w, queued: q };
+  });
+  return { ...page, items };
+}
+
 async function run(
   client: WorkflowClient,
   r: WorkflowOperation,
   figures: () => Readonly<Record<string, WorkflowKindStats>>,
   cluster: ClusterStats | undefined,
+  queued?: () => Promise<readonly QueuedWork[]>,
 ): Promise<unknown> {
   if (r.op === 'kinds') return client.kinds();
   if (r.op === 'stats') {
@@ -302,7 +332,7 @@ async function run(
     if (scope === 'cluster' && cluster !== undefined) return clusterStatsOf(cluster, figures, workflow);
     return statsOf(figures, workflow);
   }
-  if (r.op === 'list') return client.list(listQuery(r));
+  if (r.op === 'list') return listed(await client.list(listQuery(r)), queued);
   if (r.op === 'batchStart') {
     const { cursor: _c, limit: _l, ...query } = listQuery(r);
     const id = optStr(r.batchId, 'batchId');
@@ -358,13 +388,16 @@ async function run(
 /**
  * Runs `request` on `client` and answers as the top of this file says (never rejects); `figures`
  * reads this node's workflow counters (`Entities.stats().workflows`) for `stats`, `cluster`
- * reaches the other members for `stats` with `scope: 'cluster'` (without it: this node's).
+ * reaches the other members for `stats` with `scope: 'cluster'` (without it: this node's);
+ * `queued` lists the attempts waiting for a queue slot on every live member, which `list` marks
+ * its running instances with (without it: none marked).
  */
 export function operateWorkflows(
   client: WorkflowClient,
   request: WorkflowOperation,
   figures: () => Readonly<Record<string, WorkflowKindStats>> = () => ({}),
   cluster?: ClusterStats,
+  queued?: () => Promise<readonly QueuedWork[]>,
 ): Promise<string> {
   return answerOperation(async () => {
     if (typeof request !== 'object' || request === null)
@@ -373,6 +406,6 @@ export function operateWorkflows(
       throw ErrWorkflowIncorrect.with(
         `unknown workflow operation ${JSON.stringify(request.op)}: one of ${WORKFLOW_OPERATIONS.join(', ')}`,
       );
-    return run(client, request, figures, cluster);
+    return run(client, request, figures, cluster, queued);
   }, 'ERR_WORKFLOW_OPERATION');
 }

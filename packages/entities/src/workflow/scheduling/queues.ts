@@ -327,10 +327,12 @@ export class WorkflowQueues {
 
   /**
    * {@link waiting} of `queue` (or of every queue) on every live member (asked through their
-   * managers), this one's first: what waits in the cluster (a client-only node's own is nothing).
+   * managers, `timeoutMs` each: one that does not answer is left out), this one's first: what
+   * waits in the cluster (a client-only node's own is nothing).
    */
-  async waitingEverywhere(queue?: string): Promise<QueuedWork[]> {
-    const theirs = await this.#askMembers({ '~wfq': 'waiting', ...(queue === undefined ? {} : { queue }) });
+  async waitingEverywhere(queue?: string, timeoutMs = 5000): Promise<QueuedWork[]> {
+    const request = { '~wfq': 'waiting', ...(queue === undefined ? {} : { queue }) };
+    const theirs = await this.#askMembers(request, timeoutMs);
     return [...this.waiting(queue), ...theirs.flatMap(([, ws]) => (Array.isArray(ws) ? (ws as QueuedWork[]) : []))];
   }
 
@@ -363,13 +365,13 @@ export class WorkflowQueues {
     });
   }
 
-  /** Asks every live member but this one `request` (5 s each): the answers of those that gave one. */
-  async #askMembers(request: unknown): Promise<[string, unknown][]> {
+  /** Asks every live member but this one `request` (`timeoutMs` each): the answers of those that gave one. */
+  async #askMembers(request: unknown, timeoutMs = 5000): Promise<[string, unknown][]> {
     const h = this.#host;
     const others = h.members().filter((m) => m !== h.node);
     const answers = await Promise.all(
       others.map((m) =>
-        h.call(m, request, 5000).then(
+        h.call(m, request, timeoutMs).then(
           (v): [string, unknown] | undefined => [m, v],
           () => undefined,
         ),

@@ -1,5 +1,6 @@
 // Workflows (@ergo-ts/entities' durable workflows), on a node running an entities runtime: the
-// instances found by the store's state index (`do/workflows` op list, each second), newest first,
+// instances found by the store's state index (`do/workflows` op list, each second), newest first
+// (a running one whose step waits for a queue slot on any member shown waiting, with where and why),
 // searched by kind, status, a search attribute and a start time range (workflow_filters.tsx) with
 // the totals per status, paged by cursor; an instance's page (op describe, each second) shows its status, input
 // and outcome, its step history (the journal: each operation with its time, its offset from the
@@ -74,6 +75,17 @@ function openStep(e: Json): { when: number; attempts: string; result: string } {
   };
 }
 
+/**
+ * A running instance whose step attempts wait for a queue slot (the list's `queued`), as its status:
+ * waiting, the first one's place, member and what holds it, and how many more wait.
+ */
+function queuedLine(q: Json[]): string {
+  const w = q[0];
+  const why = String(w.waiting).replace(/^waiting for queue [^:]*: /, '');
+  const more = q.length > 1 ? ` (and ${q.length - 1} more step${q.length > 2 ? 's' : ''})` : '';
+  return `waiting: ${w.step} #${w.position} in queue ${w.queue} on ${w.member}, ${why}${more}`;
+}
+
 /** When a history row happened: a failed attempt's own time for an open step, else its entry's. */
 const whenOf = (e: Json): number => (e.t === 'retry' ? openStep(e).when : Number(e.at));
 
@@ -140,8 +152,8 @@ export function WorkflowsPage() {
               <a href={`#/workflow/${encodeURIComponent(w.workflow)}/${encodeURIComponent(w.id)}`}>{w.id}</a>
             </td>
             <td class="mono">{w.workflow}</td>
-            <td data-testid="workflow-row-status" class={`wf-${w.status}`}>
-              {w.status}
+            <td data-testid="workflow-row-status" class={list(w.queued).length > 0 ? 'wf-queued' : `wf-${w.status}`}>
+              {list(w.queued).length > 0 ? queuedLine(list(w.queued)) : w.status}
               {w.blocked ? ' (blocked)' : ''}
             </td>
             <td>{at(w.startedAt)}</td>
