@@ -117,7 +117,7 @@ export interface QueueHost {
   readonly client?: boolean;
 }
 
-/** A queue as the live members see it ({@link WorkflowQueues.overviewEverywhere}, {@link WorkflowQueueView.cluster}). */
+/** A queue as the live members see it ({@link WorkflowQueueView.cluster}). */
 export interface QueueInCluster {
   readonly name: string;
   /** Its limits, as the members that answered know them (every member is given the same). */
