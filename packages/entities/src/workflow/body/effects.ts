@@ -226,13 +226,13 @@ export async function runStep<T>(
           figuresOf(h.entities, h.spec.name).step(t, name).retries++;
           const details = beats.details === undefined ? {} : { h: beats.details };
           // With the last attempt's error: describe() shows it beside the attempt that runs next.
-          beats.lastError = storedError(err);
+          beats.lastError = storedError(err, h.spec.maxValueBytes);
           beats.lastErrorAt = now;
           const retry = { s: seq, t: 'retry' as const, of: t, n: name, a: attempt, r: retryAt, at: now };
           await ops.record({ ...retry, e: beats.lastError, ea: now, ...details });
           continue;
         }
-        const e = storedError(err);
+        const e = storedError(err, h.spec.maxValueBytes);
         if (!cancelled) figuresOf(h.entities, h.spec.name).step(t, name).failures++;
         const c = cancelled ? { c: true } : {};
         await ops.record({ s: seq, t, n: name, e, a: attempt, at: h.clock.now(), done: true, ...c });

@@ -6,7 +6,7 @@
 import type { EntityKind } from '../../kinds/entity.js';
 import type { EntityStore } from '../../contract/store.js';
 import type { IndexValue } from '../../contract/state_index.js';
-import type { StoredError } from '../model/errors.js';
+import { errorHead, type StoredError } from '../model/errors.js';
 import type { WorkflowDescription, WorkflowRecord, WorkflowRunningOperation, WorkflowStatus } from '../model/record.js';
 import { runFields } from '../model/continue_as_new.js';
 
@@ -45,9 +45,9 @@ export interface WorkflowSummary {
   readonly endedAt?: number;
   /** How many times a body started on it (1, then once per resume after a move, crash or operator's resume). */
   readonly runs: number;
-  /** Set when a replay diverged: the instance halts until it is resumed. */
+  /** Set when a replay diverged: the instance halts until it is resumed (its name, message and code). */
   readonly blocked?: StoredError;
-  /** A failed instance's error. */
+  /** A failed instance's error: its name, message and code (`describe()` has its causes, stack and details). */
   readonly error?: StoredError;
   /** Why it was cancelled, once a cancel was asked. */
   readonly cancel?: string;
@@ -77,8 +77,8 @@ export function summaryOf(workflow: string, id: string, state: unknown): Workflo
     ...(rec.startedAt === undefined ? {} : { startedAt: rec.startedAt }),
     ...(rec.endedAt === undefined ? {} : { endedAt: rec.endedAt }),
     runs: rec.runs ?? 0,
-    ...(rec.blocked === undefined ? {} : { blocked: rec.blocked }),
-    ...(rec.error === undefined ? {} : { error: rec.error }),
+    ...(rec.blocked === undefined ? {} : { blocked: errorHead(rec.blocked) }),
+    ...(rec.error === undefined ? {} : { error: errorHead(rec.error) }),
     ...(rec.cancel === undefined ? {} : { cancel: rec.cancel }),
     steps: Array.isArray(rec.journal) ? rec.journal.length : 0,
     run: rec.run ?? 1,

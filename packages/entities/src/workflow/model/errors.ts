@@ -1,11 +1,20 @@
 // The errors of the workflow engine: each a sentinel with a stable `code` (as the entities' own),
-// plus the terminal-error marker a step throws to stop its retries, and how an error is kept in a
-// workflow's journal (its name, message and code: an Error object itself does not round-trip).
+// plus the terminal-error marker a step throws to stop its retries; how an error is kept in a
+// workflow's journal (its chain, stack and details) is stored_error.ts, re-exported here.
 
-import { ErgoError, defineError } from 'ergo-ts';
+import { defineError } from 'ergo-ts';
 
-import { describeThrown } from '../../contract/thrown.js';
 import { keepDetailAcrossNodes } from '../../contract/wire_errors.js';
+
+export {
+  MAX_CAUSE_DEPTH,
+  MAX_STACK_CHARS,
+  MAX_STORED_ERROR_BYTES,
+  errorHead,
+  revivedError,
+  storedError,
+} from './stored_error.js';
+export type { StoredError } from './stored_error.js';
 
 /** A call named a workflow id that was never started (result, signal, query, cancel, describe). */
 export const ErrWorkflowNotFound = defineError('ERR_WORKFLOW_NOT_FOUND', 'workflow: no such instance');
@@ -101,39 +110,6 @@ export function concurrentWait(workflow: string, id: string, what: string, pendi
 
 /** A bad argument: an unknown signal or query name, a bad option, a body that is not a function. */
 export const ErrWorkflowIncorrect = defineError('ERR_WORKFLOW_INCORRECT', 'workflow: incorrect value or argument');
-
-/** An error as a journal keeps it (Error objects do not round-trip through a store). */
-export interface StoredError {
-  readonly name: string;
-  readonly message: string;
-  /** The error's `code` when it had a string one (`ERR_...`). */
-  readonly code?: string;
-}
-
-/** The journal form of `err`, whatever was thrown (never throws: see contract/thrown.ts). */
-export function storedError(err: unknown): StoredError {
-  try {
-    if (err instanceof Error) {
-      const { name, message } = err;
-      const code = (err as { code?: unknown }).code;
-      if (typeof name === 'string' && typeof message === 'string')
-        return { name, message, ...(typeof code === 'string' ? { code } : {}) };
-    }
-  } catch {
-    // A name, message or code getter that throws: described below.
-  }
-  return { name: 'Error', message: describeThrown(err) };
-}
-
-/**
- * An Error rebuilt from its journal form: an ErgoError when it had a code (so the sentinel's
- * `.is()` matches it, as it matched the error journaled), a plain Error otherwise; its name kept.
- */
-export function revivedError(e: StoredError): Error {
-  const err = e.code === undefined ? new Error(e.message) : new ErgoError(e.code, e.message);
-  if (err.name !== e.name) err.name = e.name;
-  return err;
-}
 
 const terminal = new WeakSet<object>();
 

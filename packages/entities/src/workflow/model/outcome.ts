@@ -65,8 +65,8 @@ export function endOf(
 ): Partial<WorkflowRecord> {
   const undoFailed = 'error' in outcome && ErrWorkflowCompensationFailed.is(outcome.error);
   if (cancelled && !undoFailed)
-    return { status: 'cancelled', ...('error' in outcome ? { error: storedError(outcome.error) } : {}) };
-  if ('error' in outcome) return { status: 'failed', error: storedError(outcome.error) };
+    return { status: 'cancelled', ...('error' in outcome ? { error: storedError(outcome.error, maxValueBytes) } : {}) };
+  if ('error' in outcome) return { status: 'failed', error: storedError(outcome.error, maxValueBytes) };
   const refused = outputRefusal(outcome.output, maxValueBytes);
   return refused === undefined
     ? { status: 'completed', output: outcome.output }
