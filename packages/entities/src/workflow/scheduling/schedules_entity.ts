@@ -378,11 +378,13 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
     return left;
   }
 
+  /** Cancels the run `id` (`cancelOther`: its compensations run) or terminates it (`terminateOther`: none runs). */
   async #cancel(workflow: string, id: string, why: OverlapPolicy): Promise<void> {
+    const reason = `schedule ${this.key}: overlap policy ${why}`;
     try {
       await this.entities.call(
         { kind: workflow, key: id },
-        { '~wf': 'cancel', reason: `schedule ${this.key}: overlap policy ${why}` } as never,
+        { '~wf': why === 'terminateOther' ? 'terminate' : 'cancel', reason } as never,
         { timeout: CALL_MS },
       );
     } catch (err) {

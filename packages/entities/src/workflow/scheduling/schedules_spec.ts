@@ -1,6 +1,7 @@
 // What a workflow schedule is (Temporal's Schedules, DBOS's scheduled workflows): when it fires —
-// a cron spec in an IANA time zone or a fixed interval, with a deterministic jitter — and what it
-// does at each nominal time — start one instance of a workflow kind under the id
+// a cron spec in an IANA time zone or a fixed interval (`everyMs`, or `@every 1h30m/15m` in the
+// cron string, as Temporal writes one), with a deterministic jitter — and what it does at each
+// nominal time — start one instance of a workflow kind under the id
 // `<scheduleId>-<nominal time, ISO 8601>`, so that starting a time again (after a crash, a
 // takeover, a backfill over it) finds the instance already there and starts nothing. This file is
 // the pure part: the options, their checks (bad input: ERR_WORKFLOW_INCORRECT) and the time
@@ -16,8 +17,8 @@ import { ErrWorkflowIncorrect } from '../model/errors.js';
  * What a schedule does when a run is due while an earlier run of it still runs (Temporal's
  * `ScheduleOverlapPolicy`): `skip` it (the default, as Temporal's), keep one (`bufferOne`, the
  * later ones skipped) or all (`bufferAll`) to start when the running one ended, cancel the running
- * one first (`cancelOther`), end it first with the engine's strongest ending (`terminateOther`:
- * a cancel, the engine has no separate terminate), or start it anyway (`allowAll`).
+ * one first (`cancelOther`: its compensations run), terminate it first (`terminateOther`: as
+ * `handle.terminate`, it ends at once and no compensation runs), or start it anyway (`allowAll`).
  */
 export type OverlapPolicy = 'skip' | 'bufferOne' | 'bufferAll' | 'cancelOther' | 'terminateOther' | 'allowAll';
 
@@ -33,7 +34,12 @@ export const OVERLAP_POLICIES: readonly OverlapPolicy[] = Object.freeze([
 
 /** When a schedule's runs are due: exactly one of `cron` and `everyMs`. */
 export interface ScheduleSpec {
-  /** A cron spec (five fields or a macro, docs/cron.md), evaluated in `timeZone`. */
+  /**
+   * A cron spec (five fields or a macro, docs/cron.md), evaluated in `timeZone`; or an interval as
+   * Temporal writes it, `@every <interval>[/<offset>]` (`@every 2s`, `@every 1h30m`, `@every 1d/2h`:
+   * numbers with the units ms, s, m, h, d, an optional `# comment` after), kept as `everyMs` and
+   * `offsetMs`.
+   */
   readonly cron?: string;
   /** An interval in ms (≥ 1000): runs at every multiple of it since the epoch, plus `offsetMs`. */
   readonly everyMs?: number;
@@ -108,6 +114,51 @@ export function checkTimeZone(zone: unknown): string {
   return zone;
 }
 
+/** The milliseconds of one unit of an `@every` interval. */
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+
+/** The ms of a duration as Temporal writes one (`2s`, `1h30m`, `1.5h`, `1d`); throws when it is none. */
+function durationMs(text: string, what: string, cron: string): number {
+  if (!DURATION.test(text))
+    throw incorrect(
+      `spec.cron ${JSON.stringify(cron)}: the ${what} ${JSON.stringify(text)} is not a duration (numbers with the units ms, s, m, h, d: "90s", "1h30m")`,
+    );
+  let sum = 0;
+  for (const [, n, unit] of text.matchAll(PART)) sum += Number(n) * UNIT_MS[unit!]!;
+  const ms = Math.round(sum); // 1.1s is 1100.0000000000002 in floating point
+  if (Math.abs(sum - ms) > 1e-6 || !Number.isSafeInteger(ms))
+    throw incorrect(
+      `spec.cron ${JSON.stringify(cron)}: the ${what} ${JSON.stringify(text)} is not a whole number of ms`,
+    );
+  return ms;
+}
+
+/**
+ * The interval of a cron string written as Temporal's `@every <interval>[/<offset>]` (an optional
+ * `# comment` after), or undefined for any other cron string; throws ERR_WORKFLOW_INCORRECT for a
+ * malformed one.
+ */
+export function everyOf(cron: string): { everyMs: number; offsetMs: number } | undefined {
+  const hash = cron.indexOf('#');
+  const fields = (hash < 0 ? cron : cron.slice(0, hash)).trim().split(/\s+/);
+  if (fields[0]?.toLowerCase() !== '@every') return undefined;
+  if (fields.length !== 2)
+    throw incorrect(
+      `spec.cron ${JSON.stringify(cron)}: write an interval as "@every <interval>[/<offset>]" ("@every 2s", "@every 1h30m/15m")`,
+    );
+  const [every, offset, more] = fields[1]!.split('/');
+  if (more !== undefined) throw incorrect(`spec.cron ${JSON.stringify(cron)}: one "/" at most, before the offset`);
+  const everyMs = durationMs(every!, 'interval', cron);
+  if (everyMs < MIN_EVERY_MS)
+    throw incorrect(`spec.cron ${JSON.stringify(cron)}: the interval is at least ${MIN_EVERY_MS} ms, got ${everyMs}`);
+  const offsetMs = offset === undefined ? 0 : durationMs(offset, 'offset', cron);
+  if (offsetMs >= everyMs)
+    throw incorrect(`spec.cron ${JSON.stringify(cron)}: the offset is shorter than the interval, got ${offsetMs} ms`);
+  return { everyMs, offsetMs };
+}
+
 /** The spec checked, with its defaults; throws ERR_WORKFLOW_INCORRECT naming the field at fault. */
 export function checkSpec(s: unknown): ScheduleDef['spec'] {
   if (typeof s !== 'object' || s === null) throw incorrect('spec is an object with cron or everyMs');
@@ -116,6 +167,12 @@ export function checkSpec(s: unknown): ScheduleDef['spec'] {
   const hasEvery = spec.everyMs !== undefined;
   if (hasCron === hasEvery) throw incorrect('spec has exactly one of cron and everyMs');
   const timeZone = checkTimeZone(spec.timeZone ?? 'UTC');
+  const interval = typeof spec.cron === 'string' ? everyOf(spec.cron) : undefined;
+  if (interval !== undefined) {
+    if (spec.offsetMs !== undefined)
+      throw incorrect(`spec.offsetMs goes with everyMs only (write the offset as "@every <interval>/<offset>")`);
+    return checkSpec({ ...spec, cron: undefined, ...interval });
+  }
   if (hasCron) {
     if (typeof spec.cron !== 'string') throw incorrect(`spec.cron is a string, got ${describeThrown(spec.cron)}`);
     if (spec.offsetMs !== undefined) throw incorrect('spec.offsetMs goes with everyMs only');

@@ -42,7 +42,7 @@ export interface ScheduleRun {
   readonly error?: string;
 }
 
-/** How many runs a schedule started, skipped, missed, failed, and how many running ones it cancelled. */
+/** How many runs a schedule started, skipped, missed, failed, and how many running ones it cancelled or terminated (`cancelled`: both). */
 export interface ScheduleCounts {
   started: number;
   skipped: number;
