@@ -19,7 +19,13 @@ const noteArg = z.string().max(1000).optional().describe('A note for operators (
 
 const specArg = z
   .object({
-    cron: z.string().min(1).optional().describe('A cron spec (five fields or a macro), in timeZone'),
+    cron: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A cron spec (five fields or a macro) in timeZone, or an interval as Temporal writes it: @every 1h30m[/15m]',
+      ),
     everyMs: z.number().int().min(1000).optional().describe('An interval in ms (≥ 1000)'),
     offsetMs: z.number().int().min(0).optional().describe('With everyMs: the phase'),
     timeZone: z.string().min(1).optional().describe('An IANA time zone for cron (default UTC)'),
