@@ -18,7 +18,7 @@ export interface StoredError {
   readonly message: string;
   /** The error's `code` when it had a string one (`ERR_...`). */
   readonly code?: string;
-  /** The error's stack, its first {@link MAX_STACK_CHARS} characters (absent in records written before it was kept). */
+  /** The error's stack, its first 4096 characters (absent in records written before it was kept). */
   readonly stack?: string;
   /** The error's `details`: what the user attached, when a store keeps it exactly and it fits the budget. */
   readonly details?: unknown;
