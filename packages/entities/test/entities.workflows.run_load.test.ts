@@ -164,12 +164,21 @@ test('maxActiveRuns and maxWaitingStarts are checked as the runtime starts: bad 
     await node.stop();
     await store.close();
   });
-  for (const bad of [0, -1, 1.5, 'many', 2 ** 31])
+  for (const bad of [0, -1, 1.5, 'many', 2 ** 31, null, false, [], Object.create(null)])
     await assert.rejects(startEntities(node, { store, kinds: [Gated], maxActiveRuns: bad as never }), {
       code: 'ERR_WORKFLOW_INCORRECT',
     });
-  for (const bad of [-1, 0.5, '10', 2 ** 31])
+  for (const bad of [-1, 0.5, '10', 2 ** 31, null, true, {}, Object.create(null)])
     await assert.rejects(startEntities(node, { store, kinds: [Gated], maxWaitingStarts: bad as never }), {
       code: 'ERR_WORKFLOW_INCORRECT',
     });
+  // A value whose reading throws (a getter): refused with the code, not the getter's own error.
+  const trap = {
+    store,
+    kinds: [Gated],
+    get maxActiveRuns(): number {
+      throw new Error('trap');
+    },
+  };
+  await assert.rejects(startEntities(node, trap), { code: 'ERR_WORKFLOW_INCORRECT' });
 });

@@ -12,8 +12,10 @@
 // (context.ts `#oneWait`) — so a cluster of long-lived instances waiting for events is not full.
 // Only new instances are refused: a running one's wake, a resume or a hand-off is never held up.
 
+import { describeThrown } from '../../contract/thrown.js';
 import { ErrWorkflowIncorrect } from '../model/errors.js';
 import type { RunHost } from '../model/run_host.js';
+import { Pace } from './pace.js';
 
 /** The runs a member carries at once unless `maxActiveRuns` says otherwise. */
 export const DEFAULT_MAX_ACTIVE_RUNS = 64;
@@ -45,10 +47,8 @@ export class RunLoad {
   /** Room given to admitted starts (by instance), until their run begins or ROOM_KEPT_MS pass. */
   readonly #kept = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #line: Waiting[] = [];
-  /** Runs that left the count (an end or a wait) in the current second, and the last whole second's. */
-  #windowStart = 0;
-  #windowCount = 0;
-  #rate = 0;
+  /** The pace runs leave the count at (an end or a wait). */
+  readonly #pace = new Pace();
 
   readonly #keptMs: number;
 
@@ -85,18 +85,8 @@ export class RunLoad {
   /** A run stopped working (ended, or waits on something outside the member). */
   leave(now: number = performance.now()): void {
     if (this.#active > 0) this.#active--;
-    if (now - this.#windowStart >= 1000) {
-      this.#rate = now - this.#windowStart < 2000 ? this.#windowCount : 0;
-      this.#windowStart = now;
-      this.#windowCount = 0;
-    }
-    this.#windowCount++;
+    this.#pace.tick(now);
     this.#admitWaiting();
-  }
-
-  /** The runs that leave the count per second lately (0 when none did for 2 s). */
-  #pace(now: number): number {
-    return now - this.#windowStart > 2000 ? 0 : Math.max(this.#rate, this.#windowCount);
   }
 
   /**
@@ -104,7 +94,7 @@ export class RunLoad {
    * (Little's law), in ms (50..30,000): a refused start's retry-after.
    */
   retryAfter(ahead: number = this.#line.length + 1, now: number = performance.now()): number {
-    const perRun = 1000 / Math.max(1, this.#pace(now));
+    const perRun = 1000 / Math.max(1, this.#pace.perSecond(now));
     return Math.min(30_000, Math.max(50, Math.round(perRun * Math.max(ahead, this.#active))));
   }
 
@@ -124,7 +114,7 @@ export class RunLoad {
       return undefined;
     }
     const ahead = this.#line.length;
-    const pace = this.#pace(now);
+    const pace = this.#pace.perSecond(now);
     if (ahead >= this.maxWaiting || waitMs <= 0 || (pace > 0 && (1000 * ahead) / pace > waitMs))
       return Promise.resolve(this.retryAfter(ahead + 1, now));
     return new Promise((resolve) => {
@@ -167,11 +157,21 @@ export class RunLoad {
 /** Each runtime's count (registered by the workflow feature: operator/feature.ts). */
 const registry = new WeakMap<object, RunLoad>();
 
-/** Checks option `name` (`maxActiveRuns`, `maxWaitingStarts`): an integer 0..2^31-1 (`min` up), or undefined (`dflt`). */
-export function checkRunLoadOption(name: string, v: unknown, dflt: number, min: number): number {
+/**
+ * Reads and checks option `name` of `options` (`maxActiveRuns`, `maxWaitingStarts`): an integer
+ * `min`..2^31-1, or undefined (`dflt`). Anything else, or a value whose reading throws (a getter,
+ * a Proxy's trap): ERR_WORKFLOW_INCORRECT.
+ */
+export function checkRunLoadOption(options: object, name: string, dflt: number, min: number): number {
+  let v: unknown;
+  try {
+    v = (options as Record<string, unknown>)[name];
+  } catch (err) {
+    throw ErrWorkflowIncorrect.with(`${name} could not be read: ${describeThrown(err)}`);
+  }
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 2 ** 31 - 1)
-    throw ErrWorkflowIncorrect.with(`${name} must be an integer in ${min}..2^31-1, got ${String(v)}`);
+    throw ErrWorkflowIncorrect.with(`${name} must be an integer in ${min}..2^31-1, got ${describeThrown(v)}`);
   return v;
 }
 

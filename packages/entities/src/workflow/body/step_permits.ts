@@ -9,6 +9,7 @@
 
 import { ErrWorkflowIncorrect } from '../model/errors.js';
 import type { RunOps } from '../model/run_host.js';
+import { Pace } from './pace.js';
 
 /** The step attempts a member runs at once unless `maxConcurrentSteps` says otherwise (Temporal's default is 100 too). */
 export const DEFAULT_MAX_CONCURRENT_STEPS = 100;
@@ -57,10 +58,8 @@ export class StepPermits {
     };
   }
 
-  /** Releases counted in the current second, and the rate of the last whole one (per s). */
-  #windowStart = 0;
-  #windowCount = 0;
-  #rate = 0;
+  /** The pace permits are given back at (per s). */
+  readonly #pace = new Pace();
 
   /**
    * When the line is at least as long as the attempts running (the member is offered more than it
@@ -69,19 +68,13 @@ export class StepPermits {
    */
   overloaded(now: number = performance.now()): number | undefined {
     if (this.waiting < this.limit) return undefined;
-    const rate = now - this.#windowStart > 2000 ? 0 : Math.max(this.#rate, this.#windowCount);
+    const rate = this.#pace.perSecond(now);
     return Math.min(30_000, Math.max(100, Math.round((1000 * this.waiting) / Math.max(1, rate))));
   }
 
   /** Gives a permit back: to the first in line, else to the pool. */
   release(): void {
-    const now = performance.now();
-    if (now - this.#windowStart >= 1000) {
-      this.#rate = now - this.#windowStart < 2000 ? this.#windowCount : 0;
-      this.#windowStart = now;
-      this.#windowCount = 0;
-    }
-    this.#windowCount++;
+    this.#pace.tick();
     while (this.#head < this.#line.length) {
       const w = this.#line[this.#head++]!;
       if (this.#head > 1024 && this.#head * 2 > this.#line.length) {

@@ -108,8 +108,8 @@ export const workflowFeature: EntitiesFeature<WorkflowFeatureOptions> = {
     registerStepPermits(rt, checkMaxConcurrentSteps(options.maxConcurrentSteps));
     registerRunLoad(
       rt,
-      checkRunLoadOption('maxActiveRuns', options.maxActiveRuns, DEFAULT_MAX_ACTIVE_RUNS, 1),
-      checkRunLoadOption('maxWaitingStarts', options.maxWaitingStarts, DEFAULT_MAX_WAITING_STARTS, 0),
+      checkRunLoadOption(options, 'maxActiveRuns', DEFAULT_MAX_ACTIVE_RUNS, 1),
+      checkRunLoadOption(options, 'maxWaitingStarts', DEFAULT_MAX_WAITING_STARTS, 0),
     );
     // Activities are asked of the members serving their queue, through their managers.
     const asked = { node: rt.node, manager: rt.managerName, members: () => rt.members() };
