@@ -285,6 +285,7 @@ export {
   type WorkflowKindStats,
   type WorkflowStepStats,
 } from './workflow/model/metrics.js';
+export type { WorkflowLoadStats } from './inspect/stats.js';
 export {
   WORKFLOW_OPERATIONS,
   type ClusterStats,

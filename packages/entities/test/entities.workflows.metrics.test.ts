@@ -226,6 +226,15 @@ test('the workflow families count what the bodies did: ends by status, steps, re
   assert.equal(v(`ergo_workflow_signals_total{signal="approve",${o}}`), 1);
   assert.equal(v(`ergo_workflow_queries_total{query="stage",${o}}`), queries);
   assert.equal(v(`ergo_workflow_updates_total{update="note",${o}}`), 1);
+  // The member's load bounds at their defaults; the starts a took were given room at once, none refused.
+  assert.equal(v('ergo_workflow_active_runs_limit{}'), 64);
+  assert.equal(v('ergo_workflow_steps_limit{}'), 100);
+  assert.equal(v('ergo_workflow_starts_waiting{}'), 0);
+  assert.equal(v('ergo_workflow_steps_waiting{}'), 0);
+  assert.ok(v('ergo_workflow_active_runs{}')! >= 0);
+  assert.ok(v('ergo_workflow_steps_running{}')! >= 0);
+  assert.equal(v('ergo_workflow_start_admissions_total{decision="admitted"}'), ea.stats().workflowLoad!.startsAdmitted);
+  assert.equal(v('ergo_workflow_start_admissions_total{decision="refused"}'), 0);
   // The instances a took over: started on b (not counted here), resumed or blocked here.
   const mv = 'workflow="wm-mover"';
   const dr = 'workflow="wm-drift"';

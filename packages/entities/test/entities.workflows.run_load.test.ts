@@ -101,6 +101,16 @@ test('past maxActiveRuns a start waits for room with nothing written, and runs o
   assert.equal(load.active, 1);
   const second = wf.start(Gated, 'g2', { n: 2 }, { timeout: 60_000 });
   await eventually(() => load.waiting === 1, 'g2 waits for room');
+  // What an operator reads: the run bound full, one start waiting, nothing refused yet.
+  const held = entities.stats().workflowLoad!;
+  assert.equal(held.activeRuns, 1);
+  assert.equal(held.maxActiveRuns, 1);
+  assert.equal(held.startsWaiting, 1);
+  assert.equal(held.maxWaitingStarts, 1);
+  assert.equal(held.startsAdmitted, 1);
+  assert.equal(held.startsRefused, 0);
+  assert.ok(held.retryAfterMs >= 50, `a start now would be told to come back: ${held.retryAfterMs}`);
+  assert.equal(held.maxConcurrentSteps, 100);
   assert.equal(
     (await store.load({ kind: 'wf-rl-gated', key: 'g2' })).state,
     undefined,
@@ -122,6 +132,10 @@ test('past maxActiveRuns a start waits for room with nothing written, and runs o
   const h = await second;
   assert.equal(h.created, true);
   await eventually(() => gates.has('g2'), 'g2 runs once g1 ended');
+  const after = entities.stats().workflowLoad!;
+  assert.equal(after.startsHeld, 1, 'g2 was given room after waiting');
+  assert.ok(after.startsRefused >= 1, 'g3 was refused');
+  assert.equal(after.startsWaiting, 0);
   gates.get('g2')!();
   assert.equal(await h.result({ timeout: 30_000 }), 2);
 });

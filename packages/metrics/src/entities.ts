@@ -64,6 +64,20 @@ export interface EntitiesInboxLike {
   readonly failed: number;
 }
 
+/** A member's workflow load bounds as the runtime keeps them (`EntitiesStats.workflowLoad`). */
+export interface EntitiesWorkflowLoadLike {
+  readonly activeRuns: number;
+  readonly maxActiveRuns: number;
+  readonly startsWaiting: number;
+  readonly maxWaitingStarts: number;
+  readonly startsAdmitted: number;
+  readonly startsHeld: number;
+  readonly startsRefused: number;
+  readonly stepsRunning: number;
+  readonly stepsWaiting: number;
+  readonly maxConcurrentSteps: number;
+}
+
 /** One projection's figures as the runtime keeps them (`EntitiesStats.projections`). */
 export interface EntitiesProjectionLike {
   readonly name: string;
@@ -99,6 +113,8 @@ export interface EntitiesStatsLike {
   readonly projections?: readonly EntitiesProjectionLike[];
   /** Per workflow kind, its figures (absent: none; the `ergo_workflow_*` families, workflows.ts). */
   readonly workflows?: Readonly<Record<string, WorkflowKindLike>>;
+  /** The member's workflow load bounds (absent: no workflow kinds, a client-only node, an older runtime). */
+  readonly workflowLoad?: EntitiesWorkflowLoadLike;
 }
 
 /** Anything with the figures: the `Entities` runtime of `@ergo-ts/entities` (`startEntities`). */
@@ -234,6 +250,55 @@ const FAMILIES: readonly [string, Kind, string, (s: EntitiesStatsLike, name: str
     'counter',
     'Inbox sweeper activations that failed or found the lease held (tried again later)',
     (s) => (s.inbox === undefined ? [] : one(s.inbox.failed)),
+  ],
+  [
+    'ergo_workflow_active_runs',
+    'gauge',
+    'Workflow runs with work to do on this member now (bounded by maxActiveRuns; runs waiting on a sleep, signal, update or child not counted)',
+    (s) => (s.workflowLoad === undefined ? [] : one(s.workflowLoad.activeRuns)),
+  ],
+  [
+    'ergo_workflow_active_runs_limit',
+    'gauge',
+    'The bound on workflow runs with work to do on this member (maxActiveRuns)',
+    (s) => (s.workflowLoad === undefined ? [] : one(s.workflowLoad.maxActiveRuns)),
+  ],
+  [
+    'ergo_workflow_starts_waiting',
+    'gauge',
+    'New workflow starts held waiting for room on this member now (bounded by maxWaitingStarts)',
+    (s) => (s.workflowLoad === undefined ? [] : one(s.workflowLoad.startsWaiting)),
+  ],
+  [
+    'ergo_workflow_start_admissions_total',
+    'counter',
+    'New workflow starts by admission: given room at once, after waiting in line, or refused with ERR_ENTITY_OVERLOADED',
+    (s) =>
+      s.workflowLoad === undefined
+        ? []
+        : [
+            { value: s.workflowLoad.startsAdmitted, labels: { decision: 'admitted' } },
+            { value: s.workflowLoad.startsHeld, labels: { decision: 'held' } },
+            { value: s.workflowLoad.startsRefused, labels: { decision: 'refused' } },
+          ],
+  ],
+  [
+    'ergo_workflow_steps_running',
+    'gauge',
+    'Workflow step attempts running with a permit on this member now (bounded by maxConcurrentSteps)',
+    (s) => (s.workflowLoad === undefined ? [] : one(s.workflowLoad.stepsRunning)),
+  ],
+  [
+    'ergo_workflow_steps_waiting',
+    'gauge',
+    'Workflow step attempts waiting for a permit on this member now',
+    (s) => (s.workflowLoad === undefined ? [] : one(s.workflowLoad.stepsWaiting)),
+  ],
+  [
+    'ergo_workflow_steps_limit',
+    'gauge',
+    'The bound on workflow step attempts run at once on this member (maxConcurrentSteps)',
+    (s) => (s.workflowLoad === undefined ? [] : one(s.workflowLoad.maxConcurrentSteps)),
   ],
   [
     'ergo_entities_projection_running',

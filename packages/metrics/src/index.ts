@@ -9,6 +9,7 @@ export {
   type EntitiesStatsLike,
   type EntitiesKindLike,
   type EntitiesInboxLike,
+  type EntitiesWorkflowLoadLike,
   type EntitiesProjectionLike,
   type EntitiesStoreOperationLike,
 } from './entities.js';

@@ -99,6 +99,49 @@ export interface EntitiesStats {
    * open now, durations, step attempts, retries and failures, resume latency, outbox, signals, queries.
    */
   readonly workflows: Readonly<Record<string, WorkflowKindStats>>;
+  /**
+   * This member's load bounds for workflows (absent without workflow kinds or on a client-only
+   * node): the runs it carries at once (`maxActiveRuns`), the new starts held waiting for room
+   * (`maxWaitingStarts`) and the step attempts it runs at once (`maxConcurrentSteps`). Read it
+   * to see why starts are held or refused with `ERR_ENTITY_OVERLOADED`.
+   */
+  readonly workflowLoad?: WorkflowLoadStats;
+}
+
+/**
+ * A member's workflow load now and its admission decisions since the start
+ * (`EntitiesStats.workflowLoad`, workflow/body/run_load.ts and step_permits.ts). A new instance's
+ * start is given room at once while `activeRuns` + `roomKept` < `maxActiveRuns` and nobody waits,
+ * else it waits in a line of at most `maxWaitingStarts` within its caller's time, else it is
+ * refused with `retryAfterMs`.
+ */
+export interface WorkflowLoadStats {
+  /** Runs with work to do now (a run waiting on a sleep, signal, update, select or child is not counted). */
+  readonly activeRuns: number;
+  /** The bound on them (`maxActiveRuns`). */
+  readonly maxActiveRuns: number;
+  /** New starts waiting in line for room now. */
+  readonly startsWaiting: number;
+  /** The bound on that line (`maxWaitingStarts`). */
+  readonly maxWaitingStarts: number;
+  /** Room given to admitted starts whose run has not begun yet. */
+  readonly roomKept: number;
+  /** Starts given room at once, since the runtime started. */
+  readonly startsAdmitted: number;
+  /** Starts given room after waiting in line, since the runtime started. */
+  readonly startsHeld: number;
+  /** Starts refused (`ERR_ENTITY_OVERLOADED`: line full, or no room within the caller's time), since the start. */
+  readonly startsRefused: number;
+  /** The retry-after a new start refused now would be given, in ms (0: there is room). */
+  readonly retryAfterMs: number;
+  /** The pace runs leave the count at lately (ends and waits per second): what the line moves by. */
+  readonly endsPerSecond: number;
+  /** Step attempts running with a permit now. */
+  readonly stepsRunning: number;
+  /** Step attempts waiting for a permit now. */
+  readonly stepsWaiting: number;
+  /** The bound on step attempts run at once (`maxConcurrentSteps`). */
+  readonly maxConcurrentSteps: number;
 }
 
 /**

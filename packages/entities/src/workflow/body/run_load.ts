@@ -15,6 +15,7 @@
 import { describeThrown } from '../../contract/thrown.js';
 import { ErrWorkflowIncorrect } from '../model/errors.js';
 import type { RunHost } from '../model/run_host.js';
+import type { WorkflowLoadStats } from '../../inspect/stats.js';
 import { Pace } from './pace.js';
 
 /** The runs a member carries at once unless `maxActiveRuns` says otherwise. */
@@ -51,6 +52,10 @@ export class RunLoad {
   readonly #pace = new Pace();
 
   readonly #keptMs: number;
+  /** Starts given room at once, given room after waiting in line, and refused (since the start). */
+  #admitted = 0;
+  #held = 0;
+  #refused = 0;
 
   constructor(limit: number, maxWaiting: number = DEFAULT_MAX_WAITING_STARTS, keptMs: number = ROOM_KEPT_MS) {
     this.limit = limit;
@@ -98,6 +103,22 @@ export class RunLoad {
     return Math.min(30_000, Math.max(50, Math.round(perRun * Math.max(ahead, this.#active))));
   }
 
+  /** What an operator reads of this count now (`EntitiesStats.workflowLoad`). */
+  snapshot(now: number = performance.now()): RunLoadSnapshot {
+    return {
+      activeRuns: this.#active,
+      maxActiveRuns: this.limit,
+      startsWaiting: this.#line.length,
+      maxWaitingStarts: this.maxWaiting,
+      roomKept: this.#kept.size,
+      startsAdmitted: this.#admitted,
+      startsHeld: this.#held,
+      startsRefused: this.#refused,
+      retryAfterMs: this.overloaded(now) ?? 0,
+      endsPerSecond: this.#pace.perSecond(now),
+    };
+  }
+
   /** When the member has no room for a new run: a new start's retry-after (ms); else undefined. */
   overloaded(now: number = performance.now()): number | undefined {
     return this.#room() && this.#line.length === 0 ? undefined : this.retryAfter(this.#line.length + 1, now);
@@ -111,16 +132,23 @@ export class RunLoad {
   admit(key: string, waitMs: number, now: number = performance.now()): Promise<number | undefined> | undefined {
     if (this.#room() && this.#line.length === 0) {
       this.#keep(key);
+      this.#admitted++;
       return undefined;
     }
     const ahead = this.#line.length;
     const pace = this.#pace.perSecond(now);
-    if (ahead >= this.maxWaiting || waitMs <= 0 || (pace > 0 && (1000 * ahead) / pace > waitMs))
+    if (ahead >= this.maxWaiting || waitMs <= 0 || (pace > 0 && (1000 * ahead) / pace > waitMs)) {
+      this.#refused++;
       return Promise.resolve(this.retryAfter(ahead + 1, now));
+    }
     return new Promise((resolve) => {
       const w: Waiting = {
         key,
-        admitted: (room) => resolve(room ? undefined : this.retryAfter(this.#line.length + 1)),
+        admitted: (room) => {
+          if (room) this.#held++;
+          else this.#refused++;
+          resolve(room ? undefined : this.retryAfter(this.#line.length + 1));
+        },
       };
       w.timer = setTimeout(() => {
         const i = this.#line.indexOf(w);
@@ -153,6 +181,9 @@ export class RunLoad {
     }
   }
 }
+
+/** The run bound's part of {@link WorkflowLoadStats} (see there for each field). */
+export type RunLoadSnapshot = Omit<WorkflowLoadStats, 'stepsRunning' | 'stepsWaiting' | 'maxConcurrentSteps'>;
 
 /** Each runtime's count (registered by the workflow feature: operator/feature.ts). */
 const registry = new WeakMap<object, RunLoad>();

@@ -178,7 +178,21 @@ export const workflowFeature: EntitiesFeature<WorkflowFeatureOptions> = {
         return isWorkflowKind(rt.kind(kind)) ? runLoadOf(rt)?.admit(admissionKey(kind, key), waitMs) : undefined;
       },
       stats(now) {
-        return { workflows: workflowStatsOf(rt, hostViews(rt), rt.kinds(), now) };
+        const workflows = workflowStatsOf(rt, hostViews(rt), rt.kinds(), now);
+        const load = runLoadOf(rt);
+        const permits = stepPermitsOf(rt);
+        if (rt.role !== 'member' || load === undefined || permits === undefined) return { workflows };
+        const hasWorkflows = rt.kinds().some((k) => isWorkflowKind(k));
+        if (!hasWorkflows) return { workflows };
+        return {
+          workflows,
+          workflowLoad: {
+            ...load.snapshot(),
+            stepsRunning: permits.running,
+            stepsWaiting: permits.waiting,
+            maxConcurrentSteps: permits.limit,
+          },
+        };
       },
     };
   },
