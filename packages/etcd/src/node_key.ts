@@ -14,6 +14,9 @@ import { encodeApplicationRoute, type ClusterPaths } from './codec.js';
 import { ownKeyAction } from './keys.js';
 import type { ResolvedOptions } from './options.js';
 
+/** How many leases a node's first claim of its name tries when etcd forgets one under it. */
+export const FIRST_CLAIM_ATTEMPTS = 3;
+
 /** How long a stopping registrar waits for etcd to revoke its node's lease. */
 export const REVOKE_DEADLINE_MS = 5000;
 
@@ -103,6 +106,29 @@ export class NodeKey {
 
   #log(): Log {
     return this.#host.log();
+  }
+
+  /**
+   * The first registration's claim ({@link claim} with no old lease). A lease etcd forgot before
+   * the claim had put the key on it (on a loaded host the grant-to-put gap can pass a short TTL,
+   * or etcd expired it while the keep-alive waited for the CPU) is not the name taken: the claim
+   * starts again with a new lease, up to {@link FIRST_CLAIM_ATTEMPTS} times, before the start fails.
+   */
+  async claimFirst(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.claim('');
+        return;
+      } catch (e) {
+        if (!(e instanceof EtcdLeaseInvalidError) || attempt >= FIRST_CLAIM_ATTEMPTS) throw e;
+        if (this.#host.state() === 'terminated') throw e;
+        this.#log().warning(
+          '(etcd) the lease of %s expired before its name was claimed (%s): claiming again with a new lease',
+          this.#name,
+          e.message,
+        );
+      }
+    }
   }
 
   /**

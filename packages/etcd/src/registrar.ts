@@ -116,7 +116,7 @@ export class EtcdRegistrar extends RegistrarClient implements Registrar {
     const key = (this.#key = new NodeKey(client, this.#o, this.#paths, name, value, this.#apps, host));
     const watch = (this.#watch = new ClusterWatch(client, this.#o, this.#paths, name, key, config, this.#bad, host));
     try {
-      await key.claim('');
+      await key.claimFirst();
       this.openEvent(this.#paths.routes);
       // The watch is up before the config is read: no change can fall between the two.
       await within(watch.start(), this.#o.requestTimeout, 'etcd watch not confirmed');
