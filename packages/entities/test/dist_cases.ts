@@ -22,7 +22,7 @@ import { eventually } from '@ergo-ts/test-support';
 
 import { ownerOfShard, shardOf, ENTITIES_DEFAULTS, SHARD_LEASE_KIND, type EntityEvent } from '../src/index.js';
 import { ownerNode } from '../src/runtime/manager_protocol.js';
-import { EntityNode, freeTcpUdpPort, openStore, seeMembers, type ClusterSettings } from './dist_helpers.js';
+import { EntityNode, freeTcpUdpPort, isStopped, openStore, seeMembers, type ClusterSettings } from './dist_helpers.js';
 
 /** Where one test's cluster keeps its store: `db` (and `prefix` for PostgreSQL tables). */
 export type StoreFor = (tag: string) => Promise<{ db: string; prefix?: string }>;
@@ -206,7 +206,10 @@ export function distCases(db: StoreFor): void {
     const key = keyOwnedBy(b.name, settings.members, 'doc');
     assert.equal(await a.cmd('call', { key, req: { set: 1 } }), 1);
     const act = await b.event((e) => e.event === 'activated' && e.key === key, 'activated');
-    b.proc.kill('SIGSTOP');
+    // b stops itself between event-loop turns (entity_node.ts 'pause'): a SIGSTOP from outside
+    // could land inside one of its synchronous SQLite write transactions, and the file's write
+    // lock would then stay held until SIGCONT (seen on a loaded host: "database is locked").
+    await pauseBetweenTurns(b);
     let resumed = false;
     t.after(() => {
       if (!resumed) b.proc.kill('SIGCONT');
@@ -271,7 +274,7 @@ export function distCases(db: StoreFor): void {
     const store = await openStore(settings.db, settings.prefix);
     t.after(() => store.close());
     const before = await Promise.all(keys.map((key) => store.lease({ kind: 'counter', key })));
-    b.proc.kill('SIGSTOP');
+    await pauseBetweenTurns(b); // not inside a write transaction (see above)
     let resumed = false;
     t.after(() => {
       if (!resumed) b.proc.kill('SIGCONT');
@@ -446,4 +449,10 @@ export function distCases(db: StoreFor): void {
       for (let i = 0; i < total; i++) assert.equal(await store.processed({ kind: 'cart', key }, `m${i}`), true);
     });
   });
+}
+
+/** Has `node` stop itself (SIGSTOP) between two event-loop turns, where it holds no store write lock. */
+async function pauseBetweenTurns(node: EntityNode): Promise<void> {
+  assert.equal(await node.cmd('pause'), 'pausing');
+  await eventually(() => isStopped(node.proc.pid!), `${node.name} stopped itself`);
 }
