@@ -300,6 +300,7 @@ export {
   type DeterminismGuardMode,
 } from './workflow/body/determinism.js';
 export {
+  ErrWorkflowActivityNotDelivered,
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
   ErrWorkflowCompensationFailed,

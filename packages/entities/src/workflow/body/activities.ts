@@ -14,7 +14,15 @@ import { ProcessID, type Atom, type Node } from 'ergo-ts';
 
 import type { StepInfo } from './context_types.js';
 import type { ActivityHandlers, AnyWorkflowKind } from '../model/define.js';
-import { ErrWorkflowIncorrect } from '../model/errors.js';
+import { codesAlong } from '../../contract/codes.js';
+import { describeThrown } from '../../contract/thrown.js';
+import {
+  ErrWorkflowActivityNotDelivered,
+  ErrWorkflowIncorrect,
+  revivedError,
+  storedError,
+  type StoredError,
+} from '../model/errors.js';
 import { checkQueueName } from '../model/define.js';
 import { DEFAULT_QUEUE, queuesOf, type WorkflowQueues } from '../scheduling/queues.js';
 import type { RunHost } from '../model/run_host.js';
@@ -25,7 +33,12 @@ export type QueueRequest =
   | { readonly '~wfq': 'waiting'; readonly queue?: string }
   | { readonly '~wfq': 'queues'; readonly queue?: string }
   | {
-      readonly '~wfq': 'run';
+      /**
+       * `attempt` answers the activity's outcome as a value ({@link AttemptAnswer}), so a call that
+       * rejects never carries the activity's own error; `run` (members before it) answers the
+       * value or rejects with the activity's error.
+       */
+      readonly '~wfq': 'run' | 'attempt';
       readonly queue: string;
       readonly kind: string;
       readonly id: string;
@@ -40,6 +53,72 @@ export type QueueRequest =
 /** True when `v` is a {@link QueueRequest} (shape only: the handler checks the fields). */
 export function isQueueRequest(v: unknown): v is QueueRequest {
   return typeof v === 'object' && v !== null && typeof (v as { '~wfq'?: unknown })['~wfq'] === 'string';
+}
+
+/** A serving member's answer to an `attempt` request: the activity's value, or its error as journaled. */
+export type AttemptAnswer =
+  { readonly '~wfqa': 'ok'; readonly value: unknown } | { readonly '~wfqa': 'failed'; readonly error: StoredError };
+
+function isAttemptAnswer(v: unknown): v is AttemptAnswer {
+  if (typeof v !== 'object' || v === null) return false;
+  const tag = (v as { '~wfqa'?: unknown })['~wfqa'];
+  return tag === 'ok' || tag === 'failed';
+}
+
+/**
+ * Codes of a rejected `attempt` call that mean it reached no handler: a member answers the
+ * activity's own errors as values, so a rejection is the path's or a refusal before the handler
+ * ran. A deadline or a connection lost with the call under way may have run the attempt: those
+ * stay the attempt's (Temporal counts a worker lost mid-activity too).
+ */
+const NOT_DELIVERED_CODES: ReadonlySet<string> = new Set([
+  'ERR_NO_ROUTE',
+  'ERR_PROCESS_UNKNOWN',
+  'ERR_NAME_UNKNOWN',
+  'ERR_WORKFLOW_INCORRECT', // the member no longer serves the queue, or has no such kind or activity
+]);
+
+/** Members that answered `attempt` as an unknown request (an older version), and when. */
+const olderMembers = new Map<string, number>();
+/** How long a member that did not know `attempt` is asked with `run` before it is tried again. */
+const OLDER_MEMBER_MS = 60_000;
+const UNKNOWN_REQUEST = 'workflow queues: unknown request';
+
+/**
+ * Runs one attempt of `request` on `member` through `queues`: the activity's value, or its own
+ * error thrown; a call that reached no handler throws ERR_WORKFLOW_ACTIVITY_NOT_DELIVERED (the
+ * engine's: not counted as an attempt, body/effects.ts). A member of an older version is asked
+ * with `run`, whose rejections cannot be told apart and count as before.
+ */
+async function remoteAttempt(
+  queues: Pick<WorkflowQueues, 'call'>,
+  member: string,
+  request: Extract<QueueRequest, { '~wfq': 'run' | 'attempt' }>,
+  timeoutMs: number | undefined,
+): Promise<unknown> {
+  const older = olderMembers.get(member);
+  if (older !== undefined && Date.now() - older < OLDER_MEMBER_MS)
+    return queues.call(member, { ...request, '~wfq': 'run' }, timeoutMs);
+  let answer: unknown;
+  try {
+    answer = await queues.call(member, { ...request, '~wfq': 'attempt' }, timeoutMs);
+  } catch (err) {
+    if (err instanceof Error && err.message.includes(UNKNOWN_REQUEST)) {
+      olderMembers.set(member, Date.now());
+      return queues.call(member, { ...request, '~wfq': 'run' }, timeoutMs);
+    }
+    const first = codesAlong(err)[0];
+    if (first !== undefined && NOT_DELIVERED_CODES.has(first))
+      throw ErrWorkflowActivityNotDelivered.with(
+        `activity ${request.activity} on ${member}: ${describeThrown(err)}`,
+        err instanceof Error ? err : undefined,
+      );
+    throw err;
+  }
+  olderMembers.delete(member);
+  if (!isAttemptAnswer(answer)) return answer;
+  if (answer['~wfqa'] === 'ok') return answer.value;
+  throw revivedError(answer.error);
 }
 
 /** What routing an activity needs of its runtime (registered with its queues). */
@@ -144,10 +223,11 @@ export function activityAttempt(
     if (member === undefined) return handler(input, info);
     const queues = queuesOf(h.entities);
     if (queues === undefined) throw ErrWorkflowIncorrect.with(`activity ${name}: no queues on this runtime`);
-    return queues.call(
+    return remoteAttempt(
+      queues,
       member,
       {
-        '~wfq': 'run',
+        '~wfq': 'attempt',
         queue: queue ?? h.spec.queue ?? DEFAULT_QUEUE,
         kind: h.spec.name,
         id: h.id,
@@ -184,7 +264,7 @@ export async function answerQueueRequest(rt: object, request: QueueRequest): Pro
     if (client) return (await queues.overviewEverywhere(also)).map((q) => ({ ...q, served: false }));
     return queues?.overview(also) ?? [];
   }
-  if (request['~wfq'] !== 'run') throw ErrWorkflowIncorrect.with('workflow queues: unknown request');
+  if (request['~wfq'] !== 'run' && request['~wfq'] !== 'attempt') throw ErrWorkflowIncorrect.with(UNKNOWN_REQUEST);
   const r = request;
   if (queues !== undefined && !queues.serves(r.queue))
     throw ErrWorkflowIncorrect.with(`workflow queues: this member does not serve queue ${r.queue}`);
@@ -200,13 +280,22 @@ export async function answerQueueRequest(rt: object, request: QueueRequest): Pro
       heartbeat: () => undefined,
       heartbeatDetails: undefined,
     };
-    return await fn(r.input, info);
+    if (r['~wfq'] === 'run') return await fn(r.input, info);
+    // The activity's outcome as a value: a rejection of this call is then never the activity's.
+    try {
+      return { '~wfqa': 'ok', value: await fn(r.input, info) } satisfies AttemptAnswer;
+    } catch (err) {
+      return { '~wfqa': 'failed', error: storedError(err, kind.workflow.maxValueBytes) } satisfies AttemptAnswer;
+    }
   } finally {
     slot?.release();
   }
 }
 
-function takeHere(queues: WorkflowQueues, r: Extract<QueueRequest, { '~wfq': 'run' }>): Promise<{ release(): void }> {
+function takeHere(
+  queues: WorkflowQueues,
+  r: Extract<QueueRequest, { '~wfq': 'run' | 'attempt' }>,
+): Promise<{ release(): void }> {
   return new Promise((resolve) => {
     queues.take(
       {

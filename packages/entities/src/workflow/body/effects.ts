@@ -15,6 +15,7 @@ import { checkStepTimeout, readChecked } from '../model/bounds.js';
 import type { CompensationOptions, StepCompensation, StepInfo, StepOptions } from './context_types.js';
 import { backoffMs, checkPriority, checkQueueName, retryPolicy, type OutboxInfo } from '../model/define.js';
 import {
+  ErrWorkflowActivityNotDelivered,
   ErrWorkflowCancelled,
   ErrWorkflowIncorrect,
   ErrWorkflowTimeout,
@@ -187,9 +188,13 @@ export async function runStep<T>(
         const ended = ops.ended() ?? (err instanceof RunEnded ? err : undefined);
         if (ended !== undefined) throw ended;
         const cancelled = struck && ops.cancelled();
-        if (inner.engine === true && !cancelled && isEngineFailure(err)) {
-          // The engine's own call failed for the engine's reasons: wait and call again, as the
-          // same attempt; nothing journaled (model/engine_failure.ts).
+        if (
+          !cancelled &&
+          ((inner.engine === true && isEngineFailure(err)) || ErrWorkflowActivityNotDelivered.is(err))
+        ) {
+          // The engine's own call failed for the engine's reasons, or an activity's attempt
+          // reached no member to run it (body/activities.ts): wait and call again, as the same
+          // attempt; nothing journaled (model/engine_failure.ts).
           engineWaits++;
           if (engineWaits === 1 || engineWaits % 10 === 0)
             h.log.warning(

@@ -35,6 +35,17 @@ export const ErrWorkflowCancelled = defineError('ERR_WORKFLOW_CANCELLED', 'workf
 /** A wait with a timeout (a signal, a step's attempt) ran out of time. */
 export const ErrWorkflowTimeout = defineError('ERR_WORKFLOW_TIMEOUT', 'workflow: timed out');
 
+/**
+ * An activity's attempt did not reach a member that could run it (the member's entities manager
+ * unknown there, no route to it, or it no longer serves the queue or knows the kind): the engine's
+ * failure, not the activity's. The step waits and asks again (a serving member found anew), and
+ * the attempt is not counted; the body never sees this error.
+ */
+export const ErrWorkflowActivityNotDelivered = defineError(
+  'ERR_WORKFLOW_ACTIVITY_NOT_DELIVERED',
+  'workflow: an activity attempt did not reach a member to run it',
+);
+
 /** A step failed for good (a terminal error, or its retries were used up): the body sees this. */
 export const ErrWorkflowStepFailed = defineError('ERR_WORKFLOW_STEP_FAILED', 'workflow: step failed');
 
