@@ -56,7 +56,13 @@ export async function benchPostgres(
   }
   if (missing !== undefined) return `no PostgreSQL server: ${missing}`;
   const server = await startPostgres({
-    settings: { fsync: 'on', full_page_writes: 'on', max_connections: maxConnections },
+    // pg_stat_statements counts each engine's statements for the cost rows (lib/workflows_cost.ts).
+    settings: {
+      fsync: 'on',
+      full_page_writes: 'on',
+      max_connections: maxConnections,
+      shared_preload_libraries: 'pg_stat_statements',
+    },
   });
   try {
     return { server, url: createDatabase(server.url, name) };

@@ -16,6 +16,7 @@ import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import { benchPostgres, pkgVersion, unloadable } from '../lib/workflows_setup.js';
 import { ipcEngine, type Engine } from '../lib/workflows_engine.js';
 import { measureResume, measureRuns } from '../lib/workflows_rows.js';
+import { measureCost } from '../lib/workflows_cost.js';
 import { measureQueuedStep } from '../lib/workflows_queue.js';
 import { measureHeartbeat } from '../lib/workflows_heartbeat.js';
 
@@ -32,7 +33,7 @@ export const scenarios: ScenarioSpec[] = [{ id: 'workflows', peers: [...PEERS], 
 async function startEngine(
   peer: string,
   log: string,
-): Promise<{ engine: Engine; what: string; stop: () => Promise<void> } | string> {
+): Promise<{ engine: Engine; what: string; stop: () => Promise<void>; pgUrl?: string } | string> {
   if (peer === 'restate') {
     const { restateBinary, startRestate } = await import('../lib/workflows_restate.js');
     const found = restateBinary();
@@ -75,6 +76,7 @@ async function startEngine(
     return {
       engine,
       what,
+      pgUrl: db.url,
       stop: async () => {
         await engine.close();
         await db.server.stop();
@@ -107,6 +109,7 @@ export async function workflowsSuite(report: Report, ctx?: SuiteContext): Promis
       const tagged: Report = (row) => report({ ...row, peer });
       try {
         await measureRuns(tagged, c, started.engine, started.what);
+        await measureCost(tagged, c, started.engine, started.what, started.pgUrl);
         await measureQueuedStep(tagged, c, started.engine, started.what);
         await measureHeartbeat(tagged, c, started.engine, started.what);
         await measureResume(tagged, c, started.engine, log, started.what);
