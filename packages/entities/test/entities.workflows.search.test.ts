@@ -16,6 +16,7 @@ import { eventually, postgresMissing, startPostgres, UnhandledWatch } from '@erg
 import { ProcessID, startNode, type Atom, type Node } from 'ergo-ts';
 
 import {
+  defineWorkflow,
   MemoryStore,
   PostgresStore,
   SqliteStore,
@@ -264,4 +265,38 @@ test('PostgreSQL store: search workflows by kind, status, attributes and time, n
   const server = await startPostgres();
   t.after(() => server.stop());
   await scenario(t, await PostgresStore.open(server.url, { tablePrefix: 'wfsearch_' }));
+});
+
+/** Three steps and no search attribute: the search row changes at the start and the end only. */
+const ThreeSteps = defineWorkflow('wf-search-steps', async (ctx) => {
+  let n = 0;
+  for (const s of ['a', 'b', 'c']) n += await ctx.step(s, () => 1);
+  return n;
+});
+
+test('a write whose search row did not change sends none: a 3-step workflow writes its row at the start and the end only, and a search still finds it', async (t) => {
+  const store = new MemoryStore();
+  const sent: boolean[] = [];
+  const write = store.write.bind(store);
+  store.write = (request) => {
+    if (request.kind === 'wf-search-steps') sent.push(request.index !== undefined);
+    return write(request);
+  };
+  const node = await startNode(`wfsearch_skip_${process.pid}@localhost`, { log: { level: 'panic' } });
+  const entities = await startEntities(node, { store, kinds: [ThreeSteps] });
+  t.after(async () => {
+    await entities.stop();
+    await node.stop();
+  });
+  const h = await entities.workflows.start(ThreeSteps, 'k1', {});
+  assert.equal(await h.result(), 3);
+  assert.ok(sent.length >= 5, `writes: ${sent.length}`);
+  assert.equal(sent[0], true, 'the start writes the row');
+  assert.equal(sent.at(-1), true, 'the end writes the row');
+  assert.equal(sent.filter(Boolean).length, 2, `only the start and the end carry a row: ${JSON.stringify(sent)}`);
+  const page = await entities.workflows.list({ kind: 'wf-search-steps', status: 'completed' });
+  assert.deepEqual(
+    page.items.map((w) => w.id),
+    ['k1'],
+  );
 });

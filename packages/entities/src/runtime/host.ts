@@ -88,6 +88,12 @@ export class EntityHost extends Actor {
   #version = 0;
   #entity!: Entity<unknown, unknown>;
   #saved: unknown;
+  /**
+   * The search row this activation last wrote (its JSON): a save whose row is the same sends none,
+   * so the store skips its upsert (a workflow's step results change no status or attribute; the
+   * upsert was the costliest statement of PostgreSQL's write). Unknown after a load: sent once.
+   */
+  #savedIndex: string | undefined;
   #lastActive = 0;
   #stale = false;
   /** What inspection shows of this activation (inspect/inspector.ts). */
@@ -616,7 +622,9 @@ export class EntityHost extends Actor {
     // Reminder changes kept for this save (a durable machine's timeouts): written in its transaction,
     // under its token, so a refused save changes none. Taken now: a later save has its own.
     const reminders = this.#reminders?.takeStaged();
-    const index = this.#kind.index?.(state);
+    const fresh = this.#kind.index?.(state);
+    const indexJson = fresh === undefined ? undefined : JSON.stringify(fresh);
+    const index = indexJson !== undefined && indexJson === this.#savedIndex ? undefined : fresh;
     try {
       this.#version = await fromStore(
         this.#rt.measuredStore.write({
@@ -634,6 +642,7 @@ export class EntityHost extends Actor {
       if (reminders !== undefined) this.#reminders!.written(reminders);
       this.#rt.watermark?.wrote(this.#kind.name, this.#key, this.#version);
       this.#saved = state;
+      if (indexJson !== undefined) this.#savedIndex = indexJson;
       this.#rt.publish(this.#event('written'));
     } catch (err) {
       const back = refusalWentBack(err);
