@@ -574,7 +574,7 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
     const r = await this.#prepared<{ r: BatchOutcome[] }>(
       'write_batch',
       `SELECT ${this.#prefix}write_batch($1, $2) AS r`,
-      [JSON.stringify(writes), this.#j.lock],
+      [JSON.stringify(writes.map(batchEntry)), this.#j.lock],
     );
     return r.rows[0]!.r;
   }
@@ -777,4 +777,15 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
       }));
     });
   }
+}
+
+/**
+ * One write of a batch as write_batch reads it: a write with no events (every state write: a
+ * workflow's commits) leaves out its five empty arrays, which the function then reads as empty
+ * without converting them (five calls of `jtext` per write were a tenth of the server's time).
+ */
+function batchEntry(a: WriteArgs): object {
+  if (a.evs.length > 0) return a;
+  const { evs: _e, types: _t, svs: _s, tev: _v, tnm: _n, ...rest } = a;
+  return rest;
 }

@@ -210,9 +210,15 @@ BEGIN
   END IF;
   FOR w IN SELECT e FROM jsonb_array_elements(ws) WITH ORDINALITY t(e, o) ORDER BY o LOOP
     BEGIN
-      v := ${p}write_key(w->>'k', w->>'ky', w->>'fk', w->>'fky', (w->>'tok')::BIGINT, (w->>'exp')::BIGINT,
-        ${p}jtext(w->'evs'), ${p}jtext(w->'types'), ${p}jtext(w->'svs')::INT[], ${p}jtext(w->'tev')::INT[],
-        ${p}jtext(w->'tnm'), w->>'snap', (w->>'given')::BOOLEAN, w->>'done', jlock, w->'rems', w->'idx');
+      -- A write without events leaves its arrays out (postgres.ts batchEntry): empty, unconverted.
+      IF w ? 'evs' THEN
+        v := ${p}write_key(w->>'k', w->>'ky', w->>'fk', w->>'fky', (w->>'tok')::BIGINT, (w->>'exp')::BIGINT,
+          ${p}jtext(w->'evs'), ${p}jtext(w->'types'), ${p}jtext(w->'svs')::INT[], ${p}jtext(w->'tev')::INT[],
+          ${p}jtext(w->'tnm'), w->>'snap', (w->>'given')::BOOLEAN, w->>'done', jlock, w->'rems', w->'idx');
+      ELSE
+        v := ${p}write_key(w->>'k', w->>'ky', w->>'fk', w->>'fky', (w->>'tok')::BIGINT, (w->>'exp')::BIGINT,
+          '{}', '{}', '{}', '{}', '{}', w->>'snap', (w->>'given')::BOOLEAN, w->>'done', jlock, w->'rems', w->'idx');
+      END IF;
       res := res || jsonb_build_array(jsonb_build_object('v', v));
     EXCEPTION WHEN OTHERS THEN
       GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
