@@ -51,7 +51,7 @@ import {
 import { runMarker } from '../model/continue_as_new.js';
 import { takeUpdate } from './update_take.js';
 import { runSelect, type SelectOps } from './select.js';
-import { CHILD_OF } from '../model/select_types.js';
+import { startChild } from './children.js';
 import { compensationOptions, putOutbox, runStep, type Compensation, type EffectOps } from './effects.js';
 import { activityAttempt, type ActivityRoute } from './activities.js';
 import { RunShare } from './run_load.js';
@@ -606,63 +606,12 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     return true;
   }
 
-  async startChild<K extends AnyWorkflowKind>(
+  startChild<K extends AnyWorkflowKind>(
     kind: K,
     id: string,
     input: WorkflowInput<K>,
   ): Promise<ChildHandle<WorkflowOutput<K>>> {
-    const name = `${kind.name}/${id}`;
-    // A start that returned after the cancel: the engine cancelled the children journaled then, not this one.
-    const orphan = (): void => {
-      if (this.#readOnly) return;
-      const why = `cancelled by ${this.workflow}/${this.id}`;
-      void this.#h.cancelChild(kind, id, why).catch((err: unknown) => {
-        this.#h.log.warning(
-          'workflow %s/%s: cancelling child %s failed: %s',
-          this.workflow,
-          this.id,
-          name,
-          String(err),
-        );
-      });
-    };
-    await runStep(
-      this.#ops,
-      'child',
-      `start ${name}`,
-      () => this.#h.startChild(kind, id, input).then(() => true),
-      {},
-      { returnedAfterCancel: orphan, engine: true },
-    );
-    return {
-      id,
-      [CHILD_OF]: { kind, id },
-      result: () =>
-        runStep(
-          this.#ops,
-          'child',
-          `result ${name}`,
-          (info) => {
-            this.#childWaits++;
-            this.#share.away(); // waiting on another instance: not its member's work (run_load.ts)
-            const back = (): void => void (this.#childWaits--, this.#share.back());
-            return this.#h.childResult(kind, id, info.signal).finally(back);
-          },
-          { retry: false },
-          // A cancel cancels the child: its outcome is waited for. The engine's own call: only the
-          // child's outcome settles it, never its owner or the store unreachable for a while.
-          { signalOnCancel: false, engine: true },
-        ),
-      cancel: (reason = `cancelled by ${this.workflow}/${this.id}`) =>
-        runStep(
-          this.#ops,
-          'child',
-          `cancel ${name}`,
-          () => this.#h.cancelChild(kind, id, reason),
-          {},
-          { engine: true },
-        ).then(() => undefined),
-    } as ChildHandle<WorkflowOutput<K>>;
+    return startChild(this.#ops, kind, id, input);
   }
 
   async child<K extends AnyWorkflowKind>(kind: K, id: string, input: WorkflowInput<K>): Promise<WorkflowOutput<K>> {
