@@ -184,6 +184,7 @@ export type {
   StepCompensation,
   StepInfo,
   StepOptions,
+  UpdateHandlerOptions,
   WorkflowBody,
   WorkflowContext,
 } from './workflow/body/context_types.js';

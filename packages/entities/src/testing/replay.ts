@@ -135,6 +135,7 @@ export async function replayWorkflow(
     awaitUpdate: () => ({ promise: endHere(), drop: noop }),
     awaitSelect: () => ({ promise: endHere(), settle: noop, drop: noop }),
     updateAnswered: noop,
+    peek: () => record,
     startChild: outside,
     childResult: outside,
     cancelChild: outside,

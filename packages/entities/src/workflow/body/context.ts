@@ -17,6 +17,7 @@ import type {
   SelectBranches,
   StepInfo,
   StepOptions,
+  UpdateHandlerOptions,
   WorkflowContext,
 } from './context_types.js';
 import {
@@ -31,6 +32,7 @@ import {
   ErrWorkflowCancelled,
   ErrWorkflowCompensationFailed,
   concurrentWait,
+  handledBy,
   ErrWorkflowDiverged,
   ErrWorkflowIncorrect,
   ErrWorkflowStepFailed,
@@ -52,6 +54,7 @@ import { runMarker } from '../model/continue_as_new.js';
 import { takeUpdate } from './update_take.js';
 import { runSelect, type SelectOps } from './select.js';
 import { startChild } from './children.js';
+import { Handlers, type HandlerOps } from './handlers.js';
 import { compensationOptions, putOutbox, runStep, type Compensation, type EffectOps } from './effects.js';
 import { activityAttempt, type ActivityRoute } from './activities.js';
 import { RunShare } from './run_load.js';
@@ -73,6 +76,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   readonly #waits = new Set<Wait>();
   readonly #steps = new Set<RunningAttempt>();
   readonly #queries = new Map<string, (arg: unknown) => unknown>();
+  /** Its signal and update handlers, and the waits they run in (handlers.ts). */
+  readonly #handlers = new Handlers(() => this.#ops);
   readonly #compensations: Compensation[] = [];
   /** Outbox deliveries in flight. */
   readonly #deliveries: Promise<void>[] = [];
@@ -347,8 +352,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
    * What this run lends updates.ts and effects.ts: one object a run, made at its first operation
    * (once the constructor set what it lends); its members read the run as it is at each call.
    */
-  #lent: (EffectOps & SelectOps) | undefined;
-  get #ops(): EffectOps & SelectOps {
+  #lent: (EffectOps & SelectOps & HandlerOps) | undefined;
+  get #ops(): EffectOps & SelectOps & HandlerOps {
     return (this.#lent ??= {
       host: this.#h,
       run: this,
@@ -378,6 +383,13 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       childWait: (d) => {
         this.#childWaits += d;
       },
+      handled: (kind, name) => this.#handlers.handles(kind, name),
+      entryAt: (seq) => this.#entries.get(seq),
+      seq: () => this.#seq,
+      halted: () => this.#ended ?? this.#diverged,
+      diverge: (message) =>
+        (this.#diverged = ErrWorkflowDiverged.with(`workflow ${this.workflow}/${this.id}: ${message}`)),
+      peek: () => this.#h.peek(),
     });
   }
 
@@ -525,6 +537,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   async #signal(name: string, options: { readonly timeoutMs?: number } = {}): Promise<never> {
     if (declared(this.#h.spec.signals, name) === undefined)
       throw ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no signal ${quoted(name)}`);
+    if (this.#handlers.handles('signal', name)) throw handledBy('signal', name);
     const seq = this.#next();
     const hit = this.#lookup(seq, 'signal', name);
     if (hit?.done === true) {
@@ -556,6 +569,42 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   /** The first of several waits, as one journaled operation (select.ts). */
   select(branches: SelectBranches): Promise<never> {
     return this.#oneWait('ctx.select()', () => runSelect(this.#ops, this.#h.spec.signals, branches)) as Promise<never>;
+  }
+
+  onSignal(name: string, handler: (payload: never) => unknown): void {
+    this.#handlers.onSignal(name, handler);
+  }
+
+  onUpdate(name: string, handler: (input: never) => unknown, options?: UpdateHandlerOptions<never>): void {
+    this.#handlers.onUpdate(name, handler, options as UpdateHandlerOptions<unknown> | undefined);
+  }
+
+  /** A wait in which handlers run (handlers.ts); a predicate that holds now takes no operation. */
+  condition(fn: () => boolean, timeoutMs?: number): Promise<boolean> {
+    if (typeof fn !== 'function')
+      return Promise.reject(ErrWorkflowIncorrect.with('ctx.condition: fn must be a function'));
+    try {
+      if (fn() === true) return Promise.resolve(true);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return this.#oneWait('ctx.condition()', () => this.#handlers.wait(fn, timeoutMs));
+  }
+
+  allHandlersFinished(): Promise<void> {
+    return this.#oneWait('ctx.allHandlersFinished()', () => this.#handlers.wait(undefined, undefined)).then(
+      () => undefined,
+    );
+  }
+
+  /** An update request came: its handler's validator refuses it now when this run is live (handlers.ts). */
+  validateUpdate(name: string, input: unknown): void {
+    this.#handlers.validate(name, input, !this.replaying && this.#ended === undefined);
+  }
+
+  /** A signal or an update was kept by the instance: a wait running handlers looks again. */
+  messageKept(): void {
+    this.#handlers.kept();
   }
 
   onQuery(name: string, handler: (arg: unknown) => unknown): void {
@@ -651,6 +700,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
 
   /** Settles once every outbox message this run put out was delivered (or the run ended). */
   async delivered(): Promise<void> {
+    // At the body's end (not a continue-as-new's: kept messages go to the next run), as Temporal warns.
+    if (this.#continueUnderWay === undefined && this.#ended === undefined) this.#handlers.warnLeft();
     while (this.#deliveries.length > 0) await Promise.all(this.#deliveries.splice(0));
   }
 

@@ -112,6 +112,16 @@ export interface StepCompensation<T> extends CompensationOptions {
   readonly run: (result: T, info: StepInfo) => unknown;
 }
 
+/** Options of `ctx.onUpdate`. */
+export interface UpdateHandlerOptions<In> {
+  /**
+   * Runs before the update is accepted when the body is live and has this handler (else when the
+   * update is handed to it): throwing refuses it with ERR_WORKFLOW_UPDATE_REJECTED. It sees the
+   * body's state; it must not change it, and is synchronous.
+   */
+  readonly validate?: (input: In) => void;
+}
+
 /** A child workflow started by `ctx.startChild`. */
 export interface ChildHandle<O> {
   /** The child's workflow id. */
@@ -207,6 +217,46 @@ export interface WorkflowContext<
    * ```
    */
   select<const B extends SelectBranches<Sg, U>>(branches: B): Promise<SelectResult<Sg, U, B>>;
+  /**
+   * Registers the handler of signal `name` (Temporal's `setHandler`): each signal of that name is
+   * handed to it, oldest first, while the body waits in {@link condition} or
+   * {@link allHandlersFinished} — not during other operations (docs/workflows.md, "Handlers and
+   * conditions"). Signals kept before it was registered are handed to it at the next such wait.
+   * Handlers run one at a time, each to its end before the next or the body goes on; a handler may
+   * run steps, activities and children, not waits (ERR_WORKFLOW_CONCURRENT_WAIT). One that throws
+   * ends the wait it ran in with that error (an instance whose body does not catch it fails).
+   * Registering the same name again replaces the handler. `ctx.signal`, `ctx.select` then refuse
+   * the name (ERR_WORKFLOW_INCORRECT).
+   */
+  onSignal<N extends keyof Sg & string>(name: N, handler: (payload: Infer<Sg[N]>) => void | Promise<void>): void;
+  /**
+   * Registers the handler of update `name`: each update of that name is handed to it as signals
+   * are (see {@link onSignal}); what it returns (or resolves to) answers the caller, checked by the
+   * update's output schema; what it throws fails the update (`handle.update` rejects with
+   * ERR_WORKFLOW_UPDATE_FAILED), never the body. `options.validate` refuses an update before it is
+   * accepted (ERR_WORKFLOW_UPDATE_REJECTED, nothing journaled) while the body is live. `ctx.update`
+   * and `ctx.select` then refuse the name.
+   */
+  onUpdate<N extends keyof U & string>(
+    name: N,
+    handler: (input: Infer<U[N]['input']>) => Infer<U[N]['output']> | Promise<Infer<U[N]['output']>>,
+    options?: UpdateHandlerOptions<Infer<U[N]['input']>>,
+  ): void;
+  /**
+   * Waits until `fn()` is true (Temporal's `condition`): true at once when it already is (no
+   * operation); else one journaled operation during which the handlers run, `fn` checked after
+   * each; resolves true once it holds, false when `timeoutMs` passed first (a durable deadline, as
+   * a sleep's). `fn` reads the body's state only (it runs again on a replay). Throws what a signal
+   * handler or `fn` threw, and ERR_WORKFLOW_CANCELLED on a cancel.
+   */
+  condition(fn: () => boolean, timeoutMs?: number): Promise<boolean>;
+  /**
+   * Waits until every kept signal and update that has a handler was handed to it and handled (one
+   * journaled operation; Temporal's `condition(allHandlersFinished)`). Await it before returning
+   * when the handlers' work must be done: a body that ends with messages kept for its handlers
+   * leaves them unhandled (a warning is logged; their updates' callers get ERR_WORKFLOW_CLOSED).
+   */
+  allHandlersFinished(): Promise<void>;
   /** Answers the query `name` (read-only: it sees the body's variables; it must not change them). */
   onQuery<N extends keyof Q & string>(name: N, handler: (arg: unknown) => Infer<Q[N]>): void;
   /** The time, journaled (the same on a replay). */

@@ -13,7 +13,7 @@
 import { describeThrown, quoted } from '../../contract/thrown.js';
 import { declared, readChecked, sleepUntil } from '../model/bounds.js';
 import type { SignalSchemas } from '../model/define.js';
-import { ErrWorkflowCancelled, ErrWorkflowIncorrect, revivedError, storedError } from '../model/errors.js';
+import { ErrWorkflowCancelled, ErrWorkflowIncorrect, handledBy, revivedError, storedError } from '../model/errors.js';
 import { stepFailed, type RunOps, type RunningAttempt } from '../model/run_host.js';
 import type { Taken } from '../model/update_state.js';
 import { updateHandle } from './update_take.js';
@@ -115,6 +115,12 @@ export async function runSelect(
 ): Promise<{ branch: string; value: unknown }> {
   const h = ops.host;
   const arms = selectArms({ name: h.spec.name, signals: sg, updates: h.spec.updates }, branches);
+  for (const a of arms) {
+    type Take = readonly ['signal' | 'update', string];
+    const takes: Take[] =
+      'signal' in a ? [['signal', a.signal]] : 'update' in a ? a.update.map((u) => ['update', u]) : [];
+    for (const [kind, name] of takes) if (ops.handled(kind, name)) throw handledBy(kind, name);
+  }
   const key = selectKey(arms);
   const seq = ops.next();
   const hit = ops.lookup(seq, 'select', key);

@@ -10,6 +10,7 @@ import type { WorkflowUpdate } from '../model/define.js';
 import {
   ErrWorkflowCancelled,
   ErrWorkflowIncorrect,
+  handledBy,
   revivedError,
   storedError,
   type StoredError,
@@ -28,9 +29,11 @@ export async function takeUpdate(
   const { spec } = ops.host;
   const names = typeof asked === 'string' ? [asked] : Array.isArray(asked) ? [...(asked as unknown[])] : [];
   if (names.length === 0) throw ErrWorkflowIncorrect.with(`ctx.update: a name or a non-empty list of names`);
-  for (const name of names)
+  for (const name of names) {
     if (declared(spec.updates, name) === undefined)
       throw ErrWorkflowIncorrect.with(`workflow ${spec.name} declares no update ${quoted(name)}`);
+    if (ops.handled('update', name as string)) throw handledBy('update', name as string);
+  }
   const key = (names as string[]).join(' | ');
   const seq = ops.next();
   const hit = ops.lookup(seq, 'update', key);

@@ -123,6 +123,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     ended: () => this.#ended,
   });
   readonly #selects = new SelectWaits({
+    kept: () => this.#run?.messageKept(),
     clock: () => this.#clock,
     deadlines: this.#deadlines,
     commit: (mutate, run) => this.#saving.commit(mutate, run as Run | undefined),
@@ -281,6 +282,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       known: () => this.#known(),
       commit: (mutate, run) => this.#saving.commit(mutate, run as Run | undefined),
       ensureRunning: () => this.#ensureRunning(),
+      validate: (name, input) => this.#run?.validateUpdate(name, input),
       accepted: (name) => {
         figuresOf(this.entities, this.spec.name).update(name);
         this.#selects.look(); // kept: a select waiting for it takes it
@@ -329,7 +331,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
       if (issue !== undefined)
         throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: input refused: ${issue}`));
     }
-    this.#checkSize('the input', input);
+    const big = storableRefusal('the input', input, this.spec.maxValueBytes);
+    if (big !== undefined) throw refuseCall(big); // nothing was written
     if (signal !== undefined) this.#checkSignal(signal.name, signal.payload);
     const now = this.#clock.now();
     const made = startedRecord(rec, { reuse, input, now, signal, rid: r.rid });
@@ -603,11 +606,6 @@ export abstract class WorkflowEntity extends ReminderEntity<
     if (refused !== undefined) throw refuseCall(refused); // nothing was written
   }
 
-  #checkSize(what: string, v: unknown): void {
-    const refused = storableRefusal(what, v, this.spec.maxValueBytes);
-    if (refused !== undefined) throw refuseCall(refused); // nothing was written
-  }
-
   /** Starts the body when the instance runs and no body runs for it here (a new activation resumes it). */
   #ensureRunning(): void {
     const rec = this.state;
@@ -693,6 +691,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       awaitSelect: (seq, key, arms, until, recordOpen) =>
         this.#selects.await(seq, key, arms, until, recordOpen, owner()),
       updateAnswered: () => this.#updates?.look(),
+      peek: () => this.state,
       startChild: (kind, id, input) =>
         this.#workflows()
           .startChild(kind, id, input)

@@ -14,6 +14,8 @@ import type { SelectArm, SelectOutcome, SelectTake } from '../model/select_types
 
 /** @internal What the select waits need of their instance (engine.ts). */
 export interface SelectWaitsHost {
+  /** A signal or an update was kept (`look`): the run's handlers look too (body/handlers.ts). */
+  kept?(): void;
   clock(): EntitiesClock;
   /** The instance's durable deadlines by operation number (its wake-up follows the earliest). */
   readonly deadlines: Map<number, number>;
@@ -104,6 +106,7 @@ export class SelectWaits {
 
   /** A signal or an update was kept: each select still waiting looks whether a branch of it can take it. */
   look(): void {
+    this.#h.kept?.();
     for (const w of this.#waiters) if (!w.settled) this.#decide(w, (rec) => this.#take(w, rec));
   }
 

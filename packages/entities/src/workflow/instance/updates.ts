@@ -10,11 +10,11 @@
 // already kept is never accepted twice, and an answered one is answered from the record, after the
 // instance ended too.
 //
-// Why the body takes updates explicitly (`const u = await ctx.update(name)`) rather than through a
-// handler registered with `ctx.onUpdate` running beside it: every operation takes the next sequence
-// number when it is asked (context.ts), and a replay returns journaled operations at once, so a
-// handler's steps and the body's would interleave in another order on a replay than they did live,
-// and the journal would diverge. Taken by the body, an update is one more operation in its order.
+// The body takes an update itself (`const u = await ctx.update(name)`), or registers a handler
+// (`ctx.onUpdate`, body/handlers.ts) that takes each one while the body waits in `ctx.condition`:
+// every operation takes the next sequence number when it is asked (context.ts), so a handler runs
+// only while the body is parked in one wait, never beside its other operations. The validator of a
+// handler (`validate`) refuses an update here before it is kept, when the body is live.
 
 import type { EntitiesClock } from '../../contract/clock.js';
 import { describeThrown, quoted } from '../../contract/thrown.js';
@@ -101,6 +101,8 @@ export interface UpdateDeskHost {
   commit(mutate: (rec: WorkflowRecord) => WorkflowRecord, run?: RunRef): Promise<void>;
   deadline(seq: number, until: number | undefined): void;
   ensureRunning(): void;
+  /** The running body's validator of update `name` (body/handlers.ts): throws its refusal. */
+  validate?(name: string, input: unknown): void;
   /** Update `name` was accepted (kept in the record for the first time): the metrics count it. */
   accepted(name: string): void;
 }
@@ -207,6 +209,11 @@ export class UpdateDesk {
         r.catch(() => undefined);
         throw refuseCall(ErrWorkflowIncorrect.with(`update ${String(name)}: validate must be synchronous`));
       }
+    }
+    try {
+      this.#h.validate?.(name as string, input);
+    } catch (err) {
+      throw refuseCall(err as Error);
     }
     const big = storableRefusal(`update ${String(name)}`, input, spec.maxValueBytes);
     if (big !== undefined) throw refuseCall(big);

@@ -119,6 +119,12 @@ export function concurrentWait(workflow: string, id: string, what: string, pendi
   );
 }
 
+/** ERR_WORKFLOW_INCORRECT: a wait (`ctx.signal`, `ctx.update`, `ctx.select`) asked for a name a handler takes. */
+export function handledBy(kind: 'signal' | 'update', name: string): Error {
+  const on = kind === 'signal' ? 'ctx.onSignal' : 'ctx.onUpdate';
+  return ErrWorkflowIncorrect.with(`${kind} ${JSON.stringify(name)} has a handler (${on}): a wait cannot take it too`);
+}
+
 /** A bad argument: an unknown signal or query name, a bad option, a body that is not a function. */
 export const ErrWorkflowIncorrect = defineError('ERR_WORKFLOW_INCORRECT', 'workflow: incorrect value or argument');
 

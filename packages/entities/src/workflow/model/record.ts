@@ -29,7 +29,9 @@ export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled';
  * `retry` is a step's open entry (attempts failed, the next one due; `of` the step's own op): its
  * own op, so code from before it halts as diverged on it rather than read it as a result.
  * `continue` is a continue-as-new that was refused (its `e`): one that succeeded drops the journal.
- * `select` is a `ctx.select`: its value names the branch that won (select.ts).
+ * `select` is a `ctx.select`: its value names the branch that won (select.ts). `condition` is a
+ * `ctx.condition` or `ctx.allHandlersFinished` wait, `handle` a message handed to a handler
+ * (body/handlers.ts).
  */
 export type JournalOp =
   | 'step'
@@ -46,7 +48,9 @@ export type JournalOp =
   | 'continue'
   | 'update'
   | 'reply'
-  | 'select';
+  | 'select'
+  | 'condition'
+  | 'handle';
 
 /** One entry of an instance's journal: what operation `s` of the body produced. */
 export interface WorkflowJournalEntry {

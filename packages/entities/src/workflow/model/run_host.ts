@@ -50,6 +50,8 @@ export interface RunHost {
   ): SelectTake;
   /** An update's answer was saved: its callers waiting here hear it. */
   updateAnswered(): void;
+  /** The record as the instance holds it now (the signals and updates kept for handlers: body/handlers.ts). */
+  peek(): WorkflowRecord;
   /** Starts a child workflow (idempotent by id). */
   startChild(kind: AnyWorkflowKind, id: string, input: unknown): Promise<void>;
   /** Waits for a child's outcome: its output, or the error it failed with. */
@@ -94,6 +96,8 @@ export interface RunOps {
   /** The cancel reached the body (a replayed wait threw it): see `cancelStruck`. */
   strike(): void;
   caughtUp(): void;
+  /** Whether a handler (`ctx.onSignal`, `ctx.onUpdate`) takes the signal or update `name`: a wait may not. */
+  handled(kind: 'signal' | 'update', name: string): boolean;
 }
 
 /** A pending wait of a run: a cancel or the run's end rejects it. */
