@@ -72,7 +72,8 @@ const CASES: Record<string, (rig: Rig) => Promise<void>> = {
     await h.signal('add', 5);
     await h.signal('add', 2);
     const taken = h.update('take', { n: 3 }); // no handler yet: kept, its validator runs when handed over
-    await eventually(async () => ((await rig.record('s2'))?.updates ?? []).length === 1, 'the update is kept');
+    const tooMuch = h.update('take', { n: 100 });
+    await eventually(async () => ((await rig.record('s2'))?.updates ?? []).length === 2, 'the updates are kept');
     assert.deepEqual(
       (await rig.record('s2'))!.signals.map((s) => s.payload),
       [5, 2],
@@ -80,6 +81,13 @@ const CASES: Record<string, (rig: Rig) => Promise<void>> = {
     );
     await h.signal('open', null);
     assert.equal(await taken, 4);
+    // Refused by the validator when handed over: answered failed, the state unchanged.
+    await assert.rejects(tooMuch, (err: Error & { code?: string; cause?: Error & { code?: string } }) => {
+      assert.equal(err.code, 'ERR_WORKFLOW_UPDATE_FAILED');
+      assert.equal(err.cause!.code, 'ERR_WORKFLOW_UPDATE_REJECTED');
+      assert.match(err.cause!.message, /only 4 left, asked 100/);
+      return true;
+    });
     await h.signal('stop', null);
     assert.deepEqual((await h.result()).order, ['add 5', 'add 2', 'take 3', 'stop']);
   },
@@ -255,6 +263,17 @@ describe('on the test clock, and replays', () => {
     const closed = (await wf.record())!.journal[0]!;
     assert.equal(closed.v, false);
     assert.equal(closed.done, true);
+  });
+
+  test('a cancel strikes a body waiting in a condition: ERR_WORKFLOW_CANCELLED, journaled', async () => {
+    await using k = await startTestEntities({ kinds: [WfTally], leaseTtlMs: 3_600_000 });
+    const wf = await k.workflows.start(WfTally, 'c1', {});
+    await wf.signal('add', 1);
+    await k.workflows.runUntilIdle();
+    await wf.cancel('enough');
+    await assert.rejects(wf.result(), code('ERR_WORKFLOW_CANCELLED'));
+    const first = (await wf.record())!.journal[0]!;
+    assert.deepEqual([first.t, first.e?.code, first.done], ['condition', 'ERR_WORKFLOW_CANCELLED', true]);
   });
 
   test('a recorded history with handlers replays to the same state (replayWorkflow), and diverges on other code', async () => {
