@@ -187,6 +187,7 @@ export type {
   UpdateHandlerOptions,
   WorkflowBody,
   WorkflowContext,
+  WorkflowInfo,
 } from './workflow/body/context_types.js';
 export {
   WorkflowClient,

@@ -10,7 +10,7 @@ import { type AnyProtocol, type Infer, type Log, type MessageOf, type ReplyOf, t
 import { quoted, thrownError } from '../../contract/thrown.js';
 import type { EntitiesClient } from '../../kinds/entity.js';
 import type { EntityAddress } from '../../kinds/entity.js';
-import { declared, signalDeadline, sleepUntil, storableSize, timerMs } from '../model/bounds.js';
+import { checkValueSize, declared, signalDeadline, sleepUntil, timerMs } from '../model/bounds.js';
 import type {
   ChildHandle,
   CompensationOptions,
@@ -19,6 +19,7 @@ import type {
   StepOptions,
   UpdateHandlerOptions,
   WorkflowContext,
+  WorkflowInfo,
 } from './context_types.js';
 import {
   type AnyWorkflowKind,
@@ -37,7 +38,6 @@ import {
   ErrWorkflowIncorrect,
   ErrWorkflowStepFailed,
   ErrWorkflowTimeout,
-  ErrWorkflowValueTooLarge,
   revivedError,
   storedError,
 } from '../model/errors.js';
@@ -50,7 +50,7 @@ import {
   type WorkflowRecord,
   type WorkflowRunningOperation,
 } from '../model/record.js';
-import { runMarker } from '../model/continue_as_new.js';
+import { runInfo, runMarker } from '../model/continue_as_new.js';
 import { takeUpdate } from './update_take.js';
 import { runSelect, type SelectOps } from './select.js';
 import { startChild } from './children.js';
@@ -73,6 +73,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   readonly #runMarker: string;
   #continuing: RunEnded | undefined;
   readonly #attributes: RunAttributes;
+  readonly #info: WorkflowInfo;
   readonly #waits = new Set<Wait>();
   readonly #steps = new Set<RunningAttempt>();
   readonly #queries = new Map<string, (arg: unknown) => unknown>();
@@ -112,6 +113,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#resets = record.resets;
     this.#runMarker = runMarker(record);
     this.#attributes = new RunAttributes(record.attributes);
+    this.#info = Object.freeze(runInfo(host.spec.name, host.id, record));
     // What a replay set is written once it caught up with its journal, never by one that halted first.
     void this.caughtUp.then(() => this.#ended ?? this.#diverged ?? (readOnly || this.#attributes.caughtUp(host)));
     this.#cancelled = record.cancel !== undefined;
@@ -136,6 +138,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
   get cancelled(): boolean {
     return this.#cancelled;
+  }
+  workflowInfo(): WorkflowInfo {
+    return this.#info;
   }
   /**
    * Whether the cancel reached the body (an operation or a wait threw ERR_WORKFLOW_CANCELLED). A
@@ -340,14 +345,6 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     return `${this.#h.entities.node.name}\u0000${key}`;
   }
 
-  #checkSize(what: string, v: unknown): void {
-    const size = storableSize(v, what);
-    if (size > this.#h.spec.maxValueBytes)
-      throw ErrWorkflowValueTooLarge.with(
-        `${what} is about ${size} bytes, over the workflow's maxValueBytes ${this.#h.spec.maxValueBytes}: store it elsewhere and keep its reference (a claim check)`,
-      );
-  }
-
   /**
    * What this run lends updates.ts and effects.ts: one object a run, made at its first operation
    * (once the constructor set what it lends); its members read the run as it is at each call.
@@ -372,7 +369,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       endOfJournal: () => this.#endOfJournal(),
       key: (seq, t, name) => this.#key(seq, t, name),
       onThisNode: (key) => this.#onThisNode(key),
-      checkSize: (what, v) => this.#checkSize(what, v),
+      checkSize: (what, v) => checkValueSize(what, v, this.#h.spec.maxValueBytes),
       pushCompensation: (c) => this.#compensations.push(c),
       steps: this.#steps,
       share: this.#share,

@@ -122,6 +122,25 @@ export interface UpdateHandlerOptions<In> {
   readonly validate?: (input: In) => void;
 }
 
+/**
+ * What `ctx.workflowInfo()` tells about the run (Temporal's `workflowInfo()`): the same on every
+ * replay of the run, so a body may branch on it.
+ */
+export interface WorkflowInfo {
+  /** The workflow's kind (Temporal's `workflowType`). */
+  readonly workflowType: string;
+  /** The instance's id. */
+  readonly workflowId: string;
+  /** This run's id (undefined for a first run started before run ids existed). */
+  readonly runId: string | undefined;
+  /** This run's number: 1, one more for each continue-as-new. */
+  readonly run: number;
+  /** The id of the run this one continued from (`ctx.continueAsNew`), undefined for a first run. */
+  readonly continuedFromRunId: string | undefined;
+  /** When this run started, epoch ms (undefined: not known). */
+  readonly runStartedAt: number | undefined;
+}
+
 /** A child workflow started by `ctx.startChild`. */
 export interface ChildHandle<O> {
   /** The child's workflow id. */
@@ -160,6 +179,8 @@ export interface WorkflowContext<
   readonly replaying: boolean;
   /** True once a cancel was asked: operations then throw ERR_WORKFLOW_CANCELLED (compensations still run). */
   readonly cancelled: boolean;
+  /** The run's kind, id, run id and number and the run it continued from (not journaled: fixed for the run). */
+  workflowInfo(): WorkflowInfo;
 
   /**
    * Runs `fn` and journals its result before the body goes on; a replay returns the journaled

@@ -9,7 +9,7 @@ import { firstIssue, type StandardSchemaV1 } from 'ergo-ts';
 
 import { ErrEntityUnstorable } from '../../contract/errors.js';
 import { describeThrown } from '../../contract/thrown.js';
-import { ErrWorkflowIncorrect } from './errors.js';
+import { ErrWorkflowIncorrect, ErrWorkflowValueTooLarge } from './errors.js';
 import { storedBytes } from './sizes.js';
 
 /**
@@ -91,6 +91,18 @@ export function valueIssue(schema: StandardSchemaV1, value: unknown): string | u
   } catch (err) {
     return `it could not be read: ${describeThrown(err)}`;
   }
+}
+
+/**
+ * Throws ERR_WORKFLOW_VALUE_TOO_LARGE when `v` (named `what`) is over `max` bytes stored (a step's
+ * result, heartbeat details, an outbox message), and what {@link storableSize} throws.
+ */
+export function checkValueSize(what: string, v: unknown, max: number): void {
+  const size = storableSize(v, what);
+  if (size > max)
+    throw ErrWorkflowValueTooLarge.with(
+      `${what} is about ${size} bytes, over the workflow's maxValueBytes ${max}: store it elsewhere and keep its reference (a claim check)`,
+    );
 }
 
 /**

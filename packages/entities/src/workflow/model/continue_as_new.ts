@@ -179,6 +179,28 @@ function sizeOf(v: unknown): number {
   }
 }
 
+/** What `ctx.workflowInfo()` gives for the run of `rec` (body/context_types.ts's WorkflowInfo). */
+export function runInfo(
+  workflowType: string,
+  workflowId: string,
+  rec: WorkflowRecord,
+): {
+  workflowType: string;
+  workflowId: string;
+  runId: string | undefined;
+  run: number;
+  continuedFromRunId: string | undefined;
+  runStartedAt: number | undefined;
+} {
+  const run = rec.run ?? 1;
+  // The run it continued from is the last one kept, when that one continued (not an ended
+  // instance whose id a later start used again).
+  const last = rec.previousRuns?.at(-1);
+  const from = last?.status === 'continued' && last.run === run - 1 ? last.runId : undefined;
+  const runStartedAt = rec.runStartedAt ?? rec.startedAt;
+  return { workflowType, workflowId, runId: rec.runId, run, continuedFromRunId: from, runStartedAt };
+}
+
 /** The run fields `describe()` shows of `rec` (its current run, and the runs it continued from). */
 export function runFields(
   rec: WorkflowRecord,
