@@ -50,6 +50,7 @@ import { WfCan, WfHold, WfSteps, type CanInput, type HoldInput, type StepsInput 
 import { WfCart, type CartInput } from './workflow_update_kinds.js';
 import { WfTagged, type TaggedInput } from './search_workflows.js';
 import { WfOrder, type OrderInput } from './workflow_select_kinds.js';
+import { WfTally, type TallyInput } from './workflow_handler_kinds.js';
 import { WfQueued, WfRouted, type QueuedInput, type RoutedInput } from './queue_kinds.js';
 import { openStore } from './dist_helpers.js';
 import { retentionCommand, WfRetLong, WfRetShort, type RetentionRequest } from './retention_kinds.js';
@@ -163,6 +164,7 @@ const entities = await startEntities(node, {
     WfCart,
     WfTagged,
     WfOrder,
+    WfTally,
     WfQueued,
     WfRouted,
     WorkflowBatches,
@@ -221,9 +223,9 @@ interface Command {
   msgId?: string;
   /** The call's timeout, in ms (default 20 000). */
   timeout?: number;
-  kind?: 'cart' | 'esledger' | 'wfcart' | 'wforder';
+  kind?: 'cart' | 'esledger' | 'wfcart' | 'wforder' | 'wftally';
   /** The workflow of the wf commands (default wfsteps; wfcan: continue-as-new, workflow_kinds.ts). */
-  wf?: 'wfcan' | 'wforder' | 'wfqueued' | 'wfrouted' | 'wfhold';
+  wf?: 'wfcan' | 'wforder' | 'wfqueued' | 'wfrouted' | 'wfhold' | 'wftally';
 }
 
 async function run(c: Command): Promise<unknown> {
@@ -258,6 +260,8 @@ async function run(c: Command): Promise<unknown> {
         return (await entities.workflows.start(WfCart, c.key!, c.req as CartInput, { timeout: 20_000 })).created;
       if (c.kind === 'wforder')
         return (await entities.workflows.start(WfOrder, c.key!, c.req as OrderInput, { timeout: 20_000 })).created;
+      if (c.kind === 'wftally')
+        return (await entities.workflows.start(WfTally, c.key!, c.req as TallyInput, { timeout: 20_000 })).created;
       return (await entities.workflows.start(WfSteps, c.key!, c.req as StepsInput, { timeout: 20_000 })).created;
     case 'wfqueue':
       return entities.workflows.queue(c.key!).waiting();
@@ -276,6 +280,13 @@ async function run(c: Command): Promise<unknown> {
       if (c.kind === 'wfcart') return entities.workflows.handle(WfCart, c.key!).describe({ timeout: 20_000 });
       return entities.workflows.handleOf(c.wf ?? 'wfsteps', c.key!).describe({ timeout: 20_000 });
     case 'wfsignal':
+      if (c.kind === 'wftally') {
+        // WfTally (entities.workflows.handlers.dist.test.ts): `req` is { name, payload }.
+        const s = c.req as { name: 'add' | 'stop'; payload: number };
+        return entities.workflows
+          .handle(WfTally, c.key!)
+          .signal(s.name, s.payload, { id: c.msgId!, timeout: c.timeout ?? 20_000 });
+      }
       if (c.kind === 'wforder')
         return entities.workflows
           .handle(WfOrder, c.key!)
@@ -284,6 +295,12 @@ async function run(c: Command): Promise<unknown> {
         .handle(WfCan, c.key!)
         .signal('tick', c.req as number, { id: c.msgId!, timeout: 20_000 });
     case 'wfupdate': {
+      if (c.kind === 'wftally') {
+        const u = c.req as { n: number; updateId: string };
+        return entities.workflows
+          .handle(WfTally, c.key!)
+          .update('slow', { n: u.n }, { updateId: u.updateId, timeoutMs: c.timeout ?? 60_000 });
+      }
       if (c.kind === 'wforder') {
         // WfOrder's changeAddress (entities.workflows.select.dist.test.ts): asked until answered.
         const u = c.req as { address: string; updateId: string };

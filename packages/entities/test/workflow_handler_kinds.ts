@@ -3,6 +3,9 @@
 // `ctx.allHandlersFinished`, the Temporal way. Its steps count their runs by idempotency key, and
 // the `slow` update's step waits at a gate the test opens (to cut a handler short mid-step).
 
+import { appendFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { schema } from 'ergo-ts';
 
 import { defineUpdate, defineWorkflow } from '../src/index.js';
@@ -49,6 +52,11 @@ export interface TallyInput {
   readonly failOn?: number;
   /** After registering the handlers, the body also waits for `add` itself (refused). */
   readonly both?: boolean;
+  /**
+   * A folder of gate files (the distributed test, on other processes): the `slow` step waits for
+   * `<gates>/<id>.slow` instead of the in-process gate.
+   */
+  readonly gates?: string;
 }
 
 /** What {@link WfTally} returns. */
@@ -60,7 +68,23 @@ export interface TallyOutput {
   readonly order: readonly string[];
 }
 
-const count = (key: string): void => void handlerRuns.set(key, (handlerRuns.get(key) ?? 0) + 1);
+/** Counts a step's run here, and in the WF_EFFECTS file when a node sets it (its key and the node). */
+const count = (key: string): void => {
+  handlerRuns.set(key, (handlerRuns.get(key) ?? 0) + 1);
+  const file = process.env.WF_EFFECTS;
+  if (file) appendFileSync(file, `${key} ${process.env.ENT_NAME ?? ''}\n`);
+};
+
+/** Waits at instance `id`'s gate: its file in `gates`, else the in-process one. */
+async function passGate(id: string, gates: string | undefined): Promise<void> {
+  if (gates === undefined) {
+    const g = gateOf(id);
+    g.enter();
+    return g.opened;
+  }
+  const file = join(gates, `${id}.slow`);
+  while (!existsSync(file)) await new Promise((r) => setTimeout(r, 20));
+}
 
 /**
  * Adds `add` signals to a total, `take` updates take from it (their validator refuses more than
@@ -110,9 +134,7 @@ export const WfTally = defineWorkflow(
     ctx.onUpdate('slow', async ({ n }) => {
       const got = await ctx.step('slow', async (info) => {
         count(info.idempotencyKey);
-        const g = gateOf(ctx.id);
-        g.enter();
-        await g.opened;
+        await passGate(ctx.id, input.gates);
         return n;
       });
       total += got;
