@@ -115,9 +115,10 @@ export interface StepCompensation<T> extends CompensationOptions {
 /** Options of `ctx.onUpdate`. */
 export interface UpdateHandlerOptions<In> {
   /**
-   * Runs before the update is accepted when the body is live and has this handler (else when the
-   * update is handed to it): throwing refuses it with ERR_WORKFLOW_UPDATE_REJECTED. It sees the
-   * body's state; it must not change it, and is synchronous.
+   * Runs before the update is accepted when the body is live and has this handler — throwing
+   * refuses it with ERR_WORKFLOW_UPDATE_REJECTED, nothing kept — and again when the update is
+   * handed to the handler (refused then, it is answered failed, its cause that refusal). It sees
+   * the body's state; it must not change it, and is synchronous.
    */
   readonly validate?: (input: In) => void;
 }
