@@ -265,6 +265,19 @@ describe('on the test clock, and replays', () => {
     assert.equal(closed.done, true);
   });
 
+  test('a body waiting in a condition waits for an event: no keep-alive wake-up, the wake at its deadline', async () => {
+    await using k = await startTestEntities({ kinds: [WfTally], leaseTtlMs: 3_600_000 });
+    const idle = await k.workflows.start(WfTally, 'w1', {});
+    const timed = await k.workflows.start(WfTally, 'w2', { timeoutMs: 60_000 });
+    await k.workflows.runUntilIdle();
+    const wake = async (id: string) =>
+      (await k.workflows.handle(WfTally, id).entity().reminders()).find((r) => r.name === 'wake');
+    assert.equal(await wake('w1'), undefined, 'no wake-up rewritten every resumeAfterMs while it only waits');
+    assert.equal((await wake('w2'))?.dueAt, (await timed.record())!.journal[0]!.until, 'the wake at its deadline');
+    await idle.signal('stop', null);
+    assert.equal((await idle.result()).stopped, true);
+  });
+
   test('a cancel strikes a body waiting in a condition: ERR_WORKFLOW_CANCELLED, journaled', async () => {
     await using k = await startTestEntities({ kinds: [WfTally], leaseTtlMs: 3_600_000 });
     const wf = await k.workflows.start(WfTally, 'c1', {});

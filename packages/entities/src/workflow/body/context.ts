@@ -142,6 +142,10 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   workflowInfo(): WorkflowInfo {
     return this.#info;
   }
+  /** 1 while the body waits in a condition (handlers.ts): an event wait, as a signal's (no keep-alive wake). */
+  get handlerWaits(): number {
+    return this.#handlers.waiting;
+  }
   /**
    * Whether the cancel reached the body (an operation or a wait threw ERR_WORKFLOW_CANCELLED). A
    * body that returns without meeting it — the cancel came after its last operation — completes.
@@ -589,9 +593,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   allHandlersFinished(): Promise<void> {
-    return this.#oneWait('ctx.allHandlersFinished()', () => this.#handlers.wait(undefined, undefined)).then(
-      () => undefined,
-    );
+    return this.#oneWait('ctx.allHandlersFinished()', () => this.#handlers.allFinished());
   }
 
   /** An update request came: its handler's validator refuses it now when this run is live (handlers.ts). */

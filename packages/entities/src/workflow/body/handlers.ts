@@ -81,6 +81,13 @@ export class Handlers {
   #poke: (() => void) | undefined;
   /** The handler running now (settles, never rejects, once it ended). */
   #running: Promise<unknown> = Promise.resolve();
+  /** The condition waits live now (0 or 1: a body waits once at a time). */
+  #liveWaits = 0;
+
+  /** The condition waits live now: the instance waits for an event, as for a signal (engine.ts's wake). */
+  get waiting(): number {
+    return this.#liveWaits;
+  }
 
   constructor(ops: () => HandlerOps) {
     this.#ops = ops;
@@ -150,6 +157,11 @@ export class Handlers {
     host.log.warning('%s ended with %d message(s) kept for its handlers, not handled', what, left);
   }
 
+  /** `ctx.allHandlersFinished()`: the wait below without a predicate. */
+  async allFinished(): Promise<void> {
+    await this.wait(undefined, undefined);
+  }
+
   /**
    * `ctx.condition(fn, timeoutMs)` (with `fn`) or `ctx.allHandlersFinished()` (without): one
    * operation, in which handlers run (see the top of this file). Resolves true once `fn` holds
@@ -197,10 +209,12 @@ export class Handlers {
       out = await close({ e: failed }); // the crash came before its close was written
     else {
       if (until !== undefined) h.deadline(seq, until);
+      this.#liveWaits++;
       try {
         if (hit === undefined) await ops.record(open);
         out = await this.#live(fn, until, open, close);
       } finally {
+        this.#liveWaits--;
         if (until !== undefined) h.deadline(seq, undefined);
       }
     }

@@ -271,9 +271,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#updates?.end();
   }
 
-  /** The body's waits for a signal, an update (updates.ts) or the first of several (select_waits.ts). */
+  /** The body's waits for a signal, an update (updates.ts), the first of several (select_waits.ts), its handlers. */
   #bodyWaits(): number {
-    return this.#signals.length + (this.#updates?.waits ?? 0) + this.#selects.length;
+    return this.#signals.length + (this.#updates?.waits ?? 0) + this.#selects.length + (this.#run?.handlerWaits ?? 0);
   }
 
   #desk(): UpdateDesk {
