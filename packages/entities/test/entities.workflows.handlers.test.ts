@@ -278,6 +278,18 @@ describe('on the test clock, and replays', () => {
     assert.equal((await idle.result()).stopped, true);
   });
 
+  test('an instance waiting in a condition passivates; the next message activates it, the handlers replayed', async () => {
+    await using k = await startTestEntities({ kinds: [WfTally], leaseTtlMs: 3_600_000 });
+    const wf = await k.workflows.start(WfTally, 'p1', {});
+    await wf.signal('add', 3);
+    await k.workflows.runUntilIdle();
+    await wf.entity().passivate();
+    await wf.signal('add', 4);
+    await wf.signal('stop', null);
+    assert.deepEqual(await wf.result(), { total: 7, stopped: true, order: ['add 3', 'add 4', 'stop'] });
+    assert.equal((await wf.record())!.runs, 2, 'the body ran again on the new activation');
+  });
+
   test('a cancel strikes a body waiting in a condition: ERR_WORKFLOW_CANCELLED, journaled', async () => {
     await using k = await startTestEntities({ kinds: [WfTally], leaseTtlMs: 3_600_000 });
     const wf = await k.workflows.start(WfTally, 'c1', {});
