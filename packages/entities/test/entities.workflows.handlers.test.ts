@@ -290,6 +290,16 @@ describe('on the test clock, and replays', () => {
     assert.equal((await wf.record())!.runs, 2, 'the body ran again on the new activation');
   });
 
+  test('the kit: advanceUntilDone says a body is stuck on a condition no timer ends', async () => {
+    await using k = await startTestEntities({ kinds: [WfTally], leaseTtlMs: 3_600_000 });
+    const wf = await k.workflows.start(WfTally, 'k1', {});
+    await assert.rejects(wf.advanceUntilDone(), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_WORKFLOW_TEST_STUCK');
+      assert.match(err.message, /waits for a ctx\.condition\(\) to hold/);
+      return true;
+    });
+  });
+
   test('a cancel strikes a body waiting in a condition: ERR_WORKFLOW_CANCELLED, journaled', async () => {
     await using k = await startTestEntities({ kinds: [WfTally], leaseTtlMs: 3_600_000 });
     const wf = await k.workflows.start(WfTally, 'c1', {});

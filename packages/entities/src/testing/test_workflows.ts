@@ -299,6 +299,9 @@ export class TestWorkflows {
           ...(mine?.signals ?? []).map((n) => `signal ${n}`),
           ...(mine?.updates ?? []).map((n) => `update ${n}`),
           ...(mine?.selects ?? []).map((n) => `the first of ${n}`),
+          ...(mine?.conditions ?? []).map((n) =>
+            n === '' ? 'a ctx.condition() to hold (a handled message)' : 'ctx.allHandlersFinished()',
+          ),
         ];
         const waits = what.length === 0 ? 'nothing time brings' : what.join(', ');
         throw ErrWorkflowStuck.with(`${wf.kind.name}/${wf.id} waits for ${waits}: no timer is left to skip to`);

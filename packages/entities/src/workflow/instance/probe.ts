@@ -25,6 +25,8 @@ export interface WorkflowProbe {
   readonly updates: readonly string[];
   /** The `ctx.select` waits of its body (each branch's name and what it waits for). */
   readonly selects: readonly string[];
+  /** Its open `ctx.condition` (`''`) and `ctx.allHandlersFinished` (`'handlers'`) waits, from its journal. */
+  readonly conditions: readonly string[];
   /** The attempts its body runs now (steps, compensations): what `describe()` shows as `running`. */
   readonly running: readonly WorkflowRunningOperation[];
   /** Operations asked so far and entries journaled: a change between two probes is progress. */
@@ -51,6 +53,7 @@ export function probeOf(
     signals: waits.map((w) => w.name),
     updates,
     selects,
+    conditions: rec.journal.filter((e) => e.t === 'condition' && e.done !== true).map((e) => e.n),
     running: run === undefined || run.ended ? [] : run.running(),
     seq: p?.seq ?? -1,
     journal: rec.journal.length,
