@@ -225,6 +225,28 @@ test("a body that lets ERR_WORKFLOW_NONDETERMINISTIC through fails its instance 
   assert.match(rec?.error?.message ?? '', /workflow det-fails\/f1: Date\.now\(\) in the body .* use ctx\.now\(\)/);
 });
 
+test("a signal handler and a condition's predicate are the body's code: ERR_WORKFLOW_NONDETERMINISTIC in them ('throw', test kit)", async () => {
+  const InHandler = defineWorkflow(
+    'det-handler',
+    { signals: { tick: schema.unknown() }, determinismGuard: 'throw' },
+    async (ctx) => {
+      let at = 0;
+      ctx.onSignal('tick', () => {
+        at = Date.now();
+      });
+      await ctx.condition(() => at > 0);
+      return at;
+    },
+  );
+  await using k = await startTestEntities({ kinds: [InHandler] });
+  const wf = await k.workflows.start(InHandler, 'h1', undefined);
+  await wf.signal('tick', null);
+  await assert.rejects(wf.result(), (err: unknown) => code(err) === 'ERR_WORKFLOW_FAILED');
+  const rec = await wf.record();
+  assert.equal(rec?.error?.code, NONDETERMINISTIC);
+  assert.match(rec?.error?.message ?? '', /Date\.now\(\) in the body .* use ctx\.now\(\)/);
+});
+
 test('the mode: the option, else ERGO_WORKFLOW_DETERMINISM_GUARD, else off under NODE_ENV=production and warn otherwise; a bad option is refused', () => {
   const saved = { guard: process.env[DETERMINISM_GUARD_ENV], env: process.env['NODE_ENV'] };
   const set = (k: string, v: string | undefined): void => {

@@ -10,7 +10,8 @@
 // entity, a timer set by other code each run in their own. The context object the body gets is a
 // proxy whose methods (and those of the handles they give: a child's, an update's) run outside any
 // segment, so what they start — journal writes, step attempts, compensations, outbox deliveries,
-// signal waits, update replies — and the query handlers the engine calls later are not in it. But
+// signal waits, update replies — and the query handlers the engine calls later are not in it; the
+// signal and update handlers and a condition's predicate the body registers are (BODY_CALLBACKS). But
 // the context leaks further than the body's code: whatever the framework or a library starts while
 // a segment is current (a continuation, a timer, a pool's socket opened lazily, the scheduler's
 // next turn) runs in that segment too. So the caller: inside a live segment the stack is read
@@ -185,6 +186,12 @@ function uninstall(): void {
 /** Methods of the context whose result (a promise) is an object with methods the body calls later. */
 const HANDLE_METHODS: ReadonlySet<PropertyKey> = new Set(['startChild', 'update']);
 
+/**
+ * Methods of the context that take the body's own code to run later (handlers, a condition's
+ * predicate): it runs in the body's segment, as the body does, though the engine calls it.
+ */
+const BODY_CALLBACKS: ReadonlySet<PropertyKey> = new Set(['onSignal', 'onUpdate', 'condition']);
+
 /** What a call through `ctx.entities` from the body should be instead. */
 const ENTITIES_USE = 'ctx.call(), ctx.send() or ctx.startChild() (journaled), or a step';
 
@@ -212,10 +219,15 @@ function outsideObject<T extends object>(target: T, reported?: string): T {
         const f = v as (...args: unknown[]) => unknown;
         const handle = HANDLE_METHODS.has(prop) && reported === undefined;
         const call = name === undefined ? undefined : { call: `${name}()`, use: ENTITIES_USE };
+        const bodyCode = BODY_CALLBACKS.has(prop) && reported === undefined;
         const wrapped = function (this: unknown, ...args: unknown[]): unknown {
           const seg = call === undefined ? undefined : storage?.getStore();
           if (seg?.live === true) report(seg, call!, wrapped);
-          const out = outside(() => Reflect.apply(f, this === proxy ? t : this, args));
+          // Bound here, in the caller's segment: the engine calls them from outside it.
+          const a = bodyCode
+            ? args.map((x) => (typeof x === 'function' ? AsyncLocalStorage.bind(x as (...v: unknown[]) => unknown) : x))
+            : args;
+          const out = outside(() => Reflect.apply(f, this === proxy ? t : this, a));
           if (handle && out instanceof Promise) return out.then((h: unknown) => (isObject(h) ? outsideObject(h) : h));
           // A select's winner may be an update the body answers later: its handle, as ctx.update's.
           if (prop === 'select' && reported === undefined && out instanceof Promise)
