@@ -241,8 +241,8 @@ export interface WorkflowContext<
   select<const B extends SelectBranches<Sg, U>>(branches: B): Promise<SelectResult<Sg, U, B>>;
   /**
    * Registers the handler of signal `name` (Temporal's `setHandler`): each signal of that name is
-   * handed to it, oldest first, while the body waits in {@link condition} or
-   * {@link allHandlersFinished} — not during other operations (docs/workflows.md, "Handlers and
+   * handed to it, oldest first, while the body waits in `ctx.condition` or
+   * `ctx.allHandlersFinished` — not during other operations (docs/workflows.md, "Handlers and
    * conditions"). Signals kept before it was registered are handed to it at the next such wait.
    * Handlers run one at a time, each to its end before the next or the body goes on; a handler may
    * run steps, activities and children, not waits (ERR_WORKFLOW_CONCURRENT_WAIT). One that throws
@@ -253,7 +253,7 @@ export interface WorkflowContext<
   onSignal<N extends keyof Sg & string>(name: N, handler: (payload: Infer<Sg[N]>) => void | Promise<void>): void;
   /**
    * Registers the handler of update `name`: each update of that name is handed to it as signals
-   * are (see {@link onSignal}); what it returns (or resolves to) answers the caller, checked by the
+   * are (see `ctx.onSignal`); what it returns (or resolves to) answers the caller, checked by the
    * update's output schema; what it throws fails the update (`handle.update` rejects with
    * ERR_WORKFLOW_UPDATE_FAILED), never the body. `options.validate` refuses an update before it is
    * accepted (ERR_WORKFLOW_UPDATE_REJECTED, nothing journaled) while the body is live. `ctx.update`
