@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import { eventually, postgresMissing, startPostgres } from '@ergo-ts/test-support';
-import { startNode, type Node } from 'ergo-ts';
+import { schema, startNode, type Node } from 'ergo-ts';
 
 import {
+  defineWorkflow,
   PostgresStore,
   SqliteStore,
   startEntities,
@@ -298,6 +299,30 @@ describe('on the test clock, and replays', () => {
       assert.match(err.message, /waits for a ctx\.condition\(\) to hold/);
       return true;
     });
+  });
+
+  test('bad arguments are refused with ERR_WORKFLOW_INCORRECT before an operation is taken', async () => {
+    const Bad = defineWorkflow('wf-bad-handlers', { signals: { s: schema.unknown() } }, async (ctx) => {
+      const codes: (string | undefined)[] = [];
+      const attempt = async (f: () => unknown) => {
+        try {
+          await f();
+          codes.push(undefined);
+        } catch (err) {
+          codes.push((err as { code?: string }).code);
+        }
+      };
+      await attempt(() => ctx.condition(() => false, -1));
+      await attempt(() => ctx.condition('x' as never));
+      await attempt(() => ctx.onSignal('nope' as never, () => undefined));
+      await attempt(() => ctx.onSignal('s', 'x' as never));
+      await attempt(() => ctx.onUpdate('nope' as never, (() => undefined) as never));
+      return codes;
+    });
+    await using k = await startTestEntities({ kinds: [Bad], leaseTtlMs: 3_600_000 });
+    const wf = await k.workflows.start(Bad, 'b1', undefined);
+    assert.deepEqual(await wf.result(), Array(5).fill('ERR_WORKFLOW_INCORRECT'));
+    assert.deepEqual((await wf.record())!.journal, [], 'nothing journaled');
   });
 
   test('a cancel strikes a body waiting in a condition: ERR_WORKFLOW_CANCELLED, journaled', async () => {

@@ -54,7 +54,7 @@ import { runInfo, runMarker } from '../model/continue_as_new.js';
 import { takeUpdate } from './update_take.js';
 import { runSelect, type SelectOps } from './select.js';
 import { startChild } from './children.js';
-import { Handlers, type HandlerOps } from './handlers.js';
+import { conditionDeadline, Handlers, type HandlerOps } from './handlers.js';
 import { compensationOptions, putOutbox, runStep, type Compensation, type EffectOps } from './effects.js';
 import { activityAttempt, type ActivityRoute } from './activities.js';
 import { RunShare } from './run_load.js';
@@ -585,6 +585,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     if (typeof fn !== 'function')
       return Promise.reject(ErrWorkflowIncorrect.with('ctx.condition: fn must be a function'));
     try {
+      conditionDeadline(timeoutMs, this.#h.clock.now()); // refused before an operation is taken
       if (fn() === true) return Promise.resolve(true);
     } catch (err) {
       return Promise.reject(err as Error);

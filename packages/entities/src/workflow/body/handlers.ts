@@ -183,7 +183,7 @@ export class Handlers {
     if (hit !== undefined) ops.checkCancel(); // still open when the cancel came
     const h = ops.host;
     const now = h.clock.now();
-    const until = hit?.until ?? deadlineOf(timeoutMs, now);
+    const until = hit?.until ?? conditionDeadline(timeoutMs, now);
     ops.caughtUp();
     const open: WorkflowJournalEntry = {
       s: seq,
@@ -394,7 +394,8 @@ function takenFrom(rec: WorkflowRecord, m: Waiting, seq: number): WorkflowRecord
   return { ...rec, updates };
 }
 
-function deadlineOf(timeoutMs: unknown, now: number): number | undefined {
+/** `ctx.condition`'s deadline for `timeoutMs` from `now` (undefined: none); ERR_WORKFLOW_INCORRECT for a bad one. */
+export function conditionDeadline(timeoutMs: unknown, now: number): number | undefined {
   if (timeoutMs === undefined) return undefined;
   if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || now + timeoutMs > MAX_WAKE_AT)
     throw ErrWorkflowIncorrect.with(`ctx.condition: timeoutMs must be a number ≥ 0, got ${describeThrown(timeoutMs)}`);
