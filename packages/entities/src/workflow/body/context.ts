@@ -10,7 +10,7 @@ import { type AnyProtocol, type Infer, type Log, type MessageOf, type ReplyOf, t
 import { quoted, thrownError } from '../../contract/thrown.js';
 import type { EntitiesClient } from '../../kinds/entity.js';
 import type { EntityAddress } from '../../kinds/entity.js';
-import { checkValueSize, declared, signalDeadline, sleepUntil, timerMs } from '../model/bounds.js';
+import { checkValueSize, declared, sleepUntil, timerMs } from '../model/bounds.js';
 import type {
   ChildHandle,
   CompensationOptions,
@@ -33,7 +33,6 @@ import {
   ErrWorkflowCancelled,
   ErrWorkflowCompensationFailed,
   concurrentWait,
-  handledBy,
   ErrWorkflowDiverged,
   ErrWorkflowIncorrect,
   ErrWorkflowStepFailed,
@@ -52,6 +51,7 @@ import {
 } from '../model/record.js';
 import { runInfo, runMarker } from '../model/continue_as_new.js';
 import { takeUpdate } from './update_take.js';
+import { takeSignal } from './signal_take.js';
 import { runSelect, type SelectOps } from './select.js';
 import { startChild } from './children.js';
 import { conditionDeadline, Handlers, type HandlerOps } from './handlers.js';
@@ -532,33 +532,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   signal(name: string, options: { readonly timeoutMs?: number } = {}): Promise<never> {
-    return this.#oneWait(`ctx.signal(${quoted(name)})`, () => this.#signal(name, options));
-  }
-
-  async #signal(name: string, options: { readonly timeoutMs?: number } = {}): Promise<never> {
-    if (declared(this.#h.spec.signals, name) === undefined)
-      throw ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no signal ${quoted(name)}`);
-    if (this.#handlers.handles('signal', name)) throw handledBy('signal', name);
-    const seq = this.#next();
-    const hit = this.#lookup(seq, 'signal', name);
-    if (hit?.done === true) {
-      if (hit.e !== undefined) throw this.#refusal(revivedError(hit.e)); // a timeout, or the cancel struck it
-      return hit.v as never;
-    }
-    this.#checkCancel(); // a journaled wait still open when the cancel came
-    const deadline = signalDeadline(name, options?.timeoutMs, this.#h.clock.now());
-    const until = hit?.until ?? deadline;
-    this.#caughtUp();
-    const got = this.#h.awaitSignal(seq, name, until, hit === undefined && until !== undefined);
-    return (await this.#waitFor<unknown>(
-      (resolve, reject) => {
-        got.then(resolve, reject);
-        return () => undefined;
-      },
-      true,
-      until,
-      { s: seq, t: 'signal', n: name, ...(until === undefined ? {} : { until }), at: this.#h.clock.now() },
-    )) as never;
+    // signal_take.ts runs it on what this run lends: its numbering, journal and waits.
+    return this.#oneWait(`ctx.signal(${quoted(name)})`, () => takeSignal(this.#ops, name, options)) as Promise<never>;
   }
 
   update(name: string | readonly string[], options?: { readonly timeoutMs?: number }): Promise<never> {
