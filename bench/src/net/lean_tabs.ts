@@ -6,7 +6,9 @@
 // node's `monitorEvent` sends (a PID of its own node monitoring the gateway's event), so the
 // session, the grant check, the engine's remote subscription and every broadcast frame are the
 // ones a real tab costs the gateway. It reads Event frames (each message one frame: its hello
-// does not ask for batches) and ignores the rest.
+// does not ask for batches) and ignores the rest, but for what ends its subscription (the event's
+// Terminate: its node gone from the gateway) and its socket's close, which `state` says (a publish
+// a tab missed is then named by the bench, not waited for).
 
 import { Event, PID, type Atom } from 'ergo-ts';
 import { WebSocket } from 'ws';
@@ -23,6 +25,8 @@ export interface LeanTab {
    * publish then goes to `onNews`.
    */
   subscribe(event: string, onNews: (v: unknown) => void, node?: string): Promise<void>;
+  /** 'open', or what ended its hearing: `closed <code>`, `terminated <reason>` (the event's end). */
+  state(): string;
   close(): Promise<void>;
 }
 
@@ -37,6 +41,7 @@ export async function joinLean(url: string, localAddress?: string): Promise<Lean
   ws.binaryType = 'nodebuffer';
   let onAck: ((error: unknown) => void) | null = null;
   let onNews: ((v: unknown) => void) | null = null;
+  let state = 'open';
   const welcome = new Promise<unknown[]>((resolve, reject) => {
     ws.once('error', reject);
     ws.once('close', (code, reason) => reject(new Error(`lean tab closed ${code} ${reason.toString()}`)));
@@ -46,6 +51,7 @@ export async function joinLean(url: string, localAddress?: string): Promise<Lean
       if (f[0] === Ctl.Welcome) resolve(f);
       else if (f[0] === Op.Event) onNews?.(f[6]);
       else if (f[0] === Op.Ack && f[3] === SUBSCRIBE_REQ) onAck?.(f[4]);
+      else if (f[0] === Op.Terminate) state = `terminated ${JSON.stringify(f[4])}`;
       else if (f[0] === Ctl.Refused || f[0] === Ctl.Refusal) reject(new Error(`lean tab refused: ${String(f[1])}`));
     });
   });
@@ -54,6 +60,9 @@ export async function joinLean(url: string, localAddress?: string): Promise<Lean
   ws.removeAllListeners('close');
   // A load tab's socket error is the run's failure, said by the close that follows it.
   ws.on('error', () => undefined);
+  ws.on('close', (code) => {
+    if (state === 'open') state = `closed ${code}`;
+  });
   const name = w[1] as string;
   const gateway = w[2] as string;
   return {
@@ -65,6 +74,7 @@ export async function joinLean(url: string, localAddress?: string): Promise<Lean
         const pid = new PID(name as Atom, PROCESS_ID, 0);
         ws.send(encodeFrame([Op.Relation, name, node, SUBSCRIBE_REQ, 'monitor', pid, new Event(event, node as Atom)]));
       }),
+    state: () => state,
     close: async () => {
       if (ws.readyState === WebSocket.CLOSED) return;
       const closed = new Promise<void>((r) => ws.once('close', () => r()));

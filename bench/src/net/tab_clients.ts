@@ -41,6 +41,8 @@ export type Request =
   | { op: 'stop' }
   /** Each connection sends `sends` messages at once, then makes `calls` calls at once (tabs_load.ts). */
   | { op: 'flood-calls'; sends: number; calls: number }
+  /** Which tabs have not heard the armed publish yet, and why they may never (tabs_cluster.ts' deadline). */
+  | { op: 'missing' }
   | { op: 'leave' };
 
 /** What a client process answers (`got` and `refused` come unasked). */
@@ -62,6 +64,8 @@ export type Reply =
   | { op: 'called'; at: number[]; rttMs: number[]; failed: number }
   /** How the flood's calls ended: 'ok' or the rejection's code, counted. */
   | { op: 'flood-called'; codes: Record<string, number> }
+  /** The tabs that have not heard the armed publish, counted by their state ('open', `closed 1006`, …). */
+  | { op: 'missing'; seq: number; missing: number; states: Record<string, number> }
   | { op: 'error'; message: string };
 
 /** The payload of every echo: 64 characters. */
@@ -78,6 +82,8 @@ interface Conn {
   subscribe(onNews: (v: unknown) => void, node?: string): Promise<void>;
   /** `n` one-way messages to the server's sink, as fast as the client can. */
   flood(n: number): void;
+  /** What ended its hearing of the broadcast, or 'open' (a lean tab tells; the others: undefined). */
+  state?(): string;
   close(): Promise<void>;
 }
 
@@ -225,6 +231,7 @@ async function leanConn(url: string, localAddress?: string): Promise<Conn> {
     pipeline: async () => no(),
     subscribe: (onNews, node) => tab.subscribe('news', onNews, node),
     flood: no,
+    state: () => tab.state(),
     close: () => tab.close(),
   };
 }
@@ -319,6 +326,8 @@ async function serve(peer: string, url: string, localAddress: string | undefined
   const conns: Conn[] = [];
   let armed = -1;
   let heard = 0;
+  /** The last publish each tab heard (by its index in conns). */
+  const last: unknown[] = [];
   const onNews = (v: unknown): void => {
     if (v === armed && ++heard === conns.length) send({ op: 'got', seq: armed });
   };
@@ -372,7 +381,14 @@ async function serve(peer: string, url: string, localAddress: string | undefined
           );
         return send({ op: 'joined' });
       case 'subscribe':
-        await Promise.all(conns.map((c) => c.subscribe(onNews, r.node)));
+        await Promise.all(
+          conns.map((c, i) =>
+            c.subscribe((v) => {
+              last[i] = v;
+              onNews(v);
+            }, r.node),
+          ),
+        );
         return send({ op: 'subscribed' });
       case 'arm':
         armed = r.seq;
@@ -405,6 +421,17 @@ async function serve(peer: string, url: string, localAddress: string | undefined
       case 'flood':
         for (const c of conns) c.flood(r.perTab);
         return send({ op: 'flooded' });
+      case 'missing': {
+        const states: Record<string, number> = {};
+        let missing = 0;
+        conns.forEach((c, i) => {
+          if (last[i] === armed) return;
+          missing++;
+          const st = c.state?.() ?? 'unknown';
+          states[st] = (states[st] ?? 0) + 1;
+        });
+        return send({ op: 'missing', seq: armed, missing, states });
+      }
       case 'leave':
         await Promise.all(conns.map((c) => c.close()));
         process.disconnect();

@@ -10,7 +10,11 @@
 //                        suite reads it), bytes
 //   { op: 'usage' }  → { op: 'usage', cpuUs, loopP99Ms, loopMaxMs, enpIn } the process's CPU time
 //                        so far (µs), its event-loop delay since the last `usage` (p99, max; 10 ms
-//                        resolution) and the ENP messages it has received from the server node
+//                        resolution), the ENP messages it has received from the server node and
+//                        how long its connection to it has been up (s; -1: none; a reconnect reads low)
+//   { op: 'diagnose' } → { op: 'diagnose', tabs, away, queuedMax, warnings, lastWarnings } the
+//                        sessions, those without a socket, the most bytes queued for one, and the
+//                        node's warning and error log lines (counted; the last few as written)
 //   { op: 'stop' }   → stops and exits
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -24,7 +28,8 @@ import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
 export type GatewayReply =
   | { op: 'ready'; url: string; name: string }
   | { op: 'mem'; rss: number; heap: number }
-  | { op: 'usage'; cpuUs: number; loopP99Ms: number; loopMaxMs: number; enpIn: number };
+  | { op: 'usage'; cpuUs: number; loopP99Ms: number; loopMaxMs: number; enpIn: number; serverUpS: number }
+  | { op: 'diagnose'; tabs: number; away: number; queuedMax: number; warnings: number; lastWarnings: string[] };
 
 class Echo extends Actor {
   override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
@@ -43,10 +48,21 @@ function routeTo(port: number): NetworkRoute {
 const gc = (): void =>
   (globalThis as { gc?: (o: object) => void }).gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 
+/** Warning and error lines the node wrote (a publish some tabs missed is explained by them). */
+let warnings = 0;
+const lastWarnings: string[] = [];
+const output = {
+  write(line: string): boolean {
+    warnings++;
+    if (lastWarnings.push(line.trim()) > 5) lastWarnings.shift();
+    return true;
+  },
+};
+
 const [server, port, index, tabs, cookie] = process.argv.slice(2);
 ensureMoreOpenFiles(Number(tabs) + 200);
 const node = await startNode(`bench_tabs_gw${index}_${process.pid}@localhost`, {
-  log: { defaultLogger: { disable: true } },
+  log: { defaultLogger: { output, filter: ['warning', 'error', 'panic'] } },
   network: {
     cookie: cookie!,
     acceptors: [{ port: 0 }],
@@ -77,13 +93,16 @@ process.on('message', (m) => {
   } else if (op === 'usage') {
     const c = process.cpuUsage();
     let enpIn = 0;
+    let serverUpS = -1;
     try {
-      enpIn = node
+      const info = node
         .network()
         .node(server as never)
-        .info().messagesIn;
+        .info();
+      enpIn = info.messagesIn;
+      serverUpS = info.connectionUptime;
     } catch {
-      // Not connected to the server node yet: nothing received.
+      // Not connected to the server node (yet, or any more): nothing received.
     }
     send({
       op: 'usage',
@@ -91,8 +110,19 @@ process.on('message', (m) => {
       loopP99Ms: delay.percentile(99) / 1e6,
       loopMaxMs: delay.max / 1e6,
       enpIn,
+      serverUpS,
     });
     delay.reset();
+  } else if (op === 'diagnose') {
+    const all = gw.tabs();
+    send({
+      op: 'diagnose',
+      tabs: all.length,
+      away: all.filter((t) => !t.connected).length,
+      queuedMax: Math.max(0, ...all.map((t) => t.queuedBytes)),
+      warnings,
+      lastWarnings,
+    });
   } else if (op === 'stop') {
     void (async () => {
       await gw.stop();

@@ -29,6 +29,7 @@ import { Actor, startNode, type PID, type Ref } from 'ergo-ts';
 
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
+import type { Reply } from '../net/tab_clients.js';
 import type { GatewayReply } from '../net/tabs_gateway_node.js';
 import { Clients, row } from './tabs.js';
 import { overlapping, quantile, stopCalls, tabsFromEnv, wall } from './tabs_load.js';
@@ -41,6 +42,12 @@ export const GATEWAY_TABS = 16_000;
 /** Lean tabs per client process. */
 const LEAN_PER_PROCESS = 10_000;
 const BROADCASTS_PER_ROUND = 4;
+/**
+ * A publish that has not reached every tab by then never will (a tab's subscription ended, its
+ * socket closed, a frame lost): the run stops naming them instead of waiting for ever. 2 s is the
+ * goal at 100,000 tabs; this is ×60 of it, for a loaded machine.
+ */
+const PUBLISH_DEADLINE_MS = 120_000;
 /** The cookie of the bench's tabs cluster (its nodes only; the gateway nodes take it from argv). */
 const CLUSTER_COOKIE = 'bench-tabs-cluster';
 
@@ -106,6 +113,30 @@ class GatewayNode {
 }
 
 type Usage = Extract<GatewayReply, { op: 'usage' }>;
+type Diagnosis = Extract<GatewayReply, { op: 'diagnose' }>;
+type Missing = Extract<Reply, { op: 'missing' }>;
+
+/**
+ * Publish `seq` has not reached every client process by the deadline: an Error naming where it is
+ * missing (per client process: the tabs without it, by state: 'open' is a tab whose socket and
+ * subscription stand) and each gateway's state (sessions, away, most queued, connection to the
+ * server node, warnings logged).
+ */
+async function unheard(seq: number, clients: Clients[], gws: GatewayNode[]): Promise<Error> {
+  const missing = await Promise.all(clients.map((c) => c.ask<Missing>({ op: 'missing' }, 'missing')));
+  const diag = await Promise.all(gws.map((x) => x.ask<Diagnosis>('diagnose')));
+  const usage = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
+  const lines = [`publish ${seq} not heard by every tab after ${PUBLISH_DEADLINE_MS / 1000} s:`];
+  missing.forEach((m, k) => {
+    if (m.missing > 0) lines.push(`  client process ${k}: ${m.missing} tabs without it ${JSON.stringify(m.states)}`);
+  });
+  diag.forEach((d, i) =>
+    lines.push(
+      `  gateway ${i}: ${d.tabs} sessions, ${d.away} away, most queued ${d.queuedMax} B, connection to the server node up ${usage[i]!.serverUpS} s, ${d.warnings} warnings${d.lastWarnings.map((w) => `\n    ${w}`).join('')}`,
+    ),
+  );
+  return new Error(lines.join('\n'));
+}
 
 async function gateways(report: Report, n: number, rounds: number, warmup: number): Promise<void> {
   const g = Math.max(2, Math.ceil(n / GATEWAY_TABS));
@@ -171,7 +202,11 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
         const from = wall();
         const t1 = performance.now();
         node.send(pub, seq);
-        await all;
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), PUBLISH_DEADLINE_MS)));
+        const heard = await Promise.race([all, late]);
+        clearTimeout(timer);
+        if (heard === 'late') throw await unheard(seq, clients, gws);
         const ms = performance.now() - t1;
         const to = wall();
         const during = overlapping(await stopCalls(honest), from, to);

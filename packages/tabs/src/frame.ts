@@ -120,8 +120,10 @@ export const Ctl = {
   /** gateway → tab: [op, WireError], then the socket closes */
   Refused: 22,
   /**
-   * gateway → tab: [op, peer, reqId, WireError, what, caller, ref]: a frame of the tab the gateway
-   * refused (caller and Ref: a call's, whose caller fails with the error; else null)
+   * gateway → tab: [op, peer, reqId, WireError, what, caller, ref, count?]: a frame of the tab the
+   * gateway refused (caller and Ref: a call's, whose caller fails with the error; else null).
+   * `count` (absent: 1): how many plain frames in a row it stands for (a flood's sends past a
+   * limit are answered with one Refusal per task, not one per frame).
    */
   Refusal: 23,
   /** tab → gateway: [op, pid, kept (boolean), registered name]: a process kept across a reload, or no more */
@@ -250,10 +252,13 @@ export function frameHead(bytes: Uint8Array): Frame | null {
   // is never read, so a refusal costs the same for a frame of any size.
   if (bytes.length > HEAD_BYTES) bytes = bytes.subarray(0, HEAD_BYTES);
   try {
-    const h = decodeArrayHead(bytes, 4);
+    // Source and destination as names (one copy each, found by their bytes) when it is laid out
+    // as a routed frame, as decodeFrame reads them.
+    const names = routedOp(bytes) ? 2 : 0;
+    const h = decodeArrayHead(bytes, 4, names);
     if (typeof h[0] !== 'number' || h[0] < Op.Send || h[0] > Op.NodeDown) return null;
     if (typeof h[1] !== 'string' || typeof h[2] !== 'string') return null;
-    return (h[0] === Op.Call || h[0] === Op.Response ? decodeArrayHead(bytes, 8) : h) as Frame;
+    return (h[0] === Op.Call || h[0] === Op.Response ? decodeArrayHead(bytes, 8, names) : h) as Frame;
   } catch {
     return null;
   }

@@ -570,27 +570,14 @@ class Gateway implements TabGateway {
     const call = f !== null && f[0] === Op.Call;
     // Past its queue and the refusals' room (session.ts): the tab sends faster than it reads. The
     // refusal still goes, before the close; its other pending requests fail as at a node down.
-    const bytes =
-      reqId === 0 && !call
-        ? this.#plainRefusal(peer, e, what)
-        : encodeFrame([Ctl.Refusal, peer, reqId, errorToWire(e), what, call ? f![5] : null, call ? f![7] : null]);
-    if (!s.deliverRefusal(bytes)) this.#expire(s, 'its queue is full, refusals too', CLOSE_QUEUE_FULL);
-  }
-
-  /** The last refusal of a plain frame (no request id, no caller), encoded: the same for every tab. */
-  #plain: { peer: string; e: Error; what: string; bytes: Uint8Array } | null = null;
-
-  /**
-   * The Refusal frame of a plain send (or other frame no one waits for) to `peer`: a flood of them
-   * is refused with the same bytes for every tab (a refusal names no tab), encoded once.
-   */
-  #plainRefusal(peer: string, e: Error, what: string): Uint8Array {
-    const p = this.#plain;
-    if (p !== null && p.e === e && p.peer === peer && p.what === what) return p.bytes;
-    const bytes = encodeFrame([Ctl.Refusal, peer, 0, errorToWire(e), what, null, null]);
-    // Only a sentinel's (a limit's) is kept: an error made for one frame is seldom met again.
-    if (e === ErrTabRateLimit || e === ErrTabBytesLimit) this.#plain = { peer, e, what, bytes };
-    return bytes;
+    let within: boolean;
+    if (reqId === 0 && !call && (e === ErrTabRateLimit || e === ErrTabBytesLimit))
+      within = s.refusePlain(e, peer, what); // a flood's run of them: one frame with their count
+    else
+      within = s.deliverRefusal(
+        encodeFrame([Ctl.Refusal, peer, reqId, errorToWire(e), what, call ? f![5] : null, call ? f![7] : null]),
+      );
+    if (!within) this.#expire(s, 'its queue is full, refusals too', CLOSE_QUEUE_FULL);
   }
 
   /** A frame from server node `from.node` (its relay sent it here) for one of the tabs. */

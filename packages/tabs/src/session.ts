@@ -10,7 +10,10 @@ import type { Atom, Log } from 'ergo-ts';
 import {
   BATCH_MAX_BYTES,
   BATCH_MAX_FRAMES,
+  Ctl,
   encodeEventFrameBrief,
+  encodeFrame,
+  errorToWire,
   encodeFrameBrief,
   ownBytes,
   ErrTabBytesLimit,
@@ -29,6 +32,14 @@ import { TabWatchers } from './watchers.js';
  * hundred bytes): a tab past both is ended (frame.ts: CLOSE_QUEUE_FULL).
  */
 export const REFUSAL_ROOM_BYTES = 16 << 10;
+
+/** Plain frames of a tab refused in a row for one reason, not written yet (TabSession.refusePlain). */
+interface RefusedRun {
+  readonly e: Error;
+  readonly peer: string;
+  readonly what: string;
+  n: number;
+}
 
 /** The socket a session writes to (a `ws` WebSocket satisfies it). */
 export interface TabSocket {
@@ -274,6 +285,11 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   turnFrames = 0;
   /** Refusals counted by code since the last log line of each (RefusalLog); null: none. */
   refusalCounts: Map<string, number> | null = null;
+  /**
+   * Plain frames refused in a row and not written yet: one Refusal frame with their count goes at
+   * the end of the task, or before any other frame for the tab (its frames keep their order).
+   */
+  #run: RefusedRun | null = null;
 
   /** `hooks`: the gateway's, one object for every session. */
   constructor(
@@ -408,13 +424,42 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   }
 
   /**
+   * A plain frame of the tab (no request id, no caller: no one waits for its answer) refused for
+   * `e` (a limit's sentinel): counted into the task's one Refusal frame for a run of them
+   * ([Ctl.Refusal, peer, 0, e, what, null, null, count], frame.ts), so a flood past a limit costs
+   * the gateway one frame back per task, not one per refused frame (and its tab one to read).
+   * False when the refusals' room is past too ({@link deliverRefusal}).
+   */
+  refusePlain(e: Error, peer: string, what: string): boolean {
+    const r = this.#run;
+    if (r !== null && r.e === e && r.peer === peer && r.what === what) {
+      r.n++;
+      return true;
+    }
+    if (r !== null) this.#writeRun();
+    this.#run = { e, peer, what, n: 1 };
+    flushLater(this);
+    return this.queuedBytes <= this.limits.queuedBytes + REFUSAL_ROOM_BYTES;
+  }
+
+  /** The waiting run of refusals as one frame (before anything else goes to the tab). */
+  #writeRun(): void {
+    const r = this.#run!;
+    this.#run = null;
+    const f: unknown[] = [Ctl.Refusal, r.peer, 0, errorToWire(r.e), r.what, null, null];
+    if (r.n > 1) f.push(r.n);
+    this.#write(encodeFrame(f), false);
+  }
+
+  /**
    * `early`: a batch of BATCH_MAX_FRAMES leaves before the task ends (a window of replies in
    * flight: the tab starts on them). Refusals wait for the task's end whatever their number: a
    * message of many frames the gateway refuses is answered at once, counted against the queue
    * and the refusals' room, so a tab that sends them faster than it reads is ended.
    */
   #write(bytes: Uint8Array, early = true): void {
-    // What waits for its broadcast slice goes first: the tab's frames keep their order.
+    // What waits (refusals counted, a broadcast's slice) goes first: the tab's frames keep their order.
+    if (this.#run !== null) this.#writeRun();
     if (this.#fanOut !== null) this.releaseFanOut();
     this.messagesOut++;
     this.bytesOut += bytes.length;
@@ -436,6 +481,7 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
 
   /** Writes the task's frames (flushLater calls it at the end of the task). */
   flush(): void {
+    if (this.#run !== null) this.#writeRun();
     const s = this.socket;
     const pending = this.#pending;
     if (pending === null || pending.frames.length === 0) return;

@@ -747,10 +747,13 @@ export function decodeNamed(bytes: Uint8Array, names: number): unknown {
 /**
  * The first `n` elements of the array in `bytes` (all of them when it has fewer), the rest left
  * unread: the head of a frame refused before it was decoded (a limit), which says what it was.
+ * `names`: its first strings read as names, as decodeNamed (a flood's thousands of refused frames
+ * then decode no node name twice).
  * @throws ErrTabValue when `bytes` does not start with an array, or its head is undecodable.
  */
-export function decodeArrayHead(bytes: Uint8Array, n: number): unknown[] {
+export function decodeArrayHead(bytes: Uint8Array, n: number, names = 0): unknown[] {
   const r = new Reader(bytes);
+  r.names = names;
   try {
     if (r.u8() !== T.Type) throw ErrTabValue.with('not an array');
     const v = nested(r, () => described(r, n));

@@ -48,6 +48,9 @@ function batchOf(frames: unknown[][]): Uint8Array {
   return out!;
 }
 
+/** The tab's frames a frame from the gateway answers: a Refusal's count (absent: 1), else 1. */
+const answers = (f: Frame): number => (f[0] === Ctl.Refusal && typeof f[7] === 'number' ? f[7] : 1);
+
 /** A hand-made tab on the platform's WebSocket: what it sends, and every message it gets (split). */
 async function rawTab(url: string, batches: boolean) {
   const ws = new WebSocket(url);
@@ -62,9 +65,12 @@ async function rawTab(url: string, batches: boolean) {
     ws.onopen = () => resolve();
     ws.onerror = () => reject(new Error('raw tab: no socket'));
   });
-  /** Resolves once `n` frames (after the welcome) arrived; the messages that carried them. */
+  /**
+   * Resolves once `n` frames (after the welcome) arrived, a Refusal counting for the frames it
+   * answers (its count); the messages that carried them.
+   */
   const frames = async (n: number, what: string): Promise<Frame[][]> => {
-    const count = (): number => messages.slice(1).reduce((k, m) => k + m.length, 0);
+    const count = (): number => messages.slice(1).reduce((k, m) => k + m.reduce((j, f) => j + answers(f), 0), 0);
     const wait = (async () => {
       while (count() < n) await new Promise<void>((r) => (wake = r));
     })();
@@ -182,10 +188,15 @@ test('each frame of a batch meets the limits and the grant as if alone; a malfor
   raw.ws.send(batchOf(frames));
   const got = (await raw.frames(12, 'an answer for each frame')).flat();
   const seconds = (performance.now() - t0) / 1000;
-  const refusals = got.filter((f) => f[0] === Ctl.Refusal).map((f) => (f[3] as [string, string])[0]);
+  const refusalFrames = got.filter((f) => f[0] === Ctl.Refusal);
+  const refusals = refusalFrames.flatMap((f) => Array<string>(answers(f)).fill((f[3] as [string, string])[0]));
   const echoed = got.filter((f) => f[0] === Op.Send).map((f) => f[7]);
   assert.deepEqual(refusals.slice(0, 2), ['ERR_TAB_FRAME', 'ERR_TAB_NOT_GRANTED']);
   assert.deepEqual(new Set(refusals.slice(2)), new Set(['ERR_TAB_RATE_LIMIT']));
+  // The sends past the rate, refused in a row: one Refusal frame with their count (a flood is
+  // answered with a frame per task, not per frame).
+  assert.equal(refusalFrames.length, 3, 'the rate refusals in one frame');
+  assert.equal(refusalFrames[2]![7] ?? 1, refusals.length - 2);
   // One second's burst, then the rate over the time the batch took; the rest refused, each counted.
   assert.ok(echoed.length >= 1 && echoed.length <= 3 + Math.ceil(3 * seconds), `${echoed.length} passed`);
   assert.equal(echoed.length + refusals.length, 12);
@@ -195,8 +206,8 @@ test('each frame of a batch meets the limits and the grant as if alone; a malfor
   // A batch whose lengths do not add up: refused whole, with a code, and the session goes on.
   raw.ws.send(Uint8Array.of(0, 0, 0, 0, 40, 1, 2));
   const after = (await raw.frames(13, 'the refusal of the malformed batch')).flat();
-  assert.equal(after[12]![0], Ctl.Refusal);
-  assert.equal((after[12]![3] as [string, string])[0], 'ERR_TAB_FRAME');
+  assert.equal(after.at(-1)![0], Ctl.Refusal);
+  assert.equal((after.at(-1)![3] as [string, string])[0], 'ERR_TAB_FRAME');
   gw.disconnect(raw.name);
   assert.equal(lines.refusals(), refusals.length + 1, 'every refusal in the log');
 });

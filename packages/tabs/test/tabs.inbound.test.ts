@@ -108,6 +108,10 @@ test('a tab past its rate limit is refused frame by frame with ERR_TAB_RATE_LIMI
   assert.equal(gw.tabs()[0]!.refused, refusals.length + calls.filter((c) => c !== 'ok').length);
   assert.ok(refusals.length >= 800, `${refusals.length} sends refused`);
   assert.deepEqual(new Set(refusals), new Set(['ERR_TAB_RATE_LIMIT']));
+  // The sends' refusals went as a Refusal frame per run of them (per slice), each with its count,
+  // not one frame per send: the gateway wrote far fewer frames than it refused.
+  const out = gw.tabs()[0]!.messagesOut;
+  assert.ok(out <= refusals.length / 4, `${out} frames written for ${refusals.length} refused sends and 50 calls`);
   assert.equal(
     lines.count(/send refused: tab message rate limit exceeded \(100\/s\)/),
     1,

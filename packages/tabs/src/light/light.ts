@@ -474,8 +474,12 @@ class Hub {
     const ref = f[6];
     if (ref instanceof Ref && ref.node === this.name && this.#calls.has(ref.id[0]))
       return this.#settle(this.#calls, ref.id[0], err);
-    if (this.options.onRefusal !== undefined) this.options.onRefusal(err, String(f[4]));
-    else console.warn(`tab ${this.name}: ${String(f[4])} refused by the gateway: ${err.message}`);
+    // A run of plain frames refused alike comes as one frame with their count (frame.ts: Refusal).
+    const n = typeof f[7] === 'number' && f[7] > 1 ? f[7] : 1;
+    const on = this.options.onRefusal;
+    if (on !== undefined) for (let i = 0; i < n; i++) on(err, String(f[4]));
+    else
+      console.warn(`tab ${this.name}: ${n > 1 ? `${n} × ` : ''}${String(f[4])} refused by the gateway: ${err.message}`);
   }
 
   #end(reason: Error): void {

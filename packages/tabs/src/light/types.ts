@@ -129,7 +129,10 @@ export interface JoinLightOptions<P = unknown> {
    * it the join rejects with ERR_TAB_BUSY; 0 tries once.
    */
   joinTimeout?: number;
-  /** A refusal of a plain send (no one waits for it); calls and important sends reject instead. */
+  /**
+   * A refusal of a plain send (no one waits for it), once per refused frame; calls and important
+   * sends reject instead.
+   */
   onRefusal?(error: ErgoError, what: string): void;
   /** The session ended (window passed, gateway gone): watches and subscriptions have fired. */
   onEnded?(reason: Error): void;

@@ -48,7 +48,10 @@ export interface JoinGatewayOptions {
    * it the join rejects with ERR_TAB_BUSY; 0 tries once.
    */
   joinTimeout?: number;
-  /** A refusal of a plain send (no one waits for it); calls and important sends reject instead. */
+  /**
+   * A refusal of a plain send (no one waits for it), once per refused frame; calls and important
+   * sends reject instead.
+   */
   onRefusal?(error: ErgoError, what: string): void;
   /** The session ended (window passed, gateway gone): links and monitors of server targets fired. */
   onEnded?(reason: Error): void;
@@ -340,8 +343,11 @@ class Tab implements TabNode {
       );
       return;
     }
-    if (this.options.onRefusal !== undefined) this.options.onRefusal(err, String(f[4]));
-    else this.node.log.warning('tab: %s refused by the gateway: %s', String(f[4]), err.message);
+    // A run of plain frames refused alike comes as one frame with their count (frame.ts: Refusal).
+    const n = typeof f[7] === 'number' && f[7] > 1 ? f[7] : 1;
+    const on = this.options.onRefusal;
+    if (on !== undefined) for (let i = 0; i < n; i++) on(err, String(f[4]));
+    else this.node.log.warning('tab: %d × %s refused by the gateway: %s', n, String(f[4]), err.message);
   }
 
   #ended(reason: Error): void {
