@@ -238,6 +238,25 @@ function routedOp(bytes: Uint8Array): boolean {
   return op >= Op.Send && op <= Op.NodeDown;
 }
 
+/**
+ * True when `bytes` are a plain Send as encodeFrame writes it: op Send, a source and a destination
+ * (short strings) and request id 0, so no one waits for its answer. Read from the bytes alone (no
+ * value decoded): a flood's sends past a limit are counted into their run of refusals at the cost
+ * of a few byte compares (session.ts: refusePlain).
+ */
+export function plainSend(bytes: Uint8Array): boolean {
+  if (!routedOp(bytes) || bytes[OP_AT + 8] !== Op.Send) return false;
+  let p = OP_AT + 9;
+  for (let k = 0; k < 2; k++) {
+    // A short string: its tag, a big-endian u16 length, the bytes.
+    if (p + 3 > bytes.length || bytes[p] !== EdfTag.String) return false;
+    p += 3 + ((bytes[p + 1]! << 8) | bytes[p + 2]!);
+  }
+  if (p + 9 > bytes.length || bytes[p] !== EdfTag.Int64) return false;
+  for (let i = p + 1; i <= p + 8; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
 /** Bytes of a refused frame {@link frameHead} reads at most. */
 const HEAD_BYTES = 4096;
 

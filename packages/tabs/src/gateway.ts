@@ -49,6 +49,7 @@ import {
   frameHead,
   gatewayOfTab,
   Op,
+  plainSend,
   RELAY_STOP,
   splitFrames,
   TAB_RELAY,
@@ -493,6 +494,9 @@ class Gateway implements TabGateway {
         ? ErrTabFrame.with(`a frame of ${bytes.length} bytes, above ${s.limits.maxFrameBytes}`)
         : s.admitInbound(bytes.length);
     if (refused !== null) {
+      // A flood's usual frame, a plain send past a limit while the task's run of such refusals
+      // waits: counted into the run, nothing of it decoded.
+      if (plainSend(bytes) && s.extendRun(refused)) return this.#counted(s, 'send', refused);
       // Refused undecoded: its head alone says which call or important send fails with the code
       // (else the tab's caller would wait for its timeout), and which caller a reply was for.
       const head = frameHead(bytes);
@@ -560,11 +564,8 @@ class Gateway implements TabGateway {
 
   /** Tells tab `s` (and the log, summarised: RefusalLog) that a frame of its was refused. */
   #refuse(s: TabSession, f: Frame | null, e: Error): void {
-    s.refused++;
     const what = f === null ? 'frame' : opName(f[0]);
-    const code = (e as { code?: unknown }).code;
-    if (this.#refusals.note(s, typeof code === 'string' ? code : ''))
-      this.log.warning('tab %s: %s refused: %s%s', s.name, what, e.message, limitOf(s, e));
+    this.#counted(s, what, e);
     const peer = f === null ? '' : String(f[2]);
     const reqId = f !== null && hasReqId(f[0]) && typeof f[3] === 'number' ? f[3] : 0;
     const call = f !== null && f[0] === Op.Call;
@@ -578,6 +579,14 @@ class Gateway implements TabGateway {
         encodeFrame([Ctl.Refusal, peer, reqId, errorToWire(e), what, call ? f![5] : null, call ? f![7] : null]),
       );
     if (!within) this.#expire(s, 'its queue is full, refusals too', CLOSE_QUEUE_FULL);
+  }
+
+  /** A refusal of tab `s`'s frame (a `what`) for `e`: counted, and logged as RefusalLog says. */
+  #counted(s: TabSession, what: string, e: Error): void {
+    s.refused++;
+    const code = (e as { code?: unknown }).code;
+    if (this.#refusals.note(s, typeof code === 'string' ? code : ''))
+      this.log.warning('tab %s: %s refused: %s%s', s.name, what, e.message, limitOf(s, e));
   }
 
   /** A frame from server node `from.node` (its relay sent it here) for one of the tabs. */

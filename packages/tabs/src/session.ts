@@ -426,7 +426,8 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   /**
    * A plain frame of the tab (no request id, no caller: no one waits for its answer) refused for
    * `e` (a limit's sentinel): counted into the task's one Refusal frame for a run of them
-   * ([Ctl.Refusal, peer, 0, e, what, null, null, count], frame.ts), so a flood past a limit costs
+   * ([Ctl.Refusal, peer, 0, e, what, null, null, count], frame.ts; peer: the first frame's
+   * destination), so a flood past a limit costs
    * the gateway one frame back per task, not one per refused frame (and its tab one to read).
    * False when the refusals' room is past too ({@link deliverRefusal}).
    */
@@ -440,6 +441,17 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
     this.#run = { e, peer, what, n: 1 };
     flushLater(this);
     return this.queuedBytes <= this.limits.queuedBytes + REFUSAL_ROOM_BYTES;
+  }
+
+  /**
+   * A plain send (frame.ts: plainSend) refused for `e` while a run of sends refused for `e` waits:
+   * counted into it (true; its peer stays the first's), with nothing of the frame decoded.
+   */
+  extendRun(e: Error): boolean {
+    const r = this.#run;
+    if (r === null || r.e !== e || r.what !== 'send') return false;
+    r.n++;
+    return true;
   }
 
   /** The waiting run of refusals as one frame (before anything else goes to the tab). */

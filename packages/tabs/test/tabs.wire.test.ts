@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { Alias, CallFailure, ErrTimeout, Event, PID, ProcessID, Ref } from 'ergo-ts';
 import { decode, EdfEncoder, Go, int32, registerStruct, uint16 } from 'ergo-ts/net';
 
-import { encodeFrame, frameHead, gatewayOfTab, Op, tabNodeName } from '../src/frame.js';
+import { encodeFrame, frameHead, gatewayOfTab, Op, plainSend, tabNodeName } from '../src/frame.js';
 import { decodeValue, encodeValue } from '../src/wire.js';
 
 const edfJs = new EdfEncoder({ jsValues: true });
@@ -169,4 +169,29 @@ test("a refused frame's head: op, nodes, request id and a call's caller and Ref,
   assert.equal(frameHead(Uint8Array.of(1, 2, 3)), null);
   // A head longer than any node name allows is not read past its first 4 KiB.
   assert.equal(frameHead(encodeFrame([Op.Send, 'x'.repeat(5000), 'gw@web1', 9])), null);
+});
+
+test('a plain send is told from its bytes alone: op Send and request id 0, whatever its names and message', () => {
+  const from = new PID('tab-00000k3x9f2a1c-gw@web1', 7, 1);
+  const to = new ProcessID('board', 'gw@web1');
+  const ref = new Ref(from.node, 1, [1, 2, 3]);
+  const send = (src: string, dst: string, reqId: number, m: unknown): Uint8Array =>
+    encodeFrame([Op.Send, src, dst, reqId, 0, from, to, m]);
+  assert.equal(plainSend(send(from.node, 'gw@web1', 0, 'm'.repeat(70_000))), true);
+  assert.equal(plainSend(send('é'.repeat(100), 'n'.repeat(255), 0, { a: [1] })), true, 'names of any length');
+  // What someone waits for, or another op: not plain.
+  assert.equal(plainSend(send(from.node, 'gw@web1', 9, 'm')), false, 'an important send');
+  assert.equal(plainSend(send(from.node, 'gw@web1', 256, 'm')), false, 'a request id in a higher byte');
+  assert.equal(plainSend(encodeFrame([Op.Call, from.node, 'gw@web1', 0, 0, from, to, ref, 'r'])), false);
+  assert.equal(plainSend(encodeFrame([Op.Response, from.node, 'gw@web1', 0, 0, from, to, ref, true, 1])), false);
+  // Bytes that stop short, or lie about a name's length: not plain (frameHead then reads them).
+  const whole = send(from.node, 'gw@web1', 0, 'm');
+  for (const cut of [5, 20, 40, 60]) assert.equal(plainSend(whole.subarray(0, cut)), false, `cut at ${cut}`);
+  const lying = whole.slice();
+  // The destination's length (u16 7 before 'gw@web1') made 0xff07.
+  const at = lying.findIndex((b, i) => b === 0 && lying[i + 1] === 7 && lying[i + 2] === 0x67 && lying[i + 3] === 0x77);
+  assert.ok(at > 0);
+  lying[at] = 0xff;
+  assert.equal(plainSend(lying), false, 'a length past the end');
+  assert.equal(plainSend(Uint8Array.of(1, 2, 3)), false);
 });
