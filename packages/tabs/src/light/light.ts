@@ -469,17 +469,17 @@ class Hub {
 
   #refusal(f: Frame): void {
     const err = errorFromWire(f[3]) as ErgoError;
-    const id = typeof f[2] === 'number' ? f[2] : 0;
-    if (id > 0 && this.#acks.has(id)) return this.#settle(this.#acks, id, err);
+    // A request's id (from 1; 0 for none): the Ack it waits for is this refusal.
+    const id = f[2] as number;
+    if (this.#acks.has(id)) return this.#settle(this.#acks, id, err);
     const ref = f[6];
     if (ref instanceof Ref && ref.node === this.name && this.#calls.has(ref.id[0]))
       return this.#settle(this.#calls, ref.id[0], err);
     // A run of plain frames refused alike comes as one frame with their count (frame.ts: Refusal).
-    const n = typeof f[7] === 'number' && f[7] > 1 ? f[7] : 1;
-    const on = this.options.onRefusal;
-    if (on !== undefined) for (let i = 0; i < n; i++) on(err, String(f[4]));
-    else
-      console.warn(`tab ${this.name}: ${n > 1 ? `${n} × ` : ''}${String(f[4])} refused by the gateway: ${err.message}`);
+    const what = String(f[4]);
+    for (let n = Number(f[7]) || 1; n > 0; n--)
+      if (this.options.onRefusal !== undefined) this.options.onRefusal(err, what);
+      else console.warn(`tab ${this.name}: ${what} refused by the gateway: ${err.message}`);
   }
 
   #end(reason: Error): void {
