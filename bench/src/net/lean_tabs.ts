@@ -14,7 +14,7 @@ import { Event, PID, type Atom } from 'ergo-ts';
 import { WebSocket } from 'ws';
 
 // The tab frame codec of @ergo-ts/tabs (not a public export: the wire is the package's own).
-import { Ctl, decodeFrame, encodeFrame, Op } from '../../../packages/tabs/dist/src/frame.js';
+import { CLOSE_TAB_BUSY, Ctl, decodeFrame, encodeFrame, Op } from '../../../packages/tabs/dist/src/frame.js';
 
 /** A joined lean tab. */
 export interface LeanTab {
@@ -35,8 +35,37 @@ const SUBSCRIBE_REQ = 1;
 /** The id of the tab's one process (a tab node's first spawn takes 1001). */
 const PROCESS_ID = 1001;
 
-/** Joins the gateway at `url` as a lean tab (token `bench`), from `localAddress` when given. */
+/** A join refused as busy (ERR_TAB_BUSY, close 1013): dialled again, as real tabs do. */
+class Busy extends Error {}
+
+/** Redials after a busy refusal, in this process (the client process reports them with its joins). */
+let redials = 0;
+/** How many times this process's lean tabs dialled again after a busy refusal. */
+export const leanRedials = (): number => redials;
+
+/** A lean tab's join deadline, as a real tab's default `joinTimeout`. */
+const JOIN_TIMEOUT_MS = 30_000;
+
+/**
+ * Joins the gateway at `url` as a lean tab (token `bench`), from `localAddress` when given; a
+ * refusal as busy is dialled again with jittered backoff (100 ms doubling to 2 s) until 30 s, as a
+ * real tab's join does (tab/socket.ts), so a gateway busy with a join storm slows the joins
+ * instead of failing the run.
+ */
 export async function joinLean(url: string, localAddress?: string): Promise<LeanTab> {
+  const deadline = Date.now() + JOIN_TIMEOUT_MS;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+    try {
+      return await dialLean(url, localAddress);
+    } catch (e) {
+      if (!(e instanceof Busy) || Date.now() + wait > deadline) throw e;
+      redials++;
+      await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
+    }
+  }
+}
+
+async function dialLean(url: string, localAddress?: string): Promise<LeanTab> {
   const ws = new WebSocket(url, localAddress === undefined ? undefined : { localAddress });
   ws.binaryType = 'nodebuffer';
   let onAck: ((error: unknown) => void) | null = null;
@@ -44,7 +73,9 @@ export async function joinLean(url: string, localAddress?: string): Promise<Lean
   let state = 'open';
   const welcome = new Promise<unknown[]>((resolve, reject) => {
     ws.once('error', reject);
-    ws.once('close', (code, reason) => reject(new Error(`lean tab closed ${code} ${reason.toString()}`)));
+    ws.once('close', (code, reason) =>
+      reject(new (code === CLOSE_TAB_BUSY ? Busy : Error)(`lean tab closed ${code} ${reason.toString()}`)),
+    );
     ws.once('open', () => ws.send(encodeFrame([Ctl.Hello, 'bench', '', false, false])));
     ws.on('message', (data: Buffer) => {
       const f = decodeFrame(data);
@@ -52,7 +83,10 @@ export async function joinLean(url: string, localAddress?: string): Promise<Lean
       else if (f[0] === Op.Event) onNews?.(f[6]);
       else if (f[0] === Op.Ack && f[3] === SUBSCRIBE_REQ) onAck?.(f[4]);
       else if (f[0] === Op.Terminate) state = `terminated ${JSON.stringify(f[4])}`;
-      else if (f[0] === Ctl.Refused || f[0] === Ctl.Refusal) reject(new Error(`lean tab refused: ${String(f[1])}`));
+      else if (f[0] === Ctl.Refused || f[0] === Ctl.Refusal) {
+        const busy = f[0] === Ctl.Refused && (f[1] as unknown[])[0] === 'ERR_TAB_BUSY';
+        reject(new (busy ? Busy : Error)(`lean tab refused: ${String(f[1])}`));
+      }
     });
   });
   const w = await welcome;

@@ -23,7 +23,7 @@ import { io, type Socket } from 'socket.io-client';
 import { WebSocket, type ClientOptions } from 'ws';
 
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
-import { joinLean } from './lean_tabs.js';
+import { joinLean, leanRedials } from './lean_tabs.js';
 
 /** What the suite asks a client process. */
 export type Request =
@@ -47,7 +47,8 @@ export type Request =
 
 /** What a client process answers (`got` and `refused` come unasked). */
 export type Reply =
-  | { op: 'joined' }
+  /** redials: lean tabs' dials again after a busy refusal (net/lean_tabs.ts), so far in this process. */
+  | { op: 'joined'; redials?: number }
   | { op: 'subscribed' }
   | { op: 'armed' }
   | { op: 'got'; seq: number }
@@ -379,7 +380,7 @@ async function serve(peer: string, url: string, localAddress: string | undefined
           conns.push(
             ...(await Promise.all(Array.from({ length: Math.min(JOIN_BATCH, r.count - i) }, () => connect(url)))),
           );
-        return send({ op: 'joined' });
+        return send({ op: 'joined', redials: leanRedials() });
       case 'subscribe':
         await Promise.all(
           conns.map((c, i) =>

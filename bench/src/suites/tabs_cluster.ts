@@ -164,13 +164,18 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     ensureMoreOpenFiles(plan.length * 4 + 100);
     plan.forEach((p, k) => clients.push(new Clients('ergo-ts', p.url, `127.0.0.${2 + k}`, 'lean')));
     const t0 = performance.now();
-    await Promise.all(clients.map((c, k) => c.ask({ op: 'join', count: plan[k]!.count }, 'joined')));
+    const joined = await Promise.all(
+      clients.map((c, k) => c.ask<Extract<Reply, { op: 'joined' }>>({ op: 'join', count: plan[k]!.count }, 'joined')),
+    );
     const joinS = (performance.now() - t0) / 1000;
+    const redials = joined.reduce((a, j) => a + (j.redials ?? 0), 0);
     await Promise.all(clients.map((c) => c.ask({ op: 'subscribe', node: node.name }, 'subscribed')));
     const mem = await Promise.all(gws.map((x) => x.ask<Extract<GatewayReply, { op: 'mem' }>>('mem')));
     const rss = mem.reduce((a, m, i) => a + m.rss - mem0[i]!.rss, 0) / n;
     const where = `${g} gateway nodes (${ready.map((_, i) => share(i, g, n)).join(', ')} tabs), ${clients.length} client processes of lean tabs, one server node publishing; all on this machine`;
-    row(report, 'ergo-ts', nClusterJoin(n, g), 'joins/s', [n / joinS], { note: where });
+    row(report, 'ergo-ts', nClusterJoin(n, g), 'joins/s', [n / joinS], {
+      note: `${where}; every tab joined; ${redials} dials again after a busy refusal (ERR_TAB_BUSY), as real tabs redial`,
+    });
     row(report, 'ergo-ts', nClusterRss(n, g), 'B/tab', [rss], {
       better: 'lower',
       note: `the gateways' RSS growth over their state before the first tab, summed, after a full GC (last-resort) in each; ${where}`,
