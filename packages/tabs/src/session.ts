@@ -427,9 +427,9 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
    * A plain frame of the tab (no request id, no caller: no one waits for its answer) refused for
    * `e` (a limit's sentinel): counted into the task's one Refusal frame for a run of them
    * ([Ctl.Refusal, peer, 0, e, what, null, null, count], frame.ts; peer: the first frame's
-   * destination), so a flood past a limit costs
-   * the gateway one frame back per task, not one per refused frame (and its tab one to read).
-   * False when the refusals' room is past too ({@link deliverRefusal}).
+   * destination), so a flood past a limit costs the gateway one frame back per task, not one per
+   * refused frame (and its tab one to read). False when the refusals' room is past too
+   * ({@link deliverRefusal}).
    */
   refusePlain(e: Error, peer: string, what: string): boolean {
     const r = this.#run;
