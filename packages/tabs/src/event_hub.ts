@@ -6,9 +6,9 @@
 // when the event ends (Terminate) and answers their subscribe requests (Ack with the buffer).
 
 import { Event, PID, toError, type Log, type MessageEvent } from 'ergo-ts';
-import { encodeEventFrameBrief, encodeEventTail, errorToWire, Op } from './frame.js';
+import { encodeEventTail, errorToWire, Op } from './frame.js';
 import { eventsToWire } from './frame_inbound.js';
-import type { TabSession } from './session.js';
+import type { SharedEvent, TabSession } from './session.js';
 
 /** A subscribe or unsubscribe of a tab process, handed to the relay (it acts in its handler). */
 export class HubRequest {
@@ -126,12 +126,13 @@ export class EventHub {
       this.log.warning('tab events: a publish of %s not carried: %s', m.event.name, toError(err).message);
       return;
     }
+    // One object for every tab; each tab's frame is encoded as its slice writes it.
+    const ev: SharedEvent = { src: m.event.node, from, tail };
     for (const tab of e.tabs.keys()) {
       if (tab.ended) continue;
-      const frame = [Op.Event, m.event.node, tab.name, from, m.event, m.timestamp, m.message];
       try {
         // In the gateway's broadcast slices (slices.ts): a call is answered during a long fan-out.
-        tab.deliverFanOut(frame, encodeEventFrameBrief(m.event.node, tab.name, tail));
+        tab.deliverFanOut(ev);
       } catch (err) {
         this.log.warning('tab %s: event frame not delivered: %s', tab.name, toError(err).message);
       }

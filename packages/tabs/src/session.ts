@@ -6,7 +6,7 @@
 
 import { nextTick } from 'node:process';
 
-import type { Atom, Log } from 'ergo-ts';
+import type { Atom, Log, MessageEvent, PID } from 'ergo-ts';
 import {
   BATCH_MAX_BYTES,
   BATCH_MAX_FRAMES,
@@ -26,12 +26,32 @@ import type { FanOutQueue, FanOutWaiter, InboundTab } from './slices.js';
 import { TabLink } from './tab_link.js';
 import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
 import { TabWatchers } from './watchers.js';
+import { SLICE_HEAD_BYTES } from './wire.js';
 
 /**
  * Bytes above a tab's queuedBytes that refusals of its own frames may take (a refusal is about a
  * hundred bytes): a tab past both is ended (frame.ts: CLOSE_QUEUE_FULL).
  */
 export const REFUSAL_ROOM_BYTES = 16 << 10;
+
+/**
+ * One publish to many tabs, one object for all of them: a tab's Event frame is its head (`src`,
+ * the tab's name) before `tail` (frame.ts encodeEventTail), encoded as the frame is written, so a
+ * tab whose frame waits for its slice costs the publish's synchronous turn a reference, not an
+ * encoding (slices.ts).
+ */
+export interface SharedEvent {
+  readonly src: string;
+  /** The publisher as the tab sees it (its grant learns it as the frame is written). */
+  readonly from: PID;
+  readonly tail: Uint8Array;
+}
+
+/** An Event frame's bytes but its two names': the array's head, the op, the names' tags and lengths. */
+const EVENT_HEAD_BYTES = SLICE_HEAD_BYTES + 9 + 3 + 3;
+
+/** The SharedEvent of the engine's fan-out under way (one publish's links reuse it: same tail). */
+let lastShared: SharedEvent | null = null;
 
 /** Plain frames of a tab refused in a row for one reason, not written yet (TabSession.refusePlain). */
 interface RefusedRun {
@@ -226,10 +246,13 @@ class SessionLink extends TabLink {
     return encodeEventFrameBrief(this.local, this.peer, tail);
   }
 
-  // One publish to many tabs: written in the gateway's slices (slices.ts).
-  protected override postFanOut(frame: unknown[], bytes: Uint8Array): void {
-    if (this.closed) return this.postEncoded(frame, bytes); // throws as any send on a closed link
-    this.session.deliverFanOut(frame, bytes);
+  // One publish to many tabs: written in the gateway's slices (slices.ts), one SharedEvent for all.
+  protected override fanOutEvent(from: PID, m: MessageEvent, tail: Uint8Array): void {
+    if (this.closed) return super.fanOutEvent(from, m, tail); // throws as any send on a closed link
+    let ev = lastShared;
+    if (ev === null || ev.tail !== tail || ev.from !== from || ev.src !== this.local)
+      lastShared = ev = { src: this.local, from, tail };
+    this.session.deliverFanOut(ev);
     this.messagesOut++;
   }
 
@@ -244,10 +267,10 @@ class SessionLink extends TabLink {
 export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   socket: TabSocket | null = null;
   /**
-   * Frames of broadcasts waiting for their slice (slices.ts), and their size; null: none. One
-   * frame alone (a broadcast's usual share of a tab) waits without an array of its own.
+   * Publishes waiting for their slice (slices.ts), and the size of their frames; null: none. One
+   * alone (a broadcast's usual share of a tab) waits without an array of its own.
    */
-  #fanOut: Uint8Array | Uint8Array[] | null = null;
+  #fanOut: SharedEvent | SharedEvent[] | null = null;
   #fanOutBytes = 0;
   readonly #slices: FanOutQueue;
   /**
@@ -344,38 +367,42 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   }
 
   /**
-   * A frame of one publish to many tabs (encoded `bytes`, a view the session copies if it keeps
-   * it): written now when the gateway's slice has room and nothing of this tab's waits, else it
-   * waits for a later slice (slices.ts). Learnt, watched and counted now either way.
+   * The Event frame of one publish to many tabs (`ev`, shared by them all): written now when the
+   * gateway's slice has room and nothing of this tab's waits, else it waits for a later slice
+   * (slices.ts) as a reference, encoded when written. Counted against the queue now either way;
+   * the grant learns the publisher as the frame is written (the tab cannot name it before), and
+   * an Event frame gives the watchers nothing to record.
    * @throws ErrTabQueueFull as {@link deliver}.
    */
-  deliverFanOut(frame: unknown[], bytes: Uint8Array): void {
-    if (this.queuedBytes + bytes.length > this.limits.queuedBytes)
+  deliverFanOut(ev: SharedEvent): void {
+    const size = EVENT_HEAD_BYTES + ev.src.length + this.name.length + ev.tail.length;
+    if (this.queuedBytes + size > this.limits.queuedBytes)
       throw ErrTabQueueFull.with(`${this.limits.queuedBytes} bytes for ${this.name}`);
-    this.policy.learn(frame as never);
     const waiting = this.#fanOut;
-    if (waiting === null && this.#slices.now()) this.#write(bytes);
-    else {
-      // The view as it is: it waits a few turns at most (a slab held that long costs less than a copy per tab).
-      if (waiting === null) {
-        this.#fanOut = bytes;
-        this.#slices.add(this);
-      } else if (waiting instanceof Uint8Array) this.#fanOut = [waiting, bytes];
-      else waiting.push(bytes);
-      this.#fanOutBytes += bytes.length;
-    }
-    this.watchers.toTab(frame as Frame);
+    if (waiting === null && this.#slices.now()) return this.#writeEvent(ev);
+    if (waiting === null) {
+      this.#fanOut = ev;
+      this.#slices.add(this);
+    } else if (Array.isArray(waiting)) waiting.push(ev);
+    else this.#fanOut = [waiting, ev];
+    this.#fanOutBytes += size;
+  }
+
+  /** `ev`'s frame for this tab, encoded into the codec's slab and written (#write copies what it keeps). */
+  #writeEvent(ev: SharedEvent): void {
+    this.policy.handOut(ev.from);
+    this.#write(encodeEventFrameBrief(ev.src, this.name, ev.tail));
   }
 
   /** Writes the broadcast frames that wait for this tab (its slice came, or a later frame of its own). */
   releaseFanOut(): void {
-    const frames = this.#fanOut;
-    if (frames === null) return;
+    const evs = this.#fanOut;
+    if (evs === null) return;
     this.#fanOut = null;
     this.#fanOutBytes = 0;
     if (this.ended) return;
-    if (frames instanceof Uint8Array) return this.#write(frames);
-    for (const b of frames) this.#write(b);
+    if (!Array.isArray(evs)) return this.#writeEvent(evs);
+    for (const ev of evs) this.#writeEvent(ev);
   }
 
   /**

@@ -19,16 +19,17 @@ export class TabLink extends FrameConnection {
     let tail = shared.packets[TAB_FANOUT_FORMAT];
     if (tail === undefined)
       shared.packets[TAB_FANOUT_FORMAT] = tail = encodeEventTail(from, m.event, m.timestamp, m.message);
-    this.postFanOut(this.eventFrame(from, m), this.eventBytes(tail));
+    this.fanOutEvent(from, m, tail);
   }
 
   /**
-   * Posts the frame of a publish to many peers (`bytes`: encoded): as any encoded frame here; a
-   * gateway's session writes it in the gateway's broadcast slices (slices.ts).
+   * Posts the Event frame of a publish to many peers (`tail`: what they all get, encoded): its
+   * head and the tail, as any encoded frame here; a gateway's session writes it in the gateway's
+   * broadcast slices instead, encoded as its slice comes (session.ts, slices.ts).
    * @throws ErrNoConnection once terminated; whatever `post` throws.
    */
-  protected postFanOut(frame: unknown[], bytes: Uint8Array): void {
-    this.postEncoded(frame, bytes);
+  protected fanOutEvent(from: PID, m: MessageEvent, tail: Uint8Array): void {
+    this.postEncoded(this.eventFrame(from, m), this.eventBytes(tail));
   }
 
   /** The bytes of an Event frame to the tab with `tail` (a session writes a slab's view: see there). */
