@@ -18,9 +18,10 @@
 //
 // Order per tab holds: a session with a frame waiting here writes it before any later frame of its
 // own (its own call's reply takes it along at once rather than waiting its turn), and a publish
-// that finds frames waiting goes behind them. Only the socket writes wait: what a frame teaches the
-// tab's grant, what its watchers record and the queue's limit are done (and counted) as it is
-// offered, so a tab's grant and limits read the same whether its frame left now or a turn later.
+// that finds frames waiting goes behind them. A waiting frame is a reference to its publish (one
+// SharedEvent for every tab, session.ts), encoded when its slice writes it, so the publish's own
+// turn does little per tab; its size counts against the tab's queue limit as it is offered, and
+// the tab's grant learns the publisher as the frame is written (the tab cannot name it before).
 
 /** Frames a turn of the event loop writes by default before a broadcast yields (per gateway). */
 export const DEFAULT_FAN_OUT_SLICE = 256;
