@@ -15,6 +15,10 @@ export interface Engine {
   steps(id: string, n: number): Promise<void>;
   /** The same, each step taking a slot of a limited queue (lib/workflows_queue.ts; ergo-ts only). */
   queuedSteps?(id: string, n: number): Promise<void>;
+  /** One workflow fanning out n units at once, each through a concurrency-4 queue when `queued` (lib/workflows_queue_fanout.ts). */
+  fanOut?(id: string, n: number, queued: boolean): Promise<void>;
+  /** n one-unit workflows started at once, each through the concurrency-4 queue when `queued` (the same file). */
+  manyUnits?(id: string, n: number, queued: boolean): Promise<void>;
   /** One step looping n times, heartbeating each time when `beat` (lib/workflows_heartbeat.ts; ergo-ts only). */
   heartbeats?(id: string, n: number, beat: boolean): Promise<void>;
   /** Runs a nap workflow (a durable sleep of `ms`) to its end; returns its lateness in ms. */
@@ -113,11 +117,19 @@ export class IpcWorker {
 /**
  * An engine whose whole worker is one child process (DBOS, Effect): a crash kills it with
  * SIGKILL and forks the same script again, which recovers the pending workflows as it starts.
+ * `fanOut`: its worker serves the fan-out rows' requests (DBOS).
  */
-export async function ipcEngine(script: string, env: NodeJS.ProcessEnv): Promise<Engine> {
+export async function ipcEngine(script: string, env: NodeJS.ProcessEnv, fanOut = false): Promise<Engine> {
   let worker = new IpcWorker(script, env);
   await worker.whenReady();
+  const fans: Pick<Engine, 'fanOut' | 'manyUnits'> = fanOut
+    ? {
+        fanOut: async (id, n, queued) => void (await worker.request({ op: 'fanout', id, n, queued })),
+        manyUnits: async (id, n, queued) => void (await worker.request({ op: 'many', id, n, queued })),
+      }
+    : {};
   return {
+    ...fans,
     steps: async (id, n) => void (await worker.request({ op: 'steps', id, n })),
     nap: async (id, ms) => (await worker.request({ op: 'nap', id, ms })) as number,
     startSleeper: async (id, ms) => void (await worker.request({ op: 'start', id, ms })),

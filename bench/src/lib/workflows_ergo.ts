@@ -55,6 +55,8 @@ export async function startErgo(url: string, log: string): Promise<Engine> {
   return {
     steps: async (id, n) => void (await one().request({ op: 'steps', id, n })),
     queuedSteps: async (id, n) => void (await one().request({ op: 'qsteps', id, n })),
+    fanOut: async (id, n, queued) => void (await one().request({ op: 'fanout', id, n, queued })),
+    manyUnits: async (id, n, queued) => void (await one().request({ op: 'many', id, n, queued })),
     heartbeats: async (id, n, beat) => void (await one().request({ op: 'beats', id, n, beat })),
     nap: async (id, ms) => (await one().request({ op: 'nap', id, ms })) as number,
     beforeResume: async () => void (await toPair()),

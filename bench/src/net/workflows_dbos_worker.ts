@@ -44,8 +44,39 @@ const sleeper = DBOS.registerWorkflow(
   { name: 'sleeper' },
 );
 
+/** One unit of the fan-out rows: a workflow of one step (DBOS queues hold workflows, not steps). */
+const unit = DBOS.registerWorkflow(
+  async (i: number): Promise<number> => DBOS.runStep(() => Promise.resolve(i), { name: 'u' }),
+  {
+    name: 'unit',
+  },
+);
+
+/**
+ * `n` units at once, awaited together: each a child workflow enqueued on queue q4 (a concurrency
+ * limit of 4, DBOS' default polling) when `queued`, else started directly.
+ */
+const fan = DBOS.registerWorkflow(
+  async (n: number, queued: boolean): Promise<number> => {
+    const handles = [];
+    for (let i = 0; i < n; i++) handles.push(await DBOS.startWorkflow(unit, queued ? { queueName: 'q4' } : {})(i));
+    return (await Promise.all(handles.map((h) => h.getResult()))).length;
+  },
+  { name: 'fan' },
+);
+
 await DBOS.launch();
+await DBOS.registerQueue('q4', { concurrency: 4 });
 serveWorker({
+  fanout: async (id, n, queued) => (await DBOS.startWorkflow(fan, { workflowID: id })(n, queued)).getResult(),
+  many: (id, n, queued) =>
+    Promise.all(
+      Array.from({ length: n }, async (_, i) =>
+        (
+          await DBOS.startWorkflow(unit, { workflowID: `${id}-${i}`, ...(queued ? { queueName: 'q4' } : {}) })(i)
+        ).getResult(),
+      ),
+    ),
   steps: async (id, n) => (await DBOS.startWorkflow(steps, { workflowID: id })(n)).getResult(),
   nap: async (id, ms) => (await DBOS.startWorkflow(nap, { workflowID: id })(ms)).getResult(),
   start: async (id, ms) => void (await DBOS.startWorkflow(sleeper, { workflowID: id })(id, ms)),

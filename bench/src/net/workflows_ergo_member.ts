@@ -10,6 +10,8 @@ import { logStep, serveWorker } from './workflows_serve.js';
 
 /** A start or a result may wait on a loaded machine: longer than the runtime's 5 s default. */
 const TIMEOUT = { timeout: 30_000 };
+/** A fan-out's result waits for all its units (a slow queue: minutes). */
+const LONG = { timeout: 600_000 };
 
 const Steps = defineWorkflow('bench-steps', async (ctx, input: { n: number }) => {
   let acc = 0;
@@ -47,6 +49,17 @@ const Beats = defineWorkflow('bench-beats', async (ctx, input: { n: number; beat
     { heartbeatTimeoutMs: 30_000 },
   ),
 );
+/** The queue of the fan-out rows: 4 attempts at once across the cluster (lib/workflows_queue_fanout.ts). */
+const FAN_QUEUE = { queue: 'q4' };
+/** `n` steps at once, each in queue q4 when `queued` (else in the default queue, unlimited). */
+const Fan = defineWorkflow('bench-fan', async (ctx, input: { n: number; queued: boolean }) => {
+  const units = Array.from({ length: input.n }, (_, i) => ctx.step(`u${i}`, () => i, input.queued ? FAN_QUEUE : {}));
+  return (await Promise.all(units)).length;
+});
+/** One step, in queue q4 when `queued`. */
+const Unit = defineWorkflow('bench-unit', async (ctx, input: { queued: boolean }) =>
+  ctx.step('u', () => 1, input.queued ? FAN_QUEUE : {}),
+);
 const Nap = defineWorkflow('bench-nap', async (ctx, input: { ms: number }) => {
   const t0 = await ctx.step('t0', () => Date.now());
   await ctx.sleep(input.ms);
@@ -76,8 +89,8 @@ const node = await startNode(name, {
 });
 const entities = await startEntities(node, {
   store,
-  kinds: [Steps, Nap, Sleeper, QSteps, Beats],
-  workflowQueues: { queues: { bench: { concurrency: 1000 } } },
+  kinds: [Steps, Nap, Sleeper, QSteps, Beats, Fan, Unit],
+  workflowQueues: { queues: { bench: { concurrency: 1000 }, q4: { concurrency: 4 } } },
   ...(members.length > 1 ? { members: members.map((m) => m.split('=')[0]!), probeIntervalMs: 100 } : {}),
 });
 while (entities.members().length < Math.max(1, members.length)) await new Promise((r) => setTimeout(r, 50));
@@ -87,6 +100,13 @@ serveWorker({
   qsteps: async (id, n) => (await entities.workflows.start(QSteps, id, { n }, TIMEOUT)).result(),
   beats: async (id, n, beat) => (await entities.workflows.start(Beats, id, { n, beat }, TIMEOUT)).result(),
   nap: async (id, ms) => (await entities.workflows.start(Nap, id, { ms }, TIMEOUT)).result(),
+  fanout: async (id, n, queued) => (await entities.workflows.start(Fan, id, { n, queued }, TIMEOUT)).result(LONG),
+  many: (id, n, queued) =>
+    Promise.all(
+      Array.from({ length: n }, async (_, i) =>
+        (await entities.workflows.start(Unit, `${id}-${i}`, { queued }, TIMEOUT)).result(LONG),
+      ),
+    ),
   // Row 5 kills the member that started the sleepers: each one's key is picked among those this
   // member owns (placement hashes keys over the members), its step log still under `id`.
   start: async (id, ms) => {

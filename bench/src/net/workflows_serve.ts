@@ -17,7 +17,9 @@ export type WorkerRequest =
   | { op: 'nap'; id: string; ms: number }
   | { op: 'start'; id: string; ms: number }
   | { op: 'qsteps'; id: string; n: number }
-  | { op: 'beats'; id: string; n: number; beat: boolean };
+  | { op: 'beats'; id: string; n: number; beat: boolean }
+  | { op: 'fanout'; id: string; n: number; queued: boolean }
+  | { op: 'many'; id: string; n: number; queued: boolean };
 
 /** A request with its sequence number (the reply carries it back). */
 export type Envelope = WorkerRequest & { seq: number };
@@ -37,6 +39,13 @@ export interface WorkerHandlers {
   qsteps?(id: string, n: number): Promise<unknown>;
   /** Runs one step that loops n times, heartbeating each time when `beat` (ergo-ts only: lib/workflows_heartbeat.ts). */
   beats?(id: string, n: number, beat: boolean): Promise<unknown>;
+  /**
+   * Runs one workflow `id` that fans out `n` units at once and waits for them all, each unit a
+   * step; `queued`: each through a queue with a concurrency limit of 4 (lib/workflows_queue_fanout.ts).
+   */
+  fanout?(id: string, n: number, queued: boolean): Promise<unknown>;
+  /** Starts `n` one-step workflows at once (ids `id-0`…) and waits for them all; `queued`: as above. */
+  many?(id: string, n: number, queued: boolean): Promise<unknown>;
 }
 
 /** Appends "id step time pid" to the step log ($WF_LOG): called by a sleeper's step as it runs. */
@@ -57,6 +66,8 @@ export function serveWorker(handlers: WorkerHandlers): void {
       if (m.op === 'nap') return handlers.nap(m.id, m.ms);
       if (m.op === 'qsteps') return handlers.qsteps!(m.id, m.n);
       if (m.op === 'beats') return handlers.beats!(m.id, m.n, m.beat);
+      if (m.op === 'fanout') return handlers.fanout!(m.id, m.n, m.queued);
+      if (m.op === 'many') return handlers.many!(m.id, m.n, m.queued);
       return handlers.start(m.id, m.ms);
     };
     // A reply after the parent closed the channel has nobody to go to (send would throw).

@@ -18,6 +18,7 @@ import { ipcEngine, type Engine } from '../lib/workflows_engine.js';
 import { measureResume, measureRuns } from '../lib/workflows_rows.js';
 import { measureCost } from '../lib/workflows_cost.js';
 import { measureQueuedStep } from '../lib/workflows_queue.js';
+import { measureQueuedFanOut } from '../lib/workflows_queue_fanout.js';
 import { measureHeartbeat } from '../lib/workflows_heartbeat.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,8 +27,14 @@ const NET = join(here, '..', 'net');
 /** The columns: one child process each. */
 export const PEERS = ['ergo-ts', 'restate', 'dbos', 'effect-workflow'] as const;
 
-/** One scenario, one child per engine (Effect's slow sleeps make its child the longest). */
-export const scenarios: ScenarioSpec[] = [{ id: 'workflows', peers: [...PEERS], timeout: 1500 }];
+/**
+ * The rows, one child per engine (Effect's slow sleeps make its child the longest); the queued
+ * fan-out rows (`--only=workflows-queue-fanout`) for the engines with queues of limited concurrency.
+ */
+export const scenarios: ScenarioSpec[] = [
+  { id: 'workflows', peers: [...PEERS], timeout: 1500 },
+  { id: 'workflows-queue-fanout', peers: ['ergo-ts', 'dbos'], timeout: 1200 },
+];
 
 /** Starts one peer's engine: the engine and what its figures' notes say, or why it cannot run. */
 async function startEngine(
@@ -56,7 +63,7 @@ async function startEngine(
     const why = await unloadable(pkg);
     if (why !== undefined) return `${label} column skipped: ${why}`;
     const script = join(NET, peer === 'dbos' ? 'workflows_dbos_worker.js' : 'workflows_effect_worker.js');
-    start = (url) => ipcEngine(script, { WF_PG_URL: url, WF_LOG: log });
+    start = (url) => ipcEngine(script, { WF_PG_URL: url, WF_LOG: log }, peer === 'dbos');
     what =
       peer === 'dbos'
         ? `DBOS Transact ${pkgVersion(pkg)} in a child process (client: IPC to it), PostgreSQL 15 fsync on`
@@ -108,6 +115,10 @@ export async function workflowsSuite(report: Report, ctx?: SuiteContext): Promis
       }
       const tagged: Report = (row) => report({ ...row, peer });
       try {
+        if (c.scenario === 'workflows-queue-fanout') {
+          await measureQueuedFanOut(tagged, c, started.engine, started.what);
+          continue;
+        }
         await measureRuns(tagged, c, started.engine, started.what);
         await measureCost(tagged, c, started.engine, started.what, started.pgUrl);
         await measureQueuedStep(tagged, c, started.engine, started.what);

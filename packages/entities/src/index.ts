@@ -4,6 +4,7 @@
 
 export * from './contract/errors.js';
 export * from './contract/store.js';
+export type { StoreWakes } from './contract/wakes.js';
 export {
   STATE_INDEX_LIMITS,
   type IndexCursor,

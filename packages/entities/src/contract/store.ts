@@ -12,6 +12,7 @@ import type { EventMeta, JournalStore } from './journal.js';
 import type { ReminderChanges } from './reminder_store.js';
 import type { StateIndex, StateIndexEntry } from './state_index.js';
 import type { KeyState, StoredState } from './stored_state.js';
+import type { StoreWakes } from './wakes.js';
 
 export { MAX_KEY_BYTES, checkKey, type EntityId } from './ids.js';
 export type { KeyState, StoredState } from './stored_state.js';
@@ -201,6 +202,12 @@ export interface EntityStore extends JournalStore {
    * store without it.
    */
   acquireAndLoad?(request: LeaseRequest): Promise<AcquiredLoad>;
+  /**
+   * Optional (the three stores of this package have it): a best-effort signal between the members
+   * sharing this store (contract/wakes.ts): a workflow queue's freed slot wakes the members waiting
+   * for one instead of their next poll.
+   */
+  readonly wakes?: StoreWakes;
   /** Optional: {@link load} and {@link inbox} of one key in one operation (one round trip). */
   loadActivation?(id: EntityId): Promise<ActivationLoad>;
   /**

@@ -37,6 +37,7 @@ import {
   type StoredReminder,
 } from '../contract/reminder_store.js';
 import { checkId } from '../contract/ids.js';
+import { LocalWakes, type StoreWakes } from '../contract/wakes.js';
 import { CheckedReminders } from './checked_reminders.js';
 import {
   Values,
@@ -131,6 +132,8 @@ export interface MemoryEventRow extends StoredEventMeta {
  * rows are readable (a test may look); change them only through a store, which keeps the rules.
  */
 export class MemoryStoreData {
+  /** Wakes between the stores opened on this data (contract/wakes.ts). */
+  readonly wakes = new LocalWakes();
   /** kind → key → lease row. */
   readonly leases = new Map<string, Map<string, MemoryLeaseRow>>();
   /** kind → key → the key's rows. */
@@ -232,6 +235,11 @@ export class MemoryStore implements EntityStore, ReminderStore, DeadLetterStore 
   /** The state index (memory_index.ts). */
   readonly stateIndex: MemoryStateIndex;
   #closed = false;
+
+  /** Wakes between the stores opened on {@link data} (contract/wakes.ts). */
+  get wakes(): StoreWakes {
+    return this.data.wakes;
+  }
 
   /** An empty store. Throws ERR_ENTITY_INCORRECT for a clock or codec that is not one. */
   constructor(options: MemoryStoreOptions = {}, data: MemoryStoreData = new MemoryStoreData()) {

@@ -43,6 +43,7 @@ import {
 import { PostgresReminders } from './postgres_reminders.js';
 import { PostgresStateIndex } from './postgres_index.js';
 import { PostgresLiveness } from './postgres_liveness.js';
+import { PostgresWakes } from './postgres_wakes.js';
 import type { LivenessClaim, LivenessStore } from '../contract/liveness.js';
 import { PostgresDeadLetters } from './postgres_dead_letters.js';
 import type {
@@ -105,6 +106,8 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
   readonly #dead: PostgresDeadLetters;
   /** The state index (postgres_index.ts). */
   readonly stateIndex: PostgresStateIndex;
+  /** Wakes between the members, by LISTEN/NOTIFY (postgres_wakes.ts). */
+  readonly wakes: PostgresWakes;
   /** How long an operation whose outcome a lost connection left unknown is decided for (ambiguous_commit.ts). */
   readonly #outcomeWindowMs: number;
   /** Each operation that succeeded says so: undecided ones then try again at once (ambiguous_commit.ts). */
@@ -127,6 +130,7 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
     };
     this.#prefix = prefix;
     this.#liveness = new PostgresLiveness(pool, prefix);
+    this.wakes = new PostgresWakes(pool, prefix);
     this.#j = { tags: `${prefix}event_tags`, offsets: `${prefix}offsets`, lock: journalLockKey(prefix) };
     this.#reminders = new PostgresReminders({
       pool,
@@ -692,6 +696,7 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
     if (this.#closing === undefined) {
       this.#closed = true;
       this.#liveness.closeAll(); // checked out for good: the pool's end would wait for them
+      this.wakes.close(); // its listening session too
       this.#closing = this.#pool.end().catch(() => undefined);
     }
     return this.#closing;

@@ -8,6 +8,7 @@
 // again from timers until `busyTimeoutMs` (sqlite_busy.ts).
 
 import { createRequire } from 'node:module';
+import { resolve as resolvePath } from 'node:path';
 import { ignorable, rejected } from 'ergo-ts';
 
 import { ErrEntityIncorrect, ErrSqliteUnavailable, ErrStoreClosed } from '../contract/errors.js';
@@ -59,6 +60,7 @@ import {
 import { SQLITE_REMINDER_SCHEMA, SqliteReminders } from './sqlite_reminders.js';
 import { SQLITE_INDEX_SCHEMA, SqliteStateIndex } from './sqlite_index.js';
 import { SqliteLiveness } from './sqlite_liveness.js';
+import { LocalWakes, fileWakes, type StoreWakes } from '../contract/wakes.js';
 import type { LivenessClaim, LivenessStore } from '../contract/liveness.js';
 import { SqliteDeadLetters, migrateDeadLetters } from './sqlite_dead_letters.js';
 import type {
@@ -158,9 +160,12 @@ export class SqliteStore implements EntityStore, ReminderStore, LivenessStore, D
   readonly #dead: SqliteDeadLetters;
   /** The state index (sqlite_index.ts). */
   readonly stateIndex: SqliteStateIndex;
+  /** Wakes within this process, shared by every store opened on the file (contract/wakes.ts). */
+  readonly wakes: StoreWakes;
 
   private constructor(path: string, db: Database, codec: StoreCodec, busyTimeoutMs: number) {
     this.name = `sqlite:${path}`;
+    this.wakes = path === ':memory:' ? new LocalWakes() : fileWakes(resolvePath(path));
     this.#db = db;
     this.#liveness = new SqliteLiveness(path);
     this.#busy = new BusyRetry(busyTimeoutMs, this.name);

@@ -14,6 +14,13 @@
 // position and what holds it, and `workflows.queue(name).waiting()` lists every live member's.
 // A client-only node (`role: 'client'`) serves no queue and runs no step: what it tells of its
 // queues (the limits, who serves them, what runs and waits) it asks the members.
+// A slot freed goes to the next attempt at once: on its member, handed on to the head of the line
+// without a store operation (the row stays held under the same token); with nothing waiting there,
+// given back to the store and the other members woken (the store's wakes, contract/wakes.ts:
+// PostgreSQL's LISTEN/NOTIFY), so one blocked by the limit asks the store again then, not on its
+// poll. A member blocked by the limit says so (a wake `want`): while another member wants a slot,
+// the members holding them give each freed one back to the store for all to race for instead of
+// handing it on. The poll stays, for a wake lost or a slot freed by its lease's end.
 
 import type { Log } from 'ergo-ts';
 
@@ -24,6 +31,9 @@ import { checkQueueName } from '../model/define.js';
 import { readChecked } from '../model/bounds.js';
 import type { RunOps } from '../model/run_host.js';
 import type { WorkflowRunningOperation } from '../model/record.js';
+
+/** The prefix of the queues' wakes (`wfq:["free", queue]`, `wfq:["want", queue, owner]`). */
+const WAKE = 'wfq:';
 
 /** The queue of a step that names none (nor does its kind): every member serves it; no limits unless set. */
 export const DEFAULT_QUEUE = 'default';
@@ -193,6 +203,9 @@ class Gate {
   /** What holds the head of the queue (shown with every waiter). */
   blocked = 'its turn has not come';
   poll: ReturnType<typeof setTimeout> | undefined;
+  /** When another member last said it waits for a slot (a wake `want`), and when this one did (ms). */
+  wantedAt = 0;
+  wantSent = 0;
   constructor(
     readonly name: string,
     readonly limits: QueueLimits,
@@ -209,6 +222,8 @@ export class WorkflowQueues {
   #rates = 0;
   #renewing: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  /** Stops listening to the store's wakes (set once a queue with a concurrency limit is used). */
+  #unlisten: (() => void) | undefined;
 
   /** `options` checked by {@link checkQueuesOptions}. */
   constructor(host: QueueHost, options: WorkflowQueuesOptions = {}) {
@@ -216,6 +231,13 @@ export class WorkflowQueues {
     this.#serve = options.serve === undefined ? undefined : new Set([DEFAULT_QUEUE, ...options.serve]);
     this.#limits = options.queues ?? {};
     this.#pollMs = options.pollMs ?? 100;
+    // Listening from the start: a slot another member frees is heard by the first attempt waiting here.
+    if (Object.values(this.#limits).some((l) => l.concurrency !== undefined)) this.#listen();
+  }
+
+  #listen(): void {
+    if (this.#unlisten !== undefined || this.#stopped || this.#host.client === true) return;
+    this.#unlisten = this.#host.store.wakes?.listen((topic) => this.#heard(topic)) ?? (() => undefined);
   }
 
   /** Whether this member runs steps of `queue` (a client-only node runs none). */
@@ -250,6 +272,31 @@ export class WorkflowQueues {
     let g = this.#gates.get(queue);
     if (g === undefined) this.#gates.set(queue, (g = new Gate(queue, this.limits(queue))));
     return g;
+  }
+
+  /** A wake from a member (this one included): a slot freed, or another member waiting for one. */
+  #heard(topic: string): void {
+    if (!topic.startsWith(WAKE) || this.#stopped) return;
+    let what: unknown;
+    try {
+      what = JSON.parse(topic.slice(WAKE.length));
+    } catch {
+      return;
+    }
+    if (!Array.isArray(what) || typeof what[1] !== 'string') return;
+    const g = this.#gates.get(what[1]);
+    if (g === undefined) return;
+    if (what[0] === 'free' && g.waiters.length > 0) this.#pump(g);
+    else if (what[0] === 'want' && what[2] !== this.#host.owner) g.wantedAt = Date.now();
+  }
+
+  #wake(what: readonly string[]): void {
+    this.#host.store.wakes?.wake(WAKE + JSON.stringify(what));
+  }
+
+  /** Whether another member said lately that it waits for a slot of `g` (within two polls). */
+  #contended(g: Gate): boolean {
+    return Date.now() - g.wantedAt < 2 * this.#pollMs;
   }
 
   /**
@@ -410,6 +457,7 @@ export class WorkflowQueues {
   /** Stops polling and renewing (the runtime stops); slots held end with their ttl. */
   stop(): void {
     this.#stopped = true;
+    this.#unlisten?.();
     for (const g of this.#gates.values()) if (g.poll !== undefined) clearTimeout(g.poll);
     if (this.#renewing !== undefined) clearInterval(this.#renewing);
     this.#renewing = undefined;
@@ -447,6 +495,10 @@ export class WorkflowQueues {
         slot = await this.#takeSlot(g, l.concurrency);
         if (slot === undefined) {
           g.blocked = `the concurrency limit (${l.concurrency}) is reached`;
+          if (Date.now() - g.wantSent >= this.#pollMs) {
+            g.wantSent = Date.now();
+            this.#wake(['want', g.name, this.#host.owner]);
+          }
           return this.#later(g);
         }
       }
@@ -463,17 +515,37 @@ export class WorkflowQueues {
       }
       g.running++;
       g.blocked = 'its turn has not come';
-      let released = false;
-      w.resolve({
-        release: () => {
-          if (released) return;
-          released = true;
-          g.running--;
-          if (slot !== undefined) this.#giveBack(g, slot[0], slot[1]);
-          this.#pump(g);
-        },
-      });
+      this.#granted(g, w, slot);
     }
+  }
+
+  /** Gives `w` its slot (`slot`: the concurrency row it holds, if any) and what gives it back. */
+  #granted(g: Gate, w: Waiter, slot: [string, number] | undefined): void {
+    let released = false;
+    w.resolve({
+      release: () => {
+        if (released) return;
+        released = true;
+        if (slot !== undefined && this.#handOn(g, slot)) return;
+        g.running--;
+        if (slot !== undefined) this.#giveBack(g, slot[0], slot[1], true);
+        // Contended: the wake of the slot given back pumps here as on the other members (a fair race).
+        if (slot === undefined || !this.#contended(g) || this.#host.store.wakes === undefined) this.#pump(g);
+      },
+    });
+  }
+
+  /**
+   * Hands a freed concurrency row on to the head of `g`'s line, still held under its token (no
+   * store operation): false when nothing here may take it (none waits, a rate limit needs its own
+   * row, the row was lost) or another member waits for a slot.
+   */
+  #handOn(g: Gate, slot: [string, number]): boolean {
+    if (this.#stopped || g.waiters.length === 0 || g.limits.rate !== undefined || !this.serves(g.name)) return false;
+    if (g.held.get(slot[0]) !== slot[1] || this.#contended(g)) return false;
+    const w = g.waiters.shift()!;
+    this.#granted(g, w, slot);
+    return true;
   }
 
   /** Takes a free `~queue:<name>` slot row (one not held here; from a random one on), or none. */
@@ -505,12 +577,18 @@ export class WorkflowQueues {
     return false;
   }
 
-  #giveBack(g: Gate, key: string, token: number): void {
+  /** Gives a concurrency row back to the store; `wake`: then wakes the members waiting for one. */
+  #giveBack(g: Gate, key: string, token: number, wake = false): void {
     if (g.held.get(key) !== token) return;
     g.held.delete(key);
-    this.#host.store.release({ kind: `~queue:${g.name}`, key }, token).catch((e: unknown) => {
-      this.#host.log.warning('workflow queue %s: releasing slot %s failed: %s', g.name, key, describeThrown(e));
-    });
+    this.#host.store.release({ kind: `~queue:${g.name}`, key }, token).then(
+      () => {
+        if (wake && !this.#stopped) this.#wake(['free', g.name]);
+      },
+      (e: unknown) => {
+        this.#host.log.warning('workflow queue %s: releasing slot %s failed: %s', g.name, key, describeThrown(e));
+      },
+    );
   }
 
   /** Asks again after `pollMs` (a slot held on another member, a rate window not passed). */
