@@ -69,6 +69,20 @@ export const ErrEntityIncorrect = defineError('ERR_ENTITY_INCORRECT', 'entity: i
 export const ErrEntityUnavailable = defineError('ERR_ENTITY_UNAVAILABLE', 'entity: not available');
 
 /**
+ * The owner node could not be connected to, and why: the `cause` of an ERR_ENTITY_UNAVAILABLE
+ * whose owner was never reached (nothing was delivered, so nothing was done). Its `reason`:
+ * 'connection-refused' (nothing listens at the address), 'not-ergo' (what answers there does not
+ * speak Ergo's handshake: an HTTP server, a database), 'handshake-refused' (an Ergo node refused
+ * it: another cookie or certificate, another node's name) or 'no-handshake' (the listener took the
+ * connection and did not answer the handshake in time: not an Ergo node, or one too busy to
+ * answer); `node` names the owner and `address` the route's `host:port`, when it has one.
+ */
+export const ErrEntityNodeUnreachable = defineError(
+  'ERR_ENTITY_NODE_UNREACHABLE',
+  'entity: the owner node cannot be connected to',
+);
+
+/**
  * The entities runtime the operation went through stopped (`entities.stop()`, or its node's
  * `stop()`): calls, sends and waits still in flight through it reject with this once its stop
  * finished draining, and every later one at once.

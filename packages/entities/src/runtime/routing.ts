@@ -35,6 +35,7 @@ import {
   type SendRequest,
 } from './manager_protocol.js';
 import { EndedLeaseWatch, MemberLeaseEnded } from './ended_lease_watch.js';
+import { unreachedOwner } from './unreached.js';
 import type { Membership } from './membership.js';
 import { ENTITIES_DEFAULTS, positive, type EntityCallOptions } from './options.js';
 
@@ -165,14 +166,20 @@ export class Router {
     let reached = false;
     /** The pause before activating again after an activation that ended at once, ms. */
     let again = 5;
+    /** The last attempt never reached its target: why (unreached.ts). */
+    let unreached: Error | undefined;
     for (;;) {
       if (this.#stopped) throw this.#stoppedError(); // its caller was told already: no more retries
       const left = deadline - Date.now();
-      if (left <= 0) throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`);
+      if (left <= 0) throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`, unreached);
       try {
         return await this.#watched(attempt(target, left), target);
       } catch (err) {
-        last = ErrTimeout.is(err) ? noAnswer(target) : err instanceof Error ? err.message : String(err);
+        // Never reached (its dial failed or is under way): said so, not "no answer" (unreached.ts).
+        unreached = unreachedOwner(this.#rt.node, target, err, timeout);
+        last =
+          unreached?.message ??
+          (ErrTimeout.is(err) ? noAnswer(target) : err instanceof Error ? err.message : String(err));
         if (err instanceof MemberLeaseEnded) {
           // Paused past its lease (or cut off from the store): its keys are free; route by the members without it.
           this.#rt.membership.leaseEnded(target);
@@ -190,6 +197,7 @@ export class Router {
             again *= 2;
             target = this.#rt.ownerOf(to);
             last = 'activated, then ended before it answered';
+            unreached = undefined;
             continue;
           }
           // A local activation waits on the store, which may not answer (cut off, a key locked
@@ -211,10 +219,14 @@ export class Router {
               continue;
             }
             // The target went down meanwhile (it drained and stopped, or died): route again.
-            if (ErrTimeout.is(e))
-              throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${noAnswer(target)})`, e);
+            if (ErrTimeout.is(e)) {
+              const u = unreachedOwner(this.#rt.node, target, e, timeout);
+              const why = u?.message ?? noAnswer(target);
+              throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${why})`, u ?? e);
+            }
             if (!retryable(e)) throw e;
-            last = e instanceof Error ? e.message : String(e);
+            unreached = unreachedOwner(this.#rt.node, target, e, timeout);
+            last = unreached?.message ?? (e instanceof Error ? e.message : String(e));
             await delay(Math.max(1, Math.min(this.#probeMs, deadline - Date.now())));
             target = this.#rt.ownerOf(to);
             continue;
@@ -265,7 +277,7 @@ export class Router {
           continue;
         }
         if (ErrTimeout.is(err))
-          throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`, err);
+          throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`, unreached ?? err);
         // A workflow refusal from another node: its code back, its detail kept.
         throw errorFromWire(err);
       }
