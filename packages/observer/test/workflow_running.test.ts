@@ -126,6 +126,19 @@ test('the running card shows attempt, since, last heartbeat and the last error f
   await assert.rejects(h.result(), { code: 'ERR_WORKFLOW_CANCELLED' });
 });
 
+/** The background style.css gives a waiting attempt's row and a waiting instance's status. */
+const QUEUED_BACKGROUND = 'rgb(238, 246, 248)';
+
+/** The computed background colour of the first element `selector` matches. */
+function background(page: Page, selector: string): Promise<string> {
+  return page.$eval(
+    selector,
+    (e) =>
+      (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(e)
+        .backgroundColor,
+  );
+}
+
 /** Holds the gpu queue's one slot with a step of a day's timeout, until the test lets it go. */
 const held2 = gate();
 const Render = defineWorkflow('render', async (ctx) =>
@@ -172,6 +185,8 @@ test('an attempt waiting for a queue slot shows as waiting (its place, why); a d
   const [waiting] = await runningRows(page);
   assert.match(waiting!['running for']!, /^waiting .*: #1 in queue gpu, the per-member limit \(1\) is reached$/);
   assert.equal(waiting!['times out'], 'not started');
+  // Marked as waiting by its own style (style.css), not only by its class.
+  assert.equal(await background(page, '[data-testid=workflow-running] tr.wf-queued'), QUEUED_BACKGROUND);
   assert.match(
     await page.$eval('[data-testid=workflow-running] h3', (h) => (h.textContent ?? '').replace(/\s+/g, ' ').trim()),
     /^running now \(0, and 1 waiting for a queue slot\)$/,
@@ -189,6 +204,11 @@ test('an attempt waiting for a queue slot shows as waiting (its place, why); a d
   assert.equal(
     await page.$eval('tr[data-workflow="r1"] [data-testid=workflow-row-status]', (c) => (c.textContent ?? '').trim()),
     'running',
+  );
+  assert.equal(await background(page, 'tr[data-workflow="r2"] td.wf-queued'), QUEUED_BACKGROUND);
+  assert.notEqual(
+    await background(page, 'tr[data-workflow="r1"] [data-testid=workflow-row-status]'),
+    QUEUED_BACKGROUND,
   );
   await shot(page, 'workflow-list-queued');
 
