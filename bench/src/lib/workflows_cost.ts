@@ -72,28 +72,25 @@ export function cpuByCommand(before: Map<number, number>, after: Map<number, num
   return [...by].sort((a, b) => b[1] - a[1]);
 }
 
+/** Runs psql on the database of `url` with `args` (`-c` statements ...): its output. */
+function psql(url: string, args: readonly string[]): string {
+  const u = new URL(url);
+  return execFileSync(
+    `${PG_BIN}/psql`,
+    ['-h', u.hostname, '-p', u.port, '-U', u.username || 'postgres', '-d', u.pathname.slice(1), ...args],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+}
+
 /** pg_stat_statements' calls in the database of `url` and pg_stat_wal's syncs, now. */
 function pgCounters(url: string): { statements: number; walSyncs: number } {
-  const u = new URL(url);
-  const out = execFileSync(
-    `${PG_BIN}/psql`,
-    [
-      '-h',
-      u.hostname,
-      '-p',
-      u.port,
-      '-U',
-      u.username || 'postgres',
-      '-d',
-      u.pathname.slice(1),
-      '-At',
-      '-c',
-      'SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())',
-      '-c',
-      'SELECT wal_sync FROM pg_stat_wal',
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  )
+  const out = psql(url, [
+    '-At',
+    '-c',
+    'SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())',
+    '-c',
+    'SELECT wal_sync FROM pg_stat_wal',
+  ])
     .trim()
     .split('\n');
   return { statements: Number(out[0]), walSyncs: Number(out[1]) };
@@ -107,24 +104,8 @@ const READING_STATEMENTS = 2;
  * preloads it); creates the extension in that database when it can.
  */
 export function countsStatements(url: string): boolean {
-  const u = new URL(url);
   try {
-    execFileSync(
-      `${PG_BIN}/psql`,
-      [
-        '-h',
-        u.hostname,
-        '-p',
-        u.port,
-        '-U',
-        u.username || 'postgres',
-        '-d',
-        u.pathname.slice(1),
-        '-c',
-        'CREATE EXTENSION IF NOT EXISTS pg_stat_statements',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    psql(url, ['-c', 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements']);
     pgCounters(url);
     return true;
   } catch {
