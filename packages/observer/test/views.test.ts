@@ -271,13 +271,15 @@ test('the Trace page follows two processes at once until its count, and an appli
     }),
   );
   await node.applicationStart('views_app');
-  // Messages keep coming while the page traces; the trace ends at its count.
+  // Messages keep coming while the page traces; the trace ends at its count. The feed stops
+  // before withPage stops the node: a send to a process the stop has ended throws.
   const feed = setInterval(() => {
     node.send(e1, { hello: 'e1' });
     node.send(e2, { hello: 'e2' });
   }, 20);
+  const stopFeed = (): void => clearInterval(feed);
   try {
-    await withPage(t, node, async (page) => {
+    const checks = async (page: Page): Promise<void> => {
       await page.goto(`${url}/#/trace`);
       await page.fill('[data-testid=trace-pids]', `views_e1, ${String(e2)}`);
       await page.fill('[data-testid=trace-rate]', '100');
@@ -313,9 +315,16 @@ test('the Trace page follows two processes at once until its count, and an appli
         /^tracing 2 processes of views_app, 50 records a second each; not traced: 1 \(over max_processes \(2\)\)/,
       );
       assert.match(app, /ended \(time\)/);
+    };
+    await withPage(t, node, async (page) => {
+      try {
+        await checks(page);
+      } finally {
+        stopFeed();
+      }
     });
   } finally {
-    clearInterval(feed);
+    stopFeed();
   }
 });
 
