@@ -304,6 +304,7 @@ export {
 } from './workflow/body/determinism.js';
 export {
   ErrWorkflowActivityNotDelivered,
+  ErrWorkflowCallNotDelivered,
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
   ErrWorkflowCompensationFailed,

@@ -4,6 +4,9 @@
 //   hands off and not counted (they burned every attempt and journaled ERR_WORKFLOW_RUN_ENDED).
 // - A child's start, a child's result and `ctx.send` whose target (or the store behind it) fails
 //   for a while: waited out, nothing journaled, the body never sees it.
+// - A `ctx.call` whose entity was never reached (its activation failing): waited out, no attempt
+//   counted; an entity's own error with an engine-like code, and a call that may have run (no
+//   answer in time), still count.
 // - The classification itself (model/engine_failure.ts): the engine's codes, and a child's own
 //   failure stays the body's whatever caused it.
 // - The member's step permits (body/step_permits.ts): attempts beyond the bound wait in order.
@@ -15,15 +18,24 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
-import { ErgoError, schema, startNode, type Node } from 'ergo-ts';
+import { defineProtocol, ErgoError, schema, startNode, type Node } from 'ergo-ts';
 
 import { wallClock, type EntitiesClock } from '../src/contract/clock.js';
 import { ErrEntityUnavailable, ErrStoreBusy } from '../src/contract/errors.js';
 import { hostName } from '../src/contract/ids.js';
 import { startEntitiesWith } from '../src/entities.js';
-import { defineWorkflow, SqliteStore, startEntities, type EntityStore } from '../src/index.js';
+import { refuseCall } from '../src/kinds/entity.js';
+import {
+  defineEntity,
+  defineWorkflow,
+  Entity,
+  entity,
+  SqliteStore,
+  startEntities,
+  type EntityStore,
+} from '../src/index.js';
 import { isEngineFailure } from '../src/workflow/model/engine_failure.js';
-import { ErrWorkflowFailed } from '../src/workflow/model/errors.js';
+import { ErrWorkflowFailed, ErrWorkflowStepFailed } from '../src/workflow/model/errors.js';
 import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import { StepPermits, stepPermitsOf } from '../src/workflow/body/step_permits.js';
 
@@ -208,6 +220,79 @@ test('a child’s start and result whose calls fail for the engine’s reasons a
     rec.journal.every((e) => e.t !== 'retry'),
     'no attempt counted for the engine’s failures',
   );
+});
+
+// ---- a ctx.call that reached no handler is no attempt ----
+
+const TillProtocol = defineProtocol('wf-ef-till', {
+  messages: {},
+  calls: { take: { request: schema.object({ how: schema.string() }), reply: schema.string() } },
+});
+let releaseTill: () => void = () => undefined;
+const tillHangs = new Promise<void>((resolve) => (releaseTill = resolve));
+/** Answers `take`: 'ok' at once, its own ERR_ENTITY_UNAVAILABLE for 'own', not before the test ends for 'hang'. */
+class TillEntity extends Entity<typeof TillProtocol, { n: number }> {
+  override async handleCall(req: { how: string }): Promise<string> {
+    // A refusal (refuseCall) is the entity's answer; a plain throw would crash its activation.
+    if (req.how === 'own') throw refuseCall(ErrEntityUnavailable.with('the till met an unavailable bank itself'));
+    if (req.how === 'hang') await tillHangs;
+    return 'taken';
+  }
+}
+const Till = defineEntity('wf-ef-till', {
+  protocol: TillProtocol,
+  entity: TillEntity,
+  initialState: () => ({ n: 0 }),
+  passivateAfterMs: 0,
+});
+/** One call to the till, one attempt allowed: a counted failure fails the body. */
+const Caller = defineWorkflow('wf-ef-caller', async (ctx, input: { readonly how: string; readonly key: string }) => {
+  try {
+    return await ctx.call(
+      entity(Till, input.key),
+      { how: input.how },
+      { retry: { maxAttempts: 1 }, timeout: input.how === 'hang' ? 300 : 5_000 },
+    );
+  } catch (err) {
+    return `failed: ${ErrWorkflowStepFailed.is(err) ? 'step' : 'other'}`;
+  }
+});
+
+test('a ctx.call whose entity was never reached is waited out, no attempt counted; its own error and a call that may have run still count', async (t) => {
+  const store = SqliteStore.open(join(dir, 'call.db'));
+  // The till's first activations fail as a locked SQLite file would: no call reaches its handler.
+  let tillFails = 0;
+  const activation = store.loadActivation!.bind(store);
+  (store as { loadActivation: EntityStore['loadActivation'] }).loadActivation = (id) => {
+    if (id.kind === 'wf-ef-till' && id.key === 'locked' && tillFails < 3) {
+      tillFails++;
+      return Promise.reject(ErrStoreBusy.with('the store stayed locked by another process (injected)'));
+    }
+    return activation(id);
+  };
+  const node = await nodeNamed('call');
+  const entities = await startEntities(node, { store, kinds: [Caller, Till] });
+  t.after(async () => {
+    releaseTill();
+    await entities.stop();
+    await node.stop();
+    await store.close();
+  });
+  const run = (id: string, how: string, key: string): Promise<unknown> =>
+    entities.workflows.start(Caller, id, { how, key }).then((h) => h.result({ timeout: 60_000 }));
+  assert.equal(await run('c-locked', 'ok', 'locked'), 'taken', 'the one attempt was not spent on the engine');
+  assert.ok(tillFails >= 3, 'the faults were met');
+  const rec = await recordOf(store, 'wf-ef-caller', 'c-locked');
+  assert.deepEqual(journaledCodes(rec), [], 'no engine error journaled as the body’s');
+  assert.ok(
+    rec.journal.every((e) => e.t !== 'retry'),
+    'no attempt counted for the engine’s failure',
+  );
+  // The entity's own error, whatever its code, is the call's: the one attempt is spent.
+  assert.equal(await run('c-own', 'own', 'own'), 'failed: step');
+  assert.deepEqual(journaledCodes(await recordOf(store, 'wf-ef-caller', 'c-own')), ['ERR_ENTITY_UNAVAILABLE']);
+  // No answer in time: the call may have run, so it counts too (as an activity's unknown outcome).
+  assert.equal(await run('c-hang', 'hang', 'hang'), 'failed: step');
 });
 
 // ---- an overloaded member refuses new instances at once ----

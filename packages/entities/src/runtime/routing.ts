@@ -12,6 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import {
   ErrNameUnknown,
+  ErrNoRoute,
   ErrProcessUnknown,
   ErrTimeout,
   ProcessID,
@@ -21,8 +22,15 @@ import {
   type Node,
 } from 'ergo-ts';
 
-import { ErrEntityIncorrect, ErrEntityOverloaded, ErrEntityStopped, ErrEntityUnavailable } from '../contract/errors.js';
+import {
+  ErrEntityIncorrect,
+  ErrEntityOverloaded,
+  ErrEntityStopped,
+  ErrEntityUnavailable,
+  ErrLeaseHeld,
+} from '../contract/errors.js';
 import { checkKey } from '../contract/ids.js';
+import { markUndelivered } from '../contract/undelivered.js';
 import { errorFromWire } from '../contract/wire_errors.js';
 import type { EntityAddress } from '../kinds/entity.js';
 import {
@@ -168,15 +176,32 @@ export class Router {
     let again = 5;
     /** The last attempt never reached its target: why (unreached.ts). */
     let unreached: Error | undefined;
+    /**
+     * Some attempt may have run the operation (it was in flight when its answer failed to come).
+     * Until one did, what this call gives up with is marked undelivered (contract/undelivered.ts).
+     */
+    let handed = false;
+    const gaveUp = <E>(e: E): E => (handed ? e : markUndelivered(e));
     for (;;) {
       if (this.#stopped) throw this.#stoppedError(); // its caller was told already: no more retries
       const left = deadline - Date.now();
-      if (left <= 0) throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`, unreached);
+      if (left <= 0)
+        throw gaveUp(ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`, unreached));
       try {
         return await this.#watched(attempt(target, left), target);
       } catch (err) {
         // Never reached (its dial failed or is under way): said so, not "no answer" (unreached.ts).
         unreached = unreachedOwner(this.#rt.node, target, err, timeout);
+        // No process, no route, a lease held elsewhere, an owner never reached: nothing ran. Any
+        // other failure (no answer in time, a connection or an owner lost under it) may have run it.
+        if (
+          unreached === undefined &&
+          !ErrProcessUnknown.is(err) &&
+          !ErrNameUnknown.is(err) &&
+          !ErrNoRoute.is(err) &&
+          !ErrLeaseHeld.is(err)
+        )
+          handed = true;
         last =
           unreached?.message ??
           (ErrTimeout.is(err) ? noAnswer(target) : err instanceof Error ? err.message : String(err));
@@ -208,8 +233,10 @@ export class Router {
               this.#watched(this.#activate(target, to, Math.max(1, deadline - Date.now()), shed && !reached), target),
               Math.max(1, deadline - Date.now()),
               () =>
-                ErrEntityUnavailable.with(
-                  `${to.kind}/${to.key} within ${timeout} ms (its activation on ${target} still pending; before it: ${last})`,
+                gaveUp(
+                  ErrEntityUnavailable.with(
+                    `${to.kind}/${to.key} within ${timeout} ms (its activation on ${target} still pending; before it: ${last})`,
+                  ),
                 ),
             );
           } catch (e) {
@@ -222,9 +249,11 @@ export class Router {
             if (ErrTimeout.is(e)) {
               const u = unreachedOwner(this.#rt.node, target, e, timeout);
               const why = u?.message ?? noAnswer(target);
-              throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${why})`, u ?? e);
+              throw gaveUp(ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${why})`, u ?? e));
             }
-            if (!retryable(e)) throw e;
+            // The activation failed (the store, the runtime stopping): nothing ran. A refusal of the
+            // request itself (an unknown kind, bad input) is no failure to wait out: unmarked.
+            if (!retryable(e)) throw ErrEntityIncorrect.is(e) ? e : gaveUp(e);
             unreached = unreachedOwner(this.#rt.node, target, e, timeout);
             last = unreached?.message ?? (e instanceof Error ? e.message : String(e));
             await delay(Math.max(1, Math.min(this.#probeMs, deadline - Date.now())));
@@ -238,11 +267,13 @@ export class Router {
           if (r.overloaded !== undefined)
             // New work refused at once by an overloaded owner (EntityCallOptions.shed): nothing was
             // activated or written; asking again before `retryAfterMs` would only add load.
-            throw Object.assign(
-              ErrEntityOverloaded.with(
-                `${to.kind}/${to.key}: ${target} is overloaded and took no new work; ask again after ${r.overloaded} ms`,
+            throw gaveUp(
+              Object.assign(
+                ErrEntityOverloaded.with(
+                  `${to.kind}/${to.key}: ${target} is overloaded and took no new work; ask again after ${r.overloaded} ms`,
+                ),
+                { retryAfterMs: r.overloaded },
               ),
-              { retryAfterMs: r.overloaded },
             );
           if (r.moved === true) {
             // The target owns the key no more (its view), and runs none of it: route by ours

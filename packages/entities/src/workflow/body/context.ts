@@ -55,7 +55,14 @@ import { takeSignal } from './signal_take.js';
 import { runSelect, type SelectOps } from './select.js';
 import { startChild } from './children.js';
 import { conditionDeadline, Handlers, type HandlerOps } from './handlers.js';
-import { compensationOptions, putOutbox, runStep, type Compensation, type EffectOps } from './effects.js';
+import {
+  compensationOptions,
+  entityCallAttempt,
+  putOutbox,
+  runStep,
+  type Compensation,
+  type EffectOps,
+} from './effects.js';
 import { activityAttempt, type ActivityRoute } from './activities.js';
 import { RunShare } from './run_load.js';
 import { keyGeneration } from '../model/record.js';
@@ -663,7 +670,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     if (typeof name !== 'string')
       return Promise.reject(ErrWorkflowIncorrect.with('call: options.name must be a string'));
     const callOptions = options.timeout === undefined ? {} : { timeout: options.timeout };
-    return runStep(this.#ops, 'step', name, () => this.#h.entities.call(to, request, callOptions), options);
+    const call = (): Promise<ReplyOf<P, R>> => this.#h.entities.call(to, request, callOptions);
+    return runStep(this.#ops, 'step', name, () => entityCallAttempt(name, call), options);
   }
 
   outbox(name: string, message: unknown): Promise<void> {

@@ -11,11 +11,13 @@
 
 import { ErrEntityUnstorable } from '../../contract/errors.js';
 import { describeThrown, thrownError } from '../../contract/thrown.js';
+import { isUndelivered } from '../../contract/undelivered.js';
 import { checkStepTimeout, readChecked } from '../model/bounds.js';
 import type { CompensationOptions, StepCompensation, StepInfo, StepOptions } from './context_types.js';
 import { backoffMs, checkPriority, checkQueueName, retryPolicy, type OutboxInfo } from '../model/define.js';
 import {
   ErrWorkflowActivityNotDelivered,
+  ErrWorkflowCallNotDelivered,
   ErrWorkflowCancelled,
   ErrWorkflowIncorrect,
   ErrWorkflowTimeout,
@@ -82,6 +84,22 @@ export interface StepInner {
    */
   readonly engine?: boolean;
   readonly returnedAfterCancel?: () => void;
+}
+
+/**
+ * One attempt of a `ctx.call`: the entity's reply, or its own error; a call the router gave up on
+ * before any attempt could have run it (contract/undelivered.ts) throws
+ * ERR_WORKFLOW_CALL_NOT_DELIVERED instead — the engine's, waited out by {@link runStep}, never an
+ * attempt and never seen by the body.
+ */
+export async function entityCallAttempt<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (isUndelivered(err))
+      throw ErrWorkflowCallNotDelivered.with(`${what}: ${describeThrown(err)}`, err instanceof Error ? err : undefined);
+    throw err;
+  }
 }
 
 /**
@@ -190,11 +208,14 @@ export async function runStep<T>(
         const cancelled = struck && ops.cancelled();
         if (
           !cancelled &&
-          ((inner.engine === true && isEngineFailure(err)) || ErrWorkflowActivityNotDelivered.is(err))
+          ((inner.engine === true && isEngineFailure(err)) ||
+            ErrWorkflowActivityNotDelivered.is(err) ||
+            ErrWorkflowCallNotDelivered.is(err))
         ) {
           // The engine's own call failed for the engine's reasons, or an activity's attempt
-          // reached no member to run it (body/activities.ts): wait and call again, as the same
-          // attempt; nothing journaled (model/engine_failure.ts).
+          // reached no member to run it (body/activities.ts), or a `ctx.call` no handler of its
+          // entity (entityCallAttempt): wait and call again, as the same attempt; nothing
+          // journaled (model/engine_failure.ts).
           engineWaits++;
           if (engineWaits === 1 || engineWaits % 10 === 0)
             h.log.warning(

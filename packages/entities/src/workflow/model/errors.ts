@@ -46,6 +46,18 @@ export const ErrWorkflowActivityNotDelivered = defineError(
   'workflow: an activity attempt did not reach a member to run it',
 );
 
+/**
+ * A `ctx.call` reached no handler of its entity (no process, no route, its owner not reached, its
+ * activation failed or did not answer, or its owner refused new work): nothing ran, so it is the
+ * engine's failure, not the call's. The step waits and calls again, the attempt is not counted,
+ * and the body never sees this error. A call that may have run (no answer in time, a connection
+ * lost under it) and the entity's own error still count as attempts.
+ */
+export const ErrWorkflowCallNotDelivered = defineError(
+  'ERR_WORKFLOW_CALL_NOT_DELIVERED',
+  'workflow: an entity call reached no handler',
+);
+
 /** A step failed for good (a terminal error, or its retries were used up): the body sees this. */
 export const ErrWorkflowStepFailed = defineError('ERR_WORKFLOW_STEP_FAILED', 'workflow: step failed');
 
