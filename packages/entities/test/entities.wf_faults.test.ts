@@ -20,6 +20,7 @@ import { runWorkflowFaults, type WfFaultKind, type WfFaultReport } from './wf_fa
 import {
   checkWorkflows,
   indexRules,
+  PAUSE_WINDOW_MS,
   resumeLatencies,
   type WfInstance,
   type WfLoggedEvent,
@@ -241,6 +242,29 @@ test('the checker fails on an effect after its instance ended, an effect from an
     checkWorkflows([child], [work(400)], { pauses: [], events: [...takeover.events, ev('activated', 'n1#1', 350)] })
       .violations,
     [],
+  );
+  // The documented window: n1#1 stopped (SIGSTOP at 250, before n2#1's takeover at 300) between
+  // its lease check and the effect, which reaches the sink right after its SIGCONT at 380: counted,
+  // not a violation. The same effect long after the SIGCONT, or with the stop after the takeover, is.
+  const windowed = checkWorkflows([child], [work(400)], {
+    ...takeover,
+    pauses: [{ source: 'n1#1', from: 250, to: 380 }],
+  });
+  assert.deepEqual(windowed.violations, []);
+  assert.equal(windowed.lateInPauseWindow, 1);
+  assert.match(
+    checkWorkflows([child], [work(380 + PAUSE_WINDOW_MS + 1)], {
+      ...takeover,
+      pauses: [{ source: 'n1#1', from: 250, to: 380 }],
+    }).violations.join('; '),
+    /an effect from an activation that had lost its lease/,
+  );
+  assert.match(
+    checkWorkflows([child], [work(400)], {
+      ...takeover,
+      pauses: [{ source: 'n1#1', from: 310, to: 380 }],
+    }).violations.join('; '),
+    /an effect from an activation that had lost its lease/,
   );
   // An activation that finished its start later with an older token (it took the lease before the
   // deliverer took it over: stale from the start, its writes refused) supersedes nothing.

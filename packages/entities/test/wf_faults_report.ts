@@ -42,6 +42,8 @@ export interface WfFaultReport {
   sink: { deliveries: number; applied: number; duplicatesAbsorbed: number };
   /** Repeats of a key on one process that a pause, a loss of the instance or a move explains. */
   rerunsExplained: number;
+  /** Effects a pause let out between an activation's lease check and the effect (wf_faults_check.ts). */
+  lateInPauseWindow: number;
   compensations: number;
   sleeps: { checked: number; latenessMs: { p50: number; p99: number; max: number } };
   /** After each kill -9 of a member: kill (or sleep's end) → the affected instance's next journal entry. */
@@ -203,6 +205,7 @@ export function wfFaultReport(t: WfRunTally): WfFaultReport {
       duplicatesAbsorbed: result.deliveries - result.applied,
     },
     rerunsExplained: result.rerunsExplained,
+    lateInPauseWindow: result.lateInPauseWindow,
     compensations: result.compensations,
     sleeps: { checked: result.sleepLateness.length, latenessMs: stats(result.sleepLateness) },
     resumeLatencyMs: { samples: lat.length, ...stats(lat) },
