@@ -290,13 +290,21 @@ export class FaultNode {
     if (this.alive()) this.proc!.kill('SIGCONT');
   }
 
-  async stop(): Promise<void> {
-    if (!this.alive()) return;
+  /**
+   * Stops the node the way a deploy does (its runtime, then its node, then its store) and waits
+   * for the process to exit; kill -9 when that takes over 25 s. Resolves with how long it took
+   * and whether it had to be killed.
+   */
+  async stop(): Promise<{ ms: number; killed: boolean }> {
+    const t0 = Date.now();
+    if (!this.alive()) return { ms: 0, killed: false };
     try {
       await this.cmd('stop', {}, 15_000);
       await within(this.exited, `${this.name} exit`, 10_000);
+      return { ms: Date.now() - t0, killed: false };
     } catch {
       await this.kill();
+      return { ms: Date.now() - t0, killed: true };
     }
   }
 }

@@ -64,7 +64,7 @@ import {
   type StoreFaultSeen,
   type WfStoreFaultKind,
 } from './wf_faults_pgha.js';
-import { wfFaultReport, type WfFaultReport } from './wf_faults_report.js';
+import { deployStopsSeen, wfFaultReport, type WfFaultReport } from './wf_faults_report.js';
 import { checkSchedule, firstNominal, type ScheduleCheck } from './wf_faults_schedule.js';
 
 export type { WfFaultReport } from './wf_faults_report.js';
@@ -501,10 +501,15 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     }
     return m;
   };
+  /** Each deploy's member stops: how long each took, and how many had to be killed. */
+  const deployStops = { ms: [] as number[], killed: 0 };
   /** A rolling deploy onto body version `to`: each member stopped, then started on it, one by one. */
   const deploy = async (to: number): Promise<void> => {
     for (const n of [...nodes].sort(() => rand() - 0.5)) {
-      await waits.track(`deploy: stop ${n.name}`, n.stop());
+      const stopped = await waits.track(`deploy: stop ${n.name}`, n.stop());
+      // How long a deploy's stop takes at the load the run offers (docs/deploy.md: within 10 s).
+      deployStops.ms.push(stopped.ms);
+      if (stopped.killed) deployStops.killed++;
       n.overrides = { ...n.overrides, FN_WF_VERSION: String(to) };
       await waits.track(`deploy: start ${n.name} on v${to}`, n.start());
       await sleepFor(int(200, 1000)); // the mixed-version window, with work in flight
@@ -1108,6 +1113,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       ...(ov === undefined ? {} : { overload: overloadSeen(ov, load, offeredAt, records, roundAsksFailed) }),
       ...(starves.length === 0 ? {} : { starvation: starves.map((m) => starveSeen(m, events)) }),
       ...(faults.backoff === 0 ? {} : { backoff: backoffs }),
+      ...(deployStops.ms.length === 0 ? {} : { deployStops: deployStopsSeen(deployStops) }),
     };
   } finally {
     for (const h of hogs) h.kill('SIGKILL');

@@ -53,6 +53,8 @@ export interface WfFaultReport {
   overload?: WfOverloadSeen;
   /** Each `starve` fault: its member, how long, and the leases and activations it cost. */
   starvation?: WfStarveSeen[];
+  /** Deploys' member stops (stop command → process exit): how long, and how many were killed at 25 s. */
+  deployStops?: { samples: number; p50: number; p99: number; max: number; killed: number };
   /** `backoff` faults: backoffs seen before the hand-off, and how each handed off. */
   backoff?: { seen: number; stop: number; pause: number; join: number };
   /** With `schedule`: the schedule's nominal times checked, runs past its cursor, runs resumed. */
@@ -221,4 +223,12 @@ export function wfFaultReport(t: WfRunTally): WfFaultReport {
         }),
     evidence,
   };
+}
+
+/** The deploys' member stops as the report gives them. */
+export function deployStopsSeen(d: {
+  readonly ms: readonly number[];
+  readonly killed: number;
+}): NonNullable<WfFaultReport['deployStops']> {
+  return { samples: d.ms.length, ...stats([...d.ms]), killed: d.killed };
 }
