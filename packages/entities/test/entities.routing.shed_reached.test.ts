@@ -23,6 +23,8 @@ function runtime(activate: (shed: boolean) => ActivateReply): RoutedRuntime {
     members: () => ['n1@h'],
     membership: { heardLeaving: () => undefined, leaseEnded: () => undefined },
     activateLocal: (_kind, _key, shed) => Promise.resolve(activate(shed === true)),
+    // The scripted attempts below say whether a process is there: routing always calls first.
+    activeHere: () => true,
   };
 }
 
@@ -57,4 +59,34 @@ test('a call whose attempt reached an activation that ended before answering is 
   assert.equal((refused as { retryAfterMs?: unknown }).retryAfterMs, 500);
   router.stop();
   r2.stop();
+});
+
+test('a key with no activation on this node is activated before it is called: no attempt meets a missing process', async () => {
+  let active = false;
+  let activations = 0;
+  const rt: RoutedRuntime = {
+    ...runtime(() => ({ ok: true }) as ActivateReply),
+    activateLocal: () => {
+      activations++;
+      active = true;
+      return Promise.resolve({ ok: true } as ActivateReply);
+    },
+    activeHere: () => active,
+  };
+  const router = new Router(rt, 5, 'mgr');
+  const attempts: boolean[] = [];
+  const out = await router.guard('call', { kind: 'k', key: 'a' }, { timeout: 5000 }, () => {
+    attempts.push(active);
+    return active ? Promise.resolve('answered') : Promise.reject(ErrProcessUnknown.with('not there'));
+  });
+  assert.equal(out, 'answered');
+  assert.deepEqual(attempts, [true], 'one attempt, made once the key was active');
+  assert.equal(activations, 1);
+  // Active already: called at once, no activation asked.
+  assert.equal(
+    await router.guard('call', { kind: 'k', key: 'a' }, { timeout: 5000 }, () => Promise.resolve('again')),
+    'again',
+  );
+  assert.equal(activations, 1);
+  router.stop();
 });

@@ -59,7 +59,16 @@ export interface RoutedRuntime {
   readonly membership: Pick<Membership, 'heardLeaving' | 'leaseEnded'>;
   /** Activates (kind, key) on this node (the manager's activation, without the manager). */
   activateLocal(kind: string, key: string, shed?: boolean, waitMs?: number): Promise<ActivateReply>;
+  /** Whether (kind, key) has an activation on this node now (one still starting may not count yet). */
+  activeHere(kind: string, key: string): boolean;
 }
+
+/**
+ * What a first attempt to this node's own key that has no activation here would have met: made
+ * once, so the common case — a workflow's start, an entity's first call — activates at once
+ * instead of calling a process that is not there and building its error (a stack) each time.
+ */
+const NOT_ACTIVE_HERE = ErrProcessUnknown.with('no activation on this node yet (routing activates it first)');
 
 /**
  * Why a call timed out: the owner did not answer (the core's timeout text suggests a handleCall
@@ -188,6 +197,7 @@ export class Router {
       if (left <= 0)
         throw gaveUp(ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`, unreached));
       try {
+        if (!activated && target === this.#rt.node.name && !this.#rt.activeHere(to.kind, to.key)) throw NOT_ACTIVE_HERE;
         return await this.#watched(attempt(target, left), target);
       } catch (err) {
         // Never reached (its dial failed or is under way): said so, not "no answer" (unreached.ts).

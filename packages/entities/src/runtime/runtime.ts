@@ -617,6 +617,11 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
     if (ms > this.#stopMs) this.node.log.warning('entities: stopped in %d ms (stopTimeoutMs %d)', ms, this.#stopMs);
   }
 
+  /** @internal RoutedRuntime */
+  activeHere(kind: string, key: string): boolean {
+    return this.#activations.has(kind, key);
+  }
+
   /**
    * @internal the manager's activation of (kind, key) on this node (activation_gate.ts): one at a
    * time per key (a second request joins the first); keys activate side by side.
