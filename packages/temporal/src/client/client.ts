@@ -1,0 +1,44 @@
+// Temporal's `Client`: `client.workflow` and `client.schedule` on one connection, and
+// `withDeadline` (a deadline for the calls made inside it, as Temporal's gRPC deadline).
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import { ErrTemporalIncorrect } from '../common/errors.js';
+import type { Connection } from './connection.js';
+import { ScheduleClient } from './schedule_client.js';
+import { WorkflowClient } from './workflow_client.js';
+
+/** What `new Client(...)` takes (Temporal's `ClientOptions`; `dataConverter` and `interceptors` are not used). */
+export interface ClientOptions {
+  connection: Connection;
+  namespace?: string;
+  dataConverter?: unknown;
+  identity?: string;
+  interceptors?: unknown;
+}
+
+const deadlines = new AsyncLocalStorage<number>();
+
+/** Temporal's `Client`. */
+export class Client {
+  /** Starting, signalling, querying, updating and ending workflows. */
+  readonly workflow: WorkflowClient;
+  /** Schedules. */
+  readonly schedule: ScheduleClient;
+  readonly connection: Connection;
+
+  constructor(readonly options: ClientOptions) {
+    if (options === null || typeof options !== 'object' || options.connection === undefined)
+      throw ErrTemporalIncorrect.with('new Client: options.connection is required (Connection.connect)');
+    this.connection = options.connection;
+    const deadline = (): number | undefined => deadlines.getStore();
+    this.workflow = new WorkflowClient(options.connection, deadline);
+    this.schedule = new ScheduleClient({ connection: options.connection });
+  }
+
+  /** Runs `fn` with `deadline` on every call it makes: past it a call rejects with a ServiceError (DEADLINE_EXCEEDED). */
+  withDeadline<R>(deadline: number | Date, fn: () => Promise<R>): Promise<R> {
+    const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+    return deadlines.run(ms, fn);
+  }
+}

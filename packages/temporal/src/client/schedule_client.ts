@@ -1,0 +1,274 @@
+// Temporal's `ScheduleClient` and `ScheduleHandle` on ergo-ts's schedules
+// (`entities.workflows.schedules`): one spec per schedule (an interval, or one cron expression),
+// Temporal's overlap policies, pause notes, trigger, backfill, update, delete.
+
+import type { OverlapPolicy, ScheduleDescription as ErgoDescription, ScheduleSpec } from '@ergo-ts/entities';
+
+import { msOptionalToNumber, msToNumber, type Duration } from '../common/duration.js';
+import { ErrTemporalIncorrect, ErrTemporalUnsupported } from '../common/errors.js';
+import type { Connection } from './connection.js';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError } from './errors.js';
+
+/** Temporal's `ScheduleOverlapPolicy`. */
+export const ScheduleOverlapPolicy = Object.freeze({
+  SKIP: 'SKIP',
+  BUFFER_ONE: 'BUFFER_ONE',
+  BUFFER_ALL: 'BUFFER_ALL',
+  CANCEL_OTHER: 'CANCEL_OTHER',
+  TERMINATE_OTHER: 'TERMINATE_OTHER',
+  ALLOW_ALL: 'ALLOW_ALL',
+} as const);
+/** One of {@link ScheduleOverlapPolicy}'s values. */
+export type ScheduleOverlapPolicy = (typeof ScheduleOverlapPolicy)[keyof typeof ScheduleOverlapPolicy];
+
+const OVERLAP: Record<ScheduleOverlapPolicy, OverlapPolicy> = {
+  SKIP: 'skip',
+  BUFFER_ONE: 'bufferOne',
+  BUFFER_ALL: 'bufferAll',
+  CANCEL_OTHER: 'cancelOther',
+  TERMINATE_OTHER: 'terminateOther',
+  ALLOW_ALL: 'allowAll',
+};
+
+function overlapOf(p: ScheduleOverlapPolicy | undefined): OverlapPolicy | undefined {
+  if (p === undefined) return undefined;
+  const o = OVERLAP[p];
+  if (o === undefined) throw ErrTemporalIncorrect.with(`overlap policy ${String(p)}`);
+  return o;
+}
+
+/** Temporal's schedule spec (one interval or one cron expression here). */
+export interface ScheduleSpecDescription {
+  intervals?: { every: Duration; offset?: Duration }[];
+  cronExpressions?: string[];
+  calendars?: unknown[];
+  timezone?: string;
+  jitter?: Duration;
+  startAt?: Date;
+  endAt?: Date;
+}
+
+/** A schedule's action: start a workflow. */
+export interface ScheduleAction {
+  type: 'startWorkflow';
+  workflowType: string | ((...args: any[]) => any);
+  args?: unknown[];
+  taskQueue?: string;
+  /** Kept and shown by `describe()`; the runs' ids are `<scheduleId>-<nominal time>` (an action's own id is an engine item). */
+  workflowId?: string;
+  memo?: Record<string, unknown>;
+}
+
+/** What `create` takes (Temporal's `ScheduleOptions`). */
+export interface ScheduleOptions {
+  scheduleId: string;
+  spec: ScheduleSpecDescription;
+  action: ScheduleAction;
+  policies?: { overlap?: ScheduleOverlapPolicy; catchupWindow?: Duration; pauseOnFailure?: boolean };
+  state?: { paused?: boolean; note?: string; remainingActions?: number };
+}
+
+/** What `describe()` gives (Temporal's `ScheduleDescription`, the fields that apply; ergo-ts's under `raw`). */
+export interface ScheduleDescription {
+  scheduleId: string;
+  spec: ScheduleSpecDescription;
+  action: ScheduleAction;
+  policies: { overlap: ScheduleOverlapPolicy; catchupWindow: number };
+  state: { paused: boolean; note: string };
+  info: {
+    numActionsTaken: number;
+    numActionsMissedCatchupWindow: number;
+    numActionsSkippedOverlap: number;
+    runningActions: { workflow: { workflowId: string } }[];
+    nextActionTimes: Date[];
+    createdAt: Date;
+    lastUpdatedAt: Date;
+  };
+  raw: ErgoDescription;
+}
+
+function specOf(s: ScheduleSpecDescription): ScheduleSpec {
+  if ((s.calendars?.length ?? 0) > 0 || (s.intervals?.length ?? 0) + (s.cronExpressions?.length ?? 0) !== 1)
+    throw ErrTemporalUnsupported.with('schedule spec: exactly one interval or one cron expression (no calendars) per schedule');
+  const i = s.intervals?.[0];
+  const jitterMs = msOptionalToNumber(s.jitter, 'jitter');
+  return {
+    ...(i === undefined
+      ? { cron: s.cronExpressions![0]! }
+      : {
+          everyMs: msToNumber(i.every, 'interval every'),
+          ...(i.offset === undefined ? {} : { offsetMs: msToNumber(i.offset, 'interval offset') }),
+        }),
+    ...(s.timezone === undefined ? {} : { timeZone: s.timezone }),
+    ...(jitterMs === undefined ? {} : { jitterMs }),
+    ...(s.startAt === undefined ? {} : { startAt: s.startAt.getTime() }),
+    ...(s.endAt === undefined ? {} : { endAt: s.endAt.getTime() }),
+  };
+}
+
+function typeOf(a: ScheduleAction): string {
+  return typeof a.workflowType === 'function' ? a.workflowType.name : a.workflowType;
+}
+
+/** The input a schedule's runs get: Temporal's args and memo, and the action's id as shown. */
+function inputOf(a: ScheduleAction): { args: unknown[]; memo?: Record<string, unknown>; actionWorkflowId?: string } {
+  return {
+    args: a.args ?? [],
+    ...(a.memo === undefined ? {} : { memo: a.memo }),
+    ...(a.workflowId === undefined ? {} : { actionWorkflowId: a.workflowId }),
+  };
+}
+
+function mapped(err: unknown, id: string): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'ERR_SCHEDULE_EXISTS') return new ScheduleAlreadyRunning('Schedule already exists and is running', id);
+  if (code === 'ERR_SCHEDULE_NOT_FOUND') return new ScheduleNotFoundError((err as Error).message, id);
+  return err;
+}
+
+/** Temporal's `ScheduleClient`. */
+export class ScheduleClient {
+  readonly #conn: Connection;
+
+  constructor(options: { connection: Connection; namespace?: string }) {
+    if (options?.connection === undefined) throw ErrTemporalIncorrect.with('new ScheduleClient: options.connection is required');
+    this.#conn = options.connection;
+  }
+
+  async #schedules(): Promise<import('@ergo-ts/entities').ScheduleClient> {
+    return (await this.#conn.env.runtime(10_000)).workflows.schedules;
+  }
+
+  /** Creates a schedule; ScheduleAlreadyRunning for an id in use. */
+  async create(options: ScheduleOptions): Promise<ScheduleHandle> {
+    const id = options.scheduleId;
+    if (options.action?.type !== 'startWorkflow') throw ErrTemporalIncorrect.with('schedule action: type startWorkflow');
+    const type = typeOf(options.action);
+    const kind = this.#conn.env.kinds.get(type);
+    if (kind === undefined) throw ErrTemporalIncorrect.with(`schedule action: no workflow ${type} on this connection's Worker`);
+    const overlap = overlapOf(options.policies?.overlap);
+    const catchupWindowMs = msOptionalToNumber(options.policies?.catchupWindow, 'catchupWindow');
+    const s = await this.#schedules();
+    try {
+      await s.create(kind, id, {
+        spec: specOf(options.spec),
+        input: inputOf(options.action) as never,
+        policies: { ...(overlap === undefined ? {} : { overlap }), ...(catchupWindowMs === undefined ? {} : { catchupWindowMs }) },
+        ...(options.state?.paused === undefined ? {} : { paused: options.state.paused }),
+        ...(options.state?.note === undefined ? {} : { note: options.state.note }),
+      });
+    } catch (err) {
+      throw mapped(err, id);
+    }
+    return this.getHandle(id);
+  }
+
+  /** A handle on schedule `scheduleId`. */
+  getHandle(scheduleId: string): ScheduleHandle {
+    return new ScheduleHandle(scheduleId, () => this.#schedules(), this.#conn);
+  }
+}
+
+/** Temporal's `ScheduleHandle`. */
+export class ScheduleHandle {
+  readonly #s: () => Promise<import('@ergo-ts/entities').ScheduleClient>;
+  readonly #conn: Connection;
+
+  /** @internal use `ScheduleClient.getHandle`. */
+  constructor(
+    readonly scheduleId: string,
+    schedules: () => Promise<import('@ergo-ts/entities').ScheduleClient>,
+    connection: Connection,
+  ) {
+    this.#s = schedules;
+    this.#conn = connection;
+  }
+
+  async #do<T>(f: (s: import('@ergo-ts/entities').ScheduleClient) => Promise<T>): Promise<T> {
+    const s = await this.#s();
+    try {
+      return await f(s);
+    } catch (err) {
+      throw mapped(err, this.scheduleId);
+    }
+  }
+
+  /** The schedule as Temporal describes it. */
+  async describe(): Promise<ScheduleDescription> {
+    const d = await this.#do((s) => s.describe(this.scheduleId));
+    const input = d.input as ReturnType<typeof inputOf>;
+    const overlap = (Object.entries(OVERLAP).find(([, v]) => v === d.policies.overlap)?.[0] ?? 'SKIP') as ScheduleOverlapPolicy;
+    return {
+      scheduleId: d.id,
+      spec:
+        d.spec.everyMs !== undefined
+          ? { intervals: [{ every: d.spec.everyMs, ...(d.spec.offsetMs === undefined ? {} : { offset: d.spec.offsetMs }) }] }
+          : { cronExpressions: d.spec.cron === undefined ? [] : [d.spec.cron] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: d.workflow,
+        args: input?.args ?? [],
+        ...(input?.actionWorkflowId === undefined ? {} : { workflowId: input.actionWorkflowId }),
+        ...(input?.memo === undefined ? {} : { memo: input.memo }),
+      },
+      policies: { overlap, catchupWindow: d.policies.catchupWindowMs },
+      state: { paused: d.paused, note: d.note },
+      info: {
+        numActionsTaken: d.counts.started,
+        numActionsMissedCatchupWindow: d.counts.missed,
+        numActionsSkippedOverlap: d.counts.skipped,
+        runningActions: d.running.map((workflowId) => ({ workflow: { workflowId } })),
+        nextActionTimes: d.next.map((t) => new Date(t)),
+        createdAt: new Date(d.createdAt),
+        lastUpdatedAt: new Date(d.updatedAt),
+      },
+      raw: d,
+    };
+  }
+
+  /** Pauses it with a note (Temporal's default note when none). */
+  async pause(note?: string): Promise<void> {
+    await this.#do((s) => s.pause(this.scheduleId, note ?? 'Paused via TypeScript SDK"'));
+  }
+
+  /** Unpauses it with a note (Temporal's default note when none). */
+  async unpause(note?: string): Promise<void> {
+    await this.#do((s) => s.unpause(this.scheduleId, note ?? 'Unpaused via TypeScript SDK"'));
+  }
+
+  /** Starts its action now. */
+  async trigger(overlap?: ScheduleOverlapPolicy): Promise<void> {
+    const o = overlapOf(overlap);
+    await this.#do((s) => s.trigger(this.scheduleId, o === undefined ? {} : { overlap: o }));
+  }
+
+  /** Runs the nominal times of each period. */
+  async backfill(periods: { start: Date; end: Date; overlap?: ScheduleOverlapPolicy }[]): Promise<void> {
+    for (const p of periods) {
+      const o = overlapOf(p.overlap);
+      await this.#do((s) => s.backfill(this.scheduleId, { start: p.start, end: p.end, ...(o === undefined ? {} : { overlap: o }) }));
+    }
+  }
+
+  /** Changes it: `fn` gets the description and returns the new one (spec, action, policies). */
+  async update(fn: (previous: ScheduleDescription) => Omit<ScheduleOptions, 'scheduleId'> | ScheduleDescription): Promise<void> {
+    const next = fn(await this.describe());
+    const type = typeOf(next.action);
+    const kind = this.#conn.env.kinds.get(type);
+    if (kind === undefined) throw ErrTemporalIncorrect.with(`schedule action: no workflow ${type} on this connection's Worker`);
+    const overlap = overlapOf(next.policies?.overlap);
+    await this.#do((s) =>
+      s.update(this.scheduleId, {
+        kind,
+        spec: specOf(next.spec),
+        input: inputOf(next.action) as never,
+        ...(overlap === undefined ? {} : { policies: { overlap } }),
+      }),
+    );
+  }
+
+  /** Deletes it. */
+  async delete(): Promise<void> {
+    await this.#do((s) => s.delete(this.scheduleId));
+  }
+}

@@ -1,0 +1,381 @@
+// `client.workflow` (Temporal's `WorkflowClient`) and its `WorkflowHandle`, on ergo-ts's
+// `entities.workflows`: a Temporal workflow's input is `{ args, memo }`, its signals, queries and
+// updates carry argument arrays, and ergo-ts's errors come back as Temporal's classes (errors.ts).
+
+import type { AnyWorkflowKind, Entities, IdReusePolicy, WorkflowDescription } from '@ergo-ts/entities';
+
+import { msOptionalToNumber, type Duration } from '../common/duration.js';
+import { ErrTemporalIncorrect, ErrTemporalUnsupported } from '../common/errors.js';
+import type { QueryDefinition, SignalDefinition, UpdateDefinition } from '../workflow/definitions.js';
+import type { Connection, Environment } from './connection.js';
+import { clientError, QueryNotRegisteredError, WorkflowExecutionAlreadyStartedError } from './errors.js';
+import { historyOf, type HistoryEvent } from './history.js';
+
+/** Temporal's id reuse policies (for a closed workflow's id). */
+export const WorkflowIdReusePolicy = Object.freeze({
+  ALLOW_DUPLICATE: 'ALLOW_DUPLICATE',
+  ALLOW_DUPLICATE_FAILED_ONLY: 'ALLOW_DUPLICATE_FAILED_ONLY',
+  REJECT_DUPLICATE: 'REJECT_DUPLICATE',
+  TERMINATE_IF_RUNNING: 'TERMINATE_IF_RUNNING',
+} as const);
+
+/** Temporal's id conflict policies (for a running workflow's id). */
+export const WorkflowIdConflictPolicy = Object.freeze({
+  FAIL: 'FAIL',
+  USE_EXISTING: 'USE_EXISTING',
+  TERMINATE_EXISTING: 'TERMINATE_EXISTING',
+} as const);
+
+/** The stage `startUpdate` waits for (Temporal's `WorkflowUpdateStage`). */
+export const WorkflowUpdateStage = Object.freeze({ ADMITTED: 1, ACCEPTED: 2, COMPLETED: 3 } as const);
+
+type WorkflowRef = string | ((...args: any[]) => any);
+
+/** Temporal's `WorkflowStartOptions` (the fields that apply; the others are accepted and not used). */
+export interface WorkflowStartOptions {
+  workflowId: string;
+  taskQueue?: string;
+  args?: unknown[];
+  memo?: Record<string, unknown>;
+  workflowIdReusePolicy?: keyof typeof WorkflowIdReusePolicy;
+  workflowIdConflictPolicy?: keyof typeof WorkflowIdConflictPolicy;
+  /** Not bounded yet (an engine item): accepted. */
+  workflowExecutionTimeout?: Duration;
+  workflowRunTimeout?: Duration;
+  workflowTaskTimeout?: Duration;
+  /** Refused: a cron workflow is a Schedule here. */
+  cronSchedule?: string;
+  searchAttributes?: unknown;
+  retry?: unknown;
+}
+
+/** `signalWithStart`'s options. */
+export interface WorkflowSignalWithStartOptions extends WorkflowStartOptions {
+  signal: SignalDefinition<any> | string;
+  signalArgs?: unknown[];
+}
+
+/** A workflow's status as Temporal names it. */
+export interface WorkflowExecutionStatus {
+  readonly code: number;
+  readonly name: 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'CONTINUED_AS_NEW' | 'TIMED_OUT';
+}
+
+/** What `handle.describe()` gives (Temporal's `WorkflowExecutionDescription`, with ergo-ts's own under `raw`). */
+export interface WorkflowExecutionDescription {
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly type: string;
+  readonly status: WorkflowExecutionStatus;
+  readonly taskQueue: string;
+  readonly memo?: Record<string, unknown>;
+  readonly startTime: Date;
+  readonly closeTime?: Date;
+  readonly historyLength: number;
+  readonly raw: WorkflowDescription;
+}
+
+const STATUS_CODES = { RUNNING: 1, COMPLETED: 2, FAILED: 3, CANCELLED: 4, TERMINATED: 5, CONTINUED_AS_NEW: 6, TIMED_OUT: 7 };
+
+function statusOf(d: { status: string; cancel?: string | undefined }): WorkflowExecutionStatus {
+  const name =
+    d.status === 'completed'
+      ? 'COMPLETED'
+      : d.status === 'failed'
+        ? 'FAILED'
+        : d.status === 'cancelled'
+          ? /^terminated/.test(d.cancel ?? '')
+            ? 'TERMINATED'
+            : 'CANCELLED'
+          : 'RUNNING';
+  return { code: STATUS_CODES[name], name };
+}
+
+function nameOf(def: { name: string } | string, what: string): string {
+  const n = typeof def === 'string' ? def : def?.name;
+  if (typeof n !== 'string' || n === '') throw ErrTemporalIncorrect.with(`${what}: a definition or a name`);
+  return n;
+}
+
+/** How long a call waits for a Worker's runtime on its connection. */
+const RUNTIME_WAIT_MS = 10_000;
+
+/** Temporal's `WorkflowClient`. */
+export class WorkflowClient {
+  constructor(
+    /** @internal */ readonly connection: Connection,
+    /** @internal */ readonly deadline: () => number | undefined,
+  ) {}
+
+  /** @internal */
+  get env(): Environment {
+    return this.connection.env;
+  }
+
+  /** @internal the runtime, within the call's deadline. */
+  runtime(): Promise<Entities> {
+    const d = this.deadline();
+    return this.env.runtime(d === undefined ? RUNTIME_WAIT_MS : Math.max(1, d - Date.now()));
+  }
+
+  /** @internal the kind of `type`. */
+  kind(type: string): AnyWorkflowKind {
+    const k = this.env.kinds.get(type);
+    if (k === undefined) throw ErrTemporalIncorrect.with(`no workflow ${type} on this connection's Worker`);
+    return k;
+  }
+
+  /**
+   * Starts a workflow (Temporal's `start`): resolves with its handle. A workflow of that id that
+   * runs rejects with WorkflowExecutionAlreadyStartedError (Temporal's default, FAIL), unless
+   * `workflowIdConflictPolicy` is USE_EXISTING (its handle) or TERMINATE_EXISTING.
+   */
+  async start(workflow: WorkflowRef, options: WorkflowStartOptions): Promise<WorkflowHandle> {
+    return this.#start(workflow, options, undefined);
+  }
+
+  /** Starts a workflow and waits for its result (Temporal's `execute`). */
+  async execute(workflow: WorkflowRef, options: WorkflowStartOptions): Promise<unknown> {
+    return (await this.start(workflow, options)).result();
+  }
+
+  /** Signal-with-start: the signal goes to the running workflow, or is in the start of a new one. */
+  async signalWithStart(workflow: WorkflowRef, options: WorkflowSignalWithStartOptions): Promise<WorkflowHandle> {
+    return this.#start(workflow, options, {
+      name: nameOf(options.signal, 'signalWithStart'),
+      payload: options.signalArgs ?? [],
+    });
+  }
+
+  async #start(
+    workflow: WorkflowRef,
+    options: WorkflowStartOptions,
+    signal: { name: string; payload: unknown[] } | undefined,
+  ): Promise<WorkflowHandle> {
+    if (options === null || typeof options !== 'object' || typeof options.workflowId !== 'string' || options.workflowId === '')
+      throw ErrTemporalIncorrect.with('start: options.workflowId is a non-empty string');
+    if (options.cronSchedule !== undefined)
+      throw ErrTemporalUnsupported.with('start: cronSchedule — make a Schedule (client.schedule.create) instead');
+    msOptionalToNumber(options.workflowExecutionTimeout, 'workflowExecutionTimeout');
+    const type = typeof workflow === 'function' ? workflow.name : workflow;
+    const kind = this.kind(type);
+    const id = options.workflowId;
+    const conflict = options.workflowIdConflictPolicy ?? 'FAIL';
+    const reuse = options.workflowIdReusePolicy ?? 'ALLOW_DUPLICATE';
+    const idReuse: IdReusePolicy =
+      conflict === 'TERMINATE_EXISTING' || reuse === 'TERMINATE_IF_RUNNING'
+        ? 'terminateIfRunning'
+        : reuse === 'REJECT_DUPLICATE'
+          ? 'never'
+          : reuse === 'ALLOW_DUPLICATE_FAILED_ONLY'
+            ? 'afterFailure'
+            : 'always';
+    const input = { args: options.args ?? [], ...(options.memo === undefined ? {} : { memo: options.memo }) };
+    const rt = await this.runtime();
+    let started;
+    try {
+      started = await rt.workflows.start(kind, id, input as never, {
+        idReuse,
+        ...(signal === undefined ? {} : { signal: signal as never }),
+      });
+    } catch (err) {
+      throw clientError(err, id);
+    }
+    this.env.types.set(id, type);
+    if (!started.created && signal === undefined && conflict !== 'USE_EXISTING')
+      throw new WorkflowExecutionAlreadyStartedError('Workflow execution already started', id, type);
+    const d = await started.describe().catch(() => undefined);
+    return new WorkflowHandle(this, id, type, d?.runId);
+  }
+
+  /** A handle on the workflow `workflowId` (its type found by asking this Worker's kinds). */
+  getHandle(workflowId: string, runId?: string): WorkflowHandle {
+    return new WorkflowHandle(this, workflowId, this.env.types.get(workflowId), runId);
+  }
+
+  /**
+   * Lists workflows (Temporal's `list`): `query` may be `WorkflowType = 'X'` or `WorkflowId = 'X'`
+   * (joined by AND); other visibility queries are refused with ERR_TEMPORAL_UNSUPPORTED.
+   */
+  async *list(options: { query?: string } = {}): AsyncIterable<WorkflowExecutionInfo> {
+    const where: Record<string, string> = {};
+    for (const part of (options.query ?? '').split(/\s+AND\s+/i).filter((s) => s.trim() !== '')) {
+      const m = /^\s*(WorkflowType|WorkflowId)\s*=\s*['"]([^'"]*)['"]\s*$/.exec(part);
+      if (m === null) throw ErrTemporalUnsupported.with(`list: query ${JSON.stringify(part)} (WorkflowType = '…' and WorkflowId = '…' only)`);
+      where[m[1]!] = m[2]!;
+    }
+    const rt = await this.runtime();
+    let cursor: string | undefined;
+    do {
+      const page = await rt.workflows.list({
+        ...(where.WorkflowType === undefined ? {} : { kind: where.WorkflowType }),
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      for (const s of page.items) {
+        if (where.WorkflowId !== undefined && s.id !== where.WorkflowId) continue;
+        yield {
+          workflowId: s.id,
+          runId: '',
+          type: s.workflow,
+          status: statusOf(s),
+          startTime: new Date(s.startedAt ?? 0),
+          ...(s.endedAt === undefined ? {} : { closeTime: new Date(s.endedAt) }),
+        };
+      }
+      cursor = page.next;
+    } while (cursor !== undefined);
+  }
+}
+
+/** A row of `list` (Temporal's `WorkflowExecutionInfo`, the fields the listing has). */
+export interface WorkflowExecutionInfo {
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly type: string;
+  readonly status: WorkflowExecutionStatus;
+  readonly startTime: Date;
+  readonly closeTime?: Date;
+}
+
+/** Temporal's `WorkflowHandle`. */
+export class WorkflowHandle {
+  readonly #c: WorkflowClient;
+  #type: string | undefined;
+
+  constructor(
+    client: WorkflowClient,
+    readonly workflowId: string,
+    type: string | undefined,
+    readonly runId?: string,
+  ) {
+    this.#c = client;
+    this.#type = type;
+  }
+
+  /** The first run's id (this handle's run when it came from a start). */
+  get firstExecutionRunId(): string {
+    return this.runId ?? '';
+  }
+
+  /** The handle's client (Temporal's `handle.client`). */
+  get client(): WorkflowClient {
+    return this.#c;
+  }
+
+  /** ergo-ts's handle: the type is found by describing the id under each kind of the Worker. */
+  async #h(): Promise<ReturnType<Entities['workflows']['handleOf']>> {
+    const rt = await this.#c.runtime();
+    if (this.#type === undefined) {
+      for (const k of this.#c.env.kinds.keys()) {
+        try {
+          await rt.workflows.handleOf(k, this.workflowId).describe();
+          this.#type = k;
+          this.#c.env.types.set(this.workflowId, k);
+          break;
+        } catch (err) {
+          if ((err as { code?: unknown }).code !== 'ERR_WORKFLOW_NOT_FOUND') throw clientError(err, this.workflowId);
+        }
+      }
+      if (this.#type === undefined) throw clientError(Object.assign(new Error(`workflow ${this.workflowId} not found`), { code: 'ERR_WORKFLOW_NOT_FOUND' }), this.workflowId);
+    }
+    return rt.workflows.handleOf(this.#type, this.workflowId);
+  }
+
+  async #do<T>(f: (h: ReturnType<Entities['workflows']['handleOf']>) => Promise<T>): Promise<T> {
+    const h = await this.#h();
+    try {
+      return await f(h);
+    } catch (err) {
+      throw clientError(err, this.workflowId, this.runId);
+    }
+  }
+
+  #timeout(): { timeout?: number } {
+    const d = this.#c.deadline();
+    return d === undefined ? {} : { timeout: Math.max(1, d - Date.now()) };
+  }
+
+  /** The workflow's result (the last run's, after continue-as-new); WorkflowFailedError when it failed, was cancelled or terminated. */
+  result(): Promise<any> {
+    return this.#do((h) => h.result(this.#timeout()));
+  }
+
+  /** Sends a signal with its arguments. */
+  async signal<Args extends any[]>(def: SignalDefinition<Args> | string, ...args: Args): Promise<void> {
+    const name = nameOf(def, 'signal');
+    await this.#do((h) => h.signal(name, args as never, this.#timeout()));
+  }
+
+  /** Asks a query with its arguments; QueryNotRegisteredError when the workflow has no handler for it. */
+  async query<Ret, Args extends any[] = []>(def: QueryDefinition<Ret, Args> | string, ...args: Args): Promise<Ret> {
+    const name = nameOf(def, 'query');
+    try {
+      return (await this.#do((h) => h.query(name, args, this.#timeout()))) as Ret;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'ERR_WORKFLOW_INCORRECT' && /query/.test((err as Error).message))
+        throw new QueryNotRegisteredError((err as Error).message, 'NOT_FOUND');
+      throw err;
+    }
+  }
+
+  /** Sends an update and waits for its result (Temporal's `executeUpdate`); WorkflowUpdateFailedError when failed or refused. */
+  async executeUpdate<Ret, Args extends any[]>(
+    def: UpdateDefinition<Ret, Args> | string,
+    options: { args?: Args; updateId?: string } = {},
+  ): Promise<Ret> {
+    const name = nameOf(def, 'executeUpdate');
+    return (await this.#do((h) =>
+      h.update(name, (options.args ?? []) as never, {
+        ...(options.updateId === undefined ? {} : { updateId: options.updateId }),
+        ...(this.#c.deadline() === undefined ? {} : { timeoutMs: Math.max(1, this.#c.deadline()! - Date.now()) }),
+      }),
+    )) as Ret;
+  }
+
+  /** Refused (ERR_TEMPORAL_UNSUPPORTED): async updates with an accepted stage wait for the engine's (issue 91). */
+  startUpdate(_def: UpdateDefinition<any, any> | string, _options?: unknown): Promise<never> {
+    return Promise.reject(
+      ErrTemporalUnsupported.with('startUpdate: async updates (WorkflowUpdateStage.ACCEPTED) wait for the engine item of issue 91; use executeUpdate'),
+    );
+  }
+
+  /** Refused (ERR_TEMPORAL_UNSUPPORTED), as `startUpdate`. */
+  getUpdateHandle(_updateId: string): never {
+    throw ErrTemporalUnsupported.with('getUpdateHandle: waits for the engine\'s async updates (issue 91)');
+  }
+
+  /** Asks the workflow to cancel. */
+  async cancel(): Promise<void> {
+    await this.#do((h) => h.cancel('cancelled by a client', this.#timeout()));
+  }
+
+  /** Terminates the workflow (no compensation runs). */
+  async terminate(reason = 'terminated by a client'): Promise<void> {
+    await this.#do((h) => h.terminate(reason, this.#timeout()));
+  }
+
+  /** The workflow's description. */
+  async describe(): Promise<WorkflowExecutionDescription> {
+    const d = await this.#do((h) => h.describe(this.#timeout()));
+    const input = d.input as { memo?: Record<string, unknown> } | undefined;
+    return {
+      workflowId: d.id,
+      runId: d.runId ?? '',
+      type: d.workflow,
+      status: statusOf(d),
+      taskQueue: 'default',
+      ...(input?.memo === undefined ? {} : { memo: input.memo }),
+      startTime: new Date(d.startedAt ?? 0),
+      ...(d.endedAt === undefined ? {} : { closeTime: new Date(d.endedAt) }),
+      historyLength: d.history.length,
+      raw: d,
+    };
+  }
+
+  /** The workflow's journal as Temporal-like history events (history.ts says what maps to what). */
+  async fetchHistory(): Promise<{ events: HistoryEvent[] }> {
+    const d = await this.#do((h) => h.describe(this.#timeout()));
+    return { events: historyOf(d) };
+  }
+}

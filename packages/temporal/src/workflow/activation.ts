@@ -1,0 +1,146 @@
+// The implicit context of Temporal's workflow API. `sleep`, `condition`, `setHandler`, the
+// functions `proxyActivities` gives... are module-level in Temporal: each finds the workflow that
+// calls it through the sandbox it runs in. Here a workflow body runs in the Worker's process beside
+// others, so each run is an Activation found through an AsyncLocalStorage: the driver (driver.ts)
+// runs the body inside it, and Node carries it into every continuation of the body's awaits and
+// into the callbacks it registers, so two instances interleaving never see each other's. The
+// engine's own context objects are passed to the body rather than found, and it exposes no
+// current-context lookup; its determinism guard keeps a storage of its own for another purpose.
+// Signal, update and query handlers are entered here again when the engine calls them (its call
+// does not come through the body's continuation), marked as handlers: their operations do not wait
+// for the driver's idle wait, which is what runs them.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import { ErrWorkflowCancelled, type AnyWorkflowKind, type WorkflowContext } from '@ergo-ts/entities';
+
+import { ErrTemporalOutsideWorkflow } from '../common/errors.js';
+import { CancelledFailure } from '../common/failures.js';
+import type { ActivityTable } from './activities.js';
+
+/** A workflow's input as the engine keeps it: Temporal's arguments and memo. */
+export interface TemporalInput {
+  readonly args: readonly unknown[];
+  readonly memo?: Readonly<Record<string, unknown>>;
+}
+
+/** What a Worker gives every run it hosts. */
+export interface WorkerSide {
+  readonly activities: ActivityTable;
+  /** The Worker's workflow kinds by name (children are started from it). */
+  readonly kinds: ReadonlyMap<string, AnyWorkflowKind>;
+  readonly taskQueue: string;
+  readonly namespace: string;
+}
+
+/** The engine's context as the package drives it (its type parameters are open: names come at run time). */
+export type Ctx = WorkflowContext<any, any, any, any, any, TemporalInput>;
+
+/** One run of a Temporal workflow function on the engine. */
+export class Activation {
+  /** Operations asked and not settled (steps, waits, children). */
+  inFlight = 0;
+  /** The driver's wait during which handlers run, when the body waits on something else. */
+  idle: Promise<void> | undefined;
+  /** Signal and update handlers that ended (a handler's end is what the idle wait waits for). */
+  handlersRan = 0;
+  /** Signal and update handlers registered. */
+  handlers = 0;
+  /** The body returned or threw. */
+  done = false;
+  #scheduled = false;
+  readonly #fail: (err: unknown) => void;
+
+  constructor(
+    readonly ctx: Ctx,
+    readonly worker: WorkerSide,
+    readonly input: TemporalInput,
+    fail: (err: unknown) => void,
+  ) {
+    this.#fail = fail;
+  }
+
+  /**
+   * Called when the run may have stopped on something the engine does not see (a promise a handler
+   * resolves): checked after the body's pending microtasks ran (setImmediate), so an operation the
+   * body asks next is seen first. With nothing in flight and a handler registered, the driver waits
+   * in `ctx.condition` until one handler ended — a journaled wait, so a replay takes it at the same
+   * point, and the handlers run in it as they would in the body's own condition.
+   */
+  wake(): void {
+    if (this.#scheduled || this.done) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      if (this.done || this.inFlight > 0 || this.idle !== undefined || this.handlers === 0) return;
+      const seen = this.handlersRan;
+      this.idle = this.ctx
+        .condition(() => this.handlersRan > seen)
+        .then(
+          () => undefined,
+          (err: unknown) => this.#fail(err),
+        )
+        .finally(() => {
+          this.idle = undefined;
+          this.wake();
+        });
+    });
+  }
+}
+
+/** Where a call runs: its activation, and whether inside a handler. */
+export interface Frame {
+  readonly act: Activation;
+  readonly handler: boolean;
+}
+
+const storage = new AsyncLocalStorage<Frame>();
+
+/** Runs `fn` in `frame` (the body, or a handler). */
+export function runIn<T>(frame: Frame, fn: () => T): T {
+  return storage.run(frame, fn);
+}
+
+/** The calling workflow's frame; throws ERR_TEMPORAL_OUTSIDE_WORKFLOW outside one. */
+export function frameOf(what: string): Frame {
+  const f = storage.getStore();
+  if (f === undefined) throw ErrTemporalOutsideWorkflow.with(`${what} outside a workflow`);
+  return f;
+}
+
+/** Whether code runs inside a workflow. */
+export function inWorkflow(): boolean {
+  return storage.getStore() !== undefined;
+}
+
+/** An engine cancel as Temporal's CancelledFailure, the engine's error kept to end the run as cancelled. */
+export function temporalError(err: unknown): unknown {
+  if (ErrWorkflowCancelled.is(err)) {
+    const f = new CancelledFailure((err as Error).message);
+    ENGINE_CANCEL.set(f, err as Error);
+    return f;
+  }
+  return err;
+}
+
+/** CancelledFailures made from the engine's cancel, and that cancel. */
+export const ENGINE_CANCEL = new WeakMap<object, Error>();
+
+/**
+ * Runs the engine operation `f` for the calling workflow: after the driver's idle wait (outside a
+ * handler), counted in flight, its cancel as a CancelledFailure.
+ */
+export async function op<T>(what: string, f: (act: Activation) => Promise<T>): Promise<T> {
+  const frame = frameOf(what);
+  const act = frame.act;
+  if (!frame.handler) while (act.idle !== undefined) await act.idle;
+  act.inFlight++;
+  try {
+    return await f(act);
+  } catch (err) {
+    throw temporalError(err);
+  } finally {
+    act.inFlight--;
+    if (act.inFlight === 0) act.wake();
+  }
+}

@@ -1,0 +1,163 @@
+// `proxyActivities`: each activity call is an ergo-ts step (`ctx.step`) that runs the Worker's
+// activity function inside its activity Context, journaled, retried by Temporal's retry policy
+// (Temporal's defaults: no attempt limit, 1 s, ×2). `scheduleToCloseTimeout` is bounded here: its
+// deadline is taken once with `ctx.now()` (journaled), each attempt gets what is left of it, and an
+// attempt after it fails at once, not retried.
+
+import { ErrWorkflowStepFailed, terminalError, type StepInfo, type StepOptions } from '@ergo-ts/entities';
+
+import { Context, runInActivity, type Info } from '../activity/context.js';
+import { fromStored, toStorable } from '../common/converter.js';
+import { ErrTemporalIncorrect } from '../common/errors.js';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  RetryState,
+  TimeoutFailure,
+  TimeoutType,
+} from '../common/failures.js';
+import { ActivityCancellationType, retryOf, timeoutsOf, type ActivityOptions } from '../common/options.js';
+import { op, type Activation } from './activation.js';
+
+/** A Worker's activities: functions by name. */
+export type ActivityTable = Readonly<Record<string, (...args: any[]) => unknown>>;
+
+/** The activity functions `proxyActivities<A>` gives: each returns a Promise of its result. */
+export type ActivityInterfaceFor<A> = {
+  [K in keyof A]: A[K] extends (...args: infer P) => infer R ? (...args: P) => Promise<Awaited<R>> : never;
+};
+
+/**
+ * Temporal's `proxyActivities(options)`: an object whose function `name(...args)` runs the
+ * Worker's activity `name` as a step. Checked at once: one of startToCloseTimeout and
+ * scheduleToCloseTimeout is required (ERR_TEMPORAL_INCORRECT).
+ */
+export function proxyActivities<A = Record<string, (...args: any[]) => any>>(
+  options: ActivityOptions,
+): ActivityInterfaceFor<A> {
+  if (options === null || typeof options !== 'object')
+    throw ErrTemporalIncorrect.with('proxyActivities: options must be an object');
+  timeoutsOf(options);
+  retryOf(options.retry);
+  return new Proxy({} as ActivityInterfaceFor<A>, {
+    get(_, name) {
+      if (typeof name !== 'string') return undefined;
+      return (...args: unknown[]) => callActivity(name, args, options);
+    },
+  });
+}
+
+/** Runs activity `name` on `args` as a step of the calling workflow. */
+export function callActivity(name: string, args: unknown[], options: ActivityOptions): Promise<unknown> {
+  return op(`activity ${name}`, async (act) => {
+    const { startToCloseMs, scheduleToCloseMs, heartbeatMs } = timeoutsOf(options);
+    const deadline = scheduleToCloseMs === undefined ? undefined : act.ctx.now() + scheduleToCloseMs;
+    const retry = retryOf(options.retry);
+    const step: StepOptions<unknown> = {
+      retry,
+      ...(startToCloseMs === undefined ? {} : { timeoutMs: startToCloseMs }),
+      ...(heartbeatMs === undefined ? {} : { heartbeatTimeoutMs: heartbeatMs }),
+      cancellation: options.cancellationType === ActivityCancellationType.WAIT_CANCELLATION_COMPLETED ? 'wait' : 'abandon',
+      ...(options.taskQueue === undefined || options.taskQueue === act.worker.taskQueue
+        ? {}
+        : { queue: options.taskQueue }),
+    };
+    try {
+      return await act.ctx.step(name, (info) => attempt(act, name, args, options, info, deadline), step);
+    } catch (err) {
+      if (!ErrWorkflowStepFailed.is(err)) throw err;
+      throw activityFailure(name, err as Error, retry.maxAttempts);
+    }
+  });
+}
+
+function activityFailure(name: string, err: Error, maxAttempts: number): ActivityFailure {
+  const cause = fromStored(err.cause);
+  const state =
+    cause instanceof CancelledFailure
+      ? RetryState.CANCEL_REQUESTED
+      : cause instanceof TimeoutFailure
+        ? RetryState.TIMEOUT
+        : cause instanceof ApplicationFailure && cause.nonRetryable === true
+          ? RetryState.NON_RETRYABLE_FAILURE
+          : maxAttempts === Infinity
+            ? RetryState.RETRY_POLICY_NOT_SET
+            : RetryState.MAXIMUM_ATTEMPTS_REACHED;
+  return new ActivityFailure('Activity task failed', name, undefined, state, undefined, cause);
+}
+
+/** One attempt: the activity function in its Context, bounded by the schedule-to-close deadline. */
+async function attempt(
+  act: Activation,
+  name: string,
+  args: unknown[],
+  options: ActivityOptions,
+  step: StepInfo,
+  deadline: number | undefined,
+): Promise<unknown> {
+  const fn = act.worker.activities[name];
+  if (typeof fn !== 'function')
+    throw terminalError(
+      toStorable(
+        ApplicationFailure.nonRetryable(
+          `Activity function ${name} is not registered on this Worker`,
+          'NotFoundError',
+        ),
+      ) as Error,
+    );
+  const left = deadline === undefined ? Infinity : deadline - Date.now();
+  if (left <= 0) throw terminalError(toStorable(scheduleToClose()) as Error);
+  const info: Info = {
+    activityId: options.activityId ?? step.idempotencyKey,
+    activityType: name,
+    attempt: step.attempt,
+    heartbeatDetails: step.heartbeatDetails,
+    workflowExecution: { workflowId: act.ctx.id, runId: act.ctx.workflowInfo().runId ?? '' },
+    workflowType: act.ctx.workflow,
+    workflowNamespace: act.worker.namespace,
+    activityNamespace: act.worker.namespace,
+    taskQueue: options.taskQueue ?? act.worker.taskQueue,
+    isLocal: false,
+    startToCloseTimeoutMs: timeoutsOf(options).startToCloseMs ?? left,
+    scheduleToCloseTimeoutMs: timeoutsOf(options).scheduleToCloseMs ?? 0,
+    heartbeatTimeoutMs: timeoutsOf(options).heartbeatMs,
+    currentAttemptScheduledTimestampMs: Date.now(),
+  };
+  const context = new Context(info, step);
+  const run = Promise.resolve().then(() => runInActivity(context, () => fn(...args)));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const bounded =
+      left === Infinity
+        ? run
+        : Promise.race([
+            run,
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(terminalError(toStorable(scheduleToClose()) as Error)), left);
+            }),
+          ]);
+    return await bounded;
+  } catch (err) {
+    throw storableActivityError(err, options);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    run.catch(() => undefined); // an attempt left behind by the deadline settles unobserved
+  }
+}
+
+function scheduleToClose(): TimeoutFailure {
+  return new TimeoutFailure('activity ScheduleToClose timeout', undefined, TimeoutType.SCHEDULE_TO_CLOSE);
+}
+
+/** What an activity threw, as the journal keeps it; not retried when Temporal would not retry it. */
+function storableActivityError(err: unknown, options: ActivityOptions): unknown {
+  if (err instanceof Error && (err as { code?: unknown }).code !== undefined && !(err instanceof ApplicationFailure))
+    return err; // the engine's own (a timeout, a cancel): as it is
+  const type = err instanceof ApplicationFailure ? err.type : err instanceof Error ? err.name : undefined;
+  const stop =
+    (err instanceof ApplicationFailure && err.nonRetryable === true) ||
+    (type != null && (options.retry?.nonRetryableErrorTypes ?? []).includes(type));
+  const out = toStorable(err);
+  return stop && out instanceof Error ? terminalError(out) : out;
+}

@@ -1,0 +1,88 @@
+// Temporal workflow functions as ergo-ts workflow kinds: `workflowKinds(module, options)` makes one
+// kind per exported function (its export name the workflow type, as Temporal's), whose body runs
+// the function on its arguments inside an Activation (activation.ts). The kind declares every
+// signal, query and update defined in the process (definitions.ts). The input the engine keeps is
+// `{ args, memo }`.
+
+import { defineWorkflow, type AnyWorkflowKind, type WorkflowKind } from '@ergo-ts/entities';
+
+import { toStorable } from '../common/converter.js';
+import { ErrTemporalIncorrect } from '../common/errors.js';
+import { Activation, ENGINE_CANCEL, runIn, type Ctx, type TemporalInput, type WorkerSide } from './activation.js';
+import type { ActivityTable } from './activities.js';
+import { QUERIES, SIGNALS, UPDATES } from './definitions.js';
+
+/** What {@link workflowKinds} takes besides the workflows. */
+export interface WorkflowKindsOptions {
+  /** The activities `proxyActivities` runs, by name. */
+  readonly activities?: ActivityTable;
+  /** The task queue `workflowInfo()` reports (and activities on another queue run in that ergo-ts queue). Default 'default'. */
+  readonly taskQueue?: string;
+  /** The namespace `workflowInfo()` reports. Default 'default'. */
+  readonly namespace?: string;
+}
+
+/** A Temporal workflow's kind: its input is `{ args, memo }`. */
+export type TemporalWorkflowKind = WorkflowKind<TemporalInput, unknown, any, any, any, any>;
+
+/**
+ * One ergo-ts workflow kind per function of `workflows` (a module's exports: its other values are
+ * skipped), to register with `startEntities(node, { kinds })` — `Worker.create` does it for you.
+ */
+export function workflowKinds(
+  workflows: Readonly<Record<string, unknown>>,
+  options: WorkflowKindsOptions = {},
+): TemporalWorkflowKind[] {
+  if (workflows === null || typeof workflows !== 'object')
+    throw ErrTemporalIncorrect.with('workflowKinds: workflows is a module or an object of functions');
+  const kinds = new Map<string, AnyWorkflowKind>();
+  const side: WorkerSide = {
+    activities: options.activities ?? {},
+    kinds,
+    taskQueue: options.taskQueue ?? 'default',
+    namespace: options.namespace ?? 'default',
+  };
+  for (const [name, fn] of Object.entries(workflows)) {
+    if (typeof fn !== 'function') continue;
+    const kind = defineWorkflow(
+      name,
+      { signals: SIGNALS, queries: QUERIES, updates: UPDATES },
+      (ctx, input: TemporalInput) => drive(ctx as Ctx, side, fn as (...a: unknown[]) => unknown, input),
+    );
+    kinds.set(name, kind);
+  }
+  return [...kinds.values()] as TemporalWorkflowKind[];
+}
+
+/** The input as kept: `{ args, memo }` (a bare array is taken as the arguments). */
+function inputOf(input: unknown): TemporalInput {
+  if (Array.isArray(input)) return { args: input };
+  if (input !== null && typeof input === 'object' && Array.isArray((input as TemporalInput).args))
+    return input as TemporalInput;
+  return { args: input === undefined ? [] : [input] };
+}
+
+/** Runs one Temporal workflow function as an ergo-ts body. */
+async function drive(ctx: Ctx, side: WorkerSide, fn: (...a: unknown[]) => unknown, raw: unknown): Promise<unknown> {
+  const input = inputOf(raw);
+  let fail!: (err: unknown) => void;
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  failed.catch(() => undefined); // raced below; never unhandled
+  const act = new Activation(ctx, side, input, fail);
+  try {
+    const run = runIn({ act, handler: false }, async () => fn(...input.args));
+    act.wake();
+    const out = await Promise.race([run, failed]);
+    // The handler that let the body end is still finishing its wait: the run ends after it.
+    while (act.idle !== undefined) await act.idle;
+    return out;
+  } catch (err) {
+    const engine = ENGINE_CANCEL.get(err as object);
+    if (engine !== undefined) throw engine; // the engine's cancel: the instance ends cancelled
+    throw toStorable(err);
+  } finally {
+    act.done = true;
+  }
+}
