@@ -57,17 +57,33 @@ class Environment {
     this.own = entities !== undefined;
   }
 
+  /** A Worker's runtime ran here and stopped: calls without a deadline fail at once rather than wait. */
+  stopped = false;
+
   attach(e: Entities | undefined): void {
     this.entities = e;
-    if (e === undefined) return;
+    if (e === undefined) {
+      this.stopped = true;
+      return;
+    }
     const w = this.#waiters;
     this.#waiters = [];
     for (const f of w) f(e);
   }
 
-  /** The runtime, waiting for one (a Worker starting) at most `ms`. */
-  runtime(ms: number): Promise<Entities> {
+  /**
+   * The runtime, waiting for one (a Worker starting) at most `ms`; at once a ServiceError
+   * (UNAVAILABLE) when `wait` is false and a Worker ran here and stopped (there is no server to
+   * take the call meanwhile).
+   */
+  runtime(ms: number, wait = true): Promise<Entities> {
     if (this.entities !== undefined) return Promise.resolve(this.entities);
+    if (!wait && this.stopped)
+      return Promise.reject(
+        new ServiceError(`no Worker runs on connection ${this.address} (it was shut down)`, {
+          cause: { code: GrpcStatus.UNAVAILABLE },
+        }),
+      );
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
         this.#waiters = this.#waiters.filter((f) => f !== got);

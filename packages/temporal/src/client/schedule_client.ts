@@ -196,6 +196,17 @@ export class ScheduleHandle {
   /** The schedule as Temporal describes it. */
   async describe(): Promise<ScheduleDescription> {
     const d = await this.#do((s) => s.describe(this.scheduleId));
+    // The schedule prunes its list of running runs at its next tick (none while paused): ask each.
+    const rt = await this.#conn.env.runtime(10_000);
+    const running: string[] = [];
+    for (const id of d.running) {
+      const st = await rt.workflows
+        .handleOf(d.workflow, id)
+        .describe()
+        .then((x) => x.status)
+        .catch(() => 'gone');
+      if (st === 'running') running.push(id);
+    }
     const input = d.input as ReturnType<typeof inputOf>;
     const overlap = (Object.entries(OVERLAP).find(([, v]) => v === d.policies.overlap)?.[0] ?? 'SKIP') as ScheduleOverlapPolicy;
     return {
@@ -217,7 +228,7 @@ export class ScheduleHandle {
         numActionsTaken: d.counts.started,
         numActionsMissedCatchupWindow: d.counts.missed,
         numActionsSkippedOverlap: d.counts.skipped,
-        runningActions: d.running.map((workflowId) => ({ workflow: { workflowId } })),
+        runningActions: running.map((workflowId) => ({ workflow: { workflowId } })),
         nextActionTimes: d.next.map((t) => new Date(t)),
         createdAt: new Date(d.createdAt),
         lastUpdatedAt: new Date(d.updatedAt),

@@ -115,7 +115,8 @@ export class WorkflowClient {
   /** @internal the runtime, within the call's deadline. */
   runtime(): Promise<Entities> {
     const d = this.deadline();
-    return this.env.runtime(d === undefined ? RUNTIME_WAIT_MS : Math.max(1, d - Date.now()));
+    // With a deadline the call waits for a Worker up to it; without, only for the first one.
+    return this.env.runtime(d === undefined ? RUNTIME_WAIT_MS : Math.max(1, d - Date.now()), d !== undefined);
   }
 
   /** @internal the kind of `type`. */

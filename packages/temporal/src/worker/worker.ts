@@ -2,11 +2,12 @@
 // imported) become ergo-ts workflow kinds (`workflowKinds`), and `run()` starts the entities
 // runtime that hosts them — and runs their activities as steps — on the connection's node and
 // store, until `shutdown()` stops it (its instances are handed off or resumed by the next runtime
-// from the store: nothing is lost). One Worker runs per connection at a time.
+// from the store: nothing is lost). It hosts the schedules (`WorkflowSchedules`) too. One Worker
+// runs per connection at a time.
 
 import { pathToFileURL } from 'node:url';
 
-import { startEntities, type Entities } from '@ergo-ts/entities';
+import { startEntities, WorkflowSchedules, type Entities } from '@ergo-ts/entities';
 
 import { msOptionalToNumber, type Duration } from '../common/duration.js';
 import { ErrTemporalIncorrect, ErrTemporalNoConnection } from '../common/errors.js';
@@ -87,12 +88,14 @@ export class Worker {
         this.#state = 'FAILED';
         throw new IllegalStateError(`another Worker runs on connection ${env.address}: one Worker per connection`);
       }
+      env.stopped = false; // calls wait for this runtime while it starts
       const grace = msOptionalToNumber(this.options.shutdownGraceTime, 'shutdownGraceTime');
       try {
         this.#entities = await startEntities(env.node!, {
           ...env.entitiesOptions,
           store: env.store!,
-          kinds: [...env.kinds.values()],
+          // Schedules are hosted beside the workflows (Temporal's server runs them).
+          kinds: [...env.kinds.values(), WorkflowSchedules],
           ...(grace === undefined ? {} : { stopTimeoutMs: Math.max(1_000, grace) }),
         });
       } catch (err) {
