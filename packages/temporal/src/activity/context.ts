@@ -40,15 +40,20 @@ const storage = new AsyncLocalStorage<Context>();
 /** The running activity's context (Temporal's `Context`). */
 export class Context {
   readonly #step: StepInfo;
+  readonly #signal: AbortSignal;
 
-  /** @internal made by the Worker for each attempt. */
+  /**
+   * @internal made by the Worker for each attempt; `signal` is the step's, or one aborted with it
+   * and by the package's own deadline (schedule-to-close).
+   */
   constructor(
     /** What the attempt knows about itself. */
     readonly info: Info,
     stepInfo: StepInfo,
+    signal: AbortSignal = stepInfo.signal,
   ) {
     this.#step = stepInfo;
-    const signal = stepInfo.signal;
+    this.#signal = signal;
     this.cancelled = new Promise<never>((_, reject) => {
       const strike = (): void => reject(new CancelledFailure(reasonOf(signal)));
       if (signal.aborted) strike();
@@ -69,7 +74,7 @@ export class Context {
 
   /** Aborted once the attempt is cancelled. */
   get cancellationSignal(): AbortSignal {
-    return this.#step.signal;
+    return this.#signal;
   }
 
   /**

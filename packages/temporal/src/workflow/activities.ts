@@ -124,7 +124,9 @@ async function attempt(
     heartbeatTimeoutMs: timeoutsOf(options).heartbeatMs,
     currentAttemptScheduledTimestampMs: Date.now(),
   };
-  const context = new Context(info, step);
+  // The deadline aborts the attempt's context too, so an activity that honours it stops.
+  const local = new AbortController();
+  const context = new Context(info, step, AbortSignal.any([step.signal, local.signal]));
   const run = Promise.resolve().then(() => runInActivity(context, () => fn(...args)));
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -134,7 +136,11 @@ async function attempt(
         : Promise.race([
             run,
             new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(terminalError(toStorable(scheduleToClose()) as Error)), left);
+              timer = setTimeout(() => {
+                const f = scheduleToClose();
+                local.abort(f);
+                reject(terminalError(toStorable(f) as Error));
+              }, left);
             }),
           ]);
     return await bounded;

@@ -1,0 +1,64 @@
+// The feature-suite runner: a feature file written as Temporal's suite writes them (its imports
+// `@temporalio/*`), copied with its imports rewritten and run by the harness on a fresh node; one
+// that passes, one whose check fails, one tied to Temporal's transport reported not applicable.
+
+import { strict as assert } from 'node:assert';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import { prepare, rewriteImports, runFeature } from '../src/features/run.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'temporal-features-test-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+const FEATURE = (expected: string): string => `
+import * as assert from 'assert';
+import { Feature } from '@temporalio/harness';
+import * as wf from '@temporalio/workflow';
+const go = wf.defineSignal<[string]>('go');
+export async function workflow(): Promise<string> {
+  let got = '';
+  wf.setHandler(go, (s: string) => { got = s; });
+  await wf.condition(() => got !== '');
+  return got;
+}
+export const feature = new Feature({
+  workflow,
+  checkResult: async (runner, handle) => {
+    await handle.signal(go, 'hello');
+    assert.equal(await runner.waitForRunResult(handle), '${expected}');
+  },
+});
+`;
+
+test('imports are rewritten to this package, other code untouched', () => {
+  const out = rewriteImports(`import * as wf from '@temporalio/workflow';\nimport { x } from './local';\nconst s = '@temporalio/workflow';`);
+  assert.match(out, /from 'file:[^']*temporal\/dist\/src\/workflow\/index\.js'/);
+  assert.match(out, /from '\.\/local'/);
+  assert.match(out, /const s = '@temporalio\/workflow'/, 'a string that is not an import stays');
+});
+
+test('a feature passes, a failing check fails with its reason, a transport feature is not applicable', async () => {
+  const suite = join(dir, 'features');
+  for (const [name, text] of [
+    ['signal/ok', FEATURE('hello')],
+    ['signal/wrong', FEATURE('bye')],
+    ['client/http_proxy', FEATURE('hello')],
+  ] as const) {
+    await mkdir(join(suite, name), { recursive: true });
+    await writeFile(join(suite, name, 'feature.ts'), text);
+  }
+  const sources = await prepare(suite, join(dir, 'work'));
+  assert.deepEqual(
+    sources.map((s) => s.relDir),
+    ['client/http_proxy', 'signal/ok', 'signal/wrong'],
+  );
+  const results = [];
+  for (const s of sources) results.push(await runFeature(s, 20_000));
+  assert.equal(results[0]!.result, 'n/a');
+  assert.equal(results[1]!.result, 'pass', results[1]!.why);
+  assert.equal(results[2]!.result, 'fail');
+  assert.match(results[2]!.why ?? '', /hello/);
+});

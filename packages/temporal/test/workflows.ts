@@ -1,0 +1,134 @@
+// Temporal-shaped workflows the tests run through `@ergo-ts/temporal` (written as a Temporal
+// project writes them: module-level definitions, exported workflow functions).
+
+import * as wf from '../src/workflow/index.js';
+import { ApplicationFailure, Context } from '../src/activity/index.js';
+
+/** Activities: attempts are counted per key so a test can read them. */
+export const attempts = new Map<string, number>();
+
+export const activities = {
+  async flaky(key: string, failures: number): Promise<string> {
+    const n = Context.current().info.attempt;
+    attempts.set(key, n);
+    if (n <= failures) throw new Error(`attempt ${n} failed`);
+    return `${key} ok after ${n}`;
+  },
+  async refuse(): Promise<never> {
+    throw ApplicationFailure.nonRetryable('no way', 'Refused');
+  },
+  async hang(): Promise<void> {
+    await Context.current().sleep(60_000); // until the schedule-to-close deadline aborts it
+  },
+  async double(n: number): Promise<number> {
+    return n * 2;
+  },
+};
+
+const fast = wf.proxyActivities<typeof activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: 1, backoffCoefficient: 1, maximumAttempts: 3 },
+});
+const bounded = wf.proxyActivities<typeof activities>({ scheduleToCloseTimeout: '150ms', retry: { maximumAttempts: 1 } });
+
+export const add = wf.defineSignal<[number]>('add');
+export const finish = wf.defineSignal('finish');
+export const total = wf.defineQuery<number, [number]>('total');
+export const setLimit = wf.defineUpdate<number, [number]>('setLimit');
+
+/** Retries an activity, then fails with what the last attempt threw. */
+export async function retrying(key: string, failures: number): Promise<string> {
+  return fast.flaky(key, failures);
+}
+
+/** A non-retryable ApplicationFailure: one attempt. */
+export async function refusing(): Promise<void> {
+  await fast.refuse();
+}
+
+/** The schedule-to-close deadline: caught in the body and described. */
+export async function deadline(): Promise<string> {
+  try {
+    await bounded.hang();
+    return 'no timeout';
+  } catch (err) {
+    if (err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure) return err.cause.timeoutType;
+    throw err;
+  }
+}
+
+/**
+ * Handlers beside the body: signals add to a sum, an update sets the limit (its validator refuses
+ * a negative one), a query reads the sum with an offset. The body waits on a promise only the
+ * `finish` handler settles — not on a condition — as Temporal bodies often do.
+ */
+export async function counter(): Promise<number> {
+  let sum = 0;
+  let limit = 100;
+  wf.setHandler(add, (n) => {
+    sum += n;
+  });
+  wf.setHandler(total, (offset) => sum + (offset ?? 0));
+  wf.setHandler(
+    setLimit,
+    (l) => {
+      limit = l;
+      return limit;
+    },
+    {
+      validator: (l) => {
+        if (l < 0) throw new Error('a limit is not negative');
+      },
+    },
+  );
+  await new Promise<void>((resolve) => wf.setHandler(finish, () => resolve()));
+  return Math.min(sum, limit);
+}
+
+/** Sleeps while a signal handler runs during the sleep, then returns what it saw. */
+export async function sleeper(): Promise<number> {
+  let got = 0;
+  wf.setHandler(add, (n) => {
+    got += n;
+  });
+  await wf.sleep(50);
+  await wf.condition(() => got > 0);
+  return got;
+}
+
+/** A child, signalled by its parent, and continue-as-new with the memo carried over. */
+export async function parent(n: number): Promise<string> {
+  const child = await wf.startChild(waiter, { args: [n] });
+  await child.signal(add, 5);
+  const doubled = await wf.executeChild<number>('doubler', { args: [n] });
+  return `${await child.result()}/${doubled}`;
+}
+
+export async function waiter(n: number): Promise<number> {
+  let got = 0;
+  wf.setHandler(add, (x) => {
+    got = x;
+  });
+  await wf.condition(() => got !== 0);
+  return n + got;
+}
+
+export async function doubler(n: number): Promise<number> {
+  return fast.double(n);
+}
+
+export async function looping(runs: number): Promise<string> {
+  const info = wf.workflowInfo();
+  if (runs > 1) return wf.continueAsNew<typeof looping>(runs - 1);
+  return `${String(info.memo?.owner)} ${info.continuedFromExecutionRunId === undefined ? 'first' : 'continued'}`;
+}
+
+/** What a cancellation scope does today: refused with a code. */
+export async function scoped(): Promise<string> {
+  try {
+    await wf.CancellationScope.cancellable(async () => undefined);
+    return 'ran';
+  } catch (err) {
+    return String((err as { code?: unknown }).code);
+  }
+}
