@@ -39,8 +39,20 @@ function throughJournal(e: unknown): Error {
 }
 
 test('a failure chain keeps its classes and fields through the journal', () => {
-  const inner = ApplicationFailure.create({ message: 'card declined', type: 'Declined', nonRetryable: true, details: [42] });
-  const outer = new ActivityFailure('Activity task failed', 'charge', 'k1', RetryState.NON_RETRYABLE_FAILURE, undefined, inner);
+  const inner = ApplicationFailure.create({
+    message: 'card declined',
+    type: 'Declined',
+    nonRetryable: true,
+    details: [42],
+  });
+  const outer = new ActivityFailure(
+    'Activity task failed',
+    'charge',
+    'k1',
+    RetryState.NON_RETRYABLE_FAILURE,
+    undefined,
+    inner,
+  );
   const back = fromStored(throughJournal(toStorable(outer)));
   assert.ok(back instanceof ActivityFailure);
   assert.equal(back.activityType, 'charge');

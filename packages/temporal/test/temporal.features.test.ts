@@ -34,7 +34,9 @@ export const feature = new Feature({
 `;
 
 test('imports are rewritten to this package, other code untouched', () => {
-  const out = rewriteImports(`import * as wf from '@temporalio/workflow';\nimport { x } from './local';\nconst s = '@temporalio/workflow';`);
+  const out = rewriteImports(
+    `import * as wf from '@temporalio/workflow';\nimport { x } from './local';\nconst s = '@temporalio/workflow';`,
+  );
   assert.match(out, /from 'file:[^']*temporal\/dist\/src\/workflow\/index\.js'/);
   assert.match(out, /from '\.\/local'/);
   assert.match(out, /const s = '@temporalio\/workflow'/, 'a string that is not an import stays');

@@ -29,7 +29,10 @@ const fast = wf.proxyActivities<typeof activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: 1, backoffCoefficient: 1, maximumAttempts: 3 },
 });
-const bounded = wf.proxyActivities<typeof activities>({ scheduleToCloseTimeout: '150ms', retry: { maximumAttempts: 1 } });
+const bounded = wf.proxyActivities<typeof activities>({
+  scheduleToCloseTimeout: '150ms',
+  retry: { maximumAttempts: 1 },
+});
 
 export const add = wf.defineSignal<[number]>('add');
 export const finish = wf.defineSignal('finish');

@@ -1,13 +1,8 @@
 // The error classes of `@temporalio/client`, and how ergo-ts's client errors map onto them.
 
 import { fromStored } from '../common/converter.js';
-import {
-  CancelledFailure,
-  RetryState,
-  TemporalFailure,
-  TerminatedFailure,
-  ApplicationFailure,
-} from '../common/failures.js';
+import { ApplicationFailure, CancelledFailure, RetryState, TerminatedFailure } from '../common/failures.js';
+import type { TemporalFailure } from '../common/failures.js';
 
 /** `handle.result()` of a workflow that failed, was cancelled or terminated: its `cause` says which. */
 export class WorkflowFailedError extends Error {
@@ -123,11 +118,23 @@ export function clientError(err: unknown, workflowId: string, runId?: string): u
   const e = err as Error;
   switch (code) {
     case 'ERR_WORKFLOW_FAILED':
-      return new WorkflowFailedError('Workflow execution failed', fromStored(e.cause), RetryState.NON_RETRYABLE_FAILURE);
+      return new WorkflowFailedError(
+        'Workflow execution failed',
+        fromStored(e.cause),
+        RetryState.NON_RETRYABLE_FAILURE,
+      );
     case 'ERR_WORKFLOW_CANCELLED':
       return /terminated/.test(e.message)
-        ? new WorkflowFailedError('Workflow execution terminated', new TerminatedFailure(e.message), RetryState.NON_RETRYABLE_FAILURE)
-        : new WorkflowFailedError('Workflow execution cancelled', new CancelledFailure(e.message), RetryState.NON_RETRYABLE_FAILURE);
+        ? new WorkflowFailedError(
+            'Workflow execution terminated',
+            new TerminatedFailure(e.message),
+            RetryState.NON_RETRYABLE_FAILURE,
+          )
+        : new WorkflowFailedError(
+            'Workflow execution cancelled',
+            new CancelledFailure(e.message),
+            RetryState.NON_RETRYABLE_FAILURE,
+          );
     case 'ERR_WORKFLOW_NOT_FOUND':
       return new WorkflowNotFoundError(e.message, workflowId, runId);
     case 'ERR_WORKFLOW_UPDATE_FAILED':
@@ -144,6 +151,7 @@ export function clientError(err: unknown, workflowId: string, runId?: string): u
     case 'ERR_ENTITY_STOPPED':
     case 'ERR_ENTITY_UNAVAILABLE':
       return new ServiceError(e.message, { cause: { code: GrpcStatus.UNAVAILABLE, error: e } });
+    case undefined:
     default:
       return err;
   }

@@ -42,16 +42,23 @@ export function historyOf(d: WorkflowDescription): HistoryEvent[] {
       out.push({ eventId: id++, activityTaskScheduledEventAttributes: { activityType: { name: e.n } } });
       if (e.e !== undefined)
         out.push({ eventId: id++, activityTaskFailedEventAttributes: { failure: { message: e.e.message } } });
-      else if ('v' in e) out.push({ eventId: id++, activityTaskCompletedEventAttributes: { result: { payloads: [payload(e.v)] } } });
+      else if ('v' in e)
+        out.push({ eventId: id++, activityTaskCompletedEventAttributes: { result: { payloads: [payload(e.v)] } } });
     } else if (e.t === 'sleep') out.push({ eventId: id++, timerStartedEventAttributes: { timerId: String(e.s) } });
   }
   for (const r of d.running ?? [])
     if (r.t === 'step' && !d.history.some((e) => e.s === r.s))
       out.push({ eventId: id++, activityTaskScheduledEventAttributes: { activityType: { name: r.n } } });
   if (d.status === 'completed')
-    out.push({ eventId: id++, workflowExecutionCompletedEventAttributes: { result: { payloads: [payload(d.output)] } } });
+    out.push({
+      eventId: id++,
+      workflowExecutionCompletedEventAttributes: { result: { payloads: [payload(d.output)] } },
+    });
   else if (d.status === 'failed')
-    out.push({ eventId: id++, workflowExecutionFailedEventAttributes: { failure: { message: d.error?.message ?? '' } } });
+    out.push({
+      eventId: id++,
+      workflowExecutionFailedEventAttributes: { failure: { message: d.error?.message ?? '' } },
+    });
   else if (d.status === 'cancelled') out.push({ eventId: id++, workflowExecutionCanceledEventAttributes: {} });
   return out;
 }

@@ -2,7 +2,12 @@
 // (`entities.workflows.schedules`): one spec per schedule (an interval, or one cron expression),
 // Temporal's overlap policies, pause notes, trigger, backfill, update, delete.
 
-import type { OverlapPolicy, ScheduleDescription as ErgoDescription, ScheduleSpec } from '@ergo-ts/entities';
+import type {
+  OverlapPolicy,
+  ScheduleClient as ErgoSchedules,
+  ScheduleDescription as ErgoDescription,
+  ScheduleSpec,
+} from '@ergo-ts/entities';
 
 import { msOptionalToNumber, msToNumber, type Duration } from '../common/duration.js';
 import { ErrTemporalIncorrect, ErrTemporalUnsupported } from '../common/errors.js';
@@ -89,7 +94,9 @@ export interface ScheduleDescription {
 
 function specOf(s: ScheduleSpecDescription): ScheduleSpec {
   if ((s.calendars?.length ?? 0) > 0 || (s.intervals?.length ?? 0) + (s.cronExpressions?.length ?? 0) !== 1)
-    throw ErrTemporalUnsupported.with('schedule spec: exactly one interval or one cron expression (no calendars) per schedule');
+    throw ErrTemporalUnsupported.with(
+      'schedule spec: exactly one interval or one cron expression (no calendars) per schedule',
+    );
   const i = s.intervals?.[0];
   const jitterMs = msOptionalToNumber(s.jitter, 'jitter');
   return {
@@ -131,21 +138,24 @@ export class ScheduleClient {
   readonly #conn: Connection;
 
   constructor(options: { connection: Connection; namespace?: string }) {
-    if (options?.connection === undefined) throw ErrTemporalIncorrect.with('new ScheduleClient: options.connection is required');
+    if (options?.connection === undefined)
+      throw ErrTemporalIncorrect.with('new ScheduleClient: options.connection is required');
     this.#conn = options.connection;
   }
 
-  async #schedules(): Promise<import('@ergo-ts/entities').ScheduleClient> {
+  async #schedules(): Promise<ErgoSchedules> {
     return (await this.#conn.env.runtime(10_000)).workflows.schedules;
   }
 
   /** Creates a schedule; ScheduleAlreadyRunning for an id in use. */
   async create(options: ScheduleOptions): Promise<ScheduleHandle> {
     const id = options.scheduleId;
-    if (options.action?.type !== 'startWorkflow') throw ErrTemporalIncorrect.with('schedule action: type startWorkflow');
+    if (options.action?.type !== 'startWorkflow')
+      throw ErrTemporalIncorrect.with('schedule action: type startWorkflow');
     const type = typeOf(options.action);
     const kind = this.#conn.env.kinds.get(type);
-    if (kind === undefined) throw ErrTemporalIncorrect.with(`schedule action: no workflow ${type} on this connection's Worker`);
+    if (kind === undefined)
+      throw ErrTemporalIncorrect.with(`schedule action: no workflow ${type} on this connection's Worker`);
     const overlap = overlapOf(options.policies?.overlap);
     const catchupWindowMs = msOptionalToNumber(options.policies?.catchupWindow, 'catchupWindow');
     const s = await this.#schedules();
@@ -153,7 +163,10 @@ export class ScheduleClient {
       await s.create(kind, id, {
         spec: specOf(options.spec),
         input: inputOf(options.action) as never,
-        policies: { ...(overlap === undefined ? {} : { overlap }), ...(catchupWindowMs === undefined ? {} : { catchupWindowMs }) },
+        policies: {
+          ...(overlap === undefined ? {} : { overlap }),
+          ...(catchupWindowMs === undefined ? {} : { catchupWindowMs }),
+        },
         ...(options.state?.paused === undefined ? {} : { paused: options.state.paused }),
         ...(options.state?.note === undefined ? {} : { note: options.state.note }),
       });
@@ -171,20 +184,20 @@ export class ScheduleClient {
 
 /** Temporal's `ScheduleHandle`. */
 export class ScheduleHandle {
-  readonly #s: () => Promise<import('@ergo-ts/entities').ScheduleClient>;
+  readonly #s: () => Promise<ErgoSchedules>;
   readonly #conn: Connection;
 
   /** @internal use `ScheduleClient.getHandle`. */
   constructor(
     readonly scheduleId: string,
-    schedules: () => Promise<import('@ergo-ts/entities').ScheduleClient>,
+    schedules: () => Promise<ErgoSchedules>,
     connection: Connection,
   ) {
     this.#s = schedules;
     this.#conn = connection;
   }
 
-  async #do<T>(f: (s: import('@ergo-ts/entities').ScheduleClient) => Promise<T>): Promise<T> {
+  async #do<T>(f: (s: ErgoSchedules) => Promise<T>): Promise<T> {
     const s = await this.#s();
     try {
       return await f(s);
@@ -208,12 +221,17 @@ export class ScheduleHandle {
       if (st === 'running') running.push(id);
     }
     const input = d.input as ReturnType<typeof inputOf>;
-    const overlap = (Object.entries(OVERLAP).find(([, v]) => v === d.policies.overlap)?.[0] ?? 'SKIP') as ScheduleOverlapPolicy;
+    const overlap = (Object.entries(OVERLAP).find(([, v]) => v === d.policies.overlap)?.[0] ??
+      'SKIP') as ScheduleOverlapPolicy;
     return {
       scheduleId: d.id,
       spec:
         d.spec.everyMs !== undefined
-          ? { intervals: [{ every: d.spec.everyMs, ...(d.spec.offsetMs === undefined ? {} : { offset: d.spec.offsetMs }) }] }
+          ? {
+              intervals: [
+                { every: d.spec.everyMs, ...(d.spec.offsetMs === undefined ? {} : { offset: d.spec.offsetMs }) },
+              ],
+            }
           : { cronExpressions: d.spec.cron === undefined ? [] : [d.spec.cron] },
       action: {
         type: 'startWorkflow',
@@ -257,16 +275,21 @@ export class ScheduleHandle {
   async backfill(periods: { start: Date; end: Date; overlap?: ScheduleOverlapPolicy }[]): Promise<void> {
     for (const p of periods) {
       const o = overlapOf(p.overlap);
-      await this.#do((s) => s.backfill(this.scheduleId, { start: p.start, end: p.end, ...(o === undefined ? {} : { overlap: o }) }));
+      await this.#do((s) =>
+        s.backfill(this.scheduleId, { start: p.start, end: p.end, ...(o === undefined ? {} : { overlap: o }) }),
+      );
     }
   }
 
   /** Changes it: `fn` gets the description and returns the new one (spec, action, policies). */
-  async update(fn: (previous: ScheduleDescription) => Omit<ScheduleOptions, 'scheduleId'> | ScheduleDescription): Promise<void> {
+  async update(
+    fn: (previous: ScheduleDescription) => Omit<ScheduleOptions, 'scheduleId'> | ScheduleDescription,
+  ): Promise<void> {
     const next = fn(await this.describe());
     const type = typeOf(next.action);
     const kind = this.#conn.env.kinds.get(type);
-    if (kind === undefined) throw ErrTemporalIncorrect.with(`schedule action: no workflow ${type} on this connection's Worker`);
+    if (kind === undefined)
+      throw ErrTemporalIncorrect.with(`schedule action: no workflow ${type} on this connection's Worker`);
     const overlap = overlapOf(next.policies?.overlap);
     await this.#do((s) =>
       s.update(this.scheduleId, {

@@ -75,7 +75,15 @@ export interface WorkflowExecutionDescription {
   readonly raw: WorkflowDescription;
 }
 
-const STATUS_CODES = { RUNNING: 1, COMPLETED: 2, FAILED: 3, CANCELLED: 4, TERMINATED: 5, CONTINUED_AS_NEW: 6, TIMED_OUT: 7 };
+const STATUS_CODES = {
+  RUNNING: 1,
+  COMPLETED: 2,
+  FAILED: 3,
+  CANCELLED: 4,
+  TERMINATED: 5,
+  CONTINUED_AS_NEW: 6,
+  TIMED_OUT: 7,
+};
 
 function statusOf(d: { status: string; cancel?: string | undefined }): WorkflowExecutionStatus {
   const name =
@@ -153,7 +161,12 @@ export class WorkflowClient {
     options: WorkflowStartOptions,
     signal: { name: string; payload: unknown[] } | undefined,
   ): Promise<WorkflowHandle> {
-    if (options === null || typeof options !== 'object' || typeof options.workflowId !== 'string' || options.workflowId === '')
+    if (
+      options === null ||
+      typeof options !== 'object' ||
+      typeof options.workflowId !== 'string' ||
+      options.workflowId === ''
+    )
       throw ErrTemporalIncorrect.with('start: options.workflowId is a non-empty string');
     if (options.cronSchedule !== undefined)
       throw ErrTemporalUnsupported.with('start: cronSchedule — make a Schedule (client.schedule.create) instead');
@@ -202,7 +215,10 @@ export class WorkflowClient {
     const where: Record<string, string> = {};
     for (const part of (options.query ?? '').split(/\s+AND\s+/i).filter((s) => s.trim() !== '')) {
       const m = /^\s*(WorkflowType|WorkflowId)\s*=\s*['"]([^'"]*)['"]\s*$/.exec(part);
-      if (m === null) throw ErrTemporalUnsupported.with(`list: query ${JSON.stringify(part)} (WorkflowType = '…' and WorkflowId = '…' only)`);
+      if (m === null)
+        throw ErrTemporalUnsupported.with(
+          `list: query ${JSON.stringify(part)} (WorkflowType = '…' and WorkflowId = '…' only)`,
+        );
       where[m[1]!] = m[2]!;
     }
     const rt = await this.runtime();
@@ -277,7 +293,11 @@ export class WorkflowHandle {
           if ((err as { code?: unknown }).code !== 'ERR_WORKFLOW_NOT_FOUND') throw clientError(err, this.workflowId);
         }
       }
-      if (this.#type === undefined) throw clientError(Object.assign(new Error(`workflow ${this.workflowId} not found`), { code: 'ERR_WORKFLOW_NOT_FOUND' }), this.workflowId);
+      if (this.#type === undefined)
+        throw clientError(
+          Object.assign(new Error(`workflow ${this.workflowId} not found`), { code: 'ERR_WORKFLOW_NOT_FOUND' }),
+          this.workflowId,
+        );
     }
     return rt.workflows.handleOf(this.#type, this.workflowId);
   }
@@ -337,13 +357,15 @@ export class WorkflowHandle {
   /** Refused (ERR_TEMPORAL_UNSUPPORTED): async updates with an accepted stage wait for the engine's (issue 91). */
   startUpdate(_def: UpdateDefinition<any, any> | string, _options?: unknown): Promise<never> {
     return Promise.reject(
-      ErrTemporalUnsupported.with('startUpdate: async updates (WorkflowUpdateStage.ACCEPTED) wait for the engine item of issue 91; use executeUpdate'),
+      ErrTemporalUnsupported.with(
+        'startUpdate: async updates (WorkflowUpdateStage.ACCEPTED) wait for the engine item of issue 91; use executeUpdate',
+      ),
     );
   }
 
   /** Refused (ERR_TEMPORAL_UNSUPPORTED), as `startUpdate`. */
   getUpdateHandle(_updateId: string): never {
-    throw ErrTemporalUnsupported.with('getUpdateHandle: waits for the engine\'s async updates (issue 91)');
+    throw ErrTemporalUnsupported.with("getUpdateHandle: waits for the engine's async updates (issue 91)");
   }
 
   /** Asks the workflow to cancel. */

@@ -95,14 +95,7 @@ export function fromStored(err: unknown, depth = 0): TemporalFailure {
       undefined,
       /heartbeat/i.test(err.message) ? TimeoutType.HEARTBEAT : TimeoutType.START_TO_CLOSE,
     );
-  else
-    out = new ApplicationFailure(
-      err.message,
-      err.name,
-      false,
-      details === undefined ? undefined : [details],
-      cause,
-    );
+  else out = new ApplicationFailure(err.message, err.name, false, details === undefined ? undefined : [details], cause);
   if (err.stack !== undefined) out.stack = err.stack;
   return out;
 }

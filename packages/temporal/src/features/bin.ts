@@ -28,5 +28,7 @@ for (const s of sources) {
   process.stdout.write(`${o.result.padEnd(4)} ${o.feature}${o.why === undefined ? '' : ` — ${o.why}`} (${o.ms} ms)\n`);
 }
 const count = (r: FeatureOutcome['result']): number => outcomes.filter((o) => o.result === r).length;
-process.stdout.write(`\n${outcomes.length} features: ${count('pass')} pass, ${count('fail')} fail, ${count('n/a')} not applicable\n`);
+process.stdout.write(
+  `\n${outcomes.length} features: ${count('pass')} pass, ${count('fail')} fail, ${count('n/a')} not applicable\n`,
+);
 process.exitCode = count('fail') > 0 ? 1 : 0;

@@ -16,20 +16,26 @@ import { FeatureSource, Runner } from './harness.js';
 
 /** Features tied to Temporal's transport or wire formats, and what corresponds on ergo-ts. */
 export const NOT_APPLICABLE: Readonly<Record<string, string>> = {
-  'client/http_proxy': "an HTTP CONNECT proxy for the client's gRPC connection: nodes connect by Ergo's own protocol (TLS, docs/deploy.md)",
+  'client/http_proxy':
+    "an HTTP CONNECT proxy for the client's gRPC connection: nodes connect by Ergo's own protocol (TLS, docs/deploy.md)",
   'client/http_proxy_auth': 'the same, with proxy authentication',
   'client/http_proxy_nativeconn': "the same for the worker's native connection",
   'client/http_proxy_nativeconn_auth': 'the same, with proxy authentication',
-  'data_converter/binary': "Temporal's payload bytes in its history (binary/plain): values are kept by the store's codec (structuredCodec keeps a Uint8Array as it is)",
+  'data_converter/binary':
+    "Temporal's payload bytes in its history (binary/plain): values are kept by the store's codec (structuredCodec keeps a Uint8Array as it is)",
   'data_converter/binary_protobuf': "protobuf payloads and Temporal's proto package: the store's codec",
   'data_converter/json_protobuf': "protobuf JSON payloads and Temporal's proto package: the store's codec",
-  'data_converter/codec': "a PayloadCodec over Temporal's payload protos: a StoreCodec of your own (entities.md, \"What state can hold\")",
-  'data_converter/failure': "a FailureConverter's encoded attributes in Temporal's history: the journal's stored error (chain, stacks, details) is fixed",
-  'data_converter/empty': "the payload bytes of an undefined activity input in Temporal's history: the journal keeps the step's value",
+  'data_converter/codec':
+    'a PayloadCodec over Temporal\'s payload protos: a StoreCodec of your own (entities.md, "What state can hold")',
+  'data_converter/failure':
+    "a FailureConverter's encoded attributes in Temporal's history: the journal's stored error (chain, stacks, details) is fixed",
+  'data_converter/empty':
+    "the payload bytes of an undefined activity input in Temporal's history: the journal keeps the step's value",
   'data_converter/json': "json/plain payload bytes read from Temporal's history through its proto package",
   'schedule/cron':
     "a cron workflow (start option cronSchedule) checked through Temporal's raw gRPC WorkflowService and proto enums: a Schedule with spec `@every 2s` (cronSchedule on start is refused, ERR_TEMPORAL_UNSUPPORTED)",
-  'eager_activity/non_remote_activities_worker': "eager activity dispatch on the server's workflow-task completion: every activity is a step of the member that runs the body",
+  'eager_activity/non_remote_activities_worker':
+    "eager activity dispatch on the server's workflow-task completion: every activity is a step of the member that runs the body",
 };
 
 /** The Temporal packages and what they become. */
@@ -41,19 +47,22 @@ const PACKAGES = ['workflow', 'activity', 'client', 'worker', 'common', 'harness
  * specifiers (`ms`) resolved from here, since the copy lives outside any node_modules.
  */
 export function rewriteImports(source: string): string {
-  return source.replace(/(\bfrom\s*|\bimport\s*\(\s*)(['"])([^'"./][^'"]*)\2/g, (whole, lead: string, q: string, spec: string) => {
-    const m = /^@temporalio\/([a-z-]+)$/.exec(spec);
-    let to: string | undefined;
-    if (m !== null && PACKAGES.includes(m[1]!)) to = import.meta.resolve(`@ergo-ts/temporal/${m[1]}`);
-    else if (spec === '@grpc/grpc-js') to = import.meta.resolve('@ergo-ts/temporal/harness');
-    else if (!spec.startsWith('@temporalio/') && !spec.startsWith('node:'))
-      try {
-        to = import.meta.resolve(spec);
-      } catch {
-        to = undefined; // left as it is: the feature reports the missing module
-      }
-    return to === undefined ? whole : `${lead}${q}${to}${q}`;
-  });
+  return source.replace(
+    /(\bfrom\s*|\bimport\s*\(\s*)(['"])([^'"./][^'"]*)\2/g,
+    (whole, lead: string, q: string, spec: string) => {
+      const m = /^@temporalio\/([a-z-]+)$/.exec(spec);
+      let to: string | undefined;
+      if (m !== null && PACKAGES.includes(m[1]!)) to = import.meta.resolve(`@ergo-ts/temporal/${m[1]}`);
+      else if (spec === '@grpc/grpc-js') to = import.meta.resolve('@ergo-ts/temporal/harness');
+      else if (!spec.startsWith('@temporalio/') && !spec.startsWith('node:'))
+        try {
+          to = import.meta.resolve(spec);
+        } catch {
+          to = undefined; // left as it is: the feature reports the missing module
+        }
+      return to === undefined ? whole : `${lead}${q}${to}${q}`;
+    },
+  );
 }
 
 /** One feature's outcome. */

@@ -58,7 +58,8 @@ export function callActivity(name: string, args: unknown[], options: ActivityOpt
       retry,
       ...(startToCloseMs === undefined ? {} : { timeoutMs: startToCloseMs }),
       ...(heartbeatMs === undefined ? {} : { heartbeatTimeoutMs: heartbeatMs }),
-      cancellation: options.cancellationType === ActivityCancellationType.WAIT_CANCELLATION_COMPLETED ? 'wait' : 'abandon',
+      cancellation:
+        options.cancellationType === ActivityCancellationType.WAIT_CANCELLATION_COMPLETED ? 'wait' : 'abandon',
       ...(options.taskQueue === undefined || options.taskQueue === act.worker.taskQueue
         ? {}
         : { queue: options.taskQueue }),
@@ -100,10 +101,7 @@ async function attempt(
   if (typeof fn !== 'function')
     throw terminalError(
       toStorable(
-        ApplicationFailure.nonRetryable(
-          `Activity function ${name} is not registered on this Worker`,
-          'NotFoundError',
-        ),
+        ApplicationFailure.nonRetryable(`Activity function ${name} is not registered on this Worker`, 'NotFoundError'),
       ) as Error,
     );
   const left = deadline === undefined ? Infinity : deadline - Date.now();

@@ -149,7 +149,8 @@ type WorkflowRef = string | ((...args: any[]) => any);
 
 function typeName(w: WorkflowRef): string {
   const name = typeof w === 'function' ? w.name : w;
-  if (typeof name !== 'string' || name === '') throw ErrTemporalIncorrect.with('a workflow is a named function or a name');
+  if (typeof name !== 'string' || name === '')
+    throw ErrTemporalIncorrect.with('a workflow is a named function or a name');
   return name;
 }
 
@@ -197,7 +198,12 @@ export async function executeChild<R = unknown>(workflow: WorkflowRef, options: 
   return h.result();
 }
 
-function signalStep(def: SignalDefinition<any> | string, args: unknown[], kind: string | undefined, id: string): Promise<void> {
+function signalStep(
+  def: SignalDefinition<any> | string,
+  args: unknown[],
+  kind: string | undefined,
+  id: string,
+): Promise<void> {
   const name = typeof def === 'string' ? def : def.name;
   return op(`signal ${name}`, (act) =>
     act.ctx.step(`signal:${name}`, async (info) => {
