@@ -12,6 +12,7 @@ import { MemoryStore } from '@ergo-ts/entities';
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancelledFailure,
   Client,
   Connection,
   WorkflowExecutionAlreadyStartedError,
@@ -122,6 +123,18 @@ test('a child signalled by its parent, executeChild by name, continue-as-new kee
   const h = await start(workflows.looping, 'l1', [3], { memo: { owner: 'ada' } });
   assert.equal(await h.result(), 'ada continued');
   assert.deepEqual((await h.describe()).memo, { owner: 'ada' });
+});
+
+test('a cancel reaches the body as a CancelledFailure; rethrown, the run ends cancelled', async () => {
+  const h = await start(workflows.blocked, 'cx');
+  await h.cancel();
+  await assert.rejects(h.result(), (err: unknown) => {
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.ok(err.cause instanceof CancelledFailure, `got ${String(err.cause)}`);
+    return true;
+  });
+  assert.ok(workflows.sawCancel.has('cx'), "the body's catch saw a CancelledFailure");
+  assert.equal((await h.describe()).status.name, 'CANCELLED');
 });
 
 test("a start of a running id: WorkflowExecutionAlreadyStartedError, or the running one's handle with USE_EXISTING", async () => {

@@ -135,3 +135,18 @@ export async function scoped(): Promise<string> {
     return String((err as { code?: unknown }).code);
   }
 }
+
+/** Ids whose body caught a CancelledFailure (read by the test: the body runs in this process). */
+export const sawCancel = new Set<string>();
+
+/** Waits to be unblocked; a cancel reaches its condition as a CancelledFailure, rethrown. */
+export async function blocked(): Promise<void> {
+  let isBlocked = true;
+  wf.setHandler(finish, () => void (isBlocked = false));
+  try {
+    await wf.condition(() => !isBlocked);
+  } catch (err) {
+    if (err instanceof wf.CancelledFailure) sawCancel.add(wf.workflowInfo().workflowId);
+    throw err;
+  }
+}
