@@ -31,6 +31,7 @@ export const workspaces = [
   { dir: 'packages/entities', files: 'dist/test/*.test.js', imports: ['./dist/test/warnings_preload.js'] },
   { dir: 'packages/observer', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
   { dir: 'packages/mcp', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
+  { dir: 'packages/temporal', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
   { dir: 'packages/eslint-plugin', files: 'dist/test/*.test.js' },
   { dir: 'examples', files: 'dist/*.test.js' },
   { dir: 'bench', files: 'dist/test/*.test.js' },
