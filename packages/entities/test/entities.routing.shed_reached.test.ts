@@ -7,7 +7,9 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { ErrProcessUnknown, type Node } from 'ergo-ts';
+import { ErrNoConnection, ErrProcessUnknown, type Node } from 'ergo-ts';
+
+import { isUndelivered } from '../src/contract/undelivered.js';
 
 import type { ActivateReply } from '../src/runtime/manager_protocol.js';
 import { Router, type RoutedRuntime } from '../src/runtime/routing.js';
@@ -88,5 +90,40 @@ test('a key with no activation on this node is activated before it is called: no
     'again',
   );
   assert.equal(activations, 1);
+  router.stop();
+});
+
+test('a call whose attempt was in flight when its connection was lost is not shed by the next activation, and what it gives up with is not marked undelivered', async () => {
+  let activations = 0;
+  const rt: RoutedRuntime = {
+    ...runtime(() => ({ ok: true }) as ActivateReply),
+    activateLocal: (_kind, _key, shed) => {
+      activations++;
+      return Promise.resolve(overloaded(shed === true));
+    },
+    activeHere: () => true,
+  };
+  const router = new Router(rt, 5, 'mgr');
+  // Attempt 1: sent, and its connection lost before the answer (it may have run); attempt 2: no
+  // process (the key moved on): the activation asked for it must not be shed.
+  const answers = ['lost', 'unknown', 'done'];
+  const out = await router.guard('call', { kind: 'k', key: 'c' }, { timeout: 5000, shed: true }, () => {
+    const a = answers.shift()!;
+    if (a === 'done') return Promise.resolve('created');
+    return Promise.reject(a === 'lost' ? ErrNoConnection.with('n1@h') : ErrProcessUnknown.with('gone'));
+  });
+  assert.equal(out, 'created');
+  assert.equal(activations, 1, 'one activation, not shed');
+  // Every attempt found no process and the owner refused new work: nothing ran, marked so.
+  const never = await router
+    .guard('call', { kind: 'k', key: 'd' }, { timeout: 5000, shed: true }, () =>
+      Promise.reject(ErrProcessUnknown.with('none')),
+    )
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  assert.equal((never as { code?: unknown }).code, 'ERR_ENTITY_OVERLOADED');
+  assert.equal(isUndelivered(never), true);
   router.stop();
 });

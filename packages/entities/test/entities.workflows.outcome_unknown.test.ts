@@ -14,6 +14,7 @@ import { ErrTimeout, schema, startNode } from 'ergo-ts';
 
 import { ErrEntityOverloaded, ErrEntityUnavailable, ErrLeaseHeld, ErrStaleToken } from '../src/contract/errors.js';
 import { defineWorkflow, SqliteStore, startEntities, type EntityStore } from '../src/index.js';
+import { markUndelivered } from '../src/contract/undelivered.js';
 import { askThrough } from '../src/workflow/client/ride_through.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-wf-outcome-unknown-'));
@@ -106,6 +107,26 @@ test('a start whose first attempt may have been kept and whose next is refused b
     (e: unknown) => e,
   );
   assert.equal(alone, refused);
+});
+
+test('a start whose router gave up after an attempt that may have run it (an activation that took it and ended unanswered) is unknown when the next is refused; one that reached nothing is refused', async () => {
+  const refused = Object.assign(ErrEntityOverloaded.with('wf/x: overloaded'), { retryAfterMs: 60_000 });
+  // The router's own verdict, no timeout along its causes: activated, then ended before it answered.
+  const endedUnanswered = ErrEntityUnavailable.with('wf/x within 4000 ms (activated, then ended before it answered)');
+  const asks: Error[] = [endedUnanswered, refused];
+  const err = await askThrough(10_000, () => Promise.reject(asks.shift()!), 'workflow wf/x: start').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.equal((err as { code?: unknown }).code, 'ERR_WORKFLOW_OUTCOME_UNKNOWN');
+  // Marked by the router as reaching no handler (every attempt found no process, no route, ...).
+  const unreached = markUndelivered(ErrEntityUnavailable.with('wf/x within 4000 ms (no activation answered)'));
+  const asks2: Error[] = [unreached, refused];
+  const err2 = await askThrough(10_000, () => Promise.reject(asks2.shift()!), 'workflow wf/x: start').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.equal(err2, refused);
 });
 
 test('a start whose write was fenced (its activation lost the key: a stale token, a lease held elsewhere) is asked again, not refused to its caller', async () => {

@@ -175,19 +175,17 @@ export class Router {
     let pause = 5;
     /** The last activation answered ok: a process unknown again means it ended under us. */
     let activated = false;
-    /**
-     * An attempt reached a live activation, which ended before it answered: the operation may
-     * have been done (a start written). It is no new work any more, so no later activation of
-     * this call is refused as an overloaded owner's (shed): that refusal says nothing was done.
-     */
-    let reached = false;
     /** The pause before activating again after an activation that ended at once, ms. */
     let again = 5;
     /** The last attempt never reached its target: why (unreached.ts). */
     let unreached: Error | undefined;
     /**
-     * Some attempt may have run the operation (it was in flight when its answer failed to come).
-     * Until one did, what this call gives up with is marked undelivered (contract/undelivered.ts).
+     * Some attempt may have run the operation: it was in flight when its answer failed to come,
+     * or it reached a live activation that ended before it answered (a start may have been
+     * written). Until one did, what this call gives up with is marked undelivered
+     * (contract/undelivered.ts). Once one did, the call is no new work any more: no later
+     * activation of it is refused as an overloaded owner's (shed), a refusal that says nothing
+     * was done.
      */
     let handed = false;
     const gaveUp = <E>(e: E): E => (handed ? e : markUndelivered(e));
@@ -202,15 +200,11 @@ export class Router {
       } catch (err) {
         // Never reached (its dial failed or is under way): said so, not "no answer" (unreached.ts).
         unreached = unreachedOwner(this.#rt.node, target, err, timeout);
-        // No process, no route, a lease held elsewhere, an owner never reached: nothing ran. Any
-        // other failure (no answer in time, a connection or an owner lost under it) may have run it.
-        if (
-          unreached === undefined &&
-          !ErrProcessUnknown.is(err) &&
-          !ErrNameUnknown.is(err) &&
-          !ErrNoRoute.is(err) &&
-          !ErrLeaseHeld.is(err)
-        )
+        // No process (but for one just activated, which may have taken it and ended), no route, a
+        // lease held elsewhere, an owner never reached: nothing ran. Any other failure (no answer
+        // in time, a connection or an owner lost under it) may have run it.
+        const notThere = ErrProcessUnknown.is(err) || ErrNameUnknown.is(err);
+        if (unreached === undefined && (!notThere || activated) && !ErrNoRoute.is(err) && !ErrLeaseHeld.is(err))
           handed = true;
         last =
           unreached?.message ??
@@ -227,7 +221,6 @@ export class Router {
             // changed while it activated; or its lease or store failed): not a spin of attempt
             // and activation until the deadline, but a pause, doubling, and the owner read again.
             activated = false;
-            reached = true;
             await delay(Math.max(1, Math.min(again, this.#probeMs, deadline - Date.now())));
             again *= 2;
             target = this.#rt.ownerOf(to);
@@ -240,7 +233,7 @@ export class Router {
           let r: ActivateReply;
           try {
             r = await within(
-              this.#watched(this.#activate(target, to, Math.max(1, deadline - Date.now()), shed && !reached), target),
+              this.#watched(this.#activate(target, to, Math.max(1, deadline - Date.now()), shed && !handed), target),
               Math.max(1, deadline - Date.now()),
               () =>
                 gaveUp(
@@ -318,7 +311,9 @@ export class Router {
           continue;
         }
         if (ErrTimeout.is(err))
-          throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`, unreached ?? err);
+          throw gaveUp(
+            ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`, unreached ?? err),
+          );
         // A workflow refusal from another node: its code back, its detail kept.
         throw errorFromWire(err);
       }

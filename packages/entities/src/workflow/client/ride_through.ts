@@ -16,6 +16,7 @@
 import { DEFAULT_CALL_TIMEOUT_MS } from '../../contract/call_options.js';
 import { hasCodeAlong } from '../../contract/codes.js';
 import { ErrEntityOverloaded, ErrEntityUnavailable } from '../../contract/errors.js';
+import { isUndelivered } from '../../contract/undelivered.js';
 import { ErrWorkflowOutcomeUnknown } from '../model/errors.js';
 
 /** The pause before a request is asked again after the store was unreachable, ms. */
@@ -83,7 +84,9 @@ export async function askThrough<T>(
       }
       const again =
         isStoreUnreachable(err) || ErrEntityUnavailable.is(err) || isTimeout(err) || hasCodeAlong(err, FENCED_CODES);
-      mayHaveLanded ||= again && mayHaveBeenKept(err);
+      // A router that gave up after an attempt that may have run it (no undelivered mark: see
+      // contract/undelivered.ts) says so too: an activation that took it and ended unanswered.
+      mayHaveLanded ||= again && (mayHaveBeenKept(err) || (ErrEntityUnavailable.is(err) && !isUndelivered(err)));
       if (again && left > STORE_RETRY_MS) {
         await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
         continue;
