@@ -266,6 +266,21 @@ test('the checker fails on an effect after its instance ended, an effect from an
     }).violations.join('; '),
     /an effect from an activation that had lost its lease/,
   );
+  // After the instance ended, the same: a stop before the end and the effect right after SIGCONT.
+  const ended = inst('wfchild', 'p.child', { x: 2 }, { ...done(4), endedAt: 300 });
+  const afterEnd = checkWorkflows([ended], [work(400)], {
+    pauses: [{ source: 'n1#1', from: 250, to: 380 }],
+    events: [ev('activated', 'n1#1', 100)],
+  });
+  assert.deepEqual(afterEnd.violations, []);
+  assert.equal(afterEnd.lateInPauseWindow, 1);
+  assert.match(
+    checkWorkflows([ended], [work(400)], {
+      pauses: [{ source: 'n1#1', from: 310, to: 380 }],
+      events: [],
+    }).violations.join('; '),
+    /after the instance ended/,
+  );
   // An activation that finished its start later with an older token (it took the lease before the
   // deliverer took it over: stale from the start, its writes refused) supersedes nothing.
   const tok = (e: WfLoggedEvent, token: number): WfLoggedEvent => ({ ...e, token });

@@ -220,7 +220,14 @@ function deliveryRules(
     if (inst === undefined) continue;
     const where = `${inst.wf}/${inst.id}`;
     const end = inst.record?.endedAt;
-    if (end !== undefined && d.at > end)
+    // The documented window again: stopped before the end, the effect out right after its SIGCONT.
+    const pausedOver = (at: number): boolean =>
+      marks.pauses.some(
+        (p) =>
+          p.source === d.src && p.from <= at && p.to !== undefined && d.at >= p.to && d.at - p.to <= PAUSE_WINDOW_MS,
+      );
+    if (end !== undefined && d.at > end && d.src !== undefined && pausedOver(end)) lateInPauseWindow++;
+    else if (end !== undefined && d.at > end)
       v.push(
         `${where}: effect ${d.e} delivered by ${srcOf(d)} at ${d.at}, ${d.at - end} ms after the instance ended ${inst.record?.status ?? ''}`,
       );
@@ -247,16 +254,7 @@ function deliveryRules(
     );
     // The documented window: the deliverer was stopped before the takeover and the effect came
     // out right after its SIGCONT (its lease was checked before the stop).
-    const inWindow =
-      other !== undefined &&
-      marks.pauses.some(
-        (p) =>
-          p.source === d.src &&
-          p.from <= other.at! &&
-          p.to !== undefined &&
-          d.at >= p.to &&
-          d.at - p.to <= PAUSE_WINDOW_MS,
-      );
+    const inWindow = other !== undefined && pausedOver(other.at!);
     if (inWindow) lateInPauseWindow++;
     else if (other !== undefined && !stale.has(`${d.src} ${where}`)) {
       stale.add(`${d.src} ${where}`);
