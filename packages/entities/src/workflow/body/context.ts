@@ -168,6 +168,10 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   get handingOff(): boolean {
     return this.#holding !== undefined;
   }
+  /** Whether this run is a read-only replay (a query's, of an ended instance). */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
   /** Whether this run ended (its activation did). */
   get ended(): boolean {
     return this.#ended !== undefined;

@@ -27,6 +27,9 @@ export const COMMIT = Object.freeze({ '~wf': 'commit' });
  */
 const CHILD_WAIT_RECHECK_MS = 30_000;
 
+/** The most turns {@link CommitQueue.quiet} waits for the writes under way to end (taking a message is one or two). */
+const QUIET_ROUNDS = 8;
+
 /** @internal What the queue needs of its instance (engine.ts); read at each call. */
 export interface CommitQueueHost {
   /** The instance's entity: its state, its save, its process (the COMMIT is sent to it). */
@@ -51,6 +54,8 @@ export interface CommitQueueHost {
 export class CommitQueue {
   readonly #h: CommitQueueHost;
   #queue: Commit[] = [];
+  /** Changes queued or being saved, each settled once its save is done (see {@link written}). */
+  readonly #unsaved = new Set<Promise<void>>();
   #nudged = false;
   #runsToCount = 0;
   /**
@@ -68,6 +73,35 @@ export class CommitQueue {
   /** How many changes wait for the next save. */
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /** How many changes are queued or being saved. */
+  get unsaved(): number {
+    return this.#unsaved.size;
+  }
+
+  /** Settles once every change queued or being saved now is saved (or failed); later ones are not waited for. */
+  written(): Promise<void> {
+    return this.#unsaved.size === 0 ? Promise.resolve() : Promise.allSettled([...this.#unsaved]).then(() => undefined);
+  }
+
+  /**
+   * Settles once `run` took what was acknowledged before now and got as far as it can with it (a
+   * query waits for this: it then answers from state that took every signal and update acknowledged
+   * before it, as Temporal's does). What takes a message here is a write — a signal handed to a
+   * `ctx.signal` wait is journaled before it is acknowledged; one kept is taken by a select, a
+   * handler's wait or the body's next `ctx.signal` in a write of its own — followed by the body's
+   * code up to its next operation, which runs in microtasks. So: the writes under way are awaited,
+   * then the event loop's next turn (every microtask ran by then: the body's code that followed
+   * reached its next wait, or a write that took a message), until a turn ends with no write under
+   * way. Bounded in rounds: a body that writes without pause (a loop of quick steps) still answers.
+   */
+  async quiet(run: Run): Promise<void> {
+    for (let round = 0; round < QUIET_ROUNDS; round++) {
+      await this.written();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (run.ended || this.#unsaved.size === 0) return;
+    }
   }
 
   /** A run started here that the record does not count yet: the next save counts it. */
@@ -114,7 +148,7 @@ export class CommitQueue {
   /** Queues `mutate` of the record for the next save, on behalf of `run`; resolves once it is saved. */
   commit(mutate: (rec: WorkflowRecord) => WorkflowRecord, run?: Run): Promise<void> {
     if (this.#h.ended()) return Promise.reject(new RunEnded('the activation ended'));
-    return new Promise<void>((resolve, reject) => {
+    const saved = new Promise<void>((resolve, reject) => {
       this.#queue.push({ run, mutate, resolve, reject });
       if (this.#nudged) return;
       this.#nudged = true;
@@ -129,6 +163,12 @@ export class CommitQueue {
         this.#failed(`its journal write could not be queued: ${describeThrown(err)}`, this.#queue.splice(0));
       }
     });
+    const settled = saved.then(
+      () => void this.#unsaved.delete(settled),
+      () => void this.#unsaved.delete(settled),
+    );
+    this.#unsaved.add(settled);
+    return saved;
   }
 
   /**

@@ -358,7 +358,6 @@ export abstract class WorkflowEntity extends ReminderEntity<
     return answer;
   }
 
-  /** After a terminate (saved): the old run's waiters, watchers and children hear that it ended. */
   /** What the end's consequences need of this entity (watchers.ts). */
   #ending(): EndingHost {
     return {
@@ -468,14 +467,17 @@ export abstract class WorkflowEntity extends ReminderEntity<
     }
     const r = run;
     let handled = false;
-    const answer = r.caughtUp.then(() => {
-      if (r.diverged !== undefined) throw r.diverged; // caught up only once its catch ran
-      const h = r.query(name);
-      if (h === undefined)
-        throw ErrWorkflowIncorrect.with(`workflow ${this.spec.name}/${this.key} has not registered query ${name}`);
-      handled = true;
-      return h(arg);
-    });
+    // Answered from state that took what was acknowledged before it (commit_queue.ts's quiet).
+    const answer = r.caughtUp
+      .then(() => (r.readOnly ? undefined : this.#saving.quiet(r)))
+      .then(() => {
+        if (r.diverged !== undefined) throw r.diverged; // caught up only once its catch ran
+        const h = r.query(name);
+        if (h === undefined)
+          throw ErrWorkflowIncorrect.with(`workflow ${this.spec.name}/${this.key} has not registered query ${name}`);
+        handled = true;
+        return h(arg);
+      });
     // A handler that never settles is answered as a timeout naming it (query_bound.ts).
     const what = `${this.spec.name}/${this.key}`;
     return deferReply(boundQuery(answer, what, name, queryBudgetMs(waitMs), () => handled));
