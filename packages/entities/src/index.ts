@@ -174,7 +174,13 @@ export {
 } from './workflow/model/update_state.js';
 export { MAX_SIGNAL_ID_LENGTH } from './workflow/model/bounds.js';
 export { defineUpdate, type WorkflowUpdate } from './workflow/model/define.js';
-export type { UpdateOptions } from './workflow/client/update_request.js';
+export {
+  WorkflowUpdateHandle,
+  type StartUpdateOptions,
+  type UpdateOptions,
+  type UpdateResultOptions,
+  type WorkflowUpdateStage,
+} from './workflow/client/update_request.js';
 export type {
   ChildHandle,
   CompensationOptions,
@@ -319,6 +325,7 @@ export {
   ErrWorkflowOutcomeUnknown,
   ErrWorkflowBatchCountChanged,
   ErrWorkflowUpdateFailed,
+  ErrWorkflowUpdateNotFound,
   ErrWorkflowUpdateRejected,
   ErrWorkflowValueTooLarge,
   isTerminal,

@@ -56,6 +56,19 @@ export async function callers(entities: Entities, kit: TestEntities, ctx: Workfl
   const wrong: string = await h.update('add', { sku: 'pen', qty: 1 });
   // @ts-expect-error updateId is a string
   await h.update('add', { sku: 'pen', qty: 1 }, { updateId: 7 });
+  const started = await h.startUpdate('add', { sku: 'pen', qty: 1 }, { waitForStage: 'ACCEPTED', updateId: 'u2' });
+  const got: number = await started.result({ timeoutMs: 1000 });
+  const byId: string = await h.getUpdateHandle('u3', 'close').result();
+  // @ts-expect-error the answer of 'add' is a number
+  const wrongStarted: string = await started.result();
+  // @ts-expect-error a stage is 'ACCEPTED' or 'COMPLETED'
+  await h.startUpdate('add', { sku: 'pen', qty: 1 }, { waitForStage: 'ADMITTED' });
+  // @ts-expect-error an update the workflow does not declare
+  h.getUpdateHandle('u4', 'remove');
+  const kitStarted: number = await (
+    await kit.workflows.handle(Cart, 'c1').startUpdate('add', { sku: 'ink', qty: 1 })
+  ).result();
+  void [got, byId, wrongStarted, kitStarted];
   const k: number = await kit.workflows.handle(Cart, 'c1').update('add', { sku: 'ink', qty: 2 });
   // @ts-expect-error the kit's handle is typed the same
   await kit.workflows.handle(Cart, 'c1').update('add', { sku: 'ink' });

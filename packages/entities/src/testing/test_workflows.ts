@@ -12,7 +12,7 @@ import { ErrNameUnknown, ErrProcessUnknown, ErrTimeout, ProcessID, defineError, 
 import { hostName } from '../contract/ids.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import type { ResultOptions, WorkflowHandle } from '../workflow/client/client.js';
-import type { UpdateOptions } from '../workflow/client/update_request.js';
+import type { StartUpdateOptions, UpdateOptions, WorkflowUpdateHandle } from '../workflow/client/update_request.js';
 import type {
   AnyWorkflowKind,
   UpdateInput,
@@ -151,6 +151,15 @@ export class TestWorkflow<K extends AnyWorkflowKind> {
     options?: UpdateOptions,
   ): Promise<UpdateOutput<K, N>> {
     return this.handle.update(name, input, options);
+  }
+
+  /** `handle.startUpdate(...)`: the update kept (its ACCEPTED stage by default), and its handle. */
+  startUpdate<N extends keyof WorkflowUpdates<K> & string>(
+    name: N,
+    input: UpdateInput<K, N>,
+    options?: StartUpdateOptions,
+  ): Promise<WorkflowUpdateHandle<UpdateOutput<K, N>>> {
+    return this.handle.startUpdate(name, input, options);
   }
 
   /** `handle.cancel(reason)`. */

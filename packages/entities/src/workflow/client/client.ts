@@ -33,7 +33,15 @@ import { checkSignalId, storableSize } from '../model/bounds.js';
 import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowRequest } from '../model/record.js';
 import type { WatchMode } from '../model/record.js';
 import type { ListOptions, WorkflowRuntimeView } from './listing.js';
-import { askUpdate, type UpdateOptions } from './update_request.js';
+import {
+  askUpdate,
+  startUpdate,
+  updateHandleOf,
+  type StartUpdateOptions,
+  type UpdateOptions,
+  type UpdateTarget,
+  type WorkflowUpdateHandle,
+} from './update_request.js';
 import { WorkflowBatchClient } from './batch_client.js';
 import { askThrough, isStoreUnreachable, isTimeout, STORE_RETRY_MS } from './ride_through.js';
 import { checkIdReuse, checkStartSignal, type IdReusePolicy, type StartSignal } from './start_policy.js';
@@ -291,12 +299,45 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
     } catch (err) {
       return Promise.reject(inputRefusal(`workflow ${this.workflow}/${this.id}: update`, err));
     }
-    return askUpdate(
-      { workflow: this.workflow, id: this.id, spec: this.#spec, ask: (r, t) => this.#ask(r, t) },
-      name,
-      input,
-      o,
-    ) as Promise<UpdateOutput<K, N>>;
+    return askUpdate(this.#updateTarget(), name, input, o) as Promise<UpdateOutput<K, N>>;
+  }
+
+  /**
+   * Sends the update `name` and returns once it reached `waitForStage` (Temporal's `startUpdate`;
+   * default 'ACCEPTED': it passed its checks and is kept in the record, so the body takes and
+   * answers it even across a crash) with a handle whose `result()` waits for the answer. Refused
+   * as `update` is, before anything is journaled (ERR_WORKFLOW_UPDATE_REJECTED, ERR_WORKFLOW_INCORRECT,
+   * ERR_WORKFLOW_CLOSED); idempotent by `updateId`; ERR_WORKFLOW_TIMEOUT when the stage was not
+   * reached within `timeoutMs`.
+   */
+  startUpdate<N extends keyof WorkflowUpdates<K> & string>(
+    name: N,
+    input: UpdateInput<K, N>,
+    options: StartUpdateOptions = {},
+  ): Promise<WorkflowUpdateHandle<UpdateOutput<K, N>>> {
+    let o: StartUpdateOptions;
+    try {
+      o = { ...optionsObject(options, 'startUpdate') };
+      return startUpdate<UpdateOutput<K, N>>(this.#updateTarget(), name, input, o);
+    } catch (err) {
+      return Promise.reject(inputRefusal(`workflow ${this.workflow}/${this.id}: startUpdate`, err));
+    }
+  }
+
+  /**
+   * A handle on the update accepted under `updateId` (Temporal's `getUpdateHandle`): nothing is
+   * sent; its `result()` waits for the answer, ERR_WORKFLOW_UPDATE_NOT_FOUND for an id the instance
+   * never accepted. `name` (optional) types the result and names it in errors.
+   */
+  getUpdateHandle<N extends keyof WorkflowUpdates<K> & string>(
+    updateId: string,
+    name?: N,
+  ): WorkflowUpdateHandle<UpdateOutput<K, N>> {
+    return updateHandleOf<UpdateOutput<K, N>>(this.#updateTarget(), updateId, name);
+  }
+
+  #updateTarget(): UpdateTarget {
+    return { workflow: this.workflow, id: this.id, spec: this.#spec, ask: (r, t) => this.#ask(r, t) };
   }
 
   /**

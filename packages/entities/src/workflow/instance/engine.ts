@@ -187,7 +187,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       case 'query':
         return this.#query(r.name, r.arg, r.waitMs);
       case 'update':
-        return this.#desk().request(r.name, r.input, r.id, r.waitMs);
+        return this.#desk().request(r.name, r.input, r.id, r.waitMs, r.stage, r.known);
       case 'cancel':
         return this.#cancel(r.reason);
       case 'describe':

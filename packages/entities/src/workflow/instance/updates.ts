@@ -25,6 +25,7 @@ import {
   ErrWorkflowClosed,
   ErrWorkflowIncorrect,
   ErrWorkflowTimeout,
+  ErrWorkflowUpdateNotFound,
   ErrWorkflowUpdateRejected,
   revivedError,
   storedError,
@@ -133,13 +134,23 @@ export class UpdateDesk {
     return this.#callers.size;
   }
 
-  /** An update request (the entity's call handler): refused, or a deferred reply with its answer. */
-  request(name: unknown, input: unknown, id: unknown, waitMs: unknown): unknown {
+  /**
+   * An update request (the entity's call handler): refused, or a deferred reply with its answer —
+   * with `accepted` instead once it is kept when `stage` is 'accepted' (startUpdate), and for a
+   * `known` request (an update handle's result) only an id accepted already, never a new update.
+   */
+  request(name: unknown, input: unknown, id: unknown, waitMs: unknown, stage?: unknown, onlyKnown?: unknown): unknown {
     const rec = this.#h.known();
     if (typeof id !== 'string' || id === '' || id.length > MAX_UPDATE_ID_LENGTH)
       throw refuseCall(ErrWorkflowIncorrect.with(`update: an id is a string of 1..${MAX_UPDATE_ID_LENGTH} characters`));
     const known = rec.updates?.find((u) => u.id === id);
     if (known?.out !== undefined) return answerOf(known);
+    if (known === undefined && onlyKnown === true)
+      throw refuseCall(
+        ErrWorkflowUpdateNotFound.with(
+          `workflow ${this.#h.spec.name}/${this.#h.id} has no update ${quoted(id)} (never accepted, or answered long ago)`,
+        ),
+      );
     if (rec.status !== 'running') throw refuseCall(this.#closed(rec, name, known));
     if (known === undefined) this.#check(rec, name, input);
     this.#h.ensureRunning();
@@ -149,7 +160,17 @@ export class UpdateDesk {
     // moment later, and the key's next activation takes it.
     const retry = (): Promise<UpdateReply> =>
       new Promise((resolve) => setTimeout(() => resolve({ status: 'pending' }), RETRY_AFTER_MS).unref());
-    return deferReply(accepted.then(() => this.#answer(id, ms), retry));
+    const then = stage === 'accepted' ? () => this.#acceptedNow(id) : () => this.#answer(id, ms);
+    return deferReply(accepted.then(then, retry));
+  }
+
+  /** What an ACCEPTED-stage request is answered once update `id` is kept: its answer if it has one already. */
+  #acceptedNow(id: string): UpdateReply {
+    const rec = this.#h.known();
+    const u = rec.updates?.find((x) => x.id === id);
+    if (u?.out !== undefined) return answerOf(u);
+    // Kept, then the instance ended without answering it (a write of the same batch): its caller's result says so.
+    return { status: 'accepted' };
   }
 
   /**

@@ -78,6 +78,13 @@ export const ErrWorkflowCompensationFailed = defineError(
  */
 export const ErrWorkflowUpdateRejected = defineError('ERR_WORKFLOW_UPDATE_REJECTED', 'workflow: update rejected');
 
+/**
+ * `getUpdateHandle(updateId).result()` asked for an update the instance does not know: never
+ * accepted under that id, or answered so long ago that its answer is no longer kept (the newest
+ * 1024 answered updates are).
+ */
+export const ErrWorkflowUpdateNotFound = defineError('ERR_WORKFLOW_UPDATE_NOT_FOUND', 'workflow: no such update');
+
 /** The body answered an update with `fail(error)`: `handle.update` rejects with this, its `cause` that error. */
 export const ErrWorkflowUpdateFailed = defineError('ERR_WORKFLOW_UPDATE_FAILED', 'workflow: update failed');
 
@@ -171,6 +178,7 @@ export const ErrWorkflowUnsupported = defineError(
 keepDetailAcrossNodes(
   ErrWorkflowUpdateRejected,
   ErrWorkflowUpdateFailed,
+  ErrWorkflowUpdateNotFound,
   ErrWorkflowIncorrect,
   ErrWorkflowClosed,
   ErrWorkflowValueTooLarge,

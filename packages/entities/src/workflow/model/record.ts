@@ -237,6 +237,10 @@ export type WorkflowRequest =
       readonly input: unknown;
       readonly id: string;
       readonly waitMs: number;
+      /** Answer `accepted` once it is kept (startUpdate's ACCEPTED stage), not its outcome. */
+      readonly stage?: 'accepted';
+      /** Only an update already accepted under `id` (an update handle's result): never accept one. */
+      readonly known?: boolean;
     }
   | { readonly '~wf': 'cancel'; readonly reason: string }
   | { readonly '~wf': 'describe' }

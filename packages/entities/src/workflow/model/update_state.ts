@@ -73,6 +73,8 @@ export const MAX_UPDATE_ID_LENGTH = 256;
 export type UpdateReply =
   | { readonly status: 'answered'; readonly output: unknown }
   | { readonly status: 'failed'; readonly error: StoredError }
+  /** Kept, not answered yet: the answer to a request that asked for the ACCEPTED stage. */
+  | { readonly status: 'accepted' }
   | { readonly status: 'pending' };
 
 /** The record's updates with `u` added, keeping every pending one and the newest answered ones. */
