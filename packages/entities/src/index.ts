@@ -196,6 +196,7 @@ export type {
   WorkflowContext,
   WorkflowInfo,
 } from './workflow/body/context_types.js';
+export type { CancellationScope } from './workflow/body/scopes.js';
 export {
   WorkflowClient,
   WorkflowHandle,

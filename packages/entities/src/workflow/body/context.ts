@@ -65,6 +65,8 @@ import {
 } from './effects.js';
 import { activityAttempt, type ActivityRoute } from './activities.js';
 import { RunShare } from './run_load.js';
+import { drawn, patched } from './drawn.js';
+import { Scopes, TaggedSet, type CancellationScope, type Scope, type TimeoutOps, withTimeout } from './scopes.js';
 import { keyGeneration } from '../model/record.js';
 import { RunEnded, type RunHost, type RunParking, type RunningAttempt, type Wait } from '../model/run_host.js';
 
@@ -82,7 +84,15 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   readonly #attributes: RunAttributes;
   readonly #info: WorkflowInfo;
   readonly #waits = new Set<Wait>();
-  readonly #steps = new Set<RunningAttempt>();
+  /** Its cancellation scopes (scopes.ts), and the scope each wait and running attempt started in. */
+  readonly #scopes: Scopes = new Scopes({
+    id: () => this.id,
+    runCancel: () => (this.#cancelled ? ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`) : undefined),
+    compensating: () => this.#compensating,
+    cancelled: (scope, err) => this.#cancelScope(scope, err),
+  });
+  readonly #scopeOf = new WeakMap<object, Scope | undefined>();
+  readonly #steps = new TaggedSet<RunningAttempt>((a) => this.#scopeOf.set(a, this.#scopes.current()));
   readonly #queries = new Map<string, (arg: unknown) => unknown>();
   /** Its signal and update handlers, and the waits they run in (handlers.ts). */
   readonly #handlers = new Handlers(() => this.#ops);
@@ -216,15 +226,22 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   cancel(reason: string): void {
     if (this.#cancelled) return;
     this.#cancelled = true;
-    const err = ErrWorkflowCancelled.with(reason);
+    this.#cancelScope(undefined, ErrWorkflowCancelled.with(reason));
+  }
+
+  /**
+   * Cancels what a cancel of `scope` (undefined: the run's) reaches (scopes.ts): its waits are
+   * struck, its running attempts cancelled; a non-cancellable scope stops it.
+   */
+  #cancelScope(scope: Scope | undefined, err: Error): void {
     for (const w of [...this.#waits])
-      if (w.cancellable) {
+      if (w.cancellable && this.#scopes.reaches(this.#scopeOf.get(w), scope)) {
         // Journaled first: the commit queue is ordered, so whatever the body's catch writes comes after.
         if (w.strike !== undefined) this.#strikeWait(w.strike, err);
-        this.#struck = true;
+        if (this.#cancelled) this.#struck = true;
         w.reject(err);
       }
-    for (const a of [...this.#steps]) a.cancel(err);
+    for (const a of [...this.#steps]) if (this.#scopes.reaches(this.#scopeOf.get(a), scope)) a.cancel(err);
   }
 
   /**
@@ -261,9 +278,10 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
    * cancel, so a body resumed elsewhere rebuilds its compensation stack before the cancel strikes.
    */
   #checkCancel(): void {
-    if (!this.#cancelled || this.#compensating) return;
-    this.#struck = true;
-    throw ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`);
+    const err = this.#scopes.cancelHere(); // the run's, or a scope's (scopes.ts)
+    if (err === undefined) return;
+    if (this.#cancelled) this.#struck = true;
+    throw err;
   }
 
   /**
@@ -272,7 +290,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
    * the body's catch writes; returns the error to throw.
    */
   #strikeWait(open: WorkflowJournalEntry, err: Error): Error {
-    this.#struck = true;
+    if (this.#cancelled) this.#struck = true;
     if (this.#readOnly) return err;
     const entry: WorkflowJournalEntry = { ...open, e: storedError(err), at: this.#h.clock.now(), done: true };
     const closed = (rec: WorkflowRecord): boolean => rec.journal.some((e) => e.s === open.s && e.done === true);
@@ -288,7 +306,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
    * by anything else had ended: the operation after it met the cancel.
    */
   #struckOnReplay(seq: number): boolean {
-    if (!this.#cancelled || this.#compensating) return false;
+    if (!this.#cancelled || this.#scopes.cancelHere() === undefined) return false;
     if (seq >= this.#lastSeq) return true;
     const next = this.#entries.get(seq + 1);
     return next !== undefined && (next.t === 'step' || next.t === 'retry') && next.n.startsWith('compensate:');
@@ -364,23 +382,25 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
    * What this run lends updates.ts and effects.ts: one object a run, made at its first operation
    * (once the constructor set what it lends); its members read the run as it is at each call.
    */
-  #lent: (EffectOps & SelectOps & HandlerOps) | undefined;
-  get #ops(): EffectOps & SelectOps & HandlerOps {
+  #lent: (EffectOps & SelectOps & HandlerOps & TimeoutOps) | undefined;
+  get #ops(): EffectOps & SelectOps & HandlerOps & TimeoutOps {
     return (this.#lent ??= {
       host: this.#h,
       run: this,
       readOnly: this.#readOnly,
       next: () => this.#next(),
       lookup: (seq, t, n) => this.#lookup(seq, t, n),
-      record: (entry, mutate) => this.#record(entry, mutate),
+      record: (entry: WorkflowJournalEntry, mutate?: (rec: WorkflowRecord) => WorkflowRecord) =>
+        this.#record(entry, mutate),
       waitFor: (start, cancellable, at, strike) => this.#waitFor(start, cancellable, at, strike),
       checkCancel: () => this.#checkCancel(),
+      scopes: this.#scopes,
       caughtUp: () => this.#caughtUp(),
       ended: () => this.#ended,
       holding: () => this.#holding,
       compensating: () => this.#compensating,
-      cancelled: () => this.#cancelled,
-      strike: () => void (this.#struck = true),
+      cancelled: () => this.#scopes.cancelHere() !== undefined,
+      strike: () => void (this.#struck ||= this.#cancelled),
       endOfJournal: () => this.#endOfJournal(),
       key: (seq, t, name) => this.#key(seq, t, name),
       onThisNode: (key) => this.#onThisNode(key),
@@ -449,6 +469,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
         },
       };
       this.#waits.add(w);
+      this.#scopeOf.set(w, this.#scopes.current());
       cleanup = start(
         (v) => {
           this.#waits.delete(w);
@@ -508,18 +529,22 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     else until = sleepUntil(duration, now);
     this.#caughtUp();
     const open: WorkflowJournalEntry = { s: seq, t: 'sleep', n: '', until, at: now };
-    const cancel = (): Error => this.#strikeWait(open, ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`));
+    const cancel = (): Error =>
+      this.#strikeWait(
+        open,
+        this.#scopes.cancelHere() ?? ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`),
+      );
     if (until <= now) {
       if (hit === undefined) await this.#record({ ...open, done: true });
       // Its end is not journaled: struck when it ran (see #struckOnReplay), it strikes here again.
       else if (hit.done !== true && this.#struckOnReplay(seq)) throw cancel();
       return;
     }
-    if (hit !== undefined && this.#cancelled && !this.#compensating) throw cancel(); // still running when the cancel came
+    if (hit !== undefined && this.#scopes.cancelHere() !== undefined) throw cancel(); // still running when the cancel came
     this.#h.deadline(seq, until);
     try {
       if (hit === undefined) await this.#record(open);
-      if (this.#cancelled && !this.#compensating) throw cancel(); // the cancel came while it was written
+      if (this.#scopes.cancelHere() !== undefined) throw cancel(); // the cancel came while it was written
       // Armed again while the clock is short of `until`: a Node timer may fire a millisecond early
       // by Date.now(), and a sleep never ends early.
       await this.#waitFor<void>(
@@ -566,6 +591,19 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#handlers.onUpdate(name, handler, options as UpdateHandlerOptions<unknown> | undefined);
   }
 
+  cancellationScope(): CancellationScope {
+    return this.#scopes.make(true);
+  }
+
+  nonCancellable<T>(fn: () => Promise<T> | T): Promise<T> {
+    return this.#scopes.make(false).run(fn);
+  }
+
+  /** A scope cancelled at a durable deadline (scopes.ts): one journaled timer. */
+  withTimeout<T>(timeoutMs: number, fn: () => Promise<T> | T): Promise<T> {
+    return withTimeout(this.#ops, timeoutMs, fn);
+  }
+
   /** A wait in which handlers run (handlers.ts); a predicate that holds now takes no operation. */
   condition(fn: () => boolean, timeoutMs?: number): Promise<boolean> {
     if (typeof fn !== 'function')
@@ -600,27 +638,16 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#queries.set(name, handler);
   }
 
-  /** A value drawn once and journaled with the next write (see the context's TSDoc). */
-  #drawn<T>(t: JournalOp, draw: () => T): T {
-    const seq = this.#next();
-    const hit = this.#lookup(seq, t, '');
-    if (hit !== undefined) return hit.v as T;
-    const v = draw();
-    // Not awaited: written in order with the next commit, which any later durable effect waits for.
-    this.#record({ s: seq, t, n: '', v, at: this.#h.clock.now(), done: true }).catch(() => undefined);
-    return v;
-  }
-
   now(): number {
-    return this.#drawn('now', () => this.#h.clock.now());
+    return drawn(this.#ops, 'now', () => this.#h.clock.now());
   }
 
   random(): number {
-    return this.#drawn('random', () => Math.random());
+    return drawn(this.#ops, 'random', () => Math.random());
   }
 
   uuid(): string {
-    return this.#drawn('uuid', () => crypto.randomUUID());
+    return drawn(this.#ops, 'uuid', () => crypto.randomUUID());
   }
 
   setAttributes(values: Readonly<Record<string, IndexValue>>): Promise<void> {
@@ -629,16 +656,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   patched(id: string): boolean {
-    if (typeof id !== 'string' || id === '') throw ErrWorkflowIncorrect.with('a patch needs an id');
-    if (this.#ended !== undefined) throw this.#ended;
-    const e = this.#entries.get(this.#seq);
-    if (e !== undefined && !(e.t === 'patch' && e.n === id)) return false; // older code passed here without the patch
-    const seq = this.#next();
-    if (e !== undefined) return true;
-    this.#caughtUp();
-    if (this.#readOnly) throw this.#endOfJournal();
-    this.#record({ s: seq, t: 'patch', n: id, at: this.#h.clock.now(), done: true }).catch(() => undefined);
-    return true;
+    return patched(this.#ops, id);
   }
 
   startChild<K extends AnyWorkflowKind>(

@@ -4,6 +4,7 @@
 import type { AnyProtocol, Infer, Log, MessageOf, ReplyOf, RequestOf } from 'ergo-ts';
 
 import type { EntitiesClient } from '../../kinds/entity.js';
+import type { CancellationScope } from './scopes.js';
 import type { EntityAddress } from '../../kinds/entity.js';
 import type { AttributeSchemas, SetAttributesArg } from '../model/attributes.js';
 import type {
@@ -279,6 +280,35 @@ export interface WorkflowContext<
    * leaves them unhandled (a warning is logged; their updates' callers get ERR_WORKFLOW_CLOSED).
    */
   allHandlersFinished(): Promise<void>;
+  /**
+   * A new cancellation scope inside the current one (Temporal's `new CancellationScope()`):
+   * operations asked while `scope.run(fn)` runs belong to it, and `scope.cancel(reason)` cancels
+   * them alone — its waits throw ERR_WORKFLOW_CANCELLED (journaled), its running steps have their
+   * `signal` aborted and are waited for (or ended, `cancellation: 'abandon'`), and what it asks
+   * afterwards throws ERR_WORKFLOW_CANCELLED. The run's cancel reaches it too. Race a step against
+   * a timer, cancel the loser:
+   *
+   * ```ts
+   * const scope = ctx.cancellationScope();
+   * const charge = scope.run(() => ctx.step('charge', chargeCard));
+   * await ctx.sleep(30_000); // or a signal, a condition...
+   * scope.cancel('too slow');
+   * await charge.catch(() => undefined); // ERR_WORKFLOW_CANCELLED once the attempt settled
+   * ```
+   */
+  cancellationScope(): CancellationScope;
+  /**
+   * Runs `fn` where no cancel from outside reaches (Temporal's `CancellationScope.nonCancellable`):
+   * cleanup after the run was cancelled, or an operation that must finish. A cancellable scope made
+   * inside it can still be cancelled by its own `cancel`.
+   */
+  nonCancellable<T>(fn: () => Promise<T> | T): Promise<T>;
+  /**
+   * Runs `fn` in a new cancellable scope that is cancelled once `timeoutMs` passed (Temporal's
+   * `CancellationScope.withTimeout`): a durable timer, journaled, that holds across a restart. Its
+   * operations then throw ERR_WORKFLOW_CANCELLED ("... timed out after N ms"); settles as `fn` does.
+   */
+  withTimeout<T>(timeoutMs: number, fn: () => Promise<T> | T): Promise<T>;
   /** Answers the query `name` (read-only: it sees the body's variables; it must not change them). */
   onQuery<N extends keyof Q & string>(name: N, handler: (arg: unknown) => Infer<Q[N]>): void;
   /** The time, journaled (the same on a replay). */

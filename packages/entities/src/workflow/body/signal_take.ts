@@ -35,7 +35,7 @@ export async function takeSignal(
   return ops.waitFor<unknown>(
     (resolve, reject) => {
       got.then(resolve, reject);
-      return () => undefined;
+      return () => ops.host.dropSignal?.(seq);
     },
     true,
     until,

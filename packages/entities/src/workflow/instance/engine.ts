@@ -689,6 +689,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
         else this.#deadlines.set(seq, until);
       },
       awaitSignal: (seq, name, until, recordOpen) => this.#signals.await(seq, name, until, recordOpen, owner()),
+      dropSignal: (seq) => this.#signals.dropSeq(seq),
       awaitUpdate: (seq, name, until, recordOpen) => this.#desk().await(seq, name, until, recordOpen, owner()),
       awaitSelect: (seq, key, arms, until, recordOpen) =>
         this.#selects.await(seq, key, arms, until, recordOpen, owner()),
@@ -776,8 +777,6 @@ export abstract class WorkflowEntity extends ReminderEntity<
         () => undefined,
       );
   }
-
-  // ---- watchers ----
 
   async #watch(pid: unknown, mode: unknown, on: boolean): Promise<string> {
     let o: WatchOutcome;

@@ -148,6 +148,14 @@ export class SignalWaits {
     this.#waiters = this.#waiters.filter((x) => x !== w);
   }
 
+  /** The body stopped waiting at operation `seq` (a scope's cancel struck it): a later signal is kept. */
+  dropSeq(seq: number): void {
+    const w = this.#waiters.find((x) => x.seq === seq && !x.settled);
+    if (w === undefined) return;
+    w.settled = true;
+    this.drop(w);
+  }
+
   /** Rejects every wait with `err` (a cancel). */
   rejectAll(err: Error): void {
     for (const w of this.#waiters.splice(0)) {

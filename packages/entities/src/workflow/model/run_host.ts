@@ -38,6 +38,8 @@ export interface RunHost {
   deadline(seq: number, until: number | undefined): void;
   /** Waits for signal `name` as operation `seq` (the engine consumes a kept one or the next to come). */
   awaitSignal(seq: number, name: string, until: number | undefined, recordOpen: boolean): Promise<unknown>;
+  /** The body stopped waiting for the signal of operation `seq` (a scope's cancel): a later signal is kept. */
+  dropSignal?(seq: number): void;
   /** Waits for an update of `names` as operation `seq` (updates.ts: the oldest kept one, or the next accepted). */
   awaitUpdate(seq: number, names: readonly string[], until: number | undefined, recordOpen: boolean): UpdateTake;
   /** Waits for the first branch of a `ctx.select` as operation `seq` (select_waits.ts decides it). */

@@ -1,0 +1,48 @@
+// What a body draws once and a replay reads back: `ctx.now()`, `ctx.random()`, `ctx.uuid()` (a
+// value journaled with the next write) and `ctx.patched(id)` (a marker journaled where new code
+// passes, absent where older code passed). Each is one operation of the run (context.ts lends
+// its numbering and journal); none waits.
+
+import { ErrWorkflowIncorrect } from '../model/errors.js';
+import type { JournalOp, WorkflowJournalEntry } from '../model/record.js';
+import type { RunHost } from '../model/run_host.js';
+
+/** @internal What drawing a value needs of its run. */
+export interface DrawOps {
+  readonly host: RunHost;
+  readonly readOnly: boolean;
+  next(): number;
+  lookup(seq: number, t: JournalOp, n: string): WorkflowJournalEntry | undefined;
+  record(entry: WorkflowJournalEntry): Promise<void>;
+  entryAt(seq: number): WorkflowJournalEntry | undefined;
+  seq(): number;
+  caughtUp(): void;
+  ended(): Error | undefined;
+  endOfJournal(): Error;
+}
+
+/** A value drawn once (`draw`) as operation `t`, or the one its journal holds. */
+export function drawn<T>(ops: DrawOps, t: JournalOp, draw: () => T): T {
+  const seq = ops.next();
+  const hit = ops.lookup(seq, t, '');
+  if (hit !== undefined) return hit.v as T;
+  const v = draw();
+  // Not awaited: written in order with the next commit, which any later durable effect waits for.
+  ops.record({ s: seq, t, n: '', v, at: ops.host.clock.now(), done: true }).catch(() => undefined);
+  return v;
+}
+
+/** `ctx.patched(id)`: true where the journal has the patch or the run is past its journal. */
+export function patched(ops: DrawOps, id: string): boolean {
+  if (typeof id !== 'string' || id === '') throw ErrWorkflowIncorrect.with('a patch needs an id');
+  const ended = ops.ended();
+  if (ended !== undefined) throw ended;
+  const e = ops.entryAt(ops.seq());
+  if (e !== undefined && !(e.t === 'patch' && e.n === id)) return false; // older code passed here without the patch
+  const seq = ops.next();
+  if (e !== undefined) return true;
+  ops.caughtUp();
+  if (ops.readOnly) throw ops.endOfJournal();
+  ops.record({ s: seq, t: 'patch', n: id, at: ops.host.clock.now(), done: true }).catch(() => undefined);
+  return true;
+}
