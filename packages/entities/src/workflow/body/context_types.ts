@@ -66,6 +66,13 @@ export interface StepOptions<T> {
    */
   readonly heartbeatTimeoutMs?: number;
   /**
+   * How long an attempt may wait to start, in ms (Temporal's schedule-to-start): for a slot of its
+   * queue, or — an activity — for a live member that serves its queue. Then the step fails for good
+   * (ERR_WORKFLOW_STEP_FAILED, its `cause` an ERR_WORKFLOW_TIMEOUT saying so; not retried). Counted
+   * from when the attempt was due, in this activation. `timeoutMs` starts only once it runs. Default: wait.
+   */
+  readonly scheduleToStartTimeoutMs?: number;
+  /**
    * A compensation, pushed on the saga's stack once the step succeeded (see `runCompensations`):
    * a function, or `{ run, timeoutMs, retry }` to bound it as a step is bounded. It runs as a step
    * of its own: `info.idempotencyKey` is the compensation's key (not the step's), the same on

@@ -23,6 +23,7 @@ import {
   ErrWorkflowTimeout,
   ErrWorkflowValueTooLarge,
   isTerminal,
+  notStarted,
   revivedError,
   storedError,
   type StoredError,
@@ -137,6 +138,7 @@ export async function runStep<T>(
   }
   checkStepTimeout(name, options.timeoutMs);
   checkStepTimeout(name, options.heartbeatTimeoutMs, 'heartbeatTimeoutMs');
+  checkStepTimeout(name, options.scheduleToStartTimeoutMs, 'scheduleToStartTimeoutMs');
   const queue = {
     queue: checkQueueName(`step ${name}`, options.queue),
     priority: checkPriority(`step ${name}`, options.priority),
@@ -162,6 +164,9 @@ export async function runStep<T>(
   const onCancel: OnCancel = !struck || inner.signalOnCancel === false ? 'ignore' : (options.cancellation ?? 'wait');
   h.busy(1);
   let engineWaits = 0;
+  // When the attempt due must have started (scheduleToStartTimeoutMs): kept while it waits for a
+  // slot or a member to run it, and while a member it was sent to could not take it.
+  let start: { by: number; ms: number } | undefined;
   try {
     for (let attempt = first; ; attempt++) {
       ops.checkCancel(); // a cancel that came during the retry entry's write
@@ -174,6 +179,8 @@ export async function runStep<T>(
       // run ends here and the next one (here or on the next owner) goes on from the journal.
       const stop = ops.ended() ?? ops.holding();
       if (stop !== undefined) throw stop;
+      const s2s = options.scheduleToStartTimeoutMs;
+      if (s2s !== undefined) start ??= { by: h.clock.now() + s2s, ms: s2s };
       let value: T;
       try {
         // A slot of its queue first (queues.ts; none asked of a queue without limits), then one of
@@ -185,7 +192,8 @@ export async function runStep<T>(
         let slot: { release(): void } | undefined;
         let permit: { release(): void } | undefined;
         try {
-          slot = t === 'step' ? await waitForSlot(ops, seq, name, attempt, queue, struck, inner.route) : undefined;
+          slot =
+            t === 'step' ? await waitForSlot(ops, seq, name, attempt, queue, struck, inner.route, start) : undefined;
           away = false;
           ops.share.back();
           permit = t === 'step' ? await stepPermit(ops, struck) : undefined;
@@ -206,12 +214,15 @@ export async function runStep<T>(
         const ended = ops.ended() ?? (err instanceof RunEnded ? err : undefined);
         if (ended !== undefined) throw ended;
         const cancelled = struck && ops.cancelled();
-        if (
+        const undelivered =
           !cancelled &&
           ((inner.engine === true && isEngineFailure(err)) ||
             ErrWorkflowActivityNotDelivered.is(err) ||
-            ErrWorkflowCallNotDelivered.is(err))
-        ) {
+            ErrWorkflowCallNotDelivered.is(err));
+        // Not started in time: fails for good, as a slot's wait past it does (queues.ts).
+        if (undelivered && start !== undefined && h.clock.now() >= start.by)
+          err = notStarted(name, start.ms, `it reached no member to run it: ${describeThrown(err)}`);
+        else if (undelivered) {
           // The engine's own call failed for the engine's reasons, or an activity's attempt
           // reached no member to run it (body/activities.ts), or a `ctx.call` no handler of its
           // entity (entityCallAttempt): wait and call again, as the same attempt; nothing
@@ -226,10 +237,12 @@ export async function runStep<T>(
               engineWaits,
               describeThrown(err),
             );
-          await delay(ops, engineRetryMs(engineWaits), struck);
+          const wait = engineRetryMs(engineWaits);
+          await delay(ops, start === undefined ? wait : Math.max(1, Math.min(wait, start.by - h.clock.now())), struck);
           attempt--;
           continue;
         }
+        start = undefined; // the next attempt (a retry) is due anew
         const last =
           isTerminal(err) ||
           ErrWorkflowValueTooLarge.is(err) ||
@@ -265,6 +278,7 @@ export async function runStep<T>(
         const failed = stepFailed(name, attempt, err);
         throw cancelled ? cancelledIn(ops, name, failed) : failed;
       }
+      start = undefined;
       // Decided before the write, as a replay of the entry decides.
       const cancelled = struck && ops.cancelled();
       const c = cancelled ? { c: true } : {};

@@ -173,6 +173,16 @@ export const ErrWorkflowUnsupported = defineError(
   'workflow: not supported by this runtime or its store',
 );
 
+/**
+ * The failure of a step whose attempt did not start within its `scheduleToStartTimeoutMs` (`ms`):
+ * ERR_WORKFLOW_TIMEOUT saying why, terminal (Temporal does not retry a schedule-to-start timeout).
+ */
+export function notStarted(name: string, ms: number, why: string): Error {
+  return terminalError(
+    ErrWorkflowTimeout.with(`step ${name} did not start within ${ms} ms (scheduleToStartTimeoutMs): ${why}`),
+  );
+}
+
 // A refusal's detail (a validator's message, the update's failure, the query that timed out)
 // reaches a caller on another node.
 keepDetailAcrossNodes(

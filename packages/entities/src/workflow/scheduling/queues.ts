@@ -23,12 +23,11 @@
 // handing it on. The poll stays, for a wake lost or a slot freed by its lease's end.
 
 import type { Log } from 'ergo-ts';
-
 import { describeThrown } from '../../contract/thrown.js';
 import type { EntityStore } from '../../contract/store.js';
-import { ErrWorkflowIncorrect } from '../model/errors.js';
+import { ErrWorkflowIncorrect, notStarted } from '../model/errors.js';
 import { checkQueueName } from '../model/define.js';
-import { readChecked } from '../model/bounds.js';
+import { readChecked, timerMs } from '../model/bounds.js';
 import type { RunOps } from '../model/run_host.js';
 import type { WorkflowRunningOperation } from '../model/record.js';
 
@@ -670,7 +669,8 @@ export interface QueueChoice {
 /**
  * Waits for a slot of the queue of attempt `attempt` of step `name` (operation `seq`): undefined at
  * once when its queue has no limit and is served here (no store operation). The wait is the run's:
- * its end (or, `cancellable`, a cancel) rejects it, and the attempt leaves the queue.
+ * its end (or, `cancellable`, a cancel) rejects it, and the attempt leaves the queue; so does the
+ * step's scheduleToStartTimeoutMs (`start`) once past.
  */
 export async function waitForSlot(
   ops: RunOps,
@@ -680,8 +680,20 @@ export async function waitForSlot(
   choice: QueueChoice,
   cancellable: boolean,
   route?: { member?: string | undefined; priority?: number; seq?: number },
+  start?: { readonly by: number; readonly ms: number },
 ): Promise<QueueSlot | undefined> {
   const h = ops.host;
+  const bounded =
+    <T>(why: string, wait: (resolve: (v: T) => void) => () => void) =>
+    (resolve: (v: T) => void, reject: (e: Error) => void): (() => void) => {
+      const leave = wait(resolve);
+      if (start === undefined) return leave;
+      const t = h.clock.setTimeout(() => reject(notStarted(name, start.ms, why)), timerMs(start.by - h.clock.now()));
+      return () => {
+        h.clock.clearTimeout(t);
+        leave();
+      };
+    };
   const queue = choice.queue ?? h.spec.queue ?? DEFAULT_QUEUE;
   const queues = queuesOf(h.entities);
   const priority = choice.priority ?? h.spec.priority ?? 0;
@@ -692,7 +704,11 @@ export async function waitForSlot(
     route.priority = priority;
     route.seq = seq;
     if (queues !== undefined && !queues.serves(queue)) {
-      route.member = await ops.waitFor<string>((resolve) => queues.route(request, resolve), cancellable);
+      const why = `no live member serves queue ${queue}`;
+      route.member = await ops.waitFor<string>(
+        bounded(why, (resolve) => queues.route(request, resolve)),
+        cancellable,
+      );
       return undefined;
     }
   }
@@ -700,17 +716,21 @@ export async function waitForSlot(
   let granted: QueueSlot | undefined;
   let left = false;
   try {
-    return await ops.waitFor<QueueSlot>((resolve) => {
-      const leave = queues.take(request, (slot) => {
-        // Granted after the wait ended (the run ended, a cancel): given back at once.
-        if (left) slot.release();
-        else resolve((granted = slot));
-      });
-      return () => {
-        left = true;
-        leave();
-      };
-    }, cancellable);
+    const why = `queue ${queue} gave it no slot`;
+    return await ops.waitFor<QueueSlot>(
+      bounded(why, (resolve) => {
+        const leave = queues.take(request, (slot) => {
+          // Granted after the wait ended (the run's end, a cancel, its start timeout): given back.
+          if (left) slot.release();
+          else resolve((granted = slot));
+        });
+        return () => {
+          left = true;
+          leave();
+        };
+      }),
+      cancellable,
+    );
   } catch (e) {
     granted?.release();
     throw e;
