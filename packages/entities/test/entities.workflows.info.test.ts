@@ -39,6 +39,7 @@ test('workflowInfo: kind, id, run id and number, the run it continued from; the 
   assert.equal(first!.continuedFromRunId, undefined);
   assert.equal(typeof first!.runId, 'string');
   assert.equal(typeof first!.runStartedAt, 'number');
+  assert.equal(first!.attempt, 1, 'no workflow-level retry: always the first attempt');
   assert.equal(second!.run, 2);
   assert.equal(second!.runId, d.runId, "the second run's id, as describe() shows it");
   assert.notEqual(second!.runId, first!.runId);

@@ -138,6 +138,7 @@ export async function replayWorkflow(
     peek: () => record,
     startChild: outside,
     childResult: outside,
+    signalChild: outside,
     cancelChild: outside,
     confirmLease: outside,
     continueAsNew: outside,

@@ -3,8 +3,12 @@
 // does not start, wait or cancel again), run by the engine on the body's behalf. A Run lends its
 // sequencing, journal and waits (EffectOps); a select's child branch reads the handle's CHILD_OF.
 
+import { createHash } from 'node:crypto';
+
 import type { ChildHandle } from './context_types.js';
-import type { AnyWorkflowKind, WorkflowInput, WorkflowOutput } from '../model/define.js';
+import { MAX_SIGNAL_ID_LENGTH } from '../model/bounds.js';
+import { ErrWorkflowClosed, terminalError } from '../model/errors.js';
+import type { AnyWorkflowKind, WorkflowInput, WorkflowOutput, WorkflowSignals } from '../model/define.js';
 import { CHILD_OF } from '../model/select_types.js';
 import { runStep, type EffectOps } from './effects.js';
 
@@ -23,7 +27,7 @@ export async function startChild<K extends AnyWorkflowKind>(
   kind: K,
   id: string,
   input: WorkflowInput<K>,
-): Promise<ChildHandle<WorkflowOutput<K>>> {
+): Promise<ChildHandle<WorkflowOutput<K>, WorkflowSignals<K>>> {
   const h = ops.host;
   const parent = `${h.spec.name}/${h.id}`;
   const name = `${kind.name}/${id}`;
@@ -61,9 +65,28 @@ export async function startChild<K extends AnyWorkflowKind>(
         // child's outcome settles it, never its owner or the store unreachable for a while.
         { signalOnCancel: false, engine: true },
       ),
+    // A step of the parent: journaled once sent; its signal id (from the step's idempotency key) keeps it once at the child.
+    signal: (signalName: string, payload: unknown) =>
+      runStep(
+        ops,
+        'child',
+        `signal ${signalName} ${name}`,
+        (info) =>
+          h.signalChild(kind, id, signalName, payload, childSignalId(info.idempotencyKey)).catch((err: unknown) => {
+            // A child that ended keeps no signal: the step fails at once (no retry).
+            throw ErrWorkflowClosed.is(err) ? terminalError(err as Error) : err;
+          }),
+        {},
+        { engine: true },
+      ).then(() => undefined),
     cancel: (reason = `cancelled by ${parent}`) =>
       runStep(ops, 'child', `cancel ${name}`, () => h.cancelChild(kind, id, reason), {}, { engine: true }).then(
         () => undefined,
       ),
-  } as ChildHandle<WorkflowOutput<K>>;
+  } as ChildHandle<WorkflowOutput<K>, WorkflowSignals<K>>;
+}
+
+/** A child signal's id: its step's idempotency key, hashed when longer than a signal id may be. */
+function childSignalId(key: string): string {
+  return key.length <= MAX_SIGNAL_ID_LENGTH ? key : createHash('sha256').update(key).digest('hex');
 }

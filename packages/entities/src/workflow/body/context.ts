@@ -28,6 +28,7 @@ import {
   type SignalSchemas,
   type WorkflowInput,
   type WorkflowOutput,
+  type WorkflowSignals,
 } from '../model/define.js';
 import {
   ErrWorkflowCancelled,
@@ -663,7 +664,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     kind: K,
     id: string,
     input: WorkflowInput<K>,
-  ): Promise<ChildHandle<WorkflowOutput<K>>> {
+  ): Promise<ChildHandle<WorkflowOutput<K>, WorkflowSignals<K>>> {
     return startChild(this.#ops, kind, id, input);
   }
 

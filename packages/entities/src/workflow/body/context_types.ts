@@ -16,6 +16,7 @@ import type {
   UpdateSchemas,
   WorkflowInput,
   WorkflowOutput,
+  WorkflowSignals,
 } from '../model/define.js';
 import type { UpdateOf } from '../model/define.js';
 
@@ -148,14 +149,26 @@ export interface WorkflowInfo {
   readonly continuedFromRunId: string | undefined;
   /** When this run started, epoch ms (undefined: not known). */
   readonly runStartedAt: number | undefined;
+  /**
+   * Temporal's workflow attempt: always 1 — a failed run is not started again by a retry policy
+   * here (steps retry; an operator's `resume` goes on in the same run).
+   */
+  readonly attempt: number;
 }
 
 /** A child workflow started by `ctx.startChild`. */
-export interface ChildHandle<O> {
+export interface ChildHandle<O, Sg extends SignalSchemas = SignalSchemas> {
   /** The child's workflow id. */
   readonly id: string;
   /** Waits for the child's outcome (journaled in the parent: a replay does not wait again). */
   result(): Promise<O>;
+  /**
+   * Signals the child (Temporal's `ChildWorkflowHandle.signal`): a step of the parent, journaled
+   * once the child kept it; its signal id comes from the step's idempotency key, so the child keeps
+   * it once however often a crash makes the parent send it. ERR_WORKFLOW_STEP_FAILED (its cause
+   * ERR_WORKFLOW_CLOSED) when the child ended.
+   */
+  signal<N extends keyof Sg & string>(name: N, payload: Infer<Sg[N]>): Promise<void>;
   /** Asks the child to cancel (journaled as a step of the parent). */
   cancel(reason?: string): Promise<void>;
 }
@@ -335,7 +348,7 @@ export interface WorkflowContext<
     kind: K,
     id: string,
     input: WorkflowInput<K>,
-  ): Promise<ChildHandle<WorkflowOutput<K>>>;
+  ): Promise<ChildHandle<WorkflowOutput<K>, WorkflowSignals<K>>>;
   /** Starts a child workflow and waits for its outcome. */
   child<K extends AnyWorkflowKind>(kind: K, id: string, input: WorkflowInput<K>): Promise<WorkflowOutput<K>>;
   /**

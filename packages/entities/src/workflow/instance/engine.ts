@@ -160,8 +160,6 @@ export abstract class WorkflowEntity extends ReminderEntity<
     if (this.state === undefined) this.state = emptyRecord();
   }
 
-  // ---- the entity's handlers ----
-
   override handleMessage(message: unknown): Promise<void> | undefined {
     this.#purged();
     if (message === COMMIT) return this.#saving.flush();
@@ -289,8 +287,6 @@ export abstract class WorkflowEntity extends ReminderEntity<
       },
     }));
   }
-
-  // ---- requests ----
 
   /**
    * A start (start_policy.ts): a new instance, or a new run under the id of one that ended when
@@ -593,8 +589,6 @@ export abstract class WorkflowEntity extends ReminderEntity<
     return probeOf(this.state, this.#run, halted, this.#saving.queued, this.#signals.waiters, updates, selects);
   }
 
-  // ---- running the body ----
-
   #known(): WorkflowRecord {
     const rec = this.state;
     if (rec.status === undefined)
@@ -702,6 +696,11 @@ export abstract class WorkflowEntity extends ReminderEntity<
       childResult: (kind, id, abort) => this.#workflows().handle(kind, id).result({ signal: abort }),
       confirmLease: () => confirmedOrEnded(leaseConfirmed(this), owner),
       continueAsNew: (input) => this.#continueAsNew(input, owner()),
+      signalChild: (kind, id, name, payload, sid) =>
+        this.#workflows()
+          .handle(kind, id)
+          .signal(name as never, payload as never, { id: sid })
+          .then(() => undefined),
       cancelChild: (kind, id, reason) =>
         this.#workflows()
           .handle(kind, id)

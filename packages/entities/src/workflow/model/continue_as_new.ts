@@ -191,6 +191,7 @@ export function runInfo(
   run: number;
   continuedFromRunId: string | undefined;
   runStartedAt: number | undefined;
+  attempt: number;
 } {
   const run = rec.run ?? 1;
   // The run it continued from is the last one kept, when that one continued (not an ended
@@ -198,7 +199,7 @@ export function runInfo(
   const last = rec.previousRuns?.at(-1);
   const from = last?.status === 'continued' && last.run === run - 1 ? last.runId : undefined;
   const runStartedAt = rec.runStartedAt ?? rec.startedAt;
-  return { workflowType, workflowId, runId: rec.runId, run, continuedFromRunId: from, runStartedAt };
+  return { workflowType, workflowId, runId: rec.runId, run, continuedFromRunId: from, runStartedAt, attempt: 1 };
 }
 
 /** The run fields `describe()` shows of `rec` (its current run, and the runs it continued from). */

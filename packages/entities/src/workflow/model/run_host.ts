@@ -58,6 +58,8 @@ export interface RunHost {
   startChild(kind: AnyWorkflowKind, id: string, input: unknown): Promise<void>;
   /** Waits for a child's outcome: its output, or the error it failed with. */
   childResult(kind: AnyWorkflowKind, id: string, abort: AbortSignal): Promise<unknown>;
+  /** Signals a child (kept once under signal id `signalId`). */
+  signalChild(kind: AnyWorkflowKind, id: string, name: string, payload: unknown, signalId: string): Promise<void>;
   /** Asks a child to cancel. */
   cancelChild(kind: AnyWorkflowKind, id: string, reason: string): Promise<void>;
   /**
