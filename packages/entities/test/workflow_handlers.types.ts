@@ -34,3 +34,23 @@ export const Typed = defineWorkflow(
     return { held, none };
   },
 );
+
+/** A child handle's signal is typed by the child's signals; scopes run and return what their function does. */
+export const TypedParent = defineWorkflow('typed-parent', {}, async (ctx) => {
+  const child = await ctx.startChild(Typed, 'c', undefined as never);
+  await child.signal('n', 1);
+  // @ts-expect-error the payload of 'n' is a number
+  await child.signal('n', 'one');
+  // @ts-expect-error a signal the child does not declare
+  await child.signal('x', 1);
+  const scope = ctx.cancellationScope();
+  const n: number = await scope.run(async () => 1);
+  const cancelled: boolean = scope.cancelled;
+  scope.cancel('why');
+  const s: string = await ctx.withTimeout(1000, () => 'in time');
+  const v: void = await ctx.nonCancellable(() => ctx.sleep(1));
+  // @ts-expect-error withTimeout's function returns a string here
+  const wrong: number = await ctx.withTimeout(1000, () => 'in time');
+  const attempt: number = ctx.workflowInfo().attempt;
+  return { n, cancelled, s, v, wrong, attempt };
+});
