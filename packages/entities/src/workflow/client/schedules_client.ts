@@ -16,6 +16,7 @@ import { SCHEDULE_KIND, type ScheduleProtocol } from '../scheduling/schedules_en
 import {
   checkOverlap,
   checkPolicies,
+  checkRunWorkflowId,
   checkScheduleId,
   checkSpec,
   type OverlapPolicy,
@@ -37,6 +38,12 @@ export interface ScheduleOptions<K extends AnyWorkflowKind = AnyWorkflowKind> {
   /** The input of every run (checked against the kind's input schema now). */
   readonly input: WorkflowInput<K>;
   readonly policies?: SchedulePolicies;
+  /**
+   * The runs' workflow id before the time (Temporal's action `workflowId`): the run at nominal
+   * time t is `<workflowId>-<t, ISO 8601>`. Default: the schedule id. 1..MAX_SCHEDULE_ID_BYTES
+   * UTF-8 bytes, else ERR_WORKFLOW_INCORRECT.
+   */
+  readonly workflowId?: string;
   /** Created paused (default false). */
   readonly paused?: boolean;
   /** A note for operators (why it exists, why it is paused). */
@@ -50,6 +57,8 @@ export interface ScheduleUpdate<K extends AnyWorkflowKind = AnyWorkflowKind> {
   readonly spec?: ScheduleSpec;
   readonly policies?: SchedulePolicies;
   readonly input?: WorkflowInput<K>;
+  /** The runs' workflow id before the time, from the next run on (see {@link ScheduleOptions.workflowId}). */
+  readonly workflowId?: string;
   /** The kind, to check `input` against its schema here. */
   readonly kind?: K;
   readonly note?: string;
@@ -156,6 +165,7 @@ export class ScheduleClient {
           input: o.input,
           spec: checkSpec(o.spec),
           ...checkPolicies(o.policies),
+          ...(o.workflowId === undefined ? {} : { workflowId: checkRunWorkflowId(o.workflowId) }),
         };
         const note = checkNote(o.note, 'create');
         if (o.paused !== undefined && typeof o.paused !== 'boolean')
@@ -260,7 +270,7 @@ export class ScheduleClient {
     });
   }
 
-  /** Changes its spec, policies or input (the next run counts from now). */
+  /** Changes its spec, policies, input or runs' workflow id (the next run counts from now). */
   update<K extends AnyWorkflowKind = AnyWorkflowKind>(id: string, changes: ScheduleUpdate<K>): Promise<'updated'> {
     return this.#ask(
       id,
@@ -270,6 +280,7 @@ export class ScheduleClient {
         const def: Partial<ScheduleDef> = {
           ...(c.spec === undefined ? {} : { spec: checkSpec(c.spec) }),
           ...(c.policies === undefined ? {} : checkPolicies(c.policies)),
+          ...(c.workflowId === undefined ? {} : { workflowId: checkRunWorkflowId(c.workflowId) }),
         };
         if (c.input !== undefined) {
           if (c.kind !== undefined) checkInput(checkKind(c.kind, 'update'), c.input, `schedule ${id}: update`);
@@ -328,6 +339,7 @@ export class ScheduleClient {
         out.push({
           id: row.key,
           workflow: s.def.workflow,
+          ...(s.def.workflowId === undefined ? {} : { workflowId: s.def.workflowId }),
           status,
           note: s.note,
           spec: s.def.spec,

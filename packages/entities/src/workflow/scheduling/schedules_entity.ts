@@ -5,8 +5,8 @@
 //
 // The state holds a cursor: every nominal time at or before it has been dealt with (started,
 // skipped by the overlap policy, or missed beyond the catch-up window). A fire of the `tick`
-// reminder starts the runs due since the cursor, each under the id `<scheduleId>-<time>` with id
-// reuse 'never', then saves the new cursor with the next `tick` in one transaction (the host
+// reminder starts the runs due since the cursor, each under the id `<scheduleId>-<time>` (or
+// `<workflowId>-<time>` when the schedule names one) with id reuse 'never', then saves the new cursor with the next `tick` in one transaction (the host
 // saves the handler's state, the fire's id and the staged reminder together). A crash between a
 // start and that save leaves the cursor behind: the next fire starts the same times again, which
 // finds their instances there and starts nothing. So no nominal time inside the catch-up window
@@ -28,6 +28,7 @@ import type { ResultReply } from '../model/record.js';
 import { ErrScheduleExists, ErrScheduleNotFound } from './schedules_types.js';
 import {
   checkOverlap,
+  checkRunWorkflowId,
   countNominal,
   jitterOf,
   nextNominal,
@@ -109,6 +110,16 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
     return clockOf(this).now();
   }
 
+  /** The id of the run at `t`: `<workflowId or schedule id>-<time>`. */
+  #runId(def: ScheduleDef, t: number): string {
+    return runIdOf(def.workflowId ?? this.key, t);
+  }
+
+  /** The id of `item`'s run: the one fixed when it was asked, else by the current definition. */
+  #itemId(def: ScheduleDef, item: ScheduleItem): string {
+    return item.id ?? this.#runId(def, item.t);
+  }
+
   /**
    * Refuses a spec with no nominal time after `now` (its `endAt` past, or before its next time):
    * kept, it would be a schedule that never runs, shown as active. Checked here, on the clock the
@@ -145,6 +156,7 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
         throw refuseCall(ErrScheduleExists.with(`schedule ${this.key} exists`));
       }
       this.#checkRunsAgain(r.def.spec, now);
+      if (r.def.workflowId !== undefined) checkRunWorkflowId(r.def.workflowId);
       const s: ScheduleState = {
         ...emptyState(),
         def: r.def,
@@ -177,9 +189,11 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
         s.note = r.note ?? s.note;
         s.updatedAt = now;
         return this.#settle(s, now, 'active');
-      case 'trigger':
-        s.pending.push({ t: now, by: 'trigger', overlap: checkOverlap(r.overlap ?? def.overlap) });
-        return this.#settle(s, now, { workflowId: runIdOf(this.key, now) });
+      case 'trigger': {
+        const id = this.#runId(def, now);
+        s.pending.push({ t: now, by: 'trigger', overlap: checkOverlap(r.overlap ?? def.overlap), id });
+        return this.#settle(s, now, { workflowId: id });
+      }
       case 'backfill': {
         const overlap = checkOverlap(r.overlap ?? 'allowAll');
         const times: number[] = [];
@@ -190,11 +204,12 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
             );
           times.push(t);
         }
-        for (const t of times) s.pending.push({ t, by: 'backfill', overlap });
+        for (const t of times) s.pending.push({ t, by: 'backfill', overlap, id: this.#runId(def, t) });
         return this.#settle(s, now, { times: times.length });
       }
       case 'update':
         if (r.def.spec !== undefined) this.#checkRunsAgain(r.def.spec, now);
+        if (r.def.workflowId !== undefined) checkRunWorkflowId(r.def.workflowId);
         s.def = { ...def, ...r.def };
         if (r.note !== undefined) s.note = r.note;
         // A new spec counts from now: times before are not started for it.
@@ -310,14 +325,14 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
     switch (overlap) {
       case 'skip':
         // Started before a crash lost the save? Then it counts as started, not skipped.
-        if (await this.#exists(def.workflow, runIdOf(this.key, item.t))) return this.#start(s, def, item, now);
+        if (await this.#exists(def.workflow, this.#itemId(def, item))) return this.#start(s, def, item, now);
         s.counts.skipped++;
-        record(s, { t: item.t, by: item.by, outcome: 'skipped', at: now, id: runIdOf(this.key, item.t) });
+        record(s, { t: item.t, by: item.by, outcome: 'skipped', at: now, id: this.#itemId(def, item) });
         return;
       case 'bufferOne':
         if (s.buffer.length > 0) {
           s.counts.skipped++;
-          record(s, { t: item.t, by: item.by, outcome: 'skipped', at: now, id: runIdOf(this.key, item.t) });
+          record(s, { t: item.t, by: item.by, outcome: 'skipped', at: now, id: this.#itemId(def, item) });
           return;
         }
         s.buffer.push(item);
@@ -336,7 +351,7 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
 
   /** Starts the run of `item` (idempotent: its id is fixed by the time); a permanent refusal is recorded. */
   async #start(s: ScheduleState, def: ScheduleDef, item: ScheduleItem, now: number): Promise<void> {
-    const id = runIdOf(this.key, item.t);
+    const id = this.#itemId(def, item);
     let created: boolean;
     try {
       const r = (await this.entities.call(
@@ -399,6 +414,7 @@ export class ScheduleEntity extends ReminderEntity<typeof ScheduleProtocol, Sche
       id: this.key,
       workflow: def.workflow,
       input: def.input,
+      ...(def.workflowId === undefined ? {} : { workflowId: def.workflowId }),
       spec: def.spec,
       policies: { overlap: def.overlap, catchupWindowMs: def.catchupWindowMs },
       paused: s.status === 'paused',

@@ -76,6 +76,11 @@ export interface ScheduleDef {
   readonly spec: Required<Pick<ScheduleSpec, 'timeZone' | 'jitterMs'>> & ScheduleSpec;
   readonly overlap: OverlapPolicy;
   readonly catchupWindowMs: number;
+  /**
+   * The runs' workflow id before the time (Temporal's action `workflowId`): runs are
+   * `<workflowId>-<time>`; absent, `<scheduleId>-<time>`.
+   */
+  readonly workflowId?: string;
 }
 
 /** Temporal's default catch-up window: one year. */
@@ -93,6 +98,18 @@ function incorrect(what: string): Error {
 export function checkScheduleId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || id === '' || Buffer.byteLength(id, 'utf8') > MAX_SCHEDULE_ID_BYTES)
     throw incorrect(`an id is a string of 1..${MAX_SCHEDULE_ID_BYTES} UTF-8 bytes, got ${describeThrown(id)}`);
+}
+
+/**
+ * Throws ERR_WORKFLOW_INCORRECT unless `id` is usable as the runs' workflow id before the time
+ * (the same bound as a schedule id: room left in a key for `-` and the time).
+ */
+export function checkRunWorkflowId(id: unknown): string {
+  if (typeof id !== 'string' || id === '' || Buffer.byteLength(id, 'utf8') > MAX_SCHEDULE_ID_BYTES)
+    throw incorrect(
+      `workflowId (the runs' id before "-<time>") is a string of 1..${MAX_SCHEDULE_ID_BYTES} UTF-8 bytes, got ${describeThrown(id)}`,
+    );
+  return id;
 }
 
 function checkTime(v: unknown, what: string): number | undefined {
@@ -278,8 +295,9 @@ export function jitterOf(id: string, t: number, jitterMs: number): number {
 }
 
 /**
- * The workflow id of schedule `id`'s run at nominal time `t`: `<id>-<ISO 8601 time>`
- * (milliseconds only when not zero), as Temporal's `<scheduleId>-<timestamp>`.
+ * The workflow id of a run at nominal time `t`: `<id>-<ISO 8601 time>` (milliseconds only when not
+ * zero), as Temporal's `<workflowId>-<timestamp>`; `id` is the schedule's `workflowId`, else the
+ * schedule id.
  */
 export function runIdOf(id: string, t: number): string {
   const iso = new Date(t).toISOString();

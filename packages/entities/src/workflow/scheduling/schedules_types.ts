@@ -21,6 +21,8 @@ export interface ScheduleItem {
   readonly t: number;
   readonly by: ScheduleRunSource;
   readonly overlap: OverlapPolicy;
+  /** The run's workflow id, fixed when asked (a trigger answers it): an `update` in between does not change it. */
+  readonly id?: string;
 }
 
 /**
@@ -96,6 +98,8 @@ export interface ScheduleDescription {
   /** The workflow kind it starts. */
   readonly workflow: string;
   readonly input: unknown;
+  /** The runs' workflow id before `-<time>`, when the schedule names one (else the schedule id). */
+  readonly workflowId?: string;
   readonly spec: ScheduleSpec;
   readonly policies: { readonly overlap: OverlapPolicy; readonly catchupWindowMs: number };
   readonly paused: boolean;
@@ -122,6 +126,8 @@ export interface ScheduleDescription {
 export interface ScheduleSummary {
   readonly id: string;
   readonly workflow: string;
+  /** The runs' workflow id before `-<time>`, when the schedule names one. */
+  readonly workflowId?: string;
   readonly status: 'active' | 'paused';
   readonly note: string;
   readonly spec: ScheduleSpec;
