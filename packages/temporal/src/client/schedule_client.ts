@@ -6,13 +6,15 @@ import type {
   OverlapPolicy,
   ScheduleClient as ErgoSchedules,
   ScheduleDescription as ErgoDescription,
-  ScheduleSpec,
 } from '@ergo-ts/entities';
 
-import { msOptionalToNumber, msToNumber, type Duration } from '../common/duration.js';
-import { ErrTemporalIncorrect, ErrTemporalUnsupported } from '../common/errors.js';
+import { msOptionalToNumber, type Duration } from '../common/duration.js';
+import { ErrTemporalIncorrect } from '../common/errors.js';
 import type { Connection } from './connection.js';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError } from './errors.js';
+import { specOf, type ScheduleSpecDescription } from './schedule_spec.js';
+
+export type { ScheduleSpecDescription } from './schedule_spec.js';
 
 /** Temporal's `ScheduleOverlapPolicy`. */
 export const ScheduleOverlapPolicy = Object.freeze({
@@ -42,24 +44,13 @@ function overlapOf(p: ScheduleOverlapPolicy | undefined): OverlapPolicy | undefi
   return o;
 }
 
-/** Temporal's schedule spec (one interval or one cron expression here). */
-export interface ScheduleSpecDescription {
-  intervals?: { every: Duration; offset?: Duration }[];
-  cronExpressions?: string[];
-  calendars?: unknown[];
-  timezone?: string;
-  jitter?: Duration;
-  startAt?: Date;
-  endAt?: Date;
-}
-
 /** A schedule's action: start a workflow. */
 export interface ScheduleAction {
   type: 'startWorkflow';
   workflowType: string | ((...args: any[]) => any);
   args?: unknown[];
   taskQueue?: string;
-  /** Kept and shown by `describe()`; the runs' ids are `<scheduleId>-<nominal time>` (an action's own id is an engine item). */
+  /** The runs' ids are `<workflowId>-<nominal time>`, as Temporal's (default `<scheduleId>-workflow`, Temporal's). */
   workflowId?: string;
   memo?: Record<string, unknown>;
 }
@@ -92,38 +83,13 @@ export interface ScheduleDescription {
   raw: ErgoDescription;
 }
 
-function specOf(s: ScheduleSpecDescription): ScheduleSpec {
-  if ((s.calendars?.length ?? 0) > 0 || (s.intervals?.length ?? 0) + (s.cronExpressions?.length ?? 0) !== 1)
-    throw ErrTemporalUnsupported.with(
-      'schedule spec: exactly one interval or one cron expression (no calendars) per schedule',
-    );
-  const i = s.intervals?.[0];
-  const jitterMs = msOptionalToNumber(s.jitter, 'jitter');
-  return {
-    ...(i === undefined
-      ? { cron: s.cronExpressions![0]! }
-      : {
-          everyMs: msToNumber(i.every, 'interval every'),
-          ...(i.offset === undefined ? {} : { offsetMs: msToNumber(i.offset, 'interval offset') }),
-        }),
-    ...(s.timezone === undefined ? {} : { timeZone: s.timezone }),
-    ...(jitterMs === undefined ? {} : { jitterMs }),
-    ...(s.startAt === undefined ? {} : { startAt: s.startAt.getTime() }),
-    ...(s.endAt === undefined ? {} : { endAt: s.endAt.getTime() }),
-  };
-}
-
 function typeOf(a: ScheduleAction): string {
   return typeof a.workflowType === 'function' ? a.workflowType.name : a.workflowType;
 }
 
-/** The input a schedule's runs get: Temporal's args and memo, and the action's id as shown. */
-function inputOf(a: ScheduleAction): { args: unknown[]; memo?: Record<string, unknown>; actionWorkflowId?: string } {
-  return {
-    args: a.args ?? [],
-    ...(a.memo === undefined ? {} : { memo: a.memo }),
-    ...(a.workflowId === undefined ? {} : { actionWorkflowId: a.workflowId }),
-  };
+/** The input a schedule's runs get: Temporal's args and memo. */
+function inputOf(a: ScheduleAction): { args: unknown[]; memo?: Record<string, unknown> } {
+  return { args: a.args ?? [], ...(a.memo === undefined ? {} : { memo: a.memo }) };
 }
 
 function mapped(err: unknown, id: string): unknown {
@@ -163,6 +129,7 @@ export class ScheduleClient {
       await s.create(kind, id, {
         spec: specOf(options.spec),
         input: inputOf(options.action) as never,
+        workflowId: options.action.workflowId ?? `${id}-workflow`,
         policies: {
           ...(overlap === undefined ? {} : { overlap }),
           ...(catchupWindowMs === undefined ? {} : { catchupWindowMs }),
@@ -232,12 +199,15 @@ export class ScheduleHandle {
                 { every: d.spec.everyMs, ...(d.spec.offsetMs === undefined ? {} : { offset: d.spec.offsetMs }) },
               ],
             }
-          : { cronExpressions: d.spec.cron === undefined ? [] : [d.spec.cron] },
+          : {
+              cronExpressions: d.spec.cron === undefined ? [] : [d.spec.cron],
+              ...(d.spec.timeZone === undefined || d.spec.timeZone === 'UTC' ? {} : { timezone: d.spec.timeZone }),
+            },
       action: {
         type: 'startWorkflow',
         workflowType: d.workflow,
         args: input?.args ?? [],
-        ...(input?.actionWorkflowId === undefined ? {} : { workflowId: input.actionWorkflowId }),
+        ...(d.workflowId === undefined ? {} : { workflowId: d.workflowId }),
         ...(input?.memo === undefined ? {} : { memo: input.memo }),
       },
       policies: { overlap, catchupWindow: d.policies.catchupWindowMs },
@@ -296,6 +266,7 @@ export class ScheduleHandle {
         kind,
         spec: specOf(next.spec),
         input: inputOf(next.action) as never,
+        workflowId: next.action.workflowId ?? `${this.scheduleId}-workflow`,
         ...(overlap === undefined ? {} : { policies: { overlap } }),
       }),
     );
