@@ -11,6 +11,7 @@ import { MemoryStore } from '@ergo-ts/entities';
 
 import { Client, Connection, ScheduleClient } from '../src/client/index.js';
 import { cronOf, specOf } from '../src/client/schedule_spec.js';
+import { log } from '../src/activity/index.js';
 import { Worker } from '../src/worker/index.js';
 import * as workflows from './workflows.js';
 
@@ -121,6 +122,30 @@ describe('ScheduleClient on a Worker', () => {
     assert.deepEqual(desc.spec, { cronExpressions: ['0 0 * * *'], timezone: 'Europe/Paris' });
     const paris = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit' });
     for (const t of desc.info.nextActionTimes) assert.equal(paris.format(t), '00:00');
+
+    // Temporal's list(), and a backfill of one period (not an array).
+    const listed = [];
+    for await (const x of schedules.list()) listed.push(x);
+    assert.deepEqual(
+      listed.map((x) => [x.scheduleId, x.action.workflowType, x.state.paused, x.spec.timezone]),
+      [['nightly', 'doubler', false, 'Europe/Paris']],
+    );
+    const day = 86_400_000;
+    await d.backfill({ start: new Date(Date.now() - 2 * day), end: new Date(Date.now() - 1) });
+    let backfilled: string | undefined;
+    while (backfilled === undefined) {
+      for await (const x of client.workflow.list({ query: "WorkflowType = 'doubler'" }))
+        if (x.workflowId.startsWith('nightly-workflow-')) backfilled = x.workflowId;
+      if (backfilled === undefined) await new Promise((r) => setTimeout(r, 20)); // the backfill starts on its tick
+    }
+    assert.equal(paris.format(new Date(backfilled.slice('nightly-workflow-'.length))), '00:00');
     await d.delete();
+  });
+
+  test("an activity logs through @temporalio/activity's log; outside one, log throws ERR_TEMPORAL_OUTSIDE_ACTIVITY", async () => {
+    const client = new Client({ connection });
+    const h = await client.workflow.start(workflows.noting, { workflowId: 'noting', taskQueue: 'sched', args: [1] });
+    assert.equal(await h.result(), 2);
+    assert.throws(() => log.info('nowhere'), code('ERR_TEMPORAL_OUTSIDE_ACTIVITY'));
   });
 });

@@ -2,7 +2,7 @@
 // project writes them: module-level definitions, exported workflow functions).
 
 import * as wf from '../src/workflow/index.js';
-import { ApplicationFailure, Context } from '../src/activity/index.js';
+import { ApplicationFailure, Context, log } from '../src/activity/index.js';
 
 /** Activities: attempts are counted per key so a test can read them. */
 export const attempts = new Map<string, number>();
@@ -22,6 +22,11 @@ export const activities = {
   },
   async double(n: number): Promise<number> {
     return n * 2;
+  },
+  /** Logs through `@temporalio/activity`'s `log` (Context.current().log). */
+  async noted(n: number): Promise<number> {
+    log.info('noted', { n });
+    return n + 1;
   },
 };
 
@@ -118,6 +123,11 @@ export async function waiter(n: number): Promise<number> {
 
 export async function doubler(n: number): Promise<number> {
   return fast.double(n);
+}
+
+/** An activity that logs. */
+export async function noting(n: number): Promise<number> {
+  return fast.noted(n);
 }
 
 export async function looping(runs: number): Promise<string> {

@@ -5,6 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 import type { StepInfo } from '@ergo-ts/entities';
+import type { Log } from 'ergo-ts';
 
 import { ErrTemporalOutsideActivity } from '../common/errors.js';
 import { CancelledFailure } from '../common/failures.js';
@@ -51,9 +52,11 @@ export class Context {
     readonly info: Info,
     stepInfo: StepInfo,
     signal: AbortSignal = stepInfo.signal,
+    logger?: Log,
   ) {
     this.#step = stepInfo;
     this.#signal = signal;
+    this.log = loggerOf(logger, info);
     this.cancelled = new Promise<never>((_, reject) => {
       const strike = (): void => reject(new CancelledFailure(reasonOf(signal)));
       if (signal.aborted) strike();
@@ -68,6 +71,12 @@ export class Context {
     if (c === undefined) throw ErrTemporalOutsideActivity.with('Context.current() outside an activity');
     return c;
   }
+
+  /**
+   * The activity's logger (Temporal's `Context.log`): the workflow runtime's logger, each line
+   * with the activity's type and its workflow's id; nothing when the Worker gave none.
+   */
+  readonly log: ActivityLogger;
 
   /** Rejects with a CancelledFailure once the attempt is cancelled (the workflow's cancel, its timeout). */
   readonly cancelled: Promise<never>;
@@ -106,6 +115,33 @@ export class Context {
       signal.addEventListener('abort', strike, { once: true });
     });
   }
+}
+
+/** Temporal's activity logger: a message and optional attributes per level. */
+export interface ActivityLogger {
+  trace(message: string, attrs?: Record<string, unknown>): void;
+  debug(message: string, attrs?: Record<string, unknown>): void;
+  info(message: string, attrs?: Record<string, unknown>): void;
+  warn(message: string, attrs?: Record<string, unknown>): void;
+  error(message: string, attrs?: Record<string, unknown>): void;
+}
+
+function loggerOf(logger: Log | undefined, info: Info): ActivityLogger {
+  const write =
+    (level: 'debug' | 'info' | 'warning' | 'error') =>
+    (message: string, attrs?: Record<string, unknown>): void => {
+      if (logger === undefined) return;
+      const where = `activity ${info.activityType} of ${info.workflowExecution.workflowId}`;
+      if (attrs === undefined) logger[level]('%s: %s', where, message);
+      else logger[level]('%s: %s %O', where, message, attrs);
+    };
+  return {
+    trace: write('debug'),
+    debug: write('debug'),
+    info: write('info'),
+    warn: write('warning'),
+    error: write('error'),
+  };
 }
 
 function reasonOf(signal: AbortSignal): string {

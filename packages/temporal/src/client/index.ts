@@ -22,6 +22,8 @@ export {
   type ScheduleDescription,
   type ScheduleOptions,
   type ScheduleSpecDescription,
+  type ScheduleSummary,
+  type Backfill,
 } from './schedule_client.js';
 export {
   GrpcStatus,

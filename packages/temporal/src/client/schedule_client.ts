@@ -6,6 +6,7 @@ import type {
   OverlapPolicy,
   ScheduleClient as ErgoSchedules,
   ScheduleDescription as ErgoDescription,
+  ScheduleSpec as ErgoSpec,
 } from '@ergo-ts/entities';
 
 import { msOptionalToNumber, type Duration } from '../common/duration.js';
@@ -55,6 +56,22 @@ export interface ScheduleAction {
   memo?: Record<string, unknown>;
 }
 
+/** A period to backfill (Temporal's `Backfill`). */
+export interface Backfill {
+  start: Date;
+  end: Date;
+  overlap?: ScheduleOverlapPolicy;
+}
+
+/** A schedule in `list()` (Temporal's `ScheduleSummary`, the fields the listing has). */
+export interface ScheduleSummary {
+  scheduleId: string;
+  spec: ScheduleSpecDescription;
+  action: { type: 'startWorkflow'; workflowType: string };
+  state: { paused: boolean; note: string };
+  info: { recentActions: { workflowId: string; scheduledAt: Date }[] };
+}
+
 /** What `create` takes (Temporal's `ScheduleOptions`). */
 export interface ScheduleOptions {
   scheduleId: string;
@@ -81,6 +98,16 @@ export interface ScheduleDescription {
     lastUpdatedAt: Date;
   };
   raw: ErgoDescription;
+}
+
+/** An ergo-ts spec as Temporal describes one: its interval, or its cron expression and zone. */
+function specDescriptionOf(spec: ErgoSpec): ScheduleSpecDescription {
+  return spec.everyMs !== undefined
+    ? { intervals: [{ every: spec.everyMs, ...(spec.offsetMs === undefined ? {} : { offset: spec.offsetMs }) }] }
+    : {
+        cronExpressions: spec.cron === undefined ? [] : [spec.cron],
+        ...(spec.timeZone === undefined || spec.timeZone === 'UTC' ? {} : { timezone: spec.timeZone }),
+      };
 }
 
 function typeOf(a: ScheduleAction): string {
@@ -143,6 +170,24 @@ export class ScheduleClient {
     return this.getHandle(id);
   }
 
+  /**
+   * The schedules (Temporal's `list`), newest first, read from the store's state index: at most
+   * `pageSize` (default 1000, the engine's most).
+   */
+  async *list(options: { pageSize?: number } = {}): AsyncIterable<ScheduleSummary> {
+    const s = await this.#schedules();
+    for (const x of await s.list({ limit: Math.min(1000, options.pageSize ?? 1000) }))
+      yield {
+        scheduleId: x.id,
+        spec: specDescriptionOf(x.spec),
+        action: { type: 'startWorkflow', workflowType: x.workflow },
+        state: { paused: x.status === 'paused', note: x.note },
+        info: {
+          recentActions: x.last?.id === undefined ? [] : [{ workflowId: x.last.id, scheduledAt: new Date(x.last.t) }],
+        },
+      };
+  }
+
   /** A handle on schedule `scheduleId`. */
   getHandle(scheduleId: string): ScheduleHandle {
     return new ScheduleHandle(scheduleId, () => this.#schedules(), this.#conn);
@@ -192,17 +237,7 @@ export class ScheduleHandle {
       'SKIP') as ScheduleOverlapPolicy;
     return {
       scheduleId: d.id,
-      spec:
-        d.spec.everyMs !== undefined
-          ? {
-              intervals: [
-                { every: d.spec.everyMs, ...(d.spec.offsetMs === undefined ? {} : { offset: d.spec.offsetMs }) },
-              ],
-            }
-          : {
-              cronExpressions: d.spec.cron === undefined ? [] : [d.spec.cron],
-              ...(d.spec.timeZone === undefined || d.spec.timeZone === 'UTC' ? {} : { timezone: d.spec.timeZone }),
-            },
+      spec: specDescriptionOf(d.spec),
       action: {
         type: 'startWorkflow',
         workflowType: d.workflow,
@@ -241,9 +276,9 @@ export class ScheduleHandle {
     await this.#do((s) => s.trigger(this.scheduleId, o === undefined ? {} : { overlap: o }));
   }
 
-  /** Runs the nominal times of each period. */
-  async backfill(periods: { start: Date; end: Date; overlap?: ScheduleOverlapPolicy }[]): Promise<void> {
-    for (const p of periods) {
+  /** Runs the nominal times of the period, or of each period (Temporal's `Backfill | Backfill[]`). */
+  async backfill(options: Backfill | Backfill[]): Promise<void> {
+    for (const p of Array.isArray(options) ? options : [options]) {
       const o = overlapOf(p.overlap);
       await this.#do((s) =>
         s.backfill(this.scheduleId, { start: p.start, end: p.end, ...(o === undefined ? {} : { overlap: o }) }),

@@ -124,7 +124,7 @@ async function attempt(
   };
   // The deadline aborts the attempt's context too, so an activity that honours it stops.
   const local = new AbortController();
-  const context = new Context(info, step, AbortSignal.any([step.signal, local.signal]));
+  const context = new Context(info, step, AbortSignal.any([step.signal, local.signal]), act.ctx.log);
   const run = Promise.resolve().then(() => runInActivity(context, () => fn(...args)));
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -253,5 +253,5 @@ function write(level: 'debug' | 'info' | 'warning' | 'error', message: string, a
   const act = frameOf('log').act;
   if (act.ctx.replaying) return;
   if (attrs === undefined) act.ctx.log[level]('%s', message);
-  else act.ctx.log[level]('%s %v', message, attrs);
+  else act.ctx.log[level]('%s %O', message, attrs);
 }
