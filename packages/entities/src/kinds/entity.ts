@@ -32,6 +32,8 @@ export interface EntityBinding {
    * false when it may be lost: no side effect may run.
    */
   readonly confirmLease: () => Promise<boolean>;
+  /** Whether the activation's lease is confirmed fresh now (runtime/leases.ts `fresh`): no store asked. */
+  readonly leaseFresh: () => boolean;
   /** The runtime of the node hosting the activation. */
   readonly entities: EntitiesClient;
   /** The runtime's clock (the test kit's TestClock in tests). */
@@ -58,6 +60,14 @@ function bound(e: Entity<unknown, unknown>): EntityBinding {
  */
 export function leaseConfirmed(e: Entity<unknown, unknown>): Promise<boolean> {
   return bound(e).confirmLease();
+}
+
+/**
+ * Internal: whether `e`'s activation holds a lease confirmed within its ttl less the margin at
+ * this very moment, asking nothing: the check made in the same turn as a side effect's call.
+ */
+export function leaseFreshNow(e: Entity<unknown, unknown>): boolean {
+  return bound(e).leaseFresh();
 }
 
 /** Internal: the runtime clock of an activated entity (the workflow engine keeps its time on it). */

@@ -182,6 +182,7 @@ export class EntityHost extends Actor {
           version: () => this.#version,
           token: () => this.#token,
           confirmLease: () => this.#confirmLease(),
+          leaseFresh: () => !this.#stale && (rt.leaseFresh?.(kind.name, key, this.#token) ?? true),
           entities: rt,
           clock: rt.clock,
         });

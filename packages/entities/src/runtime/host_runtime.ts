@@ -37,6 +37,11 @@ export interface HostRuntime extends EntitiesClient {
    * Absent (the test kit's single-node runtime): always confirmed.
    */
   confirmLease?(kind: string, key: string, token: number): Promise<boolean>;
+  /**
+   * Whether that lease is confirmed within its ttl less the margin now, asking nothing (the check
+   * in the same turn as a side effect's call). Absent: always fresh.
+   */
+  leaseFresh?(kind: string, key: string, token: number): boolean;
   /** How long a hand-off waits for an activation's effects in flight, in ms (absent: 10 000). */
   readonly handOffTimeoutMs?: number;
   /** Ends an activation's lease (a key lease is released; a shard lease stays with the node). */

@@ -738,6 +738,13 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
     return t === undefined || t === token;
   }
 
+  /** @internal HostRuntime: whether that lease is fresh now, asking nothing (see {@link confirmLease}). */
+  leaseFresh(kind: string, key: string, token: number): boolean {
+    if (this.#stopped || !this.#leases.fresh(kind, key)) return false;
+    const t = this.#activations.tokenOf(kind, key);
+    return t === undefined || t === token;
+  }
+
   /**
    * @internal HostRuntime: how long a hand-off waits for an activation's effects in flight: what
    * is left of the drain's or stop's hand-off phase when one runs (stop_budget.ts).

@@ -141,6 +141,7 @@ export async function replayWorkflow(
     signalChild: outside,
     cancelChild: outside,
     confirmLease: outside,
+    leaseFresh: () => true,
     continueAsNew: outside,
   };
   run = new Run(host, record, true);

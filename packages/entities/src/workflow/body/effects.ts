@@ -33,7 +33,14 @@ import { callOnce } from './in_flight.js';
 import { waitForSlot } from '../scheduling/queues.js';
 import type { ActivityRoute } from './activities.js';
 import { figuresOf } from '../model/metrics.js';
-import { RunEnded, stepFailed, type OnCancel, type RunOps, type RunningAttempt } from '../model/run_host.js';
+import {
+  RunEnded,
+  stepFailed,
+  type OnCancel,
+  type RunHost,
+  type RunOps,
+  type RunningAttempt,
+} from '../model/run_host.js';
 import { engineRetryMs, isEngineFailure } from '../model/engine_failure.js';
 import { stepPermit } from './step_permits.js';
 import type { RunShare } from './run_load.js';
@@ -85,6 +92,23 @@ export interface StepInner {
    */
   readonly engine?: boolean;
   readonly returnedAfterCancel?: () => void;
+}
+
+/**
+ * Calls `effect` with the activation's lease fresh at that very moment: checked in the same turn as
+ * the call, nothing between them, and confirmed (renewed) again while it is not; the renewal
+ * failing ends the run (RunEnded), the effect not called. The awaited check before an attempt is
+ * not enough under load: its continuation may run seconds later behind other runs' queued
+ * microtasks on a starved CPU, or after an ended run's call of the same operation was waited for
+ * (callOnce) — effects went out after another member took the key over (the fault checker, 40
+ * busy loops beside it).
+ */
+export async function withFreshLease<T>(
+  h: Pick<RunHost, 'leaseFresh' | 'confirmLease'>,
+  effect: () => T,
+): Promise<Awaited<T>> {
+  while (!h.leaseFresh()) await h.confirmLease();
+  return await effect();
 }
 
 /**
@@ -408,7 +432,9 @@ function attemptOnce<T>(
       // Not beside a call of the same operation an ended run of this instance left running here.
       .then(() =>
         callOnce(ops.onThisNode(idempotencyKey), ops.run, () =>
-          fn({ idempotencyKey, attempt, signal: ctl.signal, heartbeat, heartbeatDetails }),
+          withFreshLease(ops.host, () =>
+            fn({ idempotencyKey, attempt, signal: ctl.signal, heartbeat, heartbeatDetails }),
+          ),
         ),
       )
       .then(
@@ -565,7 +591,9 @@ async function deliver(
         const idempotencyKey = ops.key(seq, 'outbox', name);
         ops.delivering(1);
         try {
-          await callOnce(ops.onThisNode(idempotencyKey), ops.run, () => handler(m, { idempotencyKey, attempt }));
+          await callOnce(ops.onThisNode(idempotencyKey), ops.run, () =>
+            withFreshLease(h, () => handler(m, { idempotencyKey, attempt })),
+          );
         } finally {
           ops.delivering(-1);
         }

@@ -17,6 +17,7 @@ import {
   ENTITY_HAND_OFF,
   ENTITY_STORE_WENT_BACK,
   leaseConfirmed,
+  leaseFreshNow,
   refuseCall,
 } from '../../kinds/entity.js';
 import { ErrStoreWentBack } from '../../contract/errors.js';
@@ -695,6 +696,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
           .then(() => undefined),
       childResult: (kind, id, abort) => this.#workflows().handle(kind, id).result({ signal: abort }),
       confirmLease: () => confirmedOrEnded(leaseConfirmed(this), owner),
+      leaseFresh: () => leaseFreshNow(this),
       continueAsNew: (input) => this.#continueAsNew(input, owner()),
       signalChild: (kind, id, name, payload, sid) =>
         this.#workflows()

@@ -70,6 +70,12 @@ export interface RunHost {
    */
   confirmLease(): Promise<void>;
   /**
+   * Whether the activation's lease is confirmed fresh at this moment, asking nothing: checked in
+   * the same turn as a side effect's call (body/effects.ts `withFreshLease`), since the awaited
+   * {@link confirmLease} may have resolved long before under load.
+   */
+  leaseFresh(): boolean;
+  /**
    * Replaces the run by the next one on `input` (continue_as_new.ts): resolves once that is saved
    * and the next run started; rejects with what refused it (nothing written).
    */
