@@ -14,8 +14,11 @@
 // file with --verbose), then the slowest ten files, every failure repeated with its error (the
 // tail of a long CI log names what failed), and a closing `N passed, N failed, N skipped` line.
 //
-// Usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--concurrency N]
+// Usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--proofs] [--concurrency N]
 //          [--verbose] [--filter TEXT] [--file-timeout SECONDS] [--record-times] [--cpu]
+// --proofs (`npm run test:proofs`) runs the proof tests at full size (ERGO_TEST_PROOFS=1 in every
+// file's environment, read by @ergo-ts/test-support's proofSize): a 20-node cluster instead of 10,
+// 100 fault rounds instead of 30. CI runs the smaller size, which takes the same paths.
 // ERGO_TEST_CONCURRENCY sets the pool size when --concurrency is absent.
 // --cpu (a measurement, not for CI) runs each file in a cgroup v1 cpuacct group of its own and
 // reports its CPU seconds with every descendant's (forked nodes, Chromium, PostgreSQL, npm), the
@@ -73,6 +76,7 @@ function parseArgs(argv) {
   const o = {
     workspaces: [],
     smoke: false,
+    proofs: false,
     verbose: false,
     filter: [],
     concurrency: 0,
@@ -88,6 +92,7 @@ function parseArgs(argv) {
     };
     if (a === '--workspace') o.workspaces.push(resolve(value()));
     else if (a === '--smoke') o.smoke = true;
+    else if (a === '--proofs') o.proofs = true;
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--record-times') o.record = true;
     else if (a === '--cpu') o.cpu = true;
@@ -106,7 +111,7 @@ function parseArgs(argv) {
 function usage(problem) {
   console.error(`run-tests: ${problem}`);
   console.error(
-    'usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--concurrency N] [--verbose] [--filter TEXT] [--file-timeout S] [--record-times] [--cpu]',
+    'usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--proofs] [--concurrency N] [--verbose] [--filter TEXT] [--file-timeout S] [--record-times] [--cpu]',
   );
   process.exit(2);
 }
@@ -215,6 +220,7 @@ function runFile(f) {
     ERGO_STRICT_DIR: strictDir,
     ERGO_TEST_RUN_DIR: runDir,
     ...compileCache,
+    ...(opts.proofs ? { ERGO_TEST_PROOFS: '1' } : {}),
     NODE_OPTIONS:
       `${process.env.NODE_OPTIONS ?? ''} --import=${preload}${f.bundle ? ` --import=${bundlePreload}` : ''}`.trim(),
     FORCE_COLOR: '0',

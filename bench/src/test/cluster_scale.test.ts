@@ -9,20 +9,30 @@
 // registrar, the same mesh, joiners and kills, with no call failed either way. The
 // figures are printed, never compared with a bound; the 100-node figures beside Erlang's are in
 // docs/scale.md (`node bench/dist/cluster/run.js`).
+// A proof test (@ergo-ts/test-support's proofSize): those are the sizes of `npm run test:proofs`.
+// CI runs every phase and assertion at half the size: 10 nodes, 5 joiners, 300 events, the same
+// cut of 3, kills of 1 and 3, and 3 Go nodes beside 10 in the mixed cluster.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { peerBinary } from '@ergo-ts/test-support';
+import { peerBinary, proofSize } from '@ergo-ts/test-support';
 import { runScale, scaleUnavailable, type ScaleFigures } from '../cluster/harness.js';
 import { table } from '../cluster/run.js';
 
-const NODES = 20;
+const NODES = proofSize({ ci: 10, full: 20 });
+const JOINERS = proofSize({ ci: 5, full: 10 });
+const EVENTS = proofSize({ ci: 300, full: 1000 });
+/**
+ * The share the silent cut isolates, of the nodes and joiners: ceil(2.5) = 3 either way (the
+ * Leader's leader and two others).
+ */
+const CUT_FRACTION = 2.5 / (NODES + JOINERS);
 const why = scaleUnavailable({ etcd: true });
 if (why !== undefined && process.env['CI'] === 'true')
   throw new Error(`the cluster-scale test cannot run under CI: ${why}`);
 if (why !== undefined) console.log(`# skipped: ${why}`);
 
-const GO_NODES = 5;
+const GO_NODES = proofSize({ ci: 3, full: 5 });
 const peer = peerBinary();
 const noPeer = 'missing' in peer ? peer.missing : undefined;
 if (why === undefined && noPeer !== undefined && process.env['CI'] === 'true')
@@ -57,6 +67,9 @@ describe(`a ${NODES}-node cluster on the test hosts`, { skip: why }, () => {
       idleSeconds: 1,
       kills: [1, 3],
       callTimeout: 60_000,
+      joiners: JOINERS,
+      events: EVENTS,
+      cutFraction: CUT_FRACTION,
       // A short cut (the script's is 30 s): the Leader's leader and two others cut off silently,
       // long enough for the 4 voters left to elect, short of the connections' stall timeout.
       cutSeconds: 5,
@@ -64,14 +77,15 @@ describe(`a ${NODES}-node cluster on the test hosts`, { skip: why }, () => {
       log: (line) => console.log(`# ${line}`),
     });
     assert.ok(f.seenAllMs !== undefined);
-    // Waited for inside the harness: every old node told of each joiner and each joiner of all 29.
-    assert.equal(f.join?.count, 10);
+    // Waited for inside the harness: every old node told of each joiner and each joiner of all others.
+    const all = NODES + JOINERS;
+    assert.equal(f.join?.count, JOINERS);
     assert.ok(f.join.seenMs !== undefined);
     assert.deepEqual(f.join.failedBy, {}, 'a call from a joined node failed');
-    assert.equal(f.join.calls, 10 * 29);
-    // Every subscriber got every event (the harness waits for all 1,000 on each of the 19).
+    assert.equal(f.join.calls, JOINERS * (all - 1));
+    // Every subscriber got every event (the harness waits for all of them on each subscriber).
     assert.equal(f.fanout?.subscribers, NODES - 1);
-    assert.equal(f.fanout.events, 1000);
+    assert.equal(f.fanout.events, EVENTS);
     // The phase's CPU is read from every node's processes (the subscribers spent some).
     assert.ok(f.fanout.subscriberCpuUsPerDelivery > 0 && f.fanout.publisherCpuMs >= 0, JSON.stringify(f.fanout));
     // The silent cut: one leader per term throughout, a new one while cut, all 5 agree after the
@@ -82,7 +96,7 @@ describe(`a ${NODES}-node cluster on the test hosts`, { skip: why }, () => {
     assert.ok(f.cut.newLeaderMs !== undefined, 'no new leader among the voters left while the leader was cut off');
     assert.ok(f.cut.healedMs !== undefined, 'the voters did not agree again after the heal');
     assert.deepEqual(f.cut.mesh.failedBy, {}, 'a call after the heal failed');
-    assert.equal(f.cut.mesh.calls, 30 * 29);
+    assert.equal(f.cut.mesh.calls, all * (all - 1));
     assert.ok(f.ussMB.median > 0 && f.ussMB.median <= f.rssMB.median, JSON.stringify([f.ussMB, f.rssMB]));
     holds(f);
   });
@@ -107,12 +121,13 @@ describe(`a ${NODES}-node cluster on the test hosts`, { skip: why }, () => {
         idleSeconds: 1,
         kills: [1, 3],
         callTimeout: 60_000,
+        joiners: JOINERS,
         events: 100,
         cutSeconds: 0,
         // The phases' progress and who failed what, for a failure to be read from the output.
         log: (line) => console.log(`# ${line}`),
       });
-      assert.equal(f.join?.count, 10);
+      assert.equal(f.join?.count, JOINERS);
       assert.deepEqual(f.join.failedBy, {}, 'a call from a joined node failed');
       console.log(`# calls of Go nodes made again after "no route": ${f.mesh.retried}`);
       holds(f, NODES + GO_NODES);

@@ -4,7 +4,10 @@
 // and a checker over the whole history: at most one leader per term (safety), and after every
 // heal a leader known to all (liveness).
 //
-// LEADER_JEPSEN_ROUNDS (default 100: each run draws a new seed, so runs add up) sets the number of rounds, LEADER_JEPSEN_SEED replays a run,
+// LEADER_JEPSEN_ROUNDS sets the number of rounds (default 30; 100 under `npm run test:proofs`, the
+// proof tier of @ergo-ts/test-support's proofSize: each run draws a new seed, so runs add up); the
+// first seven rounds take each kind of fault once, so a short run still has every kind.
+// LEADER_JEPSEN_SEED replays a run,
 // LEADER_JEPSEN_STORE=0 runs the members without a store (memory only, startup quiet instead).
 
 import assert from 'node:assert/strict';
@@ -12,10 +15,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { eventually } from '@ergo-ts/test-support';
+import { eventually, proofSize } from '@ergo-ts/test-support';
 import { LeaderCluster, checkHistory, rng } from './leader_cluster.js';
 
-const ROUNDS = Number(process.env.LEADER_JEPSEN_ROUNDS ?? 100);
+const ROUNDS = Number(process.env.LEADER_JEPSEN_ROUNDS ?? proofSize({ ci: 30, full: 100 }));
+/** A draw inside each fault's band below, in their order: the first rounds take each kind once. */
+const EVERY_FAULT = [0.04, 0.2, 0.4, 0.5, 0.65, 0.8, 0.9];
 const SEED = Number(process.env.LEADER_JEPSEN_SEED ?? Date.now() % 1_000_000);
 const USE_STORE = process.env.LEADER_JEPSEN_STORE !== '0';
 // 'alive' runs the nemesis against Ergo's quorum rule, to see the checker fail.
@@ -51,7 +56,8 @@ test(`5 members, ${ROUNDS} randomized fault rounds: at most one leader per term,
     for (let round = 0; round < ROUNDS; round++) {
       const L = cluster.names.indexOf(leader);
       const hold = TIMING.min + Math.floor(rand() * 2 * TIMING.max);
-      const r = rand();
+      const drawn = rand();
+      const r = EVERY_FAULT[round] ?? drawn;
       let fault: string;
       if (r < 0.08) {
         fault = 'kill';
@@ -107,6 +113,8 @@ test(`5 members, ${ROUNDS} randomized fault rounds: at most one leader per term,
   assert.deepEqual(violations, [], `two leaders in one term (seed ${SEED})`);
   // The nemesis must have bitten: faults that force elections happen in most rounds.
   assert.ok(leaderTerms > ROUNDS / 4, `only ${leaderTerms} elections in ${ROUNDS} rounds`);
+  if (ROUNDS >= EVERY_FAULT.length)
+    assert.equal(Object.keys(counts).length, EVERY_FAULT.length, 'a kind of fault never ran');
 });
 
 /**

@@ -28,6 +28,7 @@ export { IPC_COMMAND_TIMEOUT_MS, IpcCommands, ipcMessage, isKind, isStarted, typ
 export { freeTcpUdpPort, serverPort } from './ports.js';
 export { linkedBin } from './linked_bin.js';
 export { PACK_WAIT_MS, packedTarballs } from './packed.js';
+export { PROOFS_ENV, fullProofs, proofSize } from './proofs.js';
 export {
   PG_HA_BINS,
   pgHaMissing,
