@@ -1,4 +1,5 @@
-// Fuzzing the decoder: 1,000,000 random and mutated inputs (mutations of Go Ergo's vectors,
+// Fuzzing the decoder: 1,000,000 random and mutated inputs under `npm run test:proofs`, the first
+// 250,000 of them in CI (@ergo-ts/test-support's proofSize; fixed seeds) (mutations of Go Ergo's vectors,
 // splices, lying lengths and counts, random descriptors). Every input must either decode or
 // fail with the codec's own EdfError — never another exception, never a slow case, never a
 // large allocation. The cases run in two worker threads with a small heap limit (an
@@ -13,8 +14,9 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { EdfDecoder, EdfEncoder, EdfError } from '../src/net/index.js';
 import { hex, loadVectors, unhex, vectorCaches, wiregen } from './edf.fixtures.js';
 import { rng } from './seeded_rng.js';
+import { proofSize } from '@ergo-ts/test-support';
 
-const TOTAL_CASES = 1_000_000;
+const TOTAL_CASES = proofSize({ ci: 250_000, full: 1_000_000 });
 const WORKERS = 2;
 
 interface Stats {
