@@ -9,9 +9,8 @@
 // package's own tsconfig. With a program per package (the project service), each of a dozen
 // programs type-checked again what its files use of the packages it references; one program
 // checks each file once (the CPU of the whole lint, measured on a shared 2-core machine: 222 s with
-// a program per package, 133-143 s with one). A package imports
-// another through its published declarations (dist/: run `npm run build` first, as `npm run
-// check` does), as users do. The Observer's UI (DOM, JSX, its own module settings) keeps its own
+// a program per package, 133-143 s with one). A package imports another through its published
+// declarations (dist/: run `npm run build` first, as `npm run check` does), as users do. The Observer's UI (DOM, JSX, its own module settings) keeps its own
 // tsconfig through the project service.
 import tseslint from 'typescript-eslint';
 
