@@ -18,6 +18,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
   ServiceError,
 } from '../src/client/index.js';
 import { Worker } from '../src/worker/index.js';
@@ -145,11 +146,39 @@ test("a start of a running id: WorkflowExecutionAlreadyStartedError, or the runn
   assert.equal(await h.result(), 0);
 });
 
-test('not offered yet, refused with a code: cancellation scopes, startUpdate; the API outside a workflow', async () => {
-  assert.equal(await (await start(workflows.scoped, 'sc')).result(), 'ERR_TEMPORAL_UNSUPPORTED');
+test('cancellation scopes: an activity cancelled by its scope (ActivityFailure ← CancelledFailure), withTimeout, nonCancellable; the root scope not cancellable', async () => {
+  assert.equal(
+    await (await start(workflows.scoped, 'sc')).result(),
+    'activity cancelled, timed out, 42, ERR_TEMPORAL_UNSUPPORTED',
+  );
+});
+
+test('startUpdate: ACCEPTED and COMPLETED stages, getUpdateHandle by id, a validator refusal at result()', async () => {
   const h = await start(workflows.counter, 'su');
-  await assert.rejects(h.startUpdate(workflows.setLimit), { code: 'ERR_TEMPORAL_UNSUPPORTED' });
+  const accepted = await h.startUpdate(workflows.setLimit, {
+    args: [7],
+    updateId: 'lim-7',
+    waitForStage: WorkflowUpdateStage.ACCEPTED,
+  });
+  assert.equal(accepted.updateId, 'lim-7');
+  assert.equal(await accepted.result(), 7);
+  assert.equal(await h.getUpdateHandle<number>('lim-7', workflows.setLimit).result(), 7);
+  const done = await h.startUpdate(workflows.setLimit, { args: [3], waitForStage: WorkflowUpdateStage.COMPLETED });
+  assert.equal(await done.result(), 3);
+  const bad = await h.startUpdate(workflows.setLimit, { args: [-1], waitForStage: WorkflowUpdateStage.ACCEPTED });
+  await assert.rejects(bad.result(), WorkflowUpdateFailedError);
+  await assert.rejects(h.getUpdateHandle('never-sent').result(), (err: unknown) => {
+    assert.equal((err as { code?: unknown }).code ?? (err as Error).name, 'ERR_WORKFLOW_UPDATE_NOT_FOUND');
+    return true;
+  });
+  await assert.rejects(h.startUpdate(workflows.setLimit, { args: [1], waitForStage: WorkflowUpdateStage.ADMITTED }), {
+    code: 'ERR_TEMPORAL_UNSUPPORTED',
+  });
+  await h.signal(workflows.add, 5);
   await h.signal(workflows.finish);
-  await h.result();
+  assert.equal(await h.result(), 3);
+});
+
+test('the API outside a workflow is refused with a code', async () => {
   assert.throws(() => sleep(1), { code: 'ERR_TEMPORAL_OUTSIDE_WORKFLOW' });
 });

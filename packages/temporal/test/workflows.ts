@@ -39,6 +39,12 @@ const bounded = wf.proxyActivities<typeof activities>({
   retry: { maximumAttempts: 1 },
 });
 
+const tryCancel = wf.proxyActivities<typeof activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 1 },
+  cancellationType: wf.ActivityCancellationType.TRY_CANCEL,
+});
+
 export const add = wf.defineSignal<[number]>('add');
 export const finish = wf.defineSignal('finish');
 export const total = wf.defineQuery<number, [number]>('total');
@@ -138,12 +144,34 @@ export async function looping(runs: number): Promise<string> {
 
 /** What a cancellation scope does today: refused with a code. */
 export async function scoped(): Promise<string> {
+  const seen: string[] = [];
   try {
-    await wf.CancellationScope.cancellable(async () => undefined);
-    return 'ran';
+    await wf.CancellationScope.cancellable(async () => {
+      const running = tryCancel.hang();
+      await wf.sleep(1);
+      wf.CancellationScope.current().cancel();
+      await running;
+    });
+    seen.push('not cancelled');
   } catch (err) {
-    return String((err as { code?: unknown }).code);
+    seen.push(
+      err instanceof wf.ActivityFailure && err.cause instanceof wf.CancelledFailure
+        ? 'activity cancelled'
+        : String(err),
+    );
   }
+  try {
+    await wf.CancellationScope.withTimeout(1, () => wf.condition(() => false));
+  } catch (err) {
+    seen.push(wf.isCancellation(err) ? 'timed out' : String(err));
+  }
+  seen.push(String(await wf.CancellationScope.nonCancellable(() => fast.double(21))));
+  try {
+    wf.CancellationScope.current().cancel();
+  } catch (err) {
+    seen.push(String((err as { code?: unknown }).code));
+  }
+  return seen.join(', ');
 }
 
 /** Ids whose body caught a CancelledFailure (read by the test: the body runs in this process). */

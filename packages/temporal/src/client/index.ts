@@ -8,6 +8,7 @@ export {
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   WorkflowUpdateStage,
+  type WorkflowUpdateHandle,
   type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
   type WorkflowExecutionStatus,

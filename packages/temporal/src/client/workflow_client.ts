@@ -8,7 +8,12 @@ import { msOptionalToNumber, type Duration } from '../common/duration.js';
 import { ErrTemporalIncorrect, ErrTemporalUnsupported } from '../common/errors.js';
 import type { QueryDefinition, SignalDefinition, UpdateDefinition } from '../workflow/definitions.js';
 import type { Connection, Environment } from './connection.js';
-import { clientError, QueryNotRegisteredError, WorkflowExecutionAlreadyStartedError } from './errors.js';
+import {
+  clientError,
+  QueryNotRegisteredError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+} from './errors.js';
 import { historyOf, type HistoryEvent } from './history.js';
 
 /** Temporal's id reuse policies (for a closed workflow's id). */
@@ -254,6 +259,21 @@ export interface WorkflowExecutionInfo {
   readonly closeTime?: Date;
 }
 
+/** The engine's update handle, as this package uses it. */
+type EngineUpdateHandle = { readonly updateId: string; result(o?: { timeoutMs?: number }): Promise<unknown> };
+
+/** An update sent with `startUpdate` or found by `getUpdateHandle` (Temporal's `WorkflowUpdateHandle`). */
+export interface WorkflowUpdateHandle<Ret> {
+  /** The update's id. */
+  readonly updateId: string;
+  /** The workflow it was sent to. */
+  readonly workflowId: string;
+  /** The run, when the workflow handle named one. */
+  readonly workflowRunId?: string;
+  /** The update's result; WorkflowUpdateFailedError when it failed or its validator refused it. */
+  result(): Promise<Ret>;
+}
+
 /** Temporal's `WorkflowHandle`. */
 export class WorkflowHandle {
   readonly #c: WorkflowClient;
@@ -354,18 +374,78 @@ export class WorkflowHandle {
     )) as Ret;
   }
 
-  /** Refused (ERR_TEMPORAL_UNSUPPORTED): async updates with an accepted stage wait for the engine's (issue 91). */
-  startUpdate(_def: UpdateDefinition<any, any> | string, _options?: unknown): Promise<never> {
-    return Promise.reject(
-      ErrTemporalUnsupported.with(
-        'startUpdate: async updates (WorkflowUpdateStage.ACCEPTED) wait for the engine item of issue 91; use executeUpdate',
-      ),
-    );
+  /**
+   * Sends an update and returns once it reached `waitForStage` (Temporal's `startUpdate`): ACCEPTED
+   * — its checks and the handler's validator passed and it is kept, so it is answered even across a
+   * crash — or COMPLETED; ADMITTED is refused (ERR_TEMPORAL_UNSUPPORTED: there is no server stage
+   * before acceptance). A validator's refusal reaches `result()` as WorkflowUpdateFailedError.
+   */
+  async startUpdate<Ret, Args extends any[]>(
+    def: UpdateDefinition<Ret, Args> | string,
+    options: { args?: Args; updateId?: string; waitForStage: number },
+  ): Promise<WorkflowUpdateHandle<Ret>> {
+    const name = nameOf(def, 'startUpdate');
+    if (options === null || typeof options !== 'object')
+      throw ErrTemporalIncorrect.with('startUpdate: options { waitForStage, args? } are required');
+    const stage =
+      options.waitForStage === WorkflowUpdateStage.ACCEPTED
+        ? 'ACCEPTED'
+        : options.waitForStage === WorkflowUpdateStage.COMPLETED
+          ? 'COMPLETED'
+          : undefined;
+    if (stage === undefined)
+      throw options.waitForStage === WorkflowUpdateStage.ADMITTED
+        ? ErrTemporalUnsupported.with('startUpdate: WorkflowUpdateStage.ADMITTED — wait for ACCEPTED or COMPLETED')
+        : ErrTemporalIncorrect.with('startUpdate: waitForStage is WorkflowUpdateStage.ACCEPTED or COMPLETED');
+    try {
+      const u = await this.#do((h) =>
+        h.startUpdate(name, (options.args ?? []) as never, {
+          waitForStage: stage,
+          ...(options.updateId === undefined ? {} : { updateId: options.updateId }),
+          ...this.#timeoutMs(),
+        }),
+      );
+      return this.#updateHandle<Ret>(u as EngineUpdateHandle);
+    } catch (err) {
+      // Temporal accepts first and fails the result; the engine refuses a validator's "no" at once.
+      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+      return this.#updateHandle<Ret>(undefined, options.updateId ?? '', err);
+    }
   }
 
-  /** Refused (ERR_TEMPORAL_UNSUPPORTED), as `startUpdate`. */
-  getUpdateHandle(_updateId: string): never {
-    throw ErrTemporalUnsupported.with("getUpdateHandle: waits for the engine's async updates (issue 91)");
+  /** A handle on the update accepted under `updateId` (Temporal's `getUpdateHandle`); nothing is sent. */
+  getUpdateHandle<Ret>(updateId: string, def?: UpdateDefinition<Ret, any> | string): WorkflowUpdateHandle<Ret> {
+    const name = def === undefined ? undefined : nameOf(def, 'getUpdateHandle');
+    const at = this.#h().then((h) => h.getUpdateHandle(updateId, name as never) as EngineUpdateHandle);
+    at.catch(() => undefined); // observed by result()
+    return {
+      updateId,
+      workflowId: this.workflowId,
+      ...(this.runId === undefined ? {} : { workflowRunId: this.runId }),
+      result: async () => {
+        const u = await at.catch((err: unknown) => {
+          throw clientError(err, this.workflowId, this.runId);
+        });
+        return (await this.#do(() => u.result(this.#timeoutMs()))) as Ret;
+      },
+    };
+  }
+
+  #updateHandle<Ret>(u: EngineUpdateHandle | undefined, id = '', failed?: Error): WorkflowUpdateHandle<Ret> {
+    return {
+      updateId: u?.updateId ?? id,
+      workflowId: this.workflowId,
+      ...(this.runId === undefined ? {} : { workflowRunId: this.runId }),
+      result: async () => {
+        if (u === undefined) throw failed;
+        return (await this.#do(() => u.result(this.#timeoutMs()))) as Ret;
+      },
+    };
+  }
+
+  #timeoutMs(): { timeoutMs?: number } {
+    const d = this.#c.deadline();
+    return d === undefined ? {} : { timeoutMs: Math.max(1, d - Date.now()) };
   }
 
   /** Asks the workflow to cancel. */

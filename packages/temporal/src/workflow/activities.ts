@@ -4,7 +4,13 @@
 // deadline is taken once with `ctx.now()` (journaled), each attempt gets what is left of it, and an
 // attempt after it fails at once, not retried.
 
-import { ErrWorkflowStepFailed, terminalError, type StepInfo, type StepOptions } from '@ergo-ts/entities';
+import {
+  ErrWorkflowCancelled,
+  ErrWorkflowStepFailed,
+  terminalError,
+  type StepInfo,
+  type StepOptions,
+} from '@ergo-ts/entities';
 
 import { Context, runInActivity, type Info } from '../activity/context.js';
 import { fromStored, toStorable } from '../common/converter.js';
@@ -18,7 +24,7 @@ import {
   TimeoutType,
 } from '../common/failures.js';
 import { ActivityCancellationType, retryOf, timeoutsOf, type ActivityOptions } from '../common/options.js';
-import { op, type Activation } from './activation.js';
+import { ENGINE_CANCEL, op, temporalError, type Activation } from './activation.js';
 
 /** A Worker's activities: functions by name. */
 export type ActivityTable = Readonly<Record<string, (...args: any[]) => unknown>>;
@@ -67,10 +73,28 @@ export function callActivity(name: string, args: unknown[], options: ActivityOpt
     try {
       return await act.ctx.step(name, (info) => attempt(act, name, args, options, info, deadline), step);
     } catch (err) {
+      if (ErrWorkflowCancelled.is(err)) throw cancelledActivity(name, err as Error);
       if (!ErrWorkflowStepFailed.is(err)) throw err;
       throw activityFailure(name, err as Error, retry.maxAttempts);
     }
   });
+}
+
+/**
+ * An activity its scope (or the run) cancelled: Temporal's ActivityFailure ← CancelledFailure; the
+ * engine's cancel kept so a body that rethrows it ends as cancelled.
+ */
+function cancelledActivity(name: string, err: Error): ActivityFailure {
+  const f = new ActivityFailure(
+    'Activity task cancelled',
+    name,
+    undefined,
+    RetryState.CANCEL_REQUESTED,
+    undefined,
+    temporalError(err) as Error,
+  );
+  ENGINE_CANCEL.set(f, err);
+  return f;
 }
 
 function activityFailure(name: string, err: Error, maxAttempts: number): ActivityFailure {

@@ -1,48 +1,112 @@
-// Temporal's `CancellationScope`. ergo-ts cancels a whole instance today; cancelling a part of a
-// body (a scope) is an engine item in progress (issue 91, "Cancellation scopes"). Until it lands
-// the root scope is readable (`CancellationScope.current().consideredCancelled`) and every call
-// that would cancel or shield a part of the body is refused with ERR_TEMPORAL_UNSUPPORTED rather
-// than run with another meaning.
+// Temporal's `CancellationScope` on the engine's cancellation scopes (`ctx.cancellationScope()`,
+// `ctx.nonCancellable`, `ctx.withTimeout`). The engine finds the scope an operation belongs to by
+// its own AsyncLocalStorage; Temporal's `CancellationScope.current()` must also give the wrapper
+// the body's code runs in, so `run` enters a storage of this file's as well. The root scope (no
+// `run` around the code) is the run itself: it reads the run's cancel, and cancelling it is
+// refused (a client cancels the workflow).
 
-import { ErrTemporalUnsupported } from '../common/errors.js';
-import { frameOf } from './activation.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
 
-function refused(what: string): Error {
-  return ErrTemporalUnsupported.with(
-    `CancellationScope.${what}: cancellation scopes wait for the engine's (issue 91); cancel a part of the work by making it a child workflow`,
-  );
+import type { CancellationScope as EngineScope } from '@ergo-ts/entities';
+
+import { msToNumber, type Duration } from '../common/duration.js';
+import { ErrTemporalIncorrect, ErrTemporalUnsupported } from '../common/errors.js';
+import { frameOf, temporalError, type Activation } from './activation.js';
+
+/** Options of `new CancellationScope(options)` (Temporal's `CancellationScopeOptions`). */
+export interface CancellationScopeOptions {
+  /** Whether a cancel from outside reaches it. Default true. */
+  readonly cancellable?: boolean;
+  /** Refused (ERR_TEMPORAL_UNSUPPORTED): use `CancellationScope.withTimeout`. */
+  readonly timeout?: Duration;
 }
 
-/** The root cancellation scope of the calling workflow (Temporal's `CancellationScope`, read-only here). */
+const currentScope = new AsyncLocalStorage<CancellationScope>();
+
+/** A part of a workflow body that can be cancelled on its own, or shielded (Temporal's `CancellationScope`). */
 export class CancellationScope {
-  /** Whether the workflow was asked to cancel. */
+  readonly #act: Activation;
+  /** The engine's scope (undefined: the root, or a non-cancellable scope). */
+  readonly #engine: EngineScope | undefined;
+  readonly #root: boolean;
+  /** Whether a cancel from outside reaches this scope. */
+  readonly cancellable: boolean;
+
+  /** A new scope inside the current one; its code runs in `run(fn)`. */
+  constructor(options: CancellationScopeOptions = {}) {
+    this.#act = frameOf('new CancellationScope()').act;
+    if (options === null || typeof options !== 'object')
+      throw ErrTemporalIncorrect.with('CancellationScope: options must be an object');
+    if (options.timeout !== undefined)
+      throw ErrTemporalUnsupported.with('new CancellationScope({ timeout }): use CancellationScope.withTimeout');
+    this.cancellable = options.cancellable !== false;
+    this.#root = ROOT.has(options);
+    this.#engine = this.cancellable && !this.#root ? this.#act.ctx.cancellationScope() : undefined;
+  }
+
+  /** Whether this scope was cancelled (by `cancel`, or a cancel that reached it). */
   get consideredCancelled(): boolean {
-    return frameOf('CancellationScope').act.ctx.cancelled;
+    return this.#engine === undefined ? this.#act.ctx.cancelled && this.#root : this.#engine.cancelled;
   }
 
-  /** Refused (ERR_TEMPORAL_UNSUPPORTED): a scope cannot be cancelled on its own yet. */
+  /** Runs `fn` in this scope: the operations it asks belong to it. */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    if (typeof fn !== 'function') return Promise.reject(ErrTemporalIncorrect.with('CancellationScope.run: fn'));
+    if (this.#root)
+      return Promise.reject(ErrTemporalIncorrect.with('CancellationScope.run: the root scope runs the body'));
+    const inside = (): Promise<T> => currentScope.run(this, fn);
+    const out = this.#engine === undefined ? this.#act.ctx.nonCancellable(inside) : this.#engine.run(inside);
+    return out.catch((err: unknown) => {
+      throw temporalError(err);
+    });
+  }
+
+  /**
+   * Cancels this scope: its waits and activities end with a CancelledFailure (an activity's wrapped
+   * in an ActivityFailure). The root scope and a non-cancellable one: ERR_TEMPORAL_UNSUPPORTED.
+   */
   cancel(): void {
-    throw refused('cancel');
+    if (this.#engine === undefined)
+      throw ErrTemporalUnsupported.with(
+        this.#root
+          ? 'CancellationScope.cancel on the root scope: cancel the workflow from a client (handle.cancel())'
+          : 'CancellationScope.cancel on a non-cancellable scope',
+      );
+    this.#engine.cancel('CancellationScope.cancel()');
   }
 
-  /** The calling workflow's root scope. */
+  /** The scope the calling code runs in (the root scope outside any `run`). */
   static current(): CancellationScope {
     frameOf('CancellationScope.current()');
-    return new CancellationScope();
+    return currentScope.getStore() ?? new CancellationScope(rootOptions());
   }
 
-  /** Refused (ERR_TEMPORAL_UNSUPPORTED). */
-  static cancellable<T>(_fn: () => Promise<T>): Promise<T> {
-    return Promise.reject(refused('cancellable'));
+  /** Runs `fn` in a new cancellable scope. */
+  static cancellable<T>(fn: () => Promise<T>): Promise<T> {
+    return new CancellationScope().run(fn);
   }
 
-  /** Refused (ERR_TEMPORAL_UNSUPPORTED). */
-  static nonCancellable<T>(_fn: () => Promise<T>): Promise<T> {
-    return Promise.reject(refused('nonCancellable'));
+  /** Runs `fn` where no cancel from outside reaches (cleanup after a cancel). */
+  static nonCancellable<T>(fn: () => Promise<T>): Promise<T> {
+    return new CancellationScope({ cancellable: false }).run(fn);
   }
 
-  /** Refused (ERR_TEMPORAL_UNSUPPORTED). */
-  static withTimeout<T>(_timeout: unknown, _fn: () => Promise<T>): Promise<T> {
-    return Promise.reject(refused('withTimeout'));
+  /** Runs `fn` in a scope cancelled once `timeout` passed: a durable, journaled timer. */
+  static withTimeout<T>(timeout: Duration, fn: () => Promise<T>): Promise<T> {
+    const act = frameOf('CancellationScope.withTimeout').act;
+    const ms = msToNumber(timeout, 'CancellationScope.withTimeout');
+    if (typeof fn !== 'function') return Promise.reject(ErrTemporalIncorrect.with('CancellationScope.withTimeout: fn'));
+    return act.ctx.withTimeout(ms, fn).catch((err: unknown) => {
+      throw temporalError(err);
+    });
   }
+}
+
+/** The options objects that make the root scope (never given by user code). */
+const ROOT = new WeakSet<object>();
+
+function rootOptions(): CancellationScopeOptions {
+  const o = {};
+  ROOT.add(o);
+  return o;
 }
