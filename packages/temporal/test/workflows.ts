@@ -160,6 +160,8 @@ export async function scoped(): Promise<string> {
         : String(err),
     );
   }
+  // The driver's idle wait asked right after the scope's cancel belongs to no scope (not struck by it).
+  await new Promise<void>((resolve) => wf.setHandler(finish, () => resolve()));
   try {
     await wf.CancellationScope.withTimeout(1, () => wf.condition(() => false));
   } catch (err) {

@@ -49,6 +49,8 @@ export class Activation {
   /** The body returned or threw. */
   done = false;
   #scheduled = false;
+  /** Runs a function in the driver's own context: the idle wait belongs to no cancellation scope of the body's. */
+  readonly #outside = AsyncLocalStorage.snapshot();
   readonly #fail: (err: unknown) => void;
 
   constructor(
@@ -74,8 +76,7 @@ export class Activation {
       this.#scheduled = false;
       if (this.done || this.inFlight > 0 || this.idle !== undefined || this.handlers === 0) return;
       const seen = this.handlersRan;
-      this.idle = this.ctx
-        .condition(() => this.handlersRan > seen)
+      this.idle = this.#outside(() => this.ctx.condition(() => this.handlersRan > seen))
         .then(
           () => undefined,
           (err: unknown) => this.#fail(err),
