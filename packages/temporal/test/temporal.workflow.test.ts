@@ -178,6 +178,15 @@ test('startUpdate: ACCEPTED and COMPLETED stages, getUpdateHandle by id, a valid
   assert.equal(await h.result(), 3);
 });
 
+test('a query right after signals to a body awaiting a promise sees them all handled', async () => {
+  const h = await start(workflows.counter, 'cq');
+  assert.equal(await h.query(workflows.total, 0), 0);
+  for (const n of [1, 2, 3, 4]) await h.signal(workflows.add, n);
+  assert.equal(await h.query(workflows.total, 0), 10);
+  await h.signal(workflows.finish);
+  assert.equal(await h.result(), 10);
+});
+
 test('the API outside a workflow is refused with a code', async () => {
   assert.throws(() => sleep(1), { code: 'ERR_TEMPORAL_OUTSIDE_WORKFLOW' });
 });

@@ -66,8 +66,9 @@ export class Activation {
    * Called when the run may have stopped on something the engine does not see (a promise a handler
    * resolves): checked after the body's pending microtasks ran (setImmediate), so an operation the
    * body asks next is seen first. With nothing in flight and a handler registered, the driver waits
-   * in `ctx.condition` until one handler ended — a journaled wait, so a replay takes it at the same
-   * point, and the handlers run in it as they would in the body's own condition.
+   * in `ctx.condition` until one handler ended, then `ctx.allHandlersFinished()` for the messages
+   * kept meanwhile — journaled waits, so a replay takes them at the same point, and the handlers run
+   * in them as they would in the body's own condition.
    */
   wake(): void {
     if (this.#scheduled || this.done) return;
@@ -76,7 +77,11 @@ export class Activation {
       this.#scheduled = false;
       if (this.done || this.inFlight > 0 || this.idle !== undefined || this.handlers === 0) return;
       const seen = this.handlersRan;
-      this.idle = this.#outside(() => this.ctx.condition(() => this.handlersRan > seen))
+      // The messages kept meanwhile are drained in the same wait, so a query sees them handled.
+      this.idle = this.#outside(async () => {
+        await this.ctx.condition(() => this.handlersRan > seen);
+        await this.ctx.allHandlersFinished();
+      })
         .then(
           () => undefined,
           (err: unknown) => this.#fail(err),
