@@ -67,11 +67,17 @@ export function retryOf(r: RetryPolicy | undefined): Required<ErgoRetryPolicy> {
 export function timeoutsOf(o: ActivityOptions): {
   startToCloseMs: number | undefined;
   scheduleToCloseMs: number | undefined;
+  scheduleToStartMs: number | undefined;
   heartbeatMs: number | undefined;
 } {
   const startToCloseMs = msOptionalToNumber(o.startToCloseTimeout, 'startToCloseTimeout');
   const scheduleToCloseMs = msOptionalToNumber(o.scheduleToCloseTimeout, 'scheduleToCloseTimeout');
   if (startToCloseMs === undefined && scheduleToCloseMs === undefined)
     throw ErrTemporalIncorrect.with('an activity needs startToCloseTimeout or scheduleToCloseTimeout');
-  return { startToCloseMs, scheduleToCloseMs, heartbeatMs: msOptionalToNumber(o.heartbeatTimeout, 'heartbeatTimeout') };
+  return {
+    startToCloseMs,
+    scheduleToCloseMs,
+    scheduleToStartMs: msOptionalToNumber(o.scheduleToStartTimeout, 'scheduleToStartTimeout'),
+    heartbeatMs: msOptionalToNumber(o.heartbeatTimeout, 'heartbeatTimeout'),
+  };
 }

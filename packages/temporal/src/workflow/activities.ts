@@ -57,13 +57,15 @@ export function proxyActivities<A = Record<string, (...args: any[]) => any>>(
 /** Runs activity `name` on `args` as a step of the calling workflow. */
 export function callActivity(name: string, args: unknown[], options: ActivityOptions): Promise<unknown> {
   return op(`activity ${name}`, async (act) => {
-    const { startToCloseMs, scheduleToCloseMs, heartbeatMs } = timeoutsOf(options);
+    const { startToCloseMs, scheduleToCloseMs, scheduleToStartMs, heartbeatMs } = timeoutsOf(options);
     const deadline = scheduleToCloseMs === undefined ? undefined : act.ctx.now() + scheduleToCloseMs;
     const retry = retryOf(options.retry);
     const step: StepOptions<unknown> = {
       retry,
       ...(startToCloseMs === undefined ? {} : { timeoutMs: startToCloseMs }),
       ...(heartbeatMs === undefined ? {} : { heartbeatTimeoutMs: heartbeatMs }),
+      // The engine's schedule-to-start bound: past it the step fails for good, not retried.
+      ...(scheduleToStartMs === undefined ? {} : { scheduleToStartTimeoutMs: scheduleToStartMs }),
       cancellation:
         options.cancellationType === ActivityCancellationType.WAIT_CANCELLATION_COMPLETED ? 'wait' : 'abandon',
       ...(options.taskQueue === undefined || options.taskQueue === act.worker.taskQueue
