@@ -58,7 +58,8 @@ import { startChild } from './children.js';
 import { conditionDeadline, Handlers, type HandlerOps } from './handlers.js';
 import {
   compensationOptions,
-  entityCallAttempt,
+  entityCallStep,
+  entitySendStep,
   putOutbox,
   runStep,
   type Compensation,
@@ -673,15 +674,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     return h.result();
   }
 
-  async send<P extends AnyProtocol>(to: EntityAddress<P>, message: MessageOf<P>): Promise<void> {
-    await runStep(
-      this.#ops,
-      'send',
-      `${to.kind}/${to.key}`,
-      (info) => this.#h.entities.sendDurable(to, message, info.idempotencyKey).then(() => true),
-      {},
-      { engine: true }, // durable by its idempotency key: made again while its owner or the store is away
-    );
+  send<P extends AnyProtocol>(to: EntityAddress<P>, message: MessageOf<P>): Promise<void> {
+    return entitySendStep(this.#ops, to, message);
   }
 
   call<P extends AnyProtocol, const R extends RequestOf<P>>(
@@ -689,12 +683,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     request: R,
     options: StepOptions<ReplyOf<P, R>> & { readonly name?: string; readonly timeout?: number } = {},
   ): Promise<ReplyOf<P, R>> {
-    const name = options.name ?? `call ${to.kind}/${to.key}`;
-    if (typeof name !== 'string')
-      return Promise.reject(ErrWorkflowIncorrect.with('call: options.name must be a string'));
-    const callOptions = options.timeout === undefined ? {} : { timeout: options.timeout };
-    const call = (): Promise<ReplyOf<P, R>> => this.#h.entities.call(to, request, callOptions);
-    return runStep(this.#ops, 'step', name, () => entityCallAttempt(name, call), options);
+    return entityCallStep(this.#ops, to, request, options);
   }
 
   outbox(name: string, message: unknown): Promise<void> {

@@ -9,7 +9,10 @@
 // elsewhere delivers what its journal holds undelivered; deliveries stop when the run ends or its
 // activation hands off, and the body's end and a continue-as-new wait for those in flight.
 
+import type { AnyProtocol, MessageOf, ReplyOf, RequestOf } from 'ergo-ts';
+
 import { ErrEntityUnstorable } from '../../contract/errors.js';
+import type { EntityAddress } from '../../kinds/entity.js';
 import { describeThrown, thrownError } from '../../contract/thrown.js';
 import { isUndelivered } from '../../contract/undelivered.js';
 import { checkStepTimeout, readChecked } from '../model/bounds.js';
@@ -109,6 +112,39 @@ export async function withFreshLease<T>(
 ): Promise<Awaited<T>> {
   while (!h.leaseFresh()) await h.confirmLease();
   return await effect();
+}
+
+/** `ctx.send`: a durable send to `to` whose id is the operation's idempotency key. */
+export async function entitySendStep<P extends AnyProtocol>(
+  ops: EffectOps,
+  to: EntityAddress<P>,
+  message: MessageOf<P>,
+): Promise<void> {
+  await runStep(
+    ops,
+    'send',
+    `${to.kind}/${to.key}`,
+    (info) => ops.host.entities.sendDurable(to, message, info.idempotencyKey).then(() => true),
+    {},
+    { engine: true }, // durable by its idempotency key: made again while its owner or the store is away
+  );
+}
+
+/**
+ * `ctx.call`: entity call `request` to `to` as step `options.name` (default `call <kind>/<key>`),
+ * each attempt through {@link entityCallAttempt}; `options.timeout` is the call's own.
+ */
+export function entityCallStep<P extends AnyProtocol, const R extends RequestOf<P>>(
+  ops: EffectOps,
+  to: EntityAddress<P>,
+  request: R,
+  options: StepOptions<ReplyOf<P, R>> & { readonly name?: string; readonly timeout?: number },
+): Promise<ReplyOf<P, R>> {
+  const name = options.name ?? `call ${to.kind}/${to.key}`;
+  if (typeof name !== 'string') return Promise.reject(ErrWorkflowIncorrect.with('call: options.name must be a string'));
+  const callOptions = options.timeout === undefined ? {} : { timeout: options.timeout };
+  const call = (): Promise<ReplyOf<P, R>> => ops.host.entities.call(to, request, callOptions);
+  return runStep(ops, 'step', name, () => entityCallAttempt(name, call), options);
 }
 
 /**
