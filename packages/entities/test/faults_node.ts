@@ -269,8 +269,15 @@ if (process.env.FN_NAME !== undefined) {
         return sc.describe(SCHEDULE_ID, { timeout: c.timeout ?? 5000 });
       }
       case 'wfdump': {
+        // Twenty loads at once: one after another, a dump of thousands of instances (the overload
+        // mode's offered sagas) took minutes on a member whose pool the load keeps busy.
         const out: Record<string, unknown> = {};
-        for (const key of c.keys!) out[key] = (await store.load({ kind: c.wf!, key })).state ?? null;
+        const keys = c.keys!;
+        for (let i = 0; i < keys.length; i += 20) {
+          const part = keys.slice(i, i + 20);
+          const states = await Promise.all(part.map((key) => store.load({ kind: c.wf!, key })));
+          part.forEach((key, j) => (out[key] = states[j]!.state ?? null));
+        }
         return out;
       }
       case 'members':
