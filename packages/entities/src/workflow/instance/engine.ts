@@ -34,7 +34,6 @@ import { COMMIT, CommitQueue } from './commit_queue.js';
 import type { WorkflowSpec } from '../model/define.js';
 import { runBody } from '../body/determinism.js';
 import {
-  ErrWorkflowCancelled,
   ErrWorkflowClosed,
   ErrWorkflowDiverged,
   ErrWorkflowIncorrect,
@@ -48,41 +47,34 @@ import {
   emptyRecord,
   isWorkflowRequest,
   type ResultReply,
-  type WorkflowDescription,
   type WorkflowRecord,
   type WorkflowRequest,
   withEntry,
 } from '../model/record.js';
 import { probeOf, WORKFLOW_PROBE, type WorkflowProbe } from './probe.js';
 import { endOf, outcomeOf, signalRefusal, storableRefusal } from '../model/outcome.js';
-import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
-import { describeRecord } from '../client/listing.js';
+import { announceEnded, type EndingHost, type Notifier } from './watchers.js';
 import {
-  announceEnded,
-  cancelOpenChildren,
-  tellWatcher,
-  watchRequest,
-  type EndingHost,
-  type Notifier,
-  type WatchOutcome,
-} from './watchers.js';
-import { queuedSteps } from '../scheduling/queues.js';
+  cancelRequest,
+  describeRequest,
+  resetRequest,
+  resumeRequest,
+  terminateRequest,
+  watchRequestOf,
+  type OperatorHost,
+} from './operator_requests.js';
 import { figuresOf } from '../model/metrics.js';
 import { checkNothingInFlight, continuation } from '../model/continue_as_new.js';
-import { UpdateDesk, withPendingUpdates } from './updates.js';
+import { UpdateDesk } from './updates.js';
 import { boundQuery, queryBudgetMs } from '../client/query_bound.js';
 import {
   checkIdReuse,
   checkStartSignal,
   reusable,
-  terminatedRecord,
   type IdReusePolicy,
   type StartSignal,
 } from '../client/start_policy.js';
 import { repeatedSignal, repeatedStart, startedRecord, withSignalIds } from './start_request.js';
-
-/** The most watchers one instance keeps (monitors, links and journal subscribers together). */
-const MAX_WATCHERS = 1000;
 
 /** The longest a `result` call waits before answering `pending` (the client asks again). */
 const MAX_RESULT_WAIT_MS = 30_000;
@@ -188,18 +180,18 @@ export abstract class WorkflowEntity extends ReminderEntity<
       case 'update':
         return this.#desk().request(r.name, r.input, r.id, r.waitMs, r.stage, r.known);
       case 'cancel':
-        return this.#cancel(r.reason);
+        return cancelRequest(this.#operator(), r.reason);
       case 'describe':
-        return this.#describe();
+        return describeRequest(this.#operator());
       case 'resume':
-        return this.#resume();
+        return resumeRequest(this.#operator());
       case 'reset':
-        return this.#reset(r.toSeq, r.reason, r.id);
+        return resetRequest(this.#operator(), r.toSeq, r.reason, r.id);
       case 'terminate':
-        return this.#terminate(r.reason);
+        return terminateRequest(this.#operator(), r.reason);
       case 'watch':
       case 'unwatch':
-        return this.#watch(r.pid, r.mode, r['~wf'] === 'watch');
+        return watchRequestOf(this.#operator(), r.pid, r.mode, r['~wf'] === 'watch');
       default:
         throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: unknown request`));
     }
@@ -480,101 +472,6 @@ export abstract class WorkflowEntity extends ReminderEntity<
     return deferReply(boundQuery(answer, what, name, queryBudgetMs(waitMs), () => handled));
   }
 
-  async #cancel(reason: unknown): Promise<string> {
-    const rec = this.#known();
-    const why = typeof reason === 'string' && reason !== '' ? reason : 'cancelled';
-    if (rec.status !== 'running') {
-      if (rec.status === 'cancelled') return 'cancelled';
-      throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
-    }
-    if (rec.cancel !== undefined) return 'cancelled';
-    this.state = { ...rec, cancel: why };
-    await this.#saving.stageWake();
-    await this.#saving.persist(rec);
-    const err = ErrWorkflowCancelled.with(why);
-    this.#signals.rejectAll(err);
-    if (this.#run !== undefined) this.#run.cancel(why);
-    else this.#ensureRunning(); // a waiting body not running here: replayed, it meets the cancel
-    cancelOpenChildren(this.#ending(), why, this.state.journal);
-    return 'cancelled';
-  }
-
-  #describe(): WorkflowDescription {
-    const active = this.#run !== undefined && !this.#run.ended;
-    const rec = this.#known();
-    const running = active ? [...this.#run!.running(), ...queuedSteps(this.entities, this.spec.name, this.key)] : [];
-    return withPendingUpdates(describeRecord(this.spec.name, this.key, rec, this.#clock.now(), active, running), rec);
-  }
-
-  /** An operator's resume: a blocked instance runs again; a failed one has its failed steps run again. */
-  async #resume(): Promise<string> {
-    const rec = this.#known();
-    const refusal = resumeRefusal(this.spec.name, this.key, rec);
-    if (refusal !== undefined) throw refuseCall(refusal);
-    const run = this.#run;
-    if (rec.status === 'running' && run !== undefined && !run.ended && run.diverged === undefined) {
-      // A body runs on the current code (started on the halted record, it may have dropped
-      // `blocked` already): it goes on. Ended here, its signal waits took the next signal.
-      if (rec.blocked === undefined && this.#recovering !== run) return 'running';
-      this.#recovering = undefined;
-      const { blocked: _b, ...rest } = rec;
-      this.state = rest;
-      await this.save();
-      return 'resumed';
-    }
-    this.state = resumedRecord(rec, this.#clock.now());
-    await this.#rerun('resumed');
-    return 'resumed';
-  }
-
-  /** An operator's reset (recovery.ts): the instance runs again from operation `toSeq` on the current code. */
-  async #reset(toSeq: unknown, reason: unknown, id: unknown): Promise<string> {
-    const rec = this.#known();
-    // A repeat of a reset's id (a batch acting again after a crash) is answered, not done twice.
-    if (typeof id === 'string' && id !== '' && (rec.resets ?? []).some((x) => x.id === id)) return 'reset';
-    try {
-      const rid = typeof id === 'string' && id !== '' ? id : undefined;
-      this.state = resetRecord(this.spec.name, this.key, rec, toSeq, reason, this.#clock.now(), rid);
-    } catch (err) {
-      throw refuseCall(err as Error);
-    }
-    await this.#rerun('reset');
-    return 'reset';
-  }
-
-  /**
-   * An operator's terminate (Temporal's): a running instance ends at once, cancelled with
-   * `terminated: <reason>`, its body stopped where it was and no compensation run ('terminated');
-   * one already cancelled answers the same (a repeat); a completed or failed one ERR_WORKFLOW_CLOSED.
-   */
-  async #terminate(reason: unknown): Promise<string> {
-    const rec = this.#known();
-    if (rec.status === 'cancelled') return 'terminated';
-    if (rec.status !== 'running')
-      throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
-    const why = `terminated: ${typeof reason === 'string' && reason !== '' ? reason : 'by an operator'}`;
-    const ended = { ...terminatedRecord(rec, this.#clock.now()), cancel: why };
-    if (this.#run !== undefined) this.#endRun(this.#run, why);
-    [this.#run, this.#halted, this.#finished] = [undefined, false, undefined];
-    this.state = ended;
-    await this.#saving.stageWake();
-    await this.#saving.saveWake();
-    announceEnded(this.#ending(), rec, ended);
-    this.#updates?.look(); // updates left unanswered: ERR_WORKFLOW_CLOSED
-    return 'terminated';
-  }
-
-  /** Ends the body running here (if any) and starts it again on the record as it is now. */
-  async #rerun(why: string): Promise<void> {
-    this.#halted = false;
-    this.#finished = undefined;
-    if (this.#run !== undefined) this.#endRun(this.#run, why);
-    this.#run = undefined;
-    await this.#saving.stageWake(true);
-    await this.#saving.saveWake();
-    this.#startRun();
-  }
-
   /** Ends `run` here: its waits reject, its signal waits stop taking signals, its queued writes are dropped. */
   #endRun(run: Run, why: string): void {
     run.end(why);
@@ -779,19 +676,55 @@ export abstract class WorkflowEntity extends ReminderEntity<
       );
   }
 
-  async #watch(pid: unknown, mode: unknown, on: boolean): Promise<string> {
-    let o: WatchOutcome;
-    try {
-      o = watchRequest(this.spec.name, this.key, this.#known(), pid, mode, on, MAX_WATCHERS);
-    } catch (err) {
-      throw refuseCall(err as Error);
-    }
-    for (const f of o.tell) tellWatcher(this.#ending(), () => f(this.#notifier()));
-    if (o.next !== undefined) {
-      this.state = o.next;
-      await this.save();
-    }
-    return o.reply;
+  /** What an operator request (operator_requests.ts) needs of this instance. */
+  #operator(): OperatorHost {
+    const self = this; // the accessors below read the entity's private fields
+    return {
+      spec: this.spec,
+      key: this.key,
+      entities: this.entities,
+      clock: this.#clock,
+      saving: this.#saving,
+      signals: this.#signals,
+      known: () => this.#known(),
+      get state() {
+        return self.state;
+      },
+      set state(v) {
+        self.state = v;
+      },
+      get run() {
+        return self.#run;
+      },
+      set run(v) {
+        self.#run = v;
+      },
+      get finished() {
+        return self.#finished;
+      },
+      set finished(v) {
+        self.#finished = v;
+      },
+      get halted() {
+        return self.#halted;
+      },
+      set halted(v) {
+        self.#halted = v;
+      },
+      get recovering() {
+        return self.#recovering;
+      },
+      set recovering(v) {
+        self.#recovering = v;
+      },
+      save: () => this.save(),
+      ensureRunning: () => this.#ensureRunning(),
+      startRun: () => this.#startRun(),
+      endRun: (run, why) => this.#endRun(run, why),
+      lookUpdates: () => this.#updates?.look(),
+      ending: () => this.#ending(),
+      notifier: () => this.#notifier(),
+    };
   }
 
   #notifier(): Notifier {
