@@ -119,6 +119,17 @@ test('a handler runs during sleep, as in Temporal', async () => {
   assert.equal(await h.result(), 7);
 });
 
+test('handlers that wait: an update sleeps, another waits in a condition the others make true; allHandlersFinished', async () => {
+  const h = await start(workflows.napper, 'w1');
+  const at = await h.startUpdate(workflows.atLeast, { args: [10], waitForStage: WorkflowUpdateStage.ACCEPTED });
+  // Both handed over in atLeast's condition (it waits for them), nap's sleep durable.
+  assert.equal(await h.executeUpdate(workflows.nap, { args: [30, 4] }), 4);
+  await h.signal(workflows.add, 6);
+  assert.equal(await at.result(), 10);
+  await h.signal(workflows.finish);
+  assert.deepEqual(await h.result(), ['nap 4', 'woke 4', 'add 6', 'atLeast 10']);
+});
+
 test('a child signalled by its parent, executeChild by name, continue-as-new keeping the memo', async () => {
   assert.equal(await (await start(workflows.parent, 'p1', [1])).result(), '6/2');
   const h = await start(workflows.looping, 'l1', [3], { memo: { owner: 'ada' } });

@@ -110,6 +110,41 @@ export async function sleeper(): Promise<number> {
   return got;
 }
 
+export const nap = wf.defineUpdate<number, [number, number]>('nap');
+export const atLeast = wf.defineUpdate<number, [number]>('atLeast');
+
+/**
+ * Handlers that wait, the Temporal way: `nap` sleeps then adds, `atLeast` waits in a condition
+ * the other handlers make true; the body waits for `finish`, then for its handlers.
+ */
+export async function napper(): Promise<string[]> {
+  let total = 0;
+  let done = false;
+  const order: string[] = [];
+  wf.setHandler(add, (n) => {
+    total += n;
+    order.push(`add ${n}`);
+  });
+  wf.setHandler(finish, () => {
+    done = true;
+  });
+  wf.setHandler(nap, async (ms, n) => {
+    order.push(`nap ${n}`);
+    await wf.sleep(ms);
+    total += n;
+    order.push(`woke ${n}`);
+    return n;
+  });
+  wf.setHandler(atLeast, async (min) => {
+    await wf.condition(() => total >= min);
+    order.push(`atLeast ${min}`);
+    return total;
+  });
+  await wf.condition(() => done);
+  await wf.condition(wf.allHandlersFinished);
+  return order;
+}
+
 /** A child, signalled by its parent, and continue-as-new with the memo carried over. */
 export async function parent(n: number): Promise<string> {
   const child = await wf.startChild(waiter, { args: [n] });

@@ -46,6 +46,8 @@ export class Activation {
   handlersRan = 0;
   /** Signal and update handlers registered. */
   handlers = 0;
+  /** Signal and update handlers running now (started, not ended). */
+  handling = 0;
   /** The body returned or threw. */
   done = false;
   #scheduled = false;

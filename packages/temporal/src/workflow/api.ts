@@ -56,15 +56,25 @@ export function workflowInfo(): WorkflowInfo {
 /**
  * Sleeps durably (Temporal's `sleep`). Handlers run during it, as in Temporal: with a signal or
  * update handler registered it is a `ctx.condition(() => false, ms)`, else a `ctx.sleep(ms)`.
- * Inside a handler it is refused with ERR_TEMPORAL_UNSUPPORTED (handlers cannot wait here).
+ * Inside a handler too: the messages that come meanwhile are handed to their handlers there.
  */
 export function sleep(ms: Duration): Promise<void> {
   const wait = msToNumber(ms, 'sleep');
-  refuseInHandler('sleep');
+  frameOf('sleep'); // outside a workflow: thrown at once, as Temporal's
   return op('sleep', async (act) => {
     if (act.handlers > 0) await act.ctx.condition(() => false, wait);
     else await act.ctx.sleep(wait);
   });
+}
+
+/**
+ * Whether no signal or update handler of the calling workflow runs now (Temporal's
+ * `allHandlersFinished`), for `await condition(allHandlersFinished)` before the body returns. The
+ * body resumes only once the handlers a wait of it ran ended, so its code reads true there; messages
+ * still kept when the body returns are not handled (the engine warns, as Temporal does).
+ */
+export function allHandlersFinished(): boolean {
+  return frameOf('allHandlersFinished').act.handling === 0;
 }
 
 /** Waits until `fn()` is true (Temporal's `condition`). */
@@ -74,18 +84,11 @@ export function condition(fn: () => boolean, timeout: Duration): Promise<boolean
 export function condition(fn: () => boolean, timeout?: Duration): Promise<void | boolean> {
   if (typeof fn !== 'function') throw ErrTemporalIncorrect.with('condition: fn must be a function');
   const ms = timeout === undefined ? undefined : msToNumber(timeout, 'condition timeout');
-  refuseInHandler('condition');
+  frameOf('condition'); // outside a workflow: thrown at once, as Temporal's
   return op('condition', async (act) => {
     const ok = await act.ctx.condition(fn, ms);
     return ms === undefined ? undefined : ok;
   });
-}
-
-function refuseInHandler(what: string): void {
-  if (frameOf(what).handler)
-    throw ErrTemporalUnsupported.with(
-      `${what} inside a signal or update handler: handlers run one at a time and cannot wait on ergo-ts`,
-    );
 }
 
 /** A random UUID, journaled (Temporal's `uuid4`). */

@@ -86,7 +86,8 @@ export function argsOf(payload: unknown): unknown[] {
 /**
  * Registers the handler of a signal, query or update (Temporal's `setHandler`). Signal and update
  * handlers run while the body waits (`condition`, `sleep`, or a promise only a handler settles),
- * one at a time (docs/temporal-compat.md). Removing a handler (`undefined`) is refused with
+ * and may wait themselves (`sleep`, `condition`, activities): the messages that come meanwhile
+ * are handed to their handlers in a handler's `sleep` or `condition`, nested (docs/temporal-compat.md). Removing a handler (`undefined`) is refused with
  * ERR_TEMPORAL_UNSUPPORTED: the engine keeps a handler once registered.
  */
 export function setHandler<Ret, Args extends any[]>(
@@ -107,11 +108,13 @@ export function setHandler<Ret, Args extends any[]>(
     return;
   }
   const counted = async (payload: unknown): Promise<unknown> => {
+    frame.act.handling++;
     try {
       return await call(payload);
     } catch (err) {
       throw toStorable(err);
     } finally {
+      frame.act.handling--;
       frame.act.handlersRan++;
     }
   };

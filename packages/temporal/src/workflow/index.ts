@@ -12,6 +12,7 @@ export {
   type UpdateHandlerOptions,
 } from './definitions.js';
 export {
+  allHandlersFinished,
   condition,
   continueAsNew,
   deprecatePatch,

@@ -55,7 +55,7 @@ import { takeUpdate } from './update_take.js';
 import { takeSignal } from './signal_take.js';
 import { runSelect, type SelectOps } from './select.js';
 import { startChild } from './children.js';
-import { conditionDeadline, Handlers, type HandlerOps } from './handlers.js';
+import { conditionDeadline, Handlers, type HandlerOps, type WaitSlot } from './handlers.js';
 import {
   compensationOptions,
   entityCallStep,
@@ -112,7 +112,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   #compensating = false;
   #seq = 0;
   /** The wait of the body pending now (a sleep, a signal, an update or a select), as its message names it. */
-  #waiting: string | undefined;
+  readonly #bodySlot: WaitSlot = { waiting: undefined };
   #ended: RunEnded | undefined;
   #cancelled = false;
   /** A cancel was thrown into the body (an operation or a wait met it): see {@link cancelStruck}. */
@@ -424,6 +424,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       diverge: (message) =>
         (this.#diverged = ErrWorkflowDiverged.with(`workflow ${this.workflow}/${this.id}: ${message}`)),
       peek: () => this.#h.peek(),
+      outermost: (fn) => this.#scopes.outermost(fn),
     });
   }
 
@@ -490,19 +491,21 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
    * same live and on a replay). Cleared as the wait settles, before the body's continuation runs.
    */
   #oneWait<T>(what: string, op: () => Promise<T>): Promise<T> {
-    const pending = this.#waiting;
+    // A handler's code waits in its own frame, while the wait that runs it waits (handlers.ts).
+    const slot = this.#handlers.frame() ?? this.#bodySlot;
+    const pending = this.#handlers.waitRefusal(slot);
     if (pending !== undefined) return Promise.reject(concurrentWait(this.workflow, this.id, what, pending));
-    this.#waiting = what;
+    slot.waiting = what;
     let p: Promise<T>;
     try {
       p = op();
     } catch (err) {
-      this.#waiting = undefined;
+      slot.waiting = undefined;
       return Promise.reject(err as Error);
     }
     this.#share.away(); // waiting on something outside the member, the run is not its load (run_load.ts)
     const clear = (): void => {
-      if (this.#waiting === what) this.#waiting = undefined;
+      if (slot.waiting === what) slot.waiting = undefined;
       this.#share.back();
     };
     return p.then(

@@ -25,6 +25,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Log } from 'ergo-ts';
 
 import { bodyFrame } from './body_code.js';
+import { inCallerFrame } from './handlers.js';
 import {
   determinismGuardMode,
   ErrWorkflowNondeterministic,
@@ -192,6 +193,14 @@ const HANDLE_METHODS: ReadonlySet<PropertyKey> = new Set(['startChild', 'update'
  */
 const BODY_CALLBACKS: ReadonlySet<PropertyKey> = new Set(['onSignal', 'onUpdate', 'condition']);
 
+/** `f` bound to the context current now, except the handler frame its caller runs it in (handlers.ts). */
+function boundHere(f: (...v: unknown[]) => unknown): (...v: unknown[]) => unknown {
+  const snap = AsyncLocalStorage.snapshot();
+  return function (this: unknown, ...v: unknown[]): unknown {
+    return inCallerFrame(snap, () => Reflect.apply(f, this, v));
+  };
+}
+
 /** What a call through `ctx.entities` from the body should be instead. */
 const ENTITIES_USE = 'ctx.call(), ctx.send() or ctx.startChild() (journaled), or a step';
 
@@ -223,9 +232,10 @@ function outsideObject<T extends object>(target: T, reported?: string): T {
         const wrapped = function (this: unknown, ...args: unknown[]): unknown {
           const seg = call === undefined ? undefined : storage?.getStore();
           if (seg?.live === true) report(seg, call!, wrapped);
-          // Bound here, in the caller's segment: the engine calls them from outside it.
+          // Bound here, in the caller's segment: the engine calls them from outside it (in a
+          // handler's frame, which the call keeps: handlers.ts).
           const a = bodyCode
-            ? args.map((x) => (typeof x === 'function' ? AsyncLocalStorage.bind(x as (...v: unknown[]) => unknown) : x))
+            ? args.map((x) => (typeof x === 'function' ? boundHere(x as (...v: unknown[]) => unknown) : x))
             : args;
           const out = outside(() => Reflect.apply(f, this === proxy ? t : this, a));
           if (handle && out instanceof Promise) return out.then((h: unknown) => (isObject(h) ? outsideObject(h) : h));

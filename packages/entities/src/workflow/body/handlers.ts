@@ -8,22 +8,37 @@
 // back at once) could not reproduce. Here the body is parked in one wait while handlers run, and it
 // resumes only once the handler that runs ended.
 //
+// A handler may wait itself — `ctx.sleep`, `ctx.condition`, `ctx.allHandlersFinished`, steps —
+// while the wait that handed it its message waits for it to end. Its own `condition` (or
+// `allHandlersFinished`) runs handlers in turn: the next messages are handed there, nested, each
+// run to its end before that wait looks at its predicate again. So at any time one chain of waits
+// is live — the body's, the handler it runs, the handler that one's wait runs... — and only its
+// innermost runs code: a replay runs the same handlers at the same points. A handler runs in the
+// run's outermost cancellation scope (a cancel of the scope the body waits in does not reach it;
+// the run's cancel does), in a frame of its own (an AsyncLocalStorage): a wait of the body while
+// one of its handlers runs, of a handler that is not the innermost, or of one that already ended
+// is refused (ERR_WORKFLOW_CONCURRENT_WAIT), before it takes an operation number.
+//
 // Journal: the wait is one operation (`condition`; `n` is '' for ctx.condition, 'handlers' for
 // allHandlersFinished), its entry written open (its deadline, durable like a sleep's) and closed
 // with its outcome (true, false on a timeout, or the error a signal handler or the predicate
 // threw). Each message handed to a handler is one more operation (`handle`, `n` `signal:<name>` or
-// `update:<name>`, `v` what it carried), journaled in the write that takes it from the record,
-// followed by the handler's own operations (steps, activities, children; a handler cannot wait) and,
-// for an update, its answer (`reply`). A replay of the wait runs the `handle` entries that follow it,
-// in their order, before it goes on: the handlers see the same messages in the same order, so the
-// state they build is the one the body saw live. The predicate is checked when the wait starts and
-// each time a handler ended; a predicate already true takes no operation (the state it reads is
-// rebuilt by the replay, so a replay finds it true at the same point).
+// `update:<name>`, `v` what it carried, `w` the wait that handed it), journaled in the write that
+// takes it from the record, followed by the handler's own operations (steps, activities, children,
+// its waits and what they handed on) and, for an update, its answer (`reply`). A replay of the wait
+// runs the `handle` entries that follow it and name it, in their order, before it goes on: the
+// handlers see the same messages in the same order, so the state they build is the one the body
+// saw live. The predicate is checked when the wait starts and each time a handler ended; a
+// predicate already true takes no operation (the state it reads is rebuilt by the replay, so a
+// replay finds it true at the same point). A wait's deadline that passes while a handler it handed
+// a message to still waits ends it once that handler ended.
 //
 // Order: a waiting message goes to its handler oldest first, signals before updates. A message
 // that came before its handler was registered is kept (the record keeps signals and updates) and
 // handed over at the next wait once it is. A name taken by a handler is refused by `ctx.signal`,
 // `ctx.update` and `ctx.select` (ERR_WORKFLOW_INCORRECT).
+
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 import { describeThrown, quoted } from '../../contract/thrown.js';
 import { declared, MAX_WAKE_AT, timerMs } from '../model/bounds.js';
@@ -54,6 +69,35 @@ export interface HandlerOps extends RunOps {
   endOfJournal(): Error;
   /** The record as the instance holds it now (what waits for a handler). */
   peek(): WorkflowRecord;
+  /** Runs `fn` in the run's outermost cancellation scope (scopes.ts). */
+  outermost<T>(fn: () => T): T;
+}
+
+/** @internal Who may wait once at a time: the body, or one handler's run. */
+export interface WaitSlot {
+  /** Its wait pending now (as the wait's message names it). */
+  waiting: string | undefined;
+}
+
+/** @internal One handler's run: the frame its code (and every continuation of it) runs in. */
+export interface HandlerFrame extends WaitSlot {
+  readonly owner: Handlers;
+  /** It ended (a continuation it left behind may still run: it cannot wait). */
+  ended: boolean;
+  /** Runs `fn` in this frame, in the run's outermost cancellation scope. */
+  enter<T>(fn: () => T): T;
+}
+
+/** The handler frame where code runs now (undefined: the body, or code outside any run). */
+const frames = new AsyncLocalStorage<HandlerFrame>();
+
+/**
+ * Runs `fn` through `restore` (a snapshot of the context a callback was registered in: the
+ * determinism guard binds handlers to the body's), entering again the handler frame current now.
+ */
+export function inCallerFrame<T>(restore: (fn: () => T) => T, fn: () => T): T {
+  const f = frames.getStore();
+  return restore(f === undefined ? fn : () => f.enter(fn));
 }
 
 interface UpdateHandler {
@@ -77,11 +121,11 @@ export class Handlers {
   readonly #ops: () => HandlerOps;
   readonly #signals = new Map<string, (payload: unknown) => unknown>();
   readonly #updates = new Map<string, UpdateHandler>();
-  /** Wakes the wait that runs handlers (a message was kept, its deadline came, it stops). */
-  #poke: (() => void) | undefined;
-  /** The handler running now (settles, never rejects, once it ended). */
-  #running: Promise<unknown> = Promise.resolve();
-  /** The condition waits live now (0 or 1: a body waits once at a time). */
+  /** Wake the waits that run handlers (a message was kept, a deadline came, one stops). */
+  readonly #pokes = new Set<() => void>();
+  /** The handlers running now, outermost first: only the last one runs code (see the top of this file). */
+  readonly #stack: HandlerFrame[] = [];
+  /** The condition waits live now (the body's, and those of the handlers it runs, nested). */
   #liveWaits = 0;
 
   /** The condition waits live now: the instance waits for an event, as for a signal (engine.ts's wake). */
@@ -91,6 +135,24 @@ export class Handlers {
 
   constructor(ops: () => HandlerOps) {
     this.#ops = ops;
+  }
+
+  /** The frame of this run's handler whose code runs now (undefined: the body's code). */
+  frame(): HandlerFrame | undefined {
+    const f = frames.getStore();
+    return f?.owner === this ? f : undefined;
+  }
+
+  /**
+   * Why a wait asked now by the code of `slot` (the body's, or a handler's frame) is refused (see
+   * the top of this file), as what stands in its way; undefined: it may wait.
+   */
+  waitRefusal(slot: WaitSlot | HandlerFrame): string | undefined {
+    if (slot.waiting !== undefined) return slot.waiting;
+    if (!('owner' in slot)) return this.#stack.length > 0 ? 'a handler it runs' : undefined;
+    if (slot.ended) return 'nothing (its handler ended: a handler waits only until it returns)';
+    if (this.#stack.at(-1) !== slot) return 'a handler it handed a message to';
+    return undefined;
   }
 
   /** Whether a handler takes the signal (`kind` 'signal') or update `name`. */
@@ -140,7 +202,7 @@ export class Handlers {
 
   /** A signal or update was kept: a wait running handlers looks again. */
   kept(): void {
-    this.#poke?.();
+    for (const p of [...this.#pokes]) p();
   }
 
   /**
@@ -172,7 +234,7 @@ export class Handlers {
     const name = fn === undefined ? ALL_FINISHED : '';
     const seq = ops.next();
     const hit = ops.lookup(seq, 'condition', name);
-    const failed = await this.#replay();
+    const failed = await this.#replay(seq);
     if (hit?.done === true) {
       if (hit.e === undefined) return hit.v === true;
       const e = revivedError(hit.e); // the cancel struck it, or a handler or the predicate threw
@@ -212,7 +274,7 @@ export class Handlers {
       this.#liveWaits++;
       try {
         if (hit === undefined) await ops.record(open);
-        out = await this.#live(fn, until, open, close);
+        out = await this.#live(fn, until, open, close, seq);
       } finally {
         this.#liveWaits--;
         if (until !== undefined) h.deadline(seq, undefined);
@@ -228,9 +290,12 @@ export class Handlers {
     until: number | undefined,
     open: WorkflowJournalEntry,
     close: (out: Outcome) => Promise<Outcome>,
+    seq: number,
   ): Promise<Outcome> {
     const ops = this.#ops();
     const clock = ops.host.clock;
+    /** The handler this wait runs now (settles, never rejects, once it ended). */
+    let running: Promise<unknown> = Promise.resolve();
     // Settles with the outcome (an error a handler threw too): what rejects it is a cancel or the run's end.
     const waiting = ops.waitFor<Outcome>(
       (resolve, reject) => {
@@ -243,7 +308,7 @@ export class Handlers {
           wake = undefined;
           w?.();
         };
-        this.#poke = poke;
+        this.#pokes.add(poke);
         // Armed again while the clock is short of `until`: a Node timer may fire a millisecond early.
         const arm = (): void => {
           const left = until! - clock.now();
@@ -265,7 +330,9 @@ export class Handlers {
             if (holds || due) return close({ v: holds });
             const m = this.#waiting();
             if (m !== undefined) {
-              const failed = await this.#hand(m);
+              const handed = this.#hand(m, seq);
+              running = handed.catch(() => undefined);
+              const failed = await handed;
               if (failed !== undefined) return close({ e: failed });
               continue;
             }
@@ -276,7 +343,7 @@ export class Handlers {
         return () => {
           stopped = true;
           clock.clearTimeout(timer);
-          if (this.#poke === poke) this.#poke = undefined;
+          this.#pokes.delete(poke);
           poke();
         };
       },
@@ -287,17 +354,20 @@ export class Handlers {
     // A cancel (or the run's end) rejects the wait at once: the body resumes only once the handler
     // that runs ended (its steps are cancelled with the run), never beside it.
     return waiting.catch(async (err: unknown) => {
-      await this.#running;
+      await running;
       throw err;
     });
   }
 
-  /** Runs the handlers of the `handle` entries that follow the wait, in order; returns a signal handler's failure. */
-  async #replay(): Promise<Error | undefined> {
+  /**
+   * Runs the handlers of the `handle` entries that follow the wait `w` and name it (or name none:
+   * a record written before handlers could wait), in order; returns a signal handler's failure.
+   */
+  async #replay(w: number): Promise<Error | undefined> {
     const ops = this.#ops();
     for (;;) {
       const e = ops.entryAt(ops.seq());
-      if (e?.t !== 'handle') return undefined;
+      if (e?.t !== 'handle' || (e.w !== undefined && e.w !== w)) return undefined;
       const colon = e.n.indexOf(':');
       const kind = e.n.slice(0, colon);
       const name = e.n.slice(colon + 1);
@@ -306,7 +376,7 @@ export class Handlers {
         throw ops.diverge(`the journal hands ${kind} ${quoted(name)} to a handler the body did not register`);
       }
       const m: Waiting = kind === 'signal' ? { kind, name, payload: e.v } : { kind, name, taken: e.v as Taken };
-      const failed = await this.#hand(m);
+      const failed = await this.#hand(m, w);
       if (failed !== undefined) return failed;
     }
   }
@@ -331,19 +401,33 @@ export class Handlers {
    * record; a replay finds it journaled) and runs the handler to its end. Returns a signal
    * handler's failure; throws the run's end or divergence.
    */
-  async #hand(m: Waiting): Promise<Error | undefined> {
+  async #hand(m: Waiting, w: number): Promise<Error | undefined> {
     const ops = this.#ops();
     const seq = ops.next();
     const n = `${m.kind}:${m.name}`;
     const hit = ops.lookup(seq, 'handle', n);
     if (hit === undefined) {
       const v = m.kind === 'signal' ? m.payload : m.taken;
-      const entry: WorkflowJournalEntry = { s: seq, t: 'handle', n, v, at: ops.host.clock.now(), done: true };
+      const entry: WorkflowJournalEntry = { s: seq, t: 'handle', n, v, w, at: ops.host.clock.now(), done: true };
       await ops.record(entry, (rec) => takenFrom(withEntry(rec, entry), m, seq));
     }
-    const running = m.kind === 'signal' ? this.#signal(m.name, m.payload) : this.#update(m.taken);
-    this.#running = running.catch(() => undefined);
-    return running;
+    // In a frame of its own (its continuations carry it), in the run's outermost scope.
+    const frame: HandlerFrame = {
+      owner: this,
+      waiting: undefined,
+      ended: false,
+      enter: (fn) => frames.run(frame, () => ops.outermost(fn)),
+    };
+    this.#stack.push(frame);
+    const run = (): Promise<Error | undefined> =>
+      frame.enter(() => (m.kind === 'signal' ? this.#signal(m.name, m.payload) : this.#update(m.taken)));
+    try {
+      return await run();
+    } finally {
+      frame.ended = true;
+      const i = this.#stack.lastIndexOf(frame);
+      if (i >= 0) this.#stack.splice(i, 1);
+    }
   }
 
   async #signal(name: string, payload: unknown): Promise<Error | undefined> {

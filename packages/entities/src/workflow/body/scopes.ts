@@ -129,6 +129,11 @@ export class Scopes {
     return s?.owner === this ? s : undefined;
   }
 
+  /** Runs `fn` in the run's outermost scope (a handler's: the scope the body waits in does not reach it). */
+  outermost<T>(fn: () => T): T {
+    return current.run(undefined as unknown as Scope, fn);
+  }
+
   /** A new scope inside the current one. */
   make(cancellable: boolean): Scope {
     return new Scope(this, this.current(), cancellable);

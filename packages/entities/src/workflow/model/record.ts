@@ -96,6 +96,12 @@ export interface WorkflowJournalEntry {
    * error is kept, and it throws ERR_WORKFLOW_CANCELLED into the body, on a replay too.
    */
   readonly c?: boolean;
+  /**
+   * A `handle` entry: the operation number of the wait that handed the message to its handler
+   * (the body's `condition`, or one of a handler's own: handlers.ts). Absent in records written
+   * before handlers could wait (the body's wait handed them all).
+   */
+  readonly w?: number;
 }
 
 /** A signal received and not consumed yet. */
