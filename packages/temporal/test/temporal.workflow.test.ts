@@ -106,6 +106,13 @@ test('a Worker restarted mid-way: the next one replays the handlers and the body
   worker.shutdown();
   await running;
   await assert.rejects(h.query(workflows.total, 0), ServiceError, 'no Worker: no answer');
+  // What Temporal's server answers with no worker running, read from the store.
+  assert.equal((await h.describe()).status.name, 'RUNNING');
+  const events = (await client.workflow.getHandle('c2').fetchHistory()).events;
+  assert.ok(
+    events.some((e) => e.workflowExecutionStartedEventAttributes !== undefined),
+    'the history is read',
+  );
   await startWorker();
   assert.equal(await h.query(workflows.total, 0), 2, 'state rebuilt by the replay');
   await h.signal(workflows.add, 1);
@@ -117,6 +124,27 @@ test('a handler runs during sleep, as in Temporal', async () => {
   const h = await start(workflows.sleeper, 's1');
   await h.signal(workflows.add, 7);
   assert.equal(await h.result(), 7);
+});
+
+test('a start made before the Worker registered its workflows waits for it, then runs', async () => {
+  const other = await startNode(`temporal-early${process.pid}@localhost`, { log: { level: 'error' } });
+  const early = await Connection.connect({
+    node: other,
+    store: new MemoryStore(),
+    address: 'early',
+    entitiesOptions: { stopTimeoutMs: 1_000 },
+  });
+  const c = new Client({ connection: early });
+  const started = c.workflow.start('waiter', { workflowId: 'e1', taskQueue: 'tests', args: [40] });
+  const w = await Worker.create({ connection: early, workflows, activities: workflows.activities, taskQueue: 'tests' });
+  const run = w.run();
+  const h = await started;
+  await h.signal(workflows.add, 2);
+  assert.equal(await h.result(), 42);
+  w.shutdown();
+  await run;
+  Connection.forget('early');
+  await other.stop();
 });
 
 test('handlers that wait: an update sleeps, another waits in a condition the others make true; allHandlersFinished', async () => {

@@ -59,16 +59,28 @@ class Environment {
 
   /** A Worker's runtime ran here and stopped: calls without a deadline fail at once rather than wait. */
   stopped = false;
+  /** The last Worker's runtime, stopped: its client still reads the store (the application's). */
+  #stoppedRuntime: Entities | undefined;
 
   attach(e: Entities | undefined): void {
-    this.entities = e;
     if (e === undefined) {
+      this.#stoppedRuntime = this.entities;
+      this.entities = e;
       this.stopped = true;
       return;
     }
+    this.entities = e;
     const w = this.#waiters;
     this.#waiters = [];
     for (const f of w) f(e);
+  }
+
+  /**
+   * What reads instances from the store while no Worker runs here (after one was shut down; the
+   * store outlives it): undefined while a runtime runs (its owners answer) or none ever ran.
+   */
+  storeReader(): Entities | undefined {
+    return this.entities === undefined && this.stopped ? this.#stoppedRuntime : undefined;
   }
 
   /**

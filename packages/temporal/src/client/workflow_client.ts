@@ -177,6 +177,8 @@ export class WorkflowClient {
       throw ErrTemporalUnsupported.with('start: cronSchedule — make a Schedule (client.schedule.create) instead');
     msOptionalToNumber(options.workflowExecutionTimeout, 'workflowExecutionTimeout');
     const type = typeof workflow === 'function' ? workflow.name : workflow;
+    // After the runtime: a start made before the Worker registered its workflows waits for it.
+    const rt = await this.runtime();
     const kind = this.kind(type);
     const id = options.workflowId;
     const conflict = options.workflowIdConflictPolicy ?? 'FAIL';
@@ -190,7 +192,6 @@ export class WorkflowClient {
             ? 'afterFailure'
             : 'always';
     const input = { args: options.args ?? [], ...(options.memo === undefined ? {} : { memo: options.memo }) };
-    const rt = await this.runtime();
     let started;
     try {
       started = await rt.workflows.start(kind, id, input as never, {
@@ -458,9 +459,35 @@ export class WorkflowHandle {
     await this.#do((h) => h.terminate(reason, this.#timeout()));
   }
 
-  /** The workflow's description. */
+  /**
+   * The instance's description from its owner, or — once the Worker on this connection was shut
+   * down and none runs — from the store, as Temporal's server answers with no worker running.
+   */
+  async #describe(): Promise<WorkflowDescription> {
+    const rt = this.#c.env.storeReader();
+    if (rt === undefined) return this.#do((h) => h.describe(this.#timeout()));
+    const types = this.#type !== undefined ? [this.#type] : [...this.#c.env.kinds.keys()];
+    let last: unknown;
+    for (const k of types) {
+      try {
+        const d = await rt.workflows.describeStored(k, this.workflowId);
+        this.#type = k;
+        return d;
+      } catch (err) {
+        last = err;
+        if ((err as { code?: unknown }).code !== 'ERR_WORKFLOW_NOT_FOUND') break;
+      }
+    }
+    throw clientError(
+      last ?? Object.assign(new Error(`workflow ${this.workflowId} not found`), { code: 'ERR_WORKFLOW_NOT_FOUND' }),
+      this.workflowId,
+      this.runId,
+    );
+  }
+
+  /** The workflow's description (from the store when no Worker runs: {@link fetchHistory}). */
   async describe(): Promise<WorkflowExecutionDescription> {
-    const d = await this.#do((h) => h.describe(this.#timeout()));
+    const d = await this.#describe();
     const input = d.input as { memo?: Record<string, unknown> } | undefined;
     return {
       workflowId: d.id,
@@ -476,9 +503,12 @@ export class WorkflowHandle {
     };
   }
 
-  /** The workflow's journal as Temporal-like history events (history.ts says what maps to what). */
+  /**
+   * The workflow's journal as Temporal-like history events (history.ts says what maps to what).
+   * Answered while no Worker runs on the connection too (after its shutdown): read from the store.
+   */
   async fetchHistory(): Promise<{ events: HistoryEvent[] }> {
-    const d = await this.#do((h) => h.describe(this.#timeout()));
+    const d = await this.#describe();
     return { events: historyOf(d) };
   }
 }

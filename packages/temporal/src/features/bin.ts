@@ -2,8 +2,10 @@
 // ergo-temporal-features <features folder> [feature...]: runs Temporal's feature suite on ergo-ts
 // (run.ts) and prints one line per feature, then the counts. The folder is the `features/` of a
 // checkout of temporalio/features (not part of this repository); the rewritten copies go to a
-// work folder under the system's temp folder. Exits 1 when a feature failed.
+// work folder under the system's temp folder, removed when the run ends (an interrupt too). Exits
+// 1 when a feature failed.
 
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +22,9 @@ if (suite === undefined) {
 process.env.FEATURE_NAMESPACE_CAPABILITIES ??= JSON.stringify({ workerPollCompleteOnShutdown: true });
 
 const work = await mkdtemp(join(tmpdir(), 'ergo-temporal-features-'));
+// Removed however the run ends: normally, by process.exit, or interrupted (SIGINT, SIGTERM).
+process.once('exit', () => rmSync(work, { recursive: true, force: true }));
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 const sources = (await prepare(resolve(suite), work)).filter((s) => only.length === 0 || only.includes(s.relDir));
 const outcomes: FeatureOutcome[] = [];
 for (const s of sources) {

@@ -32,7 +32,7 @@ import {
 import { checkSignalId, storableSize } from '../model/bounds.js';
 import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowRequest } from '../model/record.js';
 import type { WatchMode } from '../model/record.js';
-import type { ListOptions, WorkflowRuntimeView } from './listing.js';
+import { storedDescription, type ListOptions, type WorkflowRuntimeView } from './listing.js';
 import {
   askUpdate,
   startUpdate,
@@ -595,6 +595,26 @@ export class WorkflowClient {
   /** A handle by the workflow's name (an operator's tools, which do not import the kind). */
   handleOf(workflow: string, id: string): WorkflowHandle {
     return new WorkflowHandle(this.#e, workflow, id);
+  }
+
+  /**
+   * The instance `id` of `kind` as its record in the store says, read without asking its owner:
+   * it answers while no member hosts the kind (every member stopped, a client-only runtime, a
+   * runtime stopped since — the store stays the application's), as Temporal's server answers a
+   * history read with no worker running. `active` is false and no running attempt is listed (the
+   * owner was not asked); timers are read at the wall clock. Rejects with ERR_WORKFLOW_NOT_FOUND
+   * for an id never started, ERR_WORKFLOW_UNSUPPORTED when this client was made without its runtime.
+   *
+   * @example
+   * const d = await entities.workflows.describeStored(Order, 'order-42'); // d.history: the journal
+   */
+  describeStored(kind: AnyWorkflowKind | string, id: string): Promise<WorkflowDescription> {
+    const name = typeof kind === 'string' ? kind : (kind as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string' || typeof id !== 'string')
+      return Promise.reject(ErrWorkflowIncorrect.with('describeStored: a kind (or its name) and an id'));
+    if (this.#view === undefined)
+      return Promise.reject(ErrWorkflowUnsupported.with('describeStored: this client has no runtime'));
+    return storedDescription(this.#view, name, id, Date.now());
   }
 
   /**

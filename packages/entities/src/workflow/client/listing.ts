@@ -1,12 +1,12 @@
 // What a listing of workflow instances shows (`entities.workflows.list`, served by the store's
 // state index: search.ts): each instance summed up from its record (no journal, no values), the
 // options of a kind's listing, and one instance described (`handle.describe()`, answered by its
-// entity from its record).
+// entity from its record; `describeStored`, read from the store without its owner).
 
 import type { EntityKind } from '../../kinds/entity.js';
 import type { EntityStore } from '../../contract/store.js';
 import type { IndexValue } from '../../contract/state_index.js';
-import { errorHead, type StoredError } from '../model/errors.js';
+import { errorHead, ErrWorkflowNotFound, type StoredError } from '../model/errors.js';
 import type { WorkflowDescription, WorkflowRecord, WorkflowRunningOperation, WorkflowStatus } from '../model/record.js';
 import { runFields } from '../model/continue_as_new.js';
 
@@ -124,4 +124,22 @@ export function describeRecord(
     ...(running.length === 0 ? {} : { running }),
     ...(rec.attributes === undefined ? {} : { attributes: rec.attributes }),
   };
+}
+
+/**
+ * The instance `workflow`/`id` as its record in `view`'s store says (`describeStored`): read
+ * without asking its owner, so it answers while no member hosts the kind. ERR_WORKFLOW_NOT_FOUND
+ * for an id never started (or whose record retention deleted).
+ */
+export async function storedDescription(
+  view: WorkflowRuntimeView,
+  workflow: string,
+  id: string,
+  now: number,
+): Promise<WorkflowDescription> {
+  const { state } = await view.store.load({ kind: workflow, key: id });
+  const rec = state as WorkflowRecord | undefined;
+  if (summaryOf(workflow, id, rec) === undefined)
+    throw ErrWorkflowNotFound.with(`workflow ${workflow}: no instance ${JSON.stringify(id)} in the store`);
+  return describeRecord(workflow, id, rec!, now, false);
 }
