@@ -147,6 +147,32 @@ test('a start made before the Worker registered its workflows waits for it, then
   await other.stop();
 });
 
+test('a Worker with enableNonLocalActivities: false runs no activity: it times out at schedule-to-start (its schedule-to-close)', async () => {
+  assert.equal(
+    await client.workflow.execute(workflows.startBounded, { workflowId: 'nl0', taskQueue: 'tests', args: [4] }),
+    '8',
+  );
+  const other = await startNode(`temporal-local${process.pid}@localhost`, { log: { level: 'error' } });
+  const local = await Connection.connect({ node: other, store: new MemoryStore(), address: 'local-only' });
+  const w = await Worker.create({
+    connection: local,
+    workflows,
+    activities: workflows.activities,
+    taskQueue: 'tests',
+    enableNonLocalActivities: false,
+  });
+  const run = w.run();
+  const c = new Client({ connection: local });
+  assert.equal(
+    await c.workflow.execute(workflows.startBounded, { workflowId: 'nl1', taskQueue: 'tests', args: [4] }),
+    'SCHEDULE_TO_START',
+  );
+  w.shutdown();
+  await run;
+  Connection.forget('local-only');
+  await other.stop();
+});
+
 test('handlers that wait: an update sleeps, another waits in a condition the others make true; allHandlersFinished', async () => {
   const h = await start(workflows.napper, 'w1');
   const at = await h.startUpdate(workflows.atLeast, { args: [10], waitForStage: WorkflowUpdateStage.ACCEPTED });

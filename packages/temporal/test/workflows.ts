@@ -162,6 +162,18 @@ export async function waiter(n: number): Promise<number> {
   return n + got;
 }
 
+const unserved = wf.proxyActivities<typeof activities>({ scheduleToCloseTimeout: '300ms' });
+
+/** An activity with only a schedule-to-close timeout: its result, or the timeout type it failed with. */
+export async function startBounded(n: number): Promise<string> {
+  try {
+    return String(await unserved.double(n));
+  } catch (err) {
+    if (err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure) return err.cause.timeoutType;
+    throw err;
+  }
+}
+
 export async function doubler(n: number): Promise<number> {
   return fast.double(n);
 }

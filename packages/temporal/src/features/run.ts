@@ -17,7 +17,7 @@ import { FeatureSource, Runner } from './harness.js';
 /** Features tied to Temporal's transport or wire formats, and what corresponds on ergo-ts. */
 export const NOT_APPLICABLE: Readonly<Record<string, string>> = {
   'client/http_proxy':
-    "an HTTP CONNECT proxy for the client's gRPC connection: nodes connect by Ergo's own protocol (TLS, docs/deploy.md)",
+    "an HTTP CONNECT proxy for a client's gRPC connection, from a forked process: a compat Connection names an environment of its own process (no network hop to proxy); a client elsewhere is an ergo-ts node (a runtime with role 'client') dialing the members by Ergo's protocol with mutual TLS (docs/deploy.md), not through an HTTP proxy",
   'client/http_proxy_auth': 'the same, with proxy authentication',
   'client/http_proxy_nativeconn': "the same for the worker's native connection",
   'client/http_proxy_nativeconn_auth': 'the same, with proxy authentication',
@@ -34,8 +34,6 @@ export const NOT_APPLICABLE: Readonly<Record<string, string>> = {
   'data_converter/json': "json/plain payload bytes read from Temporal's history through its proto package",
   'schedule/cron':
     "a cron workflow (start option cronSchedule) checked through Temporal's raw gRPC WorkflowService and proto enums: a Schedule with spec `@every 2s` (cronSchedule on start is refused, ERR_TEMPORAL_UNSUPPORTED)",
-  'eager_activity/non_remote_activities_worker':
-    "eager activity dispatch on the server's workflow-task completion: every activity is a step of the member that runs the body",
 };
 
 /** The Temporal packages and what they become. */

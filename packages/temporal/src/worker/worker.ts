@@ -29,6 +29,12 @@ export interface WorkerOptions {
   activities?: object;
   /** How long `shutdown()` lets the runtime hand off, at most (the runtime's `stopTimeoutMs`). */
   shutdownGraceTime?: Duration;
+  /**
+   * false: this Worker runs no activity (Temporal's option): each waits in the ergo-ts queue of its
+   * task queue, which the runtime does not serve, until its schedule-to-start timeout (by default
+   * its schedule-to-close) fails it with `TimeoutFailure` SCHEDULE_TO_START. Default true.
+   */
+  enableNonLocalActivities?: boolean;
   [other: string]: unknown;
 }
 
@@ -61,6 +67,7 @@ export class Worker {
       activities: (options.activities ?? {}) as ActivityTable,
       taskQueue: options.taskQueue,
       namespace: options.namespace ?? 'default',
+      runsActivities: options.enableNonLocalActivities !== false,
     });
     for (const k of kinds) connection.env.kinds.set(k.workflow.name, k);
     return new Worker(options, connection, kinds);
@@ -93,6 +100,10 @@ export class Worker {
       try {
         this.#entities = await startEntities(env.node!, {
           ...env.entitiesOptions,
+          // No activity runs here: their queues are not served (the default queue always is).
+          ...(this.options.enableNonLocalActivities === false
+            ? { workflowQueues: { ...env.entitiesOptions?.workflowQueues, serve: [] } }
+            : {}),
           store: env.store!,
           // Schedules are hosted beside the workflows (Temporal's server runs them).
           kinds: [...env.kinds.values(), WorkflowSchedules],

@@ -31,6 +31,8 @@ export interface WorkerSide {
   readonly kinds: ReadonlyMap<string, AnyWorkflowKind>;
   readonly taskQueue: string;
   readonly namespace: string;
+  /** false: activities wait in their task queue's ergo-ts queue, which this runtime does not serve. */
+  readonly runsActivities: boolean;
 }
 
 /** The engine's context as the package drives it (its type parameters are open: names come at run time). */

@@ -60,17 +60,20 @@ export function callActivity(name: string, args: unknown[], options: ActivityOpt
     const { startToCloseMs, scheduleToCloseMs, scheduleToStartMs, heartbeatMs } = timeoutsOf(options);
     const deadline = scheduleToCloseMs === undefined ? undefined : act.ctx.now() + scheduleToCloseMs;
     const retry = retryOf(options.retry);
+    const startBound = scheduleToStartMs ?? scheduleToCloseMs;
+    const queue = options.taskQueue ?? act.worker.taskQueue;
     const step: StepOptions<unknown> = {
       retry,
       ...(startToCloseMs === undefined ? {} : { timeoutMs: startToCloseMs }),
       ...(heartbeatMs === undefined ? {} : { heartbeatTimeoutMs: heartbeatMs }),
-      // The engine's schedule-to-start bound: past it the step fails for good, not retried.
-      ...(scheduleToStartMs === undefined ? {} : { scheduleToStartTimeoutMs: scheduleToStartMs }),
+      // The engine's schedule-to-start bound: past it the step fails for good, not retried. Unset,
+      // it is the schedule-to-close timeout, as Temporal's server sets it.
+      ...(startBound === undefined ? {} : { scheduleToStartTimeoutMs: startBound }),
       cancellation:
         options.cancellationType === ActivityCancellationType.WAIT_CANCELLATION_COMPLETED ? 'wait' : 'abandon',
-      ...(options.taskQueue === undefined || options.taskQueue === act.worker.taskQueue
-        ? {}
-        : { queue: options.taskQueue }),
+      // Its task queue's ergo-ts queue: named when it is another one, or when this Worker runs no
+      // activity (the queue it does not serve).
+      ...(queue === act.worker.taskQueue && act.worker.runsActivities ? {} : { queue }),
     };
     try {
       return await act.ctx.step(name, (info) => attempt(act, name, args, options, info, deadline), step);
@@ -100,7 +103,14 @@ function cancelledActivity(name: string, err: Error): ActivityFailure {
 }
 
 function activityFailure(name: string, err: Error, maxAttempts: number): ActivityFailure {
-  const cause = fromStored(err.cause);
+  const c = err.cause as { code?: unknown; message?: unknown } | undefined;
+  // The engine's schedule-to-start failure (an attempt that never started): Temporal's timeout type.
+  const cause =
+    c?.code === 'ERR_WORKFLOW_TIMEOUT' &&
+    typeof c.message === 'string' &&
+    c.message.includes('scheduleToStartTimeoutMs')
+      ? new TimeoutFailure(c.message, undefined, TimeoutType.SCHEDULE_TO_START)
+      : fromStored(err.cause);
   const state =
     cause instanceof CancelledFailure
       ? RetryState.CANCEL_REQUESTED

@@ -20,6 +20,12 @@ export interface WorkflowKindsOptions {
   readonly taskQueue?: string;
   /** The namespace `workflowInfo()` reports. Default 'default'. */
   readonly namespace?: string;
+  /**
+   * false: the runtime does not run the activities (Temporal's `enableNonLocalActivities: false`):
+   * each waits in the ergo-ts queue named by its task queue, which the runtime then must not serve
+   * (`workflowQueues.serve`; `Worker.create` does it). Default true.
+   */
+  readonly runsActivities?: boolean;
 }
 
 /** A Temporal workflow's kind: its input is `{ args, memo }`. */
@@ -41,6 +47,7 @@ export function workflowKinds(
     kinds,
     taskQueue: options.taskQueue ?? 'default',
     namespace: options.namespace ?? 'default',
+    runsActivities: options.runsActivities !== false,
   };
   for (const [name, fn] of Object.entries(workflows)) {
     if (typeof fn !== 'function') continue;
