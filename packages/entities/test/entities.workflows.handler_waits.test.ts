@@ -2,7 +2,8 @@
 // a condition — where the messages that come meanwhile are handed to their handlers, nested —
 // while the body waits in its own condition; each hand-over names the wait that made it, and a
 // replay (after a restart mid-wait too) runs the handlers and their waits in the same order. A
-// handler asking two waits at once is refused. On the test kit, SQLite and PostgreSQL.
+// cancel strikes a handler's sleep; a handler asking two waits at once is refused. On the test
+// kit, SQLite and PostgreSQL.
 
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
@@ -117,6 +118,23 @@ const CASES: RigCases = {
       'handle signal:stop <0',
       'condition handlers',
     ]);
+  },
+
+  async 'a cancel while a handler sleeps strikes its sleep and the body’s condition: the instance ends cancelled'(rig) {
+    const h = () => rig.workflows().handle(WfWaits, 'x1');
+    await rig.workflows().start(WfWaits, 'x1', undefined);
+    await h().startUpdate('nap', { ms: napMs(rig) * 100, n: 1 }, { updateId: 'nap-x' });
+    await journaled(rig, 'x1', 'sleep');
+    await h().cancel('enough');
+    await assert.rejects(h().result(), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_WORKFLOW_CANCELLED', err.message);
+      return true;
+    });
+    await assert.rejects(h().getUpdateHandle('nap-x', 'nap').result(), 'the update is not answered with a value');
+    const rec = (await rig.record('wfwaits', 'x1'))!;
+    assert.equal(rec.status, 'cancelled');
+    const sleep = rec.journal.find((e) => e.t === 'sleep')!;
+    assert.equal(sleep.e?.code, 'ERR_WORKFLOW_CANCELLED', 'the handler’s sleep was struck, journaled');
   },
 
   async 'a handler asking a second wait while its first waits is refused (ERR_WORKFLOW_CONCURRENT_WAIT): its update fails, the body goes on'(
