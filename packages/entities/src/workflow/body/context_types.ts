@@ -265,8 +265,11 @@ export interface WorkflowContext<
    * handed to it, oldest first, while the body waits in `ctx.condition` or
    * `ctx.allHandlersFinished` — not during other operations (docs/workflows.md, "Handlers and
    * conditions"). Signals kept before it was registered are handed to it at the next such wait.
-   * Handlers run one at a time, each to its end before the next or the body goes on; a handler may
-   * run steps, activities and children, not waits (ERR_WORKFLOW_CONCURRENT_WAIT). One that throws
+   * A wait hands one message at a time, each handler run to its end before the next or the body
+   * goes on; a handler may run steps, activities and children, and wait (`ctx.sleep`,
+   * `ctx.condition`, `ctx.allHandlersFinished`; one wait at a time) — its own condition hands the
+   * next messages to their handlers, nested. A wait the body asks while a handler runs is refused
+   * (ERR_WORKFLOW_CONCURRENT_WAIT). One that throws
    * ends the wait it ran in with that error (an instance whose body does not catch it fails).
    * Registering the same name again replaces the handler. `ctx.signal`, `ctx.select` then refuse
    * the name (ERR_WORKFLOW_INCORRECT).
