@@ -8,7 +8,10 @@
 // loses its share (pools keep their connections, so backends stay). The child itself (the client)
 // is not counted. Statements are PostgreSQL's own count (pg_stat_statements, top-level statements
 // of the engine's database, BEGIN and COMMIT included: a statement is at least one round trip);
-// WAL flushes are pg_stat_wal's `wal_sync`. Restate keeps its own store: only its CPU is read.
+// WAL flushes are pg_stat_wal's `wal_sync` and transactions pg_stat_database's `xact_commit`: a
+// backend hands those counters over when idle, at most once a second, so each reading waits that
+// long first (read at once, the burst's flushes were still the backends' own: 0.00 per workflow).
+// Restate keeps its own store: only its CPU is read.
 
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -17,6 +20,7 @@ import { PG_BIN } from '@ergo-ts/test-support';
 
 import type { Report, SuiteContext } from './types.js';
 import type { Engine } from './workflows_engine.js';
+import { pause } from './workflows_engine.js';
 import { G } from './workflows_rows.js';
 
 /** Clock ticks per second of /proc's times (USER_HZ: 100 on Linux). */
@@ -82,22 +86,31 @@ function psql(url: string, args: readonly string[]): string {
   );
 }
 
-/** pg_stat_statements' calls in the database of `url` and pg_stat_wal's syncs, now. */
-function pgCounters(url: string): { statements: number; walSyncs: number } {
+/** How long a PostgreSQL backend may keep its counters before handing them over (PGSTAT_MIN_INTERVAL, 1 s), and a margin. */
+const STATS_FLUSH_MS = 1200;
+
+/**
+ * pg_stat_statements' calls in the database of `url`, pg_stat_wal's syncs and the database's
+ * commits, once the backends handed theirs over (see the top of this file).
+ */
+async function pgCounters(url: string): Promise<{ statements: number; walSyncs: number; commits: number }> {
+  await pause(STATS_FLUSH_MS);
   const out = psql(url, [
     '-At',
     '-c',
     'SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())',
     '-c',
     'SELECT wal_sync FROM pg_stat_wal',
+    '-c',
+    'SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()',
   ])
     .trim()
     .split('\n');
-  return { statements: Number(out[0]), walSyncs: Number(out[1]) };
+  return { statements: Number(out[0]), walSyncs: Number(out[1]), commits: Number(out[2]) };
 }
 
-/** Statements a {@link pgCounters} reading adds to the count it reads next (its own two). */
-const READING_STATEMENTS = 2;
+/** Statements (and so commits) a {@link pgCounters} reading adds to the counts it reads next (its own three). */
+const READING_STATEMENTS = 3;
 
 /**
  * Whether the database of `url` counts statements (pg_stat_statements loaded: `benchPostgres`
@@ -105,8 +118,12 @@ const READING_STATEMENTS = 2;
  */
 export function countsStatements(url: string): boolean {
   try {
-    psql(url, ['-c', 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements']);
-    pgCounters(url);
+    psql(url, [
+      '-c',
+      'CREATE EXTENSION IF NOT EXISTS pg_stat_statements',
+      '-c',
+      'SELECT count(*) FROM pg_stat_statements',
+    ]);
     return true;
   } catch {
     return false;
@@ -129,7 +146,7 @@ export async function measureCost(
   const window = 128;
   const counts = pgUrl !== undefined && countsStatements(pgUrl) ? pgUrl : undefined;
   let seq = 0;
-  const pg0 = counts === undefined ? undefined : pgCounters(counts);
+  const pg0 = counts === undefined ? undefined : await pgCounters(counts);
   const cpu0 = descendantsCpu();
   let next = 0;
   const lane = async (): Promise<void> => {
@@ -145,7 +162,7 @@ export async function measureCost(
     .filter(([, t]) => t > 0)
     .map(([c, t]) => `${c} ${((t * 1000) / n).toFixed(2)}`)
     .join(', ');
-  const pg1 = counts === undefined ? undefined : pgCounters(counts);
+  const pg1 = counts === undefined ? undefined : await pgCounters(counts);
   const note = `${n} workflows, ${window} at a time, after the throughput rows; ${what}`;
   report({
     group: G,
@@ -163,6 +180,14 @@ export async function measureCost(
     better: 'lower',
     note: `pg_stat_statements, top-level statements in the engine's database (BEGIN/COMMIT counted; each is a round trip at least); ${note}`,
     value: (pg1.statements - pg0.statements - READING_STATEMENTS) / n,
+  });
+  report({
+    group: G,
+    name: 'database transactions (commits) per 3-step workflow',
+    unit: 'commits',
+    better: 'lower',
+    note: `pg_stat_database.xact_commit of the engine's database (a statement outside a transaction is one); ${note}`,
+    value: (pg1.commits - pg0.commits - READING_STATEMENTS) / n,
   });
   report({
     group: G,
