@@ -16,49 +16,38 @@
 // queues (the limits, who serves them, what runs and waits) it asks the members.
 // A slot freed goes to the next attempt at once: on its member, handed on to the head of the line
 // without a store operation (the row stays held under the same token); with nothing waiting there,
-// given back to the store and the other members woken (the store's wakes, contract/wakes.ts:
-// PostgreSQL's LISTEN/NOTIFY), so one blocked by the limit asks the store again then, not on its
-// poll. A member blocked by the limit says so (a wake `want`): while another member wants a slot,
-// the members holding them give each freed one back to the store for all to race for instead of
-// handing it on. The poll stays, for a wake lost or a slot freed by its lease's end.
+// kept idle for a moment (LINGER_MS: the next attempt here, a workflow's next step after its
+// journal write, takes it without a store operation either: taking and giving back were two round
+// trips per queued step), then given back to the store and the other members woken (the store's
+// wakes, contract/wakes.ts: PostgreSQL's LISTEN/NOTIFY), so one blocked by the limit asks the store
+// again then, not on its poll. A member blocked by the limit says so (a wake `want`): the members
+// hearing it give their idle rows back at once, and while another member wants a slot, they give
+// each freed one back to the store for all to race for instead of handing it on or keeping it. The
+// poll stays, for a wake lost or a slot freed by its lease's end.
 
 import type { Log } from 'ergo-ts';
 import { describeThrown } from '../../contract/thrown.js';
 import type { EntityStore } from '../../contract/store.js';
-import { ErrWorkflowIncorrect, notStarted } from '../model/errors.js';
-import { checkQueueName } from '../model/define.js';
-import { readChecked, timerMs } from '../model/bounds.js';
+import { notStarted } from '../model/errors.js';
+import { timerMs } from '../model/bounds.js';
+import { checkQueuesOptions, type QueueLimits, type WorkflowQueuesOptions } from './queue_options.js';
 import type { RunOps } from '../model/run_host.js';
 import type { WorkflowRunningOperation } from '../model/record.js';
+
+export { checkQueuesOptions, type QueueLimits, type WorkflowQueuesOptions } from './queue_options.js';
+
+/**
+ * How long a freed concurrency row nothing here waits for is kept for the next attempt (ms; at
+ * most pollMs: a member blocked by the limit says so at once and gets it, and one whose store has
+ * no wakes would only have learnt of it on its poll).
+ */
+const LINGER_MS = 100;
 
 /** The prefix of the queues' wakes (`wfq:["free", queue]`, `wfq:["want", queue, owner]`). */
 const WAKE = 'wfq:';
 
 /** The queue of a step that names none (nor does its kind): every member serves it; no limits unless set. */
 export const DEFAULT_QUEUE = 'default';
-
-/** One queue's limits (every member must be given the same ones). */
-export interface QueueLimits {
-  /** At most this many attempts of the queue run at once across the cluster. Default: no limit. */
-  readonly concurrency?: number;
-  /** At most this many run at once on one member. Default: no limit. */
-  readonly perMember?: number;
-  /** At most `limit` attempts start in any `periodMs` window across the cluster. Default: no limit. */
-  readonly rate?: { readonly limit: number; readonly periodMs: number };
-}
-
-/** The `workflowQueues` option of `startEntities`: the queues this member serves, and their limits. */
-export interface WorkflowQueuesOptions {
-  /**
-   * The queues this member runs steps of (the default queue always included). Default: every
-   * queue. A step of a queue not served here waits (visibly) on this member.
-   */
-  readonly serve?: readonly string[];
-  /** The queues' limits, by name (the same on every member). */
-  readonly queues?: Readonly<Record<string, QueueLimits>>;
-  /** How often a step blocked by a cluster-wide limit asks the store again, in ms. Default 100. */
-  readonly pollMs?: number;
-}
 
 /** One attempt waiting for a slot, as `describe()` and `workflows.queue(name).waiting()` show it. */
 export interface QueuedWork {
@@ -143,51 +132,6 @@ export interface QueueInCluster {
 /** One member's {@link WorkflowQueues.overview} row. */
 type QueueRow = { name: string; limits: QueueLimits; served: boolean; running: number };
 
-const LIMIT_MAX = 2 ** 31 - 1;
-
-function limitOf(where: string, v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > LIMIT_MAX)
-    throw ErrWorkflowIncorrect.with(`${where} must be an integer in 1..2^31-1, got ${describeThrown(v)}`);
-  return v;
-}
-
-/**
- * Checks the `workflowQueues` option; throws ERR_WORKFLOW_INCORRECT naming the bad field (also for
- * options whose reading throws: a getter, a Proxy's trap). A queue named in `queues` is bounded as
- * a step's `queue` is (checkQueueName): a name no step can use would limit nothing.
- */
-export function checkQueuesOptions(o: WorkflowQueuesOptions | undefined): void {
-  readChecked('workflowQueues', () => readQueuesOptions(o));
-}
-
-function readQueuesOptions(o: WorkflowQueuesOptions | undefined): void {
-  if (o === undefined) return;
-  if (typeof o !== 'object' || o === null) throw ErrWorkflowIncorrect.with('workflowQueues must be an object');
-  if (o.serve !== undefined) {
-    if (!Array.isArray(o.serve)) throw ErrWorkflowIncorrect.with('workflowQueues.serve must be an array of names');
-    for (const q of o.serve) checkQueueName('workflowQueues.serve', q);
-  }
-  limitOf('workflowQueues.pollMs', o.pollMs);
-  const queues: unknown = o.queues ?? {};
-  if (typeof queues !== 'object' || queues === null || Array.isArray(queues))
-    throw ErrWorkflowIncorrect.with('workflowQueues.queues must be an object of limits by queue name');
-  for (const [name, l] of Object.entries(queues as Record<string, QueueLimits>)) {
-    checkQueueName('workflowQueues.queues', name);
-    const at = `workflowQueues.queues.${name}`;
-    if (typeof l !== 'object' || l === null) throw ErrWorkflowIncorrect.with(`${at} must be an object`);
-    limitOf(`${at}.concurrency`, l.concurrency);
-    limitOf(`${at}.perMember`, l.perMember);
-    if (l.rate !== undefined) {
-      if (typeof l.rate !== 'object' || l.rate === null)
-        throw ErrWorkflowIncorrect.with(`${at}.rate must be { limit, periodMs }`);
-      // Both required: undefined is checked as the bad value it is.
-      limitOf(`${at}.rate.limit`, l.rate.limit ?? null);
-      limitOf(`${at}.rate.periodMs`, l.rate.periodMs ?? null);
-    }
-  }
-}
-
 /** One queue on one member: its waiting attempts, in order, and the slots held here. */
 class Gate {
   readonly waiters: Waiter[] = [];
@@ -202,6 +146,9 @@ class Gate {
   /** What holds the head of the queue (shown with every waiter). */
   blocked = 'its turn has not come';
   poll: ReturnType<typeof setTimeout> | undefined;
+  /** Slot keys held here that no attempt runs on (see LINGER_MS), and when they are given back. */
+  readonly idle: string[] = [];
+  linger: ReturnType<typeof setTimeout> | undefined;
   /** When another member last said it waits for a slot (a wake `want`), and when this one did (ms). */
   wantedAt = 0;
   wantSent = 0;
@@ -286,7 +233,10 @@ export class WorkflowQueues {
     const g = this.#gates.get(what[1]);
     if (g === undefined) return;
     if (what[0] === 'free' && g.waiters.length > 0) this.#pump(g);
-    else if (what[0] === 'want' && what[2] !== this.#host.owner) g.wantedAt = Date.now();
+    else if (what[0] === 'want' && what[2] !== this.#host.owner) {
+      g.wantedAt = Date.now();
+      this.#giveIdle(g);
+    }
   }
 
   #wake(what: readonly string[]): void {
@@ -457,7 +407,10 @@ export class WorkflowQueues {
   stop(): void {
     this.#stopped = true;
     this.#unlisten?.();
-    for (const g of this.#gates.values()) if (g.poll !== undefined) clearTimeout(g.poll);
+    for (const g of this.#gates.values()) {
+      if (g.poll !== undefined) clearTimeout(g.poll);
+      this.#giveIdle(g);
+    }
     if (this.#renewing !== undefined) clearInterval(this.#renewing);
     this.#renewing = undefined;
   }
@@ -491,7 +444,7 @@ export class WorkflowQueues {
         return void (g.blocked = `the per-member limit (${l.perMember}) is reached`);
       let slot: [string, number] | undefined;
       if (l.concurrency !== undefined) {
-        slot = await this.#takeSlot(g, l.concurrency);
+        slot = this.#idleSlot(g) ?? (await this.#takeSlot(g, l.concurrency));
         if (slot === undefined) {
           g.blocked = `the concurrency limit (${l.concurrency}) is reached`;
           if (Date.now() - g.wantSent >= this.#pollMs) {
@@ -527,6 +480,7 @@ export class WorkflowQueues {
         released = true;
         if (slot !== undefined && this.#handOn(g, slot)) return;
         g.running--;
+        if (slot !== undefined && this.#keep(g, slot)) return;
         if (slot !== undefined) this.#giveBack(g, slot[0], slot[1], true);
         // Contended: the wake of the slot given back pumps here as on the other members (a fair race).
         if (slot === undefined || !this.#contended(g) || this.#host.store.wakes === undefined) this.#pump(g);
@@ -545,6 +499,44 @@ export class WorkflowQueues {
     const w = g.waiters.shift()!;
     this.#granted(g, w, slot);
     return true;
+  }
+
+  /**
+   * Keeps a freed concurrency row idle here for the next attempt (see LINGER_MS): false when it
+   * goes back to the store instead (stopping, a rate limit, the row lost, another member waiting).
+   */
+  #keep(g: Gate, slot: [string, number]): boolean {
+    if (this.#stopped || g.waiters.length > 0 || g.limits.rate !== undefined || this.#contended(g)) return false;
+    if (g.held.get(slot[0]) !== slot[1]) return false;
+    g.idle.push(slot[0]);
+    g.linger ??= setTimeout(
+      () => {
+        g.linger = undefined;
+        this.#giveIdle(g);
+      },
+      Math.min(LINGER_MS, this.#pollMs),
+    );
+    g.linger.unref?.();
+    return true;
+  }
+
+  /** An idle row held here, taken for an attempt (no store operation), or undefined. */
+  #idleSlot(g: Gate): [string, number] | undefined {
+    for (let key = g.idle.pop(); key !== undefined; key = g.idle.pop()) {
+      const token = g.held.get(key);
+      if (token !== undefined) return [key, token];
+    }
+    return undefined;
+  }
+
+  /** Gives the idle rows held here back to the store, waking the members waiting for one. */
+  #giveIdle(g: Gate): void {
+    if (g.linger !== undefined) clearTimeout(g.linger);
+    g.linger = undefined;
+    for (const key of g.idle.splice(0)) {
+      const token = g.held.get(key);
+      if (token !== undefined) this.#giveBack(g, key, token, true);
+    }
   }
 
   /** Takes a free `~queue:<name>` slot row (one not held here; from a random one on), or none. */
