@@ -465,6 +465,8 @@ export class EntityHost extends Actor {
    * when it ended abnormally, and the entity's own last answers come back to a process gone.
    */
   #routeDeferredAgain(why: string): void {
+    // Most activations end with no call deferred: no error (its message, its stack) made for none.
+    if (this.#deferredCalls.size === 0) return;
     const err = ErrProcessTerminated.with(
       `entity ${this.#kind.name}/${this.#key}: its activation on ${this.pid.node} ${why}`,
     );
