@@ -5,7 +5,8 @@
 // one file, woken within the process) and the memory store (two stores on one MemoryStoreData).
 // The same member hands a freed slot on to its own next attempt without a poll or a store
 // operation (the slot's lease row keeps its token). Each runtime owns every key here (no
-// `members`): they share only the queue's slot rows.
+// `members`): they share only the queue's slot rows. Last: a slot freed with nothing waiting is kept
+// for the member's next step (one take for a workflow's steps in a row), then given back.
 
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -133,4 +134,40 @@ test(`SQLite: ${CASE}`, { timeout: 120_000 }, async (t) => {
 test(`memory store: ${CASE}`, { timeout: 120_000 }, async (t) => {
   const data = new MemoryStoreData();
   await twoMembers(t, async () => new MemoryStore({}, data));
+});
+
+/** Eight steps in a row in queue `one`, each taking its slot. */
+const Steps8 = defineWorkflow('wfsteps8', async (ctx) => {
+  let n = 0;
+  for (let i = 0; i < 8; i++) n = await ctx.step(`s${i}`, () => n + 1, { queue: 'one' });
+  return n;
+});
+
+test('a slot freed with nothing waiting stays with its member for its next step (no store operation), then goes back', async (t) => {
+  const store = new MemoryStore({}, new MemoryStoreData());
+  // The real store, its slot operations counted.
+  let takes = 0;
+  let givesBack = 0;
+  const acquire = store.acquire.bind(store);
+  const release = store.release.bind(store);
+  store.acquire = (r) => {
+    if (r.kind === '~queue:one') takes++;
+    return acquire(r);
+  };
+  store.release = (id, token) => {
+    if (id.kind === '~queue:one') givesBack++;
+    return release(id, token);
+  };
+  const node = await startNode(`linger-${process.pid}@localhost`, { log: { level: 'warning' } });
+  const rt = await startEntities(node, { store, kinds: [Steps8], workflowQueues: QUEUES });
+  t.after(async () => {
+    await rt.stop();
+    await node.stop();
+    await store.close();
+  });
+  const h = await rt.workflows.start(Steps8, 'w1', {});
+  assert.equal(await h.result(), 8);
+  // Taken and given back per step, that was 8 each.
+  assert.ok(takes < 8, `the slot was taken ${takes} times for 8 steps`);
+  await eventually(() => (givesBack === takes ? true : undefined), 'the idle slot given back to the store');
 });
