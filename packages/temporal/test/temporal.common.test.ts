@@ -38,7 +38,7 @@ function throughJournal(e: unknown): Error {
   return out;
 }
 
-test('a failure chain keeps its classes and fields through the journal', () => {
+test('a failure chain keeps its classes and fields through the journal', async () => {
   const inner = ApplicationFailure.create({
     message: 'card declined',
     type: 'Declined',
@@ -53,7 +53,7 @@ test('a failure chain keeps its classes and fields through the journal', () => {
     undefined,
     inner,
   );
-  const back = fromStored(throughJournal(toStorable(outer)));
+  const back = await fromStored(throughJournal(await toStorable(outer)));
   assert.ok(back instanceof ActivityFailure);
   assert.equal(back.activityType, 'charge');
   assert.equal(back.retryState, RetryState.NON_RETRYABLE_FAILURE);
@@ -61,16 +61,18 @@ test('a failure chain keeps its classes and fields through the journal', () => {
   assert.equal(back.cause.type, 'Declined');
   assert.equal(back.cause.nonRetryable, true);
   assert.deepEqual(back.cause.details, [42]);
-  const t = fromStored(throughJournal(toStorable(new TimeoutFailure('late', undefined, TimeoutType.HEARTBEAT))));
+  const t = await fromStored(
+    throughJournal(await toStorable(new TimeoutFailure('late', undefined, TimeoutType.HEARTBEAT))),
+  );
   assert.ok(t instanceof TimeoutFailure && t.timeoutType === TimeoutType.HEARTBEAT);
 });
 
-test("ergo-ts's own errors and plain errors come out as Temporal's classes", () => {
+test("ergo-ts's own errors and plain errors come out as Temporal's classes", async () => {
   const cancel = Object.assign(new Error('workflow: cancelled'), { code: 'ERR_WORKFLOW_CANCELLED' });
-  assert.ok(fromStored(cancel) instanceof CancelledFailure);
+  assert.ok((await fromStored(cancel)) instanceof CancelledFailure);
   const timeout = Object.assign(new Error('no heartbeat for 5000 ms'), { code: 'ERR_WORKFLOW_TIMEOUT' });
-  const t = fromStored(timeout);
+  const t = await fromStored(timeout);
   assert.ok(t instanceof TimeoutFailure && t.timeoutType === TimeoutType.HEARTBEAT);
-  const plain = fromStored(new TypeError('bad'));
+  const plain = await fromStored(new TypeError('bad'));
   assert.ok(plain instanceof ApplicationFailure && plain.type === 'TypeError' && plain.message === 'bad');
 });

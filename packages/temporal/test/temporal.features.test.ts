@@ -42,6 +42,52 @@ test('imports are rewritten to this package, other code untouched', () => {
   assert.match(out, /const s = '@temporalio\/workflow'/, 'a string that is not an import stays');
 });
 
+test("a feature's sibling modules, its JSON files and require.resolve: a data converter named by path", async () => {
+  const suite = join(dir, 'dc-features');
+  const folder = join(suite, 'data_converter', 'mine');
+  await mkdir(folder, { recursive: true });
+  await writeFile(
+    join(folder, 'failure_converter.ts'),
+    `import { DefaultFailureConverter } from '@temporalio/common';\nexport const failureConverter = new DefaultFailureConverter({ encodeCommonAttributes: true });\n`,
+  );
+  await writeFile(
+    join(folder, 'expected.json'),
+    JSON.stringify({ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'Mg==' }),
+  );
+  await writeFile(
+    join(folder, 'feature.ts'),
+    `
+import * as assert from 'assert';
+import { Feature } from '@temporalio/harness';
+import { JSONToPayload } from '@temporalio/common/lib/proto-utils';
+import { decode } from '@temporalio/common/lib/encoding';
+import expected from './expected.json';
+export async function workflow(n: number): Promise<number> {
+  if (n > 1) throw new Error('too big');
+  return n + 1;
+}
+export const feature = new Feature({
+  workflow,
+  workflowStartOptions: { args: [1] },
+  dataConverter: { failureConverterPath: require.resolve('./failure_converter') },
+  async checkResult(runner, handle) {
+    assert.equal(await handle.result(), 2);
+    assert.deepEqual(await runner.getWorkflowResultPayload(handle), JSONToPayload(expected));
+    const failed = await runner.client.workflow.start(workflow, { workflowId: 'big', taskQueue: 'x', args: [5] });
+    await assert.rejects(failed.result());
+    const events = await runner.getHistoryEvents(failed);
+    const f = events.find((e) => e.workflowExecutionFailedEventAttributes)?.workflowExecutionFailedEventAttributes?.failure;
+    assert.equal(f?.message, 'Encoded failure');
+    assert.equal(JSON.parse(decode(f?.encodedAttributes?.data ?? new Uint8Array())).message, 'too big');
+  },
+});
+`,
+  );
+  const [source] = await prepare(suite, join(dir, 'dc-work'));
+  const result = await runFeature(source!, 20_000);
+  assert.equal(result.result, 'pass', result.why);
+});
+
 test('a feature passes, a failing check fails with its reason, a transport feature is not applicable', async () => {
   const suite = join(dir, 'features');
   for (const [name, text] of [

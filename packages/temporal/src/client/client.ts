@@ -3,16 +3,18 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 
+import { loadDataConverter, type DataConverter, type LoadedDataConverter } from '../common/data_converter.js';
 import { ErrTemporalIncorrect } from '../common/errors.js';
 import type { Connection } from './connection.js';
 import { ScheduleClient } from './schedule_client.js';
 import { WorkflowClient } from './workflow_client.js';
 
-/** What `new Client(...)` takes (Temporal's `ClientOptions`; `dataConverter` and `interceptors` are not used). */
+/** What `new Client(...)` takes (Temporal's `ClientOptions`; `interceptors` are not used). */
 export interface ClientOptions {
   connection: Connection;
   namespace?: string;
-  dataConverter?: unknown;
+  /** How workflow arguments, results and failures are kept as payloads: give the Worker the same. */
+  dataConverter?: DataConverter;
   identity?: string;
   interceptors?: unknown;
 }
@@ -32,7 +34,10 @@ export class Client {
       throw ErrTemporalIncorrect.with('new Client: options.connection is required (Connection.connect)');
     this.connection = options.connection;
     const deadline = (): number | undefined => deadlines.getStore();
-    this.workflow = new WorkflowClient(options.connection, deadline);
+    // Loaded on the first call that needs it (its modules are imported): a bad one rejects that call.
+    let loaded: Promise<LoadedDataConverter> | undefined;
+    const converter = (): Promise<LoadedDataConverter> => (loaded ??= loadDataConverter(options.dataConverter));
+    this.workflow = new WorkflowClient(options.connection, deadline, converter);
     this.schedule = new ScheduleClient({ connection: options.connection });
   }
 

@@ -1,6 +1,7 @@
 // The error classes of `@temporalio/client`, and how ergo-ts's client errors map onto them.
 
 import { fromStored } from '../common/converter.js';
+import type { LoadedDataConverter } from '../common/data_converter.js';
 import { ApplicationFailure, CancelledFailure, RetryState, TerminatedFailure } from '../common/failures.js';
 import type { TemporalFailure } from '../common/failures.js';
 
@@ -112,15 +113,23 @@ function codeOf(err: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-/** `err`, an error of ergo-ts's workflow client about `workflowId`, as the Temporal client throws it. */
-export function clientError(err: unknown, workflowId: string, runId?: string): unknown {
+/**
+ * `err`, an error of ergo-ts's workflow client about `workflowId`, as the Temporal client throws it
+ * (a workflow's or an update's failure rebuilt by the client's data converter `dc`).
+ */
+export async function clientError(
+  err: unknown,
+  dc: LoadedDataConverter,
+  workflowId: string,
+  runId?: string,
+): Promise<unknown> {
   const code = codeOf(err);
   const e = err as Error;
   switch (code) {
     case 'ERR_WORKFLOW_FAILED':
       return new WorkflowFailedError(
         'Workflow execution failed',
-        fromStored(e.cause),
+        await fromStored(e.cause, dc),
         RetryState.NON_RETRYABLE_FAILURE,
       );
     case 'ERR_WORKFLOW_CANCELLED':
@@ -138,7 +147,7 @@ export function clientError(err: unknown, workflowId: string, runId?: string): u
     case 'ERR_WORKFLOW_NOT_FOUND':
       return new WorkflowNotFoundError(e.message, workflowId, runId);
     case 'ERR_WORKFLOW_UPDATE_FAILED':
-      return new WorkflowUpdateFailedError('Workflow Update failed', fromStored(e.cause ?? e));
+      return new WorkflowUpdateFailedError('Workflow Update failed', await fromStored(e.cause ?? e, dc));
     case 'ERR_WORKFLOW_UPDATE_REJECTED':
       return new WorkflowUpdateFailedError(
         'Workflow Update failed',

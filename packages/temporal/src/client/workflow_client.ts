@@ -4,7 +4,9 @@
 
 import type { AnyWorkflowKind, Entities, IdReusePolicy, WorkflowDescription } from '@ergo-ts/entities';
 
+import { defaultDataConverter, fromEncoded, toEncoded, type LoadedDataConverter } from '../common/data_converter.js';
 import { msOptionalToNumber, type Duration } from '../common/duration.js';
+import { isPayload } from '../common/payload_converter.js';
 import { ErrTemporalIncorrect, ErrTemporalUnsupported } from '../common/errors.js';
 import type { QueryDefinition, SignalDefinition, UpdateDefinition } from '../workflow/definitions.js';
 import type { Connection, Environment } from './connection.js';
@@ -118,6 +120,8 @@ export class WorkflowClient {
   constructor(
     /** @internal */ readonly connection: Connection,
     /** @internal */ readonly deadline: () => number | undefined,
+    /** @internal the client's data converter, loaded */ readonly converter: () => Promise<LoadedDataConverter> = () =>
+      Promise.resolve(defaultDataConverter),
   ) {}
 
   /** @internal */
@@ -191,7 +195,9 @@ export class WorkflowClient {
           : reuse === 'ALLOW_DUPLICATE_FAILED_ONLY'
             ? 'afterFailure'
             : 'always';
-    const input = { args: options.args ?? [], ...(options.memo === undefined ? {} : { memo: options.memo }) };
+    const dc = await this.converter();
+    const payloads = await toEncoded(dc, options.args ?? []);
+    const input = { payloads, ...(options.memo === undefined ? {} : { memo: options.memo }) };
     let started;
     try {
       started = await rt.workflows.start(kind, id, input as never, {
@@ -199,7 +205,7 @@ export class WorkflowClient {
         ...(signal === undefined ? {} : { signal: signal as never }),
       });
     } catch (err) {
-      throw clientError(err, id);
+      throw await clientError(err, dc, id);
     }
     this.env.types.set(id, type);
     if (!started.created && signal === undefined && conflict !== 'USE_EXISTING')
@@ -311,12 +317,14 @@ export class WorkflowHandle {
           this.#c.env.types.set(this.workflowId, k);
           break;
         } catch (err) {
-          if ((err as { code?: unknown }).code !== 'ERR_WORKFLOW_NOT_FOUND') throw clientError(err, this.workflowId);
+          if ((err as { code?: unknown }).code !== 'ERR_WORKFLOW_NOT_FOUND')
+            throw await clientError(err, await this.#c.converter(), this.workflowId);
         }
       }
       if (this.#type === undefined)
-        throw clientError(
+        throw await clientError(
           Object.assign(new Error(`workflow ${this.workflowId} not found`), { code: 'ERR_WORKFLOW_NOT_FOUND' }),
+          await this.#c.converter(),
           this.workflowId,
         );
     }
@@ -328,7 +336,7 @@ export class WorkflowHandle {
     try {
       return await f(h);
     } catch (err) {
-      throw clientError(err, this.workflowId, this.runId);
+      throw await clientError(err, await this.#c.converter(), this.workflowId, this.runId);
     }
   }
 
@@ -338,8 +346,10 @@ export class WorkflowHandle {
   }
 
   /** The workflow's result (the last run's, after continue-as-new); WorkflowFailedError when it failed, was cancelled or terminated. */
-  result(): Promise<any> {
-    return this.#do((h) => h.result(this.#timeout()));
+  async result(): Promise<any> {
+    const out = await this.#do((h) => h.result(this.#timeout()));
+    // The body's result is a payload (kept by its Worker's data converter); a bare value is a record of before.
+    return isPayload(out) ? (await fromEncoded(await this.#c.converter(), [out]))[0] : out;
   }
 
   /** Sends a signal with its arguments. */
@@ -424,8 +434,8 @@ export class WorkflowHandle {
       workflowId: this.workflowId,
       ...(this.runId === undefined ? {} : { workflowRunId: this.runId }),
       result: async () => {
-        const u = await at.catch((err: unknown) => {
-          throw clientError(err, this.workflowId, this.runId);
+        const u = await at.catch(async (err: unknown) => {
+          throw await clientError(err, await this.#c.converter(), this.workflowId, this.runId);
         });
         return (await this.#do(() => u.result(this.#timeoutMs()))) as Ret;
       },
@@ -509,6 +519,6 @@ export class WorkflowHandle {
    */
   async fetchHistory(): Promise<{ events: HistoryEvent[] }> {
     const d = await this.#describe();
-    return { events: historyOf(d) };
+    return { events: historyOf(d, await this.#c.converter()) };
   }
 }

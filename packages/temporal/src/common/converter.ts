@@ -1,141 +1,146 @@
-// The failure converter between Temporal's classes and ergo-ts's journal. The journal keeps an
-// error's name, message, code, stack, `details` and cause chain (docs/workflows.md, "What a failure
-// keeps"), not its class: on the way in, a Temporal failure's own fields (an ApplicationFailure's
-// type and nonRetryable, a TimeoutFailure's timeoutType...) go into `details` under one key; on the
-// way out — in the body after a replay, at a client on any node — the class is rebuilt by name.
+// Failures between Temporal's classes and ergo-ts's journal. The journal keeps an error's name,
+// message, code, stack, `details` and cause chain (docs/workflows.md, "What a failure keeps"), not
+// its class. On the way in, the data converter's failure converter makes a Temporal failure of
+// what was thrown (failure_converter.ts), its codecs encode its payloads, and each level of it
+// becomes one error of the chain the journal keeps: its message and stack trace as the error's,
+// its other fields in `details` under one key. On the way out — in the body after a replay, at a
+// client on any node — the levels are put together again, decoded, and the failure converter
+// rebuilds the classes. The engine's own errors (a string `code`: a timeout, a cancel) are kept as
+// they are, so the engine still reads them; on the way out they become CancelledFailure and
+// TimeoutFailure.
 
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  CancelledFailure,
-  ChildWorkflowFailure,
-  RetryState,
-  ServerFailure,
-  TemporalFailure,
-  TerminatedFailure,
-  TimeoutFailure,
-  TimeoutType,
-} from './failures.js';
+import { decodeFailure, defaultDataConverter, encodeFailure, type LoadedDataConverter } from './data_converter.js';
+import type { ProtoFailure } from './failure_converter.js';
+import type { Payload } from './payload_converter.js';
+import { ApplicationFailure, TemporalFailure, TimeoutType } from './failures.js';
 
-/** The key under which a failure's Temporal fields travel in `details`. */
-const KEY = '~temporal';
+/** The key under which a level's Temporal fields travel in `details`. */
+const KEY = '~temporal.failure';
+/** How many causes deep a chain is carried (the journal keeps 8). */
+const MAX_DEPTH = 8;
 
-type Fields = Record<string, unknown>;
-
-/** The Temporal fields of `f` besides name, message, stack and cause. */
-function fieldsOf(f: TemporalFailure): Fields {
-  if (f instanceof ApplicationFailure)
-    return {
-      type: f.type ?? null,
-      nonRetryable: f.nonRetryable ?? false,
-      details: f.details ?? null,
-      ...(f.category == null ? {} : { category: f.category }),
-    };
-  if (f instanceof ActivityFailure)
-    return {
-      activityType: f.activityType,
-      activityId: f.activityId ?? null,
-      retryState: f.retryState,
-      identity: f.identity ?? null,
-    };
-  if (f instanceof ChildWorkflowFailure)
-    return {
-      namespace: f.namespace ?? null,
-      execution: { ...f.execution },
-      workflowType: f.workflowType,
-      retryState: f.retryState,
-    };
-  if (f instanceof CancelledFailure) return { details: f.details };
-  if (f instanceof TimeoutFailure) return { timeoutType: f.timeoutType, lastHeartbeatDetails: f.lastHeartbeatDetails };
-  if (f instanceof ServerFailure) return { nonRetryable: f.nonRetryable };
-  return {};
+/** Whether `err` is one of the engine's own errors (a string code, not a Temporal failure): kept as it is. */
+function engineError(err: unknown): boolean {
+  return (
+    err instanceof Error && !(err instanceof TemporalFailure) && typeof (err as { code?: unknown }).code === 'string'
+  );
 }
 
-/**
- * `err` (and its causes, 8 deep) as the journal keeps it: a Temporal failure becomes a plain Error
- * of the same name, message and stack whose `details` hold its fields; other errors pass as they
- * are (their code, name and details are kept by the journal itself).
- */
-export function toStorable(err: unknown, depth = 0): unknown {
-  if (!(err instanceof TemporalFailure) || depth > 8) return err;
-  const cause = err.cause === undefined ? undefined : toStorable(err.cause, depth + 1);
-  const out = new Error(err.message, cause === undefined ? undefined : { cause });
-  out.name = err.name;
-  if (err.stack !== undefined) out.stack = err.stack;
-  (out as { details?: unknown }).details = { [KEY]: fieldsOf(err) };
+/** The class name a level is kept under (what a listing or `describe()` shows). */
+function nameOf(f: ProtoFailure): string {
+  if (f.applicationFailureInfo != null) return 'ApplicationFailure';
+  if (f.activityFailureInfo != null) return 'ActivityFailure';
+  if (f.childWorkflowExecutionFailureInfo != null) return 'ChildWorkflowFailure';
+  if (f.canceledFailureInfo != null) return 'CancelledFailure';
+  if (f.timeoutFailureInfo != null) return 'TimeoutFailure';
+  if (f.terminatedFailureInfo != null) return 'TerminatedFailure';
+  if (f.serverFailureInfo != null) return 'ServerFailure';
+  return 'TemporalFailure';
+}
+
+/** One level of `f` and its causes as the chain of errors the journal keeps. */
+function chainOf(f: ProtoFailure, depth: number): Error {
+  const { cause, ...own } = f;
+  const below = cause != null && depth < MAX_DEPTH ? chainOf(cause, depth + 1) : undefined;
+  const out = new Error(f.message ?? '', below === undefined ? undefined : { cause: below });
+  out.name = nameOf(f);
+  out.stack = f.stackTrace ?? '';
+  (out as { details?: unknown }).details = { [KEY]: own };
   return out;
 }
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
+/**
+ * `err` as the journal keeps it: the failure `dc`'s converter makes of it, its payloads encoded, as
+ * a chain of Errors (one per level, 8 causes deep); the engine's own errors as they are.
+ */
+export async function toStorable(err: unknown, dc: LoadedDataConverter = defaultDataConverter): Promise<unknown> {
+  // The engine's own, or a chain made here already (an error passed on again): as it is.
+  if (engineError(err) || (isKept(err) && levelOf(err) !== undefined)) return err;
+  const failure = await encodeFailure(dc, dc.failureConverter.errorToFailure(err, dc.payloadConverter));
+  return chainOf(failure, 0);
+}
+
+/** An error as kept: an Error, or the journal's stored form of one (`describe()`'s `error`). */
+interface Kept {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string | undefined;
+  readonly code?: unknown;
+  readonly details?: unknown;
+  readonly cause?: unknown;
+}
+
+function isKept(v: unknown): v is Kept {
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    typeof (v as Kept).name === 'string' &&
+    typeof (v as Kept).message === 'string'
+  );
+}
+
+function levelOf(err: Kept): Omit<ProtoFailure, 'cause'> | undefined {
+  const d = err.details;
+  if (d === null || typeof d !== 'object' || !(KEY in d)) return undefined;
+  const own = (d as Record<string, unknown>)[KEY];
+  return own !== null && typeof own === 'object' ? (own as ProtoFailure) : undefined;
+}
+
+/** An error kept without a failure (the engine's, or one whose details were over the journal's budget) as a Temporal failure. */
+function plainFailure(err: Kept, dc: LoadedDataConverter, depth: number): ProtoFailure {
+  const code = err.code;
+  const cause = depth < MAX_DEPTH && isKept(err.cause) ? { cause: failureOf(err.cause, dc, depth + 1) } : {};
+  const base = { message: err.message, stackTrace: err.stack ?? '', ...cause };
+  if (code === 'ERR_WORKFLOW_CANCELLED') return { ...base, canceledFailureInfo: {} };
+  if (code === 'ERR_WORKFLOW_TIMEOUT')
+    return {
+      ...base,
+      timeoutFailureInfo: {
+        timeoutType: /heartbeat/i.test(err.message) ? TimeoutType.HEARTBEAT : TimeoutType.START_TO_CLOSE,
+      },
+    };
+  let details: { payloads: Payload[] } | undefined;
+  try {
+    details = err.details === undefined ? undefined : { payloads: [dc.payloadConverter.toPayload(err.details)] };
+  } catch {
+    details = undefined; // details the payload converter cannot write: the failure goes without them
+  }
+  return {
+    ...base,
+    applicationFailureInfo: { type: err.name, nonRetryable: false, ...(details === undefined ? {} : { details }) },
+  };
+}
+
+/** The failure a kept chain holds, levels put together again (not yet decoded). */
+function failureOf(err: Kept, dc: LoadedDataConverter, depth: number): ProtoFailure {
+  const own = levelOf(err);
+  if (own === undefined) return plainFailure(err, dc, depth);
+  const below = depth < MAX_DEPTH && isKept(err.cause) ? failureOf(err.cause, dc, depth + 1) : undefined;
+  return { ...own, ...(below === undefined ? {} : { cause: below }) };
 }
 
 /**
- * `err` as Temporal's classes: a failure `toStorable` carried is rebuilt by name; ergo-ts's
- * cancel and timeout errors become CancelledFailure and TimeoutFailure; any other Error an
- * ApplicationFailure whose type is its name (Temporal's conversion of a thrown Error).
+ * `err` as Temporal's classes: a chain `toStorable` kept is decoded and rebuilt by `dc`'s failure
+ * converter; ergo-ts's cancel and timeout errors become CancelledFailure and TimeoutFailure; any
+ * other Error an ApplicationFailure whose type is its name (Temporal's conversion of a thrown Error).
  */
-export function fromStored(err: unknown, depth = 0): TemporalFailure {
+export async function fromStored(
+  err: unknown,
+  dc: LoadedDataConverter = defaultDataConverter,
+): Promise<TemporalFailure> {
   if (err instanceof TemporalFailure) return err;
   if (!(err instanceof Error)) return ApplicationFailure.create({ message: String(err), type: 'Error' });
-  const rawCause = depth < 8 && err.cause instanceof Error ? err.cause : undefined;
-  const cause = rawCause === undefined ? undefined : fromStored(rawCause, depth + 1);
-  const details = (err as { details?: unknown }).details;
-  const f =
-    details !== null && typeof details === 'object' && KEY in details
-      ? ((details as Record<string, unknown>)[KEY] as Fields)
-      : undefined;
-  const code = (err as { code?: unknown }).code;
-  let out: TemporalFailure;
-  if (f !== undefined) out = rebuilt(err.name, err.message, f, cause);
-  else if (code === 'ERR_WORKFLOW_CANCELLED') out = new CancelledFailure(err.message, [], cause);
-  else if (code === 'ERR_WORKFLOW_TIMEOUT')
-    out = new TimeoutFailure(
-      err.message,
-      undefined,
-      /heartbeat/i.test(err.message) ? TimeoutType.HEARTBEAT : TimeoutType.START_TO_CLOSE,
-    );
-  else out = new ApplicationFailure(err.message, err.name, false, details === undefined ? undefined : [details], cause);
-  if (err.stack !== undefined) out.stack = err.stack;
-  return out;
+  const failure = await decodeFailure(dc, failureOf(err, dc, 0));
+  const out = dc.failureConverter.failureToError(failure, dc.payloadConverter);
+  if (out instanceof TemporalFailure) return out;
+  // A failure converter of the user's that gives other errors: Temporal's classes around them.
+  return new ApplicationFailure(out.message, out.name, false, undefined, out);
 }
 
-function rebuilt(name: string, message: string, f: Fields, cause: TemporalFailure | undefined): TemporalFailure {
-  const retry = (str(f.retryState) ?? RetryState.UNSPECIFIED) as RetryState;
-  switch (name) {
-    case 'ApplicationFailure':
-      return new ApplicationFailure(
-        message,
-        str(f.type),
-        f.nonRetryable === true,
-        Array.isArray(f.details) ? f.details : undefined,
-        cause,
-        undefined,
-        str(f.category),
-      );
-    case 'ActivityFailure':
-      return new ActivityFailure(message, str(f.activityType) ?? '', str(f.activityId), retry, str(f.identity), cause);
-    case 'ChildWorkflowFailure':
-      return new ChildWorkflowFailure(
-        str(f.namespace),
-        (f.execution ?? { workflowId: '' }) as { workflowId: string },
-        str(f.workflowType) ?? '',
-        retry,
-        cause,
-      );
-    case 'CancelledFailure':
-      return new CancelledFailure(message, Array.isArray(f.details) ? f.details : [], cause);
-    case 'TimeoutFailure':
-      return new TimeoutFailure(
-        message,
-        f.lastHeartbeatDetails,
-        (str(f.timeoutType) ?? TimeoutType.START_TO_CLOSE) as TimeoutType,
-      );
-    case 'TerminatedFailure':
-      return new TerminatedFailure(message, cause);
-    case 'ServerFailure':
-      return new ServerFailure(message, f.nonRetryable === true, cause);
-    default:
-      return new TemporalFailure(message, cause);
-  }
+/**
+ * The failure a kept chain holds — an Error or the journal's stored form of one — as Temporal's
+ * history shows it (its payloads still encoded).
+ */
+export function storedFailure(err: unknown, dc: LoadedDataConverter = defaultDataConverter): ProtoFailure | undefined {
+  return isKept(err) ? failureOf(err, dc, 0) : undefined;
 }

@@ -15,6 +15,7 @@ import { Client } from '../client/client.js';
 import { Connection } from '../client/connection.js';
 import type { HistoryEvent, Payload } from '../client/history.js';
 import type { WorkflowHandle, WorkflowStartOptions } from '../client/workflow_client.js';
+import type { DataConverter } from '../common/data_converter.js';
 import { IllegalStateError } from '../common/failures.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 
@@ -31,7 +32,8 @@ export interface FeatureOptions {
   workflowsPath?: string;
   workflowStartOptions?: Partial<WorkflowStartOptions>;
   workerOptions?: Partial<WorkerOptions>;
-  dataConverter?: unknown;
+  /** Given to the feature's Client and Worker both, as the suite's harness does. */
+  dataConverter?: DataConverter;
   execute?: (runner: Runner) => Promise<WorkflowHandle>;
   checkResult?: (runner: Runner, handle: WorkflowHandle) => Promise<void>;
   checkHistory?: (runner: Runner, handle: WorkflowHandle) => Promise<void>;
@@ -122,9 +124,15 @@ export class Runner {
   static async create(source: FeatureSource, options: RunnerOptions): Promise<Runner> {
     const feature = await source.loadFeature();
     const connection = await Connection.connect({ address: options.address });
-    const client = new Client({ connection, namespace: options.namespace });
+    const dataConverter = feature.options.dataConverter;
+    const client = new Client({
+      connection,
+      namespace: options.namespace,
+      ...(dataConverter === undefined ? {} : { dataConverter }),
+    });
     const workerOpts: WorkerOptions = {
       connection,
+      ...(dataConverter === undefined ? {} : { dataConverter }),
       namespace: options.namespace,
       workflowsPath: feature.options.workflowsPath ?? source.path,
       activities: feature.activities,

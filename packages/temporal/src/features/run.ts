@@ -5,8 +5,8 @@
 // node and in-memory store; each feature is reported passed, failed (with why) or not applicable
 // (tied to Temporal's transport or payload format, with what corresponds here).
 
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 import { startNode } from 'ergo-ts';
 import { MemoryStore } from '@ergo-ts/entities';
@@ -21,36 +21,44 @@ export const NOT_APPLICABLE: Readonly<Record<string, string>> = {
   'client/http_proxy_auth': 'the same, with proxy authentication',
   'client/http_proxy_nativeconn': "the same for the worker's native connection",
   'client/http_proxy_nativeconn_auth': 'the same, with proxy authentication',
-  'data_converter/binary':
-    "Temporal's payload bytes in its history (binary/plain): values are kept by the store's codec (structuredCodec keeps a Uint8Array as it is)",
-  'data_converter/binary_protobuf': "protobuf payloads and Temporal's proto package: the store's codec",
-  'data_converter/json_protobuf': "protobuf JSON payloads and Temporal's proto package: the store's codec",
-  'data_converter/codec':
-    'a PayloadCodec over Temporal\'s payload protos: a StoreCodec of your own (entities.md, "What state can hold")',
-  'data_converter/failure':
-    "a FailureConverter's encoded attributes in Temporal's history: the journal's stored error (chain, stacks, details) is fixed",
-  'data_converter/empty':
-    "the payload bytes of an undefined activity input in Temporal's history: the journal keeps the step's value",
-  'data_converter/json': "json/plain payload bytes read from Temporal's history through its proto package",
+  'data_converter/binary_protobuf':
+    "protobuf message payloads (binary/protobuf) of Temporal's own API messages through protobufjs and @temporalio/proto's root: a PayloadConverter of your own in the DataConverter (payloadConverterPath) whose messages your protobuf library encodes",
+  'data_converter/json_protobuf':
+    'the same in proto3 JSON (json/protobuf), read back with the npm package proto3-json-serializer: a PayloadConverter of your own',
   'schedule/cron':
     "a cron workflow (start option cronSchedule) checked through Temporal's raw gRPC WorkflowService and proto enums: a Schedule with spec `@every 2s` (cronSchedule on start is refused, ERR_TEMPORAL_UNSUPPORTED)",
 };
 
 /** The Temporal packages and what they become. */
-const PACKAGES = ['workflow', 'activity', 'client', 'worker', 'common', 'harness'];
+const PACKAGES = ['workflow', 'activity', 'client', 'worker', 'common', 'harness', 'proto'];
+
+/** This package's module at `@ergo-ts/temporal/<path>`, or undefined when it has none there. */
+function ours(path: string): string | undefined {
+  try {
+    return import.meta.resolve(`@ergo-ts/temporal/${path}`);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
- * `source` with its imports pointing at files: `@temporalio/<pkg>` at this package's `<pkg>`,
- * `@grpc/grpc-js` (read for its `status` codes) at the harness, which has them; other bare
- * specifiers (`ms`) resolved from here, since the copy lives outside any node_modules.
+ * `source` with its imports pointing at files: `@temporalio/<pkg>[/<path>]` at this package's
+ * module of the same path (`common/lib/encoding`...), `@grpc/grpc-js` (read for its `status`
+ * codes) at the harness, which has them; other bare specifiers (`ms`) resolved from here, since
+ * the copy lives outside any node_modules. A JSON file's import gets its `type: 'json'` attribute,
+ * as Node asks of a module.
  */
 export function rewriteImports(source: string): string {
-  return source.replace(
+  const json = source.replace(
+    /(\bimport\s+[\w$]+\s+from\s*)(['"])(\.{1,2}\/[^'"]+\.json)\2(\s*;)?/g,
+    (_whole, lead: string, q: string, spec: string) => `${lead}${q}${spec}${q} with { type: 'json' };`,
+  );
+  return json.replace(
     /(\bfrom\s*|\bimport\s*\(\s*)(['"])([^'"./][^'"]*)\2/g,
     (whole, lead: string, q: string, spec: string) => {
-      const m = /^@temporalio\/([a-z-]+)$/.exec(spec);
+      const m = /^@temporalio\/([a-z-]+)((?:\/[\w.-]+)*)$/.exec(spec);
       let to: string | undefined;
-      if (m !== null && PACKAGES.includes(m[1]!)) to = import.meta.resolve(`@ergo-ts/temporal/${m[1]}`);
+      if (m !== null && PACKAGES.includes(m[1]!)) to = ours(`${m[1]}${m[2]}`);
       else if (spec === '@grpc/grpc-js') to = import.meta.resolve('@ergo-ts/temporal/harness');
       else if (!spec.startsWith('@temporalio/') && !spec.startsWith('node:'))
         try {
@@ -89,18 +97,41 @@ async function transpiler(): Promise<Transpile | undefined> {
   }
 }
 
-/** Copies every feature of `suite` (the `features/` folder of a checkout) into `work`, imports rewritten. */
+/**
+ * A module's text for the copy: imports rewritten, and — when it calls `require` (the suite's
+ * `require.resolve('./failure_converter')`) — a `require` of its own made by `createRequire`,
+ * since the copy is an ES module.
+ */
+function moduleText(source: string): string {
+  const text = rewriteImports(source);
+  if (!/\brequire\s*[.(]/.test(text) || /\b(const|let|var)\s+require\b/.test(text)) return text;
+  return `import { createRequire as __ergoCreateRequire } from 'node:module';\nconst require = __ergoCreateRequire(import.meta.url);\n${text}`;
+}
+
+/**
+ * Copies every feature of `suite` (the `features/` folder of a checkout) into `work`: each
+ * `feature.ts` and the other TypeScript files of its folder (a converter module it names) with
+ * imports rewritten, as `.js` files of an ES-module folder (so `require.resolve('./x')` finds
+ * them), and its `.json` files as they are.
+ */
 export async function prepare(suite: string, work: string): Promise<FeatureSource[]> {
   const sources = await FeatureSource.findAll(suite, 'feature.ts');
   const transpile = await transpiler();
-  const file = transpile === undefined ? 'feature.mts' : 'feature.mjs';
+  const ext = transpile === undefined ? '.mts' : '.js';
+  await mkdir(work, { recursive: true });
+  await writeFile(join(work, 'package.json'), '{ "type": "module" }\n');
   const out: FeatureSource[] = [];
   for (const s of sources) {
-    const target = join(work, s.relDir, file);
-    await mkdir(dirname(target), { recursive: true });
-    const text = rewriteImports(await readFile(s.path, 'utf8'));
-    await writeFile(target, transpile === undefined ? text : transpile(text));
-    out.push(new FeatureSource(s.relDir, dirname(target), file));
+    const dir = join(work, s.relDir);
+    await mkdir(dir, { recursive: true });
+    for (const f of await readdir(s.absDir)) {
+      if (f.endsWith('.json')) await copyFile(join(s.absDir, f), join(dir, f));
+      else if (f.endsWith('.ts') && !f.endsWith('.d.ts')) {
+        const text = moduleText(await readFile(join(s.absDir, f), 'utf8'));
+        await writeFile(join(dir, f.slice(0, -3) + ext), transpile === undefined ? text : transpile(text));
+      }
+    }
+    out.push(new FeatureSource(s.relDir, dir, `feature${ext}`));
   }
   return out;
 }

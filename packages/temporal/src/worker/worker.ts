@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 
 import { startEntities, WorkflowSchedules, type Entities } from '@ergo-ts/entities';
 
+import { loadDataConverter, type DataConverter } from '../common/data_converter.js';
 import { msOptionalToNumber, type Duration } from '../common/duration.js';
 import { ErrTemporalIncorrect, ErrTemporalNoConnection } from '../common/errors.js';
 import { IllegalStateError } from '../common/failures.js';
@@ -27,6 +28,8 @@ export interface WorkerOptions {
   /** A module to import for its workflows (Temporal bundles it; here it is imported as it is). */
   workflowsPath?: string;
   activities?: object;
+  /** How workflow arguments, results and failures are kept as payloads: give the Client the same. */
+  dataConverter?: DataConverter;
   /** How long `shutdown()` lets the runtime hand off, at most (the runtime's `stopTimeoutMs`). */
   shutdownGraceTime?: Duration;
   /**
@@ -68,6 +71,7 @@ export class Worker {
       taskQueue: options.taskQueue,
       namespace: options.namespace ?? 'default',
       runsActivities: options.enableNonLocalActivities !== false,
+      dataConverter: await loadDataConverter(options.dataConverter),
     });
     for (const k of kinds) connection.env.kinds.set(k.workflow.name, k);
     return new Worker(options, connection, kinds);

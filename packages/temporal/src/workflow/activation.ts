@@ -16,11 +16,23 @@ import { ErrWorkflowCancelled, type AnyWorkflowKind, type WorkflowContext } from
 
 import { ErrTemporalOutsideWorkflow } from '../common/errors.js';
 import { CancelledFailure } from '../common/failures.js';
+import type { LoadedDataConverter } from '../common/data_converter.js';
+import type { Payload } from '../common/payload_converter.js';
 import type { ActivityTable } from './activities.js';
 
-/** A workflow's input as the engine keeps it: Temporal's arguments and memo. */
+/** A workflow's input as its body reads it: Temporal's arguments and memo. */
 export interface TemporalInput {
   readonly args: readonly unknown[];
+  readonly memo?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A workflow's input as the engine keeps it: the arguments as payloads of the data converter
+ * (`args`, values as they are, is what a schedule's runs and records of before have) and the memo.
+ */
+export interface KeptInput {
+  readonly payloads?: readonly Payload[];
+  readonly args?: readonly unknown[];
   readonly memo?: Readonly<Record<string, unknown>>;
 }
 
@@ -33,10 +45,12 @@ export interface WorkerSide {
   readonly namespace: string;
   /** false: activities wait in their task queue's ergo-ts queue, which this runtime does not serve. */
   readonly runsActivities: boolean;
+  /** The Worker's data converter, loaded. */
+  readonly converter: LoadedDataConverter;
 }
 
 /** The engine's context as the package drives it (its type parameters are open: names come at run time). */
-export type Ctx = WorkflowContext<any, any, any, any, any, TemporalInput>;
+export type Ctx = WorkflowContext<any, any, any, any, any, KeptInput>;
 
 /** One run of a Temporal workflow function on the engine. */
 export class Activation {

@@ -14,6 +14,8 @@ import {
 
 import { Context, runInActivity, type Info } from '../activity/context.js';
 import { fromStored, toStorable } from '../common/converter.js';
+import { fromEncoded, toEncoded, type LoadedDataConverter } from '../common/data_converter.js';
+import { isPayload, type Payload } from '../common/payload_converter.js';
 import { ErrTemporalIncorrect } from '../common/errors.js';
 import {
   ActivityFailure,
@@ -25,6 +27,20 @@ import {
 } from '../common/failures.js';
 import { ActivityCancellationType, retryOf, timeoutsOf, type ActivityOptions } from '../common/options.js';
 import { ENGINE_CANCEL, op, temporalError, type Activation } from './activation.js';
+
+/** What a step of an activity journals: its input and its result, as the data converter encoded them. */
+export interface ActivityRecord {
+  readonly '~activity': 1;
+  readonly input: Payload[];
+  readonly result: Payload;
+}
+
+/** `v` (a step's journaled value) as an activity's record, or undefined when it is not one. */
+export function activityRecord(v: unknown): ActivityRecord | undefined {
+  if (v === null || typeof v !== 'object' || (v as ActivityRecord)['~activity'] !== 1) return undefined;
+  const r = v as ActivityRecord;
+  return Array.isArray(r.input) && r.input.every(isPayload) && isPayload(r.result) ? r : undefined;
+}
 
 /** A Worker's activities: functions by name. */
 export type ActivityTable = Readonly<Record<string, (...args: any[]) => unknown>>;
@@ -75,13 +91,17 @@ export function callActivity(name: string, args: unknown[], options: ActivityOpt
       // activity (the queue it does not serve).
       ...(queue === act.worker.taskQueue && act.worker.runsActivities ? {} : { queue }),
     };
+    const dc = act.worker.converter;
+    let kept: unknown;
     try {
-      return await act.ctx.step(name, (info) => attempt(act, name, args, options, info, deadline), step);
+      kept = await act.ctx.step(name, (info) => attempt(act, name, args, options, info, deadline), step);
     } catch (err) {
       if (ErrWorkflowCancelled.is(err)) throw cancelledActivity(name, err as Error);
       if (!ErrWorkflowStepFailed.is(err)) throw err;
-      throw activityFailure(name, err as Error, retry.maxAttempts);
+      throw await activityFailure(name, err as Error, retry.maxAttempts, dc);
     }
+    const rec = activityRecord(kept);
+    return rec === undefined ? kept : (await fromEncoded(dc, [rec.result]))[0];
   });
 }
 
@@ -102,7 +122,12 @@ function cancelledActivity(name: string, err: Error): ActivityFailure {
   return f;
 }
 
-function activityFailure(name: string, err: Error, maxAttempts: number): ActivityFailure {
+async function activityFailure(
+  name: string,
+  err: Error,
+  maxAttempts: number,
+  dc: LoadedDataConverter,
+): Promise<ActivityFailure> {
   const c = err.cause as { code?: unknown; message?: unknown } | undefined;
   // The engine's schedule-to-start failure (an attempt that never started): Temporal's timeout type.
   const cause =
@@ -110,7 +135,7 @@ function activityFailure(name: string, err: Error, maxAttempts: number): Activit
     typeof c.message === 'string' &&
     c.message.includes('scheduleToStartTimeoutMs')
       ? new TimeoutFailure(c.message, undefined, TimeoutType.SCHEDULE_TO_START)
-      : fromStored(err.cause);
+      : await fromStored(err.cause, dc);
   const state =
     cause instanceof CancelledFailure
       ? RetryState.CANCEL_REQUESTED
@@ -124,7 +149,11 @@ function activityFailure(name: string, err: Error, maxAttempts: number): Activit
   return new ActivityFailure('Activity task failed', name, undefined, state, undefined, cause);
 }
 
-/** One attempt: the activity function in its Context, bounded by the schedule-to-close deadline. */
+/**
+ * One attempt: the arguments encoded as payloads and decoded again (what the activity gets is what
+ * the journal keeps), the activity function in its Context, bounded by the schedule-to-close
+ * deadline; its input and result journaled as payloads.
+ */
 async function attempt(
   act: Activation,
   name: string,
@@ -132,16 +161,20 @@ async function attempt(
   options: ActivityOptions,
   step: StepInfo,
   deadline: number | undefined,
-): Promise<unknown> {
+): Promise<ActivityRecord> {
+  const dc = act.worker.converter;
   const fn = act.worker.activities[name];
   if (typeof fn !== 'function')
     throw terminalError(
-      toStorable(
+      (await toStorable(
         ApplicationFailure.nonRetryable(`Activity function ${name} is not registered on this Worker`, 'NotFoundError'),
-      ) as Error,
+        dc,
+      )) as Error,
     );
   const left = deadline === undefined ? Infinity : deadline - Date.now();
-  if (left <= 0) throw terminalError(toStorable(scheduleToClose()) as Error);
+  if (left <= 0) throw terminalError((await toStorable(scheduleToClose(), dc)) as Error);
+  const input = await toEncoded(dc, args);
+  const values = await fromEncoded(dc, input);
   const info: Info = {
     activityId: options.activityId ?? step.idempotencyKey,
     activityType: name,
@@ -161,8 +194,9 @@ async function attempt(
   // The deadline aborts the attempt's context too, so an activity that honours it stops.
   const local = new AbortController();
   const context = new Context(info, step, AbortSignal.any([step.signal, local.signal]), act.ctx.log);
-  const run = Promise.resolve().then(() => runInActivity(context, () => fn(...args)));
+  const run = Promise.resolve().then(() => runInActivity(context, () => fn(...values)));
   let timer: NodeJS.Timeout | undefined;
+  let late: TimeoutFailure | undefined;
   try {
     const bounded =
       left === Infinity
@@ -171,15 +205,18 @@ async function attempt(
             run,
             new Promise<never>((_, reject) => {
               timer = setTimeout(() => {
-                const f = scheduleToClose();
-                local.abort(f);
-                reject(terminalError(toStorable(f) as Error));
+                // Rejected before the abort reaches the activity, so this wins the race.
+                late = scheduleToClose();
+                reject(late);
+                local.abort(late);
               }, left);
             }),
           ]);
-    return await bounded;
+    const result = (await toEncoded(dc, [await bounded]))[0]!;
+    return { '~activity': 1, input, result };
   } catch (err) {
-    throw storableActivityError(err, options);
+    if (err === late) throw terminalError((await toStorable(late, dc)) as Error); // past the deadline: not retried
+    throw await storableActivityError(err, options, dc);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     run.catch(() => undefined); // an attempt left behind by the deadline settles unobserved
@@ -191,13 +228,17 @@ function scheduleToClose(): TimeoutFailure {
 }
 
 /** What an activity threw, as the journal keeps it; not retried when Temporal would not retry it. */
-function storableActivityError(err: unknown, options: ActivityOptions): unknown {
+async function storableActivityError(
+  err: unknown,
+  options: ActivityOptions,
+  dc: LoadedDataConverter,
+): Promise<unknown> {
   if (err instanceof Error && (err as { code?: unknown }).code !== undefined && !(err instanceof ApplicationFailure))
     return err; // the engine's own (a timeout, a cancel): as it is
   const type = err instanceof ApplicationFailure ? err.type : err instanceof Error ? err.name : undefined;
   const stop =
     (err instanceof ApplicationFailure && err.nonRetryable === true) ||
     (type != null && (options.retry?.nonRetryableErrorTypes ?? []).includes(type));
-  const out = toStorable(err);
+  const out = await toStorable(err, dc);
   return stop && out instanceof Error ? terminalError(out) : out;
 }

@@ -5,6 +5,8 @@
 import { ErrWorkflowStepFailed, WorkflowClient } from '@ergo-ts/entities';
 
 import { fromStored } from '../common/converter.js';
+import { fromEncoded, toEncoded } from '../common/data_converter.js';
+import { isPayload } from '../common/payload_converter.js';
 import { msToNumber, type Duration } from '../common/duration.js';
 import { ErrTemporalIncorrect, ErrTemporalUnsupported } from '../common/errors.js';
 import { ChildWorkflowFailure, RetryState } from '../common/failures.js';
@@ -113,7 +115,9 @@ export interface ContinueAsNewOptions {
 
 /** Ends this run and starts the next one on `args` (Temporal's `continueAsNew`); the memo carries over. */
 export function continueAsNew<F extends (...args: any[]) => any>(...args: Parameters<F>): Promise<never> {
-  return op('continueAsNew', (act) => act.ctx.continueAsNew({ args, ...memoOf(act) }));
+  return op('continueAsNew', async (act) =>
+    act.ctx.continueAsNew({ payloads: await toEncoded(act.worker.converter, args), ...memoOf(act) }),
+  );
 }
 
 /** A `continueAsNew` with options (Temporal's `makeContinueAsNewFunc`). */
@@ -121,8 +125,11 @@ export function makeContinueAsNewFunc<F extends (...args: any[]) => any>(
   options: ContinueAsNewOptions = {},
 ): (...args: Parameters<F>) => Promise<never> {
   return (...args) =>
-    op('continueAsNew', (act) =>
-      act.ctx.continueAsNew({ args, ...(options.memo === undefined ? memoOf(act) : { memo: options.memo }) }),
+    op('continueAsNew', async (act) =>
+      act.ctx.continueAsNew({
+        payloads: await toEncoded(act.worker.converter, args),
+        ...(options.memo === undefined ? memoOf(act) : { memo: options.memo }),
+      }),
     );
 }
 
@@ -166,11 +173,13 @@ export async function startChild<R = unknown>(
   const act = frameOf('startChild').act;
   const kind = act.worker.kinds.get(name);
   if (kind === undefined) throw ErrTemporalIncorrect.with(`startChild: no workflow ${name} on this Worker`);
-  const input = { args: options.args ?? [], ...(options.memo === undefined ? {} : { memo: options.memo }) };
+  const dc = act.worker.converter;
   let workflowId = options.workflowId ?? '';
-  const h = await op('startChild', (a) => {
+  const h = await op('startChild', async (a) => {
     // Drawn inside the operation: after the driver's idle wait, as a replay draws it.
     if (workflowId === '') workflowId = `${a.ctx.id}-${a.ctx.uuid()}`;
+    const payloads = await toEncoded(dc, options.args ?? []);
+    const input = { payloads, ...(options.memo === undefined ? {} : { memo: options.memo }) };
     return a.ctx.startChild(kind, workflowId, input);
   });
   return {
@@ -179,7 +188,8 @@ export async function startChild<R = unknown>(
     result: () =>
       op('child result', async () => {
         try {
-          return (await h.result()) as R;
+          const out = await h.result();
+          return (isPayload(out) ? (await fromEncoded(dc, [out]))[0] : out) as R;
         } catch (err) {
           if (!ErrWorkflowStepFailed.is(err)) throw err;
           throw new ChildWorkflowFailure(
@@ -187,7 +197,7 @@ export async function startChild<R = unknown>(
             { workflowId },
             name,
             RetryState.NON_RETRYABLE_FAILURE,
-            fromStored((err as Error).cause),
+            await fromStored((err as Error).cause, dc),
           );
         }
       }),

@@ -112,7 +112,7 @@ export function setHandler<Ret, Args extends any[]>(
     try {
       return await call(payload);
     } catch (err) {
-      throw toStorable(err);
+      throw await toStorable(err, frame.act.worker.converter);
     } finally {
       frame.act.handling--;
       frame.act.handlersRan++;

@@ -7,8 +7,17 @@
 import { defineWorkflow, type AnyWorkflowKind, type WorkflowKind } from '@ergo-ts/entities';
 
 import { toStorable } from '../common/converter.js';
+import { defaultDataConverter, fromEncoded, toEncoded, type LoadedDataConverter } from '../common/data_converter.js';
 import { ErrTemporalIncorrect } from '../common/errors.js';
-import { Activation, ENGINE_CANCEL, runIn, type Ctx, type TemporalInput, type WorkerSide } from './activation.js';
+import {
+  Activation,
+  ENGINE_CANCEL,
+  runIn,
+  type Ctx,
+  type KeptInput,
+  type TemporalInput,
+  type WorkerSide,
+} from './activation.js';
 import type { ActivityTable } from './activities.js';
 import { QUERIES, SIGNALS, UPDATES } from './definitions.js';
 
@@ -26,10 +35,12 @@ export interface WorkflowKindsOptions {
    * (`workflowQueues.serve`; `Worker.create` does it). Default true.
    */
   readonly runsActivities?: boolean;
+  /** The data converter, loaded (`loadDataConverter`): the arguments, results and failures kept as its payloads. */
+  readonly dataConverter?: LoadedDataConverter;
 }
 
-/** A Temporal workflow's kind: its input is `{ args, memo }`. */
-export type TemporalWorkflowKind = WorkflowKind<TemporalInput, unknown, any, any, any, any>;
+/** A Temporal workflow's kind: its input is `{ payloads, memo }` (or `{ args, memo }`). */
+export type TemporalWorkflowKind = WorkflowKind<KeptInput, unknown, any, any, any, any>;
 
 /**
  * One ergo-ts workflow kind per function of `workflows` (a module's exports: its other values are
@@ -48,30 +59,41 @@ export function workflowKinds(
     taskQueue: options.taskQueue ?? 'default',
     namespace: options.namespace ?? 'default',
     runsActivities: options.runsActivities !== false,
+    converter: options.dataConverter ?? defaultDataConverter,
   };
   for (const [name, fn] of Object.entries(workflows)) {
     if (typeof fn !== 'function') continue;
     const kind = defineWorkflow(
       name,
       { signals: SIGNALS, queries: QUERIES, updates: UPDATES },
-      (ctx, input: TemporalInput) => drive(ctx as Ctx, side, fn as (...a: unknown[]) => unknown, input),
+      (ctx, input: KeptInput) => drive(ctx as Ctx, side, fn as (...a: unknown[]) => unknown, input),
     );
     kinds.set(name, kind);
   }
   return [...kinds.values()] as TemporalWorkflowKind[];
 }
 
-/** The input as kept: `{ args, memo }` (a bare array is taken as the arguments). */
-function inputOf(input: unknown): TemporalInput {
+/** The input as the body reads it: `{ payloads, memo }` decoded, `{ args, memo }` as it is (a bare array is taken as the arguments). */
+async function inputOf(input: unknown, dc: LoadedDataConverter): Promise<TemporalInput> {
   if (Array.isArray(input)) return { args: input };
-  if (input !== null && typeof input === 'object' && Array.isArray((input as TemporalInput).args))
-    return input as TemporalInput;
+  if (input !== null && typeof input === 'object') {
+    const { payloads, args, memo } = input as KeptInput;
+    const m = memo === undefined ? {} : { memo };
+    if (Array.isArray(payloads)) return { args: await fromEncoded(dc, payloads), ...m };
+    if (Array.isArray(args)) return { args, ...m };
+  }
   return { args: input === undefined ? [] : [input] };
 }
 
 /** Runs one Temporal workflow function as an ergo-ts body. */
 async function drive(ctx: Ctx, side: WorkerSide, fn: (...a: unknown[]) => unknown, raw: unknown): Promise<unknown> {
-  const input = inputOf(raw);
+  const dc = side.converter;
+  let input: TemporalInput;
+  try {
+    input = await inputOf(raw, dc);
+  } catch (err) {
+    throw await toStorable(err, dc); // a payload its converter cannot read: the run fails with why
+  }
   let fail!: (err: unknown) => void;
   const failed = new Promise<never>((_, reject) => {
     fail = reject;
@@ -84,11 +106,12 @@ async function drive(ctx: Ctx, side: WorkerSide, fn: (...a: unknown[]) => unknow
     const out = await Promise.race([run, failed]);
     // The handler that let the body end is still finishing its wait: the run ends after it.
     while (act.idle !== undefined) await act.idle;
-    return out;
+    // The result is kept as a payload of the Worker's data converter.
+    return (await toEncoded(dc, [out]))[0];
   } catch (err) {
     const engine = ENGINE_CANCEL.get(err as object);
     if (engine !== undefined) throw engine; // the engine's cancel: the instance ends cancelled
-    throw toStorable(err);
+    throw await toStorable(err, dc);
   } finally {
     act.done = true;
   }
