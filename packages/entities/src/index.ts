@@ -332,6 +332,7 @@ export {
   isTerminal,
   terminalError,
   type StoredError,
+  type WorkflowFailureConverter,
 } from './workflow/model/errors.js';
 export type {
   BufferedSignal,

@@ -14,9 +14,13 @@ import { ErgoError, schema, startNode, type Node } from 'ergo-ts';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
 import { structuredCodec } from '../src/contract/structured_codec.js';
+import { postgresMissing, startPostgres } from '@ergo-ts/test-support';
+
 import {
   ErrWorkflowStepFailed,
   MemoryStore,
+  PostgresStore,
+  type AnyWorkflowKind,
   defineWorkflow,
   startEntities,
   terminalError,
@@ -30,6 +34,7 @@ import {
   type StoredError,
 } from '../src/workflow/model/stored_error.js';
 import { freeTcpUdpPort } from './dist_helpers.js';
+import { CardError, Declined, cardConverter, runsOf } from './workflow_api_kinds.js';
 
 const watch = new UnhandledWatch('workflow error chains');
 test.before(() => watch.start());
@@ -92,15 +97,20 @@ function assertChain(err: unknown): void {
 }
 
 interface Cluster {
-  readonly store: MemoryStore;
+  readonly store: MemoryStore | PostgresStore;
   readonly nodes: Node[];
   readonly members: Entities[];
   readonly client: Entities;
 }
 
 /** Members `names` and a client-only node, all on one store, the client seeing every member. */
-async function cluster(tag: string, count: number, stops: (() => Promise<void>)[]): Promise<Cluster> {
-  const store = new MemoryStore();
+async function cluster(
+  tag: string,
+  count: number,
+  stops: (() => Promise<void>)[],
+  store: MemoryStore | PostgresStore = new MemoryStore(),
+  kinds: AnyWorkflowKind[] = [Charge, ChargeLater],
+): Promise<Cluster> {
   const port = await freeTcpUdpPort();
   const network = () => ({
     cookie: 'wf-chain',
@@ -117,7 +127,6 @@ async function cluster(tag: string, count: number, stops: (() => Promise<void>)[
     stops.push(() => node.stop());
   }
   const names = nodes.slice(0, count).map((n) => n.name);
-  const kinds = [Charge, ChargeLater];
   const members: Entities[] = [];
   for (const node of nodes.slice(0, count)) {
     const e = await startEntities(node, { store, kinds, members: names, probeIntervalMs: 100 });
@@ -245,4 +254,74 @@ test('the stored form: a chain, its bounds, cycles, details a store cannot keep,
   assert.equal(old.name, 'CardDeclined');
   assert.equal(old.cause, undefined);
   assert.equal((old as { details?: unknown }).details, undefined);
+});
+
+const pgMissing = postgresMissing();
+
+test(
+  'on PostgreSQL across nodes: the kind’s failure converter gives the class back on a member that replays the body and at a client node',
+  { skip: pgMissing },
+  async (t) => {
+    const pg = await startPostgres();
+    const stops: (() => Promise<void>)[] = [() => pg.stop()];
+    t.after(() => stopAll(stops));
+    const store = await PostgresStore.open(pg.url, { tablePrefix: 'wfchain_' });
+    stops.push(() => store.close());
+    const { nodes, members, client } = await cluster('pg', 2, stops, store, [Declined]);
+    const from = { ...cardConverter.calls };
+    const h = await client.workflows.start(Declined, 'pg1', undefined);
+    await eventually(async () => {
+      const d = await h.describe();
+      return d.history.some((e) => e.n === 'charge' && e.e !== undefined);
+    }, 'the step failed and was journaled');
+    // Its owner leaves: the other member replays the body from PostgreSQL (the converter rebuilds the CardError there).
+    const ownerName = client.ownerOf({ kind: 'wf-declined', key: 'pg1' });
+    const i = nodes.findIndex((n) => n.name === ownerName);
+    assert.ok(i === 0 || i === 1, `the owner is a member: ${ownerName}`);
+    const before = await h.describe();
+    await members[i]!.stop();
+    await nodes[i]!.stop();
+    await eventually(() => client.members().length === 1, 'the client sees the member left');
+    await h.signal('go', 1);
+    await assert.rejects(h.result(), (err: unknown) => {
+      const card = (err as Error).cause;
+      assert.ok(card instanceof CardError, `a CardError at the client node: ${String(card)}`);
+      assert.equal(card.last4, '4242');
+      const gateway = card.cause as Error & { code?: string };
+      assert.equal(gateway.code, 'ERR_GATEWAY');
+      assert.equal((gateway.cause as Error).message, 'socket closed by peer');
+      return true;
+    });
+    const after = await h.describe();
+    assert.ok(after.runs > before.runs, `the body ran again (runs ${before.runs} → ${after.runs})`);
+    assert.equal(runsOf('wf-declined', 'pg1', 0), 1, 'the replay took the failure from the journal');
+    assert.deepEqual(after.error?.details, { class: 'CardError', last4: '4242' });
+    assert.ok(cardConverter.calls.fromStored > from.fromStored);
+  },
+);
+
+test('a failure converter: checked at definition; one that throws or returns no Error is skipped, the error kept as thrown', () => {
+  assert.throws(() => defineWorkflow('wf-bad-conv', async () => 1, { failureConverter: 5 as never }), {
+    code: 'ERR_WORKFLOW_INCORRECT',
+  });
+  assert.throws(() => defineWorkflow('wf-bad-conv2', async () => 1, { failureConverter: { toStored: 'x' } as never }), {
+    code: 'ERR_WORKFLOW_INCORRECT',
+  });
+  const throwing = {
+    toStored: (): never => {
+      throw new Error('converter broke');
+    },
+    fromStored: (): never => {
+      throw new Error('converter broke');
+    },
+  };
+  const err = new ErgoError('ERR_X', 'x', { cause: new Error('below') });
+  const kept = storedError(err, undefined, throwing);
+  assert.equal(kept.code, 'ERR_X');
+  assert.equal(kept.cause?.message, 'below');
+  const back = revivedError(kept, throwing) as ErgoError;
+  assert.equal(back.code, 'ERR_X');
+  assert.equal(revivedError(kept, { fromStored: () => 'no error' as never }).message, 'x');
+  const renamed = revivedError(kept, { fromStored: (e) => Object.assign(e, { name: 'Renamed' }) });
+  assert.equal(renamed.name, 'Renamed');
 });

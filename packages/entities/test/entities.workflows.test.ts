@@ -34,6 +34,7 @@ import {
   Big,
   Child,
   Counter,
+  Declined,
   Dice,
   Flaky,
   Forever,
@@ -54,7 +55,7 @@ import {
 } from './workflow_api_kinds.js';
 
 const KINDS: EntityKind<any, any>[] = [Steps, Flaky, Timed, Sleeper, Approval, Child, Forever, Parent, Saga];
-KINDS.push(Sender, Dice, Big, Unstorable, Counter);
+KINDS.push(Sender, Dice, Big, Unstorable, Counter, Declined);
 const DAY = 86_400_000;
 
 /** The kit with every kind; leases of an hour, so skipping days fires few renewals. */

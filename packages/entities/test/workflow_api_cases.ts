@@ -8,7 +8,18 @@ import { strict as assert } from 'node:assert';
 import type { WorkflowClient } from '../src/index.js';
 import type { WorkflowRecord } from '../src/workflow/model/record.js';
 import type { CounterState } from './counter.js';
-import { Big, Dice, Flaky, Sender, Steps, Unstorable, runsOf } from './workflow_api_kinds.js';
+import {
+  Big,
+  CardError,
+  Declined,
+  Dice,
+  Flaky,
+  Sender,
+  Steps,
+  Unstorable,
+  cardConverter,
+  runsOf,
+} from './workflow_api_kinds.js';
 
 /** What a case needs of its runtime. */
 export interface Rig {
@@ -205,6 +216,39 @@ export async function unstorableValues(rig: Rig): Promise<void> {
 }
 
 /** The cases every rig runs, by name. */
+/**
+ * An error's cause chain, stack and fields survive the journal and a restart, through the kind's
+ * failure converter: the body gets its class back on the replay, the caller gets it under
+ * ERR_WORKFLOW_FAILED with `cause.cause.cause` as thrown; the stored form keeps the chain.
+ */
+export async function errorChainAndConverter(rig: Rig): Promise<void> {
+  const calls = { ...cardConverter.calls };
+  await rig.workflows().start(Declined, 'd1', undefined);
+  await rig.waitsFor('wf-declined', 'd1', 'go');
+  await rig.restart();
+  assert.equal(await rig.workflows().handle(Declined, 'd1').signal('go', 1), 'accepted');
+  const err = await rig
+    .finish('wf-declined', 'd1', () => rig.workflows().handle(Declined, 'd1').result())
+    .then(
+      () => assert.fail('the workflow fails'),
+      (e: unknown) => e as Error & { code?: string },
+    );
+  assert.equal(err.code, 'ERR_WORKFLOW_FAILED');
+  const card = err.cause;
+  assert.ok(card instanceof CardError, `the caller gets the class back: ${String(card)}`);
+  assert.equal(card.last4, '4242');
+  assert.match(card.stack ?? '', /wf-declined|workflow_api_kinds/, 'the stack is where it was thrown');
+  const gateway = card.cause as Error & { code?: string };
+  assert.equal(gateway.code, 'ERR_GATEWAY');
+  assert.equal((gateway.cause as Error).message, 'socket closed by peer');
+  assert.equal(runsOf('wf-declined', 'd1', 0), 1, 'the step ran once: the replay read its failure');
+  assert.ok(cardConverter.calls.toStored > calls.toStored && cardConverter.calls.fromStored > calls.fromStored);
+  const rec = await rig.record('wf-declined', 'd1');
+  assert.equal(rec?.status, 'failed');
+  assert.deepEqual(rec?.error?.details, { class: 'CardError', last4: '4242' });
+  assert.equal(rec?.error?.cause?.cause?.message, 'socket closed by peer');
+}
+
 export const SHARED_CASES: Readonly<Record<string, (rig: Rig) => Promise<void>>> = {
   'steps are journaled: a restart mid-workflow re-runs nothing journaled': stepsSurviveRestart,
   'start is idempotent by id; a refused input stores nothing': startIsIdempotent,
@@ -215,4 +259,5 @@ export const SHARED_CASES: Readonly<Record<string, (rig: Rig) => Promise<void>>>
   'ctx.send is delivered exactly once, across a restart': sendExactlyOnce,
   'a step result over maxValueBytes: ERR_WORKFLOW_VALUE_TOO_LARGE, nothing written': valueTooLarge,
   'a step result or input no store keeps: ERR_ENTITY_UNSTORABLE, nothing written': unstorableValues,
+  'an error chain and the kind’s failure converter survive the journal and a restart': errorChainAndConverter,
 };

@@ -266,3 +266,67 @@ export const VersionedBroken = defineWorkflow(
   },
   { signals: versionSignals },
 );
+
+/** A card refused: a class of the application's, with a field of its own, that a journal does not keep as a class. */
+export class CardError extends Error {
+  constructor(
+    message: string,
+    readonly last4: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CardError';
+  }
+}
+
+/**
+ * The failure converter of {@link Declined}: a CardError is kept as an error whose `details` say
+ * its class and field; rebuilt as a CardError again (its cause chain under it), in the body after
+ * a replay and at every caller. Counts its calls so a test sees it ran.
+ */
+export const cardConverter = {
+  calls: { toStored: 0, fromStored: 0 },
+  toStored(err: unknown): unknown {
+    this.calls.toStored++;
+    if (!(err instanceof CardError)) return err;
+    const out = new Error(err.message, { cause: err.cause });
+    out.name = 'CardError';
+    out.stack = err.stack ?? '';
+    (out as { details?: unknown }).details = { class: 'CardError', last4: err.last4 };
+    return out;
+  },
+  fromStored(err: Error): Error {
+    this.calls.fromStored++;
+    const d = (err as { details?: { class?: unknown; last4?: unknown } }).details;
+    if (d?.class !== 'CardError') return err;
+    const out = new CardError(err.message, String(d.last4), { cause: err.cause });
+    out.stack = err.stack ?? '';
+    return out;
+  },
+};
+
+/**
+ * A step fails with a CardError three deep (card ← gateway ← socket); the body catches it, waits
+ * for `go` (a restart may come in between: then the replay rebuilds it from the journal), checks
+ * it is still a CardError, and fails with it.
+ */
+export const Declined = defineWorkflow(
+  'wf-declined',
+  async (ctx) => {
+    let failure: unknown;
+    try {
+      await ctx.step('charge', ({ idempotencyKey }) => {
+        ran(idempotencyKey);
+        const socket = new Error('socket closed by peer');
+        const gateway = Object.assign(new Error('gateway refused', { cause: socket }), { code: 'ERR_GATEWAY' });
+        throw terminalError(new CardError('card declined', '4242', { cause: gateway }));
+      });
+    } catch (err) {
+      failure = (err as Error).cause;
+    }
+    await ctx.signal('go');
+    if (!(failure instanceof CardError)) throw new Error(`the body got ${String(failure)}, not a CardError`);
+    throw failure;
+  },
+  { signals: { go: schema.integer() }, failureConverter: cardConverter },
+);

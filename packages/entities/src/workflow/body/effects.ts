@@ -186,7 +186,7 @@ export async function runStep<T>(
   let retryAt: number | undefined;
   if (hit?.done === true) {
     if (hit.e !== undefined) {
-      const failed = stepFailed(name, hit.a ?? 1, revivedError(hit.e));
+      const failed = stepFailed(name, hit.a ?? 1, revivedError(hit.e, h.spec.failureConverter));
       throw hit.c === true ? cancelledIn(ops, name, failed) : failed;
     }
     if (options.compensate !== undefined) ops.pushCompensation(stepCompensation(name, options.compensate, hit.v as T));
@@ -325,13 +325,13 @@ export async function runStep<T>(
           figuresOf(h.entities, h.spec.name).step(t, name).retries++;
           const details = beats.details === undefined ? {} : { h: beats.details };
           // With the last attempt's error: describe() shows it beside the attempt that runs next.
-          beats.lastError = storedError(err, h.spec.maxValueBytes);
+          beats.lastError = storedError(err, h.spec.maxValueBytes, h.spec.failureConverter);
           beats.lastErrorAt = now;
           const retry = { s: seq, t: 'retry' as const, of: t, n: name, a: attempt, r: retryAt, at: now };
           await ops.record({ ...retry, e: beats.lastError, ea: now, ...details });
           continue;
         }
-        const e = storedError(err, h.spec.maxValueBytes);
+        const e = storedError(err, h.spec.maxValueBytes, h.spec.failureConverter);
         if (!cancelled) figuresOf(h.entities, h.spec.name).step(t, name).failures++;
         const c = cancelled ? { c: true } : {};
         await ops.record({ s: seq, t, n: name, e, a: attempt, at: h.clock.now(), done: true, ...c });

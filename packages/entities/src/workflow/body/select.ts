@@ -189,7 +189,8 @@ function waitForChildren(
       },
       (err: unknown) => {
         if (stopped) return;
-        if (!isEngineFailure(err)) return take.settle({ b: c.b, e: storedError(err) });
+        if (!isEngineFailure(err))
+          return take.settle({ b: c.b, e: storedError(err, undefined, c.child.kind.workflow.failureConverter) });
         const t = setTimeout(() => {
           if (!stopped) ask(c, n + 1);
         }, engineRetryMs(n));
@@ -206,7 +207,11 @@ function outcomeOf(ops: RunOps, arms: readonly SelectArm[], out: SelectOutcome):
   const arm = arms.find((a) => a.b === out.b);
   if (arm === undefined) throw ErrWorkflowIncorrect.with(`ctx.select: the journal names branch ${quoted(out.b)}`);
   if ('child' in arm && out.e !== undefined)
-    throw stepFailed(`result ${arm.child.kind.name}/${arm.child.id}`, 1, revivedError(out.e));
+    throw stepFailed(
+      `result ${arm.child.kind.name}/${arm.child.id}`,
+      1,
+      revivedError(out.e, arm.child.kind.workflow.failureConverter),
+    );
   if ('update' in arm) return { branch: out.b, value: updateHandle(ops, out.v as Taken) };
   return { branch: out.b, value: out.v };
 }

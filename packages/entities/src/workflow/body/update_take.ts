@@ -93,7 +93,8 @@ export function updateHandle(ops: RunOps, taken: Taken): WorkflowUpdate<unknown,
       if (big !== undefined) throw big;
       return answer({ v: output });
     },
-    fail: (error: unknown): Promise<void> => answer({ e: storedError(error) }),
+    fail: (error: unknown): Promise<void> =>
+      answer({ e: storedError(error, undefined, ops.host.spec.failureConverter) }),
   });
 }
 

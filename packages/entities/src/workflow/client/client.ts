@@ -205,7 +205,7 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
       if (r.status === 'completed') return r.output as WorkflowOutput<K>;
       if (r.status === 'cancelled')
         throw ErrWorkflowCancelled.with(`workflow ${this.workflow}/${this.id}: ${r.reason}`);
-      const cause = revivedError(r.error);
+      const cause = revivedError(r.error, this.#spec?.failureConverter);
       const err = ErrWorkflowFailed.with(
         `workflow ${this.workflow}/${this.id} failed: ${r.error.code === undefined ? '' : `${r.error.code}: `}${r.error.message}`,
       );

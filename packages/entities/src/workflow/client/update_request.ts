@@ -174,7 +174,7 @@ function outcome(to: UpdateTarget, name: string, r: UpdateReply): unknown {
   const err = ErrWorkflowUpdateFailed.with(
     `workflow ${to.workflow}/${to.id}: update ${name} failed: ${r.error.code === undefined ? '' : `${r.error.code}: `}${r.error.message}`,
   );
-  (err as { cause?: unknown }).cause = revivedError(r.error);
+  (err as { cause?: unknown }).cause = revivedError(r.error, to.spec?.failureConverter);
   throw err;
 }
 

@@ -654,7 +654,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     const now = this.#clock.now();
     // A cancel the body never met (it came after the last operation) does not end it cancelled.
     const asked = this.state.cancel !== undefined || run.cancelled;
-    const end = endOf(outcome, asked && ('error' in outcome || run.cancelStruck), this.spec.maxValueBytes);
+    const end = endOf(outcome, asked && ('error' in outcome || run.cancelStruck), this.spec);
     this.#saving
       .commit(({ blocked: _b, ...rec }) => ({
         ...rec,

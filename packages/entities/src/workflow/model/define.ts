@@ -10,7 +10,7 @@ import type { EntityKind } from '../../kinds/entity.js';
 import { attributeSchemas, type AttributeSchemas } from './attributes.js';
 import { MAX_TIMER_MS } from './bounds.js';
 import { isDeterminismGuardMode, type DeterminismGuardMode } from './determinism_mode.js';
-import { ErrWorkflowIncorrect } from './errors.js';
+import { ErrWorkflowIncorrect, type WorkflowFailureConverter } from './errors.js';
 import { checkUpdates } from './update_state.js';
 import type { WorkflowProtocol, WorkflowRecord } from './record.js';
 
@@ -179,6 +179,13 @@ export interface WorkflowOptions<
    * a time (members must host `WorkflowRetention`). Default: kept forever.
    */
   readonly retention?: { readonly closedFor: number | string };
+  /**
+   * How its errors are journaled and rebuilt (stored_error.ts, docs/workflows.md "A failure
+   * converter"): `toStored(err)` before an error of the body, a step, an activity or an update is
+   * kept, `fromStored(err)` after one is rebuilt, in the body and at every caller. Default: none
+   * (the error as thrown, rebuilt by its name and code).
+   */
+  readonly failureConverter?: WorkflowFailureConverter;
 }
 
 /** Defaults of {@link WorkflowOptions}. */
@@ -214,6 +221,8 @@ export interface WorkflowSpec {
   readonly activities: ActivityHandlers;
   /** The `retention` option in ms (absent: kept forever). */
   readonly retention?: { readonly closedForMs: number };
+  /** The `failureConverter` option (absent: none). */
+  readonly failureConverter?: WorkflowFailureConverter;
 }
 
 /** A declared workflow (from {@link defineWorkflow}): an entity kind, plus its types. */
@@ -284,6 +293,22 @@ export function checkIdReuse(where: string, v: unknown): IdReusePolicy | undefin
   throw ErrWorkflowIncorrect.with(
     `${where}: idReuse must be 'never', 'afterFailure', 'always' or 'terminateIfRunning', got ${describeThrown(v)}`,
   );
+}
+
+/** A `failureConverter` option, checked: an object whose `toStored` and `fromStored` are functions when given. */
+function failureConverterOf(name: string, c: unknown): WorkflowFailureConverter {
+  const ok =
+    c !== null &&
+    typeof c === 'object' &&
+    ['toStored', 'fromStored'].every((k) => {
+      const f = (c as Record<string, unknown>)[k];
+      return f === undefined || typeof f === 'function';
+    });
+  if (!ok)
+    throw ErrWorkflowIncorrect.with(
+      `workflow ${name}: failureConverter must be an object with functions toStored and/or fromStored, got ${describeThrown(c)}`,
+    );
+  return c as WorkflowFailureConverter; // itself: its methods keep their `this`
 }
 
 /** Checks a queue name (ERR_WORKFLOW_INCORRECT naming `where`). */
@@ -388,6 +413,9 @@ export function workflowSpec(
       : {
           retention: { closedForMs: durationMs(`workflow ${name}: retention.closedFor`, options.retention?.closedFor) },
         }),
+    ...(options.failureConverter === undefined
+      ? {}
+      : { failureConverter: failureConverterOf(name, options.failureConverter) }),
     retry: retryPolicy(options.retry),
     maxValueBytes: positiveOption('maxValueBytes', options.maxValueBytes, WORKFLOW_DEFAULTS.maxValueBytes),
     resumeAfterMs: positiveOption(

@@ -14,7 +14,7 @@ export {
   revivedError,
   storedError,
 } from './stored_error.js';
-export type { StoredError } from './stored_error.js';
+export type { StoredError, WorkflowFailureConverter } from './stored_error.js';
 
 /** A call named a workflow id that was never started (result, signal, query, cancel, describe). */
 export const ErrWorkflowNotFound = defineError('ERR_WORKFLOW_NOT_FOUND', 'workflow: no such instance');

@@ -14,6 +14,7 @@ import {
   ErrWorkflowValueTooLarge,
   storedError,
 } from './errors.js';
+import type { WorkflowSpec } from './define.js';
 import type { ResultReply, WorkflowRecord } from './record.js';
 import { storedBytes } from './sizes.js';
 
@@ -61,12 +62,17 @@ export function outcomeOf(rec: WorkflowRecord): ResultReply {
 export function endOf(
   outcome: { output: unknown } | { error: unknown },
   cancelled: boolean,
-  maxValueBytes: number,
+  spec: Pick<WorkflowSpec, 'maxValueBytes' | 'failureConverter'>,
 ): Partial<WorkflowRecord> {
+  const { maxValueBytes, failureConverter } = spec;
   const undoFailed = 'error' in outcome && ErrWorkflowCompensationFailed.is(outcome.error);
   if (cancelled && !undoFailed)
-    return { status: 'cancelled', ...('error' in outcome ? { error: storedError(outcome.error, maxValueBytes) } : {}) };
-  if ('error' in outcome) return { status: 'failed', error: storedError(outcome.error, maxValueBytes) };
+    return {
+      status: 'cancelled',
+      ...('error' in outcome ? { error: storedError(outcome.error, maxValueBytes, failureConverter) } : {}),
+    };
+  if ('error' in outcome)
+    return { status: 'failed', error: storedError(outcome.error, maxValueBytes, failureConverter) };
   const refused = outputRefusal(outcome.output, maxValueBytes);
   return refused === undefined
     ? { status: 'completed', output: outcome.output }

@@ -30,6 +30,33 @@ export interface StoredError {
 export const MAX_CAUSE_DEPTH = 8;
 /** How much of each error's stack is kept, in characters (cut at a line's end). */
 export const MAX_STACK_CHARS = 4096;
+/**
+ * How a workflow kind's errors are journaled and rebuilt (its `failureConverter` option): `toStored`
+ * gets what the body, a step, an activity or an update's `fail` threw and returns the error to
+ * keep — its name, message, code, stack, `details` and cause chain are then kept by the rule above
+ * (return it unchanged for errors it does not convert: the engine's own pass through it too);
+ * `fromStored` gets the error rebuilt from the journal and returns the one the body (on a replay)
+ * and every caller get. Both run on every node that knows the kind (a client's too), so the kind's
+ * definition carries them. They must not depend on anything but their argument; one that throws
+ * is skipped (the error is kept, or given, as it was).
+ */
+export interface WorkflowFailureConverter {
+  /** The thrown value as it is to be kept. */
+  readonly toStored?: (err: unknown) => unknown;
+  /** The rebuilt error as the body and callers are to get it. */
+  readonly fromStored?: (err: Error) => Error;
+}
+
+/** `err` through `converter.toStored` (as it is without one, or when the converter throws). */
+function converted(err: unknown, converter: WorkflowFailureConverter | undefined): unknown {
+  if (converter?.toStored === undefined) return err;
+  try {
+    return converter.toStored(err);
+  } catch {
+    return err; // a converter that throws: the error as thrown (never lost)
+  }
+}
+
 /** The bytes a stored error takes at most (its chain, stacks and details), unless the kind's `maxValueBytes` is smaller. */
 export const MAX_STORED_ERROR_BYTES = 32 * 1024;
 /** A cause's message is cut to this many characters when the chain is over its budget with long messages. */
@@ -124,10 +151,14 @@ function build(levels: readonly Level[], shape: { stacks: boolean; details: bool
  * bytes — or, when even the chain without them is over, its name, message and code alone. Never
  * throws (see contract/thrown.ts).
  */
-export function storedError(err: unknown, maxBytes = MAX_STORED_ERROR_BYTES): StoredError {
+export function storedError(
+  err: unknown,
+  maxBytes = MAX_STORED_ERROR_BYTES,
+  converter?: WorkflowFailureConverter,
+): StoredError {
   const levels: Level[] = [];
   const seen = new Set<unknown>();
-  let v: unknown = err;
+  let v: unknown = converted(err, converter);
   while (levels.length <= MAX_CAUSE_DEPTH && !seen.has(v)) {
     seen.add(v);
     const { level, cause } = read(v);
@@ -160,10 +191,22 @@ function isStored(v: unknown): v is StoredError {
 /**
  * An Error rebuilt from its journal form: an ErgoError when it had a code (so the sentinel's
  * `.is()` matches it, as it matched the error journaled), a plain Error otherwise; its name, its
- * stack (when kept), its `details` and its `cause` chain (rebuilt the same way) as they were.
+ * stack (when kept), its `details` and its `cause` chain (rebuilt the same way) as they were —
+ * then through `converter.fromStored` when the kind has one (skipped if it throws or returns no Error).
  */
-export function revivedError(e: StoredError, depth = 0): Error {
-  const cause = depth < MAX_CAUSE_DEPTH && isStored(e.cause) ? revivedError(e.cause, depth + 1) : undefined;
+export function revivedError(e: StoredError, converter?: WorkflowFailureConverter): Error {
+  const err = revive(e, 0);
+  if (converter?.fromStored === undefined) return err;
+  try {
+    const out = converter.fromStored(err);
+    return out instanceof Error ? out : err;
+  } catch {
+    return err;
+  }
+}
+
+function revive(e: StoredError, depth: number): Error {
+  const cause = depth < MAX_CAUSE_DEPTH && isStored(e.cause) ? revive(e.cause, depth + 1) : undefined;
   const options = cause === undefined ? undefined : { cause };
   const err = e.code === undefined ? new Error(e.message, options) : new ErgoError(e.code, e.message, options);
   if (err.name !== e.name) err.name = e.name;
