@@ -10,7 +10,8 @@ import { startNode, type Node } from 'ergo-ts';
 import { MemoryStore } from '@ergo-ts/entities';
 
 import { Client, Connection, ScheduleClient } from '../src/client/index.js';
-import { cronOf, specOf } from '../src/client/schedule_spec.js';
+import { cronOf, nextCronTime, specOf } from '../src/client/schedule_spec.js';
+import { WorkflowExecutionStatus } from '../src/proto/index.js';
 import { log } from '../src/activity/index.js';
 import { Worker } from '../src/worker/index.js';
 import * as workflows from './workflows.js';
@@ -63,6 +64,18 @@ describe("Temporal's cron expressions", () => {
     assert.throws(() => specOf({ calendars: [{ hour: 2 }] }), code('ERR_TEMPORAL_UNSUPPORTED'));
     assert.deepEqual(specOf({ intervals: [{ every: '2 seconds', offset: 500 }] }), { everyMs: 2000, offsetMs: 500 });
   });
+});
+
+test("a cron workflow's next time: @every from the epoch with its offset, five fields in their zone; bad ones refused", () => {
+  assert.equal(nextCronTime('@every 2s', 1_001), 2_000);
+  assert.equal(nextCronTime('@every 2s', 2_000), 4_000, 'strictly after');
+  assert.equal(nextCronTime('@every 1h/15m', 0), 900_000);
+  assert.equal(nextCronTime('@every 1h30m', 0), 5_400_000);
+  const noonTokyo = nextCronTime('CRON_TZ=Asia/Tokyo 0 12 * * *', Date.parse('2026-03-01T00:00:00Z'));
+  assert.equal(new Date(noonTokyo).toISOString(), '2026-03-01T03:00:00.000Z');
+  assert.throws(() => nextCronTime('@every 10ms', 0), code('ERR_TEMPORAL_INCORRECT'));
+  assert.throws(() => nextCronTime('@every soon', 0), code('ERR_TEMPORAL_INCORRECT'));
+  assert.throws(() => nextCronTime('30 0 12 * * * *', 0), code('ERR_TEMPORAL_UNSUPPORTED'));
 });
 
 describe('ScheduleClient on a Worker', () => {
@@ -140,6 +153,51 @@ describe('ScheduleClient on a Worker', () => {
     }
     assert.equal(paris.format(new Date(backfilled.slice('nightly-workflow-'.length))), '00:00');
     await d.delete();
+  });
+
+  test('a cron workflow (cronSchedule): runs of one id, each waiting for its time, listed by workflowService as COMPLETED; terminate ends it', async () => {
+    const client = new Client({ connection });
+    await assert.rejects(
+      client.workflow.start(workflows.cronRun, {
+        workflowId: 'cron-bad',
+        taskQueue: 'sched',
+        cronSchedule: '@every 1ms',
+      }),
+      code('ERR_TEMPORAL_INCORRECT'),
+    );
+    const h = await client.workflow.start(workflows.cronRun, {
+      workflowId: 'cron1',
+      taskQueue: 'sched',
+      args: ['tick'],
+      cronSchedule: '@every 1s',
+    });
+    const list = () =>
+      client.workflowService.listWorkflowExecutions({ namespace: 'default', query: "WorkflowId = 'cron1'" });
+    // Waits (up to 30 s) for two runs to have ended: about two seconds.
+    for (let i = 0; i < 300; i++) {
+      const { executions } = await list();
+      if (
+        executions.filter((e) => e.status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED).length >= 2
+      )
+        break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const { executions } = await list();
+    assert.equal(
+      executions[0]!.status,
+      WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING,
+      'the next run waits',
+    );
+    const done = executions.slice(1);
+    assert.ok(done.length >= 2, `two runs ended: ${JSON.stringify(executions)}`);
+    for (const e of done) assert.equal(e.status, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED);
+    assert.equal(new Set(executions.map((e) => e.execution.runId)).size, executions.length, 'a run id each');
+    const runs = workflows.cronRuns.get('cron1') ?? [];
+    assert.ok(runs.length >= 2);
+    for (const r of runs) assert.equal(r, 'tick @every 1s', 'workflowInfo().cronSchedule');
+    await h.terminate('done');
+    const after = await list();
+    assert.equal(after.executions[0]!.status, WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED);
   });
 
   test("an activity logs through @temporalio/activity's log; outside one, log throws ERR_TEMPORAL_OUTSIDE_ACTIVITY", async () => {

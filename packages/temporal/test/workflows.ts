@@ -237,3 +237,13 @@ export async function blocked(): Promise<void> {
     throw err;
   }
 }
+
+/** The runs of `cronRun` by workflow id, each with the `cronSchedule` its workflowInfo() showed. */
+export const cronRuns = new Map<string, string[]>();
+
+/** A cron workflow's run: records its schedule and ends (its next run starts at the next time). */
+export async function cronRun(tag: string): Promise<string> {
+  const { workflowId, cronSchedule } = wf.workflowInfo();
+  cronRuns.set(workflowId, [...(cronRuns.get(workflowId) ?? []), `${tag} ${cronSchedule ?? 'none'}`]);
+  return tag;
+}

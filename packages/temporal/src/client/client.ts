@@ -8,6 +8,7 @@ import { ErrTemporalIncorrect } from '../common/errors.js';
 import type { Connection } from './connection.js';
 import { ScheduleClient } from './schedule_client.js';
 import { WorkflowClient } from './workflow_client.js';
+import { WorkflowService } from './workflow_service.js';
 
 /** What `new Client(...)` takes (Temporal's `ClientOptions`; `interceptors` are not used). */
 export interface ClientOptions {
@@ -28,6 +29,8 @@ export class Client {
   /** Schedules. */
   readonly schedule: ScheduleClient;
   readonly connection: Connection;
+  /** The raw calls of Temporal's `WorkflowService` answered here (`listWorkflowExecutions`). */
+  readonly workflowService: WorkflowService;
 
   constructor(readonly options: ClientOptions) {
     if (options === null || typeof options !== 'object' || options.connection === undefined)
@@ -39,6 +42,7 @@ export class Client {
     const converter = (): Promise<LoadedDataConverter> => (loaded ??= loadDataConverter(options.dataConverter));
     this.workflow = new WorkflowClient(options.connection, deadline, converter);
     this.schedule = new ScheduleClient({ connection: options.connection });
+    this.workflowService = new WorkflowService(this.workflow);
   }
 
   /** Runs `fn` with `deadline` on every call it makes: past it a call rejects with a ServiceError (DEADLINE_EXCEEDED). */

@@ -40,6 +40,11 @@ export {
 } from './errors.js';
 export type { HistoryEvent, Payload } from './history.js';
 export {
+  WorkflowService,
+  type ListWorkflowExecutionsRequest,
+  type RawWorkflowExecutionInfo,
+} from './workflow_service.js';
+export {
   ActivityFailure,
   ApplicationFailure,
   CancelledFailure,

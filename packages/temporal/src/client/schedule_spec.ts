@@ -9,6 +9,7 @@
 // ERR_TEMPORAL_UNSUPPORTED naming what is supported, never run at other times.
 
 import type { ScheduleSpec } from '@ergo-ts/entities';
+import { cronNextRun } from 'ergo-ts';
 
 import { msOptionalToNumber, msToNumber, type Duration } from '../common/duration.js';
 import { ErrTemporalIncorrect, ErrTemporalUnsupported } from '../common/errors.js';
@@ -149,4 +150,38 @@ export function specOf(s: ScheduleSpecDescription): ScheduleSpec {
     ...(s.startAt === undefined ? {} : { startAt: s.startAt.getTime() }),
     ...(s.endAt === undefined ? {} : { endAt: s.endAt.getTime() }),
   };
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** An `@every` duration as Temporal writes it (`2s`, `1h30m`, `1.5h`), in ms; undefined when it is not one. */
+function everyMs(text: string): number | undefined {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
+  return parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
+}
+
+/**
+ * The first time strictly after `after` that a cron workflow's `cronSchedule` names (Temporal's
+ * forms, as {@link cronOf} reads them): an `@every <interval>[/<offset>]` at the multiples of the
+ * interval counted from the epoch, shifted by the offset (as Temporal's server counts them), any
+ * other expression by Ergo's cron in its zone. Throws ERR_TEMPORAL_UNSUPPORTED / _INCORRECT as
+ * `cronOf` does, or for an interval under 1 s.
+ */
+export function nextCronTime(cronSchedule: string, after: number): number {
+  const { cron, timeZone } = cronOf(cronSchedule, undefined);
+  const every = /^@every\s+(\S+?)(?:\/(\S+))?$/i.exec(cron);
+  if (every !== null) {
+    const ms = everyMs(every[1]!);
+    const offset = every[2] === undefined ? 0 : everyMs(every[2]);
+    if (ms === undefined || ms < 1_000 || offset === undefined)
+      throw ErrTemporalIncorrect.with(
+        `cronSchedule ${JSON.stringify(cronSchedule)}: @every <interval>[/<offset>] with an interval of 1s or more ("@every 2s", "@every 1h30m/15m")`,
+      );
+    return (Math.floor((after - offset) / ms) + 1) * ms + offset;
+  }
+  const next = cronNextRun(cron, after, timeZone);
+  if (next === null)
+    throw ErrTemporalIncorrect.with(`cronSchedule ${JSON.stringify(cronSchedule)}: no time in eight years`);
+  return next.getTime();
 }

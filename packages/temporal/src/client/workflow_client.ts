@@ -17,6 +17,7 @@ import {
   WorkflowUpdateFailedError,
 } from './errors.js';
 import { historyOf, type HistoryEvent } from './history.js';
+import { nextCronTime } from './schedule_spec.js';
 
 /** Temporal's id reuse policies (for a closed workflow's id). */
 export const WorkflowIdReusePolicy = Object.freeze({
@@ -50,7 +51,10 @@ export interface WorkflowStartOptions {
   workflowExecutionTimeout?: Duration;
   workflowRunTimeout?: Duration;
   workflowTaskTimeout?: Duration;
-  /** Refused: a cron workflow is a Schedule here. */
+  /**
+   * A cron workflow (Temporal's forms: five fields, `CRON_TZ=`, macros, `@every 2s`): each run waits
+   * for the next time, then continues as new on the same arguments under the same id.
+   */
   cronSchedule?: string;
   searchAttributes?: unknown;
   retry?: unknown;
@@ -177,8 +181,8 @@ export class WorkflowClient {
       options.workflowId === ''
     )
       throw ErrTemporalIncorrect.with('start: options.workflowId is a non-empty string');
-    if (options.cronSchedule !== undefined)
-      throw ErrTemporalUnsupported.with('start: cronSchedule — make a Schedule (client.schedule.create) instead');
+    // A cron workflow: checked now (its next time computed), its runs wait for theirs (driver.ts).
+    if (options.cronSchedule !== undefined) nextCronTime(options.cronSchedule, Date.now());
     msOptionalToNumber(options.workflowExecutionTimeout, 'workflowExecutionTimeout');
     const type = typeof workflow === 'function' ? workflow.name : workflow;
     // After the runtime: a start made before the Worker registered its workflows waits for it.
@@ -197,7 +201,11 @@ export class WorkflowClient {
             : 'always';
     const dc = await this.converter();
     const payloads = await toEncoded(dc, options.args ?? []);
-    const input = { payloads, ...(options.memo === undefined ? {} : { memo: options.memo }) };
+    const input = {
+      payloads,
+      ...(options.memo === undefined ? {} : { memo: options.memo }),
+      ...(options.cronSchedule === undefined ? {} : { cronSchedule: options.cronSchedule }),
+    };
     let started;
     try {
       started = await rt.workflows.start(kind, id, input as never, {

@@ -25,8 +25,6 @@ export const NOT_APPLICABLE: Readonly<Record<string, string>> = {
     "protobuf message payloads (binary/protobuf) of Temporal's own API messages through protobufjs and @temporalio/proto's root: a PayloadConverter of your own in the DataConverter (payloadConverterPath) whose messages your protobuf library encodes",
   'data_converter/json_protobuf':
     'the same in proto3 JSON (json/protobuf), read back with the npm package proto3-json-serializer: a PayloadConverter of your own',
-  'schedule/cron':
-    "a cron workflow (start option cronSchedule) checked through Temporal's raw gRPC WorkflowService and proto enums: a Schedule with spec `@every 2s` (cronSchedule on start is refused, ERR_TEMPORAL_UNSUPPORTED)",
 };
 
 /** The Temporal packages and what they become. */

@@ -24,6 +24,8 @@ import type { ActivityTable } from './activities.js';
 export interface TemporalInput {
   readonly args: readonly unknown[];
   readonly memo?: Readonly<Record<string, unknown>>;
+  /** A cron workflow's schedule (the start's `cronSchedule`, as written). */
+  readonly cronSchedule?: string;
 }
 
 /**
@@ -34,6 +36,8 @@ export interface KeptInput {
   readonly payloads?: readonly Payload[];
   readonly args?: readonly unknown[];
   readonly memo?: Readonly<Record<string, unknown>>;
+  /** A cron workflow's schedule: each run waits for its next time, then continues as new (driver.ts). */
+  readonly cronSchedule?: string;
 }
 
 /** What a Worker gives every run it hosts. */

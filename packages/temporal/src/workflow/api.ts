@@ -26,7 +26,7 @@ export interface WorkflowInfo {
   readonly attempt: number;
   readonly memo?: Readonly<Record<string, unknown>>;
   readonly searchAttributes: Readonly<Record<string, unknown>>;
-  /** Never set: a cron schedule is a Schedule here (`client.schedule.create`). */
+  /** The start's `cronSchedule`, for a cron workflow's runs. */
   readonly cronSchedule?: string;
   readonly startTime: Date;
   readonly runStartTime: Date;
@@ -48,6 +48,7 @@ export function workflowInfo(): WorkflowInfo {
     ...(i.continuedFromRunId === undefined ? {} : { continuedFromExecutionRunId: i.continuedFromRunId }),
     attempt: 1,
     ...(act.input.memo === undefined ? {} : { memo: act.input.memo }),
+    ...(act.input.cronSchedule === undefined ? {} : { cronSchedule: act.input.cronSchedule }),
     searchAttributes: {},
     startTime: started,
     runStartTime: started,

@@ -8,6 +8,7 @@ import { defineWorkflow, type AnyWorkflowKind, type WorkflowKind } from '@ergo-t
 
 import { toStorable } from '../common/converter.js';
 import { defaultDataConverter, fromEncoded, toEncoded, type LoadedDataConverter } from '../common/data_converter.js';
+import { nextCronTime } from '../client/schedule_spec.js';
 import { ErrTemporalIncorrect } from '../common/errors.js';
 import {
   Activation,
@@ -77,16 +78,31 @@ export function workflowKinds(
 async function inputOf(input: unknown, dc: LoadedDataConverter): Promise<TemporalInput> {
   if (Array.isArray(input)) return { args: input };
   if (input !== null && typeof input === 'object') {
-    const { payloads, args, memo } = input as KeptInput;
-    const m = memo === undefined ? {} : { memo };
+    const { payloads, args, memo, cronSchedule } = input as KeptInput;
+    const m = { ...(memo === undefined ? {} : { memo }), ...(cronSchedule === undefined ? {} : { cronSchedule }) };
     if (Array.isArray(payloads)) return { args: await fromEncoded(dc, payloads), ...m };
     if (Array.isArray(args)) return { args, ...m };
   }
   return { args: input === undefined ? [] : [input] };
 }
 
-/** Runs one Temporal workflow function as an ergo-ts body. */
+/**
+ * Runs one Temporal workflow function as an ergo-ts body; a cron workflow's run (Temporal's
+ * `cronSchedule`) first waits durably for the schedule's next time, and once the function
+ * returned continues as new on the same input: each run a run of the same workflow id, as on
+ * Temporal's server. A run that fails ends the chain (Temporal would start the next one).
+ */
 async function drive(ctx: Ctx, side: WorkerSide, fn: (...a: unknown[]) => unknown, raw: unknown): Promise<unknown> {
+  const cron = (raw as KeptInput | null)?.cronSchedule;
+  if (typeof cron !== 'string') return driveRun(ctx, side, fn, raw);
+  const now = ctx.now();
+  await ctx.sleep(Math.max(0, nextCronTime(cron, now) - now));
+  await driveRun(ctx, side, fn, raw);
+  return ctx.continueAsNew(raw as KeptInput);
+}
+
+/** One run of the workflow function. */
+async function driveRun(ctx: Ctx, side: WorkerSide, fn: (...a: unknown[]) => unknown, raw: unknown): Promise<unknown> {
   const dc = side.converter;
   let input: TemporalInput;
   try {
