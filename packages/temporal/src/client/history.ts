@@ -55,6 +55,11 @@ function failureBuffers(f: ProtoFailure): ProtoFailure {
   if (f.encodedAttributes != null) out.encodedAttributes = buffers(f.encodedAttributes);
   const d = f.applicationFailureInfo?.details?.payloads;
   if (d != null) out.applicationFailureInfo = { ...f.applicationFailureInfo, details: { payloads: d.map(buffers) } };
+  const c = f.canceledFailureInfo?.details?.payloads;
+  if (c != null) out.canceledFailureInfo = { details: { payloads: c.map(buffers) } };
+  const t = f.timeoutFailureInfo?.lastHeartbeatDetails?.payloads;
+  if (t != null)
+    out.timeoutFailureInfo = { ...f.timeoutFailureInfo, lastHeartbeatDetails: { payloads: t.map(buffers) } };
   if (f.cause != null) out.cause = failureBuffers(f.cause);
   return out;
 }

@@ -34,7 +34,7 @@ export interface WorkflowExecution {
 
 /** The base of Temporal's failures: what crosses a workflow's, an activity's or a child's boundary. */
 export class TemporalFailure extends Error {
-  /** Temporal's wire form; always undefined here (the journal keeps ergo-ts's stored error instead). */
+  /** The failure it was rebuilt from (Temporal's `Failure` message, failure_converter.ts); undefined for one made in this process. */
   public failure?: unknown;
   constructor(message?: string, cause?: Error) {
     super(message ?? undefined, cause === undefined ? undefined : { cause });
