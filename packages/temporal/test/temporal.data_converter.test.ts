@@ -32,7 +32,9 @@ import {
 } from '../src/common/index.js';
 import { decode, encode } from '../src/common/lib/encoding.js';
 import { JSONToPayload } from '../src/common/lib/proto-utils.js';
-import { Payload as ProtoPayload } from '../src/proto/index.js';
+import * as proto from '../src/proto/index.js';
+import { DataBlob, EncodingType, Payload as ProtoPayload } from '../src/proto/index.js';
+import { ProtobufBinaryPayloadConverter } from '../src/common/lib/protobufs.js';
 import { waitForEvent } from '../src/features/harness.js';
 import { Worker } from '../src/worker/index.js';
 import * as workflows from './converter_workflows.js';
@@ -70,6 +72,27 @@ test("a payload's protobuf bytes, as protobuf's wire format writes map<string, b
   });
   assert.throws(() => ProtoPayload.decode(Uint8Array.from(expected.slice(0, 5))), RangeError);
   assert.deepEqual(JSONToPayload(back.toJSON()), back);
+});
+
+test("binary/protobuf: a DataBlob's protobuf bytes (encoding_type = 1 varint, data = 2), its messageType, looked up in the root", () => {
+  const blob = DataBlob.create({ encodingType: EncodingType.ENCODING_TYPE_PROTO3, data: new Uint8Array([0xde, 0xad]) });
+  assert.deepEqual([...DataBlob.encode(blob).finish()], [0x08, 0x01, 0x12, 0x02, 0xde, 0xad]);
+  assert.deepEqual([...DataBlob.encode(DataBlob.create({ data: new Uint8Array([1]) })).finish()], [0x12, 0x01, 0x01]);
+  const c = new ProtobufBinaryPayloadConverter(proto);
+  const p = c.toPayload(blob)!;
+  assert.equal(text(p.metadata?.encoding), 'binary/protobuf');
+  assert.equal(text(p.metadata?.messageType), 'temporal.api.common.v1.DataBlob');
+  const back = c.fromPayload<DataBlob>(p);
+  assert.ok(back instanceof DataBlob);
+  assert.equal(back.encodingType, 1);
+  assert.deepEqual([...back.data], [0xde, 0xad]);
+  assert.equal(c.toPayload({ plain: true }), undefined, 'not a message: the next converter takes it');
+  assert.throws(
+    () => c.fromPayload({ metadata: { ...p.metadata, messageType: encode('no.Such') }, data: p.data! }),
+    ValueError,
+  );
+  const skipped = DataBlob.decode(Uint8Array.from([0x1a, 0x01, 0x00, 0x08, 0x02])); // field 3 (bytes) skipped
+  assert.equal(skipped.encodingType, 2);
 });
 
 test('encodeCommonAttributes: each level shows "Encoded failure" and keeps its message and stack in a payload', () => {

@@ -4,6 +4,7 @@
 // for anything JSON keeps. The workflow's arguments and result and an activity's input and result
 // are kept in the journal as these payloads (data_converter.ts runs them through the codecs).
 
+import { lookupMessage, type MessageType } from '../proto/index.js';
 import { ValueError } from './failures.js';
 
 const encoder = new TextEncoder();
@@ -186,4 +187,49 @@ export function isPayload(v: unknown): v is Payload {
     m[METADATA_ENCODING_KEY] instanceof Uint8Array &&
     ((v as Payload).data == null || (v as Payload).data instanceof Uint8Array)
   );
+}
+
+/** What the protobuf converters take (Temporal's `DefaultPayloadConverterWithProtobufsOptions`). */
+export interface DefaultPayloadConverterWithProtobufsOptions {
+  /** The namespace of message classes (`@ergo-ts/temporal/proto`, or one of yours whose classes carry a `$type`). */
+  readonly protobufRoot: Record<string, unknown>;
+}
+
+/**
+ * A protobuf message as `binary/protobuf` — its type's full name in the `messageType` metadata, its
+ * protobuf bytes as the data — read back by looking the name up under the root (Temporal's
+ * `ProtobufBinaryPayloadConverter`). A message is a value whose `$type` names it and encodes it,
+ * as protobufjs's classes and this package's `proto` classes have.
+ */
+export class ProtobufBinaryPayloadConverter implements PayloadConverterWithEncoding {
+  readonly encodingType = encodingTypes.METADATA_ENCODING_PROTOBUF;
+  readonly #root: Record<string, unknown>;
+
+  constructor(root?: Record<string, unknown>) {
+    if (root === null || typeof root !== 'object')
+      throw new ValueError(
+        'ProtobufBinaryPayloadConverter: a protobufRoot (the namespace of message classes) is required',
+      );
+    this.#root = root;
+  }
+
+  toPayload<T>(value: T): Payload | undefined {
+    const type = (value as { $type?: MessageType } | null | undefined)?.$type;
+    if (typeof type?.fullName !== 'string' || typeof type.encode !== 'function') return undefined;
+    return {
+      metadata: {
+        [METADATA_ENCODING_KEY]: encodingKeys.METADATA_ENCODING_PROTOBUF,
+        [METADATA_MESSAGE_TYPE_KEY]: encode(type.fullName.replace(/^\./, '')),
+      },
+      data: type.encode(value as object).finish(),
+    };
+  }
+
+  fromPayload<T>(payload: Payload): T {
+    const name = payload.metadata?.[METADATA_MESSAGE_TYPE_KEY];
+    if (name == null) throw new ValueError('Got protobuf payload without messageType');
+    const cls = lookupMessage(this.#root, decode(name));
+    if (cls === undefined) throw new ValueError(`Unknown protobuf message type ${decode(name)}`);
+    return cls.$type.decode(payload.data ?? new Uint8Array()) as T;
+  }
 }

@@ -21,10 +21,8 @@ export const NOT_APPLICABLE: Readonly<Record<string, string>> = {
   'client/http_proxy_auth': 'the same, with proxy authentication',
   'client/http_proxy_nativeconn': "the same for the worker's native connection",
   'client/http_proxy_nativeconn_auth': 'the same, with proxy authentication',
-  'data_converter/binary_protobuf':
-    "protobuf message payloads (binary/protobuf) of Temporal's own API messages through protobufjs and @temporalio/proto's root: a PayloadConverter of your own in the DataConverter (payloadConverterPath) whose messages your protobuf library encodes",
   'data_converter/json_protobuf':
-    'the same in proto3 JSON (json/protobuf), read back with the npm package proto3-json-serializer: a PayloadConverter of your own',
+    "protobuf messages in proto3 JSON (json/protobuf) through protobufjs's reflection of @temporalio/proto (patchProtobufRoot, lookupType) and the npm package proto3-json-serializer: ProtobufBinaryPayloadConverter (binary/protobuf) over this package's proto classes, or a PayloadConverter of your own",
 };
 
 /** The Temporal packages and what they become. */

@@ -2,9 +2,9 @@
 // that code around payloads uses — `temporal.api.common.v1.Payload` with protobuf's binary
 // encoding (`encode(…).finish()`, `decode(bytes)`, `toJSON()`, as protobufjs's generated classes
 // give them), the proto3 JSON form of a payload (`JSONToPayload`, `payloadToJSON`), and the
-// `WorkflowExecutionStatus` enum. Written from the `.proto` definitions; not the whole API: other
-// messages (a `DataBlob`, a history event) and a protobuf root for `ProtobufBinaryPayloadConverter`
-// are not here.
+// `WorkflowExecutionStatus` enum, `temporal.api.common.v1.DataBlob` and the `EncodingType` enum
+// (messages of this namespace carry a `$type`, which `ProtobufBinaryPayloadConverter` reads).
+// Written from the `.proto` definitions; not the whole API (no history events, no reflection).
 
 import type { Payload as PayloadShape } from '../common/payload_converter.js';
 
@@ -20,6 +20,11 @@ class Writer {
     }
     this.#parts.push(v);
     return this;
+  }
+
+  /** A varint field (an enum, an integer): `tag`, then the value. */
+  uint(field: number, n: number): this {
+    return this.varint(field << 3).varint(n);
   }
 
   /** A length-delimited field: `tag`, then the length, then the bytes. */
@@ -155,6 +160,78 @@ export function JSONToPayload(json: { metadata?: Record<string, string> | null; 
   return out;
 }
 
+/** A message class's type (protobufjs's `$type`, the part read here): its full name and codec. */
+export interface MessageType<M = object> {
+  /** The message's full name, with a leading dot (`.temporal.api.common.v1.DataBlob`). */
+  readonly fullName: string;
+  encode(m: M): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): M;
+}
+
+/** Temporal's `EncodingType` enum, by its numbers. */
+export const EncodingType = Object.freeze({
+  ENCODING_TYPE_UNSPECIFIED: 0,
+  ENCODING_TYPE_PROTO3: 1,
+  ENCODING_TYPE_JSON: 2,
+} as const);
+
+/** What {@link DataBlob.create} takes. */
+export interface IDataBlob {
+  encodingType?: number | null;
+  data?: Uint8Array | null;
+}
+
+/**
+ * `temporal.api.common.v1.DataBlob`: `EncodingType encoding_type = 1; bytes data = 2;`, as a
+ * protobufjs class; decoded bytes are Buffers, absent fields their defaults (0, empty).
+ */
+export class DataBlob {
+  encodingType = 0;
+  data: Uint8Array = new Uint8Array();
+
+  constructor(props?: IDataBlob) {
+    if (props?.encodingType != null) this.encodingType = props.encodingType;
+    if (props?.data != null) this.data = props.data;
+  }
+
+  /** A message from its fields. */
+  static create(props?: IDataBlob): DataBlob {
+    return new DataBlob(props);
+  }
+
+  /** `m` in protobuf's binary form (proto3: fields at their default are not written). */
+  static encode(m: IDataBlob): { finish(): Uint8Array } {
+    const w = new Writer();
+    if (m.encodingType != null && m.encodingType !== 0) w.uint(1, m.encodingType);
+    if (m.data != null && m.data.length > 0) w.bytes(2, m.data);
+    return w;
+  }
+
+  /** The message `bytes` hold; RangeError when they are not a DataBlob's. */
+  static decode(bytes: Uint8Array): DataBlob {
+    const r = new Reader(bytes);
+    const out = new DataBlob();
+    while (!r.done) {
+      const tag = r.varint();
+      if (tag === ((1 << 3) | 0)) out.encodingType = r.varint();
+      else if (tag === ((2 << 3) | 2)) out.data = r.bytes();
+      else r.skip(tag & 7);
+    }
+    return out;
+  }
+
+  /** Its type (protobufjs's `$type`). */
+  static readonly $type: MessageType<DataBlob> = {
+    fullName: '.temporal.api.common.v1.DataBlob',
+    encode: (m) => DataBlob.encode(m),
+    decode: (b) => DataBlob.decode(b),
+  };
+
+  get $type(): MessageType<DataBlob> {
+    return DataBlob.$type;
+  }
+}
+
 /** Temporal's `WorkflowExecutionStatus` enum, by its numbers. */
 export const WorkflowExecutionStatus = Object.freeze({
   WORKFLOW_EXECUTION_STATUS_UNSPECIFIED: 0,
@@ -167,10 +244,21 @@ export const WorkflowExecutionStatus = Object.freeze({
   WORKFLOW_EXECUTION_STATUS_TIMED_OUT: 7,
 } as const);
 
-/** The namespace `@temporalio/proto` exports: `temporal.api.common.v1.Payload`, `temporal.api.enums.v1.WorkflowExecutionStatus`. */
+/** The namespace `@temporalio/proto` exports: `temporal.api.common.v1.Payload` and `DataBlob`, `temporal.api.enums.v1.WorkflowExecutionStatus` and `EncodingType`. */
 export const temporal = Object.freeze({
   api: Object.freeze({
-    common: Object.freeze({ v1: Object.freeze({ Payload }) }),
-    enums: Object.freeze({ v1: Object.freeze({ WorkflowExecutionStatus }) }),
+    common: Object.freeze({ v1: Object.freeze({ Payload, DataBlob }) }),
+    enums: Object.freeze({ v1: Object.freeze({ WorkflowExecutionStatus, EncodingType }) }),
   }),
 });
+
+/** The message class named `fullName` (with or without its leading dot) under `root`, or undefined. */
+export function lookupMessage(root: object, fullName: string): { $type: MessageType } | undefined {
+  let at: unknown = root;
+  for (const part of fullName.replace(/^\./, '').split('.')) {
+    if (at === null || (typeof at !== 'object' && typeof at !== 'function')) return undefined;
+    at = (at as Record<string, unknown>)[part];
+  }
+  const t = (at as { $type?: MessageType } | undefined)?.$type;
+  return t !== undefined && typeof t.decode === 'function' ? (at as { $type: MessageType }) : undefined;
+}
