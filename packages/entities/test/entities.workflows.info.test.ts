@@ -46,3 +46,39 @@ test('workflowInfo: kind, id, run id and number, the run it continued from; the 
   assert.equal(second!.continuedFromRunId, first!.runId);
   assert.equal(d.previousRuns?.[0]?.runId, first!.runId);
 });
+
+test("a start's memo: in describe() and workflowInfo(), kept across continue-as-new and a restart, replaced by a start that uses the id again; a bad one refused", async () => {
+  await using k = await startTestEntities({ kinds: [WfInfo], leaseTtlMs: 3_600_000 });
+  const memo = { owner: 'team-a', tags: ['x', 'y'], at: new Date(0) };
+  await k.entities.workflows.start(WfInfo, 'm1', { runs: 2, seen: [] }, { memo });
+  const wf = k.workflows.handle(WfInfo, 'm1'); // the kit's handle: it goes on across the restart
+  assert.deepEqual((await wf.describe()).memo, memo);
+  await k.workflows.runUntilIdle();
+  await k.restart();
+  await wf.signal('go', null);
+  await k.workflows.runUntilIdle();
+  await wf.signal('go', null);
+  const [first, second] = await wf.result();
+  assert.deepEqual(first!.memo, memo, 'the first run sees it (read again after the restart)');
+  assert.deepEqual(second!.memo, memo, 'continue-as-new carries it');
+  // A start that uses the ended id again: its own memo, or none.
+  const again = await k.entities.workflows.start(
+    WfInfo,
+    'm1',
+    { runs: 1, seen: [] },
+    { idReuse: 'always', memo: { v: 2 } },
+  );
+  assert.equal(again.created, true);
+  assert.deepEqual((await again.describe()).memo, { v: 2 });
+  await k.workflows.runUntilIdle();
+  await again.signal('go', null);
+  await again.result();
+  const bare = await k.entities.workflows.start(WfInfo, 'm1', { runs: 1, seen: [] }, { idReuse: 'always' });
+  assert.equal((await bare.describe()).memo, undefined);
+  const refused = (memo: unknown, code: string) =>
+    assert.rejects(k.entities.workflows.start(WfInfo, 'bad', { runs: 1, seen: [] }, { memo: memo as never }), { code });
+  await refused([1, 2], 'ERR_WORKFLOW_INCORRECT');
+  await refused(new (class Memo {})(), 'ERR_WORKFLOW_INCORRECT');
+  await refused({ f: () => 1 }, 'ERR_ENTITY_UNSTORABLE');
+  await assert.rejects(k.entities.workflows.handle(WfInfo, 'bad').describe(), { code: 'ERR_WORKFLOW_NOT_FOUND' });
+});

@@ -154,6 +154,8 @@ export interface WorkflowInfo {
    * here (steps retry; an operator's `resume` goes on in the same run).
    */
   readonly attempt: number;
+  /** The memo its start gave (`start(kind, id, input, { memo })`), kept across continue-as-new. */
+  readonly memo?: Readonly<Record<string, unknown>>;
 }
 
 /** A child workflow started by `ctx.startChild`. */

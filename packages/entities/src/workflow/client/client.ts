@@ -30,6 +30,7 @@ import {
   revivedError,
 } from '../model/errors.js';
 import { checkSignalId, storableSize } from '../model/bounds.js';
+import { checkMemo } from '../model/outcome.js';
 import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowRequest } from '../model/record.js';
 import type { WatchMode } from '../model/record.js';
 import { storedDescription, type ListOptions, type WorkflowRuntimeView } from './listing.js';
@@ -85,6 +86,13 @@ export interface StartOptions<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * ERR_WORKFLOW_CLOSED for an instance that ended and is not started again.
    */
   readonly signal?: SignalWithStart<K>;
+  /**
+   * Temporal's memo: a plain object kept with the instance, shown by `describe().memo` and
+   * `ctx.workflowInfo().memo`, carried across continue-as-new (not searchable: attributes are).
+   * Refused with ERR_WORKFLOW_INCORRECT when not a plain object, ERR_ENTITY_UNSTORABLE when no
+   * store keeps it, ERR_WORKFLOW_VALUE_TOO_LARGE over the kind's `maxValueBytes`.
+   */
+  readonly memo?: Readonly<Record<string, unknown>>;
 }
 
 /** What {@link WorkflowClient.start} resolves to: a handle, and what the start did. */
@@ -501,12 +509,14 @@ export class WorkflowClient {
     let timeout: number | undefined;
     let reuse: IdReusePolicy | undefined;
     let signal: StartSignal | undefined;
+    let memo: Readonly<Record<string, unknown>> | undefined;
     try {
       h = this.handle(kind, id);
       const o = optionsObject(options, 'start');
       timeout = o.timeout;
       reuse = checkIdReuse(`workflow ${h.workflow}: start`, o.idReuse);
       signal = checkStartSignal(o.signal);
+      memo = checkMemo(h.workflow, o.memo, kind.workflow.maxValueBytes);
     } catch (err) {
       throw inputRefusal('start', err);
     }
@@ -517,6 +527,7 @@ export class WorkflowClient {
       ...(reuse === undefined ? {} : { reuse }),
       ...(signal === undefined ? {} : { signal }),
       ...(update === undefined ? {} : { update }),
+      ...(memo === undefined ? {} : { memo }),
       // One request id for the call: asked again after a failover, answered as the first time.
       rid: crypto.randomUUID(),
     };

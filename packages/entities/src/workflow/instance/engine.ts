@@ -324,7 +324,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     if (big !== undefined) throw refuseCall(big); // nothing was written
     if (signal !== undefined) this.#checkSignal(signal.name, signal.payload);
     const now = this.#clock.now();
-    const made = startedRecord(rec, { reuse, input, now, signal, rid: r.rid });
+    const made = startedRecord(rec, { reuse, input, now, signal, rid: r.rid, memo: r.memo });
     const { ended, answer } = made;
     let next = made.next;
     const u = r.update;

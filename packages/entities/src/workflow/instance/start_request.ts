@@ -105,6 +105,8 @@ export interface StartMaking {
   readonly signal: StartSignal | undefined;
   /** The call's request id. */
   readonly rid: unknown;
+  /** The start's memo (absent: none, also for a run under an id used again). */
+  readonly memo?: unknown;
 }
 
 /**
@@ -121,6 +123,10 @@ export function startedRecord(
   let next: WorkflowRecord = o.reuse
     ? reusedRecord(ended ?? rec, o.input, o.now)
     : { ...firstRun(), status: 'running', input: o.input, startedAt: o.now, runs: 1 };
+  const { memo: _old, ...rest } = next;
+  // A plain object (the client checked it); anything else a raw call sent is left out.
+  const memo = o.memo !== null && typeof o.memo === 'object' && !Array.isArray(o.memo) ? o.memo : undefined;
+  next = memo === undefined ? rest : { ...rest, memo: memo as Readonly<Record<string, unknown>> };
   const s = o.signal;
   if (s !== undefined)
     next = withSignalIds({ ...next, signals: [{ name: s.name, payload: s.payload }] }, s.id, undefined);

@@ -192,6 +192,7 @@ export function runInfo(
   continuedFromRunId: string | undefined;
   runStartedAt: number | undefined;
   attempt: number;
+  memo?: Readonly<Record<string, unknown>>;
 } {
   const run = rec.run ?? 1;
   // The run it continued from is the last one kept, when that one continued (not an ended
@@ -199,14 +200,24 @@ export function runInfo(
   const last = rec.previousRuns?.at(-1);
   const from = last?.status === 'continued' && last.run === run - 1 ? last.runId : undefined;
   const runStartedAt = rec.runStartedAt ?? rec.startedAt;
-  return { workflowType, workflowId, runId: rec.runId, run, continuedFromRunId: from, runStartedAt, attempt: 1 };
+  return {
+    workflowType,
+    workflowId,
+    runId: rec.runId,
+    run,
+    continuedFromRunId: from,
+    runStartedAt,
+    attempt: 1,
+    ...(rec.memo === undefined ? {} : { memo: rec.memo }),
+  };
 }
 
 /** The run fields `describe()` shows of `rec` (its current run, and the runs it continued from). */
 export function runFields(
   rec: WorkflowRecord,
-): Pick<WorkflowDescription, 'run' | 'runId' | 'runStartedAt' | 'previousRuns'> {
+): Pick<WorkflowDescription, 'run' | 'runId' | 'runStartedAt' | 'previousRuns' | 'memo'> {
   return {
+    ...(rec.memo === undefined ? {} : { memo: rec.memo }),
     run: rec.run ?? 1,
     ...(rec.runId === undefined ? {} : { runId: rec.runId }),
     ...(rec.runStartedAt === undefined ? {} : { runStartedAt: rec.runStartedAt }),

@@ -116,3 +116,17 @@ export function signalRefusal(
   if (issue !== undefined) return ErrWorkflowIncorrect.with(`signal ${String(name)}: payload refused: ${issue}`);
   return storableRefusal(`signal ${String(name)}`, payload, spec.maxValueBytes);
 }
+
+/**
+ * A start's `memo` (client.ts) checked: undefined, or a plain object a store keeps within `max`
+ * bytes; throws ERR_WORKFLOW_INCORRECT, ERR_ENTITY_UNSTORABLE or ERR_WORKFLOW_VALUE_TOO_LARGE.
+ */
+export function checkMemo(workflow: string, memo: unknown, max: number): Readonly<Record<string, unknown>> | undefined {
+  if (memo === undefined) return undefined;
+  const proto = memo !== null && typeof memo === 'object' ? Object.getPrototypeOf(memo) : undefined;
+  if (proto !== Object.prototype && proto !== null)
+    throw ErrWorkflowIncorrect.with(`workflow ${workflow}: start's memo must be a plain object`);
+  const refused = storableRefusal('the memo', memo, max);
+  if (refused !== undefined) throw refused;
+  return memo as Readonly<Record<string, unknown>>;
+}

@@ -198,6 +198,8 @@ export interface WorkflowRecord {
   readonly runStartedAt?: number;
   /** The runs it continued from, oldest first, at most 64 (the newest); absent: none. */
   readonly previousRuns?: readonly WorkflowRunLink[];
+  /** The memo its start gave (Temporal's memo): kept across continue-as-new, replaced by a start that uses the id again. */
+  readonly memo?: Readonly<Record<string, unknown>>;
   /** Updates accepted, oldest first (updates.ts): every one not answered, and the last 1024 answered. */
   readonly updates?: readonly UpdateState[];
   /** Its search attributes, as the body last set them (`ctx.setAttributes`; attributes.ts). */
@@ -226,6 +228,8 @@ export type WorkflowRequest =
       readonly update?: { readonly name: string; readonly input: unknown; readonly id: string };
       /** The call's request id (start_request.ts): asked again with it, answered as the first time. */
       readonly rid?: string;
+      /** The start's memo (a plain object; checked by the client). */
+      readonly memo?: Readonly<Record<string, unknown>>;
     }
   | { readonly '~wf': 'result'; readonly waitMs: number }
   | {
@@ -291,6 +295,8 @@ export interface WorkflowDescription {
   readonly runStartedAt?: number;
   /** The runs it continued from (each `continued`), oldest first, the newest 64; absent: none. */
   readonly previousRuns?: readonly WorkflowRunLink[];
+  /** The memo its start gave (Temporal's memo): kept across continue-as-new, replaced by a start that uses the id again. */
+  readonly memo?: Readonly<Record<string, unknown>>;
   /** Sleeps and signal waits not finished: their deadlines. */
   readonly timers: readonly { readonly s: number; readonly t: JournalOp; readonly n: string; readonly until: number }[];
   /** Signals received and not consumed yet. */
