@@ -496,8 +496,9 @@ export class WorkflowHandle {
         if ((err as { code?: unknown }).code !== 'ERR_WORKFLOW_NOT_FOUND') break;
       }
     }
-    throw clientError(
+    throw await clientError(
       last ?? Object.assign(new Error(`workflow ${this.workflowId} not found`), { code: 'ERR_WORKFLOW_NOT_FOUND' }),
+      await this.#c.converter(),
       this.workflowId,
       this.runId,
     );
