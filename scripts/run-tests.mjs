@@ -15,7 +15,8 @@
 // tail of a long CI log names what failed), and a closing `N passed, N failed, N skipped` line.
 //
 // Usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--proofs] [--concurrency N]
-//          [--verbose] [--filter TEXT] [--file-timeout SECONDS] [--record-times] [--cpu]
+//          [--verbose] [--filter TEXT] [--file-timeout SECONDS] [--record-times] [--cpu] [--both-passes]
+//          [--own-chromium]
 // --proofs (`npm run test:proofs`) runs the proof tests at full size (ERGO_TEST_PROOFS=1 in every
 // file's environment, read by @ergo-ts/test-support's proofSize): a 20-node cluster instead of 10,
 // 100 fault rounds instead of 30. CI runs the smaller size, which takes the same paths.
@@ -24,8 +25,13 @@
 // reports its CPU seconds with every descendant's (forked nodes, Chromium, PostgreSQL, npm), the
 // top files by CPU and by wall minus CPU (waiting), and the run's CPU utilisation: the question it
 // answers is whether the test step is bound by the 2 cores or by files waiting (scripts/cpu-cgroup.mjs).
-// The core's files that use only its entry points run twice, the second time on its bundle
-// (`<file> [bundle]`; scripts/test-plan.mjs, `bundlePass`).
+// The core's files that use only its entry points run on its bundle (`<file> [bundle]`;
+// scripts/test-plan.mjs, `bundlePass`), which the run first brings up to date
+// (scripts/bundle-core.mjs skips itself when it is); --both-passes runs them on dist/src as well
+// (the default under coverage, NODE_V8_COVERAGE, which measures dist/src).
+// A file that mentions Chromium makes the run start one shared browser (scripts/chromium-server.mjs)
+// that the files connect to (ERGO_TEST_CHROMIUM_WS) instead of launching their own; with
+// --own-chromium each launches its own, as a file run alone does.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,9 +71,11 @@ const compileCache =
   process.env.NODE_V8_COVERAGE !== undefined
     ? {}
     : { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(runDir, 'compile-cache') };
+const browser = await startChromiumServer(files);
 const results = await runPool(files, opts.concurrency);
+const browserCpu = await browser.stop();
 rmSync(runDir, { recursive: true, force: true });
-const code = report(results);
+const code = report(results, browserCpu);
 process.exit(code);
 
 // ---- arguments and files ------------------------------------------------------------------------
@@ -83,6 +91,8 @@ function parseArgs(argv) {
     fileTimeout: 600,
     record: false,
     cpu: false,
+    bothPasses: process.env.NODE_V8_COVERAGE !== undefined,
+    ownChromium: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -96,6 +106,8 @@ function parseArgs(argv) {
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--record-times') o.record = true;
     else if (a === '--cpu') o.cpu = true;
+    else if (a === '--both-passes') o.bothPasses = true;
+    else if (a === '--own-chromium') o.ownChromium = true;
     else if (a === '--filter') o.filter.push(value());
     else if (a === '--concurrency') o.concurrency = Number(value());
     else if (a === '--file-timeout') o.fileTimeout = Number(value());
@@ -111,7 +123,7 @@ function parseArgs(argv) {
 function usage(problem) {
   console.error(`run-tests: ${problem}`);
   console.error(
-    'usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--proofs] [--concurrency N] [--verbose] [--filter TEXT] [--file-timeout S] [--record-times] [--cpu]',
+    'usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--proofs] [--concurrency N] [--verbose] [--filter TEXT] [--file-timeout S] [--record-times] [--cpu] [--both-passes] [--own-chromium]',
   );
   process.exit(2);
 }
@@ -129,29 +141,24 @@ function collectFiles() {
     const dir = join(root, w.dir, dirname(w.files));
     const [prefix, suffix] = basename(w.files).split('*');
     if (!existsSync(dir)) continue;
+    // The bundle pass (scripts/test-plan.mjs): the core's files that reach it only through its
+    // entry points run on its bundle, the build users get, instead of on dist/src it is built
+    // from; with --both-passes (and under coverage, which measures dist/src) on both.
+    const bundled =
+      w.dir === bundlePass.dir && !opts.smoke
+        ? new Set(entryOnlyTests(join(root, w.dir)).filter((p) => !bundlePass.skip.includes(basename(p))))
+        : new Set();
     for (const name of readdirSync(dir).sort()) {
       if (!name.startsWith(prefix) || !name.endsWith(suffix)) continue;
       const path = join(dir, name);
-      const rel = relative(root, path);
-      if (opts.smoke && !smokeSet.has(rel)) continue;
-      if (opts.filter.length > 0 && !opts.filter.some((f) => rel.includes(f))) continue;
-      out.push({ workspace: w, path, rel, exclusive: exclusiveReason(path), expected: times[rel] ?? 30 });
-    }
-    // The bundle pass (scripts/test-plan.mjs): the same files again, on the core's bundle.
-    if (w.dir === bundlePass.dir && !opts.smoke && existsSync(dir))
-      for (const path of entryOnlyTests(join(root, w.dir))) {
-        if (bundlePass.skip.includes(basename(path))) continue;
-        const rel = `${relative(root, path)} [bundle]`;
+      const passes = !bundled.has(path) ? [false] : opts.bothPasses ? [false, true] : [true];
+      for (const bundle of passes) {
+        const rel = `${relative(root, path)}${bundle ? ' [bundle]' : ''}`;
+        if (opts.smoke && !smokeSet.has(rel)) continue;
         if (opts.filter.length > 0 && !opts.filter.some((f) => rel.includes(f))) continue;
-        out.push({
-          workspace: w,
-          path,
-          rel,
-          bundle: true,
-          exclusive: exclusiveReason(path),
-          expected: times[rel] ?? 30,
-        });
+        out.push({ workspace: w, path, rel, bundle, exclusive: exclusiveReason(path), expected: times[rel] ?? 30 });
       }
+    }
   }
   // Longest first: the pool's end is then not one long file started last.
   return out.sort((a, b) => b.expected - a.expected);
@@ -164,8 +171,12 @@ function exclusiveReason(path) {
   return m === null ? undefined : (m[1] ?? 'marked exclusive');
 }
 
-/** Each chosen workspace's `before` script, once. */
+/** Each chosen workspace's `before` script, once; the core's bundle brought up to date for its pass. */
 function runBefore(list) {
+  if (list.some((f) => f.bundle)) {
+    const r = spawnSync(process.execPath, [join(here, 'bundle-core.mjs')], { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) console.error(`run-tests: scripts/bundle-core.mjs ended with ${r.status ?? r.signal}`);
+  }
   const seen = new Set();
   for (const f of list) {
     const w = f.workspace;
@@ -174,6 +185,57 @@ function runBefore(list) {
     const r = spawnSync(process.execPath, [w.before], { cwd: join(root, w.dir), stdio: 'inherit' });
     if (r.status !== 0) console.error(`run-tests: ${w.dir}: ${w.before} ended with ${r.status ?? r.signal}`);
   }
+}
+
+/**
+ * The run's one Chromium (scripts/chromium-server.mjs), started when a chosen file mentions
+ * Chromium: the files connect to it through ERGO_TEST_CHROMIUM_WS instead of each launching one
+ * (@ergo-ts/test-support's testChromium). `env` is empty when none runs (no such file, or the
+ * launch failed: the files then launch their own). `stop` closes it and, under --cpu, gives its CPU
+ * seconds (the browser and every page any file opened in it).
+ */
+async function startChromiumServer(list) {
+  const none = { env: {}, stop: async () => null };
+  if (opts.ownChromium || !list.some((f) => /chromium/i.test(readFileSync(f.path, 'utf8')))) return none;
+  const group = cpu?.create() ?? null;
+  const script = join(here, 'chromium-server.mjs');
+  const [command, args] =
+    group === null
+      ? [process.execPath, [script]]
+      : ['/bin/sh', ['-c', group.joinAndExec, 'sh', process.execPath, script]];
+  const child = spawn(command, args, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+  const exited = new Promise((r) => child.once('close', r));
+  const line = await new Promise((r) => {
+    let text = '';
+    child.stdout.on('data', (c) => {
+      text += c;
+      if (text.includes('\n')) r(text.slice(0, text.indexOf('\n')));
+    });
+    child.once('close', () => r(text));
+    child.once('error', () => r(''));
+  });
+  let answer = {};
+  try {
+    answer = JSON.parse(line);
+  } catch {
+    // Nothing readable: treated as a failed launch below.
+  }
+  const stop = async () => {
+    child.stdin.end();
+    const timer = setTimeout(() => killGroup(child.pid), 10_000);
+    await exited;
+    clearTimeout(timer);
+    killGroup(child.pid);
+    return group === null ? null : group.finish();
+  };
+  if (typeof answer.wsEndpoint !== 'string') {
+    console.error(
+      `run-tests: the shared Chromium did not start (${answer.error ?? (line || 'no answer')}); each file launches its own`,
+    );
+    await stop();
+    return none;
+  }
+  return { env: { ERGO_TEST_CHROMIUM_WS: answer.wsEndpoint }, stop };
 }
 
 // ---- the pool -----------------------------------------------------------------------------------
@@ -220,6 +282,7 @@ function runFile(f) {
     ERGO_STRICT_DIR: strictDir,
     ERGO_TEST_RUN_DIR: runDir,
     ...compileCache,
+    ...browser.env,
     ...(opts.proofs ? { ERGO_TEST_PROOFS: '1' } : {}),
     NODE_OPTIONS:
       `${process.env.NODE_OPTIONS ?? ''} --import=${preload}${f.bundle ? ` --import=${bundlePreload}` : ''}`.trim(),
@@ -323,7 +386,7 @@ function indent(text) {
 }
 
 /** The closing report; returns the exit code. */
-function report(list) {
+function report(list, browserCpu) {
   const wall = (Date.now() - started) / 1000;
   const total = { tests: 0, pass: 0, fail: 0, skipped: 0, todo: 0, cancelled: 0 };
   for (const r of list) if (r.summary !== null) for (const k of Object.keys(total)) total[k] += r.summary[k];
@@ -335,6 +398,11 @@ function report(list) {
   const fileTime = list.reduce((n, r) => n + r.seconds, 0);
   out += `\n== ${list.length} files in ${wall.toFixed(0)} s (${fileTime.toFixed(0)} s of file time, ${opts.concurrency} at once)\n`;
   if (cpu !== null) out += cpu.report(list, wall);
+  if (browserCpu != null) {
+    const files = list.reduce((n, r) => n + (r.cpuSeconds ?? 0), 0);
+    out += `\n== the shared Chromium: ${browserCpu.toFixed(1)} CPU-s (its pages for every file; not in the files' figures)`;
+    out += `\n  files and shared Chromium together: ${(files + browserCpu).toFixed(0)} CPU-s\n`;
+  }
   if (failed.length > 0) {
     out += `\n== failed (repeated from above)\n\n`;
     for (const r of failed) {

@@ -56,12 +56,16 @@ export const smoke = [
 
 /**
  * The bundle pass: the core's test files that reach its code only through entry points
- * (`../src/index.js`, `../src/cluster/index.js` ...) run a second time on the bundle users get
+ * (`../src/index.js`, `../src/cluster/index.js` ...) run on the bundle users get
  * (packages/ergo/dist/bundle, scripts/bundle-core.mjs), with scripts/bundle-preload.mjs sending
  * those imports there; listed as `<file> [bundle]` (`--filter '[bundle]'` runs the pass alone).
- * Not in the smoke run. Which files qualify is found from their imports
- * (scripts/bundle-core-entries.mjs); these are left out of the pass: long fault runs of the
- * network that the rest of the suite covers on dist/src, and whose code the bundle does not change
+ * Once, not also on dist/src: the bundle is esbuild's copy of dist/src's modules, so a fault of
+ * the code fails the file on either, and a fault of the bundling fails it on the bundle only
+ * (until 2026-11 they ran on both, ~40 CPU-s a run for nothing more). `--both-passes`, and
+ * coverage (which measures dist/src), run them on dist/src as well. Not in the smoke run (its
+ * files run on dist/src). Which files qualify is found from their imports
+ * (scripts/bundle-core-entries.mjs); these are left out of the pass (they run on dist/src): long
+ * fault runs of the network that the rest of the suite covers on dist/src, and whose code the bundle does not change
  * (crossing dials on the bundle are also every mesh of bench's cluster_scale test, whose nodes run
  * ergo-ts from the bundle); and the Chromium test of the browser bundle (dist/browser), which the
  * Node bundle is no part of.

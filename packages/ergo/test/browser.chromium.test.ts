@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { testChromium } from '@ergo-ts/test-support';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { ScenarioResult } from './browser_scenario.js';
 
@@ -75,11 +76,7 @@ before(async () => {
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu'],
-    headless: true,
-  });
+  browser = await testChromium(chromium, process.env.CHROMIUM ?? '/usr/bin/chromium');
 });
 
 after(async () => {

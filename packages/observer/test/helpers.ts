@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 
+import { testChromium } from '@ergo-ts/test-support';
 import { startNode, type Atom, type Node, type NodeOptions } from 'ergo-ts';
 
 import { createObserverApp, type ObserverApp, type ObserverOptions } from '../src/index.js';
@@ -283,9 +284,12 @@ export async function startGo(bin: string, name: string): Promise<GoPeer> {
   };
 }
 
-/** Headless Chromium at `executablePath`, as every browser test runs it. */
+/**
+ * Headless Chromium as every browser test runs it: the run's shared browser, or one launched from
+ * `executablePath` (@ergo-ts/test-support's testChromium).
+ */
 export async function launchChromium(executablePath: string): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
+  const browser = await testChromium(chromium, executablePath);
   const newContext = browser.newContext.bind(browser);
   browser.newContext = async (options?: BrowserContextOptions): Promise<BrowserContext> => {
     const context = await newContext(options);

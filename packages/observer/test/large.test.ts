@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { eventually } from '@ergo-ts/test-support';
+import { eventually, testChromium } from '@ergo-ts/test-support';
 import { chromium, type Browser } from 'playwright-core';
 import { Actor, type PID } from 'ergo-ts';
 
@@ -64,7 +64,7 @@ test(`${PROCESSES.toLocaleString('en-US')} processes: the process list is paged 
     report('the 500 top-running of all (process_page)', idle, await cpuOver(5000));
     s.close();
 
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
+    browser = await testChromium(chromium, executablePath);
     const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
     await page.goto(`${url}/#/processes`);
     // The node pages its processes itself: 500 of all of them.

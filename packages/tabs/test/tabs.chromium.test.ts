@@ -22,7 +22,7 @@ import { ErrNoConnection, type PID } from 'ergo-ts';
 
 import type * as PageModule from './tab_page.js';
 import type { Joined, JoinedKeeping } from './tab_page.js';
-import { within } from '@ergo-ts/test-support';
+import { testChromium, within } from '@ergo-ts/test-support';
 import { BoardActor, gatewayNode, watcherOn } from './helpers.js';
 import { Board, TabView } from './protocols.js';
 
@@ -69,7 +69,7 @@ let browser: Browser | undefined;
 
 before(async () => {
   if (missing() !== undefined) return;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  browser = await testChromium(chromium, CHROMIUM);
 });
 
 after(async () => {

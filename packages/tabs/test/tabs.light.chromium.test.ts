@@ -20,7 +20,7 @@ import { gzipSync } from 'node:zlib';
 
 import { chromium, type Browser } from 'playwright-core';
 import type { PID } from 'ergo-ts';
-import { eventually, within } from '@ergo-ts/test-support';
+import { eventually, testChromium, within } from '@ergo-ts/test-support';
 
 import type * as PageModule from './light_page.js';
 import { BoardActor, gatewayNode, NewsActor, watcherOn } from './helpers.js';
@@ -58,7 +58,7 @@ let browser: Browser | undefined;
 
 before(async () => {
   if (missing() !== undefined) return;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  browser = await testChromium(chromium, CHROMIUM);
 });
 
 after(async () => {

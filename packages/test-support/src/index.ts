@@ -41,3 +41,4 @@ export {
   type PgHaPlace,
   type PgHaPlacement,
 } from './pg_ha.js';
+export { CHROMIUM_ARGS, CHROMIUM_WS_ENV, testChromium, type ChromiumType } from './chromium.js';
