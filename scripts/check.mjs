@@ -4,7 +4,10 @@
 // failed pack, which the two packaging steps need), and the check fails at the end if any did.
 // Independent steps run side by side. Steps: build, layers (scripts/check-layers.mjs), lint, format:check, docs, check:types (every
 // package's type-level tests, scripts/check-types.mjs), pack (scripts/pack.mjs, once, into a
-// temporary folder), check:publish and check:docs (both on those tarballs).
+// temporary folder; with ERGO_PACK_DIR, scripts/pack-shared.mjs: one pack shared with the test
+// run), check:publish and check:docs (both on those tarballs).
+// Usage: node scripts/check.mjs [--skip STEP]... — a skipped step is one the caller runs itself
+// (CI runs format:check beside the build, which it does not need: .ci/run).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,17 +19,40 @@ const packDir = mkdtempSync(join(tmpdir(), 'ergo-ts-check-pack-'));
 const packed = join(packDir, 'packed.json');
 const npmRun = (script, ...args) => ['npm', ['run', '--silent', script, ...(args.length > 0 ? ['--', ...args] : [])]];
 /** name, command, the step whose failure makes it pointless (then it is not run), and whether it runs at full priority. */
-const steps = [
+const allSteps = [
   { name: 'build', cmd: npmRun('build') },
   { name: 'layers', cmd: [process.execPath, [join(root, 'scripts', 'check-layers.mjs')]] },
   { name: 'lint', cmd: npmRun('lint'), needs: 'build', critical: true },
   { name: 'format:check', cmd: npmRun('format:check'), needs: 'build' },
   { name: 'docs', cmd: npmRun('docs', '--check'), needs: 'build' },
   { name: 'check:types', cmd: npmRun('check:types'), needs: 'build' },
-  { name: 'pack', cmd: [process.execPath, [join(root, 'scripts', 'pack.mjs'), packDir]], needs: 'build' },
+  {
+    name: 'pack',
+    // With ERGO_PACK_DIR (CI), the pack the test run makes too, made once for both.
+    cmd: [
+      process.execPath,
+      [join(root, 'scripts', process.env.ERGO_PACK_DIR ? 'pack-shared.mjs' : 'pack.mjs'), packDir],
+    ],
+    needs: 'build',
+  },
   { name: 'check:publish', cmd: npmRun('check:publish', '--packed', packed), needs: 'pack' },
   { name: 'check:docs', cmd: npmRun('check:docs', '--packed', packed), needs: 'pack' },
 ];
+const skip = [];
+for (let i = 2; i < process.argv.length; i += 2) {
+  const name = process.argv[i + 1];
+  if (process.argv[i] !== '--skip' || name === undefined) {
+    console.error('usage: node scripts/check.mjs [--skip STEP]...');
+    process.exit(2);
+  }
+  // Only a step no other step needs: skipping the build or the pack would skip what follows them.
+  if (!allSteps.some((s) => s.name === name) || allSteps.some((s) => s.needs === name)) {
+    console.error(`check: --skip ${name}: not a step, or one others need`);
+    process.exit(2);
+  }
+  skip.push(name);
+}
+const steps = allSteps.filter((s) => !skip.includes(s.name));
 // Steps whose prerequisite has passed run side by side (at most PARALLEL at once: lint and the
 // docs check are each busy on a core), each one's output held and printed whole when it ends.
 // Lint is the longest step and runs on one thread: the others run at a lower CPU priority (nice
@@ -46,6 +72,7 @@ for (const r of results)
   console.log(
     `  ${r.ok ? 'ok     ' : r.skipped ? 'skipped' : 'FAILED '} ${r.step.padEnd(13)} ${r.seconds.toFixed(0).padStart(4)} s`,
   );
+for (const name of skip) console.log(`  -       ${name.padEnd(13)} (--skip: run by the caller)`);
 if (results.some((r) => !r.ok)) process.exit(1);
 console.log(`  total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 

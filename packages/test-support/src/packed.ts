@@ -5,7 +5,9 @@
 // to ask packs into it and the others wait for that pack. Each caller then gets copies in a
 // folder of its own, so nothing a test does to its tarballs (npm caches keyed by their path, a
 // generator that lists the folder) reaches another file. Run on its own (no ERGO_TEST_RUN_DIR),
-// a file packs for itself.
+// a file packs for itself. ERGO_PACK_DIR, when set, is used in place of the run's folder: CI
+// (.ci/run) gives one to both the tests and `npm run check` (scripts/pack-shared.mjs), which would
+// otherwise each pack the same checkout.
 
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -23,7 +25,7 @@ export const PACK_WAIT_MS = 300_000;
  * this file). Rejects with pack.mjs's output when the pack failed.
  */
 export async function packedTarballs(root: string, into: string): Promise<Record<string, string>> {
-  const runDir = process.env.ERGO_TEST_RUN_DIR;
+  const runDir = process.env.ERGO_PACK_DIR ?? process.env.ERGO_TEST_RUN_DIR;
   if (runDir === undefined || !existsSync(runDir)) return pack(root, into);
   const done = join(runDir, 'pack');
   const failed = join(runDir, 'pack.failed');
