@@ -29,9 +29,9 @@
 // scripts/test-plan.mjs, `bundlePass`), which the run first brings up to date
 // (scripts/bundle-core.mjs skips itself when it is); --both-passes runs them on dist/src as well
 // (the default under coverage, NODE_V8_COVERAGE, which measures dist/src).
-// A file that mentions Chromium makes the run start one shared browser (scripts/chromium-server.mjs)
-// that the files connect to (ERGO_TEST_CHROMIUM_WS) instead of launching their own; with
-// --own-chromium each launches its own, as a file run alone does.
+// A file that mentions Chromium borrows a browser the run keeps (scripts/chromium-server.mjs; one
+// file at a time each, started only when none is idle) and connects to it (ERGO_TEST_CHROMIUM_WS)
+// instead of launching its own; with --own-chromium each launches its own, as a file run alone does.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,9 +71,9 @@ const compileCache =
   process.env.NODE_V8_COVERAGE !== undefined
     ? {}
     : { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(runDir, 'compile-cache') };
-const browser = await startChromiumServer(files);
+const browsers = chromiumPool();
 const results = await runPool(files, opts.concurrency);
-const browserCpu = await browser.stop();
+const browserCpu = await browsers.stop();
 rmSync(runDir, { recursive: true, force: true });
 const code = report(results, browserCpu);
 process.exit(code);
@@ -156,7 +156,15 @@ function collectFiles() {
         const rel = `${relative(root, path)}${bundle ? ' [bundle]' : ''}`;
         if (opts.smoke && !smokeSet.has(rel)) continue;
         if (opts.filter.length > 0 && !opts.filter.some((f) => rel.includes(f))) continue;
-        out.push({ workspace: w, path, rel, bundle, exclusive: exclusiveReason(path), expected: times[rel] ?? 30 });
+        out.push({
+          workspace: w,
+          path,
+          rel,
+          bundle,
+          exclusive: exclusiveReason(path),
+          chromium: /chromium/i.test(readFileSync(path, 'utf8')),
+          expected: times[rel] ?? 30,
+        });
       }
     }
   }
@@ -188,54 +196,89 @@ function runBefore(list) {
 }
 
 /**
- * The run's one Chromium (scripts/chromium-server.mjs), started when a chosen file mentions
- * Chromium: the files connect to it through ERGO_TEST_CHROMIUM_WS instead of each launching one
- * (@ergo-ts/test-support's testChromium). `env` is empty when none runs (no such file, or the
- * launch failed: the files then launch their own). `stop` closes it and, under --cpu, gives its CPU
- * seconds (the browser and every page any file opened in it).
+ * The run's Chromium browsers (scripts/chromium-server.mjs), lent to the files that use one (they
+ * mention Chromium): a file connects through ERGO_TEST_CHROMIUM_WS instead of launching its own
+ * (@ergo-ts/test-support's testChromium), and its browser goes back to the pool when it ends, for
+ * the next such file. One file at a time per browser, as when each launched its own, so no file
+ * waits on another's pages; a browser is started only when none is idle, so a run starts as many
+ * as it had such files running at once (at most the pool's size) instead of one per file. With
+ * --own-chromium, or when a browser cannot be started, files launch their own. `stop` ends them
+ * all and, under --cpu, gives their CPU seconds (each browser and every page it served).
  */
-async function startChromiumServer(list) {
-  const none = { env: {}, stop: async () => null };
-  if (opts.ownChromium || !list.some((f) => /chromium/i.test(readFileSync(f.path, 'utf8')))) return none;
-  const group = cpu?.create() ?? null;
-  const script = join(here, 'chromium-server.mjs');
-  const [command, args] =
-    group === null
-      ? [process.execPath, [script]]
-      : ['/bin/sh', ['-c', group.joinAndExec, 'sh', process.execPath, script]];
-  const child = spawn(command, args, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'], detached: true });
-  const exited = new Promise((r) => child.once('close', r));
-  const line = await new Promise((r) => {
-    let text = '';
-    child.stdout.on('data', (c) => {
-      text += c;
-      if (text.includes('\n')) r(text.slice(0, text.indexOf('\n')));
+function chromiumPool() {
+  const idle = [];
+  const started = [];
+  let broken = false;
+  const start = async () => {
+    const group = cpu?.create() ?? null;
+    const script = join(here, 'chromium-server.mjs');
+    const [command, args] =
+      group === null
+        ? [process.execPath, [script]]
+        : ['/bin/sh', ['-c', group.joinAndExec, 'sh', process.execPath, script]];
+    const child = spawn(command, args, { cwd: root, stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+    const server = { child, group, env: {}, exited: new Promise((r) => child.once('close', r)), alive: true };
+    void server.exited.then(() => (server.alive = false));
+    started.push(server);
+    const line = await new Promise((r) => {
+      let text = '';
+      child.stdout.on('data', (c) => {
+        text += c;
+        if (text.includes('\n')) r(text.slice(0, text.indexOf('\n')));
+      });
+      child.once('close', () => r(text));
+      child.once('error', () => r(''));
     });
-    child.once('close', () => r(text));
-    child.once('error', () => r(''));
-  });
-  let answer = {};
-  try {
-    answer = JSON.parse(line);
-  } catch {
-    // Nothing readable: treated as a failed launch below.
-  }
-  const stop = async () => {
-    child.stdin.end();
-    const timer = setTimeout(() => killGroup(child.pid), 10_000);
-    await exited;
-    clearTimeout(timer);
-    killGroup(child.pid);
-    return group === null ? null : group.finish();
+    let answer = {};
+    try {
+      answer = JSON.parse(line);
+    } catch {
+      // Nothing readable: a failed start.
+    }
+    if (typeof answer.wsEndpoint !== 'string') {
+      broken = true;
+      console.error(
+        `run-tests: Chromium did not start (${answer.error ?? (line || 'no answer')}); each file launches its own`,
+      );
+      return undefined;
+    }
+    server.env = { ERGO_TEST_CHROMIUM_WS: answer.wsEndpoint };
+    return server;
   };
-  if (typeof answer.wsEndpoint !== 'string') {
-    console.error(
-      `run-tests: the shared Chromium did not start (${answer.error ?? (line || 'no answer')}); each file launches its own`,
-    );
-    await stop();
-    return none;
-  }
-  return { env: { ERGO_TEST_CHROMIUM_WS: answer.wsEndpoint }, stop };
+  const stopOne = async (server) => {
+    server.child.stdin.end();
+    const timer = setTimeout(() => killGroup(server.child.pid), 10_000);
+    await server.exited;
+    clearTimeout(timer);
+    killGroup(server.child.pid);
+    return server.group === null ? null : server.group.finish();
+  };
+  return {
+    /** A browser for file `f` while it runs: `env` for its process, `giveBack` when it has ended. */
+    async lend(f) {
+      const none = { env: {}, giveBack() {} };
+      if (opts.ownChromium || broken || !f.chromium) return none;
+      let server;
+      while (server === undefined && idle.length > 0) {
+        const s = idle.pop();
+        if (s.alive) server = s;
+      }
+      server ??= await start();
+      if (server === undefined) return none;
+      return {
+        env: server.env,
+        giveBack() {
+          if (server.alive) idle.push(server);
+        },
+      };
+    },
+    /** Ends every browser; their CPU seconds under --cpu (null otherwise, or if none ran). */
+    async stop() {
+      const seconds = await Promise.all(started.map(stopOne));
+      const known = seconds.filter((x) => x !== null);
+      return known.length === 0 ? null : { seconds: known.reduce((a, b) => a + b, 0), count: started.length };
+    },
+  };
 }
 
 // ---- the pool -----------------------------------------------------------------------------------
@@ -269,8 +312,18 @@ function runPool(list, size) {
   });
 }
 
+/** One file in its own process, with a browser of the pool if it uses one; never rejects. */
+async function runFile(f) {
+  const browser = await browsers.lend(f);
+  try {
+    return await runProcess(f, browser.env);
+  } finally {
+    browser.giveBack();
+  }
+}
+
 /** One file in its own process, strict, with the spec and summary reporters; never rejects. */
-function runFile(f) {
+function runProcess(f, browserEnv) {
   const strictDir = mkdtempSync(join(tmpdir(), 'ergo-strict-'));
   const summaryFile = join(strictDir, '..', `${basename(strictDir)}.summary.json`);
   const imports = (f.workspace.imports ?? []).flatMap((m) => ['--import', m]);
@@ -282,7 +335,7 @@ function runFile(f) {
     ERGO_STRICT_DIR: strictDir,
     ERGO_TEST_RUN_DIR: runDir,
     ...compileCache,
-    ...browser.env,
+    ...browserEnv,
     ...(opts.proofs ? { ERGO_TEST_PROOFS: '1' } : {}),
     NODE_OPTIONS:
       `${process.env.NODE_OPTIONS ?? ''} --import=${preload}${f.bundle ? ` --import=${bundlePreload}` : ''}`.trim(),
@@ -400,8 +453,8 @@ function report(list, browserCpu) {
   if (cpu !== null) out += cpu.report(list, wall);
   if (browserCpu != null) {
     const files = list.reduce((n, r) => n + (r.cpuSeconds ?? 0), 0);
-    out += `\n== the shared Chromium: ${browserCpu.toFixed(1)} CPU-s (its pages for every file; not in the files' figures)`;
-    out += `\n  files and shared Chromium together: ${(files + browserCpu).toFixed(0)} CPU-s\n`;
+    out += `\n== the run's ${browserCpu.count} Chromium browser(s): ${browserCpu.seconds.toFixed(1)} CPU-s (the pages of the files they served; not in the files' figures)`;
+    out += `\n  files and browsers together: ${(files + browserCpu.seconds).toFixed(0)} CPU-s\n`;
   }
   if (failed.length > 0) {
     out += `\n== failed (repeated from above)\n\n`;

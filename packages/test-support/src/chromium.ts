@@ -1,11 +1,11 @@
-// One Chromium for a whole test run. Starting Chromium costs about 2.4 s of CPU (the browser, GPU
-// and utility processes), and some 45 test files use one: scripts/run-tests.mjs starts a single
-// Playwright browser server (scripts/chromium-server.mjs) when a file of the run needs Chromium and
-// names its WebSocket endpoint in ERGO_TEST_CHROMIUM_WS. A file then connects to it instead of
-// launching a browser: the contexts and pages it makes are its own (isolated from the other
-// files' as two browser profiles are) and `close()` ends them and disconnects, leaving the browser
-// to the rest of the run. Run alone (`node --test file`), or when the server cannot be reached, a
-// file launches its own browser as before.
+// Chromium kept for a whole test run. Starting Chromium costs about 2.4 s of CPU (the browser, GPU
+// and utility processes), and some 45 test files use one: scripts/run-tests.mjs keeps Playwright
+// browser servers (scripts/chromium-server.mjs) and lends one to each such file for as long as it
+// runs, naming its WebSocket endpoint in ERGO_TEST_CHROMIUM_WS. The file connects to it instead of
+// launching a browser: it is the browser's only client meanwhile, the contexts and pages it makes
+// are its own, and `close()` (or the file's end) closes them and disconnects, leaving the browser
+// to the next file. Run alone (`node --test file`), or when the server cannot be reached, a file
+// launches its own browser as before.
 
 /** The launch options every test browser uses (headless, no sandbox: tests run as root in CI). */
 export const CHROMIUM_ARGS: readonly string[] = ['--no-sandbox', '--disable-gpu'];
@@ -20,7 +20,7 @@ export interface ChromiumType<B> {
 }
 
 /**
- * A browser for a test file: a connection to the run's shared Chromium when
+ * A browser for a test file: a connection to the Chromium the run lent it when
  * `ERGO_TEST_CHROMIUM_WS` names one, else (or if connecting fails) a Chromium launched from
  * `executablePath`. Either way the caller's `close()` releases what it got, and only that.
  */
