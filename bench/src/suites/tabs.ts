@@ -91,6 +91,10 @@ export const N_RTT_LIGHT = 'round trip, light tab → server process → tab';
 export const N_RATE_LIGHT = 'messages/s per light tab (echoed, 64 in flight)';
 export const N_RTT_ONE_CORE_LIGHT = 'round trip on one core, light tab';
 export const nRssSubLight = (n: number): string => `server RSS per subscribed light tab (${n} tabs)`;
+/** The same RSS read after a plain full GC (`gc()`), before the last-resort one (issue 93). */
+export const nRssSubPlain = (n: number): string => `server RSS per subscribed tab after a plain GC (${n} tabs)`;
+export const nRssSubPlainLight = (n: number): string =>
+  `server RSS per subscribed light tab after a plain GC (${n} tabs)`;
 export const nJoinLight = (n: number): string => `join rate, light tabs (${n} tabs, 100 at once)`;
 export const nBroadcastLight = (n: number): string => `broadcast to ${n} light tabs: until the last has it`;
 export const nBroadcastCpuLight = (n: number): string => `server CPU per light tab of a broadcast to ${n}`;
@@ -174,6 +178,14 @@ export const figures: FigureSpec[] = [{ group: G_TABS, name: N_FLOOD, target: { 
  */
 const gc = (): void =>
   (globalThis as { gc?: (o: object) => void }).gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+
+/**
+ * A plain full GC (`gc()`, what an application or a kit calls): the young generation keeps its
+ * pages. Its RSS row is read before the last-resort one's, so both figures are of the same state.
+ */
+const plainGc = (): void => (globalThis as { gc?: () => void }).gc?.();
+const PLAIN_NOTE =
+  "after a plain full GC (gc(): the young generation's pages kept), read just before the last-resort one, over the same baseline";
 
 /** The server of one peer: its URL, how many one-way `sink` messages reached it, its broadcast. */
 export interface Server {
@@ -569,10 +581,17 @@ async function hold(
       better: 'lower',
       note: `${idleMs / 1000} s, resolution 10 ms (the figure includes it); max ${(delay.max / 1e6).toFixed(1)} ms`,
     });
+    plainGc();
+    plainGc();
+    const plain = process.memoryUsage().rss;
     gc();
     gc();
     const sub = process.memoryUsage();
     const subNote = `${note}; ${BROADCAST_HOW[peer]}`;
+    rowAlso(report, peer, [nRssSubPlain(n), nRssSubPlainLight(n)], 'B/tab', [(plain - rss0) / n], {
+      better: 'lower',
+      note: `${PLAIN_NOTE}; ${BROADCAST_HOW[peer]}`,
+    });
     row(report, peer, nHeapSub(n), 'B/tab', [(sub.heapUsed - heap0) / n], { better: 'lower', note: subNote });
     rowAlso(report, peer, [nRssSub(n), nRssSubLight(n)], 'B/tab', [(sub.rss - rss0) / n], {
       better: 'lower',
@@ -670,6 +689,12 @@ async function holdLight(report: Report, n: number, rounds: number, warmup: numb
     await Promise.all(clients.map((c, i) => c.ask({ op: 'join', count: share(i) }, 'joined')));
     row(report, 'ergo-ts', nJoinLight(n), 'joins/s', [n / ((performance.now() - t0) / 1000)]);
     await Promise.all(clients.map((c) => c.ask({ op: 'subscribe' }, 'subscribed')));
+    plainGc();
+    plainGc();
+    row(report, 'ergo-ts', nRssSubPlainLight(n), 'B/tab', [(process.memoryUsage().rss - rss0) / n], {
+      better: 'lower',
+      note: `${PLAIN_NOTE}; light tabs, each subscribed to the event (no idle window)`,
+    });
     gc();
     gc();
     row(report, 'ergo-ts', nRssSubLight(n), 'B/tab', [(process.memoryUsage().rss - rss0) / n], {
