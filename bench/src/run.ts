@@ -138,7 +138,10 @@ function selected(o: Options, id: string): boolean {
 }
 
 function childFailure(r: ChildResult): string {
-  const tail = r.stderr.trim().split('\n').slice(-8).join('\n      ');
+  // The error's own lines first (a long stack would push its message out of the last 8).
+  const lines = r.stderr.trim().split('\n');
+  const said = lines.filter((l) => !/^\s+at /.test(l)).slice(-6);
+  const tail = [...said, ...lines.slice(-4).filter((l) => !said.includes(l))].join('\n      ');
   return r.timedOut
     ? `timed out after ${(r.ms / 1000).toFixed(0)} s`
     : `exit code ${r.code}${tail !== '' ? `:\n      ${tail}` : ''}`;

@@ -36,7 +36,9 @@ const SUBSCRIBE_REQ = 1;
 const PROCESS_ID = 1001;
 
 /** A join refused as busy (ERR_TAB_BUSY, close 1013): dialled again, as real tabs do. */
-class Busy extends Error {}
+class Busy extends Error {
+  readonly code = 'ERR_TAB_BUSY';
+}
 
 /** Redials after a busy refusal, in this process (the client process reports them with its joins). */
 let redials = 0;

@@ -27,7 +27,11 @@ import { joinLean, leanRedials } from './lean_tabs.js';
 
 /** What the suite asks a client process. */
 export type Request =
-  | { op: 'join'; count: number }
+  /**
+   * `settle`: a join that fails does not fail the request; the reply counts the failures by code
+   * (tabs_cluster.ts: every join answered, a refusal being an answer).
+   */
+  | { op: 'join'; count: number; settle?: boolean }
   /** Every tab subscribes to the event `news` of node `node` (default: its gateway's). */
   | { op: 'subscribe'; node?: string }
   | { op: 'arm'; seq: number }
@@ -48,7 +52,8 @@ export type Request =
 /** What a client process answers (`got` and `refused` come unasked). */
 export type Reply =
   /** redials: lean tabs' dials again after a busy refusal (net/lean_tabs.ts), so far in this process. */
-  | { op: 'joined'; redials?: number }
+  /** failed (a `settle` join): the joins that failed, by their error's code (or message). */
+  | { op: 'joined'; redials?: number; failed?: Record<string, number> }
   | { op: 'subscribed' }
   | { op: 'armed' }
   | { op: 'got'; seq: number }
@@ -376,6 +381,21 @@ async function serve(peer: string, url: string, localAddress: string | undefined
       case 'join':
         // A socket per tab, and room for the process's own files.
         ensureMoreOpenFiles(r.count);
+        if (r.settle === true) {
+          const failed: Record<string, number> = {};
+          for (let i = 0; i < r.count; i += JOIN_BATCH)
+            for (const j of await Promise.allSettled(
+              Array.from({ length: Math.min(JOIN_BATCH, r.count - i) }, () => connect(url)),
+            )) {
+              if (j.status === 'fulfilled') conns.push(j.value);
+              else {
+                const e = j.reason as { code?: unknown; message?: unknown };
+                const why = typeof e.code === 'string' ? e.code : String(e.message).slice(0, 80);
+                failed[why] = (failed[why] ?? 0) + 1;
+              }
+            }
+          return send({ op: 'joined', redials: leanRedials(), failed });
+        }
         for (let i = 0; i < r.count; i += JOIN_BATCH)
           conns.push(
             ...(await Promise.all(Array.from({ length: Math.min(JOIN_BATCH, r.count - i) }, () => connect(url)))),

@@ -65,7 +65,7 @@ export const nClusterSlowest = (n: number, g: number): string =>
   `slowest call during each publish to ${n} tabs over ${g} gateways`;
 
 export const scenarios: ScenarioSpec[] = [
-  { id: 'gateways', peers: ['ergo-ts'], timeout: 1800, nodeFlags: ['--max-old-space-size=4096'] },
+  { id: 'gateways', peers: ['ergo-ts'], timeout: 3000, nodeFlags: ['--max-old-space-size=4096'] },
 ];
 
 class Publisher extends Actor {
@@ -117,16 +117,16 @@ type Diagnosis = Extract<GatewayReply, { op: 'diagnose' }>;
 type Missing = Extract<Reply, { op: 'missing' }>;
 
 /**
- * Publish `seq` has not reached every client process by the deadline: an Error naming where it is
- * missing (per client process: the tabs without it, by state: 'open' is a tab whose socket and
+ * A publish has not reached every client process by the deadline, or a subscription was refused:
+ * an Error headed `header` naming where it is missing (per client process: the tabs without it, by state: 'open' is a tab whose socket and
  * subscription stand) and each gateway's state (sessions, away, most queued, connection to the
  * server node, warnings logged).
  */
-async function unheard(seq: number, clients: Clients[], gws: GatewayNode[]): Promise<Error> {
+async function unheard(header: string, clients: Clients[], gws: GatewayNode[]): Promise<Error> {
   const missing = await Promise.all(clients.map((c) => c.ask<Missing>({ op: 'missing' }, 'missing')));
   const diag = await Promise.all(gws.map((x) => x.ask<Diagnosis>('diagnose')));
   const usage = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
-  const lines = [`publish ${seq} not heard by every tab after ${PUBLISH_DEADLINE_MS / 1000} s:`];
+  const lines = [header];
   missing.forEach((m, k) => {
     if (m.missing > 0) lines.push(`  client process ${k}: ${m.missing} tabs without it ${JSON.stringify(m.states)}`);
   });
@@ -165,17 +165,37 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     plan.forEach((p, k) => clients.push(new Clients('ergo-ts', p.url, `127.0.0.${2 + k}`, 'lean')));
     const t0 = performance.now();
     const joined = await Promise.all(
-      clients.map((c, k) => c.ask<Extract<Reply, { op: 'joined' }>>({ op: 'join', count: plan[k]!.count }, 'joined')),
+      clients.map((c, k) =>
+        c.ask<Extract<Reply, { op: 'joined' }>>({ op: 'join', count: plan[k]!.count, settle: true }, 'joined'),
+      ),
     );
     const joinS = (performance.now() - t0) / 1000;
     const redials = joined.reduce((a, j) => a + (j.redials ?? 0), 0);
-    await Promise.all(clients.map((c) => c.ask({ op: 'subscribe', node: node.name }, 'subscribed')));
-    const mem = await Promise.all(gws.map((x) => x.ask<Extract<GatewayReply, { op: 'mem' }>>('mem')));
-    const rss = mem.reduce((a, m, i) => a + m.rss - mem0[i]!.rss, 0) / n;
+    // Every join is answered: a refusal (a busy gateway past the tab's 30 s of redials) is counted
+    // and said, and the rows are of the tabs that joined.
+    const failed: Record<string, number> = {};
+    for (const j of joined) for (const [why, k] of Object.entries(j.failed ?? {})) failed[why] = (failed[why] ?? 0) + k;
+    const nFailed = Object.values(failed).reduce((a, k) => a + k, 0);
+    const joinedTabs = n - nFailed;
+    if (joinedTabs === 0) throw new Error(`no tab joined: ${JSON.stringify(failed)}`);
+    const joinedNote =
+      nFailed === 0
+        ? 'every tab joined'
+        : `${joinedTabs} joined, ${nFailed} refused ${JSON.stringify(failed)} (the rows are of the ${joinedTabs})`;
     const where = `${g} gateway nodes (${ready.map((_, i) => share(i, g, n)).join(', ')} tabs), ${clients.length} client processes of lean tabs, one server node publishing; all on this machine`;
-    row(report, 'ergo-ts', nClusterJoin(n, g), 'joins/s', [n / joinS], {
-      note: `${where}; every tab joined; ${redials} dials again after a busy refusal (ERR_TAB_BUSY), as real tabs redial`,
+    // Reported before the subscriptions: a run that fails later keeps its joins' row.
+    row(report, 'ergo-ts', nClusterJoin(n, g), 'joins/s', [joinedTabs / joinS], {
+      note: `${where}; ${joinedNote}; ${redials} dials again after a busy refusal (ERR_TAB_BUSY), as real tabs redial`,
     });
+    try {
+      await Promise.all(clients.map((c) => c.ask({ op: 'subscribe', node: node.name }, 'subscribed')));
+    } catch (e) {
+      // A subscription refused (the gateway's connection to the server node gone): said with each
+      // gateway's state and warnings, as a publish that is not heard.
+      throw await unheard(`subscribing: ${(e as Error).message}; the gateways:`, [], gws);
+    }
+    const mem = await Promise.all(gws.map((x) => x.ask<Extract<GatewayReply, { op: 'mem' }>>('mem')));
+    const rss = mem.reduce((a, x, i) => a + x.rss - mem0[i]!.rss, 0) / joinedTabs;
     row(report, 'ergo-ts', nClusterRss(n, g), 'B/tab', [rss], {
       better: 'lower',
       note: `the gateways' RSS growth over their state before the first tab, summed, after a full GC (last-resort) in each; ${where}`,
@@ -211,14 +231,19 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
         const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), PUBLISH_DEADLINE_MS)));
         const heard = await Promise.race([all, late]);
         clearTimeout(timer);
-        if (heard === 'late') throw await unheard(seq, clients, gws);
+        if (heard === 'late')
+          throw await unheard(
+            `publish ${seq} not heard by every tab after ${PUBLISH_DEADLINE_MS / 1000} s:`,
+            clients,
+            gws,
+          );
         const ms = performance.now() - t1;
         const to = wall();
         const during = overlapping(await stopCalls(honest), from, to);
         const u1 = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
         if (round < warmup) continue;
         times.push(ms);
-        cpus.push(u1.reduce((a, u, i) => a + u.cpuUs - u0[i]!.cpuUs, 0) / n);
+        cpus.push(u1.reduce((a, u, i) => a + u.cpuUs - u0[i]!.cpuUs, 0) / joinedTabs);
         frames.push(Math.max(...u1.map((u, i) => u.enpIn - u0[i]!.enpIn)));
         loops.push(Math.max(...u1.map((u) => u.loopP99Ms)));
         rtts.push(...during);
