@@ -132,4 +132,8 @@ process.on('message', (m) => {
   }
 });
 gc();
+// Connected to the server node before any tab comes, as the nodes of a deployed cluster are: a
+// first dial during the tabs' subscriptions (seven gateways each handling 14,000 of them on a
+// loaded host) was seen to miss the handshake's deadline, and the subscriptions were refused.
+await node.network().getNode(server!);
 send({ op: 'ready', url: gw.url, name: node.name });
