@@ -454,6 +454,9 @@ async function serve(peer: string, url: string, localAddress: string | undefined
         return send({ op: 'missing', seq: armed, missing, states });
       }
       case 'leave':
+        // A call loop still going would spin on calls refused at once by the closed tab (a loop of
+        // microtasks: the close, the IPC and the exit never run; seen after a failed 100,000 run).
+        calling = false;
         await Promise.all(conns.map((c) => c.close()));
         process.disconnect();
         return;
