@@ -165,6 +165,16 @@ test('the checker fails on an effect applied twice, an instance never completed,
     violations([sig(['x', 'z'], ['x'])], consumed('x', 'z')),
     /consumed signal z, which was never acknowledged/,
   );
+  // A signal given up with an unknown outcome (an attempt may have landed) may be consumed; one
+  // given up after refusals that wrote nothing may not.
+  const unknownZ = inst('wfsignals', 'c', { count: 2 }, done(['x', 'z']), {
+    signalsAcked: ['x'],
+    signalsGivenUp: 1,
+    signalsUnknown: ['z'],
+  });
+  assert.equal(violations([unknownZ], consumed('x', 'z')), '');
+  const refusedZ = inst('wfsignals', 'c', { count: 2 }, done(['x', 'z']), { signalsAcked: ['x'], signalsGivenUp: 1 });
+  assert.match(violations([refusedZ], consumed('x', 'z')), /consumed signal z, which was never acknowledged/);
   assert.match(
     violations([sig(['y', 'x'], ['x', 'y'])], consumed('y', 'x')),
     /consumed in order y,x, sent in order x,y/,

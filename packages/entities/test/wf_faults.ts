@@ -70,6 +70,13 @@ import { checkSchedule, firstNominal, type ScheduleCheck } from './wf_faults_sch
 export type { WfFaultReport } from './wf_faults_report.js';
 
 /** Every workflow kind the checker's nodes host (the child started by its parent too). */
+/**
+ * Refusals that say nothing was written: an overloaded owner sheds before it writes, a closed
+ * instance takes nothing. Any other failure of an attempt (no answer, a timeout, an unknown
+ * outcome, a hand-off under it) may have landed.
+ */
+const DEFINITE_REFUSALS: ReadonlySet<string> = new Set(['ERR_ENTITY_OVERLOADED', 'ERR_WORKFLOW_CLOSED']);
+
 const WF_NAMES = ['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfchild', 'wfcan', 'wfupd', 'wforder'] as const;
 
 /** The faults a round applies, one each. */
@@ -330,6 +337,8 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     diverged?: string;
     /** The overload mode's: every ask of its start refused ERR_ENTITY_OVERLOADED, then given up. */
     refusedOnly?: boolean;
+    /** Signals given up whose outcome is unknown (an attempt may have landed). */
+    unknown: string[];
   }[] = [];
   const boundaries: Record<string, { asked: number; seen: number }> = Object.fromEntries(
     Object.keys(WF_BOUNDARIES).map((b) => [b, { asked: 0, seen: 0 }]),
@@ -352,7 +361,13 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
   const ask = async (
     cmd: string,
     fields: Record<string, unknown>,
-    o: { final?: (code: unknown) => boolean; accept?: (ok: unknown) => boolean; giveUpMs?: number } = {},
+    o: {
+      final?: (code: unknown) => boolean;
+      accept?: (ok: unknown) => boolean;
+      giveUpMs?: number;
+      /** Told each failed attempt's code ('no answer' when it had none). */
+      failed?: (code: string) => void;
+    } = {},
   ): Promise<{ ok: unknown } | { code: string } | undefined> => {
     const deadline = Date.now() + (o.giveUpMs ?? 60_000);
     while (Date.now() < deadline) {
@@ -371,6 +386,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         // overloaded owner: again once its retryAfterMs has passed, not before.
         const k = typeof code === 'string' ? code : 'no answer';
         roundAsksFailed[k] = (roundAsksFailed[k] ?? 0) + 1;
+        o.failed?.(k);
         const after = (e as { retryAfterMs?: unknown }).retryAfterMs;
         if (code === 'ERR_ENTITY_OVERLOADED' && typeof after === 'number') await sleepFor(after);
       }
@@ -378,13 +394,22 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     }
     return undefined;
   };
-  /** Runs `cmd` until it is acknowledged (a signal: accepted or a duplicate); false when given up. */
-  const untilAcked = async (cmd: string, fields: Record<string, unknown>): Promise<boolean> => {
+  /**
+   * Runs `cmd` until it is acknowledged (a signal: accepted or a duplicate): 'acked'; given up,
+   * 'refused' when every attempt was refused by a code that says nothing was written, else
+   * 'unknown' (an attempt without an answer, or whose outcome was unknown, may have landed).
+   */
+  const untilAcked = async (cmd: string, fields: Record<string, unknown>): Promise<'acked' | 'refused' | 'unknown'> => {
+    let uncertain = false;
     const r = await ask(cmd, fields, {
       accept: (ok) => cmd !== 'wfsignal' || ok === 'accepted' || ok === 'duplicate',
+      failed: (code) => {
+        if (!DEFINITE_REFUSALS.has(code)) uncertain = true;
+      },
     });
-    if (r === undefined) ops.givenUp++;
-    return r !== undefined;
+    if (r !== undefined) return 'acked';
+    ops.givenUp++;
+    return uncertain ? 'unknown' : 'refused';
   };
   const allSee = (): Promise<void> => everySeesEvery(nodes);
   // The sink's lines, read on from where the last look stopped: under the overload mode it grows
@@ -554,6 +579,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       acked: [],
       lost: 0,
       answers: [],
+      unknown: [],
     };
     instances.push(inst);
     offeredAt.set(id, Date.now());
@@ -781,7 +807,16 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
                     : wf === 'wforder'
                       ? { sleepMs: atBoundary ? 1500 : int(100, 1500), confirmMs: int(500, 3000), stepMs }
                       : { x: int(0, 1000), stepMs };
-        const inst: (typeof instances)[number] = { wf, id, input, started: false, acked: [], lost: 0, answers: [] };
+        const inst: (typeof instances)[number] = {
+          wf,
+          id,
+          input,
+          started: false,
+          acked: [],
+          lost: 0,
+          answers: [],
+          unknown: [],
+        };
         instances.push(inst);
         const cancelAfter =
           atBoundary && wf === 'wforder'
@@ -795,7 +830,8 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         const confirmAfter =
           wf === 'wforder' && !(atBoundary && boundary === 'signal') && rand() < 0.7 ? int(0, 4000) : undefined;
         starts.push(
-          untilAcked('wfstart', { wf, key: id, input }).then((ok) => {
+          untilAcked('wfstart', { wf, key: id, input }).then((answer) => {
+            const ok = answer === 'acked';
             inst.started = ok;
             if (ok) ops.starts++;
             // Not acknowledged: it may exist all the same, waiting for signals never sent.
@@ -852,11 +888,13 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
                 for (let s = 0; s < (input.count as number); s++) {
                   await sleepFor(int(0, 800));
                   const sid = `${id}-s${s}`;
-                  if (await untilAcked('wfsignal', { wf, key: id, sid })) {
+                  const answer = await untilAcked('wfsignal', { wf, key: id, sid });
+                  if (answer === 'acked') {
                     inst.acked.push(sid);
                     ops.signals++;
                   } else {
                     inst.lost++;
+                    if (answer === 'unknown') inst.unknown.push(sid);
                     return;
                   }
                 }
@@ -1008,7 +1046,9 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       id: i.id,
       input: i.input,
       started: i.started,
-      ...(i.wf === 'wfsignals' || i.wf === 'wfcan' ? { signalsAcked: i.acked, signalsGivenUp: i.lost } : {}),
+      ...(i.wf === 'wfsignals' || i.wf === 'wfcan'
+        ? { signalsAcked: i.acked, signalsGivenUp: i.lost, signalsUnknown: i.unknown }
+        : {}),
       ...(i.wf === 'wfupd' ? { signalsAcked: i.acked, signalsGivenUp: i.lost, answers: i.answers } : {}),
       ...(i.wf === 'wforder' ? { signalsAcked: i.acked } : {}),
       ...(i.cancel === undefined ? {} : { cancel: i.cancel }),
