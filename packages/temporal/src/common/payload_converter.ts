@@ -5,6 +5,8 @@
 // are kept in the journal as these payloads (data_converter.ts runs them through the codecs).
 
 import { lookupMessage, type MessageType } from '../proto/index.js';
+import { fromProto3JSON, toProto3JSON, type JSONValue } from '../proto/proto3_json.js';
+import { isReflectionType } from '../proto/reflection.js';
 import { ValueError } from './failures.js';
 
 const encoder = new TextEncoder();
@@ -231,5 +233,51 @@ export class ProtobufBinaryPayloadConverter implements PayloadConverterWithEncod
     const cls = lookupMessage(this.#root, decode(name));
     if (cls === undefined) throw new ValueError(`Unknown protobuf message type ${decode(name)}`);
     return cls.$type.decode(payload.data ?? new Uint8Array()) as T;
+  }
+}
+
+/**
+ * Protobuf messages in proto3 JSON (Temporal's `ProtobufJsonPayloadConverter`): encoding
+ * `json/protobuf`, the message's full name under `messageType`, the data its proto3 JSON
+ * (lowerCamelCase names, bytes as base64, enums by name, defaults left out). A message is a value
+ * whose `$type` lists its fields, as this package's `proto` classes have; decoding finds the class
+ * by `messageType` under the root.
+ */
+export class ProtobufJsonPayloadConverter implements PayloadConverterWithEncoding {
+  readonly encodingType = encodingTypes.METADATA_ENCODING_PROTOBUF_JSON;
+  readonly #root: Record<string, unknown>;
+
+  constructor(root?: Record<string, unknown>) {
+    if (root === null || typeof root !== 'object')
+      throw new ValueError(
+        'ProtobufJsonPayloadConverter: a protobufRoot (the namespace of message classes) is required',
+      );
+    this.#root = root;
+  }
+
+  toPayload<T>(value: T): Payload | undefined {
+    const type = (value as { $type?: unknown } | null | undefined)?.$type;
+    if (!isReflectionType(type)) return undefined;
+    return {
+      metadata: {
+        [METADATA_ENCODING_KEY]: encodingKeys.METADATA_ENCODING_PROTOBUF_JSON,
+        [METADATA_MESSAGE_TYPE_KEY]: encode(type.fullName.replace(/^\./, '')),
+      },
+      data: encode(JSON.stringify(toProto3JSON(value as object, type))),
+    };
+  }
+
+  fromPayload<T>(payload: Payload): T {
+    const name = payload.metadata?.[METADATA_MESSAGE_TYPE_KEY];
+    if (name == null) throw new ValueError('Got protobuf payload without messageType');
+    const type = lookupMessage(this.#root, decode(name))?.$type;
+    if (!isReflectionType(type)) throw new ValueError(`Unknown protobuf message type ${decode(name)}`);
+    let json: JSONValue;
+    try {
+      json = JSON.parse(decode(payload.data ?? new Uint8Array())) as JSONValue;
+    } catch (err) {
+      throw new ValueError(`json/protobuf payload of ${decode(name)} is not JSON`, err);
+    }
+    return fromProto3JSON(type, json) as T;
   }
 }

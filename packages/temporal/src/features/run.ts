@@ -21,8 +21,6 @@ export const NOT_APPLICABLE: Readonly<Record<string, string>> = {
   'client/http_proxy_auth': 'the same, with proxy authentication',
   'client/http_proxy_nativeconn': "the same for the worker's native connection",
   'client/http_proxy_nativeconn_auth': 'the same, with proxy authentication',
-  'data_converter/json_protobuf':
-    "protobuf messages in proto3 JSON (json/protobuf) through protobufjs's reflection of @temporalio/proto (patchProtobufRoot, lookupType) and the npm package proto3-json-serializer: ProtobufBinaryPayloadConverter (binary/protobuf) over this package's proto classes, or a PayloadConverter of your own",
 };
 
 /** The Temporal packages and what they become. */
@@ -40,8 +38,10 @@ function ours(path: string): string | undefined {
 /**
  * `source` with its imports pointing at files: `@temporalio/<pkg>[/<path>]` at this package's
  * module of the same path (`common/lib/encoding`...), `@grpc/grpc-js` (read for its `status`
- * codes) at the harness, which has them; other bare specifiers (`ms`) resolved from here, since
- * the copy lives outside any node_modules. A JSON file's import gets its `type: 'json'` attribute,
+ * codes) at the harness, which has them; `proto3-json-serializer` (not Temporal's: an npm package
+ * the suite imports) at this package's proto3 JSON mapping (proto/proto3_json.ts), which reads
+ * this package's reflection; other bare specifiers (`ms`) resolved from here, since the copy lives
+ * outside any node_modules. A JSON file's import gets its `type: 'json'` attribute,
  * as Node asks of a module.
  */
 export function rewriteImports(source: string): string {
@@ -56,6 +56,7 @@ export function rewriteImports(source: string): string {
       let to: string | undefined;
       if (m !== null && PACKAGES.includes(m[1]!)) to = ours(`${m[1]}${m[2]}`);
       else if (spec === '@grpc/grpc-js') to = import.meta.resolve('@ergo-ts/temporal/harness');
+      else if (spec === 'proto3-json-serializer') to = import.meta.resolve('@ergo-ts/temporal/proto3-json-serializer');
       else if (!spec.startsWith('@temporalio/') && !spec.startsWith('node:'))
         try {
           to = import.meta.resolve(spec);

@@ -4,9 +4,13 @@
 // give them), the proto3 JSON form of a payload (`JSONToPayload`, `payloadToJSON`), and the
 // `WorkflowExecutionStatus` enum, `temporal.api.common.v1.DataBlob` and the `EncodingType` enum
 // (messages of this namespace carry a `$type`, which `ProtobufBinaryPayloadConverter` reads).
-// Written from the `.proto` definitions; not the whole API (no history events, no reflection).
+// Each message class's `$type` is its reflection (reflection.ts), which proto3_json.ts maps to
+// proto3 JSON. Written from the `.proto` definitions; not the whole API (no history events).
 
 import type { Payload as PayloadShape } from '../common/payload_converter.js';
+import { field, type MessageType, type ReflectionType } from './reflection.js';
+
+export type { EnumType, FieldDescriptor, MessageType, ReflectionType, ScalarKind } from './reflection.js';
 
 /** Builds protobuf's wire format: varints and length-delimited fields. */
 class Writer {
@@ -133,6 +137,15 @@ export class Payload implements PayloadShape {
     return out;
   }
 
+  /** Its type (protobufjs's `$type`): name, fields and codec. */
+  static readonly $type: ReflectionType<Payload> = Object.freeze({
+    fullName: '.temporal.api.common.v1.Payload',
+    fields: Object.freeze([field(1, 'metadata', 'bytes', true), field(2, 'data', 'bytes')]),
+    encode: (m: Payload) => Payload.encode(m),
+    decode: (b: Uint8Array) => Payload.decode(b),
+    create: (props?: object) => Payload.create(props as PayloadShape),
+  });
+
   /** The proto3 JSON form: bytes as base64 (protobufjs's `toJSON`). */
   toJSON(): { metadata?: Record<string, string>; data?: string } {
     return payloadToJSON(this);
@@ -160,20 +173,14 @@ export function JSONToPayload(json: { metadata?: Record<string, string> | null; 
   return out;
 }
 
-/** A message class's type (protobufjs's `$type`, the part read here): its full name and codec. */
-export interface MessageType<M = object> {
-  /** The message's full name, with a leading dot (`.temporal.api.common.v1.DataBlob`). */
-  readonly fullName: string;
-  encode(m: M): { finish(): Uint8Array };
-  decode(bytes: Uint8Array): M;
-}
-
 /** Temporal's `EncodingType` enum, by its numbers. */
 export const EncodingType = Object.freeze({
   ENCODING_TYPE_UNSPECIFIED: 0,
   ENCODING_TYPE_PROTO3: 1,
   ENCODING_TYPE_JSON: 2,
 } as const);
+
+const EncodingTypeEnum = Object.freeze({ fullName: '.temporal.api.enums.v1.EncodingType', values: EncodingType });
 
 /** What {@link DataBlob.create} takes. */
 export interface IDataBlob {
@@ -220,14 +227,16 @@ export class DataBlob {
     return out;
   }
 
-  /** Its type (protobufjs's `$type`). */
-  static readonly $type: MessageType<DataBlob> = {
+  /** Its type (protobufjs's `$type`): name, fields and codec. */
+  static readonly $type: ReflectionType<DataBlob> = Object.freeze({
     fullName: '.temporal.api.common.v1.DataBlob',
-    encode: (m) => DataBlob.encode(m),
-    decode: (b) => DataBlob.decode(b),
-  };
+    fields: Object.freeze([field(1, 'encodingType', EncodingTypeEnum), field(2, 'data', 'bytes')]),
+    encode: (m: DataBlob) => DataBlob.encode(m),
+    decode: (b: Uint8Array) => DataBlob.decode(b),
+    create: (props?: object) => DataBlob.create(props as IDataBlob),
+  });
 
-  get $type(): MessageType<DataBlob> {
+  get $type(): ReflectionType<DataBlob> {
     return DataBlob.$type;
   }
 }
