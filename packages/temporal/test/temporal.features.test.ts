@@ -42,6 +42,14 @@ test('imports are rewritten to this package, other code untouched', () => {
   assert.match(out, /const s = '@temporalio\/workflow'/, 'a string that is not an import stays');
 });
 
+test("proto3-json-serializer and patch-protobuf-root's imports go to this package's modules", () => {
+  const out = rewriteImports(
+    `import { fromProto3JSON } from 'proto3-json-serializer';\nimport { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';`,
+  );
+  assert.match(out, /from 'file:[^']*temporal\/dist\/src\/proto\/proto3_json\.js'/);
+  assert.match(out, /from 'file:[^']*temporal\/dist\/src\/proto\/lib\/patch-protobuf-root\.js'/);
+});
+
 test("a feature's sibling modules, its JSON files and require.resolve: a data converter named by path", async () => {
   const suite = join(dir, 'dc-features');
   const folder = join(suite, 'data_converter', 'mine');

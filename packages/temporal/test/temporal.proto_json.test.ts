@@ -84,6 +84,7 @@ test('bad proto3 JSON is refused with a code', () => {
   bad({ encodingType: 1.5 });
   bad({ data: 42 });
   bad({ data: 'not base64!' });
+  bad({ encodingType: 1, encoding_type: 2 });
   assert.throws(() => toProto3JSON({}), { code: 'ERR_PROTO3_JSON' });
   assert.throws(() => toProto3JSON(DataBlob.create({ data: 'str' as never })), { code: 'ERR_PROTO3_JSON' });
 });

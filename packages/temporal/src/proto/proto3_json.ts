@@ -118,7 +118,7 @@ function scalarFromJSON(f: FieldDescriptor, v: JSONValue, where: string): unknow
  * The message of `type` that `json` (its proto3 JSON) holds, made by the type's `create`: fields
  * by their lowerCamelCase or `.proto` name, bytes from base64, enums by name or number, null or
  * absent fields at their default. Throws Proto3JsonError (`ERR_PROTO3_JSON`) on a field the
- * message has not or a value of the wrong type.
+ * message has not, one given twice (by both names) or a value of the wrong type.
  */
 export function fromProto3JSON<M = object>(type: ReflectionType<M>, json: JSONValue): M {
   checkType(type, 'fromProto3JSON');
@@ -129,6 +129,7 @@ export function fromProto3JSON<M = object>(type: ReflectionType<M>, json: JSONVa
   for (const [key, v] of Object.entries(json)) {
     const f = type.fields.find((x) => x.name === key || x.protoName === key);
     if (f === undefined) throw new Proto3JsonError(`fromProto3JSON: ${name} has no field ${key}`);
+    if (f.name in props) throw new Proto3JsonError(`fromProto3JSON: ${name}.${f.name} is given twice`);
     if (v === null) continue; // null is the field's default
     const where = `${name}.${f.name}`;
     if (f.map === true) {
