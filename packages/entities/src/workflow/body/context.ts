@@ -133,8 +133,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#runMarker = runMarker(record);
     this.#attributes = new RunAttributes(record.attributes);
     this.#info = Object.freeze(runInfo(host.spec.name, host.id, record));
-    // What a replay set is written once it caught up with its journal, never by one that halted first.
-    void this.caughtUp.then(() => this.#ended ?? this.#diverged ?? (readOnly || this.#attributes.caughtUp(host)));
+    // What a replay set is written at its catch-up, in that turn (never by one that halted or ended first).
+    const live = (): boolean => this.#ended === undefined && this.#diverged === undefined && !readOnly;
+    this.#caughtUp = this.#attributes.writingOnCatchUp(host, this.#caughtUp, live);
     this.#cancelled = record.cancel !== undefined;
     this.#readOnly = readOnly;
     this.#share = new RunShare(host, this, !readOnly);

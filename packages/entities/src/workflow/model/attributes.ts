@@ -150,6 +150,21 @@ export class RunAttributes {
     h.commit((rec) => withAttributes(rec, v) ?? rec).catch(() => undefined); // a failed write ends the run
   }
 
+  /**
+   * `resolve` (a run's catch-up) wrapped: its first call writes what the replay set ({@link caughtUp})
+   * while `live()`, in the same turn — so the commit is queued before whatever the body does next.
+   * Written a turn later, a catch-up that was the body's end (its last replayed value set, then its
+   * end written) left the value behind: the fault test saw `taken` 2 on an instance that took 3.
+   */
+  writingOnCatchUp(h: AttributeHost, resolve: () => void, live: () => boolean): () => void {
+    let reached = false;
+    return () => {
+      if (!reached && live()) this.caughtUp(h);
+      reached = true;
+      resolve();
+    };
+  }
+
   set(h: AttributeHost, values: unknown, readOnly: boolean, ended?: Error, replaying = false): Promise<void> {
     let p: Promise<void>;
     try {
