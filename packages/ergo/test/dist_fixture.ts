@@ -113,7 +113,8 @@ class Watcher extends Actor {
         else r.op === 'unlink' ? this.unlink(t) : this.demonitor(t);
         return 'ok';
       case 'call':
-        return this.call(t as PID, r.req, { timeout: (r.timeout as number | undefined) ?? 5000 });
+        // Bounds against a hang only (the command's own bound is longer): a loaded host answers late.
+        return this.call(t as PID, r.req, { timeout: (r.timeout as number | undefined) ?? 30_000 });
       case 'send':
         this.send(t as PID, r.msg);
         return 'ok';
@@ -204,11 +205,11 @@ async function run(m: Fields & { cmd: string }): Promise<unknown> {
       return { state: i.state, mode: i.mode, parent: i.parent, group: i.group.length };
     }
     case 'watcher':
-      return node.call(new ProcessID('watcher' as Atom), m.req, { timeout: 8000 });
+      return node.call(new ProcessID('watcher' as Atom), m.req, { timeout: 45_000 });
     case 'call':
       // A call made by the node itself: a failure is this command's error (in the watcher it
       // would end the watcher).
-      return node.call(target(m.target as Fields) as ProcessID, m.req, { timeout: (m.timeout as number) ?? 5000 });
+      return node.call(target(m.target as Fields) as ProcessID, m.req, { timeout: (m.timeout as number) ?? 30_000 });
     case 'events':
       return node.call(new ProcessID('events' as Atom), m.req);
     case 'spawn_remote': {

@@ -157,7 +157,7 @@ export interface ChildNode {
   port: number;
   creation: number;
   /** Sends an IPC command and waits for its answer `{ id, ok } | { id, err }`. */
-  /** Runs `cmd` in the child; rejects after `ms` (default 10 s; heavy commands pass more). */
+  /** Runs `cmd` in the child; rejects after `ms` (default 60 s, a bound against a hang only; heavy commands pass more). */
   cmd(cmd: string, fields?: Record<string, unknown>, ms?: number): Promise<unknown>;
   /** Unsolicited reports from the child (`{ kind: 'report', ... }`). */
   reports: Record<string, unknown>[];
@@ -219,7 +219,7 @@ export async function startChild(name: string, host?: Host): Promise<ChildNode> 
     port: ready.port,
     creation: ready.creation,
     reports,
-    cmd(cmd, fields = {}, ms = 10_000) {
+    cmd(cmd, fields = {}, ms = 60_000) {
       const id = next++;
       return within(
         new Promise((resolve, reject) => {
