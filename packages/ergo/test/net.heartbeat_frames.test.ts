@@ -67,7 +67,9 @@ test('one probe per silence: a silent peer gets one probe, then is declared down
   const beat = new Heartbeat(host, 320, PROBE_AFTER_LEAD);
   await eventually(() => events.includes('stalled'), 'declared down');
   beat.stop();
-  // A check while this process did not run may add a probe of its own (counted in `resumed`).
-  assert.equal(events.filter((e) => e === 'probe').length, 1 + beat.resumed, events.join(', '));
+  // A check while this process did not run may add a probe of its own (counted in `resumed`), or
+  // start the silence over without one: one probe, plus at most one per resumption.
+  const probes = events.filter((e) => e === 'probe').length;
+  assert.ok(probes >= 1 && probes <= 1 + beat.resumed, `${events.join(', ')} (resumed ${beat.resumed})`);
   assert.equal(events.at(-1), 'stalled');
 });

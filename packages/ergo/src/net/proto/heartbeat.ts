@@ -134,7 +134,7 @@ export class Heartbeat {
   #probed = false;
   /** Probes sent (for tests and diagnostics). */
   probes = 0;
-  /** Checks that found this node had not run for half the timeout (each sends a probe). */
+  /** Checks that found this node had not run for half the timeout (each starts the silence over: one more probe at most). */
   resumed = 0;
 
   /**
