@@ -213,6 +213,7 @@ test("a start of a running id: WorkflowExecutionAlreadyStartedError, or the runn
 
 test('cancellation scopes: an activity cancelled by its scope (ActivityFailure ← CancelledFailure), withTimeout, nonCancellable; the root scope not cancellable', async () => {
   const h = await start(workflows.scoped, 'sc');
+  await workflows.scopedReady.promise;
   await h.signal(workflows.finish);
   assert.equal(await h.result(), 'activity cancelled, timed out, 42, ERR_TEMPORAL_UNSUPPORTED');
 });

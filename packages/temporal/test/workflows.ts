@@ -190,6 +190,17 @@ export async function looping(runs: number): Promise<string> {
 }
 
 /** What a cancellation scope does today: refused with a code. */
+/**
+ * Settles once {@link scoped} registered its `finish` handler (read by the test, the body runs in
+ * this process): the test signals then, so what it checks is the scopes, not a signal's arrival
+ * before the handler (handlers tests cover that).
+ */
+export const scopedReady: { promise: Promise<void>; resolve: () => void } = (() => {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+})();
+
 export async function scoped(): Promise<string> {
   const seen: string[] = [];
   try {
@@ -208,7 +219,10 @@ export async function scoped(): Promise<string> {
     );
   }
   // The driver's idle wait asked right after the scope's cancel belongs to no scope (not struck by it).
-  await new Promise<void>((resolve) => wf.setHandler(finish, () => resolve()));
+  await new Promise<void>((resolve) => {
+    wf.setHandler(finish, () => resolve());
+    scopedReady.resolve();
+  });
   try {
     await wf.CancellationScope.withTimeout(1, () => wf.condition(() => false));
   } catch (err) {
