@@ -567,21 +567,17 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
   /** When each offered saga was first offered, by id. */
   const offeredAt = new Map<string, number>();
   let loadNo = 0;
+  /** A new instance the checker follows (nothing asked of it yet), added to {@link instances}. */
+  const track = (wf: WfName, id: string, input: Record<string, unknown>): (typeof instances)[number] => {
+    const inst = { wf, id, input, started: false, acked: [], lost: 0, answers: [], unknown: [] };
+    instances.push(inst);
+    return inst;
+  };
   /** A saga of the load: one reservation, a charge (flaky at times), a mail; long steps. */
   const loadSaga = (prefix: string): (typeof instances)[number] => {
     const id = `${prefix}${++loadNo}`;
     const input = { items: 1, fail: false, flaky: rand() < 0.3, stepMs: int(300, 500) };
-    const inst: (typeof instances)[number] = {
-      wf: 'wfsaga',
-      id,
-      input,
-      started: false,
-      acked: [],
-      lost: 0,
-      answers: [],
-      unknown: [],
-    };
-    instances.push(inst);
+    const inst = track('wfsaga', id, input);
     offeredAt.set(id, Date.now());
     return inst;
   };
@@ -807,17 +803,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
                     : wf === 'wforder'
                       ? { sleepMs: atBoundary ? 1500 : int(100, 1500), confirmMs: int(500, 3000), stepMs }
                       : { x: int(0, 1000), stepMs };
-        const inst: (typeof instances)[number] = {
-          wf,
-          id,
-          input,
-          started: false,
-          acked: [],
-          lost: 0,
-          answers: [],
-          unknown: [],
-        };
-        instances.push(inst);
+        const inst = track(wf, id, input);
         const cancelAfter =
           atBoundary && wf === 'wforder'
             ? boundary === 'signal'
