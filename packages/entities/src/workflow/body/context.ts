@@ -1,15 +1,13 @@
 // One run of a workflow's body: the context it is given. Each operation takes the next sequence
-// number; when the journal holds an entry at that number (same operation, same name) the entry's
-// outcome is returned, else the operation runs and its entry is committed (engine.ts saves it with
-// the instance's fencing token) before the body goes on. A run ends when its activation does
-// (a move, a crash, a stale token): its pending waits reject with an internal marker and nothing it
-// does afterwards is written.
+// number; when the journal holds an entry at that number (same operation, same name) its outcome is
+// returned, else the operation runs and its entry is committed (engine.ts saves it with the fencing
+// token) before the body goes on. A run ends when its activation does (a move, a crash, a stale
+// token): its pending waits reject with an internal marker and nothing it does afterwards is written.
 
 import { type AnyProtocol, type Infer, type Log, type MessageOf, type ReplyOf, type RequestOf } from 'ergo-ts';
 
 import { quoted, thrownError } from '../../contract/thrown.js';
-import type { EntitiesClient } from '../../kinds/entity.js';
-import type { EntityAddress } from '../../kinds/entity.js';
+import type { EntitiesClient, EntityAddress } from '../../kinds/entity.js';
 import { checkValueSize, declared, sleepUntil, timerMs } from '../model/bounds.js';
 import type {
   ChildHandle,
@@ -44,6 +42,7 @@ import {
 import { RunAttributes } from '../model/attributes.js';
 import type { IndexValue } from '../../contract/state_index.js';
 import {
+  keyGeneration,
   withEntry,
   type JournalOp,
   type WorkflowJournalEntry,
@@ -67,9 +66,8 @@ import {
 } from './effects.js';
 import { activityAttempt, type ActivityRoute } from './activities.js';
 import { RunShare } from './run_load.js';
-import { drawn, patched } from './drawn.js';
+import { drawn, patched, unseenAfter } from './drawn.js';
 import { Scopes, TaggedSet, type CancellationScope, type Scope, type TimeoutOps, withTimeout } from './scopes.js';
-import { keyGeneration } from '../model/record.js';
 import { RunEnded, type RunHost, type RunParking, type RunningAttempt, type Wait } from '../model/run_host.js';
 
 export { RunEnded, type RunHost, type RunParking } from '../model/run_host.js';
@@ -79,6 +77,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   readonly #h: RunHost;
   readonly #entries: Map<number, WorkflowJournalEntry>;
   readonly #lastSeq: number;
+  /** Where an older run may have run an operation that left no entry (drawn.ts `unseenAfter`; -1: none). */
+  readonly #unseenAt: number;
   readonly #resets: WorkflowRecord['resets'];
   /** The idempotency keys' run marker (continue_as_new.ts), and the continue-as-new under way. */
   readonly #runMarker: string;
@@ -125,10 +125,11 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   /** Resolves once the body asked for an operation past its journal, waits, or ended. */
   readonly caughtUp = new Promise<void>((resolve) => (this.#caughtUp = resolve));
 
-  constructor(host: RunHost, record: WorkflowRecord, readOnly = false) {
+  constructor(host: RunHost, record: WorkflowRecord, readOnly = false, resumed = false) {
     this.#h = host;
     this.#entries = new Map(record.journal.map((e) => [e.s, e]));
     this.#lastSeq = record.journal.reduce((m, e) => Math.max(m, e.s), -1);
+    this.#unseenAt = resumed ? unseenAfter(this.#entries, this.#lastSeq) : -1; // resumed: an earlier run ran this journal
     this.#resets = record.resets;
     this.#runMarker = runMarker(record);
     this.#attributes = new RunAttributes(record.attributes);
@@ -662,7 +663,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   patched(id: string): boolean {
-    return patched(this.#ops, id);
+    return patched(this.#ops, id, (seq) => seq <= this.#lastSeq || seq === this.#unseenAt);
   }
 
   startChild<K extends AnyWorkflowKind>(

@@ -32,17 +32,34 @@ export function drawn<T>(ops: DrawOps, t: JournalOp, draw: () => T): T {
   return v;
 }
 
-/** `ctx.patched(id)`: true where the journal has the patch or the run is past its journal. */
-export function patched(ops: DrawOps, id: string): boolean {
+/**
+ * `ctx.patched(id)`: true where the journal has the patch or the run is past its journal; false
+ * where older code passed (another operation there) and where `unseen(seq)` says an older run may
+ * have had an operation in flight that left no entry (a gap in the journal, or the position after
+ * a resumed run's last ended operation: a kill -9 mid-step leaves no trace of the step, and taking
+ * the patch there would run it again at a later position, under another idempotency key).
+ */
+export function patched(ops: DrawOps, id: string, unseen: (seq: number) => boolean): boolean {
   if (typeof id !== 'string' || id === '') throw ErrWorkflowIncorrect.with('a patch needs an id');
   const ended = ops.ended();
   if (ended !== undefined) throw ended;
   const e = ops.entryAt(ops.seq());
   if (e !== undefined && !(e.t === 'patch' && e.n === id)) return false; // older code passed here without the patch
+  if (e === undefined && !ops.readOnly && unseen(ops.seq())) return false; // the older path: what may run here keeps its key
   const seq = ops.next();
   if (e !== undefined) return true;
   ops.caughtUp();
   if (ops.readOnly) throw ops.endOfJournal();
   ops.record({ s: seq, t: 'patch', n: id, at: ops.host.clock.now(), done: true }).catch(() => undefined);
   return true;
+}
+
+/**
+ * Where an earlier run of a resumed journal may have run an operation that left no entry: the
+ * position after its last one when that one had ended (a pending wait or a step's retry held the
+ * earlier run there); -1 when nowhere.
+ */
+export function unseenAfter(entries: ReadonlyMap<number, WorkflowJournalEntry>, lastSeq: number): number {
+  const last = entries.get(lastSeq);
+  return last === undefined || last.done === true ? lastSeq + 1 : -1;
 }

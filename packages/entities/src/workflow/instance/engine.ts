@@ -508,15 +508,18 @@ export abstract class WorkflowEntity extends ReminderEntity<
     // Halted because the store went back: only an operator's resume or reset runs it again.
     if (rec.blocked?.code === ErrStoreWentBack.code) return;
     this.#saving.countRun();
-    this.#startRun();
+    this.#startRun(true);
     figuresOf(this.entities, this.spec.name).resumed(rec, this.#run, this.#clock);
   }
 
-  #startRun(): void {
+  /** `resumed`: an earlier run of this instance ran its journal (see Run's `patched`). */
+  #startRun(resumed = false): void {
     const rec = this.state;
     const run: Run = new Run(
       this.#host(() => run),
       rec,
+      false,
+      resumed,
     );
     this.#run = run;
     this.#finished = undefined;
