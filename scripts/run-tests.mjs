@@ -3,7 +3,7 @@
 // file of the workspaces in scripts/test-plan.mjs, each in a Node process of its own (node:test
 // run in it by scripts/test-file.mjs, with the spec and summary reporters), several at once: most files spend their time waiting on sockets, timers and child processes, so on a
 // 2-core machine a pool of a few files finishes far sooner than node:test's one-file-at-a-time
-// default. A file marked `// test-runner: exclusive (why)` near its top runs alone.
+// default. A file marked `// test-runner: exclusive (why)` near its top runs alone, before the others.
 //
 // The run is strict: scripts/strict-preload.mjs goes into every Node process of it (each file's
 // process and every node a test forks or spawns, through NODE_OPTIONS) and any
@@ -14,13 +14,18 @@
 // file with --verbose), then the slowest ten files, every failure repeated with its error (the
 // tail of a long CI log names what failed), and a closing `N passed, N failed, N skipped` line.
 //
-// Usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--proofs] [--concurrency N]
+// Usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--proofs] [--concurrency N] [--max-concurrency N]
 //          [--verbose] [--filter TEXT] [--file-timeout SECONDS] [--record-times] [--cpu] [--both-passes]
 //          [--own-chromium]
 // --proofs (`npm run test:proofs`) runs the proof tests at full size (ERGO_TEST_PROOFS=1 in every
 // file's environment, read by @ergo-ts/test-support's proofSize): a 20-node cluster instead of 10,
 // 100 fault rounds instead of 30. CI runs the smaller size, which takes the same paths.
 // ERGO_TEST_CONCURRENCY sets the pool size when --concurrency is absent.
+// --max-concurrency N (or ERGO_TEST_MAX_CONCURRENCY; CI passes 8) lets the pool grow past its size
+// up to N files, one at a time, while cores idle (scripts/idle-cores.mjs, /proc/stat): the pool's
+// files mostly wait on sockets, timers and child processes, and once CI's check beside them has
+// ended, four of them left a core idle; a file beyond the size starts only when half a core was
+// idle over the last 3 s, 5 s after the last such start.
 // --cpu (a measurement, not for CI) runs each file in a cgroup v1 cpuacct group of its own and
 // reports its CPU seconds with every descendant's (forked nodes, Chromium, PostgreSQL, npm), the
 // top files by CPU and by wall minus CPU (waiting), and the run's CPU utilisation: the question it
@@ -41,6 +46,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundlePass, smoke, workspaces } from './test-plan.mjs';
 import { entryOnlyTests } from './bundle-core-entries.mjs';
 import { cpuGroups } from './cpu-cgroup.mjs';
+import { idleCores } from './idle-cores.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -48,6 +54,13 @@ const preload = pathToFileURL(join(here, 'strict-preload.mjs')).href;
 const bundlePreload = pathToFileURL(join(here, 'bundle-preload.mjs')).href;
 const fileRunner = join(here, 'test-file.mjs');
 const timesFile = join(here, 'test-times.json');
+
+/** A file beyond the pool's size starts only while at least this many cores sat idle (last 3 s). */
+const IDLE_TO_ADD = 0.5;
+/** ... and this long after the last such start, whose own start-up the figure does not show yet. */
+const SETTLE_MS = 5000;
+/** What the pool did beyond its size (`--max-concurrency`), for the report. */
+const poolStats = { peak: 0, extra: 0 };
 
 const opts = parseArgs(process.argv.slice(2));
 const started = Date.now();
@@ -72,7 +85,7 @@ const compileCache =
     ? {}
     : { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(runDir, 'compile-cache') };
 const browsers = chromiumPool();
-const results = await runPool(files, opts.concurrency);
+const results = await runPool(files, opts.concurrency, opts.maxConcurrency);
 const browserCpu = await browsers.stop();
 rmSync(runDir, { recursive: true, force: true });
 const code = report(results, browserCpu);
@@ -88,6 +101,7 @@ function parseArgs(argv) {
     verbose: false,
     filter: [],
     concurrency: 0,
+    maxConcurrency: 0,
     fileTimeout: 600,
     record: false,
     cpu: false,
@@ -110,12 +124,17 @@ function parseArgs(argv) {
     else if (a === '--own-chromium') o.ownChromium = true;
     else if (a === '--filter') o.filter.push(value());
     else if (a === '--concurrency') o.concurrency = Number(value());
+    else if (a === '--max-concurrency') o.maxConcurrency = Number(value());
     else if (a === '--file-timeout') o.fileTimeout = Number(value());
     else usage(`unknown argument ${a}`);
   }
   if (o.concurrency === 0) o.concurrency = Number(process.env.ERGO_TEST_CONCURRENCY ?? 0);
   if (o.concurrency === 0) o.concurrency = Math.max(2, availableParallelism() * 2);
   if (!Number.isInteger(o.concurrency) || o.concurrency < 1) usage('--concurrency must be a positive integer');
+  if (o.maxConcurrency === 0) o.maxConcurrency = Number(process.env.ERGO_TEST_MAX_CONCURRENCY ?? 0);
+  if (o.maxConcurrency === 0) o.maxConcurrency = o.concurrency;
+  if (!Number.isInteger(o.maxConcurrency) || o.maxConcurrency < o.concurrency)
+    usage('--max-concurrency must be an integer no smaller than the pool size');
   if (!(o.fileTimeout > 0)) usage('--file-timeout must be a positive number of seconds');
   return o;
 }
@@ -123,7 +142,7 @@ function parseArgs(argv) {
 function usage(problem) {
   console.error(`run-tests: ${problem}`);
   console.error(
-    'usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--proofs] [--concurrency N] [--verbose] [--filter TEXT] [--file-timeout S] [--record-times] [--cpu] [--both-passes] [--own-chromium]',
+    'usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--proofs] [--concurrency N] [--max-concurrency N] [--verbose] [--filter TEXT] [--file-timeout S] [--record-times] [--cpu] [--both-passes] [--own-chromium]',
   );
   process.exit(2);
 }
@@ -168,8 +187,13 @@ function collectFiles() {
       }
     }
   }
-  // Longest first: the pool's end is then not one long file started last.
-  return out.sort((a, b) => b.expected - a.expected);
+  // Files that run alone first: a file alone leaves most of the cores idle, which at the start CI
+  // fills with the check it runs beside the tests (.ci/run), while at the end nothing would (the
+  // run's one such file, ~17 s alone, ran last). Then longest first: the pool's end is then not
+  // one long file started last.
+  return out.sort(
+    (a, b) => Number(b.exclusive !== undefined) - Number(a.exclusive !== undefined) || b.expected - a.expected,
+  );
 }
 
 /** The reason a file gives for running alone, or undefined. */
@@ -283,21 +307,41 @@ function chromiumPool() {
 
 // ---- the pool -----------------------------------------------------------------------------------
 
-/** Runs the files, at most `size` at once; an exclusive file waits for an empty pool and runs alone. */
-function runPool(list, size) {
+/**
+ * Runs the files, at most `size` at once, or up to `max` while cores idle (a file beyond `size`
+ * starts when IDLE_TO_ADD cores were idle over the last 3 s, SETTLE_MS after the previous such
+ * start: the cores kept busy, not oversubscribed); an exclusive file waits for an empty pool and
+ * runs alone (they come first).
+ */
+function runPool(list, size, max) {
   const queue = [...list];
   const done = [];
   let running = 0;
   let alone = false;
+  let lastExtra = 0;
+  const idle = max > size ? idleCores() : null;
+  const room = () => {
+    if (running < size) return true;
+    if (idle === null || running >= max || Date.now() - lastExtra < SETTLE_MS) return false;
+    const cores = idle.cores();
+    return cores !== null && cores >= IDLE_TO_ADD;
+  };
   return new Promise((resolveAll) => {
+    // Idle cores show up while files run, not only when one ends: look again each second.
+    const ticker = idle === null ? null : setInterval(() => next(), 1000);
     const next = () => {
-      while (queue.length > 0 && !alone && running < size) {
+      while (queue.length > 0 && !alone && room()) {
         // An exclusive file goes when nothing else runs; until then other files fill the pool.
         const i = running === 0 ? 0 : queue.findIndex((f) => f.exclusive === undefined);
         if (i < 0) break;
         const [f] = queue.splice(i, 1);
         if (f.exclusive !== undefined) alone = true;
+        if (running >= size) {
+          lastExtra = Date.now();
+          poolStats.extra++;
+        }
         running++;
+        poolStats.peak = Math.max(poolStats.peak, running);
         runFile(f).then((r) => {
           running--;
           if (f.exclusive !== undefined) alone = false;
@@ -306,7 +350,11 @@ function runPool(list, size) {
           next();
         });
       }
-      if (running === 0 && queue.length === 0) resolveAll(done);
+      if (running === 0 && queue.length === 0) {
+        if (ticker !== null) clearInterval(ticker);
+        idle?.stop();
+        resolveAll(done);
+      }
     };
     next();
   });
@@ -449,7 +497,11 @@ function report(list, browserCpu) {
   for (const r of slowest)
     out += `  ${r.seconds.toFixed(1).padStart(6)} s  ${r.file.rel}${r.file.exclusive !== undefined ? '  [alone]' : ''}\n`;
   const fileTime = list.reduce((n, r) => n + r.seconds, 0);
-  out += `\n== ${list.length} files in ${wall.toFixed(0)} s (${fileTime.toFixed(0)} s of file time, ${opts.concurrency} at once)\n`;
+  const beyond =
+    opts.maxConcurrency > opts.concurrency
+      ? `; up to ${opts.maxConcurrency} while cores idled: ${poolStats.extra} started beyond ${opts.concurrency}, at most ${poolStats.peak} at once`
+      : '';
+  out += `\n== ${list.length} files in ${wall.toFixed(0)} s (${fileTime.toFixed(0)} s of file time, ${opts.concurrency} at once${beyond})\n`;
   if (cpu !== null) out += cpu.report(list, wall);
   if (browserCpu != null) {
     const files = list.reduce((n, r) => n + (r.cpuSeconds ?? 0), 0);
