@@ -240,8 +240,10 @@ async function run(m: Fields & { cmd: string }): Promise<unknown> {
         if (m.monitor !== undefined) node.send(pid, { monitor: m.monitor });
         pids.push(plain(pid));
       }
-      // Round-trip through every worker so each monitor request has been sent.
-      for (const pid of workers) await node.call(pid, 'ping');
+      // Round-trip through every worker so each monitor request has been sent (a worker answers
+      // once its remote monitor is asked: seconds behind 10k of them on a loaded machine; the
+      // bound only keeps a worker that never answers from hanging the command).
+      for (const pid of workers) await node.call(pid, 'ping', { timeout: 60_000 });
       return m.list === true ? pids : pids.length;
     }
     case 'whereis':
