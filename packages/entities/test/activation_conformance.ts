@@ -73,6 +73,52 @@ export function activationConformance(fresh: () => Promise<Fresh>): void {
     await ignoredThenAwaited(() => loadActivation({ kind: 'counter', key: '' }), 'ERR_ENTITY_INCORRECT');
   });
 
+  test('acquireAndLoad asked for several keys at once (PostgreSQL: one statement) answers each as asked alone', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    const { acquireAndLoad } = fastPaths(store);
+    const [held, loaded, twice] = ['held', 'loaded', 'twice'].map((key) => ({ kind: 'counter', key }));
+    assert.ok((await store.acquire({ ...held!, owner: 'x', ttlMs: 60_000 })).acquired);
+    assert.ok((await store.acquire({ ...loaded!, owner: 'a', ttlMs: 60_000 })).acquired);
+    assert.equal(await store.write({ ...loaded!, token: 1, expectedVersion: 0, state: { n: 7 } }), 1);
+    assert.equal(await store.enqueue(loaded!, 'm1', { add: 1 }), 'accepted');
+    // Asked in one turn, in an order that is not the keys' order; one key twice, by two owners.
+    const answers = await Promise.all([
+      acquireAndLoad({ kind: 'counter', key: 'zfresh', owner: 'a', ttlMs: 60_000 }),
+      acquireAndLoad({ ...held!, owner: 'a', ttlMs: 60_000 }),
+      acquireAndLoad({ ...twice!, owner: 'a', ttlMs: 60_000 }),
+      acquireAndLoad({ ...loaded!, owner: 'a', ttlMs: 60_000 }),
+      acquireAndLoad({ ...twice!, owner: 'b', ttlMs: 60_000 }),
+    ]);
+    assert.deepEqual(answers[0], {
+      lease: { acquired: true, token: 1 },
+      load: { state: { state: undefined, version: 0 }, inbox: [] },
+    });
+    const refused = answers[1]!;
+    assert.ok(!refused.lease.acquired && refused.lease.holder === 'x' && !('load' in refused));
+    assert.deepEqual(answers[3], {
+      lease: { acquired: true, token: 2 },
+      load: { state: { state: { n: 7 }, version: 1 }, inbox: [{ id: 'm1', message: { add: 1 } }] },
+    });
+    // The same key twice: whichever the store took first holds it, the other is refused by it.
+    const [ta, tb] = [answers[2]!, answers[4]!];
+    assert.equal(Number(ta.lease.acquired) + Number(tb.lease.acquired), 1);
+    const winner = ta.lease.acquired ? 'a' : 'b';
+    const loser = ta.lease.acquired ? tb : ta;
+    assert.ok(!loser.lease.acquired && loser.lease.holder === winner);
+    assert.deepEqual(await store.lease(twice!).then((l) => l && { token: l.token, owner: l.owner }), {
+      token: 1,
+      owner: winner,
+    });
+    // A bad request among good ones is refused alone.
+    const mixed = await Promise.allSettled([
+      acquireAndLoad({ kind: 'counter', key: 'good', owner: 'a', ttlMs: 60_000 }),
+      acquireAndLoad({ kind: 'counter', key: 'bad', owner: 'a', ttlMs: -1 }),
+    ]);
+    assert.equal(mixed[0].status, 'fulfilled');
+    assert.equal(mixed[1].status === 'rejected' && (mixed[1].reason as { code?: string }).code, 'ERR_ENTITY_INCORRECT');
+  });
+
   test('acquireAndLoad racing the previous holder’s write: the write is refused, or in what the new activation loads', async (t) => {
     const { store, again } = await fresh();
     const other = await again();

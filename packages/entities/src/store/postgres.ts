@@ -53,7 +53,20 @@ import type {
   InboxFailure,
   InboxFailureResult,
 } from '../contract/dead_letters.js';
-import { WriteBatches, type BatchOutcome, type WriteArgs } from './postgres_batch.js';
+import { WriteBatches, batchEntry, type BatchOutcome, type WriteArgs } from './postgres_batch.js';
+import {
+  TurnBatches,
+  acquireAnswers,
+  acquireBatchArgs,
+  acquiredOf,
+  loadAnswers,
+  loadManyArgs,
+  loadManySql,
+  loadOneSql,
+  type AcquireRow,
+  type LoadOf,
+  type LoadRow,
+} from './postgres_activation_batch.js';
 import type { PostgresStoreOptions } from './postgres_options.js';
 import { NOW, createSchema, openPool } from './postgres_setup.js';
 import {
@@ -100,6 +113,9 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
   readonly #reminderOps: CheckedReminders;
   /** The group commit of writes (postgres_batch.ts). */
   readonly #batches: WriteBatches;
+  /** The activations' lease takes and reads of a turn, each kind in one statement (postgres_activation_batch.ts). */
+  readonly #acquires: TurnBatches<LeaseRequest, AcquiredLoad>;
+  readonly #loads: TurnBatches<EntityId, ActivationLoad>;
   /** Liveness claims (postgres_liveness.ts). */
   readonly #liveness: PostgresLiveness;
   /** The dead letters (postgres_dead_letters.ts). */
@@ -145,6 +161,25 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
       unknown: (e) => outcomeUnknown(e),
       refusal: (a, code, message) => this.#refusal(a, code, message),
       closed: () => (this.#closed ? ErrStoreClosed.with(this.name) : undefined),
+    });
+    const closed = (): unknown => (this.#closed ? ErrStoreClosed.with(this.name) : undefined);
+    this.#acquires = new TurnBatches({
+      one: (r) => this.#decide('acquireAndLoad', () => this.#acquireAndLoad(r)),
+      many: async (rs) => {
+        const q = `SELECT * FROM ${prefix}acquire_load_batch($1, $2, $3, $4, $5)`;
+        const r = await this.#prepared<AcquireRow>('acquire_load_batch', q, acquireBatchArgs(rs));
+        return acquireAnswers(r.rows, rs.length, this.#load);
+      },
+      closed,
+    });
+    this.#loads = new TurnBatches({
+      one: (id) => this.#loadOne(id),
+      many: async (ids) => {
+        const q = loadManySql(this.#t.state, this.#t.inbox);
+        const r = await this.#prepared<LoadRow>('load_activations', q, loadManyArgs(ids));
+        return loadAnswers(r.rows, ids.length, this.#load);
+      },
+      closed,
     });
     this.#reminderOps = new CheckedReminders(
       // The PostgreSQL table answers Promises: `fn` returns one (or throws a failed check).
@@ -234,61 +269,38 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
   }
 
   acquireAndLoad(request: LeaseRequest): Promise<AcquiredLoad> {
-    return this.#op('acquireAndLoad', () => this.#decide('acquireAndLoad', () => this.#acquireAndLoad(request)));
+    return this.#op('acquireAndLoad', async () => {
+      checkLeaseRequest(request);
+      // Taken with the activations asked for in the same turn (postgres_activation_batch.ts).
+      return this.#acquires.submit(request);
+    });
   }
 
-  #acquireAndLoad(request: LeaseRequest): Promise<AcquiredLoad> {
-    return (async (): Promise<AcquiredLoad> => {
-      checkLeaseRequest(request);
-      const r = await this.#prepared<{
-        o_token: string | null;
-        o_holder: string | null;
-        o_expires: string | null;
-        o_version: string | null;
-        o_snapshot: string | null;
-        o_ids: string[] | null;
-        o_messages: string[] | null;
-      }>('acquire_load', `SELECT * FROM ${this.#t.acquireLoad}($1, $2, $3, $4, $5)`, [
-        request.kind,
-        request.key,
-        request.owner,
-        request.ttlMs,
-        request.takeOverFrom ?? null,
-      ]);
-      const row = r.rows[0]!;
-      if (row.o_token === null) {
-        // Deleted between the function's two statements (no lease row): ask again.
-        if (row.o_holder === null) return this.#acquireAndLoad(request);
-        return { lease: { acquired: false, holder: row.o_holder, expiresAt: Number(row.o_expires) } };
-      }
-      return {
-        lease: { acquired: true, token: Number(row.o_token) },
-        load: this.#activationLoad(row.o_version, row.o_snapshot, row.o_ids, row.o_messages),
-      };
-    })();
+  /** One key taken and loaded by itself (the schema's acquire_load). */
+  async #acquireAndLoad(request: LeaseRequest): Promise<AcquiredLoad> {
+    const q = `SELECT * FROM ${this.#t.acquireLoad}($1, $2, $3, $4, $5)`;
+    const r = await this.#prepared<AcquireRow>('acquire_load', q, acquireBatchArgs([request]).flat());
+    // Deleted between the function's two statements (no lease row): ask again.
+    return acquiredOf(r.rows[0]!, this.#load) ?? this.#acquireAndLoad(request);
   }
 
   loadActivation(id: EntityId): Promise<ActivationLoad> {
     return this.#op('loadActivation', async () => {
       checkId(id);
-      // One statement, one snapshot: the state and the inbox as of the same instant.
-      const r = await this.#prepared<{
-        snapshot_version: string | null;
-        snapshot: string | null;
-        ids: string[] | null;
-        messages: string[] | null;
-      }>(
-        'load_activation',
-        `SELECT s.snapshot_version, s.snapshot, i.ids, i.messages
-         FROM (SELECT 1) one LEFT JOIN ${this.#t.state} s ON s.kind = $1 AND s.key = $2
-         LEFT JOIN LATERAL (SELECT array_agg(x.id ORDER BY x.seq) AS ids, array_agg(x.message ORDER BY x.seq) AS messages
-           FROM ${this.#t.inbox} x WHERE x.kind = $1 AND x.key = $2) i ON true`,
-        [id.kind, id.key],
-      );
-      const row = r.rows[0]!;
-      return this.#activationLoad(row.snapshot_version, row.snapshot, row.ids, row.messages);
+      // Read with the activations asked for in the same turn (postgres_activation_batch.ts).
+      return this.#loads.submit(id);
     });
   }
+
+  /** One key's state and inbox by itself: one statement, one snapshot. */
+  async #loadOne(id: EntityId): Promise<ActivationLoad> {
+    const q = loadOneSql(this.#t.state, this.#t.inbox);
+    const row = (await this.#prepared<LoadRow>('load_activation', q, [id.kind, id.key])).rows[0]!;
+    return this.#load(row.snapshot_version, row.snapshot, row.ids, row.messages);
+  }
+
+  /** {@link #activationLoad} bound: what a row's columns hold. */
+  readonly #load: LoadOf = (v, s, ids, ms) => this.#activationLoad(v, s, ids, ms);
 
   /** An {@link ActivationLoad} from the columns of a state row (null: none) and the inbox's arrays. */
   #activationLoad(
@@ -782,15 +794,4 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
       }));
     });
   }
-}
-
-/**
- * One write of a batch as write_batch reads it: a write with no events (every state write: a
- * workflow's commits) leaves out its five empty arrays, which the function then reads as empty
- * without converting them (five calls of `jtext` per write were a tenth of the server's time).
- */
-function batchEntry(a: WriteArgs): object {
-  if (a.evs.length > 0) return a;
-  const { evs: _e, types: _t, svs: _s, tev: _v, tnm: _n, ...rest } = a;
-  return rest;
 }

@@ -116,3 +116,14 @@ export class WriteBatches {
     );
   }
 }
+
+/**
+ * One write of a batch as write_batch reads it: a write with no events (every state write: a
+ * workflow's commits) leaves out its five empty arrays, which the function then reads as empty
+ * without converting them (five calls of `jtext` per write were a tenth of the server's time).
+ */
+export function batchEntry(a: WriteArgs): object {
+  if (a.evs.length > 0) return a;
+  const { evs: _e, types: _t, svs: _s, tev: _v, tnm: _n, ...rest } = a;
+  return rest;
+}

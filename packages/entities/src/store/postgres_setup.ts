@@ -124,6 +124,24 @@ BEGIN
   SELECT array_agg(i.id ORDER BY i.seq), array_agg(i.message ORDER BY i.seq) INTO o_ids, o_messages
     FROM ${p}inbox i WHERE i.kind = k AND i.key = ky;
 END $fn$;
+CREATE OR REPLACE FUNCTION ${p}acquire_load_batch(ks TEXT[], kys TEXT[], owns TEXT[], ttls BIGINT[], deads TEXT[])
+RETURNS TABLE (o_i INT, o_token BIGINT, o_holder TEXT, o_expires BIGINT, o_version BIGINT, o_snapshot TEXT,
+  o_ids TEXT[], o_messages TEXT[])
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  i INT;
+BEGIN
+  -- The activations one event-loop turn asked for (postgres_acquire_batch.ts), in one round trip
+  -- and one commit: each key as acquire_load takes it alone, the keys in (kind, key) order, the
+  -- order write_batch and a renewal lock lease rows in, so none of them waits on another in a circle.
+  FOR i IN SELECT u.o FROM unnest(ks, kys) WITH ORDINALITY u(k, ky, o) ORDER BY u.k, u.ky, u.o LOOP
+    o_i := i;
+    SELECT a.o_token, a.o_holder, a.o_expires, a.o_version, a.o_snapshot, a.o_ids, a.o_messages
+      INTO o_token, o_holder, o_expires, o_version, o_snapshot, o_ids, o_messages
+      FROM ${p}acquire_load(ks[i], kys[i], owns[i], ttls[i], deads[i]) a;
+    RETURN NEXT;
+  END LOOP;
+END $fn$;
 CREATE OR REPLACE FUNCTION ${p}write_key(k TEXT, ky TEXT, fk TEXT, fky TEXT, tok BIGINT, expected BIGINT,
   evs TEXT[], ev_types TEXT[], ev_versions INT[], tag_events INT[], tag_names TEXT[], snap TEXT,
   events_given BOOLEAN, done_id TEXT, jlock TEXT, rems JSONB, idx JSONB) RETURNS BIGINT
