@@ -150,6 +150,41 @@ if (missing !== undefined) {
     assert.deepEqual(l.lease, { acquired: true, token: 2 });
   });
 
+  for (const mode of ['after', 'before'] as DropMode[])
+    test(`activations asked in one turn (one statement) whose connection died ${mode} the server got it: each key taken once more alone, its token only rising, and read`, async (t) => {
+      const { store, prefix } = await open();
+      t.after(() => store.close());
+      const ids = ['x', 'y'].map((k) => ({ kind: 'k', key: `batch-${mode}-${k}` }));
+      const loaded = { kind: 'k', key: `batch-${mode}-loaded` };
+      assert.ok((await store.acquire({ ...loaded, owner: 'a', ttlMs: 60_000 })).acquired);
+      await store.write({ ...loaded, token: 1, expectedVersion: 0, state: 'kept' });
+      // The batch's statement carries every key of the turn: the proxy drops it by the first one's.
+      const dropped = proxy.arm(ids[0]!.key, mode);
+      const [x, y] = await Promise.all(ids.map((id) => store.acquireAndLoad({ ...id, owner: 'a', ttlMs: 60_000 })));
+      await dropped;
+      // Landed (tokens 1, unheard), each asked again alone by the same owner took token 2; not landed: 1.
+      const token = mode === 'after' ? 2 : 1;
+      for (const [r, id] of [
+        [x, ids[0]!],
+        [y, ids[1]!],
+      ] as const) {
+        assert.deepEqual(r, {
+          lease: { acquired: true, token },
+          load: { state: { state: undefined, version: 0 }, inbox: [] },
+        });
+        const row = await rows(`SELECT token, owner FROM ${prefix}leases WHERE key = $1`, [id.key]);
+        assert.deepEqual(row, [{ token: String(token), owner: 'a' }]);
+      }
+      // Activation reads of one turn alike: the batch's read dropped, each read again alone.
+      const readDropped = proxy.arm(loaded.key, mode);
+      const reads = await Promise.all([store.loadActivation!(loaded), store.loadActivation!(ids[0]!)]);
+      await readDropped;
+      assert.deepEqual(reads, [
+        { state: { state: 'kept', version: 1 }, inbox: [] },
+        { state: { state: undefined, version: 0 }, inbox: [] },
+      ]);
+    });
+
   test('an enqueue whose connection died after the server committed it is answered, and the message is in the inbox once', async (t) => {
     const { store } = await open();
     t.after(() => store.close());
