@@ -159,7 +159,9 @@ BEGIN
   IF COALESCE(cur, 0) <> tok THEN
     RAISE EXCEPTION USING ERRCODE = 'EE001', MESSAGE = format('token %s, current %s', tok, COALESCE(cur, 0));
   END IF;
-  SELECT s.version, s.snapshot, s.snapshot_version INTO head, old_snap, old_snap_v
+  -- The stored snapshot only when this write keeps it (a workflow's every write replaces it: read,
+  -- a large one was detoasted for nothing).
+  SELECT s.version, CASE WHEN snap IS NULL THEN s.snapshot END, s.snapshot_version INTO head, old_snap, old_snap_v
     FROM ${p}state s WHERE s.kind = k AND s.key = ky;
   IF COALESCE(head, 0) <> expected THEN
     RAISE EXCEPTION USING ERRCODE = 'EE002', MESSAGE = format('expected version %s, stored %s', expected, COALESCE(head, 0));
@@ -189,10 +191,13 @@ BEGIN
     DELETE FROM ${p}inbox WHERE kind = k AND key = ky AND id = done_id;
   END IF;
   -- Reminder changes made with this write (a durable machine's timeouts): fenced by its token
-  -- above, and undone with it if anything fails.
-  IF rems IS NOT NULL THEN
+  -- above, and undone with it if anything fails. Each statement only when it has something to do
+  -- (a workflow's start puts its keep-alive reminder and cancels none, its end the reverse).
+  IF COALESCE(jsonb_array_length(rems->'cancel'), 0) > 0 THEN
     DELETE FROM ${p}reminders WHERE kind = k AND key = ky
       AND name IN (SELECT jsonb_array_elements_text(rems->'cancel'));
+  END IF;
+  IF COALESCE(jsonb_array_length(rems->'put'), 0) > 0 THEN
     INSERT INTO ${p}reminders (kind, key, name, shard, due_at, every_ms, cron, location, payload, gen)
       SELECT k, ky, x.name, x.shard, x.due_at, x.every_ms, x.cron, x.location, x.payload, x.gen
       FROM jsonb_to_recordset(rems->'put') AS x(name TEXT, shard INT, due_at BIGINT, every_ms BIGINT,
