@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
 import { Actor, ProcessID, type Atom, type PID } from '../src/index.js';
-import { Heartbeat, PROBE_AFTER_LEAD } from '../src/net/proto/heartbeat.js';
+import { Heartbeat, PROBE_AFTER_FOLLOW, PROBE_AFTER_LEAD } from '../src/net/proto/heartbeat.js';
 import { NetworkFlags } from '../src/net/index.js';
 import { connectionTo, heartbeatOf, netPair } from './net_helpers.js';
 
@@ -72,4 +72,42 @@ test('one probe per silence: a silent peer gets one probe, then is declared down
   const probes = events.filter((e) => e === 'probe').length;
   assert.ok(probes >= 1 && probes <= 1 + beat.resumed, `${events.join(', ')} (resumed ${beat.resumed})`);
   assert.equal(events.at(-1), 'stalled');
+});
+
+test('a peer that answers each probe within half the timeout is not declared down, though its silence before the probe and the answer together pass the timeout (issue 93)', async () => {
+  // A peer that only reads (a gateway hearing a stream of publishes) says nothing until probed;
+  // the follower probes after 0.7 of the timeout. This peer then takes 0.4 of it to answer (its
+  // event loop held by a long turn): 1.1 timeouts of silence in all. Before, the silence alone
+  // counted and the peer was declared down 0.3 of the timeout after the probe; a node forgives
+  // its own pause up to half the timeout, and now its peers do too.
+  const timeout = 3000;
+  const events: string[] = [];
+  const answers: ReturnType<typeof setTimeout>[] = [];
+  const host = {
+    bytesIn: 0,
+    probe: () => {
+      events.push('probe');
+      answers.push(
+        setTimeout(() => {
+          host.bytesIn += 8;
+          events.push('answer');
+        }, timeout * 0.4),
+      );
+    },
+    stalled: () => events.push('stalled'),
+  };
+  const beat = new Heartbeat(host, timeout, PROBE_AFTER_FOLLOW);
+  try {
+    await eventually(
+      () => events.includes('stalled') || events.filter((e) => e === 'answer').length >= 3,
+      'three late answers',
+      {
+        timeoutMs: 60_000,
+      },
+    );
+  } finally {
+    beat.stop();
+    for (const a of answers) clearTimeout(a);
+  }
+  assert.ok(!events.includes('stalled'), events.join(', '));
 });

@@ -571,12 +571,14 @@ export interface NetworkOptions {
   /**
    * Stalled-peer detection, in milliseconds (default 15000; 0 = off; an integer ≥ 0, else
    * ErrIncorrect). A connection is declared down (its watchers get ErrNoConnection, pending calls
-   * fail) when nothing has been read from the peer for this long. The connection checks every
-   * quarter of it; one that has read nothing for two checks sends a heartbeat (an empty
-   * `MessageUpdateCache` control request) that the peer's network layer answers — Go Ergo 3.2
-   * nodes included — so only the peer's own bytes count, never ours that the kernel accepted.
+   * fail) when nothing has been read from the peer for this long and the heartbeat it was sent
+   * had half of it to be answered (a peer paused for less than half is never taken for a dead
+   * one). The connection checks every 32nd of it; one that has read nothing for 0.5–0.7 of it
+   * sends a heartbeat (an 8-byte probe frame to an ergo-ts node, an empty `MessageUpdateCache`
+   * control request to others) that the peer's network layer answers — Go Ergo 3.2 nodes
+   * included — so only the peer's own bytes count, never ours that the kernel accepted.
    * One heartbeat per peer whatever its pool links, none while the peer speaks.
-   * Detection comes between this timeout and 1.5× it after the last byte read, on both sides of
+   * Detection comes between this timeout and 1.2× it after the last byte read, on both sides of
    * a stall or a silent partition when both are ergo-ts nodes. Port extension: Go Ergo has no
    * heartbeat of its own (docs/networking.md, "Stalled peers").
    */

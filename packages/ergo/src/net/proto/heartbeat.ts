@@ -18,17 +18,27 @@
 // follows (0.7): an idle pair makes one exchange per silence, not one from each side (issue 64:
 // before, checks every quarter of the timeout made both sides probe after half of it, at the
 // same check when they ran in one process, with a request and answer of about 100 bytes each;
-// the idle bytes of a 100-node cluster were ×3 Erlang's). The fine checks let the probe go late
-// and still leave the answer about 6 s of a 15 s timeout.
+// the idle bytes of a 100-node cluster were ×3 Erlang's).
+//
+// The peer is declared down when nothing was read from it for the timeout **and** the probe of
+// that silence went unanswered for at least half the timeout (ANSWER_WINDOW). The silence before
+// the probe is not the peer's fault: nothing asked it anything, and a peer that only reads (a
+// gateway hearing a stream of publishes) has nothing to say. Counting it, a follower's probe at
+// 0.7 of the timeout left the peer 0.3 of it (4.5 s of 15) to answer: a peer whose event loop was
+// held that long — a GC, a long turn on a starved host — was reset, though a node forgives its own
+// pause up to half the timeout (below). Issue 93: at 100,000 tabs the server node reset two busy
+// gateways' connections so. Now the peer has half the timeout from the probe, as it forgives
+// itself; a dead peer is declared down between 1 and 1.2 timeouts after its last byte (1 with a Go
+// peer, probed at half).
 //
 // The checks of every connection with the same interval share one timer per process (a
 // {@link CheckClock}): a node with N idle peers runs its checks in one timer wake, not N (issue
 // 49). The probes and their answers are still a wake each; they, not the timers, are what an
 // idle cluster's CPU goes to (docs/scale.md, "A hundred nodes").
 //
-// Detection comes between the timeout and a 32nd more after the last byte read. A node that was
-// itself not running (its own event loop blocked, a GC pause, SIGSTOP) for half the timeout gives
-// its peers a fresh timeout when it resumes instead of blaming them for its own silence.
+// A node that was itself not running (its own event loop blocked, a GC pause, SIGSTOP) for half
+// the timeout gives its peers a fresh timeout when it resumes instead of blaming them for its own
+// silence.
 
 /**
  * The timer behind every {@link Heartbeat} of one check interval in this process: one
@@ -82,7 +92,7 @@ class CheckClock {
   }
 }
 
-/** Checks in one timeout: fine enough that a probe can go late and still leave time for its answer. */
+/** Checks in one timeout: a probe goes within half a check of its time, a down within a check of its. */
 export const CHECKS_PER_TIMEOUT = 32;
 
 /**
@@ -96,6 +106,11 @@ export const PROBE_AFTER_LEAD = 0.6;
 export const PROBE_AFTER_FOLLOW = 0.7;
 /** See {@link PROBE_AFTER_LEAD}. */
 export const PROBE_AFTER_ALONE = 0.5;
+/**
+ * The part of the timeout a peer has to answer a probe before it is declared down (besides the
+ * whole timeout without a byte read): half, what a node forgives its own pause.
+ */
+export const ANSWER_WINDOW = 0.5;
 
 /** What the heartbeat needs from its connection. */
 export interface HeartbeatHost {
@@ -132,6 +147,8 @@ export class Heartbeat {
   #lastTick: number;
   /** A probe went for the current silence. */
   #probed = false;
+  /** performance.now() when it went. */
+  #probedAt = 0;
   /** Probes sent (for tests and diagnostics). */
   probes = 0;
   /** Checks that found this node had not run for half the timeout (each starts the silence over: one more probe at most). */
@@ -180,7 +197,8 @@ export class Heartbeat {
       this.#probed = false;
     }
     const silent = now - this.#heardAt;
-    if (silent >= this.#timeout) {
+    // Down once the whole timeout passed without a byte and the probe had half of it to be answered.
+    if (silent >= this.#timeout && this.#probed && now - this.#probedAt >= this.#timeout * ANSWER_WINDOW) {
       this.stop();
       h.stalled(silent);
       return;
@@ -189,6 +207,7 @@ export class Heartbeat {
     // spares the probe.
     if ((!this.#probed && silent >= this.#probeAfter - this.#interval / 2) || selfStalled) {
       this.#probed = true;
+      this.#probedAt = now;
       this.probes++;
       h.probe();
     }
