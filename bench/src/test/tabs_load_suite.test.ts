@@ -15,6 +15,7 @@ import {
   nClusterFrames,
   nClusterJoin,
   nClusterLoop,
+  nClusterLoopMax,
   nClusterRss,
   nClusterRtt,
   nClusterSlowest,
@@ -54,6 +55,7 @@ test('tabs_cluster: 12 tabs over 2 gateway nodes, every row, one ENP message per
     nClusterCpu(TABS, 2),
     nClusterFrames(2),
     nClusterLoop(TABS, 2),
+    nClusterLoopMax(TABS, 2),
     nClusterRtt(TABS, 2),
     nClusterSlowest(TABS, 2),
   ]) {

@@ -10,19 +10,13 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { Duplex } from 'node:stream';
 
 import {
-  Actor,
   attachProtocol,
   ErrIncorrect,
   ErrNoConnection,
-  MessageDownEvent,
-  MessageNodeDown,
   PID,
   ProcessID,
-  TerminateReasonNormal,
   toError,
   type Alias,
-  type HandlerResult,
-  type MessageEvent,
   type Atom,
   type Core,
   type Node,
@@ -30,7 +24,15 @@ import {
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
 import { EnpBridge, erlangBridge, type TabEnpOptions, type TabErlangOptions } from './enp_bridge.js';
-import { EventHub, HubDropTab, HubRequest, hubEvent } from './event_hub.js';
+import {
+  EventHub,
+  GatewayRelay,
+  HubDropTab,
+  HubRequest,
+  hubEvent,
+  type HubRelay,
+  type RelayHost,
+} from './event_hub.js';
 import { DEFAULT_FAN_OUT_SLICE, DEFAULT_INBOUND_SLICE, FanOutQueue, InboundSlices } from './slices.js';
 import { applyFrame } from './frame_inbound.js';
 import {
@@ -104,6 +106,13 @@ export interface TabGatewayOptions {
   /** How long a tab that lost its socket keeps its name and processes (ms, default 30 000). */
   reconnectWindow?: number;
   /**
+   * How long the gateway subscribes again to another node's event whose connection it lost (ms,
+   * default 30 000; 0: not at all) before the tabs' subscriptions end with the connection's
+   * reason. Within it the tabs stay subscribed: back with the event's buffered publishes they
+   * missed, or ended with ERR_TAB_EVENTS_MISSED when the buffer does not reach back (event_hub.ts).
+   */
+  eventRetryWindow?: number;
+  /**
    * How long a new socket may take to say hello (ms, default 10 000), counted in the time the
    * gateway's event loop was free: a wait the loop overran (a join storm, a long task) is waited
    * again for as long as it was overrun, up to HELLO_WAIT_LIMIT times this in all, and judged only
@@ -159,34 +168,7 @@ export interface TabGateway {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/**
- * Mail of the gateway's relay: frames from server nodes, node-down notices, and the event hub's
- * work (subscriptions to other nodes' events on behalf of tabs, and their publishes).
- */
-class GatewayRelay extends Actor {
-  constructor(private readonly gw: Gateway) {
-    super();
-  }
-  override init(): void {
-    this.monitorNodes();
-  }
-  override handleMessage(from: PID, message: unknown): HandlerResult {
-    if (message === RELAY_STOP) return TerminateReasonNormal;
-    if (message instanceof Uint8Array) this.gw.fromServer(from, message);
-    else if (message instanceof HubRequest) this.gw.hub.request(this, message);
-    else if (message instanceof HubDropTab) this.gw.hub.dropTab(this, message.tab);
-    else if (message instanceof MessageDownEvent) this.gw.hub.ended(message.event, message.reason);
-    else if (message instanceof MessageNodeDown) this.gw.serverDown(message.name);
-  }
-  override handleEvent(m: MessageEvent): void {
-    this.gw.hub.published(m);
-  }
-  override terminate(): void {
-    this.gw.relayEnded(this.pid);
-  }
-}
-
-class Gateway implements TabGateway {
+class Gateway implements TabGateway, RelayHost {
   readonly sessions = new Map<string, TabSession>();
   readonly hub: EventHub;
   readonly #bySecret = new Map<string, TabSession>();
@@ -222,12 +204,14 @@ class Gateway implements TabGateway {
     private readonly options: TabGatewayOptions,
   ) {
     this.#limits = resolveLimits(DEFAULT_TAB_LIMITS, options.limits);
-    this.hub = new EventHub(node.log);
     this.#window = options.reconnectWindow ?? 30_000;
+    const eventRetry = options.eventRetryWindow ?? 30_000;
+    this.hub = new EventHub(node.log, eventRetry);
     this.#hello = options.helloTimeout ?? 10_000;
     const refusalLog = options.refusalLogInterval ?? 5_000;
     for (const [k, v] of [
       ['reconnectWindow', this.#window],
+      ['eventRetryWindow', eventRetry],
       ['helloTimeout', this.#hello],
       ['refusalLogInterval', refusalLog],
     ] as const)
@@ -252,6 +236,15 @@ class Gateway implements TabGateway {
 
   get log() {
     return this.node.log;
+  }
+
+  post(message: unknown): void {
+    if (this.#relay === null) return;
+    try {
+      this.node.send(this.#relay, message);
+    } catch (e) {
+      this.log.warning('tab relay: a message not posted: %s', toError(e).message);
+    }
   }
 
   /** The relay `pid` ended (the node stops, or the gateway): nothing is sent to it after. */
@@ -645,10 +638,12 @@ class Gateway implements TabGateway {
   }
 
   /** Server node `node` went down: tabs that spoke with it hear so. */
-  serverDown(node: string): void {
+  serverDown(relay: HubRelay, node: string): void {
     if (gatewayOfTab(node) !== undefined) return;
     for (const s of this.sessions.values()) {
       if (!s.deletePeer(node)) continue;
+      // Its node fires the tab's own watches of that node's events: the hub's go too.
+      this.hub.dropTabNode(relay, s, node);
       try {
         s.deliverFrame([Op.NodeDown, this.node.name, s.name, node, errorToWire(ErrNoConnection)]);
       } catch (e) {

@@ -2,6 +2,7 @@
 // gateway and the server nodes' routes live here; the tab's side is `@ergo-ts/tabs/tab` (also
 // re-exported here for simulated tabs in Node).
 export { createTabGateway, type TabGateway, type TabGatewayOptions, type TabRequest } from './gateway.js';
+export { ErrTabEventsMissed } from './event_hub.js';
 export type { TabEnpOptions, TabErlangEndpoint, TabErlangOptions } from './enp_bridge.js';
 export { attachTabRoutes, type TabRoutes, type TabRoutesOptions } from './routes.js';
 export type { TabGrant, TabProtocolCheck, TabRefusal } from './grant.js';
