@@ -54,6 +54,7 @@ const lastWarnings: string[] = [];
 const output = {
   write(line: string): boolean {
     warnings++;
+    process.stderr.write(`[gateway ${index} pid ${process.pid}] ${line}`);
     if (lastWarnings.push(line.trim()) > 5) lastWarnings.shift();
     return true;
   },

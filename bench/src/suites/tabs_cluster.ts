@@ -59,6 +59,8 @@ export const nClusterCpu = (n: number, g: number): string => `gateways' CPU per 
 export const nClusterFrames = (g: number): string => `ENP messages per gateway per publish (${g} gateways)`;
 export const nClusterLoop = (n: number, g: number): string =>
   `gateways' event-loop delay during publishes to ${n} tabs over ${g} (p99, worst gateway)`;
+export const nClusterLoopMax = (n: number, g: number): string =>
+  `gateways' longest event-loop delay during publishes to ${n} tabs over ${g} (max, worst gateway)`;
 export const nClusterRtt = (n: number, g: number): string =>
   `round trip during publishes to ${n} tabs over ${g} gateways (p99)`;
 export const nClusterSlowest = (n: number, g: number): string =>
@@ -77,6 +79,16 @@ class Publisher extends Actor {
     this.sendEvent('news', this.token, seq);
   }
 }
+
+/** The server node's warning and error lines (the last few), for {@link unheard}. */
+const serverWarnings: string[] = [];
+const serverLog = {
+  write(line: string): boolean {
+    process.stderr.write(`[server node] ${line}`);
+    if (serverWarnings.push(line.trim()) > 10) serverWarnings.shift();
+    return true;
+  },
+};
 
 /** A gateway node's process and its IPC (one request of each op at a time). */
 class GatewayNode {
@@ -135,6 +147,8 @@ async function unheard(header: string, clients: Clients[], gws: GatewayNode[]): 
       `  gateway ${i}: ${d.tabs} sessions, ${d.away} away, most queued ${d.queuedMax} B, connection to the server node up ${usage[i]!.serverUpS} s, ${d.warnings} warnings${d.lastWarnings.map((w) => `\n    ${w}`).join('')}`,
     ),
   );
+  if (serverWarnings.length > 0)
+    lines.push(`  the server node's last warnings:${serverWarnings.map((w) => `\n    ${w}`).join('')}`);
   return new Error(lines.join('\n'));
 }
 
@@ -142,7 +156,9 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
   const g = Math.max(2, Math.ceil(n / GATEWAY_TABS));
   const share = (i: number, of: number, total: number): number => Math.floor(total / of) + (i < total % of ? 1 : 0);
   const node = await startNode(`bench_tabs_srv_${process.pid}@localhost`, {
-    log: { defaultLogger: { disable: true } },
+    // Its warnings (a gateway's connection declared down, lost, refused) name why a gateway lost
+    // the event: kept and printed with an unheard publish, and written to stderr as they come.
+    log: { defaultLogger: { output: serverLog, filter: ['warning', 'error', 'panic'] } },
     network: { cookie: CLUSTER_COOKIE, acceptors: [{ port: 0 }], registrar: null },
   });
   const pub = await node.spawnRegister('news', Publisher);
@@ -207,6 +223,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     const cpus: number[] = [];
     const frames: number[] = [];
     const loops: number[] = [];
+    const loopsMax: number[] = [];
     const p99s: number[] = [];
     const slowest: number[] = [];
     let seq = 0;
@@ -246,6 +263,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
         cpus.push(u1.reduce((a, u, i) => a + u.cpuUs - u0[i]!.cpuUs, 0) / joinedTabs);
         frames.push(Math.max(...u1.map((u, i) => u.enpIn - u0[i]!.enpIn)));
         loops.push(Math.max(...u1.map((u) => u.loopP99Ms)));
+        loopsMax.push(Math.max(...u1.map((u) => u.loopMaxMs)));
         rtts.push(...during);
         slowest.push(quantile(during, 1));
       }
@@ -266,6 +284,10 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     row(report, 'ergo-ts', nClusterLoop(n, g), 'ms', loops, {
       better: 'lower',
       note: 'monitorEventLoopDelay in each gateway over each publish (10 ms resolution, included); the worst gateway',
+    });
+    row(report, 'ergo-ts', nClusterLoopMax(n, g), 'ms', loopsMax, {
+      better: 'lower',
+      note: "the longest event-loop delay of any gateway over each publish (a peer's heartbeat answer waits that long)",
     });
     row(report, 'ergo-ts', nClusterRtt(n, g), 'ms', p99s, {
       better: 'lower',
