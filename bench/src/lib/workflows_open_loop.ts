@@ -72,6 +72,8 @@ export interface PhaseOutcome {
   /** When the last arrival was issued, and when the drain ended (ms from the start). */
   issuedUntil: number;
   endedAt: number;
+  /** The start on `performance.now()`'s clock: an event timed during the phase is `performance.now() − t0` in its terms. */
+  t0: number;
 }
 
 /** Adds one to `m[k]`. */
@@ -142,8 +144,9 @@ export async function openLoop(
     unsettled: 0,
     issuedUntil: 0,
     endedAt: 0,
+    t0: performance.now(),
   };
-  const t0 = performance.now();
+  const t0 = out.t0;
   const settled: Promise<void>[] = [];
   let pending = 0;
   let k = 0;

@@ -53,10 +53,16 @@ function forkMember(env: NodeJS.ProcessEnv, log: string): Member {
 }
 
 /**
- * Starts the three members and the API node on the database at `url` (tables prefixed per run),
- * the steps writing to `effects` (a pool on the same database); `dir` holds the members' logs.
+ * Starts the three members and the API node on the store at `url` (tables prefixed per run), the
+ * steps writing to `effects`, a pool on `effectsUrl` (by default the store's own database; the
+ * failover row keeps it apart, so only the store fails over); `dir` holds the members' logs.
  */
-export async function startErgoOverload(url: string, effects: Pool, dir: string): Promise<OverloadTarget> {
+export async function startErgoOverload(
+  url: string,
+  effects: Pool,
+  dir: string,
+  effectsUrl = url,
+): Promise<OverloadTarget> {
   const tag = `${process.pid}`;
   const names = Array.from({ length: MEMBERS }, (_, i) => `wfo${String.fromCharCode(97 + i)}${tag}@localhost`);
   const apiName = `wfoapi${tag}@localhost`;
@@ -68,7 +74,7 @@ export async function startErgoOverload(url: string, effects: Pool, dir: string)
     forkMember(
       {
         WF_PG_URL: url,
-        WF_EFFECTS_URL: url,
+        WF_EFFECTS_URL: effectsUrl,
         ERGO_NAME: n,
         ERGO_PORT: String(ports[i]),
         ERGO_PREFIX: prefix,

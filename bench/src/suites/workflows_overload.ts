@@ -1,6 +1,8 @@
 // Durable-execution engines offered more than they can do (`--only=workflows-overload`, issue 89;
 // `--only=workflows-order-spike`, issue 95; `--only=workflows-overload-kill`, a member killed -9 at
-// 2× capacity: lib/workflows_overload_kill.ts). The rows and how they are taken:
+// 2× capacity: lib/workflows_overload_kill.ts; `--only=workflows-overload-failover`, the primary of
+// a Patroni cluster killed -9 at 2× capacity: lib/workflows_overload_failover.ts, where Debian's
+// patroni, haproxy and etcd-server are installed). The rows and how they are taken:
 // lib/workflows_overload_rows.ts; the open-loop driver: lib/workflows_open_loop.ts; each engine's
 // set-up: lib/workflows_overload_ergo.ts (three members + a client-only API node) and
 // lib/workflows_overload_peers.ts (Restate, DBOS). Each engine runs in its own bench child with a
@@ -14,25 +16,31 @@ import { join } from 'node:path';
 
 import pg from 'pg';
 
-import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
+import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import { benchPostgres, pkgVersion, unloadable } from '../lib/workflows_setup.js';
 import type { OverloadTarget } from '../lib/workflows_open_loop.js';
 import { measureOrderSpike, measureOverload } from '../lib/workflows_overload_rows.js';
-import { measureKill } from '../lib/workflows_overload_kill.js';
+import { killFigures, measureKill } from '../lib/workflows_overload_kill.js';
+import { measurePgHaFailover, pgHaFigures } from '../lib/workflows_overload_failover.js';
 import { EFFECTS_DDL } from '../net/workflows_overload_kinds.js';
 
 /** The open-loop row's columns. */
 export const PEERS = ['ergo-ts', 'restate', 'dbos'] as const;
 
 /**
- * Two scenarios: the open-loop row for each engine (about a minute each, longer when an engine
- * collapses and its drain runs on), and the order spike on ergo-ts (its phases, then the drain).
+ * The open-loop row for each engine (about a minute each, longer when an engine collapses and its
+ * drain runs on), and on ergo-ts the order spike (its phases, then the drain), a member's kill at
+ * 2× and the store's failover at 2× (three rounds on a Patroni cluster of its own).
  */
 export const scenarios: ScenarioSpec[] = [
   { id: 'workflows-overload', peers: [...PEERS], timeout: 900 },
   { id: 'workflows-order-spike', peers: ['ergo-ts'], timeout: 600 },
   { id: 'workflows-overload-kill', peers: ['ergo-ts'], timeout: 600 },
+  { id: 'workflows-overload-failover', peers: ['ergo-ts'], timeout: 1200 },
 ];
+
+/** Issue 89's goals: a member's kill -9 back within 10 s, a store failover's engine's part ≤ 1 s. */
+export const figures: FigureSpec[] = [...killFigures, ...pgHaFigures];
 
 /** Starts `peer`'s engine on `url` (its effects pool `effects`), or says why it cannot run. */
 async function startTarget(peer: string, url: string, effects: pg.Pool, dir: string): Promise<OverloadTarget | string> {
@@ -87,6 +95,7 @@ export async function workflowsOverloadSuite(report: Report, ctx?: SuiteContext)
           ...PEERS.map((peer) => ({ scenario: 'workflows-overload', peer })),
           { scenario: 'workflows-order-spike', peer: 'ergo-ts' },
           { scenario: 'workflows-overload-kill', peer: 'ergo-ts' },
+          { scenario: 'workflows-overload-failover', peer: 'ergo-ts' },
         ]
       : [{ scenario: c.scenario ?? 'workflows-overload', peer: c.peer }];
   for (const { scenario, peer } of runs) {
@@ -101,6 +110,11 @@ export async function workflowsOverloadSuite(report: Report, ctx?: SuiteContext)
     effects.on('error', () => undefined);
     try {
       for (const ddl of EFFECTS_DDL) await effects.query(ddl);
+      if (scenario === 'workflows-overload-failover') {
+        // Its own store (a Patroni cluster), the effects on this server.
+        await measurePgHaFailover((row) => report({ ...row, peer }), c, { effects, effectsUrl: db.url, dir });
+        continue;
+      }
       const target = await startTarget(peer, db.url, effects, dir);
       if (typeof target === 'string') {
         console.error(target);
