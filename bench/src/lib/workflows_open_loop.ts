@@ -65,6 +65,8 @@ export interface PhaseOutcome {
   due: number[];
   /** Refused starts by code. */
   refused: Map<string, number>;
+  /** When each refusal came (ms from the start). */
+  refusedAt: number[];
   /** Workflows that failed after their start was accepted, by code. */
   failed: Map<string, number>;
   /** Arrivals still unsettled when the drain ended. */
@@ -140,6 +142,7 @@ export async function openLoop(
     latency: [],
     due: [],
     refused: new Map(),
+    refusedAt: [],
     failed: new Map(),
     unsettled: 0,
     issuedUntil: 0,
@@ -162,7 +165,10 @@ export async function openLoop(
             out.latency.push(now - due);
             out.due.push(due);
           },
-          (e: unknown) => bump(e instanceof Refused ? out.refused : out.failed, codeOf(e)),
+          (e: unknown) => {
+            if (e instanceof Refused) out.refusedAt.push(performance.now() - t0);
+            bump(e instanceof Refused ? out.refused : out.failed, codeOf(e));
+          },
         )
         .finally(() => pending--),
     );

@@ -62,6 +62,7 @@ export async function startErgoOverload(
   effects: Pool,
   dir: string,
   effectsUrl = url,
+  extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<OverloadTarget> {
   const tag = `${process.pid}`;
   const names = Array.from({ length: MEMBERS }, (_, i) => `wfo${String.fromCharCode(97 + i)}${tag}@localhost`);
@@ -80,6 +81,7 @@ export async function startErgoOverload(
         ERGO_PREFIX: prefix,
         ERGO_MEMBERS: names.join(','),
         ERGO_ROUTES: routes,
+        ...extraEnv,
       },
       join(dir, `member-${i}.log`),
     ),

@@ -117,11 +117,67 @@ interface Kill {
   seen: Promise<{ promoted: number; routed: number } | { error: unknown }>;
 }
 
+/** How often the members print their figures (net/workflows_overload_member.ts, ERGO_STATS_MS). */
+const STATS_MS = 500;
+
+/** One member's figures at one time (a `stats` line). */
+interface StatsLine {
+  member: string;
+  at: number;
+  load?: {
+    activeRuns: number;
+    startsWaiting: number;
+    startsRefused: number;
+    retryAfterMs: number;
+    stepsWaiting: number;
+  };
+  active?: number;
+  activations?: number;
+  stopped?: number;
+  storeInFlight: number;
+  storeOldestMs: number;
+}
+
+/**
+ * The members' figures per second from 2 s before the kill (`killWall`, epoch ms) to 12 s after:
+ * runs working / starts waiting / starts refused / activations begun / activations ended / store
+ * operations in flight and the oldest one's age (ms), summed over the members (the oldest: their
+ * largest), each second's last line of each member; counts since the previous second.
+ */
+function statsTimeline(lines: readonly string[], from: number, killWall: number): string {
+  const all: StatsLine[] = [];
+  for (const l of lines.slice(from)) {
+    const m = /^stats (\S+) (\d+) (.*)$/.exec(l);
+    if (m !== null)
+      all.push({ member: m[1]!, at: Number(m[2]), ...(JSON.parse(m[3]!) as Omit<StatsLine, 'member' | 'at'>) });
+  }
+  const last = (member: string, until: number): StatsLine | undefined =>
+    all.filter((x) => x.member === member && x.at <= until).at(-1);
+  const members = [...new Set(all.map((x) => x.member))];
+  const out: string[] = [];
+  for (let s = -2; s <= 12; s++) {
+    const now = members.map((m) => last(m, killWall + s * 1000)).filter((x) => x !== undefined);
+    const then = members.map((m) => last(m, killWall + (s - 1) * 1000));
+    const sum = (f: (x: StatsLine) => number): number => now.reduce((a, x) => a + f(x), 0);
+    const delta = (f: (x: StatsLine) => number): number =>
+      now.reduce((a, x) => {
+        const p = then.find((y) => y?.member === x.member);
+        return a + f(x) - (p === undefined ? 0 : f(p));
+      }, 0);
+    out.push(
+      `${s}s ${sum((x) => x.load?.activeRuns ?? 0)}/${sum((x) => x.load?.startsWaiting ?? 0)}/` +
+        `${delta((x) => x.load?.startsRefused ?? 0)}/${delta((x) => x.activations ?? 0)}/${delta((x) => x.stopped ?? 0)}/` +
+        `${sum((x) => x.storeInFlight)}/${Math.max(0, ...now.map((x) => x.storeOldestMs))}`,
+    );
+  }
+  return out.join(', ');
+}
+
 /** Member log lines since `from`, counted by their text with numbers and names blanked: the top few. */
 function logSummary(lines: readonly string[], from: number): string {
   const counts = new Map<string, number>();
   for (const l of lines.slice(from)) {
-    if (l.trim() === '') continue;
+    if (l.trim() === '' || l.startsWith('stats ')) continue;
     const key = l
       .replace(/^\S+\s+\S+\s+/, '')
       .replace(/<[^>]*>|"[^"]*"|\d+/g, '#')
@@ -151,7 +207,7 @@ export async function measurePgHaFailover(
   }
   const ha = await startPgHa({ settings: { fsync: 'on', full_page_writes: 'on' } });
   try {
-    const target = await startErgoOverload(ha.url, o.effects, o.dir, o.effectsUrl);
+    const target = await startErgoOverload(ha.url, o.effects, o.dir, o.effectsUrl, { ERGO_STATS_MS: String(STATS_MS) });
     try {
       await rounds(report, ctx, ha, target);
     } finally {
@@ -196,7 +252,9 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
       },
       Math.round(windowMs / 3),
     );
-    const out = await openLoop([{ rate: 2 * cap.rate, ms: windowMs }], z.drainMs, (k) => target.load(tag, `${tag}.${k}`));
+    const out = await openLoop([{ rate: 2 * cap.rate, ms: windowMs }], z.drainMs, (k) =>
+      target.load(tag, `${tag}.${k}`),
+    );
     clearTimeout(timer);
     lag.disable();
     const kill = fired.kill;
@@ -217,7 +275,14 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
       windowMs,
       1000,
     );
-    const logs = logSummary(target.memberLogs?.() ?? [], logFrom);
+    const memberLines = target.memberLogs?.() ?? [];
+    const logs = logSummary(memberLines, logFrom);
+    const figures = statsTimeline(memberLines, logFrom, kill.wall);
+    const refusedPerS = buckets(
+      out.refusedAt.filter((d) => d <= windowMs),
+      windowMs,
+      1000,
+    );
     const line =
       `round ${r}: primary ${old.name} killed -9 at ${r3(killAt / 1000)} s; Patroni named the new primary ` +
       `${r3(outage)} ms later (its history: ${history === undefined ? '?' : r3(history - kill.wall)} ms), HAProxy ` +
@@ -228,7 +293,12 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
       `unsettled ${out.unsettled}; effects run again ${again}; the client's event-loop delay p99 ` +
       `${r3(lag.percentile(99) / 1e6)} ms; completions per s [${perS.join(', ')}]`;
     console.error(`overload failover: ${line}`);
-    console.error(`overload failover: round ${r}: members' log lines since the kill: ${logs || 'none'}`);
+    console.error(`overload failover: round ${r}: members' log lines in the round: ${logs || 'none'}`);
+    console.error(`overload failover: round ${r}: starts refused per s [${refusedPerS.join(', ')}]`);
+    console.error(
+      `overload failover: round ${r}: the members per s from the kill (runs working/starts waiting/refused/` +
+        `activations begun/ended/store ops in flight/oldest ms): ${figures}`,
+    );
     done.push({
       rec,
       outage,
@@ -258,8 +328,22 @@ function reportRows(report: Report, cap: number, windowMs: number, done: readonl
     `synchronous_mode, ttl 10, loop_wait 1), HAProxy 2.6, PostgreSQL 15 fsync on; the effects on a PostgreSQL ` +
     `of their own; ${what}; a median round: ${mid.line}`;
   const row = (name: string, xs: number[], unit: string, better: 'lower' | 'higher', n?: string): void =>
-    report({ group: G_PGHA, name, value: median(xs), samples: xs, unit, better, ...(n === undefined ? {} : { note: n }) });
-  row('completed/s before the kill', done.map((d) => d.rec.before), 'workflows/s', 'higher', note);
+    report({
+      group: G_PGHA,
+      name,
+      value: median(xs),
+      samples: xs,
+      unit,
+      better,
+      ...(n === undefined ? {} : { note: n }),
+    });
+  row(
+    'completed/s before the kill',
+    done.map((d) => d.rec.before),
+    'workflows/s',
+    'higher',
+    note,
+  );
   row(
     N_PGHA_OUTAGE,
     done.map((d) => d.outage),
@@ -268,7 +352,12 @@ function reportRows(report: Report, cap: number, windowMs: number, done: readonl
     `Patroni's REST /primary polled every 20 ms by the client; per round Patroni's own history time / HAProxy ` +
       `routing to it (ms from the kill): ${done.map((d) => `${d.history === undefined ? '?' : Math.round(d.history)}/${Math.round(d.routed)}`).join(', ')}`,
   );
-  row(N_PGHA_FIRST, done.map((d) => d.rec.firstDone), 'ms', 'lower');
+  row(
+    N_PGHA_FIRST,
+    done.map((d) => d.rec.firstDone),
+    'ms',
+    'lower',
+  );
   // Not back within the window: its rest after the kill stands in (and the note says so).
   const backs = done.map((d) => (Number.isNaN(d.rec.back) ? rest : d.rec.back));
   const backNote =
@@ -284,9 +373,34 @@ function reportRows(report: Report, cap: number, windowMs: number, done: readonl
     'kill → back to 90 % of the rate before, less kill → Patroni names the new primary: what HAProxy, the ' +
       "engine's pool and its runs add to the store's own outage",
   );
-  row('longest stretch with no completion after the kill', done.map((d) => d.gap), 'ms', 'lower');
-  row('completed/s from back to the end of the window', done.map((d) => d.afterBack), 'workflows/s', 'higher');
-  row('starts refused', done.map((d) => d.refused), 'starts', 'lower');
-  row('workflows failed after their start', done.map((d) => d.failed), 'workflows', 'lower');
-  row('effects run again', done.map((d) => d.again), 'effects', 'lower');
+  row(
+    'longest stretch with no completion after the kill',
+    done.map((d) => d.gap),
+    'ms',
+    'lower',
+  );
+  row(
+    'completed/s from back to the end of the window',
+    done.map((d) => d.afterBack),
+    'workflows/s',
+    'higher',
+  );
+  row(
+    'starts refused',
+    done.map((d) => d.refused),
+    'starts',
+    'lower',
+  );
+  row(
+    'workflows failed after their start',
+    done.map((d) => d.failed),
+    'workflows',
+    'lower',
+  );
+  row(
+    'effects run again',
+    done.map((d) => d.again),
+    'effects',
+    'lower',
+  );
 }

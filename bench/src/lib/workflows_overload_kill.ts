@@ -30,7 +30,9 @@ export const G_KILL = 'workflows overload: kill -9 of a member at 2× capacity';
 export const N_KILL_BACK = 'kill -9 → completions back to 90 % of the rate before (goal ≤ 10 s)';
 
 /** Issue 89's goal for the kill row: back to capacity within 10 s. */
-export const killFigures: FigureSpec[] = [{ group: G_KILL, name: N_KILL_BACK, target: { value: 10_000, better: 'lower' } }];
+export const killFigures: FigureSpec[] = [
+  { group: G_KILL, name: N_KILL_BACK, target: { value: 10_000, better: 'lower' } },
+];
 
 /** Rounds to 3 significant figures for notes. */
 const r3 = (x: number): string => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : String(x));

@@ -7,7 +7,9 @@
 //
 // The node logs at 'warning' to stdout, which the parent writes to a file: a step attempt's
 // failure ("step ship attempt 3 failed: … sent no heartbeat for 5000 ms") is a warning, and the
-// order row counts them there, as issue 95 counted them in its members' logs. Tells the parent
+// order row counts them there, as issue 95 counted them in its members' logs. With ERGO_STATS_MS
+// (the failover row), it also prints every that many ms a line `stats <name> <epoch ms> <json>`: its
+// workflow load, activations and store operations in flight, read back around a fault. Tells the parent
 // `{ ready: true }` once it sees every member; exits when the parent closes the IPC channel.
 
 import { startNode } from 'ergo-ts';
@@ -34,6 +36,22 @@ const node = await startNode(name, {
 });
 const entities = await startEntities(node, { store, kinds: [Load, Order], members });
 while (entities.members().length < members.length) await new Promise((r) => setTimeout(r, 50));
+
+const statsMs = Number(process.env.ERGO_STATS_MS);
+if (statsMs > 0)
+  setInterval(() => {
+    const s = entities.stats();
+    const k = s.kinds['overload-load'];
+    const line = {
+      load: s.workflowLoad,
+      active: k?.active,
+      activations: k?.activations,
+      stopped: k?.stopped,
+      storeInFlight: s.storeInFlight,
+      storeOldestMs: s.storeOldestInFlightMs,
+    };
+    console.log(`stats ${name} ${Date.now()} ${JSON.stringify(line)}`);
+  }, statsMs).unref();
 
 let stopping = false;
 process.on('disconnect', () => {
