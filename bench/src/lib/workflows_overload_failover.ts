@@ -23,7 +23,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { startPgHa, type PgHa } from '@ergo-ts/test-support';
-import type { Pool } from 'pg';
+import pg, { type Pool } from 'pg';
 
 import { median } from './measure.js';
 import { failoverMissing } from './pg_failover_row.js';
@@ -46,6 +46,7 @@ import { overloadSizes } from './workflows_overload_rows.js';
 export const G_PGHA = 'workflows overload: Patroni failover at 2× capacity';
 export const N_PGHA_OUTAGE = "primary kill -9 → Patroni names the new primary (the store's own outage)";
 export const N_PGHA_FIRST = "Patroni's promotion → first workflow completed";
+export const N_PGHA_PLAIN = 'primary kill -9 → a plain client commits through HAProxy again';
 export const N_PGHA_BACK = 'primary kill -9 → completions back to 90 % of the rate before';
 export const N_PGHA_PART = "engine's part (back to 90 % − the store's outage; goal ≤ 1 s)";
 
@@ -102,6 +103,8 @@ interface Round {
   outage: number;
   history: number | undefined;
   routed: number;
+  /** The plain client's figures (storeProbe). */
+  plain: { back: number; before: number; after: number };
   gap: number;
   afterBack: number;
   failed: number;
@@ -115,6 +118,57 @@ interface Kill {
   perf: number;
   wall: number;
   seen: Promise<{ promoted: number; routed: number } | { error: unknown }>;
+}
+
+/** One commit of the store probe: when it began and ended (performance.now()), and whether it committed. */
+interface ProbeCommit {
+  from: number;
+  to: number;
+  ok: boolean;
+}
+
+/**
+ * A plain client beside the engine: one connection through HAProxy committing a one-row insert
+ * every 100 ms (a new connection after a failure), so the store's own answer is timed apart from
+ * the engine's — when a client that is not the engine commits again after the kill, and how long
+ * a commit takes before and after it.
+ */
+function storeProbe(url: string): { stop(): Promise<ProbeCommit[]> } {
+  const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 2000 });
+  pool.on('error', () => undefined);
+  const commits: ProbeCommit[] = [];
+  let going = true;
+  const loop = (async () => {
+    await pool.query('create table if not exists probe (at timestamptz not null default now())').catch(() => {});
+    while (going) {
+      const from = performance.now();
+      const ok = await pool.query('insert into probe default values').then(
+        () => true,
+        () => false,
+      );
+      commits.push({ from, to: performance.now(), ok });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    async stop() {
+      going = false;
+      await loop;
+      await pool.end().catch(() => {});
+      return commits;
+    },
+  };
+}
+
+/** The probe's figures: kill → its first commit after the kill ended, and commit p50 before / after that. */
+function probeFigures(commits: readonly ProbeCommit[], kill: number): { back: number; before: number; after: number } {
+  const first = commits.find((c) => c.ok && c.from >= kill);
+  const p50 = (xs: ProbeCommit[]): number => median(xs.map((c) => c.to - c.from));
+  return {
+    back: first === undefined ? NaN : first.to - kill,
+    before: p50(commits.filter((c) => c.ok && c.from >= kill - 5000 && c.to < kill)),
+    after: first === undefined ? NaN : p50(commits.filter((c) => c.ok && c.from > first.to)),
+  };
 }
 
 /** How often the members print their figures (net/workflows_overload_member.ts, ERGO_STATS_MS). */
@@ -235,6 +289,7 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
     const logFrom = target.memberLogs?.().length ?? 0;
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
+    const probe = storeProbe(ha.url);
     // Set by the timer (a holder: a `let` assigned in a callback is not seen by the narrowing below).
     const fired: { kill?: Kill } = {};
     const timer = setTimeout(
@@ -257,6 +312,7 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
     );
     clearTimeout(timer);
     lag.disable();
+    const commits = await probe.stop();
     const kill = fired.kill;
     if (kill === undefined) throw new Error('failover row: the kill did not happen within the window');
     const seen = await kill.seen;
@@ -265,6 +321,7 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
     const outage = seen.promoted - kill.wall;
     const history = (await ha.history().catch(() => [])).filter((h) => h.at >= kill.wall - 1000).at(-1)?.at;
     const rec = recovery(out.done, killAt, killAt + outage, windowMs);
+    const plain = probeFigures(commits, kill.perf);
     const gap = longestGap(out.done, killAt, windowMs);
     const backAt = killAt + (Number.isNaN(rec.back) ? windowMs : rec.back);
     const afterBack =
@@ -286,7 +343,8 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
     const line =
       `round ${r}: primary ${old.name} killed -9 at ${r3(killAt / 1000)} s; Patroni named the new primary ` +
       `${r3(outage)} ms later (its history: ${history === undefined ? '?' : r3(history - kill.wall)} ms), HAProxy ` +
-      `routed ${r3(seen.routed - kill.wall)} ms; ${r3(rec.before)}/s before; first completion ${r3(rec.firstDone)} ms ` +
+      `routed ${r3(seen.routed - kill.wall)} ms, a plain client committed through it again ${r3(plain.back)} ms after ` +
+      `the kill (its commit p50 ${r3(plain.before)} ms before, ${r3(plain.after)} ms after); ${r3(rec.before)}/s before; first completion ${r3(rec.firstDone)} ms ` +
       `after the promotion; back to 90 % ${Number.isNaN(rec.back) ? 'not within the window' : `${r3(rec.back)} ms after the kill`} ` +
       `(engine's part ${r3(rec.part)} ms); longest stretch without a completion ${r3(gap)} ms; ` +
       `${r3(afterBack)}/s from then to the window's end; refused ${byCode(out.refused)}; failed ${byCode(out.failed)}; ` +
@@ -304,6 +362,7 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
       outage,
       history: history === undefined ? undefined : history - kill.wall,
       routed: seen.routed - kill.wall,
+      plain,
       gap,
       afterBack,
       failed: total(out.failed),
@@ -351,6 +410,15 @@ function reportRows(report: Report, cap: number, windowMs: number, done: readonl
     'lower',
     `Patroni's REST /primary polled every 20 ms by the client; per round Patroni's own history time / HAProxy ` +
       `routing to it (ms from the kill): ${done.map((d) => `${d.history === undefined ? '?' : Math.round(d.history)}/${Math.round(d.routed)}`).join(', ')}`,
+  );
+  row(
+    N_PGHA_PLAIN,
+    done.map((d) => d.plain.back),
+    'ms',
+    'lower',
+    `one connection through HAProxy committing a one-row insert every 100 ms beside the engine (the store's answer ` +
+      `as any client sees it, HAProxy included); its commit p50 before / after per round (ms): ` +
+      done.map((d) => `${r3(d.plain.before)}/${r3(d.plain.after)}`).join(', '),
   );
   row(
     N_PGHA_FIRST,
