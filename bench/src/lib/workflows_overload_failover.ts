@@ -46,6 +46,7 @@ import { overloadSizes } from './workflows_overload_rows.js';
 export const G_PGHA = 'workflows overload: Patroni failover at 2× capacity';
 export const N_PGHA_OUTAGE = "primary kill -9 → Patroni names the new primary (the store's own outage)";
 export const N_PGHA_FIRST = "Patroni's promotion → first workflow completed";
+export const N_PGHA_CONTROL = "control, no kill: completed/s from the kill's time to the window's end";
 export const N_PGHA_PLAIN = 'primary kill -9 → a plain client commits through HAProxy again';
 export const N_PGHA_BACK = 'primary kill -9 → completions back to 90 % of the rate before';
 export const N_PGHA_PART = "engine's part (back to 90 % − the store's outage; goal ≤ 1 s)";
@@ -171,6 +172,43 @@ function probeFigures(commits: readonly ProbeCommit[], kill: number): { back: nu
   };
 }
 
+/** The control round: the same arrivals with no fault. */
+interface Control {
+  /** Completed/s from 3 s in to the kill's time, and from the kill's time to the window's end. */
+  before: number;
+  after: number;
+  line: string;
+}
+
+/**
+ * A round with no kill (the same arrivals, the same window): whether the rate after the kill's time
+ * is back is read against what the cluster does there with no failover at all.
+ */
+async function controlRound(
+  target: OverloadTarget,
+  tag: string,
+  rate: number,
+  windowMs: number,
+  drainMs: number,
+): Promise<Control> {
+  const out = await openLoop([{ rate, ms: windowMs }], drainMs, (k) => target.load(tag, `${tag}.${k}`));
+  const at = Math.round(windowMs / 3);
+  const from = Math.min(BEFORE_FROM_MS, at / 2);
+  const rateIn = (a: number, b: number): number => (out.done.filter((d) => d > a && d <= b).length * 1000) / (b - a);
+  const before = rateIn(from, at);
+  const after = rateIn(at, windowMs);
+  const perS = buckets(
+    out.done.filter((d) => d <= windowMs),
+    windowMs,
+    1000,
+  );
+  const line =
+    `control (no kill): ${r3(before)}/s completed from ${from / 1000} s to ${at / 1000} s, ${r3(after)}/s from there ` +
+    `to the window's end; refused ${byCode(out.refused)}; failed ${byCode(out.failed)}; unsettled ${out.unsettled}; ` +
+    `completions per s [${perS.join(', ')}]`;
+  return { before, after, line };
+}
+
 /** How often the members print their figures (net/workflows_overload_member.ts, ERGO_STATS_MS). */
 const STATS_MS = 500;
 
@@ -281,6 +319,8 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
   console.error(`overload failover: capacity on the HA store ${r3(cap.rate)}/s`);
   const windowMs = z.killWindowMs;
   const n = ctx.quick ? 1 : 3;
+  const control = await controlRound(target, `${run}-c`, 2 * cap.rate, windowMs, z.drainMs);
+  console.error(`overload failover: ${control.line}`);
   const done: Round[] = [];
   for (let r = 0; r < n; r++) {
     const old = await ha.primary();
@@ -373,11 +413,18 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
     // The old primary back as a replica with a synchronous standby: the next round starts whole.
     await ha.healthy(180_000);
   }
-  reportRows(report, cap.rate, windowMs, done, target.what);
+  reportRows(report, cap.rate, windowMs, done, control, target.what);
 }
 
 /** The rows: each figure's median over the rounds, every round's value in its samples. */
-function reportRows(report: Report, cap: number, windowMs: number, done: readonly Round[], what: string): void {
+function reportRows(
+  report: Report,
+  cap: number,
+  windowMs: number,
+  done: readonly Round[],
+  control: Control,
+  what: string,
+): void {
   const notBack = done.filter((d) => Number.isNaN(d.rec.back)).length;
   const rest = windowMs - Math.round(windowMs / 3);
   const mid = done[done.findIndex((d) => d.rec.part === median(done.map((x) => x.rec.part)))] ?? done[0]!;
@@ -402,6 +449,13 @@ function reportRows(report: Report, cap: number, windowMs: number, done: readonl
     'workflows/s',
     'higher',
     note,
+  );
+  row(
+    N_PGHA_CONTROL,
+    [control.after],
+    'workflows/s',
+    'higher',
+    `the same arrivals with no kill, before the rounds: ${control.line}`,
   );
   row(
     N_PGHA_OUTAGE,
