@@ -11,10 +11,12 @@
 // postmaster a third of the way in. Times, from the kill (the signal sent, on the client's clock):
 // - the store's own outage: until a member other than the old primary answers Patroni's REST
 //   `/primary` (polled every 20 ms, as the low-load row does; Patroni's history time in the note);
-// - back to capacity: the first completion of the first 1 s window (stepped by 100 ms from the kill)
-//   whose completions reach 90 % of the rate completed before the kill (from 3 s in to the kill: at
-//   2× offered, what the cluster carries) — its first completion, not its start, so that a burst of
-//   held work right after the outage cannot count the window's empty part as recovered;
+// - back to capacity: the first completion of the first 1 s window (stepped by 100 ms from the
+//   promotion: as the low-load row looks from the first write on, what the old primary's last
+//   backends finished after the kill is not a recovery) whose completions reach 90 % of the rate
+//   completed before the kill (from 3 s in to the kill: at 2× offered, what the cluster carries) —
+//   its first completion, not its start, so that a burst of held work right after the outage
+//   cannot count the window's empty part as recovered;
 // - the engine's part: back to capacity − the store's outage, the same subtraction as the low-load
 //   row's "first write − Patroni's promotion" (docs/deploy.md), taken at the recovery of the rate
 //   rather than at the first write; the first completion after the promotion is reported beside it.
@@ -68,7 +70,10 @@ const BEFORE_FROM_MS = 3000;
 export interface Recovery {
   /** Completions per second from {@link BEFORE_FROM_MS} to the kill. */
   before: number;
-  /** Kill → the first completion of the first window back at 90 % of `before`; NaN when none before `until`. */
+  /**
+   * Kill → the first completion of the first window from the promotion on back at 90 % of
+   * `before`; NaN when none before `until`.
+   */
   back: number;
   /** `back` − the store's outage (kill → promotion); NaN when not back. */
   part: number;
@@ -83,9 +88,9 @@ export interface Recovery {
 export function recovery(done: readonly number[], kill: number, promoted: number, until: number): Recovery {
   const from = Math.min(BEFORE_FROM_MS, kill / 2);
   const before = (done.filter((d) => d > from && d <= kill).length * 1000) / Math.max(1, kill - from);
-  const w = before > 0 ? backTo(done, kill, until, BACK_SHARE * before, BACK_WINDOW_MS, BACK_STEP_MS) : NaN;
+  const w = before > 0 ? backTo(done, promoted, until, BACK_SHARE * before, BACK_WINDOW_MS, BACK_STEP_MS) : NaN;
   // The window's first completion (the window is (start, start + 1 s]).
-  const back = Number.isNaN(w) ? NaN : Math.min(...done.filter((d) => d > kill + w)) - kill;
+  const back = Number.isNaN(w) ? NaN : Math.min(...done.filter((d) => d > promoted + w)) - kill;
   const after = done.filter((d) => d > promoted);
   return {
     before,
@@ -483,8 +488,8 @@ function reportRows(
   // Not back within the window: its rest after the kill stands in (and the note says so).
   const backs = done.map((d) => (Number.isNaN(d.rec.back) ? rest : d.rec.back));
   const backNote =
-    `the first completion of the first ${BACK_WINDOW_MS / 1000} s window (stepped by ${BACK_STEP_MS} ms from the ` +
-    `kill) whose completions reach ${BACK_SHARE * 100} % of the rate before` +
+    `the first completion of the first ${BACK_WINDOW_MS / 1000} s window (stepped by ${BACK_STEP_MS} ms from ` +
+    `Patroni's promotion) whose completions reach ${BACK_SHARE * 100} % of the rate before` +
     (notBack === 0 ? '' : `; ${notBack} round(s) NOT back within the window: counted as its rest, ${rest} ms`);
   row(N_PGHA_BACK, backs, 'ms', 'lower', backNote);
   row(

@@ -60,6 +60,15 @@ test('recovery: not back within the measured time is NaN, never a figure', () =>
   assert.ok(Number.isNaN(r.part));
 });
 
+test("recovery: completions before the promotion (the old primary's last) are not a recovery", () => {
+  // 4/s before the kill at 10 s, the old primary's backends finish 4 more in the next 300 ms;
+  // promotion at 12.5 s; 4/s again from 14 s.
+  const done = [...steady(4, 0, 10_000), 10_100, 10_150, 10_200, 10_300, ...steady(4, 14_000, 30_000)];
+  const r = recovery(done, 10_000, 12_500, 30_000);
+  assert.ok(r.back >= 2500, `back ${r.back} before the promotion`);
+  assert.ok(r.part >= 0, `part ${r.part}`);
+});
+
 test('recovery: the rate before does not count the first arrivals filling the pipeline', () => {
   // Nothing in the first 3 s (the fill), then 100/s: the rate before is 100/s, not 70/s.
   const done = steady(100, 3000, 10_000);
