@@ -200,6 +200,7 @@ export type { CancellationScope } from './workflow/body/scopes.js';
 export {
   WorkflowClient,
   WorkflowHandle,
+  type QueryArgsOptions,
   type ResultOptions,
   type SignalWithStart,
   type StartOptions,
@@ -342,8 +343,10 @@ export type {
   WorkflowJournalEntry,
   WorkflowRunLink,
   WorkflowRunningOperation,
+  WorkflowEndStatus,
   WorkflowStatus,
 } from './workflow/model/record.js';
+export { ErrWorkflowTimedOut, type WorkflowTimeoutKind, type WorkflowTimeouts } from './workflow/model/timeouts.js';
 export {
   isWorkflowDown,
   isWorkflowJournalUpdate,

@@ -33,6 +33,8 @@ export interface Rig {
   record(kind: string, id: string): Promise<WorkflowRecord | undefined>;
   /** Moves the test clock (the test kit only; undefined on the wall-clock rigs). */
   advanceTime?(ms: number): void;
+  /** Fires the reminders due at the test clock's now and waits for them to be handled (the test kit only). */
+  fireDueReminders?(): Promise<unknown>;
 }
 
 /** What the runtime is started with besides its store and kinds (every rig). */
@@ -68,6 +70,7 @@ export function onEveryRig(
           restart: () => k.restart(),
           record: (kind, id) => recordIn(k.store, kind, id),
           advanceTime: (ms) => k.advanceTime(ms),
+          fireDueReminders: () => k.fireDueReminders(),
         });
       });
   });

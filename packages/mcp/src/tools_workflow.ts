@@ -54,7 +54,7 @@ export const instanceArgs = { ...workflowArgs, id: z.string().min(1).describe('T
  * beside the workflow kind, whose text each tool says its own way.
  */
 export const workflowFilterArgs = {
-  status: z.enum(['running', 'completed', 'failed', 'cancelled']).optional().describe('Only this status'),
+  status: z.enum(['running', 'completed', 'failed', 'cancelled', 'timedOut']).optional().describe('Only this status'),
   attributes: z
     .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
     .optional()

@@ -27,12 +27,14 @@ export interface WorkflowKindLike {
   readonly completed: number;
   readonly failed: number;
   readonly cancelled: number;
+  /** Instances that ran past their execution or run timeout (absent: a runtime from before timeouts). */
+  readonly timedOut?: number;
   /** Runs that continued as new (absent: a runtime from before continue-as-new). */
   readonly continued?: number;
   readonly blockedTotal: number;
   readonly open: number;
   readonly blocked: number;
-  /** Per end status (`completed`, `failed`, `cancelled`). */
+  /** Per end status (`completed`, `failed`, `cancelled`, `timedOut`). */
   readonly duration: Readonly<Record<string, WorkflowHistogramLike>>;
   readonly resumeLatency: WorkflowHistogramLike;
   readonly steps: Readonly<Record<string, WorkflowStepLike>>;
@@ -77,6 +79,12 @@ export const WORKFLOW_FAMILIES: readonly Family[] = [
     (w) => perKind(w, (k) => k.failed),
   ],
   ['ergo_workflow_cancelled_total', 'counter', 'Workflow instances cancelled', (w) => perKind(w, (k) => k.cancelled)],
+  [
+    'ergo_workflow_timed_out_total',
+    'counter',
+    'Workflow instances that ran past their execution or run timeout',
+    (w) => perKind(w, (k) => k.timedOut ?? 0),
+  ],
   [
     'ergo_workflow_continued_total',
     'counter',

@@ -409,6 +409,8 @@ export interface WorkflowKindStats {
   readonly completed: number;
   readonly failed: number;
   readonly cancelled: number;
+  /** Instances that ran past their execution or run timeout here (status `timedOut`). */
+  readonly timedOut: number;
   /** Runs that ended by continuing as new here (`ctx.continueAsNew`): the instance goes on in its next run. */
   readonly continued: number;
   /** Replays that diverged from the journal here: each halted its instance (blocked) until a resume. */
@@ -418,7 +420,7 @@ export interface WorkflowKindStats {
   /** Of those, the ones blocked (halted on a divergence). */
   readonly blocked: number;
   /** Start to end of the instances that ended here, on the runtime clock, per end status. */
-  readonly duration: Readonly<Record<'completed' | 'failed' | 'cancelled', WorkflowHistogram>>;
+  readonly duration: Readonly<Record<'completed' | 'failed' | 'cancelled' | 'timedOut', WorkflowHistogram>>;
   /**
    * Bodies resumed in a new activation here (after a move, a crash of the owner, a passivation):
    * from when they had work to do (their last journal write, or their sleep's or retry's due time)

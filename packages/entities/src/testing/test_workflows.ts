@@ -11,7 +11,7 @@ import { ErrNameUnknown, ErrProcessUnknown, ErrTimeout, ProcessID, defineError, 
 
 import { hostName } from '../contract/ids.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
-import type { ResultOptions, WorkflowHandle } from '../workflow/client/client.js';
+import type { QueryArgsOptions, ResultOptions, WorkflowHandle } from '../workflow/client/client.js';
 import type { StartUpdateOptions, UpdateOptions, WorkflowUpdateHandle } from '../workflow/client/update_request.js';
 import type {
   AnyWorkflowKind,
@@ -140,8 +140,22 @@ export class TestWorkflow<K extends AnyWorkflowKind> {
     name: N,
     arg?: unknown,
     options?: { readonly timeout?: number },
+  ): Promise<Infer<WorkflowQueries<K>[N]>>;
+  /** `handle.query(name, undefined, { args })`: a query with several arguments (see {@link WorkflowHandle.query}). */
+  query<N extends keyof WorkflowQueries<K> & string>(
+    name: N,
+    arg: undefined,
+    options: QueryArgsOptions,
+  ): Promise<Infer<WorkflowQueries<K>[N]>>;
+  query<N extends keyof WorkflowQueries<K> & string>(
+    name: N,
+    arg?: unknown,
+    options?: { readonly timeout?: number; readonly args?: readonly unknown[] },
   ): Promise<Infer<WorkflowQueries<K>[N]>> {
-    return this.handle.query(name, arg, options);
+    const args = options?.args;
+    return args === undefined
+      ? this.handle.query(name, arg, options)
+      : this.handle.query(name, arg as undefined, { ...options, args });
   }
 
   /** `handle.update(...)`: the body's answer to the update (see {@link WorkflowHandle.update}). */

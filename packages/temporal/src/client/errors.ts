@@ -2,10 +2,17 @@
 
 import { fromStored } from '../common/converter.js';
 import type { LoadedDataConverter } from '../common/data_converter.js';
-import { ApplicationFailure, CancelledFailure, RetryState, TerminatedFailure } from '../common/failures.js';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  RetryState,
+  TerminatedFailure,
+  TimeoutFailure,
+  TimeoutType,
+} from '../common/failures.js';
 import type { TemporalFailure } from '../common/failures.js';
 
-/** `handle.result()` of a workflow that failed, was cancelled or terminated: its `cause` says which. */
+/** `handle.result()` of a workflow that failed, was cancelled, terminated or timed out: its `cause` says which. */
 export class WorkflowFailedError extends Error {
   constructor(
     message: string,
@@ -144,6 +151,13 @@ export async function clientError(
             new CancelledFailure(e.message),
             RetryState.NON_RETRYABLE_FAILURE,
           );
+    case 'ERR_WORKFLOW_TIMED_OUT':
+      // As Temporal's client reports a workflow execution or run timeout: START_TO_CLOSE.
+      return new WorkflowFailedError(
+        'Workflow execution timed out',
+        new TimeoutFailure(e.message, undefined, TimeoutType.START_TO_CLOSE),
+        RetryState.TIMEOUT,
+      );
     case 'ERR_WORKFLOW_NOT_FOUND':
       return new WorkflowNotFoundError(e.message, workflowId, runId);
     case 'ERR_WORKFLOW_UPDATE_FAILED':

@@ -2,7 +2,7 @@
 // suite's `waitForEvent`): the start with its input payloads, each step as an activity scheduled
 // (with its input payloads) and completed with its result payload or failed with its failure,
 // each sleep as a timer started, and the end — completed with the result payload, failed with the
-// failure, cancelled. The payloads are the ones the journal keeps, as the data converter encoded
+// failure, cancelled, timed out. The payloads are the ones the journal keeps, as the data converter encoded
 // them (data_converter.ts); bytes are Buffers, as Temporal's client gives them. Values of records
 // written before payloads were kept come as `json/plain`.
 
@@ -30,6 +30,8 @@ export interface HistoryEvent {
   readonly workflowExecutionCompletedEventAttributes?: { readonly result: { readonly payloads: Payload[] } };
   readonly workflowExecutionFailedEventAttributes?: { readonly failure: ProtoFailure };
   readonly workflowExecutionCanceledEventAttributes?: Record<string, never>;
+  /** The workflow ran past its execution or run timeout. */
+  readonly workflowExecutionTimedOutEventAttributes?: { readonly retryState: string };
 }
 
 function buffer(a: Uint8Array): Buffer {
@@ -111,5 +113,7 @@ export function historyOf(d: WorkflowDescription, dc: LoadedDataConverter): Hist
       workflowExecutionFailedEventAttributes: { failure: failureOf(d.error, dc) },
     });
   else if (d.status === 'cancelled') out.push({ eventId: id++, workflowExecutionCanceledEventAttributes: {} });
+  else if (d.status === 'timedOut')
+    out.push({ eventId: id++, workflowExecutionTimedOutEventAttributes: { retryState: 'RETRY_STATE_TIMEOUT' } });
   return out;
 }

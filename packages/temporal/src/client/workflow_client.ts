@@ -47,8 +47,13 @@ export interface WorkflowStartOptions {
   memo?: Record<string, unknown>;
   workflowIdReusePolicy?: keyof typeof WorkflowIdReusePolicy;
   workflowIdConflictPolicy?: keyof typeof WorkflowIdConflictPolicy;
-  /** Not bounded yet (an engine item): accepted. */
+  /**
+   * The whole chain of runs (continue-as-new, a cron workflow's runs) ends TIMED_OUT this long
+   * after the start: the engine's `executionTimeoutMs`, durable; `result()` rejects with
+   * `WorkflowFailedError ← TimeoutFailure` (START_TO_CLOSE).
+   */
   workflowExecutionTimeout?: Duration;
+  /** Each run ends the workflow TIMED_OUT this long after it started: the engine's `runTimeoutMs`. */
   workflowRunTimeout?: Duration;
   workflowTaskTimeout?: Duration;
   /**
@@ -106,7 +111,9 @@ function statusOf(d: { status: string; cancel?: string | undefined }): WorkflowE
           ? /^terminated/.test(d.cancel ?? '')
             ? 'TERMINATED'
             : 'CANCELLED'
-          : 'RUNNING';
+          : d.status === 'timedOut'
+            ? 'TIMED_OUT'
+            : 'RUNNING';
   return { code: STATUS_CODES[name], name };
 }
 
@@ -183,7 +190,8 @@ export class WorkflowClient {
       throw ErrTemporalIncorrect.with('start: options.workflowId is a non-empty string');
     // A cron workflow: checked now (its next time computed), its runs wait for theirs (driver.ts).
     if (options.cronSchedule !== undefined) nextCronTime(options.cronSchedule, Date.now());
-    msOptionalToNumber(options.workflowExecutionTimeout, 'workflowExecutionTimeout');
+    const executionTimeoutMs = msOptionalToNumber(options.workflowExecutionTimeout, 'workflowExecutionTimeout');
+    const runTimeoutMs = msOptionalToNumber(options.workflowRunTimeout, 'workflowRunTimeout');
     const type = typeof workflow === 'function' ? workflow.name : workflow;
     // After the runtime: a start made before the Worker registered its workflows waits for it.
     const rt = await this.runtime();
@@ -211,6 +219,8 @@ export class WorkflowClient {
       started = await rt.workflows.start(kind, id, input as never, {
         idReuse,
         ...(signal === undefined ? {} : { signal: signal as never }),
+        ...(executionTimeoutMs === undefined ? {} : { executionTimeoutMs: Math.max(1, Math.ceil(executionTimeoutMs)) }),
+        ...(runTimeoutMs === undefined ? {} : { runTimeoutMs: Math.max(1, Math.ceil(runTimeoutMs)) }),
       });
     } catch (err) {
       throw await clientError(err, dc, id);
@@ -370,7 +380,7 @@ export class WorkflowHandle {
   async query<Ret, Args extends any[] = []>(def: QueryDefinition<Ret, Args> | string, ...args: Args): Promise<Ret> {
     const name = nameOf(def, 'query');
     try {
-      return (await this.#do((h) => h.query(name, args, this.#timeout()))) as Ret;
+      return (await this.#do((h) => h.query(name, undefined, { ...this.#timeout(), args }))) as Ret;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (code === 'ERR_WORKFLOW_INCORRECT' && /query/.test((err as Error).message))

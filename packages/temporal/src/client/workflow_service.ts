@@ -62,7 +62,9 @@ export class WorkflowService {
                 ? WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED
                 : r.status === 'failed'
                   ? WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED
-                  : WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED,
+                  : r.status === 'timedOut'
+                    ? WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT
+                    : WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED,
           ...(r.startedAt === undefined ? {} : { startTime: new Date(r.startedAt) }),
           closeTime: new Date(r.endedAt),
         });

@@ -25,6 +25,9 @@ export interface WorkflowInfo {
   /** Always 1: the engine retries steps, never a whole run. */
   readonly attempt: number;
   readonly memo?: Readonly<Record<string, unknown>>;
+  /** The start's `workflowExecutionTimeout` and `workflowRunTimeout`, ms (absent: none). */
+  readonly executionTimeoutMs?: number;
+  readonly runTimeoutMs?: number;
   readonly searchAttributes: Readonly<Record<string, unknown>>;
   /** The start's `cronSchedule`, for a cron workflow's runs. */
   readonly cronSchedule?: string;
@@ -49,6 +52,8 @@ export function workflowInfo(): WorkflowInfo {
     attempt: 1,
     ...(act.input.memo === undefined ? {} : { memo: act.input.memo }),
     ...(act.input.cronSchedule === undefined ? {} : { cronSchedule: act.input.cronSchedule }),
+    ...(i.executionTimeoutMs === undefined ? {} : { executionTimeoutMs: i.executionTimeoutMs }),
+    ...(i.runTimeoutMs === undefined ? {} : { runTimeoutMs: i.runTimeoutMs }),
     searchAttributes: {},
     startTime: started,
     runStartTime: started,

@@ -104,7 +104,8 @@ export function setHandler<Ret, Args extends any[]>(
   const inHandler: Frame = { act: frame.act, handler: true };
   const call = (payload: unknown): unknown => runIn(inHandler, () => handler(...(argsOf(payload) as Args)));
   if (def.type === 'query') {
-    ctx.onQuery(def.name, call);
+    // The engine calls it with the query's arguments, in order.
+    ctx.onQuery(def.name, (...args: unknown[]) => runIn(inHandler, () => handler(...(args as Args))));
     return;
   }
   const counted = async (payload: unknown): Promise<unknown> => {

@@ -95,7 +95,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   });
   readonly #scopeOf = new WeakMap<object, Scope | undefined>();
   readonly #steps = new TaggedSet<RunningAttempt>((a) => this.#scopeOf.set(a, this.#scopes.current()));
-  readonly #queries = new Map<string, (arg: unknown) => unknown>();
+  readonly #queries = new Map<string, (...args: unknown[]) => unknown>();
   /** Its signal and update handlers, and the waits they run in (handlers.ts). */
   readonly #handlers = new Handlers(() => this.#ops);
   readonly #compensations: Compensation[] = [];
@@ -209,7 +209,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   /** The query handler `name`, once the body registered it. */
-  query(name: string): ((arg: unknown) => unknown) | undefined {
+  query(name: string): ((...args: unknown[]) => unknown) | undefined {
     return this.#queries.get(name);
   }
 
@@ -638,7 +638,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#handlers.kept();
   }
 
-  onQuery(name: string, handler: (arg: unknown) => unknown): void {
+  onQuery(name: string, handler: (...args: unknown[]) => unknown): void {
     if (declared(this.#h.spec.queries, name) === undefined)
       throw ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no query ${quoted(name)}`);
     if (typeof handler !== 'function') throw ErrWorkflowIncorrect.with(`query ${name}: the handler must be a function`);

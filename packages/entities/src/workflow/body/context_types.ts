@@ -156,6 +156,9 @@ export interface WorkflowInfo {
   readonly attempt: number;
   /** The memo its start gave (`start(kind, id, input, { memo })`), kept across continue-as-new. */
   readonly memo?: Readonly<Record<string, unknown>>;
+  /** Its start's `executionTimeoutMs` and `runTimeoutMs` (absent: unbounded). */
+  readonly executionTimeoutMs?: number;
+  readonly runTimeoutMs?: number;
 }
 
 /** A child workflow started by `ctx.startChild`. */
@@ -334,8 +337,12 @@ export interface WorkflowContext<
    * operations then throw ERR_WORKFLOW_CANCELLED ("... timed out after N ms"); settles as `fn` does.
    */
   withTimeout<T>(timeoutMs: number, fn: () => Promise<T> | T): Promise<T>;
-  /** Answers the query `name` (read-only: it sees the body's variables; it must not change them). */
-  onQuery<N extends keyof Q & string>(name: N, handler: (arg: unknown) => Infer<Q[N]>): void;
+  /**
+   * Answers the query `name` (read-only: it sees the body's variables; it must not change them).
+   * The handler gets the query's argument (`handle.query(name, arg)`), or its several arguments in
+   * order (`handle.query(name, undefined, { args: [a, b] })`: `(a, b) => …`).
+   */
+  onQuery<N extends keyof Q & string>(name: N, handler: (arg: unknown, ...more: unknown[]) => Infer<Q[N]>): void;
   /** The time, journaled (the same on a replay). */
   now(): number;
   /** A random number in [0, 1), journaled. */

@@ -31,7 +31,14 @@ import {
 } from '../model/errors.js';
 import { checkSignalId, storableSize } from '../model/bounds.js';
 import { checkMemo } from '../model/outcome.js';
-import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowRequest } from '../model/record.js';
+import { checkTimeouts, ErrWorkflowTimedOut, type WorkflowTimeouts } from '../model/timeouts.js';
+import type {
+  ResultReply,
+  WorkflowDescription,
+  WorkflowEndStatus,
+  WorkflowProtocol,
+  WorkflowRequest,
+} from '../model/record.js';
 import type { WatchMode } from '../model/record.js';
 import { storedDescription, type ListOptions, type WorkflowRuntimeView } from './listing.js';
 import {
@@ -93,6 +100,20 @@ export interface StartOptions<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * store keeps it, ERR_WORKFLOW_VALUE_TOO_LARGE over the kind's `maxValueBytes`.
    */
   readonly memo?: Readonly<Record<string, unknown>>;
+  /**
+   * Temporal's `workflowExecutionTimeout`: the whole chain of runs under this id (every
+   * continue-as-new of it) ends `timedOut` this long after this start, ms — its body stopped where it
+   * was, its running steps aborted, its open children cancelled, `result()` rejecting with
+   * ERR_WORKFLOW_TIMED_OUT. Durable: the deadline is the record's start time plus this, fired by the
+   * instance's reminder on whichever member owns it then. Default: unbounded. Refused with
+   * ERR_WORKFLOW_INCORRECT unless a whole number ≥ 1. Ignored by a start that makes no run.
+   */
+  readonly executionTimeoutMs?: number;
+  /**
+   * Temporal's `workflowRunTimeout`: each run (the first, and each one a continue-as-new makes) ends
+   * the instance `timedOut` this long after that run started, ms, as {@link executionTimeoutMs} does.
+   */
+  readonly runTimeoutMs?: number;
 }
 
 /** What {@link WorkflowClient.start} resolves to: a handle, and what the start did. */
@@ -100,13 +121,21 @@ export type Started<K extends AnyWorkflowKind> = WorkflowHandle<K> & {
   /** True when this call started the instance (a new id, or an ended one used again). */
   readonly created: boolean;
   /** With `idReuse`: how the instance whose id this start used again had ended. */
-  readonly reused?: 'completed' | 'failed' | 'cancelled';
+  readonly reused?: WorkflowEndStatus;
   /**
    * With `signal`: whether the signal was kept (`accepted`) or a repeat of its id (`duplicate`).
    * (Not `signal`: that is the handle's method.)
    */
   readonly signalled?: 'accepted' | 'duplicate';
 };
+
+/** Options of {@link WorkflowHandle.query} that send several arguments. */
+export interface QueryArgsOptions {
+  /** How long to wait for the answer, ms (default 5000). */
+  readonly timeout?: number;
+  /** The arguments, the query handler called with them in order (`ctx.onQuery(name, (a, b) => …)`). */
+  readonly args: readonly unknown[];
+}
 
 /** Options of {@link WorkflowHandle.result}. */
 export interface ResultOptions {
@@ -175,7 +204,8 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
 
   /**
    * Waits for the instance's outcome: its output; rejects with ERR_WORKFLOW_FAILED (its `cause` the
-   * body's error, its code kept) or ERR_WORKFLOW_CANCELLED, or ERR_WORKFLOW_NOT_FOUND for an id never
+   * body's error, its code kept), ERR_WORKFLOW_CANCELLED, ERR_WORKFLOW_TIMED_OUT (it ran past its
+   * execution or run timeout: `details.timeout` says which), or ERR_WORKFLOW_NOT_FOUND for an id never
    * started; ERR_WORKFLOW_TIMEOUT once `timeout` passed, ERR_ENTITY_STOPPED once this client's
    * runtime stopped (`entities.stop()`, `node.stop()`). Survives the instance moving between
    * members and a store unreachable for a while, as in a PostgreSQL failover (it asks again).
@@ -213,6 +243,11 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
       if (r.status === 'completed') return r.output as WorkflowOutput<K>;
       if (r.status === 'cancelled')
         throw ErrWorkflowCancelled.with(`workflow ${this.workflow}/${this.id}: ${r.reason}`);
+      if (r.status === 'timedOut') {
+        const timedOut = ErrWorkflowTimedOut.with(r.error.message);
+        (timedOut as { details?: unknown }).details = r.error.details;
+        throw timedOut;
+      }
       const cause = revivedError(r.error, this.#spec?.failureConverter);
       const err = ErrWorkflowFailed.with(
         `workflow ${this.workflow}/${this.id} failed: ${r.error.code === undefined ? '' : `${r.error.code}: `}${r.error.message}`,
@@ -265,23 +300,43 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
   }
 
   /**
-   * Asks the query `name` of the running (or ended: replayed) instance. Rejects with
-   * ERR_WORKFLOW_INCORRECT for an undeclared query (a name that is not a string: before anything is sent).
+   * Asks the query `name` of the running (or ended: replayed) instance, its handler called with
+   * `arg`; or with several arguments in order, given as `options.args` (then `arg` is `undefined`:
+   * `query('total', undefined, { args: ['eur', 2] })` calls the handler `(currency, places) => …`).
+   * Rejects with ERR_WORKFLOW_INCORRECT for an undeclared query (a name that is not a string, or
+   * `args` that is not an array, or both `arg` and `args`: before anything is sent).
    */
   query<N extends keyof WorkflowQueries<K> & string>(
     name: N,
     arg?: unknown,
-    options: { readonly timeout?: number } = {},
+    options?: { readonly timeout?: number },
+  ): Promise<Infer<WorkflowQueries<K>[N]>>;
+  query<N extends keyof WorkflowQueries<K> & string>(
+    name: N,
+    arg: undefined,
+    options: QueryArgsOptions,
+  ): Promise<Infer<WorkflowQueries<K>[N]>>;
+  query<N extends keyof WorkflowQueries<K> & string>(
+    name: N,
+    arg?: unknown,
+    options: { readonly timeout?: number; readonly args?: readonly unknown[] } = {},
   ): Promise<Infer<WorkflowQueries<K>[N]>> {
     if (typeof name !== 'string' || name === '')
       return Promise.reject(ErrWorkflowIncorrect.with(`query: a name is a non-empty string, got ${quoted(name)}`));
     // The caller's wait goes along: a handler that never settles is answered as a timeout naming it.
-    return this.#request('query', options, (o) => ({
-      '~wf': 'query',
-      name,
-      arg,
-      waitMs: typeof o.timeout === 'number' ? o.timeout : QUERY_DEFAULT_WAIT_MS,
-    })) as Promise<Infer<WorkflowQueries<K>[N]>>;
+    return this.#request('query', options, (o) => {
+      const args = o.args;
+      if (args !== undefined && !Array.isArray(args))
+        throw ErrWorkflowIncorrect.with(`query ${name}: args must be an array, got ${quoted(args)}`);
+      if (args !== undefined && arg !== undefined)
+        throw ErrWorkflowIncorrect.with(`query ${name}: give its argument or its args, not both`);
+      return {
+        '~wf': 'query',
+        name,
+        ...(args === undefined ? { arg } : { args: [...(args as readonly unknown[])] }),
+        waitMs: typeof o.timeout === 'number' ? o.timeout : QUERY_DEFAULT_WAIT_MS,
+      };
+    }) as Promise<Infer<WorkflowQueries<K>[N]>>;
   }
 
   /**
@@ -510,6 +565,7 @@ export class WorkflowClient {
     let reuse: IdReusePolicy | undefined;
     let signal: StartSignal | undefined;
     let memo: Readonly<Record<string, unknown>> | undefined;
+    let timeouts: WorkflowTimeouts | undefined;
     try {
       h = this.handle(kind, id);
       const o = optionsObject(options, 'start');
@@ -517,6 +573,7 @@ export class WorkflowClient {
       reuse = checkIdReuse(`workflow ${h.workflow}: start`, o.idReuse);
       signal = checkStartSignal(o.signal);
       memo = checkMemo(h.workflow, o.memo, kind.workflow.maxValueBytes);
+      timeouts = checkTimeouts(h.workflow, o);
     } catch (err) {
       throw inputRefusal('start', err);
     }
@@ -528,6 +585,7 @@ export class WorkflowClient {
       ...(signal === undefined ? {} : { signal }),
       ...(update === undefined ? {} : { update }),
       ...(memo === undefined ? {} : { memo }),
+      ...(timeouts === undefined ? {} : { timeouts }),
       // One request id for the call: asked again after a failover, answered as the first time.
       rid: crypto.randomUUID(),
     };

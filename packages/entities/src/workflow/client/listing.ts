@@ -9,6 +9,7 @@ import type { IndexValue } from '../../contract/state_index.js';
 import { errorHead, ErrWorkflowNotFound, type StoredError } from '../model/errors.js';
 import type { WorkflowDescription, WorkflowRecord, WorkflowRunningOperation, WorkflowStatus } from '../model/record.js';
 import { runFields } from '../model/continue_as_new.js';
+import { timeoutDeadline } from '../model/timeouts.js';
 
 /** What `WorkflowClient.list(kind, options)` takes (the short form of a query on one kind). */
 export interface ListOptions {
@@ -34,6 +35,7 @@ export const WORKFLOW_STATUSES: readonly WorkflowStatus[] = Object.freeze([
   'completed',
   'failed',
   'cancelled',
+  'timedOut',
 ]);
 
 /** One instance as a listing shows it. */
@@ -115,6 +117,7 @@ export function describeRecord(
     ...(rec.endedAt === undefined ? {} : { endedAt: rec.endedAt }),
     runs: rec.runs,
     ...runFields(rec),
+    ...timeoutFields(rec),
     ...(rec.resets === undefined ? {} : { resets: rec.resets }),
     history: [...rec.journal].sort((a, b) => a.s - b.s),
     ...(rec.failedAttempts === undefined ? {} : { failedAttempts: rec.failedAttempts }),
@@ -124,6 +127,13 @@ export function describeRecord(
     ...(running.length === 0 ? {} : { running }),
     ...(rec.attributes === undefined ? {} : { attributes: rec.attributes }),
   };
+}
+
+/** `describe()`'s `timeouts` of `rec`: its start's, and while it runs the deadline they set (absent: none). */
+function timeoutFields(rec: WorkflowRecord): Pick<WorkflowDescription, 'timeouts'> {
+  if (rec.timeouts === undefined) return {};
+  const d = timeoutDeadline(rec);
+  return { timeouts: { ...rec.timeouts, ...(d === undefined ? {} : { deadline: d.at, deadlineOf: d.kind }) } };
 }
 
 /**

@@ -240,7 +240,7 @@ function searched(view: WorkflowRuntimeView, kind: string | undefined): EntityKi
 }
 
 function countsOf(c: Record<string, number>): StatusCounts {
-  const out = { running: 0, completed: 0, failed: 0, cancelled: 0, total: 0 };
+  const out = { running: 0, completed: 0, failed: 0, cancelled: 0, timedOut: 0, total: 0 };
   for (const s of WORKFLOW_STATUSES) {
     out[s] = c[s] ?? 0;
     out.total += out[s];

@@ -1,7 +1,7 @@
 // What a start does when its id is taken, and what it carries besides the input. A workflow id is
 // its entity key, so an instance that ended still holds it: by default (`idReuse: 'never'`) a
 // start of an ended id starts nothing and answers `created: false` (the first outcome stays); with
-// `'afterFailure'` an id whose instance failed or was cancelled starts anew; with `'always'` (what
+// `'afterFailure'` an id whose instance failed, was cancelled or timed out starts anew; with `'always'` (what
 // Temporal does by default, ALLOW_DUPLICATE) any ended one does. A reused id starts a new run on a
 // fresh journal, its keys marked with the run number as a continue-as-new's are (`~c<n>`), so no
 // idempotency key of the old instance is ever used again; the old one is kept as a summary in
@@ -17,7 +17,7 @@
 import { quoted } from '../../contract/thrown.js';
 import type { IdReusePolicy } from '../model/define.js';
 import { ErrWorkflowIncorrect } from '../model/errors.js';
-import type { WorkflowRecord, WorkflowRunLink, WorkflowStatus } from '../model/record.js';
+import type { WorkflowEndStatus, WorkflowRecord, WorkflowRunLink, WorkflowStatus } from '../model/record.js';
 import { checkSignalId } from '../model/bounds.js';
 import { continuedRecord, MAX_PREVIOUS_RUNS, newRunId } from '../model/continue_as_new.js';
 
@@ -27,7 +27,7 @@ export { checkIdReuse, isIdReusePolicy, type IdReusePolicy } from '../model/defi
 export function reusable(policy: IdReusePolicy, status: WorkflowStatus): boolean {
   if (status === 'running') return policy === 'terminateIfRunning';
   if (policy === 'always' || policy === 'terminateIfRunning') return true;
-  return policy === 'afterFailure' && (status === 'failed' || status === 'cancelled');
+  return policy === 'afterFailure' && (status === 'failed' || status === 'cancelled' || status === 'timedOut');
 }
 
 /**
@@ -42,10 +42,10 @@ export function reusedRecord(rec: WorkflowRecord, input: unknown, now: number): 
   const old = next.previousRuns![next.previousRuns!.length - 1]!;
   const link: WorkflowRunLink = {
     ...old,
-    status: rec.status as Exclude<WorkflowStatus, 'running'>,
+    status: rec.status as WorkflowEndStatus,
     ...(rec.endedAt === undefined ? {} : { endedAt: rec.endedAt }),
   };
-  const { output: _o, error: _e, cancel: _c, endedAt: _d, watchers: _w, attributes: _a, ...rest } = next;
+  const { output: _o, error: _e, cancel: _c, endedAt: _d, watchers: _w, attributes: _a, timeouts: _t, ...rest } = next;
   return {
     ...rest,
     status: 'running',

@@ -4,8 +4,8 @@
 // waiter resolves once its change is saved. Every save carries the `wake` reminder staged for it:
 // soon after the last write while a step runs (so a member that died mid-step has its instances
 // resumed on the new owner; rewritten only once less than half of resumeAfterMs is left, not with
-// every step), at the earliest sleep or signal deadline while the body only waits, and none once
-// it ended. After a save, the instance's watchers hear what changed.
+// every step), at the earliest sleep or signal deadline while the body only waits, never after
+// its execution or run timeout's deadline, and none once it ended. After a save, the instance's watchers hear what changed.
 
 import type { EntitiesClock } from '../../contract/clock.js';
 import { describeThrown } from '../../contract/thrown.js';
@@ -15,6 +15,7 @@ import type { Run } from '../body/context.js';
 import type { WorkflowSpec } from '../model/define.js';
 import { endReason } from '../model/outcome.js';
 import { WAKE, type WorkflowRecord } from '../model/record.js';
+import { timeoutDeadline } from '../model/timeouts.js';
 import { RunEnded, type Commit } from '../model/run_host.js';
 import { notifyWatchers, sameWatcher, type Notifier } from './watchers.js';
 
@@ -220,18 +221,22 @@ export class CommitQueue {
     const rec = e.state;
     const run = this.#h.run();
     const running = starting || (run !== undefined && !run.ended);
+    // Its execution or run timeout's deadline (timeouts.ts): the wake is never later, so whoever
+    // owns the key then ends it, a halted instance too.
+    const timeout = timeoutDeadline(rec)?.at;
+    const now = this.#h.clock().now();
     if (rec.status !== 'running' || (!running && this.#h.halted())) {
-      stageCancelOf(e, WAKE);
+      if (timeout === undefined) stageCancelOf(e, WAKE);
+      else await stageReminderOf(e, WAKE, { afterMs: Math.max(1, Math.ceil(timeout - now)) }, { at: timeout });
       this.#keepAliveStaged = null;
       return;
     }
-    const now = this.#h.clock().now();
     const waits = this.#h.deadlines.size + this.#h.bodyWaits();
     // Parked on child results only (no step runs): looked at again later, not each resumeAfterMs.
     const childOnly =
       running && run !== undefined && this.#h.busyOps() > 0 && this.#queue.length === 0 && run.parking().parked;
     if (!childOnly && (!running || this.#h.busyOps() > 0 || this.#queue.length > 0 || waits === 0)) {
-      const at = now + spec.resumeAfterMs;
+      const at = Math.min(now + spec.resumeAfterMs, timeout ?? Infinity);
       // A keep-alive wake saved less than half resumeAfterMs ago stays as it is: rewriting it with
       // each step was a second row (and two index entries) in every journal write, the larger
       // part of a step's write in the server. It still fires at most resumeAfterMs after the last
@@ -246,6 +251,7 @@ export class CommitQueue {
     for (const d of this.#h.deadlines.values()) at = at === undefined ? d : Math.min(at, d);
     if (childOnly) at = Math.min(at ?? Infinity, now + Math.max(spec.resumeAfterMs, CHILD_WAIT_RECHECK_MS));
     if (rec.cancel !== undefined && at === undefined) at = now + spec.resumeAfterMs;
+    if (timeout !== undefined) at = Math.min(at ?? Infinity, timeout);
     if (at === undefined) stageCancelOf(e, WAKE);
     else await stageReminderOf(e, WAKE, { afterMs: Math.max(1, Math.ceil(at - now)) }, { at });
     this.#keepAliveStaged = null;

@@ -60,6 +60,7 @@ import {
   resetRequest,
   resumeRequest,
   terminateRequest,
+  timeOutRequest,
   watchRequestOf,
   type OperatorHost,
 } from './operator_requests.js';
@@ -75,6 +76,7 @@ import {
   type StartSignal,
 } from '../client/start_policy.js';
 import { repeatedSignal, repeatedStart, startedRecord, withSignalIds } from './start_request.js';
+import { timeoutDue, timeoutsOf } from '../model/timeouts.js';
 
 /** The longest a `result` call waits before answering `pending` (the client asks again). */
 const MAX_RESULT_WAIT_MS = 30_000;
@@ -176,7 +178,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       case 'signal':
         return this.#signal(r.name, r.payload, r.id, r.rid);
       case 'query':
-        return this.#query(r.name, r.arg, r.waitMs);
+        return this.#query(r.name, Array.isArray(r.args) ? r.args : [r.arg], r.waitMs);
       case 'update':
         return this.#desk().request(r.name, r.input, r.id, r.waitMs, r.stage, r.known);
       case 'cancel':
@@ -202,6 +204,13 @@ export abstract class WorkflowEntity extends ReminderEntity<
     // Saved by the host with the fire's id: the wake-up staged here is written in that transaction.
     if (this.state.status !== 'running') {
       stageCancelOf(this, WAKE);
+      return;
+    }
+    // Past its execution or run timeout (timeouts.ts): it ends timed out, here, once.
+    const due = timeoutDue(this.state, this.#clock.now());
+    if (due !== undefined) {
+      this.#saving.wakeFired();
+      await timeOutRequest(this.#operator(), due);
       return;
     }
     // The fire took the stored wake: the next one is written again (the host's save of this
@@ -324,7 +333,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
     if (big !== undefined) throw refuseCall(big); // nothing was written
     if (signal !== undefined) this.#checkSignal(signal.name, signal.payload);
     const now = this.#clock.now();
-    const made = startedRecord(rec, { reuse, input, now, signal, rid: r.rid, memo: r.memo });
+    const timeouts = timeoutsOf(r.timeouts);
+    const made = startedRecord(rec, { reuse, input, now, signal, rid: r.rid, memo: r.memo, timeouts });
     const { ended, answer } = made;
     let next = made.next;
     const u = r.update;
@@ -421,7 +431,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     return 'accepted';
   }
 
-  #query(name: unknown, arg: unknown, waitMs: unknown): unknown {
+  #query(name: unknown, args: readonly unknown[], waitMs: unknown): unknown {
     const rec = this.#known();
     if (typeof name !== 'string' || declared(this.spec.queries, name) === undefined)
       throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name} declares no query ${quoted(name)}`));
@@ -465,7 +475,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
         if (h === undefined)
           throw ErrWorkflowIncorrect.with(`workflow ${this.spec.name}/${this.key} has not registered query ${name}`);
         handled = true;
-        return h(arg);
+        return h(...args);
       });
     // A handler that never settles is answered as a timeout naming it (query_bound.ts).
     const what = `${this.spec.name}/${this.key}`;
@@ -505,6 +515,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
     const rec = this.state;
     if (!this.#activated || this.#ended || rec.status !== 'running' || this.#run !== undefined) return;
     if (this.#halted || this.#closing) return;
+    // Past its timeout: not run again; its wake (staged at the deadline) ends it.
+    if (timeoutDue(rec, this.#clock.now()) !== undefined) return;
     // Halted because the store went back: only an operator's resume or reset runs it again.
     if (rec.blocked?.code === ErrStoreWentBack.code) return;
     this.#saving.countRun();
@@ -658,18 +670,26 @@ export abstract class WorkflowEntity extends ReminderEntity<
     // A cancel the body never met (it came after the last operation) does not end it cancelled.
     const asked = this.state.cancel !== undefined || run.cancelled;
     const end = endOf(outcome, asked && ('error' in outcome || run.cancelStruck), this.spec);
+    let wrote = false;
     this.#saving
-      .commit(({ blocked: _b, ...rec }) => ({
-        ...rec,
-        ...end,
-        cancel: rec.cancel ?? (end.status === 'cancelled' ? 'cancelled' : undefined),
-        endedAt: now,
-      }))
+      // Not over an end written meanwhile (a terminate, a timeout): the first end stays.
+      .commit((rec) => {
+        if (rec.status !== 'running') return rec;
+        wrote = true;
+        const { blocked: _b, ...rest } = rec;
+        return {
+          ...rest,
+          ...end,
+          cancel: rest.cancel ?? (end.status === 'cancelled' ? 'cancelled' : undefined),
+          endedAt: now,
+        };
+      })
       .finally(() => {
         this.#closing = false;
       })
       .then(
         () => {
+          if (!wrote) return;
           figuresOf(this.entities, this.spec.name).ended(this.state);
           const r = outcomeOf(this.state);
           for (const f of [...this.#resultWaiters]) f(r);

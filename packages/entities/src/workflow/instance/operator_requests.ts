@@ -13,6 +13,7 @@ import { describeRecord } from '../client/listing.js';
 import { queuedSteps } from '../scheduling/queues.js';
 import { terminatedRecord } from '../client/start_policy.js';
 import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
+import { timedOutRecord, type TimeoutDeadline } from '../model/timeouts.js';
 import {
   announceEnded,
   cancelOpenChildren,
@@ -150,6 +151,27 @@ export async function terminateRequest(h: OperatorHost, reason: unknown): Promis
   announceEnded(h.ending(), rec, ended);
   h.lookUpdates(); // updates left unanswered: ERR_WORKFLOW_CLOSED
   return 'terminated';
+}
+
+/**
+ * The instance ran past its execution or run timeout `due` (timeouts.ts; its `wake` reminder
+ * fired): it ends `timedOut` as a terminate ends it — its body stopped where it was (its running
+ * attempts aborted, no compensation run), its open children cancelled, its `result()` callers and
+ * watchers told, its unanswered updates refused. A fire for an instance already ended does nothing.
+ */
+export async function timeOutRequest(h: OperatorHost, due: TimeoutDeadline): Promise<void> {
+  const rec = h.state;
+  if (rec.status !== 'running') return;
+  const ended = timedOutRecord(h.spec.name, h.key, rec, due, h.clock.now());
+  if (h.run !== undefined) h.endRun(h.run, ended.error!.message);
+  h.run = undefined;
+  h.halted = false;
+  h.finished = undefined;
+  h.state = ended;
+  await h.saving.stageWake();
+  await h.saving.saveWake();
+  announceEnded(h.ending(), rec, ended);
+  h.lookUpdates(); // updates left unanswered: ERR_WORKFLOW_CLOSED
 }
 
 /** A watch or unwatch of the instance by a process (watchers.ts). */

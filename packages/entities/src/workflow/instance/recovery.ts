@@ -20,12 +20,12 @@ import {
 import { updatesAfterReset } from './updates.js';
 
 /**
- * Why a resume of `rec` is refused (undefined: it may resume): a completed or cancelled
+ * Why a resume of `rec` is refused (undefined: it may resume): a completed, cancelled or timed-out
  * instance, or a failed one whose journal goes on past its first failed step (compensations or
  * other operations ran after it: replayed once the step succeeds, they would no longer match).
  */
 export function resumeRefusal(workflow: string, id: string, rec: WorkflowRecord): Error | undefined {
-  if (rec.status === 'completed' || rec.status === 'cancelled')
+  if (rec.status === 'completed' || rec.status === 'cancelled' || rec.status === 'timedOut')
     return ErrWorkflowClosed.with(`workflow ${workflow}/${id} is ${rec.status}`);
   if (rec.status !== 'failed') return undefined;
   // Failed because compensations failed for good: a resume runs them again (those done replay).

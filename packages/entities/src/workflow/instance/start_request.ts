@@ -17,7 +17,8 @@
 // Both fields are optional: a record written before them reads as one with none kept.
 
 import { firstRun } from '../model/continue_as_new.js';
-import type { WorkflowRecord, WorkflowStatus } from '../model/record.js';
+import type { WorkflowEndStatus, WorkflowRecord, WorkflowStatus } from '../model/record.js';
+import type { WorkflowTimeouts } from '../model/timeouts.js';
 import { reusedRecord, terminatedRecord, type StartSignal } from '../client/start_policy.js';
 
 /** How many signals' request ids a record keeps (the newest): a call asks again within its timeout. */
@@ -33,7 +34,7 @@ const MAX_REQUEST_ID_LENGTH = 128;
 export interface StartAnswer {
   readonly created: true;
   readonly status: 'running';
-  readonly reused?: 'completed' | 'failed' | 'cancelled';
+  readonly reused?: WorkflowEndStatus;
   readonly signal?: 'accepted';
 }
 
@@ -107,6 +108,8 @@ export interface StartMaking {
   readonly rid: unknown;
   /** The start's memo (absent: none, also for a run under an id used again). */
   readonly memo?: unknown;
+  /** The start's execution and run timeouts (absent: none, also for a run under an id used again). */
+  readonly timeouts?: WorkflowTimeouts;
 }
 
 /**
@@ -127,6 +130,7 @@ export function startedRecord(
   // A plain object (the client checked it); anything else a raw call sent is left out.
   const memo = o.memo !== null && typeof o.memo === 'object' && !Array.isArray(o.memo) ? o.memo : undefined;
   next = memo === undefined ? rest : { ...rest, memo: memo as Readonly<Record<string, unknown>> };
+  if (o.timeouts !== undefined) next = { ...next, timeouts: o.timeouts };
   const s = o.signal;
   if (s !== undefined)
     next = withSignalIds({ ...next, signals: [{ name: s.name, payload: s.payload }] }, s.id, undefined);

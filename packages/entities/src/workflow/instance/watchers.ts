@@ -271,8 +271,8 @@ export function cancelOpenChildren(h: EndingHost, why: string, journal: readonly
 }
 
 /**
- * After an end the engine wrote itself (a terminate, or a start that terminated the running
- * instance), once it is saved: counted, answered to the waiting `result()` calls, told to the
+ * After an end the engine wrote itself (a terminate, a start that terminated the running
+ * instance, a timeout), once it is saved: counted, answered to the waiting `result()` calls, told to the
  * watchers, and its open children cancelled.
  */
 export function announceEnded(h: EndingHost, before: WorkflowRecord, ended: WorkflowRecord): void {
@@ -280,5 +280,5 @@ export function announceEnded(h: EndingHost, before: WorkflowRecord, ended: Work
   const r = outcomeOf(ended);
   for (const f of [...h.resultWaiters]) f(r);
   notifyWatchers(h.notifier(), h.workflow, h.key, before, ended, () => endReason(h.workflow, h.key, ended));
-  cancelOpenChildren(h, ended.cancel!, ended.journal);
+  cancelOpenChildren(h, ended.cancel ?? ended.error?.message ?? String(ended.status), ended.journal);
 }

@@ -193,6 +193,8 @@ export function runInfo(
   runStartedAt: number | undefined;
   attempt: number;
   memo?: Readonly<Record<string, unknown>>;
+  executionTimeoutMs?: number;
+  runTimeoutMs?: number;
 } {
   const run = rec.run ?? 1;
   // The run it continued from is the last one kept, when that one continued (not an ended
@@ -209,6 +211,8 @@ export function runInfo(
     runStartedAt,
     attempt: 1,
     ...(rec.memo === undefined ? {} : { memo: rec.memo }),
+    ...(rec.timeouts?.executionMs === undefined ? {} : { executionTimeoutMs: rec.timeouts.executionMs }),
+    ...(rec.timeouts?.runMs === undefined ? {} : { runTimeoutMs: rec.timeouts.runMs }),
   };
 }
 

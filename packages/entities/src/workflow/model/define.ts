@@ -150,7 +150,7 @@ export interface WorkflowOptions<
   readonly determinismGuard?: DeterminismGuardMode;
   /**
    * When a start may use again the id of an instance that ended (start_policy.ts): `'never'`
-   * (default: the start answers `created: false`), `'afterFailure'` (failed or cancelled) or
+   * (default: the start answers `created: false`), `'afterFailure'` (failed, cancelled or timed out) or
    * `'always'` (Temporal's default), or `'terminateIfRunning'` (also ends a running one and starts
    * anew). A start's own `idReuse` option overrides it.
    */
@@ -274,7 +274,7 @@ export type QueryReply<K, N extends keyof WorkflowQueries<K>> = Infer<WorkflowQu
 
 /**
  * When a start may use again the id of an instance that ended: `'never'` (the default: it answers
- * `created: false`, the first outcome stays), `'afterFailure'` (when that instance failed or was
+ * `created: false`, the first outcome stays), `'afterFailure'` (when that instance failed, timed out or was
  * cancelled: Temporal's ALLOW_DUPLICATE_FAILED_ONLY), `'always'` (Temporal's default,
  * ALLOW_DUPLICATE), `'terminateIfRunning'` (Temporal's TERMINATE_IF_RUNNING: as `'always'`, and a
  * running instance is terminated — ended cancelled, its compensations not run — and replaced in the

@@ -96,11 +96,12 @@ export class WorkflowFigures {
   blockedTotal = 0;
   /** Runs that continued as new here (engine.ts counts one once its write is saved). */
   continued = 0;
-  readonly #ended = { completed: 0, failed: 0, cancelled: 0 };
+  readonly #ended = { completed: 0, failed: 0, cancelled: 0, timedOut: 0 };
   readonly #duration = {
     completed: new Histogram(WORKFLOW_DURATION_BUCKETS),
     failed: new Histogram(WORKFLOW_DURATION_BUCKETS),
     cancelled: new Histogram(WORKFLOW_DURATION_BUCKETS),
+    timedOut: new Histogram(WORKFLOW_DURATION_BUCKETS),
   };
   readonly #resume = new Histogram(RESUME_LATENCY_BUCKETS);
   readonly #steps = new Map<string, StepFigures>();
@@ -203,6 +204,7 @@ export class WorkflowFigures {
         completed: this.#duration.completed.read(),
         failed: this.#duration.failed.read(),
         cancelled: this.#duration.cancelled.read(),
+        timedOut: this.#duration.timedOut.read(),
       },
       resumeLatency: this.#resume.read(),
       steps,

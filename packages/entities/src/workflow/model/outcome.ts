@@ -15,13 +15,15 @@ import {
   storedError,
 } from './errors.js';
 import type { WorkflowSpec } from './define.js';
+import { ErrWorkflowTimedOut } from './timeouts.js';
 import type { ResultReply, WorkflowRecord } from './record.js';
 import { storedBytes } from './sizes.js';
 
-/** The exit reason a linked process gets when the instance failed or was cancelled. */
+/** The exit reason a linked process gets when the instance failed, was cancelled or timed out. */
 export function endReason(workflow: string, id: string, rec: WorkflowRecord): Error {
   if (rec.status === 'cancelled')
     return ErrWorkflowCancelled.with(`workflow ${workflow}/${id}: ${rec.cancel ?? 'cancelled'}`);
+  if (rec.status === 'timedOut') return ErrWorkflowTimedOut.with(rec.error?.message ?? `workflow ${workflow}/${id}`);
   const e = rec.error;
   return ErrWorkflowFailed.with(
     `workflow ${workflow}/${id} failed: ${e === undefined ? '' : `${e.code ?? e.name}: ${e.message}`}`,
@@ -48,6 +50,11 @@ export function outcomeOf(rec: WorkflowRecord): ResultReply {
   if (rec.status === 'completed') return { status: 'completed', output: rec.output };
   if (rec.status === 'cancelled') return { status: 'cancelled', reason: rec.cancel ?? 'cancelled' };
   if (rec.status === 'failed') return { status: 'failed', error: rec.error ?? { name: 'Error', message: 'failed' } };
+  if (rec.status === 'timedOut')
+    return {
+      status: 'timedOut',
+      error: rec.error ?? { name: 'Error', message: 'timed out', code: 'ERR_WORKFLOW_TIMED_OUT' },
+    };
   return { status: 'pending' };
 }
 

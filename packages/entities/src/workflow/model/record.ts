@@ -21,8 +21,22 @@ export interface StoredWatcher {
   readonly mode: WatchMode;
 }
 
-/** Where an instance is. `running` covers a body that sleeps or waits for a signal. */
-export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+/**
+ * Where an instance is. `running` covers a body that sleeps or waits for a signal; `timedOut`: it
+ * ran past a start's `executionTimeoutMs` or `runTimeoutMs` (timeouts.ts).
+ */
+export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'timedOut';
+
+/** A start's execution and run timeouts as the record keeps them, ms (timeouts.ts; absent: unbounded). */
+export interface WorkflowTimeouts {
+  /** The whole chain of runs, from its first start (continue-as-new included). */
+  readonly executionMs?: number;
+  /** Each run, from its own start. */
+  readonly runMs?: number;
+}
+
+/** How an instance that is no longer running ended. */
+export type WorkflowEndStatus = Exclude<WorkflowStatus, 'running'>;
 
 /**
  * The operations a journal records (`compensate` steps are steps named `compensate:<name>`).
@@ -146,7 +160,7 @@ export interface WorkflowRunLink {
    * How it closed: it continued as new; or, for an instance whose id a later start used again
    * (`idReuse`, start_policy.ts), how that instance ended.
    */
-  readonly status: 'continued' | 'completed' | 'failed' | 'cancelled';
+  readonly status: 'continued' | WorkflowEndStatus;
   readonly startedAt?: number;
   readonly endedAt: number;
   /** Its input's size, bytes as stored. */
@@ -160,7 +174,7 @@ export interface StartRequest {
   /** Its request id. */
   readonly id: string;
   /** With `idReuse`: how the instance whose id it used again had ended. */
-  readonly reused?: 'completed' | 'failed' | 'cancelled';
+  readonly reused?: WorkflowEndStatus;
   /** It carried a signal (signal-with-start), kept in the write that made the run. */
   readonly signal?: true;
 }
@@ -208,6 +222,8 @@ export interface WorkflowRecord {
   readonly startRequest?: StartRequest;
   /** The request ids of the last signals kept, newest last (start_request.ts; absent: none). */
   readonly signalCalls?: readonly string[];
+  /** The start's execution and run timeouts (timeouts.ts; absent: unbounded): kept across continue-as-new. */
+  readonly timeouts?: WorkflowTimeouts;
 }
 
 /** The record of an id never started. */
@@ -230,6 +246,8 @@ export type WorkflowRequest =
       readonly rid?: string;
       /** The start's memo (a plain object; checked by the client). */
       readonly memo?: Readonly<Record<string, unknown>>;
+      /** The start's execution and run timeouts (timeouts.ts; checked by the client). */
+      readonly timeouts?: WorkflowTimeouts;
     }
   | { readonly '~wf': 'result'; readonly waitMs: number }
   | {
@@ -240,7 +258,14 @@ export type WorkflowRequest =
       /** The call's request id (start_request.ts): asked again with it, kept once, answered 'accepted'. */
       readonly rid?: string;
     }
-  | { readonly '~wf': 'query'; readonly name: string; readonly arg?: unknown; readonly waitMs?: number }
+  | {
+      readonly '~wf': 'query';
+      readonly name: string;
+      readonly arg?: unknown;
+      /** Several arguments, the handler called with them in order (instead of `arg`). */
+      readonly args?: readonly unknown[];
+      readonly waitMs?: number;
+    }
   | {
       readonly '~wf': 'update';
       readonly name: string;
@@ -268,6 +293,7 @@ export type ResultReply =
   | { readonly status: 'completed'; readonly output: unknown }
   | { readonly status: 'failed'; readonly error: StoredError }
   | { readonly status: 'cancelled'; readonly reason: string }
+  | { readonly status: 'timedOut'; readonly error: StoredError }
   | { readonly status: 'pending' };
 
 /** What `describe` answers: an instance as an operator sees it. */
@@ -297,6 +323,8 @@ export interface WorkflowDescription {
   readonly previousRuns?: readonly WorkflowRunLink[];
   /** The memo its start gave (Temporal's memo): kept across continue-as-new, replaced by a start that uses the id again. */
   readonly memo?: Readonly<Record<string, unknown>>;
+  /** Its start's execution and run timeouts, ms (absent: unbounded), and while it runs the deadline they set now. */
+  readonly timeouts?: WorkflowTimeouts & { readonly deadline?: number; readonly deadlineOf?: 'execution' | 'run' };
   /** Sleeps and signal waits not finished: their deadlines. */
   readonly timers: readonly { readonly s: number; readonly t: JournalOp; readonly n: string; readonly until: number }[];
   /** Signals received and not consumed yet. */

@@ -48,7 +48,7 @@ export const RETENTION_DEFAULTS: RetentionSettings = Object.freeze({
 
 /** Sweeps one run of the sweeper makes before it continues as new. */
 const SWEEPS_PER_RUN = 50;
-const ENDED = ['completed', 'failed', 'cancelled'] as const;
+const ENDED = ['completed', 'failed', 'cancelled', 'timedOut'] as const;
 
 /** What a sweep did: keys deleted per kind, and whether it stopped at `maxBatches` with more to go. */
 export interface SweepResult {
