@@ -155,13 +155,30 @@ export function temporalError(err: unknown): unknown {
 export const ENGINE_CANCEL = new WeakMap<object, Error>();
 
 /**
+ * Runs `f` once the driver's idle wait is over (at once in a handler: the idle wait runs it), in
+ * the caller's async context as it was when it asked — its cancellation scope above all: the
+ * continuation of an await on the idle wait (made in the driver's own context) was seen running
+ * in the outermost scope, so an operation asked in a scope escaped that scope's cancel (a
+ * `withTimeout` whose timer fired never struck its `condition`: the run hung).
+ */
+export async function afterIdle<T>(frame: Frame, f: () => T): Promise<Awaited<T>> {
+  const caller = AsyncLocalStorage.snapshot();
+  if (!frame.handler) while (frame.act.idle !== undefined) await frame.act.idle;
+  return await caller(f);
+}
+
+/**
  * Runs the engine operation `f` for the calling workflow: after the driver's idle wait (outside a
  * handler), counted in flight, its cancel as a CancelledFailure.
  */
 export async function op<T>(what: string, f: (act: Activation) => Promise<T>): Promise<T> {
   const frame = frameOf(what);
   const act = frame.act;
-  if (!frame.handler) while (act.idle !== undefined) await act.idle;
+  return afterIdle(frame, () => counted(act, f));
+}
+
+/** `f` counted in flight (the idle wait starts only with none), its cancel as a CancelledFailure. */
+async function counted<T>(act: Activation, f: (act: Activation) => Promise<T>): Promise<T> {
   act.inFlight++;
   try {
     return await f(act);

@@ -11,7 +11,7 @@ import type { CancellationScope as EngineScope } from '@ergo-ts/entities';
 
 import { msToNumber, type Duration } from '../common/duration.js';
 import { ErrTemporalIncorrect, ErrTemporalUnsupported } from '../common/errors.js';
-import { frameOf, temporalError, type Activation } from './activation.js';
+import { afterIdle, frameOf, temporalError, type Activation } from './activation.js';
 
 /** Options of `new CancellationScope(options)` (Temporal's `CancellationScopeOptions`). */
 export interface CancellationScopeOptions {
@@ -93,10 +93,35 @@ export class CancellationScope {
 
   /** Runs `fn` in a scope cancelled once `timeout` passed: a durable, journaled timer. */
   static withTimeout<T>(timeout: Duration, fn: () => Promise<T>): Promise<T> {
-    const act = frameOf('CancellationScope.withTimeout').act;
+    const frame = frameOf('CancellationScope.withTimeout');
+    const act = frame.act;
     const ms = msToNumber(timeout, 'CancellationScope.withTimeout');
     if (typeof fn !== 'function') return Promise.reject(ErrTemporalIncorrect.with('CancellationScope.withTimeout: fn'));
-    return act.ctx.withTimeout(ms, fn).catch((err: unknown) => {
+    // Its timer is an operation: asked after the driver's idle wait, as every operation of the body
+    // is (activation.ts's `op`), so its number is the same live and on a replay — and its timer
+    // does not run out while the scope's code still waits for that wait to end.
+    // Counted in flight until `fn` runs: the timer's journal write yields to the event loop, where
+    // the driver would take a body with nothing in flight for one waiting on a handler and start
+    // its idle wait — in the outermost scope, ahead of `fn`'s first operation, which then waited
+    // for it for ever (a `withTimeout` right after a handler settled the body's promise hung).
+    let entered = false;
+    const enter = (): Promise<T> => {
+      if (!entered) {
+        entered = true;
+        act.inFlight--;
+      }
+      return fn();
+    };
+    return afterIdle(frame, () => {
+      act.inFlight++;
+      return act.ctx.withTimeout(ms, enter).finally(() => {
+        if (!entered) {
+          entered = true;
+          act.inFlight--;
+        }
+        if (act.inFlight === 0) act.wake();
+      });
+    }).catch((err: unknown) => {
       throw temporalError(err);
     });
   }

@@ -274,7 +274,10 @@ export class Handlers {
       this.#liveWaits++;
       try {
         if (hit === undefined) await ops.record(open);
-        out = await this.#live(fn, until, open, close, seq);
+        // A cancel (its scope's, or the run's) that came while its entry was written struck no
+        // wait yet: the wait is struck now, its entry closed with it, as a sleep is (context.ts).
+        const late = cancelNow(ops);
+        out = late === undefined ? await this.#live(fn, until, open, close, seq) : await close({ e: late });
       } finally {
         this.#liveWaits--;
         if (until !== undefined) h.deadline(seq, undefined);
@@ -476,6 +479,16 @@ function takenFrom(rec: WorkflowRecord, m: Waiting, seq: number): WorkflowRecord
   }
   const updates = (rec.updates ?? []).map((u) => (u.id === m.taken.id ? { ...u, s: seq } : u));
   return { ...rec, updates };
+}
+
+/** The cancel that reaches the code running now (its scope's, or the run's), or undefined. */
+function cancelNow(ops: HandlerOps): Error | undefined {
+  try {
+    ops.checkCancel();
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
 }
 
 /** `ctx.condition`'s deadline for `timeoutMs` from `now` (undefined: none); ERR_WORKFLOW_INCORRECT for a bad one. */
