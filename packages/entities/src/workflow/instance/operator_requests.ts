@@ -140,7 +140,16 @@ export async function terminateRequest(h: OperatorHost, reason: unknown): Promis
   if (rec.status !== 'running')
     throw refuseCall(ErrWorkflowClosed.with(`workflow ${h.spec.name}/${h.key} is ${rec.status}`));
   const why = `terminated: ${typeof reason === 'string' && reason !== '' ? reason : 'by an operator'}`;
-  const ended = { ...terminatedRecord(rec, h.clock.now()), cancel: why };
+  await endWhereItIs(h, rec, { ...terminatedRecord(rec, h.clock.now()), cancel: why }, why);
+  return 'terminated';
+}
+
+/**
+ * Ends the instance `ended` where its body is (a terminate, a timeout): the body stopped (its
+ * running attempts aborted, no compensation run), the end saved, its `result()` callers and
+ * watchers told, its unanswered updates refused (ERR_WORKFLOW_CLOSED).
+ */
+async function endWhereItIs(h: OperatorHost, rec: WorkflowRecord, ended: WorkflowRecord, why: string): Promise<void> {
   if (h.run !== undefined) h.endRun(h.run, why);
   h.run = undefined;
   h.halted = false;
@@ -149,8 +158,7 @@ export async function terminateRequest(h: OperatorHost, reason: unknown): Promis
   await h.saving.stageWake();
   await h.saving.saveWake();
   announceEnded(h.ending(), rec, ended);
-  h.lookUpdates(); // updates left unanswered: ERR_WORKFLOW_CLOSED
-  return 'terminated';
+  h.lookUpdates();
 }
 
 /**
@@ -163,15 +171,7 @@ export async function timeOutRequest(h: OperatorHost, due: TimeoutDeadline): Pro
   const rec = h.state;
   if (rec.status !== 'running') return;
   const ended = timedOutRecord(h.spec.name, h.key, rec, due, h.clock.now());
-  if (h.run !== undefined) h.endRun(h.run, ended.error!.message);
-  h.run = undefined;
-  h.halted = false;
-  h.finished = undefined;
-  h.state = ended;
-  await h.saving.stageWake();
-  await h.saving.saveWake();
-  announceEnded(h.ending(), rec, ended);
-  h.lookUpdates(); // updates left unanswered: ERR_WORKFLOW_CLOSED
+  await endWhereItIs(h, rec, ended, ended.error!.message);
 }
 
 /** A watch or unwatch of the instance by a process (watchers.ts). */
