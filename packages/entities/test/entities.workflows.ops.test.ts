@@ -88,7 +88,7 @@ async function scenario(t: { after(fn: () => Promise<void>): void }, store: Enti
   assert.deepEqual(sorted(all.items), ['c1', 'c2', 'c3', 'c4', 'f1', 'g1', 's1']);
   assertNewestFirst(all.items);
   assert.equal(all.next, undefined);
-  assert.deepEqual(all.counts, { running: 2, completed: 4, failed: 1, cancelled: 0, total: 7 });
+  assert.deepEqual(all.counts, { running: 2, completed: 4, failed: 1, cancelled: 0, timedOut: 0, total: 7 });
   assert.deepEqual(sorted((await wf.list('opsflow', { status: 'running' })).items), ['g1', 's1']);
   assert.deepEqual(ids((await wf.list(OpsFlow, { status: 'failed' })).items), ['f1']);
   assert.deepEqual(ids((await wf.list(OpsFlow, { status: 'cancelled' })).items), []);

@@ -126,3 +126,53 @@ test('an instance waiting in a durable sleep at the deploy takes the patch after
     await store.close();
   }
 });
+
+test('a run that took a patch saves its marker before the patched path sends an effect: killed inside that step, it resumes on the patched path', async () => {
+  const clock = new TestClock();
+  const before = new MemoryStore({ clock });
+  let releaseAudit!: () => void;
+  const auditReleased = new Promise<void>((r) => (releaseAudit = r));
+  const audits: string[] = [];
+  const V2Held = defineWorkflow(KIND, async (ctx) => {
+    await ctx.step('reserve', () => 'reserve');
+    const audited = ctx.patched('audit');
+    if (audited)
+      await ctx.step('audit', async (info) => {
+        audits.push(info.idempotencyKey);
+        if (audits.length === 1) await auditReleased;
+        return 'audit';
+      });
+    await ctx.step('charge', () => 'charge');
+    return audited ? 'audited' : 'older path';
+  });
+  const k1 = await startTestEntities({ kinds: [V2Held], store: before, clock, leaseTtlMs: HOUR });
+  await k1.workflows.start(V2Held, 'marker1', undefined);
+  await eventually(() => audits.length === 1, 'the patched step runs');
+  // What a kill -9 leaves while the audit runs: its marker is in the stored journal.
+  const left = await before.load({ kind: KIND, key: 'marker1' });
+  const journal = (left.state as { journal: { t: string; n: string }[] }).journal;
+  assert.deepEqual(
+    journal.map((e) => `${e.t}:${e.n}`),
+    ['step:reserve', 'patch:audit'],
+  );
+  releaseAudit();
+  await k1.stop();
+  await before.close();
+
+  const after = new MemoryStore({ clock });
+  const id = { kind: KIND, key: 'marker1' };
+  const lease = await after.acquire({ ...id, owner: 'killed@host', ttlMs: HOUR });
+  await after.write({ ...id, token: lease.acquired ? lease.token : 0, expectedVersion: 0, state: left.state });
+  if (lease.acquired) await after.release(id, lease.token);
+  const k2 = await startTestEntities({ kinds: [V2Held], store: after, clock, leaseTtlMs: HOUR });
+  try {
+    const h = k2.workflows.handle(V2Held, 'marker1');
+    await h.describe();
+    assert.equal(await h.advanceUntilDone(), 'audited');
+    assert.equal(audits.length, 2);
+    assert.equal(audits[1], audits[0], 'the audit again under its key');
+  } finally {
+    await k2.stop();
+    await after.close();
+  }
+});

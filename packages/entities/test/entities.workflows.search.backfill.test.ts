@@ -74,7 +74,7 @@ async function backfilled(store: EntityStore): Promise<void> {
     // The runtime's start backfills (no search asked yet).
     await eventually(async () => (await idx.search({ kind: SearchOrder.name, limit: 10 })).length === 3, 'backfilled');
     const all = await e.workflows.list({ kind: SearchOrder });
-    assert.deepEqual(all.counts, { running: 1, completed: 1, failed: 1, cancelled: 0, total: 3 });
+    assert.deepEqual(all.counts, { running: 1, completed: 1, failed: 1, cancelled: 0, timedOut: 0, total: 3 });
     assert.deepEqual(
       (await e.workflows.list({ kind: SearchOrder, attributes: { customer: 'c-1' } })).items.map((i) => i.id).sort(),
       ['b1', 'b3'],

@@ -119,7 +119,7 @@ async function searches(store: EntityStore, count: number): Promise<() => Promis
     first.items.map((i) => i.id),
     failed.slice(0, 50),
   );
-  const total = { running: 0, completed: 0, failed: 0, cancelled: 0, total: count };
+  const total = { running: 0, completed: 0, failed: 0, cancelled: 0, timedOut: 0, total: count };
   for (let i = 0; i < count; i++) total[statusOf(i)]++;
   assert.deepEqual(first.counts, total);
   assert.deepEqual(

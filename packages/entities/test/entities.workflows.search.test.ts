@@ -115,7 +115,7 @@ async function scenario(t: { after(fn: () => Promise<void>): void }, store: Enti
   const all = await wf.list();
   assert.equal(all.items.length, 10);
   assertNewestFirst(all.items);
-  assert.deepEqual(all.counts, { running: 2, completed: 6, failed: 2, cancelled: 0, total: 10 });
+  assert.deepEqual(all.counts, { running: 2, completed: 6, failed: 2, cancelled: 0, timedOut: 0, total: 10 });
   assert.equal(all.next, undefined);
   const o04 = all.items.find((i) => i.id === 'o04')!;
   assert.deepEqual(o04.attributes, { customer: 'c-3', total: 40, vip: true });
@@ -131,14 +131,14 @@ async function scenario(t: { after(fn: () => Promise<void>): void }, store: Enti
     ids(failed.items),
     of((s) => s.mode === 'fail'),
   );
-  assert.deepEqual(failed.counts, { running: 2, completed: 4, failed: 2, cancelled: 0, total: 8 });
+  assert.deepEqual(failed.counts, { running: 2, completed: 4, failed: 2, cancelled: 0, timedOut: 0, total: 8 });
   // By attribute: one kind, every kind, two attributes, a boolean, with a status.
   const c1 = await wf.list({ kind: SearchOrder, attributes: { customer: 'c-1' } });
   assert.deepEqual(
     ids(c1.items),
     of((s) => s.customer === 'c-1'),
   );
-  assert.deepEqual(c1.counts, { running: 1, completed: 2, failed: 1, cancelled: 0, total: 4 });
+  assert.deepEqual(c1.counts, { running: 1, completed: 2, failed: 1, cancelled: 0, timedOut: 0, total: 4 });
   assert.deepEqual(ids((await wf.list({ attributes: { customer: 'c-1' } })).items), [
     ...of((s) => s.customer === 'c-1'),
     'r1',

@@ -152,7 +152,7 @@ test('the workflow tools: list, describe, cancel, signal, resume; refusals with 
   const every = await ok<Listed & { workflows: string[] }>(client, 'workflow_list', {});
   assert.deepEqual(every.workflows, ['mcpinvoice', 'mcporder']);
   assert.equal(every.items.length, 4);
-  assert.deepEqual(every.counts, { running: 2, completed: 1, failed: 1, cancelled: 0, total: 4 });
+  assert.deepEqual(every.counts, { running: 2, completed: 1, failed: 1, cancelled: 0, timedOut: 0, total: 4 });
   const all = await ok<Listed>(client, 'workflow_list', { workflow: 'mcporder' });
   assert.deepEqual(byId(all), [
     ['o-complete', 'completed'],
@@ -163,7 +163,7 @@ test('the workflow tools: list, describe, cancel, signal, resume; refusals with 
   assert.ok(all.items.every((i) => i.runs === 1 && typeof i.startedAt === 'number'));
   const running = await ok<Listed>(client, 'workflow_list', { workflow: 'mcporder', status: 'running', limit: 1 });
   assert.equal(running.items.length, 1);
-  assert.deepEqual(running.counts, { running: 2, completed: 1, failed: 1, cancelled: 0, total: 4 });
+  assert.deepEqual(running.counts, { running: 2, completed: 1, failed: 1, cancelled: 0, timedOut: 0, total: 4 });
   const page2 = await ok<Listed>(client, 'workflow_list', {
     workflow: 'mcporder',
     status: 'running',
@@ -294,7 +294,7 @@ test('workflow_list searches by search attributes and time, newest first, with c
   const c7 = await ok<Listed>(client, 'workflow_list', { workflow: 'mcpinvoice', attributes: { customer: 'c-7' } });
   assert.deepEqual(c7.items.map((i) => i.id).sort(), ['i1', 'i3']);
   assert.deepEqual(c7.items.find((i) => i.id === 'i3')?.attributes, { customer: 'c-7', total: 30 });
-  assert.deepEqual(c7.counts, { running: 0, completed: 2, failed: 0, cancelled: 0, total: 2 });
+  assert.deepEqual(c7.counts, { running: 0, completed: 2, failed: 0, cancelled: 0, timedOut: 0, total: 2 });
   // Every kind, by attribute and an ISO start time: the invoices (the orders set no attribute).
   const since = await ok<Listed>(client, 'workflow_list', {
     attributes: { total: 20 },

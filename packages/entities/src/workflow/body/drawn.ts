@@ -50,8 +50,28 @@ export function patched(ops: DrawOps, id: string, unseen: (seq: number) => boole
   if (e !== undefined) return true;
   ops.caughtUp();
   if (ops.readOnly) throw ops.endOfJournal();
-  ops.record({ s: seq, t: 'patch', n: id, at: ops.host.clock.now(), done: true }).catch(() => undefined);
+  const write = ops.record({ s: seq, t: 'patch', n: id, at: ops.host.clock.now(), done: true });
+  write.catch(() => undefined);
+  unsavedMarkers.set(ops, write);
   return true;
+}
+
+/** A run's last patch marker being written (markers are saved in order: the last covers the others). */
+const unsavedMarkers = new WeakMap<object, Promise<void>>();
+
+/**
+ * Resolves once the patch marker `ops`'s run journaled last is saved (or failed: the run then
+ * ends): an effect waits for it. Else an effect of the patched path could go out, the run end
+ * before its marker lands, and a resume — seeing no marker where its journal ends — take the
+ * older path ({@link unseenAfter}) with that effect already out.
+ */
+export function markersSaved(ops: object): Promise<void> {
+  const write = unsavedMarkers.get(ops);
+  if (write === undefined) return Promise.resolve();
+  return write.then(
+    () => void (unsavedMarkers.get(ops) === write && unsavedMarkers.delete(ops)),
+    () => undefined,
+  );
 }
 
 /**

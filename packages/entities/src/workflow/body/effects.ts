@@ -47,6 +47,7 @@ import {
 import { engineRetryMs, isEngineFailure } from '../model/engine_failure.js';
 import { stepPermit } from './step_permits.js';
 import type { RunShare } from './run_load.js';
+import { markersSaved } from './drawn.js';
 
 /**
  * @internal What a run (context.ts) lends its effects beyond {@link RunOps}: its state, the
@@ -257,6 +258,7 @@ export async function runStep<T>(
           away = false;
           ops.share.back();
           permit = t === 'step' ? await stepPermit(ops, struck) : undefined;
+          await markersSaved(ops); // a patch marker before it lands first (drawn.ts)
           await h.confirmLease();
           const ended = ops.ended();
           if (ended !== undefined) throw ended;
