@@ -142,14 +142,19 @@ const CASES: RigCases = {
   ) {
     const h = () => rig.workflows().handle(WfWaits, 't1');
     await rig.workflows().start(WfWaits, 't1', undefined);
-    const u = h().update('twice', napMs(rig));
+    // The refusal is awaited from the start: on a busy host the 40 ms sleep can end, and the update
+    // fail, before the poll below sees the sleep journaled (an unhandled rejection meanwhile).
+    const refused = assert.rejects(
+      h().update('twice', napMs(rig)),
+      (err: Error & { code?: string; cause?: Error & { code?: string } }) => {
+        assert.equal(err.code, 'ERR_WORKFLOW_UPDATE_FAILED');
+        assert.equal(err.cause!.code, 'ERR_WORKFLOW_CONCURRENT_WAIT', err.cause!.message);
+        return true;
+      },
+    );
     await journaled(rig, 't1', 'sleep');
     rig.advanceTime?.(napMs(rig));
-    await assert.rejects(u, (err: Error & { code?: string; cause?: Error & { code?: string } }) => {
-      assert.equal(err.code, 'ERR_WORKFLOW_UPDATE_FAILED');
-      assert.equal(err.cause!.code, 'ERR_WORKFLOW_CONCURRENT_WAIT', err.cause!.message);
-      return true;
-    });
+    await refused;
     await h().signal('add', 3);
     await h().signal('stop', null);
     assert.deepEqual(await h().result(), { total: 3, order: ['add 3'] });
