@@ -359,8 +359,11 @@ function refused(acceptor: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: acceptor.slice(0, i), port: Number(acceptor.slice(i + 1)) });
     s.once('connect', () => {
+      // A connect to a port nobody listens on can pick that same port as its own source port and
+      // connect to itself (TCP simultaneous open): no acceptor answered, the port is free.
+      const self = s.localPort === s.remotePort && s.localAddress === s.remoteAddress;
       s.destroy();
-      resolve(false);
+      resolve(self);
     });
     s.once('error', () => resolve(true));
   });
