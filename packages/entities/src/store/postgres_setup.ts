@@ -45,6 +45,7 @@ export function openPool(
     throw ErrEntityIncorrect.with(`tablePrefix must match [a-z_][a-z0-9_]{0,40}, got ${JSON.stringify(prefix)}`);
   const pool = new pg.Pool({
     connectionString,
+    Client: HeardClient,
     max,
     connectionTimeoutMillis: ct,
     // The server ends a session stalled mid-transaction (see idleInTransactionTimeoutMs), and
@@ -64,6 +65,26 @@ export function openPool(
     // Not a URL (pg also takes `host=... dbname=...`): keep the generic name.
   }
   return { pool, prefix, name, outcomeWindowMs };
+}
+
+/**
+ * A `pg` Client with an 'error' listener from its creation to its end. The pool listens to its
+ * idle clients only; a client checked out (`pool.connect()`) is heard once its holder adds its own
+ * listener, a turn later. A session the server ends in that gap — a FATAL right behind the
+ * ReadyForQuery of a new connection, both in one read (57P01 "terminating connection due to
+ * unexpected postmaster exit" as a primary dies, relayed together by HAProxy) — was an unhandled
+ * 'error' event: the process exited. Heard here, the client is left not queryable: its holder's
+ * next statement fails with a lost connection, which the store decides as any other.
+ */
+class HeardClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', ignoreError);
+  }
+}
+
+function ignoreError(): void {
+  // The client's holder learns of it from its statements (see HeardClient).
 }
 
 /** The database clock's now in epoch ms: lease times come from it, the one clock every member shares. */
