@@ -17,6 +17,8 @@ export class DropProxy {
   readonly #target: { host: string; port: number };
   #armed: { marker: Buffer; mode: DropMode; dropped: () => void } | undefined;
   readonly #sockets = new Set<net.Socket>();
+  /** Every request chunk a client sent through the proxy, in order (dropped ones too). */
+  readonly sent: Buffer[] = [];
   port = 0;
 
   private constructor(target: { host: string; port: number }) {
@@ -53,6 +55,7 @@ export class DropProxy {
       u.destroy();
     };
     c.on('data', (chunk) => {
+      this.sent.push(chunk);
       const a = this.#armed;
       if (a !== undefined && chunk.includes(a.marker)) {
         this.#armed = undefined;

@@ -115,6 +115,44 @@ if (missing !== undefined) {
     assert.deepEqual(await store.load(b), { state: 'B', version: 1 });
   });
 
+  for (const mode of ['after', 'before'] as DropMode[])
+    test(`writes and lease takes of one turn whose statement's connection died ${mode} the server got it are sent again together, each decided`, async (t) => {
+      // A failover leaves every write and lease take in flight undecided: asked again one by one,
+      // they held every pooled connection while new work waited behind them (issue 89).
+      const { store } = await open();
+      t.after(() => store.close());
+      const ids = ['a', 'b', 'c'].map((k) => ({ kind: 'k', key: `again-${mode}-${k}` }));
+      const tokens = (await Promise.all(ids.map((id) => store.acquire({ ...id, owner: 'a', ttlMs: 60_000 })))).map(
+        (l) => {
+          assert.ok(l.acquired);
+          return l.token;
+        },
+      );
+      const carriesAll = (keys: string[]): number =>
+        proxy.sent.filter((chunk) => keys.every((k) => chunk.includes(k))).length;
+      const keys = ids.map((id) => id.key);
+      const writesFrom = carriesAll(keys);
+      const dropped = proxy.arm(ids[0]!.key, mode);
+      const versions = await Promise.all(
+        ids.map((id, i) => store.write({ ...id, token: tokens[i]!, expectedVersion: 0, state: id.key })),
+      );
+      await dropped;
+      assert.deepEqual(versions, [1, 1, 1]);
+      for (const id of ids) assert.deepEqual(await store.load(id), { state: id.key, version: 1 });
+      // The dropped statement, then the one that sent the three again together.
+      assert.equal(carriesAll(keys) - writesFrom, 2);
+      // Lease takes with their activation reads alike.
+      const takes = ['a', 'b', 'c'].map((k) => ({ kind: 'k', key: `take-${mode}-${k}` }));
+      const takeKeys = takes.map((id) => id.key);
+      const takesFrom = carriesAll(takeKeys);
+      const takeDropped = proxy.arm(takes[0]!.key, mode);
+      const taken = await Promise.all(takes.map((id) => store.acquireAndLoad({ ...id, owner: 'a', ttlMs: 60_000 })));
+      await takeDropped;
+      // Landed (token 1, unheard): taken again by the same owner, token 2.
+      for (const r of taken) assert.deepEqual(r.lease, { acquired: true, token: mode === 'after' ? 2 : 1 });
+      assert.equal(carriesAll(takeKeys) - takesFrom, 2);
+    });
+
   test('a write refused after an unknown outcome stays refused when the key does not hold it (a real conflict)', async (t) => {
     const { store } = await open();
     t.after(() => store.close());
@@ -151,7 +189,7 @@ if (missing !== undefined) {
   });
 
   for (const mode of ['after', 'before'] as DropMode[])
-    test(`activations asked in one turn (one statement) whose connection died ${mode} the server got it: each key taken once more alone, its token only rising, and read`, async (t) => {
+    test(`activations asked in one turn (one statement) whose connection died ${mode} the server got it: each key taken once more, its token only rising, and read`, async (t) => {
       const { store, prefix } = await open();
       t.after(() => store.close());
       const ids = ['x', 'y'].map((k) => ({ kind: 'k', key: `batch-${mode}-${k}` }));
@@ -162,7 +200,7 @@ if (missing !== undefined) {
       const dropped = proxy.arm(ids[0]!.key, mode);
       const [x, y] = await Promise.all(ids.map((id) => store.acquireAndLoad({ ...id, owner: 'a', ttlMs: 60_000 })));
       await dropped;
-      // Landed (tokens 1, unheard), each asked again alone by the same owner took token 2; not landed: 1.
+      // Landed (tokens 1, unheard), each asked again by the same owner took token 2; not landed: 1.
       const token = mode === 'after' ? 2 : 1;
       for (const [r, id] of [
         [x, ids[0]!],

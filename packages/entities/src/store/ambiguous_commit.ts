@@ -96,6 +96,28 @@ export type Decision<T> = { readonly done: T } | { readonly again: unknown };
 export class ServerAnswers {
   #wake: (() => void) | undefined;
   #next: Promise<void> | undefined;
+  /** The pauses under way, by length: one timer each, shared (see {@link elapsed}). */
+  readonly #pauses = new Map<number, Promise<void>>();
+
+  /**
+   * Resolves after `ms`, together with every other pause of that length begun meanwhile (one timer):
+   * the operations one lost connection failed together (a batch's writes, a failover's whole
+   * flight) try again in one turn of the event loop, so they go again as one statement
+   * (postgres_batch.ts), not split over the turns their own timers happened to end in.
+   */
+  elapsed(ms: number): Promise<void> {
+    let p = this.#pauses.get(ms);
+    if (p === undefined) {
+      p = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          this.#pauses.delete(ms);
+          resolve();
+        }, ms),
+      );
+      this.#pauses.set(ms, p);
+    }
+    return p;
+  }
 
   /** An operation of the store succeeded: every pause waiting for it ends. */
   answered(): void {
@@ -113,12 +135,19 @@ export class ServerAnswers {
 }
 
 /**
- * Waits `ms`, or less when `answer` resolves first (then it resolves true). The timer is cleared
- * when the answer came: nothing stays scheduled.
+ * Waits `ms` (`answers`' shared pause of that length, when given), or less when `answer` resolves
+ * first (then it resolves true). A timer of its own is cleared when the answer came.
  */
-async function pause(ms: number, answer: Promise<void> | undefined): Promise<boolean> {
+async function pause(
+  ms: number,
+  answer: Promise<void> | undefined,
+  answers: ServerAnswers | undefined,
+): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const elapsed = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  const elapsed =
+    answers === undefined
+      ? new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))
+      : answers.elapsed(ms).then(() => false);
   try {
     return await (answer === undefined ? elapsed : Promise.race([elapsed, answer.then(() => true)]));
   } finally {
@@ -135,7 +164,7 @@ async function pause(ms: number, answer: Promise<void> | undefined): Promise<boo
  * Any other failure rejects at once, as the operation's own. With `answers`, a pause ends as soon
  * as another of the store's operations succeeded since the attempt began (the server is back) —
  * every other pause at most: a server that answers others but keeps failing this one costs no
- * more than twice the tries.
+ * more than twice the tries. With `answers`, the pauses of one length end together (one turn).
  */
 export async function decide<T>(
   what: string,
@@ -159,7 +188,7 @@ export async function decide<T>(
       if (stop !== undefined) throw stop;
       if (performance.now() + wait > until)
         throw ErrStoreOutcomeUnknown.with(`${what}: the connection was lost and the server was not reached again`, e);
-      woken = await pause(wait, answer);
+      woken = await pause(wait, answer, answers);
     }
   }
 }

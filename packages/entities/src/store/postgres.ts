@@ -53,7 +53,7 @@ import type {
   InboxFailure,
   InboxFailureResult,
 } from '../contract/dead_letters.js';
-import { WriteBatches, batchEntry, type BatchOutcome, type WriteArgs } from './postgres_batch.js';
+import { WriteBatches, batchEntry, writeArgs, type BatchOutcome, type WriteArgs } from './postgres_batch.js';
 import {
   TurnBatches,
   acquireAnswers,
@@ -156,15 +156,17 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
       reminders: `${prefix}reminders`,
     });
     this.#batches = new WriteBatches({
-      one: (a, unsure) => this.#decide('write', (again) => this.#writeDecided(a, unsure || again)),
+      one: (a, unsure) => this.#writeDecided(a, unsure),
       many: (ws) => this.#writeMany(ws),
-      unknown: (e) => outcomeUnknown(e),
       refusal: (a, code, message) => this.#refusal(a, code, message),
+      readBack: (a, refused) => this.#landedOr(a, refused),
       closed: () => (this.#closed ? ErrStoreClosed.with(this.name) : undefined),
     });
     const closed = (): unknown => (this.#closed ? ErrStoreClosed.with(this.name) : undefined);
     this.#acquires = new TurnBatches({
-      one: (r) => this.#decide('acquireAndLoad', () => this.#acquireAndLoad(r)),
+      one: (r) => this.#acquireAndLoad(r),
+      // A lost connection: decided by acquireAndLoad's loop, asked again through the batch.
+      lost: (e) => outcomeUnknown(e),
       many: async (rs) => {
         const q = `SELECT * FROM ${prefix}acquire_load_batch($1, $2, $3, $4, $5)`;
         const r = await this.#prepared<AcquireRow>('acquire_load_batch', q, acquireBatchArgs(rs));
@@ -271,8 +273,9 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
   acquireAndLoad(request: LeaseRequest): Promise<AcquiredLoad> {
     return this.#op('acquireAndLoad', async () => {
       checkLeaseRequest(request);
-      // Taken with the activations asked for in the same turn (postgres_activation_batch.ts).
-      return this.#acquires.submit(request);
+      // Taken with the activations asked for in the same turn (postgres_activation_batch.ts); asked
+      // again there until decided when a lost connection left it unknown (ambiguous_commit.ts).
+      return this.#decide('acquireAndLoad', () => this.#acquires.submit(request));
     });
   }
 
@@ -460,51 +463,10 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
 
   write(request: WriteRequest): Promise<number> {
     return this.#op('write', () => {
-      const w = prepareWrite(request, this.#values);
-      // Each tag as (its event's 1-based index, the tag): two flat arrays the function joins.
-      const tev: number[] = [];
-      const tnm: string[] = [];
-      w.meta.forEach((m, i) => {
-        for (const tag of m.tags) {
-          tev.push(i + 1);
-          tnm.push(tag);
-        }
-      });
-      const rems =
-        w.reminders === undefined
-          ? undefined
-          : {
-              cancel: w.reminders.cancel,
-              put: w.reminders.put.map((r) => ({
-                name: r.name,
-                shard: r.shard,
-                due_at: r.dueAt,
-                every_ms: r.everyMs,
-                cron: r.cron,
-                location: r.location,
-                payload: r.payload,
-                gen: r.gen,
-              })),
-            };
-      // Committed with the writes asked for in the same turn (postgres_batch.ts).
-      return this.#batches.submit({
-        k: request.kind,
-        ky: request.key,
-        fk: w.fence.kind,
-        fky: w.fence.key,
-        tok: request.token,
-        exp: request.expectedVersion,
-        evs: w.events,
-        types: w.meta.map((m) => m.type),
-        svs: w.meta.map((m) => m.schemaVersion),
-        tev,
-        tnm,
-        snap: w.snapshot ?? null,
-        given: request.events !== undefined,
-        done: request.processed ?? null,
-        rems,
-        idx: request.index,
-      });
+      const args = writeArgs(request, prepareWrite(request, this.#values));
+      // Committed with the writes asked for in the same turn (postgres_batch.ts); sent again there
+      // until decided when a lost connection left its outcome unknown (ambiguous_commit.ts).
+      return this.#decide('write', (unsure) => this.#batches.submit(args, unsure));
     });
   }
 
@@ -544,12 +506,17 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
       return await this.#writeOne(a);
     } catch (e) {
       if (!unsure || !(ErrVersionConflict.is(e) || (e as { code?: unknown }).code === '23505')) throw e;
-      const landed = landedWrite(a, await this.#readBack(a));
-      // A standby answered (a failover under way): not decided yet, asked again.
-      if (landed === undefined) throw Object.assign(new Error('read back on a standby'), { code: '25006' });
-      if (landed) return versionAfter(a);
-      throw e;
+      return this.#landedOr(a, e);
     }
+  }
+
+  /** An unsure write `a` refused with `refused`: its version when an earlier attempt landed (read back), else `refused`. */
+  async #landedOr(a: WriteArgs, refused: unknown): Promise<number> {
+    const landed = landedWrite(a, await this.#readBack(a));
+    // A standby answered (a failover under way): not decided yet, asked again.
+    if (landed === undefined) throw Object.assign(new Error('read back on a standby'), { code: '25006' });
+    if (landed) return versionAfter(a);
+    throw refused;
   }
 
   /** What the key holds of write `a` (see {@link landedWrite}): one statement, one snapshot. */

@@ -12,10 +12,13 @@
 //   the order write_batch and a renewal lock lease rows in, so none of them waits on another in a
 //   circle; one commit for all, nothing answered before it.
 //
-// A batch that fails in any way committed nothing, or its outcome is unknown (the connection was
-// lost): each of its requests is then asked alone, exactly as it would have been without the batch
-// (a read is read again; an acquire asked again by the same owner only raises the token, which
-// ambiguous_commit.ts decides). One request's row that cannot be decoded fails that request alone.
+// A batch that fails committed nothing, or its outcome is unknown (the connection was lost): each
+// of its requests is then asked alone, exactly as it would have been without the batch (a read is
+// read again). Where the store decides a request by asking it again (`lost`: an acquire, asked
+// again by the same owner, only raises the token: ambiguous_commit.ts), a lost connection instead
+// fails each request to its deciding loop, which asks again through the batch: the acquires a
+// failover left in flight go as one statement when the new primary answers, not one by one. One
+// request's row that cannot be decoded fails that request alone.
 
 import type { AcquiredLoad, ActivationLoad, EntityId, LeaseRequest } from '../contract/store.js';
 
@@ -30,6 +33,8 @@ export interface TurnRunner<Q, A> {
   many(requests: readonly Q[]): Promise<Answer<A>[]>;
   /** Why nothing can run any more (the store closed), or undefined. */
   closed(): unknown;
+  /** Whether a batch's failure `e` goes to each request's caller, who asks again (absent: asked alone here). */
+  lost?(e: unknown): boolean;
 }
 
 /** A request waiting for its turn's flush. */
@@ -85,8 +90,8 @@ export class TurnBatches<Q, A> {
           else if ('a' in x) q.resolve(x.a);
           else q.reject(x.e);
         }),
-      // Nothing committed, or not known: each asked alone decides its own outcome.
-      () => group.forEach((q) => this.#alone(q)),
+      // Nothing committed, or not known: each asked alone, or failed to its caller's deciding loop.
+      (e: unknown) => group.forEach((q) => (this.#run.lost?.(e) === true ? q.reject(e) : this.#alone(q))),
     );
   }
 }
