@@ -31,3 +31,18 @@ export function codesAlong(err: unknown, depth = 8): string[] {
 export function hasCodeAlong(err: unknown, codes: ReadonlySet<string>): boolean {
   return codesAlong(err).some((c) => codes.has(c));
 }
+
+/** Codes of a store that cannot be reached for now (a failover, a cut). */
+const STORE_UNREACHABLE = new Set([
+  'ERR_ENTITY_STORE_UNAVAILABLE',
+  'ERR_ENTITY_STORE_SESSION_LOST',
+  'ERR_ENTITY_STORE_OUTCOME_UNKNOWN',
+]);
+
+/**
+ * True when `err` says the store could not be reached for now, along its `cause` chain: not the
+ * key's failure, so a retry waits for the store, not on a backoff that outlasts its outage.
+ */
+export function storeUnreachable(err: unknown): boolean {
+  return hasCodeAlong(err, STORE_UNREACHABLE);
+}

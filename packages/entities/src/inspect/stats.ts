@@ -10,7 +10,7 @@
 // and their lateness (runtime/reminder_scheduler.ts counts them; their shape is here); the inbox
 // sweeper the keys with messages waiting and the age of the oldest (runtime/inbox_sweeper.ts).
 
-import { hasCodeAlong } from '../contract/codes.js';
+import { storeUnreachable } from '../contract/codes.js';
 import type { EntityStore } from '../contract/store.js';
 import type { ProjectionStats } from './projections.js';
 
@@ -362,15 +362,9 @@ export class StoreMeter {
   }
 }
 
-/** Codes of a store that cannot be reached for now (a failover, a cut), along the `cause` chain. */
-const UNREACHABLE = new Set([
-  'ERR_ENTITY_STORE_UNAVAILABLE',
-  'ERR_ENTITY_STORE_SESSION_LOST',
-  'ERR_ENTITY_STORE_OUTCOME_UNKNOWN',
-]);
-
+/** A store that cannot be reached for now (a failover, a cut), along the `cause` chain. */
 function unreachable(err: unknown): boolean {
-  return hasCodeAlong(err, UNREACHABLE);
+  return storeUnreachable(err);
 }
 
 // --- workflow figures (workflow/model/metrics.ts counts them; their shape is here) ---------------------

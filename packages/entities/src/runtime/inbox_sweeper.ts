@@ -18,11 +18,14 @@
 // whose lease another member still holds (a paused or killed owner, before its lease ends) is
 // not failing: it is tried again when that lease ends by the store's answer (its `expiresAt`,
 // plus {@link LEASE_END_MARGIN_MS}), not on the backoff, which would overshoot the lease's end.
+// Nor is a key whose activation failed because the store could not be reached (a failover): it is
+// tried again at the next scan that reads the store, not after a backoff grown through the outage.
 
 import type { Log } from 'ergo-ts';
 
 import type { EntitiesClock } from '../contract/clock.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../contract/dead_letters.js';
+import { storeUnreachable } from '../contract/codes.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import { shardOf } from '../contract/placement.js';
 import type { PendingInbox } from '../contract/store.js';
@@ -231,7 +234,9 @@ export class InboxSweeper {
           if (isDeadLettered(e)) {
             this.#failing.delete(id);
             again = true;
-          } else this.#failedOnce(id, describe(e));
+          } else if (storeUnreachable(e))
+            this.#failed++; // not the key's: its backoff stays as it was
+          else this.#failedOnce(id, describe(e));
         },
       )
       .finally(() => {

@@ -6,12 +6,14 @@
 // an activation, with capped exponential backoff (1 s, 2 s, 4 s ... at most 30 s apart: a key
 // whose activation keeps failing, as a poison message makes it, is not hammered), for up to 5
 // minutes; the message stays in the inbox anyway, for the key's next activation (the inbox
-// sweeper's, which backs off the same way).
+// sweeper's, which backs off the same way). A try that failed because the store could not be
+// reached (a failover) does not double the wait: the message goes again within the first wait of
+// the store's return, not after a wait grown through its outage.
 
 import type { Log } from 'ergo-ts';
 
 import type { EntitiesClock } from '../contract/clock.js';
-import { errorCode } from '../contract/codes.js';
+import { errorCode, storeUnreachable } from '../contract/codes.js';
 import type { EntityCallOptions } from './options.js';
 
 /** The first wait before a message accepted by an ended activation is sent again to its key, in ms. */
@@ -79,7 +81,7 @@ export class Redelivery {
         const handle = this.#s.clock.setTimeout(() => {
           const i = this.#timers.indexOf(cancel);
           if (i >= 0) this.#timers.splice(i, 1);
-          this.#redeliverOne(kind, key, id, message, attempt + 1, since);
+          this.#redeliverOne(kind, key, id, message, storeUnreachable(e) ? attempt : attempt + 1, since);
         }, wait);
         this.#timers.push(cancel);
       },
