@@ -106,10 +106,12 @@ export class Leases {
   readonly #gone: ((holder: string) => Promise<boolean>) | undefined;
   readonly #member: MemberLease | undefined;
   /**
-   * When each lease held was last confirmed: performance.now() when the acquire or renewal that
-   * the store accepted was sent (the store's expiry is at least that plus the ttl). By lease id.
+   * When each lease held was last confirmed, and under which token: performance.now() when the
+   * acquire or renewal that the store accepted was sent (the store's expiry is at least that plus
+   * the ttl). By lease id. The token matters: a shard lease lost and taken again here vouches for
+   * the activations of its new token only, never for one still running under the old (issue 89).
    */
-  readonly #confirmed = new Map<string, number>();
+  readonly #confirmed = new Map<string, { readonly token: number; readonly at: number }>();
   /** When a write under a lease was last refused as stale (see {@link refused}), until confirmed after. */
   readonly #refusedAt = new Map<string, number>();
   /** A renewal asked for by {@link confirm} and not settled yet (one at a time). */
@@ -141,28 +143,28 @@ export class Leases {
   }
 
   /**
-   * Whether the lease (kind, key) writes under was confirmed within the ttl less the margin
-   * ({@link LEASE_MARGIN}), by this process's monotonic clock.
+   * Whether the lease (kind, key) writes under was confirmed under `token` (the activation's) within
+   * the ttl less the margin ({@link LEASE_MARGIN}), by this process's monotonic clock.
    */
-  fresh(kind: string, key: string): boolean {
-    const id = this.leaseId(kind, key);
-    const at = this.#confirmed.get(leaseKey(id));
-    return at !== undefined && performance.now() - at < this.#ttlMs * (1 - LEASE_MARGIN);
+  fresh(kind: string, key: string, token: number): boolean {
+    const c = this.#confirmed.get(leaseKey(this.leaseId(kind, key)));
+    return c !== undefined && c.token === token && performance.now() - c.at < this.#ttlMs * (1 - LEASE_MARGIN);
   }
 
   /**
-   * Resolves true once the lease (kind, key) writes under is confirmed fresh ({@link fresh}): at
-   * once when it is, else after a renewal of every lease held (one at a time, shared by the
-   * activations that ask meanwhile). False when the renewal did not confirm it (lost, or the store
-   * failed): the caller runs no side effect; a lost lease's activations are being ended.
+   * Resolves true once the lease (kind, key) writes under is confirmed fresh under `token`
+   * ({@link fresh}): at once when it is, else after a renewal of every lease held (one at a time,
+   * shared by the activations that ask meanwhile). False when the renewal did not confirm it (lost,
+   * taken again under another token, or the store failed): the caller runs no side effect; a lost
+   * lease's activations are being ended.
    */
-  async confirm(kind: string, key: string): Promise<boolean> {
-    if (this.fresh(kind, key)) return true;
+  async confirm(kind: string, key: string, token: number): Promise<boolean> {
+    if (this.fresh(kind, key, token)) return true;
     for (let round = 0; round < 2; round++) {
       // A renewal already under way may have been sent before the moment that made us ask: one more.
       this.#confirming ??= this.renew().finally(() => (this.#confirming = undefined));
       await this.#confirming.catch(() => undefined);
-      if (this.fresh(kind, key)) return true;
+      if (this.fresh(kind, key, token)) return true;
     }
     return false;
   }
@@ -180,14 +182,23 @@ export class Leases {
     this.#refusedAt.set(k, performance.now());
   }
 
-  /** Marks a lease confirmed as of `sentAt` (when the accepted request was sent). */
-  #confirmedAt(id: EntityId, sentAt: number): void {
+  /** Marks a lease confirmed under `token` as of `sentAt` (when the accepted request was sent). */
+  #confirmedAt(id: EntityId, token: number, sentAt: number): void {
     const k = leaseKey(id);
     const refusedAt = this.#refusedAt.get(k);
     if (refusedAt !== undefined && sentAt < refusedAt) return;
     this.#refusedAt.delete(k);
     const was = this.#confirmed.get(k);
-    if (was === undefined || was < sentAt) this.#confirmed.set(k, sentAt);
+    // Tokens only grow: an older token's answer, come late, says nothing of the newer one's lease.
+    if (was === undefined || was.token < token || (was.token === token && was.at < sentAt))
+      this.#confirmed.set(k, { token, at: sentAt });
+  }
+
+  /** Forgets a lease's confirmation under `token` or older (a newer token's is not this loss's). */
+  #unconfirm(id: EntityId, token: number): void {
+    const k = leaseKey(id);
+    const c = this.#confirmed.get(k);
+    if (c !== undefined && c.token <= token) this.#confirmed.delete(k);
   }
 
   /** Gives every shard lease back (the last step of a drain: no activation runs under them any more). */
@@ -238,13 +249,13 @@ export class Leases {
     const r = await this.#store.acquireAndLoad(
       presumed === undefined ? request : { ...request, takeOverFrom: presumed },
     );
-    if (r.lease.acquired) this.#confirmedAt(request, sentAt);
+    if (r.lease.acquired) this.#confirmedAt(request, r.lease.token, sentAt);
     if (r.lease.acquired || !(await this.#confirmedGone(r.lease.holder))) return r;
     this.#lastDead = r.lease.holder;
     sentAt = performance.now();
     const taken = await this.#store.acquireAndLoad({ ...request, takeOverFrom: r.lease.holder });
     if (taken.lease.acquired) {
-      this.#confirmedAt(request, sentAt);
+      this.#confirmedAt(request, taken.lease.token, sentAt);
       this.#tookOver(request, r.lease.holder, taken.lease.token);
     }
     return taken;
@@ -260,13 +271,13 @@ export class Leases {
     const request = { ...id, owner: this.#owner, ttlMs: this.#ttlMs };
     let sentAt = performance.now();
     const r = await this.#store.acquire(presumed === undefined ? request : { ...request, takeOverFrom: presumed });
-    if (r.acquired) this.#confirmedAt(id, sentAt);
+    if (r.acquired) this.#confirmedAt(id, r.token, sentAt);
     if (r.acquired || !(await this.#confirmedGone(r.holder))) return r;
     this.#lastDead = r.holder;
     sentAt = performance.now();
     const taken = await this.#store.acquire({ ...id, owner: this.#owner, ttlMs: this.#ttlMs, takeOverFrom: r.holder });
     if (taken.acquired) {
-      this.#confirmedAt(id, sentAt);
+      this.#confirmedAt(id, taken.token, sentAt);
       this.#tookOver(id, r.holder, taken.token);
     }
     return taken;
@@ -314,7 +325,7 @@ export class Leases {
   /** Gives the lease of (kind, key) back (a shard's lease stays with this node). */
   release(kind: string, key: string, token: number): Promise<void> {
     if (this.#shardScope) return Promise.resolve(); // the shard's lease stays with this node
-    this.#confirmed.delete(leaseKey({ kind, key }));
+    this.#unconfirm({ kind, key }, token);
     return this.#store.release({ kind, key }, token);
   }
 
@@ -363,9 +374,9 @@ export class Leases {
       const renewal = this.#store.renew(kind, this.#owner, tokens, this.#ttlMs).then(
         (lost) => {
           const gone = new Set(lost);
-          for (const key of tokens.keys()) if (!gone.has(key)) this.#confirmedAt({ kind, key }, sentAt);
+          for (const [key, token] of tokens) if (!gone.has(key)) this.#confirmedAt({ kind, key }, token, sentAt);
           for (const key of lost) {
-            this.#confirmed.delete(leaseKey({ kind, key }));
+            this.#unconfirm({ kind, key }, tokens.get(key)!);
             const a = keys.get(key);
             if (a === undefined || a.token !== tokens.get(key)) continue;
             try {
@@ -391,9 +402,10 @@ export class Leases {
     return this.#store.renew(SHARD_LEASE_KIND, this.#owner, tokens, this.#ttlMs).then(
       (lost) => {
         const gone = new Set(lost);
-        for (const k of tokens.keys()) if (!gone.has(k)) this.#confirmedAt({ kind: SHARD_LEASE_KIND, key: k }, sentAt);
+        for (const [k, token] of tokens)
+          if (!gone.has(k)) this.#confirmedAt({ kind: SHARD_LEASE_KIND, key: k }, token, sentAt);
         for (const k of lost) {
-          this.#confirmed.delete(leaseKey({ kind: SHARD_LEASE_KIND, key: k }));
+          this.#unconfirm({ kind: SHARD_LEASE_KIND, key: k }, tokens.get(k)!);
           const shard = Number(k);
           if (this.#heldShards.get(shard) !== tokens.get(k)) continue;
           this.#heldShards.delete(shard);

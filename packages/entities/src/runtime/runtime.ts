@@ -732,7 +732,7 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
    */
   async confirmLease(kind: string, key: string, token: number): Promise<boolean> {
     if (this.#stopped) return false;
-    if (!(await this.#leases.confirm(kind, key))) return false;
+    if (!(await this.#leases.confirm(kind, key, token))) return false;
     // Not registered yet (its init runs) or still this activation: the lease is what decides.
     const t = this.#activations.tokenOf(kind, key);
     return t === undefined || t === token;
@@ -740,7 +740,7 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
 
   /** @internal HostRuntime: whether that lease is fresh now, asking nothing (see {@link confirmLease}). */
   leaseFresh(kind: string, key: string, token: number): boolean {
-    if (this.#stopped || !this.#leases.fresh(kind, key)) return false;
+    if (this.#stopped || !this.#leases.fresh(kind, key, token)) return false;
     const t = this.#activations.tokenOf(kind, key);
     return t === undefined || t === token;
   }
