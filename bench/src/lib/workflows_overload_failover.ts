@@ -231,6 +231,8 @@ interface StatsLine {
   active?: number;
   activations?: number;
   stopped?: number;
+  refused?: number;
+  handedOff?: number;
   storeInFlight: number;
   storeOldestMs: number;
 }
@@ -239,11 +241,13 @@ interface StatsLine {
  * The members' figures per second from 2 s before the kill (`killWall`, epoch ms) to 12 s after:
  * runs working / starts waiting / starts refused / activations begun / activations ended / store
  * operations in flight and the oldest one's age (ms), summed over the members (the oldest: their
- * largest), each second's last line of each member; counts since the previous second.
+ * largest), each second's last line of each member; counts since the previous second; then the
+ * writes refused as stale and the activations handed off over those seconds (a lease taken over
+ * from a live member shows as both).
  */
-function statsTimeline(lines: readonly string[], from: number, killWall: number): string {
+function statsTimeline(lines: readonly string[], killWall: number): string {
   const all: StatsLine[] = [];
-  for (const l of lines.slice(from)) {
+  for (const l of lines) {
     const m = /^stats (\S+) (\d+) (.*)$/.exec(l);
     if (m !== null)
       all.push({ member: m[1]!, at: Number(m[2]), ...(JSON.parse(m[3]!) as Omit<StatsLine, 'member' | 'at'>) });
@@ -267,14 +271,26 @@ function statsTimeline(lines: readonly string[], from: number, killWall: number)
         `${sum((x) => x.storeInFlight)}/${Math.max(0, ...now.map((x) => x.storeOldestMs))}`,
     );
   }
-  return out.join(', ');
+  const span = (f: (x: StatsLine) => number): number =>
+    members.reduce((a, m) => {
+      const end = last(m, killWall + 12_000);
+      const start = last(m, killWall - 2000);
+      return a + (end === undefined ? 0 : f(end) - (start === undefined ? 0 : f(start)));
+    }, 0);
+  return `${out.join(', ')}; stale writes refused ${span((x) => x.refused ?? 0)}, handed off ${span((x) => x.handedOff ?? 0)}`;
 }
 
-/** Member log lines since `from`, counted by their text with numbers and names blanked: the top few. */
-function logSummary(lines: readonly string[], from: number): string {
+/**
+ * Member log lines logged from `fromWall` (epoch ms; each line starts with its time in ns), counted
+ * by their text with numbers and names blanked: the top few. By time, not by position: the lines
+ * are every member's log one after the other.
+ */
+function logSummary(lines: readonly string[], fromWall: number): string {
   const counts = new Map<string, number>();
-  for (const l of lines.slice(from)) {
+  for (const l of lines) {
     if (l.trim() === '' || l.startsWith('stats ')) continue;
+    const at = /^(\d+) /.exec(l);
+    if (at === null || Number(at[1]) / 1e6 < fromWall) continue;
     const key = l
       .replace(/^\S+\s+\S+\s+/, '')
       .replace(/<[^>]*>|"[^"]*"|\d+/g, '#')
@@ -331,7 +347,7 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
     const old = await ha.primary();
     if (old === undefined) throw new Error('failover row: no primary before the round');
     const tag = `${run}-r${r}`;
-    const logFrom = target.memberLogs?.().length ?? 0;
+    const logFrom = Date.now();
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
     const probe = storeProbe(ha.url);
@@ -379,7 +395,7 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
     );
     const memberLines = target.memberLogs?.() ?? [];
     const logs = logSummary(memberLines, logFrom);
-    const figures = statsTimeline(memberLines, logFrom, kill.wall);
+    const figures = statsTimeline(memberLines, kill.wall);
     const refusedPerS = buckets(
       out.refusedAt.filter((d) => d <= windowMs),
       windowMs,

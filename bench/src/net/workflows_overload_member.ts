@@ -47,6 +47,8 @@ if (statsMs > 0)
       active: k?.active,
       activations: k?.activations,
       stopped: k?.stopped,
+      refused: k?.refused,
+      handedOff: k?.handedOff,
       storeInFlight: s.storeInFlight,
       storeOldestMs: s.storeOldestInFlightMs,
     };
