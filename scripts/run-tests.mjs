@@ -21,7 +21,7 @@
 // file's environment, read by @ergo-ts/test-support's proofSize): a 20-node cluster instead of 10,
 // 100 fault rounds instead of 30. CI runs the smaller size, which takes the same paths.
 // ERGO_TEST_CONCURRENCY sets the pool size when --concurrency is absent.
-// --max-concurrency N (or ERGO_TEST_MAX_CONCURRENCY; CI passes 8) lets the pool grow past its size
+// --max-concurrency N (or ERGO_TEST_MAX_CONCURRENCY; CI passes neither) lets the pool grow past its size
 // up to N files, one at a time, while cores idle (scripts/idle-cores.mjs, /proc/stat): the pool's
 // files mostly wait on sockets, timers and child processes, and once CI's check beside them has
 // ended, four of them left a core idle; a file beyond the size starts only when half a core was
