@@ -14,7 +14,7 @@ import { Actor, ApplicationMode, createApplication, type Atom, type Node, type P
 
 import { chromiumPath, goBrowserSession, FileChromium, post, startObserved, WAIT } from './helpers.js';
 import { assertOnlyNew, frameSampleTimes } from './charts_support.js';
-import { connectTo, shot } from './pages_support.js';
+import { connectTo, failureShot, shot } from './pages_support.js';
 import { HISTORY_NAME } from '../src/history.js';
 
 /** One Chromium for this file's tests, a lease of its context each. */
@@ -47,7 +47,7 @@ async function resultLike(page: Page, re: RegExp): Promise<void> {
       WAIT,
     );
   } catch (err) {
-    await shot(page, 'apps-failure');
+    await failureShot(page, 'apps-failure');
     throw new Error(`${(err as Error).message}; the page says: "${text}"`, { cause: err });
   }
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { eventually } from '@ergo-ts/test-support';
+import { eventually, screenshotsWanted } from '@ergo-ts/test-support';
 import type { BrowserContext, Page } from 'playwright-core';
 import {
   Actor,
@@ -80,9 +80,10 @@ class Hubby extends Actor {
   }
 }
 
+/** A screenshot of the window (none under CI=true: screenshotsWanted); its path. */
 async function shot(page: Page, name: string): Promise<string> {
   const path = join(outputDir(), `${name}.png`);
-  await page.screenshot({ path });
+  if (screenshotsWanted()) await page.screenshot({ path });
   return path;
 }
 
@@ -254,11 +255,11 @@ test('the switcher opens a Go Ergo node (ergo-peer) and shows its node and proce
       'connected to the Go node',
     );
     assert.match((await page.textContent('[data-page=info]'))!, /Ergo/);
-    await page.screenshot({ path: join(outputDir(), 'switch-go-info.png') });
+    await shot(page, 'switch-go-info');
     // The Go node's processes, and the switcher lists it as connected.
     await page.click('[data-nav=processes]');
     await page.waitForSelector('[data-page=processes] .row[data-name=echo]');
-    await page.screenshot({ path: join(outputDir(), 'switch-go-processes.png') });
+    await shot(page, 'switch-go-processes');
     assert.ok(await page.$(`[data-testid=node-list] a[data-node="${goName}"] .dot.up`), 'listed as connected');
     // And back to the TypeScript node.
     await page.click(`[data-testid=node-list] a[data-node="${node.name}"]`);

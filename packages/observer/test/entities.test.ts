@@ -23,7 +23,7 @@ import { createEmbeddedRegistrar } from 'ergo-ts/net';
 import type { Browser, Page } from 'playwright-core';
 
 import { chromiumPath, launchChromium, startObserved, StreamClient, post, VIEWPORT, WAIT } from './helpers.js';
-import { banners, shot } from './pages_support.js';
+import { banners, failureShot, shot } from './pages_support.js';
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
 declare const document: {
@@ -163,7 +163,7 @@ test('the Entities page shows the shards of every member, the active entities an
     'the shard grid of both members',
     { timeoutMs: 20_000, intervalMs: 100 },
   ).catch(async (err: unknown) => {
-    await shot(page, 'entities-failure');
+    await failureShot(page, 'entities-failure');
     throw err;
   });
   const bShard = shardOf(onB[0]!, SHARDS);
@@ -209,7 +209,7 @@ test('the Entities page shows the shards of every member, the active entities an
     .waitForSelector('[data-testid=entity-reminders] tr[data-reminder=ping]', { timeout: 20_000 })
     .catch(async (err: unknown) => {
       // What the page showed instead (the host's last read, its error, or no reminders card).
-      await shot(page, 'entities-reminder-failure');
+      await failureShot(page, 'entities-reminder-failure');
       const text = await page.textContent('[data-page=entity]', { timeout: 5000 }).catch(() => '(no entity page)');
       assert.fail(`${String(err)}; the entity page read: ${text}`);
     });

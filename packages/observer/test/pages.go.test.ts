@@ -12,7 +12,7 @@ import type { Atom } from 'ergo-ts';
 
 import { FileChromium, goBrowserSession, WAIT } from './helpers.js';
 import { chartPoints } from './charts_support.js';
-import { assertClockAxes, banners, connectTo, settleClean, shot } from './pages_support.js';
+import { assertClockAxes, banners, connectTo, settleClean, failureShot, shot } from './pages_support.js';
 
 /** One Chromium for this file's tests, a lease of its context each. */
 const browsers = new FileChromium();
@@ -206,7 +206,7 @@ test('a Go node that stops answering (SIGSTOP): a specific message, and the sess
     );
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
   } catch (err) {
-    await shot(page, 'go-stopped-failure');
+    await failureShot(page, 'go-stopped-failure');
     throw err;
   } finally {
     await session.close();

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 
+import { screenshotsWanted } from '@ergo-ts/test-support';
 import type { Page, Response } from 'playwright-core';
 
 import { outputDir, WAIT, type GoPeer } from './helpers.js';
@@ -13,10 +14,17 @@ declare const document: {
   querySelector(selector: string): { textContent: string | null; getAttribute(n: string): string | null } | null;
 };
 
-export async function shot(page: Page, name: string): Promise<string> {
-  const path = join(outputDir(), `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  return path;
+/**
+ * A full-page screenshot for people to look at, in test-output/ (none under CI=true: see
+ * screenshotsWanted of @ergo-ts/test-support).
+ */
+export async function shot(page: Page, name: string): Promise<void> {
+  if (screenshotsWanted()) await failureShot(page, name);
+}
+
+/** A full-page screenshot of a page whose test is failing: taken always, CI included. */
+export async function failureShot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(outputDir(), `${name}.png`), fullPage: true });
 }
 
 /**
@@ -120,7 +128,7 @@ export async function connectTo(page: Page, go: GoPeer): Promise<void> {
   try {
     await connectOnce(page, go);
   } catch (err) {
-    await shot(page, `connect-failure-${go.name.split('@')[0]}`);
+    await failureShot(page, `connect-failure-${go.name.split('@')[0]}`);
     console.log(`# commands of the failed connect:\n${answers.join('\n')}`);
     throw err;
   } finally {

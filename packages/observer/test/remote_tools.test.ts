@@ -29,7 +29,7 @@ import {
   WAIT,
   type GoPeer,
 } from './helpers.js';
-import { connectTo, shot } from './pages_support.js';
+import { connectTo, failureShot, shot } from './pages_support.js';
 
 /** The page's document and location, as the functions run in the browser see them. */
 declare const document: {
@@ -273,7 +273,7 @@ async function textLike(page: Page, selector: string, re: RegExp): Promise<void>
       { timeout: WAIT.timeoutMs },
     );
   } catch (err) {
-    await shot(page, 'remote-failure');
+    await failureShot(page, 'remote-failure');
     const shown = await page.evaluate((sel) => document.querySelector(sel)?.textContent ?? '', selector);
     throw new Error(`${selector} never matched ${re}: "${shown}"`, { cause: err });
   }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 
-import { eventually } from '@ergo-ts/test-support';
+import { eventually, screenshotsWanted } from '@ergo-ts/test-support';
 import type { Browser, Page } from 'playwright-core';
 import {
   Actor,
@@ -177,9 +177,12 @@ function goPeerBinary(): string | undefined {
 async function take(page: Page, name: string): Promise<void> {
   assert.deepEqual(await banners(page), [], `no error banner on ${name}`);
   // The window only (1280x800), not the whole page: the log page alone is thousands of lines long.
+  // Under CI=true only the checks (screenshotsWanted), unless the pictures are for the docs.
+  const docs = process.env.OBSERVER_DOCS_SHOTS === '1';
+  if (!docs && !screenshotsWanted()) return;
   const path = join(outputDir(), `doc-${name}.png`);
   await page.screenshot({ path });
-  if (process.env.OBSERVER_DOCS_SHOTS === '1') {
+  if (docs) {
     mkdirSync(DOCS_DIR, { recursive: true });
     copyFileSync(path, `${DOCS_DIR}${name}.png`);
   }

@@ -12,7 +12,7 @@ import { Actor, type PID } from 'ergo-ts';
 import { createWebServer } from 'ergo-ts/meta';
 
 import { chromiumPath, FileChromium, startObserved, WAIT } from './helpers.js';
-import { shot } from './pages_support.js';
+import { failureShot, shot } from './pages_support.js';
 
 const browsers = new FileChromium();
 
@@ -95,7 +95,7 @@ test('Sockets: a web server and the SSE handler show their bytes; Trace: the pee
         { timeout: WAIT.timeoutMs, polling: 100 },
       )
       .catch(async (err: unknown) => {
-        await shot(page, 'sockets-trace-failed');
+        await failureShot(page, 'sockets-trace-failed');
         throw new Error(`web servers: ${JSON.stringify(await cells('WebServer'))}`, { cause: err });
       });
     const web = (await cells('WebServer')).find((r) => r[4] === `127.0.0.1:${webPort}` || r[5] === `${sent} B`)!;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { eventually } from '@ergo-ts/test-support';
+import { eventually, screenshotsWanted } from '@ergo-ts/test-support';
 import { Actor, type PID } from 'ergo-ts';
 import type { Browser, Page } from 'playwright-core';
 
@@ -69,7 +69,7 @@ test(`${TABS} tabs of one browser share one event stream and each follows its no
         ...WAIT,
         timeoutMs: 60_000,
       });
-    await pages[TABS - 1]!.screenshot({ path: join(outputDir(), 'tabs-last.png') });
+    if (screenshotsWanted()) await pages[TABS - 1]!.screenshot({ path: join(outputDir(), 'tabs-last.png') });
 
     // Independent: one tab leaves the node page for the log; the others keep their node_info.
     await pages[0]!.click('[data-nav=log]');

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { Actor, type PID } from 'ergo-ts';
 
 import { chromiumPath, FileChromium, startObserved, WAIT } from './helpers.js';
-import { shot } from './pages_support.js';
+import { failureShot, shot } from './pages_support.js';
 
 const browsers = new FileChromium();
 
@@ -84,7 +84,7 @@ test('Top: CPU apart from waiting, ranked by CPU; the waiter first only by time 
         { timeout: WAIT.timeoutMs, polling: 100 },
       )
       .catch(async (err: unknown) => {
-        await shot(page, 'top-cpu-failed');
+        await failureShot(page, 'top-cpu-failed');
         throw new Error(`by CPU: ${JSON.stringify((await rowsNow()).slice(0, 4))}`, { cause: err });
       });
     assert.equal(await page.inputValue('[data-testid=top-sort]'), 'cpu', 'ranked by CPU by default');

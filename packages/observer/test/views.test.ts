@@ -28,7 +28,7 @@ import { createTCPServer, MessageTCP } from 'ergo-ts/meta';
 import type { Page } from 'playwright-core';
 
 import { chromiumPath, FileChromium, GO_NETWORK, startObserved, WAIT } from './helpers.js';
-import { shot } from './pages_support.js';
+import { failureShot, shot } from './pages_support.js';
 
 /** One Chromium for this file's tests, a lease of its context each. */
 const browsers = new FileChromium();
@@ -124,7 +124,7 @@ test('Top: the spinning process first by time in handlers, the one holding 30 me
           { timeout: WAIT.timeoutMs },
         )
         .catch(async (err: unknown) => {
-          await shot(page, 'views-top-failed');
+          await failureShot(page, 'views-top-failed');
           const rows = await texts(page, '[data-testid=top-row]');
           throw new Error(`the spinner never came first: ${JSON.stringify(rows.slice(0, 5))}`, { cause: err });
         });

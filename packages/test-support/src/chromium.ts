@@ -35,3 +35,17 @@ export async function testChromium<B>(type: ChromiumType<B>, executablePath: str
   }
   return type.launch({ executablePath, args: [...CHROMIUM_ARGS], headless: true });
 }
+
+/** Set to `1` to take the screenshots kept for people under `CI=true` as well (see {@link screenshotsWanted}). */
+export const SCREENSHOTS_ENV = 'ERGO_TEST_SCREENSHOTS';
+
+/**
+ * Whether a browser test takes the screenshots it keeps for people to look at (its
+ * `test-output/`): yes, except under `CI=true`, whose clone is thrown away with them (a full-page
+ * screenshot of an Observer page is about 0.25 s of Chromium's CPU, and a run took some 140),
+ * unless `ERGO_TEST_SCREENSHOTS=1`. What the test checks on the page is the same either way; a
+ * screenshot taken because a test failed is taken always.
+ */
+export function screenshotsWanted(): boolean {
+  return process.env.CI !== 'true' || process.env[SCREENSHOTS_ENV] === '1';
+}

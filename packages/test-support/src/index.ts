@@ -41,4 +41,11 @@ export {
   type PgHaPlace,
   type PgHaPlacement,
 } from './pg_ha.js';
-export { CHROMIUM_ARGS, CHROMIUM_WS_ENV, testChromium, type ChromiumType } from './chromium.js';
+export {
+  CHROMIUM_ARGS,
+  CHROMIUM_WS_ENV,
+  SCREENSHOTS_ENV,
+  screenshotsWanted,
+  testChromium,
+  type ChromiumType,
+} from './chromium.js';
