@@ -42,7 +42,7 @@ export const SCREENSHOTS_ENV = 'ERGO_TEST_SCREENSHOTS';
 /**
  * Whether a browser test takes the screenshots it keeps for people to look at (its
  * `test-output/`): yes, except under `CI=true`, whose clone is thrown away with them (a full-page
- * screenshot of an Observer page is about 0.25 s of Chromium's CPU, and a run took some 140),
+ * screenshot of an Observer page is 0.12-0.23 s of Chromium's CPU, and a run took some 140),
  * unless `ERGO_TEST_SCREENSHOTS=1`. What the test checks on the page is the same either way; a
  * screenshot taken because a test failed is taken always.
  */
