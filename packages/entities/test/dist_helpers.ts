@@ -17,8 +17,9 @@ import {
   type EntityStore,
   type RetentionSettings,
 } from '../src/index.js';
+import { fixtureEntry } from './fixture_ipc.js';
 
-const FIXTURE = fileURLToPath(new URL('./entity_node.js', import.meta.url));
+const FIXTURE = fixtureEntry('entity_node');
 const PRELOAD = fileURLToPath(new URL('./warnings_preload.js', import.meta.url));
 
 export { freeTcpUdpPort } from '@ergo-ts/test-support';

@@ -32,12 +32,13 @@ import { TestHosts, eventually, startPostgres, within, type Host } from '@ergo-t
 
 import { ENTITIES_DEFAULTS, ownerOfShard, shardOf, type EntityEvent } from '../src/index.js';
 import type { FireRecord } from './faults_kinds.js';
+import { fixtureEntry } from './fixture_ipc.js';
 import type { LedgerDump } from './faults_node.js';
 import { checkOrders, checkReminders, type OrderOutcome, type RemindedMessage } from './faults_workflows.js';
 
 /** The port every fault node listens on (each host has its own network). */
 export const PORT = 15_000;
-const FIXTURE = fileURLToPath(new URL('./faults_node.js', import.meta.url));
+const FIXTURE = fixtureEntry('faults_node');
 const PRELOAD = fileURLToPath(new URL('./warnings_preload.js', import.meta.url));
 
 /** One line of a node's log: a runtime event, and which node incarnation wrote it. */

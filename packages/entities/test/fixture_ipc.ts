@@ -1,6 +1,11 @@
 // What the child-process fixtures (entity_node.ts, faults_node.ts) share: reading their
 // environment, reporting to the test that forked them over IPC, serving its commands (each
-// `{ id, cmd, ... }` answered `{ id, ok }` or `{ id, err, code }`), and stopping their node.
+// `{ id, cmd, ... }` answered `{ id, ok }` or `{ id, err, code }`), and stopping their node; and,
+// for the tests, which file to fork for one.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import type { Node } from 'ergo-ts';
 
@@ -50,4 +55,16 @@ export async function stopFixture(entities: Entities | undefined, node: Node, st
   await store.close();
   setImmediate(() => process.disconnect());
   return 'stopped';
+}
+
+/**
+ * The file to fork for the fixture `name` (entity_node, projection_node, faults_node): its bundle
+ * when the test run made one (ERGO_TEST_FIXTURE_BUNDLES, scripts/bundle-fixtures.mjs: ~0.2 CPU-s
+ * less a start), else the compiled module beside this one.
+ */
+export function fixtureEntry(name: string): string {
+  const bundles = process.env.ERGO_TEST_FIXTURE_BUNDLES;
+  const bundled = bundles ? join(bundles, `${name}.js`) : undefined;
+  if (bundled !== undefined && existsSync(bundled)) return bundled;
+  return fileURLToPath(new URL(`./${name}.js`, import.meta.url));
 }

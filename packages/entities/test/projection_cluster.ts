@@ -10,9 +10,10 @@ import pg from 'pg';
 import { eventually, freeTcpUdpPort, IpcCommands, ipcMessage, isKind, within } from '@ergo-ts/test-support';
 
 import { PostgresStore, type EntityStore } from '../src/index.js';
+import { fixtureEntry } from './fixture_ipc.js';
 import { Tally, TallyWriter } from './projection_kinds.js';
 
-const FIXTURE = fileURLToPath(new URL('./projection_node.js', import.meta.url));
+const FIXTURE = fixtureEntry('projection_node');
 const PRELOAD = fileURLToPath(new URL('./warnings_preload.js', import.meta.url));
 
 /** The projection's status in one member. */

@@ -1,0 +1,59 @@
+// The entities nodes the tests fork, each bundled into one ES module for a test run
+// (scripts/run-tests.mjs calls bundleFixtures before its first file and names the folder in
+// ERGO_TEST_FIXTURE_BUNDLES; @ergo-ts/entities' test/fixture_ipc.ts `fixtureEntry` picks the
+// bundle up). Importing @ergo-ts/entities from dist/src is 161 ES modules: a forked entity_node
+// spent ~0.53 CPU-s before its node started, ~0.32 bundled (compile cache warm), and a test run
+// forks some 400 of them. Only the fixtures' own modules, the test kinds they load and the package's
+// dist/src are bundled (from what tsc has just built); every package import (ergo-ts, pg,
+// @ergo-ts/test-support) stays an import, so the core is still its one bundle. One copy of each
+// class in the forked process: nothing there imports dist/src beside the bundle. Class and function
+// names are kept (esbuild's keepNames): a class renamed for a clash between two modules (`Answer2`)
+// still reports its own name in logs and errors. No source map: a stack trace names the bundle's
+// lines, each module under a comment naming its dist/ file. Written beside the fixtures (bare
+// imports resolve from there), under a name of its own, then renamed into place: runs side by side
+// each write a whole file. Without the variable (a file run alone, a coverage run) the tests fork
+// dist/test.
+//
+// Usage: node scripts/bundle-fixtures.mjs (prints the folder)
+
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const testDir = join(root, 'packages', 'entities', 'dist', 'test');
+
+/** The forked entry points: the most started (8 sampled files forked entity_node 38 times, projection_node 6, faults_node 4). */
+export const FIXTURES = ['entity_node', 'projection_node', 'faults_node'];
+
+/**
+ * Bundles each fixture into `<entities>/dist/test/bundled/<name>.js` and
+ * returns that folder; undefined when the entities tests are not built.
+ */
+export async function bundleFixtures() {
+  if (!FIXTURES.every((f) => existsSync(join(testDir, `${f}.js`)))) return undefined;
+  const outDir = join(testDir, 'bundled');
+  mkdirSync(outDir, { recursive: true });
+  const tag = `.${process.pid}.tmp`;
+  await Promise.all(
+    FIXTURES.map(async (name) => {
+      const out = join(outDir, `${name}.js`);
+      await build({
+        entryPoints: [join(testDir, `${name}.js`)],
+        outfile: out + tag,
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        target: 'node22',
+        packages: 'external',
+        keepNames: true,
+        logLevel: 'warning',
+      });
+      renameSync(out + tag, out);
+    }),
+  );
+  return outDir;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log((await bundleFixtures()) ?? 'not built');
