@@ -3,7 +3,7 @@
 // ERGO_TEST_FIXTURE_BUNDLES; @ergo-ts/entities' test/fixture_ipc.ts `fixtureEntry` picks the
 // bundle up). Importing @ergo-ts/entities from dist/src is 161 ES modules: a forked entity_node
 // spent ~0.53 CPU-s before its node started, ~0.32 bundled (compile cache warm), and a test run
-// forks some 400 of them. Only the fixtures' own modules, the test kinds they load and the package's
+// forks some 300-400 of them. Only the fixtures' own modules, the test kinds they load and the package's
 // dist/src are bundled (from what tsc has just built); every package import (ergo-ts, pg,
 // @ergo-ts/test-support) stays an import, so the core is still its one bundle. One copy of each
 // class in the forked process: nothing there imports dist/src beside the bundle. Class and function

@@ -86,7 +86,7 @@ const compileCache =
     ? {}
     : { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(runDir, 'compile-cache') };
 // The entities nodes the tests fork, bundled from what tsc built (scripts/bundle-fixtures.mjs: ~0.2
-// CPU-s less each of the ~400 starts of a run); not under coverage, which maps dist/src.
+// CPU-s less each of the ~300-400 starts of a run); not under coverage, which maps dist/src.
 const fixtureBundles =
   process.env.NODE_V8_COVERAGE === undefined && files.some((f) => f.path.includes(`${sep}entities${sep}`))
     ? await bundleFixtures()

@@ -58,7 +58,7 @@ export async function stopFixture(entities: Entities | undefined, node: Node, st
 }
 
 /**
- * The file to fork for the fixture `name` (entity_node, projection_node, faults_node): its bundle
+ * The file to fork for the fixture `name` (scripts/bundle-fixtures.mjs's FIXTURES): its bundle
  * when the test run made one (ERGO_TEST_FIXTURE_BUNDLES, scripts/bundle-fixtures.mjs: ~0.2 CPU-s
  * less a start), else the compiled module beside this one.
  */
