@@ -33,7 +33,13 @@ import {
   type HubRelay,
   type RelayHost,
 } from './event_hub.js';
-import { DEFAULT_FAN_OUT_SLICE, DEFAULT_INBOUND_SLICE, FanOutQueue, InboundSlices } from './slices.js';
+import {
+  DEFAULT_FAN_OUT_SLICE,
+  DEFAULT_INBOUND_SLICE,
+  DEFAULT_INBOUND_TURN,
+  FanOutQueue,
+  InboundSlices,
+} from './slices.js';
 import { applyFrame } from './frame_inbound.js';
 import {
   CLOSE_QUEUE_FULL,
@@ -133,6 +139,13 @@ export interface TabGatewayOptions {
    */
   inboundSlice?: number;
   /**
+   * Frames of all tabs together handled per turn of the event loop (default 512): past them the
+   * tabs' frames wait as past `inboundSlice`, so a storm of many tabs at once (every tab
+   * subscribing after a restart) cannot hold the loop, and the node's own links (its heartbeat
+   * to the server nodes) are read between turns (slices.ts).
+   */
+  inboundTurn?: number;
+  /**
    * Refusal log lines are summarised per tab and code over this interval (ms, default 5 000): the
    * first refusal of a code logs its line, the others of the interval one line with their count.
    */
@@ -221,7 +234,9 @@ class Gateway implements TabGateway, RelayHost {
     if (!Number.isSafeInteger(slice) || slice < 1) throw ErrIncorrect.with(`tab gateway fanOutSlice: ${slice}`);
     const inbound = options.inboundSlice ?? DEFAULT_INBOUND_SLICE;
     if (!Number.isSafeInteger(inbound) || inbound < 1) throw ErrIncorrect.with(`tab gateway inboundSlice: ${inbound}`);
-    this.#inbound = new InboundSlices(inbound, (t, f) => this.#fromTab(t, f));
+    const turn = options.inboundTurn ?? DEFAULT_INBOUND_TURN;
+    if (!Number.isSafeInteger(turn) || turn < 1) throw ErrIncorrect.with(`tab gateway inboundTurn: ${turn}`);
+    this.#inbound = new InboundSlices(inbound, (t, f) => this.#fromTab(t, f), turn);
     this.#hooks = {
       linkClosed: (s, reason) => this.#core?.routeNodeDown(s.name, reason),
       answersOverflowed: (s) => this.#expire(s, 'its queue is full, answers too', CLOSE_QUEUE_FULL),

@@ -96,7 +96,7 @@ export class FanOutQueue {
   }
 }
 
-// --- in: a flood yields -----------------------------------------------------------------------
+// --- in: a flood, or a storm, yields -----------------------------------------------------------
 // `ws` parses every WebSocket message of a socket's read (up to 64 KiB: thousands of small frames)
 // in one go, so twenty flooding tabs read in one turn of the loop are tens of thousands of frames
 // to refuse before an honest tab's call is read, and on a loaded machine that turn takes seconds
@@ -104,12 +104,23 @@ export class FanOutQueue {
 // `slice` frames per turn of the loop: its frames past them (of one message too: a batch may carry
 // thousands) wait here with its socket paused (the kernel's buffers and TCP's window hold the
 // rest: a flooding tab is slowed at its own end, not at the gateway's), and each later turn
-// handles `slice` frames more of every waiting tab in turn, with setImmediate between turns: the
+// handles `slice` frames more of the waiting tabs in turn, with setImmediate between turns: the
 // loop reads the other sockets, honest tabs' calls among them, between slices. A tab within its
 // slice is handled as its message is read, as before; its frames keep their order either way.
+//
+// A storm of many tabs at once is cut the same way (issue 93): 14,000 tabs that each subscribe
+// once are 14,000 sockets read in one poll phase of the loop (libuv takes up to 48 × 1,024 ready
+// sockets before it runs a timer), and a frame handled as its socket is read made that phase
+// seconds long on a loaded host, the gateway's link to its server node read in turn behind every
+// tab: the server declared the gateway stalled. So all tabs together get `turn` frames per turn:
+// past them a tab's frames wait as above, and each turn's setImmediate handles `turn` more of
+// the waiting tabs, round robin (`slice` each), oldest first. The poll phase then only reads and
+// queues, and the timers (the node link's heartbeat) and the link's reads run between slices.
 
 /** Frames of one tab handled per turn of the gateway's event loop by default. */
 export const DEFAULT_INBOUND_SLICE = 64;
+/** Frames of all tabs together handled per turn of the gateway's event loop by default. */
+export const DEFAULT_INBOUND_TURN = 512;
 
 /** What a tab's socket offers the slices (a `ws` WebSocket has it). */
 export interface PausableSocket {
@@ -126,7 +137,8 @@ export interface InboundTab {
   readonly ended: boolean;
 }
 
-interface Waiting {
+interface Waiting<T> {
+  readonly tab: T;
   /** The sockets paused for it (a second one: the tab came back on a new socket meanwhile). */
   readonly sockets: PausableSocket[];
   readonly frames: (Uint8Array | undefined)[];
@@ -138,17 +150,26 @@ interface Waiting {
  * throws: a refusal is its own answer). One per gateway.
  */
 export class InboundSlices<T extends InboundTab> {
-  /** Tabs with frames waiting, in the order they began to wait (the turns go round them). */
-  readonly #waiting = new Map<T, Waiting>();
+  /** Tabs with frames waiting. */
+  readonly #waiting = new Map<T, Waiting<T>>();
+  /** The same, in the order the turns go round them (`#head` the next; a dropped tab's entry is skipped). */
+  #order: (Waiting<T> | undefined)[] = [];
+  #head = 0;
   /** The current turn (a tab's count from another turn starts over). */
   #turn = 1;
+  /** Frames of all tabs handled in the current turn. */
+  #spent = 0;
   #scheduled = false;
   readonly #next = (): void => this.#turnEnds();
 
-  /** `slice`: frames a tab may have handled per turn (≥ 1). */
+  /**
+   * `slice`: frames a tab may have handled per turn (≥ 1); `turn`: frames all tabs together may
+   * have handled per turn (≥ 1).
+   */
   constructor(
     readonly slice: number,
     private readonly handle: (tab: T, frame: Uint8Array) => void,
+    readonly turn = DEFAULT_INBOUND_TURN,
   ) {}
 
   /** Tabs with frames waiting now (for inspection and tests). */
@@ -157,31 +178,32 @@ export class InboundSlices<T extends InboundTab> {
   }
 
   /**
-   * The frames of one message of `tab`, read from `socket`: handled now within the tab's slice;
-   * the rest wait for later turns (a batch of thousands of frames too), its socket paused.
+   * The frames of one message of `tab`, read from `socket`: handled now within the tab's slice and
+   * the turn's; the rest wait for later turns (a batch of thousands of frames too), its socket paused.
    */
   offer(tab: T, socket: PausableSocket, frames: readonly Uint8Array[]): void {
     let w = this.#waiting.get(tab);
+    this.#schedule(); // the turn's end starts the counts over (and a waiting tab's slice is on its way)
     if (w !== undefined) {
       if (!w.sockets.includes(socket)) {
         w.sockets.push(socket);
         socket.pause();
       }
-      this.#schedule(); // the waiting tab's next slice is always on its way
     }
     if (w === undefined) {
       if (tab.inboundTurn !== this.#turn) {
         tab.inboundTurn = this.#turn;
         tab.turnFrames = 0;
       }
-      const n = Math.min(frames.length, this.slice - tab.turnFrames);
+      const n = Math.min(frames.length, this.slice - tab.turnFrames, this.turn - this.#spent);
       let i = 0;
       for (; i < n && !tab.ended; i++) this.handle(tab, frames[i]!);
       tab.turnFrames += i;
-      this.#schedule(); // the turn's end starts every tab's count over
+      this.#spent += i;
       if (i === frames.length || tab.ended) return;
-      w = { sockets: [socket], frames: [], at: 0 };
+      w = { tab, sockets: [socket], frames: [], at: 0 };
       this.#waiting.set(tab, w);
+      this.#order.push(w);
       socket.pause();
       frames = frames.slice(i);
     }
@@ -202,14 +224,25 @@ export class InboundSlices<T extends InboundTab> {
     setImmediate(this.#next);
   }
 
-  /** A turn ended: every tab's count starts over, and each waiting tab has a slice handled. */
+  /**
+   * A turn ended: every count starts over, and the waiting tabs have their slices handled, oldest
+   * first, until the turn's frames are spent; a tab with frames left goes round again.
+   */
   #turnEnds(): void {
     this.#scheduled = false;
     this.#turn++;
-    for (const [tab, w] of this.#waiting) {
-      const end = Math.min(w.frames.length, w.at + this.slice);
+    this.#spent = 0;
+    const order = this.#order;
+    // The tabs waiting now, each once this turn (one put back goes behind them).
+    const end = order.length;
+    while (this.#head < end && this.#spent < this.turn) {
+      const w = order[this.#head]!;
+      order[this.#head++] = undefined;
+      const tab = w.tab;
+      if (this.#waiting.get(tab) !== w) continue; // dropped
+      const stop = Math.min(w.frames.length, w.at + this.slice, w.at + this.turn - this.#spent);
       const from = w.at;
-      while (w.at < end && !tab.ended) {
+      while (w.at < stop && !tab.ended) {
         const f = w.frames[w.at]!;
         w.frames[w.at++] = undefined;
         try {
@@ -219,11 +252,22 @@ export class InboundSlices<T extends InboundTab> {
           // waiting tab's socket would stay paused): the frame is dropped, the rest go on.
         }
       }
+      this.#spent += w.at - from;
       tab.inboundTurn = this.#turn;
       tab.turnFrames = w.at - from;
-      if (w.at < w.frames.length && !tab.ended) continue;
+      if (w.at < w.frames.length && !tab.ended) {
+        order.push(w);
+        continue;
+      }
       this.#waiting.delete(tab);
       for (const s of w.sockets) s.resume();
+    }
+    if (this.#head === order.length) {
+      order.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > order.length) {
+      this.#order = order.slice(this.#head);
+      this.#head = 0;
     }
     if (this.#waiting.size > 0) this.#schedule();
   }
