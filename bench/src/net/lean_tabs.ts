@@ -45,6 +45,11 @@ let redials = 0;
 /** How many times this process's lean tabs dialled again after a busy refusal. */
 export const leanRedials = (): number => redials;
 
+/** Subscriptions asked again after ERR_NO_CONNECTION, in this process. */
+let resubscribes = 0;
+/** How many times this process's lean tabs subscribed again after ERR_NO_CONNECTION. */
+export const leanResubscribes = (): number => resubscribes;
+
 /** A lean tab's join deadline, as a real tab's default `joinTimeout`. */
 const JOIN_TIMEOUT_MS = 30_000;
 
@@ -103,13 +108,35 @@ async function dialLean(url: string, localAddress?: string): Promise<LeanTab> {
   const gateway = w[2] as string;
   return {
     name,
-    subscribe: (event, news, node = gateway) =>
-      new Promise<void>((resolve, reject) => {
-        onNews = news;
-        onAck = (e) => (e === null ? resolve() : reject(new Error(`monitor refused: ${JSON.stringify(e)}`)));
-        const pid = new PID(name as Atom, PROCESS_ID, 0);
-        ws.send(encodeFrame([Op.Relation, name, node, SUBSCRIBE_REQ, 'monitor', pid, new Event(event, node as Atom)]));
-      }),
+    subscribe: async (event, news, node = gateway) => {
+      onNews = news;
+      const pid = new PID(name as Atom, PROCESS_ID, 0);
+      const frame = encodeFrame([
+        Op.Relation,
+        name,
+        node,
+        SUBSCRIBE_REQ,
+        'monitor',
+        pid,
+        new Event(event, node as Atom),
+      ]);
+      // Refused ERR_NO_CONNECTION (the gateway's link to the event's node is down, and its hub is
+      // subscribing again): asked again with jittered backoff (100 ms doubling to 2 s) for 30 s, as
+      // a tab's application would; any other refusal is the run's failure.
+      const deadline = Date.now() + JOIN_TIMEOUT_MS;
+      for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+        const e = await new Promise<unknown>((resolve) => {
+          onAck = resolve;
+          ws.send(frame);
+        });
+        if (e === null) return;
+        const code = Array.isArray(e) ? e[0] : undefined;
+        if (code !== 'ERR_NO_CONNECTION' || Date.now() + wait > deadline)
+          throw new Error(`monitor refused: ${JSON.stringify(e)}`);
+        resubscribes++;
+        await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
+      }
+    },
     state: () => state,
     close: async () => {
       if (ws.readyState === WebSocket.CLOSED) return;

@@ -23,7 +23,7 @@ import { io, type Socket } from 'socket.io-client';
 import { WebSocket, type ClientOptions } from 'ws';
 
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
-import { joinLean, leanRedials } from './lean_tabs.js';
+import { joinLean, leanRedials, leanResubscribes } from './lean_tabs.js';
 
 /** What the suite asks a client process. */
 export type Request =
@@ -54,7 +54,7 @@ export type Reply =
   /** redials: lean tabs' dials again after a busy refusal (net/lean_tabs.ts), so far in this process. */
   /** failed (a `settle` join): the joins that failed, by their error's code (or message). */
   | { op: 'joined'; redials?: number; failed?: Record<string, number> }
-  | { op: 'subscribed' }
+  | { op: 'subscribed'; resubscribes?: number }
   | { op: 'armed' }
   | { op: 'got'; seq: number }
   | { op: 'echoed'; rttUs: number[]; rates: number[] }
@@ -410,7 +410,7 @@ async function serve(peer: string, url: string, localAddress: string | undefined
             }, r.node),
           ),
         );
-        return send({ op: 'subscribed' });
+        return send({ op: 'subscribed', resubscribes: leanResubscribes() });
       case 'arm':
         armed = r.seq;
         heard = 0;

@@ -53,6 +53,10 @@ const CLUSTER_COOKIE = 'bench-tabs-cluster';
 
 export const nClusterJoin = (n: number, g: number): string => `join rate, ${n} tabs over ${g} gateways`;
 export const nClusterRss = (n: number, g: number): string => `gateway RSS per subscribed tab, ${n} over ${g} gateways`;
+export const nClusterSubscribe = (n: number, g: number): string =>
+  `${n} tabs over ${g} gateways subscribing at once: until every one is acknowledged`;
+export const nClusterSubscribeLoop = (n: number, g: number): string =>
+  `gateways' longest event-loop delay while ${n} tabs over ${g} subscribe (max, worst gateway)`;
 export const nClusterBroadcast = (n: number, g: number): string =>
   `one publish from a server node to ${n} tabs over ${g} gateways: until the last has it`;
 export const nClusterCpu = (n: number, g: number): string => `gateways' CPU per tab of a publish to ${n} over ${g}`;
@@ -96,7 +100,12 @@ class GatewayNode {
   #waiting = new Map<string, { resolve: (r: GatewayReply) => void; reject: (e: Error) => void }>();
   constructor(server: string, port: number, index: number, tabs: number) {
     this.proc = fork(GATEWAY, [server, String(port), String(index), String(tabs), CLUSTER_COOKIE], {
-      execArgv: ['--expose-gc', '--max-old-space-size=4096'],
+      execArgv: [
+        '--expose-gc',
+        '--max-old-space-size=4096',
+        // BENCH_GW_PROF=DIR: a V8 CPU profile of each gateway node, written as it exits.
+        ...(process.env.BENCH_GW_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_GW_PROF}`] : []),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.proc.on('message', (m) => {
@@ -203,13 +212,32 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     row(report, 'ergo-ts', nClusterJoin(n, g), 'joins/s', [joinedTabs / joinS], {
       note: `${where}; ${joinedNote}; ${redials} dials again after a busy refusal (ERR_TAB_BUSY), as real tabs redial`,
     });
+    // The subscription storm (every tab at once): its time and the gateways' longest loop delay.
+    await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
+    const s0 = performance.now();
+    let resubscribes = 0;
     try {
-      await Promise.all(clients.map((c) => c.ask({ op: 'subscribe', node: node.name }, 'subscribed')));
+      const subscribed = await Promise.all(
+        clients.map((c) =>
+          c.ask<Extract<Reply, { op: 'subscribed' }>>({ op: 'subscribe', node: node.name }, 'subscribed'),
+        ),
+      );
+      resubscribes = subscribed.reduce((a, x) => a + (x.resubscribes ?? 0), 0);
     } catch (e) {
       // A subscription refused (the gateway's connection to the server node gone): said with each
       // gateway's state and warnings, as a publish that is not heard.
       throw await unheard(`subscribing: ${(e as Error).message}; the gateways:`, [], gws);
     }
+    const subMs = performance.now() - s0;
+    const subUsage = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
+    row(report, 'ergo-ts', nClusterSubscribe(n, g), 'ms', [subMs], {
+      better: 'lower',
+      note: `every joined tab sends its subscribe (a monitor of the server node's event) at once; until each client process has all its Acks; ${resubscribes} asked again after ERR_NO_CONNECTION (a gateway's link to the server node down meanwhile)`,
+    });
+    row(report, 'ergo-ts', nClusterSubscribeLoop(n, g), 'ms', [Math.max(...subUsage.map((u) => u.loopMaxMs))], {
+      better: 'lower',
+      note: `monitorEventLoopDelay's max in each gateway over the subscriptions (per gateway: ${subUsage.map((u) => Math.round(u.loopMaxMs)).join(', ')} ms); the server node's heartbeat waits as long for a gateway's answer`,
+    });
     const mem = await Promise.all(gws.map((x) => x.ask<Extract<GatewayReply, { op: 'mem' }>>('mem')));
     const rss = mem.reduce((a, x, i) => a + x.rss - mem0[i]!.rss, 0) / joinedTabs;
     row(report, 'ergo-ts', nClusterRss(n, g), 'B/tab', [rss], {

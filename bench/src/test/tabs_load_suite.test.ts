@@ -19,6 +19,8 @@ import {
   nClusterRss,
   nClusterRtt,
   nClusterSlowest,
+  nClusterSubscribe,
+  nClusterSubscribeLoop,
   tabsClusterSuite,
 } from '../suites/tabs_cluster.js';
 
@@ -51,6 +53,8 @@ test('tabs_cluster: 12 tabs over 2 gateway nodes, every row, one ENP message per
   for (const name of [
     nClusterJoin(TABS, 2),
     nClusterRss(TABS, 2),
+    nClusterSubscribe(TABS, 2),
+    nClusterSubscribeLoop(TABS, 2),
     nClusterBroadcast(TABS, 2),
     nClusterCpu(TABS, 2),
     nClusterFrames(2),
