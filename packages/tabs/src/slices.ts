@@ -113,9 +113,10 @@ export class FanOutQueue {
 // sockets before it runs a timer), and a frame handled as its socket is read made that phase
 // seconds long on a loaded host, the gateway's link to its server node read in turn behind every
 // tab: the server declared the gateway stalled. So all tabs together get `turn` frames per turn:
-// past them a tab's frames wait as above, and each turn's setImmediate handles `turn` more of
-// the waiting tabs, round robin (`slice` each), oldest first. The poll phase then only reads and
-// queues, and the timers (the node link's heartbeat) and the link's reads run between slices.
+// past them a tab's frames wait as above (its socket paused once a slice's worth waits), and
+// each turn's setImmediate handles `turn` more of the waiting tabs, round robin (`slice` each),
+// oldest first. The poll phase then only reads and queues, and the timers (the node link's
+// heartbeat) and the link's reads run between slices.
 
 /** Frames of one tab handled per turn of the gateway's event loop by default. */
 export const DEFAULT_INBOUND_SLICE = 64;
@@ -139,8 +140,10 @@ export interface InboundTab {
 
 interface Waiting<T> {
   readonly tab: T;
-  /** The sockets paused for it (a second one: the tab came back on a new socket meanwhile). */
+  /** Its sockets (a second one: the tab came back on a new socket meanwhile). */
   readonly sockets: PausableSocket[];
+  /** They are paused: a slice's worth of frames or more waits (fewer, as a storm leaves: read on). */
+  paused: boolean;
   readonly frames: (Uint8Array | undefined)[];
   at: number;
 }
@@ -187,7 +190,7 @@ export class InboundSlices<T extends InboundTab> {
     if (w !== undefined) {
       if (!w.sockets.includes(socket)) {
         w.sockets.push(socket);
-        socket.pause();
+        if (w.paused) socket.pause();
       }
     }
     if (w === undefined) {
@@ -201,13 +204,18 @@ export class InboundSlices<T extends InboundTab> {
       tab.turnFrames += i;
       this.#spent += i;
       if (i === frames.length || tab.ended) return;
-      w = { tab, sockets: [socket], frames: [], at: 0 };
+      w = { tab, sockets: [socket], frames: [], at: 0, paused: false };
       this.#waiting.set(tab, w);
       this.#order.push(w);
-      socket.pause();
       frames = frames.slice(i);
     }
     for (const f of frames) w.frames.push(f);
+    // A tab that sends faster than its slices is held at its own end; one frame waiting its turn
+    // in a storm is not worth a pause and a resume.
+    if (!w.paused && w.frames.length - w.at >= this.slice) {
+      w.paused = true;
+      for (const s of w.sockets) s.pause();
+    }
   }
 
   /** Forgets `tab`'s waiting frames (its session ended). */
@@ -215,7 +223,7 @@ export class InboundSlices<T extends InboundTab> {
     const w = this.#waiting.get(tab);
     if (w === undefined) return;
     this.#waiting.delete(tab);
-    for (const s of w.sockets) s.resume();
+    if (w.paused) for (const s of w.sockets) s.resume();
   }
 
   #schedule(): void {
@@ -260,7 +268,7 @@ export class InboundSlices<T extends InboundTab> {
         continue;
       }
       this.#waiting.delete(tab);
-      for (const s of w.sockets) s.resume();
+      if (w.paused) for (const s of w.sockets) s.resume();
     }
     if (this.#head === order.length) {
       order.length = 0;
