@@ -46,6 +46,8 @@ export const ErrTabEventsMissed = defineError('ERR_TAB_EVENTS_MISSED', 'tab even
 export const HUB_RETRY_FIRST_MS = 100;
 /** Longest pause between two attempts at monitoring a lost event again (ms). */
 export const HUB_RETRY_MAX_MS = 2_000;
+/** Subscribes that waited for the relay's monitor answered per turn of the event loop. */
+const ACK_SLICE = 256;
 
 /** A subscribe or unsubscribe of a tab process, handed to the relay (it acts in its handler). */
 export class HubRequest {
@@ -108,8 +110,15 @@ interface Entry {
   readonly event: Event;
   /** Subscribed processes by tab. */
   readonly tabs: Map<TabSession, Set<string>>;
-  /** Subscribe requests waiting for the relay's own monitor (null once it holds). */
+  /**
+   * Subscribe and unsubscribe requests waiting for the relay's own monitor, then for their turn
+   * to be answered (null once all were).
+   */
   waiting: HubRequest[] | null;
+  /** The monitor holds and `waiting` is being answered, {@link ACK_SLICE} per turn of the loop. */
+  acking: boolean;
+  /** The next of `waiting` to answer. */
+  next: number;
   buffered: MessageEvent[];
   /** The timestamp of the last publish the tabs had (a buffered one's included); undefined: none. */
   last: bigint | undefined;
@@ -143,6 +152,10 @@ export class EventHub {
     let e = this.#entries.get(k);
     if (!r.subscribe) {
       if (e === undefined) return;
+      if (e.waiting !== null) {
+        e.waiting.push(r); // answered in order, after the subscribe it may undo
+        return;
+      }
       const pids = e.tabs.get(r.tab);
       pids?.delete(r.pid.key);
       if (pids !== undefined && pids.size === 0) e.tabs.delete(r.tab);
@@ -156,26 +169,73 @@ export class EventHub {
       return;
     }
     if (e === undefined) {
-      e = { event: r.event, tabs: new Map(), waiting: [], buffered: [], last: undefined, lost: null };
+      e = {
+        event: r.event,
+        tabs: new Map(),
+        waiting: [],
+        acking: false,
+        next: 0,
+        buffered: [],
+        last: undefined,
+        lost: null,
+      };
       this.#entries.set(k, e);
       const entry = e;
       relay.monitorEvent(r.event).then(
         (buffered) => {
           entry.buffered = buffered;
           entry.last = buffered.at(-1)?.timestamp;
-          const waiting = entry.waiting ?? [];
-          entry.waiting = null;
-          for (const w of waiting) this.#add(entry, w, null);
+          entry.acking = true;
+          this.#ackSlice(relay, k, entry);
         },
         (err: unknown) => {
           if (this.#entries.get(k) === entry) this.#entries.delete(k);
-          for (const w of entry.waiting ?? []) this.#add(null, w, toError(err));
+          for (const w of entry.waiting ?? []) if (w.subscribe) this.#add(null, w, toError(err));
           entry.waiting = null;
         },
       );
     }
     if (e.waiting !== null) e.waiting.push(r);
     else this.#add(e, r, null);
+  }
+
+  /**
+   * Answers {@link ACK_SLICE} of `e`'s waiting requests, and the rest in later turns of the event
+   * loop: a storm of subscribes that came while the relay's monitor was on its way (thousands of
+   * tabs at once) is thousands of socket writes, which in one go would hold the loop as long.
+   */
+  #ackSlice(relay: HubRelay, k: string, e: Entry): void {
+    if (!e.acking) return; // settled meanwhile
+    const waiting = e.waiting!;
+    const end = Math.min(waiting.length, e.next + ACK_SLICE);
+    while (e.next < end) this.#answer(e, waiting[e.next++]!);
+    if (e.next < waiting.length) {
+      setImmediate(() => this.#ackSlice(relay, k, e));
+      return;
+    }
+    this.#acked(e);
+    if (this.#entries.get(k) === e) this.#release(relay, k, e);
+  }
+
+  /** Answers every request of `e` still waiting now: what comes next for `e` finds them answered. */
+  #settle(e: Entry): void {
+    const waiting = e.waiting!;
+    while (e.next < waiting.length) this.#answer(e, waiting[e.next++]!);
+    this.#acked(e);
+  }
+
+  #acked(e: Entry): void {
+    e.acking = false;
+    e.waiting = null;
+    e.next = 0;
+  }
+
+  /** One waiting request, in its order: a subscribe recorded and acknowledged, an unsubscribe done. */
+  #answer(e: Entry, r: HubRequest): void {
+    if (r.subscribe) return this.#add(e, r, null);
+    const pids = e.tabs.get(r.tab);
+    pids?.delete(r.pid.key);
+    if (pids !== undefined && pids.size === 0) e.tabs.delete(r.tab);
   }
 
   /** Records the subscriber and answers its request (Ack with the buffered events, or the error). */
@@ -204,6 +264,7 @@ export class EventHub {
   published(m: MessageEvent): void {
     const e = this.#entries.get(keyOf(m.event));
     if (e === undefined) return;
+    if (e.acking) this.#settle(e); // the tabs still to be acknowledged hear it too
     if (e.lost !== null) {
       if (e.lost.trying) e.lost.early.push(m);
       return;
@@ -245,6 +306,7 @@ export class EventHub {
   down(relay: HubRelay, event: Event, reason: Error): void {
     const e = this.#entries.get(keyOf(event));
     if (e === undefined) return;
+    if (e.acking) this.#settle(e);
     if (e.lost !== null || this.retryWindow === 0 || !ErrNoConnection.is(reason)) {
       this.ended(event, reason);
       return;
@@ -365,6 +427,7 @@ export class EventHub {
     const k = keyOf(event);
     const e = this.#entries.get(k);
     if (e === undefined) return;
+    if (e.acking) this.#settle(e);
     this.#entries.delete(k);
     for (const tab of e.tabs.keys()) this.#write(tab, [Op.Terminate, event.node, tab.name, event, errorToWire(reason)]);
   }
@@ -374,8 +437,11 @@ export class EventHub {
    * there): its subscriptions to that node's events go here too.
    */
   dropTabNode(relay: HubRelay, tab: TabSession, node: string): void {
-    for (const [k, e] of [...this.#entries])
-      if (e.event.node === node && e.tabs.delete(tab)) this.#release(relay, k, e);
+    for (const [k, e] of [...this.#entries]) {
+      if (e.event.node !== node) continue;
+      if (e.acking) this.#settle(e);
+      if (e.tabs.delete(tab)) this.#release(relay, k, e);
+    }
   }
 
   #demonitor(relay: HubRelay, event: Event): void {
@@ -388,7 +454,10 @@ export class EventHub {
 
   /** Tab `tab` is gone: its subscriptions go (and the relay's monitors nobody needs). */
   dropTab(relay: HubRelay, tab: TabSession): void {
-    for (const [k, e] of [...this.#entries]) if (e.tabs.delete(tab)) this.#release(relay, k, e);
+    for (const [k, e] of [...this.#entries]) {
+      if (e.acking) this.#settle(e);
+      if (e.tabs.delete(tab)) this.#release(relay, k, e);
+    }
   }
 
   #write(tab: TabSession, frame: unknown[], bytes?: Uint8Array): void {

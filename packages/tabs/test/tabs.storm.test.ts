@@ -4,9 +4,11 @@
 // send one subscribe frame to a server node's event in one go (their sockets all readable in the
 // same poll phase): the gateway handles at most `inboundTurn` of them per turn of its loop, every
 // subscription is acknowledged, in order per tab, and the server node gets one subscription for
-// all of them (the gateway's hub), not one per tab.
+// all of them (the gateway's hub), not one per tab. And when they all wait for the hub's monitor
+// (the server node's answer held up), their Acks go out in slices of the loop, not in one go.
 
 import { strict as assert } from 'node:assert';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 
 import { Actor, Event, PID, startNode, type Atom, type Ref } from 'ergo-ts';
@@ -18,6 +20,8 @@ import { COOKIE, gatewayNode, portOf, quiet, routeTo } from './helpers.js';
 
 const TABS = 600;
 const TURN = 50;
+/** event_hub.ts' ACK_SLICE. */
+const ACK_SLICE = 256;
 
 class News extends Actor {
   token!: Ref;
@@ -31,6 +35,42 @@ interface StormTab {
   name: string;
   ws: WebSocket;
   acks: Promise<Frame>;
+}
+
+async function stormTabs(url: string): Promise<StormTab[]> {
+  const tabs: StormTab[] = [];
+  for (let i = 0; i < TABS; i += 100)
+    tabs.push(...(await Promise.all(Array.from({ length: 100 }, () => stormTab(url)))));
+  return tabs;
+}
+
+/** Every tab's subscribe to `event`, written now in this task (the gateway reads them all in its next poll phase). */
+function subscribeAll(tabs: StormTab[], event: Event): void {
+  for (const x of tabs) {
+    const pid = new PID(x.name as Atom, 1001, 0);
+    x.ws.send(encodeFrame([Op.Relation, x.name, event.node, 7, 'monitor', pid, event]));
+  }
+}
+
+/**
+ * Samples `count()` at each check phase of the event loop until it reaches `until`: the most it
+ * grew between two (one turn of the loop) and the turns it took.
+ */
+function perTurn(count: () => number, until: number): Promise<{ most: number; turns: number }> {
+  let last = count();
+  let most = 0;
+  let turns = 0;
+  return new Promise((resolve) => {
+    const sample = (): void => {
+      const now = count();
+      most = Math.max(most, now - last);
+      last = now;
+      turns++;
+      if (now >= until) resolve({ most, turns });
+      else setImmediate(sample);
+    };
+    setImmediate(sample);
+  });
 }
 
 async function stormTab(url: string): Promise<StormTab> {
@@ -65,36 +105,15 @@ test('600 tabs subscribing at once: at most inboundTurn handled per turn of the 
   const fromGateway = (): number => g.network().node(srv.name).info().messagesOut;
   const before = fromGateway();
 
-  const tabs: StormTab[] = [];
-  for (let i = 0; i < TABS; i += 100)
-    tabs.push(...(await Promise.all(Array.from({ length: 100 }, () => stormTab(gw.url)))));
+  const tabs = await stormTabs(gw.url);
   t.after(() => {
     for (const x of tabs) x.ws.terminate();
   });
   const event = new Event('news' as Atom, srv.name);
   const handled = (): number => gw.tabs().reduce((a, x) => a + x.messagesIn, 0);
-
-  // The frames handled between two check phases of the loop (one turn), sampled until all are.
-  let last = handled();
-  let most = 0;
-  let turns = 0;
-  const sampled = new Promise<void>((resolve) => {
-    const sample = (): void => {
-      const now = handled();
-      most = Math.max(most, now - last);
-      last = now;
-      turns++;
-      if (now >= TABS) resolve();
-      else setImmediate(sample);
-    };
-    setImmediate(sample);
-  });
-  // Every tab's subscribe written now, in this task: the gateway reads them all in its next poll phase.
-  for (const x of tabs) {
-    const pid = new PID(x.name as Atom, 1001, 0);
-    x.ws.send(encodeFrame([Op.Relation, x.name, srv.name, 7, 'monitor', pid, event]));
-  }
-  await within(sampled, 'every subscribe handled', 60_000);
+  const sampled = perTurn(handled, TABS);
+  subscribeAll(tabs, event);
+  const { most, turns } = await within(sampled, 'every subscribe handled', 60_000);
   assert.ok(most <= TURN, `${most} frames handled in one turn of the loop (inboundTurn ${TURN})`);
   assert.ok(turns >= TABS / TURN, `${turns} turns for ${TABS} frames`);
 
@@ -108,4 +127,74 @@ test('600 tabs subscribing at once: at most inboundTurn handled per turn of the 
   assert.equal(fromGateway() - before, 1, 'ENP messages the gateway sent the server node');
   const news = srv.eventList().find((e) => e.event.name === 'news');
   assert.equal(news?.subscribers, 1);
+});
+
+/** A TCP proxy to `port` that can hold what the far end sends back (and let it through later). */
+class HoldProxy {
+  readonly #back = new Set<Socket>();
+  readonly server: Server;
+  constructor(port: number) {
+    this.server = createServer((inbound) => {
+      const outbound = connect(port, '127.0.0.1');
+      this.#back.add(outbound);
+      for (const x of [inbound, outbound]) {
+        x.on('error', () => undefined);
+        x.on('close', () => {
+          inbound.destroy();
+          outbound.destroy();
+        });
+      }
+      inbound.pipe(outbound);
+      outbound.pipe(inbound);
+    });
+  }
+  async listen(): Promise<number> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    return (this.server.address() as { port: number }).port;
+  }
+  hold(): void {
+    for (const x of this.#back) x.pause();
+  }
+  release(): void {
+    for (const x of this.#back) x.resume();
+  }
+  close(): Promise<void> {
+    for (const x of this.#back) x.destroy();
+    return new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+test("600 subscribes waiting for the hub's monitor: their Acks written at most 256 per turn of the loop, all of them, in order", async (t) => {
+  const srv = await startNode(`stormsrv${process.pid}b@localhost`, {
+    ...quiet(),
+    network: { cookie: COOKIE, acceptors: [{ port: 0 }], registrar: null },
+  });
+  t.after(() => srv.stop());
+  await srv.spawnRegister('news', News);
+  const proxy = new HoldProxy(portOf(srv));
+  const via = await proxy.listen();
+  t.after(() => proxy.close());
+  const { g, gw } = await gatewayNode(t, { admit: () => ({ events: ['news'] }) });
+  g.network().addRoute(srv.name.replace(/[.$]/g, '\\$&'), routeTo(via), 1);
+  await g.network().getNode(srv.name);
+  const tabs = await stormTabs(gw.url);
+  t.after(() => {
+    for (const x of tabs) x.ws.terminate();
+  });
+  const written = (): number => gw.tabs().reduce((a, x) => a + x.messagesOut, 0);
+  const handled = (): number => gw.tabs().reduce((a, x) => a + x.messagesIn, 0);
+  // The server node's answers held: every subscribe waits for the hub's one monitor.
+  proxy.hold();
+  const before = written();
+  const all = perTurn(handled, TABS);
+  subscribeAll(tabs, new Event('news' as Atom, srv.name));
+  await within(all, 'every subscribe handled', 60_000);
+  assert.equal(written(), before, 'no Ack before the monitor holds');
+  const acked = perTurn(written, before + TABS);
+  proxy.release();
+  const { most, turns } = await within(acked, 'every Ack written', 60_000);
+  assert.ok(most <= ACK_SLICE, `${most} Acks written in one turn of the loop`);
+  assert.ok(turns >= TABS / ACK_SLICE, `${turns} turns for ${TABS} Acks`);
+  const acks = await within(Promise.all(tabs.map((x) => x.acks)), 'every tab has its Ack', 60_000);
+  for (const f of acks) assert.equal(f[4], null);
 });
