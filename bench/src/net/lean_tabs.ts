@@ -121,9 +121,10 @@ async function dialLean(url: string, localAddress?: string): Promise<LeanTab> {
         new Event(event, node as Atom),
       ]);
       // Refused ERR_NO_CONNECTION (the gateway's link to the event's node is down, and its hub is
-      // subscribing again): asked again with jittered backoff (100 ms doubling to 2 s) for 30 s, as
-      // a tab's application would; any other refusal is the run's failure.
-      const deadline = Date.now() + JOIN_TIMEOUT_MS;
+      // subscribing again): asked again with jittered backoff (100 ms doubling to 2 s) for 30 s
+      // from the first refusal (the hub's own retry window), as a tab's application would; any
+      // other refusal is the run's failure.
+      let deadline = 0;
       for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
         const e = await new Promise<unknown>((resolve) => {
           onAck = resolve;
@@ -131,6 +132,7 @@ async function dialLean(url: string, localAddress?: string): Promise<LeanTab> {
         });
         if (e === null) return;
         const code = Array.isArray(e) ? e[0] : undefined;
+        if (deadline === 0) deadline = Date.now() + JOIN_TIMEOUT_MS;
         if (code !== 'ERR_NO_CONNECTION' || Date.now() + wait > deadline)
           throw new Error(`monitor refused: ${JSON.stringify(e)}`);
         resubscribes++;

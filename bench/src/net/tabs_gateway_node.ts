@@ -4,7 +4,8 @@
 // tabs joined here subscribe to the server node's event: the gateway's relay monitors it once for
 // all of them (event_hub.ts), so each publish reaches this process as one ENP message.
 //
-//   fork(tabs_gateway_node.js, [server node name, server port, index, tabs it will hold, cookie])
+//   fork(tabs_gateway_node.js, [server node name, server port, index, tabs it will hold, cookie,
+//        peerStallTimeout ms (optional)])
 //     → { op: 'ready', url, name } then requests over IPC:
 //   { op: 'mem' }    → { op: 'mem', rss, heap } after a full GC (V8's last-resort one, as the tabs
 //                        suite reads it), bytes
@@ -60,7 +61,7 @@ const output = {
   },
 };
 
-const [server, port, index, tabs, cookie] = process.argv.slice(2);
+const [server, port, index, tabs, cookie, stallMs] = process.argv.slice(2);
 ensureMoreOpenFiles(Number(tabs) + 200);
 const node = await startNode(`bench_tabs_gw${index}_${process.pid}@localhost`, {
   log: { defaultLogger: { output, filter: ['warning', 'error', 'panic'] } },
@@ -68,6 +69,7 @@ const node = await startNode(`bench_tabs_gw${index}_${process.pid}@localhost`, {
     cookie: cookie!,
     acceptors: [{ port: 0 }],
     registrar: null,
+    ...(stallMs === undefined ? {} : { peerStallTimeout: Number(stallMs) }),
     routes: [{ match: server!.replace(/[.$]/g, '\\$&'), route: routeTo(Number(port)) }],
   },
 });

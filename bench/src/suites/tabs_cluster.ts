@@ -50,6 +50,16 @@ const BROADCASTS_PER_ROUND = 4;
 const PUBLISH_DEADLINE_MS = 120_000;
 /** The cookie of the bench's tabs cluster (its nodes only; the gateway nodes take it from argv). */
 const CLUSTER_COOKIE = 'bench-tabs-cluster';
+/**
+ * The cluster nodes' `peerStallTimeout` (ms; the gateway nodes take it from argv): 60 s, Erlang's
+ * `net_ticktime`, not ergo-ts's 15 s. Here 4–7 gateways and 5–14 client processes share 2 cores
+ * (a twelfth of a core each at load ~25), and a gateway's poll phase reading 12,500 ready sockets,
+ * or a major GC of its 14,000 sessions, was seen to hold its loop 11.8 s and more during the
+ * subscriptions (docs/scale.md): with 15 s the server node declared such gateways stalled and
+ * the run measured reconnections, not the publish. A host with a core per gateway needs no more
+ * than the default; the rows report the gateways' longest loop delay either way.
+ */
+export const CLUSTER_STALL_MS = 60_000;
 
 export const nClusterJoin = (n: number, g: number): string => `join rate, ${n} tabs over ${g} gateways`;
 export const nClusterRss = (n: number, g: number): string => `gateway RSS per subscribed tab, ${n} over ${g} gateways`;
@@ -99,7 +109,8 @@ class GatewayNode {
   readonly proc: ChildProcess;
   #waiting = new Map<string, { resolve: (r: GatewayReply) => void; reject: (e: Error) => void }>();
   constructor(server: string, port: number, index: number, tabs: number) {
-    this.proc = fork(GATEWAY, [server, String(port), String(index), String(tabs), CLUSTER_COOKIE], {
+    const argv = [server, String(port), String(index), String(tabs), CLUSTER_COOKIE, String(CLUSTER_STALL_MS)];
+    this.proc = fork(GATEWAY, argv, {
       execArgv: [
         '--expose-gc',
         '--max-old-space-size=4096',
@@ -168,7 +179,12 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     // Its warnings (a gateway's connection declared down, lost, refused) name why a gateway lost
     // the event: kept and printed with an unheard publish, and written to stderr as they come.
     log: { defaultLogger: { output: serverLog, filter: ['warning', 'error', 'panic'] } },
-    network: { cookie: CLUSTER_COOKIE, acceptors: [{ port: 0 }], registrar: null },
+    network: {
+      cookie: CLUSTER_COOKIE,
+      acceptors: [{ port: 0 }],
+      registrar: null,
+      peerStallTimeout: CLUSTER_STALL_MS,
+    },
   });
   const pub = await node.spawnRegister('news', Publisher);
   const iface = node.network().acceptors()[0]!.info().interface;
@@ -207,7 +223,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
       nFailed === 0
         ? 'every tab joined'
         : `${joinedTabs} joined, ${nFailed} refused ${JSON.stringify(failed)} (the rows are of the ${joinedTabs})`;
-    const where = `${g} gateway nodes (${ready.map((_, i) => share(i, g, n)).join(', ')} tabs), ${clients.length} client processes of lean tabs, one server node publishing; all on this machine`;
+    const where = `${g} gateway nodes (${ready.map((_, i) => share(i, g, n)).join(', ')} tabs), ${clients.length} client processes of lean tabs, one server node publishing; all on this machine; the cluster's peerStallTimeout ${CLUSTER_STALL_MS / 1000} s`;
     // Reported before the subscriptions: a run that fails later keeps its joins' row.
     row(report, 'ergo-ts', nClusterJoin(n, g), 'joins/s', [joinedTabs / joinS], {
       note: `${where}; ${joinedNote}; ${redials} dials again after a busy refusal (ERR_TAB_BUSY), as real tabs redial`,
