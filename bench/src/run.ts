@@ -138,9 +138,11 @@ function selected(o: Options, id: string): boolean {
 }
 
 function childFailure(r: ChildResult): string {
-  // The error's own lines first (a long stack would push its message out of the last 8).
+  // The error's own lines first (a long stack would push its message out of the last 8): the
+  // last 24 of them (6 cut the head off an error naming each of 7 gateways' state, the 100,000-tab
+  // run of 2026-11-29 08:40 lost its message so).
   const lines = r.stderr.trim().split('\n');
-  const said = lines.filter((l) => !/^\s+at /.test(l)).slice(-6);
+  const said = lines.filter((l) => !/^\s+at /.test(l)).slice(-24);
   const tail = [...said, ...lines.slice(-4).filter((l) => !said.includes(l))].join('\n      ');
   return r.timedOut
     ? `timed out after ${(r.ms / 1000).toFixed(0)} s`
