@@ -33,7 +33,7 @@ export function hasCodeAlong(err: unknown, codes: ReadonlySet<string>): boolean 
 }
 
 /** Codes of a store that cannot be reached for now (a failover, a cut). */
-const STORE_UNREACHABLE = new Set([
+export const STORE_UNREACHABLE_CODES: ReadonlySet<string> = new Set([
   'ERR_ENTITY_STORE_UNAVAILABLE',
   'ERR_ENTITY_STORE_SESSION_LOST',
   'ERR_ENTITY_STORE_OUTCOME_UNKNOWN',
@@ -44,5 +44,5 @@ const STORE_UNREACHABLE = new Set([
  * key's failure, so a retry waits for the store, not on a backoff that outlasts its outage.
  */
 export function storeUnreachable(err: unknown): boolean {
-  return hasCodeAlong(err, STORE_UNREACHABLE);
+  return hasCodeAlong(err, STORE_UNREACHABLE_CODES);
 }

@@ -14,7 +14,7 @@
 // the codes looked for here, here or on another node, where only an error's code and text survive.
 
 import { DEFAULT_CALL_TIMEOUT_MS } from '../../contract/call_options.js';
-import { hasCodeAlong } from '../../contract/codes.js';
+import { hasCodeAlong, STORE_UNREACHABLE_CODES } from '../../contract/codes.js';
 import { ErrEntityOverloaded, ErrEntityUnavailable } from '../../contract/errors.js';
 import { isUndelivered } from '../../contract/undelivered.js';
 import { ErrWorkflowOutcomeUnknown } from '../model/errors.js';
@@ -22,14 +22,11 @@ import { ErrWorkflowOutcomeUnknown } from '../model/errors.js';
 /** The pause before a request is asked again after the store was unreachable, ms. */
 export const STORE_RETRY_MS = 200;
 
-/** The codes of a store unreachable for now (contract/errors.ts). */
-const UNREACHABLE_CODES = new Set([
-  'ERR_ENTITY_STORE_UNAVAILABLE',
-  'ERR_ENTITY_STORE_SESSION_LOST',
-  'ERR_ENTITY_STORE_OUTCOME_UNKNOWN',
-  // A SQLite file locked by another process (a member stopped inside a write): it passes too.
-  'ERR_ENTITY_STORE_BUSY',
-]);
+/**
+ * The codes of a store unreachable for now (contract/codes.ts), and for a client that rides it out
+ * a SQLite file locked by another process too (a member stopped inside a write): it passes.
+ */
+const UNREACHABLE_CODES = new Set([...STORE_UNREACHABLE_CODES, 'ERR_ENTITY_STORE_BUSY']);
 
 /**
  * True for an error of a store that cannot be reached for now: ERR_ENTITY_STORE_UNAVAILABLE, a
