@@ -124,11 +124,11 @@ class Gateway implements TabGateway, RelayHost {
     private readonly options: TabGatewayOptions,
   ) {
     this.#limits = resolveLimits(DEFAULT_TAB_LIMITS, options.limits);
-    this.#window = options.reconnectWindow ?? 30_000;
-    const eventRetry = options.eventRetryWindow ?? 30_000;
+    this.#window = given(options.reconnectWindow, 30_000);
+    const eventRetry = given(options.eventRetryWindow, 30_000);
     this.hub = new EventHub(node.log, eventRetry);
-    this.#hello = options.helloTimeout ?? 10_000;
-    const refusalLog = options.refusalLogInterval ?? 5_000;
+    this.#hello = given(options.helloTimeout, 10_000);
+    const refusalLog = given(options.refusalLogInterval, 5_000);
     for (const [k, v] of [
       ['reconnectWindow', this.#window],
       ['eventRetryWindow', eventRetry],
@@ -137,11 +137,11 @@ class Gateway implements TabGateway, RelayHost {
     ] as const)
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw ErrIncorrect.with(`tab gateway ${k}: ${v}`);
     this.#refusals = new RefusalLog(node.log, refusalLog);
-    const slice = options.fanOutSlice ?? DEFAULT_FAN_OUT_SLICE;
+    const slice = given(options.fanOutSlice, DEFAULT_FAN_OUT_SLICE);
     if (!Number.isSafeInteger(slice) || slice < 1) throw ErrIncorrect.with(`tab gateway fanOutSlice: ${slice}`);
-    const inbound = options.inboundSlice ?? DEFAULT_INBOUND_SLICE;
+    const inbound = given(options.inboundSlice, DEFAULT_INBOUND_SLICE);
     if (!Number.isSafeInteger(inbound) || inbound < 1) throw ErrIncorrect.with(`tab gateway inboundSlice: ${inbound}`);
-    const turn = options.inboundTurn ?? DEFAULT_INBOUND_TURN;
+    const turn = given(options.inboundTurn, DEFAULT_INBOUND_TURN);
     if (!Number.isSafeInteger(turn) || turn < 1) throw ErrIncorrect.with(`tab gateway inboundTurn: ${turn}`);
     this.#inbound = new InboundSlices(inbound, (t, f) => this.#fromTab(t, f), turn);
     this.#hooks = {
@@ -658,6 +658,11 @@ class Gateway implements TabGateway, RelayHost {
   }
 }
 
+/** An option's value, or `def` when it was not given: null is a value (refused by its check), not "not given". */
+function given<T>(v: T | undefined, def: T): T {
+  return v === undefined ? def : v;
+}
+
 function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -698,7 +703,14 @@ function opName(op: number): string {
  *   listen error of its own server.
  */
 export async function createTabGateway(node: Node, options: TabGatewayOptions): Promise<TabGateway> {
-  const gw = new Gateway(node, options);
+  let gw: Gateway;
+  try {
+    gw = new Gateway(node, options);
+  } catch (e) {
+    // Options that are no object, or a getter or Proxy that throws: refused with the code, as a bad value is.
+    if (typeof (e as { code?: unknown } | null)?.code === 'string') throw e;
+    throw ErrIncorrect.with(`tab gateway options could not be read: ${toError(e).message}`);
+  }
   try {
     await gw.start();
   } catch (e) {
