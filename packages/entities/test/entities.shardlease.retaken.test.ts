@@ -142,6 +142,9 @@ async function retaken(t: { after(fn: () => Promise<void>): void }, openStore: O
   open();
   assert.deepEqual(await holding, { fresh: false, confirmed: false }, 'the busy activation may run no side effect');
   await log.wait((e) => e.event === 'stopped' && e.key === first && e.node === node.name, 'the old activation ended');
+  // Its end (a lost lease, reported under the old token) takes nothing from the new token's confirmation.
+  assert.equal(entities.leaseFresh(holdKind.name, second, retaken.token), true, 'the new token is still fresh');
+  assert.equal(await entities.confirmLease(holdKind.name, first, oldToken), false, 'the old one never again');
 }
 
 test('SQLite: a shard lease lost and taken again here: an activation still under the old token is not confirmed by the new one', (t) => {

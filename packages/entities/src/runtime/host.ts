@@ -348,7 +348,7 @@ export class EntityHost extends Actor {
     const lost = lostLeaseDetail(reason);
     if (lost !== undefined) {
       this.#stale = true;
-      this.#rt.leaseRefused?.(this.#kind.name, this.#key);
+      this.#rt.leaseRefused?.(this.#kind.name, this.#key, this.#token);
       this.#rt.log(
         'entity %s/%s: lease lost (token %d): %s; this activation ended',
         this.#kind.name,

@@ -49,9 +49,10 @@ export interface HostRuntime extends EntitiesClient {
   /**
    * A write of (kind, key) was refused as stale (its lease passed on): the lease it wrote under is
    * not taken as confirmed any more, so the other activations under it (a shard's keys) confirm
-   * again before their next side effect, and a renewal that finds it lost ends them.
+   * again before their next side effect, and a renewal that finds it lost ends them. `token` is
+   * the refused activation's: a newer token's confirmation of the same lease is kept.
    */
-  leaseRefused?(kind: string, key: string): void;
+  leaseRefused?(kind: string, key: string, token: number): void;
   /**
    * An activation started; `eventsSinceSnapshot` reads an event-sourced activation's events after
    * its latest snapshot (inspect/stats.ts).

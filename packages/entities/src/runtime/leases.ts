@@ -112,8 +112,11 @@ export class Leases {
    * the activations of its new token only, never for one still running under the old (issue 89).
    */
   readonly #confirmed = new Map<string, { readonly token: number; readonly at: number }>();
-  /** When a write under a lease was last refused as stale (see {@link refused}), until confirmed after. */
-  readonly #refusedAt = new Map<string, number>();
+  /**
+   * When a write under a lease was last refused as stale, and under which token (see
+   * {@link refused}), until confirmed after: a newer token's confirmations are not this refusal's.
+   */
+  readonly #refusedAt = new Map<string, { readonly token: number; readonly at: number }>();
   /** A renewal asked for by {@link confirm} and not settled yet (one at a time). */
   #confirming: Promise<unknown> | undefined;
   /** Shard leases being taken or held (`leaseScope: 'shard'`), by shard. */
@@ -161,6 +164,8 @@ export class Leases {
   async confirm(kind: string, key: string, token: number): Promise<boolean> {
     if (this.fresh(kind, key, token)) return true;
     for (let round = 0; round < 2; round++) {
+      // Held here under a newer token: no renewal can vouch for this one again.
+      if (this.#superseded(kind, key, token)) return false;
       // A renewal already under way may have been sent before the moment that made us ask: one more.
       this.#confirming ??= this.renew().finally(() => (this.#confirming = undefined));
       await this.#confirming.catch(() => undefined);
@@ -175,19 +180,28 @@ export class Leases {
    * last renewal and ran a step after the shard had passed to another member (the fault checker:
    * one step run on each side, after a restart of a paused member).
    */
-  refused(kind: string, key: string): void {
+  refused(kind: string, key: string, token: number): void {
     const k = leaseKey(this.leaseId(kind, key));
-    this.#confirmed.delete(k);
-    // A renewal sent before the refusal, answered after it, confirms nothing.
-    this.#refusedAt.set(k, performance.now());
+    // A newer token's confirmation stays: the refusal was of a write under `token` or an older one.
+    const c = this.#confirmed.get(k);
+    if (c !== undefined && c.token <= token) this.#confirmed.delete(k);
+    // A renewal under `token` or older sent before the refusal, answered after it, confirms nothing.
+    const was = this.#refusedAt.get(k);
+    if (was === undefined || was.token <= token) this.#refusedAt.set(k, { token, at: performance.now() });
+  }
+
+  /** Whether the lease (kind, key) writes under is confirmed here under a token newer than `token`. */
+  #superseded(kind: string, key: string, token: number): boolean {
+    const c = this.#confirmed.get(leaseKey(this.leaseId(kind, key)));
+    return c !== undefined && c.token > token;
   }
 
   /** Marks a lease confirmed under `token` as of `sentAt` (when the accepted request was sent). */
   #confirmedAt(id: EntityId, token: number, sentAt: number): void {
     const k = leaseKey(id);
-    const refusedAt = this.#refusedAt.get(k);
-    if (refusedAt !== undefined && sentAt < refusedAt) return;
-    this.#refusedAt.delete(k);
+    const refused = this.#refusedAt.get(k);
+    if (refused !== undefined && token <= refused.token && sentAt < refused.at) return;
+    if (refused !== undefined && token >= refused.token) this.#refusedAt.delete(k);
     const was = this.#confirmed.get(k);
     // Tokens only grow: an older token's answer, come late, says nothing of the newer one's lease.
     if (was === undefined || was.token < token || (was.token === token && was.at < sentAt))

@@ -760,8 +760,8 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   }
 
   /** @internal HostRuntime */
-  leaseRefused(kind: string, key: string): void {
-    this.#leases.refused(kind, key);
+  leaseRefused(kind: string, key: string, token: number): void {
+    this.#leases.refused(kind, key, token);
   }
 
   /** @internal HostRuntime */
