@@ -67,6 +67,38 @@ if (missing !== undefined) {
     await ignoredThenAwaited(() => PostgresStore.open('postgres://postgres@127.0.0.1:1/postgres'), 'ECONNREFUSED');
   });
 
+  // pg-pool drops a connection on any statement error; the store's functions refuse on purpose
+  // (a stale token, a version conflict), most often under lease churn and overload, where a new
+  // backend per refusal (a fork and an authentication on the server) is the last thing wanted.
+  test('a write refused as stale keeps its pooled connection; the next statement runs on the same backend', async (t) => {
+    const app = `keep_${process.pid}`;
+    const url = `${server.url}${server.url.includes('?') ? '&' : '?'}application_name=${app}`;
+    const store = await PostgresStore.open(url, { tablePrefix: 'keep_', maxConnections: 1 });
+    t.after(() => store.close());
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    t.after(() => admin.end());
+    const backends = async (): Promise<number[]> =>
+      (
+        await admin.query<{ pid: number }>(
+          'SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid',
+          [app],
+        )
+      ).rows.map((r) => r.pid);
+    const id = { kind: 'counter', key: 'k' };
+    const a = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
+    assert.ok(a.acquired);
+    assert.equal(await store.write({ ...id, token: a.token, expectedVersion: 0, state: 1 }), 1);
+    const before = await backends();
+    assert.equal(before.length, 1, 'one pooled connection');
+    for (let i = 0; i < 3; i++)
+      await assert.rejects(store.write({ ...id, token: a.token + 1, expectedVersion: 1, state: 2 }), {
+        code: 'ERR_ENTITY_STALE_TOKEN',
+      });
+    assert.deepEqual(await store.load(id), { state: 1, version: 1 });
+    assert.deepEqual(await backends(), before, 'the same backend: no connection dropped for a refusal');
+  });
+
   test('the store’s name carries no credentials', async () => {
     const store = await PostgresStore.open(server.url.replace('postgres@', 'postgres:secret@'), {
       tablePrefix: 'name_',

@@ -57,6 +57,7 @@ export function openPool(
   // An idle connection the server closed (a restart, a network cut) is reported here, not
   // thrown: the pool drops it and the next query opens a fresh one.
   pool.on('error', () => undefined);
+  keepSessionsOnStatementErrors(pool);
   let name = 'postgres';
   try {
     const url = new URL(connectionString);
@@ -85,6 +86,38 @@ class HeardClient extends pg.Client {
 
 function ignoreError(): void {
   // The client's holder learns of it from its statements (see HeardClient).
+}
+
+/**
+ * Makes `pool.query` keep its connection when a statement fails and the session does not: pg-pool
+ * drops the connection on any error, so every refusal the store's functions raise on purpose (a
+ * stale token EE001, a version conflict EE002, a unique violation read back) cost a new server
+ * backend — a fork and an authentication — just when a member is refused most: under lease churn
+ * and overload. A server's ERROR (not FATAL or PANIC, not a connection class 08 or an admin
+ * shutdown 57P) outside a transaction leaves the session idle and sound; anything else (a lost
+ * socket, a client-side timeout, a FATAL) still drops it, as pg-pool would.
+ */
+function keepSessionsOnStatementErrors(pool: pg.Pool): void {
+  const query = (async (config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await client.query(config, values);
+    } catch (e) {
+      if (!sessionSurvives(e)) broken = e instanceof Error ? e : new Error(String(e));
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }) as pg.Pool['query'];
+  pool.query = query;
+}
+
+/** Whether the session a statement failed on is still usable: a plain server ERROR. */
+export function sessionSurvives(e: unknown): boolean {
+  if (!(e instanceof pg.DatabaseError) || e.severity !== 'ERROR') return false;
+  const code = e.code ?? '';
+  return !code.startsWith('08') && !code.startsWith('57P');
 }
 
 /** The database clock's now in epoch ms: lease times come from it, the one clock every member shares. */
