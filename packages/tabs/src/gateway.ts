@@ -6,7 +6,7 @@
 // coded error at the tab and a log line here. Sessions outlive sockets for a reconnect window.
 
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 import {
@@ -72,18 +72,13 @@ import {
   type TabLimits,
   type TabRefusal,
 } from './grant.js';
+import { DEFAULT_UPGRADE_TIMEOUT, FreeTimeWait, GatewayServer } from './join_waits.js';
 import { reloadSession } from './reload.js';
 import { startTabsInspect, type TabsInspectHandle } from './inspect.js';
 import { RefusalLog, TabSession, type SessionHooks, type TabInfo } from './session.js';
 import type { TabGateway, TabGatewayOptions, TabRequest } from './gateway_options.js';
 
 export type { TabGateway, TabGatewayOptions, TabRequest } from './gateway_options.js';
-
-/**
- * A hello's wait, overrun by a busy event loop, is waited again up to this many times
- * `helloTimeout` in all (a gateway that stays overloaded still refuses, as busy).
- */
-export const HELLO_WAIT_LIMIT = 4;
 
 /** True for a tab's node name (a grant's target may be a tab: TabPolicy). */
 const isTabNode = (n: string): boolean => gatewayOfTab(n) !== undefined;
@@ -96,8 +91,10 @@ class Gateway implements TabGateway, RelayHost {
   readonly #limits: TabLimits;
   readonly #window: number;
   readonly #hello: number;
+  readonly #upgrade: number;
   readonly #wss: WebSocketServer;
-  #server: Server | null = null;
+  /** The gateway's own HTTP server (null with a `server` of the application's). */
+  #server: GatewayServer | null = null;
   #detach: () => void = () => undefined;
   /**
    * The relay this instance started, while it runs (null before, and once it ended: a node's
@@ -128,11 +125,13 @@ class Gateway implements TabGateway, RelayHost {
     const eventRetry = given(options.eventRetryWindow, 30_000);
     this.hub = new EventHub(node.log, eventRetry);
     this.#hello = given(options.helloTimeout, 10_000);
+    this.#upgrade = given(options.upgradeTimeout, DEFAULT_UPGRADE_TIMEOUT);
     const refusalLog = given(options.refusalLogInterval, 5_000);
     for (const [k, v] of [
       ['reconnectWindow', this.#window],
       ['eventRetryWindow', eventRetry],
       ['helloTimeout', this.#hello],
+      ['upgradeTimeout', this.#upgrade],
       ['refusalLogInterval', refusalLog],
     ] as const)
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw ErrIncorrect.with(`tab gateway ${k}: ${v}`);
@@ -191,19 +190,22 @@ class Gateway implements TabGateway, RelayHost {
       };
     });
     const path = this.options.path ?? '/tabs';
+    let server = this.options.server;
+    let own: GatewayServer | null = null;
+    if (server === undefined) {
+      own = this.#server = new GatewayServer(this.#upgrade, this.log);
+      server = own.server;
+    }
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-      if (new URL(req.url ?? '/', 'http://x').pathname !== path) return;
+      if (new URL(req.url ?? '/', 'http://x').pathname !== path) {
+        // Another endpoint's, on an application's server; on the gateway's own, nobody's.
+        own?.notFound(socket);
+        return;
+      }
+      own?.heard(socket);
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
     };
-    let server = this.options.server;
-    if (server === undefined) {
-      server = createServer((_req, res) => res.writeHead(426).end('a tab gateway: WebSocket only'));
-      this.#server = server;
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        server!.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
-      });
-    }
+    if (own !== null) await own.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1');
     server.on('upgrade', onUpgrade);
     // Only our listener goes at stop: the server may carry other WebSocket endpoints.
     this.#unlisten = () => server.off('upgrade', onUpgrade);
@@ -222,43 +224,30 @@ class Gateway implements TabGateway, RelayHost {
       headers: req.headers,
       remoteAddress: req.socket.remoteAddress ?? '',
     };
-    let hello: ReturnType<typeof setTimeout> | null = null;
-    let judge: ReturnType<typeof setImmediate> | null = null;
-    const opened = performance.now();
-    const wait = (ms: number): void => {
-      const due = performance.now() + ms;
-      hello = setTimeout(() => {
-        hello = null;
-        const late = performance.now() - due;
-        // After the poll phase: a hello whose bytes came while the loop was busy is read first.
-        judge = setImmediate(() => {
-          judge = null;
-          if (request === null) return;
-          // The loop overran the wait: that time was not the tab's to use.
-          if (late > ms / 10 && performance.now() - opened + late < this.#hello * HELLO_WAIT_LIMIT) return wait(late);
-          this.log.warning('tab refused (%s): no hello within %d ms (busy)', request.remoteAddress, this.#hello);
-          request = null;
-          ws.send(encodeFrame([Ctl.Refused, errorToWire(ErrTabBusy.with('no hello in time'))]));
-          ws.close(CLOSE_TAB_BUSY, 'busy: no hello in time');
-        });
-        judge.unref();
-      }, ms);
-      hello.unref();
-    };
-    wait(this.#hello);
+    // Counted in the loop's free time and judged after it read its sockets (join_waits.ts).
+    let hello: FreeTimeWait | null = new FreeTimeWait(this.#hello, () => {
+      hello = null;
+      if (request === null) return;
+      this.log.warning('tab refused (%s): no hello within %d ms (busy)', request.remoteAddress, this.#hello);
+      request = null;
+      ws.send(encodeFrame([Ctl.Refused, errorToWire(ErrTabBusy.with('no hello in time'))]));
+      ws.close(CLOSE_TAB_BUSY, 'busy: no hello in time');
+    });
     const heard = (): void => {
-      if (hello !== null) clearTimeout(hello);
-      if (judge !== null) clearImmediate(judge);
-      hello = judge = null;
+      hello?.cancel();
+      hello = null;
     };
     ws.on('error', (e) => this.log.warning('tab socket %s: %s', session?.name ?? '(joining)', e.message));
     ws.on('close', (code: number, reason: Buffer) => {
       heard();
       request = null;
-      if (session === null) return;
-      // The tab's leave() (1000 'left'): gone for good, its watchers hear it now, not past the window.
-      if (code === 1000 && reason.toString() === 'left' && session.socket === ws) this.#expire(session, 'it left');
-      else session.detach(ws, this.#window, () => this.#expire(session!, 'its window passed'));
+      const s = session;
+      if (s === null) return;
+      // The tab's leave() (1000 'left'): gone for good, its watchers hear it now, not past the
+      // window. A session ends in the gateway's turns, after the frames the tab sent before, so
+      // that thousands leaving at once (or whose windows pass together) do not hold the loop.
+      if (code === 1000 && reason.toString() === 'left' && s.socket === ws) this.#end(s, ws, 'it left');
+      else s.detach(ws, this.#window, () => this.#end(s, null, 'its window passed'));
     });
     ws.on('message', (data: RawData) => {
       const bytes = toBytes(data);
@@ -574,6 +563,16 @@ class Gateway implements TabGateway, RelayHost {
     }
   }
 
+  /**
+   * Ends session `s` for `why` in a turn of the inbound slices (slices.ts: InboundSlices.end),
+   * unless by then it has come back on a socket other than `ws` (null: on none).
+   */
+  #end(s: TabSession, ws: WebSocket | null, why: string): void {
+    this.#inbound.end(s, () => {
+      if (s.socket === ws) this.#expire(s, why);
+    });
+  }
+
   /** Ends session `s` (`code`: its socket's close code). */
   #expire(s: TabSession, why: string, code = 4000): void {
     if (this.sessions.get(s.name) !== s) return;
@@ -649,8 +648,7 @@ class Gateway implements TabGateway, RelayHost {
       }
     }
     this.#inspect?.stop();
-    const srv = this.#server;
-    if (srv !== null) await new Promise<void>((resolve) => srv.close(() => resolve()));
+    await this.#server?.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -45,11 +45,20 @@ export interface TabGatewayOptions {
   /**
    * How long a new socket may take to say hello (ms, default 10 000), counted in the time the
    * gateway's event loop was free: a wait the loop overran (a join storm, a long task) is waited
-   * again for as long as it was overrun, up to HELLO_WAIT_LIMIT times this in all, and judged only
-   * after the loop has read the sockets. Past it the socket is refused as busy (ERR_TAB_BUSY, close
-   * 1013): the tab dials again by itself.
+   * again for as long as it was overrun, up to JOIN_WAIT_LIMIT (4) times this in all, and judged
+   * only after the loop has read the sockets (join_waits.ts). Past it the socket is refused as busy
+   * (ERR_TAB_BUSY, close 1013): the tab dials again by itself.
    */
   helloTimeout?: number;
+  /**
+   * How long a connection to the gateway's own server may take to send its WebSocket upgrade
+   * request (ms, default 60 000, Node's `headersTimeout`; 0: no limit), counted as `helloTimeout`
+   * is, in the loop's free time: a request that came while the loop was held is read, not answered
+   * 408 by Node's wall-clock check. Past it: HTTP 408 (the loop was on time), or 503 with
+   * Retry-After when the loop was still overrunning it at four times it. Not applied to a `server`
+   * of the application's: Node's `headersTimeout` judges its requests by wall time.
+   */
+  upgradeTimeout?: number;
   /**
    * Frames of one broadcast (a publish to many tabs) written per turn of the event loop (default
    * 256): the rest wait for later turns, so the loop reads its sockets and answers calls between

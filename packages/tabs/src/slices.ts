@@ -146,6 +146,8 @@ interface Waiting<T> {
   paused: boolean;
   readonly frames: (Uint8Array | undefined)[];
   at: number;
+  /** The tab's end, once its frames are handled (null: none asked). */
+  end: (() => void) | null;
 }
 
 /**
@@ -204,7 +206,7 @@ export class InboundSlices<T extends InboundTab> {
       tab.turnFrames += i;
       this.#spent += i;
       if (i === frames.length || tab.ended) return;
-      w = { tab, sockets: [socket], frames: [], at: 0, paused: false };
+      w = { tab, sockets: [socket], frames: [], at: 0, paused: false, end: null };
       this.#waiting.set(tab, w);
       this.#order.push(w);
       frames = frames.slice(i);
@@ -216,6 +218,28 @@ export class InboundSlices<T extends InboundTab> {
       w.paused = true;
       for (const s of w.sockets) s.pause();
     }
+  }
+
+  /**
+   * `tab`'s socket closed for good: `end` (what ends its session) runs after the frames it sent
+   * before, now when none wait and the turn has room, else in a later turn (one of its `turn`).
+   * `end` must not throw (one that does is dropped: the turns go on).
+   */
+  end(tab: T, end: () => void): void {
+    this.#schedule();
+    const w = this.#waiting.get(tab);
+    if (w !== undefined) {
+      const before = w.end;
+      w.end = before === null ? end : () => (before(), end());
+      return;
+    }
+    if (this.#spent < this.turn) {
+      this.#spent++;
+      return end();
+    }
+    const ending: Waiting<T> = { tab, sockets: [], frames: [], at: 0, paused: false, end };
+    this.#waiting.set(tab, ending);
+    this.#order.push(ending);
   }
 
   /** Forgets `tab`'s waiting frames (its session ended). */
@@ -267,8 +291,19 @@ export class InboundSlices<T extends InboundTab> {
         order.push(w);
         continue;
       }
+      if (w.end !== null && this.#spent >= this.turn) {
+        order.push(w); // its end in a turn with room
+        continue;
+      }
       this.#waiting.delete(tab);
       if (w.paused) for (const s of w.sockets) s.resume();
+      if (w.end === null) continue;
+      this.#spent++;
+      try {
+        w.end();
+      } catch {
+        // An end that threw is its own failure: the other tabs' turns go on.
+      }
     }
     if (this.#head === order.length) {
       order.length = 0;

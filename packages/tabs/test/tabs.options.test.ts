@@ -14,6 +14,7 @@ const NUMERIC = [
   'reconnectWindow',
   'eventRetryWindow',
   'helloTimeout',
+  'upgradeTimeout',
   'refusalLogInterval',
   'fanOutSlice',
   'inboundSlice',

@@ -6,16 +6,19 @@
 // subscription is acknowledged, in order per tab, and the server node gets one subscription for
 // all of them (the gateway's hub), not one per tab. And when they all wait for the hub's monitor
 // (the server node's answer held up), their Acks go out in slices of the loop, not in one go.
+// The same tabs leaving at once (each socket closed with 1000 'left'): at most `inboundTurn`
+// sessions end per turn, and the server node hears one unsubscribe for all. A tab that leaves with
+// frames still waiting for their turn has them handled first.
 
 import { strict as assert } from 'node:assert';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 
-import { Actor, Event, PID, startNode, type Atom, type Ref } from 'ergo-ts';
+import { Actor, Event, PID, ProcessID, startNode, type Atom, type Ref } from 'ergo-ts';
 import { within } from '@ergo-ts/test-support';
 import { WebSocket } from 'ws';
 
-import { Ctl, decodeFrame, encodeFrame, Op, type Frame } from '../src/frame.js';
+import { Ctl, decodeFrame, encodeFrame, Op, writeFrames, type Frame } from '../src/frame.js';
 import { COOKIE, gatewayNode, portOf, quiet, routeTo } from './helpers.js';
 
 const TABS = 600;
@@ -197,4 +200,84 @@ test("600 subscribes waiting for the hub's monitor: their Acks written at most 2
   assert.ok(turns >= TABS / ACK_SLICE, `${turns} turns for ${TABS} Acks`);
   const acks = await within(Promise.all(tabs.map((x) => x.acks)), 'every tab has its Ack', 60_000);
   for (const f of acks) assert.equal(f[4], null);
+});
+
+/** Resolves once `check()` holds, looked at in each check phase of the loop. */
+function turnsUntil(check: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const look = (): void => (check() ? resolve() : void setImmediate(look));
+    look();
+  });
+}
+
+test("600 subscribed tabs leaving at once: at most inboundTurn sessions end per turn of the loop, every one, and one unsubscribe to the server node", async (t) => {
+  const srv = await startNode(`stormsrv${process.pid}c@localhost`, {
+    ...quiet(),
+    network: { cookie: COOKIE, acceptors: [{ port: 0 }], registrar: null },
+  });
+  t.after(() => srv.stop());
+  await srv.spawnRegister('news', News);
+  const { g, gw } = await gatewayNode(t, { inboundTurn: TURN, admit: () => ({ events: ['news'] }) });
+  g.network().addRoute(srv.name.replace(/[.$]/g, '\\$&'), routeTo(portOf(srv)), 1);
+  await g.network().getNode(srv.name);
+  const tabs = await stormTabs(gw.url);
+  t.after(() => {
+    for (const x of tabs) x.ws.terminate();
+  });
+  subscribeAll(tabs, new Event('news' as Atom, srv.name));
+  await within(Promise.all(tabs.map((x) => x.acks)), 'every subscribe acknowledged', 60_000);
+  const subscribers = (): number | undefined => srv.eventList().find((e) => e.event.name === 'news')?.subscribers;
+  assert.equal(subscribers(), 1, "the gateway's one monitor");
+  const fromGateway = (): number => g.network().node(srv.name).info().messagesOut;
+  const before = fromGateway();
+
+  const ended = (): number => TABS - gw.tabs().length;
+  const sampled = perTurn(ended, TABS);
+  const closed = Promise.all(tabs.map((x) => new Promise<number>((r) => x.ws.once('close', (code) => r(code)))));
+  for (const x of tabs) x.ws.close(1000, 'left');
+  const { most, turns } = await within(sampled, 'every session ended', 60_000);
+  assert.ok(most <= TURN, `${most} sessions ended in one turn of the loop (inboundTurn ${TURN})`);
+  assert.ok(turns >= TABS / TURN, `${turns} turns for ${TABS} sessions`);
+  assert.deepEqual(new Set(await within(closed, 'every socket closed', 60_000)), new Set([1000]));
+  // The hub's monitor goes with the last tab: one demonitor for all 600.
+  await within(
+    turnsUntil(() => subscribers() === 0),
+    "the server node's event without subscribers",
+    60_000,
+  );
+  assert.equal(fromGateway() - before, 1, 'ENP messages the gateway sent the server node');
+});
+
+test("a tab that leaves with frames waiting for their turn: they are handled, in order, then its session ends", async (t) => {
+  const N = 500;
+  const { g, gw } = await gatewayNode(t, {
+    inboundSlice: 10,
+    admit: () => ({ names: { sink: true }, limits: { messagesPerSecond: 1e6, bytesPerSecond: 1e9 } }),
+  });
+  const got: number[] = [];
+  let all!: () => void;
+  const done = new Promise<void>((r) => (all = r));
+  class Sink extends Actor {
+    override handleMessage(_from: PID, m: unknown): void {
+      if (got.push(m as number) === N) all();
+    }
+  }
+  await g.spawnRegister('sink', Sink);
+  const x = await stormTab(gw.url);
+  const from = new PID(x.name as Atom, 1001, 0);
+  const sink = new ProcessID('sink' as Atom, g.name as Atom);
+  const frames = Array.from({ length: N }, (_, i) => encodeFrame([Op.Send, x.name, g.name, 0, 0, from, sink, i]));
+  const closed = new Promise<number>((r) => x.ws.once('close', (code) => r(code)));
+  // One message of 500 frames (10 handled as it is read, the rest in later turns), and the leave
+  // right behind it on the same socket.
+  writeFrames(frames, (m) => x.ws.send(m), 1 << 20);
+  x.ws.close(1000, 'left');
+  assert.equal(await within(closed, 'the socket closed', 20_000), 1000);
+  await within(turnsUntil(() => gw.tabs().length === 0), 'the session ended', 20_000);
+  await within(done, "every frame handled", 20_000);
+  assert.deepEqual(
+    got,
+    Array.from({ length: N }, (_, i) => i),
+    'all of them, in order',
+  );
 });
