@@ -35,15 +35,32 @@ const SUBSCRIBE_REQ = 1;
 /** The id of the tab's one process (a tab node's first spawn takes 1001). */
 const PROCESS_ID = 1001;
 
-/** A join refused as busy (ERR_TAB_BUSY, close 1013): dialled again, as real tabs do. */
+/**
+ * A join refused as busy (ERR_TAB_BUSY, close 1013), or its upgrade answered 503 or 408 by the
+ * gateway's own server (join_waits.ts: no request while its loop waited): dialled again, as real
+ * tabs do after a busy refusal.
+ */
 class Busy extends Error {
   readonly code = 'ERR_TAB_BUSY';
+  constructor(
+    message: string,
+    readonly http = false,
+  ) {
+    super(message);
+  }
 }
+
+/** `ws`'s error for an upgrade answered with another status than 101. */
+const HTTP_REFUSED = /^Unexpected server response: (408|503)$/;
 
 /** Redials after a busy refusal, in this process (the client process reports them with its joins). */
 let redials = 0;
+/** Of them, after an HTTP 408 or 503 at the upgrade. */
+let httpRedials = 0;
 /** How many times this process's lean tabs dialled again after a busy refusal. */
 export const leanRedials = (): number => redials;
+/** How many of {@link leanRedials} followed an HTTP 408 or 503 at the upgrade. */
+export const leanHttpRedials = (): number => httpRedials;
 
 /** Subscriptions asked again after ERR_NO_CONNECTION, in this process. */
 let resubscribes = 0;
@@ -67,6 +84,7 @@ export async function joinLean(url: string, localAddress?: string): Promise<Lean
     } catch (e) {
       if (!(e instanceof Busy) || Date.now() + wait > deadline) throw e;
       redials++;
+      if (e.http) httpRedials++;
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
     }
   }
@@ -79,7 +97,9 @@ async function dialLean(url: string, localAddress?: string): Promise<LeanTab> {
   let onNews: ((v: unknown) => void) | null = null;
   let state = 'open';
   const welcome = new Promise<unknown[]>((resolve, reject) => {
-    ws.once('error', reject);
+    ws.once('error', (e) =>
+      reject(HTTP_REFUSED.test(e.message) ? new Busy(`lean tab's upgrade refused: ${e.message}`, true) : e),
+    );
     ws.once('close', (code, reason) =>
       reject(new (code === CLOSE_TAB_BUSY ? Busy : Error)(`lean tab closed ${code} ${reason.toString()}`)),
     );

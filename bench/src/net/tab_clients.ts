@@ -23,7 +23,7 @@ import { io, type Socket } from 'socket.io-client';
 import { WebSocket, type ClientOptions } from 'ws';
 
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
-import { joinLean, leanRedials, leanResubscribes } from './lean_tabs.js';
+import { joinLean, leanHttpRedials, leanRedials, leanResubscribes } from './lean_tabs.js';
 
 /** What the suite asks a client process. */
 export type Request =
@@ -51,9 +51,12 @@ export type Request =
 
 /** What a client process answers (`got` and `refused` come unasked). */
 export type Reply =
-  /** redials: lean tabs' dials again after a busy refusal (net/lean_tabs.ts), so far in this process. */
+  /**
+   * redials: lean tabs' dials again after a busy refusal (net/lean_tabs.ts), so far in this
+   * process; httpRedials: of them, after an HTTP 408 or 503 at the upgrade.
+   */
   /** failed (a `settle` join): the joins that failed, by their error's code (or message). */
-  | { op: 'joined'; redials?: number; failed?: Record<string, number> }
+  | { op: 'joined'; redials?: number; httpRedials?: number; failed?: Record<string, number> }
   | { op: 'subscribed'; resubscribes?: number }
   | { op: 'armed' }
   | { op: 'got'; seq: number }
@@ -394,13 +397,13 @@ async function serve(peer: string, url: string, localAddress: string | undefined
                 failed[why] = (failed[why] ?? 0) + 1;
               }
             }
-          return send({ op: 'joined', redials: leanRedials(), failed });
+          return send({ op: 'joined', redials: leanRedials(), httpRedials: leanHttpRedials(), failed });
         }
         for (let i = 0; i < r.count; i += JOIN_BATCH)
           conns.push(
             ...(await Promise.all(Array.from({ length: Math.min(JOIN_BATCH, r.count - i) }, () => connect(url)))),
           );
-        return send({ op: 'joined', redials: leanRedials() });
+        return send({ op: 'joined', redials: leanRedials(), httpRedials: leanHttpRedials() });
       case 'subscribe':
         await Promise.all(
           conns.map((c, i) =>

@@ -16,6 +16,7 @@
 //   { op: 'diagnose' } → { op: 'diagnose', tabs, away, queuedMax, warnings, lastWarnings } the
 //                        sessions, those without a socket, the most bytes queued for one, and the
 //                        node's warning and error log lines (counted; the last few as written)
+//   { op: 'drained' } → { op: 'drained' } once the gateway has no session left (checked every 250 ms)
 //   { op: 'stop' }   → stops and exits
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -30,7 +31,8 @@ export type GatewayReply =
   | { op: 'ready'; url: string; name: string }
   | { op: 'mem'; rss: number; heap: number }
   | { op: 'usage'; cpuUs: number; loopP99Ms: number; loopMaxMs: number; enpIn: number; serverUpS: number }
-  | { op: 'diagnose'; tabs: number; away: number; queuedMax: number; warnings: number; lastWarnings: string[] };
+  | { op: 'diagnose'; tabs: number; away: number; queuedMax: number; warnings: number; lastWarnings: string[] }
+  | { op: 'drained' };
 
 class Echo extends Actor {
   override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
@@ -126,6 +128,13 @@ process.on('message', (m) => {
       warnings,
       lastWarnings,
     });
+  } else if (op === 'drained') {
+    // Polled, not hooked: the gateway has no event for it, and a list every 250 ms is a few ms.
+    const check = (): void => {
+      if (gw.tabs().length === 0) send({ op: 'drained' });
+      else setTimeout(check, 250);
+    };
+    check();
   } else if (op === 'stop') {
     void (async () => {
       await gw.stop();

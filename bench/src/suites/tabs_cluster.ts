@@ -79,6 +79,10 @@ export const nClusterRtt = (n: number, g: number): string =>
   `round trip during publishes to ${n} tabs over ${g} gateways (p99)`;
 export const nClusterSlowest = (n: number, g: number): string =>
   `slowest call during each publish to ${n} tabs over ${g} gateways`;
+export const nClusterLeave = (n: number, g: number): string =>
+  `${n} tabs over ${g} gateways leaving at once: until every session ended`;
+export const nClusterLeaveLoop = (n: number, g: number): string =>
+  `gateways' longest event-loop delay while ${n} tabs over ${g} leave at once (max, worst gateway)`;
 
 export const scenarios: ScenarioSpec[] = [
   { id: 'gateways', peers: ['ergo-ts'], timeout: 3000, nodeFlags: ['--max-old-space-size=4096'] },
@@ -212,6 +216,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     );
     const joinS = (performance.now() - t0) / 1000;
     const redials = joined.reduce((a, j) => a + (j.redials ?? 0), 0);
+    const httpRedials = joined.reduce((a, j) => a + (j.httpRedials ?? 0), 0);
     // Every join is answered: a refusal (a busy gateway past the tab's 30 s of redials) is counted
     // and said, and the rows are of the tabs that joined.
     const failed: Record<string, number> = {};
@@ -226,7 +231,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     const where = `${g} gateway nodes (${ready.map((_, i) => share(i, g, n)).join(', ')} tabs), ${clients.length} client processes of lean tabs, one server node publishing; all on this machine; the cluster's peerStallTimeout ${CLUSTER_STALL_MS / 1000} s`;
     // Reported before the subscriptions: a run that fails later keeps its joins' row.
     row(report, 'ergo-ts', nClusterJoin(n, g), 'joins/s', [joinedTabs / joinS], {
-      note: `${where}; ${joinedNote}; ${redials} dials again after a busy refusal (ERR_TAB_BUSY), as real tabs redial`,
+      note: `${where}; ${joinedNote}; ${redials} dials again after a busy refusal (ERR_TAB_BUSY), as real tabs redial, ${httpRedials} of them after an HTTP 408 or 503 at the upgrade`,
     });
     // The subscription storm (every tab at once): its time and the gateways' longest loop delay.
     await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
@@ -340,6 +345,24 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     row(report, 'ergo-ts', nClusterSlowest(n, g), 'ms', slowest, {
       better: 'lower',
       note: 'per publish, the longest round trip of the calls that overlapped it',
+    });
+    // The teardown storm: every tab leaves at once (each client process closes all its sockets
+    // with 1000 'left' in one go), as at a deploy or the end of an event.
+    await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
+    const warned = serverWarnings.length;
+    const l0 = performance.now();
+    await Promise.all([...clients, honest].map((c) => c.leave()));
+    await Promise.all(gws.map((x) => x.ask('drained')));
+    const leaveMs = performance.now() - l0;
+    const leaveUsage = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
+    const stalled = serverWarnings.slice(warned).filter((w) => /stalled|declared down/.test(w)).length;
+    row(report, 'ergo-ts', nClusterLeave(n, g), 'ms', [leaveMs], {
+      better: 'lower',
+      note: `every client process closes all its tabs at once (1000 'left'); until each gateway has no session (checked every 250 ms); the server node declared ${stalled} gateway connections stalled meanwhile`,
+    });
+    row(report, 'ergo-ts', nClusterLeaveLoop(n, g), 'ms', [Math.max(...leaveUsage.map((u) => u.loopMaxMs))], {
+      better: 'lower',
+      note: `monitorEventLoopDelay's max in each gateway while its tabs left (per gateway: ${leaveUsage.map((u) => Math.round(u.loopMaxMs)).join(', ')} ms); a peer's heartbeat probe waits as long for its answer (the default peerStallTimeout, 15 s, gives it 7.5 s)`,
     });
   } finally {
     await Promise.all([...clients, ...(honest === null ? [] : [honest])].map((c) => c.leave()));
