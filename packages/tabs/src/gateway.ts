@@ -244,8 +244,8 @@ class Gateway implements TabGateway, RelayHost {
       const s = session;
       if (s === null) return;
       // The tab's leave() (1000 'left'): gone for good, its watchers hear it now, not past the
-      // window. A session ends in the gateway's turns, after the frames the tab sent before, so
-      // that thousands leaving at once (or whose windows pass together) do not hold the loop.
+      // window. A session ends in the gateway's turns (slices.ts), after the frames the tab sent
+      // before: thousands leaving at once, or whose windows pass together, end a turn's worth at a time.
       if (code === 1000 && reason.toString() === 'left' && s.socket === ws) this.#end(s, ws, 'it left');
       else s.detach(ws, this.#window, () => this.#end(s, null, 'its window passed'));
     });

@@ -210,7 +210,7 @@ function turnsUntil(check: () => boolean): Promise<void> {
   });
 }
 
-test("600 subscribed tabs leaving at once: at most inboundTurn sessions end per turn of the loop, every one, and one unsubscribe to the server node", async (t) => {
+test('600 subscribed tabs leaving at once: at most inboundTurn sessions end per turn of the loop, every one, and one unsubscribe to the server node', async (t) => {
   const srv = await startNode(`stormsrv${process.pid}c@localhost`, {
     ...quiet(),
     network: { cookie: COOKIE, acceptors: [{ port: 0 }], registrar: null },
@@ -248,7 +248,7 @@ test("600 subscribed tabs leaving at once: at most inboundTurn sessions end per 
   assert.equal(fromGateway() - before, 1, 'ENP messages the gateway sent the server node');
 });
 
-test("a tab that leaves with frames waiting for their turn: they are handled, in order, then its session ends", async (t) => {
+test('a tab that leaves with frames waiting for their turn: they are handled, in order, then its session ends', async (t) => {
   const N = 500;
   const { g, gw } = await gatewayNode(t, {
     inboundSlice: 10,
@@ -273,8 +273,12 @@ test("a tab that leaves with frames waiting for their turn: they are handled, in
   writeFrames(frames, (m) => x.ws.send(m), 1 << 20);
   x.ws.close(1000, 'left');
   assert.equal(await within(closed, 'the socket closed', 20_000), 1000);
-  await within(turnsUntil(() => gw.tabs().length === 0), 'the session ended', 20_000);
-  await within(done, "every frame handled", 20_000);
+  await within(
+    turnsUntil(() => gw.tabs().length === 0),
+    'the session ended',
+    20_000,
+  );
+  await within(done, 'every frame handled', 20_000);
   assert.deepEqual(
     got,
     Array.from({ length: N }, (_, i) => i),
