@@ -104,7 +104,7 @@ test("admit's busy refusal: ERR_TAB_BUSY, the tab retries and joins; a plain ref
 
 test("a hello the gateway's busy event loop kept from being read is waited for, not refused", async (t) => {
   // The gateway on a server of the test's own, whose upgrade listener (after the gateway's) holds
-  // the event loop past the hello's wait (within HELLO_WAIT_LIMIT of it): the wait's timer fires
+  // the event loop past the hello's wait (within JOIN_WAIT_LIMIT of it): the wait's timer fires
   // late, before the socket is read, as on a gateway busy with a join storm.
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
