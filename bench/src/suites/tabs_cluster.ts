@@ -17,7 +17,8 @@
 // time until every client process has it, the gateways' CPU per tab of it (summed), the ENP
 // messages each gateway received for it (1 is the design), the gateways' event-loop delay (p99,
 // the worst gateway) and the round trip of the calling tab meanwhile (p99 per round, and each
-// broadcast's slowest call).
+// broadcast's slowest call); then every tab leaving at once: until each gateway has no session,
+// and the gateways' longest loop delay meanwhile.
 //
 // `BENCH_TABS=100000 npm run bench -- --only=tabs_cluster`.
 
