@@ -48,7 +48,18 @@ export {
 } from './inspect/stats.js';
 export { Entities, startEntities, type EntitiesOptions } from './entities.js';
 export { ENTITIES_CHANNEL } from './runtime/host_runtime.js';
-export { ENTITIES_DEFAULTS, type EntityCallOptions } from './runtime/options.js';
+export { ENTITIES_DEFAULTS, type EntitiesStopOptions, type EntityCallOptions } from './runtime/options.js';
+export {
+  MEMBER_STOP_DEFAULTS,
+  MEMBER_STOP_SHARES,
+  stopMember,
+  stopMemberOnSignals,
+  type MemberStopOptions,
+  type MemberStopParts,
+  type MemberStopPhase,
+  type MemberStopReport,
+  type MemberStopSignalOptions,
+} from './runtime/member_stop.js';
 export { SHARD_LEASE_KIND } from './runtime/leases.js';
 export { ReminderEntity } from './kinds/reminders.js';
 export {

@@ -51,8 +51,12 @@ export interface ClusterSettings {
   effects?: string;
   /** The node's runtime role: 'client' owns nothing and routes to `members` (default 'member'). */
   role?: 'member' | 'client';
-  /** true: the node stops gracefully on SIGTERM / SIGINT (`handleSignals`), then its process ends. */
-  signals?: boolean;
+  /**
+   * On SIGTERM / SIGINT: true, the node stops gracefully (`handleSignals`), then its process ends;
+   * 'member', `stopMemberOnSignals` stops the runtime, the node and the store within one deadline
+   * and ends the process (its report printed as a `member stop report {json}` line).
+   */
+  signals?: boolean | 'member';
   /** true: the node hosts the retention kinds and `WorkflowRetention` (retention_kinds.ts). */
   retention?: boolean;
   /** The runtime's workflowRetention option (the sweeper's settings on the node). */
@@ -118,7 +122,7 @@ export class EntityNode {
         ENT_STALL_MS: s.stallMs === undefined ? '' : String(s.stallMs),
         WF_EFFECTS: s.effects ?? '',
         ENT_ROLE: s.role ?? '',
-        ENT_SIGNALS: s.signals === true ? '1' : '',
+        ENT_SIGNALS: s.signals === true ? '1' : s.signals === 'member' ? 'member' : '',
         ENT_RETENTION: s.retention === true ? '1' : '',
         ENT_RETENTION_SETTINGS: s.retentionSettings === undefined ? '' : JSON.stringify(s.retentionSettings),
       },

@@ -1,18 +1,20 @@
 // test-runner: exclusive (it measures how long a member takes to stop; other files' load would blur it)
 // SIGTERM ends a member whatever its load (docs/deploy.md, "Stopping a member: SIGTERM within 10 s"):
-// a member in its own OS process (`handleSignals: true`) runs many workflow instances whose step
-// never settles there and ignores its abort signal (half of them heartbeating meanwhile), has more
-// activations under way (their lease taken while the store cannot answer), and its store cannot
-// answer when SIGTERM comes: a SQLite file whose write lock another process holds, or a PostgreSQL
-// server the member reaches through a proxy that stops forwarding (a network cut). The member must
-// exit: what did not hand off is abandoned to its lease. Once the store answers again, the other
-// member completes every instance (no work lost). The time from SIGTERM to the exit is reported in
-// the output (no threshold here: the figure in the docs comes from these runs).
+// a member in its own OS process (`stopMemberOnSignals`: the runtime, the node and the store within
+// one deadline, then exit) runs many workflow instances whose step never settles there and ignores
+// its abort signal (half of them heartbeating meanwhile, a sixth of them hogging the event loop with
+// CPU-bound slices), has more activations under way (their lease taken while the store cannot
+// answer), and its store cannot answer when SIGTERM comes: a SQLite file whose write lock another
+// process holds, or a PostgreSQL server the member reaches through a proxy that stops forwarding (a
+// network cut: the pool's connections stay held). The member must exit, having run its stop's
+// phases in order (for PostgreSQL, the store's close cut: it could never end by itself): what did
+// not hand off is abandoned to its lease. Once the store answers again, the other member completes
+// every instance (no work lost). The time from SIGTERM to the exit and the stop's report are printed
+// (no threshold here: the figures in the docs come from these runs).
 
 import { strict as assert } from 'node:assert';
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +22,8 @@ import { after, test } from 'node:test';
 
 import { eventually, ipcMessage, postgresMissing, startPostgres, within } from '@ergo-ts/test-support';
 
+import type { MemberStopReport } from '../src/index.js';
+import { CutProxy } from './cut_proxy.js';
 import { EntityNode, freeTcpUdpPort, ownerAmong, seeMembers, type ClusterSettings } from './dist_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-stop-bounded-'));
@@ -66,7 +70,7 @@ async function stopUnderLoad(
     renewMs: 1000,
     passivateMs: 0,
     effects,
-    signals: true,
+    signals: 'member',
   };
   const cut = await outage(store.db);
   const nodes: EntityNode[] = [];
@@ -83,7 +87,7 @@ async function stopUnderLoad(
   const ofA = Array.from({ length: 2000 }, (_, i) => `h${i}`).filter((k) => ownerAmong(k, names) === a.name);
   const busy = ofA.slice(0, BUSY);
   const activating = ofA.slice(BUSY, BUSY + ACTIVATING);
-  const input = (i: number) => ({ holdOn: a.name, heartbeat: i % 2 === 0 });
+  const input = (i: number) => ({ holdOn: a.name, heartbeat: i % 2 === 0, spin: i % 6 === 0 });
   await Promise.all(busy.map((key, i) => a.cmd('wfstart', { key, wf: 'wfhold', req: input(i), timeout: 60_000 })));
   // Every busy instance's step runs on a (and never returns there).
   await eventually(() => runsOn(effects, a.name) >= BUSY, `${BUSY} steps running on a`, { timeoutMs: 60_000 });
@@ -107,6 +111,22 @@ async function stopUnderLoad(
     `# ${tag}: the member exited ${ms} ms after SIGTERM (exit code ${a.proc.exitCode}, signal ${a.proc.signalCode}) with ${BUSY} steps hung and its store cut`,
   );
   assert.deepEqual([a.proc.exitCode, a.proc.signalCode], [0, null], 'a graceful exit, not the signal');
+  // The stop ran its phases in order, each ended (done, or cut at its share of the deadline);
+  // without a bound on each the backstop would have ended the process with fewer.
+  const line = /member stop report (\{.*\})/.exec(a.output);
+  assert.ok(line !== null, 'the member printed its stop report');
+  const report = JSON.parse(line[1]!) as MemberStopReport;
+  console.log(`# ${tag}: the member's stop: ${JSON.stringify(report)}`);
+  assert.deepEqual(
+    report.phases.map((p) => p.phase),
+    ['entities', 'node', 'store'],
+  );
+  assert.ok(
+    report.phases.every((p) => p.outcome !== 'failed'),
+    'no phase failed',
+  );
+  if (store.prefix !== undefined)
+    assert.equal(report.phases[2]!.outcome, 'cut', 'the pool held connections to a server cut off: cut');
 
   // The store answers again: b takes over what a left (handed off, or abandoned to its lease)
   // and completes every instance, the ones whose activation was under way included.
@@ -139,62 +159,6 @@ test('SQLite: SIGTERM ends a member whose steps hang and whose store file is loc
     });
   });
 });
-
-/**
- * A TCP proxy to a PostgreSQL server that can stop forwarding: every byte either way is held and
- * new connections are accepted but never reach the server (a network cut, as a member cut off
- * from its database sees it). `end` closes what it held and forwards again.
- */
-class CutProxy {
-  readonly #server: net.Server;
-  readonly #sockets = new Set<net.Socket>();
-  #cut = false;
-  port = 0;
-
-  constructor(readonly target: { host: string; port: number }) {
-    this.#server = net.createServer((c) => this.#pair(c));
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as net.AddressInfo).port;
-  }
-
-  #pair(c: net.Socket): void {
-    this.#sockets.add(c);
-    c.on('error', () => undefined);
-    c.on('close', () => this.#sockets.delete(c));
-    if (this.#cut) return; // accepted, never forwarded
-    const u = net.connect(this.target.port, this.target.host);
-    this.#sockets.add(u);
-    u.on('error', () => undefined);
-    u.on('close', () => {
-      this.#sockets.delete(u);
-      c.destroy();
-    });
-    c.on('close', () => u.destroy());
-    c.on('data', (d) => {
-      if (!this.#cut) u.write(d);
-    });
-    u.on('data', (d) => {
-      if (!this.#cut) c.write(d);
-    });
-  }
-
-  cutNow(): void {
-    this.#cut = true;
-  }
-
-  heal(): void {
-    this.#cut = false;
-    for (const s of this.#sockets) s.destroy();
-  }
-
-  close(): Promise<void> {
-    this.heal();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-}
 
 const missing = postgresMissing();
 if (missing !== undefined) {

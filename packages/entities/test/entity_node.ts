@@ -13,7 +13,8 @@
 // ENT_TAKEOVER=0 turns takeOverFromDeadMembers off; ENT_STALL_MS sets the network's
 // peerStallTimeout (the heartbeat that declares a paused or cut-off peer down); ENT_LEASE_SCOPE
 // the runtime's leaseScope; ENT_ROLE=client starts a client-only runtime (ENT_MEMBERS: the members);
-// ENT_SIGNALS=1 turns the node's handleSignals on (SIGTERM: a graceful stop, then the process ends).
+// ENT_SIGNALS=1 turns the node's handleSignals on (SIGTERM: a graceful stop, then the process ends);
+// ENT_SIGNALS=member: stopMemberOnSignals instead (one deadline; its report printed as a line).
 // ENT_RETENTION=1 adds the retention kinds and WorkflowRetention (retention_kinds.ts: the 'retention' command);
 // ENT_RETENTION_SETTINGS: the runtime's workflowRetention option as JSON.
 // ENT_QUEUES: the runtime's workflowQueues option as JSON; WF_QDIR: where WfQueued (queue_kinds.ts) marks its attempts.
@@ -32,6 +33,7 @@ import {
   ENTITIES_CHANNEL,
   entity,
   startEntities,
+  stopMemberOnSignals,
   WorkflowBatches,
   WorkflowRetention,
   WorkflowSchedules,
@@ -354,6 +356,20 @@ async function run(c: Command): Promise<unknown> {
 }
 
 serveCommands(run);
+
+// ENT_SIGNALS=member: as docs/deploy.md says a member should (runtime, node, store within one
+// deadline, then exit); the report is printed for the test to read, then the process ends.
+if (process.env.ENT_SIGNALS === 'member')
+  stopMemberOnSignals(
+    { node, entities, store: real },
+    {
+      onStopped: (report) => console.log(`member stop report ${JSON.stringify(report)}`),
+      exit: (code) => {
+        if (process.connected) process.disconnect();
+        process.exit(code);
+      },
+    },
+  );
 
 // Stopped by a signal (ENT_SIGNALS=1), the program ends as a service's does: once the node has
 // stopped (its runtime drained), the store is closed and nothing keeps the process alive. (The

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { Node } from 'ergo-ts';
 
-import type { Entities, EntityStore } from '../src/index.js';
+import { stopMember, type Entities, type EntityStore } from '../src/index.js';
 
 /** A reader of the fixture's environment that throws, naming the fixture, when a variable is unset. */
 export function fixtureEnv(fixture: string): (k: string) => string {
@@ -46,14 +46,18 @@ export function serveCommands<C extends { id: number }>(run: (c: C) => Promise<u
 }
 
 /**
- * Stops the fixture: the entities runtime (unless undefined: then `node.stop()` alone drains it),
- * the node, the store; then lets the process exit by leaving the IPC channel.
+ * Stops the fixture as docs/deploy.md says a member stops (`stopMember`: one deadline for all):
+ * the entities runtime (unless undefined: then `node.stop()` alone drains it), the node, the
+ * store; prints its report (a `member stop report {json}` line), then ends the process once the
+ * answer is sent (by leaving the IPC channel, or exiting should anything still hold it).
  */
 export async function stopFixture(entities: Entities | undefined, node: Node, store: EntityStore): Promise<'stopped'> {
-  await entities?.stop();
-  await node.stop();
-  await store.close();
-  setImmediate(() => process.disconnect());
+  const report = await stopMember({ node, store, ...(entities === undefined ? {} : { entities }) });
+  console.log(`member stop report ${JSON.stringify(report)}`);
+  setImmediate(() => {
+    process.disconnect();
+    setTimeout(() => process.exit(0), 200).unref();
+  });
   return 'stopped';
 }
 

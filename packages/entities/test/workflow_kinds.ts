@@ -95,6 +95,20 @@ export interface HoldInput {
   readonly holdOn: string;
   /** true: the held step heartbeats every 100 ms meanwhile, ignoring the heartbeat's refusals. */
   readonly heartbeat: boolean;
+  /**
+   * true: the held step also hogs the event loop until the process ends — 20 ms of CPU-bound work
+   * in every turn of the loop (a step computing in slices), whatever its abort signal says.
+   */
+  readonly spin?: boolean;
+}
+
+/** Burns the event loop: 20 ms of busy work, then the next slice in the next turn, for ever. */
+function hogLoop(): void {
+  const until = performance.now() + 20;
+  while (performance.now() < until) {
+    // CPU-bound work (nothing to yield to inside a slice).
+  }
+  setImmediate(hogLoop);
 }
 
 /**
@@ -118,6 +132,7 @@ export const WfHold = defineWorkflow('wfhold', async (ctx, input: HoldInput) => 
             // Ignored on purpose: this step ignores every sign that it should stop.
           }
         }, 100).unref(); // the runtime's own handles are what must let the process end
+      if (input.spin === true) setImmediate(hogLoop);
       return new Promise<string>(() => undefined);
     },
     { timeoutMs: 3_600_000 },

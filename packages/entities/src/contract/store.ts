@@ -11,11 +11,13 @@ import type { EntityId } from './ids.js';
 import type { EventMeta, JournalStore } from './journal.js';
 import type { ReminderChanges } from './reminder_store.js';
 import type { StateIndex, StateIndexEntry } from './state_index.js';
+import type { StoreCloseOptions } from './store_close.js';
 import type { KeyState, StoredState } from './stored_state.js';
 import type { StoreWakes } from './wakes.js';
 
 export { MAX_KEY_BYTES, checkKey, type EntityId } from './ids.js';
 export type { KeyState, StoredState } from './stored_state.js';
+export type { StoreCloseOptions } from './store_close.js';
 
 /** A request to take the lease of one key. */
 export interface LeaseRequest extends EntityId {
@@ -192,8 +194,13 @@ export interface EntityStore extends JournalStore {
   processed(id: EntityId, messageId: string): Promise<boolean>;
   /** The current lease of a key (for inspection and tests): undefined when none was ever taken. */
   lease(id: EntityId): Promise<{ token: number; owner: string; expiresAt: number } | undefined>;
-  /** Closes the store (idempotent). */
-  close(): Promise<void>;
+  /**
+   * Closes the store (idempotent): waits for its work under way, unless `options` bound the wait
+   * (`timeout`, `signal`): then what is still open is cut (connections destroyed) and the close
+   * resolves. Rejects with ERR_ENTITY_INCORRECT for bad options. A store that cannot cut resolves
+   * at its graceful close: bound it yourself (`stopMember` does).
+   */
+  close(options?: StoreCloseOptions): Promise<void>;
   /**
    * Optional fast path of an activation with a key lease: {@link acquire}, then — only when the
    * lease was taken — {@link load} and {@link inbox} read after the lease is ours (a write the

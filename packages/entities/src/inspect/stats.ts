@@ -11,7 +11,7 @@
 // sweeper the keys with messages waiting and the age of the oldest (runtime/inbox_sweeper.ts).
 
 import { storeUnreachable } from '../contract/codes.js';
-import type { EntityStore } from '../contract/store.js';
+import type { EntityStore, StoreCloseOptions } from '../contract/store.js';
 import type { ProjectionStats } from './projections.js';
 
 /** Upper bounds, in seconds, of the store-latency histogram's buckets (the last bucket is +Inf). */
@@ -293,7 +293,7 @@ export class StoreMeter {
   wrap(store: EntityStore): EntityStore {
     const measured: Record<string, unknown> = {
       name: store.name,
-      close: (): Promise<void> => store.close(),
+      close: (options?: StoreCloseOptions): Promise<void> => store.close(options),
     };
     for (const op of [...STORE_OPERATIONS, ...OPTIONAL_OPERATIONS]) {
       if (typeof store[op] !== 'function') continue;

@@ -169,6 +169,25 @@ export function positive(name: string, v: number | undefined, dflt: number): num
   return n;
 }
 
+/** Options of one {@link Entities.stop}. */
+export interface EntitiesStopOptions {
+  /**
+   * How long this stop may take in all at most, in ms (an integer in 1..2^31-1): the stop takes
+   * the shorter of it and {@link RuntimeOptions.stopTimeoutMs}, its phases shares of that as
+   * `stopTimeoutMs` says. `stopMember` gives the runtime what is left of the member's deadline
+   * this way. Only the first call of `stop()` decides (a stop under way keeps its budget).
+   */
+  readonly timeout?: number;
+}
+
+/** The time a stop may take: the shorter of `options.timeout` and `stopMs`; ERR_ENTITY_INCORRECT for bad options. */
+export function stopTimeoutOf(options: EntitiesStopOptions | undefined, stopMs: number): number {
+  if (options === undefined) return stopMs;
+  if (options === null || typeof options !== 'object')
+    throw ErrEntityIncorrect.with(`stop options must be an object, got ${String(options)}`);
+  return options.timeout === undefined ? stopMs : Math.min(stopMs, positive('stop timeout', options.timeout, stopMs));
+}
+
 /** The settings of one runtime, its options checked and defaulted ({@link settingsOf}). */
 export interface RuntimeSettings {
   readonly leaseTtlMs: number;

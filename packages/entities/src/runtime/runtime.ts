@@ -53,7 +53,14 @@ import { EntityManager, type ManagerRuntime } from './manager.js';
 import { ownerNode, type ActivateReply, type SendRequest } from './manager_protocol.js';
 import { MemberLease, memberLeaseEnded } from './member_lease.js';
 import { Membership } from './membership.js';
-import { settingsOf, type RuntimeOptions, type EntitiesSeams, type EntityCallOptions } from './options.js';
+import {
+  settingsOf,
+  stopTimeoutOf,
+  type RuntimeOptions,
+  type EntitiesSeams,
+  type EntitiesStopOptions,
+  type EntityCallOptions,
+} from './options.js';
 import type { AttachedFeature, EntitiesFeature, FeatureHost, FeatureRequests } from './feature.js';
 import { ReminderScheduler } from './reminder_scheduler.js';
 import { StoreWatermark } from './store_watermark.js';
@@ -426,6 +433,11 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
     return this.#deadHolder(holder);
   }
 
+  /** @internal projections: the store's word that a holder declared dead is gone, as for keys. */
+  holderGone(holder: string): Promise<boolean> {
+    return this.#liveness.gone(holder, (h) => this.#deadHolder(h));
+  }
+
   /** @internal projections: this runtime drains or stopped (its singleton projections hand over). */
   get leaving(): boolean {
     return this.#draining !== undefined || this.#stopped;
@@ -514,12 +526,11 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   /**
    * Hands this node's entities off before it stops (a rolling restart, a scale-down): tells the
    * other members it leaves (they route its keys to the next owners at once), takes no new
-   * activation, and asks every activation to hand off: each handles what it was sent, saves,
-   * stops and releases its lease, so the next message activates it on its new owner with its
-   * state, without waiting for the lease to expire. Resolves when every lease is released (or,
-   * after `handOffTimeoutMs`, once the activations still running were stopped; every later wait
-   * is bounded too: stop_budget.ts). Calls keep working from this node (routed to the other
-   * members). Idempotent; {@link stop} drains first, within its `stopTimeoutMs`.
+   * activation, and asks every activation to hand off (handle what it was sent, save, stop,
+   * release its lease: its next owner need not wait for the lease to expire). Resolves when
+   * every lease is released (or, after `handOffTimeoutMs`, once the activations still running
+   * were stopped; every later wait is bounded: stop_budget.ts). Calls keep working from this node
+   * (routed to the other members). Idempotent; {@link stop} drains first, within its time.
    */
   drain(): Promise<void> {
     if (this.#draining !== undefined) return this.#draining;
@@ -542,10 +553,7 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
     return this.#draining;
   }
 
-  /**
-   * Past the abandon point (stop_budget.ts): the store calls still waiting are refused (for good
-   * once the runtime stops), and the activations still running are killed.
-   */
+  /** Past the abandon point (stop_budget.ts): refuses store calls waiting (for good once stopping), kills the rest. */
   #abandon(why: string): void {
     this.#abandonable.abandon(why, this.#stopping !== undefined);
     this.#activations.killAll();
@@ -562,23 +570,32 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   /**
    * Stops this runtime: hands its entities off ({@link drain}: the other members are told, every
    * activation handles what it was sent and releases its lease), then stops the manager.
-   * Resolves within `stopTimeoutMs` (default 4000) whatever the load and the store: what did not
-   * hand off by then is abandoned to its lease (stop_budget.ts; docs/deploy.md, "Stopping a
-   * member: SIGTERM within 10 s"). Idempotent. The store stays open (it is the caller's). `node.stop()` calls it too (before its
-   * processes get their exits), through an application the runtime starts: either order drains.
+   * Resolves within `stopTimeoutMs` (default 4000; `options.timeout` for this stop) whatever the
+   * load and the store: what did not hand off by then is abandoned to its lease (stop_budget.ts;
+   * docs/deploy.md, "Stopping a member"). Idempotent: a stop under way keeps its budget; rejects
+   * with ERR_ENTITY_INCORRECT for bad `options`. The store stays open (`stopMember` stops the
+   * runtime, node and store within one deadline). `node.stop()` calls it too, through an
+   * application the runtime starts (before its processes get their exits): either order drains.
    */
-  stop(): Promise<void> {
-    this.#stopping ??= this.#stop();
+  stop(options?: EntitiesStopOptions): Promise<void> {
+    if (this.#stopping !== undefined) return this.#stopping;
+    let ms: number;
+    try {
+      ms = stopTimeoutOf(options, this.#stopMs);
+    } catch (e) {
+      return rejected(e, this.node.log, 'entities.stop');
+    }
+    this.#stopping = this.#stop(ms);
     return this.#stopping;
   }
 
-  async #stop(): Promise<void> {
+  async #stop(stopMs: number): Promise<void> {
     // Every wait below ends by the budget's end (stop_budget.ts); hand-offs asked from now on
     // wait for effects in flight only until its hand-off phase ends.
-    const b = StopBudget.forStop(this.#stopMs, this.#handOffMs);
+    const b = StopBudget.forStop(stopMs, this.#handOffMs);
     if (this.#draining === undefined) this.#budget = b;
     if (this.node.isAlive() && (await StopBudget.until(this.drain(), b.end)) === 'late')
-      this.#abandon(`the drain begun before the stop outlived stopTimeoutMs (${this.#stopMs} ms)`);
+      this.#abandon(`the drain begun before the stop outlived its time (${stopMs} ms)`);
     this.#stopped = true;
     this.reminders?.stop();
     this.inboxSweeper?.stop();
@@ -606,15 +623,16 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
     const liveness = this.#liveness.stop();
     if ((await StopBudget.until(Promise.all([memberLease, liveness]), b.end)) === 'late')
       this.node.log.warning(
-        'entities: stopping: the member lease and the liveness claim were not given back within stopTimeoutMs (%d ms): left to end by themselves',
-        this.#stopMs,
+        'entities: stopping: the member lease and the liveness claim were not given back within the stop time (%d ms): left to end by themselves',
+        stopMs,
       );
     this.#abandonable.abandon('the runtime stopped', true);
     const app = this.#app;
     this.#app = undefined;
-    if (app !== undefined && this.node.isAlive()) await stopStopper(this.node, app);
+    // Bounded too: its member answers once the drain ends, which may still run when late.
+    if (app !== undefined && this.node.isAlive()) await StopBudget.until(stopStopper(this.node, app), b.end);
     const ms = b.elapsed();
-    if (ms > this.#stopMs) this.node.log.warning('entities: stopped in %d ms (stopTimeoutMs %d)', ms, this.#stopMs);
+    if (ms > stopMs) this.node.log.warning('entities: stopped in %d ms (stop time %d ms)', ms, stopMs);
   }
 
   /** @internal RoutedRuntime */

@@ -37,6 +37,7 @@ import {
   type StoredReminder,
 } from '../contract/reminder_store.js';
 import { checkId } from '../contract/ids.js';
+import { checkCloseOptions, type StoreCloseOptions } from '../contract/store_close.js';
 import { LocalWakes, type StoreWakes } from '../contract/wakes.js';
 import { CheckedReminders } from './checked_reminders.js';
 import {
@@ -542,7 +543,13 @@ export class MemoryStore implements EntityStore, ReminderStore, DeadLetterStore 
     return this.#op('dropDeadLetter', () => this.#dead.dropDeadLetter(id, messageId));
   }
 
-  close(): Promise<void> {
+  /** Closes the store (nothing to wait for); rejects with ERR_ENTITY_INCORRECT for bad `options`. */
+  close(options?: StoreCloseOptions): Promise<void> {
+    try {
+      checkCloseOptions(options);
+    } catch (e) {
+      return rejected(e, undefined, 'entity store close');
+    }
     this.#closed = true;
     return Promise.resolve();
   }

@@ -68,7 +68,8 @@ import {
   type LoadRow,
 } from './postgres_activation_batch.js';
 import type { PostgresStoreOptions } from './postgres_options.js';
-import { NOW, createSchema, openPool } from './postgres_setup.js';
+import { NOW, createSchema, openPool, type PoolConnections } from './postgres_setup.js';
+import { checkCloseOptions, closeWithin, type StoreCloseOptions } from '../contract/store_close.js';
 import {
   ServerAnswers,
   decide,
@@ -91,6 +92,8 @@ type Client = pg.PoolClient;
 export class PostgresStore implements EntityStore, ReminderStore, LivenessStore, DeadLetterStore {
   readonly name: string;
   readonly #pool: pg.Pool;
+  /** The pool's connections, destroyed by a close that must not wait any longer. */
+  readonly #connections: PoolConnections;
   readonly #values: Values;
   readonly #t: {
     leases: string;
@@ -129,10 +132,18 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
   /** Each operation that succeeded says so: undecided ones then try again at once (ambiguous_commit.ts). */
   readonly #answers = new ServerAnswers();
 
-  private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string, outcomeWindowMs: number) {
+  private constructor(
+    name: string,
+    pool: pg.Pool,
+    connections: PoolConnections,
+    codec: StoreCodec,
+    prefix: string,
+    outcomeWindowMs: number,
+  ) {
     this.name = name;
     this.#outcomeWindowMs = outcomeWindowMs;
     this.#pool = pool;
+    this.#connections = connections;
     this.#values = new Values(codec);
     this.#t = {
       leases: `${prefix}leases`,
@@ -199,9 +210,9 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
    * reached; the pool is then ended. The returned Promise is safe to leave un-awaited.
    */
   static open(connectionString: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    let pool: pg.Pool, prefix: string, name: string, outcomeWindowMs: number;
+    let pool: pg.Pool, connections: PoolConnections, prefix: string, name: string, outcomeWindowMs: number;
     try {
-      ({ pool, prefix, name, outcomeWindowMs } = openPool(connectionString, options));
+      ({ pool, connections, prefix, name, outcomeWindowMs } = openPool(connectionString, options));
     } catch (e) {
       return rejected(e, undefined, 'PostgresStore.open');
     }
@@ -220,7 +231,7 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
         await pool.end().catch(() => undefined);
         throw e;
       }
-      return new PostgresStore(name, pool, options.codec ?? structuredCodec, prefix, outcomeWindowMs);
+      return new PostgresStore(name, pool, connections, options.codec ?? structuredCodec, prefix, outcomeWindowMs);
     })();
     return ignorable(ready, undefined, 'PostgresStore.open');
   }
@@ -671,14 +682,26 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
     return this.#op('dropDeadLetter', () => this.#dead.dropDeadLetter(id, messageId));
   }
 
-  close(): Promise<void> {
+  /**
+   * Closes the store (idempotent): ends the pool, which waits for every connection checked out
+   * (a query under way, a transaction). With `options.timeout` or `options.signal` it waits that
+   * long only: the connections still open are then destroyed (a query cut off from its server
+   * never answers) and the close resolves. Rejects with ERR_ENTITY_INCORRECT for bad `options`.
+   */
+  close(options?: StoreCloseOptions): Promise<void> {
+    try {
+      checkCloseOptions(options);
+    } catch (e) {
+      return rejected(e, undefined, 'entity store close');
+    }
     if (this.#closing === undefined) {
       this.#closed = true;
       this.#liveness.closeAll(); // checked out for good: the pool's end would wait for them
       this.wakes.close(); // its listening session too
       this.#closing = this.#pool.end().catch(() => undefined);
     }
-    return this.#closing;
+    if (options === undefined) return this.#closing;
+    return closeWithin(this.#closing, options, () => this.#connections.cut()).then(() => undefined);
   }
 
   /**

@@ -25,7 +25,7 @@ import { postgresIndexSchema, postgresIndexWrite } from './postgres_index.js';
 export function openPool(
   connectionString: string,
   options: PostgresStoreOptions,
-): { pool: pg.Pool; prefix: string; name: string; outcomeWindowMs: number } {
+): { pool: pg.Pool; connections: PoolConnections; prefix: string; name: string; outcomeWindowMs: number } {
   if (typeof connectionString !== 'string' || connectionString === '')
     throw ErrEntityIncorrect.with('the PostgreSQL connection string must be a non-empty string');
   const max = options.maxConnections ?? POSTGRES_STORE_DEFAULTS.maxConnections;
@@ -43,9 +43,10 @@ export function openPool(
   const prefix = options.tablePrefix ?? POSTGRES_STORE_DEFAULTS.tablePrefix;
   if (typeof prefix !== 'string' || !/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
     throw ErrEntityIncorrect.with(`tablePrefix must match [a-z_][a-z0-9_]{0,40}, got ${JSON.stringify(prefix)}`);
+  const connections = new PoolConnections();
   const pool = new pg.Pool({
     connectionString,
-    Client: HeardClient,
+    Client: connections.clientClass(),
     max,
     connectionTimeoutMillis: ct,
     // The server ends a session stalled mid-transaction (see idleInTransactionTimeoutMs), and
@@ -65,7 +66,40 @@ export function openPool(
   } catch {
     // Not a URL (pg also takes `host=... dbname=...`): keep the generic name.
   }
-  return { pool, prefix, name, outcomeWindowMs };
+  return { pool, connections, prefix, name, outcomeWindowMs };
+}
+
+/**
+ * Every connection of one pool that has not ended, checked out or idle or still connecting: a
+ * close that must not wait any longer (store_close.ts) destroys their sockets, which the pool's
+ * own end cannot do (it waits for each connection checked out to come back, and a query on a
+ * connection cut off from its server never answers).
+ */
+export class PoolConnections {
+  readonly #open = new Set<pg.Client>();
+
+  /** The pool's Client class: a {@link HeardClient} counted here from its creation to its end. */
+  clientClass(): typeof pg.Client {
+    const open = this.#open;
+    return class CountedClient extends HeardClient {
+      constructor(config?: string | pg.ClientConfig) {
+        super(config);
+        open.add(this);
+        this.once('end', () => open.delete(this));
+      }
+    };
+  }
+
+  /** How many connections are open (or opening). */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** Destroys every connection's socket now: its queries fail, the process holds none of them. */
+  cut(): void {
+    for (const c of this.#open) c.connection.stream.destroy();
+    this.#open.clear();
+  }
 }
 
 /**

@@ -23,6 +23,7 @@ import {
 } from './journal_sql.js';
 import { BusyRetry, isBusy } from './sqlite_busy.js';
 import { checkId } from '../contract/ids.js';
+import { checkCloseOptions, type StoreCloseOptions } from '../contract/store_close.js';
 import { CheckedReminders } from './checked_reminders.js';
 import {
   Values,
@@ -562,7 +563,16 @@ export class SqliteStore implements EntityStore, ReminderStore, LivenessStore, D
     return this.#op('dropDeadLetter', () => this.#dead.dropDeadLetter(id, messageId));
   }
 
-  close(): Promise<void> {
+  /**
+   * Closes the file (synchronous: nothing to wait for or cut, a transaction of another process
+   * holding the file included); rejects with ERR_ENTITY_INCORRECT for bad `options`.
+   */
+  close(options?: StoreCloseOptions): Promise<void> {
+    try {
+      checkCloseOptions(options);
+    } catch (e) {
+      return rejected(e, undefined, 'entity store close');
+    }
     if (!this.#closed) {
       this.#closed = true;
       this.#busy.close();

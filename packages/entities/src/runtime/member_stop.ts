@@ -1,0 +1,269 @@
+// A member's whole stop under one deadline: SIGTERM → the entities runtime's stop → the node's stop
+// → the store's close → process exit. Each part has a bound of its own (the runtime's
+// `stopTimeoutMs`, the node's kill grace and `shutdownTimeout`, the store's close), and one after
+// the other they add up; on a starved host every timer fires late, so the sum grew past 10 s. Here
+// the deadline is taken once, on the wall clock, when the stop is asked (the signal), and each
+// phase gets what is left of it, up to its share:
+// - the runtime, until {@link MEMBER_STOP_SHARES}.entities of the deadline (its own phases —
+//   hand-off, stop, abandon — are shares of that: stop_budget.ts), never longer than its
+//   `stopTimeoutMs`;
+// - the node, until the node share: then `stopForce()` ends every process still there (a killed
+//   activation's handler that never returns is not waited for over the kill grace);
+// - the store, until the deadline: then its connections still open are cut.
+// What did not hand off is left to its lease, as after a kill -9: the next owner takes it over
+// then, and the store's fencing token refuses anything this member writes late.
+
+import { rejected, type Node } from 'ergo-ts';
+
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import type { EntityStore } from '../contract/store.js';
+import type { StoreCloseOptions } from '../contract/store_close.js';
+import type { EntitiesStopOptions } from './options.js';
+
+/** The defaults of {@link stopMember}. */
+export const MEMBER_STOP_DEFAULTS = Object.freeze({
+  /**
+   * From the stop's request to its end, in ms: 7 s, leaving 3 s of a 10 s promise to timers that
+   * fire late on a starved host (and 23 s of Kubernetes' default 30 s grace period).
+   */
+  deadlineMs: 7000,
+});
+
+/** The share of the deadline by which each phase ends (the store's ends with the deadline). */
+export const MEMBER_STOP_SHARES = Object.freeze({ entities: 0.6, node: 0.85 });
+
+/** What {@link stopMember} stops: the node, and the runtime and store on it when given. */
+export interface MemberStopParts {
+  /** The node, through its root handle (what `startNode` returned). */
+  readonly node: Node;
+  /** The entities runtime on it (`startEntities`); its stop comes first. */
+  readonly entities?: { stop(options?: EntitiesStopOptions): Promise<void> };
+  /** The runtime's store; closed last. */
+  readonly store?: Pick<EntityStore, 'close'>;
+}
+
+/** Options of {@link stopMember}. */
+export interface MemberStopOptions {
+  /**
+   * From `since` to the end of the whole stop, in ms (an integer in 1..2^31-1). Default 7000.
+   * Under a Kubernetes `terminationGracePeriodSeconds` of G, take a few seconds less than G × 1000
+   * (timers fire late on a busy host), and raise the runtime's `stopTimeoutMs` with it if its
+   * hand-offs should get more than 4 s.
+   */
+  readonly deadlineMs?: number;
+  /**
+   * When the stop was asked, as `performance.now()` (a signal handler takes it first thing).
+   * Default: now. Not after now.
+   */
+  readonly since?: number;
+}
+
+/** How one phase of {@link stopMember} ended. */
+export interface MemberStopPhase {
+  /** Which part stopped. */
+  readonly phase: 'entities' | 'node' | 'store';
+  /**
+   * 'done': it stopped within its share; 'cut': its share ran out (the node: its processes left
+   * were ended by `stopForce()`; the store: its connections left were cut; the runtime: what did
+   * not hand off is left to its lease); 'failed': it rejected (`error` says why).
+   */
+  readonly outcome: 'done' | 'cut' | 'failed';
+  /** When it ended, in ms after `since`. */
+  readonly at: number;
+  /** Its rejection's message, when it failed. */
+  readonly error?: string;
+}
+
+/** What {@link stopMember} did. */
+export interface MemberStopReport {
+  /** The deadline, in ms after `since`. */
+  readonly deadlineMs: number;
+  /** The phases in the order they ran (the parts not given are left out). */
+  readonly phases: readonly MemberStopPhase[];
+  /** When the stop ended, in ms after `since`. */
+  readonly ms: number;
+}
+
+/**
+ * Stops a member within one deadline: the entities runtime (its hand-offs), then the node, then
+ * the store, each given what is left of `deadlineMs` counted from `since` (see the file's
+ * comment); what is still open at a phase's end is cut, so the stop resolves by the deadline —
+ * give or take how late the host runs timers. Never rejects for a part that fails or hangs (the
+ * report says so); rejects with ERR_ENTITY_INCORRECT for bad options. It does not end the process:
+ * {@link stopMemberOnSignals} does.
+ *
+ * @example
+ * process.once('SIGTERM', () => {
+ *   const since = performance.now();
+ *   void stopMember({ node, entities, store }, { since }).then(() => process.exit(0));
+ * });
+ */
+export function stopMember(parts: MemberStopParts, options: MemberStopOptions = {}): Promise<MemberStopReport> {
+  let checked: { deadlineMs: number; since: number };
+  try {
+    checked = checkOptions(parts, options);
+  } catch (e) {
+    return rejected(e, undefined, 'stopMember');
+  }
+  return runStop(parts, checked.deadlineMs, checked.since, []);
+}
+
+/** The phases of {@link stopMember}, each pushed to `phases` as it ends. Never rejects. */
+async function runStop(
+  parts: MemberStopParts,
+  deadlineMs: number,
+  since: number,
+  phases: MemberStopPhase[],
+): Promise<MemberStopReport> {
+  const at = (): number => Math.round(performance.now() - since);
+  const until = (share: number): number => since + Math.floor(deadlineMs * share);
+  const ended = (phase: MemberStopPhase['phase'], r: Outcome): void => {
+    phases.push({ phase, outcome: r.outcome, at: at(), ...(r.error === undefined ? {} : { error: r.error }) });
+  };
+
+  const { entities, node, store } = parts;
+  if (entities !== undefined) {
+    const end = until(MEMBER_STOP_SHARES.entities);
+    const timeout = Math.max(1, Math.floor(end - performance.now()));
+    ended('entities', await within(() => entities.stop({ timeout }), end));
+  }
+
+  // A node stopped already (by its owner) is done; its handle's stop would refuse.
+  const nodeStop = node.isAlive() ? await within(() => node.stop(), until(MEMBER_STOP_SHARES.node)) : DONE;
+  // Its share ran out: every process still there ends now (a handler that never returns is
+  // detached), and the stop goes on with what needs no process (the network's close).
+  if (nodeStop.outcome === 'cut') node.stopForce().catch(() => undefined);
+  ended('node', nodeStop);
+
+  if (store !== undefined) {
+    const cut = new AbortController();
+    const close: StoreCloseOptions = { signal: cut.signal };
+    const r = await within(() => store.close(close), since + deadlineMs);
+    // A store that cuts (PostgreSQL, store_close.ts) destroys its connections now; one that
+    // cannot is not waited for any longer.
+    if (r.outcome === 'cut') cut.abort();
+    ended('store', r);
+  }
+  return { deadlineMs, phases, ms: at() };
+}
+
+/** Options of {@link stopMemberOnSignals}. */
+export interface MemberStopSignalOptions {
+  /** See {@link MemberStopOptions.deadlineMs}. Default 7000. */
+  readonly deadlineMs?: number;
+  /** The signals that stop the member. Default SIGTERM and SIGINT. */
+  readonly signals?: readonly NodeJS.Signals[];
+  /** Hears the report before the process ends (at the deadline's backstop: the phases so far). */
+  readonly onStopped?: (report: MemberStopReport) => void;
+  /** Ends the process. Default `process.exit`. */
+  readonly exit?: (code: number) => void;
+}
+
+/** How long after the deadline the backstop ends the process, should a phase's timer run later still. */
+const BACKSTOP_MS = 500;
+
+/**
+ * Ends the process on SIGTERM (and SIGINT) within one deadline: takes the time when the signal is
+ * handled, runs {@link stopMember}, then exits with code 0 — at the latest shortly after the
+ * deadline (a backstop timer), whatever still runs. A second signal during the stop exits at once
+ * with code 1. Leave the node's `handleSignals` off (this stops the node). Returns a function
+ * that removes the handlers. Throws ERR_ENTITY_INCORRECT for bad options.
+ *
+ * @example
+ * const node = await startNode('member@host', { network: { cookie } });
+ * const store = await PostgresStore.open(url);
+ * const entities = await startEntities(node, { store, kinds: [Order] });
+ * stopMemberOnSignals({ node, entities, store }); // SIGTERM: exits within 7 s
+ */
+export function stopMemberOnSignals(parts: MemberStopParts, options: MemberStopSignalOptions = {}): () => void {
+  if (options === null || typeof options !== 'object')
+    throw ErrEntityIncorrect.with(`stop options must be an object, got ${String(options)}`);
+  const { deadlineMs } = checkOptions(parts, { deadlineMs: options.deadlineMs });
+  const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as const);
+  if (!Array.isArray(signals) || signals.length === 0 || signals.some((s) => typeof s !== 'string'))
+    throw ErrEntityIncorrect.with('signals must be a non-empty array of signal names');
+  if (options.onStopped !== undefined && typeof options.onStopped !== 'function')
+    throw ErrEntityIncorrect.with('onStopped must be a function');
+  if (options.exit !== undefined && typeof options.exit !== 'function')
+    throw ErrEntityIncorrect.with('exit must be a function');
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  let stopping = false;
+  const onSignal = (): void => {
+    if (stopping) return exit(1);
+    stopping = true;
+    const since = performance.now();
+    let done = false;
+    const finish = (report: MemberStopReport): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(backstop);
+      try {
+        options.onStopped?.(report);
+      } finally {
+        exit(0);
+      }
+    };
+    const phases: MemberStopPhase[] = [];
+    const backstop = setTimeout(
+      () => finish({ deadlineMs, phases, ms: Math.round(performance.now() - since) }),
+      deadlineMs + BACKSTOP_MS,
+    );
+    void runStop(parts, deadlineMs, since, phases).then(finish);
+  };
+  for (const s of signals) process.on(s, onSignal);
+  return () => {
+    for (const s of signals) process.off(s, onSignal);
+  };
+}
+
+interface Outcome {
+  readonly outcome: MemberStopPhase['outcome'];
+  readonly error?: string;
+}
+
+const DONE: Outcome = { outcome: 'done' };
+
+/** `start()`'s outcome by `deadline` (a performance.now() time): done, failed, or cut. */
+async function within(start: () => Promise<unknown>, deadline: number): Promise<Outcome> {
+  let p: Promise<unknown>;
+  try {
+    p = start();
+  } catch (e) {
+    p = Promise.reject(e as Error);
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<Outcome>((resolve) => {
+    // Not unref'd: an awaited stop reaches its deadline even when nothing else keeps the process alive.
+    timer = setTimeout(() => resolve({ outcome: 'cut' }), Math.max(0, deadline - performance.now()));
+  });
+  try {
+    return await Promise.race([
+      p.then(
+        (): Outcome => ({ outcome: 'done' }),
+        (e: unknown): Outcome => ({ outcome: 'failed', error: String((e as Error)?.message ?? e) }),
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function checkOptions(parts: MemberStopParts, options: MemberStopOptions): { deadlineMs: number; since: number } {
+  if (parts === null || typeof parts !== 'object' || typeof parts.node?.stop !== 'function')
+    throw ErrEntityIncorrect.with('stopMember needs { node } (the root handle startNode returned)');
+  if (parts.entities !== undefined && typeof parts.entities?.stop !== 'function')
+    throw ErrEntityIncorrect.with('entities must be the runtime startEntities returned');
+  if (parts.store !== undefined && typeof parts.store?.close !== 'function')
+    throw ErrEntityIncorrect.with('store must be an entity store');
+  if (options === null || typeof options !== 'object')
+    throw ErrEntityIncorrect.with(`stop options must be an object, got ${String(options)}`);
+  const deadlineMs = options.deadlineMs ?? MEMBER_STOP_DEFAULTS.deadlineMs;
+  if (!Number.isInteger(deadlineMs) || deadlineMs < 1 || deadlineMs > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`deadlineMs must be an integer in 1..2^31-1 (ms), got ${String(options.deadlineMs)}`);
+  const now = performance.now();
+  const since = options.since ?? now;
+  if (typeof since !== 'number' || !Number.isFinite(since) || since > now)
+    throw ErrEntityIncorrect.with(`since must be a performance.now() time not after now, got ${String(options.since)}`);
+  return { deadlineMs, since };
+}
