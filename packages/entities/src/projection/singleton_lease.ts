@@ -4,7 +4,11 @@
 // once (`takeOverFrom`), one that was paused or cut off when it expires. The token fences what the
 // runner writes: the offset of an at-least-once projection is the key's state, written under it
 // (a runner that lost the lease has its write refused); an exactly-once projection writes the
-// token beside its offset in the read model (read_model_offsets.ts). Before it handles an event, a
+// token beside its offset in the read model (read_model_offsets.ts). A runner declared dead is
+// taken over at once only when the store says so too (its liveness claim released:
+// runtime/liveness.ts), as a key's lease is: a runner paused past failure detection, or cut off
+// from its peers but not from the store, still holds its claim, and its lease is waited out
+// (its node declared down is no evidence that it stopped). Before it handles an event, a
 // runner checks by its own monotonic clock that its lease has not run out since it was last
 // renewed, so a runner resumed after a pause stops before it applies anything.
 
@@ -27,8 +31,13 @@ export interface SingletonLeaseSettings {
   readonly owner: string;
   /** How long the lease lasts unless renewed, in ms. */
   readonly ttlMs: number;
-  /** Whether a holder (an owner string) is dead: its lease is taken over at once. */
+  /** Whether a holder (an owner string) is declared dead (its node is down). */
   readonly dead: (holder: string) => boolean;
+  /**
+   * The store's word on a holder declared dead: true when it is gone (its liveness claim
+   * released). Only then is its lease taken over at once; else it is waited out.
+   */
+  readonly gone: (holder: string) => Promise<boolean>;
   readonly log: Log;
 }
 
@@ -72,12 +81,17 @@ export class SingletonLease {
     // Standing by is a read while another live runner's lease lasts (by this node's clock: a skew
     // only moves the attempt; the store's acquire decides).
     const current = await s.store.lease(this.#id);
-    if (current !== undefined && current.owner !== s.owner && current.expiresAt > Date.now() && !s.dead(current.owner))
+    if (
+      current !== undefined &&
+      current.owner !== s.owner &&
+      current.expiresAt > Date.now() &&
+      !(await this.#confirmedGone(current.owner))
+    )
       return false;
     const sent = performance.now();
     const request = { ...this.#id, owner: s.owner, ttlMs: s.ttlMs };
     let r = await s.store.acquire(request);
-    if (!r.acquired && r.holder !== '' && r.holder !== s.owner && s.dead(r.holder)) {
+    if (!r.acquired && r.holder !== '' && r.holder !== s.owner && (await this.#confirmedGone(r.holder))) {
       const holder = r.holder;
       r = await s.store.acquire({ ...request, takeOverFrom: holder });
       if (r.acquired) s.log.info('projection %s: took over from %s (its node is down)', s.name, holder);
@@ -87,6 +101,18 @@ export class SingletonLease {
     this.#validUntil = sent + s.ttlMs;
     this.#held = true;
     return true;
+  }
+
+  /** Whether `holder` is declared dead and the store confirms it is gone; false when asking fails. */
+  async #confirmedGone(holder: string): Promise<boolean> {
+    const s = this.#s;
+    if (!s.dead(holder)) return false;
+    try {
+      return await s.gone(holder);
+    } catch (err) {
+      s.log.warning('projection %s: asking the store whether %s is gone failed (%s)', s.name, holder, errorCode(err));
+      return false;
+    }
   }
 
   /** Renews the lease held (nothing when none is): a lease found taken over is lost. Never rejects. */

@@ -237,6 +237,9 @@ function checked(
       ttlMs,
       // A member declared down, or an earlier run of this node (killed, started again).
       dead: cluster !== undefined ? (h) => cluster.holderDead(h) : (h) => ownerNode(h) === node.name,
+      // A member's runtime holds a liveness claim the store answers for; an earlier run of this
+      // node is gone (this node runs now under its name).
+      gone: cluster !== undefined ? (h) => cluster.holderGone(h) : () => Promise.resolve(true),
       log: node.log,
     });
     started.add(here);
