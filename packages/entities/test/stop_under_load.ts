@@ -7,7 +7,8 @@
 // `stopMemberOnSignals`). The hogs are killed after each stop, and `a` starts again (a deploy's
 // restart) for the next. Not a test: it prints figures, and asserts nothing but that `a` exited.
 //   node packages/entities/dist/test/stop_under_load.js [--store pg|sqlite] [--stops 3] [--hogs 40]
-//     [--busy 24] [--flood 32 (start loops through b)] [--signals member|1 (1: the node's
+//     [--busy 24] [--spin-every 6 (every n-th busy step also hogs a's event loop; 0: none)]
+//     [--flood 32 (start loops through b)] [--signals member|1 (1: the node's
 //     handleSignals, then a close bounded to 1 s: the sum of the parts' own bounds)]
 //     [--settle seconds (hogs running before SIGTERM; 3)]
 // Prints one line per stop and a JSON summary.
@@ -29,6 +30,7 @@ const storeKind = arg('store', 'pg');
 const stops = Number(arg('stops', '3'));
 const hogCount = Number(arg('hogs', '40'));
 const busy = Number(arg('busy', '24'));
+const spinEvery = Number(arg('spin-every', '6'));
 const floodLoops = Number(arg('flood', '32'));
 const signals = arg('signals', 'member') === 'member' ? ('member' as const) : true;
 const settleMs = Number(arg('settle', '3')) * 1000;
@@ -70,7 +72,7 @@ function runsOn(node: string, prefix: string): number {
 }
 
 const b = await EntityNode.start(names[1]!, settings);
-const results: { ms: number; load: number; report?: unknown; killed: boolean }[] = [];
+const results: { ms: number; load: number; runnable: number; report?: unknown; killed: boolean }[] = [];
 for (let s = 0; s < stops; s++) {
   const a = await EntityNode.start(names[0]!, settings);
   await seeMembers([a, b]);
@@ -80,7 +82,7 @@ for (let s = 0; s < stops; s++) {
       a.cmd('wfstart', {
         key,
         wf: 'wfhold',
-        req: { holdOn: a.name, heartbeat: i % 2 === 0, spin: i % 6 === 0 },
+        req: { holdOn: a.name, heartbeat: i % 2 === 0, spin: spinEvery > 0 && i % spinEvery === 0 },
         timeout: 60_000,
       }),
     ),
@@ -103,6 +105,8 @@ for (let s = 0; s < stops; s++) {
   );
   await new Promise((resolve) => setTimeout(resolve, settleMs));
   const load = loadavg()[0]!;
+  // Runnable now (the 4th field of /proc/loadavg: running/total), the instant SIGTERM goes.
+  const runnable = readFileSync('/proc/loadavg', 'utf8').split(' ')[3]?.split('/')[0] ?? '?';
   const t0 = performance.now();
   a.proc.kill('SIGTERM');
   let killed = false;
@@ -118,9 +122,15 @@ for (let s = 0; s < stops; s++) {
   await Promise.all(flood);
   const line = /member stop report (\{.*\})/.exec(a.output);
   const report = line === null ? undefined : (JSON.parse(line[1]!) as unknown);
-  results.push({ ms, load: Math.round(load * 10) / 10, killed, ...(report === undefined ? {} : { report }) });
+  results.push({
+    ms,
+    load: Math.round(load * 10) / 10,
+    runnable: Number(runnable),
+    killed,
+    ...(report === undefined ? {} : { report }),
+  });
   console.log(
-    `stop ${s + 1}/${stops}: SIGTERM -> exit ${ms} ms (exit ${a.proc.exitCode} ${a.proc.signalCode ?? ''}${killed ? ', killed' : ''}), load ${load.toFixed(1)}, ${started} starts meanwhile; report ${report === undefined ? '-' : JSON.stringify(report)}`,
+    `stop ${s + 1}/${stops}: SIGTERM -> exit ${ms} ms (exit ${a.proc.exitCode} ${a.proc.signalCode ?? ''}${killed ? ', killed' : ''}), load ${load.toFixed(1)} (runnable ${runnable}), ${started} starts meanwhile; report ${report === undefined ? '-' : JSON.stringify(report)}`,
   );
 }
 await b.stop();
@@ -132,6 +142,7 @@ console.log(
     store: storeKind,
     signals,
     hogs: hogCount,
+    spinEvery,
     stops,
     p50: sorted[Math.floor((sorted.length - 1) / 2)],
     max: sorted[sorted.length - 1],

@@ -76,12 +76,18 @@ export interface MemberStopPhase {
 
 /** What {@link stopMember} did. */
 export interface MemberStopReport {
-  /** The deadline, in ms after `since`. */
+  /** The phases' deadline, in ms after `since` (shortened by three turns of {@link lagMs} when given). */
   readonly deadlineMs: number;
   /** The phases in the order they ran (the parts not given are left out). */
   readonly phases: readonly MemberStopPhase[];
   /** When the stop ended, in ms after `since`. */
   readonly ms: number;
+  /**
+   * {@link stopMemberOnSignals}: the longest turn of the event loop seen in the seconds before the
+   * signal, in ms; the phases' deadline was shortened by three of them (`deadlineMs` is what was
+   * left), so that the turns a starved loop takes to fire the phases' timers still end in time.
+   */
+  readonly lagMs?: number;
 }
 
 /**
@@ -138,6 +144,8 @@ async function runStop(
   if (store !== undefined) {
     const cut = new AbortController();
     const close: StoreCloseOptions = { signal: cut.signal };
+    // Past the deadline already: the close cuts at once (no turn of the loop waited for).
+    if (performance.now() >= since + deadlineMs) cut.abort();
     const r = await within(() => store.close(close), since + deadlineMs);
     // A store that cuts (PostgreSQL, store_close.ts) destroys its connections now; one that
     // cannot is not waited for any longer.
@@ -161,11 +169,59 @@ export interface MemberStopSignalOptions {
 
 /** How long after the deadline the backstop ends the process, should a phase's timer run later still. */
 const BACKSTOP_MS = 500;
+/** How often the loop's turns are sampled while waiting for a signal, in ms. */
+const LAG_TICK_MS = 100;
+/** How long a turn seen counts as the loop's lag, in ms. */
+const LAG_WINDOW_MS = 5000;
+/** Turns of the loop the phases after a cut need (each a timer or an I/O callback): kept out of the deadline. */
+const LAG_TURNS = 3;
+
+/**
+ * The longest turn of the event loop lately (`lag()`), from the gaps between the ticks of an
+ * unref'd timer: a loop starved of CPU (a busy host) or held by work (CPU-bound handlers) fires
+ * every timer that much late, so a stop's phases must end that much earlier.
+ */
+class LoopLag {
+  #last = performance.now();
+  #max = 0;
+  #prevMax = 0;
+  #windowStart = this.#last;
+  readonly #timer = setInterval(() => this.#tick(), LAG_TICK_MS);
+
+  constructor() {
+    this.#timer.unref();
+  }
+
+  #tick(): void {
+    const now = performance.now();
+    const gap = now - this.#last - LAG_TICK_MS;
+    this.#last = now;
+    if (now - this.#windowStart > LAG_WINDOW_MS) {
+      this.#prevMax = this.#max;
+      this.#max = 0;
+      this.#windowStart = now;
+    }
+    if (gap > this.#max) this.#max = gap;
+  }
+
+  /** The longest gap lately, the one under way included (the turn that delayed the signal), in ms. */
+  lag(): number {
+    const current = performance.now() - this.#last - LAG_TICK_MS;
+    return Math.max(0, Math.round(Math.max(this.#max, this.#prevMax, current)));
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
 
 /**
  * Ends the process on SIGTERM (and SIGINT) within one deadline: takes the time when the signal is
  * handled, runs {@link stopMember}, then exits with code 0 — at the latest shortly after the
- * deadline (a backstop timer), whatever still runs. A second signal during the stop exits at once
+ * deadline (a backstop timer), whatever still runs. It watches how long the event loop's turns
+ * take meanwhile (an unref'd 100 ms timer): a starved loop fires every timer a turn late, so the
+ * phases end three such turns before the deadline (what did not hand off by then is left to its
+ * lease). A second signal during the stop exits at once
  * with code 1. Leave the node's `handleSignals` off (this stops the node). Returns a function
  * that removes the handlers. Throws ERR_ENTITY_INCORRECT for bad options.
  *
@@ -187,11 +243,16 @@ export function stopMemberOnSignals(parts: MemberStopParts, options: MemberStopS
   if (options.exit !== undefined && typeof options.exit !== 'function')
     throw ErrEntityIncorrect.with('exit must be a function');
   const exit = options.exit ?? ((code: number) => process.exit(code));
+  const loop = new LoopLag();
   let stopping = false;
   const onSignal = (): void => {
     if (stopping) return exit(1);
     stopping = true;
     const since = performance.now();
+    // The turns a starved loop takes come out of the phases' time, not past the deadline.
+    const lagMs = loop.lag();
+    loop.stop();
+    const phasesMs = Math.max(1, deadlineMs - LAG_TURNS * lagMs);
     let done = false;
     const finish = (report: MemberStopReport): void => {
       if (done) return;
@@ -205,13 +266,14 @@ export function stopMemberOnSignals(parts: MemberStopParts, options: MemberStopS
     };
     const phases: MemberStopPhase[] = [];
     const backstop = setTimeout(
-      () => finish({ deadlineMs, phases, ms: Math.round(performance.now() - since) }),
+      () => finish({ deadlineMs: phasesMs, phases, ms: Math.round(performance.now() - since), lagMs }),
       deadlineMs + BACKSTOP_MS,
     );
-    void runStop(parts, deadlineMs, since, phases).then(finish);
+    void runStop(parts, phasesMs, since, phases).then((r) => finish({ ...r, lagMs }));
   };
   for (const s of signals) process.on(s, onSignal);
   return () => {
+    loop.stop();
     for (const s of signals) process.off(s, onSignal);
   };
 }
@@ -222,14 +284,22 @@ interface Outcome {
 }
 
 const DONE: Outcome = { outcome: 'done' };
+const CUT: Outcome = { outcome: 'cut' };
 
-/** `start()`'s outcome by `deadline` (a performance.now() time): done, failed, or cut. */
+/**
+ * `start()`'s outcome by `deadline` (a performance.now() time): done, failed, or cut. A deadline
+ * already past cuts at once: on a starved loop a timer, even of 0 ms, costs a whole turn.
+ */
 async function within(start: () => Promise<unknown>, deadline: number): Promise<Outcome> {
   let p: Promise<unknown>;
   try {
     p = start();
   } catch (e) {
     p = Promise.reject(e as Error);
+  }
+  if (deadline <= performance.now()) {
+    p.catch(() => undefined);
+    return CUT;
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<Outcome>((resolve) => {
