@@ -23,6 +23,7 @@ import {
   shardOf,
   stopMemberOnSignals,
   type MemberStopParts,
+  type MemberStopReport,
 } from '../src/index.js';
 import { counterKind } from './counter.js';
 import { CutProxy } from './cut_proxy.js';
@@ -130,11 +131,12 @@ test('bad options are refused with ERR_ENTITY_INCORRECT: stopMember, stopMemberO
   await entities.stop({ timeout: 2000 });
 });
 
-test('stopMemberOnSignals: the signal stops the member and ends the process with 0 once the report is heard', async (t) => {
+test('stopMemberOnSignals: the signal stops the member and ends the process with 0 once the report is heard; a held loop shortens the phases', async (t) => {
   const nd = await node(t);
   const store = new MemoryStore();
   const entities = await startEntities(nd, { store, kinds: [counterKind(0)] });
   let heard: string[] = [];
+  let report: MemberStopReport | undefined;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
   // A signal of its own (SIGWINCH: ignored by default), so the test process keeps its SIGTERM.
@@ -142,14 +144,25 @@ test('stopMemberOnSignals: the signal stops the member and ends the process with
     { node: nd, entities, store },
     {
       signals: ['SIGWINCH'],
-      onStopped: (r) => (heard = r.phases.map((p) => p.phase)),
+      onStopped: (r) => {
+        report = r;
+        heard = r.phases.map((p) => p.phase);
+      },
       exit: resolveExit,
     },
   );
   t.after(remove);
+  // The loop held 300 ms (a CPU-bound handler, a starved host): the signal comes a turn late.
+  const until = performance.now() + 300;
+  while (performance.now() < until) {
+    // busy
+  }
   process.kill(process.pid, 'SIGWINCH');
   assert.equal(await exited, 0);
   assert.deepEqual(heard, ['entities', 'node', 'store']);
+  // That turn (less the sampling tick) counts as the loop's lag: the phases end three of it early.
+  assert.ok(report?.lagMs !== undefined && report.lagMs >= 200, `lag ${report?.lagMs}`);
+  assert.equal(report.deadlineMs, Math.max(1, 7000 - 3 * report.lagMs));
   assert.equal(nd.isAlive(), false);
 });
 
