@@ -17,7 +17,6 @@
 // as the `postgres` user (`setpriv`), as postgres.ts runs the single server.
 
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { request } from 'node:http';
 import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -234,6 +233,10 @@ async function httpGet(url: string, via: string | undefined): Promise<HttpAnswer
     } catch {
       return undefined;
     }
+  // node:http is imported here, not at the top: every test file imports this package's index, and
+  // an ES import of node:http reads all its exports, whose lazy getters load undici (~0.08 CPU-s a
+  // process; only the Patroni tests come here).
+  const { request } = await import('node:http');
   return new Promise((resolve) => {
     const req = request({ socketPath: via, path: url, method: 'GET', timeout: 1500 }, (res) => {
       let text = '';
