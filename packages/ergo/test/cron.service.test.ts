@@ -316,6 +316,27 @@ describe('cron service: firing', () => {
     cron.stop();
   });
 
+  it('no timer while there is no job: the first addJob sets it, removing the last lets it lapse', () => {
+    const { clock, node, cron } = setup('2025-06-01T10:00:30Z');
+    cron.start();
+    assert.equal(clock.pending, 0, 'a node without jobs holds no timer');
+    clock.advance(5 * MINUTE); // 10:05:30: no minute evaluated meanwhile
+    assert.equal(cron.info().next.toISOString(), '2025-06-01T10:06:00.000Z');
+    cron.addJob(job('tick', '* * * * *', createCronActionMessage('w')));
+    assert.equal(clock.pending, 1);
+    assert.equal(clock.nextDelay, 30_000);
+    clock.advance(MINUTE); // 10:06:30
+    assert.deepEqual(
+      node.sent.map((s) => (s.message as MessageCron).time.toISOString().slice(11, 16)),
+      ['10:06'],
+    );
+    cron.removeJob('tick');
+    clock.advance(MINUTE); // the armed tick finds no job and sets no timer
+    assert.equal(clock.pending, 0);
+    assert.equal(node.sent.length, 1);
+    cron.stop();
+  });
+
   it('an action may stop the service; the timer is not set again', () => {
     const { clock, cron } = setup();
     cron.addJob(job('stopper', '* * * * *', { do: () => cron.stop(), info: () => 'stops cron' }));

@@ -108,7 +108,8 @@ export class CronService implements Cron {
     const now = this.#clock.now();
     // the current minute has partly passed: it is not evaluated
     this.#lastTick = Math.max(this.#lastTick, floorToMinute(now));
-    this.#arm(now);
+    // No timer while there is no job (a browser tab's node, most nodes): addJob arms it.
+    if (this.#jobs.size > 0) this.#arm(now);
   }
 
   /** Stops ticking (runs in progress finish). Idempotent. */
@@ -127,6 +128,12 @@ export class CronService implements Cron {
     const entry = compileJob(job);
     if (this.#jobs.has(entry.name)) throw ErrTaken.with(`cron job ${JSON.stringify(entry.name)}`);
     this.#jobs.set(entry.name, entry);
+    if (this.#running && this.#timer === undefined) {
+      const now = this.#clock.now();
+      // Minutes that passed with no job are not evaluated.
+      this.#lastTick = Math.max(this.#lastTick, floorToMinute(now));
+      this.#arm(now);
+    }
   }
 
   /** Forgets a job; a run in flight finishes. @throws ErrUnknown. */
@@ -198,7 +205,8 @@ export class CronService implements Cron {
 
   /** The next minute that will be evaluated. */
   #nextTick(): number {
-    const next = this.#running ? this.#armedFor : floorToMinute(this.#clock.now()) + MINUTE_MS;
+    const next =
+      this.#running && this.#timer !== undefined ? this.#armedFor : floorToMinute(this.#clock.now()) + MINUTE_MS;
     return Math.max(next, this.#lastTick + MINUTE_MS);
   }
 
@@ -244,7 +252,7 @@ export class CronService implements Cron {
       this.#log('error', `${LOG_PREFIX}tick failed: %s`, toError(e));
     } finally {
       // an action may have stopped (and restarted) the service meanwhile
-      if (this.#running && this.#timer === undefined) this.#arm(now);
+      if (this.#running && this.#timer === undefined && this.#jobs.size > 0) this.#arm(now);
     }
   };
 
