@@ -117,6 +117,23 @@ test('bad options are refused with ERR_ENTITY_INCORRECT: stopMember, stopMemberO
   await assert.rejects(stopMember({} as MemberStopParts), incorrect, 'no node');
   await assert.rejects(stopMember({ node: nd, store: {} as MemberStopParts['store'] }), incorrect, 'no store');
   await assert.rejects(stopMember(parts, null as unknown as object), incorrect, 'null options');
+  // null is refused, not taken for the default; a Proxy whose reads throw is refused with the code.
+  const throwing = new Proxy(
+    {},
+    {
+      get: () => {
+        throw new Error('boom');
+      },
+    },
+  );
+  for (const bad of [{ deadlineMs: null }, { since: null }, throwing, 'x', 7])
+    await assert.rejects(stopMember(parts, bad as unknown as object), incorrect, 'bad stopMember options');
+  for (const bad of [{ deadlineMs: null }, { signals: null }, { exit: null }, { onStopped: null }, throwing, null])
+    assert.throws(
+      () => stopMemberOnSignals(parts, bad as unknown as object),
+      incorrect,
+      'bad stopMemberOnSignals options',
+    );
   assert.throws(() => stopMemberOnSignals(parts, { deadlineMs: 0 }), incorrect);
   assert.throws(() => stopMemberOnSignals(parts, { signals: [] }), incorrect);
   assert.throws(() => stopMemberOnSignals(parts, { exit: 1 as unknown as () => void }), incorrect);

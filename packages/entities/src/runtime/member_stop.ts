@@ -16,6 +16,7 @@
 import { rejected, type Node } from 'ergo-ts';
 
 import { ErrEntityIncorrect } from '../contract/errors.js';
+import { describeThrown, quoted } from '../contract/thrown.js';
 import type { EntityStore } from '../contract/store.js';
 import type { StoreCloseOptions } from '../contract/store_close.js';
 import type { EntitiesStopOptions } from './options.js';
@@ -232,8 +233,7 @@ class LoopLag {
  * stopMemberOnSignals({ node, entities, store }); // SIGTERM: exits within 7 s
  */
 export function stopMemberOnSignals(parts: MemberStopParts, options: MemberStopSignalOptions = {}): () => void {
-  if (options === null || typeof options !== 'object')
-    throw ErrEntityIncorrect.with(`stop options must be an object, got ${String(options)}`);
+  options = given(options, ['deadlineMs', 'signals', 'onStopped', 'exit']);
   const { deadlineMs } = checkOptions(parts, { deadlineMs: options.deadlineMs });
   const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as const);
   if (!Array.isArray(signals) || signals.length === 0 || signals.some((s) => typeof s !== 'string'))
@@ -326,14 +326,35 @@ function checkOptions(parts: MemberStopParts, options: MemberStopOptions): { dea
     throw ErrEntityIncorrect.with('entities must be the runtime startEntities returned');
   if (parts.store !== undefined && typeof parts.store?.close !== 'function')
     throw ErrEntityIncorrect.with('store must be an entity store');
-  if (options === null || typeof options !== 'object')
-    throw ErrEntityIncorrect.with(`stop options must be an object, got ${String(options)}`);
+  options = given(options, ['deadlineMs', 'since']);
   const deadlineMs = options.deadlineMs ?? MEMBER_STOP_DEFAULTS.deadlineMs;
   if (!Number.isInteger(deadlineMs) || deadlineMs < 1 || deadlineMs > 2 ** 31 - 1)
-    throw ErrEntityIncorrect.with(`deadlineMs must be an integer in 1..2^31-1 (ms), got ${String(options.deadlineMs)}`);
+    throw ErrEntityIncorrect.with(`deadlineMs must be an integer in 1..2^31-1 (ms), got ${quoted(options.deadlineMs)}`);
   const now = performance.now();
   const since = options.since ?? now;
   if (typeof since !== 'number' || !Number.isFinite(since) || since > now)
-    throw ErrEntityIncorrect.with(`since must be a performance.now() time not after now, got ${String(options.since)}`);
+    throw ErrEntityIncorrect.with(`since must be a performance.now() time not after now, got ${quoted(options.since)}`);
   return { deadlineMs, since };
+}
+
+/**
+ * The options' named fields, read once into a plain object: options that are no object, whose
+ * reads throw (a Proxy), or a field given `null` are refused (ERR_ENTITY_INCORRECT), never taken
+ * as not given.
+ */
+function given<T extends object>(options: T, keys: readonly (keyof T & string)[]): T {
+  if (options === null || typeof options !== 'object')
+    throw ErrEntityIncorrect.with(`stop options must be an object, got ${quoted(options)}`);
+  const out: Partial<T> = {};
+  for (const k of keys) {
+    let v: T[keyof T & string];
+    try {
+      v = options[k];
+    } catch (e) {
+      throw ErrEntityIncorrect.with(`stop options: reading ${k} failed: ${describeThrown(e)}`);
+    }
+    if (v === null) throw ErrEntityIncorrect.with(`stop options: ${k} is null (leave it out for the default)`);
+    if (v !== undefined) out[k] = v;
+  }
+  return out as T;
 }
