@@ -92,12 +92,17 @@ test("an upgrade request the gateway's held loop kept from being read is read, a
   assert.equal(gw.tabs().length, 1);
 });
 
-test('a connection that sends no request is answered 408 once the wait passed with the loop on time', async (t) => {
+test('a connection that sends no request is answered once the wait passed: 408, or 503 when the loop overran it', async (t) => {
   const { gw, lines } = await gatewayNode(t, { upgradeTimeout: 100 });
   const port = Number(new URL(gw.url).port);
   const status = await within(ask(port, ''), 'the answer', 20_000);
-  assert.equal(status, 'HTTP/1.1 408 Request Timeout');
-  await lines.waitFor(/tab socket \(.*\): no request within 100 ms(?! \(busy\))/, 'the timeout logged');
+  // On time the wait ends 408; a loop still overrunning it at 4x (a loaded CI host) answers busy.
+  if (status === 'HTTP/1.1 503 Service Unavailable')
+    await lines.waitFor(/tab socket \(.*\): no request within 100 ms \(busy\)/, 'the busy refusal logged');
+  else {
+    assert.equal(status, 'HTTP/1.1 408 Request Timeout');
+    await lines.waitFor(/tab socket \(.*\): no request within 100 ms(?! \(busy\))/, 'the timeout logged');
+  }
   assert.equal(gw.tabs().length, 0);
 });
 
