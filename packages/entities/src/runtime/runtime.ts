@@ -1,10 +1,10 @@
 // The entities runtime of one node: it hosts the kinds it was given, routes calls and messages to
 // the node that owns each key (routing.ts), and keeps the leases of its activations alive
-// (leases.ts). It wires the parts of this folder together: its options (options.ts), the members
-// (membership.ts) and the shards this node owns by them (ownership.ts), its activations
-// (activations.ts, each one a host: host.ts), the manager process (manager.ts), the reminder
-// scheduler, the inbox sweeper, the drain (drain.ts), the figures (inspect/stats.ts) and its stop
-// with the node's (stopper.ts). Safety does not rest on the routing: the store's fencing token
+// (leases.ts). It drives the parts of this folder, made and tied together in wiring.ts: its
+// options (options.ts), the members (membership.ts) and the shards this node owns by them
+// (ownership.ts), its activations (activations.ts, each one a host: host.ts), the manager process
+// (manager.ts), the reminder scheduler, the inbox sweeper, the drain (drain.ts), the figures
+// (inspect/stats.ts) and its stop with the node's (stopper.ts). Safety does not rest on the routing: the store's fencing token
 // refuses every write of an activation that is no longer the key's newest.
 
 import { randomUUID } from 'node:crypto';
@@ -25,11 +25,11 @@ import {
   type RequestOf,
 } from 'ergo-ts';
 
-import { every, wallClock, type EntitiesClock } from '../contract/clock.js';
+import { wallClock, type EntitiesClock } from '../contract/clock.js';
 import { ErrEntityIncorrect, ErrLeaseHeld } from '../contract/errors.js';
 import { hostName } from '../contract/ids.js';
 import { ownerOfShard, shardOf } from '../contract/placement.js';
-import { isReminderStore, type ReminderStore, type StoredReminder } from '../contract/reminder_store.js';
+import { isReminderStore, type StoredReminder } from '../contract/reminder_store.js';
 import type { EntityId, EntityStore } from '../contract/store.js';
 import type { InboxFailureResult } from '../contract/dead_letters.js';
 import { KindCounters, StoreMeter, kindStatsOf, type EntitiesStats } from '../inspect/stats.js';
@@ -42,17 +42,17 @@ import {
   type EntityEvent,
   type HostRuntime,
 } from './host_runtime.js';
-import { ActivationGate } from './activation_gate.js';
-import { Activations } from './activations.js';
+import type { ActivationGate } from './activation_gate.js';
+import type { Activations } from './activations.js';
 import { drainActivations } from './drain.js';
-import { Leases, LEASE_MARGIN, type OpenedLease } from './leases.js';
-import { MemberLiveness } from './liveness.js';
-import { DeadLetters } from './dead_letters.js';
-import { InboxSweeper, inboxMaxAttempts } from './inbox_sweeper.js';
+import type { Leases, OpenedLease } from './leases.js';
+import type { MemberLiveness } from './liveness.js';
+import type { DeadLetters } from './dead_letters.js';
+import type { InboxSweeper } from './inbox_sweeper.js';
 import { EntityManager, type ManagerRuntime } from './manager.js';
 import { ownerNode, type ActivateReply, type SendRequest } from './manager_protocol.js';
-import { MemberLease, memberLeaseEnded } from './member_lease.js';
-import { Membership } from './membership.js';
+import type { MemberLease } from './member_lease.js';
+import type { Membership } from './membership.js';
 import {
   settingsOf,
   stopTimeoutOf,
@@ -62,13 +62,14 @@ import {
   type EntityCallOptions,
 } from './options.js';
 import type { AttachedFeature, EntitiesFeature, FeatureHost, FeatureRequests } from './feature.js';
-import { ReminderScheduler } from './reminder_scheduler.js';
+import type { ReminderScheduler } from './reminder_scheduler.js';
 import { StoreWatermark } from './store_watermark.js';
-import { ShardOwnership } from './ownership.js';
-import { Redelivery } from './redelivery.js';
-import { Router, type RoutedRuntime } from './routing.js';
+import type { ShardOwnership } from './ownership.js';
+import type { Redelivery } from './redelivery.js';
+import type { Router, RoutedRuntime } from './routing.js';
 import { startStopper, stopStopper, type StoppableRuntime } from './stopper.js';
 import { AbandonableStore, StopBudget } from './stop_budget.js';
+import { wireParts } from './wiring.js';
 
 /**
  * New work (a call with `shed: true`, a workflow's start) is refused while this many of the
@@ -130,14 +131,13 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   /** The leases of this node's activations (leases.ts). */
   readonly #leases: Leases;
   readonly #shards: number;
-  readonly #probeMs: number;
   readonly #name: string;
   /** Routes calls and sends to the owners of their keys (routing.ts). */
   readonly #router: Router;
   /** This node's activations (activations.ts). */
   readonly #activations: Activations;
   /** Cancels the runtime's repeating timers (lease renewal, member probes). */
-  readonly #timers: (() => void)[] = [];
+  readonly #timers: (() => void)[];
   /** The liveness claim in the store and the away watch (liveness.ts). */
   readonly #liveness: MemberLiveness;
   /** Sends again what ended activations accepted and did not handle (redelivery.ts). */
@@ -187,121 +187,35 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
     this.inspectState = s.inspectState;
     this.role = s.client ? 'client' : 'member';
     this.#shards = s.shards;
-    this.#probeMs = s.probeMs;
     this.#name = s.name;
     this.#kinds = s.kinds;
     for (const name of s.kinds.keys()) this.#counters.set(name, new KindCounters());
     this.#handOffMs = s.handOffMs;
     this.#stopMs = s.stopMs;
-    this.#activations = new Activations(node);
-    this.#ownership = new ShardOwnership(node.name, s.shards);
-    // Read by the others when a call to this member waits: none on a client or a node alone; on the
-    // store itself, out of the store's figures (those of activations).
-    const alone = !Array.isArray(options.members) ? options.members === undefined : options.members.length === 0;
-    this.#memberLease =
-      s.client || alone ? undefined : new MemberLease(node, options.store, this.owner, this.leaseTtlMs);
-    this.#leases = new Leases({
-      node,
-      store: this.measuredStore,
-      owner: this.owner,
-      ttlMs: this.leaseTtlMs,
-      shards: this.#shards,
-      shardScope: s.shardScope,
-      active: this.#activations.byKind,
-      owned: () => this.#ownership.owned,
-      track: (release) => this.track(release),
-      ...(s.takeOverFromDeadMembers
-        ? {
-            dead: (holder: string) => this.#deadHolder(holder),
-            gone: (holder: string) => this.#liveness.gone(holder, (h) => this.#deadHolder(h)),
-          }
-        : {}),
-      member: this.#memberLease,
-    });
-    // A loop gap of the lease's margin could have cost a lease: renew before anything else.
-    this.#liveness = new MemberLiveness(node, options.store, this.owner, this.leaseTtlMs * LEASE_MARGIN, {
-      renewNow: () => {
-        if (!s.client && !this.#stopped) void this.#leases.renew();
-      },
+    // The parts, tied to each other and to this runtime (wiring.ts).
+    const parts = wireParts(this, options, s, {
       stopped: () => this.#stopped,
-    });
-    const ended = (member: string): Promise<boolean> => memberLeaseEnded(this.measuredStore, member);
-    this.membership = new Membership(node, this.#name, options, {
-      changed: () => {
+      draining: () => this.#draining !== undefined,
+      deadHolder: (holder) => this.#deadHolder(holder),
+      membersChanged: () => {
         this.#observeMembers();
       },
-      stopped: () => this.#stopped,
-      toldLeaving: () => this.#backFromPause(),
-      memberLeaseEnded: ended,
-    });
-    const store = options.store;
-    // A client owns no shard: no reminder or inbox of its own to scan.
-    const scans = (st: EntityStore): st is EntityStore & ReminderStore => !s.client && isReminderStore(st);
-    this.reminders = scans(store)
-      ? new ReminderScheduler(
-          {
-            store,
-            log: node.log,
-            clock: this.clock,
-            shards: this.#shards,
-            kind: (name) => this.#kinds.get(name),
-            owned: () => this.#ownership.owned,
-            // A fire is a durable message whose id is the fire's.
-            deliver: (kind, key, fire, timeout) =>
-              this.sendDurable({ kind, key }, fire as never, fire.fireId, { timeout }),
-            active: (kind, key) => this.#activations.has(kind, key),
-            warm: (kind, key) => this.activateLocal(kind, key),
-          },
-          options.reminders,
-        )
-      : undefined;
-    const measured = this.measuredStore;
-    this.inboxSweeper =
-      s.client || measured.pendingInbox === undefined
-        ? undefined
-        : new InboxSweeper(
-            {
-              pendingInbox: (limit) => measured.pendingInbox!(limit),
-              log: node.log,
-              clock: this.clock,
-              shards: this.#shards,
-              hosts: (kind) => this.#kinds.has(kind),
-              owned: () => this.#ownership.owned,
-              active: (kind, key) => this.#activations.has(kind, key),
-              activate: (kind, key) => this.activateLocal(kind, key),
-            },
-            options.inbox,
-          );
-    this.#gate = new ActivationGate({
-      node,
-      measuredStore: this.measuredStore,
-      host: this,
-      kinds: s.kinds,
-      client: s.client,
-      draining: () => this.#draining !== undefined,
-      running: (kind, key) => this.#activations.has(kind, key),
+      backFromPause: () => this.#backFromPause(),
       ownsShardOf: (key) => this.#ownsShardOf(key),
-      leaseId: (kind, key) => this.#leases.leaseId(kind, key),
     });
-    this.#router = new Router(this, s.probeMs, s.name, ended);
-    this.deadLetters = new DeadLetters({
-      store: options.store,
-      maxAttempts: inboxMaxAttempts(options.inbox),
-      redeliver: (kind, key, id, message) => this.redeliver(kind, key, new Map([[id, message]])),
-    });
-    this.#redelivery = new Redelivery({
-      log: node.log,
-      clock: this.clock,
-      stopped: () => this.#stopped,
-      send: (kind, key, id, message, options) => this.sendDurable({ kind, key }, message as never, id, options),
-    });
-    if (!s.client) this.#timers.push(every(this.clock, s.renewMs, () => void this.#leases.renew()));
-    this.#timers.push(() => this.#router.stop());
-    if (this.membership.probed) {
-      // Probes dial real nodes: wall-clock time, whatever the clock of the runtime's own timing.
-      const probe = setInterval(() => this.membership.probe(), this.#probeMs).unref();
-      this.#timers.push(() => clearInterval(probe));
-    }
+    this.#activations = parts.activations;
+    this.#ownership = parts.ownership;
+    this.#memberLease = parts.memberLease;
+    this.#leases = parts.leases;
+    this.#liveness = parts.liveness;
+    this.membership = parts.membership;
+    this.reminders = parts.reminders;
+    this.inboxSweeper = parts.inboxSweeper;
+    this.#gate = parts.gate;
+    this.#router = parts.router;
+    this.deadLetters = parts.deadLetters;
+    this.#redelivery = parts.redelivery;
+    this.#timers = parts.timers;
     // Last: a feature is given the runtime whole (a bad option of its own throws here).
     this.#features = (seams.features ?? []).map((f: EntitiesFeature<any>) => f.attach(this, options));
     this.requests = this.#features.flatMap((f) => f.requests ?? []);
