@@ -5,7 +5,7 @@
 // anything is allocated.
 
 import { SparseHole } from './jsvalues.js';
-import { EdfError, keySegment, wrapForeign } from './errors.js';
+import { atPath, EdfError, keySegment } from './errors.js';
 import { DESCRIPTOR_MAX_BYTES, Tag } from './tags.js';
 import {
   EdfType,
@@ -19,12 +19,6 @@ import {
   type BodyEncoder,
 } from './type.js';
 import type { EdfEncoder } from './encoder.js';
-
-/** @internal Adds one path segment to an error unwinding out of a container. */
-export function atPath(err: unknown, segment: string): EdfError {
-  const x = err instanceof EdfError ? err : wrapForeign('ERR_EDF_ENCODE', 'failed', err);
-  return x.at(segment);
-}
 
 function hex(b: number): string {
   return '0x' + b.toString(16).padStart(2, '0');

@@ -135,6 +135,12 @@ export function wrapForeign(code: EdfErrorCode, what: string, err: unknown): Edf
   return new EdfError(code, `${what}: ${msg}`, { cause: err });
 }
 
+/** @internal Adds one path segment to an error unwinding out of a container. */
+export function atPath(err: unknown, segment: string): EdfError {
+  const x = err instanceof EdfError ? err : wrapForeign('ERR_EDF_ENCODE', 'failed', err);
+  return x.at(segment);
+}
+
 /** @internal A short human description of a JS value's kind for error messages. */
 export function describe(v: unknown): string {
   if (v === null) return 'null';

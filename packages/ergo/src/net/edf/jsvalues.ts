@@ -6,8 +6,7 @@
 // every decoder reads them, so a Go peer never sees one and an ergo-ts peer accepts both forms.
 
 import { CallFailure } from '../../gen/failure.js';
-import { atPath } from './composite.js';
-import { EdfError, fieldSegment } from './errors.js';
+import { atPath, EdfError, fieldSegment } from './errors.js';
 import type { EdfDecoder } from './decoder.js';
 import type { EdfEncoder } from './encoder.js';
 import { JsTag } from './tags.js';

@@ -9,8 +9,7 @@
 // says which version a peer used: decoding tries the current field list first, then each older
 // one, rewinding the decoder between tries. Encoding always writes the current list.
 
-import { EdfError, fieldSegment, wrapForeign } from './errors.js';
-import { atPath } from './composite.js';
+import { atPath, EdfError, fieldSegment, wrapForeign } from './errors.js';
 import type { EdfType, BodyDecoder, BodyEncoder } from './type.js';
 import type { EdfDecoder } from './decoder.js';
 
