@@ -47,7 +47,8 @@ import {
   validateTimeoutMs,
 } from '../gen/validate.js';
 import type { NodeImpl } from './node.js';
-import { isThenable, type ProcessImpl } from './process.js';
+import type { ProcessImpl } from './process.js';
+import { isThenable } from './process_state.js';
 import { cappedInitTimeout, spawnLocal } from './spawn.js';
 import { killProcess } from './termination.js';
 

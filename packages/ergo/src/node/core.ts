@@ -29,7 +29,8 @@ import { Q_URGENT } from './mailbox.js';
 import { cappedInitTimeout, checkSpawnOptions, INIT_CAP_MS, spawnProcessNow } from './spawn.js';
 import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
-import { ProcessImpl, S_TERMINATED, S_ZOMBEE } from './process.js';
+import { ProcessImpl } from './process.js';
+import { S_TERMINATED, S_ZOMBEE } from './process_state.js';
 import { NodeTarget, type KeyedHost, type Target } from './targets.js';
 
 /**

@@ -10,7 +10,7 @@ import type { PinoLike } from '../gen/node.js';
 import type { PID } from '../gen/pid.js';
 import { MailboxKind } from '../gen/process.js';
 import type { NodeImpl } from './node.js';
-import { S_TERMINATED } from './process.js';
+import { S_TERMINATED } from './process_state.js';
 
 /** The log level of a local process. ErrIncorrect (not a PID), ErrProcessUnknown. */
 export function logLevelProcess(node: NodeImpl, pid: PID): LogLevel {

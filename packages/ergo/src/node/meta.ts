@@ -26,7 +26,8 @@ import type { CallHolder, PendingCall } from './calls.js';
 import { LogHandle } from './log.js';
 import { Mailbox, Q_MAIN, Q_SYSTEM, refOfExtra } from './mailbox.js';
 import type { NodeImpl } from './node.js';
-import { isThenable, S_INIT, type ProcessImpl } from './process.js';
+import type { ProcessImpl } from './process.js';
+import { isThenable, S_INIT } from './process_state.js';
 import type { Runnable } from './scheduler.js';
 
 /** Records a meta handles per scheduling turn before others get theirs. */

@@ -14,7 +14,8 @@ import { Alias } from '../gen/ref.js';
 import { rejected } from '../gen/ignorable.js';
 import { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
-import { isThenable, MASK_IR, MASK_IRT, MASK_R, S_DETACHED, S_TERMINATED, type ProcessImpl } from './process.js';
+import type { ProcessImpl } from './process.js';
+import { isThenable, MASK_IR, MASK_IRT, MASK_R, S_DETACHED, S_TERMINATED } from './process_state.js';
 
 /** Meta processes of one node. */
 export class MetaTable {

@@ -4,15 +4,23 @@
 // changing them. Ending a name or an alias turns every link and monitor on it into one
 // notification: ErrUnregistered when it was given up, the owner's reason when the owner ended.
 
-import type { Atom } from '../gen/atom.js';
-import { ErrNameUnknown, ErrProcessUnknown, ErrTaken, ErrUnregistered } from '../gen/errors.js';
+import { ATOM_MAX_BYTES, utf8Length, type Atom } from '../gen/atom.js';
+import { ErrAtomTooLong, ErrNameUnknown, ErrProcessUnknown, ErrTaken, ErrUnregistered } from '../gen/errors.js';
 import { MessageLogProcess } from '../gen/log.js';
 import { PID } from '../gen/pid.js';
 import { ProcessID } from '../gen/processid.js';
 import type { Alias } from '../gen/ref.js';
-import { describeValue, validateName, type NodeImpl } from './node.js';
-import { S_INIT, type ProcessImpl } from './process.js';
+import { describeValue, type NodeImpl } from './node.js';
+import type { ProcessImpl } from './process.js';
+import { S_INIT } from './process_state.js';
 import { ErrIncorrect } from '../gen/errors.js';
+
+/** Validates a registered name. */
+export function validateName(name: unknown): Atom {
+  if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('name must be a non-empty string');
+  if (utf8Length(name) > ATOM_MAX_BYTES) throw ErrAtomTooLong.with(name);
+  return name as Atom;
+}
 
 /**
  * Registers `name` for the local process `pid`. Throws ErrNodeTerminated (stopped), ErrIncorrect

@@ -41,7 +41,8 @@ import { ALL_LEVELS, LoggerRegistry } from './loggers.js';
 import { CrashRing } from './crashes.js';
 import { Q_URGENT } from './mailbox.js';
 import { dropAlias, registerAlias, registerName, unregisterAlias, unregisterName } from './names.js';
-import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
+import type { ProcessImpl } from './process.js';
+import { S_RUNNING, S_WAIT, S_ZOMBEE } from './process_state.js';
 import { Relations } from './relations.js';
 import { NodeNotices } from './node_notices.js';
 import { MetaTable } from './meta_table.js';
@@ -71,13 +72,6 @@ export function validateNodeName(name: string): Atom {
   const parts = name.split('@');
   if (parts.length !== 2 || parts[0] === '' || parts[1] === '')
     throw ErrIncorrect.with(`node name "${name}" must be name@host`);
-  if (utf8Length(name) > ATOM_MAX_BYTES) throw ErrAtomTooLong.with(name);
-  return name as Atom;
-}
-
-/** Validates a registered name. */
-export function validateName(name: unknown): Atom {
-  if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('name must be a non-empty string');
   if (utf8Length(name) > ATOM_MAX_BYTES) throw ErrAtomTooLong.with(name);
   return name as Atom;
 }

@@ -58,22 +58,8 @@ import {
   processSpawnMeta,
 } from './meta_table.js';
 import type { MetaBehavior, MetaInfo, MetaOptions } from '../gen/meta.js';
-import {
-  ProcessBase,
-  tracedProcesses,
-  MASK_IR,
-  MASK_IRT,
-  MASK_R,
-  S_DETACHED,
-  S_INIT,
-  S_RUNNING,
-  S_SLEEP,
-  S_TERMINATED,
-  S_WAIT,
-  S_ZOMBEE,
-} from './process_base.js';
-
-export { isGone, isThenable } from './process_base.js';
+import { ProcessBase, tracedProcesses } from './process_base.js';
+import { MASK_IR, MASK_IRT, MASK_R, S_INIT, S_SLEEP } from './process_state.js';
 
 const DEFAULT_COMPRESSION: Compression = { enable: false, type: 'gzip', level: 0, threshold: 1024 };
 
@@ -694,5 +680,4 @@ export class ProcessImpl
 }
 installCallVariants(ProcessImpl.prototype);
 
-export { S_INIT, S_SLEEP, S_RUNNING, S_WAIT, S_TERMINATED, S_ZOMBEE, S_DETACHED, MASK_R, MASK_IR, MASK_IRT };
 export { Q_URGENT } from './mailbox.js';

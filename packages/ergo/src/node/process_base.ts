@@ -9,7 +9,7 @@ import { ErrProcessTerminated, ErrNotAllowed, TerminateReasonKill } from '../gen
 import { LogLevel, MessageLogProcess, type Log } from '../gen/log.js';
 import type { Compression, ProcessFallback } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
-import { MessagePriority, ProcessState, processStateString } from '../gen/priority.js';
+import { MessagePriority, processStateString, type ProcessState } from '../gen/priority.js';
 import {
   MailboxKind,
   Stop,
@@ -27,41 +27,19 @@ import { Mailbox, QUEUE_NAMES } from './mailbox.js';
 import { NodeHandle } from './handle.js';
 import type { NodeImpl } from './node.js';
 import type { ProcessImpl } from './process.js';
+import {
+  isThenable,
+  MASK_GONE,
+  S_DETACHED,
+  S_GONE,
+  S_INIT,
+  S_RUNNING,
+  S_SLEEP,
+  S_TERMINATED,
+  S_WAIT,
+  S_ZOMBEE,
+} from './process_state.js';
 import type { Relation } from './targets.js';
-
-/** State masks (Ergo's isStateIR / isStateIRT / isRunning). WaitResponse counts as running. */
-const S_INIT = ProcessState.Init;
-const S_SLEEP = ProcessState.Sleep;
-const S_RUNNING = ProcessState.Running;
-const S_WAIT = ProcessState.WaitResponse;
-const S_TERMINATED = ProcessState.Terminated;
-const S_ZOMBEE = ProcessState.Zombee;
-/**
- * Engine-only state of a process terminated while its handler still ran (a zombee past the kill
- * grace, or a forced stop): outside every mask, so every operation of its late code fails.
- */
-const S_DETACHED = 64;
-/** Terminated, detached included. */
-const MASK_GONE = S_TERMINATED | S_DETACHED;
-
-/** True for a process that has ended (terminated or detached). */
-export function isGone(st: number): boolean {
-  return (st & MASK_GONE) !== 0;
-}
-const MASK_R = S_RUNNING | S_WAIT;
-const MASK_IR = S_INIT | MASK_R;
-const MASK_IRT = MASK_IR | S_TERMINATED;
-/** States that refuse new mail and requests. */
-const S_GONE = S_TERMINATED | S_ZOMBEE;
-
-/** True when `v` has a callable `then`. */
-export function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (
-    v !== null &&
-    (typeof v === 'object' || typeof v === 'function') &&
-    typeof (v as { then?: unknown }).then === 'function'
-  );
-}
 
 /**
  * The state of a process that most processes never use (env, aliases, events, timers, its log
@@ -628,5 +606,3 @@ export class ProcessBase extends Mailbox {
     }
   }
 }
-
-export { S_INIT, S_SLEEP, S_RUNNING, S_WAIT, S_TERMINATED, S_ZOMBEE, S_DETACHED, MASK_R, MASK_IR, MASK_IRT };

@@ -34,7 +34,8 @@ import { Alias } from '../gen/ref.js';
 import { CallWatch } from './call_monitor.js';
 import { Q_SYSTEM, Q_URGENT } from './mailbox.js';
 import type { NodeImpl } from './node.js';
-import { ProcessImpl, S_TERMINATED } from './process.js';
+import { ProcessImpl } from './process.js';
+import { S_TERMINATED } from './process_state.js';
 import { NodeTarget, RemoteConsumer, type ConsumerHost, type Target, type TargetHost } from './targets.js';
 
 /** Link/monitor operations of a node. */

@@ -37,15 +37,14 @@ import { rejected, watchDelivery } from '../gen/ignorable.js';
 import { Q_URGENT, refOfExtra } from './mailbox.js';
 import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
-import { isThenable, S_DETACHED, S_INIT, S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
+import type { ProcessImpl } from './process.js';
+import { isThenable, S_DETACHED, S_GONE, S_INIT, S_TERMINATED, S_ZOMBEE } from './process_state.js';
 import { RemoteRelations } from './remote_relations.js';
 import { KeyedHost, RemoteConsumer, type EventFanPlan, type TargetHost } from './targets.js';
 
 /** Finds the Connection to a remote node (installed by the network stack). */
 export type Connector = (node: Atom) => Connection;
 
-/** A process that is going away refuses new mail and requests (Ergo: terminated or zombee). */
-const S_GONE = S_TERMINATED | S_ZOMBEE;
 /**
  * States of a process that is not in the process table: still in init, or ended (terminated or
  * detached). Any other state means the table maps its PID to it (spawn adds it as it leaves init,

@@ -14,8 +14,10 @@ import { Stop, type ProcessBehavior, type ProcessFactory } from '../gen/process.
 import { PID } from '../gen/pid.js';
 import type { ProcessOptions } from '../gen/options.js';
 import { validateEnv, validateProcessOptions } from '../gen/validate.js';
-import { validateName, type NodeImpl } from './node.js';
-import { isGone, isThenable, ProcessImpl, S_INIT, S_SLEEP } from './process.js';
+import type { NodeImpl } from './node.js';
+import { validateName } from './names.js';
+import { ProcessImpl } from './process.js';
+import { isGone, isThenable, S_INIT, S_SLEEP } from './process_state.js';
 import { failedInit, terminateAfterInit } from './termination.js';
 
 /**

@@ -14,17 +14,8 @@ import { PID } from '../gen/pid.js';
 import { ProcessID } from '../gen/processid.js';
 import { panicChannel } from './diagnostics.js';
 import type { NodeImpl } from './node.js';
-import {
-  isGone,
-  isThenable,
-  S_DETACHED,
-  S_RUNNING,
-  S_SLEEP,
-  S_TERMINATED,
-  S_WAIT,
-  S_ZOMBEE,
-  type ProcessImpl,
-} from './process.js';
+import type { ProcessImpl } from './process.js';
+import { isGone, isThenable, S_DETACHED, S_RUNNING, S_SLEEP, S_TERMINATED, S_WAIT, S_ZOMBEE } from './process_state.js';
 import { unrefTimer } from '../lib/host.js';
 
 function callFailure(p: ProcessImpl, reason: Error): Error {
