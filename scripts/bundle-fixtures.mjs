@@ -3,10 +3,13 @@
 // ERGO_TEST_FIXTURE_BUNDLES; @ergo-ts/entities' test/fixture_ipc.ts `fixtureEntry` picks the
 // bundle up). Importing @ergo-ts/entities from dist/src is 161 ES modules: a forked entity_node
 // spent ~0.53 CPU-s before its node started, ~0.32 bundled (compile cache warm), and a test run
-// forks some 300-400 of them. Only the fixtures' own modules, the test kinds they load and the package's
-// dist/src are bundled (from what tsc has just built); every package import (ergo-ts, pg,
-// @ergo-ts/test-support) stays an import, so the core is still its one bundle. One copy of each
-// class in the forked process: nothing there imports dist/src beside the bundle. Class and function
+// forks some 300-400 of them. Only the fixtures' own modules, the test kinds they load, the package's
+// dist/src and the few helpers of @ergo-ts/test-support they use are bundled (from what tsc has just
+// built); every other package import (ergo-ts, pg) stays an import, so the core is still its one
+// bundle. @ergo-ts/test-support's modules are taken as free of side effects: the fixtures use a
+// handful of its helpers, and importing its index loaded every module of it (node:test among
+// them): a start 0.274 -> 0.254 and 0.289 -> 0.240 CPU-s (12 and 15 each, interleaved, load 9-11).
+// One copy of each class in the forked process: nothing there imports dist/src beside the bundle. Class and function
 // names are kept (esbuild's keepNames): a class renamed for a clash between two modules (`Answer2`)
 // still reports its own name in logs and errors. No source map: a stack trace names the bundle's
 // lines, each module under a comment naming its dist/ file. Written beside the fixtures (bare
@@ -17,7 +20,7 @@
 // Usage: node scripts/bundle-fixtures.mjs (prints the folder)
 
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -26,6 +29,34 @@ const testDir = join(root, 'packages', 'entities', 'dist', 'test');
 
 /** The forked entry points: the most started (8 sampled files forked entity_node 38 times, projection_node 6, faults_node 4). */
 export const FIXTURES = ['entity_node', 'projection_node', 'faults_node'];
+
+const supportDir = join(root, 'packages', 'test-support') + sep;
+
+/**
+ * Every bare import stays an import (as esbuild's `packages: 'external'`), except
+ * @ergo-ts/test-support: its modules are bundled, marked free of side effects, so only those whose
+ * exports a fixture uses are kept.
+ */
+const inlineTestSupport = {
+  name: 'inline-test-support',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData?.inner === true || args.path.startsWith('node:')) return undefined;
+      const bare = /^[^./]/.test(args.path);
+      const support = args.path.startsWith('@ergo-ts/test-support');
+      if (bare && !support) return { path: args.path, external: true };
+      if (!support && !args.importer.startsWith(supportDir)) return undefined;
+      const r = await b.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: { inner: true },
+      });
+      if (r.errors.length > 0) return { errors: r.errors };
+      return r.external ? { path: r.path, external: true } : { path: r.path, sideEffects: false };
+    });
+  },
+};
 
 /**
  * Bundles each fixture into `<entities>/dist/test/bundled/<name>.js` and
@@ -46,7 +77,7 @@ export async function bundleFixtures() {
         format: 'esm',
         platform: 'node',
         target: 'node22',
-        packages: 'external',
+        plugins: [inlineTestSupport],
         keepNames: true,
         logLevel: 'warning',
       });
