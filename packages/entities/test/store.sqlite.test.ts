@@ -13,7 +13,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { UnhandledWatch, eventually, within } from '@ergo-ts/test-support';
 
-import { SqliteStore } from '../src/index.js';
+import { PostgresStore, SqliteStore } from '../src/index.js';
 import { storeConformance } from './store_conformance.js';
 import { statesConformance } from './states_conformance.js';
 import { reminderConformance } from './reminder_conformance.js';
@@ -165,4 +165,16 @@ test('another process holding the write lock never blocks this process’s event
   assert.deepEqual(await store.load(id), { state: 3, version: 2 });
   assert.deepEqual(await store.inbox({ kind: 'lock', key: 'holder' }), [{ id: 'm1', message: null }]);
   await eventually(() => holder.exitCode !== null || !holder.connected, 'the holder done');
+});
+
+test('the pg driver is loaded by the first PostgresStore.open, not by the package or a SQLite store', async () => {
+  // `pg` is CommonJS: once loaded (an ES import included) its files are in require.cache.
+  const cache = createRequire(import.meta.url).cache;
+  const pgLoaded = (): boolean => Object.keys(cache).some((p) => /[\\/]node_modules[\\/]pg[\\/]/.test(p));
+  const store = SqliteStore.open(':memory:');
+  await store.close();
+  assert.equal(pgLoaded(), false, 'this process imported the package and used a SQLite store: no pg yet');
+  // Nothing listens on port 1: the open loads the driver, then its connection is refused.
+  await assert.rejects(PostgresStore.open('postgres://127.0.0.1:1/none'));
+  assert.equal(pgLoaded(), true, 'PostgresStore.open loaded the driver');
 });

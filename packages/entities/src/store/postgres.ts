@@ -68,7 +68,7 @@ import {
   type LoadRow,
 } from './postgres_activation_batch.js';
 import type { PostgresStoreOptions } from './postgres_options.js';
-import { NOW, createSchema, openPool, type PoolConnections } from './postgres_setup.js';
+import { NOW, createSchema, loadPgDriver, openPool, type PoolConnections } from './postgres_setup.js';
 import { checkCloseOptions, closeWithin, type StoreCloseOptions } from '../contract/store_close.js';
 import {
   ServerAnswers,
@@ -210,13 +210,13 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
    * reached; the pool is then ended. The returned Promise is safe to leave un-awaited.
    */
   static open(connectionString: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    let pool: pg.Pool, connections: PoolConnections, prefix: string, name: string, outcomeWindowMs: number;
-    try {
-      ({ pool, connections, prefix, name, outcomeWindowMs } = openPool(connectionString, options));
-    } catch (e) {
-      return rejected(e, undefined, 'PostgresStore.open');
-    }
     const ready = (async () => {
+      // The driver is loaded by the first PostgreSQL store only (a process on SQLite never loads it).
+      const { pool, connections, prefix, name, outcomeWindowMs } = openPool(
+        connectionString,
+        options,
+        await loadPgDriver(),
+      );
       try {
         const c = await pool.connect();
         // Checked out, the client is outside the pool's idle 'error' listener: without one of its
