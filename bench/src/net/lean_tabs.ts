@@ -14,7 +14,14 @@ import { Event, PID, type Atom } from 'ergo-ts';
 import { WebSocket } from 'ws';
 
 // The tab frame codec of @ergo-ts/tabs (not a public export: the wire is the package's own).
-import { CLOSE_TAB_BUSY, Ctl, decodeFrame, encodeFrame, Op } from '../../../packages/tabs/dist/src/frame.js';
+import {
+  CLOSE_TAB_BUSY,
+  Ctl,
+  decodeFrame,
+  encodeFrame,
+  LEAVE_FRAME,
+  Op,
+} from '../../../packages/tabs/dist/src/frame.js';
 
 /** A joined lean tab. */
 export interface LeanTab {
@@ -163,7 +170,11 @@ async function dialLean(url: string, localAddress?: string): Promise<LeanTab> {
     close: async () => {
       if (ws.readyState === WebSocket.CLOSED) return;
       const closed = new Promise<void>((r) => ws.once('close', () => r()));
-      ws.close(1000, 'left');
+      // As a tab leaves: a Leave frame to a gateway whose welcome takes it (the gateway closes the
+      // connection, no close handshake), else 1000 `left`; BENCH_TAB_LEAVE=close leaves as a tab
+      // of an older build does, for before/after pairs.
+      if (w[8] === true && process.env.BENCH_TAB_LEAVE !== 'close') ws.send(LEAVE_FRAME);
+      else ws.close(1000, 'left');
       await closed;
     },
   };

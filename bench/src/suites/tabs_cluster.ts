@@ -349,7 +349,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     });
     // The teardown storm: every tab leaves at once (each client process closes all its sockets
     // with 1000 'left' in one go), as at a deploy or the end of an event.
-    await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
+    const leaveFrom = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
     const warned = serverWarnings.length;
     const l0 = performance.now();
     await Promise.all([...clients, honest].map((c) => c.leave()));
@@ -359,7 +359,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     const stalled = serverWarnings.slice(warned).filter((w) => /stalled|declared down/.test(w)).length;
     row(report, 'ergo-ts', nClusterLeave(n, g), 'ms', [leaveMs], {
       better: 'lower',
-      note: `every client process closes all its tabs at once (1000 'left'); until each gateway has no session (checked every 250 ms); the server node declared ${stalled} gateway connections stalled meanwhile`,
+      note: `every client process closes all its tabs at once (a Leave frame each, or 1000 'left' with BENCH_TAB_LEAVE=close); until each gateway has no session (checked every 250 ms); the gateways' CPU meanwhile ${leaveUsage.map((u, i) => ((u.cpuUs - leaveFrom[i]!.cpuUs) / 1e6).toFixed(2)).join(', ')} s; the server node declared ${stalled} gateway connections stalled meanwhile`,
     });
     row(report, 'ergo-ts', nClusterLeaveLoop(n, g), 'ms', [Math.max(...leaveUsage.map((u) => u.loopMaxMs))], {
       better: 'lower',

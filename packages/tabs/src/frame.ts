@@ -114,7 +114,8 @@ export const Ctl = {
    * gateway → tab: [op, tab node, gateway node, resume secret, reconnect window ms, frame bytes,
    * incarnation, kept]: `frame bytes` > 0 is the tab's `maxFrameBytes`: its largest frame (the
    * tab refuses a bigger one itself) and its largest message of several frames; incarnation > 0 after a reload that keeps processes (the node takes its old
-   * creation, ids from incarnation × 2^32), `kept` the claimed PIDs the gateway accepted.
+   * creation, ids from incarnation × 2^32), `kept` the claimed PIDs the gateway accepted,
+   * `leave` true: the gateway takes {@link Ctl.Leave} (absent: a gateway of an older build).
    */
   Welcome: 21,
   /** gateway → tab: [op, WireError], then the socket closes */
@@ -128,6 +129,15 @@ export const Ctl = {
   Refusal: 23,
   /** tab → gateway: [op, pid, kept (boolean), registered name]: a process kept across a reload, or no more */
   Keep: 24,
+  /**
+   * tab → gateway: [op]: the tab leaves for good. A WebSocket message of its own ({@link LEAVE_FRAME})
+   * and the tab's last: the gateway ends the session after the frames the tab sent before it and
+   * closes the connection without a WebSocket close handshake (its close reply and the stream's
+   * shutdown cost a gateway several times the session's end), and the tab takes that close as its
+   * leave's end. Sent only to a gateway whose welcome said so; to any other the tab closes with
+   * 1000 `left`, which every gateway also reads as a leave.
+   */
+  Leave: 25,
 } as const;
 
 /** A decoded frame: its head checked, the rest read by whoever handles its op. */
@@ -153,6 +163,16 @@ export function encodeFrame(frame: readonly unknown[]): Uint8Array {
  */
 export function encodeFrameBrief(frame: readonly unknown[]): Uint8Array {
   return encodeBrief(frame);
+}
+
+/** The bytes of a Leave frame ({@link Ctl.Leave}): the same for every tab, sent as a message of its own. */
+export const LEAVE_FRAME: Uint8Array = encodeValue([Ctl.Leave]);
+
+/** True when `message` is a Leave frame alone (a length and a few bytes compared: it is looked for in every message). */
+export function isLeave(message: Uint8Array): boolean {
+  if (message.length !== LEAVE_FRAME.length) return false;
+  for (let i = 0; i < message.length; i++) if (message[i] !== LEAVE_FRAME[i]) return false;
+  return true;
 }
 
 /** Tab frames' index in an EventFanOut's `packets` (ENP's formats take 0 and 1). */
@@ -219,7 +239,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       throw ErrTabFrame.with(`op ${op}: source and destination must be node names`);
     return v as Frame;
   }
-  if (op >= Ctl.Hello && op <= Ctl.Keep) return v as Frame;
+  if (op >= Ctl.Hello && op <= Ctl.Leave) return v as Frame;
   throw ErrTabFrame.with(`unknown op ${op}`);
 }
 

@@ -56,6 +56,7 @@ import {
   errorToWire,
   frameHead,
   gatewayOfTab,
+  isLeave,
   Op,
   plainSend,
   RELAY_STOP,
@@ -237,21 +238,31 @@ class Gateway implements TabGateway, RelayHost {
       hello?.cancel();
       hello = null;
     };
+    // The tab sent its Leave (frame.ts: Ctl.Leave): the connection's end is its leave.
+    let left = false;
     ws.on('error', (e) => this.log.warning('tab socket %s: %s', session?.name ?? '(joining)', e.message));
     ws.on('close', (code: number, reason: Buffer) => {
       heard();
       request = null;
       const s = session;
       if (s === null) return;
-      // The tab's leave() (1000 'left'): gone for good, its watchers hear it now, not past the
-      // window. A session ends in the gateway's turns (slices.ts), after the frames the tab sent
-      // before: thousands leaving at once, or whose windows pass together, end a turn's worth at a time.
-      if (code === 1000 && reason.toString() === 'left' && s.socket === ws) this.#end(s, ws, 'it left');
+      // The tab's leave() (its Leave frame, or 1000 'left' from a tab of an older build): gone for
+      // good, its watchers hear it now, not past the window. A session ends in the gateway's turns
+      // (slices.ts), after the frames the tab sent before: thousands leaving at once, or whose
+      // windows pass together, end a turn's worth at a time.
+      if ((left || (code === 1000 && reason.toString() === 'left')) && s.socket === ws) this.#end(s, ws, 'it left');
       else s.detach(ws, this.#window, () => this.#end(s, null, 'its window passed'));
     });
     ws.on('message', (data: RawData) => {
       const bytes = toBytes(data);
-      if (session !== null) return this.#fromTabMessage(session, ws, bytes);
+      if (session !== null) {
+        if (!isLeave(bytes)) return this.#fromTabMessage(session, ws, bytes);
+        // Closed at once, no close handshake: the session ends in the close's turn, after the
+        // frames offered before (the `close` listener above). Anything after it is not read.
+        left = true;
+        ws.terminate();
+        return;
+      }
       if (request === null) return; // admission pending: a tab speaks after its welcome
       const greeting = request;
       request = null;
@@ -367,7 +378,9 @@ class Gateway implements TabGateway, RelayHost {
       return refuse(toError(e), toError(e).message);
     }
     const max = s.limits.maxFrameBytes;
-    ws.send(encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window, max, r.incarnation, r.kept]));
+    ws.send(
+      encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window, max, r.incarnation, r.kept, true]),
+    );
     for (const b of r.replay) ws.send(b);
     s.attach(ws, batches);
     return s;
@@ -375,8 +388,11 @@ class Gateway implements TabGateway, RelayHost {
 
   /** `batches`: the tab's hello said it reads messages of several frames. */
   #welcome(ws: WebSocket, s: TabSession, batches: boolean): void {
-    // The last field: the gateway takes batches of up to one frame's limit from the tab.
-    ws.send(encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window, s.limits.maxFrameBytes]));
+    // Field 5: the gateway takes batches of up to one frame's limit from the tab; 6 and 7 are a
+    // reload's; 8: it takes the tab's Leave frame.
+    ws.send(
+      encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window, s.limits.maxFrameBytes, 0, null, true]),
+    );
     s.attach(ws, batches);
   }
 

@@ -6,18 +6,19 @@
 // subscription is acknowledged, in order per tab, and the server node gets one subscription for
 // all of them (the gateway's hub), not one per tab. And when they all wait for the hub's monitor
 // (the server node's answer held up), their Acks go out in slices of the loop, not in one go.
-// The same tabs leaving at once (each socket closed with 1000 'left'): at most `inboundTurn`
+// The same tabs leaving at once (each socket closed with 1000 'left', as a tab of an older build leaves): at most `inboundTurn`
 // sessions end per turn, and the server node hears one unsubscribe for all. A tab that leaves with
 // frames still waiting for their turn has them handled first.
 
 import { strict as assert } from 'node:assert';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
-import { Actor, Event, PID, ProcessID, startNode, type Atom, type Ref } from 'ergo-ts';
+import { Actor, Event, PID, ProcessID, startNode, type Atom, type Node, type Ref } from 'ergo-ts';
 import { within } from '@ergo-ts/test-support';
 import { WebSocket } from 'ws';
 
+import type { TabGateway, TabGatewayOptions } from '../src/index.js';
 import { Ctl, decodeFrame, encodeFrame, Op, writeFrames, type Frame } from '../src/frame.js';
 import { COOKIE, gatewayNode, portOf, quiet, routeTo } from './helpers.js';
 
@@ -95,23 +96,40 @@ async function stormTab(url: string): Promise<StormTab> {
   return { name: String(w[1]), ws, acks };
 }
 
-test('600 tabs subscribing at once: at most inboundTurn handled per turn of the loop, every one acknowledged, one subscription at the server node', async (t) => {
-  const srv = await startNode(`stormsrv${process.pid}@localhost`, {
+let clusters = 0;
+
+/**
+ * A server node with the `news` event, a gateway node that reaches it (through the port `via`
+ * answers for the server's, when given: a proxy) with `options`, and {@link TABS} tabs joined to
+ * it; all of it ends after the test.
+ */
+async function newsCluster(
+  t: TestContext,
+  options: Partial<TabGatewayOptions> = {},
+  via?: (port: number) => Promise<number>,
+): Promise<{ srv: Node; g: Node; gw: TabGateway; tabs: StormTab[] }> {
+  const srv = await startNode(`stormsrv${process.pid}x${clusters++}@localhost`, {
     ...quiet(),
     network: { cookie: COOKIE, acceptors: [{ port: 0 }], registrar: null },
   });
   t.after(() => srv.stop());
   await srv.spawnRegister('news', News);
-  const { g, gw } = await gatewayNode(t, { inboundTurn: TURN, admit: () => ({ events: ['news'] }) });
-  g.network().addRoute(srv.name.replace(/[.$]/g, '\\$&'), routeTo(portOf(srv)), 1);
+  const port = via === undefined ? portOf(srv) : await via(portOf(srv));
+  const { g, gw } = await gatewayNode(t, { admit: () => ({ events: ['news'] }), ...options });
+  g.network().addRoute(srv.name.replace(/[.$]/g, '\\$&'), routeTo(port), 1);
   await g.network().getNode(srv.name);
-  const fromGateway = (): number => g.network().node(srv.name).info().messagesOut;
-  const before = fromGateway();
-
   const tabs = await stormTabs(gw.url);
   t.after(() => {
     for (const x of tabs) x.ws.terminate();
   });
+  return { srv, g, gw, tabs };
+}
+
+test('600 tabs subscribing at once: at most inboundTurn handled per turn of the loop, every one acknowledged, one subscription at the server node', async (t) => {
+  const { srv, g, gw, tabs } = await newsCluster(t, { inboundTurn: TURN });
+  const fromGateway = (): number => g.network().node(srv.name).info().messagesOut;
+  // The tabs' joins send the server node nothing: counted from here.
+  const before = fromGateway();
   const event = new Event('news' as Atom, srv.name);
   const handled = (): number => gw.tabs().reduce((a, x) => a + x.messagesIn, 0);
   const sampled = perTurn(handled, TABS);
@@ -168,21 +186,11 @@ class HoldProxy {
 }
 
 test("600 subscribes waiting for the hub's monitor: their Acks written at most 256 per turn of the loop, all of them, in order", async (t) => {
-  const srv = await startNode(`stormsrv${process.pid}b@localhost`, {
-    ...quiet(),
-    network: { cookie: COOKIE, acceptors: [{ port: 0 }], registrar: null },
-  });
-  t.after(() => srv.stop());
-  await srv.spawnRegister('news', News);
-  const proxy = new HoldProxy(portOf(srv));
-  const via = await proxy.listen();
-  t.after(() => proxy.close());
-  const { g, gw } = await gatewayNode(t, { admit: () => ({ events: ['news'] }) });
-  g.network().addRoute(srv.name.replace(/[.$]/g, '\\$&'), routeTo(via), 1);
-  await g.network().getNode(srv.name);
-  const tabs = await stormTabs(gw.url);
-  t.after(() => {
-    for (const x of tabs) x.ws.terminate();
+  let proxy!: HoldProxy;
+  const { srv, gw, tabs } = await newsCluster(t, {}, (port) => {
+    proxy = new HoldProxy(port);
+    t.after(() => proxy.close());
+    return proxy.listen();
   });
   const written = (): number => gw.tabs().reduce((a, x) => a + x.messagesOut, 0);
   const handled = (): number => gw.tabs().reduce((a, x) => a + x.messagesIn, 0);
@@ -211,19 +219,7 @@ function turnsUntil(check: () => boolean): Promise<void> {
 }
 
 test('600 subscribed tabs leaving at once: at most inboundTurn sessions end per turn of the loop, every one, and one unsubscribe to the server node', async (t) => {
-  const srv = await startNode(`stormsrv${process.pid}c@localhost`, {
-    ...quiet(),
-    network: { cookie: COOKIE, acceptors: [{ port: 0 }], registrar: null },
-  });
-  t.after(() => srv.stop());
-  await srv.spawnRegister('news', News);
-  const { g, gw } = await gatewayNode(t, { inboundTurn: TURN, admit: () => ({ events: ['news'] }) });
-  g.network().addRoute(srv.name.replace(/[.$]/g, '\\$&'), routeTo(portOf(srv)), 1);
-  await g.network().getNode(srv.name);
-  const tabs = await stormTabs(gw.url);
-  t.after(() => {
-    for (const x of tabs) x.ws.terminate();
-  });
+  const { srv, g, gw, tabs } = await newsCluster(t, { inboundTurn: TURN });
   subscribeAll(tabs, new Event('news' as Atom, srv.name));
   await within(Promise.all(tabs.map((x) => x.acks)), 'every subscribe acknowledged', 60_000);
   const subscribers = (): number | undefined => srv.eventList().find((e) => e.event.name === 'news')?.subscribers;

@@ -20,6 +20,7 @@ import {
   ErrTabQueueFull,
   ErrTabSessionEnded,
   errorFromWire,
+  LEAVE_FRAME,
   ownBytes,
   splitFrames,
   writeFrames,
@@ -92,6 +93,8 @@ export class GatewaySocket {
   /** The tab's largest frame, from the welcome (0: not said, an older gateway). */
   #frameMax = 0;
   #welcomed = false;
+  /** The gateway takes the Leave frame (its welcome said so). */
+  #takesLeave = false;
   #secret: string;
   // True until the first welcome: a resume secret given by the page asks for its old name afresh.
   #fresh: boolean;
@@ -171,14 +174,11 @@ export class GatewaySocket {
     // This socket's welcome: the close of one refused (or never welcomed) dials nothing again.
     let welcomed = false;
     // Field 4: this tab reads messages of several frames; field 5: the PIDs a reloaded page puts back.
-    ws.onopen = () =>
-      ws.send(
-        encodeFrame(
-          this.#fresh && this.claims !== undefined
-            ? [Ctl.Hello, this.token, this.#secret, true, true, this.claims]
-            : [Ctl.Hello, this.token, this.#secret, this.#fresh, true],
-        ),
-      );
+    ws.onopen = () => {
+      const hello: unknown[] = [Ctl.Hello, this.token, this.#secret, this.#fresh, true];
+      if (this.#fresh && this.claims !== undefined) hello.push(this.claims);
+      ws.send(encodeFrame(hello));
+    };
     const onData = (data: unknown): void => {
       let frames: Uint8Array[];
       try {
@@ -202,6 +202,7 @@ export class GatewaySocket {
             // The tab's maxFrameBytes. A gateway of an older build says nothing: one frame per message then.
             this.#frameMax = typeof f[5] === 'number' && f[5] > 0 ? f[5] : 0;
             this.#batchMax = Math.min(this.#frameMax, BATCH_MAX_BYTES);
+            this.#takesLeave = f[8] === true;
             this.#welcomed = welcomed = true;
             this.#sendHeld();
             onWelcome({
@@ -340,19 +341,28 @@ export class GatewaySocket {
    * (4002 `unload`), nothing dials again, and the gateway keeps the session for its window.
    */
   unload(): void {
-    this.#closing = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#ws?.close(4002, 'unload');
-    this.#ws = null;
+    this.#shut(false, 4002, 'unload');
   }
 
-  /** Leaves for good: no reconnect. */
+  /**
+   * Leaves for good: no reconnect. To a gateway that takes it, a Leave frame after what the task
+   * sent (frame.ts: Ctl.Leave): the gateway ends the session and closes the connection without a
+   * close handshake, and that close (1006 in a browser) is the leave's end, not a lost socket. To
+   * any other gateway, or while the socket is not up, a close with 1000 `left`.
+   */
   close(): void {
+    const leave = this.#takesLeave && this.connected;
     // What the task sent before leaving still goes (the socket writes it before its close).
     this.flush();
+    this.#shut(leave, 1000, 'left');
+  }
+
+  /** Nothing dials again; the socket gets the Leave frame (`leave`), or closes with `code`. */
+  #shut(leave: boolean, code: number, reason: string): void {
     this.#closing = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#ws?.close(1000, 'left');
+    if (leave) this.#ws!.send(LEAVE_FRAME);
+    else this.#ws?.close(code, reason);
     this.#ws = null;
   }
 }
