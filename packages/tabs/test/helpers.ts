@@ -1,8 +1,9 @@
 // Helpers of the tab tests: a gateway node with a network (port 0) and a tab gateway, log lines
 // a test can wait for, typed Board and TabView actors, and a server node in another OS process
-// (server_fixture.ts) driven over IPC.
+// (server_fixture.ts) driven over IPC, and a proxy that withholds a tab's upgrade request.
 
 import { fork } from 'node:child_process';
+import { connect as connectTcp, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 import {
@@ -294,4 +295,43 @@ export async function rawTab(url: string): Promise<{
     close: () => ws.close(),
     closed,
   };
+}
+
+/**
+ * A TCP proxy to `port` (a gateway's own server) that withholds the requests of its first
+ * `withheld` connections (a network that delays a tab's upgrade request): the gateway's
+ * `upgradeTimeout` passes and it refuses the upgrade with HTTP (408, or 503 when busy), which the
+ * client gets, and its close closes the client. Later connections pass as they are.
+ * `connections()` counts the connections it took.
+ */
+export async function withholdingProxy(
+  t: { after(fn: () => Promise<void>): void },
+  port: number,
+  withheld: number,
+): Promise<{ url: (path: string) => string; connections: () => number }> {
+  let n = 0;
+  const all = new Set<Socket>();
+  const server = createNetServer((inbound) => {
+    const hold = n++ < withheld;
+    const outbound = connectTcp(port, '127.0.0.1');
+    for (const x of [inbound, outbound]) {
+      all.add(x);
+      x.on('error', () => undefined);
+      x.on('close', () => {
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    // A withheld request is read and dropped: the gateway hears nothing from the client.
+    if (hold) inbound.on('data', () => undefined);
+    else inbound.pipe(outbound);
+    outbound.pipe(inbound);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(async () => {
+    for (const x of all) x.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  const at = (server.address() as AddressInfo).port;
+  return { url: (path) => `ws://127.0.0.1:${at}${path}`, connections: () => n };
 }

@@ -45,11 +45,12 @@ const events: unknown[] = [];
 let wake: (() => void) | null = null;
 
 /** Joins the gateway at `url` as a light tab; answers its node name and its mailbox's PID as text. */
-export async function join(url: string, token: string): Promise<{ name: string; pid: string }> {
+export async function join(url: string, token: string, joinTimeout?: number): Promise<{ name: string; pid: string }> {
   try {
     tab = await joinLight<typeof TabView>({
       url,
       token,
+      joinTimeout,
       receive: {
         message: (_from, m) => {
           shown.push(m);

@@ -23,7 +23,7 @@ import type { PID } from 'ergo-ts';
 import { eventually, testChromium, within } from '@ergo-ts/test-support';
 
 import type * as PageModule from './light_page.js';
-import { BoardActor, gatewayNode, NewsActor, watcherOn } from './helpers.js';
+import { BoardActor, gatewayNode, NewsActor, watcherOn, withholdingProxy } from './helpers.js';
 import { Board, TabView } from './protocols.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -236,5 +236,24 @@ test('a Chromium page reloads: the light tab keeps its session and its kept mail
     [w.seen.exits.map((e) => e.code), w.seen.downs.map((d) => d.code)],
     [['TERMINATE_SHUTDOWN'], ['TERMINATE_SHUTDOWN']],
   );
+  assert.deepEqual(errors, []);
+});
+
+test('a page whose upgrades the gateway refuses with HTTP (its socket closed before it opened) dials again by itself and joins; past joinTimeout, ERR_TAB_BUSY', async (t) => {
+  if (skipWithout(t)) return;
+  const { call, errors } = await setup(t);
+  // A gateway on its own server: its upgradeTimeout answers a connection that sent no request 408.
+  const refusing = await gatewayNode(t, { upgradeTimeout: 100 });
+  const port = Number(new URL(refusing.gw.url).port);
+  const NO_REQUEST = /tab socket \(.*\): no request within 100 ms/;
+  const never = await withholdingProxy(t, port, Infinity);
+  await assert.rejects(call('join', never.url('/tabs'), 'good', 0), /ERR_TAB_BUSY/);
+  assert.equal(never.connections(), 1, 'joinTimeout 0: one try');
+  const twice = await withholdingProxy(t, port, 2);
+  const joined = await within(call('join', twice.url('/tabs'), 'good'), 'the join', 30_000);
+  assert.match(joined.name, /^tab-[0-9a-z]{14}-gw/);
+  assert.equal(twice.connections(), 3, 'two upgrades refused, the third joined');
+  assert.equal(refusing.lines.count(NO_REQUEST), 3);
+  assert.equal(refusing.gw.tabs().length, 1);
   assert.deepEqual(errors, []);
 });

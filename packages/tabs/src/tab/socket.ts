@@ -3,14 +3,14 @@
 // holds frames while the socket is down, and, when the socket drops, dials again (with backoff)
 // within the reconnect window the gateway announced, resuming with the session's secret. Past the
 // window, or when the gateway refuses the resume, the session has ended. A gateway too busy to
-// take the tab at its join (ERR_TAB_BUSY: its hello came late, or `admit` said busy) is dialled
+// take the tab at its join (ERR_TAB_BUSY: its hello came late, `admit` said busy, or its upgrade
+// was refused with HTTP, which a browser sees as a socket closed before it opened) is dialled
 // again with jittered backoff until the join's deadline: a join storm spreads itself out.
 
 import {
   BATCH_MAX_BYTES,
   BATCH_MAX_FRAMES,
   CLOSE_QUEUE_FULL,
-  CLOSE_TAB_BUSY,
   Ctl,
   decodeFrame,
   encodeFrame,
@@ -227,13 +227,11 @@ export class GatewaySocket {
       if (this.#ws === ws) this.#ws = null;
       if (!settled) {
         settled = true;
-        const code = (ev as { code?: unknown } | null)?.code;
-        // Refused as busy: 1013, or 4008 from a gateway of an older build (a hello it found late).
-        onFail(
-          code === CLOSE_TAB_BUSY || code === 4008
-            ? ErrTabBusy.with(`close ${String(code)}`)
-            : ErrTabFrame.with(`the socket to ${this.url} closed before the welcome`),
-        );
+        // Closed before its welcome with no refusal (the gateway refuses with a Refused frame):
+        // not taken now. A busy gateway's 1013 (4008 from an older build: a hello it found late),
+        // or an upgrade refused with HTTP 503 or 408, which a browser sees only as a socket
+        // closed before it opened (1006); or a gateway restarting. Retryable as busy.
+        onFail(ErrTabBusy.with(`close ${String((ev as { code?: unknown } | null)?.code)} before the welcome`));
         return;
       }
       if (!welcomed || this.#closing || this.#ended) return;
