@@ -32,7 +32,9 @@
 //
 // Each call is also on two intrusive lists, its owner's (the waiting process) and its holder's
 // (the local target holding the request): ending a process fails its calls by walking its own
-// lists, never the whole table (4,000 callers × 100 calls used to scan 400,000 entries each).
+// lists, never the whole table (4,000 callers × 100 calls used to scan 400,000 entries each). A
+// remote call's holder is its node's list: a node down (a browser tab ending, to its gateway)
+// fails the calls waiting on it by walking that list, not every call pending.
 
 import type { Atom } from '../gen/atom.js';
 import { ErgoError, ErrTimeout } from '../gen/errors.js';
@@ -52,7 +54,7 @@ export interface CallOwner {
   readonly log: Log;
 }
 
-/** Who holds a call's request: the local target process. */
+/** Who holds a call's request: the local target process (for a remote call, its node's list). */
 export interface CallHolder {
   /**
    * Head of the calls whose requests it holds (kept by the registry); null when it holds none
@@ -160,6 +162,17 @@ class Epoch {
   ) {}
 }
 
+/**
+ * The pending calls waiting on one remote node, newest first: a remote call's holder (no local
+ * process holds its request), so it is on this list by the holder's links and no field more.
+ * Kept while the node is known (calls in a row to a peer touch no Map), dropped when it goes down
+ * (failNode).
+ */
+class NodeCalls implements CallHolder {
+  heldCalls: PendingCall | null = null;
+  constructor(readonly node: Atom) {}
+}
+
 class TimeoutList {
   head: PendingCall | null = null;
   tail: PendingCall | null = null;
@@ -189,6 +202,10 @@ export class CallRegistry {
   /** The pending calls by ref.id[0] (lib/chained_table.ts). */
   private readonly table = new ChainedTable<PendingCall>();
   private readonly lists = new Map<number, TimeoutList>();
+  /** The calls waiting on each remote node that has had one since it was last down. */
+  private readonly byNode = new Map<Atom, NodeCalls>();
+  /** The node list used last (calls in a row go to one peer: this skips the Map lookup). */
+  private lastNode: NodeCalls | null = null;
   /** The list used last (most calls use one timeout: this skips the Map lookup). */
   private lastList: TimeoutList | null = null;
   /** The epoch later calls of this turn join (open: its `at` is Infinity). */
@@ -286,6 +303,7 @@ export class CallRegistry {
     target: unknown,
     node: Atom | null,
   ): PendingCall {
+    if (node !== null && holder === null) holder = this.nodeCalls(node);
     const c = new PendingCall(ref, caller, owner, holder, target, node);
     this.table.add(c);
     c.live = true;
@@ -327,6 +345,15 @@ export class CallRegistry {
       this.timerRefd = true;
     }
     return c;
+  }
+
+  /** The list of the calls waiting on remote node `node` (made at its first call). */
+  private nodeCalls(node: Atom): NodeCalls {
+    let l = this.lastNode;
+    if (l !== null && l.node === node) return l;
+    l = this.byNode.get(node) ?? null;
+    if (l === null) this.byNode.set(node, (l = new NodeCalls(node)));
+    return (this.lastNode = l);
   }
 
   /** The pending call for `ref`, if any (checks the full ref, not only id[0]). */
@@ -401,7 +428,8 @@ export class CallRegistry {
   /** Moves a forwarded request's call to its new holder. */
   transfer(c: PendingCall, to: CallHolder): void {
     const h = c.holder;
-    if (!c.live || h === null || h === to) return;
+    // A remote call's holder is its node's list: a request that came back here is not its holder.
+    if (!c.live || h === null || h === to || c.node !== null) return;
     unlinkHeld(h, c);
     c.holder = to;
     linkHeld(to, c);
@@ -474,9 +502,33 @@ export class CallRegistry {
     if (next !== Infinity) this.arm(next);
   }
 
-  /** Fails every call that waits for a reply from `node` (its connection is gone). */
+  /**
+   * Fails every call that waits for a reply from `node` (its connection is gone), oldest first:
+   * the node's own list, not the table.
+   */
   failNode(node: Atom, err: Error): void {
-    this.failWhere((c) => (c.node === node ? err : undefined));
+    const l = this.byNode.get(node);
+    if (l === undefined) return;
+    // The node's list goes with it: a tab that ended is never called again.
+    this.byNode.delete(node);
+    if (this.lastNode === l) this.lastNode = null;
+    const hit: PendingCall[] = [];
+    for (let c = l.heldCalls; c !== null; c = c.heldNext) hit.push(c);
+    // The list is newest first; the keys say the age (as failWhere sorts them).
+    if (hit.length > 1) hit.sort((x, y) => x.key - y.key);
+    for (const c of hit) this.settle(c, false, err);
+  }
+
+  /** Calls waiting for a reply from `node` (diagnostics and tests). */
+  pendingOn(node: Atom): number {
+    let n = 0;
+    for (let c = this.byNode.get(node)?.heldCalls ?? null; c !== null; c = c.heldNext) n++;
+    return n;
+  }
+
+  /** Remote nodes kept in the index: called since they were last down (diagnostics and tests). */
+  get nodesIndexed(): number {
+    return this.byNode.size;
   }
 
   /** Rejects everything (node stopping). */
