@@ -147,6 +147,21 @@ export async function joinRefused(url: string, token: string): Promise<string> {
   }
 }
 
+/**
+ * Joins with `joinTimeout` (its redials of a gateway that refuses the upgrade) and leaves at
+ * once: the tab's name, or the code the join rejected with.
+ */
+export async function joinAndLeave(url: string, token: string, joinTimeout?: number): Promise<string> {
+  try {
+    const t = await joinGateway({ url, token, joinTimeout });
+    const name = t.name;
+    await t.leave();
+    return name;
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+}
+
 /** The first view ends (the user closed its panel): reason `normal`. */
 export function closeView(): void {
   tab!.node.sendExit(views[0]!, new Error('closed by the user'));

@@ -23,7 +23,7 @@ import { ErrNoConnection, type PID } from 'ergo-ts';
 import type * as PageModule from './tab_page.js';
 import type { Joined, JoinedKeeping } from './tab_page.js';
 import { testChromium, within } from '@ergo-ts/test-support';
-import { BoardActor, gatewayNode, watcherOn } from './helpers.js';
+import { BoardActor, gatewayNode, watcherOn, withholdingProxy } from './helpers.js';
 import { Board, TabView } from './protocols.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -338,5 +338,28 @@ test('a network cut past the window: noconnection on the server, the session end
   );
   await page.locator('#status.ended').waitFor();
   await s.shot('tab-cut');
+  assert.deepEqual(s.errors, []);
+});
+
+test('a Chromium tab whose upgrades the gateway refuses with HTTP dials again by itself and joins; past joinTimeout, ERR_TAB_BUSY', async (t) => {
+  const s = await setup(t, 30_000);
+  if (s === undefined) return;
+  await s.open();
+  // A gateway on its own server: its upgradeTimeout answers a connection that sent no request 408.
+  const refusing = await gatewayNode(t, { upgradeTimeout: 100 });
+  const port = Number(new URL(refusing.gw.url).port);
+  const join = (url: string, joinTimeout?: number): Promise<string> =>
+    s.page.evaluate(([u, j]) => (globalThis as unknown as { page: PageApi }).page.joinAndLeave(u!, 'good', j), [
+      url,
+      joinTimeout,
+    ] as const);
+  const never = await withholdingProxy(t, port, Infinity);
+  assert.equal(await join(never.url('/tabs'), 0), 'ERR_TAB_BUSY');
+  assert.equal(never.connections(), 1, 'joinTimeout 0: one try');
+  const once = await withholdingProxy(t, port, 1);
+  assert.match(await within(join(once.url('/tabs')), 'the join', 30_000), /^tab-[0-9a-z]{14}-/);
+  assert.equal(once.connections(), 2, 'one upgrade refused, the second joined');
+  await refusing.lines.waitFor(/tab .* ended: it left/, 'the tab left by its Leave frame');
+  assert.equal(refusing.gw.tabs().length, 0);
   assert.deepEqual(s.errors, []);
 });
