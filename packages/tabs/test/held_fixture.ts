@@ -8,7 +8,9 @@ import { PID, ProcessID, startNode, type Atom } from 'ergo-ts';
 import { createTabGateway } from '../src/index.js';
 import { Ctl, decodeFrame, encodeFrame, Op, splitFrames, writeFrames, type Frame } from '../src/frame.js';
 
-const BATCHES = 40;
+// Enough batches that a held frame keeping its batch (BATCHES × BIG alive) stands far above what
+// a gateway keeps alive anyway whatever it holds (1.4–3.2 MB seen: read buffers, the socket's last chunks).
+const BATCHES = 100;
 const BIG = 200_000;
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -74,7 +76,7 @@ for (let i = 0; i < BATCHES; i++) {
 await a.frames(1 + BATCHES);
 const after = await settledGc();
 const held = gw.tabs().find((t) => t.node === b.name)!.queuedBytes;
-process.send!({ grew: after - before, held, big: BATCHES * BIG });
+process.send!({ grew: after - before, held, big: BATCHES * BIG, batches: BATCHES });
 a.ws.close();
 await gw.stop();
 await node.stop();
