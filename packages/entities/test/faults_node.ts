@@ -79,7 +79,8 @@ if (process.env.FN_NAME !== undefined) {
   const port = Number(env('FN_PORT'));
   const V = { name: '', release: '' };
   const node = await startNode(env('FN_NAME'), {
-    log: { level: 'error' },
+    // FN_LOG_LEVEL (passed through from the harness' environment): e.g. warning, to see lease losses.
+    log: { level: (process.env.FN_LOG_LEVEL as 'warning' | undefined) ?? 'error' },
     network: {
       cookie: 'entities-faults',
       acceptors: [{ host: env('FN_ADDRESS'), port }],

@@ -28,6 +28,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import {
   closeSync,
+  cpSync,
   fstatSync,
   mkdirSync,
   mkdtempSync,
@@ -167,6 +168,8 @@ export interface WfFaultOptions {
    * controller, /sys/fs/cgroup/cpu) allowed this share of one CPU (0.05: 5 ms in every 100 ms).
    */
   starveQuota?: number;
+  /** A directory the nodes' event logs (one JSON line per runtime event) and the sink are copied to at the end. */
+  keepLogs?: string;
 }
 
 /**
@@ -1154,6 +1157,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       n.resume();
       await n.stop();
     }
+    if (o.keepLogs !== undefined) cpSync(dir, o.keepLogs, { recursive: true });
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -53,6 +53,8 @@ export interface WfFaultReport {
   overload?: WfOverloadSeen;
   /** Each `starve` fault: its member, how long, and the leases and activations it cost. */
   starvation?: WfStarveSeen[];
+  /** Activations per workflow instance, re-activations per 1,000 and why activations ended. */
+  activations: WfChurn;
   /** Deploys' member stops (stop command → process exit): how long, and how many were killed at 25 s. */
   deployStops?: { samples: number; p50: number; p99: number; max: number; killed: number };
   /** `backoff` faults: backoffs seen before the hand-off, and how each handed off. */
@@ -212,6 +214,7 @@ export function wfFaultReport(t: WfRunTally): WfFaultReport {
     sleeps: { checked: result.sleepLateness.length, latenessMs: stats(result.sleepLateness) },
     resumeLatencyMs: { samples: lat.length, ...stats(lat) },
     violations: result.violations,
+    activations: activationChurn(events),
     ...(scheduled === undefined
       ? {}
       : {
@@ -231,4 +234,106 @@ export function deployStopsSeen(d: {
   readonly killed: number;
 }): NonNullable<WfFaultReport['deployStops']> {
   return { samples: d.ms.length, ...stats([...d.ms]), killed: d.killed };
+}
+
+// Activation churn (issue 89: a starved or overloaded member loses no lease it could have kept,
+// so a body is not activated again and again): from the logged events, how many times each
+// workflow instance was activated and why each activation ended.
+
+/** One logged runtime event as the churn reads it (faults.ts LoggedEvent). */
+export interface ChurnEvent {
+  readonly event: string;
+  readonly kind: string;
+  readonly key: string;
+  readonly source: string;
+  readonly token?: number;
+  readonly reason?: string;
+  readonly at?: number;
+}
+
+/** What {@link activationChurn} reports. */
+export interface WfChurn {
+  /** Workflow instances activated at least once. */
+  instances: number;
+  /** Activations of all of them. */
+  activations: number;
+  /** Activations per instance. */
+  perInstance: { p50: number; p99: number; max: number };
+  /** Activations beyond each instance's first, per 1,000 instances. */
+  reactivationsPer1000: number;
+  /**
+   * How the activations ended, by cause: `idle` (passivated idle), `hand-off`, `stopped: <reason>`,
+   * `process ended` (its process stopped or was killed with it active: a later incarnation or
+   * none logs the next), `still active` (the run's end).
+   */
+  ends: Record<string, number>;
+  /** The instances activated most (at most 5): each activation as `<at> <source> token <t> → <end>`. */
+  top: Record<string, string[]>;
+}
+
+/** The cause an activation's ending event names. */
+function endOf(e: ChurnEvent): string {
+  if (e.event === 'passivated') return e.reason === 'hand-off' ? 'hand-off' : 'idle';
+  // The reason's detail after its first clause (keys, tokens, ms) varies per event: the cause is its head.
+  const head = (e.reason ?? '?').split(/[:(]/)[0]!.trim();
+  return `${e.event}: ${head}`;
+}
+
+/** The churn of the workflow kinds (`wf…`) among `events`. */
+export function activationChurn(events: readonly ChurnEvent[]): WfChurn {
+  // Per instance, its events in order of time (each node's own are in order in its file).
+  const byInstance = new Map<string, ChurnEvent[]>();
+  for (const e of events) {
+    if (!e.kind.startsWith('wf')) continue;
+    const k = `${e.kind}/${e.key}`;
+    const list = byInstance.get(k);
+    if (list === undefined) byInstance.set(k, [e]);
+    else list.push(e);
+  }
+  const counts: number[] = [];
+  const ends: Record<string, number> = {};
+  const lines = new Map<string, string[]>();
+  let activations = 0;
+  for (const [k, list] of byInstance) {
+    list.sort((a, b) => (a.at ?? 0) - (b.at ?? 0));
+    const mine: string[] = [];
+    list.forEach((e, i) => {
+      if (e.event !== 'activated') return;
+      // Its end: the next passivated/stopped of the same source and token, unless another of
+      // the same source activates first (then its process ended without one logged).
+      let end = 'still active';
+      for (const n of list.slice(i + 1)) {
+        if (n.source !== e.source) continue;
+        if (n.event === 'activated') {
+          end = 'process ended';
+          break;
+        }
+        if ((n.event === 'passivated' || n.event === 'stopped') && n.token === e.token) {
+          end = endOf(n);
+          break;
+        }
+      }
+      // Killed or stopped with it active: a later incarnation's activation follows, or none.
+      if (end === 'still active' && list.some((n) => n.event === 'activated' && (n.at ?? 0) > (e.at ?? 0)))
+        end = 'process ended';
+      ends[end] = (ends[end] ?? 0) + 1;
+      mine.push(`${e.at ?? '?'} ${e.source} token ${e.token ?? '?'} → ${end}`);
+    });
+    if (mine.length === 0) continue;
+    activations += mine.length;
+    counts.push(mine.length);
+    lines.set(k, mine);
+  }
+  const s = [...counts].sort((a, b) => a - b);
+  const at = (p: number): number => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+  const top: Record<string, string[]> = {};
+  for (const [k, l] of [...lines].sort((a, b) => b[1].length - a[1].length).slice(0, 5)) top[k] = l;
+  return {
+    instances: counts.length,
+    activations,
+    perInstance: { p50: at(50), p99: at(99), max: s[s.length - 1] ?? 0 },
+    reactivationsPer1000: counts.length === 0 ? 0 : Math.round(((activations - counts.length) / counts.length) * 1000),
+    ends,
+    top,
+  };
 }

@@ -26,6 +26,7 @@
 //     [--starve-ms ms (how long a `starve` fault holds its member's core; 8000)]
 //     [--starve-hogs n (busy loops pinned beside it; 3)]
 //     [--starve-quota share (instead: a cgroup v1 CPU quota of this share of one CPU, e.g. 0.05)]
+//     [--logs dir (the nodes' event logs and the sink are copied there at the end)]
 // Prints each round, then the report (rounds, operations, faults, violations, figures) as JSON;
 // exits 1 on any violation, 2 when the hosts (or PostgreSQL) are missing.
 
@@ -107,6 +108,7 @@ const report = await runWorkflowFaults({
   ...(starveHogs === undefined ? {} : { starveHogs: Number(starveHogs) }),
   ...(starveQuota === undefined ? {} : { starveQuota: Number(starveQuota) }),
   ...(first === undefined ? {} : { first }),
+  ...(arg('logs') === undefined ? {} : { keepLogs: arg('logs') }),
   ...(minutes === undefined ? {} : { until: t0 + Number(minutes) * 60_000 }),
   progress: (l) => console.log(`${stamp()} [${store}] ${l}`),
 });
