@@ -2,7 +2,8 @@
 // node and the store stop in that order; a killed process whose handler never returns does not
 // hold the node's stop over its kill grace (the node's share runs out: stopForce ends it); a
 // PostgreSQL store's close with a bound cuts the connections a query cut off from its server holds
-// (store_close.ts); every option is checked (ERR_ENTITY_INCORRECT). The same in separate OS
+// (store_close.ts); every option is checked (ERR_ENTITY_INCORRECT); a held loop shortens the
+// phases on a signal and on a direct call alike (loop_lag.ts). The same in separate OS
 // processes under load, on SIGTERM: entities.stop_bounded.test.ts.
 
 import { strict as assert } from 'node:assert';
@@ -60,7 +61,9 @@ test('stopMember stops the runtime (its entities handed off), then the node, the
       ['store', 'done'],
     ],
   );
-  assert.equal(report.deadlineMs, 7000);
+  // The runtime keeps the loop's lag sampler: the phases end three turns of its lag early.
+  assert.ok(report.lagMs !== undefined, 'the lag measured');
+  assert.equal(report.deadlineMs, Math.max(1, 7000 - 3 * report.lagMs));
   assert.ok(
     report.phases.every((p, i) => i === 0 || p.at >= report.phases[i - 1]!.at),
     'the phases in order',
@@ -181,6 +184,39 @@ test('stopMemberOnSignals: the signal stops the member and ends the process with
   assert.ok(report?.lagMs !== undefined && report.lagMs >= 200, `lag ${report?.lagMs}`);
   assert.equal(report.deadlineMs, Math.max(1, 7000 - 3 * report.lagMs));
   assert.equal(nd.isAlive(), false);
+});
+
+test('stopMember called directly: a held loop shortens the phases as on a signal (the runtime measures the lag)', async (t) => {
+  const nd = await node(t);
+  const store = new MemoryStore();
+  const kind = counterKind(0);
+  const entities = await startEntities(nd, { store, kinds: [kind] });
+  await entities.send(entity(kind, 'c1'), { add: 1 });
+  // The loop held 300 ms (a CPU-bound handler, a starved host) just before the call.
+  const until = performance.now() + 300;
+  while (performance.now() < until) {
+    // busy
+  }
+  const report = await stopMember({ node: nd, entities, store });
+  assert.deepEqual(
+    report.phases.map((p) => [p.phase, p.outcome]),
+    [
+      ['entities', 'done'],
+      ['node', 'done'],
+      ['store', 'done'],
+    ],
+  );
+  // That turn (less the sampling tick) counts as the loop's lag, as stopMemberOnSignals measures it.
+  assert.ok(report.lagMs !== undefined && report.lagMs >= 200, `lag ${report.lagMs}`);
+  assert.equal(report.deadlineMs, Math.max(1, 7000 - 3 * report.lagMs));
+  assert.equal(nd.isAlive(), false);
+});
+
+test('stopMember with no runtime in the process and no signal handler: nothing measured the lag, the deadline is whole', async (t) => {
+  const nd = await node(t);
+  const report = await stopMember({ node: nd }, { deadlineMs: 5000 });
+  assert.equal(report.lagMs, undefined);
+  assert.equal(report.deadlineMs, 5000);
 });
 
 const missing = postgresMissing();

@@ -19,6 +19,7 @@ import type { Node } from 'ergo-ts';
 import { errorCode } from '../contract/codes.js';
 import { hasLiveness, type LivenessClaim, type LivenessStore } from '../contract/liveness.js';
 import type { EntityStore } from '../contract/store.js';
+import { holdLoopLag, type LoopLagHold } from './loop_lag.js';
 
 /** How often the away watch ticks, in ms. */
 const AWAY_TICK_MS = 100;
@@ -49,6 +50,8 @@ export class MemberLiveness {
   /** Claims failed since the last one taken. */
   #failures = 0;
   #lastTick = 0;
+  /** The process's loop-lag sampler, held while this member runs (a direct stopMember reads it). */
+  #lag: LoopLagHold | undefined;
   #awayCount = 0;
   #longestAwayMs = 0;
   /** Holders the store said are gone (while this node still declares them dead: `gone`). */
@@ -79,6 +82,7 @@ export class MemberLiveness {
   /** Takes the claim and starts the away watch (the runtime's start, before any lease). */
   async start(): Promise<void> {
     this.#lastTick = performance.now();
+    this.#lag ??= holdLoopLag();
     this.#timer = setInterval(() => this.#tick(), AWAY_TICK_MS);
     this.#timer.unref();
     await this.#take();
@@ -156,6 +160,8 @@ export class MemberLiveness {
   async stop(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#lag?.release();
+    this.#lag = undefined;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
     this.#retry = undefined;
     const claim = this.#claim;

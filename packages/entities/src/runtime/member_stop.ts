@@ -19,6 +19,7 @@ import { ErrEntityIncorrect } from '../contract/errors.js';
 import { describeThrown, quoted } from '../contract/thrown.js';
 import type { EntityStore } from '../contract/store.js';
 import type { StoreCloseOptions } from '../contract/store_close.js';
+import { holdLoopLag, loopLagMs } from './loop_lag.js';
 import type { EntitiesStopOptions } from './options.js';
 
 /** The defaults of {@link stopMember}. */
@@ -84,9 +85,11 @@ export interface MemberStopReport {
   /** When the stop ended, in ms after `since`. */
   readonly ms: number;
   /**
-   * {@link stopMemberOnSignals}: the longest turn of the event loop seen in the seconds before the
-   * signal, in ms; the phases' deadline was shortened by three of them (`deadlineMs` is what was
-   * left), so that the turns a starved loop takes to fire the phases' timers still end in time.
+   * The longest turn of the event loop seen in the seconds before the stop was asked (the signal,
+   * or the call of {@link stopMember}), in ms; the phases' deadline was shortened by three of them
+   * (`deadlineMs` is what was left), so that the turns a starved loop takes to fire the phases'
+   * timers still end in time. Absent when nothing measured it: no entities runtime ran in this
+   * process and no {@link stopMemberOnSignals} was set up (they keep the loop's sampler).
    */
   readonly lagMs?: number;
 }
@@ -97,7 +100,9 @@ export interface MemberStopReport {
  * comment); what is still open at a phase's end is cut, so the stop resolves by the deadline —
  * give or take how late the host runs timers. Never rejects for a part that fails or hangs (the
  * report says so); rejects with ERR_ENTITY_INCORRECT for bad options. It does not end the process:
- * {@link stopMemberOnSignals} does.
+ * {@link stopMemberOnSignals} does. Like it, it ends the phases three turns of the event loop's
+ * recent lag early (`lagMs` in the report), measured by the sampler every entities runtime in
+ * this process keeps.
  *
  * @example
  * process.once('SIGTERM', () => {
@@ -112,7 +117,12 @@ export function stopMember(parts: MemberStopParts, options: MemberStopOptions = 
   } catch (e) {
     return rejected(e, undefined, 'stopMember');
   }
-  return runStop(parts, checked.deadlineMs, checked.since, []);
+  // The loop's lag as the signal path measures it (loop_lag.ts: the runtime holds the sampler):
+  // a starved loop's late turns come out of the phases' time, not past the deadline.
+  const lagMs = loopLagMs();
+  if (lagMs === undefined) return runStop(parts, checked.deadlineMs, checked.since, []);
+  const phasesMs = Math.max(1, checked.deadlineMs - LAG_TURNS * lagMs);
+  return runStop(parts, phasesMs, checked.since, []).then((r) => ({ ...r, lagMs }));
 }
 
 /** The phases of {@link stopMember}, each pushed to `phases` as it ends. Never rejects. */
@@ -170,51 +180,8 @@ export interface MemberStopSignalOptions {
 
 /** How long after the deadline the backstop ends the process, should a phase's timer run later still. */
 const BACKSTOP_MS = 500;
-/** How often the loop's turns are sampled while waiting for a signal, in ms. */
-const LAG_TICK_MS = 100;
-/** How long a turn seen counts as the loop's lag, in ms. */
-const LAG_WINDOW_MS = 5000;
 /** Turns of the loop the phases after a cut need (each a timer or an I/O callback): kept out of the deadline. */
 const LAG_TURNS = 3;
-
-/**
- * The longest turn of the event loop lately (`lag()`), from the gaps between the ticks of an
- * unref'd timer: a loop starved of CPU (a busy host) or held by work (CPU-bound handlers) fires
- * every timer that much late, so a stop's phases must end that much earlier.
- */
-class LoopLag {
-  #last = performance.now();
-  #max = 0;
-  #prevMax = 0;
-  #windowStart = this.#last;
-  readonly #timer = setInterval(() => this.#tick(), LAG_TICK_MS);
-
-  constructor() {
-    this.#timer.unref();
-  }
-
-  #tick(): void {
-    const now = performance.now();
-    const gap = now - this.#last - LAG_TICK_MS;
-    this.#last = now;
-    if (now - this.#windowStart > LAG_WINDOW_MS) {
-      this.#prevMax = this.#max;
-      this.#max = 0;
-      this.#windowStart = now;
-    }
-    if (gap > this.#max) this.#max = gap;
-  }
-
-  /** The longest gap lately, the one under way included (the turn that delayed the signal), in ms. */
-  lag(): number {
-    const current = performance.now() - this.#last - LAG_TICK_MS;
-    return Math.max(0, Math.round(Math.max(this.#max, this.#prevMax, current)));
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
-}
 
 /**
  * Ends the process on SIGTERM (and SIGINT) within one deadline: takes the time when the signal is
@@ -243,7 +210,8 @@ export function stopMemberOnSignals(parts: MemberStopParts, options: MemberStopS
   if (options.exit !== undefined && typeof options.exit !== 'function')
     throw ErrEntityIncorrect.with('exit must be a function');
   const exit = options.exit ?? ((code: number) => process.exit(code));
-  const loop = new LoopLag();
+  // Held from now on: the signal's handler reads the lag of the turns before it.
+  const loop = holdLoopLag();
   let stopping = false;
   const onSignal = (): void => {
     if (stopping) return exit(1);
@@ -251,7 +219,7 @@ export function stopMemberOnSignals(parts: MemberStopParts, options: MemberStopS
     const since = performance.now();
     // The turns a starved loop takes come out of the phases' time, not past the deadline.
     const lagMs = loop.lag();
-    loop.stop();
+    loop.release();
     const phasesMs = Math.max(1, deadlineMs - LAG_TURNS * lagMs);
     let done = false;
     const finish = (report: MemberStopReport): void => {
@@ -273,7 +241,7 @@ export function stopMemberOnSignals(parts: MemberStopParts, options: MemberStopS
   };
   for (const s of signals) process.on(s, onSignal);
   return () => {
-    loop.stop();
+    loop.release();
     for (const s of signals) process.off(s, onSignal);
   };
 }
