@@ -1029,6 +1029,9 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         eventually(settled, 'every instance completed', { timeoutMs: o.settleMs ?? 120_000, intervalMs: 500 }),
       )
       .catch(() => undefined);
+    // The checks below ask every instance for its outcome (activating each): not the run's churn.
+    const checksFrom = Date.now();
+    progress(`settled; the checks begin (activations from now on are theirs: ${checksFrom})`);
     const records = await dumpAll();
     const all: WfInstance[] = instances.map((i) => ({
       wf: i.wf,
@@ -1139,6 +1142,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       result,
       deliveries,
       events,
+      checksFrom,
       kills,
       scheduled,
     });

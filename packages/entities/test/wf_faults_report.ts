@@ -53,7 +53,10 @@ export interface WfFaultReport {
   overload?: WfOverloadSeen;
   /** Each `starve` fault: its member, how long, and the leases and activations it cost. */
   starvation?: WfStarveSeen[];
-  /** Activations per workflow instance, re-activations per 1,000 and why activations ended. */
+  /**
+   * Activations per workflow instance, re-activations per 1,000 and why activations ended, until
+   * the checks began (they ask every instance for its outcome, activating each).
+   */
   activations: WfChurn;
   /** Deploys' member stops (stop command → process exit): how long, and how many were killed at 25 s. */
   deployStops?: { samples: number; p50: number; p99: number; max: number; killed: number };
@@ -90,6 +93,8 @@ export interface WfRunTally extends Pick<
   result: WfCheck;
   deliveries: readonly Delivery[];
   events: readonly LoggedEvent[];
+  /** When the rounds and the settling were over and the checks began (activations after it are the checks'). */
+  checksFrom: number;
   /** The kill -9s of members measured for the resume latency. */
   kills: readonly KillMark[];
   scheduled: ScheduleCheck | undefined;
@@ -168,6 +173,7 @@ export function wfFaultReport(t: WfRunTally): WfFaultReport {
     result,
     deliveries,
     events,
+    checksFrom,
     kills,
     scheduled,
   } = t;
@@ -214,7 +220,9 @@ export function wfFaultReport(t: WfRunTally): WfFaultReport {
     sleeps: { checked: result.sleepLateness.length, latenessMs: stats(result.sleepLateness) },
     resumeLatencyMs: { samples: lat.length, ...stats(lat) },
     violations: result.violations,
-    activations: activationChurn(events),
+    activations: activationChurn(
+      (events as readonly ChurnEvent[]).filter((e) => e.at === undefined || e.at < checksFrom),
+    ),
     ...(scheduled === undefined
       ? {}
       : {
@@ -271,12 +279,14 @@ export interface WfChurn {
   top: Record<string, string[]>;
 }
 
-/** The cause an activation's ending event names. */
+/** The cause an activation's ending event names (numbers and keys left out, so causes add up). */
 function endOf(e: ChurnEvent): string {
   if (e.event === 'passivated') return e.reason === 'hand-off' ? 'hand-off' : 'idle';
-  // The reason's detail after its first clause (keys, tokens, ms) varies per event: the cause is its head.
-  const head = (e.reason ?? '?').split(/[:(]/)[0]!.trim();
-  return `${e.event}: ${head}`;
+  const why = (e.reason ?? '?')
+    .replace(/^shutdown: /, '')
+    .replace(/wf\w+\/[^:,;) ]+/g, 'K')
+    .replace(/\d+/g, 'N');
+  return `${e.event}: ${why.slice(0, 80)}`;
 }
 
 /** The churn of the workflow kinds (`wf…`) among `events`. */

@@ -156,22 +156,43 @@ export class Leases {
 
   /**
    * Resolves true once the lease (kind, key) writes under is confirmed fresh under `token`
-   * ({@link fresh}): at once when it is, else after a renewal of every lease held (one at a time,
-   * shared by the activations that ask meanwhile). False when the renewal did not confirm it (lost,
-   * taken again under another token, or the store failed): the caller runs no side effect; a lost
-   * lease's activations are being ended.
+   * ({@link fresh}): at once when it is, else after renewals of every lease held (one at a time,
+   * shared by the activations that ask meanwhile). A renewal the store accepted whose answer came
+   * too late to vouch for the margin (a starved loop), or one that failed (a busy or unreachable
+   * store), is not taken as the lease lost: renewals go on while they keep being accepted, and
+   * after a failure while the lease is still this activation's by the last renewal the store
+   * accepted (its send time plus the ttl). Ending the activation there cost the lease it could
+   * have kept and a re-activation elsewhere (issue 89). False once it is lost (the store said so,
+   * a write under it was refused), held here under a newer token, `wanted()` says no more (the
+   * activation ended, the runtime stops), or no renewal was accepted within the lease's time: the
+   * caller runs no side effect; a lost lease's activations are being ended.
    */
-  async confirm(kind: string, key: string, token: number): Promise<boolean> {
-    if (this.fresh(kind, key, token)) return true;
-    for (let round = 0; round < 2; round++) {
+  async confirm(kind: string, key: string, token: number, wanted: () => boolean = () => true): Promise<boolean> {
+    const k = leaseKey(this.leaseId(kind, key));
+    for (let round = 0; ; round++) {
+      if (this.fresh(kind, key, token)) return true;
       // Held here under a newer token: no renewal can vouch for this one again.
-      if (this.#superseded(kind, key, token)) return false;
-      // A renewal already under way may have been sent before the moment that made us ask: one more.
+      if (this.#superseded(kind, key, token) || !wanted()) return false;
+      const before = this.#confirmed.get(k);
+      // Past the first two rounds (a renewal already under way may have been sent before the
+      // moment that made us ask: one more), only while the lease is still this activation's.
+      if (round >= 2 && !this.#mayHold(before, token)) return false;
       this.#confirming ??= this.renew().finally(() => (this.#confirming = undefined));
       await this.#confirming.catch(() => undefined);
-      if (this.fresh(kind, key, token)) return true;
+      const after = this.#confirmed.get(k);
+      // No newer acceptance (failed, or still under way elsewhere): pause before asking again, so
+      // a store that fails at once is not asked in a tight loop.
+      if (round >= 1 && !this.fresh(kind, key, token) && (after === undefined || after === before))
+        await pause(Math.max(1, Math.floor(this.#ttlMs / 40)));
     }
-    return false;
+  }
+
+  /**
+   * Whether the lease confirmed as `c` may still be this activation's (`token`): the store's expiry
+   * is at least the accepted renewal's send time plus the ttl, so until then nobody else can hold it.
+   */
+  #mayHold(c: { readonly token: number; readonly at: number } | undefined, token: number): boolean {
+    return c !== undefined && c.token === token && performance.now() < c.at + this.#ttlMs;
   }
 
   /**
@@ -438,6 +459,11 @@ export class Leases {
       (err: unknown) => this.#node.log.warning('entities: renewing shard leases failed: %s', String(err)),
     );
   }
+}
+
+/** Resolves after `ms` (an unref'd timer: a pause never keeps the process alive). */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** A lease id as one map key. */

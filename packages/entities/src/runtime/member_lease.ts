@@ -91,11 +91,16 @@ export class MemberLease {
 }
 
 /**
- * Whether `node`'s member lease has ended by the store's row (read now): false when the row is
- * absent (a runtime that keeps none) or still current. Compared with this node's clock: a clock far
- * ahead of the store's sees leases end early, which costs a needless move, never a double write.
+ * Whether `node`'s member lease has ended by the store's row (read now), at least `graceMs` ago:
+ * false when the row is absent (a runtime that keeps none) or still current, or ended more
+ * recently. The grace (the runtime passes its lease's margin, a fifth of the ttl) keeps a loaded
+ * member whose renewal comes a little late from being counted as leaving: its peers then moved its
+ * shards, took its leases as they lapsed and moved them back once it renewed — a hand-off
+ * ping-pong, each move a re-activation of its instances (the fault checker at 3× overload, issue
+ * 89). Compared with this node's clock: a clock far ahead of the store's sees leases end early,
+ * which costs a needless move, never a double write.
  */
-export async function memberLeaseEnded(store: EntityStore, node: string): Promise<boolean> {
+export async function memberLeaseEnded(store: EntityStore, node: string, graceMs = 0): Promise<boolean> {
   const lease = await store.lease({ kind: MEMBER_LEASE_KIND, key: node });
-  return lease !== undefined && ownerNode(lease.owner) === node && lease.expiresAt < Date.now();
+  return lease !== undefined && ownerNode(lease.owner) === node && lease.expiresAt + graceMs < Date.now();
 }

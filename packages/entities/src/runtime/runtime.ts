@@ -663,11 +663,9 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
    * when it may be lost: the activation runs no side effect then.
    */
   async confirmLease(kind: string, key: string, token: number): Promise<boolean> {
-    if (this.#stopped) return false;
-    if (!(await this.#leases.confirm(kind, key, token))) return false;
     // Not registered yet (its init runs) or still this activation: the lease is what decides.
-    const t = this.#activations.tokenOf(kind, key);
-    return t === undefined || t === token;
+    const mine = (): boolean => !this.#stopped && [undefined, token].includes(this.#activations.tokenOf(kind, key));
+    return mine() && (await this.#leases.confirm(kind, key, token, mine)) && mine();
   }
 
   /** @internal HostRuntime: whether that lease is fresh now, asking nothing (see {@link confirmLease}). */

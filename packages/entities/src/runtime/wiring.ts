@@ -124,7 +124,9 @@ export function wireParts(
     },
     stopped: () => hooks.stopped(),
   });
-  const ended = (member: string): Promise<boolean> => memberLeaseEnded(rt.measuredStore, member);
+  // A member lease counts as ended a margin after its end: a loaded member's renewal a little late is not a leave.
+  const grace = Math.round(rt.leaseTtlMs * LEASE_MARGIN);
+  const ended = (member: string): Promise<boolean> => memberLeaseEnded(rt.measuredStore, member, grace);
   const membership = new Membership(node, s.name, options, {
     changed: () => {
       hooks.membersChanged();
