@@ -60,8 +60,11 @@ async function running(r: Rig): Promise<boolean> {
   );
 }
 
-/** What the store's renewals do next, in order: answer late (the loop held after), fail busy, or answer. */
-type Renewal = 'late' | 'busy' | 'ok';
+/**
+ * What the store's renewals do next, in order: answer late (the loop held past the margin after),
+ * stalled (held past the whole ttl), fail busy, or answer.
+ */
+type Renewal = 'late' | 'stalled' | 'busy' | 'ok';
 
 interface Rig {
   readonly store: SqliteStore;
@@ -97,6 +100,8 @@ async function rig(t: { after(fn: () => Promise<void> | void): void }, ttlMs: nu
         const lost = await target.renew(...args);
         // Answered, then the loop held until past the margin since it was sent: handled too late to vouch.
         if (how === 'late') holdLoop(sent + ttlMs * (1 - LEASE_MARGIN) + 20 - performance.now());
+        // Answered, then the loop held past the whole ttl since it was sent.
+        if (how === 'stalled') holdLoop(sent + ttlMs + 50 - performance.now());
         return lost;
       };
     },
@@ -144,6 +149,21 @@ test('renewals answered late (the loop held past the margin) keep the lease: con
   // The same lease, kept: same token, same owner; the activation's process was sent no exit.
   const now = await row(r);
   assert.deepEqual([now?.token, now?.owner], [before!.token, before!.owner]);
+  assert.equal(await running(r), true);
+});
+
+test('renewals accepted but answered after the whole ttl (the loop stood still longer) keep the lease too', async (t) => {
+  const ttlMs = 600;
+  const r = await rig(t, ttlMs);
+  const token = (await row(r))!.token;
+  holdLoop(ttlMs * (1 - LEASE_MARGIN) + 50);
+  // Each answer handled a whole ttl after it was sent: the store accepted every one (nobody took
+  // the lease), so the member goes on renewing instead of ending the activation (it did, under
+  // load 50-58 with 1 s leases: one instance ended 4 times under one shard token on one member).
+  r.plan = ['stalled', 'stalled', 'stalled'];
+  assert.equal(await r.leases.confirm('wf', 'k1', token), true);
+  assert.deepEqual(r.seen, ['stalled', 'stalled', 'stalled', 'ok']);
+  assert.equal((await row(r))?.token, token);
   assert.equal(await running(r), true);
 });
 

@@ -169,20 +169,24 @@ export class Leases {
    */
   async confirm(kind: string, key: string, token: number, wanted: () => boolean = () => true): Promise<boolean> {
     const k = leaseKey(this.leaseId(kind, key));
+    let accepted = false;
     for (let round = 0; ; round++) {
       if (this.fresh(kind, key, token)) return true;
       // Held here under a newer token: no renewal can vouch for this one again.
       if (this.#superseded(kind, key, token) || !wanted()) return false;
       const before = this.#confirmed.get(k);
       // Past the first two rounds (a renewal already under way may have been sent before the
-      // moment that made us ask: one more), only while the lease is still this activation's.
-      if (round >= 2 && !this.#mayHold(before, token)) return false;
+      // moment that made us ask: one more), only while the last round's renewal was accepted
+      // under this token (the lease is still ours, however late its answer came: the loop
+      // stood still longer than the ttl) or the lease can still be this activation's.
+      if (round >= 2 && !accepted && !this.#mayHold(before, token)) return false;
       this.#confirming ??= this.renew().finally(() => (this.#confirming = undefined));
       await this.#confirming.catch(() => undefined);
       const after = this.#confirmed.get(k);
+      accepted = after !== undefined && after !== before && after.token === token;
       // No newer acceptance (failed, or still under way elsewhere): pause before asking again, so
       // a store that fails at once is not asked in a tight loop.
-      if (round >= 1 && !this.fresh(kind, key, token) && (after === undefined || after === before))
+      if (round >= 1 && !this.fresh(kind, key, token) && !accepted)
         await pause(Math.max(1, Math.floor(this.#ttlMs / 40)));
     }
   }
