@@ -381,13 +381,17 @@ export async function faultCluster(o: {
   };
 }
 
-/** Resolves once every node sees every member (a minute at most each). */
-export async function everySeesEvery(nodes: readonly FaultNode[]): Promise<void> {
+/**
+ * Resolves once every node sees every member (`timeoutMs`, a minute by default, at most each). The
+ * workflow checker on a host loaded past its cores gives it longer: members whose loops stand still
+ * for seconds take minutes to agree, and a run cut there proves nothing about its promises.
+ */
+export async function everySeesEvery(nodes: readonly FaultNode[], timeoutMs = 60_000): Promise<void> {
   for (const n of nodes)
     await eventually(
       async () => ((await n.cmd('members')) as string[]).length === nodes.length,
       `${n.name} sees every member`,
-      { timeoutMs: 60_000 },
+      { timeoutMs },
     );
 }
 

@@ -414,7 +414,8 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     ops.givenUp++;
     return uncertain ? 'unknown' : 'refused';
   };
-  const allSee = (): Promise<void> => everySeesEvery(nodes);
+  // Five minutes on an overloaded host (the watchdog names a wait that runs long).
+  const allSee = (): Promise<void> => everySeesEvery(nodes, 300_000);
   // The sink's lines, read on from where the last look stopped: under the overload mode it grows
   // to megabytes, and a fault polls it every few ms. A line cut by a kill -9 joins the next
   // written and fails to parse, as it did when the whole file was read each time.
