@@ -52,6 +52,7 @@ import { WebSocketServer } from 'ws';
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
+import { armAll } from '../lib/armed.js';
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
 import type { Reply, Request } from '../net/tab_clients.js';
 import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
@@ -638,14 +639,7 @@ async function broadcastRows(
   const cpus: number[] = [];
   const clientCpus: number[] = [];
   for (let seq = 1; seq <= warmup + rounds * BROADCASTS_PER_ROUND; seq++) {
-    await Promise.all(clients.map((c) => c.ask({ op: 'arm', seq }, 'armed')));
-    let left = clients.length;
-    const all = new Promise<void>((resolve) => {
-      for (const c of clients)
-        c.onReply = (r) => {
-          if (r.op === 'got' && r.seq === seq && --left === 0) resolve();
-        };
-    });
+    const { heard: all } = await armAll(clients, seq);
     const t1 = performance.now();
     const cpu1 = process.cpuUsage();
     const clientCpu1 = clientsCpu(clients);

@@ -28,7 +28,9 @@ import { fileURLToPath } from 'node:url';
 
 import { Actor, startNode, type PID, type Ref } from 'ergo-ts';
 
+import { armAll } from '../lib/armed.js';
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
+import { FLOOR_TCP, FLOOR_WS, floorRows } from '../lib/tabs_floor.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import type { Reply } from '../net/tab_clients.js';
 import type { GatewayReply } from '../net/tabs_gateway_node.js';
@@ -41,7 +43,7 @@ const GATEWAY = join(here, '..', 'net', 'tabs_gateway_node.js');
 /** Tabs per gateway node at most (its process's open files: 20,000 here, a socket each). */
 export const GATEWAY_TABS = 16_000;
 /** Lean tabs per client process. */
-const LEAN_PER_PROCESS = 10_000;
+export const LEAN_PER_PROCESS = 10_000;
 const BROADCASTS_PER_ROUND = 4;
 /**
  * A publish that has not reached every tab by then never will (a tab's subscription ended, its
@@ -87,6 +89,8 @@ export const nClusterLeaveLoop = (n: number, g: number): string =>
 
 export const scenarios: ScenarioSpec[] = [
   { id: 'gateways', peers: ['ergo-ts'], timeout: 3000, nodeFlags: ['--max-old-space-size=4096'] },
+  // The floor (lib/tabs_floor.ts): the same broadcast with no framework, in the same row.
+  { id: 'floor', peers: [FLOOR_TCP, FLOOR_WS], timeout: 1200 },
 ];
 
 class Publisher extends Actor {
@@ -281,14 +285,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
       const rtts: number[] = [];
       for (let b = 0; b < BROADCASTS_PER_ROUND; b++) {
         seq++;
-        await Promise.all(clients.map((c) => c.ask({ op: 'arm', seq }, 'armed')));
-        let left = clients.length;
-        const all = new Promise<void>((resolve) => {
-          for (const c of clients)
-            c.onReply = (r) => {
-              if (r.op === 'got' && r.seq === seq && --left === 0) resolve();
-            };
-        });
+        const { heard: all } = await armAll(clients, seq);
         const u0 = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
         await honest.ask({ op: 'calls', gapMs: 0 }, 'calling');
         const from = wall();
@@ -372,7 +369,24 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
   }
 }
 
-/** The suite: its one scenario (ergo-ts only). */
+/** The suite: the gateways (ergo-ts), then the floor beside them (raw TCP, plain ws). */
 export async function tabsClusterSuite(report: Report, ctx?: SuiteContext): Promise<void> {
-  await gateways(report, tabsFromEnv(2000), ctx?.rounds ?? 5, ctx?.warmup ?? 2);
+  const n = tabsFromEnv(2000);
+  const rounds = ctx?.rounds ?? 5;
+  const warmup = ctx?.warmup ?? 2;
+  if (ctx?.scenario === undefined || ctx.scenario === 'gateways') await gateways(report, n, rounds, warmup);
+  if (ctx?.scenario !== undefined && ctx.scenario !== 'floor') return;
+  const g = Math.max(2, Math.ceil(n / GATEWAY_TABS));
+  for (const peer of ctx?.scenario === undefined ? [FLOOR_TCP, FLOOR_WS] : [ctx.peer]) {
+    const mode = peer === FLOOR_TCP ? 'tcp' : 'ws';
+    await floorRows(
+      (samples, note) => row(report, peer, nClusterBroadcast(n, g), 'ms', samples, { better: 'lower', note }),
+      mode,
+      n,
+      g,
+      LEAN_PER_PROCESS,
+      rounds,
+      warmup,
+    );
+  }
 }

@@ -23,6 +23,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
+import { armAll } from '../lib/armed.js';
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
 import type { Reply } from '../net/tab_clients.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
@@ -128,14 +129,7 @@ async function broadcastCalls(report: Report, peer: string, n: number, rounds: n
         // loaded host the calling tab's process may not run at all meanwhile (no sample, not a figure).
         for (let attempt = 0; attempt < MAX_BROADCAST_ATTEMPTS && during.length === 0; attempt++) {
           seq++;
-          await Promise.all(clients.map((c) => c.ask({ op: 'arm', seq }, 'armed')));
-          let left = clients.length;
-          const all = new Promise<void>((resolve) => {
-            for (const c of clients)
-              c.onReply = (r) => {
-                if (r.op === 'got' && r.seq === seq && --left === 0) resolve();
-              };
-          });
+          const { heard: all } = await armAll(clients, seq);
           await honest.ask({ op: 'calls', gapMs: 0 }, 'calling');
           const from = wall();
           const t1 = performance.now();
