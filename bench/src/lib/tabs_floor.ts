@@ -125,6 +125,7 @@ export async function floorRows(
     await Promise.all(clients.map((c) => c.ask(null, 'joined')));
     const times: number[] = [];
     const loops: number[] = [];
+    const cpus: number[] = [];
     let seq = 0;
     for (let round = 0; round < warmup + rounds; round++)
       for (let b = 0; b < BROADCASTS_PER_ROUND; b++) {
@@ -136,10 +137,11 @@ export async function floorRows(
         );
         await all;
         const ms = performance.now() - t0;
-        const loop = Math.max(...(await sent).map((s) => s.ms));
+        const done = await sent;
         if (round < warmup) continue;
         times.push(ms);
-        loops.push(loop);
+        loops.push(Math.max(...done.map((s) => s.ms)));
+        cpus.push(done.reduce((a, s) => a + s.cpuUs, 0) / n);
       }
     const how =
       mode === 'tcp'
@@ -147,7 +149,7 @@ export async function floorRows(
         : `plain ws: each server process calls ws.send (${size} bytes, an Event frame's size) per socket in one loop, each client's ws parses the message`;
     report(
       times,
-      `the floor, no framework: ${n} sockets over ${g} server processes, ${clients.length} client processes, all on this machine; ${how}; from the bench's IPC to every server process until every client process read it on all its sockets; the server processes' write loop took ${loops.map((x) => x.toFixed(0)).join(', ')} ms (the slowest of them, per publish)`,
+      `the floor, no framework: ${n} sockets over ${g} server processes, ${clients.length} client processes, all on this machine; ${how}; from the bench's IPC to every server process until every client process read it on all its sockets; the server processes' write loop took ${loops.map((x) => x.toFixed(0)).join(', ')} ms (the slowest of them, per publish), their CPU per socket ${cpus.map((x) => x.toFixed(1)).join(', ')} µs (summed ÷ the sockets)`,
     );
   } finally {
     await Promise.all([...clients, ...servers].map((p) => p.stop()));

@@ -12,7 +12,7 @@
 //
 //   fork(floor_fanout_node.js, ['server', mode, sockets it will hold])
 //     → { op: 'ready', port } then { op: 'go', seq, size } → writes publish `seq` (`size` payload
-//       bytes) to every socket → { op: 'sent', ms } (its write loop's time)
+//       bytes) to every socket → { op: 'sent', ms, cpuUs } (its write loop's wall and CPU time)
 //   fork(floor_fanout_node.js, ['client', mode, port, count, payload size])
 //     → { op: 'joined' } once all `count` are connected; { op: 'arm', seq } →
 //     { op: 'armed' }, then unasked { op: 'got', seq } once each socket has read publish `seq`
@@ -28,7 +28,7 @@ import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
 /** What a floor process answers over IPC. */
 export type FloorReply =
   | { op: 'ready'; port: number }
-  | { op: 'sent'; ms: number }
+  | { op: 'sent'; ms: number; cpuUs: number }
   | { op: 'joined' }
   | { op: 'armed' }
   | { op: 'got'; seq: number }
@@ -101,6 +101,7 @@ async function server(mode: string, count: number): Promise<void> {
   });
   const write = (q: Extract<FloorRequest, { op: 'go' }>): void => {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     if (mode === 'tcp') {
       const frame = wsFrame(q.seq, q.size);
       for (const s of raw) s.write(frame);
@@ -108,7 +109,8 @@ async function server(mode: string, count: number): Promise<void> {
       const payload = wsFrame(q.seq, q.size).subarray(q.size > 125 ? 4 : 2);
       for (const s of wss) s.send(payload);
     }
-    send({ op: 'sent', ms: performance.now() - t0 });
+    const c = process.cpuUsage(c0);
+    send({ op: 'sent', ms: performance.now() - t0, cpuUs: c.user + c.system });
   };
   send({ op: 'ready', port });
 }
