@@ -76,7 +76,11 @@ const node = await startNode(`bench_tabs_gw${index}_${process.pid}@localhost`, {
   },
 });
 await node.spawnRegister('echo', Echo);
+// BENCH_FANOUT_SLICE_MS: the gateway's fanOutSliceMs (a number, or `Infinity`), for before/after
+// pairs of the broadcast's time-bounded slices; the default otherwise.
+const sliceMs = process.env['BENCH_FANOUT_SLICE_MS'];
 const gw = await createTabGateway(node, {
+  ...(sliceMs === undefined ? {} : { fanOutSliceMs: Number(sliceMs) }),
   // Out of the way of the measurement (the limits are the flood's to measure).
   admit: () => ({
     names: { echo: true },

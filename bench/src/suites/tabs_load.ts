@@ -102,7 +102,9 @@ const kindOf = (peer: string): 'light' | '' => (peer === 'ergo-ts' ? 'light' : '
 async function broadcastCalls(report: Report, peer: string, n: number, rounds: number, warmup: number): Promise<void> {
   ensureMoreOpenFiles(n + 100);
   const server: Server =
-    peer === ONE_SLICE ? await startServer('ergo-ts', false, { fanOutSlice: 1e9 }) : await startServer(peer, false);
+    peer === ONE_SLICE
+      ? await startServer('ergo-ts', false, { fanOutSlice: 1e9, fanOutSliceMs: Infinity })
+      : await startServer(peer, false);
   const procs = Math.ceil(n / TABS_PER_PROCESS);
   const share = (i: number): number => Math.floor(n / procs) + (i < n % procs ? 1 : 0);
   const client = peer === ONE_SLICE ? 'ergo-ts' : peer;

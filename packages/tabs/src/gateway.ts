@@ -35,6 +35,7 @@ import {
 } from './event_hub.js';
 import {
   DEFAULT_FAN_OUT_SLICE,
+  DEFAULT_FAN_OUT_SLICE_MS,
   DEFAULT_INBOUND_SLICE,
   DEFAULT_INBOUND_TURN,
   FanOutQueue,
@@ -139,6 +140,9 @@ class Gateway implements TabGateway, RelayHost {
     this.#refusals = new RefusalLog(node.log, refusalLog);
     const slice = given(options.fanOutSlice, DEFAULT_FAN_OUT_SLICE);
     if (!Number.isSafeInteger(slice) || slice < 1) throw ErrIncorrect.with(`tab gateway fanOutSlice: ${slice}`);
+    const sliceMs = given(options.fanOutSliceMs, DEFAULT_FAN_OUT_SLICE_MS);
+    if (typeof sliceMs !== 'number' || !(sliceMs > 0))
+      throw ErrIncorrect.with(`tab gateway fanOutSliceMs: ${String(sliceMs)}`);
     const inbound = given(options.inboundSlice, DEFAULT_INBOUND_SLICE);
     if (!Number.isSafeInteger(inbound) || inbound < 1) throw ErrIncorrect.with(`tab gateway inboundSlice: ${inbound}`);
     const turn = given(options.inboundTurn, DEFAULT_INBOUND_TURN);
@@ -147,7 +151,7 @@ class Gateway implements TabGateway, RelayHost {
     this.#hooks = {
       linkClosed: (s, reason) => this.#core?.routeNodeDown(s.name, reason),
       answersOverflowed: (s) => this.#expire(s, 'its queue is full, answers too', CLOSE_QUEUE_FULL),
-      fanOut: new FanOutQueue(slice),
+      fanOut: new FanOutQueue(slice, sliceMs),
     };
     if (typeof options.admit !== 'function') throw ErrIncorrect.with('tab gateway: admit must be a function');
     this.#enp = options.enp === undefined ? null : EnpBridge.enp(node, options.enp);

@@ -66,6 +66,13 @@ export interface TabGatewayOptions {
    */
   fanOutSlice?: number;
   /**
+   * Wall time a turn of the event loop writes one broadcast's frames for (ms, default 1; > 0,
+   * `Infinity` for no bound): a slice ends at `fanOutSlice` frames or after this, whichever comes
+   * first, so on a host with more busy processes than cores a slice ends within the few ms the
+   * OS runs the gateway at a time, and a tab's call is read in them (slices.ts).
+   */
+  fanOutSliceMs?: number;
+  /**
    * Frames of one tab handled per turn of the event loop (default 64): the tab's messages past
    * them wait, its socket paused, for later turns, so a flooding tab cannot hold the loop while
    * other tabs' calls wait to be read (slices.ts).

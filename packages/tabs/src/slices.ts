@@ -16,6 +16,13 @@
 // broadcast, so the frames are written in slices: up to `slice` frames go at once in a turn of the
 // loop, the rest wait, each in its own tab's session, and leave `slice` sessions per turn.
 //
+// A slice also ends once `sliceMs` of wall time has passed in it (the clock read every
+// CLOCK_EVERY frames), whatever its count (issue 93): 256 frames are ~5 ms of a gateway's CPU on
+// loopback (the kernel does the reader's TCP work in the writer's call), and on a host with more
+// busy processes than cores the OS runs each a few ms in turn, so a slice of 256 spanned several
+// of the gateway's OS slices (tens of ms of wall time) while a tab's call waited to be read. A
+// slice bounded by time ends within the OS slice it began in, and the loop reads the call in it.
+//
 // Order per tab holds: a session with a frame waiting here writes it before any later frame of its
 // own (its own call's reply takes it along at once rather than waiting its turn), and a publish
 // that finds frames waiting goes behind them. A waiting frame is a reference to its publish (one
@@ -25,6 +32,13 @@
 
 /** Frames a turn of the event loop writes by default before a broadcast yields (per gateway). */
 export const DEFAULT_FAN_OUT_SLICE = 256;
+/**
+ * Milliseconds of wall time a turn of the event loop writes a broadcast for by default before it
+ * yields, if its `DEFAULT_FAN_OUT_SLICE` frames are not written sooner (per gateway).
+ */
+export const DEFAULT_FAN_OUT_SLICE_MS = 1;
+/** Frames between two clock readings of a slice (a reading costs ~0.1 µs, a frame's write ~20). */
+const CLOCK_EVERY = 8;
 
 /** A session with fan-out frames waiting (session.ts' TabSession). */
 export interface FanOutWaiter {
@@ -42,11 +56,20 @@ export class FanOutQueue {
   #head = 0;
   /** Fan-out frames written at once since the last slice. */
   #spent = 0;
+  /** When the frames written at once began (performance.now()). */
+  #began = 0;
   #scheduled = false;
   readonly #drain = (): void => this.#release();
 
-  /** `slice`: frames written per turn of the event loop (≥ 1). */
-  constructor(readonly slice: number) {}
+  /**
+   * `slice`: frames written per turn of the event loop (≥ 1); `sliceMs`: wall time a turn writes
+   * for (> 0; Infinity: no bound), read every CLOCK_EVERY frames, so a turn writes at least
+   * min(`slice`, CLOCK_EVERY) frames.
+   */
+  constructor(
+    readonly slice: number,
+    readonly sliceMs = DEFAULT_FAN_OUT_SLICE_MS,
+  ) {}
 
   /** Sessions whose frames wait now (for inspection and tests). */
   get waiting(): number {
@@ -59,7 +82,14 @@ export class FanOutQueue {
    */
   now(): boolean {
     if (this.#head < this.#queue.length || this.#spent >= this.slice) return false;
-    if (this.#spent++ === 0) this.#schedule(); // the count starts over at the next turn
+    if (this.#spent === 0) {
+      this.#began = performance.now();
+      this.#schedule(); // the count starts over at the next turn
+    } else if (this.#spent % CLOCK_EVERY === 0 && performance.now() - this.#began >= this.sliceMs) {
+      this.#spent = this.slice; // the turn's time is spent: the rest wait for the next
+      return false;
+    }
+    this.#spent++;
     return true;
   }
 
@@ -75,13 +105,17 @@ export class FanOutQueue {
     setImmediate(this.#drain);
   }
 
-  /** One slice: the oldest `slice` waiting sessions write their frames; the rest wait a turn more. */
+  /**
+   * One slice: the oldest `slice` waiting sessions write their frames, or fewer once `sliceMs` has
+   * passed; the rest wait a turn more.
+   */
   #release(): void {
     this.#scheduled = false;
     this.#spent = 0;
     const q = this.#queue;
     const end = Math.min(q.length, this.#head + this.slice);
-    while (this.#head < end) {
+    const began = performance.now();
+    for (let n = 1; this.#head < end; n++) {
       const s = q[this.#head]!;
       q[this.#head++] = undefined;
       try {
@@ -89,6 +123,7 @@ export class FanOutQueue {
       } catch {
         // A session's own failure (its socket gone under it) is its own: the others still write.
       }
+      if (n % CLOCK_EVERY === 0 && performance.now() - began >= this.sliceMs) break;
     }
     if (this.#head < q.length) return this.#schedule();
     q.length = 0;

@@ -1,11 +1,12 @@
 // A broadcast yields to calls: a publish to many tabs is written `fanOutSlice` frames per turn of
-// the gateway's event loop, so a tab's call that reaches the gateway during the fan-out is
-// answered before the last subscribed tab has its frame (not after the whole fan-out); every tab
+// the gateway's event loop, or for `fanOutSliceMs` of it, whichever ends first, so a tab's call
+// that reaches the gateway during the fan-out is answered before the last subscribed tab has its
+// frame (not after the whole fan-out; with neither bound, after it); every tab
 // still gets the publish, and a tab's frames keep their order: a message sent to a tab after a
 // publish, while the tab's event frame waits for its slice, reaches the tab after that event.
 
 import { strict as assert } from 'node:assert';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 import { Actor, Event, ProcessID, type Atom, type PID, type Ref } from 'ergo-ts';
 import { within } from '@ergo-ts/test-support';
@@ -57,9 +58,16 @@ class News extends Actor {
   }
 }
 
-test("a tab's call during a broadcast to 600 tabs is answered before the broadcast's last frame is written", async (t) => {
+/**
+ * A call of an unsubscribed tab during a publish to 600 subscribed tabs, at a gateway with
+ * `slices`: how many of the 600 frames the gateway had written when the call was handled.
+ */
+async function callDuringBroadcast(
+  t: TestContext,
+  slices: { fanOutSlice?: number; fanOutSliceMs?: number },
+): Promise<{ atCall: number; count: number }> {
   const { g, gw } = await gatewayNode(t, {
-    fanOutSlice: 50,
+    ...slices,
     admit: () => ({ names: { echo: true }, events: ['news'] }),
   });
   const count = 600;
@@ -92,7 +100,26 @@ test("a tab's call during a broadcast to 600 tabs is answered before the broadca
   assert.equal(await answer, 'during');
   await heard;
   assert.equal(written() - base, count, 'every subscribed tab got the publish, once');
+  return { atCall, count };
+}
+
+test("a tab's call during a broadcast to 600 tabs is answered before the broadcast's last frame is written", async (t) => {
+  const { atCall, count } = await callDuringBroadcast(t, { fanOutSlice: 50 });
   assert.ok(atCall >= 0 && atCall < count, `the call was handled with ${atCall} of ${count} frames written`);
+});
+
+test('a slice ends when its time is spent, whatever its count: the call is answered before the last frame', async (t) => {
+  // No frame count would end a slice here (1e9): only fanOutSliceMs does (a microsecond, read
+  // every 8 frames: a slice of 8). With `fanOutSliceMs: Infinity` the 600 go in one turn and the
+  // call is handled after the last.
+  const { atCall, count } = await callDuringBroadcast(t, { fanOutSlice: 1e9, fanOutSliceMs: 0.001 });
+  assert.ok(atCall >= 0 && atCall < count, `the call was handled with ${atCall} of ${count} frames written`);
+});
+
+test('with neither bound a broadcast is one turn: the call is handled after the last frame', async (t) => {
+  // The check above can fail: the same publish, no bound, and the call waits for all 600.
+  const { atCall, count } = await callDuringBroadcast(t, { fanOutSlice: 1e9, fanOutSliceMs: Infinity });
+  assert.equal(atCall, count);
 });
 
 test("a tab's frames keep their order: a message after a publish waits for (and takes along) its event", async (t) => {

@@ -17,6 +17,7 @@ const NUMERIC = [
   'upgradeTimeout',
   'refusalLogInterval',
   'fanOutSlice',
+  'fanOutSliceMs',
   'inboundSlice',
   'inboundTurn',
 ] as const;
