@@ -27,7 +27,6 @@ import { TabLink } from './tab_link.js';
 import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
 import { TabWatchers } from './watchers.js';
 import { SLICE_HEAD_BYTES } from './wire.js';
-import { sendWhole } from './ws_frame.js';
 
 /**
  * Bytes above a tab's queuedBytes that refusals of its own frames may take (a refusal is about a
@@ -506,11 +505,10 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
     // A socket that is closing gets nothing more: held, the frame waits for the tab's return.
     if (this.socket !== null && this.socket.readyState === 1) {
       const pending = (this.#pending ??= new PendingFrames());
-      // A view (a brief encoding's slab, a frame of a tab's batch) is copied into one whole
-      // WebSocket frame written straight to the socket (ws_frame.ts), or goes through ws as it is
-      // to an idle socket, a copy to a busy one; held while the tab is away it is copied first
-      // (ownBytes); the task's batch keeps it until its end.
-      if (pending.offer(bytes, this)) sendWhole(this.socket, bytes);
+      // A view (a brief encoding's slab, a frame of a tab's batch) goes to an idle socket as it
+      // is: the kernel takes it at once. One the socket would keep (bytes still waiting) or held
+      // while the tab is away is copied first (ownBytes); the task's batch keeps it until its end.
+      if (pending.offer(bytes, this)) this.socket.send(this.socket.bufferedAmount === 0 ? bytes : ownBytes(bytes));
       else if (pending.bytes >= BATCH_MAX_BYTES || (early && pending.frames.length >= BATCH_MAX_FRAMES)) this.flush();
     } else {
       this.#hold();
@@ -527,7 +525,7 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
     const pending = this.#pending;
     if (pending === null || pending.frames.length === 0) return;
     if (s === null || s.readyState !== 1) return this.#hold();
-    pending.write((m) => sendWhole(s, m), this.#batches ? BATCH_MAX_BYTES : 0);
+    pending.write((m) => s.send(s.bufferedAmount === 0 ? m : ownBytes(m)), this.#batches ? BATCH_MAX_BYTES : 0);
   }
 
   /** The task's frames join those held while the tab is away (in order: they are older). */
