@@ -14,7 +14,8 @@
 // - back to capacity: the first completion of the first 1 s window (stepped by 100 ms from the
 //   promotion: as the low-load row looks from the first write on, what the old primary's last
 //   backends finished after the kill is not a recovery) whose completions reach 90 % of the rate
-//   completed before the kill (from 3 s in to the kill: at 2× offered, what the cluster carries) —
+//   completed before the kill (from 3 s in to the kill: at 2× offered, what the cluster carries),
+//   or of the no-kill control round's rate over the same span when that is lower —
 //   its first completion, not its start, so that a burst of held work right after the outage
 //   cannot count the window's empty part as recovered;
 // - the engine's part: back to capacity − the store's outage, the same subtraction as the low-load
@@ -72,7 +73,7 @@ export interface Recovery {
   before: number;
   /**
    * Kill → the first completion of the first window from the promotion on back at 90 % of
-   * `before`; NaN when none before `until`.
+   * `before` (or of the control's rate, when lower); NaN when none before `until`.
    */
   back: number;
   /** `back` − the store's outage (kill → promotion); NaN when not back. */
@@ -83,12 +84,24 @@ export interface Recovery {
 
 /**
  * The recovery of one round from its completion times `done`, the kill at `kill`, Patroni's
- * promotion at `promoted`, measured until `until` (all ms on one clock).
+ * promotion at `promoted`, measured until `until` (all ms on one clock); `carried`: the no-kill
+ * control's completions per second from the kill's time on (the bar is 90 % of the lower of it and
+ * the rate before).
  */
-export function recovery(done: readonly number[], kill: number, promoted: number, until: number): Recovery {
+export function recovery(
+  done: readonly number[],
+  kill: number,
+  promoted: number,
+  until: number,
+  carried = Infinity,
+): Recovery {
   const from = Math.min(BEFORE_FROM_MS, kill / 2);
   const before = (done.filter((d) => d > from && d <= kill).length * 1000) / Math.max(1, kill - from);
-  const w = before > 0 ? backTo(done, promoted, until, BACK_SHARE * before, BACK_WINDOW_MS, BACK_STEP_MS) : NaN;
+  // The bar: what the cluster carried before the kill, or what it carries with no kill over the
+  // same span (the control round) when that is lower: a rate before still above what the cluster
+  // carries (a pipeline filling at 2x) is not a rate any cluster comes back to.
+  const bar = Math.min(before, carried);
+  const w = bar > 0 ? backTo(done, promoted, until, BACK_SHARE * bar, BACK_WINDOW_MS, BACK_STEP_MS) : NaN;
   // The window's first completion (the window is (start, start + 1 s]).
   const back = Number.isNaN(w) ? NaN : Math.min(...done.filter((d) => d > promoted + w)) - kill;
   const after = done.filter((d) => d > promoted);
@@ -381,7 +394,7 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
     const killAt = kill.perf - out.t0;
     const outage = seen.promoted - kill.wall;
     const history = (await ha.history().catch(() => [])).filter((h) => h.at >= kill.wall - 1000).at(-1)?.at;
-    const rec = recovery(out.done, killAt, killAt + outage, windowMs);
+    const rec = recovery(out.done, killAt, killAt + outage, windowMs, control.after);
     const plain = probeFigures(commits, kill.perf);
     const gap = longestGap(out.done, killAt, windowMs);
     const backAt = killAt + (Number.isNaN(rec.back) ? windowMs : rec.back);
@@ -505,7 +518,9 @@ function reportRows(
   const backs = done.map((d) => (Number.isNaN(d.rec.back) ? rest : d.rec.back));
   const backNote =
     `the first completion of the first ${BACK_WINDOW_MS / 1000} s window (stepped by ${BACK_STEP_MS} ms from ` +
-    `Patroni's promotion) whose completions reach ${BACK_SHARE * 100} % of the rate before` +
+    `Patroni's promotion) whose completions reach ${BACK_SHARE * 100} % of the rate before, or of the no-kill ` +
+    `control's rate over the same span when lower (${r3(control.after)}/s: the bar ${r3(BACK_SHARE * control.after)}/s ` +
+    `in rounds whose rate before was above it)` +
     (notBack === 0 ? '' : `; ${notBack} round(s) NOT back within the window: counted as its rest, ${rest} ms`);
   row(N_PGHA_BACK, backs, 'ms', 'lower', backNote);
   row(

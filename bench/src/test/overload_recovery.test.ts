@@ -75,3 +75,15 @@ test('recovery: the rate before does not count the first arrivals filling the pi
   const r = recovery(done, 10_000, 12_000, 30_000);
   assert.equal(Math.round(r.before), 100);
 });
+
+test("recovery: the bar is the control's rate when the rate before was above it", () => {
+  // 300/s before the kill at 10 s (a pipeline filling at 2x); the control carries 200/s; promotion
+  // at 12.5 s, 200/s from 13 s: back by the control's rate, never by the rate before's.
+  const done = [...steady(300, 0, 10_000), ...steady(200, 13_000, 30_000)];
+  assert.ok(Number.isNaN(recovery(done, 10_000, 12_500, 30_000).back));
+  const r = recovery(done, 10_000, 12_500, 30_000, 200);
+  assert.equal(Math.round(r.before), 300);
+  assert.ok(r.back >= 3000 && r.back < 4100, `back ${r.back}`);
+  // A control above the rate before changes nothing.
+  assert.equal(recovery(done, 10_000, 12_500, 30_000, 1000).back, recovery(done, 10_000, 12_500, 30_000).back);
+});
