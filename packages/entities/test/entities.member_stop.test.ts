@@ -42,6 +42,18 @@ async function node(t: { after(fn: () => Promise<void>): void }): Promise<Node> 
 
 const incorrect = { code: 'ERR_ENTITY_INCORRECT' };
 
+/** The report of a stop whose three phases each ended by themselves, in order. */
+function assertEveryPhaseDone(report: { phases: readonly { phase: string; outcome: string }[] }): void {
+  assert.deepEqual(
+    report.phases.map((p) => [p.phase, p.outcome]),
+    [
+      ['entities', 'done'],
+      ['node', 'done'],
+      ['store', 'done'],
+    ],
+  );
+}
+
 test('stopMember stops the runtime (its entities handed off), then the node, then the store, each within its share', async (t) => {
   const data = new MemoryStoreData();
   const store = new MemoryStore({}, data);
@@ -53,14 +65,7 @@ test('stopMember stops the runtime (its entities handed off), then the node, the
   assert.equal(entities.active().length, 1);
 
   const report = await stopMember({ node: nd, entities, store });
-  assert.deepEqual(
-    report.phases.map((p) => [p.phase, p.outcome]),
-    [
-      ['entities', 'done'],
-      ['node', 'done'],
-      ['store', 'done'],
-    ],
-  );
+  assertEveryPhaseDone(report);
   // The runtime keeps the loop's lag sampler: the phases end three turns of its lag early.
   assert.ok(report.lagMs !== undefined, 'the lag measured');
   assert.equal(report.deadlineMs, Math.max(1, 7000 - 3 * report.lagMs));
@@ -198,14 +203,7 @@ test('stopMember called directly: a held loop shortens the phases as on a signal
     // busy
   }
   const report = await stopMember({ node: nd, entities, store });
-  assert.deepEqual(
-    report.phases.map((p) => [p.phase, p.outcome]),
-    [
-      ['entities', 'done'],
-      ['node', 'done'],
-      ['store', 'done'],
-    ],
-  );
+  assertEveryPhaseDone(report);
   // That turn (less the sampling tick) counts as the loop's lag, as stopMemberOnSignals measures it.
   assert.ok(report.lagMs !== undefined && report.lagMs >= 200, `lag ${report.lagMs}`);
   assert.equal(report.deadlineMs, Math.max(1, 7000 - 3 * report.lagMs));
