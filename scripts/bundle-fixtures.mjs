@@ -19,7 +19,7 @@
 //
 // Usage: node scripts/bundle-fixtures.mjs (prints the folder)
 
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -58,32 +58,65 @@ const inlineTestSupport = {
   },
 };
 
+/** True while process `pid` lives (EPERM: it does, as another user's). */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files of runs whose process is gone (killed between esbuild's write and
+ * the rename: a timed-out CI step): a failure of a live run cleans up after itself.
+ */
+function sweepStale(outDir) {
+  for (const f of readdirSync(outDir)) {
+    const m = /\.(\d+)\.tmp$/.exec(f);
+    if (m !== null && !alive(Number(m[1]))) rmSync(join(outDir, f), { force: true });
+  }
+}
+
 /**
  * Bundles each fixture into `<entities>/dist/test/bundled/<name>.js` and
- * returns that folder; undefined when the entities tests are not built.
+ * returns that folder; undefined when the entities tests are not built. `dir` and `names` name
+ * other compiled fixtures (a test of this script). Rejects with the first build's error when one
+ * fails, once every build has ended and no temporary file of this call is left.
  */
-export async function bundleFixtures() {
-  if (!FIXTURES.every((f) => existsSync(join(testDir, `${f}.js`)))) return undefined;
-  const outDir = join(testDir, 'bundled');
+export async function bundleFixtures({ dir = testDir, names = FIXTURES } = {}) {
+  if (!names.every((f) => existsSync(join(dir, `${f}.js`)))) return undefined;
+  const outDir = join(dir, 'bundled');
   mkdirSync(outDir, { recursive: true });
+  sweepStale(outDir);
   const tag = `.${process.pid}.tmp`;
-  await Promise.all(
-    FIXTURES.map(async (name) => {
+  // Settled, not Promise.all: a failure thrown while another build still writes its temporary
+  // file would leave that file behind (a CLI run exits on the rejection).
+  const builds = await Promise.allSettled(
+    names.map(async (name) => {
       const out = join(outDir, `${name}.js`);
-      await build({
-        entryPoints: [join(testDir, `${name}.js`)],
-        outfile: out + tag,
-        bundle: true,
-        format: 'esm',
-        platform: 'node',
-        target: 'node22',
-        plugins: [inlineTestSupport],
-        keepNames: true,
-        logLevel: 'warning',
-      });
-      renameSync(out + tag, out);
+      try {
+        await build({
+          entryPoints: [join(dir, `${name}.js`)],
+          outfile: out + tag,
+          bundle: true,
+          format: 'esm',
+          platform: 'node',
+          target: 'node22',
+          plugins: [inlineTestSupport],
+          keepNames: true,
+          logLevel: 'warning',
+        });
+        renameSync(out + tag, out);
+      } finally {
+        // What a failed build or rename wrote (gone already after the rename).
+        rmSync(out + tag, { force: true });
+      }
     }),
   );
+  const failed = builds.find((b) => b.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
   return outDir;
 }
 
