@@ -5,8 +5,9 @@
 // source address costs a broadcast nothing),
 // one message written to every socket, timed until every client process has read it on every
 // socket (net/floor_fanout_node.ts). Its figure lands in the tabs_cluster broadcast row, in the
-// columns `raw tcp` (one complete WebSocket frame written per socket, nothing parsed) and `ws`
-// (plain ws on both sides): what the host costs, so the ergo-ts column is read as a ratio to it.
+// columns `raw tcp` (one complete WebSocket frame written per socket, nothing parsed) and
+// `plain ws` (the `ws` package on both sides: `ws.send` per socket, each message parsed): what
+// the host costs, so the ergo-ts column is read as a ratio to it.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -26,8 +27,12 @@ const FLOOR = join(here, '..', 'net', 'floor_fanout_node.js');
 
 /** The floor's columns (the peers of tabs_cluster's `floor` scenario): raw TCP, and plain ws. */
 export const FLOOR_TCP = 'raw tcp';
-/** The plain-ws column of the floor. */
-export const FLOOR_WS = 'ws';
+/**
+ * The plain-ws column of the floor: `ws.send` per socket, as an application on the `ws` package
+ * writes (not "raw": the `ws` package frames and parses every message). A peer of its own, not
+ * the tabs suite's `ws` (labelled "raw ws" there).
+ */
+export const FLOOR_WS = 'plain ws';
 
 /** Publishes per round, as the tabs_cluster row's. */
 const BROADCASTS_PER_ROUND = 4;
