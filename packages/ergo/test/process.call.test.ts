@@ -22,9 +22,11 @@ import {
   TerminateReasonNormal,
   TerminateReasonPanic,
   type Alias,
+  type HandlerResult,
   type PID,
   type Ref,
 } from '../src/index.js';
+import { eventually } from '@ergo-ts/test-support';
 import { deferred, Inbox, probe, rejectsWith, runScript, noUnhandled, turn, within, withNode } from './helpers.js';
 
 noUnhandled();
@@ -141,6 +143,28 @@ describe('call (§5.5)', () => {
       assert.equal(r.err, 'ERR_PROCESS_UNKNOWN');
       const r2 = (await node.call(caller, ['call', 42, 1])) as CallResult;
       assert.equal(r2.err, 'ERR_UNSUPPORTED');
+    }));
+
+  test('a thenable function (Promises/A+) from a handler suspends the actor until it settles, as a promise does', () =>
+    withNode(async (node) => {
+      let settle: (() => void) | undefined;
+      const pending = Object.assign(() => undefined, {
+        then: (ok: () => void) => {
+          settle = ok;
+        },
+      });
+      class Waits extends Actor {
+        override handleMessage(): HandlerResult {
+          // Not a Promise, as the type says, but JavaScript (and await) takes it for one.
+          return pending as unknown as Promise<void>;
+        }
+      }
+      const pid = await node.spawn(Waits);
+      node.send(pid, 'go');
+      await eventually(() => settle !== undefined, 'the actor awaiting the thenable');
+      assert.equal(node.processState(pid), ProcessState.Running);
+      settle!();
+      await eventually(() => node.processState(pid) === ProcessState.Sleep, 'the actor asleep again');
     }));
 });
 

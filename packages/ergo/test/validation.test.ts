@@ -424,6 +424,32 @@ describe('error messages quoting user input', () => {
     assert.equal(e.cause, huge);
   });
 
+  test('the engine and the option validators describe a bad value alike: by its kind, strings quoted', async () => {
+    const n = await node();
+    const message = (f: () => unknown): string => thrown(f, 'ERR_INCORRECT').message;
+    // The engine's checks (node.ts, names.ts) and the validators' (gen/validate.ts) share one describeValue.
+    assert.match(
+      message(() => n.kill({ node: n.name } as unknown as PID)),
+      /kill: an object is not a PID/,
+    );
+    assert.match(
+      message(() => n.kill([1, 2] as unknown as PID)),
+      /an array of 2 is not a PID/,
+    );
+    assert.match(
+      message(() => n.processPID(42 as unknown as string)),
+      /processPID: 42 is not a name/,
+    );
+    const inspected = await rejectsWith(n.inspect(Symbol('s') as unknown as PID), 'ERR_INCORRECT');
+    assert.match(inspected.message, /inspect: a symbol is neither a PID nor a registered name/);
+    assert.match(
+      message(() => n.setEnv(7 as unknown as string, 1)),
+      /not 7$/,
+    );
+    const spawned = await rejectsWith(n.spawn(Idle, { logLevel: 'loud' as unknown as LogLevel }), 'ERR_INCORRECT');
+    assert.match(spawned.message, /"loud"/);
+  });
+
   test('short details are kept whole; long ones keep their head and tail, never half a surrogate pair', () => {
     const err = new ErgoError('ERR_X', 'x');
     assert.equal(err.with('short detail').message, 'x: short detail');

@@ -36,7 +36,8 @@ import {
 } from '../gen/protocol.js';
 import { CallFailure } from '../gen/failure.js';
 import { BehaviorBase } from './base.js';
-import { answerInspect, exitReason, finishCall, isThenable } from './handling.js';
+import { answerInspect, exitReason, finishCall } from './handling.js';
+import { isThenable } from '../lib/thenable.js';
 
 const TRAP_EXIT = 1;
 const SPLIT_HANDLE = 2;

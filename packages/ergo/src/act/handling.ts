@@ -5,6 +5,7 @@ import { ReplyLater } from '../gen/protocol.js';
 import { CallFailure } from '../gen/failure.js';
 import { ErgoError, ErrNoConnection, ExitReason } from '../gen/errors.js';
 import { stackless } from '../lib/stackless.js';
+import { isThenable } from '../lib/thenable.js';
 import {
   MessageExitAlias,
   MessageExitEvent,
@@ -15,11 +16,6 @@ import {
 import type { PID } from '../gen/pid.js';
 import { Stop } from '../gen/process.js';
 import type { Ref } from '../gen/ref.js';
-
-/** True when `v` has a callable `then`. */
-export function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
-}
 
 /** The Ref of a request record's `extra` slot (`ref` or `[ref, target]`). */
 export function requestRef(extra: unknown): Ref {

@@ -41,7 +41,8 @@ import { describeValue, validateArgs, validateMailboxSize } from '../gen/validat
 import { Ring } from '../lib/ring.js';
 import type { HandlerResult } from './actor.js';
 import { BehaviorBase } from './base.js';
-import { answerInspect, exitReason, finishCall, isThenable, requestRef } from './handling.js';
+import { answerInspect, exitReason, finishCall, requestRef } from './handling.js';
+import { isThenable } from '../lib/thenable.js';
 
 /** No worker left to remove. */
 export const ErrPoolEmpty = defineError('ERR_POOL_EMPTY', 'no worker process in the pool');

@@ -24,7 +24,8 @@ import { firstIssue } from '../gen/schema.js';
 import type { StandardSchemaV1 } from '../gen/standard_schema.js';
 import type { HandlerResult } from './actor.js';
 import { BehaviorBase } from './base.js';
-import { answerInspect, exitReason, isThenable, requestRef } from './handling.js';
+import { answerInspect, exitReason, requestRef } from './handling.js';
+import { isThenable } from '../lib/thenable.js';
 import {
   ErrStateMachineResult,
   ErrStateMachineSpec,

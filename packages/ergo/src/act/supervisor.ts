@@ -12,7 +12,8 @@ import { ExitIgnoredUnlessTrapped, MailboxKind, Stop, type Process, type Process
 import type { Ref } from '../gen/ref.js';
 import type { HandlerResult } from './actor.js';
 import { BehaviorBase } from './base.js';
-import { answerInspect, exitReason, finishCall, isThenable, requestRef } from './handling.js';
+import { answerInspect, exitReason, finishCall, requestRef } from './handling.js';
+import { isThenable } from '../lib/thenable.js';
 import { OrderedChildren } from './supervisor_ordered.js';
 import { SimpleChildren } from './supervisor_simple.js';
 import { RestartHistory } from './supervisor_history.js';

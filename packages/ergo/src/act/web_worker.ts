@@ -21,7 +21,8 @@ import type { Ref } from '../gen/ref.js';
 import { MessageWebRequest } from '../meta/web_request.js';
 import type { HandlerResult } from './actor.js';
 import { BehaviorBase } from './base.js';
-import { answerInspect, exitReason, finishCall, isThenable } from './handling.js';
+import { answerInspect, exitReason, finishCall } from './handling.js';
+import { isThenable } from '../lib/thenable.js';
 
 /** Messages a web worker handles per scheduling turn before others get theirs. */
 export const WEB_WORKER_BATCH = 64;

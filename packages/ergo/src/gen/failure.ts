@@ -11,8 +11,12 @@ import type { SendTarget } from './process.js';
 import type { CallOptions } from './options.js';
 import type { ErrorFor, ReplyFor, RequestFor } from './protocol.js';
 
-/** Renders a failure value for the error text a Go caller (or a log) sees. */
-function describeValue(v: unknown): string {
+/**
+ * A failure value as the error text a Go caller (or a log) sees: a string as it is, anything else
+ * as JSON (bigints as `12n`, cut after 256 characters), else `String(v)`. Unlike gen/validate's
+ * describeValue (a bad argument's kind), it shows the value: the caller needs what failed.
+ */
+function failureText(v: unknown): string {
   if (typeof v === 'string') return v;
   try {
     const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
@@ -32,7 +36,7 @@ export class CallFailure<E = unknown> extends Error {
   /** The failure value the handler answered with (typed by the call's `errors`). */
   readonly error: E;
   constructor(error: E) {
-    super(`call failed: ${describeValue(error)}`);
+    super(`call failed: ${failureText(error)}`);
     this.name = 'CallFailure';
     this.error = error;
   }

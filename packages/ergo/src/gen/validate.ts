@@ -32,7 +32,11 @@ export function sleepingRefusal(op: string, pid: PID): ErgoError {
 /** Longest delay Node's timers honour (2^31-1 ms, about 24.8 days); longer ones fire after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A short printable form of a bad value for error messages (strings quoted). Never throws. */
+/**
+ * A short printable form of a bad value a user passed, for error messages: strings quoted,
+ * numbers as written, objects by their class (`a PID`, `an array of 3`, `an object`), never their
+ * contents (ErgoError's `with` shortens a long message, a huge string's included). Never throws.
+ */
 export function describeValue(value: unknown): string {
   switch (typeof value) {
     case 'string':

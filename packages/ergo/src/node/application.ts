@@ -48,7 +48,7 @@ import {
 } from '../gen/validate.js';
 import type { NodeImpl } from './node.js';
 import type { ProcessImpl } from './process.js';
-import { isThenable } from './process_state.js';
+import { isThenable } from '../lib/thenable.js';
 import { cappedInitTimeout, spawnLocal } from './spawn.js';
 import { killProcess } from './termination.js';
 

@@ -27,7 +27,8 @@ import { LogHandle } from './log.js';
 import { Mailbox, Q_MAIN, Q_SYSTEM, refOfExtra } from './mailbox.js';
 import type { NodeImpl } from './node.js';
 import type { ProcessImpl } from './process.js';
-import { isThenable, S_INIT } from './process_state.js';
+import { S_INIT } from './process_state.js';
+import { isThenable } from '../lib/thenable.js';
 import type { Runnable } from './scheduler.js';
 
 /** Records a meta handles per scheduling turn before others get theirs. */

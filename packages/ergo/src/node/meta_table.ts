@@ -15,7 +15,8 @@ import { rejected } from '../gen/ignorable.js';
 import { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
 import type { ProcessImpl } from './process.js';
-import { isThenable, MASK_IR, MASK_IRT, MASK_R, S_DETACHED, S_TERMINATED } from './process_state.js';
+import { MASK_IR, MASK_IRT, MASK_R, S_DETACHED, S_TERMINATED } from './process_state.js';
+import { isThenable } from '../lib/thenable.js';
 
 /** Meta processes of one node. */
 export class MetaTable {

@@ -22,6 +22,7 @@ import { DEFAULT_MAILBOX_HIGH_WATER, type NodeInfo, type NodeOptions, type Versi
 import { PID } from '../gen/pid.js';
 import { MailboxKind } from '../gen/process.js';
 import { Ref, type Alias } from '../gen/ref.js';
+import { describeValue } from '../gen/validate.js';
 import type { Cron } from '../gen/cron.js';
 import { IdTable } from '../lib/id_table.js';
 import { ApplicationManager } from './application.js';
@@ -74,15 +75,6 @@ export function validateNodeName(name: string): Atom {
     throw ErrIncorrect.with(`node name "${name}" must be name@host`);
   if (utf8Length(name) > ATOM_MAX_BYTES) throw ErrAtomTooLong.with(name);
   return name as Atom;
-}
-
-/** A short printable form of a value a user passed where something else was expected. */
-export function describeValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object')
-    return v.constructor === Object ? 'a plain object' : `a ${v.constructor?.name ?? 'object'}`;
-  const s = typeof v === 'string' ? `'${v}'` : String(v);
-  return s.length > 64 ? `${s.slice(0, 61)}...` : s;
 }
 
 /**

@@ -27,8 +27,8 @@ import { Mailbox, QUEUE_NAMES } from './mailbox.js';
 import { NodeHandle } from './handle.js';
 import type { NodeImpl } from './node.js';
 import type { ProcessImpl } from './process.js';
+import { isThenable } from '../lib/thenable.js';
 import {
-  isThenable,
   MASK_GONE,
   S_DETACHED,
   S_GONE,

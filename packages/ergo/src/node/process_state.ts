@@ -38,12 +38,3 @@ export const MASK_IR = S_INIT | MASK_R;
 export const MASK_IRT = MASK_IR | S_TERMINATED;
 /** States that refuse new mail and requests. */
 export const S_GONE = S_TERMINATED | S_ZOMBEE;
-
-/** True when `v` has a callable `then`. */
-export function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (
-    v !== null &&
-    (typeof v === 'object' || typeof v === 'function') &&
-    typeof (v as { then?: unknown }).then === 'function'
-  );
-}

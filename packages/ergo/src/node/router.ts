@@ -38,7 +38,8 @@ import { Q_URGENT, refOfExtra } from './mailbox.js';
 import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
 import type { ProcessImpl } from './process.js';
-import { isThenable, S_DETACHED, S_GONE, S_INIT, S_TERMINATED, S_ZOMBEE } from './process_state.js';
+import { S_DETACHED, S_GONE, S_INIT, S_TERMINATED, S_ZOMBEE } from './process_state.js';
+import { isThenable } from '../lib/thenable.js';
 import { RemoteRelations } from './remote_relations.js';
 import { KeyedHost, RemoteConsumer, type EventFanPlan, type TargetHost } from './targets.js';
 

@@ -17,7 +17,8 @@ import { validateEnv, validateProcessOptions } from '../gen/validate.js';
 import type { NodeImpl } from './node.js';
 import { validateName } from './names.js';
 import { ProcessImpl } from './process.js';
-import { isGone, isThenable, S_INIT, S_SLEEP } from './process_state.js';
+import { isGone, S_INIT, S_SLEEP } from './process_state.js';
+import { isThenable } from '../lib/thenable.js';
 import { failedInit, terminateAfterInit } from './termination.js';
 
 /**

@@ -15,7 +15,8 @@ import { ProcessID } from '../gen/processid.js';
 import { panicChannel } from './diagnostics.js';
 import type { NodeImpl } from './node.js';
 import type { ProcessImpl } from './process.js';
-import { isGone, isThenable, S_DETACHED, S_RUNNING, S_SLEEP, S_TERMINATED, S_WAIT, S_ZOMBEE } from './process_state.js';
+import { isGone, S_DETACHED, S_RUNNING, S_SLEEP, S_TERMINATED, S_WAIT, S_ZOMBEE } from './process_state.js';
+import { isThenable } from '../lib/thenable.js';
 import { unrefTimer } from '../lib/host.js';
 
 function callFailure(p: ProcessImpl, reason: Error): Error {

@@ -15,7 +15,8 @@ import { MailboxKind, Stop, type Process, type ProcessMailbox } from '../../gen/
 import type { Ref } from '../../gen/ref.js';
 import type { HandlerResult } from '../actor.js';
 import { BehaviorBase } from '../base.js';
-import { answerInspect, exitReason, finishCall, isThenable, requestRef } from '../handling.js';
+import { answerInspect, exitReason, finishCall, requestRef } from '../handling.js';
+import { isThenable } from '../../lib/thenable.js';
 import {
   MessageLeaderElectionTimeout,
   MessageLeaderHeartbeat,

@@ -14,7 +14,7 @@ import { PID } from '../../gen/pid.js';
 import { Ref } from '../../gen/ref.js';
 import { defaultRegistry } from '../../net/edf/default.js';
 import { Go } from '../../net/edf/wrappers.js';
-import { isThenable } from '../../act/handling.js';
+import { isThenable } from '../../lib/thenable.js';
 
 /** How often an inspector publishes while it has subscribers (ms). */
 export const INSPECT_PERIOD = 1000;
