@@ -4,7 +4,7 @@
 // for anything JSON keeps. The workflow's arguments and result and an activity's input and result
 // are kept in the journal as these payloads (data_converter.ts runs them through the codecs).
 
-import { lookupMessage, type MessageType } from '../proto/index.js';
+import { lookupMessage, type IPayload, type MessageType } from '../proto/index.js';
 import { fromProto3JSON, toProto3JSON, type JSONValue } from '../proto/proto3_json.js';
 import { isReflectionType } from '../proto/reflection.js';
 import { ValueError } from './failures.js';
@@ -22,11 +22,12 @@ export function decode(a: Uint8Array): string {
   return decoder.decode(a);
 }
 
-/** A value as Temporal keeps it: metadata (`encoding` first) and data bytes. */
-export interface Payload {
-  metadata?: Record<string, Uint8Array> | null;
-  data?: Uint8Array | null;
-}
+/**
+ * A value as Temporal keeps it: metadata (`encoding` first) and data bytes. The message's plain
+ * shape, `IPayload` of `@ergo-ts/temporal/proto` (defined there with the message, which the
+ * protobuf converters read).
+ */
+export type Payload = IPayload;
 
 /** The metadata key naming a payload's encoding. */
 export const METADATA_ENCODING_KEY = 'encoding';

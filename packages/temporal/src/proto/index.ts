@@ -7,7 +7,6 @@
 // Each message class's `$type` is its reflection (reflection.ts), which proto3_json.ts maps to
 // proto3 JSON. Written from the `.proto` definitions; not the whole API (no history events).
 
-import type { Payload as PayloadShape } from '../common/payload_converter.js';
 import { field, type MessageType, type ReflectionType } from './reflection.js';
 
 export type { EnumType, FieldDescriptor, MessageType, ReflectionType, ScalarKind } from './reflection.js';
@@ -84,25 +83,35 @@ class Reader {
 const utf8 = new TextEncoder();
 
 /**
+ * A payload's fields as plain data (protobufjs' `IPayload`): metadata (`encoding` first) and data
+ * bytes. `@ergo-ts/temporal/common`'s `Payload`, what converters make and codecs take, is this
+ * shape, as `@temporalio/common`'s is `temporal.api.common.v1.IPayload`.
+ */
+export interface IPayload {
+  metadata?: Record<string, Uint8Array> | null;
+  data?: Uint8Array | null;
+}
+
+/**
  * `temporal.api.common.v1.Payload`: `map<string, bytes> metadata = 1; bytes data = 2;`, as a
  * protobufjs class (`create`, `encode`, `decode`, `toJSON`). Decoded bytes are Buffers.
  */
-export class Payload implements PayloadShape {
+export class Payload implements IPayload {
   metadata: Record<string, Uint8Array> = {};
   declare data?: Uint8Array;
 
-  constructor(props?: PayloadShape) {
+  constructor(props?: IPayload) {
     for (const [k, v] of Object.entries(props?.metadata ?? {})) this.metadata[k] = v;
     if (props?.data != null) this.data = props.data;
   }
 
   /** A message from its fields. */
-  static create(props?: PayloadShape): Payload {
+  static create(props?: IPayload): Payload {
     return new Payload(props);
   }
 
   /** `m` in protobuf's binary form: `Payload.encode(m).finish()`. */
-  static encode(m: PayloadShape): { finish(): Uint8Array } {
+  static encode(m: IPayload): { finish(): Uint8Array } {
     const w = new Writer();
     for (const [k, v] of Object.entries(m.metadata ?? {})) {
       const entry = new Writer().bytes(1, utf8.encode(k)).bytes(2, v).finish();
@@ -143,7 +152,7 @@ export class Payload implements PayloadShape {
     fields: Object.freeze([field(1, 'metadata', 'bytes', true), field(2, 'data', 'bytes')]),
     encode: (m: Payload) => Payload.encode(m),
     decode: (b: Uint8Array) => Payload.decode(b),
-    create: (props?: object) => Payload.create(props as PayloadShape),
+    create: (props?: object) => Payload.create(props as IPayload),
   });
 
   /** The proto3 JSON form: bytes as base64 (protobufjs's `toJSON`). */
@@ -157,7 +166,7 @@ function base64(b: Uint8Array): string {
 }
 
 /** A payload in proto3 JSON: metadata and data as base64 (`@temporalio/common/lib/proto-utils`). */
-export function payloadToJSON(p: PayloadShape): { metadata?: Record<string, string>; data?: string } {
+export function payloadToJSON(p: IPayload): { metadata?: Record<string, string>; data?: string } {
   const metadata = Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, base64(v)]));
   return {
     ...(Object.keys(metadata).length === 0 ? {} : { metadata }),

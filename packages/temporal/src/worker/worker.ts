@@ -14,7 +14,7 @@ import { msOptionalToNumber, type Duration } from '../common/duration.js';
 import { ErrTemporalIncorrect, ErrTemporalNoConnection } from '../common/errors.js';
 import { IllegalStateError } from '../common/failures.js';
 import { Connection, type NativeConnection } from '../client/connection.js';
-import type { ActivityTable } from '../workflow/activities.js';
+import type { ActivityTable } from '../workflow/activation.js';
 import { workflowKinds } from '../workflow/driver.js';
 
 /** What `Worker.create` takes (Temporal's `WorkerOptions`, the fields that apply; others are accepted). */

@@ -18,7 +18,6 @@ import { ErrTemporalOutsideWorkflow } from '../common/errors.js';
 import { CancelledFailure } from '../common/failures.js';
 import type { LoadedDataConverter } from '../common/data_converter.js';
 import type { Payload } from '../common/payload_converter.js';
-import type { ActivityTable } from './activities.js';
 
 /** A workflow's input as its body reads it: Temporal's arguments and memo. */
 export interface TemporalInput {
@@ -39,6 +38,9 @@ export interface KeptInput {
   /** A cron workflow's schedule: each run waits for its next time, then continues as new (driver.ts). */
   readonly cronSchedule?: string;
 }
+
+/** A Worker's activities: functions by name. */
+export type ActivityTable = Readonly<Record<string, (...args: any[]) => unknown>>;
 
 /** What a Worker gives every run it hosts. */
 export interface WorkerSide {

@@ -42,9 +42,6 @@ export function activityRecord(v: unknown): ActivityRecord | undefined {
   return Array.isArray(r.input) && r.input.every(isPayload) && isPayload(r.result) ? r : undefined;
 }
 
-/** A Worker's activities: functions by name. */
-export type ActivityTable = Readonly<Record<string, (...args: any[]) => unknown>>;
-
 /** The activity functions `proxyActivities<A>` gives: each returns a Promise of its result. */
 export type ActivityInterfaceFor<A> = {
   [K in keyof A]: A[K] extends (...args: infer P) => infer R ? (...args: P) => Promise<Awaited<R>> : never;

@@ -19,7 +19,7 @@ import {
   type TemporalInput,
   type WorkerSide,
 } from './activation.js';
-import type { ActivityTable } from './activities.js';
+import type { ActivityTable } from './activation.js';
 import { QUERIES, SIGNALS, UPDATES } from './definitions.js';
 
 /** What {@link workflowKinds} takes besides the workflows. */
