@@ -241,3 +241,48 @@ test('a serving node in another OS process is killed with SIGKILL: the client he
     await n.node.stop();
   }
 });
+
+test("'localhost' is looked up once per process (resolving over UDP, dialling); other names every time", async () => {
+  // The module the lookup reads at each call (process.getBuiltinModule's object is the one it loads).
+  const dns = process.getBuiltinModule('node:dns');
+  const real = dns.lookup;
+  const asked: string[] = [];
+  dns.lookup = ((host: string, ...rest: unknown[]) => {
+    asked.push(host);
+    return (real as (...a: unknown[]) => unknown)(host, ...rest);
+  }) as typeof dns.lookup;
+  const port = await freePort();
+  const a = await localNode('lookupa@localhost');
+  const b = await localNode('lookupb@localhost');
+  const ra = createEmbeddedRegistrar({ port, registerTimeout: REGISTER_TIMEOUT });
+  const rb = new EmbeddedRegistrar({ port, registerTimeout: REGISTER_TIMEOUT });
+  try {
+    await ra.register(a.reg, routesOn(15101));
+    await rb.register(b.reg, routesOn(15102));
+    // The answers are kept for the process, so earlier tests of this file may have asked already:
+    // at most one lookup of 'localhost' for each question, however often it is asked.
+    const localhostAsked = (): number => asked.filter((h) => h === 'localhost').length;
+    const atStart = localhostAsked();
+    // b, a client, asks the server over UDP at 'localhost' each time.
+    for (let i = 0; i < 3; i++) assert.equal((await rb.resolver().resolve('lookupa@localhost'))[0]!.port, 15101);
+    assert.ok(localhostAsked() - atStart <= 1, `3 resolves: ${asked.slice(atStart).join(', ')}`);
+    const { cachedLookup } = await import('../src/lib/localhost_lookup.js');
+    const lookup = (host: string, o: unknown): Promise<unknown> =>
+      new Promise((ok, fail) => cachedLookup(host, o, (e, address) => (e === null ? ok(address) : fail(e))));
+    const beforeAll = localhostAsked();
+    const all = await lookup('localhost', { all: true });
+    assert.deepEqual(await lookup('localhost', { all: true }), all, 'the same answer again');
+    assert.notEqual(await lookup('localhost', { all: true }), all, 'a copy: the caller owns it');
+    assert.ok(localhostAsked() - beforeAll <= 1, 'three questions, at most one lookup');
+    const before = asked.length;
+    await lookup('127.0.0.1', { all: true });
+    await lookup('127.0.0.1', { all: true });
+    assert.deepEqual(asked.slice(before), ['127.0.0.1', '127.0.0.1'], 'any other name every time');
+  } finally {
+    dns.lookup = real;
+    ra.terminate();
+    rb.terminate();
+    await a.node.stop();
+    await b.node.stop();
+  }
+});

@@ -6,12 +6,14 @@
 
 import { createRequire } from 'node:module';
 import type * as CryptoModule from 'node:crypto';
+import type * as DnsModule from 'node:dns';
 import type * as PerfHooksModule from 'node:perf_hooks';
 import type * as TlsModule from 'node:tls';
 import type * as V8Module from 'node:v8';
 import type * as ZlibModule from 'node:zlib';
 
 type Crypto = typeof CryptoModule;
+type Dns = typeof DnsModule;
 type Tls = typeof TlsModule;
 type Zlib = typeof ZlibModule;
 type V8 = typeof V8Module;
@@ -24,6 +26,7 @@ const load: <T>(id: string) => T =
     : <T>(id: string): T => createRequire(import.meta.url)(id) as T;
 
 let crypto: Crypto | undefined;
+let dns: Dns | undefined;
 let tls: Tls | undefined;
 let zlib: Zlib | undefined;
 let v8: V8 | undefined;
@@ -32,6 +35,11 @@ let perfHooks: PerfHooks | undefined;
 /** `node:crypto`, loaded on the first call. */
 export function nodeCrypto(): Crypto {
   return (crypto ??= load<Crypto>('node:crypto'));
+}
+
+/** `node:dns`, loaded on the first call. */
+export function nodeDns(): Dns {
+  return (dns ??= load<Dns>('node:dns'));
 }
 
 /** `node:tls`, loaded on the first call. */

@@ -15,6 +15,7 @@ import { ErrRegistrarUnavailable, RegistrarUnansweredError } from '../registrar/
 import { dialTls } from '../tls/socket.js';
 import { wireFlags } from './acceptor.js';
 import type { RouteTable } from './routes.js';
+import { cachedLookup } from '../../lib/localhost_lookup.js';
 
 /**
  * Longest wait for the registrar's answer in a dial, in ms (or the dial timeout when shorter):
@@ -172,7 +173,7 @@ export function openSocket(
     });
   }
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, lookup: cachedLookup as net.LookupFunction });
     let poll: NodeJS.Immediate | undefined;
     // A stalled event loop runs due timers before it reads its sockets: one poll phase first,
     // so a connect that completed meanwhile is not taken for a timeout.

@@ -12,6 +12,7 @@ import { Route as WireRoute, WireVersion } from '../edf/framework.js';
 import { type MessageResolveReply, MessageResolveRoutes } from './messages.js';
 import { RegistrarCodec, RegistrarPacketType } from './packet.js';
 import { ignorable, rejected } from '../../gen/ignorable.js';
+import { cachedLookup } from '../../lib/localhost_lookup.js';
 
 /**
  * Code of the error a resolve (and so a dial) gets when the registrar cannot be asked: no reply
@@ -177,7 +178,7 @@ export class EmbeddedResolver implements Resolver {
     const { port, resolveTimeout } = this.#options;
     const request = this.#codec.encode(new MessageResolveRoutes({ node }));
     return new Promise((resolve, reject) => {
-      const udp = dgram.createSocket('udp4');
+      const udp = dgram.createSocket({ type: 'udp4', lookup: cachedLookup as dgram.SocketOptions['lookup'] });
       let settled = false;
       let resend: ReturnType<typeof setTimeout> | undefined;
       const finish = (err: ErgoError | null, reply?: MessageResolveReply): void => {
