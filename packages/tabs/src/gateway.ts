@@ -244,7 +244,13 @@ class Gateway implements TabGateway, RelayHost {
     };
     // The tab sent its Leave (frame.ts: Ctl.Leave): the connection's end is its leave.
     let left = false;
-    ws.on('error', (e) => this.log.warning('tab socket %s: %s', session?.name ?? '(joining)', e.message));
+    // What `ws` refused of the socket (a message past maxPayload, a frame no WebSocket client
+    // writes): no tab of ours does that, so its session gets no reconnect window ('' while none).
+    let broke = '';
+    ws.on('error', (e: Error & { code?: unknown }) => {
+      if (typeof e.code === 'string' && e.code.startsWith('WS_ERR_')) broke = e.message;
+      this.log.warning('tab socket %s: %s', session?.name ?? '(joining)', e.message);
+    });
     ws.on('close', (code: number, reason: Buffer) => {
       heard();
       request = null;
@@ -255,19 +261,30 @@ class Gateway implements TabGateway, RelayHost {
       // (slices.ts), after the frames the tab sent before: thousands leaving at once, or whose
       // windows pass together, end a turn's worth at a time.
       if ((left || (code === 1000 && reason.toString() === 'left')) && s.socket === ws) this.#end(s, ws, 'it left');
+      else if (broke !== '' && s.socket === ws) this.#end(s, ws, `its socket broke the WebSocket protocol: ${broke}`);
       else s.detach(ws, this.#window, () => this.#end(s, null, 'its window passed'));
     });
     ws.on('message', (data: RawData) => {
+      // The Leave was the tab's last word: what came after it in the same read is not read.
+      if (left) return;
       const bytes = toBytes(data);
       if (session !== null) {
         if (!isLeave(bytes)) return this.#fromTabMessage(session, ws, bytes);
         // Closed at once, no close handshake: the session ends in the close's turn, after the
-        // frames offered before (the `close` listener above). Anything after it is not read.
+        // frames offered before (the `close` listener above).
         left = true;
         ws.terminate();
         return;
       }
-      if (request === null) return; // admission pending: a tab speaks after its welcome
+      if (ws.readyState !== ws.OPEN) return; // refused at its join: closing
+      if (request === null) {
+        // A frame while its hello is judged: a tab speaks after its welcome (its own frames wait
+        // for it), so this is no tab of ours. Refused, closed, and no session comes of the hello.
+        this.log.warning('tab refused (joining): a frame before its welcome');
+        ws.send(encodeFrame([Ctl.Refused, errorToWire(ErrTabFrame.with('a frame before its welcome'))]));
+        ws.close(4003, 'a frame before its welcome');
+        return;
+      }
       const greeting = request;
       request = null;
       heard();
