@@ -23,6 +23,7 @@ import { io, type Socket } from 'socket.io-client';
 import { WebSocket, type ClientOptions } from 'ws';
 
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
+import { hostMs } from '../lib/host_clock.js';
 import { joinLean, leanHttpRedials, leanRedials, leanResubscribes } from './lean_tabs.js';
 
 /** What the suite asks a client process. */
@@ -67,8 +68,8 @@ export type Reply =
   | { op: 'flooded' }
   | { op: 'calling' }
   /**
-   * The calls of `calls` once stopped: each one's start (ms since the epoch: performance.timeOrigin
-   * + now, comparable across processes) and round trip (ms); failed: how many rejected.
+   * The calls of `calls` once stopped: each one's start (ms on the host's clock, lib/host_clock.ts:
+   * comparable across processes) and round trip (ms); failed: how many rejected.
    */
   | { op: 'called'; at: number[]; rttMs: number[]; failed: number }
   /** How the flood's calls ended: 'ok' or the rejection's code, counted. */
@@ -350,12 +351,16 @@ async function serve(peer: string, url: string, localAddress: string | undefined
         const rttMs: number[] = [];
         let failed = 0;
         void (async () => {
+          // Each call starts at the stamp that ended the one before (with no gap between calls):
+          // the calls cover the whole loop, so any span of it meets one (tabs_load.ts: overlapping).
+          let t0 = hostMs();
           while (calling) {
-            const t0 = performance.now();
             await c.call(PAYLOAD).catch(() => failed++);
-            rttMs.push(performance.now() - t0);
-            at.push(performance.timeOrigin + t0);
+            const end = hostMs();
+            rttMs.push(end - t0);
+            at.push(t0);
             if (r.gapMs > 0) await new Promise((w) => setTimeout(w, r.gapMs));
+            t0 = r.gapMs > 0 ? hostMs() : end;
           }
           send({ op: 'called', at, rttMs, failed });
         })();

@@ -35,7 +35,8 @@ import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import type { Reply } from '../net/tab_clients.js';
 import type { GatewayReply } from '../net/tabs_gateway_node.js';
 import { Clients, row } from './tabs.js';
-import { overlapping, quantile, stopCalls, tabsFromEnv, wall } from './tabs_load.js';
+import { hostMs } from '../lib/host_clock.js';
+import { overlapping, quantile, stopCalls, tabsFromEnv } from './tabs_load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GATEWAY = join(here, '..', 'net', 'tabs_gateway_node.js');
@@ -288,7 +289,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
         const { heard: all } = await armAll(clients, seq);
         const u0 = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
         await honest.ask({ op: 'calls', gapMs: 0 }, 'calling');
-        const from = wall();
+        const from = hostMs();
         const t1 = performance.now();
         node.send(pub, seq);
         let timer: NodeJS.Timeout | undefined;
@@ -302,7 +303,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
             gws,
           );
         const ms = performance.now() - t1;
-        const to = wall();
+        const to = hostMs();
         const during = overlapping(await stopCalls(honest), from, to);
         const u1 = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
         if (round < warmup) continue;

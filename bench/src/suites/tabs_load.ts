@@ -24,6 +24,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { armAll } from '../lib/armed.js';
+import { hostMs } from '../lib/host_clock.js';
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
 import type { Reply } from '../net/tab_clients.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
@@ -48,8 +49,6 @@ export const FLOOD_CALLS = 200;
 const HONEST_GAP_MS = 10;
 /** Broadcasts per measured round (as the tabs suite's). */
 const BROADCASTS_PER_ROUND = 4;
-/** Broadcasts sent for one timed broadcast at most, until a call of the calling tab overlaps one. */
-const MAX_BROADCAST_ATTEMPTS = 50;
 
 /** BENCH_TABS, or `fallback`. */
 export function tabsFromEnv(fallback: number): number {
@@ -83,10 +82,7 @@ export function quantile(xs: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
 
-/** Wall-clock ms comparable across processes (performance.timeOrigin + now, as the clients stamp). */
-export const wall = (): number => performance.timeOrigin + performance.now();
-
-/** The round trips of `called` whose call overlapped [from, to] (wall ms). */
+/** The round trips of `called` whose call overlapped [from, to] (lib/host_clock.ts: hostMs). */
 export function overlapping(called: Extract<Reply, { op: 'called' }>, from: number, to: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < called.at.length; i++) {
@@ -125,24 +121,21 @@ async function broadcastCalls(report: Report, peer: string, n: number, rounds: n
     for (let round = 0; round < warmup + rounds; round++) {
       const rtts: number[] = [];
       for (let b = 0; b < BROADCASTS_PER_ROUND; b++) {
-        let ms = 0;
-        let during: number[] = [];
-        // A broadcast no call overlapped is sent again: at a tiny size it lasts a few ms, and on a
-        // loaded host the calling tab's process may not run at all meanwhile (no sample, not a figure).
-        for (let attempt = 0; attempt < MAX_BROADCAST_ATTEMPTS && during.length === 0; attempt++) {
-          seq++;
-          const { heard: all } = await armAll(clients, seq);
-          await honest.ask({ op: 'calls', gapMs: 0 }, 'calling');
-          const from = wall();
-          const t1 = performance.now();
-          server.broadcast(seq);
-          await all;
-          ms = performance.now() - t1;
-          const to = wall();
-          during = overlapping(await stopCalls(honest), from, to);
-        }
+        seq++;
+        const { heard: all } = await armAll(clients, seq);
+        await honest.ask({ op: 'calls', gapMs: 0 }, 'calling');
+        const from = hostMs();
+        const t1 = performance.now();
+        server.broadcast(seq);
+        await all;
+        const ms = performance.now() - t1;
+        const to = hostMs();
+        // The calling tab's calls cover [from, to] by construction, whatever the load: its first
+        // call started before it said `calling`, each next one starts as the last ends (one stamp),
+        // and its last ends after `stop`. A call longer than the whole broadcast overlaps it too.
+        const during = overlapping(await stopCalls(honest), from, to);
         if (during.length === 0)
-          throw new Error(`no call of the calling tab overlapped any of ${MAX_BROADCAST_ATTEMPTS} broadcasts`);
+          throw new Error(`broadcast ${seq}: no call of the calling tab overlapped it (its stamps disagree with ours)`);
         if (round < warmup) continue;
         times.push(ms);
         rtts.push(...during);
@@ -213,12 +206,12 @@ async function floodLoad(report: Report, rounds: number, warmup: number): Promis
         await honest.ask({ op: 'calls', gapMs: HONEST_GAP_MS }, 'calling');
         const delay = monitorEventLoopDelay({ resolution: 10 });
         delay.enable();
-        const from = wall();
+        const from = hostMs();
         const r = await flooders.ask<Extract<Reply, { op: 'flood-called' }>>(
           { op: 'flood-calls', sends: FLOOD_SENDS, calls: FLOOD_CALLS },
           'flood-called',
         );
-        const to = wall();
+        const to = hostMs();
         delay.disable();
         const during = overlapping(await stopCalls(honest), from, to);
         if (round < warmup) continue;
