@@ -23,6 +23,8 @@
 //   rather than at the first write; the first completion after the promotion is reported beside it.
 // The cluster is whole again (the old primary a replica) before the next round.
 
+import { copyFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { startPgHa, type PgHa } from '@ergo-ts/test-support';
@@ -238,9 +240,16 @@ interface StatsLine {
     activeRuns: number;
     startsWaiting: number;
     startsRefused: number;
+    startsAdmitted?: number;
+    startsHeld?: number;
+    roomKept?: number;
     retryAfterMs: number;
     stepsWaiting: number;
   };
+  started?: number;
+  completed?: number;
+  remindersFired?: number;
+  ops?: Record<string, [number, number, number]>;
   active?: number;
   activations?: number;
   stopped?: number;
@@ -281,7 +290,11 @@ function statsTimeline(lines: readonly string[], killWall: number): string {
     out.push(
       `${s}s ${sum((x) => x.load?.activeRuns ?? 0)}/${sum((x) => x.load?.startsWaiting ?? 0)}/` +
         `${delta((x) => x.load?.startsRefused ?? 0)}/${delta((x) => x.activations ?? 0)}/${delta((x) => x.stopped ?? 0)}/` +
-        `${sum((x) => x.storeInFlight)}/${Math.max(0, ...now.map((x) => x.storeOldestMs))}`,
+        `${sum((x) => x.storeInFlight)}/${Math.max(0, ...now.map((x) => x.storeOldestMs))}` +
+        // The members' own: instances started / completed, starts given room, room kept, reminders fired.
+        ` m${delta((x) => x.started ?? 0)}/${delta((x) => x.completed ?? 0)}/` +
+        `${delta((x) => (x.load?.startsAdmitted ?? 0) + (x.load?.startsHeld ?? 0))}/${sum((x) => x.load?.roomKept ?? 0)}/` +
+        `${delta((x) => x.remindersFired ?? 0)}`,
     );
   }
   const span = (f: (x: StatsLine) => number): number =>
@@ -290,7 +303,26 @@ function statsTimeline(lines: readonly string[], killWall: number): string {
       const start = last(m, killWall - 2000);
       return a + (end === undefined ? 0 : f(end) - (start === undefined ? 0 : f(start)));
     }, 0);
-  return `${out.join(', ')}; stale writes refused ${span((x) => x.refused ?? 0)}, handed off ${span((x) => x.handedOff ?? 0)}`;
+  // The store operations per second by name: finished / mean ms / failed, summed over the members.
+  const ops: string[] = [];
+  for (let s = -1; s <= 6; s++) {
+    const now = members.map((m) => last(m, killWall + s * 1000)).filter((x) => x !== undefined);
+    const by = new Map<string, [number, number, number]>();
+    for (const x of now) {
+      const p = last(x.member, killWall + (s - 1) * 1000);
+      for (const [op, [c, sum, e]] of Object.entries(x.ops ?? {})) {
+        const q = p?.ops?.[op] ?? [0, 0, 0];
+        const acc = by.get(op) ?? [0, 0, 0];
+        by.set(op, [acc[0] + c - q[0], acc[1] + sum - q[1], acc[2] + e - q[2]]);
+      }
+    }
+    const parts = [...by]
+      .filter(([, v]) => v[0] > 0)
+      .sort((a, b) => b[1][0] - a[1][0])
+      .map(([op, [c, sum, e]]) => `${op} ${c}/${Math.round((sum * 1000) / c)}/${e}`);
+    ops.push(`${s}s ${parts.join(' ')}`);
+  }
+  return `${out.join(', ')}; store ops per s (finished/mean ms/failed): ${ops.join('; ')}; stale writes refused ${span((x) => x.refused ?? 0)}, handed off ${span((x) => x.handedOff ?? 0)}`;
 }
 
 /**
@@ -333,11 +365,20 @@ export async function measurePgHaFailover(
   }
   const ha = await startPgHa({ settings: { fsync: 'on', full_page_writes: 'on' } });
   try {
-    const target = await startErgoOverload(ha.url, o.effects, o.dir, o.effectsUrl, { ERGO_STATS_MS: String(STATS_MS) });
+    // BENCH_MEMBER_CPU_PROF=<dir>: each member writes a CPU profile there at its exit (its log's
+    // `clock` line places the kill on the profile's timeline).
+    const prof = process.env.BENCH_MEMBER_CPU_PROF;
+    const target = await startErgoOverload(ha.url, o.effects, o.dir, o.effectsUrl, {
+      ERGO_STATS_MS: String(STATS_MS),
+      ...(prof === undefined || prof === '' ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${prof}` }),
+    });
     try {
       await rounds(report, ctx, ha, target);
     } finally {
       await target.close();
+      // The members' logs beside their profiles (the suite removes its directory).
+      if (prof !== undefined && prof !== '')
+        for (const f of readdirSync(o.dir)) if (f.endsWith('.log')) copyFileSync(join(o.dir, f), join(prof, f));
     }
   } finally {
     await ha.stop();
@@ -415,7 +456,7 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
       1000,
     );
     const line =
-      `round ${r}: primary ${old.name} killed -9 at ${r3(killAt / 1000)} s; Patroni named the new primary ` +
+      `round ${r}: primary ${old.name} killed -9 at ${r3(killAt / 1000)} s (epoch ${Math.round(kill.wall)} ms); Patroni named the new primary ` +
       `${r3(outage)} ms later (its history: ${history === undefined ? '?' : r3(history - kill.wall)} ms), HAProxy ` +
       `routed ${r3(seen.routed - kill.wall)} ms, a plain client committed through it again ${r3(plain.back)} ms after ` +
       `the kill (its commit p50 ${r3(plain.before)} ms before, ${r3(plain.after)} ms after); ${r3(rec.before)}/s before; first completion ${r3(rec.firstDone)} ms ` +
@@ -427,9 +468,21 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
     console.error(`overload failover: ${line}`);
     console.error(`overload failover: round ${r}: members' log lines in the round: ${logs || 'none'}`);
     console.error(`overload failover: round ${r}: starts refused per s [${refusedPerS.join(', ')}]`);
+    // The client's completions on the members' timeline's seconds (from 2 s before the kill), to
+    // read beside what the members completed: work no caller waited for shows as the difference.
+    const fromKill = (xs: readonly number[]): number[] =>
+      Array.from(
+        { length: 15 },
+        (_, i) => xs.filter((d) => d > killAt + (i - 3) * 1000 && d <= killAt + (i - 2) * 1000).length,
+      );
+    console.error(
+      `overload failover: round ${r}: from -2 s to 12 s after the kill, per s: completions seen by the client ` +
+        `[${fromKill(out.done).join(', ')}], starts refused [${fromKill(out.refusedAt).join(', ')}]`,
+    );
     console.error(
       `overload failover: round ${r}: the members per s from the kill (runs working/starts waiting/refused/` +
-        `activations begun/ended/store ops in flight/oldest ms): ${figures}`,
+        `activations begun/ended/store ops in flight/oldest ms, then m: instances started/completed on the members, ` +
+        `starts given room/room kept/reminders fired): ${figures}`,
     );
     done.push({
       rec,

@@ -38,7 +38,9 @@ const entities = await startEntities(node, { store, kinds: [Load, Order], member
 while (entities.members().length < members.length) await new Promise((r) => setTimeout(r, 50));
 
 const statsMs = Number(process.env.ERGO_STATS_MS);
-if (statsMs > 0)
+if (statsMs > 0) {
+  // Epoch ms beside the monotonic clock in µs (a --cpu-prof profile's timeline), to place a fault in a profile.
+  console.log(`clock ${name} ${Date.now()} ${process.hrtime.bigint() / 1000n}`);
   setInterval(() => {
     const s = entities.stats();
     const k = s.kinds['overload-load'];
@@ -51,9 +53,19 @@ if (statsMs > 0)
       handedOff: k?.handedOff,
       storeInFlight: s.storeInFlight,
       storeOldestMs: s.storeOldestInFlightMs,
+      // Runs this member started and completed (since its start): what it did, whoever waited for it.
+      started: s.workflows['overload-load']?.started,
+      completed: s.workflows['overload-load']?.completed,
+      remindersFired: s.reminders?.fired,
+      remindersFailed: s.reminders?.failed,
+      // Per store operation: finished, their total seconds, failed (since the start).
+      ops: Object.fromEntries(
+        Object.entries(s.store).map(([op, o]) => [op, [o.count, Number(o.sum.toFixed(3)), o.errors]]),
+      ),
     };
     console.log(`stats ${name} ${Date.now()} ${JSON.stringify(line)}`);
   }, statsMs).unref();
+}
 
 let stopping = false;
 process.on('disconnect', () => {
