@@ -74,6 +74,20 @@ test('RunLoad: room given to a start whose run never began is given to the next 
   assert.equal(await next, undefined, 'b gets the room a never used');
 });
 
+test('RunLoad: a start asked again while its room is kept gets that room at once, not a place behind the line', async () => {
+  // A start given room whose activation failed (the store unreachable in a failover) is asked
+  // again by its router: queued behind the line, it waited for the room it held (issue 89).
+  const load = new RunLoad(1, 10, 60_000);
+  assert.equal(load.admit('a', 1000), undefined, 'room at once');
+  const b = load.admit('b', 60_000);
+  assert.ok(b instanceof Promise, 'b waits: the one room is kept for a');
+  assert.equal(load.admit('a', 1000), undefined, "a's own room, at once");
+  assert.equal(load.waiting, 1, 'b still waits');
+  load.enter('a');
+  load.leave();
+  assert.equal(await b, undefined, 'b gets the room once a ran');
+});
+
 const gates = new Map<string, () => void>();
 const opened = (id: string): Promise<void> => new Promise<void>((resolve) => gates.set(id, resolve));
 // The body itself holds (not a step: a run in a step attempt is not counted, steps have their own bound).

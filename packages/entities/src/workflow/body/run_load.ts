@@ -125,12 +125,16 @@ export class RunLoad {
   }
 
   /**
-   * Room for a new run of instance `key`: undefined when given at once; else a promise of
+   * Room for a new run of instance `key`: undefined when given at once (or kept for `key` already,
+   * its start asked again); else a promise of
    * undefined once given (in the order asked) or of a retry-after (ms) when none came within
    * `waitMs`, or at once when the line is full or would not reach it within `waitMs`.
    */
   admit(key: string, waitMs: number, now: number = performance.now()): Promise<number | undefined> | undefined {
-    if (this.#room() && this.#line.length === 0) {
+    // Its room is kept already (a start asked again after its activation failed, say the store
+    // unreachable in a failover): the room is its own, not a place at the back of the line behind
+    // starts that cannot use it. Queued, it held the room for nothing until it lapsed.
+    if ((this.#room() && this.#line.length === 0) || this.#kept.has(key)) {
       this.#keep(key);
       this.#admitted++;
       return undefined;
