@@ -17,11 +17,20 @@
 // once: a row is moved on only after the entity's inbox accepted the fire; a fire delivered twice
 // (this member died between the two steps, or two members briefly both owned the shard) carries
 // the same id and the inbox de-duplicates it.
+//
+// After the store could not be reached (a failover: the scan or a delivery failed so), the due
+// reminders of keys active on this member are held for {@link OUTAGE_HOLD_MS} once the store
+// answers again. An active key writes its own reminders again with its next save (a workflow's
+// keep-alive wake: due a second after its last write, so every running instance's came due in the
+// outage), and a fire of each at once cost three writes (the fire's enqueue, the handler's save,
+// the row moved on) to a store just back, beside the work held through the outage (issue 89).
+// A key not active here is fired at once: its fire is what activates it.
 
 import { cronNextRun, type Log } from 'ergo-ts';
 
 import type { EntitiesClock } from '../contract/clock.js';
 import { REMINDER_LATENESS_BUCKETS, type ReminderStats } from '../inspect/stats.js';
+import { storeUnreachable } from '../contract/codes.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import type { EntityKind } from '../kinds/entity.js';
 import { shardOf } from '../contract/placement.js';
@@ -95,6 +104,12 @@ function option(name: string, v: number | undefined, dflt: number, min = 1): num
     throw ErrEntityIncorrect.with(`reminders.${name} must be an integer in ${min}..2^31-1, got ${String(v)}`);
   return n;
 }
+
+/**
+ * How long after the store answers again, following a failure to reach it, the due reminders of
+ * keys active on this member are held (ms; see the file's comment).
+ */
+export const OUTAGE_HOLD_MS = 1000;
 
 /** The id of one fire: the reminder's name, generation and due time. */
 export function fireId(r: Pick<StoredReminder, 'name' | 'gen' | 'dueAt'>): string {
@@ -205,6 +220,10 @@ export class ReminderScheduler {
   readonly #loop: ScanLoop;
   /** The last scan left due fires unstarted for want of room: a scan runs once half the room is free. */
   #starved = false;
+  /** A scan or a delivery failed because the store could not be reached, and no scan read it since. */
+  #outage = false;
+  /** Until when (clock ms) due reminders of keys active here are held after an outage. */
+  #holdActiveUntil = -Infinity;
   #fired = 0;
   #failed = 0;
   /** Waiters of {@link idle}. */
@@ -221,6 +240,7 @@ export class ReminderScheduler {
     this.#loop = new ScanLoop(host.clock, {
       scan: () => this.#scan(),
       failed: (e) => {
+        if (storeUnreachable(e)) this.#outage = true;
         this.#h.log.warning(
           'entities: reading due reminders failed (%s); retrying in %d ms',
           (e as Error).message,
@@ -354,6 +374,10 @@ export class ReminderScheduler {
       const read = await this.#h.store.dueReminders(shards, now + this.#warmUpMs, limit);
       // Due by the clock after the read (time moved meanwhile): a row due now is fired, not armed for.
       const readAt = this.#h.clock.now();
+      if (this.#outage) {
+        this.#outage = false;
+        this.#holdActiveUntil = readAt + OUTAGE_HOLD_MS;
+      }
       const due: StoredReminder[] = [];
       for (const r of read)
         if (r.dueAt <= readAt) due.push(r);
@@ -372,6 +396,11 @@ export class ReminderScheduler {
         if (this.#inFlight.has(id)) continue;
         const retry = this.#retryAt.get(id);
         if (retry !== undefined && retry > readAt) continue;
+        if (readAt < this.#holdActiveUntil && this.#h.active(r.kind, r.key)) {
+          // Held: the key's own next save most likely writes it again (see the file's comment).
+          wait = Math.min(wait, this.#holdActiveUntil - readAt);
+          continue;
+        }
         this.#fire(r, id);
         started++;
       }
@@ -428,6 +457,7 @@ export class ReminderScheduler {
     delivered
       .catch((e: unknown) => {
         this.#failed++;
+        if (storeUnreachable(e)) this.#outage = true;
         if (!this.#retryAt.has(id))
           this.#h.log.warning(
             'entities: delivering reminder %s of %s/%s failed (%s); retrying',
