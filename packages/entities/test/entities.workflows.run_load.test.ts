@@ -88,6 +88,18 @@ test('RunLoad: a start asked again while its room is kept gets that room at once
   assert.equal(await b, undefined, 'b gets the room once a ran');
 });
 
+test("RunLoad: room given to a start is kept no longer than its caller's time: then the next in line gets it", async () => {
+  // A start given room as the store went away (a failover) whose caller gave up meanwhile is
+  // asked again by no one: its room was kept for ROOM_KEPT_MS all the same (issue 89).
+  const load = new RunLoad(1, 10, 60_000);
+  assert.equal(load.admit('a', 1000, performance.now(), 30), undefined, 'room at once; its caller has 30 ms left');
+  const b = load.admit('b', 60_000);
+  assert.ok(b instanceof Promise);
+  await eventually(() => load.waiting === 0, "b got the room once a's caller's time ended");
+  assert.equal(await b, undefined);
+  assert.equal(load.snapshot().roomKept, 1, "b's");
+});
+
 const gates = new Map<string, () => void>();
 const opened = (id: string): Promise<void> => new Promise<void>((resolve) => gates.set(id, resolve));
 // The body itself holds (not a step: a run in a step attempt is not counted, steps have their own bound).

@@ -86,9 +86,10 @@ export interface AttachedFeature {
    * Room for new work of `kind` for `key` (asked after {@link overloaded}, for the same calls): undefined
    * to take it now, a number to refuse it (the caller's retry-after, ms), or a promise of either:
    * the feature holds the activation in its line for up to `waitMs` (what is left of the caller's
-   * timeout) until it has room. Never rejects.
+   * timeout) until it has room. Never rejects. `leftMs`, when known: what is left of the caller's
+   * own time; room kept for the work past it is kept for no one.
    */
-  admit?(kind: string, key: string, waitMs: number): Promise<number | undefined> | number | undefined;
+  admit?(kind: string, key: string, waitMs: number, leftMs?: number): Promise<number | undefined> | number | undefined;
   /** Its part of `stats()`, merged over the runtime's own figures. */
   stats?(now: number): Partial<EntitiesStats>;
 }

@@ -18,7 +18,7 @@ import { ENTITIES_DEFAULTS } from './options.js';
 /** What the manager asks of its runtime (runtime.ts implements it), inspection's seam included. */
 export interface ManagerRuntime extends InspectedRuntime {
   /** Activates (kind, key) on this node, one at a time per key (see `Entities.activateLocal`). */
-  activateLocal(kind: string, key: string, shed?: boolean, waitMs?: number): Promise<ActivateReply>;
+  activateLocal(kind: string, key: string, shed?: boolean, waitMs?: number, leftMs?: number): Promise<ActivateReply>;
   /** Who the members are: the notices the manager hears, the registrar's events it follows, go there. */
   readonly membership: Pick<
     Membership,
@@ -120,7 +120,8 @@ export class EntityManager extends Actor {
     };
     const shed = r['~entity'] === 'activate' && r.shed === true;
     const wait = shed && typeof (r as ActivateRequest).wait === 'number' ? (r as ActivateRequest).wait : 0;
-    this.#rt.activateLocal(r.kind, r.key, shed, wait).then(
+    const left = shed && typeof (r as ActivateRequest).left === 'number' ? (r as ActivateRequest).left : undefined;
+    this.#rt.activateLocal(r.kind, r.key, shed, wait, left).then(
       (a) => answer(new Answer(from, ref, true, a, r['~entity'] === 'send' && a.ok ? (r as SendRequest) : undefined)),
       (e: unknown) => answer(new Answer(from, ref, false, e)),
     );

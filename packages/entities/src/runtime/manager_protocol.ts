@@ -16,6 +16,11 @@ export interface ActivateRequest {
   readonly shed?: boolean;
   /** With `shed`: how long the caller waits for the answer (ms) — the owner may hold it that long for room. */
   readonly wait?: number;
+  /**
+   * With `shed`: what is left of the caller's own time (ms): room the owner keeps for the work is
+   * kept no longer (no one asks again after it).
+   */
+  readonly left?: number;
 }
 /** A member asks the manager to activate an entity (when needed) and hand it a message. */
 export interface SendRequest {

@@ -58,7 +58,7 @@ export interface RoutedRuntime {
   /** Who the members are: a target that drains, or whose member lease ended, counts as leaving there. */
   readonly membership: Pick<Membership, 'heardLeaving' | 'leaseEnded'>;
   /** Activates (kind, key) on this node (the manager's activation, without the manager). */
-  activateLocal(kind: string, key: string, shed?: boolean, waitMs?: number): Promise<ActivateReply>;
+  activateLocal(kind: string, key: string, shed?: boolean, waitMs?: number, leftMs?: number): Promise<ActivateReply>;
   /** Whether (kind, key) has an activation on this node now (one still starting may not count yet). */
   activeHere(kind: string, key: string): boolean;
 }
@@ -324,10 +324,12 @@ export class Router {
     // New work may be held by the owner for room (a line of starts) for up to what is left of the
     // call, less a margin for its refusal to come back in time.
     const wait = shed ? Math.max(0, Math.floor(Math.min(left / 2, left - 250))) : 0;
-    if (target === this.#rt.node.name) return this.#rt.activateLocal(to.kind, to.key, shed, wait);
+    // And what is left of the call: room kept for the work outlives no caller (run_load.ts).
+    const leftMs = Math.max(0, Math.floor(left));
+    if (target === this.#rt.node.name) return this.#rt.activateLocal(to.kind, to.key, shed, wait, leftMs);
     return this.managerCall(
       target,
-      { '~entity': 'activate', kind: to.kind, key: to.key, ...(shed ? { shed, wait } : {}) },
+      { '~entity': 'activate', kind: to.kind, key: to.key, ...(shed ? { shed, wait, left: leftMs } : {}) },
       left,
     );
   }
@@ -335,7 +337,7 @@ export class Router {
   /** Asks `target`'s manager to activate a key or hand it a message (this node's runtime, when it is the target and only activation is asked). */
   async managerCall(target: string, req: ActivateRequest | SendRequest, left: number): Promise<ActivateReply> {
     if (target === this.#rt.node.name && req['~entity'] === 'activate')
-      return this.#rt.activateLocal(req.kind, req.key, req.shed === true, req.wait ?? 0);
+      return this.#rt.activateLocal(req.kind, req.key, req.shed === true, req.wait ?? 0, req.left);
     const r = await this.#rt.node.call(new ProcessID(this.#name as Atom, target as Atom), req, { timeout: left });
     return toReply(r);
   }

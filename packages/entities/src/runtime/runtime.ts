@@ -558,14 +558,14 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
    * @internal the manager's activation of (kind, key) on this node (activation_gate.ts): one at a
    * time per key (a second request joins the first); keys activate side by side.
    */
-  activateLocal(kind: string, key: string, shed = false, waitMs = 0): Promise<ActivateReply> {
+  activateLocal(kind: string, key: string, shed = false, waitMs = 0, leftMs?: number): Promise<ActivateReply> {
     if (shed && !this.#activations.has(kind, key)) {
       // New work for a key not active here, refused at once when this member is overloaded.
       const retryAfterMs = this.#overloaded(kind);
       if (retryAfterMs !== undefined) return Promise.resolve(overloadedReply(retryAfterMs));
       // Or held until a feature has room for it (the workflow layer: its runs), within the caller's wait.
       for (const f of this.#features) {
-        const room = f.admit?.(kind, key, waitMs);
+        const room = f.admit?.(kind, key, waitMs, leftMs);
         if (typeof room === 'number') return Promise.resolve(overloadedReply(room));
         if (room !== undefined)
           return room.then((after) => (after === undefined ? this.#gate.activate(kind, key) : overloadedReply(after)));

@@ -33,6 +33,8 @@ export const ROOM_KEPT_MS = 5000;
 
 interface Waiting {
   readonly key: string;
+  /** When (performance.now()) its caller stops waiting for the start: its room is kept no longer. */
+  readonly until: number;
   readonly admitted: (room: boolean) => void;
   timer?: ReturnType<typeof setTimeout>;
 }
@@ -45,7 +47,7 @@ export class RunLoad {
   readonly limit: number;
   readonly maxWaiting: number;
   #active = 0;
-  /** Room given to admitted starts (by instance), until their run begins or ROOM_KEPT_MS pass. */
+  /** Room given to admitted starts (by instance), until their run begins, ROOM_KEPT_MS pass or their caller's time ends. */
   readonly #kept = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #line: Waiting[] = [];
   /** The pace runs leave the count at (an end or a wait). */
@@ -128,14 +130,23 @@ export class RunLoad {
    * Room for a new run of instance `key`: undefined when given at once (or kept for `key` already,
    * its start asked again); else a promise of
    * undefined once given (in the order asked) or of a retry-after (ms) when none came within
-   * `waitMs`, or at once when the line is full or would not reach it within `waitMs`.
+   * `waitMs`, or at once when the line is full or would not reach it within `waitMs`. `leftMs`:
+   * what is left of the caller's own time, when known — the room given is kept for the run at
+   * most that long (a start whose caller gave up is asked again by no one: in a failover the room
+   * of starts given it as the store went away stayed kept, for no one, seconds after it came back).
    */
-  admit(key: string, waitMs: number, now: number = performance.now()): Promise<number | undefined> | undefined {
+  admit(
+    key: string,
+    waitMs: number,
+    now: number = performance.now(),
+    leftMs: number = Infinity,
+  ): Promise<number | undefined> | undefined {
+    const until = now + leftMs;
     // Its room is kept already (a start asked again after its activation failed, say the store
     // unreachable in a failover): the room is its own, not a place at the back of the line behind
     // starts that cannot use it. Queued, it held the room for nothing until it lapsed.
     if ((this.#room() && this.#line.length === 0) || this.#kept.has(key)) {
-      this.#keep(key);
+      this.#keep(key, until, now);
       this.#admitted++;
       return undefined;
     }
@@ -148,6 +159,7 @@ export class RunLoad {
     return new Promise((resolve) => {
       const w: Waiting = {
         key,
+        until,
         admitted: (room) => {
           if (room) this.#held++;
           else this.#refused++;
@@ -164,13 +176,17 @@ export class RunLoad {
     });
   }
 
-  #keep(key: string): void {
+  /** Keeps room for `key`'s run for {@link ROOM_KEPT_MS}, or until `until` when that is sooner. */
+  #keep(key: string, until: number, now: number = performance.now()): void {
     const old = this.#kept.get(key);
     if (old !== undefined) clearTimeout(old);
-    const timer = setTimeout(() => {
-      this.#kept.delete(key);
-      this.#admitWaiting();
-    }, this.#keptMs);
+    const timer = setTimeout(
+      () => {
+        this.#kept.delete(key);
+        this.#admitWaiting();
+      },
+      Math.max(0, Math.min(this.#keptMs, until - now)),
+    );
     timer.unref();
     this.#kept.set(key, timer);
   }
@@ -180,7 +196,7 @@ export class RunLoad {
     while (this.#line.length > 0 && this.#room()) {
       const w = this.#line.shift()!;
       clearTimeout(w.timer);
-      this.#keep(w.key);
+      this.#keep(w.key, w.until);
       w.admitted(true);
     }
   }

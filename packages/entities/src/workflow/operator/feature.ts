@@ -173,9 +173,11 @@ export const workflowFeature: EntitiesFeature<WorkflowFeatureOptions> = {
         // the attempts it runs (body/step_permits.ts): admitted work keeps its pace.
         return isWorkflowKind(rt.kind(kind)) ? stepPermitsOf(rt)?.overloaded() : undefined;
       },
-      admit(kind, key, waitMs) {
+      admit(kind, key, waitMs, leftMs) {
         // A new instance waits for room among this member's working runs (body/run_load.ts).
-        return isWorkflowKind(rt.kind(kind)) ? runLoadOf(rt)?.admit(admissionKey(kind, key), waitMs) : undefined;
+        return isWorkflowKind(rt.kind(kind))
+          ? runLoadOf(rt)?.admit(admissionKey(kind, key), waitMs, undefined, leftMs)
+          : undefined;
       },
       stats(now) {
         const workflows = workflowStatsOf(rt, hostViews(rt), rt.kinds(), now);
