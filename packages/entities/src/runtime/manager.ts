@@ -120,7 +120,9 @@ export class EntityManager extends Actor {
     };
     const shed = r['~entity'] === 'activate' && r.shed === true;
     const wait = shed && typeof (r as ActivateRequest).wait === 'number' ? (r as ActivateRequest).wait : 0;
-    const left = shed && typeof (r as ActivateRequest).left === 'number' ? (r as ActivateRequest).left : undefined;
+    // `left` comes from another member: a value that is no time at all keeps the room's own bound.
+    const asked = shed ? (r as ActivateRequest).left : undefined;
+    const left = typeof asked === 'number' && Number.isFinite(asked) && asked >= 0 ? asked : undefined;
     this.#rt.activateLocal(r.kind, r.key, shed, wait, left).then(
       (a) => answer(new Answer(from, ref, true, a, r['~entity'] === 'send' && a.ok ? (r as SendRequest) : undefined)),
       (e: unknown) => answer(new Answer(from, ref, false, e)),
