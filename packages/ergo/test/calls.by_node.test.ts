@@ -74,6 +74,28 @@ test('calls indexed by their node: a reply or a timeout takes them out, a down f
   assert.equal(reg.nodesIndexed, 0);
 });
 
+test("a node down makes its calls' error only when a call waits (a tab's end without calls makes none)", async () => {
+  const reg = new CallRegistry();
+  const me = new PID('me@host' as Atom, 1, 1);
+  let made = 0;
+  const err = (): Error => (made++, ErrNoConnection.with(`node ${A} is down`));
+  reg.failNode(A, err);
+  assert.equal(made, 0, 'no entry: no error');
+  reg.wallClock();
+  const c = reg.create(new Ref(me.node, 1, [1, 0, 0]), me, null, null, 0, 't1', A);
+  assert.ok(reg.settle(c, true, 'ok'));
+  assert.equal(await c.promise, 'ok');
+  assert.equal(reg.nodesIndexed, 1, 'an entry without calls');
+  reg.failNode(A, err);
+  assert.equal(made, 0, 'an entry without calls: no error');
+  assert.equal(reg.nodesIndexed, 0, 'the entry goes all the same');
+  reg.wallClock();
+  const waiting = [2, 3].map((id) => reg.create(new Ref(me.node, 1, [id, 0, 0]), me, null, null, 0, `t${id}`, A));
+  reg.failNode(A, err);
+  assert.equal(made, 1, 'one error for all the calls that wait');
+  for (const w of waiting) await assert.rejects(w.promise, { code: 'ERR_NO_CONNECTION', message: /a@host is down/ });
+});
+
 test("the engine's node down fails the calls to that node only", () =>
   withNode(async (node) => {
     const engine = engineOf(node);

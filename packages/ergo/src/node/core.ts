@@ -358,8 +358,8 @@ export class CoreImpl implements Core {
     n.nodeNotices.nodeDown(node, reason);
     // Calls reject with a fresh error naming the node (an API failure); exit/down reasons are the
     // sentinel itself, as in Ergo (`reason === ErrNoConnection`): the message's target or node
-    // field already says which node it was.
-    n.calls.failNode(node, ErrNoConnection.with(`node ${node} is down`));
+    // field already says which node it was. Made only when a call waits (calls.ts: failNode).
+    n.calls.failNode(node, () => ErrNoConnection.with(`node ${node} is down`));
     n.router.remote.dropUnconfirmed(node);
     const lost = ErrNoConnection;
     const x = n.targets.nodeIndex(node);
