@@ -255,11 +255,13 @@ class Gateway implements TabGateway, RelayHost {
       heard();
       request = null;
       const s = session;
-      if (s === null) return;
-      // The tab's leave() (its Leave frame, or 1000 'left' from a tab of an older build): gone for
-      // good, its watchers hear it now, not past the window. A session ends in the gateway's turns
-      // (slices.ts), after the frames the tab sent before: thousands leaving at once, or whose
-      // windows pass together, end a turn's worth at a time.
+      // Ended already: its Leave (below), or the gateway ended it.
+      if (s === null || s.ended) return;
+      // The tab's leave() (1000 'left' from a tab of an older build, or its Leave frame if the
+      // socket closed before its turn came): gone for good, its watchers hear it now, not past
+      // the window. A session ends in the gateway's turns (slices.ts), after the frames the tab
+      // sent before: thousands leaving at once, or whose windows pass together, end a turn's worth
+      // at a time.
       if ((left || (code === 1000 && reason.toString() === 'left')) && s.socket === ws) this.#end(s, ws, 'it left');
       else if (broke !== '' && s.socket === ws) this.#end(s, ws, `its socket broke the WebSocket protocol: ${broke}`);
       else s.detach(ws, this.#window, () => this.#end(s, null, 'its window passed'));
@@ -270,10 +272,15 @@ class Gateway implements TabGateway, RelayHost {
       const bytes = toBytes(data);
       if (session !== null) {
         if (!isLeave(bytes)) return this.#fromTabMessage(session, ws, bytes);
-        // Closed at once, no close handshake: the session ends in the close's turn, after the
-        // frames offered before (the `close` listener above).
+        // Closed without the close handshake, and the session ended, in a turn of the inbound
+        // slices after the frames offered before (slices.ts: `end`): thousands of Leaves read in
+        // one poll phase are then not thousands of sockets torn down in one close phase.
         left = true;
-        ws.terminate();
+        const s = session;
+        this.#inbound.end(s, () => {
+          ws.terminate();
+          if (s.socket === ws) this.#expire(s, 'it left');
+        });
         return;
       }
       if (ws.readyState !== ws.OPEN) return; // refused at its join: closing

@@ -157,7 +157,10 @@ export class FanOutQueue {
 // of the loop (each: the engine's node down for the tab, the hub's unsubscribe, its peers told;
 // ~20 µs a session, the sockets' own close in `ws` and the kernel costing far more). A tab's end
 // (`end`) waits behind the frames it sent before it (handled, no longer dropped) and counts as
-// one of the turn's `turn`: a turn ends at most `turn` sessions, the rest in later turns.
+// one of the turn's `turn`: a turn ends at most `turn` sessions, the rest in later turns. A tab's
+// Leave closes its socket in that turn too: the Leaves read in one poll phase closed every socket
+// at once, and libuv runs every closed handle's callback (`ws`'s teardown of each) in the same
+// iteration's close phase, one stretch of the loop.
 
 /** Frames of one tab handled per turn of the gateway's event loop by default. */
 export const DEFAULT_INBOUND_SLICE = 64;

@@ -7,10 +7,12 @@
 // all of them (the gateway's hub), not one per tab. And when they all wait for the hub's monitor
 // (the server node's answer held up), their Acks go out in slices of the loop, not in one go.
 // The same tabs leaving at once (each socket closed with 1000 'left', as a tab of an older build leaves): at most `inboundTurn`
-// sessions end per turn, and the server node hears one unsubscribe for all. A tab that leaves with
+// sessions end per turn, and the server node hears one unsubscribe for all; with a Leave frame
+// each, at most `inboundTurn` of the gateway's sockets close per turn. A tab that leaves with
 // frames still waiting for their turn has them handled first.
 
 import { strict as assert } from 'node:assert';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 
@@ -19,7 +21,7 @@ import { within } from '@ergo-ts/test-support';
 import { WebSocket } from 'ws';
 
 import type { TabGateway, TabGatewayOptions } from '../src/index.js';
-import { Ctl, decodeFrame, encodeFrame, Op, writeFrames, type Frame } from '../src/frame.js';
+import { Ctl, decodeFrame, encodeFrame, LEAVE_FRAME, Op, writeFrames, type Frame } from '../src/frame.js';
 import { COOKIE, gatewayNode, portOf, quiet, routeTo } from './helpers.js';
 
 const TABS = 600;
@@ -242,6 +244,31 @@ test('600 subscribed tabs leaving at once: at most inboundTurn sessions end per 
     60_000,
   );
   assert.equal(fromGateway() - before, 1, 'ENP messages the gateway sent the server node');
+});
+
+test("600 tabs sending their Leave at once: at most inboundTurn of the gateway's sockets close per turn of the loop, every session ends", async (t) => {
+  // The gateway on a server of the test's: its sockets' closes are counted there.
+  const server = createHttpServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  let closes = 0;
+  server.on('connection', (sock: Socket) => sock.once('close', () => closes++));
+  const { gw, tabs } = await newsCluster(t, { inboundTurn: TURN, server });
+  const sampled = perTurn(() => closes, TABS);
+  const closed = Promise.all(tabs.map((x) => new Promise<number>((r) => x.ws.once('close', (code) => r(code)))));
+  for (const x of tabs) x.ws.send(LEAVE_FRAME);
+  const { most, turns } = await within(sampled, "every one of the gateway's sockets closed", 60_000);
+  // A socket closed in a poll phase (the turn's room left) and those closed in the next check
+  // phase (the next turn's) reach the same close phase: twice the turn at most.
+  assert.ok(most <= 2 * TURN, `${most} sockets closed in one turn of the loop (inboundTurn ${TURN})`);
+  assert.ok(turns >= TABS / TURN, `${turns} turns for ${TABS} sockets`);
+  // Closed without the close handshake: the tabs see the connection end (1006).
+  assert.deepEqual(new Set(await within(closed, "every tab's socket closed", 60_000)), new Set([1006]));
+  await within(
+    turnsUntil(() => gw.tabs().length === 0),
+    'every session ended',
+    60_000,
+  );
 });
 
 test('a tab that leaves with frames waiting for their turn: they are handled, in order, then its session ends', async (t) => {
