@@ -22,10 +22,15 @@ const CLOSED = 3;
 
 class Idle extends Actor {}
 
-/** The process total a tab's node page shows. */
+/**
+ * The process total a tab's node page shows. A check of an `eventually` loop: it waits for the
+ * element 2 s at most (Playwright's default is 30 s, which left a 60 s loop two checks), and a
+ * page without it throws, so the loop records why and polls again.
+ */
 async function shownTotal(page: Page): Promise<number> {
-  const text = await page.textContent('[data-page=info] [data-testid=processes-total]');
-  return Number((text ?? '').replace(/,/g, ''));
+  const text = await page.textContent('[data-page=info] [data-testid=processes-total]', { timeout: 2_000 });
+  if (text === null) throw new Error('no process total shown');
+  return Number(text.replace(/,/g, ''));
 }
 
 test(`${TABS} tabs of one browser share one event stream and each follows its node live`, async (t) => {
