@@ -27,9 +27,11 @@ export const ErrTabBytesLimit = defineError('ERR_TAB_BYTES_LIMIT', 'tab byte rat
 /** What waits for the tab (offline, or a slow socket) would pass its queued-bytes limit. */
 export const ErrTabQueueFull = defineError('ERR_TAB_QUEUE_FULL', 'tab queue is full');
 /**
- * The close code of a tab's socket when the gateway ends its session because even the refusals of
- * the tab's own frames no longer fit its queue (it sends faster than it reads): the tab ends with
- * ErrTabQueueFull and does not dial again.
+ * The close code of a tab's socket when the gateway ends its session for its full queue: even the
+ * refusals of the tab's own frames no longer fit it (it sends faster than it reads), or its socket
+ * took nothing of it for the gateway's `slowConsumerMs` (it stopped reading). The tab ends with
+ * ErrTabQueueFull and does not dial again; the gateway destroys the socket without waiting for
+ * the close handshake, so a tab that does not read may see only the connection's end.
  */
 export const CLOSE_QUEUE_FULL = 4029;
 /**

@@ -129,14 +129,19 @@ class Gateway implements TabGateway, RelayHost {
     this.#hello = given(options.helloTimeout, 10_000);
     this.#upgrade = given(options.upgradeTimeout, DEFAULT_UPGRADE_TIMEOUT);
     const refusalLog = given(options.refusalLogInterval, 5_000);
+    const slowConsumer = given(options.slowConsumerMs, 30_000);
     for (const [k, v] of [
       ['reconnectWindow', this.#window],
       ['eventRetryWindow', eventRetry],
       ['helloTimeout', this.#hello],
       ['upgradeTimeout', this.#upgrade],
       ['refusalLogInterval', refusalLog],
+      ['slowConsumerMs', slowConsumer],
     ] as const)
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw ErrIncorrect.with(`tab gateway ${k}: ${v}`);
+    // Node runs a timer past 2^31 - 1 ms after 1 ms: a count that long would end every full queue at once.
+    if (slowConsumer > 0x7fffffff)
+      throw ErrIncorrect.with(`tab gateway slowConsumerMs: ${slowConsumer} (at most 2^31 - 1)`);
     this.#refusals = new RefusalLog(node.log, refusalLog);
     const slice = given(options.fanOutSlice, DEFAULT_FAN_OUT_SLICE);
     if (!Number.isSafeInteger(slice) || slice < 1) throw ErrIncorrect.with(`tab gateway fanOutSlice: ${slice}`);
@@ -151,6 +156,9 @@ class Gateway implements TabGateway, RelayHost {
     this.#hooks = {
       linkClosed: (s, reason) => this.#core?.routeNodeDown(s.name, reason),
       answersOverflowed: (s) => this.#expire(s, 'its queue is full, answers too', CLOSE_QUEUE_FULL),
+      stalled: (s, ms) =>
+        this.#expire(s, `slow consumer: its queue is full and its socket took nothing in ${ms} ms`, CLOSE_QUEUE_FULL),
+      slowConsumerMs: slowConsumer,
       fanOut: new FanOutQueue(slice, sliceMs),
     };
     if (typeof options.admit !== 'function') throw ErrIncorrect.with('tab gateway: admit must be a function');
@@ -617,14 +625,17 @@ class Gateway implements TabGateway, RelayHost {
     });
   }
 
-  /** Ends session `s` (`code`: its socket's close code). */
+  /**
+   * Ends session `s` (`code`: its socket's close code). A full queue's end (4029) does not wait
+   * for the close handshake of a tab that does not read (session.ts: TabSession.end).
+   */
   #expire(s: TabSession, why: string, code = 4000): void {
     if (this.sessions.get(s.name) !== s) return;
     this.sessions.delete(s.name);
     this.#inbound.drop(s);
     this.#bySecret.delete(s.secret);
     this.#labels.delete(s);
-    s.end(code, why);
+    s.end(code, why, code === CLOSE_QUEUE_FULL);
     this.#refusals.flush(s);
     this.log.info('tab %s ended: %s', s.name, why);
     // Watchers here first (the engine's node down), then every node and tab it spoke with.

@@ -43,6 +43,15 @@ export interface TabGatewayOptions {
    */
   eventRetryWindow?: number;
   /**
+   * How long a tab's socket may take nothing of what waits for it once its queue is full (ms,
+   * default 30 000, as `reconnectWindow` and `ws`'s close timeout; 0: no limit; at most 2^31 - 1).
+   * A frame for the tab refused ERR_TAB_QUEUE_FULL while its socket is up starts the count; a socket that took
+   * any byte within it is a slow reader, kept (the count starts again at its next full queue);
+   * one that took none is a peer that stopped reading, and its session ends as a tab past its
+   * refusals' room does: close 4029, the socket destroyed at once, its bytes dropped, no window.
+   */
+  slowConsumerMs?: number;
+  /**
    * How long a new socket may take to say hello (ms, default 10 000), counted in the time the
    * gateway's event loop was free: a wait the loop overran (a join storm, a long task) is waited
    * again for as long as it was overrun, up to JOIN_WAIT_LIMIT (4) times this in all, and judged

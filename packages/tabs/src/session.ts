@@ -68,6 +68,21 @@ export interface TabSocket {
   readonly readyState: number;
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
+  /** Destroys the socket now: no close handshake, what it has not sent is dropped. */
+  terminate(): void;
+}
+
+/**
+ * How long a socket closed for a full queue, its close frame taken by the kernel, has to answer
+ * it before it is destroyed (`ws` waits 30 s).
+ */
+export const QUEUE_FULL_CLOSE_GRACE_MS = 1_000;
+
+/** A full queue's socket watched (slow consumers): what it had taken as the count started, its timer. */
+interface StallWatch {
+  readonly socket: TabSocket;
+  readonly taken: number;
+  readonly timer: ReturnType<typeof setTimeout>;
 }
 
 /** Facts about a tab, as `gateway.tabs()` lists them. */
@@ -214,6 +229,13 @@ export interface SessionHooks {
   linkClosed(s: TabSession, reason: Error): void;
   /** An answer owed to tab `s` did not fit even the refusals' room: the gateway ends the session. */
   answersOverflowed(s: TabSession): void;
+  /**
+   * The socket of tab `s` took nothing for `slowConsumerMs` once its queue was full (`ms`: how
+   * long): the gateway ends the session.
+   */
+  stalled(s: TabSession, ms: number): void;
+  /** The gateway's `slowConsumerMs` (0: no limit). */
+  readonly slowConsumerMs: number;
   /** The slices of the gateway's broadcasts (slices.ts). */
   readonly fanOut: FanOutQueue;
 }
@@ -272,7 +294,8 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
    */
   #fanOut: SharedEvent | SharedEvent[] | null = null;
   #fanOutBytes = 0;
-  readonly #slices: FanOutQueue;
+  /** The gateway's hooks (its broadcast slices, slow consumers): one object for every session. */
+  readonly #hooks: SessionHooks;
   /**
    * Frames for the socket, written together at the end of the task (frame.ts: batches); made at
    * the first frame for the tab (an idle tab has none).
@@ -284,6 +307,8 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   #held: Uint8Array[] | null = null;
   #heldBytes = 0;
   #window: ReturnType<typeof setTimeout> | null = null;
+  /** The count of a full queue's socket taking nothing (slow consumers), while one runs. */
+  #stall: StallWatch | null = null;
   readonly #messages: TokenBucket;
   readonly #bytes: TokenBucket;
   /**
@@ -327,7 +352,7 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
     this.#messages = new TokenBucket(limits.messagesPerSecond);
     this.#bytes = new TokenBucket(limits.bytesPerSecond);
     this.conn = new SessionLink(gateway, this, hooks);
-    this.#slices = hooks.fanOut;
+    this.#hooks = hooks;
     this.watchers = new TabWatchers(name);
   }
 
@@ -376,13 +401,12 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
    */
   deliverFanOut(ev: SharedEvent): void {
     const size = EVENT_HEAD_BYTES + ev.src.length + this.name.length + ev.tail.length;
-    if (this.queuedBytes + size > this.limits.queuedBytes)
-      throw ErrTabQueueFull.with(`${this.limits.queuedBytes} bytes for ${this.name}`);
+    if (!this.#fits(size)) throw this.#full();
     const waiting = this.#fanOut;
-    if (waiting === null && this.#slices.now()) return this.#writeEvent(ev);
+    if (waiting === null && this.#hooks.fanOut.now()) return this.#writeEvent(ev);
     if (waiting === null) {
       this.#fanOut = ev;
-      this.#slices.add(this);
+      this.#hooks.fanOut.add(this);
     } else if (Array.isArray(waiting)) waiting.push(ev);
     else this.#fanOut = [waiting, ev];
     this.#fanOutBytes += size;
@@ -422,9 +446,72 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
    * @throws ErrTabQueueFull when it would pass the tab's queued-bytes limit (nothing is kept).
    */
   deliver(bytes: Uint8Array): void {
-    if (this.queuedBytes + bytes.length > this.limits.queuedBytes)
-      throw ErrTabQueueFull.with(`${this.limits.queuedBytes} bytes for ${this.name}`);
+    if (!this.#fits(bytes.length)) throw this.#full();
     this.#write(bytes);
+  }
+
+  /**
+   * True when `n` more bytes fit the tab's queue. The task's batch (PendingFrames) is counted
+   * until it is written: when it is what passes the limit, it is written now, and what the socket
+   * takes of it no longer counts; the frames after it make the task's next batch. So a task's
+   * sends meet the limit when the socket holds them, not when the batch does, and the batch's
+   * bytes and the socket's unsent ones together stay within the limit.
+   */
+  #fits(n: number): boolean {
+    const limit = this.limits.queuedBytes;
+    if (this.queuedBytes + n <= limit) return true;
+    const p = this.#pending;
+    if (p === null || p.frames.length === 0 || this.socket === null || this.socket.readyState !== 1) return false;
+    this.flush();
+    return this.queuedBytes + n <= limit;
+  }
+
+  /** The refusal of a frame for the tab's full queue; with a socket up, the slow consumer's count starts. */
+  #full(): Error {
+    this.#watchStall();
+    return ErrTabQueueFull.with(`${this.limits.queuedBytes} bytes for ${this.name}`);
+  }
+
+  /**
+   * Starts the count of a full queue's socket (hooks.slowConsumerMs; not while one runs, nor while
+   * the tab is away: its window judges it then). What the socket took is the bytes written to it
+   * less what waits: it grows only as the socket takes bytes (a frame written adds to both).
+   */
+  #watchStall(): void {
+    const ms = this.#hooks.slowConsumerMs;
+    const socket = this.socket;
+    if (ms === 0 || this.#stall !== null || socket === null || this.ended) return;
+    const timer = setTimeout(() => this.#judgeStall(), ms);
+    timer.unref?.();
+    this.#stall = { socket, taken: this.#taken(), timer };
+  }
+
+  /** The count ended: a socket that took nothing is a stalled consumer (the gateway ends it). */
+  #judgeStall(): void {
+    const w = this.#stall;
+    this.#stall = null;
+    if (w === null || this.ended || this.socket !== w.socket) return;
+    const took = this.#taken() - w.taken;
+    const ms = this.#hooks.slowConsumerMs;
+    // A slow reader (debug: one line per full queue of a reading tab would crowd the log).
+    if (took > 0)
+      return this.log.debug('tab %s: queue full; its socket took %d bytes in %d ms: kept', this.name, took, ms);
+    this.#hooks.stalled(this, ms);
+  }
+
+  /**
+   * Bytes the socket took (what was written to it less what waits in it and in the task's batch):
+   * a frame written adds to both sides, so only the socket taking bytes makes it grow (a
+   * broadcast's frames waiting for their slice are left out: their size is an estimate).
+   */
+  #taken(): number {
+    return this.bytesOut - (this.queuedBytes - this.#fanOutBytes);
+  }
+
+  #stopStall(): void {
+    if (this.#stall === null) return;
+    clearTimeout(this.#stall.timer);
+    this.#stall = null;
   }
 
   /**
@@ -445,6 +532,8 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
    * false says so: the tab sends frames faster than it reads, and its owner ends the session.
    */
   deliverRefusal(bytes: Uint8Array): boolean {
+    // Past the queue (within the room or not), a socket that takes nothing is counted as stalled.
+    if (this.queuedBytes + bytes.length > this.limits.queuedBytes) this.#watchStall();
     const within = this.queuedBytes + bytes.length <= this.limits.queuedBytes + REFUSAL_ROOM_BYTES;
     this.#write(bytes, false);
     return within;
@@ -467,6 +556,7 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
     if (r !== null) this.#writeRun();
     this.#run = { e, peer, what, n: 1 };
     flushLater(this);
+    if (this.queuedBytes > this.limits.queuedBytes) this.#watchStall();
     return this.queuedBytes <= this.limits.queuedBytes + REFUSAL_ROOM_BYTES;
   }
 
@@ -547,6 +637,7 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   attach(socket: TabSocket, batches = false): void {
     if (this.#window !== null) clearTimeout(this.#window);
     this.#window = null;
+    this.#stopStall();
     this.socket = socket;
     this.awaySince = 0;
     this.#batches = batches;
@@ -565,6 +656,7 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   detach(socket: TabSocket, windowMs: number, expire: () => void): void {
     if (this.socket !== socket || this.ended) return;
     this.socket = null;
+    this.#stopStall();
     this.watchers.socketGone();
     this.awaySince = Date.now();
     this.#window = setTimeout(expire, windowMs);
@@ -572,12 +664,19 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
     this.log.info('tab %s away: %d ms to come back', this.name, windowMs);
   }
 
-  /** Ends the session (idempotent): no more window, socket closed, held frames dropped. */
-  end(code: number, reason: string): void {
+  /**
+   * Ends the session (idempotent): no more window, socket closed, held frames dropped. `abandon`
+   * (a queue full: the tab does not read): the socket is not left to the close handshake, which
+   * `ws` waits 30 s for with its unsent bytes; it is destroyed at once when bytes still wait in
+   * it (the close frame behind them would never reach the tab), else once the tab had
+   * {@link QUEUE_FULL_CLOSE_GRACE_MS} to answer the close frame the kernel took.
+   */
+  end(code: number, reason: string, abandon = false): void {
     if (this.ended) return;
     this.ended = true;
     if (this.#window !== null) clearTimeout(this.#window);
     this.#window = null;
+    this.#stopStall();
     // What the task wrote to a live socket still goes, before the close (as when written at once).
     this.flush();
     this.#pending?.take();
@@ -587,7 +686,11 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
     this.#heldBytes = 0;
     const s = this.socket;
     this.socket = null;
-    s?.close(code, reason);
+    if (s === null) return;
+    s.close(code, reason);
+    if (!abandon) return;
+    if (s.bufferedAmount > 0) return s.terminate();
+    setTimeout(() => s.terminate(), QUEUE_FULL_CLOSE_GRACE_MS).unref?.();
   }
 
   info(label: string): TabInfo {

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 
-import { Ctl, decodeFrame, encodeFrame, type Frame } from '../src/frame.js';
+import { Ctl, decodeFrame, encodeFrame, splitFrames, type Frame } from '../src/frame.js';
 
 /** How the socket ended: the gateway's close frame (code, reason), or 1006 when none came before the TCP end. */
 export interface RawClose {
@@ -52,8 +52,13 @@ export function binaryFrame(f: readonly unknown[] | Uint8Array): Buffer {
 
 /** A raw WebSocket connection to `url` (ws://host:port/path), upgraded, nothing sent yet. */
 export class RawSocket {
-  /** Binary messages from the gateway, in order (undecodable ones as their bytes). */
+  /**
+   * Frames from the gateway, in order (undecodable ones as their bytes): a batch's frames each
+   * (frame.ts: batches; the gateway writes them only to a hello that asked).
+   */
   readonly messages: (Frame | Uint8Array)[] = [];
+  /** Binary WebSocket messages read (a batch counts once). */
+  binaryMessages = 0;
   /** The gateway's close frame or the TCP end, whichever came first. */
   readonly closed: Promise<RawClose>;
   /** The TCP connection's end (both directions done). */
@@ -103,10 +108,13 @@ export class RawSocket {
     });
   }
 
-  /** Dials, says hello with `token`, and resolves with the welcome (its tab node name in `[1]`). */
-  static async joined(url: string, token: string): Promise<{ raw: RawSocket; welcome: Frame }> {
+  /**
+   * Dials, says hello with `token`, and resolves with the welcome (its tab node name in `[1]`).
+   * `batches`: the hello says it reads messages of several frames.
+   */
+  static async joined(url: string, token: string, batches = false): Promise<{ raw: RawSocket; welcome: Frame }> {
     const raw = await RawSocket.open(url);
-    raw.write(binaryFrame([Ctl.Hello, token, '']));
+    raw.write(binaryFrame(batches ? [Ctl.Hello, token, '', false, true] : [Ctl.Hello, token, '']));
     const welcome = await raw.next();
     if (welcome[0] !== Ctl.Welcome) throw new Error(`raw socket: no welcome (op ${String(welcome[0])})`);
     return { raw, welcome };
@@ -133,6 +141,11 @@ export class RawSocket {
   /** Stops reading (the kernel's buffers fill, then the gateway's); writing goes on. */
   stopReading(): void {
     this.socket.pause();
+  }
+
+  /** Reads again after {@link stopReading}. */
+  readAgain(): void {
+    this.socket.resume();
   }
 
   /** Drops the TCP connection with no close frame (a tab gone without a word). */
@@ -163,13 +176,22 @@ export class RawSocket {
       if (op === OP_CLOSE) {
         this.#close({ code: n >= 2 ? payload.readUInt16BE(0) : 1005, reason: payload.subarray(2).toString() });
       } else if (op === OP_BINARY) {
-        let f: Frame | Uint8Array;
+        this.binaryMessages++;
+        let parts: Uint8Array[];
         try {
-          f = decodeFrame(new Uint8Array(payload));
+          parts = splitFrames(new Uint8Array(payload));
         } catch {
-          f = new Uint8Array(payload);
+          parts = [new Uint8Array(payload)];
         }
-        this.messages.push(f);
+        for (const part of parts) {
+          let f: Frame | Uint8Array;
+          try {
+            f = decodeFrame(part);
+          } catch {
+            f = part;
+          }
+          this.messages.push(f);
+        }
       }
       this.#wake?.();
     }

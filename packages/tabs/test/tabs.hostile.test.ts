@@ -219,8 +219,7 @@ test('a hostile round beside an honest tab: each refused with its code, every ho
     const name = String(welcome[1]);
     raw.stopReading();
     // The server's sends fill the kernel's buffers, then the tab's queue: the sender gets the code.
-    // One a turn of the loop: the frames a task writes after its first wait for its end, counted
-    // in the queue, so a loop of sends in one task meets the limit before the kernel is full.
+    // One a turn of the loop, so the round's other parties go on meanwhile.
     const to = new PID(name as Atom, 1000, 1);
     const big = new Uint8Array(32 << 10);
     let full = '';

@@ -19,6 +19,8 @@ import { DEFAULT_FAN_OUT_SLICE, FanOutQueue } from '../src/slices.js';
 const NO_HOOKS: SessionHooks = {
   linkClosed: () => undefined,
   answersOverflowed: () => undefined,
+  stalled: () => undefined,
+  slowConsumerMs: 0,
   fanOut: new FanOutQueue(DEFAULT_FAN_OUT_SLICE),
 };
 

@@ -16,6 +16,7 @@ const NUMERIC = [
   'helloTimeout',
   'upgradeTimeout',
   'refusalLogInterval',
+  'slowConsumerMs',
   'fanOutSlice',
   'fanOutSliceMs',
   'inboundSlice',
@@ -42,6 +43,10 @@ async function refused(options: unknown, what: string): Promise<void> {
 
 test('every numeric option refuses a value of the wrong type or range, null included', async () => {
   for (const k of NUMERIC) for (const v of GARBAGE) await refused({ admit, port: 0, [k]: v }, `${k} = ${String(v)}`);
+});
+
+test('slowConsumerMs past what a timer holds (2^31 - 1 ms) is refused, not run as 1 ms', async () => {
+  for (const v of [2 ** 31, Number.POSITIVE_INFINITY]) await refused({ admit, port: 0, slowConsumerMs: v }, String(v));
 });
 
 test('options that are no object, and a Proxy whose reads throw, are refused with the code', async () => {

@@ -235,9 +235,12 @@ export class GatewaySocket {
         return;
       }
       if (!welcomed || this.#closing || this.#ended) return;
-      // The gateway ended the session: the tab sent faster than it read (frame.ts).
+      // The gateway ended the session for its full queue: the tab sent faster than it read, or
+      // stopped reading (frame.ts: CLOSE_QUEUE_FULL).
       if ((ev as { code?: unknown } | null)?.code === CLOSE_QUEUE_FULL)
-        return this.#end(ErrTabQueueFull.with('the gateway ended the session: the tab sends faster than it reads'));
+        return this.#end(
+          ErrTabQueueFull.with('the gateway ended the session: the tab reads slower than it is sent to'),
+        );
       this.handlers?.connected(false);
       this.#again(Date.now() + this.#windowMs, this.reconnect === false ? 0 : this.reconnect.minDelay);
     };
