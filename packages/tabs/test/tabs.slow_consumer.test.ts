@@ -103,9 +103,10 @@ test('sends of one task past queuedBytes in all go while the socket takes them, 
 });
 
 test('a socket that takes nothing for slowConsumerMs once its queue is full ends its session (4029), destroyed at once; a slow reader is kept', async (t) => {
-  const { g, gw, lines } = await gatewayNode(t, { admit, slowConsumerMs: 2_000 });
+  const { g, gw, lines } = await gatewayNode(t, { admit, slowConsumerMs: 5_000 });
   // The slow reader: it stops reading until its queue is full, then reads again, within the time
-  // (the test's premise: this process reads its socket within 2 s).
+  // (the test's premise: this process reads its socket within 5 s, with many turns of its loop
+  // between: the deaf tab's join comes first).
   const { raw: reader, welcome: wr } = await RawSocket.joined(gw.url, 'reader');
   t.after(() => reader.destroy());
   reader.stopReading();
