@@ -192,7 +192,13 @@ async function js(tabs: number, publishes: number): Promise<void> {
   const gw = 'bench_fanout_gw@localhost' as Atom;
   const srv = 'bench_fanout_srv@localhost' as Atom;
   const fanOut = new FanOutQueue(DEFAULT_FAN_OUT_SLICE);
-  const hooks = { linkClosed: () => undefined, answersOverflowed: () => undefined, fanOut };
+  const hooks = {
+    linkClosed: () => undefined,
+    answersOverflowed: () => undefined,
+    stalled: () => undefined,
+    slowConsumerMs: 0,
+    fanOut,
+  };
   const log = { info: () => undefined, warning: () => undefined } as never;
   let bytes = 0;
   const socket = {
@@ -200,6 +206,7 @@ async function js(tabs: number, publishes: number): Promise<void> {
     readyState: 1,
     send: (b: Uint8Array) => void (bytes += b.length),
     close: () => undefined,
+    terminate: () => undefined,
   };
   const sessions: TabSession[] = [];
   for (let i = 0; i < tabs; i++) {
