@@ -47,6 +47,8 @@ export interface ClusterSettings {
   leaseScope?: 'key' | 'shard';
   /** The nodes' network.peerStallTimeout (the heartbeat declaring a paused peer down), in ms. */
   stallMs?: number;
+  /** The runtime's rejoinStableMs (default: the runtime's, three leases). */
+  rejoinMs?: number;
   /** Where the workflow kinds record each step run (workflow_kinds.ts). */
   effects?: string;
   /** The node's runtime role: 'client' owns nothing and routes to `members` (default 'member'). */
@@ -120,6 +122,7 @@ export class EntityNode {
         ENT_TAKEOVER: s.takeOver === false ? '0' : '',
         ENT_LEASE_SCOPE: s.leaseScope ?? 'key',
         ENT_STALL_MS: s.stallMs === undefined ? '' : String(s.stallMs),
+        ENT_REJOIN_MS: s.rejoinMs === undefined ? '' : String(s.rejoinMs),
         WF_EFFECTS: s.effects ?? '',
         ENT_ROLE: s.role ?? '',
         ENT_SIGNALS: s.signals === true ? '1' : s.signals === 'member' ? 'member' : '',

@@ -10,6 +10,7 @@
 // the first write of a key that starts with 'flaky' fails as a dropped connection would, and after
 // the 'hangwrites' command every write of a key that starts with 'hang' never settles (a message
 // accepted into such a key's inbox stays there: entities.inbox.dist.test.ts).
+// ENT_REJOIN_MS sets the runtime's rejoinStableMs (rejoin.ts).
 // ENT_TAKEOVER=0 turns takeOverFromDeadMembers off; ENT_STALL_MS sets the network's
 // peerStallTimeout (the heartbeat that declares a paused or cut-off peer down); ENT_LEASE_SCOPE
 // the runtime's leaseScope; ENT_ROLE=client starts a client-only runtime (ENT_MEMBERS: the members);
@@ -187,6 +188,7 @@ const entities = await startEntities(node, {
   renewIntervalMs: Number(env('ENT_RENEW_MS')),
   probeIntervalMs: 100,
   takeOverFromDeadMembers: process.env.ENT_TAKEOVER !== '0',
+  ...(process.env.ENT_REJOIN_MS ? { rejoinStableMs: Number(process.env.ENT_REJOIN_MS) } : {}),
   ...(process.env.ENT_ROLE === 'client' ? { role: 'client' as const } : {}),
   ...(process.env.ENT_LEASE_SCOPE === 'shard' || process.env.ENT_LEASE_SCOPE === 'key'
     ? { leaseScope: process.env.ENT_LEASE_SCOPE }

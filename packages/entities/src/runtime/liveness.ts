@@ -33,6 +33,8 @@ export interface LivenessHooks {
   readonly renewNow: () => void;
   /** Whether the runtime stopped (no claim is taken again). */
   readonly stopped: () => boolean;
+  /** This member's loop stood still `gapMs` (told before {@link renewNow}). */
+  readonly away?: (gapMs: number) => void;
 }
 
 /** One runtime's liveness claim and away watch (see the top of this file). */
@@ -139,6 +141,7 @@ export class MemberLiveness {
       'entities: this member was away for %d ms (its event loop stood still: a pause, a stall): renewing its leases before anything else',
       Math.round(gap),
     );
+    this.#hooks.away?.(gap);
     this.#hooks.renewNow();
   }
 

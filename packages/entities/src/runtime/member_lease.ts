@@ -23,6 +23,8 @@ export class MemberLease {
   readonly #ttlMs: number;
   #token: number | undefined;
   #taking: Promise<boolean> | undefined;
+  /** Not renewed while this member waits to count again (rejoin.ts): the others read it as out. */
+  #suspended = false;
 
   /** `owner`: the runtime's lease owner string; `ttlMs`: how long the lease lasts unless renewed. */
   constructor(node: Node, store: EntityStore, owner: string, ttlMs: number) {
@@ -61,8 +63,29 @@ export class MemberLease {
     }
   }
 
-  /** Renews the lease (taken again when it was not held); resolves with whether it is held now. */
+  /**
+   * Stops renewing the lease (it ends within the ttl): this member waits to count again after a
+   * lapse (rejoin.ts), and its peers and clients read it as out in the store meanwhile.
+   */
+  suspend(): void {
+    this.#suspended = true;
+  }
+
+  /**
+   * Takes the lease again under a new fencing token (the end of a wait: the others count this
+   * member again on reading the new token) and renews it again from then on. Resolves with whether
+   * it is held (false: the store failed; suspended still, asked again later).
+   */
+  async retake(): Promise<boolean> {
+    await this.#taking;
+    const held = await this.#acquire(false);
+    if (held) this.#suspended = false;
+    return held;
+  }
+
+  /** Renews the lease (taken again when it was not held); resolves with whether it is held now (true while suspended). */
   async renew(): Promise<boolean> {
+    if (this.#suspended) return true;
     const token = this.#token;
     if (token === undefined) return this.#acquire(false);
     try {
@@ -101,6 +124,21 @@ export class MemberLease {
  * which costs a needless move, never a double write.
  */
 export async function memberLeaseEnded(store: EntityStore, node: string, graceMs = 0): Promise<boolean> {
+  return (await readMemberLease(store, node, graceMs)).ended;
+}
+
+/** What a read of a member's lease found: whether it ended (as {@link memberLeaseEnded}) and its token (none: no row). */
+export interface MemberLeaseRead {
+  readonly ended: boolean;
+  readonly token?: number;
+}
+
+/** Reads `node`'s member lease: whether it ended at least `graceMs` ago ({@link memberLeaseEnded}), and its fencing token. */
+export async function readMemberLease(store: EntityStore, node: string, graceMs = 0): Promise<MemberLeaseRead> {
   const lease = await store.lease({ kind: MEMBER_LEASE_KIND, key: node });
-  return lease !== undefined && ownerNode(lease.owner) === node && lease.expiresAt + graceMs < Date.now();
+  if (lease === undefined) return { ended: false };
+  return {
+    ended: ownerNode(lease.owner) === node && lease.expiresAt + graceMs < Date.now(),
+    token: lease.token,
+  };
 }

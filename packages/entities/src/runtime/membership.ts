@@ -15,7 +15,9 @@ import { ProcessID, type Atom, type Node } from 'ergo-ts';
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import { errorCode } from '../contract/codes.js';
 import type { HelloNotice, LeavingNotice } from './manager_protocol.js';
+import type { MemberLeaseRead } from './member_lease.js';
 import type { RuntimeOptions } from './options.js';
+import { RejoinWatch, RejoinWindow } from './rejoin.js';
 
 /**
  * While the registrar's events are followed, how long between two reads of its nodes that no
@@ -31,11 +33,27 @@ export interface MembershipHooks {
   stopped(): boolean;
   /**
    * Another member said this node leaves while it does not (its member lease ended: it was paused
-   * or cut off from the store): the runtime renews its leases and says hello again.
+   * or cut off from the store): the runtime renews its leases and says hello again — at once, or
+   * with `rejoinStableMs` once it has been stable that long ({@link Membership.waitToRejoin}).
    */
   toldLeaving?(): void;
-  /** Whether `node`'s member lease has ended, read from the store (member_lease.ts). */
-  readonly memberLeaseEnded?: (node: string) => Promise<boolean>;
+  /** `node`'s member lease read from the store: whether it ended, and its token (member_lease.ts). */
+  readonly memberLease?: (node: string) => Promise<MemberLeaseRead>;
+  /**
+   * This member's wait after a lapse is over (rejoin.ts): the runtime takes its member lease again
+   * and resolves with whether it holds it (then it counts itself in and says hello).
+   */
+  readonly rejoin?: () => Promise<boolean>;
+}
+
+/** How a membership damps a lapsed member's return ({@link RuntimeOptions.rejoinStableMs}). */
+export interface RejoinSettings {
+  /** The base wait, in ms (0: none). */
+  readonly stableMs: number;
+  /** The lease's ttl, in ms. */
+  readonly ttlMs: number;
+  /** A loop gap at least this long may have cost the lease again (the ttl less the renewal period). */
+  readonly lapseGapMs: number;
 }
 
 /** The members of one runtime's cluster, as this node sees them ({@link RuntimeOptions.members}). */
@@ -74,6 +92,12 @@ export class Membership {
   readonly #hooks: MembershipHooks;
   /** This node is a client (`role: 'client'`): never one of the live members itself. */
   readonly #client: boolean;
+  /** This member's own wait after a lapse (rejoin.ts). */
+  readonly #window: RejoinWindow;
+  /** When the members counted out for their lease count again (rejoin.ts). */
+  readonly #watch: RejoinWatch;
+  /** The rejoin hook is under way (its member lease being taken again). */
+  #rejoining = false;
 
   /**
    * Checks `members` and `leader` (ERR_ENTITY_INCORRECT; a client's members must not name it);
@@ -85,6 +109,7 @@ export class Membership {
     manager: string,
     options: Pick<RuntimeOptions, 'members' | 'leader' | 'role'>,
     hooks: MembershipHooks,
+    rejoin: RejoinSettings = { stableMs: 0, ttlMs: 0, lapseGapMs: 0 },
   ) {
     const members = options.members ?? [];
     const leader = options.leader;
@@ -96,6 +121,8 @@ export class Membership {
       );
     this.#manager = manager;
     this.#hooks = hooks;
+    this.#window = new RejoinWindow(this.#client ? 0 : rejoin.stableMs, rejoin.lapseGapMs);
+    this.#watch = new RejoinWatch(rejoin.stableMs, rejoin.ttlMs);
     this.fromRegistrar = members === 'registrar';
     this.leader = members === 'leader' ? (leader ?? 'leader') : undefined;
     if (this.leader !== undefined && (typeof this.leader !== 'string' || this.leader === ''))
@@ -122,16 +149,22 @@ export class Membership {
   /**
    * The live members: this node and the members it is connected to (the configured ones, or the
    * registrar's), less those that announced they leave, sorted. A draining node leaves itself out
-   * (unless no other member is live); a client always does (then the list may be empty).
+   * (unless no other member is live), and so does a member waiting to count again after a lapse
+   * (rejoin.ts); a client always does (then the list may be empty).
    */
   live(draining: boolean): string[] {
     if (this.#members.length === 0) return this.#client ? [] : [this.#node.name];
     const connected = this.connected();
     for (const l of this.#leaving) if (!connected.has(l)) this.#leaving.delete(l);
-    for (const l of this.#leaseEnded) if (!connected.has(l)) this.#leaseEnded.delete(l);
+    for (const l of this.#leaseEnded)
+      if (!connected.has(l)) {
+        this.#leaseEnded.delete(l);
+        this.#watch.forget(l);
+      }
     const live = this.#members.filter((m) => connected.has(m) && !this.#leaving.has(m) && !this.#leaseEnded.has(m));
     for (const m of live) this.#seenLive.add(m);
-    if (!this.#client && (!draining || live.length === 0)) live.push(this.#node.name);
+    const out = draining || this.#window.waiting;
+    if (!this.#client && (!out || live.length === 0)) live.push(this.#node.name);
     return live.sort();
   }
 
@@ -163,7 +196,7 @@ export class Membership {
    */
   heardLeaving(node: string, leaseEnded = false): void {
     if (node === this.#node.name) return this.#hooks.toldLeaving?.();
-    if (leaseEnded) this.#leaseEnded.add(node);
+    if (leaseEnded) this.#countOut(node);
     else this.leaving(node);
     this.#hooks.changed();
   }
@@ -184,23 +217,34 @@ export class Membership {
       "entities: %s's member lease ended while a call to it waited: its keys route to the next owners",
       node,
     );
-    this.#leaseEnded.add(node);
+    this.#countOut(node);
     this.#hooks.changed();
     this.tell({ '~entity': 'leaving', node, leaseEnded: true });
   }
 
-  /** Reads the member lease of every member counted out for it again: one renewed counts again. */
+  /** `node` counts out for its member lease (again): what was read of its lease before is forgotten. */
+  #countOut(node: string): void {
+    this.#leaseEnded.add(node);
+    this.#watch.out(node);
+  }
+
+  /**
+   * Reads the member lease of every member counted out for it again: one taken again after its
+   * wait (or, without damping, renewed) counts again (rejoin.ts).
+   */
   #rereadLeaseEnded(): void {
-    const ended = this.#hooks.memberLeaseEnded;
-    if (ended === undefined) return;
+    const read = this.#hooks.memberLease;
+    if (read === undefined) return;
     for (const node of this.#leaseEnded) {
       if (this.#rereading.has(node)) continue;
       this.#rereading.add(node);
-      ended(node).then(
-        (still) => {
+      read(node).then(
+        (r) => {
           this.#rereading.delete(node);
-          if (still || !this.#leaseEnded.delete(node)) return;
-          this.#node.log.info("entities: %s's member lease is renewed: it counts again", node);
+          if (!this.#leaseEnded.has(node) || !this.#watch.read(node, r.ended, r.token, performance.now())) return;
+          this.#leaseEnded.delete(node);
+          this.#watch.forget(node);
+          this.#node.log.info("entities: %s's member lease is current again: it counts again", node);
           this.#hooks.changed();
         },
         () => this.#rereading.delete(node),
@@ -208,10 +252,62 @@ export class Membership {
     }
   }
 
+  /**
+   * Another member counted this one out for its member lease (it was paused or stalled past it):
+   * with `rejoinStableMs`, it leaves itself out of the live members and waits to be stable before
+   * it counts again (rejoin.ts). Resolves with whether it waits (false: damping off, or a wait of
+   * the same lapse under way); the runtime then stops renewing its member lease.
+   */
+  waitToRejoin(): boolean {
+    if (!this.#window.enter(performance.now())) return false;
+    this.#node.log.warning(
+      'entities: this member was counted out (its member lease ended): it takes no shard for %d ms, until it has been stable that long (rejoinStableMs)',
+      this.#window.windowMs,
+    );
+    this.#hooks.changed();
+    // Peers that did not count it out yet do now (the others' notices name it too).
+    this.tell({ '~entity': 'leaving', node: this.#node.name, leaseEnded: true });
+    return true;
+  }
+
+  /** This member's loop stood still `gapMs` (liveness.ts): one that may have cost its lease again starts its wait anew. */
+  away(gapMs: number): void {
+    if (this.#window.away(gapMs, performance.now()))
+      this.#node.log.warning(
+        'entities: this member stood still %d ms while it waited to count again: it waits %d ms more',
+        Math.round(gapMs),
+        this.#window.windowMs,
+      );
+  }
+
+  /** Whether this member waits to count again after a lapse (it owns no shard meanwhile). */
+  get waiting(): boolean {
+    return this.#window.waiting;
+  }
+
+  /** On each probe: a wait that is over takes the member lease again, counts this member in and says hello. */
+  #endWait(): void {
+    const rejoin = this.#hooks.rejoin;
+    if (this.#rejoining || rejoin === undefined || !this.#window.due(performance.now())) return;
+    this.#rejoining = true;
+    rejoin().then(
+      (held) => {
+        this.#rejoining = false;
+        if (!held || this.#hooks.stopped()) return;
+        this.#window.done(performance.now());
+        this.#node.log.info('entities: this member was stable for %d ms: it counts again', this.#window.windowMs);
+        this.tell({ '~entity': 'hello', node: this.#node.name });
+        this.#hooks.changed();
+      },
+      () => (this.#rejoining = false),
+    );
+  }
+
   /** `node`'s runtime started: it counts again (and joins the members read from the registrar or Leader). */
   hello(node: string): void {
     this.#leaving.delete(node);
     this.#leaseEnded.delete(node);
+    this.#watch.forget(node);
     if ((this.fromRegistrar || this.leader !== undefined) && !this.#members.includes(node) && node !== this.#node.name)
       this.#members.push(node);
   }
@@ -312,6 +408,7 @@ export class Membership {
     if (this.leader !== undefined) void this.#readLeader();
     if (this.#members.length === 0) return;
     this.#rereadLeaseEnded();
+    this.#endWait();
     this.#hooks.changed();
     const connected = this.connected();
     for (const m of this.#members) {

@@ -108,6 +108,20 @@ export interface RuntimeOptions {
    * ends its copies. Default true; false waits out the lease (up to `leaseTtlMs`).
    */
   readonly takeOverFromDeadMembers?: boolean;
+  /**
+   * How long a member whose member lease ended (its event loop stood still past the lease: a stall,
+   * a pause, a starved CPU; or it was cut off from the store) and whose peers counted it out must
+   * then be stable before it takes its shards back, in ms (an integer in 0..2^31-1). Meanwhile it
+   * owns no shard — its activations hand off, the shards that moved to its peers stay there — and
+   * it does not renew its member lease, so clients read it as out too; a loop gap of the ttl less
+   * the renewal period starts the wait anew, and a member that lapses again within four waits of
+   * coming back waits twice as long (up to four times this). Then it takes its member lease again
+   * and says hello, and its shards move back once. Without it (0) a loaded member whose loop stands
+   * still about a ttl now and then passes its shards back and forth with every lapse, each pass a
+   * re-activation of its instances. Every member should use the same value. Default three times
+   * `leaseTtlMs` (30 s with the default lease).
+   */
+  readonly rejoinStableMs?: number;
   /** How often this node renews its leases, in ms. Default a third of `leaseTtlMs`. */
   readonly renewIntervalMs?: number;
   /** How often absent members are dialled, and the pause before a routing retry, in ms. Default 500. */
@@ -134,6 +148,9 @@ export interface RuntimeOptions {
    */
   readonly inbox?: InboxOptions;
 }
+
+/** The default {@link RuntimeOptions.rejoinStableMs}, in leases' ttls. */
+export const REJOIN_STABLE_TTLS = 3;
 
 /** Defaults of `EntitiesOptions` (`startEntities`). */
 export const ENTITIES_DEFAULTS = Object.freeze({
@@ -205,6 +222,8 @@ export interface RuntimeSettings {
   /** `leaseScope: 'shard'`. */
   readonly shardScope: boolean;
   readonly takeOverFromDeadMembers: boolean;
+  /** {@link RuntimeOptions.rejoinStableMs}. */
+  readonly rejoinStableMs: number;
   /** `role: 'client'`: the runtime owns nothing (see {@link RuntimeOptions.role}). */
   readonly client: boolean;
 }
@@ -254,7 +273,13 @@ export function settingsOf(options: RuntimeOptions): RuntimeSettings {
   if (options.leaseScope !== undefined && options.leaseScope !== 'key' && options.leaseScope !== 'shard')
     throw ErrEntityIncorrect.with(`leaseScope must be 'key' or 'shard', got ${String(options.leaseScope)}`);
   const client = clientRole(options);
+  const rejoinStableMs = options.rejoinStableMs ?? Math.min(REJOIN_STABLE_TTLS * leaseTtlMs, 2 ** 31 - 1);
+  if (!Number.isInteger(rejoinStableMs) || rejoinStableMs < 0 || rejoinStableMs > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(
+      `rejoinStableMs must be an integer in 0..2^31-1, got ${String(options.rejoinStableMs)}`,
+    );
   return {
+    rejoinStableMs,
     client,
     leaseTtlMs,
     inspectState,

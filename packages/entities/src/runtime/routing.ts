@@ -279,6 +279,9 @@ export class Router {
               ),
             );
           if (r.moved === true) {
+            // It waits to count again after a lapse (rejoin.ts): counted out here too, its member
+            // lease read again until it takes it again.
+            if (r.waiting === true) this.#rt.membership.heardLeaving(target, true);
             // The target owns the key no more (its view), and runs none of it: route by ours
             // again. Paused, doubling: the owner by our view may refuse for a lease the target
             // still holds until its own keys of the shard have handed off, and send us back.

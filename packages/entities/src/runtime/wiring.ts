@@ -17,7 +17,7 @@ import { Leases, LEASE_MARGIN } from './leases.js';
 import { MemberLiveness } from './liveness.js';
 import { DeadLetters } from './dead_letters.js';
 import { InboxSweeper, inboxMaxAttempts } from './inbox_sweeper.js';
-import { MemberLease, memberLeaseEnded } from './member_lease.js';
+import { MemberLease, memberLeaseEnded, readMemberLease } from './member_lease.js';
 import { Membership } from './membership.js';
 import type { RuntimeOptions, RuntimeSettings } from './options.js';
 import { ReminderScheduler } from './reminder_scheduler.js';
@@ -122,19 +122,31 @@ export function wireParts(
     renewNow: () => {
       if (!s.client && !hooks.stopped()) void leases.renew();
     },
+    away: (gapMs) => membership.away(gapMs),
     stopped: () => hooks.stopped(),
   });
   // A member lease counts as ended a margin after its end: a loaded member's renewal a little late is not a leave.
   const grace = Math.round(rt.leaseTtlMs * LEASE_MARGIN);
   const ended = (member: string): Promise<boolean> => memberLeaseEnded(rt.measuredStore, member, grace);
-  const membership = new Membership(node, s.name, options, {
-    changed: () => {
-      hooks.membersChanged();
+  const membership = new Membership(
+    node,
+    s.name,
+    options,
+    {
+      changed: () => {
+        hooks.membersChanged();
+      },
+      stopped: () => hooks.stopped(),
+      toldLeaving: () => hooks.backFromPause(),
+      memberLease: (member) => readMemberLease(rt.measuredStore, member, grace),
+      rejoin: () =>
+        memberLease === undefined || hooks.stopped() || hooks.draining()
+          ? Promise.resolve(false)
+          : memberLease.retake(),
     },
-    stopped: () => hooks.stopped(),
-    toldLeaving: () => hooks.backFromPause(),
-    memberLeaseEnded: ended,
-  });
+    // A gap longer than the ttl less the renewal period lets a lease lapse with no renewal sent.
+    { stableMs: s.rejoinStableMs, ttlMs: rt.leaseTtlMs, lapseGapMs: rt.leaseTtlMs - s.renewMs },
+  );
   const store = options.store;
   // A client owns no shard: no reminder or inbox of its own to scan.
   const scans = (st: EntityStore): st is EntityStore & ReminderStore => !s.client && isReminderStore(st);
@@ -179,6 +191,7 @@ export function wireParts(
     kinds: s.kinds,
     client: s.client,
     draining: () => hooks.draining(),
+    waiting: () => membership.waiting,
     running: (kind, key) => activations.has(kind, key),
     ownsShardOf: (key) => hooks.ownsShardOf(key),
     leaseId: (kind, key) => leases.leaseId(kind, key),
