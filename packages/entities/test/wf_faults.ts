@@ -150,6 +150,11 @@ export interface WfFaultOptions {
   settleMs?: number;
   /** Start no round after this time (epoch ms). */
   until?: number;
+  /**
+   * Start no round after this long (ms) from the first round's start: the rounds' time only, not
+   * the cluster's start or the capacity's calibration before them.
+   */
+  roundsMs?: number;
   leaseMs?: number;
   renewMs?: number;
   progress?: (line: string) => void;
@@ -258,12 +263,28 @@ const spread = (xs: readonly number[]): { p50: number; p99: number; max: number 
 /** A cancel's answer: accepted, refused because the instance had ended, or never answered. */
 type CancelSeen = NonNullable<WfInstance['cancel']>;
 
+/**
+ * The seed of round `round`'s own stream of the run seeded `seed` (0: before the rounds, -1: what
+ * timing decides): a round's plan does not depend on how many draws the rounds before it made.
+ */
+export function roundSeed(seed: number, round: number): number {
+  return (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(round + 2, 0x85ebca6b)) >>> 0;
+}
+
 /** Runs the rounds on fresh test hosts and checks the result (the caller checks hostsAvailable()). */
 export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultReport> {
   const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const rand = prng(seed);
+  // The fault plan is a function of the seed: each round draws its fault, its victim, its
+  // workflows and their inputs from a stream of its own (roundSeed), in the round's one sequential
+  // flow. What depends on timing (which member an ask goes through and how often it is asked
+  // again, the offered load's sagas, the pauses of the background signals and updates) draws from
+  // another stream, so it never shifts the plan.
+  let rand = prng(roundSeed(seed, 0));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
+  const noise = prng(roundSeed(seed, -1));
+  const anyPick = <T>(xs: readonly T[]): T => xs[Math.floor(noise() * xs.length)]!;
+  const anyInt = (lo: number, hi: number): number => lo + Math.floor(noise() * (hi - lo + 1));
   const progress = o.progress ?? ((): void => undefined);
   const storeKind = o.store ?? 'postgres';
   const perRound = o.workflowsPerRound ?? 4;
@@ -380,7 +401,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         continue;
       }
       try {
-        const ok = await pick(live).cmd(cmd, { ...fields, timeout: 4000 }, 8000);
+        const ok = await anyPick(live).cmd(cmd, { ...fields, timeout: 4000 }, 8000);
         if (o.accept === undefined || o.accept(ok)) return { ok };
       } catch (e) {
         const code = (e as { code?: unknown }).code;
@@ -580,7 +601,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
   /** A saga of the load: one reservation, a charge (flaky at times), a mail; long steps. */
   const loadSaga = (prefix: string): (typeof instances)[number] => {
     const id = `${prefix}${++loadNo}`;
-    const input = { items: 1, fail: false, flaky: rand() < 0.3, stepMs: int(300, 500) };
+    const input = { items: 1, fail: false, flaky: noise() < 0.3, stepMs: anyInt(300, 500) };
     const inst = track('wfsaga', id, input);
     offeredAt.set(id, Date.now());
     return inst;
@@ -601,7 +622,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         continue;
       }
       try {
-        await pick(live).cmd('wfstart', { wf: 'wfsaga', key: inst.id, input: inst.input, timeout: 4000 }, 8000);
+        await anyPick(live).cmd('wfstart', { wf: 'wfsaga', key: inst.id, input: inst.input, timeout: 4000 }, 8000);
         inst.started = true;
         tally.acknowledged++;
         return;
@@ -749,18 +770,32 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     }
     let nextId = 0;
     let done = 0;
+    const storeKinds = o.storeKinds ?? WF_STORE_FAULT_KINDS;
+    const first = o.first ?? (pgHa ? [...storeKinds, ...WF_FAULT_KINDS] : WF_FAULT_KINDS);
+    /** Round `round`'s fault: the first draw(s) of its stream (`r`), after the `first` list. */
+    const kindOf = (round: number, r: () => number): WfFaultKind => {
+      const of = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+      return round <= first.length
+        ? first[round - 1]!
+        : pgHa && r() < (o.storeShare ?? 0.4)
+          ? of(storeKinds)
+          : of(WF_FAULT_KINDS);
+    };
+    // The plan's faults, printed so a run can be read against another with the same seed.
+    const planned = Array.from({ length: Math.min(o.rounds, 100) }, (_, i) =>
+      kindOf(i + 1, prng(roundSeed(seed, i + 1))),
+    );
+    progress(
+      `fault plan of seed ${seed}: ${planned.map((k, i) => `${i + 1} ${k}`).join(', ')}${o.rounds > 100 ? ', …' : ''}`,
+    );
+    const roundsFrom = Date.now();
     for (let round = 1; round <= o.rounds; round++) {
       if (o.until !== undefined && Date.now() > o.until) break;
+      if (o.roundsMs !== undefined && Date.now() - roundsFrom > o.roundsMs) break;
       done = roundNo = round;
       roundStart = Date.now();
-      const storeKinds = o.storeKinds ?? WF_STORE_FAULT_KINDS;
-      const first = o.first ?? (pgHa ? [...storeKinds, ...WF_FAULT_KINDS] : WF_FAULT_KINDS);
-      const kind: WfFaultKind =
-        round <= first.length
-          ? first[round - 1]!
-          : pgHa && rand() < (o.storeShare ?? 0.4)
-            ? pick(storeKinds)
-            : pick(WF_FAULT_KINDS);
+      rand = prng(roundSeed(seed, round));
+      const kind = kindOf(round, rand);
       faults[kind]!++;
       // These need every member: the long pause in flight ends first.
       if (longPause !== undefined && (kind === 'restart' || kind === 'deploy' || kind === 'longpause'))
@@ -842,7 +877,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
               background.push(
                 (async () => {
                   for (let u = 0; u < (input.count as number); u++) {
-                    await sleepFor(int(0, 800));
+                    await sleepFor(anyInt(0, 800));
                     const uid = `${id}-u${u}`;
                     const r = await ask('wfupdate', { key: id, uid }, { accept: (a) => typeof a === 'string' });
                     if (r === undefined || !('ok' in r)) {
@@ -876,7 +911,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
             background.push(
               (async () => {
                 for (let s = 0; s < (input.count as number); s++) {
-                  await sleepFor(int(0, 800));
+                  await sleepFor(anyInt(0, 800));
                   const sid = `${id}-s${s}`;
                   const answer = await untilAcked('wfsignal', { wf, key: id, sid });
                   if (answer === 'acked') {

@@ -13,7 +13,10 @@
 // Needs root, ip/nft, a build (`npm run build`) and, for PostgreSQL, its server binaries (pg-ha:
 // etcd, Patroni and HAProxy too).
 //   node packages/entities/dist/test/wf_faults_run.js [--store sqlite|postgres|pg-ha] [--rounds 200]
-//     [--seed n] [--minutes m (start no round after m minutes)] [--watchdog seconds (180)]
+//     [--seed n (the fault plan: each round's fault, victim, workflows and inputs; printed at the
+//      start — timing, and what it decides, is not repeated)]
+//     [--minutes m (start no round after m minutes of rounds: the cluster's start and the
+//      capacity's calibration before them do not count)] [--watchdog seconds (180)]
 //     [--long-pause lo-hi (seconds a long SIGSTOP lasts, drawn in [lo, hi]; 12-20)]
 //     [--first kind,kind,... (the first rounds' faults, in order; default each kind once)]
 //     [--schedule (a workflow schedule runs through the rounds: wf_faults_schedule.ts)]
@@ -109,7 +112,7 @@ const report = await runWorkflowFaults({
   ...(starveQuota === undefined ? {} : { starveQuota: Number(starveQuota) }),
   ...(first === undefined ? {} : { first }),
   ...(arg('logs') === undefined ? {} : { keepLogs: arg('logs') }),
-  ...(minutes === undefined ? {} : { until: t0 + Number(minutes) * 60_000 }),
+  ...(minutes === undefined ? {} : { roundsMs: Number(minutes) * 60_000 }),
   progress: (l) => console.log(`${stamp()} [${store}] ${l}`),
 });
 console.log(JSON.stringify({ ...report, seconds: Math.round((Date.now() - t0) / 1000) }, null, 2));
