@@ -23,7 +23,7 @@ function runtime(activate: (shed: boolean) => ActivateReply): RoutedRuntime {
     node,
     ownerOf: () => 'n1@h',
     members: () => ['n1@h'],
-    membership: { heardLeaving: () => undefined, leaseEnded: () => undefined },
+    membership: { heardLeaving: () => undefined, leaseEnded: () => undefined, holding: () => false },
     activateLocal: (_kind, _key, shed) => Promise.resolve(activate(shed === true)),
     // The scripted attempts below say whether a process is there: routing always calls first.
     activeHere: () => true,

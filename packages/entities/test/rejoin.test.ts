@@ -1,8 +1,8 @@
 // The rules of rejoinStableMs (runtime/rejoin.ts), on times passed in: a member's own wait after a
 // lapse (started by the first notice only, started anew by a loop gap that may have cost the lease,
 // doubled for a lapse soon after the last wait, up to four times, forgotten after a long stay) and
-// the other nodes' reading of its member lease (counted again on a new token, or after two ttls
-// current under the same token, never while it reads ended; at once without damping).
+// the other nodes' reading of its member lease (counted again on a new token, or after four waits
+// and two ttls current under the same token, never while it reads ended; at once without damping).
 
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
@@ -55,7 +55,7 @@ test('damping off (0): no wait', () => {
   assert.equal(w.waiting, false);
 });
 
-test('the others count a member in on a new token, or after two ttls current under the same one', () => {
+test('the others count a member in on a new token, or after four waits and two ttls current under the same one', () => {
   const r = new RejoinWatch(3000, 1000);
   r.out('b');
   assert.equal(r.read('b', true, 7, 0), false, 'ended');
@@ -65,15 +65,15 @@ test('the others count a member in on a new token, or after two ttls current und
 
   r.out('c');
   assert.equal(r.read('c', false, 4, 0), false);
-  assert.equal(r.read('c', false, 4, 1999), false);
-  assert.equal(r.read('c', false, 4, 2000), true, 'renewed all along (never told): two ttls');
+  assert.equal(r.read('c', false, 4, 13_999), false);
+  assert.equal(r.read('c', false, 4, 14_000), true, 'renewed all along (its hello lost): 4 × 3000 + 2 × 1000');
 
   r.out('d');
   assert.equal(r.read('d', false, 2, 0), false);
   assert.equal(r.read('d', true, 2, 1500), false);
-  assert.equal(r.read('d', false, 2, 1600), false, 'current again under the same token: the two ttls start anew');
-  assert.equal(r.read('d', false, 2, 3599), false);
-  assert.equal(r.read('d', false, 2, 3600), true);
+  assert.equal(r.read('d', false, 2, 1600), false, 'current again under the same token: the fallback starts anew');
+  assert.equal(r.read('d', false, 2, 15_599), false);
+  assert.equal(r.read('d', false, 2, 15_600), true);
 });
 
 test('without damping the others count a member in as soon as its lease is current', () => {

@@ -28,8 +28,6 @@ export interface GateRuntime {
   readonly client: boolean;
   /** Whether the runtime drains (it takes no activation). */
   draining(): boolean;
-  /** Whether this member waits to count again after a lapse (rejoin.ts): it owns no shard meanwhile. */
-  waiting(): boolean;
   /** Whether (kind, key) runs on this node now. */
   running(kind: string, key: string): boolean;
   /** Whether this node owns `key`'s shard by its view of the members now. */
@@ -55,8 +53,7 @@ export class ActivationGate {
 
   /**
    * Activates (kind, key) on this node, or answers why not: `leaving` (draining), `moved` (another
-   * member owns the key's shard: the caller routes by its own view; `waiting` too when this member
-   * waits to count again after a lapse),
+   * member owns the key's shard: the caller routes by its own view),
    * or the lease's holder (held elsewhere). Rejects with ERR_ENTITY_INCORRECT for a kind this node
    * does not host or a bad key, ERR_ENTITY_CLIENT_ONLY on a client (the promise is marked handled
    * by its caller: the manager answers with it, routing fails with it).
@@ -79,14 +76,7 @@ export class ActivationGate {
       // lease, and every later call would follow it back (a join left keys stuck for good). One
       // running here still answers: its hand-off is under way, and the call reaches it by name.
       if (!rt.running(kind, key) && !rt.ownsShardOf(key))
-        return Promise.resolve({
-          ok: false,
-          holder: '',
-          expiresAt: 0,
-          moved: true,
-          // A caller that still counts this member in counts it out (its peers do already).
-          ...(rt.waiting() ? { waiting: true } : {}),
-        });
+        return Promise.resolve({ ok: false, holder: '', expiresAt: 0, moved: true });
       p = this.#activateNow(kind, key).finally(() => this.#activating.delete(id));
       this.#activating.set(id, p);
     }

@@ -51,16 +51,7 @@ export interface HelloNotice {
  */
 export type ActivateReply =
   | { ok: true }
-  | {
-      ok: false;
-      holder: string;
-      expiresAt: number;
-      leaving?: boolean;
-      moved?: boolean;
-      /** With `moved`: the node waits to count again after its member lease lapsed (rejoin.ts). */
-      waiting?: boolean;
-      overloaded?: number;
-    };
+  | { ok: false; holder: string; expiresAt: number; leaving?: boolean; moved?: boolean; overloaded?: number };
 
 /** The node name inside an owner string (`name#nonce`), e.g. the holder of a refused activation. */
 export function ownerNode(owner: string): string {
@@ -78,7 +69,6 @@ export function toReply(r: unknown): ActivateReply {
     expiresAt: Number(get('expiresAt') ?? 0),
     ...(get('leaving') === true ? { leaving: true } : {}),
     ...(get('moved') === true ? { moved: true } : {}),
-    ...(get('waiting') === true ? { waiting: true } : {}),
     ...(typeof get('overloaded') === 'number' ? { overloaded: get('overloaded') as number } : {}),
   };
 }

@@ -23,8 +23,6 @@ export class MemberLease {
   readonly #ttlMs: number;
   #token: number | undefined;
   #taking: Promise<boolean> | undefined;
-  /** Not renewed while this member waits to count again (rejoin.ts): the others read it as out. */
-  #suspended = false;
 
   /** `owner`: the runtime's lease owner string; `ttlMs`: how long the lease lasts unless renewed. */
   constructor(node: Node, store: EntityStore, owner: string, ttlMs: number) {
@@ -64,28 +62,17 @@ export class MemberLease {
   }
 
   /**
-   * Stops renewing the lease (it ends within the ttl): this member waits to count again after a
-   * lapse (rejoin.ts), and its peers and clients read it as out in the store meanwhile.
-   */
-  suspend(): void {
-    this.#suspended = true;
-  }
-
-  /**
-   * Takes the lease again under a new fencing token (the end of a wait: the others count this
-   * member again on reading the new token) and renews it again from then on. Resolves with whether
-   * it is held (false: the store failed; suspended still, asked again later).
+   * Takes the lease again under a new fencing token (the end of a wait after a lapse: the others
+   * count this member again on reading the new token, rejoin.ts). Resolves with whether it is held
+   * (false: the store failed; asked again later).
    */
   async retake(): Promise<boolean> {
     await this.#taking;
-    const held = await this.#acquire(false);
-    if (held) this.#suspended = false;
-    return held;
+    return this.#acquire(false);
   }
 
-  /** Renews the lease (taken again when it was not held); resolves with whether it is held now (true while suspended). */
+  /** Renews the lease (taken again when it was not held); resolves with whether it is held now. */
   async renew(): Promise<boolean> {
-    if (this.#suspended) return true;
     const token = this.#token;
     if (token === undefined) return this.#acquire(false);
     try {

@@ -122,7 +122,9 @@ export class Membership {
     this.#manager = manager;
     this.#hooks = hooks;
     this.#window = new RejoinWindow(this.#client ? 0 : rejoin.stableMs, rejoin.lapseGapMs);
-    this.#watch = new RejoinWatch(rejoin.stableMs, rejoin.ttlMs);
+    // A client owns no shard: nothing to damp; it counts a member again as soon as its lease is
+    // renewed (a lease holder's keys are routed to it whatever the view, routing.ts).
+    this.#watch = new RejoinWatch(this.#client ? 0 : rejoin.stableMs, rejoin.ttlMs);
     this.fromRegistrar = members === 'registrar';
     this.leader = members === 'leader' ? (leader ?? 'leader') : undefined;
     if (this.leader !== undefined && (typeof this.leader !== 'string' || this.leader === ''))
@@ -149,8 +151,7 @@ export class Membership {
   /**
    * The live members: this node and the members it is connected to (the configured ones, or the
    * registrar's), less those that announced they leave, sorted. A draining node leaves itself out
-   * (unless no other member is live), and so does a member waiting to count again after a lapse
-   * (rejoin.ts); a client always does (then the list may be empty).
+   * (unless no other member is live); a client always does (then the list may be empty).
    */
   live(draining: boolean): string[] {
     if (this.#members.length === 0) return this.#client ? [] : [this.#node.name];
@@ -163,8 +164,7 @@ export class Membership {
       }
     const live = this.#members.filter((m) => connected.has(m) && !this.#leaving.has(m) && !this.#leaseEnded.has(m));
     for (const m of live) this.#seenLive.add(m);
-    const out = draining || this.#window.waiting;
-    if (!this.#client && (!out || live.length === 0)) live.push(this.#node.name);
+    if (!this.#client && (!draining || live.length === 0)) live.push(this.#node.name);
     return live.sort();
   }
 
@@ -254,17 +254,17 @@ export class Membership {
 
   /**
    * Another member counted this one out for its member lease (it was paused or stalled past it):
-   * with `rejoinStableMs`, it leaves itself out of the live members and waits to be stable before
-   * it counts again (rejoin.ts). Resolves with whether it waits (false: damping off, or a wait of
-   * the same lapse under way); the runtime then stops renewing its member lease.
+   * with `rejoinStableMs`, it says hello only once it has been stable that long (rejoin.ts);
+   * meanwhile its peers keep it out of their placement, the shards they took stay with them, and
+   * it serves the keys of the shards whose leases it kept. Resolves with whether it waits (false:
+   * damping off, or a wait of the same lapse under way).
    */
   waitToRejoin(): boolean {
     if (!this.#window.enter(performance.now())) return false;
     this.#node.log.warning(
-      'entities: this member was counted out (its member lease ended): it takes no shard for %d ms, until it has been stable that long (rejoinStableMs)',
+      'entities: this member was counted out (its member lease ended): it takes no shard back for %d ms, until it has been stable that long (rejoinStableMs)',
       this.#window.windowMs,
     );
-    this.#hooks.changed();
     // Peers that did not count it out yet do now (the others' notices name it too).
     this.tell({ '~entity': 'leaving', node: this.#node.name, leaseEnded: true });
     return true;
@@ -280,9 +280,18 @@ export class Membership {
       );
   }
 
-  /** Whether this member waits to count again after a lapse (it owns no shard meanwhile). */
+  /** Whether this member waits to count again after a lapse (its peers keep it out meanwhile). */
   get waiting(): boolean {
     return this.#window.waiting;
+  }
+
+  /**
+   * Whether `node`, counted out for its member lease, may be routed to as a lease's holder: it is
+   * connected, and holds a current lease (the caller read one), so it is back — waiting out
+   * `rejoinStableMs` — and serves the keys of the shards it kept.
+   */
+  holding(node: string): boolean {
+    return this.#leaseEnded.has(node) && this.connected().has(node);
   }
 
   /** On each probe: a wait that is over takes the member lease again, counts this member in and says hello. */
@@ -297,7 +306,6 @@ export class Membership {
         this.#window.done(performance.now());
         this.#node.log.info('entities: this member was stable for %d ms: it counts again', this.#window.windowMs);
         this.tell({ '~entity': 'hello', node: this.#node.name });
-        this.#hooks.changed();
       },
       () => (this.#rejoining = false),
     );

@@ -111,15 +111,16 @@ export interface RuntimeOptions {
   /**
    * How long a member whose member lease ended (its event loop stood still past the lease: a stall,
    * a pause, a starved CPU; or it was cut off from the store) and whose peers counted it out must
-   * then be stable before it takes its shards back, in ms (an integer in 0..2^31-1). Meanwhile it
-   * owns no shard — its activations hand off, the shards that moved to its peers stay there — and
-   * it does not renew its member lease, so clients read it as out too; a loop gap of the ttl less
-   * the renewal period starts the wait anew, and a member that lapses again within four waits of
-   * coming back waits twice as long (up to four times this). Then it takes its member lease again
-   * and says hello, and its shards move back once. Without it (0) a loaded member whose loop stands
-   * still about a ttl now and then passes its shards back and forth with every lapse, each pass a
-   * re-activation of its instances. Every member should use the same value. Default three times
-   * `leaseTtlMs` (30 s with the default lease).
+   * then be stable before it takes its shards back, in ms (an integer in 0..2^31-1). Meanwhile its
+   * peers keep it out of their placement: the shards whose leases they took while it stood still
+   * stay with them, and it keeps serving the keys of the shards whose leases it kept (callers follow
+   * the lease's holder). A loop gap of the ttl less the renewal period starts the wait anew, and a
+   * member that lapses again within four waits of coming back waits twice as long (up to four times
+   * this). Then it takes its member lease again and says hello, and the shards that moved come back
+   * once. Without it (0) a loaded member whose loop stands still about a ttl now and then takes its
+   * shards back with every return and loses them again with every lapse, each pass a re-activation
+   * of their instances. Every member should use the same value. Default three times `leaseTtlMs`
+   * (30 s with the default lease).
    */
   readonly rejoinStableMs?: number;
   /** How often this node renews its leases, in ms. Default a third of `leaseTtlMs`. */

@@ -6,18 +6,17 @@
 // Kafka's cooperative sticky assignor keeps partitions where they are: here a member that lapsed
 // takes its shards back only once it has been stable for `rejoinStableMs`.
 //
-// The member itself decides ({@link RejoinWindow}): told it was counted out, it leaves itself out
-// of its own view of the live members (so it owns no shard, hands its activations off and releases
-// its shard leases, agreeing with its peers), stops renewing its member lease (so every other node
-// — peers and clients, which hear no notice — reads it as out in the store), and waits. A loop gap
-// that could have cost a lease again starts the wait anew; a member that lapses again soon after
-// coming back waits twice as long (up to four times). When the wait is over it takes its member
-// lease again — a new fencing token — and says hello. The others ({@link RejoinWatch}) count it
-// back on that hello, or when they read its member lease current under a token other than the one
-// they saw when they counted it out; a member that renews it under the same token all along (never
-// told it was counted out: a client alone saw its lapse) counts again once it stayed current two
-// ttls — longer than a waiting member's lease stays current after its last renewal. A caller that
-// still counts a waiting member in is answered `moved` and `waiting` by it, and counts it out.
+// The member itself decides when ({@link RejoinWindow}): told it was counted out, it renews its
+// leases and waits before it says hello. A loop gap that could have cost a lease again starts the
+// wait anew; a member that lapses again soon after coming back waits twice as long (up to four
+// times). Meanwhile its peers keep it out of their placement: the shards whose leases they took
+// while it stood still stay with them, and it keeps serving the keys of the shards whose leases it
+// kept (a caller follows a lease's holder that is counted out but connected, routing.ts). When the
+// wait is over it takes its member lease again — a new fencing token — and says hello; the shards
+// that moved come back once. The peers ({@link RejoinWatch}) count it in on that hello, or when
+// they read its member lease current under another token than the one they saw when they counted
+// it out; one renewed under the same token all along (its hello lost) after four waits and two
+// ttls. A client owns nothing: it counts a member in as soon as its lease is current, as before.
 
 /** How often a member's wait doubles at most (one lapsing in a row waits up to 4 × `rejoinStableMs`). */
 const WINDOW_DOUBLINGS = 2;
@@ -114,12 +113,12 @@ export class RejoinWatch {
 
   /**
    * `stableMs`: the members' `rejoinStableMs` (0: a member counts again as soon as its lease is
-   * current); `ttlMs`: the lease's ttl (the fallback waits two of them: longer than a lease that a
-   * waiting member renewed just before it stopped renewing stays current, ttl and grace).
+   * current); `ttlMs`: the lease's ttl (the fallback waits the longest wait, four of `stableMs`,
+   * and two ttls).
    */
   constructor(stableMs: number, ttlMs: number) {
     this.#on = stableMs > 0;
-    this.#fallbackMs = 2 * ttlMs;
+    this.#fallbackMs = stableMs * 2 ** WINDOW_DOUBLINGS + 2 * ttlMs;
   }
 
   /** `node` is counted out (again): what was read of it before is forgotten. */
@@ -145,8 +144,8 @@ export class RejoinWatch {
       o.currentSince = undefined;
       return false;
     }
-    // Taken again (a new token): the member's wait is over. A lease given back (no owner) or never
-    // kept reads as current under the same token: only the fallback counts it again.
+    // Taken again (a new token): the member's wait is over. Renewed under the same token: only the
+    // fallback counts it again (its hello is what ends its wait).
     if (token !== undefined && token !== o.token) return true;
     o.currentSince ??= now;
     return now - o.currentSince >= this.#fallbackMs;

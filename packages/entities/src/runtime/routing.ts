@@ -56,7 +56,7 @@ export interface RoutedRuntime {
   /** The live members by this node's view. */
   members(): string[];
   /** Who the members are: a target that drains, or whose member lease ended, counts as leaving there. */
-  readonly membership: Pick<Membership, 'heardLeaving' | 'leaseEnded'>;
+  readonly membership: Pick<Membership, 'heardLeaving' | 'leaseEnded' | 'holding'>;
   /** Activates (kind, key) on this node (the manager's activation, without the manager). */
   activateLocal(kind: string, key: string, shed?: boolean, waitMs?: number, leftMs?: number): Promise<ActivateReply>;
   /** Whether (kind, key) has an activation on this node now (one still starting may not count yet). */
@@ -279,9 +279,6 @@ export class Router {
               ),
             );
           if (r.moved === true) {
-            // It waits to count again after a lapse (rejoin.ts): counted out here too, its member
-            // lease read again until it takes it again.
-            if (r.waiting === true) this.#rt.membership.heardLeaving(target, true);
             // The target owns the key no more (its view), and runs none of it: route by ours
             // again. Paused, doubling: the owner by our view may refuse for a lease the target
             // still holds until its own keys of the shard have handed off, and send us back.
@@ -299,7 +296,9 @@ export class Router {
             continue;
           }
           const holder = ownerNode(r.holder);
-          if (holder !== target && this.#rt.members().includes(holder)) {
+          // A holder counted out for its lease but holding this one (renewed: it is back, waiting
+          // out rejoinStableMs) serves its keys meanwhile: its shards that did not move stay there.
+          if (holder !== target && (this.#rt.members().includes(holder) || this.#rt.membership.holding(holder))) {
             target = holder;
             continue;
           }

@@ -364,10 +364,8 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
    */
   #backFromPause(): void {
     if (this.#memberLease === undefined || this.#draining !== undefined || this.#stopped) return;
-    // With rejoinStableMs: out of its own view (its shards hand off) and of the store's (its member
-    // lease not renewed) until it has been stable that long; then it says hello (rejoin.ts).
+    // With rejoinStableMs: it says hello only once it has been stable that long (rejoin.ts).
     const waits = this.membership.waitToRejoin() || this.membership.waiting;
-    if (waits) this.#memberLease.suspend();
     void this.#leases.renew().then((held) => {
       if (!waits && held && this.#draining === undefined && !this.#stopped)
         this.membership.tell({ '~entity': 'hello', node: this.node.name });

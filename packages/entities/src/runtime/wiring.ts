@@ -191,7 +191,6 @@ export function wireParts(
     kinds: s.kinds,
     client: s.client,
     draining: () => hooks.draining(),
-    waiting: () => membership.waiting,
     running: (kind, key) => activations.has(kind, key),
     ownsShardOf: (key) => hooks.ownsShardOf(key),
     leaseId: (kind, key) => leases.leaseId(kind, key),
