@@ -121,6 +121,8 @@ if (process.env.FN_NAME !== undefined) {
     ...(process.env.FN_LEASE_SCOPE === 'key' || process.env.FN_LEASE_SCOPE === 'shard'
       ? { leaseScope: process.env.FN_LEASE_SCOPE }
       : {}),
+    // FN_REJOIN_MS (passed through likewise): the runtime's rejoinStableMs; unset, its default.
+    ...(process.env.FN_REJOIN_MS ? { rejoinStableMs: Number(process.env.FN_REJOIN_MS) } : {}),
   });
 
   interface Command {
