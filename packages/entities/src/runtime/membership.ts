@@ -256,7 +256,7 @@ export class Membership {
    * Another member counted this one out for its member lease (it was paused or stalled past it):
    * with `rejoinStableMs`, it says hello only once it has been stable that long (rejoin.ts);
    * meanwhile its peers keep it out of their placement, the shards they took stay with them, and
-   * it serves the keys of the shards whose leases it kept. Resolves with whether it waits (false:
+   * it serves the keys of the shards whose leases it kept. Returns whether it waits (false:
    * damping off, or a wait of the same lapse under way).
    */
   waitToRejoin(): boolean {
@@ -294,7 +294,7 @@ export class Membership {
     return this.#leaseEnded.has(node) && this.connected().has(node);
   }
 
-  /** On each probe: a wait that is over takes the member lease again, counts this member in and says hello. */
+  /** On each probe: a wait that is over takes the member lease again and says hello (the peers count this member in). */
   #endWait(): void {
     const rejoin = this.#hooks.rejoin;
     if (this.#rejoining || rejoin === undefined || !this.#window.due(performance.now())) return;

@@ -25,7 +25,7 @@ const WINDOW_DOUBLINGS = 2;
 const DECAY_WINDOWS = 4;
 
 /**
- * The member's own side: whether it keeps itself out after a lapse, and until when (see the top of
+ * The member's own side: whether it waits after a lapse before it says hello, and until when (see the top of
  * this file). Times are `performance.now()` values passed in, so the rules test without a clock.
  */
 export class RejoinWindow {
@@ -47,7 +47,7 @@ export class RejoinWindow {
     this.#lapseGapMs = lapseGapMs;
   }
 
-  /** Whether the member keeps itself out (waiting to be stable). */
+  /** Whether the member waits to be stable before it says hello (its peers keep it out meanwhile). */
   get waiting(): boolean {
     return this.#since !== undefined;
   }
@@ -81,12 +81,12 @@ export class RejoinWindow {
     return true;
   }
 
-  /** Whether the wait is over: the member may take its member lease again and count itself in. */
+  /** Whether the wait is over: the member may take its member lease again and say hello. */
   due(now: number): boolean {
     return this.#since !== undefined && now - this.#since >= this.#windowMs;
   }
 
-  /** The member counts itself in again (its member lease taken again, its hello sent). */
+  /** The wait ended (its member lease taken again, its hello sent). */
   done(now: number): void {
     this.#since = undefined;
     this.#inAt = now;
