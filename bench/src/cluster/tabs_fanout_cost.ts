@@ -18,7 +18,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Actor, Event, PID, startNode, type Atom, type Ref } from 'ergo-ts';
+import { Event, PID, startNode, type Atom } from 'ergo-ts';
+import { NewsPublisher } from '../lib/news_publisher.js';
 
 import { armAll } from '../lib/armed.js';
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
@@ -37,16 +38,6 @@ const GATEWAY = join(here, '..', 'net', 'tabs_gateway_node.js');
 const FLOOR = join(here, '..', 'net', 'floor_fanout_node.js');
 const PER_PROCESS = 10_000;
 const COOKIE = 'bench-tabs-fanout';
-
-class Publisher extends Actor {
-  token!: Ref;
-  override init(): void {
-    this.token = this.registerEvent('news');
-  }
-  override handleMessage(_from: PID, seq: unknown): void {
-    this.sendEvent('news', this.token, seq);
-  }
-}
 
 /** A process's user + system CPU so far (µs), from /proc (clock ticks of 10 ms). */
 function cpuOf(pid: number): number {
@@ -101,7 +92,7 @@ async function gateway(tabs: number, publishes: number, leave: boolean): Promise
     log: { level: 'warning' },
     network: { cookie: COOKIE, acceptors: [{ port: 0 }], registrar: null, peerStallTimeout: 60_000 },
   });
-  const pub = await node.spawnRegister('news', Publisher);
+  const pub = await node.spawnRegister('news', NewsPublisher);
   const iface = node.network().acceptors()[0]!.info().interface;
   const port = iface.slice(iface.lastIndexOf(':') + 1);
   const gw = new Proc<GatewayReply>(GATEWAY, [node.name, port, '0', String(tabs), COOKIE, '60000']);

@@ -45,7 +45,8 @@ import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { gzipSync } from 'node:zlib';
 
-import { Actor, startNode, type Node, type PID, type Ref } from 'ergo-ts';
+import { Actor, startNode, type Node, type PID } from 'ergo-ts';
+import { NewsPublisher } from '../lib/news_publisher.js';
 import { createTabGateway, DEFAULT_TAB_LIMITS, type TabGatewayOptions } from '@ergo-ts/tabs';
 import { Server as IoServer } from 'socket.io';
 import { WebSocketServer } from 'ws';
@@ -215,16 +216,6 @@ class Sink extends Actor {
   }
 }
 
-class Publisher extends Actor {
-  token!: Ref;
-  override init(): void {
-    this.token = this.registerEvent('news');
-  }
-  override handleMessage(_from: PID, seq: unknown): void {
-    this.sendEvent('news', this.token, seq);
-  }
-}
-
 async function ergoServer(flood: boolean, gateway: Partial<TabGatewayOptions> = {}): Promise<Server> {
   const node: Node = await startNode(`bench_tabs_${process.pid}@localhost`, {
     log: { defaultLogger: { disable: true } },
@@ -242,7 +233,7 @@ async function ergoServer(flood: boolean, gateway: Partial<TabGatewayOptions> = 
   };
   await node.spawnRegister('echo', Echo);
   await node.spawnRegister('sink', () => new Sink(() => (sunk++, s.onSink?.())));
-  const pub = await node.spawnRegister('news', Publisher);
+  const pub = await node.spawnRegister('news', NewsPublisher);
   // The default limits where the flood measures them; out of the way elsewhere.
   const limits = flood ? {} : { messagesPerSecond: 1e9, bytesPerSecond: 1e12, queuedBytes: 1 << 30 };
   const gw = await createTabGateway(node, {

@@ -26,7 +26,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Actor, startNode, type PID, type Ref } from 'ergo-ts';
+import { startNode } from 'ergo-ts';
+import { NewsPublisher } from '../lib/news_publisher.js';
 
 import { armAll } from '../lib/armed.js';
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
@@ -93,16 +94,6 @@ export const scenarios: ScenarioSpec[] = [
   // The floor (lib/tabs_floor.ts): the same broadcast with no framework, in the same row.
   { id: 'floor', peers: [FLOOR_TCP, FLOOR_WS], timeout: 1200 },
 ];
-
-class Publisher extends Actor {
-  token!: Ref;
-  override init(): void {
-    this.token = this.registerEvent('news');
-  }
-  override handleMessage(_from: PID, seq: unknown): void {
-    this.sendEvent('news', this.token, seq);
-  }
-}
 
 /** The server node's warning and error lines (the last few), for {@link unheard}. */
 const serverWarnings: string[] = [];
@@ -196,7 +187,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
       peerStallTimeout: CLUSTER_STALL_MS,
     },
   });
-  const pub = await node.spawnRegister('news', Publisher);
+  const pub = await node.spawnRegister('news', NewsPublisher);
   const iface = node.network().acceptors()[0]!.info().interface;
   const port = Number(iface.slice(iface.lastIndexOf(':') + 1));
   const gws = Array.from({ length: g }, (_, i) => new GatewayNode(node.name, port, i, share(i, g, n)));
