@@ -231,12 +231,28 @@ async function repair(pg: PgHa): Promise<string[]> {
   const rows = JSON.parse(await pg.patronictl(['list', '-f', 'json'])) as {
     Cluster: string;
     Member: string;
+    Role?: string;
     State: string;
+    TL?: number;
+    'Lag in MB'?: number;
   }[];
-  const broken = pg.members.filter((m) => {
-    const r = rows.find((x) => x.Member === m.name);
+  const rowOf = (m: PgHaMember): (typeof rows)[number] | undefined => rows.find((x) => x.Member === m.name);
+  const leader = rows.find((x) => x.Role === 'Leader');
+  let broken = pg.members.filter((m) => {
+    const r = rowOf(m);
     return r === undefined || (r.State !== 'running' && r.State !== 'streaming');
   });
+  // Every member "running" and still not whole: Patroni 3.0 shows a replica that cannot follow the
+  // primary (left on an older timeline, its rewind failed) as running too. Such a replica, or with
+  // none on another timeline and no synchronous standby, the replica furthest behind, is cloned again.
+  if (broken.length === 0 && leader !== undefined) {
+    const replicas = pg.members.filter((m) => rowOf(m) !== leader);
+    broken = replicas.filter((m) => rowOf(m)?.TL !== leader.TL);
+    if (broken.length === 0 && !rows.some((x) => x.Role === 'Sync Standby')) {
+      const behind = replicas.sort((a, b) => (rowOf(b)?.['Lag in MB'] ?? 0) - (rowOf(a)?.['Lag in MB'] ?? 0))[0];
+      if (behind !== undefined) broken = [behind];
+    }
+  }
   for (const m of broken) {
     for (const pid of postmastersOf(m.dataDir)) {
       try {
