@@ -87,6 +87,11 @@ export interface EntitiesStats {
   readonly storeInFlight: number;
   /** How long the oldest of them has run, in ms (0 when none). */
   readonly storeOldestInFlightMs: number;
+  /**
+   * Activations that failed because the store could not be reached (a failover) and wait on this
+   * member for it to answer again, within their callers' time (runtime/store_health.ts).
+   */
+  readonly activationsWaitingForStore: number;
   /** The reminder scheduler's figures (absent when the store keeps no reminders). */
   readonly reminders?: ReminderStats;
   /** The inbox sweeper's figures (absent when the store cannot list pending inboxes). */
@@ -179,6 +184,13 @@ export interface ReminderStats {
   readonly failed: number;
   /** Fires being delivered now. */
   readonly inFlight: number;
+  /**
+   * Due reminders the last scan left standing by (their keys active here only wait for their end:
+   * a workflow's keep-alive wake while its body runs), and those left so by every scan since the
+   * start, summed (a row left by several scans counts in each).
+   */
+  readonly standingBy: number;
+  readonly stoodBy: number;
   /** How late each accepted fire was (accepted time − due time), as a Prometheus histogram has it. */
   readonly lateness: {
     readonly buckets: readonly number[];
@@ -286,9 +298,15 @@ const OPTIONAL_OPERATIONS = ['acquireAndLoad', 'loadActivation', 'pendingInbox']
  * stays safe to leave un-awaited).
  */
 export class StoreMeter {
+  /** Told each operation's outcome (`unreachable`: it failed because the store could not be reached). */
+  readonly #outcome: ((ok: boolean, unreachable: boolean) => void) | undefined;
   readonly #ops = new Map<string, Histogram>();
   readonly #inFlight = new Map<number, number>();
   #seq = 0;
+
+  constructor(outcome?: (ok: boolean, unreachable: boolean) => void) {
+    this.#outcome = outcome;
+  }
 
   wrap(store: EntityStore): EntityStore {
     const measured: Record<string, unknown> = {
@@ -317,10 +335,15 @@ export class StoreMeter {
       h.observe((performance.now() - t0) / 1000, failed);
     };
     p.then(
-      () => done(false),
+      () => {
+        done(false);
+        this.#outcome?.(true, false);
+      },
       (err: unknown) => {
         done(true);
-        if (unreachable(err)) this.#unreachableAt = performance.now();
+        const away = unreachable(err);
+        if (away) this.#unreachableAt = performance.now();
+        this.#outcome?.(false, away);
       },
     );
     return p;

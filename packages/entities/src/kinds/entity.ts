@@ -161,6 +161,25 @@ export const ENTITY_ACTIVATED = Symbol('ergo-ts.entities.activated');
  */
 export const ENTITY_STORE_WENT_BACK = Symbol('ergo-ts.entities.storeWentBack');
 
+/**
+ * Internal hook: whether the reminder `name`, due now, only stands by for this activation's end —
+ * its fire would do nothing here but write it again (a workflow's keep-alive wake while its body
+ * runs: it exists to resume the instance on another member if this one dies). While the hook
+ * answers true, the reminder scheduler of this member leaves the row due and fires it once the
+ * activation ended (runtime/reminder_scheduler.ts). Called synchronously; it must not change state.
+ */
+export const ENTITY_REMINDER_STANDBY = Symbol('ergo-ts.entities.reminderStandby');
+
+/** Internal: whether `e` says the reminder `name` due now stands by (see {@link ENTITY_REMINDER_STANDBY}); never throws. */
+export function entityReminderStandby(e: object, name: string): boolean {
+  const f = (e as { [ENTITY_REMINDER_STANDBY]?: (name: string) => boolean })[ENTITY_REMINDER_STANDBY];
+  try {
+    return typeof f === 'function' && f.call(e, name) === true;
+  } catch {
+    return false; // a hook that fails fires the reminder, as without one
+  }
+}
+
 /** Internal: tells `e` its store went back (see {@link ENTITY_STORE_WENT_BACK}); whether it halted itself. */
 export function entityStoreWentBack(e: object, err: Error): boolean {
   const f = (e as { [ENTITY_STORE_WENT_BACK]?: (err: Error) => boolean })[ENTITY_STORE_WENT_BACK];

@@ -4,9 +4,12 @@
 // runtime drains, never on a client-only runtime (`role: 'client'`: ERR_ENTITY_CLIENT_ONLY, it owns
 // no shard and the member that asked counts it by mistake); one activation runs per key at a time (a second request joins the first), keys activate side by
 // side. A refusal is an answer the caller routes by (manager_protocol.ts), not an error.
+// An activation that failed because the store could not be reached waits for it to answer again,
+// within what its caller gave it to wait (`holdMs`), and is tried again then (store_health.ts).
 
 import { ErrTaken, type Node } from 'ergo-ts';
 
+import { storeUnreachable } from '../contract/codes.js';
 import { ErrEntityClientOnly, ErrEntityIncorrect, ErrLeaseHeld } from '../contract/errors.js';
 import { checkKey, hostName } from '../contract/ids.js';
 import type { EntityId, EntityStore } from '../contract/store.js';
@@ -14,6 +17,7 @@ import type { EntityKind } from '../kinds/entity.js';
 import { EntityHost } from './host.js';
 import { ACTIVATED, heldLeaseOf, type HostRuntime } from './host_runtime.js';
 import type { ActivateReply } from './manager_protocol.js';
+import type { StoreHealth } from './store_health.js';
 
 /** What the gate asks of its runtime (runtime.ts). */
 export interface GateRuntime {
@@ -34,6 +38,8 @@ export interface GateRuntime {
   ownsShardOf(key: string): boolean;
   /** The lease (kind, key) activations write under. */
   leaseId(kind: string, key: string): EntityId;
+  /** Whether the store answers, as the member's operations see it (absent: a failed activation is not held). */
+  readonly health?: StoreHealth;
 }
 
 /** The activations a runtime admits (see the top of this file). */
@@ -56,9 +62,11 @@ export class ActivationGate {
    * member owns the key's shard: the caller routes by its own view),
    * or the lease's holder (held elsewhere). Rejects with ERR_ENTITY_INCORRECT for a kind this node
    * does not host or a bad key, ERR_ENTITY_CLIENT_ONLY on a client (the promise is marked handled
-   * by its caller: the manager answers with it, routing fails with it).
+   * by its caller: the manager answers with it, routing fails with it). An activation that failed
+   * because the store could not be reached is tried again once the store answers, for up to
+   * `holdMs` (its caller's wait); past it, it rejects with the store's error.
    */
-  activate(kind: string, key: string): Promise<ActivateReply> {
+  activate(kind: string, key: string, holdMs = 0): Promise<ActivateReply> {
     const rt = this.#rt;
     if (rt.client)
       return Promise.reject(
@@ -77,10 +85,30 @@ export class ActivationGate {
       // running here still answers: its hand-off is under way, and the call reaches it by name.
       if (!rt.running(kind, key) && !rt.ownsShardOf(key))
         return Promise.resolve({ ok: false, holder: '', expiresAt: 0, moved: true });
-      p = this.#activateNow(kind, key).finally(() => this.#activating.delete(id));
+      p = this.#activateHeld(kind, key, performance.now() + holdMs).finally(() => this.#activating.delete(id));
       this.#activating.set(id, p);
     }
     return p;
+  }
+
+  /** {@link activate}'s attempts: again each time the store answers after failing so, until `until` (performance.now()). */
+  async #activateHeld(kind: string, key: string, until: number): Promise<ActivateReply> {
+    const health = this.#rt.health;
+    for (;;) {
+      const seen = health?.answeredAgain;
+      try {
+        return await this.#activateNow(kind, key);
+      } catch (err) {
+        const left = until - performance.now();
+        if (health === undefined || left <= 0 || !storeUnreachable(err)) throw err;
+        // Not seen by the member's operations as an outage (and not answered since): not held.
+        if (!health.down && seen === health.answeredAgain) throw err;
+        if ((await health.answered(left)) === 'timeout') throw err;
+        // The key's shard moved meanwhile: the caller routes by its own view.
+        if (!this.#rt.running(kind, key) && !this.#rt.ownsShardOf(key))
+          return { ok: false, holder: '', expiresAt: 0, moved: true };
+      }
+    }
   }
 
   async #activateNow(kind: string, key: string): Promise<ActivateReply> {

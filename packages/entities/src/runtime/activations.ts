@@ -18,6 +18,8 @@ export interface ActiveEntry {
   readonly pid: PID;
   /** An event-sourced activation's events after its latest snapshot (undefined: a state-mode kind). */
   readonly eventsSinceSnapshot: (() => number) | undefined;
+  /** Whether its reminder `name`, due now, stands by for its end (absent: none does). */
+  readonly standby?: ((name: string) => boolean) | undefined;
 }
 
 /** The activations of one runtime's node (see the top of this file). */
@@ -48,6 +50,11 @@ export class Activations {
 
   has(kind: string, key: string): boolean {
     return this.byKind.get(kind)?.has(key) === true;
+  }
+
+  /** Whether (kind, key) runs here and says its reminder `name`, due now, stands by for its end. */
+  standsBy(kind: string, key: string, name: string): boolean {
+    return this.byKind.get(kind)?.get(key)?.standby?.(name) === true;
   }
 
   /** The activation of (kind, key) with `token` ended: removed, true (false: another one runs, or none). */

@@ -31,6 +31,7 @@ import {
   entityBusy,
   entityHandingOff,
   entityEnded,
+  entityReminderStandby,
   entityStoreWentBack,
   isRefusal,
   type Entity,
@@ -211,6 +212,7 @@ export class EntityHost extends Actor {
       this.#token,
       this.pid,
       journal === undefined ? undefined : () => journal.eventsSinceSnapshot,
+      (name) => entityReminderStandby(this.#entity, name),
     );
     this.#view = {
       kind: kind.name,

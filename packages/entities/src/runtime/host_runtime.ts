@@ -55,9 +55,17 @@ export interface HostRuntime extends EntitiesClient {
   leaseRefused?(kind: string, key: string, token: number): void;
   /**
    * An activation started; `eventsSinceSnapshot` reads an event-sourced activation's events after
-   * its latest snapshot (inspect/stats.ts).
+   * its latest snapshot (inspect/stats.ts); `standby` whether its reminder `name`, due now, stands
+   * by for its end (kinds/entity.ts' ENTITY_REMINDER_STANDBY: the scheduler does not fire it meanwhile).
    */
-  activated(kind: string, key: string, token: number, pid: PID, eventsSinceSnapshot?: () => number): void;
+  activated(
+    kind: string,
+    key: string,
+    token: number,
+    pid: PID,
+    eventsSinceSnapshot?: () => number,
+    standby?: (name: string) => boolean,
+  ): void;
   /** An event-sourced activation's write was accepted: `events` persisted, a snapshot with them or not. */
   journaled(kind: string, events: number, snapshot: boolean): void;
   ended(kind: string, key: string, token: number): void;

@@ -119,7 +119,10 @@ export class EntityManager extends Actor {
       }
     };
     const shed = r['~entity'] === 'activate' && r.shed === true;
-    const wait = shed && typeof (r as ActivateRequest).wait === 'number' ? (r as ActivateRequest).wait : 0;
+    // How long the caller waits for the answer: the owner may hold it that long (for room, or for
+    // its store to answer again); a value that is no time at all holds nothing.
+    const asked0 = r['~entity'] === 'activate' ? (r as ActivateRequest).wait : undefined;
+    const wait = typeof asked0 === 'number' && Number.isFinite(asked0) && asked0 > 0 ? asked0 : 0;
     // `left` comes from another member: a value that is no time at all keeps the room's own bound.
     const asked = shed ? (r as ActivateRequest).left : undefined;
     const left = typeof asked === 'number' && Number.isFinite(asked) && asked >= 0 ? asked : undefined;

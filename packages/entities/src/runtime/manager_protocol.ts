@@ -14,7 +14,10 @@ export interface ActivateRequest {
   readonly key: string;
   /** The call brings new work: refused when the node is overloaded (EntityCallOptions.shed). */
   readonly shed?: boolean;
-  /** With `shed`: how long the caller waits for the answer (ms) — the owner may hold it that long for room. */
+  /**
+   * How long the caller waits for the answer (ms): the owner may hold it that long — with `shed`
+   * for room, and any activation for its store to answer again after failing as unreachable.
+   */
   readonly wait?: number;
   /**
    * With `shed`: what is left of the caller's own time (ms): room the owner keeps for the work is

@@ -25,6 +25,17 @@
 // outage), and a fire of each at once cost three writes (the fire's enqueue, the handler's save,
 // the row moved on) to a store just back, beside the work held through the outage (issue 89).
 // A key not active here is fired at once: its fire is what activates it.
+//
+// Stand-by: a due reminder whose key is active here and says it only stands by for that
+// activation's end (kinds/entity.ts' ENTITY_REMINDER_STANDBY: a workflow's keep-alive wake while
+// its body runs here; the wake exists to resume the instance on another member if this one dies)
+// is not fired while the activation runs: its fire would cost the store three writes (the enqueue,
+// the handler's save writing the wake again, the row moved on) to change nothing. The row stays
+// due: another member that takes the shard over fires it at once, the key's next save writes it
+// again, and this member fires it once the activation ends here (the runtime tells {@link ended}).
+// Under host load a step outlasts resumeAfterMs and every running instance's wake came due: up to
+// 98 fires a second on instances alive on their own member, against a store that was the
+// bottleneck (issue 89).
 
 import { cronNextRun, type Log } from 'ergo-ts';
 
@@ -94,6 +105,8 @@ export interface SchedulerHost {
   deliver(kind: string, key: string, fire: ReminderEnvelope, timeoutMs: number): Promise<unknown>;
   /** Whether (kind, key) is active on this node. */
   active(kind: string, key: string): boolean;
+  /** Whether (kind, key) is active on this node and its reminder `name`, due now, stands by for its end. */
+  standsBy?(kind: string, key: string, name: string): boolean;
   /** Activates (kind, key) on this node ahead of a fire (a refusal or failure is the fire's to meet). */
   warm(kind: string, key: string): Promise<unknown>;
 }
@@ -224,6 +237,10 @@ export class ReminderScheduler {
   #outage = false;
   /** Until when (clock ms) due reminders of keys active here are held after an outage. */
   #holdActiveUntil = -Infinity;
+  /** The keys (`kind/key`) of the due rows the last scan left standing by, and how many rows. */
+  #standingKeys = new Set<string>();
+  #standing = 0;
+  #stoodBy = 0;
   #fired = 0;
   #failed = 0;
   /** Waiters of {@link idle}. */
@@ -267,6 +284,11 @@ export class ReminderScheduler {
     this.#loop.kick();
   }
 
+  /** The activation of (kind, key) here ended: a reminder of it left standing by is due now. */
+  ended(kind: string, key: string): void {
+    if (this.#standingKeys.delete(`${kind}/${key}`)) this.kick();
+  }
+
   /**
    * @internal Resolves once no scan runs and no fire is being delivered (at once when so now): the
    * test kit's `fireDueReminders` waits on it after a scan it asked for.
@@ -289,7 +311,14 @@ export class ReminderScheduler {
 
   /** The figures of {@link ReminderStats}. */
   stats(): ReminderStats {
-    return { fired: this.#fired, failed: this.#failed, inFlight: this.#inFlight.size, lateness: this.#lateness.read() };
+    return {
+      fired: this.#fired,
+      failed: this.#failed,
+      inFlight: this.#inFlight.size,
+      standingBy: this.#standing,
+      stoodBy: this.#stoodBy,
+      lateness: this.#lateness.read(),
+    };
   }
 
   /** The reminder operations of one activation (its fence read at each call: the token it holds then). */
@@ -368,7 +397,7 @@ export class ReminderScheduler {
     const now = this.#h.clock.now();
     let wait = this.#pollMs;
     if (shards.length > 0) {
-      const skipped = this.#inFlight.size + Math.min(this.#retryAt.size, 10_000);
+      const skipped = this.#inFlight.size + Math.min(this.#retryAt.size, 10_000) + this.#standing;
       const limit = this.#batch + skipped;
       // Oldest first: the rows due now come before those read for their warm-up.
       const read = await this.#h.store.dueReminders(shards, now + this.#warmUpMs, limit);
@@ -387,6 +416,9 @@ export class ReminderScheduler {
         }
       let started = 0;
       this.#starved = false;
+      const standingBefore = this.#standing;
+      const standing = new Set<string>();
+      let stand = 0;
       for (const r of due) {
         if (this.#inFlight.size >= this.#maxInFlight) {
           this.#starved = true;
@@ -396,6 +428,12 @@ export class ReminderScheduler {
         if (this.#inFlight.has(id)) continue;
         const retry = this.#retryAt.get(id);
         if (retry !== undefined && retry > readAt) continue;
+        if (this.#h.standsBy?.(r.kind, r.key, r.name) === true) {
+          // Left due while its activation runs here (see the file's comment).
+          standing.add(`${r.kind}/${r.key}`);
+          stand++;
+          continue;
+        }
         if (readAt < this.#holdActiveUntil && this.#h.active(r.kind, r.key)) {
           // Held: the key's own next save most likely writes it again (see the file's comment).
           wait = Math.min(wait, this.#holdActiveUntil - readAt);
@@ -404,8 +442,12 @@ export class ReminderScheduler {
         this.#fire(r, id);
         started++;
       }
-      // More due than one batch: scan again at once (deliveries ending also kick a scan).
-      if (read.length === limit && started > 0) this.#loop.again();
+      this.#standingKeys = standing;
+      this.#standing = stand;
+      this.#stoodBy += stand;
+      // More due than one batch: scan again at once (deliveries ending also kick a scan), or when
+      // more rows than before stood by (the next read makes room for them).
+      if (read.length === limit && (started > 0 || stand > standingBefore)) this.#loop.again();
       // The next row past the warm-up window: scanned again when it enters it.
       const horizon = now + this.#warmUpMs;
       const next = read.length === limit ? undefined : await this.#h.store.nextReminderDue(shards, horizon);

@@ -323,15 +323,16 @@ export class Router {
   }
 
   #activate(target: string, to: EntityAddress<unknown>, left: number, shed = false): Promise<ActivateReply> {
-    // New work may be held by the owner for room (a line of starts) for up to what is left of the
-    // call, less a margin for its refusal to come back in time.
-    const wait = shed ? Math.max(0, Math.floor(Math.min(left / 2, left - 250))) : 0;
+    // The owner may hold the activation — new work for room (a line of starts), any for a store
+    // that could not be reached to answer again (activation_gate.ts) — for up to what is left of
+    // the call, less a margin for its answer to come back in time.
+    const wait = Math.max(0, Math.floor(Math.min(left / 2, left - 250)));
     // And what is left of the call: room kept for the work outlives no caller (run_load.ts).
     const leftMs = Math.max(0, Math.floor(left));
     if (target === this.#rt.node.name) return this.#rt.activateLocal(to.kind, to.key, shed, wait, leftMs);
     return this.managerCall(
       target,
-      { '~entity': 'activate', kind: to.kind, key: to.key, ...(shed ? { shed, wait, left: leftMs } : {}) },
+      { '~entity': 'activate', kind: to.kind, key: to.key, wait, ...(shed ? { shed, left: leftMs } : {}) },
       left,
     );
   }

@@ -63,6 +63,7 @@ import {
 } from './options.js';
 import type { AttachedFeature, EntitiesFeature, FeatureHost, FeatureRequests } from './feature.js';
 import type { ReminderScheduler } from './reminder_scheduler.js';
+import { StoreHealth } from './store_health.js';
 import { StoreWatermark } from './store_watermark.js';
 import type { ShardOwnership } from './ownership.js';
 import type { Redelivery } from './redelivery.js';
@@ -142,7 +143,9 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   readonly #liveness: MemberLiveness;
   /** Sends again what ended activations accepted and did not handle (redelivery.ts). */
   readonly #redelivery: Redelivery;
-  readonly #meter = new StoreMeter();
+  /** Whether the store answers, as this member's operations see it (store_health.ts). */
+  readonly #health: StoreHealth;
+  readonly #meter = new StoreMeter((ok, unreachable) => this.#health.outcome(ok, unreachable));
   readonly #counters = new Map<string, KindCounters>();
   /** The shards this node owns by its view of the live members (ownership.ts). */
   readonly #ownership: ShardOwnership;
@@ -178,6 +181,7 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   constructor(node: Node, options: RuntimeOptions, seams: EntitiesSeams = {}) {
     this.node = node;
     this.clock = seams.clock ?? wallClock;
+    this.#health = new StoreHealth(this.clock);
     this.store = options.store;
     // Abandonable: a stop past its budget refuses the calls still waiting (stop_budget.ts).
     this.measuredStore = this.#abandonable.wrap(this.#meter.wrap(options.store));
@@ -193,16 +197,22 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
     this.#handOffMs = s.handOffMs;
     this.#stopMs = s.stopMs;
     // The parts, tied to each other and to this runtime (wiring.ts).
-    const parts = wireParts(this, options, s, {
-      stopped: () => this.#stopped,
-      draining: () => this.#draining !== undefined,
-      deadHolder: (holder) => this.#deadHolder(holder),
-      membersChanged: () => {
-        this.#observeMembers();
+    const parts = wireParts(
+      this,
+      options,
+      s,
+      {
+        stopped: () => this.#stopped,
+        draining: () => this.#draining !== undefined,
+        deadHolder: (holder) => this.#deadHolder(holder),
+        membersChanged: () => {
+          this.#observeMembers();
+        },
+        backFromPause: () => this.#backFromPause(),
+        ownsShardOf: (key) => this.#ownsShardOf(key),
       },
-      backFromPause: () => this.#backFromPause(),
-      ownsShardOf: (key) => this.#ownsShardOf(key),
-    });
+      this.#health,
+    );
     this.#activations = parts.activations;
     this.#ownership = parts.ownership;
     this.#memberLease = parts.memberLease;
@@ -311,6 +321,7 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
       store: m.store,
       storeInFlight: m.inFlight,
       storeOldestInFlightMs: m.oldestMs,
+      activationsWaitingForStore: this.#health.waiting,
       ...(this.reminders === undefined ? {} : { reminders: this.reminders.stats() }),
       ...(this.inboxSweeper === undefined ? {} : { inbox: this.inboxSweeper.stats() }),
       projections: projectionsOf(this.node),
@@ -561,6 +572,10 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
    * time per key (a second request joins the first); keys activate side by side.
    */
   activateLocal(kind: string, key: string, shed = false, waitMs = 0, leftMs?: number): Promise<ActivateReply> {
+    // What is left of the caller's wait once room was given: an activation that failed because the
+    // store could not be reached is held that long for the store to answer (activation_gate.ts).
+    const until = performance.now() + waitMs;
+    const held = (): number => Math.max(0, until - performance.now());
     if (shed && !this.#activations.has(kind, key)) {
       // New work for a key not active here, refused at once when this member is overloaded.
       const retryAfterMs = this.#overloaded(kind);
@@ -570,10 +585,12 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
         const room = f.admit?.(kind, key, waitMs, leftMs);
         if (typeof room === 'number') return Promise.resolve(overloadedReply(room));
         if (room !== undefined)
-          return room.then((after) => (after === undefined ? this.#gate.activate(kind, key) : overloadedReply(after)));
+          return room.then((after) =>
+            after === undefined ? this.#gate.activate(kind, key, held()) : overloadedReply(after),
+          );
       }
     }
-    return this.#gate.activate(kind, key);
+    return this.#gate.activate(kind, key, held());
   }
 
   /**
@@ -595,8 +612,15 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   }
 
   /** @internal HostRuntime */
-  activated(kind: string, key: string, token: number, pid: PID, eventsSinceSnapshot?: () => number): void {
-    this.#activations.add(kind, key, { token, pid, eventsSinceSnapshot });
+  activated(
+    kind: string,
+    key: string,
+    token: number,
+    pid: PID,
+    eventsSinceSnapshot?: () => number,
+    standby?: (name: string) => boolean,
+  ): void {
+    this.#activations.add(kind, key, { token, pid, eventsSinceSnapshot, standby });
     // The members changed while it activated (after the hand-offs they asked for): it hands off
     // now rather than at the next change, which may never come.
     if (this.#draining === undefined && !this.#stopped && !this.#ownsShardOf(key)) this.#activations.handOff(kind, key);
@@ -643,6 +667,8 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
   ended(kind: string, key: string, token: number): void {
     if (this.#activations.remove(kind, key, token) && this.#draining === undefined) this.#leases.releaseLost();
     this.#activations.settle();
+    // A reminder that stood by for this activation's end is due now (not while draining: the key moves on).
+    if (this.#draining === undefined && !this.#stopped) this.reminders?.ended(kind, key);
   }
 
   /** @internal HostRuntime */

@@ -24,6 +24,7 @@ import { ReminderScheduler } from './reminder_scheduler.js';
 import { ShardOwnership } from './ownership.js';
 import { Redelivery } from './redelivery.js';
 import { Router, type RoutedRuntime } from './routing.js';
+import type { StoreHealth } from './store_health.js';
 
 /**
  * What the parts ask of the runtime's own state and decisions (runtime.ts answers from its
@@ -83,7 +84,8 @@ export interface RuntimeParts {
 
 /**
  * Makes the parts of the runtime `rt` (runtime.ts's constructor) from its options and settings,
- * tied to each other and to `rt` through `hooks`; starts the lease renewal and the member probes
+ * tied to each other and to `rt` through `hooks` (`health`: whether the store answers, which
+ * holds an activation that failed on an unreachable store: store_health.ts); starts the lease renewal and the member probes
  * (their cancels are in `timers`). Throws ERR_ENTITY_INCORRECT for options the parts refuse.
  */
 export function wireParts(
@@ -91,6 +93,7 @@ export function wireParts(
   options: RuntimeOptions,
   s: RuntimeSettings,
   hooks: WiringHooks,
+  health?: StoreHealth,
 ): RuntimeParts {
   const node: Node = rt.node;
   const activations = new Activations(node);
@@ -162,6 +165,7 @@ export function wireParts(
           // A fire is a durable message whose id is the fire's.
           deliver: (kind, key, fire, timeout) => rt.sendDurable({ kind, key }, fire as never, fire.fireId, { timeout }),
           active: (kind, key) => activations.has(kind, key),
+          standsBy: (kind, key, name) => activations.standsBy(kind, key, name),
           warm: (kind, key) => rt.activateLocal(kind, key),
         },
         options.reminders,
@@ -194,6 +198,7 @@ export function wireParts(
     running: (kind, key) => activations.has(kind, key),
     ownsShardOf: (key) => hooks.ownsShardOf(key),
     leaseId: (kind, key) => leases.leaseId(kind, key),
+    ...(health === undefined ? {} : { health }),
   });
   const router = new Router(rt, s.probeMs, s.name, ended);
   const deadLetters = new DeadLetters({

@@ -240,7 +240,8 @@ export class CommitQueue {
       // A keep-alive wake saved less than half resumeAfterMs ago stays as it is: rewriting it with
       // each step was a second row (and two index entries) in every journal write, the larger
       // part of a step's write in the server. It still fires at most resumeAfterMs after the last
-      // write, at least half of it after; a fire while the body runs only stages the next one.
+      // write, at least half of it after. While the body runs here it is not fired at all (the
+      // scheduler leaves it standing by: engine.ts' ENTITY_REMINDER_STANDBY); this write moves it on.
       const kept = this.#keepAliveAt;
       if (kept !== undefined && kept <= at && kept - now >= spec.resumeAfterMs / 2) return;
       await stageReminderOf(e, WAKE, { afterMs: Math.max(1, Math.ceil(at - now)) }, { at });

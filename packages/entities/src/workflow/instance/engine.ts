@@ -15,6 +15,7 @@ import {
   ENTITY_BUSY,
   ENTITY_ENDED,
   ENTITY_HAND_OFF,
+  ENTITY_REMINDER_STANDBY,
   ENTITY_STORE_WENT_BACK,
   leaseConfirmed,
   leaseFreshNow,
@@ -222,6 +223,21 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#selects.dueBy(now);
     // Not activated yet (handled in the init): the body starts once it is; the wake kept meanwhile.
     await this.#saving.stageWake(!this.#activated);
+  }
+
+  /**
+   * Whether the wake due now only stands by for this activation's end: the body runs here, and
+   * no deadline (a sleep's, a wait's, the timeout's) is due, so a fire would only write the wake
+   * again. Left due, it resumes the instance wherever the key is activated next (kinds/entity.ts).
+   */
+  [ENTITY_REMINDER_STANDBY](name: string): boolean {
+    const run = this.#run;
+    if (name !== WAKE || !this.#activated || this.#ended || this.#halted || this.#closing) return false;
+    if (run === undefined || run.ended || this.state?.status !== 'running') return false;
+    const now = this.#clock.now();
+    if (timeoutDue(this.state, now) !== undefined) return false;
+    for (const d of this.#deadlines.values()) if (d <= now) return false;
+    return true;
   }
 
   [ENTITY_ACTIVATED](): void {

@@ -131,8 +131,10 @@ export interface WorkflowOptions<
   /**
    * At most how long after the journal's last write an instance whose body runs is resumed
    * elsewhere if its node died, in ms (the new owner replays it then; at least half of it: the
-   * wake-up is rewritten with a journal write only once less than half is left). Default 1000. A
-   * step running longer renews it (a store write each period).
+   * wake-up is rewritten with a journal write only once less than half is left). Default 1000.
+   * While a step runs longer, the member running it leaves the wake-up due without firing it (a
+   * fire would only write it again): the key's next write moves it on, and whoever activates the
+   * key next — after a takeover, at once — finds it due.
    */
   readonly resumeAfterMs?: number;
   /** Passivate an instance idle this long (no body running), in ms. Default 60 000. */
