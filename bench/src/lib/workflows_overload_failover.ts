@@ -249,6 +249,8 @@ interface StatsLine {
   started?: number;
   completed?: number;
   remindersFired?: number;
+  remindersStanding?: number;
+  waitingForStore?: number;
   ops?: Record<string, [number, number, number]>;
   active?: number;
   activations?: number;
@@ -291,10 +293,12 @@ function statsTimeline(lines: readonly string[], killWall: number): string {
       `${s}s ${sum((x) => x.load?.activeRuns ?? 0)}/${sum((x) => x.load?.startsWaiting ?? 0)}/` +
         `${delta((x) => x.load?.startsRefused ?? 0)}/${delta((x) => x.activations ?? 0)}/${delta((x) => x.stopped ?? 0)}/` +
         `${sum((x) => x.storeInFlight)}/${Math.max(0, ...now.map((x) => x.storeOldestMs))}` +
-        // The members' own: instances started / completed, starts given room, room kept, reminders fired.
+        // The members' own: instances started / completed, starts given room, room kept, reminders
+        // fired, due reminders left standing by (their instance runs on its member), activations
+        // waiting for the store to answer again.
         ` m${delta((x) => x.started ?? 0)}/${delta((x) => x.completed ?? 0)}/` +
         `${delta((x) => (x.load?.startsAdmitted ?? 0) + (x.load?.startsHeld ?? 0))}/${sum((x) => x.load?.roomKept ?? 0)}/` +
-        `${delta((x) => x.remindersFired ?? 0)}`,
+        `${delta((x) => x.remindersFired ?? 0)}/${sum((x) => x.remindersStanding ?? 0)}/${sum((x) => x.waitingForStore ?? 0)}`,
     );
   }
   const span = (f: (x: StatsLine) => number): number =>
@@ -482,7 +486,7 @@ async function rounds(report: Report, ctx: SuiteContext, ha: PgHa, target: Overl
     console.error(
       `overload failover: round ${r}: the members per s from the kill (runs working/starts waiting/refused/` +
         `activations begun/ended/store ops in flight/oldest ms, then m: instances started/completed on the members, ` +
-        `starts given room/room kept/reminders fired): ${figures}`,
+        `starts given room/room kept/reminders fired/due reminders standing by/activations waiting for the store): ${figures}`,
     );
     done.push({
       rec,

@@ -53,11 +53,15 @@ if (statsMs > 0) {
       handedOff: k?.handedOff,
       storeInFlight: s.storeInFlight,
       storeOldestMs: s.storeOldestInFlightMs,
+      // Activations waiting for the store to answer again (runtime/store_health.ts).
+      waitingForStore: s.activationsWaitingForStore,
       // Runs this member started and completed (since its start): what it did, whoever waited for it.
       started: s.workflows['overload-load']?.started,
       completed: s.workflows['overload-load']?.completed,
       remindersFired: s.reminders?.fired,
       remindersFailed: s.reminders?.failed,
+      // Due wakes left standing by (their instance runs on this member: reminder_scheduler.ts).
+      remindersStanding: s.reminders?.standingBy,
       // Per store operation: finished, their total seconds, failed (since the start).
       ops: Object.fromEntries(
         Object.entries(s.store).map(([op, o]) => [op, [o.count, Number(o.sum.toFixed(3)), o.errors]]),
