@@ -79,6 +79,12 @@ class Proc<R extends { op: string }> {
   }
 }
 
+/** The host's idle CPU time so far, all cores (ms; /proc/stat's idle + iowait, clock ticks of 10 ms). */
+function hostIdleMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  return (Number(f[4]) + Number(f[5])) * 10;
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
 
 function summary(what: string, tabs: number, ms: number[], cpu: number[], total: number): void {
@@ -126,6 +132,8 @@ async function gateway(tabs: number, publishes: number, leave: boolean): Promise
       `gateway loop delay over the publishes: p99 ${u.loopP99Ms.toFixed(1)} ms, max ${u.loopMaxMs.toFixed(1)} ms`,
     );
     if (leave) {
+      gw.proc.send({ op: 'trace' });
+      const idle0 = hostIdleMs();
       const c0 = cpuOf(pid);
       const t0 = performance.now();
       await Promise.all(clients.map((c) => c.leave()));
@@ -133,7 +141,7 @@ async function gateway(tabs: number, publishes: number, leave: boolean): Promise
       const leaveMs = performance.now() - t0;
       const l = await gw.ask<Extract<GatewayReply, { op: 'usage' }>>({ op: 'usage' }, 'usage');
       console.log(
-        `leave storm: ${tabs} tabs in ${leaveMs.toFixed(0)} ms; gateway CPU ${((cpuOf(pid) - c0) / 1e6).toFixed(2)} s, longest loop delay ${l.loopMaxMs.toFixed(0)} ms (p99 ${l.loopP99Ms.toFixed(0)} ms); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+        `leave storm: ${tabs} tabs in ${leaveMs.toFixed(0)} ms; gateway CPU ${((cpuOf(pid) - c0) / 1e6).toFixed(2)} s, longest loop delay ${l.loopMaxMs.toFixed(0)} ms (p99 ${l.loopP99Ms.toFixed(0)} ms); the host's cores idle ${(hostIdleMs() - idle0).toFixed(0)} ms meanwhile; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
       );
     }
   } finally {

@@ -16,6 +16,8 @@
 //   fork(tab_clients.js, [peer, url, localAddress?, 'lean' | 'light' | ''])   then IPC requests (see Request) →
 //   replies (see Reply)
 
+import { readFileSync } from 'node:fs';
+
 import { Actor, Event, ProcessID, type Atom, type MessageEvent } from 'ergo-ts';
 import { joinGateway, type TabNode, type TabWebSocketClass } from '@ergo-ts/tabs/tab';
 import { joinLight } from '@ergo-ts/tabs/light';
@@ -465,7 +467,23 @@ async function serve(peer: string, url: string, localAddress: string | undefined
         // A call loop still going would spin on calls refused at once by the closed tab (a loop of
         // microtasks: the close, the IPC and the exit never run; seen after a failed 100,000 run).
         calling = false;
-        await Promise.all(conns.map((c) => c.close()));
+        if (process.env['BENCH_LEAVE_TRACE'] === undefined) await Promise.all(conns.map((c) => c.close()));
+        else {
+          // The tabs' view of a leave storm: when each socket's close came (the host's clock).
+          const t0 = hostMs();
+          const c0 = process.cpuUsage();
+          const w0 = Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+          const closed: number[] = [];
+          const all = Promise.all(conns.map((c) => c.close().then(() => void closed.push(hostMs()))));
+          const sent = hostMs();
+          await all;
+          closed.sort((a, b) => a - b);
+          const q = (p: number): string =>
+            (closed[Math.min(closed.length - 1, Math.floor(p * closed.length))]! - t0).toFixed(0);
+          process.stderr.write(
+            `leave trace (tabs ${process.pid}): t0 ${t0.toFixed(1)}, Leaves sent in ${(sent - t0).toFixed(0)} ms; closes seen at p10 ${q(0.1)}, p50 ${q(0.5)}, p90 ${q(0.9)}, last ${q(1)} ms; cpu ${(process.cpuUsage(c0).user / 1000 + process.cpuUsage(c0).system / 1000).toFixed(0)} ms, run queue ${(Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e6 - w0).toFixed(0)} ms\n`,
+          );
+        }
         process.disconnect();
         return;
     }

@@ -16,15 +16,18 @@
 //   { op: 'diagnose' } → { op: 'diagnose', tabs, away, queuedMax, warnings, lastWarnings } the
 //                        sessions, those without a socket, the most bytes queued for one, and the
 //                        node's warning and error log lines (counted; the last few as written)
+//   { op: 'trace' }  → nothing; with BENCH_LEAVE_TRACE set, a leave storm's timeline on stderr at `drained`
 //   { op: 'drained' } → { op: 'drained' } once the gateway has no session left (checked every 250 ms)
 //   { op: 'stop' }   → stops and exits
 
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { Actor, startNode, type PID, type Ref, type NetworkRoute } from 'ergo-ts';
 import { createTabGateway } from '@ergo-ts/tabs';
 
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
+import { hostMs } from '../lib/host_clock.js';
 
 /** What a gateway node answers over IPC. */
 export type GatewayReply =
@@ -132,11 +135,15 @@ process.on('message', (m) => {
       warnings,
       lastWarnings,
     });
+  } else if (op === 'trace') {
+    if (process.env['BENCH_LEAVE_TRACE'] !== undefined) traceLeave();
   } else if (op === 'drained') {
     // Polled, not hooked: the gateway has no event for it, and a list every 250 ms is a few ms.
     const check = (): void => {
-      if (gw.tabs().length === 0) send({ op: 'drained' });
-      else setTimeout(check, 250);
+      if (gw.tabs().length === 0) {
+        trace?.stop();
+        send({ op: 'drained' });
+      } else setTimeout(check, 250);
     };
     check();
   } else if (op === 'stop') {
@@ -147,6 +154,55 @@ process.on('message', (m) => {
     })();
   }
 });
+/**
+ * BENCH_LEAVE_TRACE: a timeline of the leave storm on stderr, from `trace` until drained: every
+ * 10 ms timer's sample (the host's clock, sessions left, CPU) — a gap between samples is the
+ * loop held — summed per 250 ms as sessions ended, CPU and the longest gap.
+ */
+let trace: { stop(): void } | null = null;
+function traceLeave(): void {
+  const sessions = (gw as unknown as { sessions: Map<string, unknown> }).sessions;
+  // [host ms, sessions, CPU µs, ms waited on the OS run queue (schedstat: runnable, not running)]
+  const samples: [number, number, number, number][] = [];
+  const sample = (): void => {
+    const c = process.cpuUsage();
+    const wait = Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+    samples.push([hostMs(), sessions.size, c.user + c.system, wait]);
+  };
+  sample();
+  const timer = setInterval(sample, 10);
+  trace = {
+    stop() {
+      clearInterval(timer);
+      sample();
+      const t0 = samples[0]![0];
+      const z = samples[0]!;
+      const y = samples[samples.length - 1]!;
+      const all = `${(y[0] - t0).toFixed(0)} ms: cpu ${((y[2] - z[2]) / 1000).toFixed(0)} ms, run queue ${(y[3] - z[3]).toFixed(0)} ms`;
+      const lines: string[] = [];
+      let b = 0;
+      while (b < samples.length) {
+        const from = samples[b]!;
+        const bucket = Math.floor((from[0] - t0) / 250);
+        let e = b;
+        let gap = 0;
+        while (e + 1 < samples.length && Math.floor((samples[e + 1]![0] - t0) / 250) === bucket) {
+          gap = Math.max(gap, samples[e + 1]![0] - samples[e]![0]);
+          e++;
+        }
+        const next = samples[e + 1];
+        if (next !== undefined) gap = Math.max(gap, next[0] - samples[e]![0]);
+        const to = next ?? samples[e]!;
+        lines.push(
+          `${(from[0] - t0).toFixed(0)}ms ended ${from[1] - to[1]} cpu ${((to[2] - from[2]) / 1000).toFixed(0)}ms runq ${(to[3] - from[3]).toFixed(0)}ms gap ${gap.toFixed(0)}ms left ${to[1]}`,
+        );
+        b = e + 1;
+      }
+      process.stderr.write(`leave trace (gateway ${index}): t0 ${t0.toFixed(1)}, ${all}\n  ${lines.join('\n  ')}\n`);
+    },
+  };
+}
+
 gc();
 // Connected to the server node before any tab comes, as the nodes of a deployed cluster are: a
 // first dial during the tabs' subscriptions (seven gateways each handling 14,000 of them on a

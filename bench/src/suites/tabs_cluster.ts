@@ -339,6 +339,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     // The teardown storm: every tab leaves at once (each client process closes all its sockets
     // with 1000 'left' in one go), as at a deploy or the end of an event.
     const leaveFrom = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
+    for (const x of gws) x.proc.send({ op: 'trace' });
     const warned = serverWarnings.length;
     const l0 = performance.now();
     await Promise.all([...clients, honest].map((c) => c.leave()));
