@@ -281,14 +281,19 @@ class Gateway implements TabGateway, RelayHost {
       if (session !== null) {
         if (!isLeave(bytes)) return this.#fromTabMessage(session, ws, bytes);
         // Closed without the close handshake, and the session ended, in a turn of the inbound
-        // slices after the frames offered before (slices.ts: `end`): thousands of Leaves read in
-        // one poll phase are then not thousands of sockets torn down in one close phase.
+        // slices after the frames offered before (slices.ts: `end`), never in the poll phase that
+        // read it: thousands of Leaves read in one poll phase are then not thousands of sockets
+        // torn down in it or in one close phase.
         left = true;
         const s = session;
-        this.#inbound.end(s, () => {
-          ws.terminate();
-          if (s.socket === ws) this.#expire(s, 'it left');
-        });
+        this.#inbound.end(
+          s,
+          () => {
+            ws.terminate();
+            if (s.socket === ws) this.#expire(s, 'it left');
+          },
+          true,
+        );
         return;
       }
       if (ws.readyState !== ws.OPEN) return; // refused at its join: closing
