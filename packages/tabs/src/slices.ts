@@ -163,16 +163,13 @@ export class FanOutQueue {
 // iteration's close phase, one stretch of the loop.
 //
 // An end that closes a socket (`end(tab, fn, true)`: a Leave's) never runs in the poll phase
-// that read it, and a turn stops ending sessions after `END_TURN_MS` of wall time. A socket's
-// close is the kernel's work on the spot (on loopback, the peer's receive of the FIN too) and it
-// wakes the peer's process, which the OS may run first: a profile of 14,000 Leaves on a loaded
-// host had 512 closes in the poll phase that read the Leaves (what `turn`'s room allowed), ~290 µs
-// of wall time each, two thirds of that stretch, the longest of the storm. Bounded in time, a
-// turn of closes is as long as the host lets a few of them be, and the node's links are read
-// between turns; the closes' sum, and so the time until the last session ended, is the same.
-
-/** Wall time a turn ends sessions for (ms): past it, the rest wait for the next turn. */
-export const END_TURN_MS = 1;
+// that read it. A socket's close is the kernel's work on the spot (on loopback, the peer's
+// receive of the FIN too) and it wakes the peer's process, which the OS may run first: a profile
+// of 14,000 Leaves on a loaded host had the 512 closes the turn's room allowed in the poll phase
+// that read the Leaves at ~290 µs of wall time each, two thirds of that stretch, the longest of
+// the storm. (Turns of ends bounded in wall time as well, 1 ms, were tried: on a host whose
+// cores were all busy the gateway, preempted in most turns, ended ~20 sessions per 250 ms for the
+// storm's first 3 s, and the last of 10,000 ended after 12–13 s.)
 
 /** Frames of one tab handled per turn of the gateway's event loop by default. */
 export const DEFAULT_INBOUND_SLICE = 64;
@@ -325,9 +322,7 @@ export class InboundSlices<T extends InboundTab> {
     const order = this.#order;
     // The tabs waiting now, each once this turn (one put back goes behind them).
     const end = order.length;
-    const began = performance.now();
-    let late = false;
-    while (this.#head < end && this.#spent < this.turn && !late) {
+    while (this.#head < end && this.#spent < this.turn) {
       const w = order[this.#head]!;
       order[this.#head++] = undefined;
       const tab = w.tab;
@@ -364,8 +359,6 @@ export class InboundSlices<T extends InboundTab> {
       } catch {
         // An end that threw is its own failure: the other tabs' turns go on.
       }
-      // The turn's time for ends is spent: the tabs behind wait for the next turn, in order.
-      late = performance.now() - began >= END_TURN_MS;
     }
     if (this.#head === order.length) {
       order.length = 0;
