@@ -77,7 +77,8 @@ import {
 import { DEFAULT_UPGRADE_TIMEOUT, FreeTimeWait, GatewayServer } from './join_waits.js';
 import { reloadSession } from './reload.js';
 import { startTabsInspect, type TabsInspectHandle } from './inspect.js';
-import { RefusalLog, TabSession, type SessionHooks, type TabInfo } from './session.js';
+import { RefusalLog } from './refusal_log.js';
+import { TabSession, type SessionHooks, type TabInfo } from './session.js';
 import type { TabGateway, TabGatewayOptions, TabRequest } from './gateway_options.js';
 
 export type { TabGateway, TabGatewayOptions, TabRequest } from './gateway_options.js';
