@@ -34,6 +34,13 @@ import { leaseConfirmed, leaseFreshNow } from '../src/kinds/entity.js';
 import { EventLog } from './events.js';
 import { LogRecords } from './log_records.js';
 
+// PostgreSQL starts before any test is registered: run directly (`node --test`), node:test runs
+// the file's after() hooks once the tests registered so far have ended, so a test registered after
+// a top-level await that outlasted the SQLite case ran with the event log already closed.
+const missing = postgresMissing();
+const server = missing === undefined ? await startPostgres() : undefined;
+if (server !== undefined) after(() => server.stop());
+
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-shardlease-retaken-'));
 const watch = new UnhandledWatch('@ergo-ts/entities shard lease taken again');
 const log = new EventLog();
@@ -152,13 +159,11 @@ test('SQLite: a shard lease lost and taken again here: an activation still under
   return retaken(t, () => Promise.resolve(SqliteStore.open(file)));
 });
 
-const missing = postgresMissing();
-if (missing !== undefined) {
+if (server === undefined) {
   console.log(`# skipped: ${missing}`);
   test('PostgreSQL: a shard lease taken again here', (t) => t.skip(missing));
 } else {
-  const server = await startPostgres();
-  after(() => server.stop());
+  const url = server.url;
   test('PostgreSQL: a shard lease lost and taken again here: an activation still under the old token is not confirmed by the new one', (t) =>
-    retaken(t, () => PostgresStore.open(server.url, { tablePrefix: 'retaken_' })));
+    retaken(t, () => PostgresStore.open(url, { tablePrefix: 'retaken_' })));
 }
