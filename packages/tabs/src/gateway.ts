@@ -131,18 +131,18 @@ class Gateway implements TabGateway, RelayHost {
     this.#upgrade = given(options.upgradeTimeout, DEFAULT_UPGRADE_TIMEOUT);
     const refusalLog = given(options.refusalLogInterval, 5_000);
     const slowConsumer = given(options.slowConsumerMs, 30_000);
-    for (const [k, v] of [
-      ['reconnectWindow', this.#window],
-      ['eventRetryWindow', eventRetry],
-      ['helloTimeout', this.#hello],
-      ['upgradeTimeout', this.#upgrade],
-      ['refusalLogInterval', refusalLog],
-      ['slowConsumerMs', slowConsumer],
+    // Node runs a timer past 2^31 - 1 ms after 1 ms: a window or count that long would end at once.
+    // eventRetryWindow is no timer (a budget the retries' short pauses are cut to).
+    for (const [k, v, max] of [
+      ['reconnectWindow', this.#window, MAX_TIMER_MS],
+      ['eventRetryWindow', eventRetry, Infinity],
+      ['helloTimeout', this.#hello, MAX_TIMER_MS],
+      ['upgradeTimeout', this.#upgrade, MAX_TIMER_MS],
+      ['refusalLogInterval', refusalLog, MAX_TIMER_MS],
+      ['slowConsumerMs', slowConsumer, MAX_TIMER_MS],
     ] as const)
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw ErrIncorrect.with(`tab gateway ${k}: ${v}`);
-    // Node runs a timer past 2^31 - 1 ms after 1 ms: a count that long would end every full queue at once.
-    if (slowConsumer > 0x7fffffff)
-      throw ErrIncorrect.with(`tab gateway slowConsumerMs: ${slowConsumer} (at most 2^31 - 1)`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max)
+        throw ErrIncorrect.with(`tab gateway ${k}: ${String(v)}${v > max ? ' (at most 2^31 - 1 ms)' : ''}`);
     this.#refusals = new RefusalLog(node.log, refusalLog);
     const slice = given(options.fanOutSlice, DEFAULT_FAN_OUT_SLICE);
     if (!Number.isSafeInteger(slice) || slice < 1) throw ErrIncorrect.with(`tab gateway fanOutSlice: ${slice}`);
@@ -716,6 +716,9 @@ class Gateway implements TabGateway, RelayHost {
     return this.stop();
   }
 }
+
+/** Longest delay Node's timers honour (2^31 - 1 ms, about 24.8 days); longer ones fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** An option's value, or `def` when it was not given: null is a value (refused by its check), not "not given". */
 function given<T>(v: T | undefined, def: T): T {

@@ -33,7 +33,7 @@ export interface TabGatewayOptions {
   path?: string;
   /** Limits of every tab (a grant may change them for its tab). */
   limits?: Partial<TabLimits>;
-  /** How long a tab that lost its socket keeps its name and processes (ms, default 30 000). */
+  /** How long a tab that lost its socket keeps its name and processes (ms, default 30 000; at most 2^31 - 1). */
   reconnectWindow?: number;
   /**
    * How long the gateway subscribes again to another node's event whose connection it lost (ms,
@@ -52,7 +52,7 @@ export interface TabGatewayOptions {
    */
   slowConsumerMs?: number;
   /**
-   * How long a new socket may take to say hello (ms, default 10 000), counted in the time the
+   * How long a new socket may take to say hello (ms, default 10 000; at most 2^31 - 1), counted in the time the
    * gateway's event loop was free: a wait the loop overran (a join storm, a long task) is waited
    * again for as long as it was overrun, up to JOIN_WAIT_LIMIT (4) times this in all, and judged
    * only after the loop has read the sockets (join_waits.ts). Past it the socket is refused as busy
@@ -61,7 +61,7 @@ export interface TabGatewayOptions {
   helloTimeout?: number;
   /**
    * How long a connection to the gateway's own server may take to send its WebSocket upgrade
-   * request (ms, default 60 000, Node's `headersTimeout`; 0: no limit), counted as `helloTimeout`
+   * request (ms, default 60 000, Node's `headersTimeout`; 0: no limit; at most 2^31 - 1), counted as `helloTimeout`
    * is, in the loop's free time: a request that came while the loop was held is read, not answered
    * 408 by Node's wall-clock check. Past it: HTTP 408 (the loop was on time), or 503 with
    * Retry-After when the loop was still overrunning it at four times it. Not applied to a `server`
@@ -95,7 +95,7 @@ export interface TabGatewayOptions {
    */
   inboundTurn?: number;
   /**
-   * Refusal log lines are summarised per tab and code over this interval (ms, default 5 000): the
+   * Refusal log lines are summarised per tab and code over this interval (ms, default 5 000; at most 2^31 - 1): the
    * first refusal of a code logs its line, the others of the interval one line with their count.
    */
   refusalLogInterval?: number;

@@ -43,8 +43,9 @@ export function callDeadlines(waiting: (id: number) => boolean, expire: (id: num
   const arm = (at: number): void => {
     clearTimeout(timer);
     timerAt = at;
-    // +1: a timer may fire a fraction of a millisecond early against performance.now().
-    timer = setTimeout(fire, Math.max(0, Math.ceil(at - performance.now()) + 1));
+    // +1: a timer may fire a fraction of a millisecond early against performance.now(). At most
+    // 2^31 - 1 ms (a longer timer runs at once): one that fires before its deadline is set again.
+    timer = setTimeout(fire, Math.min(2 ** 31 - 1, Math.max(0, Math.ceil(at - performance.now()) + 1)));
   };
 
   const fire = (): void => {

@@ -25,7 +25,7 @@ import {
   type ErgoError,
 } from 'ergo-ts';
 import { Ctl, ErrTabSessionEnded, errorFromWire, errorToWire, Op, type Frame } from '../frame.js';
-import { GatewaySocket, type TabWebSocketClass, type Welcome } from '../tab/socket.js';
+import { GatewaySocket, readDial, timerMs, type Welcome } from '../tab/socket.js';
 import { callDeadlines } from './call_deadlines.js';
 import type {
   JoinLightOptions,
@@ -69,11 +69,9 @@ interface Watch {
  * refusal (ERR_TAB_ADMISSION...) or the socket's failure; nothing is left open then.
  */
 export async function joinLight<P = unknown>(options: JoinLightOptions<P>): Promise<LightTab<P>> {
-  const WS = options.WebSocket ?? (globalThis as { WebSocket?: TabWebSocketClass }).WebSocket;
-  if (WS === undefined) throw ErrIncorrect.with('joinLight needs a WebSocket class (none is global here)');
-  if (typeof options.url !== 'string' || typeof options.token !== 'string')
-    throw ErrIncorrect.with('joinLight needs a url and a token');
-  const rc = options.reconnect === false ? false : { minDelay: 100, maxDelay: 2000, ...options.reconnect };
+  const d = readDial('joinLight', options);
+  // Each call's own timeout is checked as it is made; the default is checked here, before a dial.
+  if (options.timeout !== undefined) timerMs('joinLight timeout', options.timeout, 1);
   const key = options.storageKey ?? 'ergo-ts-light-tab';
   const stored = readStored(options.storage?.getItem(key) ?? null);
   const resume = options.resume ?? stored?.resume ?? '';
@@ -88,16 +86,7 @@ export async function joinLight<P = unknown>(options: JoinLightOptions<P>): Prom
       : undefined;
   const early: Frame[] = [];
   const dial = async (s: string, claims?: unknown[]): Promise<[GatewaySocket, Welcome]> => {
-    const socket = new GatewaySocket(
-      options.url,
-      options.token,
-      WS,
-      options.maxQueuedBytes ?? 1 << 20,
-      rc,
-      s,
-      claims,
-      options.joinTimeout,
-    );
+    const socket = new GatewaySocket(d, s, claims);
     socket.handlers = { frame: (f) => early.push(f), connected: () => undefined, ended: () => undefined };
     return [socket, await socket.open()];
   };
@@ -232,7 +221,7 @@ class Hub {
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       target(to);
-      if (!(timeoutMs > 0 && timeoutMs < 2 ** 31)) throw ErrIncorrect.with(`call timeout ${timeoutMs}`);
+      timerMs('call timeout', timeoutMs, 1);
       const seq = ++this.#seq;
       const ref = new Ref(this.name, this.creation, [seq, 0, Math.ceil((Date.now() + timeoutMs) / 1000)]);
       this.post([Op.Call, this.name, to.node, 0, 0, box.pid, to, ref, request]);

@@ -116,7 +116,7 @@ export interface JoinLightOptions<P = unknown> {
   token: string;
   /** What the tab's own mailbox (`tab.pid`) does with what reaches it. */
   receive?: MailboxHandlers<P>;
-  /** Default timeout of calls (ms, default 5000). */
+  /** Default timeout of calls (ms, default 5000; above 0 to 2^31 - 1, else the join rejects ERR_INCORRECT). */
   timeout?: number;
   /** Bytes the tab holds while its socket is down (default 1 MiB); past them a send throws ERR_TAB_QUEUE_FULL. */
   maxQueuedBytes?: number;
@@ -126,7 +126,7 @@ export interface JoinLightOptions<P = unknown> {
    * How long a join keeps dialling a gateway that refuses the tab as busy (ms, default 30 000):
    * ERR_TAB_BUSY (its hello came late on a loaded gateway, or `admit` said busy) is dialled again
    * after a jittered backoff (`reconnect`'s delays; 100 ms doubling to 2 s when it is false). Past
-   * it the join rejects with ERR_TAB_BUSY; 0 tries once.
+   * it the join rejects with ERR_TAB_BUSY; 0 tries once; at most 2^31 - 1 (else ERR_INCORRECT).
    */
   joinTimeout?: number;
   /**

@@ -7,7 +7,6 @@
 
 import {
   attachProtocol,
-  ErrIncorrect,
   ErrNoConnection,
   startNode,
   toError,
@@ -24,7 +23,7 @@ import { FrameConnection } from '../frame_connection.js';
 import { applyFrame } from '../frame_inbound.js';
 import { claimsOf, KeptProcesses, readStored, type KeepSpec, type TabStorage } from './keep.js';
 import { startTabInspect } from './inspect.js';
-import { GatewaySocket, type ReconnectOptions, type TabWebSocketClass, type Welcome } from './socket.js';
+import { GatewaySocket, readDial, type ReconnectOptions, type TabWebSocketClass, type Welcome } from './socket.js';
 
 /** The ids of one page incarnation: its node's new ids start at incarnation × this. */
 const INCARNATION_IDS = 2 ** 32;
@@ -45,7 +44,7 @@ export interface JoinGatewayOptions {
    * How long a join keeps dialling a gateway that refuses the tab as busy (ms, default 30 000):
    * ERR_TAB_BUSY (its hello came late on a loaded gateway, or `admit` said busy) is dialled again
    * after a jittered backoff (`reconnect`'s delays; 100 ms doubling to 2 s when it is false). Past
-   * it the join rejects with ERR_TAB_BUSY; 0 tries once.
+   * it the join rejects with ERR_TAB_BUSY; 0 tries once; at most 2^31 - 1 (else ERR_INCORRECT).
    */
   joinTimeout?: number;
   /**
@@ -130,22 +129,9 @@ export interface TabNode {
  * coded refusal (ERR_TAB_ADMISSION...) or the socket's failure; nothing is left running then.
  */
 export async function joinGateway(options: JoinGatewayOptions): Promise<TabNode> {
-  const WS = options.WebSocket ?? (globalThis as { WebSocket?: TabWebSocketClass }).WebSocket;
-  if (WS === undefined) throw ErrIncorrect.with('joinGateway needs a WebSocket class (none is global here)');
-  if (typeof options.url !== 'string' || typeof options.token !== 'string')
-    throw ErrIncorrect.with('joinGateway needs a url and a token');
-  const rc = options.reconnect === false ? false : { minDelay: 100, maxDelay: 2000, ...options.reconnect };
+  const d = readDial('joinGateway', options);
   const dial = (secret: string, claims?: unknown[]): Promise<[GatewaySocket, Welcome]> => {
-    const socket = new GatewaySocket(
-      options.url,
-      options.token,
-      WS,
-      options.maxQueuedBytes ?? 1 << 20,
-      rc,
-      secret,
-      claims,
-      options.joinTimeout,
-    );
+    const socket = new GatewaySocket(d, secret, claims);
     socket.handlers = { frame: (f) => early.push(f), connected: () => undefined, ended: () => undefined };
     return socket.open().then((w) => [socket, w]);
   };
@@ -181,7 +167,15 @@ export async function joinGateway(options: JoinGatewayOptions): Promise<TabNode>
     socket.close();
     throw e;
   }
-  const tab = new Tab(node, welcome.gateway, socket, options, key, early);
+  let tab: Tab;
+  try {
+    tab = new Tab(node, welcome.gateway, socket, options, key, early);
+  } catch (e) {
+    // An option whose read throws (a getter, a Proxy): neither the node nor the socket stays.
+    socket.close();
+    await node.stop();
+    throw e;
+  }
   try {
     // Past the window (a new session) the saved states still start the kept processes, afresh.
     await tab.keptProcesses.start(mine, welcome.kept);

@@ -7,6 +7,8 @@
 // was refused with HTTP, which a browser sees as a socket closed before it opened) is dialled
 // again with jittered backoff until the join's deadline: a join storm spreads itself out.
 
+import { ErrIncorrect } from 'ergo-ts';
+
 import {
   BATCH_MAX_BYTES,
   BATCH_MAX_FRAMES,
@@ -56,10 +58,62 @@ export interface Welcome {
 
 /** Reconnection of a tab whose socket dropped. */
 export interface ReconnectOptions {
-  /** First delay before dialling again (ms, default 100); doubles up to `maxDelay`. */
+  /** First delay before dialling again (ms, default 100; 0 to 2^31 - 1); doubles up to `maxDelay`. */
   minDelay?: number;
-  /** Longest delay between attempts (ms, default 2000). */
+  /** Longest delay between attempts (ms, default 2000; 0 to 2^31 - 1). */
   maxDelay?: number;
+}
+
+/**
+ * `v` as a timer's ms, from `min` to 2^31 - 1: Node and browsers run a longer timer at once.
+ * @throws ErrIncorrect naming `what` and the value.
+ */
+export function timerMs(what: string, v: unknown, min = 0): number {
+  if (typeof v === 'number' && v >= min && v <= 2 ** 31 - 1) return v;
+  throw ErrIncorrect.with(`${what}: ${String(v)} (ms, ${min} to 2^31 - 1)`);
+}
+
+/** What a tab (full or light) is given to dial its gateway: the options both joins share. */
+export interface DialOptions {
+  url: string;
+  token: string;
+  maxQueuedBytes?: number;
+  reconnect?: ReconnectOptions | false;
+  joinTimeout?: number;
+  WebSocket?: TabWebSocketClass;
+}
+
+/** {@link DialOptions} read once and checked, with their defaults. */
+export interface Dial {
+  readonly url: string;
+  readonly token: string;
+  readonly WS: TabWebSocketClass;
+  readonly maxQueuedBytes: number;
+  readonly rc: Required<ReconnectOptions> | false;
+  readonly joinTimeout: number;
+}
+
+/**
+ * A join's dialling options read and checked before anything opens: `reconnect`'s delays are
+ * timers and `joinTimeout` a wait, each a number of ms from 0 to 2^31 - 1 ({@link timerMs}).
+ * Options that are no object, or whose reads throw (a getter, a Proxy), are refused with the code too.
+ * @throws ErrIncorrect naming the option (`who`: joinGateway, joinLight) and its value.
+ */
+export function readDial(who: string, options: DialOptions): Dial {
+  try {
+    const { url, token, reconnect: r, joinTimeout = DEFAULT_JOIN_TIMEOUT, maxQueuedBytes = 1 << 20 } = options;
+    const WS = options.WebSocket ?? (globalThis as { WebSocket?: TabWebSocketClass }).WebSocket;
+    if (WS === undefined) throw ErrIncorrect.with(`${who} needs a WebSocket class (none is global here)`);
+    if (typeof url !== 'string' || typeof token !== 'string') throw ErrIncorrect.with(`${who} needs a url and a token`);
+    if (r !== undefined && r !== false && (typeof r !== 'object' || r === null))
+      throw ErrIncorrect.with(`${who} reconnect: ${String(r)}`);
+    const rc = r === false ? false : { minDelay: 100, maxDelay: 2000, ...r };
+    if (rc) for (const k of ['minDelay', 'maxDelay'] as const) timerMs(`${who} reconnect.${k}`, rc[k]);
+    return { url, token, WS, maxQueuedBytes, rc, joinTimeout: timerMs(`${who} joinTimeout`, joinTimeout) };
+  } catch (e) {
+    if (typeof (e as { code?: unknown } | null)?.code === 'string') throw e;
+    throw ErrIncorrect.with(`${who} options could not be read: ${String(e)}`);
+  }
 }
 
 /** The delays of a join's redials at a busy gateway when `reconnect` is false. */
@@ -106,18 +160,26 @@ export class GatewaySocket {
   #timer: ReturnType<typeof setTimeout> | null = null;
   handlers: Handlers | null = null;
 
+  private readonly url: string;
+  private readonly token: string;
+  private readonly WS: TabWebSocketClass;
+  private readonly maxQueuedBytes: number;
+  private readonly reconnect: Required<ReconnectOptions> | false;
+  /** How long `open` dials again a gateway that refuses the tab as busy (ms). */
+  private readonly joinTimeout: number;
+
   constructor(
-    private readonly url: string,
-    private readonly token: string,
-    private readonly WS: TabWebSocketClass,
-    private readonly maxQueuedBytes: number,
-    private readonly reconnect: Required<ReconnectOptions> | false,
+    dial: Dial,
     resumeSecret = '',
     /** The PIDs a reloaded page puts back (its first hello only; undefined: none kept). */
     private claims: unknown[] | undefined = undefined,
-    /** How long `open` dials again a gateway that refuses the tab as busy (ms). */
-    private readonly joinTimeout = DEFAULT_JOIN_TIMEOUT,
   ) {
+    this.url = dial.url;
+    this.token = dial.token;
+    this.WS = dial.WS;
+    this.maxQueuedBytes = dial.maxQueuedBytes;
+    this.reconnect = dial.rc;
+    this.joinTimeout = dial.joinTimeout;
     this.#secret = resumeSecret;
     this.#fresh = resumeSecret !== '';
   }
