@@ -227,7 +227,13 @@ export class EntitiesRuntime implements HostRuntime, ManagerRuntime, RoutedRunti
     this.#redelivery = parts.redelivery;
     this.#timers = parts.timers;
     // Last: a feature is given the runtime whole (a bad option of its own throws here).
-    this.#features = (seams.features ?? []).map((f: EntitiesFeature<any>) => f.attach(this, options));
+    try {
+      this.#features = (seams.features ?? []).map((f: EntitiesFeature<any>) => f.attach(this, options));
+    } catch (e) {
+      // The renewal and probe timers wired above would outlive a runtime nobody can stop.
+      for (const cancel of this.#timers) cancel();
+      throw e;
+    }
     this.requests = this.#features.flatMap((f) => f.requests ?? []);
   }
 
