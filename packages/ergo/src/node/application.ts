@@ -51,9 +51,7 @@ import type { ProcessImpl } from './process.js';
 import { isThenable } from '../lib/thenable.js';
 import { cappedInitTimeout, spawnLocal } from './spawn.js';
 import { killProcess } from './termination.js';
-
-/** Default graceful stop timeout of an application (Ergo: 5 s). */
-export const DEFAULT_APPLICATION_STOP_TIMEOUT = 5000;
+import { DEFAULT_APPLICATION_STOP_TIMEOUT } from './application_api.js';
 
 /** One loaded application. */
 class Application {

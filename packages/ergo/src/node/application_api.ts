@@ -10,8 +10,10 @@ import { SYSTEM_APP } from '../gen/inspect.js';
 import type { Node } from '../gen/node.js';
 import type { PID } from '../gen/pid.js';
 import type { ProcessShortInfo } from '../gen/process.js';
-import { DEFAULT_APPLICATION_STOP_TIMEOUT } from './application.js';
 import type { NodeImpl } from './node.js';
+
+/** Default graceful stop timeout of an application (Ergo: 5 s). */
+export const DEFAULT_APPLICATION_STOP_TIMEOUT = 5000;
 
 /** The largest timer delay Node honours (a longer one fires after 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
