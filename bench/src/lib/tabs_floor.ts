@@ -10,6 +10,7 @@
 // the host costs, so the ergo-ts column is read as a ratio to it.
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +22,7 @@ import { encodeEventFrame, encodeEventTail } from '../../../packages/tabs/dist/s
 import type { FloorReply, FloorRequest } from '../net/floor_fanout_node.js';
 import { armAll } from './armed.js';
 import { ensureMoreOpenFiles } from './fd_limit.js';
+import { profFlags } from './prof_flags.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FLOOR = join(here, '..', 'net', 'floor_fanout_node.js');
@@ -33,6 +35,17 @@ export const FLOOR_TCP = 'raw tcp';
  * the tabs suite's `ws` (labelled "raw ws" there).
  */
 export const FLOOR_WS = 'plain ws';
+
+/** The user + system time of processes `procs` so far (µs, from /proc: clock ticks of 10 ms). */
+function cpuOf(procs: readonly FloorProc[]): number {
+  let ticks = 0;
+  for (const p of procs) {
+    const stat = readFileSync(`/proc/${p.proc.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks * 10_000;
+}
 
 /** Publishes per round, as the tabs_cluster row's. */
 const BROADCASTS_PER_ROUND = 4;
@@ -63,7 +76,7 @@ class FloorProc {
   #waiting = new Map<string, { resolve: (r: FloorReply) => void; reject: (e: Error) => void }>();
   constructor(argv: string[]) {
     this.proc = fork(FLOOR, argv, {
-      execArgv: ['--max-old-space-size=4096'],
+      execArgv: ['--max-old-space-size=4096', ...profFlags(argv[0] === 'server' ? 'server' : 'client')],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.proc.on('message', (m) => {
@@ -131,22 +144,26 @@ export async function floorRows(
     const times: number[] = [];
     const loops: number[] = [];
     const cpus: number[] = [];
+    const clientCpus: number[] = [];
     let seq = 0;
     for (let round = 0; round < warmup + rounds; round++)
       for (let b = 0; b < BROADCASTS_PER_ROUND; b++) {
         seq++;
         const { heard: all } = await armAll(clients, seq);
+        const c0 = cpuOf(clients);
         const t0 = performance.now();
         const sent = Promise.all(
           servers.map((s) => s.ask<Extract<FloorReply, { op: 'sent' }>>({ op: 'go', seq, size }, 'sent')),
         );
         await all;
         const ms = performance.now() - t0;
+        const c1 = cpuOf(clients);
         const done = await sent;
         if (round < warmup) continue;
         times.push(ms);
         loops.push(Math.max(...done.map((s) => s.ms)));
         cpus.push(done.reduce((a, s) => a + s.cpuUs, 0) / n);
+        clientCpus.push((c1 - c0) / n);
       }
     const how =
       mode === 'tcp'
@@ -154,7 +171,7 @@ export async function floorRows(
         : `plain ws: each server process calls ws.send (${size} bytes, an Event frame's size) per socket in one loop, each client's ws parses the message`;
     report(
       times,
-      `the floor, no framework: ${n} sockets over ${g} server processes, ${clients.length} client processes, all on this machine; ${how}; from the bench's IPC to every server process until every client process read it on all its sockets; the server processes' write loop took ${loops.map((x) => x.toFixed(0)).join(', ')} ms (the slowest of them, per publish), their CPU per socket ${cpus.map((x) => x.toFixed(1)).join(', ')} µs (summed ÷ the sockets)`,
+      `the floor, no framework: ${n} sockets over ${g} server processes, ${clients.length} client processes, all on this machine; ${how}; from the bench's IPC to every server process until every client process read it on all its sockets; the server processes' write loop took ${loops.map((x) => x.toFixed(0)).join(', ')} ms (the slowest of them, per publish), their CPU per socket ${cpus.map((x) => x.toFixed(1)).join(', ')} µs (summed ÷ the sockets); the client processes' CPU per socket over each publish (/proc, 10 ms ticks) ${clientCpus.map((x) => x.toFixed(1)).join(', ')} µs`,
     );
   } finally {
     await Promise.all([...clients, ...servers].map((p) => p.stop()));

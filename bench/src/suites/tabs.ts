@@ -55,6 +55,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { armAll } from '../lib/armed.js';
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
+import { profFlags } from '../lib/prof_flags.js';
 import type { Reply, Request } from '../net/tab_clients.js';
 import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
@@ -317,7 +318,7 @@ export class Clients {
    */
   constructor(peer: string, url: string, localAddress = '', kind: ClientKind = '') {
     this.proc = fork(CLIENTS, [peer, url, localAddress, kind], {
-      execArgv: ['--max-old-space-size=4096'],
+      execArgv: ['--max-old-space-size=4096', ...profFlags('client')],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.proc.on('message', (m) => {
@@ -497,7 +498,7 @@ const cpuMicros = (c: NodeJS.CpuUsage): number => c.user + c.system;
 /** A clock tick of /proc/<pid>/stat's times (USER_HZ: 100 on Linux), µs. */
 const TICK_US = 10_000;
 /** The user + system time of the client processes so far (µs, from /proc; NaN where it has none). */
-function clientsCpu(clients: Clients[]): number {
+export function clientsCpu(clients: Clients[]): number {
   let ticks = 0;
   for (const c of clients) {
     // The fields after the command's closing parenthesis: state is the 3rd, utime the 14th.

@@ -32,10 +32,11 @@ import { NewsPublisher } from '../lib/news_publisher.js';
 import { armAll } from '../lib/armed.js';
 import { ensureMoreOpenFiles } from '../lib/fd_limit.js';
 import { FLOOR_TCP, FLOOR_WS, floorRows } from '../lib/tabs_floor.js';
+import { profFlags } from '../lib/prof_flags.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import type { Reply } from '../net/tab_clients.js';
 import type { GatewayReply } from '../net/tabs_gateway_node.js';
-import { Clients, row } from './tabs.js';
+import { Clients, clientsCpu, row } from './tabs.js';
 import { hostMs } from '../lib/host_clock.js';
 import { overlapping, quantile, stopCalls, tabsFromEnv } from './tabs_load.js';
 
@@ -75,6 +76,8 @@ export const nClusterSubscribeLoop = (n: number, g: number): string =>
 export const nClusterBroadcast = (n: number, g: number): string =>
   `one publish from a server node to ${n} tabs over ${g} gateways: until the last has it`;
 export const nClusterCpu = (n: number, g: number): string => `gateways' CPU per tab of a publish to ${n} over ${g}`;
+export const nClusterClientCpu = (n: number, g: number): string =>
+  `client processes' CPU per tab of a publish to ${n} over ${g}`;
 export const nClusterFrames = (g: number): string => `ENP messages per gateway per publish (${g} gateways)`;
 export const nClusterLoop = (n: number, g: number): string =>
   `gateways' event-loop delay during publishes to ${n} tabs over ${g} (p99, worst gateway)`;
@@ -115,8 +118,8 @@ class GatewayNode {
       execArgv: [
         '--expose-gc',
         '--max-old-space-size=4096',
-        // BENCH_GW_PROF=DIR: a V8 CPU profile of each gateway node, written as it exits.
-        ...(process.env.BENCH_GW_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_GW_PROF}`] : []),
+        // BENCH_GW_PROF=DIR: a V8 CPU profile of each gateway node, written as it exits (lib/prof_flags.ts).
+        ...profFlags('server'),
       ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -267,6 +270,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     await honest.ask({ op: 'echo', warm: 2000, calls: 1, total: 1, window: 1, rounds: 1 }, 'echoed');
     const times: number[] = [];
     const cpus: number[] = [];
+    const clientCpus: number[] = [];
     const frames: number[] = [];
     const loops: number[] = [];
     const loopsMax: number[] = [];
@@ -279,6 +283,7 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
         seq++;
         const { heard: all } = await armAll(clients, seq);
         const u0 = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
+        const c0 = clientsCpu(clients);
         await honest.ask({ op: 'calls', gapMs: 0 }, 'calling');
         const from = hostMs();
         const t1 = performance.now();
@@ -294,12 +299,14 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
             gws,
           );
         const ms = performance.now() - t1;
+        const c1 = clientsCpu(clients);
         const to = hostMs();
         const during = overlapping(await stopCalls(honest), from, to);
         const u1 = await Promise.all(gws.map((x) => x.ask<Usage>('usage')));
         if (round < warmup) continue;
         times.push(ms);
         cpus.push(u1.reduce((a, u, i) => a + u.cpuUs - u0[i]!.cpuUs, 0) / joinedTabs);
+        clientCpus.push((c1 - c0) / joinedTabs);
         frames.push(Math.max(...u1.map((u, i) => u.enpIn - u0[i]!.enpIn)));
         loops.push(Math.max(...u1.map((u) => u.loopP99Ms)));
         loopsMax.push(Math.max(...u1.map((u) => u.loopMaxMs)));
@@ -315,6 +322,10 @@ async function gateways(report: Report, n: number, rounds: number, warmup: numbe
     row(report, 'ergo-ts', nClusterCpu(n, g), 'µs', cpus, {
       better: 'lower',
       note: "the gateway processes' user + system time (process.cpuUsage) over each publish, summed, ÷ the tabs",
+    });
+    row(report, 'ergo-ts', nClusterClientCpu(n, g), 'µs', clientCpus, {
+      better: 'lower',
+      note: "the lean tabs' client processes' user + system time (/proc, 10 ms ticks) from before the publish until every one has it, summed, ÷ the tabs: the reading side's share of the same 2 cores",
     });
     row(report, 'ergo-ts', nClusterFrames(g), 'msgs', frames, {
       better: 'lower',
