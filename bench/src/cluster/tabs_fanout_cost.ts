@@ -30,7 +30,8 @@ import { Clients } from '../suites/tabs.js';
 // The gateway's session and slices (not public exports of @ergo-ts/tabs).
 import { encodeEventTail } from '../../../packages/tabs/dist/src/frame.js';
 import { DEFAULT_TAB_LIMITS, TabPolicy } from '../../../packages/tabs/dist/src/grant.js';
-import { TabSession, type SharedEvent } from '../../../packages/tabs/dist/src/session.js';
+import { TabSession } from '../../../packages/tabs/dist/src/session.js';
+import { SharedEvent } from '../../../packages/tabs/dist/src/shared_frame.js';
 import { DEFAULT_FAN_OUT_SLICE, FanOutQueue } from '../../../packages/tabs/dist/src/slices.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -219,7 +220,7 @@ async function js(tabs: number, publishes: number): Promise<void> {
     const from = new PID(srv, 0, 0);
     const c0 = process.cpuUsage();
     // As the hub's #fanOut: the tail encoded once, one SharedEvent for every tab.
-    const ev: SharedEvent = { src: srv, from, tail: encodeEventTail(from, new Event('news', srv), 1n, seq) };
+    const ev = new SharedEvent(srv, from, encodeEventTail(from, new Event('news', srv), 1n, seq));
     for (const s of sessions) s.deliverFanOut(ev);
     while (fanOut.waiting > 0) await new Promise((r) => setImmediate(r));
     const c = process.cpuUsage(c0);

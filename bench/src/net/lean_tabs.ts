@@ -110,9 +110,14 @@ async function dialLean(url: string, localAddress?: string): Promise<LeanTab> {
     ws.once('close', (code, reason) =>
       reject(new (code === CLOSE_TAB_BUSY ? Busy : Error)(`lean tab closed ${code} ${reason.toString()}`)),
     );
-    ws.once('open', () => ws.send(encodeFrame([Ctl.Hello, 'bench', '', false, false])));
+    // Field 6: it reads shared Event frames (BENCH_TAB_SHARED=0: it does not, as a tab of an
+    // older build, for before/after pairs).
+    const shared = process.env.BENCH_TAB_SHARED !== '0';
+    ws.once('open', () => ws.send(encodeFrame([Ctl.Hello, 'bench', '', false, false, null, shared])));
+    let self: string | undefined;
     ws.on('message', (data: Buffer) => {
-      const f = decodeFrame(data);
+      const f = decodeFrame(data, self);
+      if (f[0] === Ctl.Welcome && f[9] === true) self = f[1] as string;
       if (f[0] === Ctl.Welcome) resolve(f);
       else if (f[0] === Op.Event) onNews?.(f[6]);
       else if (f[0] === Op.Ack && f[3] === SUBSCRIBE_REQ) onAck?.(f[4]);

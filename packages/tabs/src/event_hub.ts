@@ -31,7 +31,8 @@ import {
 } from 'ergo-ts';
 import { encodeEventTail, errorToWire, Op, RELAY_STOP } from './frame.js';
 import { eventsToWire } from './frame_inbound.js';
-import type { SharedEvent, TabSession } from './session.js';
+import { SharedEvent } from './shared_frame.js';
+import type { TabSession } from './session.js';
 
 /**
  * A tab's subscription to an event of another node ended because publishes may have been lost
@@ -286,7 +287,7 @@ export class EventHub {
       return;
     }
     // One object for every tab; each tab's frame is encoded as its slice writes it.
-    const ev: SharedEvent = { src: m.event.node, from, tail };
+    const ev = new SharedEvent(m.event.node, from, tail);
     for (const tab of e.tabs.keys()) {
       if (tab.ended) continue;
       try {

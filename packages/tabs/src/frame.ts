@@ -106,10 +106,12 @@ export const Op = {
 /** Operations between a tab and its gateway only (never routed). */
 export const Ctl = {
   /**
-   * tab → gateway: [op, token, resume secret ('' for a new session), fresh, batches, kept?].
+   * tab → gateway: [op, token, resume secret ('' for a new session), fresh, batches, kept?, shared?].
    * `fresh` true: the tab's node is new (a reloaded page) and asks for its old name. Without
-   * `kept` the old session ends first; with `kept` (the PIDs the page puts back, reload.ts) it
-   * goes on. `batches` true: the tab reads messages of several frames (frame.ts: batches).
+   * `kept` (absent or null) the old session ends first; with `kept` (the PIDs the page puts back,
+   * reload.ts) it goes on. `batches` true: the tab reads messages of several frames (frame.ts:
+   * batches). `shared` true: the tab reads an Event frame whose destination is '' as its own
+   * (shared_frame.ts: one frame per publish for every such tab).
    */
   Hello: 20,
   /**
@@ -117,7 +119,8 @@ export const Ctl = {
    * incarnation, kept]: `frame bytes` > 0 is the tab's `maxFrameBytes`: its largest frame (the
    * tab refuses a bigger one itself) and its largest message of several frames; incarnation > 0 after a reload that keeps processes (the node takes its old
    * creation, ids from incarnation × 2^32), `kept` the claimed PIDs the gateway accepted,
-   * `leave` true: the gateway takes {@link Ctl.Leave} (absent: a gateway of an older build).
+   * `leave` true: the gateway takes {@link Ctl.Leave} (absent: a gateway of an older build);
+   * `shared` true (field 9): the gateway writes the tab shared Event frames (the hello asked).
    */
   Welcome: 21,
   /** gateway → tab: [op, WireError], then the socket closes */
@@ -214,6 +217,15 @@ export function encodeEventFrameBrief(src: string, dst: string, tail: Uint8Array
   return encodeArrayPart(EVENT_FRAME_LENGTH, [Op.Event, src, dst], 0, tail, true);
 }
 
+/**
+ * The shared Event frame from node `src` with `tail` (encodeEventTail): its destination is '',
+ * read by a tab that takes shared frames as its own name (decodeFrame's `self`), so one frame's
+ * bytes go to every subscribed tab of a gateway.
+ */
+export function encodeSharedEventFrame(src: string, tail: Uint8Array): Uint8Array {
+  return encodeArrayPart(EVENT_FRAME_LENGTH, [Op.Event, src, ''], 0, tail);
+}
+
 /** An Event frame's bytes: its `head` and a `tail` of encodeEventTail (the same as encodeFrame of the whole). */
 export function eventFrame(head: Uint8Array, tail: Uint8Array): Uint8Array {
   const b = new Uint8Array(head.length + tail.length);
@@ -224,10 +236,12 @@ export function eventFrame(head: Uint8Array, tail: Uint8Array): Uint8Array {
 
 /**
  * The frame in `bytes`, its head checked: an array of at least one element whose first is a
- * known op, and for routed ops a source and a destination node name.
+ * known op, and for routed ops a source and a destination node name. `self`: the tab's own name,
+ * given by a tab whose gateway writes it shared Event frames (a publish's one frame for every
+ * tab, whose destination is '': gateway.ts' welcome): such a frame's destination reads as `self`.
  * @throws ErrTabFrame for anything else (an EDF error becomes its cause).
  */
-export function decodeFrame(bytes: Uint8Array): Frame {
+export function decodeFrame(bytes: Uint8Array, self?: string): Frame {
   let v: unknown;
   try {
     v = decodeNamed(bytes, routedOp(bytes) ? 2 : 0);
@@ -237,6 +251,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (!Array.isArray(v) || typeof v[0] !== 'number') throw ErrTabFrame.with('a frame is an array led by its op');
   const op = v[0];
   if (op >= Op.Send && op <= Op.NodeDown) {
+    if (v[2] === '' && op === Op.Event && self !== undefined) v[2] = self;
     if (typeof v[1] !== 'string' || typeof v[2] !== 'string' || v[1] === '' || v[2] === '')
       throw ErrTabFrame.with(`op ${op}: source and destination must be node names`);
     return v as Frame;

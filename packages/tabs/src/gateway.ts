@@ -330,8 +330,8 @@ class Gateway implements TabGateway, RelayHost {
       f = decodeFrame(bytes);
       if (f[0] !== Ctl.Hello || typeof f[1] !== 'string' || typeof f[2] !== 'string')
         throw ErrTabFrame.with('the first frame must be a hello');
-      // `fresh` and `batches`: booleans, or absent (a page of an older build says neither).
-      for (const i of [3, 4])
+      // `fresh`, `batches` and (6) `shared`: booleans, or absent (a page of an older build says none).
+      for (const i of [3, 4, 6])
         if (f[i] !== undefined && typeof f[i] !== 'boolean')
           throw ErrTabFrame.with(`hello field ${i} is not a boolean`);
     } catch (e) {
@@ -345,12 +345,12 @@ class Gateway implements TabGateway, RelayHost {
         return refuse(ErrTabSessionEnded.with('unknown or ended session'), 'stale resume');
       if (f[3] !== true) {
         s.socket?.close(4009, 'replaced');
-        this.#welcome(ws, s, f[4] === true);
+        this.#welcome(ws, s, f[4] === true, f[6] === true);
         this.log.info('tab %s back', s.name);
         return s;
       }
       // A reloaded page that puts processes back: the session goes on (reload.ts).
-      if (f[5] !== undefined) return this.#reload(ws, s, f[5], f[4] === true, refuse);
+      if (f[5] !== undefined && f[5] !== null) return this.#reload(ws, s, f[5], f[4] === true, f[6] === true, refuse);
       // A fresh node under the name (a reloaded page): its processes are gone, so the old
       // session ends as past its window (every watcher: noconnection), and the name goes on.
       name = s.name;
@@ -380,7 +380,7 @@ class Gateway implements TabGateway, RelayHost {
     this.sessions.set(name, s);
     this.#bySecret.set(s.secret, s);
     this.#labels.set(s, grant.label ?? '');
-    this.#welcome(ws, s, f[4] === true);
+    this.#welcome(ws, s, f[4] === true, f[6] === true);
     this.log.info('tab %s joined (%s)', name, grant.label ?? request.remoteAddress);
     return s;
   }
@@ -406,6 +406,7 @@ class Gateway implements TabGateway, RelayHost {
     s: TabSession,
     claims: unknown,
     batches: boolean,
+    shared: boolean,
     refuse: (e: Error, why: string) => null,
   ): TabSession | null {
     if (s.socket !== null) {
@@ -421,21 +422,34 @@ class Gateway implements TabGateway, RelayHost {
     }
     const max = s.limits.maxFrameBytes;
     ws.send(
-      encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window, max, r.incarnation, r.kept, true]),
+      encodeFrame([
+        Ctl.Welcome,
+        s.name,
+        this.node.name,
+        s.secret,
+        this.#window,
+        max,
+        r.incarnation,
+        r.kept,
+        true,
+        shared,
+      ]),
     );
     for (const b of r.replay) ws.send(b);
-    s.attach(ws, batches);
+    s.attach(ws, batches, shared);
     return s;
   }
 
-  /** `batches`: the tab's hello said it reads messages of several frames. */
-  #welcome(ws: WebSocket, s: TabSession, batches: boolean): void {
+  /**
+   * `batches`: the tab's hello said it reads messages of several frames; `shared`: it reads shared
+   * Event frames (shared_frame.ts).
+   */
+  #welcome(ws: WebSocket, s: TabSession, batches: boolean, shared: boolean): void {
     // Field 5: the gateway takes batches of up to one frame's limit from the tab; 6 and 7 are a
-    // reload's; 8: it takes the tab's Leave frame.
-    ws.send(
-      encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window, s.limits.maxFrameBytes, 0, null, true]),
-    );
-    s.attach(ws, batches);
+    // reload's; 8: it takes the tab's Leave frame; 9: it writes the tab shared Event frames.
+    const max = s.limits.maxFrameBytes;
+    ws.send(encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window, max, 0, null, true, shared]));
+    s.attach(ws, batches, shared);
   }
 
   /** A message from tab `s`: each frame in it as if it came alone (frame.ts: batches), in the turn's slice. */

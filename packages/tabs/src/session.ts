@@ -27,25 +27,13 @@ import { TabLink } from './tab_link.js';
 import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
 import { TabWatchers } from './watchers.js';
 import { SLICE_HEAD_BYTES } from './wire.js';
+import { SharedEvent, writeWhole } from './shared_frame.js';
 
 /**
  * Bytes above a tab's queuedBytes that refusals of its own frames may take (a refusal is about a
  * hundred bytes): a tab past both is ended (frame.ts: CLOSE_QUEUE_FULL).
  */
 export const REFUSAL_ROOM_BYTES = 16 << 10;
-
-/**
- * One publish to many tabs, one object for all of them: a tab's Event frame is its head (`src`,
- * the tab's name) before `tail` (frame.ts encodeEventTail), encoded as the frame is written, so a
- * tab whose frame waits for its slice costs the publish's synchronous turn a reference, not an
- * encoding (slices.ts).
- */
-export interface SharedEvent {
-  readonly src: string;
-  /** The publisher as the tab sees it (its grant learns it as the frame is written). */
-  readonly from: PID;
-  readonly tail: Uint8Array;
-}
 
 /** An Event frame's bytes but its two names': the array's head, the op, the names' tags and lengths. */
 const EVENT_HEAD_BYTES = SLICE_HEAD_BYTES + 9 + 3 + 3;
@@ -273,7 +261,7 @@ class SessionLink extends TabLink {
     if (this.closed) return super.fanOutEvent(from, m, tail); // throws as any send on a closed link
     let ev = lastShared;
     if (ev === null || ev.tail !== tail || ev.from !== from || ev.src !== this.local)
-      lastShared = ev = { src: this.local, from, tail };
+      lastShared = ev = new SharedEvent(this.local, from, tail);
     this.session.deliverFanOut(ev);
     this.messagesOut++;
   }
@@ -303,6 +291,8 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   #pending: PendingFrames | null = null;
   /** The socket's tab reads messages of several frames (its hello said so). */
   #batches = false;
+  /** The socket's tab reads shared Event frames (its hello said so; shared_frame.ts). */
+  #shared = false;
   /** Frames kept while the tab is away (made at the first), and their size. */
   #held: Uint8Array[] | null = null;
   #heldBytes = 0;
@@ -412,10 +402,15 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
     this.#fanOutBytes += size;
   }
 
-  /** `ev`'s frame for this tab, encoded into the codec's slab and written (#write copies what it keeps). */
+  /**
+   * `ev`'s frame for this tab: a tab that reads shared frames gets the publish's one frame, the
+   * same bytes as every such tab (shared_frame.ts), any other its own, encoded into the codec's
+   * slab (#write copies what it keeps).
+   */
   #writeEvent(ev: SharedEvent): void {
     this.policy.handOut(ev.from);
-    this.#write(encodeEventFrameBrief(ev.src, this.name, ev.tail));
+    if (this.#shared) this.#write(ev.payload(), true, ev);
+    else this.#write(encodeEventFrameBrief(ev.src, this.name, ev.tail));
   }
 
   /** Writes the broadcast frames that wait for this tab (its slice came, or a later frame of its own). */
@@ -581,12 +576,12 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
   }
 
   /**
-   * `early`: a batch of BATCH_MAX_FRAMES leaves before the task ends (a window of replies in
+   * `shared`: `bytes` are that publish's shared frame (shared_frame.ts). `early`: a batch of BATCH_MAX_FRAMES leaves before the task ends (a window of replies in
    * flight: the tab starts on them). Refusals wait for the task's end whatever their number: a
    * message of many frames the gateway refuses is answered at once, counted against the queue
    * and the refusals' room, so a tab that sends them faster than it reads is ended.
    */
-  #write(bytes: Uint8Array, early = true): void {
+  #write(bytes: Uint8Array, early = true, shared?: SharedEvent): void {
     // What waits (refusals counted, a broadcast's slice) goes first: the tab's frames keep their order.
     if (this.#run !== null) this.#writeRun();
     if (this.#fanOut !== null) this.releaseFanOut();
@@ -598,8 +593,11 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
       // A view (a brief encoding's slab, a frame of a tab's batch) goes to an idle socket as it
       // is: the kernel takes it at once. One the socket would keep (bytes still waiting) or held
       // while the tab is away is copied first (ownBytes); the task's batch keeps it until its end.
-      if (pending.offer(bytes, this)) this.socket.send(this.socket.bufferedAmount === 0 ? bytes : ownBytes(bytes));
-      else if (pending.bytes >= BATCH_MAX_BYTES || (early && pending.frames.length >= BATCH_MAX_FRAMES)) this.flush();
+      // A shared frame that goes now goes whole, past `ws`, when `ws` has nothing of the socket waiting.
+      if (!pending.offer(bytes, this)) {
+        if (pending.bytes >= BATCH_MAX_BYTES || (early && pending.frames.length >= BATCH_MAX_FRAMES)) this.flush();
+      } else if (shared === undefined || !writeWhole(this.socket, shared.whole()))
+        this.socket.send(this.socket.bufferedAmount === 0 ? bytes : ownBytes(bytes));
     } else {
       this.#hold();
       bytes = ownBytes(bytes);
@@ -632,15 +630,16 @@ export class TabSession implements Flushable, FanOutWaiter, InboundTab {
 
   /**
    * A socket (new, or the tab back within its window): held frames go first. `batches`: its tab
-   * reads messages of several frames.
+   * reads messages of several frames; `shared`: it reads shared Event frames (shared_frame.ts).
    */
-  attach(socket: TabSocket, batches = false): void {
+  attach(socket: TabSocket, batches = false, shared = false): void {
     if (this.#window !== null) clearTimeout(this.#window);
     this.#window = null;
     this.#stopStall();
     this.socket = socket;
     this.awaySince = 0;
     this.#batches = batches;
+    this.#shared = shared;
     const held = this.#held;
     this.#held = null;
     this.#heldBytes = 0;

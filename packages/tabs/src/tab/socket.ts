@@ -149,6 +149,8 @@ export class GatewaySocket {
   #welcomed = false;
   /** The gateway takes the Leave frame (its welcome said so). */
   #takesLeave = false;
+  /** The tab's name, once the gateway's welcome said it writes shared Event frames (decodeFrame's `self`). */
+  #self: string | undefined = undefined;
   #secret: string;
   // True until the first welcome: a resume secret given by the page asks for its old name afresh.
   #fresh: boolean;
@@ -235,10 +237,13 @@ export class GatewaySocket {
     let settled = false;
     // This socket's welcome: the close of one refused (or never welcomed) dials nothing again.
     let welcomed = false;
-    // Field 4: this tab reads messages of several frames; field 5: the PIDs a reloaded page puts back.
+    // Field 4: this tab reads messages of several frames; field 5: the PIDs a reloaded page puts
+    // back; field 6: it reads shared Event frames (not said by a reloaded page that keeps none: a
+    // gateway of an older build would take any field 5 there for the PIDs).
     ws.onopen = () => {
       const hello: unknown[] = [Ctl.Hello, this.token, this.#secret, this.#fresh, true];
-      if (this.#fresh && this.claims !== undefined) hello.push(this.claims);
+      if (this.#fresh && this.claims !== undefined) hello.push(this.claims, true);
+      else if (!this.#fresh) hello.push(null, true);
       ws.send(encodeFrame(hello));
     };
     const onData = (data: unknown): void => {
@@ -251,7 +256,7 @@ export class GatewaySocket {
       for (const bytes of frames) {
         let f: Frame;
         try {
-          f = decodeFrame(bytes);
+          f = decodeFrame(bytes, this.#self);
         } catch {
           continue; // an undecodable frame from the gateway: nothing to do with it
         }
@@ -265,6 +270,7 @@ export class GatewaySocket {
             this.#frameMax = typeof f[5] === 'number' && f[5] > 0 ? f[5] : 0;
             this.#batchMax = Math.min(this.#frameMax, BATCH_MAX_BYTES);
             this.#takesLeave = f[8] === true;
+            this.#self = f[9] === true ? String(f[1]) : undefined;
             this.#welcomed = welcomed = true;
             this.#sendHeld();
             onWelcome({
