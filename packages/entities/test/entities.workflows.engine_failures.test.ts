@@ -458,3 +458,60 @@ test('a replay that diverges halts without writing its earlier search attributes
   const listed = await second.workflows.list({ kind: StagedV2 });
   assert.equal(listed.items[0]?.attributes?.['stage'], 'waiting', 'the listing shows it too');
 });
+
+// ---- an update answered past the replay writes what the replay set first ----
+
+const taken = { taken: 'number' } as const;
+const addUpdate = { add: { input: schema.object({ uid: schema.string() }), output: schema.string() } };
+// The first run takes the update and applies it, then stops there (its member goes away before it
+// sets the attribute: the journal ends at the step).
+const TakerV1 = defineWorkflow(
+  'wf-ef-taker',
+  async (ctx) => {
+    const u = await ctx.update('add');
+    await ctx.step('apply', () => u.input.uid);
+    await new Promise<never>(() => undefined);
+    return 'never';
+  },
+  { updates: addUpdate, attributes: taken },
+);
+// The run that resumes it: the same operations, then the attribute, the answer and the end.
+const TakerV2 = defineWorkflow(
+  'wf-ef-taker',
+  async (ctx) => {
+    const u = await ctx.update('add');
+    await ctx.step('apply', () => u.input.uid);
+    await ctx.setAttributes({ taken: 1 });
+    await u.reply('ok');
+    return 'done';
+  },
+  { updates: addUpdate, attributes: taken },
+);
+
+test('an update answered right after a replayed step writes the attributes the replay set before the run ends', async (t) => {
+  const store = SqliteStore.open(join(dir, 'taker.db'));
+  const node1 = await nodeNamed('taker1');
+  const first = await startEntities(node1, { store, kinds: [TakerV1] });
+  const h1 = await first.workflows.start(TakerV1, 't1', {});
+  first.workflows
+    .handle(TakerV1, 't1')
+    .update('add', { uid: 'u0' })
+    .catch(() => undefined); // answered by the second run, after this node is gone
+  await eventually(
+    async () => (await recordOf(store, 'wf-ef-taker', 't1'))?.journal.some((e) => e.t === 'step' && e.done === true),
+    'the first run journaled the step',
+  );
+  assert.ok(h1);
+  await first.stop();
+  await node1.stop();
+  const node2 = await nodeNamed('taker2');
+  const second = await startEntities(node2, { store, kinds: [TakerV2] });
+  t.after(async () => {
+    await second.stop();
+    await node2.stop();
+    await store.close();
+  });
+  assert.equal(await second.workflows.handle(TakerV2, 't1').result({ timeout: 30_000 }), 'done');
+  const rec = await recordOf(store, 'wf-ef-taker', 't1');
+  assert.equal(rec.attributes?.['taken'], 1, 'the attribute the resumed run set');
+});

@@ -76,6 +76,10 @@ export function updateHandle(ops: RunOps, taken: Taken): WorkflowUpdate<unknown,
     const hit = ops.lookup(seq, 'reply', name); // throws ERR_WORKFLOW_CANCELLED after a cancel: not answered
     answered = true;
     if (hit !== undefined) return; // answered on an earlier run
+    // Past the journal: what the replay set (search attributes) is written first. Without this a
+    // body that set them after a replayed step, answered and ended left them behind (the fault
+    // checker: `taken` 1 on an instance that took 2 updates, handed off after the second's step).
+    ops.caughtUp();
     const at = ops.host.clock.now();
     const entry: WorkflowJournalEntry = { s: seq, t: 'reply', n: name, v: { id, ...out }, at, done: true };
     await ops.record(entry, (rec) => answeredIn(withEntry(rec, entry), id, out, at));

@@ -132,6 +132,14 @@ export class RunAttributes {
   readonly #stored: Readonly<Record<string, IndexValue>>;
   /** Values a replay set before it caught up with the journal: written once it has (see {@link caughtUp}). */
   #replayed: Record<string, IndexValue> | undefined;
+  /**
+   * The run was declared caught up ({@link caughtUp}): a value set after it is written as a live
+   * one's, even while entries of the journal are still being replayed (an operation past the
+   * journal may come before the last replayed one: a wait re-opened, a handler). Kept for a later
+   * catch-up that never came, such a value was lost: the fault checker saw `taken` 1 on an
+   * instance that took 2 updates.
+   */
+  #caught = false;
 
   constructor(initial: WorkflowRecord['attributes']) {
     this.#current = initial ?? {};
@@ -144,6 +152,7 @@ export class RunAttributes {
    * the attributes its last live run set (an earlier replayed value must not replace them).
    */
   caughtUp(h: AttributeHost): void {
+    this.#caught = true;
     const v = this.#replayed;
     this.#replayed = undefined;
     if (v === undefined || Object.entries(v).every(([n, x]) => Object.is(this.#stored[n], x))) return;
@@ -171,7 +180,7 @@ export class RunAttributes {
       if (ended !== undefined) throw ended;
       const v = checkedAttributes(h.spec.name, h.spec.attributes, values, 'setAttributes');
       if (readOnly) return Promise.resolve();
-      if (replaying) {
+      if (replaying && !this.#caught) {
         // Kept until the run catches up with its journal (caughtUp): written then, never by a
         // replay that halts first.
         this.#replayed = { ...this.#replayed, ...v };
